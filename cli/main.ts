@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/**
+ * The `neurocaas` command-line tool. Each command group lives in its own module under
+ * cli/commands/ and exports `register(program)`; add one import + call here per group.
+ */
+import { Command } from "commander";
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("neurocaas")
+    .description("NeuroCAAS: Neuroscience Cloud Analysis As a Service")
+    .showHelpAfterError()
+    .enablePositionalOptions();
+  // Command groups register themselves below.
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      process.stderr.write(`neurocaas: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
+    });
+}
