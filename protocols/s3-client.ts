@@ -1,0 +1,40 @@
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+
+/**
+ * Options shared by every S3 client in the project. An explicit endpoint (or the standard
+ * `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` variables) means a local S3-compatible server.
+ */
+export interface S3ClientOptions {
+  readonly endpoint?: string;
+  readonly region?: string;
+  /** Named profile from the shared AWS config files. */
+  readonly profile?: string;
+  readonly credentials?: S3ClientConfig["credentials"];
+}
+
+export function localEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/**
+ * Build an S3 client. Against a local endpoint it uses path-style addressing and sends checksums
+ * only when an operation requires them: s3rver stores streamed uploads corrupted when the SDK's
+ * default checksum trailers are sent.
+ */
+export function createS3Client(options: S3ClientOptions = {}): S3Client {
+  const endpoint = options.endpoint ?? localEndpointFromEnv();
+  const config: S3ClientConfig = {
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
+  if (endpoint) {
+    Object.assign(config, {
+      endpoint,
+      forcePathStyle: true,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    } satisfies Partial<S3ClientConfig>);
+  }
+  return new S3Client(config);
+}
