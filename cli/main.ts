@@ -4,6 +4,9 @@
  * cli/commands/ and exports `register(program)`; add one import + call here per group.
  */
 import { Command } from "commander";
+import * as submitCommand from "./commands/submit";
+import * as statusCommand from "./commands/status";
+import * as resultsCommand from "./commands/results";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .enablePositionalOptions();
   // Command groups register themselves below.
+  submitCommand.register(program);
+  statusCommand.register(program);
+  resultsCommand.register(program);
   return program;
 }
 

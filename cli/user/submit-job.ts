@@ -1,0 +1,48 @@
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { newJobId, validateJobId } from "./job-id";
+import { ProgressBar } from "./progress";
+import { planSubmission, submitFileBody, submitFileKey, type SubmissionPlan } from "./submission";
+import { uploadFile } from "./transfer";
+
+export interface SubmitJobArgs {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly group: string;
+  readonly data: readonly string[];
+  readonly config: string;
+  readonly timestamp?: string;
+  /** Where progress bars go (drawn only if it is a TTY). */
+  readonly progressStream?: NodeJS.WriteStream;
+}
+
+export interface SubmittedJob {
+  readonly jobId: string;
+  readonly submitKey: string;
+  readonly plan: SubmissionPlan;
+}
+
+/** Upload local inputs (concurrently, multipart for big files), then write the submit file last. */
+export async function submitJob(args: SubmitJobArgs): Promise<SubmittedJob> {
+  const jobId = validateJobId(args.timestamp ?? newJobId());
+  const plan = await planSubmission({ group: args.group, data: args.data, config: args.config });
+  const uploadsAtOnce = 4;
+  const queue = [...plan.uploads];
+  const worker = async () => {
+    for (let u = queue.shift(); u; u = queue.shift()) {
+      const bar = args.progressStream ? new ProgressBar({ stream: args.progressStream, label: u.key, total: u.size }) : undefined;
+      await uploadFile({ client: args.client, bucket: args.bucket, key: u.key, localPath: u.localPath, onProgress: (n) => bar?.update(n) });
+      bar?.finish();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(uploadsAtOnce, queue.length) }, worker));
+  const submitKey = submitFileKey(args.group, jobId);
+  await args.client.send(
+    new PutObjectCommand({
+      Bucket: args.bucket,
+      Key: submitKey,
+      Body: JSON.stringify(submitFileBody(plan, jobId), null, 2),
+      ContentType: "application/json",
+    }),
+  );
+  return { jobId, submitKey, plan };
+}
