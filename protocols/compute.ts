@@ -1,0 +1,136 @@
+/**
+ * The compute boundary of the job manager: everything the protocols need from "the place IAEs
+ * run". `aws/ec2-compute.ts` implements it with EC2 + SSM; local mode implements it with local
+ * processes. Protocol code never talks to EC2/SSM directly.
+ *
+ * Contract (every implementation must honour it):
+ * - `launch` starts exactly `request.count` IAEs of one spec or none: if it cannot start all of
+ *   them it terminates whatever it started and throws `LaunchError` (kind says which limit was
+ *   hit). It returns as soon as the IAEs are requested; it never waits for them to boot.
+ *   `request.tags` are applied to each instance and its root volume. A spot request that fails
+ *   for lack of spot capacity is retried on demand; `LaunchedIae.spot` tells which one ran.
+ *   `request.clientToken` makes the call idempotent (same token → same instances, no second set).
+ * - Each IAE reports its life cycle to `runMonitor` as EC2 state-change events
+ *   (`{"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
+ *   "time": ISO, "detail": {"instance-id": id, "state": "pending"|"running"|"shutting-down"|
+ *   "terminated"|"stopping"|"stopped"}}`, the shape of fixtures' cloudwatch_startevent.json).
+ *   AWS delivers them through one static EventBridge rule; local mode feeds them itself.
+ * - `sendCommand` throws `CommandTargetNotReadyError` while the IAE cannot receive commands yet
+ *   (SSM agent not registered); the caller retries within a bounded time. Any other error is final.
+ * - `describe` omits unknown ids; `listRunning` returns IAEs in state pending or running matching
+ *   every given filter; `terminate`/`stop` of an unknown or already gone id is not an error.
+ * - An IAE shuts itself down after its command (terminate behaviour), which the backend reports
+ *   as `shutting-down`/`terminated` events.
+ */
+
+export type IaeState = "pending" | "running" | "shutting-down" | "terminated" | "stopping" | "stopped";
+
+/** Tag keys set on every IAE and its volume (SPEC 4.5). */
+export const IAE_TAGS = {
+  priceTracking: "PriceTracking",
+  timeout: "Timeout",
+  analysis: "neurocaas:analysis",
+  group: "neurocaas:group",
+  job: "neurocaas:job",
+  dataset: "neurocaas:dataset",
+} as const;
+
+export interface IaeLaunchRequest {
+  readonly imageId: string;
+  readonly instanceType: string;
+  /** Number of identical IAEs to start (MinCount = MaxCount = count). */
+  readonly count: number;
+  /** Encrypted gp3 root volume size. */
+  readonly volumeSizeGb: number;
+  /** Request spot capacity first (on-demand fallback on spot capacity errors). */
+  readonly spot: boolean;
+  /** Tags for each instance and its volume. */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly instanceProfileArn?: string;
+  readonly keyName?: string;
+  readonly securityGroupIds: readonly string[];
+  readonly subnetId?: string;
+  readonly shutdownBehavior: "terminate" | "stop";
+  /** Idempotency token (<= 64 ASCII chars). */
+  readonly clientToken: string;
+}
+
+export interface LaunchedIae {
+  readonly instanceId: string;
+  readonly instanceType: string;
+  readonly spot: boolean;
+}
+
+export type LaunchErrorKind = "capacity" | "vcpu-limit" | "throttled" | "instance-limit" | "invalid-request" | "service";
+
+/** Final launch failure after retries; nothing of this request is left running. */
+export class LaunchError extends Error {
+  constructor(
+    readonly kind: LaunchErrorKind,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = "LaunchError";
+  }
+}
+
+export interface IaeDescription {
+  readonly instanceId: string;
+  readonly state: IaeState;
+  readonly instanceType: string;
+  readonly imageId: string;
+  readonly launchTime: Date;
+  readonly spot: boolean;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface RunningFilter {
+  readonly instanceType?: string;
+  readonly imageId?: string;
+  /** Only instances carrying this tag key (any value). */
+  readonly tagKey?: string;
+}
+
+export interface CommandRequest {
+  readonly instanceId: string;
+  /** Shell script lines run as root (AWS-RunShellScript). */
+  readonly commands: readonly string[];
+  readonly workingDirectory: string;
+  readonly executionTimeoutSeconds: number;
+  /** Where raw command output goes: bucket + key prefix (`{job}/internal_ec2_logs`). */
+  readonly outputBucket: string;
+  readonly outputPrefix: string;
+  readonly comment?: string;
+}
+
+export type CommandStatus = "Pending" | "InProgress" | "Success" | "Failed" | "Cancelled" | "TimedOut" | "Unknown";
+
+export interface CommandInfo {
+  readonly commandId: string;
+  readonly status: CommandStatus;
+}
+
+/** The IAE cannot receive a command yet (e.g. SSM agent not registered). Retry later. */
+export class CommandTargetNotReadyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandTargetNotReadyError";
+  }
+}
+
+export interface ComputeBackend {
+  launch(request: IaeLaunchRequest): Promise<readonly LaunchedIae[]>;
+  terminate(instanceIds: readonly string[]): Promise<void>;
+  /** Stop (keep the volume); used by the account guard for on-demand instances. */
+  stop(instanceIds: readonly string[]): Promise<void>;
+  describe(instanceIds: readonly string[]): Promise<readonly IaeDescription[]>;
+  /** Instances in pending/running state matching the filter. */
+  listRunning(filter: RunningFilter): Promise<readonly IaeDescription[]>;
+  /** Number of pending/running instances of one type (DEPLOY_LIMIT). */
+  countRunning(filter: RunningFilter): Promise<number>;
+  sendCommand(request: CommandRequest): Promise<CommandInfo>;
+  commandStatus(instanceId: string, commandId: string): Promise<CommandInfo>;
+  /** Commands currently pending or in progress on an instance (account guard). */
+  activeCommands(instanceId: string): Promise<readonly CommandInfo[]>;
+}
