@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import { basename, encodeEventKey, groupOfKey } from "../protocols/layout";
+import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
+import { DEFAULT_POST_TRIGGER } from "../components/blueprint/types";
+import type { LocalS3Event } from "./s3-server";
+
+/** Which handler an object-created notification goes to (what the analysis' S3 trigger would invoke). */
+export type S3Route = "submit" | "postprocess";
+
+/**
+ * The local equivalent of the bucket notification configuration: a submit file (`*submit.json`)
+ * under `{group}/submissions/` — or under `{group}/results/` for affiliates with `UserInput: false`,
+ * whose jobs are started by another analysis — goes to the job manager; the post-processing
+ * trigger file (`PostTrigger`, default `end.txt`) inside a job's `process_results/` goes to the
+ * post-processing handler when the analysis has a post-processing step.
+ */
+export function routeObjectCreated(config: AnalysisRuntimeConfig, rawKey: string): S3Route | undefined {
+  if (rawKey.endsWith("submit.json")) {
+    const submissionsGroup = groupOfKey(rawKey, "submissions");
+    if (submissionsGroup !== undefined && !config.affiliates.some((a) => a.AffiliateName === submissionsGroup && a.UserInput === false)) {
+      return "submit";
+    }
+    const resultsGroup = groupOfKey(rawKey, "results");
+    if (resultsGroup !== undefined && config.affiliates.some((a) => a.AffiliateName === resultsGroup && a.UserInput === false)) {
+      return "submit";
+    }
+  }
+  if (config.postProcessing) {
+    const trigger = config.postProcessing.PostTrigger || DEFAULT_POST_TRIGGER;
+    if (rawKey.includes("/process_results/") && basename(rawKey) === trigger) return "postprocess";
+  }
+  return undefined;
+}
+
+/** An S3 notification as Lambda receives it, with the key URL-encoded as real S3 encodes it. */
+export interface LambdaS3Event {
+  readonly Records: {
+    readonly eventVersion: string;
+    readonly eventSource: "aws:s3";
+    readonly awsRegion: string;
+    readonly eventTime: string;
+    readonly eventName: string;
+    readonly s3: {
+      readonly s3SchemaVersion: "1.0";
+      readonly bucket: { readonly name: string; readonly arn: string };
+      readonly object: { readonly key: string; readonly size?: number; readonly eTag?: string };
+    };
+  }[];
+}
+
+export function lambdaS3Event(region: string, bucket: string, rawKey: string, eventName: string, size?: number, eTag?: string, time: Date = new Date()): LambdaS3Event {
+  return {
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: region,
+        eventTime: time.toISOString(),
+        eventName,
+        s3: {
+          s3SchemaVersion: "1.0",
+          bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
+          object: { key: encodeEventKey(rawKey), ...(size !== undefined ? { size } : {}), ...(eTag !== undefined ? { eTag } : {}) },
+        },
+      },
+    ],
+  };
+}
+
+export interface RoutedS3Event {
+  readonly route: S3Route;
+  readonly bucket: string;
+  readonly event: LambdaS3Event;
+}
+
+/** Split an s3rver notification into one routed, Lambda-shaped event per matching record. */
+export function routeLocalS3Event(configs: ReadonlyMap<string, AnalysisRuntimeConfig>, event: LocalS3Event): RoutedS3Event[] {
+  const out: RoutedS3Event[] = [];
+  for (const r of event.Records) {
+    if (!r.eventName.startsWith("ObjectCreated:")) continue;
+    const bucket = r.s3.bucket.name;
+    const config = configs.get(bucket);
+    if (!config) continue;
+    const route = routeObjectCreated(config, r.s3.object.key);
+    if (route) out.push({ route, bucket, event: lambdaS3Event(config.region, bucket, r.s3.object.key, r.eventName, r.s3.object.size, r.s3.object.eTag) });
+  }
+  return out;
+}
+
+export type Ec2State = "pending" | "running" | "shutting-down" | "terminated" | "stopping" | "stopped";
+
+/** An EC2 state-change notification as EventBridge delivers it to the monitor. */
+export interface Ec2StateChangeEvent {
+  readonly version: "0";
+  readonly id: string;
+  readonly "detail-type": "EC2 Instance State-change Notification";
+  readonly source: "aws.ec2";
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: { readonly "instance-id": string; readonly state: Ec2State };
+}
+
+export const LOCAL_ACCOUNT_ID = "000000000000";
+
+export function ec2StateChangeEvent(region: string, instanceId: string, state: Ec2State, time: Date = new Date()): Ec2StateChangeEvent {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "EC2 Instance State-change Notification",
+    source: "aws.ec2",
+    account: LOCAL_ACCOUNT_ID,
+    time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region,
+    resources: [`arn:aws:ec2:${region}:${LOCAL_ACCOUNT_ID}:instance/${instanceId}`],
+    detail: { "instance-id": instanceId, state },
+  };
+}
