@@ -1,0 +1,262 @@
+import { BlueprintError, type BlueprintIssue } from "./blueprint/errors";
+import { BLUEPRINT_CONFIG_KEY, validateBlueprint } from "./blueprint/parse";
+import { REGION_PATTERN, USER_NAME_PATTERN, BUCKET_NAME_PATTERN, AFFILIATE_NAME_PATTERN } from "./blueprint/schema";
+import type { Blueprint } from "./blueprint/types";
+import { DEFAULT_BUDGET_PARAMETER_PREFIX } from "../protocols/runtime-config";
+
+/** Retention values CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+export const DEFAULTS = {
+  deployUtils: false,
+  keyName: "neurocaas-dev-key",
+  corsOrigins: ["https://neurocaas.org", "https://www.neurocaas.org"] as readonly string[],
+  forceDestroy: false,
+  logRetentionDays: 30,
+  guardSchedule: "rate(15 minutes)",
+  exemptInstancesParameter: "exempt_instances",
+  budgetParameterPrefix: DEFAULT_BUDGET_PARAMETER_PREFIX,
+} as const;
+
+/** One (analysis, affiliate) group a user profile belongs to. */
+export interface GroupMembershipRef {
+  readonly Analysis: string;
+  readonly Affiliate: string;
+}
+
+export interface UserProfileSettings {
+  /** IAM user name without region suffix; the IAM user is `{UserName}{region}`. */
+  readonly UserName: string;
+  readonly Groups: readonly GroupMembershipRef[];
+  /** Create a console login profile (default true). */
+  readonly Console: boolean;
+  /** Create an access key (default true). */
+  readonly AccessKey: boolean;
+}
+
+/** Settings of the utils resources when this program deploys them itself. */
+export interface UtilsSettings {
+  /** CIDR allowed to SSH into development instances (required when utils are deployed). */
+  readonly sshCidr?: string;
+  readonly keyName: string;
+  /** VPC of the security groups; the account's default VPC when omitted. */
+  readonly vpcId?: string;
+  /** Subnets IAEs launch into; EC2 picks a default subnet when empty. */
+  readonly subnetIds: readonly string[];
+}
+
+export interface GuardSettings {
+  readonly enabled: boolean;
+  /** EventBridge schedule expression of the sweeper. */
+  readonly schedule: string;
+  /** SSM parameter listing instance ids the guard leaves alone. */
+  readonly exemptInstancesParameter: string;
+}
+
+/** Everything `defineStack` needs, as a plain object (no Pulumi types). */
+export interface StackSettings {
+  /** `aws:region`, else the blueprint REGION. */
+  readonly region?: string;
+  readonly blueprint?: Blueprint;
+  /** Create the utils resources in this program (dev stack) instead of reading a utils stack. */
+  readonly deployUtils: boolean;
+  /** Fully qualified utils stack name (`org/neurocaas/utils`) for the StackReference. */
+  readonly utilsStack?: string;
+  readonly utils: UtilsSettings;
+  readonly guard: GuardSettings;
+  readonly corsOrigins: readonly string[];
+  readonly forceDestroy: boolean;
+  readonly logRetentionDays: number;
+  readonly budgetParameterPrefix: string;
+  /** Buckets (storage bypass) the analysis' IAEs and job manager may read and write besides their own. */
+  readonly bypassBuckets: readonly string[];
+  readonly userProfiles: readonly UserProfileSettings[];
+}
+
+/** Thrown by `stackSettingsFromConfig`; lists every problem (config keys are fully qualified). */
+export class StackConfigError extends Error {
+  readonly issues: readonly BlueprintIssue[];
+  constructor(issues: readonly BlueprintIssue[]) {
+    super(new BlueprintError(issues).message.replace(/^Invalid blueprint/, "Invalid stack config"));
+    this.name = "StackConfigError";
+    this.issues = issues;
+  }
+}
+
+type Getter = (key: string) => unknown;
+
+class Reader {
+  readonly issues: BlueprintIssue[] = [];
+  constructor(private readonly get: Getter) {}
+
+  private fail(key: string, value: unknown, expected: string): undefined {
+    this.issues.push({ path: key, value, expected });
+    return undefined;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.get(key);
+    if (v === undefined) return fallback;
+    if (typeof v === "boolean") return v;
+    if (v === "true" || v === "false") return v === "true";
+    this.fail(key, v, "true or false");
+    return fallback;
+  }
+
+  str(key: string, check?: RegExp | ((s: string) => boolean), expected = "a non-empty string"): string | undefined {
+    const v = this.get(key);
+    if (v === undefined) return undefined;
+    const ok = check === undefined ? true : typeof check === "function" ? check : (s: string) => check.test(s);
+    if (typeof v === "string" && v.length > 0 && (ok === true || ok(v))) return v;
+    return this.fail(key, v, expected);
+  }
+
+  strList(key: string, fallback: readonly string[], pattern?: RegExp, expected = "a list of non-empty strings"): readonly string[] {
+    const v = this.get(key);
+    if (v === undefined) return fallback;
+    if (Array.isArray(v) && v.every((s) => typeof s === "string" && s.length > 0 && (pattern === undefined || pattern.test(s)))) return v as string[];
+    this.fail(key, v, expected);
+    return fallback;
+  }
+
+  raw(key: string): unknown {
+    return this.get(key);
+  }
+}
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d|[12]\d|3[0-2])$/;
+const ORIGIN = /^(\*|https?:\/\/[A-Za-z0-9.*-]+(:\d+)?)$/;
+const SCHEDULE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
+const PARAMETER_NAME = /^[A-Za-z0-9_./-]+$/;
+
+function validCidr(s: string): boolean {
+  const m = CIDR.exec(s);
+  return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255);
+}
+
+function userProfiles(r: Reader, key: string): UserProfileSettings[] {
+  const v = r.raw(key);
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    r.issues.push({ path: key, value: v, expected: "a list of {UserName, Groups: [{Analysis, Affiliate}], Console?, AccessKey?}" });
+    return [];
+  }
+  const out: UserProfileSettings[] = [];
+  const userRe = new RegExp(USER_NAME_PATTERN);
+  v.forEach((p: unknown, i) => {
+    const at = `${key}[${i}]`;
+    if (typeof p !== "object" || p === null || Array.isArray(p)) {
+      r.issues.push({ path: at, value: p, expected: "an object {UserName, Groups, Console?, AccessKey?}" });
+      return;
+    }
+    const o = p as Record<string, unknown>;
+    let ok = true;
+    for (const k of Object.keys(o)) {
+      if (!["UserName", "Groups", "Console", "AccessKey"].includes(k)) {
+        r.issues.push({ path: `${at}.${k}`, value: o[k], expected: "no such key (allowed: UserName, Groups, Console, AccessKey)" });
+        ok = false;
+      }
+    }
+    if (typeof o.UserName !== "string" || !userRe.test(o.UserName)) {
+      r.issues.push({ path: `${at}.UserName`, value: o.UserName, expected: 'an IAM user name (letters, digits and "._@+=,-") without region suffix' });
+      ok = false;
+    }
+    const groups: GroupMembershipRef[] = [];
+    if (!Array.isArray(o.Groups)) {
+      r.issues.push({ path: `${at}.Groups`, value: o.Groups, expected: "a list of {Analysis, Affiliate}" });
+      ok = false;
+    } else {
+      o.Groups.forEach((g: unknown, j) => {
+        const gg = (typeof g === "object" && g !== null ? g : {}) as Record<string, unknown>;
+        const analysisOk = typeof gg.Analysis === "string" && new RegExp(BUCKET_NAME_PATTERN).test(gg.Analysis);
+        const affiliateOk = typeof gg.Affiliate === "string" && new RegExp(AFFILIATE_NAME_PATTERN).test(gg.Affiliate);
+        if (!analysisOk || !affiliateOk || Object.keys(gg).length !== 2) {
+          r.issues.push({ path: `${at}.Groups[${j}]`, value: g, expected: "an object {Analysis: <analysis bucket name>, Affiliate: <affiliate name>}" });
+          ok = false;
+        } else groups.push({ Analysis: gg.Analysis as string, Affiliate: gg.Affiliate as string });
+      });
+    }
+    for (const flag of ["Console", "AccessKey"] as const) {
+      if (o[flag] !== undefined && typeof o[flag] !== "boolean") {
+        r.issues.push({ path: `${at}.${flag}`, value: o[flag], expected: "true or false" });
+        ok = false;
+      }
+    }
+    if (ok) {
+      out.push({
+        UserName: o.UserName as string,
+        Groups: groups,
+        Console: o.Console === undefined ? true : (o.Console as boolean),
+        AccessKey: o.AccessKey === undefined ? true : (o.AccessKey as boolean),
+      });
+    }
+  });
+  return out;
+}
+
+/**
+ * Pure: build `StackSettings` from config values. `get` receives fully qualified keys
+ * (`neurocaas:blueprint`, `aws:region`) and returns the value (objects already parsed, or JSON
+ * text as Pulumi delivers it) or undefined. Throws a `StackConfigError` listing every problem.
+ */
+export function stackSettingsFromConfig(get: Getter): StackSettings {
+  const r = new Reader(get);
+  let blueprint: Blueprint | undefined;
+  const rawBlueprint = r.raw(BLUEPRINT_CONFIG_KEY);
+  if (rawBlueprint !== undefined) {
+    const result = validateBlueprint(rawBlueprint);
+    if (result.ok) blueprint = result.blueprint;
+    else for (const i of result.issues) r.issues.push({ ...i, path: i.path === "(root)" ? BLUEPRINT_CONFIG_KEY : `${BLUEPRINT_CONFIG_KEY}.${i.path}` });
+  }
+  const awsRegion = r.str("aws:region", new RegExp(REGION_PATTERN), 'an AWS region code such as "us-east-1"');
+  if (awsRegion !== undefined && blueprint !== undefined && awsRegion !== blueprint.REGION) {
+    r.issues.push({ path: `${BLUEPRINT_CONFIG_KEY}.REGION`, value: blueprint.REGION, expected: `the stack's aws:region "${awsRegion}"` });
+  }
+  const deployUtils = r.bool("neurocaas:deployUtils", DEFAULTS.deployUtils);
+  const utilsStack = r.str("neurocaas:utilsStack", /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/, 'a stack name such as "myorg/neurocaas/utils"');
+  if (blueprint !== undefined && !deployUtils && utilsStack === undefined && r.raw("neurocaas:utilsStack") === undefined) {
+    r.issues.push({ path: "neurocaas:utilsStack", value: undefined, expected: "the utils stack name (required for an analysis stack unless neurocaas:deployUtils is true)" });
+  }
+  const sshCidr = r.str("neurocaas:sshCidr", validCidr, 'an IPv4 CIDR such as "203.0.113.0/24"');
+  if (deployUtils && sshCidr === undefined && r.raw("neurocaas:sshCidr") === undefined) {
+    r.issues.push({ path: "neurocaas:sshCidr", value: undefined, expected: "the CIDR allowed to SSH into development instances (required when neurocaas:deployUtils is true)" });
+  }
+  const keyName = r.str("neurocaas:keyName", /^[A-Za-z0-9_.-]{1,255}$/, "a key pair name") ?? DEFAULTS.keyName;
+  const vpcId = r.str("neurocaas:vpcId", /^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as "vpc-0123abcd"');
+  const subnetIds = r.strList("neurocaas:subnetIds", [], /^subnet-[0-9a-f]{8,17}$/, 'a list of subnet ids such as "subnet-0123abcd"');
+  const guardEnabled = r.bool("neurocaas:deployGuard", deployUtils);
+  const schedule = r.str("neurocaas:guardSchedule", SCHEDULE, 'an EventBridge schedule such as "rate(15 minutes)"') ?? DEFAULTS.guardSchedule;
+  const exempt = r.str("neurocaas:exemptInstancesParameter", PARAMETER_NAME, "an SSM parameter name") ?? DEFAULTS.exemptInstancesParameter;
+  const corsOrigins = r.strList("neurocaas:corsOrigins", DEFAULTS.corsOrigins, ORIGIN, 'a list of origins such as "https://neurocaas.org"');
+  const forceDestroy = r.bool("neurocaas:forceDestroy", DEFAULTS.forceDestroy);
+  let logRetentionDays: number = DEFAULTS.logRetentionDays;
+  const retention = r.raw("neurocaas:logRetentionDays");
+  if (retention !== undefined) {
+    const n = typeof retention === "string" && /^\d+$/.test(retention) ? Number(retention) : retention;
+    if (typeof n === "number" && (LOG_RETENTION_DAYS as readonly number[]).includes(n)) logRetentionDays = n;
+    else r.issues.push({ path: "neurocaas:logRetentionDays", value: retention, expected: `one of ${LOG_RETENTION_DAYS.join(", ")}` });
+  }
+  const budgetParameterPrefix = r.str("neurocaas:budgetParameterPrefix", /^\/[A-Za-z0-9_./-]*[A-Za-z0-9_.-]$/, 'a parameter path such as "/neurocaas/budgets"') ?? DEFAULTS.budgetParameterPrefix;
+  const bypassBuckets = r.strList("neurocaas:bypassBuckets", [], /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "a list of S3 bucket names");
+  const profiles = userProfiles(r, "neurocaas:userProfiles");
+  const region = awsRegion ?? blueprint?.REGION;
+  if (profiles.length > 0 && region === undefined) {
+    r.issues.push({ path: "aws:region", value: undefined, expected: "the region (user names are {UserName}{region})" });
+  }
+
+  if (r.issues.length > 0) throw new StackConfigError(r.issues);
+  return {
+    ...(region !== undefined ? { region } : {}),
+    ...(blueprint !== undefined ? { blueprint } : {}),
+    deployUtils,
+    ...(utilsStack !== undefined ? { utilsStack } : {}),
+    utils: { ...(sshCidr !== undefined ? { sshCidr } : {}), keyName, ...(vpcId !== undefined ? { vpcId } : {}), subnetIds },
+    guard: { enabled: guardEnabled, schedule, exemptInstancesParameter: exempt },
+    corsOrigins,
+    forceDestroy,
+    logRetentionDays,
+    budgetParameterPrefix,
+    bypassBuckets,
+    userProfiles: profiles,
+  };
+}
