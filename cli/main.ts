@@ -7,6 +7,7 @@ import { Command } from "commander";
 import * as submitCommand from "./commands/submit";
 import * as statusCommand from "./commands/status";
 import * as resultsCommand from "./commands/results";
+import * as remoteCommand from "./commands/remote";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   submitCommand.register(program);
   statusCommand.register(program);
   resultsCommand.register(program);
+  remoteCommand.register(program);
   return program;
 }
 

@@ -1,0 +1,119 @@
+import * as fs from "node:fs";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetCommandInvocationCommand, SendCommandCommand, type GetCommandInvocationCommandOutput } from "@aws-sdk/client-ssm";
+import { readState, writeState, type RemoteContext } from "./context";
+import { buildSendCommandInput, initialStatus, parseDebugSubmission, planDebugJob } from "./debug-job";
+import { assertRunning, describeInstance } from "./instances";
+import { jobAt, selectedInstance, updateInstance, type DevJob } from "./state";
+
+function readSubmitFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read submit file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`submit file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** `remote submit-job -s SUBMITFILE`: run the blueprint COMMAND on the selected instance. */
+export async function submitJob(ctx: RemoteContext, submitFile: string): Promise<DevJob> {
+  const sub = parseDebugSubmission(readSubmitFile(submitFile), submitFile);
+  const state = readState(ctx);
+  const rec = selectedInstance(state);
+  const info = await describeInstance(ctx.clients.ec2, rec.instanceId);
+  assertRunning(info, "run a job");
+  const bucket = ctx.blueprint.PipelineName;
+  const cfg = ctx.blueprint.Lambda.LambdaConfig;
+  const now = ctx.clock();
+  const plan = planDebugJob(bucket, cfg.COMMAND, sub, now);
+  const putStatus = (body: Record<string, unknown>) =>
+    ctx.clients.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: plan.statusKey, Body: JSON.stringify(body, null, 2), ContentType: "application/json" }),
+    );
+  const status = initialStatus(plan, sub, rec.instanceId);
+  await putStatus(status);
+  let commandId: string | undefined;
+  try {
+    const res = await ctx.clients.ssm.send(
+      new SendCommandCommand(
+        buildSendCommandInput({ bucket, instanceId: rec.instanceId, workingDirectory: cfg.WORKING_DIRECTORY, executionTimeoutSeconds: cfg.SSM_TIMEOUT, plan }),
+      ),
+    );
+    commandId = res.Command?.CommandId;
+    if (!commandId) throw new Error("SSM SendCommand returned no command id");
+  } catch (err) {
+    await putStatus({ ...status, status: "FAILED", reason: [`command not delivered: ${(err as Error).message}`] });
+    throw err;
+  }
+  const job: DevJob = {
+    commandId,
+    submitFile,
+    datasetKey: sub.datasetKey,
+    configKey: sub.configKey,
+    resultFolder: plan.resultFolder,
+    jobFolder: plan.jobFolder,
+    statusKey: plan.statusKey,
+    command: plan.command,
+    startedAt: now.toISOString(),
+  };
+  writeState(ctx, updateInstance(state, rec.instanceId, (r) => ({ ...r, jobs: [...r.jobs, job] })));
+  ctx.out(`job ${rec.jobs.length} sent to ${rec.instanceId}: SSM command ${commandId}`);
+  ctx.out(`command: ${plan.command}`);
+  ctx.out(`results: s3://${bucket}/${plan.jobFolder}/`);
+  return job;
+}
+
+async function invocation(ctx: RemoteContext, index: number): Promise<{ job: DevJob; instanceId: string; res?: GetCommandInvocationCommandOutput }> {
+  const rec = selectedInstance(readState(ctx));
+  const job = jobAt(rec, index);
+  try {
+    const res = await ctx.clients.ssm.send(new GetCommandInvocationCommand({ CommandId: job.commandId, InstanceId: rec.instanceId }));
+    return { job, instanceId: rec.instanceId, res };
+  } catch (err) {
+    // Right after SendCommand the invocation may not be registered yet.
+    if ((err as { name?: string }).name === "InvocationDoesNotExist") return { job, instanceId: rec.instanceId };
+    throw err;
+  }
+}
+
+export function parseJobIndex(value: string | undefined): number {
+  if (value === undefined) return -1;
+  if (!/^-?[0-9]+$/.test(value.trim())) throw new Error(`--job must be an integer index (0 = first job, -1 = latest), got "${value}"`);
+  return Number(value);
+}
+
+/** `remote job-status [-j INDEX]`. */
+export async function jobStatus(ctx: RemoteContext, index: number): Promise<string> {
+  const { job, instanceId, res } = await invocation(ctx, index);
+  if (!res) {
+    ctx.out(`job ${job.resultFolder} on ${instanceId}: Pending (SSM has not registered command ${job.commandId} yet)`);
+    return "Pending";
+  }
+  const status = res.Status ?? "Unknown";
+  const details = res.StatusDetails && res.StatusDetails !== status ? ` (${res.StatusDetails})` : "";
+  const code = res.ResponseCode !== undefined && res.ResponseCode !== -1 ? `, exit code ${res.ResponseCode}` : "";
+  ctx.out(`job ${job.resultFolder} on ${instanceId}: ${status}${details}${code}`);
+  ctx.out(`command ${job.commandId} started ${job.startedAt}`);
+  return status;
+}
+
+/** `remote job-output [-j INDEX]`: the invocation's stdout and stderr. */
+export async function jobOutput(ctx: RemoteContext, index: number): Promise<void> {
+  const { job, instanceId, res } = await invocation(ctx, index);
+  if (!res) {
+    ctx.out(`job ${job.resultFolder} on ${instanceId}: no output yet (SSM has not registered command ${job.commandId} yet)`);
+    return;
+  }
+  ctx.out(`---- stdout (${res.Status ?? "Unknown"}) ----`);
+  ctx.out(res.StandardOutputContent ?? "");
+  ctx.out("---- stderr ----");
+  ctx.out(res.StandardErrorContent ?? "");
+  // SSM returns at most the first 24,000 characters; the full output is in the bucket.
+  if (res.StandardOutputUrl) ctx.out(`full output: ${res.StandardOutputUrl}`);
+  if (res.StandardErrorUrl) ctx.out(`full error output: ${res.StandardErrorUrl}`);
+}
