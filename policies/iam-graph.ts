@@ -1,0 +1,185 @@
+import type { PolicyResource } from "@pulumi/policy";
+import { parsePolicyDocument, PolicyDocumentError, type NormalizedStatement } from "./iam-document";
+import { isKind, list, nameFromArn, record, runtimeConfigOf, str } from "./resources";
+
+/**
+ * Who gets which IAM policy documents in a stack: inline policies, managed policies declared in
+ * the stack and attached by ARN, and AWS-managed policies attached by ARN (document unknown).
+ */
+
+export type PrincipalKind = "role" | "group" | "user";
+
+export interface AttachedDocument {
+  /** Human-readable origin, e.g. `inline policy 'x'` or `managed policy 'y'`. */
+  readonly label: string;
+  readonly urn: string;
+  readonly statements: readonly NormalizedStatement[];
+}
+
+export interface PrincipalPolicies {
+  readonly documents: AttachedDocument[];
+  /** Attached policy ARNs the stack does not declare (AWS-managed or external). */
+  readonly externalPolicyArns: string[];
+  /** URN of a resource that created each attachment, for reporting. */
+  readonly attachmentUrns: string[];
+}
+
+type Props = Record<string, unknown>;
+
+/** Inline policy documents a resource carries (raw, unparsed). */
+export function rawDocumentsOf(type: string, props: Props): { label: string; doc: unknown }[] {
+  const out: { label: string; doc: unknown }[] = [];
+  if (isKind(type, "managedPolicy") || isKind(type, "rolePolicy") || isKind(type, "groupPolicy") || isKind(type, "userPolicy") || isKind(type, "bucketPolicy")) {
+    if (props.policy !== undefined) out.push({ label: "policy", doc: props.policy });
+  }
+  if (isKind(type, "bucket") && props.policy !== undefined) out.push({ label: "bucket policy", doc: props.policy });
+  if (isKind(type, "role")) {
+    for (const [i, p] of list(props.inlinePolicies).entries()) {
+      const r = record(p);
+      if (r?.policy !== undefined) out.push({ label: `inline policy '${str(r, "name") ?? i}'`, doc: r.policy });
+    }
+  }
+  return out;
+}
+
+function parse(doc: unknown, label: string, urn: string, errors: { urn: string; message: string }[]): NormalizedStatement[] {
+  try {
+    return parsePolicyDocument(doc);
+  } catch (err) {
+    if (err instanceof PolicyDocumentError) {
+      errors.push({ urn, message: `${label}: ${err.message}` });
+      return [];
+    }
+    throw err;
+  }
+}
+
+export class IamGraph {
+  readonly errors: { urn: string; message: string }[] = [];
+  private readonly managedByArn = new Map<string, PolicyResource>();
+  private readonly principals = new Map<string, PrincipalPolicies>();
+
+  constructor(readonly resources: readonly PolicyResource[]) {
+    for (const r of resources) {
+      if (isKind(r.type, "managedPolicy")) {
+        const arn = str(r.props, "arn");
+        if (arn) this.managedByArn.set(arn, r);
+      }
+    }
+    for (const r of resources) this.index(r);
+  }
+
+  private entry(kind: PrincipalKind, name: string): PrincipalPolicies {
+    const key = `${kind}:${name}`;
+    let e = this.principals.get(key);
+    if (!e) {
+      e = { documents: [], externalPolicyArns: [], attachmentUrns: [] };
+      this.principals.set(key, e);
+    }
+    return e;
+  }
+
+  private attach(kind: PrincipalKind, name: string | undefined, policyArn: string | undefined, urn: string): void {
+    if (!name || !policyArn) return;
+    const e = this.entry(kind, nameFromArn(name));
+    e.attachmentUrns.push(urn);
+    const managed = this.managedByArn.get(policyArn);
+    if (managed) {
+      e.documents.push({
+        label: `managed policy '${str(managed.props, "name") ?? managed.name}'`,
+        urn: managed.urn,
+        statements: parse(managed.props.policy, `managed policy '${managed.name}'`, managed.urn, this.errors),
+      });
+    } else {
+      e.externalPolicyArns.push(policyArn);
+    }
+  }
+
+  private inline(kind: PrincipalKind, name: string | undefined, r: PolicyResource, doc: unknown, label: string): void {
+    if (!name) return;
+    this.entry(kind, nameFromArn(name)).documents.push({ label, urn: r.urn, statements: parse(doc, label, r.urn, this.errors) });
+  }
+
+  private index(r: PolicyResource): void {
+    const p = r.props;
+    const arn = str(p, "policyArn");
+    if (isKind(r.type, "rolePolicyAttachment")) this.attach("role", str(p, "role"), arn, r.urn);
+    else if (isKind(r.type, "groupPolicyAttachment")) this.attach("group", str(p, "group"), arn, r.urn);
+    else if (isKind(r.type, "userPolicyAttachment")) this.attach("user", str(p, "user"), arn, r.urn);
+    else if (isKind(r.type, "policyAttachment")) {
+      for (const role of list(p.roles)) this.attach("role", typeof role === "string" ? role : undefined, arn, r.urn);
+      for (const group of list(p.groups)) this.attach("group", typeof group === "string" ? group : undefined, arn, r.urn);
+      for (const user of list(p.users)) this.attach("user", typeof user === "string" ? user : undefined, arn, r.urn);
+    } else if (isKind(r.type, "rolePolicy")) this.inline("role", str(p, "role"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    else if (isKind(r.type, "groupPolicy")) this.inline("group", str(p, "group"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    else if (isKind(r.type, "userPolicy")) this.inline("user", str(p, "user"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    else if (isKind(r.type, "role")) {
+      const name = str(p, "name");
+      for (const { label, doc } of rawDocumentsOf(r.type, p)) this.inline("role", name, r, doc, label);
+      for (const managedArn of list(p.managedPolicyArns)) {
+        if (typeof managedArn === "string") this.attach("role", name, managedArn, r.urn);
+      }
+    }
+  }
+
+  policiesOf(kind: PrincipalKind, name: string): PrincipalPolicies {
+    return this.principals.get(`${kind}:${name}`) ?? { documents: [], externalPolicyArns: [], attachmentUrns: [] };
+  }
+
+  /** Resource URN of the principal itself, when the stack declares it. */
+  urnOf(kind: PrincipalKind, name: string): string | undefined {
+    const kindKey = kind === "role" ? "role" : kind === "group" ? "group" : "user";
+    return this.resources.find((r) => isKind(r.type, kindKey) && str(r.props, "name") === name)?.urn;
+  }
+}
+
+/**
+ * The IAE role names of a stack: roles of declared instance profiles and the `iaeRoleArn` of every
+ * analysis runtime config.
+ */
+export function iaeRoleNames(resources: readonly PolicyResource[]): Set<string> {
+  const names = new Set<string>();
+  for (const r of resources) {
+    if (isKind(r.type, "instanceProfile")) {
+      const role = str(r.props, "role");
+      if (role) names.add(nameFromArn(role));
+    }
+    if (isKind(r.type, "lambda")) {
+      const rc = runtimeConfigOf(r.props);
+      if (rc && !(rc instanceof Error) && typeof rc.iaeRoleArn === "string") names.add(nameFromArn(rc.iaeRoleArn));
+    }
+  }
+  return names;
+}
+
+/** Bucket names the stack declares or its analyses name in their runtime config. */
+export function analysisBucketNames(resources: readonly PolicyResource[]): Set<string> {
+  const names = new Set<string>();
+  for (const r of resources) {
+    if (isKind(r.type, "bucket")) {
+      const b = str(r.props, "bucket");
+      if (b) names.add(b);
+    }
+    if (isKind(r.type, "lambda")) {
+      const rc = runtimeConfigOf(r.props);
+      if (rc && !(rc instanceof Error) && typeof rc.bucketName === "string") names.add(rc.bucketName);
+    }
+  }
+  return names;
+}
+
+/** Affiliate (group folder) names of every analysis in the stack. */
+export function affiliateNames(resources: readonly PolicyResource[]): string[] {
+  const names = new Set<string>();
+  for (const r of resources) {
+    if (!isKind(r.type, "lambda")) continue;
+    const rc = runtimeConfigOf(r.props);
+    if (rc && !(rc instanceof Error)) {
+      for (const a of list(rc.affiliates)) {
+        const n = str(record(a) ?? {}, "AffiliateName");
+        if (n) names.add(n);
+      }
+    }
+  }
+  return [...names];
+}

@@ -1,0 +1,140 @@
+/**
+ * Resource type tokens and readers for the properties the policies look at. Policies see
+ * resource inputs (validateResource) or outputs (validateStack) as plain objects; the readers
+ * here never throw on a missing property, so a policy decides what "missing" means.
+ */
+
+export const T = {
+  bucket: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
+  publicAccessBlock: ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
+  encryption: [
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+  ],
+  ownershipControls: ["aws:s3/bucketOwnershipControls:BucketOwnershipControls"],
+  bucketAcl: ["aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2"],
+  cors: ["aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2"],
+  notification: ["aws:s3/bucketNotification:BucketNotification"],
+  bucketPolicy: ["aws:s3/bucketPolicy:BucketPolicy"],
+  lambda: ["aws:lambda/function:Function"],
+  eventInvokeConfig: ["aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"],
+  logGroup: ["aws:cloudwatch/logGroup:LogGroup"],
+  role: ["aws:iam/role:Role"],
+  managedPolicy: ["aws:iam/policy:Policy"],
+  rolePolicy: ["aws:iam/rolePolicy:RolePolicy"],
+  groupPolicy: ["aws:iam/groupPolicy:GroupPolicy"],
+  userPolicy: ["aws:iam/userPolicy:UserPolicy"],
+  rolePolicyAttachment: ["aws:iam/rolePolicyAttachment:RolePolicyAttachment"],
+  groupPolicyAttachment: ["aws:iam/groupPolicyAttachment:GroupPolicyAttachment"],
+  userPolicyAttachment: ["aws:iam/userPolicyAttachment:UserPolicyAttachment"],
+  policyAttachment: ["aws:iam/policyAttachment:PolicyAttachment"],
+  instanceProfile: ["aws:iam/instanceProfile:InstanceProfile"],
+  group: ["aws:iam/group:Group"],
+  user: ["aws:iam/user:User"],
+  userGroupMembership: ["aws:iam/userGroupMembership:UserGroupMembership"],
+  groupMembership: ["aws:iam/groupMembership:GroupMembership"],
+  ec2Instance: ["aws:ec2/instance:Instance"],
+  launchTemplate: ["aws:ec2/launchTemplate:LaunchTemplate"],
+} as const;
+
+export type Kind = keyof typeof T;
+
+export function isKind(type: string, kind: Kind): boolean {
+  return (T[kind] as readonly string[]).includes(type);
+}
+
+/**
+ * Resource types that accept `tags` and that this project creates; they must carry cost tags.
+ * (Attachments, memberships, bucket sub-resources and notifications take no tags in AWS.)
+ */
+export const TAGGABLE_TYPES: readonly string[] = [
+  ...T.bucket, ...T.lambda, ...T.logGroup, ...T.role, ...T.managedPolicy, ...T.instanceProfile, ...T.user,
+  ...T.ec2Instance, ...T.launchTemplate,
+  "aws:sqs/queue:Queue",
+  "aws:sns/topic:Topic",
+  "aws:cloudwatch/eventRule:EventRule",
+  "aws:ec2/securityGroup:SecurityGroup",
+  "aws:ec2/keyPair:KeyPair",
+  "aws:ssm/parameter:Parameter",
+  "aws:scheduler/schedule:Schedule",
+];
+
+export const COST_TAG_KEYS = ["neurocaas:analysis", "neurocaas:stage"] as const;
+export const COMPONENT_TAG = "neurocaas:component";
+
+/** The environment variable carrying the analysis runtime config (protocols/runtime-config.ts). */
+export const RUNTIME_CONFIG_ENV = "NEUROCAAS_CONFIG";
+
+type Props = Record<string, unknown>;
+
+export function str(props: Props, key: string): string | undefined {
+  const v = props[key];
+  return typeof v === "string" ? v : undefined;
+}
+
+export function record(value: unknown): Props | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Props) : undefined;
+}
+
+export function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** Tags of a resource, including its provider's default tags. */
+export function tagsOf(props: Props, providerProps?: Props): Record<string, string> {
+  const defaults = record(record(providerProps?.defaultTags)?.tags) ?? {};
+  return { ...(defaults as Record<string, string>), ...((record(props.tagsAll) ?? {}) as Record<string, string>), ...((record(props.tags) ?? {}) as Record<string, string>) };
+}
+
+/** The subset of the analysis runtime config the policies read. */
+export interface RuntimeConfigView {
+  readonly bucketName?: string;
+  readonly region?: string;
+  readonly stage?: string;
+  readonly instanceType?: string;
+  readonly allowedInstanceTypes?: readonly string[];
+  readonly deployLimit?: number;
+  readonly maxCost?: number;
+  readonly iaeRoleArn?: string;
+  readonly affiliates?: readonly { readonly AffiliateName: string }[];
+}
+
+/**
+ * The runtime config a Lambda carries in its environment: undefined when it has none, an Error
+ * when the value is not a JSON object.
+ */
+export function runtimeConfigOf(lambdaProps: Props): RuntimeConfigView | Error | undefined {
+  const vars = record(record(lambdaProps.environment)?.variables);
+  const raw = vars?.[RUNTIME_CONFIG_ENV];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "string") return new Error(`${RUNTIME_CONFIG_ENV} must be a JSON string`);
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (record(parsed) === undefined) return new Error(`${RUNTIME_CONFIG_ENV} must be a JSON object`);
+    return parsed as RuntimeConfigView;
+  } catch (err) {
+    return new Error(`${RUNTIME_CONFIG_ENV} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The job-manager Lambda is the one started by the S3 submit trigger. The components tag it
+ * `neurocaas:component=job-manager`; the logical name is the fallback for stacks that predate the tag.
+ */
+export function isJobManagerLambda(name: string, props: Props): boolean {
+  const component = tagsOf(props)[COMPONENT_TAG];
+  if (component !== undefined) return /job-?manager|submit/i.test(component);
+  return /job-?manager|submit/i.test(name);
+}
+
+/** `arn:aws:iam::123:role/path/name` → `name`; a bare name stays as is. */
+export function nameFromArn(arnOrName: string): string {
+  const i = arnOrName.lastIndexOf("/");
+  return arnOrName.startsWith("arn:") && i >= 0 ? arnOrName.slice(i + 1) : arnOrName;
+}
+
+/** The bucket name an S3 resource ARN points at (`arn:aws:s3:::b/k` → `b`); undefined for non-S3 ARNs. */
+export function bucketOfArn(arn: string): string | undefined {
+  const m = /^arn:aws[a-z-]*:s3:::([^/]*)/.exec(arn);
+  return m ? m[1] : undefined;
+}

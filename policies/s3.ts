@@ -1,0 +1,125 @@
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { isKind, list, record, runtimeConfigOf, str, tagsOf, type Kind } from "./resources";
+
+/**
+ * S3 hardening, checked per bucket over the whole stack: with @pulumi/aws v7 the public access
+ * block, encryption, ownership and CORS are separate resources that point at the bucket by name.
+ */
+
+export interface BucketView {
+  readonly resource: PolicyResource;
+  /** Names the bucket is referenced by (its `bucket` name and its id). */
+  readonly refs: ReadonlySet<string>;
+  readonly name: string;
+}
+
+export function bucketsOf(resources: readonly PolicyResource[]): BucketView[] {
+  return resources.filter((r) => isKind(r.type, "bucket")).map((r) => {
+    const refs = new Set([str(r.props, "bucket"), str(r.props, "id")].filter((x): x is string => !!x));
+    return { resource: r, refs, name: str(r.props, "bucket") ?? r.name };
+  });
+}
+
+/** Sub-resources of `kind` that point at `bucket`. */
+export function attachedTo(resources: readonly PolicyResource[], kind: Kind, bucket: BucketView): PolicyResource[] {
+  return resources.filter((r) => isKind(r.type, kind) && bucket.refs.has(str(r.props, "bucket") ?? ""));
+}
+
+const PAB_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"] as const;
+
+export const publicAccessBlock: StackValidationPolicy = {
+  name: "neurocaas-s3-public-access-block",
+  description: "Every bucket has a public access block with all four settings on.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    for (const b of bucketsOf(args.resources)) {
+      const blocks = attachedTo(args.resources, "publicAccessBlock", b);
+      if (blocks.length === 0) report(`Bucket '${b.name}' has no public access block.`, b.resource.urn);
+      for (const pab of blocks) {
+        const off = PAB_FLAGS.filter((f) => pab.props[f] !== true);
+        if (off.length > 0) report(`Bucket '${b.name}': public access block leaves ${off.join(", ")} off.`, pab.urn);
+      }
+    }
+  },
+};
+
+const SSE_ALGORITHMS = ["AES256", "aws:kms", "aws:kms:dsse"];
+
+function encryptionRulesOk(rules: unknown): boolean {
+  const all = list(rules);
+  return all.length > 0 && all.every((rule) => {
+    const byDefault = record(record(rule)?.applyServerSideEncryptionByDefault);
+    const algorithm = byDefault ? str(byDefault, "sseAlgorithm") : undefined;
+    return algorithm !== undefined && SSE_ALGORITHMS.includes(algorithm);
+  });
+}
+
+export const encryption: StackValidationPolicy = {
+  name: "neurocaas-s3-encryption",
+  description: "Every bucket declares default server-side encryption (SSE-S3 or SSE-KMS).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    for (const b of bucketsOf(args.resources)) {
+      const configs = attachedTo(args.resources, "encryption", b);
+      const inline = record(b.resource.props.serverSideEncryptionConfiguration);
+      const inlineOk = inline !== undefined && encryptionRulesOk(list(inline.rules).length > 0 ? inline.rules : [inline.rule]);
+      if (configs.length === 0 && !inlineOk) report(`Bucket '${b.name}' declares no server-side encryption.`, b.resource.urn);
+      for (const c of configs) {
+        if (!encryptionRulesOk(c.props.rules)) {
+          report(`Bucket '${b.name}': encryption configuration has no rule with an SSE algorithm (${SSE_ALGORITHMS.join(", ")}).`, c.urn);
+        }
+      }
+    }
+  },
+};
+
+export const aclsDisabled: StackValidationPolicy = {
+  name: "neurocaas-s3-acls-disabled",
+  description: "Buckets enforce bucket-owner object ownership (ACLs disabled) and declare no ACLs.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    for (const b of bucketsOf(args.resources)) {
+      const controls = attachedTo(args.resources, "ownershipControls", b);
+      const enforced = controls.some((c) => str(record(c.props.rule) ?? {}, "objectOwnership") === "BucketOwnerEnforced");
+      if (!enforced) {
+        report(`Bucket '${b.name}' does not set object ownership to BucketOwnerEnforced, so ACLs stay enabled.`, controls[0]?.urn ?? b.resource.urn);
+      }
+      const acl = str(b.resource.props, "acl");
+      if ((acl !== undefined && acl !== "private") || list(b.resource.props.grants).length > 0) {
+        report(`Bucket '${b.name}' sets an ACL (${acl ?? "grants"}).`, b.resource.urn);
+      }
+      for (const a of attachedTo(args.resources, "bucketAcl", b)) report(`Bucket '${b.name}' has a BucketAcl resource '${a.name}'.`, a.urn);
+    }
+  },
+};
+
+/** The stage of a bucket: its `neurocaas:stage` tag, else the stage of the analysis whose bucket it is. */
+function stageOf(b: BucketView, resources: readonly PolicyResource[]): string | undefined {
+  const tagged = tagsOf(b.resource.props)["neurocaas:stage"];
+  if (tagged) return tagged;
+  for (const r of resources) {
+    if (!isKind(r.type, "lambda")) continue;
+    const rc = runtimeConfigOf(r.props);
+    if (rc && !(rc instanceof Error) && rc.bucketName !== undefined && b.refs.has(rc.bucketName)) return rc.stage;
+  }
+  return undefined;
+}
+
+export const webdevNoCors: StackValidationPolicy = {
+  name: "neurocaas-s3-webdev-no-cors",
+  description: "Only websubstack buckets (served to the web client) may have CORS rules; webdev buckets have none.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    for (const b of bucketsOf(args.resources)) {
+      const stage = stageOf(b, args.resources);
+      if (stage !== "webdev" && stage !== "develop") continue;
+      for (const c of attachedTo(args.resources, "cors", b)) {
+        const origins = list(c.props.corsRules).flatMap((rule) => list(record(rule)?.allowedOrigins));
+        report(`Webdev bucket '${b.name}' has CORS rules (origins: ${origins.join(", ") || "none listed"}); only websubstack analyses serve the web client.`, c.urn);
+      }
+      if (list(b.resource.props.corsRules).length > 0) report(`Webdev bucket '${b.name}' has inline CORS rules.`, b.resource.urn);
+    }
+  },
+};
+
+export const s3Policies = [publicAccessBlock, encryption, aclsDisabled, webdevNoCors];
