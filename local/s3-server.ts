@@ -55,6 +55,8 @@ export interface LocalS3ServerArgs {
   readonly buckets?: readonly string[];
   /** Port to listen on; default 0 (a random free port). */
   readonly port?: number;
+  /** Interface to listen on; default 127.0.0.1. The endpoint names 127.0.0.1 for wildcard hosts. */
+  readonly host?: string;
   /** Return an HTTP status (>= 400) to fail this request with an S3 error instead of serving it. */
   readonly faults?: (request: LocalS3Request) => number | undefined;
   /** Called for every object-created/removed notification. */
@@ -62,7 +64,7 @@ export interface LocalS3ServerArgs {
 }
 
 export interface LocalS3Server {
-  /** `http://127.0.0.1:{port}` */
+  /** `http://127.0.0.1:{port}` (or the given host) */
   readonly endpoint: string;
   readonly directory: string;
   close(): Promise<void>;
@@ -157,12 +159,12 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(args.port ?? 0, "127.0.0.1", () => resolve());
+    server.listen(args.port ?? 0, args.host ?? "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   let closed = false;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${endpointHost(args.host)}:${port}`,
     directory,
     async close() {
       if (closed) return;
@@ -174,6 +176,11 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
       if (ownsDirectory) fs.rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+function endpointHost(host: string | undefined): string {
+  if (host === undefined || host === "0.0.0.0" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 function splitPath(pathname: string): [string, string] {
