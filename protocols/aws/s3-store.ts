@@ -1,0 +1,106 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { PreconditionFailedError, type ObjectStore, type PutOptions, type StoredObject } from "../storage";
+import { awsErrorCode, awsHttpStatus } from "../retry";
+
+/**
+ * ObjectStore over the S3 API. Transient failures (5xx, throttling) are retried by the SDK's
+ * standard retry strategy: build the client with `maxAttempts` (the handlers use 5).
+ */
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly client: S3Client) {}
+
+  async get(bucket: string, key: string): Promise<StoredObject | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const body = out.Body ? await out.Body.transformToString("utf-8") : "";
+      return { body, etag: out.ETag ?? "" };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async put(bucket: string, key: string, body: string, options: PutOptions = {}): Promise<{ etag: string }> {
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: options.contentType ?? contentTypeFor(key),
+          ...(options.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
+          ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+        }),
+      );
+      return { etag: out.ETag ?? "" };
+    } catch (err) {
+      if (isPreconditionFailure(err) || (options.ifMatch && isNotFound(err))) throw new PreconditionFailedError(bucket, key);
+      throw err;
+    }
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async prefixExists(bucket: string, prefix: string): Promise<boolean> {
+    const out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
+    return (out.KeyCount ?? out.Contents?.length ?? 0) > 0;
+  }
+
+  async list(bucket: string, prefix: string, limit?: number): Promise<readonly string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, ...(limit ? { MaxKeys: Math.min(1000, limit - keys.length) } : {}) }),
+      );
+      for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token && (limit === undefined || keys.length < limit));
+    return limit === undefined ? keys : keys.slice(0, limit);
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void> {
+    await this.client.send(
+      new CopyObjectCommand({ Bucket: targetBucket, Key: targetKey, CopySource: `${sourceBucket}/${encodeURIComponent(sourceKey).replace(/%2F/g, "/")}` }),
+    );
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = awsErrorCode(err);
+  return code === "NoSuchKey" || code === "NotFound" || awsHttpStatus(err) === 404;
+}
+
+function isPreconditionFailure(err: unknown): boolean {
+  const code = awsErrorCode(err);
+  return code === "PreconditionFailed" || code === "ConditionalRequestConflict" || awsHttpStatus(err) === 412 || awsHttpStatus(err) === 409;
+}
+
+function contentTypeFor(key: string): string {
+  if (key.endsWith(".json")) return "application/json";
+  return "text/plain; charset=utf-8";
+}

@@ -1,0 +1,78 @@
+import type { AnalysisRuntimeConfig } from "./runtime-config";
+import type { ComputeBackend } from "./compute";
+import type { ObjectStore } from "./storage";
+import { realSleep, type Sleep } from "./retry";
+
+/** Time, injectable so tests control it. */
+export interface Clock {
+  now(): Date;
+  sleep: Sleep;
+}
+
+export const systemClock: Clock = { now: () => new Date(), sleep: realSleep };
+
+/** Per-(group, analysis) budget overrides (AWS: parameter store `{prefix}/{group}/{bucket}`). */
+export interface BudgetSource {
+  /** The override in USD, or undefined when none is set. Throws on a malformed value. */
+  budgetFor(group: string, bucket: string): Promise<number | undefined>;
+}
+
+/** On-demand Linux hourly prices in USD. */
+export interface PriceSource {
+  hourlyPrice(instanceType: string, region: string): Promise<number>;
+}
+
+/** Instance ids the account guard must never stop (AWS: parameter `exempt_instances`). */
+export interface ExemptionSource {
+  exemptInstances(): Promise<readonly string[]>;
+}
+
+/** Bounds the protocols work within; defaults in `DEFAULT_LIMITS`. */
+export interface ProtocolLimits {
+  /** How long the monitor keeps retrying to deliver a command to a booting IAE. */
+  readonly commandDeliveryMs: number;
+  /** How long the monitor waits for a just-launched IAE's cost log to appear. */
+  readonly costLogWaitMs: number;
+  /** Total backoff allowed for launch retries (capacity, throttling, 5xx). */
+  readonly launchRetryMs: number;
+  /** Attempts of a conditional read-modify-write before giving up. */
+  readonly conditionalWriteAttempts: number;
+  /** Concurrent RunInstances calls of one job. */
+  readonly launchConcurrency: number;
+}
+
+export const DEFAULT_LIMITS: ProtocolLimits = {
+  commandDeliveryMs: 300_000,
+  costLogWaitMs: 30_000,
+  launchRetryMs: 60_000,
+  conditionalWriteAttempts: 20,
+  launchConcurrency: 4,
+};
+
+/**
+ * Everything `runSubmit`, `runMonitor` and `runPostProcess` need. The Lambda handlers build it
+ * from AWS adapters; local mode builds it from a local S3 endpoint and a local ComputeBackend.
+ */
+export interface ProtocolDeps {
+  readonly config: AnalysisRuntimeConfig;
+  readonly store: ObjectStore;
+  readonly compute: ComputeBackend;
+  readonly budgets: BudgetSource;
+  readonly prices: PriceSource;
+  readonly clock: Clock;
+  readonly limits?: Partial<ProtocolLimits>;
+  /** Operator log (Lambda: CloudWatch via console). */
+  readonly log?: (message: string) => void;
+}
+
+export function limitsOf(deps: Pick<ProtocolDeps, "limits">): ProtocolLimits {
+  return { ...DEFAULT_LIMITS, ...deps.limits };
+}
+
+/** The account guard runs per account/region, not per analysis. */
+export interface GuardDeps {
+  readonly compute: ComputeBackend;
+  readonly exemptions: ExemptionSource;
+  readonly clock: Clock;
+  readonly log?: (message: string) => void;
+}
