@@ -4,6 +4,8 @@
  * cli/commands/ and exports `register(program)`; add one import + call here per group.
  */
 import { Command } from "commander";
+import * as workflowCommand from "./commands/workflow";
+import * as scriptingCommand from "./commands/scripting";
 import * as submitCommand from "./commands/submit";
 import * as statusCommand from "./commands/status";
 import * as resultsCommand from "./commands/results";
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .enablePositionalOptions();
   // Command groups register themselves below.
+  workflowCommand.register(program);
+  scriptingCommand.register(program);
   submitCommand.register(program);
   statusCommand.register(program);
   resultsCommand.register(program);
