@@ -9,7 +9,7 @@ export interface IaeProcessArgs {
   /** The IAE's own directory; also its HOME, so `~/.neurocaas_contrib_storageloc.json` is per IAE. */
   readonly sandbox: string;
   readonly cwd: string;
-  /** Extra environment (AWS endpoint, credentials...). */
+  /** Extra environment (AWS endpoint, credentials...); inherited AWS_* variables are dropped. */
   readonly env: Readonly<Record<string, string>>;
   /** Prepended to PATH (the directory holding `neurocaas`). */
   readonly pathPrefix: readonly string[];
@@ -49,8 +49,10 @@ export class IaeProcess {
   private constructor(private readonly args: IaeProcessArgs, stdoutPath: string, stderrPath: string) {
     const out = createWriteStream(stdoutPath);
     const err = createWriteStream(stderrPath);
+    // The server's own AWS settings (profile, real credentials) must not leak into an IAE.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_") && k !== "NEUROCAAS_CONFIG"));
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       ...args.env,
       HOME: args.sandbox,
       PATH: [...args.pathPrefix, process.env.PATH ?? "/usr/bin:/bin"].join(path.delimiter),

@@ -1,0 +1,384 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { createReadStream, promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { datasetStatusKey } from "../protocols/layout";
+import { Upload } from "@aws-sdk/lib-storage";
+import {
+  CommandTargetNotReadyError,
+  IAE_TAGS,
+  type CommandInfo,
+  type CommandRequest,
+  type CommandStatus,
+  type ComputeBackend,
+  type IaeDescription,
+  type IaeLaunchRequest,
+  type IaeState,
+  type LaunchedIae,
+  type RunningFilter,
+} from "../protocols/compute";
+import { ec2StateChangeEvent, type Ec2StateChangeEvent } from "./events";
+import { IaeProcess, type IaeExit } from "./iae-process";
+import { ensureEndMarker, recordIaeFailure } from "./job-notes";
+import { StateStore, type LocalInstanceRecord } from "./state-store";
+import { resolveWorkingDirectory } from "./working-directory";
+
+export interface LocalComputeArgs {
+  /** `{dataDir}/compute`: state file and one sandbox per IAE. */
+  readonly directory: string;
+  readonly client: S3Client;
+  readonly region: string;
+  /** Environment of every IAE process (AWS endpoint and credentials). */
+  readonly iaeEnv: Readonly<Record<string, string>>;
+  /** Prepended to each IAE's PATH (holds `neurocaas`). */
+  readonly pathPrefix: readonly string[];
+  /** What `~/neurocaas` means on a local IAE. */
+  readonly repoRoot: string;
+  /** How many real seconds one `__duration__` minute lasts (60; tests use less). */
+  readonly secondsPerMinute?: number;
+  /** Where EC2-style state changes go (the monitor handler). */
+  readonly onStateChange: (event: Ec2StateChangeEvent) => Promise<void>;
+  /** Boot pending IAEs that no one released after this long. */
+  readonly bootFallbackMs?: number;
+  readonly killGraceMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+const ACTIVE: readonly IaeState[] = ["pending", "running"];
+
+function newInstanceId(): string {
+  return `i-${randomBytes(9).toString("hex").slice(0, 17)}`;
+}
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat). */
+async function processStartTicks(pid: number): Promise<string | undefined> {
+  const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  if (stat === undefined) return undefined;
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
+/** Job folder from a command output prefix `{job folder}/internal_ec2_logs[/]`. */
+export function jobFolderFromOutputPrefix(prefix: string): string | undefined {
+  const m = /^(.*)\/internal_ec2_logs\/?$/.exec(prefix);
+  return m ? m[1] : undefined;
+}
+
+/**
+ * The ComputeBackend of `neurocaas local`: each IAE is a local bash process (see IaeProcess).
+ * Launch creates `pending` IAEs; they become `running` (and the monitor hears about it) when the
+ * launching invocation releases them — after the job manager has finished writing the job's
+ * records, as boot time guarantees on EC2 — or after `bootFallbackMs`. The monitor then delivers
+ * the command with `sendCommand`. When the command exits the IAE shuts down (`shutting-down`,
+ * then `terminated`). The `Timeout` tag (`__duration__` minutes) is enforced: the IAE is killed at
+ * the limit and the certificate says so. State persists in the data dir; IAEs that were active when
+ * the server stopped are reported as interrupted by `recover()` on the next start.
+ */
+export class LocalCompute implements ComputeBackend {
+  private readonly processes = new Map<string, IaeProcess>();
+  private readonly finishing = new Set<Promise<void>>();
+  private closing = false;
+
+  private constructor(
+    private readonly args: LocalComputeArgs,
+    private readonly store: StateStore,
+  ) {}
+
+  static async open(args: LocalComputeArgs): Promise<LocalCompute> {
+    const store = await StateStore.open(path.join(args.directory, "state.json"));
+    return new LocalCompute(args, store);
+  }
+
+  private get state() {
+    return this.store.state;
+  }
+
+  private log(line: string): void {
+    this.args.log?.(line);
+  }
+
+  /** A view whose launches are collected so the caller can boot them once its invocation is done. */
+  invocation(): { readonly compute: ComputeBackend; readonly release: () => Promise<void> } {
+    const launched: string[] = [];
+    const compute: ComputeBackend = {
+      launch: async (request) => {
+        const result = await this.launch(request, false);
+        launched.push(...result.map((r) => r.instanceId));
+        return result;
+      },
+      terminate: (ids) => this.terminate(ids),
+      stop: (ids) => this.stop(ids),
+      describe: (ids) => this.describe(ids),
+      listRunning: (f) => this.listRunning(f),
+      countRunning: (f) => this.countRunning(f),
+      sendCommand: (r) => this.sendCommand(r),
+      commandStatus: (i, c) => this.commandStatus(i, c),
+      activeCommands: (i) => this.activeCommands(i),
+    };
+    return { compute, release: () => this.boot(launched) };
+  }
+
+  async launch(request: IaeLaunchRequest, scheduleBoot = true): Promise<readonly LaunchedIae[]> {
+    if (this.closing) throw new Error("local NeuroCAAS is shutting down; no new IAEs");
+    const known = this.state.clientTokens[request.clientToken];
+    if (known) {
+      return known.map((id) => this.state.instances[id]).filter(Boolean).map((r) => ({ instanceId: r.instanceId, instanceType: r.instanceType, spot: r.spot }));
+    }
+    const ids: string[] = [];
+    for (let i = 0; i < request.count; i++) {
+      const instanceId = newInstanceId();
+      ids.push(instanceId);
+      this.state.instances[instanceId] = {
+        instanceId,
+        state: "pending",
+        imageId: request.imageId,
+        instanceType: request.instanceType,
+        // Local processes have no spot market; report on-demand like the fallback path does.
+        spot: false,
+        launchTime: new Date().toISOString(),
+        tags: { ...request.tags },
+        sandbox: path.join(this.args.directory, "iae", instanceId),
+      };
+    }
+    this.state.clientTokens[request.clientToken] = ids;
+    await this.store.save();
+    const fallback = setTimeout(() => void this.boot(ids), this.args.bootFallbackMs ?? (scheduleBoot ? 0 : 10_000));
+    fallback.unref();
+    return ids.map((instanceId) => ({ instanceId, instanceType: request.instanceType, spot: false }));
+  }
+
+  /** pending → running, reported to the monitor (which then delivers the command). */
+  async boot(ids: readonly string[]): Promise<void> {
+    const booted: string[] = [];
+    for (const id of ids) {
+      const r = this.state.instances[id];
+      if (r && r.state === "pending" && !this.closing) {
+        r.state = "running";
+        booted.push(id);
+      }
+    }
+    if (booted.length === 0) return;
+    await this.store.save();
+    await Promise.all(booted.map((id) => this.emit(id, "running")));
+  }
+
+  private async emit(instanceId: string, state: IaeState): Promise<void> {
+    try {
+      await this.args.onStateChange(ec2StateChangeEvent(this.args.region, instanceId, state));
+    } catch (err) {
+      this.log(`monitor failed on ${instanceId} ${state}: ${(err as Error).message}`);
+    }
+  }
+
+  async terminate(instanceIds: readonly string[]): Promise<void> {
+    await Promise.all(instanceIds.map((id) => this.shutDown(id, "terminated")));
+  }
+
+  async stop(instanceIds: readonly string[]): Promise<void> {
+    await Promise.all(instanceIds.map((id) => this.shutDown(id, "stopped")));
+  }
+
+  private async shutDown(id: string, final: "terminated" | "stopped"): Promise<void> {
+    const r = this.state.instances[id];
+    if (!r || !ACTIVE.includes(r.state)) return;
+    const proc = this.processes.get(id);
+    if (proc) {
+      // The exit path reports the state changes.
+      r.requestedFinal = final;
+      await proc.stop();
+      await this.settle();
+      return;
+    }
+    r.state = final === "terminated" ? "shutting-down" : "stopping";
+    await this.store.save();
+    await this.emit(id, r.state);
+    r.state = final;
+    await this.store.save();
+    await this.emit(id, final);
+  }
+
+  private describeRecord(r: LocalInstanceRecord): IaeDescription {
+    return { instanceId: r.instanceId, state: r.state, instanceType: r.instanceType, imageId: r.imageId, launchTime: new Date(r.launchTime), spot: r.spot, tags: r.tags };
+  }
+
+  async describe(instanceIds: readonly string[]): Promise<readonly IaeDescription[]> {
+    return instanceIds.map((id) => this.state.instances[id]).filter((r): r is LocalInstanceRecord => r !== undefined).map((r) => this.describeRecord(r));
+  }
+
+  async listRunning(filter: RunningFilter): Promise<readonly IaeDescription[]> {
+    return Object.values(this.state.instances)
+      .filter((r) => ACTIVE.includes(r.state))
+      .filter((r) => (filter.instanceType === undefined || r.instanceType === filter.instanceType) && (filter.imageId === undefined || r.imageId === filter.imageId) && (filter.tagKey === undefined || filter.tagKey in r.tags))
+      .map((r) => this.describeRecord(r));
+  }
+
+  async countRunning(filter: RunningFilter): Promise<number> {
+    return (await this.listRunning(filter)).length;
+  }
+
+  async sendCommand(request: CommandRequest): Promise<CommandInfo> {
+    const r = this.state.instances[request.instanceId];
+    if (!r) throw new Error(`InvalidInstanceId: no local IAE ${request.instanceId}`);
+    if (r.state === "pending") throw new CommandTargetNotReadyError(`local IAE ${request.instanceId} is still booting`);
+    if (r.state !== "running" || this.closing) throw new Error(`InvalidInstanceId: local IAE ${request.instanceId} is ${r.state}`);
+    if (this.processes.has(request.instanceId)) throw new Error(`local IAE ${request.instanceId} is already running a command`);
+
+    const commandId = randomUUID();
+    const timeoutMinutes = Number(r.tags[IAE_TAGS.timeout]);
+    const durationMs = Number.isFinite(timeoutMinutes) && timeoutMinutes > 0 ? timeoutMinutes * (this.args.secondsPerMinute ?? 60) * 1000 : undefined;
+    const executionMs = request.executionTimeoutSeconds > 0 ? request.executionTimeoutSeconds * 1000 : undefined;
+    const limitMs = durationMs === undefined ? executionMs : executionMs === undefined ? durationMs : Math.min(durationMs, executionMs);
+    const limitIsDuration = durationMs !== undefined && limitMs === durationMs;
+
+    const proc = await IaeProcess.start({
+      command: request.commands.join("\n"),
+      sandbox: r.sandbox,
+      cwd: resolveWorkingDirectory({ workingDirectory: request.workingDirectory, home: r.sandbox, repoRoot: this.args.repoRoot }),
+      env: this.args.iaeEnv,
+      pathPrefix: this.args.pathPrefix,
+      timeLimitMs: limitMs,
+      killGraceMs: this.args.killGraceMs,
+    });
+    this.processes.set(request.instanceId, proc);
+    r.pid = proc.pid;
+    r.pidStartTicks = proc.pid === undefined ? undefined : await processStartTicks(proc.pid);
+    r.outputBucket = request.outputBucket;
+    r.outputPrefix = request.outputPrefix;
+    this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress" };
+    await this.store.save();
+    this.log(`${request.instanceId}: running command ${commandId} (limit ${limitMs === undefined ? "none" : `${limitMs / 1000} s`})`);
+
+    const finished = proc.exited.then((exit) => this.onExit(r, commandId, exit, limitIsDuration, timeoutMinutes, request)).catch((err: unknown) => this.log(`${request.instanceId}: shutdown bookkeeping failed: ${(err as Error).message}`));
+    this.finishing.add(finished);
+    void finished.finally(() => this.finishing.delete(finished));
+    return { commandId, status: "InProgress" };
+  }
+
+  private async onExit(r: LocalInstanceRecord, commandId: string, exit: IaeExit, limitIsDuration: boolean, timeoutMinutes: number, request: CommandRequest): Promise<void> {
+    this.processes.delete(r.instanceId);
+    const status: CommandStatus = exit.stopped ? "Cancelled" : exit.timedOut ? (limitIsDuration ? "Failed" : "TimedOut") : exit.code === 0 ? "Success" : "Failed";
+    this.state.commands[commandId].status = status;
+    this.log(`${r.instanceId}: command ${commandId} ${status} (exit ${exit.code ?? exit.signal})`);
+    await this.uploadOutput(request, commandId, exit).catch((err: unknown) => this.log(`${r.instanceId}: could not upload command output: ${(err as Error).message}`));
+
+    const jobFolder = jobFolderFromOutputPrefix(request.outputPrefix);
+    const datasetKey = r.tags[IAE_TAGS.dataset];
+    if (this.closing && exit.stopped) {
+      // Server shutdown: the IAE stays "running" in the persisted state; recover() reports it.
+      await this.store.save();
+      return;
+    }
+    if (jobFolder !== undefined && (exit.timedOut || (exit.code !== 0 && !exit.stopped))) {
+      const stderrLines = await this.stderrTail(exit.stderrPath);
+      const note = exit.timedOut
+        ? limitIsDuration
+          ? `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}) was killed: it exceeded its __duration__ of ${timeoutMinutes} minute(s).`
+          : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}) was killed: the command exceeded SSM_TIMEOUT (${request.executionTimeoutSeconds} s).`
+        : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}): command exited with code ${exit.code ?? exit.signal}.`;
+      const reason = exit.timedOut ? note.replace("[NeuroCAAS local] ", "") : `IAE command exited with code ${exit.code ?? exit.signal}`;
+      if (exit.timedOut || !(await this.datasetFinal(request.outputBucket, jobFolder, datasetKey))) {
+        await recordIaeFailure({ client: this.args.client, bucket: request.outputBucket, jobFolder, datasetKey, instanceId: r.instanceId, note, reason, stderrLines, overrideFinal: exit.timedOut }).catch((err: unknown) =>
+          this.log(`${r.instanceId}: could not record the failure: ${(err as Error).message}`),
+        );
+      }
+    }
+    const final = r.requestedFinal === "stopped" ? "stopped" : "terminated";
+    r.state = final === "stopped" ? "stopping" : "shutting-down";
+    await this.store.save();
+    await this.emit(r.instanceId, r.state);
+    r.state = final;
+    await this.store.save();
+    await this.emit(r.instanceId, final);
+  }
+
+  private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined): Promise<boolean> {
+    if (datasetKey === undefined) return true;
+    try {
+      const res = await this.args.client.send(new GetObjectCommand({ Bucket: bucket, Key: datasetStatusKey(jobFolder, datasetKey) }));
+      const body = JSON.parse(await res.Body!.transformToString("utf-8")) as { status?: string };
+      return body.status === "SUCCESS" || body.status === "FAILED";
+    } catch {
+      return false;
+    }
+  }
+
+  private async stderrTail(file: string, lines = 50): Promise<string[]> {
+    const text = await fsp.readFile(file, "utf8").catch(() => "");
+    return text.split("\n").filter((l) => l !== "").slice(-lines);
+  }
+
+  /** SSM's layout: `{prefix}/{commandId}/{instanceId}/awsrunShellScript/0.awsrunShellScript/{stdout,stderr}`. */
+  private async uploadOutput(request: CommandRequest, commandId: string, exit: IaeExit): Promise<void> {
+    const base = `${request.outputPrefix.replace(/\/+$/, "")}/${commandId}/${request.instanceId}/awsrunShellScript/0.awsrunShellScript`;
+    for (const [name, file] of [["stdout", exit.stdoutPath], ["stderr", exit.stderrPath]] as const) {
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (!st || st.size === 0) continue;
+      await new Upload({ client: this.args.client, params: { Bucket: request.outputBucket, Key: `${base}/${name}`, Body: createReadStream(file) } }).done();
+    }
+  }
+
+  async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
+    const c = this.state.commands[commandId];
+    if (!c || c.instanceId !== instanceId) throw new Error(`InvocationDoesNotExist: no command ${commandId} on ${instanceId}`);
+    return { commandId, status: c.status };
+  }
+
+  async activeCommands(instanceId: string): Promise<readonly CommandInfo[]> {
+    return Object.values(this.state.commands)
+      .filter((c) => c.instanceId === instanceId && (c.status === "Pending" || c.status === "InProgress"))
+      .map((c) => ({ commandId: c.commandId, status: c.status }));
+  }
+
+  /** Wait until every exited IAE has finished its shutdown bookkeeping. */
+  async settle(): Promise<void> {
+    while (this.finishing.size > 0) await Promise.all([...this.finishing]);
+  }
+
+  /**
+   * Report IAEs that were active when the previous server stopped (or crashed): kill what is left
+   * of their processes, note the interruption in the certificate and the dataset status, tell the
+   * monitor they shut down, and make sure each affected job has its end.txt.
+   */
+  async recover(): Promise<readonly string[]> {
+    const stale = Object.values(this.state.instances).filter((r) => ACTIVE.includes(r.state));
+    const jobs = new Map<string, { bucket: string; jobFolder: string }>();
+    for (const r of stale) {
+      if (r.pid !== undefined && r.pidStartTicks !== undefined && (await processStartTicks(r.pid)) === r.pidStartTicks) {
+        try {
+          process.kill(-r.pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+      for (const c of Object.values(this.state.commands)) if (c.instanceId === r.instanceId && (c.status === "InProgress" || c.status === "Pending")) c.status = "Cancelled";
+      const jobFolder = r.outputPrefix === undefined ? undefined : jobFolderFromOutputPrefix(r.outputPrefix);
+      const bucket = r.outputBucket ?? r.tags[IAE_TAGS.analysis];
+      if (jobFolder !== undefined && bucket !== undefined) {
+        jobs.set(`${bucket}/${jobFolder}`, { bucket, jobFolder });
+        const note = `[NeuroCAAS local] IAE ${r.instanceId} (${r.tags[IAE_TAGS.dataset] ?? "?"}) was interrupted: the local NeuroCAAS server stopped while it was ${r.state}. Resubmit the job to run it again.`;
+        await recordIaeFailure({ client: this.args.client, bucket, jobFolder, datasetKey: r.tags[IAE_TAGS.dataset], instanceId: r.instanceId, note, reason: note.replace("[NeuroCAAS local] ", ""), overrideFinal: false }).catch((err: unknown) =>
+          this.log(`${r.instanceId}: could not record the interruption: ${(err as Error).message}`),
+        );
+      }
+      this.log(`${r.instanceId}: interrupted by the previous shutdown`);
+      r.state = "shutting-down";
+      await this.store.save();
+      await this.emit(r.instanceId, "shutting-down");
+      r.state = "terminated";
+      await this.store.save();
+      await this.emit(r.instanceId, "terminated");
+    }
+    for (const { bucket, jobFolder } of jobs.values()) {
+      const othersActive = Object.values(this.state.instances).some((r) => ACTIVE.includes(r.state) && r.outputPrefix !== undefined && jobFolderFromOutputPrefix(r.outputPrefix) === jobFolder);
+      if (!othersActive) await ensureEndMarker(this.args.client, bucket, jobFolder).catch((err: unknown) => this.log(`${jobFolder}: could not write end.txt: ${(err as Error).message}`));
+    }
+    return stale.map((r) => r.instanceId);
+  }
+
+  /** Stop every IAE process (server shutdown). Their state stays active on disk for `recover()`. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.processes.values()].map((p) => p.stop()));
+    await this.settle();
+    await this.store.save();
+  }
+}

@@ -1,0 +1,234 @@
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { S3ObjectStore } from "../protocols/aws/s3-store";
+import type { Clock, PriceSource, ProtocolDeps, ProtocolLimits } from "../protocols/deps";
+import { groupFolderKeys } from "../protocols/layout";
+import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
+import type { ComputeBackend } from "../protocols/compute";
+import { IAE_TAGS } from "../protocols/compute";
+import { LocalCompute } from "./compute";
+import { routeLocalS3Event, type Ec2StateChangeEvent, type RoutedS3Event } from "./events";
+import type { LocalHandlers } from "./handlers";
+import { createLocalS3Client, LOCAL_S3_CREDENTIALS, startLocalS3Server, type LocalS3Event, type LocalS3Server } from "./s3-server";
+import { LocalBudgetSource, LocalPriceSource } from "./sources";
+import { loadLocalAnalyses } from "./stack";
+
+export interface StartLocalArgs {
+  /** Interface to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Port (default 4566; 0 picks a free one). */
+  readonly port?: number;
+  /** Persistent state: `s3/` (buckets), `compute/` (IAE state and sandboxes), budgets.json, prices.json. */
+  readonly dataDir: string;
+  readonly stackFiles: readonly string[];
+  /** This checkout: `~/neurocaas` on local IAEs, and where `bin/neurocaas` lives. */
+  readonly repoRoot: string;
+  readonly handlers: LocalHandlers;
+  /** Hourly price when prices.json has none for an instance type. */
+  readonly fallbackPrice: (instanceType: string, region: string) => Promise<number>;
+  /** Real seconds per `__duration__` minute (default 60). */
+  readonly secondsPerMinute?: number;
+  readonly limits?: Partial<ProtocolLimits>;
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalNeurocaas {
+  /** `http://host:port` of the S3-compatible endpoint. */
+  readonly endpoint: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly buckets: readonly string[];
+  readonly dataDir: string;
+  /** IAEs reported as interrupted at start (left running by the previous server). */
+  readonly recovered: readonly string[];
+  readonly client: S3Client;
+  /** Wait until no handler invocation is in flight and every exited IAE is accounted for. */
+  settle(): Promise<void>;
+  /** Stop IAEs, finish in-flight handlers (bounded), close the endpoint. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** The one-line readiness message (`neurocaas local` prints it; scripts wait for "ready"). */
+export function readyLine(local: Pick<LocalNeurocaas, "endpoint" | "credentials" | "buckets" | "dataDir">): string {
+  return `neurocaas local ready: endpoint ${local.endpoint} access-key ${local.credentials.accessKeyId} secret-key ${local.credentials.secretAccessKey} buckets ${local.buckets.join(",")} data-dir ${local.dataDir}`;
+}
+
+/** A sleep that ends early (rejecting) when the server shuts down, so no handler outlives it. */
+class ShutdownClock implements Clock {
+  private readonly waiters = new Set<() => void>();
+  private closed = false;
+
+  now(): Date {
+    return new Date();
+  }
+
+  sleep = (ms: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (this.closed) return reject(new Error("local NeuroCAAS is shutting down"));
+      const cancel = () => {
+        clearTimeout(timer);
+        reject(new Error("local NeuroCAAS is shutting down"));
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(cancel);
+        resolve();
+      }, ms);
+      this.waiters.add(cancel);
+    });
+
+  shutdown(): void {
+    this.closed = true;
+    for (const cancel of this.waiters) cancel();
+    this.waiters.clear();
+  }
+}
+
+async function ensureFolders(client: S3Client, bucket: string, groups: readonly string[]): Promise<void> {
+  const store = new S3ObjectStore(client);
+  for (const group of groups) {
+    for (const key of groupFolderKeys(group)) {
+      // Placeholders are created once and never overwritten (user data survives restarts).
+      if (!(await store.exists(bucket, key))) await store.put(bucket, key, "", { ifNoneMatch: "*" }).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Start local NeuroCAAS: an S3-compatible endpoint holding each analysis bucket, S3 notifications
+ * routed to the job manager / post-processing handlers, EC2-style state changes of local IAEs
+ * routed to the monitor.
+ */
+export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> {
+  const log = args.log ?? (() => undefined);
+  const configs = loadLocalAnalyses(args.stackFiles);
+  const dataDir = path.resolve(args.dataDir);
+  await fsp.mkdir(dataDir, { recursive: true });
+  const clock = new ShutdownClock();
+  const inFlight = new Set<Promise<void>>();
+  let accepting = false;
+  let compute: LocalCompute | undefined;
+  let client: S3Client | undefined;
+  const pendingEvents: LocalS3Event[] = [];
+
+  const budgets = new LocalBudgetSource(path.join(dataDir, "budgets.json"));
+  const prices: PriceSource = new LocalPriceSource(path.join(dataDir, "prices.json"), args.fallbackPrice);
+  const depsFor = (config: AnalysisRuntimeConfig, backend: ComputeBackend): ProtocolDeps => ({
+    config,
+    store: new S3ObjectStore(client!),
+    compute: backend,
+    budgets,
+    prices,
+    clock,
+    limits: args.limits,
+    log: (m) => log(`[${config.bucketName}] ${m}`),
+  });
+
+  const track = (p: Promise<void>): void => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+
+  const dispatchS3 = async (routed: RoutedS3Event): Promise<void> => {
+    const config = configs.get(routed.bucket)!;
+    const key = routed.event.Records[0].s3.object.key;
+    try {
+      if (routed.route === "submit") {
+        const view = compute!.invocation();
+        const code = await args.handlers.submit(routed.event, depsFor(config, view.compute));
+        await view.release();
+        log(`job manager: s3://${routed.bucket}/${key} → ${code === 0 ? "job started" : `rejected (${code})`}`);
+      } else {
+        await args.handlers.postProcess(routed.event, depsFor(config, compute!));
+        log(`post-processing: s3://${routed.bucket}/${key} handled`);
+      }
+    } catch (err) {
+      log(`${routed.route} handler failed for s3://${routed.bucket}/${key}: ${(err as Error).stack ?? String(err)}`);
+    }
+  };
+
+  const onS3Event = (event: LocalS3Event): void => {
+    if (!accepting) {
+      pendingEvents.push(event);
+      return;
+    }
+    for (const routed of routeLocalS3Event(configs, event)) track(dispatchS3(routed));
+  };
+
+  const onStateChange = async (event: Ec2StateChangeEvent): Promise<void> => {
+    const id = event.detail["instance-id"];
+    const [desc] = await compute!.describe([id]);
+    const config = desc ? configs.get(desc.tags[IAE_TAGS.analysis]) : undefined;
+    if (!config) {
+      log(`monitor: ${id} ${event.detail.state} belongs to no local analysis; ignored`);
+      return;
+    }
+    const run = args.handlers.monitor(event, depsFor(config, compute!)).then(
+      () => log(`monitor: ${id} ${event.detail.state}`),
+      (err: unknown) => log(`monitor failed for ${id} ${event.detail.state}: ${(err as Error).stack ?? String(err)}`),
+    );
+    track(run);
+    await run;
+  };
+
+  let s3: LocalS3Server | undefined;
+  try {
+    s3 = await startLocalS3Server({
+      directory: path.join(dataDir, "s3"),
+      buckets: [...configs.keys()],
+      port: args.port ?? 4566,
+      host: args.host,
+      onEvent: onS3Event,
+    });
+    const region = [...configs.values()][0]?.region ?? "us-east-1";
+    client = createLocalS3Client(s3.endpoint, region);
+    for (const config of configs.values()) await ensureFolders(client, config.bucketName, config.affiliates.map((a) => a.AffiliateName));
+    compute = await LocalCompute.open({
+      directory: path.join(dataDir, "compute"),
+      client,
+      region,
+      iaeEnv: {
+        AWS_ENDPOINT_URL: s3.endpoint,
+        AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+        AWS_REGION: region,
+        AWS_DEFAULT_REGION: region,
+        AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
+        AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+      },
+      pathPrefix: [path.join(args.repoRoot, "bin")],
+      repoRoot: args.repoRoot,
+      secondsPerMinute: args.secondsPerMinute,
+      onStateChange,
+      log,
+    });
+    accepting = true;
+    const recovered = await compute.recover();
+    // Group folder placeholders and anything uploaded before we were ready.
+    for (const e of pendingEvents.splice(0)) onS3Event(e);
+
+    const settle = async (): Promise<void> => {
+      for (;;) {
+        await compute!.settle();
+        if (inFlight.size === 0) return;
+        await Promise.allSettled([...inFlight]);
+      }
+    };
+    let closing: Promise<void> | undefined;
+    const server = s3;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        accepting = false;
+        await compute!.close();
+        clock.shutdown();
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+        await compute!.close();
+        await server.close();
+        client!.destroy();
+      })());
+    return { endpoint: s3.endpoint, credentials: { ...LOCAL_S3_CREDENTIALS }, buckets: [...configs.keys()], dataDir, recovered, client, settle, close };
+  } catch (err) {
+    await compute?.close().catch(() => undefined);
+    await s3?.close().catch(() => undefined);
+    throw err;
+  }
+}

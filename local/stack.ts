@@ -1,0 +1,30 @@
+import * as path from "node:path";
+import { loadStackFile } from "../components/blueprint/parse";
+import { runtimeConfigFromBlueprint, type UtilsRuntimeValues } from "../components/runtime-config";
+import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
+
+/** Stand-ins for the utils stack outputs: local IAEs need no instance profile, key or security group. */
+export const LOCAL_UTILS: UtilsRuntimeValues = {
+  iaeInstanceProfileArn: "arn:aws:iam::000000000000:instance-profile/neurocaas-local-iae",
+  iaeRoleArn: "arn:aws:iam::000000000000:role/neurocaas-local-iae",
+  keyName: "neurocaas-local",
+  securityGroupIds: ["sg-local"],
+};
+
+export const DEFAULT_STACK_FILE = "Pulumi.dev.yaml";
+
+/** The runtime config of every analysis in the given stack files, by bucket name. */
+export function loadLocalAnalyses(stackFiles: readonly string[]): Map<string, AnalysisRuntimeConfig> {
+  const configs = new Map<string, AnalysisRuntimeConfig>();
+  for (const file of stackFiles) {
+    const { blueprint } = loadStackFile(file);
+    if (!blueprint) {
+      throw new Error(`stack file ${path.resolve(file)} has no "neurocaas:blueprint": nothing to run locally (pass an analysis stack with --stack-file)`);
+    }
+    if (configs.has(blueprint.PipelineName)) {
+      throw new Error(`analysis "${blueprint.PipelineName}" appears in two stack files; bucket names must be unique`);
+    }
+    configs.set(blueprint.PipelineName, runtimeConfigFromBlueprint(blueprint, LOCAL_UTILS));
+  }
+  return configs;
+}

@@ -1,0 +1,157 @@
+import { promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CommandTargetNotReadyError, type IaeLaunchRequest } from "../../protocols/compute";
+import { LocalCompute, jobFolderFromOutputPrefix } from "../../local/compute";
+import type { Ec2StateChangeEvent } from "../../local/events";
+import { createLocalS3Client, startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
+
+const BUCKET = "demo";
+const JOB = "lab/results/job__demo_t1";
+const REPO = path.resolve(__dirname, "../..");
+
+function request(overrides: Partial<IaeLaunchRequest> = {}): IaeLaunchRequest {
+  return {
+    imageId: "ami-local",
+    instanceType: "t3.micro",
+    count: 1,
+    volumeSizeGb: 10,
+    spot: false,
+    tags: { PriceTracking: "On", Timeout: "60", "neurocaas:analysis": BUCKET, "neurocaas:group": "lab", "neurocaas:job": JOB, "neurocaas:dataset": "lab/inputs/d.csv" },
+    securityGroupIds: [],
+    shutdownBehavior: "terminate",
+    clientToken: `tok-${Math.random()}`,
+    ...overrides,
+  };
+}
+
+async function text(client: S3Client, key: string): Promise<string> {
+  const res = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return res.Body!.transformToString();
+}
+
+describe("LocalCompute", () => {
+  let s3: LocalS3Server;
+  let client: S3Client;
+  let dir: string;
+  let events: Ec2StateChangeEvent[];
+  const opened: LocalCompute[] = [];
+
+  async function open(secondsPerMinute = 60): Promise<LocalCompute> {
+    const c = await LocalCompute.open({
+      directory: dir,
+      client,
+      region: "us-east-1",
+      iaeEnv: { AWS_ENDPOINT_URL: s3.endpoint },
+      pathPrefix: [],
+      repoRoot: REPO,
+      secondsPerMinute,
+      onStateChange: async (e) => {
+        events.push(e);
+      },
+      killGraceMs: 200,
+    });
+    opened.push(c);
+    return c;
+  }
+
+  const states = (id: string) => events.filter((e) => e.detail["instance-id"] === id).map((e) => e.detail.state);
+
+  beforeEach(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "local-compute-"));
+    s3 = await startLocalS3Server({ buckets: [BUCKET] });
+    client = createLocalS3Client(s3.endpoint);
+    events = [];
+  });
+  afterEach(async () => {
+    for (const c of opened.splice(0)) await c.close();
+    client.destroy();
+    await s3.close();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it("derives the job folder from the command output prefix", () => {
+    expect(jobFolderFromOutputPrefix(`${JOB}/internal_ec2_logs`)).toBe(JOB);
+    expect(jobFolderFromOutputPrefix(`${JOB}/internal_ec2_logs/`)).toBe(JOB);
+    expect(jobFolderFromOutputPrefix("elsewhere")).toBeUndefined();
+  });
+
+  it("launches pending IAEs idempotently, boots them on release and runs the command to termination", async () => {
+    const compute = await open();
+    const view = compute.invocation();
+    const req = request({ count: 2 });
+    const launched = await view.compute.launch(req);
+    expect(launched).toHaveLength(2);
+    expect(await view.compute.launch(req)).toEqual(launched);
+    expect(await compute.countRunning({ instanceType: "t3.micro" })).toBe(2);
+    const id = launched[0].instanceId;
+    expect(id).toMatch(/^i-[0-9a-f]{17}$/);
+    const cmd = { instanceId: id, commands: ["echo out-$AWS_ENDPOINT_URL", "echo err >&2"], workingDirectory: "~/bin", executionTimeoutSeconds: 60, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` };
+    await expect(compute.sendCommand(cmd)).rejects.toBeInstanceOf(CommandTargetNotReadyError);
+    expect(events).toHaveLength(0);
+
+    await view.release();
+    expect(states(id)).toEqual(["running"]);
+    const info = await compute.sendCommand(cmd);
+    await compute.settle();
+    expect(states(id)).toEqual(["running", "shutting-down", "terminated"]);
+    expect(await compute.commandStatus(id, info.commandId)).toEqual({ commandId: info.commandId, status: "Success" });
+    const base = `${JOB}/internal_ec2_logs/${info.commandId}/${id}/awsrunShellScript/0.awsrunShellScript`;
+    expect(await text(client, `${base}/stdout`)).toBe(`out-${s3.endpoint}\n`);
+    expect(await text(client, `${base}/stderr`)).toBe("err\n");
+    expect(await compute.countRunning({})).toBe(1);
+    await compute.terminate([launched[1].instanceId, "i-unknown"]);
+    expect(states(launched[1].instanceId)).toEqual(["running", "shutting-down", "terminated"]);
+    expect(await compute.countRunning({})).toBe(0);
+  });
+
+  it("kills an IAE over its __duration__ and says so in the certificate and status file", async () => {
+    const compute = await open(0.5); // 1 minute = 0.5 s
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${JOB}/logs/certificate.txt`, Body: "DATANAME: lab/inputs/d.csv | STATUS: IN PROGRESS | TIME: x | LAST COMMAND: y\n" }));
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`, Body: JSON.stringify({ status: "IN PROGRESS", input: "lab/inputs/d.csv" }) }));
+    const [iae] = await compute.launch(request({ tags: { ...request().tags, Timeout: "1" } }));
+    await compute.boot([iae.instanceId]);
+    const info = await compute.sendCommand({ instanceId: iae.instanceId, commands: ["sleep 30"], workingDirectory: "~", executionTimeoutSeconds: 600, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
+    await compute.settle();
+    expect(states(iae.instanceId)).toEqual(["running", "shutting-down", "terminated"]);
+    expect((await compute.commandStatus(iae.instanceId, info.commandId)).status).toBe("Failed");
+    const cert = await text(client, `${JOB}/logs/certificate.txt`);
+    expect(cert).toContain("DATANAME: lab/inputs/d.csv | STATUS: FAILED |");
+    expect(cert).toContain(`IAE ${iae.instanceId} (lab/inputs/d.csv) was killed: it exceeded its __duration__ of 1 minute(s).`);
+    const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
+    expect(status).toMatchObject({ status: "FAILED", input: "lab/inputs/d.csv" });
+    expect(status.reason).toContain("__duration__");
+  });
+
+  it("marks a dataset FAILED with the command's stderr when the analysis did not report it", async () => {
+    const compute = await open();
+    const [iae] = await compute.launch(request());
+    await compute.boot([iae.instanceId]);
+    await compute.sendCommand({ instanceId: iae.instanceId, commands: ["echo broken thing >&2; exit 4"], workingDirectory: "~", executionTimeoutSeconds: 60, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
+    await compute.settle();
+    const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
+    expect(status).toMatchObject({ status: "FAILED", reason: "IAE command exited with code 4", std: { "0": "broken thing" } });
+  });
+
+  it("reports IAEs left active by a stopped server as interrupted on the next start", async () => {
+    const first = await open();
+    const [iae] = await first.launch(request());
+    await first.boot([iae.instanceId]);
+    await first.sendCommand({ instanceId: iae.instanceId, commands: ["sleep 30"], workingDirectory: "~", executionTimeoutSeconds: 600, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
+    await first.close();
+    expect(states(iae.instanceId)).toEqual(["running"]);
+
+    const second = await open();
+    expect(await second.describe([iae.instanceId])).toMatchObject([{ state: "running" }]);
+    expect(await second.recover()).toEqual([iae.instanceId]);
+    expect(states(iae.instanceId)).toEqual(["running", "shutting-down", "terminated"]);
+    expect(await text(client, `${JOB}/process_results/end.txt`)).toBe("end of analysis marker");
+    expect(await text(client, `${JOB}/logs/certificate.txt`)).toContain(`IAE ${iae.instanceId} (lab/inputs/d.csv) was interrupted`);
+    const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
+    expect(status.status).toBe("FAILED");
+    expect(await second.recover()).toEqual([]);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${JOB}/process_results/` }));
+    expect(listed.KeyCount).toBe(1);
+  });
+});
