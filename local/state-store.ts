@@ -60,7 +60,7 @@ export class StateStore {
       state = { instances: parsed.instances ?? {}, commands: parsed.commands ?? {}, clientTokens: parsed.clientTokens ?? {} };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        throw new Error(`cannot read local compute state ${file}: ${(err as Error).message}; move it away to start fresh`);
+        throw new Error(`cannot read local compute state ${file}: ${(err as Error).message}; move it away to start fresh`, { cause: err });
       }
     }
     return new StateStore(file, state);
