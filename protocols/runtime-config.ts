@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Affiliate, ProtocolName, Stage, PostProcessing } from "../components/blueprint/types";
 
 /**
@@ -39,3 +40,38 @@ export interface AnalysisRuntimeConfig {
 
 export const RUNTIME_CONFIG_ENV = "NEUROCAAS_CONFIG";
 export const DEFAULT_BUDGET_PARAMETER_PREFIX = "/neurocaas/budgets";
+
+/**
+ * Set instead of a complete `NEUROCAAS_CONFIG` when the config does not fit Lambda's 4 KB
+ * environment (e.g. hundreds of affiliates): the full JSON is then a file of that name in the
+ * function's code archive, and `NEUROCAAS_CONFIG` holds a summary without `affiliates` and
+ * `configSchema`. Handlers read the config through `loadRuntimeConfig`, which prefers the file.
+ */
+export const RUNTIME_CONFIG_FILE_ENV = "NEUROCAAS_CONFIG_PATH";
+
+/** The runtime config of a Lambda (or local process) from its environment. */
+export function loadRuntimeConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  readFile: (path: string) => string = (p) => readFileSync(p, "utf8"),
+): AnalysisRuntimeConfig {
+  const file = env[RUNTIME_CONFIG_FILE_ENV];
+  const source = file !== undefined && file !== "" ? `file ${file}` : `environment variable ${RUNTIME_CONFIG_ENV}`;
+  let text: string | undefined;
+  if (file !== undefined && file !== "") {
+    const root = env.LAMBDA_TASK_ROOT ?? process.cwd();
+    text = readFile(file.startsWith("/") ? file : `${root}/${file}`);
+  } else {
+    text = env[RUNTIME_CONFIG_ENV];
+  }
+  if (text === undefined || text === "") throw new Error(`No runtime config: set ${RUNTIME_CONFIG_ENV} (JSON) or ${RUNTIME_CONFIG_FILE_ENV}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Runtime config in ${source} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || typeof (parsed as { bucketName?: unknown }).bucketName !== "string") {
+    throw new Error(`Runtime config in ${source} must be a JSON object with at least "bucketName"`);
+  }
+  return parsed as AnalysisRuntimeConfig;
+}

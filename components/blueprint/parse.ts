@@ -4,11 +4,11 @@ import YAML from "yaml";
 import {
   BLUEPRINT_SCHEMA,
   LEGACY_AFFILIATE_KEYS,
-  LEGACY_HANDLER_PROTOCOLS,
   LEGACY_LAMBDA_CONFIG_KEYS,
   NUMERIC_LAMBDA_CONFIG_KEYS,
 } from "./schema";
 import { BlueprintError, type BlueprintIssue } from "./errors";
+import { KNOWN_LEGACY_HANDLERS, protocolForLegacyHandler } from "../../protocols/legacy-handlers";
 import {
   DEFAULT_POST_TRIGGER,
   LAMBDA_CONFIG_DEFAULTS,
@@ -59,9 +59,9 @@ function normalize(raw: Json): Json {
   if (!isObject(lambda)) return bp;
   if (!has(lambda, "Protocol")) {
     const handler = lambda.Handler;
-    const fn = typeof handler === "string" ? handler.slice(handler.lastIndexOf(".") + 1) : undefined;
+    const mapped = typeof handler === "string" ? protocolForLegacyHandler(handler) : undefined;
     if (handler === undefined) lambda.Protocol = "default";
-    else if (fn !== undefined && has(LEGACY_HANDLER_PROTOCOLS, fn)) lambda.Protocol = LEGACY_HANDLER_PROTOCOLS[fn];
+    else if (mapped !== undefined) lambda.Protocol = mapped;
     // An unknown legacy handler is left without Protocol: the schema then reports it missing.
   }
   const cfg = lambda.LambdaConfig;
@@ -129,7 +129,7 @@ function semanticIssues(bp: Json): BlueprintIssue[] {
     issues.push({
       path: "Lambda.Handler",
       value: lambda.Handler,
-      expected: `a known legacy handler (${Object.keys(LEGACY_HANDLER_PROTOCOLS).join(", ")}) or an explicit Lambda.Protocol`,
+      expected: `a known legacy handler (${KNOWN_LEGACY_HANDLERS.join(", ")}) or an explicit Lambda.Protocol`,
     });
   }
   if (lambda.Protocol === "input-checking" && !isObject(lambda.ConfigSchema)) {

@@ -158,13 +158,3 @@ export const BLUEPRINT_SCHEMA: SchemaNode = {
 
 /** Paths (dot form) of numeric keys where a numeric string like `"300"` is converted. */
 export const NUMERIC_LAMBDA_CONFIG_KEYS = ["EXECUTION_TIMEOUT", "SSM_TIMEOUT", "DEPLOY_LIMIT", "MAXCOST", "IMAGE_VOLUME_SIZE"] as const;
-
-/** Legacy `Lambda.Handler` values (module.function) and the protocol each one means. */
-export const LEGACY_HANDLER_PROTOCOLS: Readonly<Record<string, "default" | "ensemble">> = {
-  handler: "default",
-  handler_develop: "default",
-  handler_log: "default",
-  handler_log_dev: "default",
-  handler_log_demo: "default",
-  handler_ensemble: "ensemble",
-};

@@ -1,0 +1,294 @@
+/**
+ * The IAM documents of NeuroCAAS as pure functions of plain strings, so they can be evaluated
+ * by the IAM simulator in tests and size-checked before deployment.
+ */
+import { bucketArn, objectArn, partitionOf, policy, type PolicyDocument, type Statement } from "./document";
+
+export const ANALYSIS_TAG = "neurocaas:analysis";
+export const PRICE_TRACKING_TAG = "PriceTracking";
+
+const MULTIPART = ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+
+/**
+ * An affiliate's permissions in one analysis bucket (SPEC §1): inputs put/delete (no get),
+ * configs put/get/delete, submissions put/delete, results get/delete; listing only inside the
+ * group's own folder and the bucket root with delimiter `/`. Nothing under `logs/` or other
+ * groups' folders.
+ */
+export function affiliateGroupPolicy(region: string, bucket: string, group: string): PolicyDocument {
+  const obj = (folder: string) => objectArn(region, bucket, `${group}/${folder}/*`);
+  return policy(
+    {
+      Sid: "ListOwnGroupFolder",
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: bucketArn(region, bucket),
+      Condition: { StringLike: { "s3:prefix": [`${group}/*`] } },
+    },
+    {
+      Sid: "ListBucketRoot",
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: bucketArn(region, bucket),
+      Condition: { StringEquals: { "s3:prefix": [""], "s3:delimiter": ["/"] } },
+    },
+    { Sid: "BucketLocation", Effect: "Allow", Action: "s3:GetBucketLocation", Resource: bucketArn(region, bucket) },
+    { Sid: "UploadInputs", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("inputs") },
+    { Sid: "ManageConfigs", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("configs") },
+    { Sid: "Submit", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("submissions") },
+    { Sid: "ReadResults", Effect: "Allow", Action: ["s3:GetObject", "s3:DeleteObject"], Resource: obj("results") },
+  );
+}
+
+function bypassStatements(region: string, buckets: readonly string[]): Statement[] {
+  if (buckets.length === 0) return [];
+  return [
+    { Sid: "BypassList", Effect: "Allow", Action: "s3:ListBucket", Resource: buckets.map((b) => bucketArn(region, b)) },
+    { Sid: "BypassReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", ...MULTIPART], Resource: buckets.map((b) => objectArn(region, b, "*")) },
+  ];
+}
+
+export interface IaePolicyArgs {
+  readonly region: string;
+  readonly bucket: string;
+  readonly bypassBuckets: readonly string[];
+}
+
+/**
+ * S3 access of the IAEs of one analysis: read its users' inputs, configs and results, write
+ * results; nothing in other analyses' buckets (SSM core access comes from the AWS managed policy).
+ */
+export function iaePolicy(a: IaePolicyArgs): PolicyDocument {
+  const obj = (folder: string) => objectArn(a.region, a.bucket, `*/${folder}/*`);
+  return policy(
+    { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(a.region, a.bucket) },
+    { Sid: "ReadJobInputs", Effect: "Allow", Action: "s3:GetObject", Resource: [obj("inputs"), obj("configs"), obj("results")] },
+    { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject", ...MULTIPART], Resource: obj("results") },
+    ...bypassStatements(a.region, a.bypassBuckets),
+  );
+}
+
+function ec2Arn(region: string, type: string, id: string): string {
+  return `arn:${partitionOf(region)}:ec2:${region}:*:${type}/${id}`;
+}
+
+function ssmParameterArn(region: string, name: string): string {
+  return `arn:${partitionOf(region)}:ssm:${region}:*:parameter/${name.replace(/^\//, "")}`;
+}
+
+function logStatements(logGroupArn: string, deadLetterQueueArn: string): Statement[] {
+  return [
+    { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
+    { Sid: "DeadLetterQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: deadLetterQueueArn },
+  ];
+}
+
+/** Terminate (and send commands to) only instances tagged as this analysis' IAEs. */
+function ownInstanceStatements(region: string, bucket: string): Statement[] {
+  const instances = ec2Arn(region, "instance", "*");
+  return [
+    { Sid: "DescribeEc2", Effect: "Allow", Action: "ec2:Describe*", Resource: "*" },
+    {
+      Sid: "TerminateOwnIaes",
+      Effect: "Allow",
+      Action: "ec2:TerminateInstances",
+      Resource: instances,
+      Condition: { StringEquals: { [`ec2:ResourceTag/${ANALYSIS_TAG}`]: bucket } },
+    },
+    { Sid: "RunShellScriptDocument", Effect: "Allow", Action: "ssm:SendCommand", Resource: `arn:${partitionOf(region)}:ssm:${region}:*:document/AWS-RunShellScript` },
+    {
+      Sid: "SendCommandToOwnIaes",
+      Effect: "Allow",
+      Action: "ssm:SendCommand",
+      Resource: instances,
+      Condition: { StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: bucket } },
+    },
+    {
+      Sid: "ReadCommandResults",
+      Effect: "Allow",
+      Action: ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:DescribeInstanceInformation"],
+      Resource: "*",
+    },
+  ];
+}
+
+export interface JobManagerPolicyArgs {
+  readonly region: string;
+  readonly bucket: string;
+  /** The only role the job manager may pass (to EC2). */
+  readonly iaeRoleArn: string;
+  readonly amiIds: readonly string[];
+  readonly keyName: string;
+  readonly securityGroupIds: readonly string[];
+  readonly budgetParameterPrefix: string;
+  readonly logGroupArn: string;
+  readonly deadLetterQueueArn: string;
+  readonly bypassBuckets: readonly string[];
+}
+
+/** The job manager (submit handler): validate, account budgets, launch tagged IAEs, deliver commands. */
+export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
+  const r = a.region;
+  return policy(
+    { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
+    { Sid: "ReadAnalysisBucket", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(r, a.bucket, "*") },
+    {
+      Sid: "WriteJobFilesAndCostLogs",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "*/configs/*"), objectArn(r, a.bucket, "logs/*")],
+    },
+    { Sid: "RemoveActiveCostLogs", Effect: "Allow", Action: "s3:DeleteObject", Resource: objectArn(r, a.bucket, "logs/active/*") },
+    ...bypassStatements(r, a.bypassBuckets),
+    {
+      Sid: "ReadBudgets",
+      Effect: "Allow",
+      Action: "ssm:GetParameter",
+      Resource: ssmParameterArn(r, `${a.budgetParameterPrefix}/*/${a.bucket}`),
+    },
+    {
+      Sid: "LaunchFromAnalysisImage",
+      Effect: "Allow",
+      Action: "ec2:RunInstances",
+      Resource: [
+        ...a.amiIds.map((ami) => `arn:${partitionOf(r)}:ec2:${r}::image/${ami}`),
+        ec2Arn(r, "key-pair", a.keyName),
+        ...a.securityGroupIds.map((sg) => ec2Arn(r, "security-group", sg)),
+        ec2Arn(r, "subnet", "*"),
+        ec2Arn(r, "network-interface", "*"),
+        ec2Arn(r, "volume", "*"),
+        ec2Arn(r, "spot-instances-request", "*"),
+      ],
+    },
+    {
+      Sid: "LaunchOnlyTaggedIaes",
+      Effect: "Allow",
+      Action: "ec2:RunInstances",
+      Resource: ec2Arn(r, "instance", "*"),
+      Condition: { StringEquals: { [`aws:RequestTag/${ANALYSIS_TAG}`]: a.bucket, [`aws:RequestTag/${PRICE_TRACKING_TAG}`]: "On" } },
+    },
+    {
+      Sid: "TagAtLaunchOnly",
+      Effect: "Allow",
+      Action: "ec2:CreateTags",
+      Resource: [ec2Arn(r, "instance", "*"), ec2Arn(r, "volume", "*"), ec2Arn(r, "spot-instances-request", "*")],
+      Condition: { StringEquals: { "ec2:CreateAction": "RunInstances" } },
+    },
+    ...ownInstanceStatements(r, a.bucket),
+    { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
+    {
+      Sid: "PassOnlyTheIaeRole",
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: a.iaeRoleArn,
+      Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } },
+    },
+    ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
+  );
+}
+
+export interface MonitorPolicyArgs {
+  readonly region: string;
+  readonly bucket: string;
+  readonly logGroupArn: string;
+  readonly deadLetterQueueArn: string;
+}
+
+/** The monitor: cost-log bookkeeping, end markers, command delivery on `running`, clean-up. */
+export function monitorPolicy(a: MonitorPolicyArgs): PolicyDocument {
+  const r = a.region;
+  return policy(
+    { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
+    {
+      Sid: "CostLogsAndJobFolders",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject"],
+      Resource: [objectArn(r, a.bucket, "logs/*"), objectArn(r, a.bucket, "*/results/*")],
+    },
+    { Sid: "MoveActiveCostLogs", Effect: "Allow", Action: "s3:DeleteObject", Resource: objectArn(r, a.bucket, "logs/active/*") },
+    ...ownInstanceStatements(r, a.bucket),
+    { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
+    ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
+  );
+}
+
+export interface PostprocessPolicyArgs {
+  readonly region: string;
+  readonly bucket: string;
+  /** Bucket receiving the next step's submit file (this bucket when the same). */
+  readonly targetBucket: string;
+  readonly logGroupArn: string;
+  readonly deadLetterQueueArn: string;
+}
+
+/** Post-processing chain: copy job logs, write a marker and the next step's submit file. */
+export function postprocessPolicy(a: PostprocessPolicyArgs): PolicyDocument {
+  const r = a.region;
+  return policy(
+    { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
+    { Sid: "ReadJobFolders", Effect: "Allow", Action: "s3:GetObject", Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "logs/*")] },
+    { Sid: "WriteJobFolders", Effect: "Allow", Action: "s3:PutObject", Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "logs_pre_*")] },
+    { Sid: "SubmitNextStep", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.targetBucket, "*/submissions/*") },
+    ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
+  );
+}
+
+export interface GuardPolicyArgs {
+  readonly region: string;
+  readonly exemptInstancesParameter: string;
+  readonly logGroupArn: string;
+  readonly deadLetterQueueArn: string;
+}
+
+/** The account guard: find price-tracked instances past their Timeout and stop/terminate them. */
+export function guardPolicy(a: GuardPolicyArgs): PolicyDocument {
+  const r = a.region;
+  return policy(
+    { Sid: "DescribeEc2", Effect: "Allow", Action: "ec2:Describe*", Resource: "*" },
+    {
+      Sid: "StopPriceTrackedInstances",
+      Effect: "Allow",
+      Action: ["ec2:StopInstances", "ec2:TerminateInstances"],
+      Resource: ec2Arn(r, "instance", "*"),
+      Condition: { StringEquals: { [`ec2:ResourceTag/${PRICE_TRACKING_TAG}`]: "On" } },
+    },
+    { Sid: "ReadExemptions", Effect: "Allow", Action: "ssm:GetParameter", Resource: ssmParameterArn(r, a.exemptInstancesParameter) },
+    { Sid: "SeeCommands", Effect: "Allow", Action: ["ssm:ListCommandInvocations", "ssm:ListCommands"], Resource: "*" },
+    { Sid: "ReadUtilization", Effect: "Allow", Action: ["cloudwatch:GetMetricStatistics", "cloudwatch:GetMetricData"], Resource: "*" },
+    ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
+  );
+}
+
+export interface BucketPolicyArgs {
+  readonly region: string;
+  readonly bucket: string;
+  /** Development-instance role of the utils stack, granted job-like access for debugging. */
+  readonly devRoleArn?: string;
+}
+
+/** Analysis bucket policy: TLS only; the utils dev-instance role may run debug jobs. Constant size. */
+export function analysisBucketPolicy(a: BucketPolicyArgs): PolicyDocument {
+  const statements: Statement[] = [
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [bucketArn(a.region, a.bucket), objectArn(a.region, a.bucket, "*")],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+  ];
+  if (a.devRoleArn !== undefined) {
+    statements.push(
+      { Sid: "DevInstancesList", Effect: "Allow", Principal: { AWS: a.devRoleArn }, Action: "s3:ListBucket", Resource: bucketArn(a.region, a.bucket) },
+      {
+        Sid: "DevInstancesDebugJobs",
+        Effect: "Allow",
+        Principal: { AWS: a.devRoleArn },
+        Action: ["s3:GetObject", "s3:PutObject"],
+        Resource: [objectArn(a.region, a.bucket, "*/inputs/*"), objectArn(a.region, a.bucket, "*/configs/*"), objectArn(a.region, a.bucket, "*/results/*")],
+      },
+    );
+  }
+  return policy(...statements);
+}
