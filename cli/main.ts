@@ -10,6 +10,8 @@ import * as submitCommand from "./commands/submit";
 import * as statusCommand from "./commands/status";
 import * as resultsCommand from "./commands/results";
 import * as remoteCommand from "./commands/remote";
+import * as planCommand from "./commands/plan";
+import * as blueprintCommand from "./commands/blueprint";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   statusCommand.register(program);
   resultsCommand.register(program);
   remoteCommand.register(program);
+  planCommand.register(program);
+  blueprintCommand.register(program);
   return program;
 }
 

@@ -1,0 +1,113 @@
+import * as fs from "node:fs";
+import type { Command } from "commander";
+import { BlueprintError, loadStackFile } from "../../components/blueprint/parse";
+import { formatIssue } from "../../components/blueprint/errors";
+import { formatImportTable, importedStackText, importLegacyDirectory, readLegacyFile, writeNewFile } from "../blueprint/import-files";
+import { scaffoldFiles } from "../blueprint/scaffold";
+import { resolveAmi } from "../remote/ami";
+import { createRemoteClients, type RemoteClientFactory } from "../remote/clients";
+
+export interface BlueprintDeps {
+  readonly clientFactory?: RemoteClientFactory;
+  readonly out?: (text: string) => void;
+}
+
+interface NewOptions {
+  readonly dir: string;
+  readonly ami: string;
+  readonly instanceType?: string;
+  readonly region?: string;
+  readonly user: string[];
+  readonly command?: string;
+  readonly profile?: string;
+}
+
+/** Outcome of `blueprint validate`: the lines to print and whether the file is valid. */
+export function validateStackFile(file: string): { ok: boolean; lines: string[] } {
+  try {
+    const { blueprint } = loadStackFile(file);
+    if (!blueprint) return { ok: false, lines: [`${file}: no "neurocaas:blueprint" key in its config`] };
+    const l = blueprint.Lambda;
+    return { ok: true, lines: [`OK: ${file} (${blueprint.PipelineName}, ${blueprint.STAGE}, protocol ${l.Protocol}, ${l.LambdaConfig.INSTANCE_TYPE}, ${l.LambdaConfig.AMI})`] };
+  } catch (err) {
+    if (err instanceof BlueprintError) {
+      return { ok: false, lines: [`${file}: ${err.issues.length} problem${err.issues.length === 1 ? "" : "s"}`, ...err.issues.map((i) => `  ${formatIssue(i)}`)] };
+    }
+    return { ok: false, lines: [(err as Error).message] };
+  }
+}
+
+export function register(program: Command, deps: BlueprintDeps = {}): void {
+  const out = deps.out ?? ((text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`));
+  const factory = deps.clientFactory ?? createRemoteClients;
+  const blueprint = program.command("blueprint").description("create, check and import analysis blueprints (stack configs)");
+
+  blueprint
+    .command("new")
+    .description("write a new blueprint NAME.yaml (affiliate debuggers) and example submit/config files")
+    .argument("<name>", "analysis name: lowercase letters, digits and -, 3-63 chars (it becomes the bucket name)")
+    .option("--dir <dir>", "directory of stack configs", "stacks")
+    .requiredOption("-a, --ami <ami>", "machine image id, or an alias resolved now (ubuntu22, ubuntu24, dlami)")
+    .option("-t, --instance-type <type>", "default instance type", "m5.xlarge")
+    .option("--region <region>", "AWS region", "us-east-1")
+    .option("-u, --user <name>", "IAM user (without region suffix) of the debuggers affiliate; repeatable", (v: string, acc: string[]) => [...acc, v], [])
+    .option("--command <command>", "the COMMAND (default: neurocaas workflow run-main with /home/ubuntu/NAME/run_analysis.sh)")
+    .option("--profile <name>", "AWS profile for resolving an AMI alias")
+    .action(async (name: string, opts: NewOptions) => {
+      const ami = await resolveAmi(factory({ region: opts.region ?? "us-east-1", profile: opts.profile }).ssm, opts.ami);
+      const files = scaffoldFiles(opts.dir, {
+        name,
+        ami,
+        instanceType: opts.instanceType,
+        region: opts.region,
+        users: opts.user,
+        command: opts.command,
+      });
+      const existing = files.filter((f) => fs.existsSync(f.path)).map((f) => f.path);
+      if (existing.length > 0) throw new Error(`not overwriting ${existing.join(", ")}: choose another name or --dir`);
+      for (const f of files) writeNewFile(f.path, f.text, false);
+      const check = validateStackFile(files[0].path);
+      if (!check.ok) throw new Error(`the new blueprint does not validate:\n${check.lines.join("\n")}`);
+      for (const f of files) out(`wrote ${f.path}`);
+    });
+
+  blueprint
+    .command("validate")
+    .description("check a stack config's blueprint: every problem with its key path, or OK")
+    .argument("<file>", "stack config YAML")
+    .action((file: string) => {
+      const res = validateStackFile(file);
+      if (!res.ok) throw Object.assign(new Error(res.lines.join("\n")), { exitCode: 1 });
+      out(res.lines.join("\n"));
+    });
+
+  blueprint
+    .command("import")
+    .description("convert original stack_config_template.json blueprints into stack configs")
+    .argument("[legacy]", "one legacy blueprint JSON file")
+    .option("--all <dir>", "convert every *.json in DIR (then -o is the output directory)")
+    .option("-o, --output <path>", "output stack file (one blueprint; default: print it) or directory (--all)")
+    .option("--force", "overwrite existing output files")
+    .action((legacy: string | undefined, opts: { all?: string; output?: string; force?: boolean }) => {
+      if (opts.all !== undefined) {
+        if (legacy !== undefined) throw new Error("give either one legacy file or --all DIR, not both");
+        if (!opts.output) throw new Error("--all needs -o OUTDIR for the converted stack configs");
+        const rows = importLegacyDirectory(opts.all, opts.output, opts.force === true);
+        out(formatImportTable(rows));
+        if (rows.some((r) => r.kind === "invalid")) throw Object.assign(new Error("some blueprints are invalid (see the table)"), { exitCode: 1 });
+        return;
+      }
+      if (legacy === undefined) throw new Error("which blueprint? give a legacy JSON file or --all DIR");
+      const outcome = readLegacyFile(legacy);
+      if (outcome.kind !== "converted") {
+        const why = outcome.kind === "template" ? "a template with placeholder values" : outcome.kind === "protocol" ? "needs a protocol this project does not carry" : "invalid";
+        throw new Error([`${legacy}: not converted (${why}):`, ...outcome.problems.map((p) => `  ${p}`)].join("\n"));
+      }
+      const text = importedStackText(legacy.split("/").pop() ?? legacy, outcome);
+      if (opts.output) {
+        writeNewFile(opts.output, text, opts.force === true);
+        out(`wrote ${opts.output}`);
+        for (const n of outcome.notes) out(`  note: ${n.text}`);
+      } else out(text);
+    });
+}
