@@ -39,6 +39,8 @@ export interface LogCommandResult {
   readonly exitCode: number;
   readonly status: DatasetStatus;
   readonly reason: string;
+  /** log-command itself received SIGINT/SIGTERM/SIGHUP (the IAE is being stopped). */
+  readonly interrupted: boolean;
 }
 
 /** Splits a byte stream into lines; a `\r` inside a line keeps only what follows it (progress bars). */
@@ -229,8 +231,9 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
   await inFlight.catch(() => undefined);
   const finish = new Date();
   const finalLine = await writeProgress(status, reason, exitCode, finish);
-  await verifyFinalLine(a, finalLine, warn);
-  return { exitCode, status, reason };
+  // A stopped IAE has seconds left before SIGKILL: skip the delayed re-check.
+  if (!interruptedBy) await verifyFinalLine(a, finalLine, warn);
+  return { exitCode, status, reason, interrupted: interruptedBy !== undefined };
 }
 
 /** Another IAE's read-modify-write can land just after ours; re-check and restore our final line. */

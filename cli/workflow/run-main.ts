@@ -116,6 +116,10 @@ export async function runMain(a: RunMainArgs): Promise<number> {
     localLogFile: path.join(jobDir, "logs", "log.txt"),
   });
 
+  if (run.interrupted) {
+    note(`stopped (${run.reason}); results and cleanup skipped`);
+    return run.exitCode;
+  }
   try {
     for (const entry of fs.readdirSync(outDir).sort()) {
       const uploaded = await job.putResult(path.join(outDir, entry));

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Mock analysis: waits `wait` seconds (config, default 1), then writes mock_result.json.
+# With `fail: true` in the config it prints an error on stderr and exits 3 instead (for testing
+# failure reporting). Arguments and environment as for examples/pca/run_pca.sh.
+set -euo pipefail
+standalone=0
+if [ "$#" -ge 3 ]; then
+  data="$1"; config="$2"; outdir="$3"
+elif [ -n "${NEUROCAAS_OUTDIR:-}" ]; then
+  data="$NEUROCAAS_DATA"; config="$NEUROCAAS_CONFIG_FILE"; outdir="$NEUROCAAS_OUTDIR"
+else
+  standalone=1
+  data="$(neurocaas workflow get-data)"
+  config="$(neurocaas workflow get-config)"
+  outdir="$(neurocaas workflow get-resultpath-tmp)"
+fi
+
+wait="$(neurocaas scripting read-yaml -p "$config" -f wait -d 1)"
+fail="$(neurocaas scripting read-yaml -p "$config" -f fail -d false)"
+if ! [[ "$wait" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+  echo "mock: config key 'wait' must be a non-negative number of seconds; got '$wait'" >&2
+  exit 2
+fi
+
+echo "mock: waiting $wait seconds on $(basename "$data")"
+sleep "$wait"
+case "$fail" in
+  true|True|TRUE|yes|1)
+    echo "mock: failing as requested by the config (fail: $fail)" >&2
+    exit 3 ;;
+esac
+
+mkdir -p "$outdir"
+printf '{"waited_seconds": %s, "dataset": "%s", "finished": "%s"}\n' \
+  "$wait" "$(basename "$data")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$outdir/mock_result.json"
+if [ "$standalone" = 1 ]; then neurocaas workflow put-result -r "$outdir/mock_result.json"; fi
+echo "mock: done"
