@@ -120,11 +120,15 @@ export const passRoleScope: StackValidationPolicy = {
 const LIST_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"];
 const ACCOUNT_LEVEL_S3 = ["s3:ListAllMyBuckets", "s3:GetBucketLocation"];
 
-/** The affiliate whose folder an IAM group owns: a known affiliate named by the group, else the group name. */
+/**
+ * The affiliate whose folder an IAM group owns. Groups are named `{analysis}.{affiliate}`
+ * (components/names.ts; analysis names never contain "."), or just `{affiliate}`.
+ */
 function affiliateOfGroup(group: string, known: readonly string[]): string {
-  const tokens = new Set(group.split(/[-_.]/));
-  const matches = known.filter((a) => a === group || tokens.has(a) || group.endsWith(`-${a}`) || group.startsWith(`${a}-`));
-  return matches.sort((a, b) => b.length - a.length)[0] ?? group;
+  const match = known.filter((a) => a === group || group.endsWith(`.${a}`)).sort((a, b) => b.length - a.length)[0];
+  if (match !== undefined) return match;
+  const dot = group.indexOf(".");
+  return dot >= 0 ? group.slice(dot + 1) : group;
 }
 
 function checkAffiliateStatement(st: NormalizedStatement, affiliate: string, report: (m: string) => void): void {
