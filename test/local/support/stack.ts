@@ -1,0 +1,34 @@
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+
+export interface TestAnalysisArgs {
+  readonly name: string;
+  readonly command: string;
+  readonly workingDirectory?: string;
+  readonly group?: string;
+  readonly maxCost?: number;
+}
+
+/** Write a one-analysis stack file (`neurocaas:blueprint`) for local mode and return its path. */
+export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promise<string> {
+  const blueprint = {
+    PipelineName: args.name,
+    REGION: "us-east-1",
+    STAGE: "webdev",
+    Lambda: {
+      Protocol: "default",
+      LambdaConfig: {
+        AMI: "ami-0123456789abcdef0",
+        INSTANCE_TYPE: "t3.micro",
+        COMMAND: args.command,
+        WORKING_DIRECTORY: args.workingDirectory ?? "~/neurocaas",
+        ...(args.maxCost !== undefined ? { MAXCOST: args.maxCost } : {}),
+      },
+    },
+    UXData: { Affiliates: [{ AffiliateName: args.group ?? "lab", UserNames: ["alice"], UserInput: true }] },
+  };
+  const file = path.join(dir, `${args.name}.yaml`);
+  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint } }));
+  return file;
+}
