@@ -1,0 +1,46 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+
+interface Step { uses?: string; run?: string; with?: Record<string, unknown>; if?: string }
+interface Job { needs?: string; permissions?: Record<string, string>; strategy?: { matrix?: unknown }; steps: Step[] }
+
+const root = path.resolve(__dirname, "../..");
+const workflow = YAML.parse(fs.readFileSync(path.join(root, ".github/workflows/preview.yml"), "utf8")) as {
+  on: { pull_request: { paths: string[] } };
+  jobs: Record<string, Job>;
+};
+
+describe("PR preview workflow", () => {
+  it("runs on pull requests touching stacks, components, protocols or policies", () => {
+    expect(workflow.on.pull_request.paths).toEqual(expect.arrayContaining(["stacks/**", "components/**", "protocols/**", "policies/**"]));
+  });
+
+  const preview = workflow.jobs.preview;
+  const step = (uses: string) => preview.steps.find((s) => s.uses?.startsWith(uses));
+
+  it("previews each affected stack from a computed matrix", () => {
+    expect(preview.needs).toBe("affected");
+    expect(JSON.stringify(preview.strategy?.matrix)).toContain("needs.affected.outputs.matrix");
+    expect(workflow.jobs.affected.steps.some((s) => s.run?.includes("cli/plan/affected.ts"))).toBe(true);
+  });
+
+  it("gets AWS credentials through OIDC only", () => {
+    expect(preview.permissions?.["id-token"]).toBe("write");
+    expect(step("aws-actions/configure-aws-credentials@")?.with?.["role-to-assume"]).toMatch(/vars\./);
+    expect(JSON.stringify(workflow)).not.toMatch(/AWS_SECRET_ACCESS_KEY|aws-secret-access-key/);
+  });
+
+  it("runs pulumi preview --diff with the policy pack and comments on the PR", () => {
+    const pulumi = step("pulumi/actions@");
+    expect(pulumi?.with).toMatchObject({ command: "preview", diff: true, policyPacks: "policies", "comment-on-pr": true });
+    expect(String(pulumi?.with?.["stack-name"])).toContain("matrix.stack");
+  });
+
+  it("runs the offline plan before touching the cloud", () => {
+    const plan = preview.steps.findIndex((s) => s.run?.includes("neurocaas plan"));
+    const creds = preview.steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+    expect(plan).toBeGreaterThanOrEqual(0);
+    expect(plan).toBeLessThan(creds);
+  });
+});
