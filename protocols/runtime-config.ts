@@ -75,3 +75,13 @@ export function loadRuntimeConfig(
   }
   return parsed as AnalysisRuntimeConfig;
 }
+
+/** Environment variable of the account-guard Lambda: JSON `GuardRuntimeConfig`. */
+export const GUARD_CONFIG_ENV = "NEUROCAAS_GUARD_CONFIG";
+
+/** What the account guard (scheduled sweeper) needs; set by the AccountGuard component. */
+export interface GuardRuntimeConfig {
+  readonly region: string;
+  /** SSM parameter (StringList or JSON list) of instance ids never to stop. */
+  readonly exemptInstancesParameter: string;
+}

@@ -142,6 +142,14 @@ function semanticIssues(bp: Json): BlueprintIssue[] {
       issues.push({ path: "Lambda.ConfigSchema", value: lambda.ConfigSchema, expected: `a valid JSON Schema (${(err as Error).message})` });
     }
   }
+  const post = isObject(lambda.PostProcessing) ? lambda.PostProcessing : {};
+  if (typeof post.PostTrigger === "string" && post.PostTrigger.endsWith("submit.json")) {
+    issues.push({
+      path: "Lambda.PostProcessing.PostTrigger",
+      value: post.PostTrigger,
+      expected: 'a result file name not ending in "submit.json" (its S3 trigger would overlap the job-manager trigger)',
+    });
+  }
   const region = typeof bp.REGION === "string" ? bp.REGION : "";
   const ux = isObject(bp.UXData) ? bp.UXData : {};
   const affiliates = Array.isArray(ux.Affiliates) ? ux.Affiliates : [];

@@ -1,0 +1,363 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Blueprint } from "./blueprint/types";
+import { trustPolicyJson } from "./iam/document";
+import {
+  affiliateGroupPolicy,
+  analysisBucketPolicy,
+  iaePolicy,
+  jobManagerPolicy,
+  monitorPolicy,
+  postprocessPolicy,
+} from "./iam/policies";
+import { HANDLER_ENTRIES } from "./lambda-bundle";
+import { neurocaasFunction } from "./lambda-function";
+import { AWS_LIMITS, checkNameLength, checkPolicySize } from "./limits";
+import { affiliateGroupName, analysisNames, iamUserName } from "./names";
+import { runtimeConfigFromBlueprint } from "./runtime-config";
+import { neurocaasTags } from "./tags";
+import type { UtilsOutputs } from "./utils-stack";
+import { SSM_CORE_POLICY } from "./utils-stack";
+import { groupFolderKeys } from "../protocols/layout";
+
+export const SUBMIT_SUFFIX = "submit.json";
+export const OBJECT_CREATED = "s3:ObjectCreated:*";
+/** EC2 states the monitor reacts to (SPEC 4.7). */
+export const MONITORED_STATES = ["running", "shutting-down", "terminated"] as const;
+
+export interface AnalysisPipelineArgs {
+  readonly blueprint: Blueprint;
+  /** Utils stack outputs (StackReference or the in-program UtilsStack). */
+  readonly utils: pulumi.Input<UtilsOutputs>;
+  /** Web-client origins allowed by CORS (websubstack only). */
+  readonly corsOrigins: readonly string[];
+  /** Let `pulumi destroy` empty the bucket (default off: user data survives). */
+  readonly forceDestroy: boolean;
+  readonly logRetentionDays: number;
+  readonly budgetParameterPrefix: string;
+  /** Storage-bypass buckets the IAEs and job manager may use besides their own. */
+  readonly bypassBuckets: readonly string[];
+}
+
+/** One S3 notification entry, as `BucketNotification.lambdaFunctions` takes it (pure part). */
+export interface NotificationFilter {
+  readonly target: "job-manager" | "postprocess";
+  readonly filterPrefix?: string;
+  readonly filterSuffix: string;
+}
+
+/**
+ * Pure: the S3 triggers of an analysis. webdev: one per affiliate under its `submissions/`
+ * (or `results/` when `UserInput` is false); websubstack: any key ending in `submit.json`.
+ * Post-processing: result files named `PostTrigger` under a job's `process_results/`.
+ */
+export function notificationFilters(bp: Blueprint): NotificationFilter[] {
+  const filters: NotificationFilter[] =
+    bp.STAGE === "webdev"
+      ? bp.UXData.Affiliates.map((a) => ({
+        target: "job-manager" as const,
+        filterPrefix: `${a.AffiliateName}/${a.UserInput ? "submissions" : "results"}/`,
+        filterSuffix: SUBMIT_SUFFIX,
+      }))
+      : [{ target: "job-manager", filterSuffix: SUBMIT_SUFFIX }];
+  const post = bp.Lambda.PostProcessing;
+  if (post !== undefined) filters.push({ target: "postprocess", filterSuffix: `process_results/${post.PostTrigger}` });
+  return filters;
+}
+
+/** The EventBridge pattern of the monitor's single static rule. */
+export function monitorEventPattern(): Record<string, unknown> {
+  return {
+    source: ["aws.ec2"],
+    "detail-type": ["EC2 Instance State-change Notification"],
+    detail: { state: [...MONITORED_STATES] },
+  };
+}
+
+/**
+ * One analysis: hardened bucket with group folders, IAM groups per affiliate, the per-analysis
+ * IAE identity, job-manager / monitor / post-processing Lambdas with their triggers.
+ */
+export class AnalysisPipeline extends pulumi.ComponentResource {
+  readonly bucket: aws.s3.Bucket;
+  readonly groups: aws.iam.Group[] = [];
+  readonly iaeRole: aws.iam.Role;
+  readonly iaeInstanceProfile: aws.iam.InstanceProfile;
+  readonly jobManager: aws.lambda.Function;
+  readonly monitor: aws.lambda.Function;
+  readonly postprocess?: aws.lambda.Function;
+  readonly deadLetterQueue: aws.sqs.Queue;
+  readonly notification: aws.s3.BucketNotification;
+  readonly monitorRule: aws.cloudwatch.EventRule;
+
+  constructor(name: string, args: AnalysisPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("neurocaas:components:AnalysisPipeline", name, {}, opts);
+    const bp = args.blueprint;
+    const analysis = bp.PipelineName;
+    const region = bp.REGION;
+    const cfg = bp.Lambda.LambdaConfig;
+    const names = analysisNames(analysis);
+    const parent = { parent: this };
+    const tags = (component: string) => neurocaasTags(analysis, bp.STAGE, component);
+    const partition = region.startsWith("us-gov-") ? "aws-us-gov" : region.startsWith("cn-") ? "aws-cn" : "aws";
+    const utils = pulumi.output(args.utils);
+
+    for (const [kind, n, limit] of [
+      ["EventBridge rule", names.monitorRule, AWS_LIMITS.eventRuleNameChars],
+      ["Lambda function", names.jobManagerFunction, AWS_LIMITS.lambdaNameChars],
+      ["Lambda function", names.monitorFunction, AWS_LIMITS.lambdaNameChars],
+      ["Lambda function", names.postprocessFunction, AWS_LIMITS.lambdaNameChars],
+    ] as const) checkNameLength(kind, n, limit);
+
+    // --- Bucket ------------------------------------------------------------------------------
+    this.bucket = new aws.s3.Bucket(`${name}-bucket`, {
+      bucket: names.bucket,
+      forceDestroy: args.forceDestroy,
+      tags: tags("bucket"),
+    }, parent);
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
+      bucket: this.bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    }, parent);
+    new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
+      bucket: this.bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    }, parent);
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
+      bucket: this.bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+    }, parent);
+    if (bp.STAGE === "websubstack") {
+      new aws.s3.BucketCorsConfiguration(`${name}-cors`, {
+        bucket: this.bucket.id,
+        corsRules: [{
+          allowedOrigins: [...args.corsOrigins],
+          allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"],
+          allowedHeaders: ["*"],
+          exposeHeaders: ["ETag"],
+          maxAgeSeconds: 3000,
+        }],
+      }, parent);
+    }
+    new aws.s3.BucketPolicy(`${name}-bucket-policy`, {
+      bucket: this.bucket.id,
+      policy: utils.apply((u) => JSON.stringify(checkPolicySize("bucket policy", analysis,
+        analysisBucketPolicy({ region, bucket: analysis, devRoleArn: u.iaeRoleArn })))),
+    }, { parent: this, dependsOn: [publicAccess] });
+
+    // --- Affiliates: folders, groups, policies, members -----------------------------------------
+    for (const affiliate of bp.UXData.Affiliates) {
+      const group = affiliate.AffiliateName;
+      const slug = `${name}-${group}`;
+      for (const key of groupFolderKeys(group)) {
+        // Zero-byte folder markers: kept when the group or the stack goes away, never rewritten.
+        new aws.s3.BucketObjectv2(`${slug}-${key.split("/")[1]}-folder`, {
+          bucket: this.bucket.id,
+          key,
+          content: "",
+        }, { parent: this, retainOnDelete: true, ignoreChanges: ["content", "contentType", "metadata", "tags"] });
+      }
+      const groupName = affiliateGroupName(analysis, group);
+      const iamGroup = new aws.iam.Group(`${slug}-group`, { name: groupName, path: "/neurocaas/" }, parent);
+      this.groups.push(iamGroup);
+      const doc = checkPolicySize("managed policy", groupName, affiliateGroupPolicy(region, analysis, group));
+      const managed = new aws.iam.Policy(`${slug}-policy`, {
+        name: groupName,
+        path: "/neurocaas/",
+        description: `NeuroCAAS: group ${group} in analysis ${analysis}`,
+        policy: JSON.stringify(doc),
+        tags: tags("affiliate-policy"),
+      }, parent);
+      new aws.iam.GroupPolicyAttachment(`${slug}-policy-attachment`, { group: iamGroup.name, policyArn: managed.arn }, parent);
+      if (affiliate.UserNames.length > 0) {
+        new aws.iam.GroupMembership(`${slug}-members`, {
+          name: groupName,
+          group: iamGroup.name,
+          users: affiliate.UserNames.map((u) => iamUserName(u, region)),
+        }, parent);
+      }
+    }
+
+    // --- The analysis' own IAE identity -----------------------------------------------------------
+    this.iaeRole = new aws.iam.Role(`${name}-iae-role`, {
+      name: names.iaeRole,
+      description: `NeuroCAAS IAEs of ${analysis}: SSM agent and this analysis' bucket only`,
+      assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
+      tags: tags("iae-role"),
+    }, parent);
+    new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
+      role: this.iaeRole.name,
+      policyArn: `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`,
+    }, parent);
+    new aws.iam.RolePolicy(`${name}-iae-s3`, {
+      role: this.iaeRole.name,
+      name: "analysis-bucket",
+      policy: JSON.stringify(checkPolicySize("role inline policy", names.iaeRole, iaePolicy({ region, bucket: analysis, bypassBuckets: args.bypassBuckets }))),
+    }, parent);
+    this.iaeInstanceProfile = new aws.iam.InstanceProfile(`${name}-iae-profile`, {
+      name: names.iaeInstanceProfile,
+      role: this.iaeRole.name,
+      tags: tags("iae-role"),
+    }, parent);
+
+    // --- Dead letters and runtime config ------------------------------------------------------------
+    this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
+      name: names.deadLetterQueue,
+      messageRetentionSeconds: 14 * 24 * 3600,
+      sqsManagedSseEnabled: true,
+      tags: tags("dead-letter-queue"),
+    }, parent);
+    const runtimeConfig = pulumi
+      .all([utils, this.iaeInstanceProfile.arn, this.iaeRole.arn])
+      .apply(([u, profileArn, roleArn]) => runtimeConfigFromBlueprint(bp, {
+        iaeInstanceProfileArn: profileArn,
+        iaeRoleArn: roleArn,
+        keyName: u.keyName,
+        securityGroupIds: [u.iaeSecurityGroupId],
+        subnetIds: u.subnetIds,
+        budgetParameterPrefix: args.budgetParameterPrefix,
+      }));
+    const logGroupArn = (fn: string) => `arn:${partition}:logs:${region}:*:log-group:${names.logGroup(fn)}`;
+    const lambdaRole = (id: string, roleName: string, component: string) => new aws.iam.Role(`${name}-${id}-role`, {
+      name: roleName,
+      assumeRolePolicy: trustPolicyJson("lambda.amazonaws.com"),
+      tags: tags(component),
+    }, parent);
+
+    // --- Job manager ------------------------------------------------------------------------------
+    const jmRole = lambdaRole("job-manager", names.jobManagerRole, "job-manager");
+    const jmPolicy = new aws.iam.RolePolicy(`${name}-job-manager-policy`, {
+      role: jmRole.name,
+      name: "job-manager",
+      policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) =>
+        JSON.stringify(checkPolicySize("role inline policy", names.jobManagerRole, jobManagerPolicy({
+          region,
+          bucket: analysis,
+          iaeRoleArn,
+          amiIds: [cfg.AMI],
+          keyName: u.keyName,
+          securityGroupIds: [u.iaeSecurityGroupId],
+          budgetParameterPrefix: args.budgetParameterPrefix,
+          logGroupArn: logGroupArn(names.jobManagerFunction),
+          deadLetterQueueArn: dlq,
+          bypassBuckets: args.bypassBuckets,
+        })))),
+    }, parent);
+    const jm = neurocaasFunction(`${name}-job-manager`, {
+      functionName: names.jobManagerFunction,
+      entry: HANDLER_ENTRIES.submit,
+      roleArn: jmRole.arn,
+      timeoutSeconds: cfg.EXECUTION_TIMEOUT,
+      memoryMb: 512,
+      logRetentionDays: args.logRetentionDays,
+      deadLetterQueueArn: this.deadLetterQueue.arn,
+      runtimeConfig,
+      tags: tags("job-manager"),
+    }, { parent: this, dependsOn: [jmPolicy] });
+    this.jobManager = jm.fn;
+
+    // --- Monitor ----------------------------------------------------------------------------------
+    const monRole = lambdaRole("monitor", names.monitorRole, "monitor");
+    const monPolicy = new aws.iam.RolePolicy(`${name}-monitor-policy`, {
+      role: monRole.name,
+      name: "monitor",
+      policy: this.deadLetterQueue.arn.apply((dlq) => JSON.stringify(checkPolicySize("role inline policy", names.monitorRole, monitorPolicy({
+        region, bucket: analysis, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
+      })))),
+    }, parent);
+    const mon = neurocaasFunction(`${name}-monitor`, {
+      functionName: names.monitorFunction,
+      entry: HANDLER_ENTRIES.monitor,
+      roleArn: monRole.arn,
+      timeoutSeconds: 900,
+      memoryMb: 512,
+      logRetentionDays: args.logRetentionDays,
+      deadLetterQueueArn: this.deadLetterQueue.arn,
+      runtimeConfig,
+      tags: tags("monitor"),
+    }, { parent: this, dependsOn: [monPolicy] });
+    this.monitor = mon.fn;
+    this.monitorRule = new aws.cloudwatch.EventRule(`${name}-monitor-rule`, {
+      name: names.monitorRule,
+      description: `NeuroCAAS ${analysis}: EC2 state changes of IAEs`,
+      eventPattern: JSON.stringify(monitorEventPattern()),
+      tags: tags("monitor"),
+    }, parent);
+    const monPermission = new aws.lambda.Permission(`${name}-monitor-permission`, {
+      action: "lambda:InvokeFunction",
+      function: mon.fn.name,
+      principal: "events.amazonaws.com",
+      sourceArn: this.monitorRule.arn,
+    }, parent);
+    new aws.cloudwatch.EventTarget(`${name}-monitor-target`, {
+      rule: this.monitorRule.name,
+      arn: mon.fn.arn,
+    }, { parent: this, dependsOn: [monPermission] });
+
+    // --- Post-processing (optional) ---------------------------------------------------------------
+    const post = bp.Lambda.PostProcessing;
+    const permissions: pulumi.Resource[] = [];
+    const functionFor: Record<NotificationFilter["target"], aws.lambda.Function> = { "job-manager": jm.fn, postprocess: jm.fn };
+    if (post !== undefined) {
+      const ppRole = lambdaRole("postprocess", names.postprocessRole, "postprocess");
+      const ppPolicy = new aws.iam.RolePolicy(`${name}-postprocess-policy`, {
+        role: ppRole.name,
+        name: "postprocess",
+        policy: this.deadLetterQueue.arn.apply((dlq) => JSON.stringify(checkPolicySize("role inline policy", names.postprocessRole, postprocessPolicy({
+          region,
+          bucket: analysis,
+          targetBucket: post.TargetBucket ?? analysis,
+          logGroupArn: logGroupArn(names.postprocessFunction),
+          deadLetterQueueArn: dlq,
+        })))),
+      }, parent);
+      const pp = neurocaasFunction(`${name}-postprocess`, {
+        functionName: names.postprocessFunction,
+        entry: HANDLER_ENTRIES.postprocess,
+        roleArn: ppRole.arn,
+        timeoutSeconds: 300,
+        memoryMb: 256,
+        logRetentionDays: args.logRetentionDays,
+        deadLetterQueueArn: this.deadLetterQueue.arn,
+        runtimeConfig,
+        tags: tags("postprocess"),
+      }, { parent: this, dependsOn: [ppPolicy] });
+      this.postprocess = pp.fn;
+      functionFor.postprocess = pp.fn;
+      permissions.push(new aws.lambda.Permission(`${name}-postprocess-s3-permission`, {
+        action: "lambda:InvokeFunction",
+        function: pp.fn.name,
+        principal: "s3.amazonaws.com",
+        sourceArn: this.bucket.arn,
+      }, parent));
+    }
+
+    // --- The bucket's single notification configuration ------------------------------------------
+    permissions.push(new aws.lambda.Permission(`${name}-job-manager-s3-permission`, {
+      action: "lambda:InvokeFunction",
+      function: jm.fn.name,
+      principal: "s3.amazonaws.com",
+      sourceArn: this.bucket.arn,
+    }, parent));
+    this.notification = new aws.s3.BucketNotification(`${name}-notification`, {
+      bucket: this.bucket.id,
+      lambdaFunctions: notificationFilters(bp).map((f) => ({
+        lambdaFunctionArn: functionFor[f.target].arn,
+        events: [OBJECT_CREATED],
+        ...(f.filterPrefix !== undefined ? { filterPrefix: f.filterPrefix } : {}),
+        filterSuffix: f.filterSuffix,
+      })),
+    }, { parent: this, dependsOn: permissions });
+
+    this.registerOutputs({
+      bucketName: this.bucket.bucket,
+      jobManagerFunctionName: this.jobManager.name,
+      monitorFunctionName: this.monitor.name,
+      iaeRoleArn: this.iaeRole.arn,
+      iaeInstanceProfileArn: this.iaeInstanceProfile.arn,
+    });
+  }
+}

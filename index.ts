@@ -1,0 +1,9 @@
+import { defineStack, pulumiConfigGetter } from "./components/program";
+import { stackSettingsFromConfig } from "./components/settings";
+
+const outputs = defineStack(stackSettingsFromConfig(pulumiConfigGetter));
+
+export const utils = outputs.utils;
+export const analysis = outputs.analysis;
+export const users = outputs.users;
+export const accountGuardFunction = outputs.accountGuardFunction;
