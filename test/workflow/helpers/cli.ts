@@ -1,0 +1,38 @@
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+
+export const REPO_ROOT = path.resolve(__dirname, "../../..");
+export const BIN_DIR = path.join(REPO_ROOT, "bin");
+export const NEUROCAAS = path.join(BIN_DIR, "neurocaas");
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Environment of a local IAE: its own HOME, `neurocaas` on PATH, the SDK pointed at `endpoint`. */
+export function iaeEnv(home: string, endpoint?: string): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
+  return {
+    ...base,
+    HOME: home,
+    PATH: `${BIN_DIR}${path.delimiter}${process.env.PATH ?? ""}`,
+    ...(endpoint
+      ? { AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" }
+      : {}),
+  };
+}
+
+/** Run `neurocaas ARGS...` as a subprocess. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NEUROCAAS, [...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}

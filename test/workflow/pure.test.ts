@@ -1,0 +1,178 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { groupOfUri, joinUri, parseS3Uri, uriFromBucketKey } from "../../cli/workflow/s3-uri";
+import {
+  buildStatusDoc,
+  datanameOfLine,
+  findCertificateLine,
+  formatCertificateLine,
+  upsertCertificateLine,
+  STATUS_FIELD_ORDER,
+} from "../../cli/workflow/status-format";
+import { parseProcStat, processTree, TreeUsageMonitor } from "../../cli/workflow/proc-usage";
+import { FieldNotFoundError, readYamlField } from "../../cli/workflow/yaml-field";
+import { parseZip, readZipEntries, topLevelFolder } from "../../cli/workflow/zip";
+import { shellQuote } from "../../cli/workflow/run-main";
+import { buildZip } from "./helpers/zip-builder";
+
+describe("s3 URIs", () => {
+  it("parses and builds URIs, keeps s3:// keys as given", () => {
+    expect(parseS3Uri("s3://bkt/grp/inputs/a b.csv")).toEqual({ bucket: "bkt", key: "grp/inputs/a b.csv" });
+    expect(uriFromBucketKey("bkt", "grp/inputs/x")).toBe("s3://bkt/grp/inputs/x");
+    expect(uriFromBucketKey("bkt", "s3://other/out/job")).toBe("s3://other/out/job");
+    expect(joinUri("s3://b/grp/", "/results/job__b_1/", "process_results")).toBe("s3://b/grp/results/job__b_1/process_results");
+    expect(groupOfUri("s3://b/grp/inputs/x.csv")).toBe("grp");
+  });
+
+  it("rejects malformed URIs with a clear message", () => {
+    expect(() => parseS3Uri("/local/file")).toThrow(/not an S3 URI/);
+    expect(() => parseS3Uri("s3:///key")).toThrow(/no bucket/);
+    expect(() => groupOfUri("s3://b/file.csv")).toThrow(/\{group\}\/inputs/);
+  });
+});
+
+describe("status file and certificate line", () => {
+  const start = new Date("2026-01-02T03:04:05.678Z");
+  it("keeps the job manager's fields and orders keys", () => {
+    const doc = buildStatusDoc(
+      { status: "INITIALIZING", reason: "waiting", instance: "i-0abc", command: "cmd-1", input: "g/inputs/d.csv", extra: 1, stdout: "legacy" },
+      { status: "IN PROGRESS", reason: "running", input: "g/inputs/d.csv", memoryMb: 12.345, peakMemoryMb: 20, cpuPercent: 50, jobStart: start, std: { "0": "hello" } },
+    );
+    expect(Object.keys(doc)).toEqual([...STATUS_FIELD_ORDER, "extra"]);
+    expect(doc).toMatchObject({ instance: "i-0abc", command: "cmd-1", status: "IN PROGRESS", memory_usage: "12.3 MB", max_memory_usage: "20.0 MB", cpu_usage: "50.0 %", job_start: "2026-01-02T03:04:05Z", job_finish: "N/A", std: { "0": "hello" } });
+    expect(doc).not.toHaveProperty("stdout");
+  });
+
+  const jmCertificate = [
+    "PER ENVIRONMENT MONITORING:",
+    "================",
+    "DATANAME: grp/inputs/a.csv | STATUS: INITIALIZING | TIME: 2026-01-01 00:00:00 | LAST COMMAND: N/A",
+    "DATANAME: grp/inputs/b.csv | STATUS: INITIALIZING | TIME: 2026-01-01 00:00:00 | LAST COMMAND: N/A",
+    "================",
+    "Once jobs start, these logs will be updated regularly.",
+    "",
+    "++++++++++++++++++",
+    "",
+    "JOB MANAGER SETUP LOG:",
+    "[Job Manager] STEP 1/4 (Initialization): DONE\t [+0:00:00.10]",
+  ].join("\n");
+
+  it("formats the dataset line with CPU use and the finished marker", () => {
+    const line = formatCertificateLine({ dataname: "grp/inputs/b.csv", status: "SUCCESS", time: start, finished: true, lastOutput: "done | ok\n", cpuPercent: 12.34 });
+    expect(line).toBe("DATANAME: grp/inputs/b.csv | STATUS: SUCCESS | TIME: 2026-01-02 03:04:05 (finished) | LAST COMMAND: done / ok | CPU_USAGE: 12.3 %");
+    expect(datanameOfLine(line)).toBe("grp/inputs/b.csv");
+  });
+
+  it("rewrites only its own dataset line and leaves the rest of the certificate intact", () => {
+    const next = upsertCertificateLine(jmCertificate, "grp/inputs/b.csv", "DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
+    const lines = next.split("\n");
+    expect(lines[2]).toContain("a.csv | STATUS: INITIALIZING");
+    expect(lines[3]).toBe("DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
+    expect(lines.slice(4)).toEqual(jmCertificate.split("\n").slice(4));
+    expect(findCertificateLine(next, "grp/inputs/b.csv")).toBe("DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
+  });
+
+  it("matches a bypass s3:// DATANAME and appends unknown datasets to the block", () => {
+    const bypass = jmCertificate.replace("DATANAME: grp/inputs/a.csv", "DATANAME: s3://ext/data/a.csv");
+    expect(upsertCertificateLine(bypass, "data/a.csv", "NEW").split("\n")[2]).toBe("NEW");
+    const appended = upsertCertificateLine(jmCertificate, "grp/inputs/c.csv", "DATANAME: grp/inputs/c.csv | X").split("\n");
+    expect(appended[4]).toBe("DATANAME: grp/inputs/c.csv | X");
+    expect(appended[5]).toBe("================");
+  });
+
+  it("creates a monitoring block when the certificate is missing or has none", () => {
+    expect(upsertCertificateLine(undefined, "d", "L")).toBe("PER ENVIRONMENT MONITORING:\n================\nL\n================");
+    expect(upsertCertificateLine("setup only", "d", "L")).toContain("================\n\nsetup only");
+    expect(findCertificateLine("no block here", "d")).toBeUndefined();
+  });
+});
+
+describe("/proc parsing", () => {
+  it("parses stat lines whose command names contain spaces and parentheses", () => {
+    const line = "4242 (my (odd) cmd) S 4000 4242 4242 0 -1 4194304 100 0 0 0 150 25 3 2 20 0 1 0 12345 1000000 2560 18446744073709551615";
+    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 4000, cpuTicks: 150 + 25 + 3 + 2, rssPages: 2560 });
+  });
+
+  it("collects a process tree without unrelated processes", () => {
+    const s = (pid: number, ppid: number) => ({ pid, ppid, cpuTicks: 1, rssPages: 1 });
+    const tree = processTree([s(1, 0), s(10, 1), s(11, 10), s(12, 11), s(20, 1), s(13, 10)], 10);
+    expect(tree.map((p) => p.pid).sort()).toEqual([10, 11, 12, 13]);
+    expect(processTree([s(1, 0)], 99)).toEqual([]);
+  });
+
+  it("reads the memory of a real process tree, not the machine's", () => {
+    const monitor = new TreeUsageMonitor(process.pid);
+    const sample = monitor.sample();
+    expect(sample).toBeDefined();
+    const rssMb = process.memoryUsage().rss / 1e6;
+    expect(sample!.memoryMb).toBeGreaterThan(rssMb * 0.5);
+    expect(sample!.memoryMb).toBeLessThan(os.totalmem() / 1e6 / 2);
+  });
+});
+
+describe("read-yaml formatting", () => {
+  const yaml = ["flag: True", "ratio: 1.50", "name: 'quoted: text'", "list: [1, two, 3.0]", "nested: {a: 1, b: [x]}", "empty:", "deep:", "  inner: 7"].join("\n");
+  it.each([
+    ["flag", "True"],
+    ["ratio", "1.50"],
+    ["name", "quoted: text"],
+    ["list", "1 two 3.0"],
+    ["nested", '{"a":1,"b":["x"]}'],
+    ["empty", ""],
+    ["deep.inner", "7"],
+  ])("%s → %s", (field, expected) => {
+    expect(readYamlField(yaml, field)).toBe(expected);
+  });
+
+  it("reports a missing field, non-mapping files and JSON input", () => {
+    expect(() => readYamlField(yaml, "missing", "cfg.yaml")).toThrow(FieldNotFoundError);
+    expect(() => readYamlField("- a\n- b", "a", "cfg.yaml")).toThrow(/mapping/);
+    expect(() => readYamlField("a: [", "a", "cfg.yaml")).toThrow(/not valid YAML/);
+    expect(readYamlField('{"wait": 3, "mode": "train"}', "mode")).toBe("train");
+  });
+});
+
+describe("parse-zip", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "nc-zip-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("extracts the single top-level folder, ignoring __MACOSX", () => {
+    const zip = path.join(dir, "task.zip");
+    fs.writeFileSync(zip, buildZip({ "task/": "", "task/a.txt": "alpha", "task/sub/b.bin": Buffer.from([0, 1, 2, 255]), "__MACOSX/._task": "junk" }));
+    expect(parseZip(zip)).toBe("task");
+    expect(fs.readFileSync(path.join(dir, "task/a.txt"), "utf8")).toBe("alpha");
+    expect([...fs.readFileSync(path.join(dir, "task/sub/b.bin"))]).toEqual([0, 1, 2, 255]);
+    expect(fs.existsSync(path.join(dir, "__MACOSX"))).toBe(false);
+  });
+
+  it("extracts stored entries into another folder", () => {
+    const zip = path.join(dir, "s.zip");
+    const out = path.join(dir, "out");
+    fs.mkdirSync(out);
+    fs.writeFileSync(zip, buildZip({ "folder/x.txt": "x" }, false));
+    expect(parseZip(zip, out)).toBe("folder");
+    expect(fs.readFileSync(path.join(out, "folder/x.txt"), "utf8")).toBe("x");
+  });
+
+  it("rejects archives without exactly one top-level folder, non-zips and path escapes", () => {
+    const two = buildZip({ "a/x": "1", "b/y": "2" });
+    expect(() => topLevelFolder(readZipEntries(two), "two.zip")).toThrow(/exactly one top-level folder; found 2/);
+    const file = buildZip({ "lonely.txt": "1" });
+    expect(() => topLevelFolder(readZipEntries(file), "f.zip")).toThrow(/is a file/);
+    const notZip = path.join(dir, "n.zip");
+    fs.writeFileSync(notZip, "plain text");
+    expect(() => parseZip(notZip)).toThrow(/not a zip archive/);
+    const evil = path.join(dir, "e.zip");
+    fs.writeFileSync(evil, buildZip({ "top/../../escape.txt": "x" }));
+    expect(() => parseZip(evil, path.join(dir))).toThrow(/outside/);
+  });
+});
+
+describe("shellQuote", () => {
+  it("quotes what the shell would split or expand", () => {
+    expect(shellQuote("examples/pca/run_pca.sh")).toBe("examples/pca/run_pca.sh");
+    expect(shellQuote("a b'c$d")).toBe(`'a b'\\''c$d'`);
+  });
+});
