@@ -66,7 +66,8 @@ export async function recordIaeFailure(args: JobNoteArgs): Promise<void> {
   const updated = {
     ...status,
     status: "FAILED",
-    reason: args.reason,
+    // Same shape as the job manager's status files: `reason` is a list of lines.
+    reason: [...(Array.isArray(status.reason) ? (status.reason as unknown[]).filter((r) => typeof r === "string" && r !== "") : []), args.reason],
     input: status.input ?? args.datasetKey,
     instance: status.instance ?? args.instanceId,
     job_finish: new Date().toISOString(),

@@ -86,13 +86,21 @@ export async function readJobState(client: S3Client, ref: JobRef): Promise<JobSt
   return { jobFolder, certificate, datasets, finished };
 }
 
+/** A status file's `reason` (a list of lines, or text in older files) as one line. */
+export function reasonText(reason: unknown): string {
+  if (reason === undefined || reason === null) return "";
+  if (Array.isArray(reason)) return reason.filter((r) => r !== "").map(String).join("; ");
+  return typeof reason === "string" ? reason : JSON.stringify(reason);
+}
+
 /** Human-readable report: the certificate followed by one line per dataset. */
 export function formatJobState(ref: JobRef, state: JobState): string {
   const lines = [`job ${ref.job} in s3://${ref.bucket}/${state.jobFolder}/ — ${state.finished ? "finished (end.txt present)" : "not finished"}`];
   lines.push("", "certificate.txt:", state.certificate?.trimEnd() ?? "(not written yet)", "");
   if (state.datasets.length === 0) lines.push("datasets: (no status files yet)");
   for (const d of state.datasets) {
-    const reason = d.reason === undefined || d.reason === "" ? "" : ` — ${typeof d.reason === "string" ? d.reason : JSON.stringify(d.reason)}`;
+    const text = reasonText(d.reason);
+    const reason = text === "" ? "" : ` — ${text}`;
     lines.push(`dataset ${d.input ?? d.file}: ${d.status ?? "UNKNOWN"}${reason}`);
   }
   return lines.join("\n");

@@ -91,10 +91,10 @@ describe("job state formatting", () => {
   it("shows the certificate and one line per dataset", () => {
     const text = formatJobState(
       { bucket: "b", group: "lab", job: "t1" },
-      { jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, datasets: [parseDatasetStatus("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":"boom"}')] },
+      { jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, datasets: [parseDatasetStatus("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')] },
     );
     expect(text).toContain("job t1 in s3://b/lab/results/job__b_t1/ — finished (end.txt present)");
     expect(text).toContain("certificate.txt:\nCERT\n");
-    expect(text).toContain("dataset lab/inputs/a.csv: FAILED — boom");
+    expect(text).toContain("dataset lab/inputs/a.csv: FAILED — boom; bang");
   });
 });

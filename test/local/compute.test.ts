@@ -121,7 +121,7 @@ describe("LocalCompute", () => {
     expect(cert).toContain(`IAE ${iae.instanceId} (lab/inputs/d.csv) was killed: it exceeded its __duration__ of 1 minute(s).`);
     const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
     expect(status).toMatchObject({ status: "FAILED", input: "lab/inputs/d.csv" });
-    expect(status.reason).toContain("__duration__");
+    expect(status.reason.join(" ")).toContain("__duration__");
   });
 
   it("marks a dataset FAILED with the command's stderr when the analysis did not report it", async () => {
@@ -131,7 +131,7 @@ describe("LocalCompute", () => {
     await compute.sendCommand({ instanceId: iae.instanceId, commands: ["echo broken thing >&2; exit 4"], workingDirectory: "~", executionTimeoutSeconds: 60, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
     await compute.settle();
     const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
-    expect(status).toMatchObject({ status: "FAILED", reason: "IAE command exited with code 4", std: { "0": "broken thing" } });
+    expect(status).toMatchObject({ status: "FAILED", reason: ["IAE command exited with code 4"], std: { "0": "broken thing" } });
   });
 
   it("reports IAEs left active by a stopped server as interrupted on the next start", async () => {
