@@ -80,31 +80,8 @@ export function defineStack(settings: StackSettings): StackOutputs {
     accountGuardFunction = guard.fn.name;
   }
 
-  let analysis: AnalysisOutputs | undefined;
-  const bp = settings.blueprint;
-  if (bp !== undefined && utilsOutputs !== undefined) {
-    const pipeline = new AnalysisPipeline(bp.PipelineName, {
-      blueprint: bp,
-      utils: utilsOutputs,
-      corsOrigins: settings.corsOrigins,
-      forceDestroy: settings.forceDestroy,
-      logRetentionDays: settings.logRetentionDays,
-      budgetParameterPrefix: settings.budgetParameterPrefix,
-      bypassBuckets: settings.bypassBuckets,
-    });
-    analysis = {
-      bucketName: pipeline.bucket.bucket,
-      jobManagerFunction: pipeline.jobManager.name,
-      monitorFunction: pipeline.monitor.name,
-      ...(pipeline.postprocess !== undefined ? { postprocessFunction: pipeline.postprocess.name } : {}),
-      groups: pipeline.groups.map((g) => g.name),
-      iaeRoleArn: pipeline.iaeRole.arn,
-      iaeInstanceProfileArn: pipeline.iaeInstanceProfile.arn,
-      deadLetterQueueUrl: pipeline.deadLetterQueue.url,
-    };
-  }
-
   let users: Record<string, UserOutputs> | undefined;
+  const userResources: pulumi.Resource[] = [];
   if (settings.userProfiles.length > 0) {
     const region = requireRegion(settings, "for user profiles (user names are {UserName}{region})");
     users = {};
@@ -116,6 +93,7 @@ export function defineStack(settings: StackSettings): StackOutputs {
         console: p.Console,
         accessKey: p.AccessKey,
       });
+      userResources.push(profile.user);
       users[p.UserName] = {
         iamUserName: profile.iamUserName,
         ...(profile.password !== undefined ? { password: profile.password } : {}),
@@ -123,6 +101,30 @@ export function defineStack(settings: StackSettings): StackOutputs {
         ...(profile.secretAccessKey !== undefined ? { secretAccessKey: profile.secretAccessKey } : {}),
       };
     }
+  }
+
+  let analysis: AnalysisOutputs | undefined;
+  const bp = settings.blueprint;
+  if (bp !== undefined && utilsOutputs !== undefined) {
+    const pipeline = new AnalysisPipeline(bp.PipelineName, {
+      blueprint: bp,
+      utils: utilsOutputs,
+      corsOrigins: settings.corsOrigins,
+      forceDestroy: settings.forceDestroy,
+      logRetentionDays: settings.logRetentionDays,
+      budgetParameterPrefix: settings.budgetParameterPrefix,
+      bypassBuckets: settings.bypassBuckets,
+    }, { dependsOn: userResources }); // group memberships name users created in this program
+    analysis = {
+      bucketName: pipeline.bucket.bucket,
+      jobManagerFunction: pipeline.jobManager.name,
+      monitorFunction: pipeline.monitor.name,
+      ...(pipeline.postprocess !== undefined ? { postprocessFunction: pipeline.postprocess.name } : {}),
+      groups: pipeline.groups.map((g) => g.name),
+      iaeRoleArn: pipeline.iaeRole.arn,
+      iaeInstanceProfileArn: pipeline.iaeInstanceProfile.arn,
+      deadLetterQueueUrl: pipeline.deadLetterQueue.url,
+    };
   }
 
   return {
