@@ -7,7 +7,9 @@ import { neurocaasFunction } from "./lambda-function";
 import { checkNameLength, checkPolicySize, AWS_LIMITS } from "./limits";
 import { NAME_LIMITS, fitName } from "./names";
 import { neurocaasTags, SHARED_ANALYSIS, SHARED_STAGE } from "./tags";
-import { GUARD_CONFIG_ENV, type GuardRuntimeConfig } from "../protocols/runtime-config";
+
+/** Environment variable naming the exemptions parameter (read by protocols/handlers/aws-deps.ts). */
+export const EXEMPT_PARAMETER_ENV = "NEUROCAAS_EXEMPT_PARAMETER";
 
 export interface AccountGuardArgs {
   readonly region: string;
@@ -53,7 +55,6 @@ export class AccountGuard extends pulumi.ComponentResource {
         deadLetterQueueArn: dlqArn,
       })))),
     }, parent);
-    const guardConfig: GuardRuntimeConfig = { region: args.region, exemptInstancesParameter: args.exemptInstancesParameter };
     const { fn } = neurocaasFunction(`${name}-fn`, {
       functionName,
       entry: HANDLER_ENTRIES.guard,
@@ -62,7 +63,7 @@ export class AccountGuard extends pulumi.ComponentResource {
       memoryMb: 256,
       logRetentionDays: args.logRetentionDays,
       deadLetterQueueArn: dlq.arn,
-      variables: { [GUARD_CONFIG_ENV]: JSON.stringify(guardConfig) },
+      variables: { [EXEMPT_PARAMETER_ENV]: args.exemptInstancesParameter },
       tags,
     }, { parent: this, dependsOn: [policy] });
     this.fn = fn;

@@ -44,8 +44,8 @@ export const DEFAULT_BUDGET_PARAMETER_PREFIX = "/neurocaas/budgets";
 /**
  * Set instead of a complete `NEUROCAAS_CONFIG` when the config does not fit Lambda's 4 KB
  * environment (e.g. hundreds of affiliates): the full JSON is then a file of that name in the
- * function's code archive, and `NEUROCAAS_CONFIG` holds a summary without `affiliates` and
- * `configSchema`. Handlers read the config through `loadRuntimeConfig`, which prefers the file.
+ * function's code archive, and `NEUROCAAS_CONFIG` holds a summary whose `affiliates` lists only
+ * those with `UserInput: false`. `loadRuntimeConfig` prefers the file.
  */
 export const RUNTIME_CONFIG_FILE_ENV = "NEUROCAAS_CONFIG_PATH";
 
@@ -76,12 +76,3 @@ export function loadRuntimeConfig(
   return parsed as AnalysisRuntimeConfig;
 }
 
-/** Environment variable of the account-guard Lambda: JSON `GuardRuntimeConfig`. */
-export const GUARD_CONFIG_ENV = "NEUROCAAS_GUARD_CONFIG";
-
-/** What the account guard (scheduled sweeper) needs; set by the AccountGuard component. */
-export interface GuardRuntimeConfig {
-  readonly region: string;
-  /** SSM parameter (StringList or JSON list) of instance ids never to stop. */
-  readonly exemptInstancesParameter: string;
-}
