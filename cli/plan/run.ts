@@ -1,0 +1,127 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { PolicyPackConfig } from "@pulumi/policy";
+import { BlueprintError, BLUEPRINT_CONFIG_KEY, loadStackFile } from "../../components/blueprint/parse";
+import { defineStack } from "../../components/program";
+import { StackConfigError, stackSettingsFromConfig, type StackSettings } from "../../components/settings";
+import { PACK_ENFORCEMENT_LEVEL, allPolicies } from "../../policies/all";
+import { evaluatePolicies } from "./evaluate";
+import { createMocks } from "./mocks";
+import { recordResources, waitForProgram, type RecordedResource } from "./record";
+import { plannedResources, type InvalidReport, type PlanReport } from "./report";
+import { utilsStackOutputs } from "./stack-reference";
+
+/** Runs one stack's Pulumi program under mocks and evaluates the policy pack on what it creates. */
+
+export interface PlanArgs {
+  /** Stack config file (`Pulumi.dev.yaml`, `stacks/x.yaml`). */
+  readonly file: string;
+  readonly stack: string;
+  readonly policyConfig?: PolicyPackConfig;
+  /** Account id the mocks put into ARNs. */
+  readonly accountId?: string;
+}
+
+export interface PlanRun extends PlanReport {
+  /** Everything recorded, components included (the report lists custom resources only). */
+  readonly recorded: readonly RecordedResource[];
+}
+
+export const PLAN_ACCOUNT_ID = "123456789012";
+export const PROJECT_NAME = "neurocaas";
+
+type Issue = InvalidReport["issues"][number];
+
+/** Reads a stack file into settings, or the list of everything wrong with it. */
+export function loadSettings(file: string): { settings: StackSettings; config: Record<string, unknown> } | { issues: Issue[] } {
+  let config: Record<string, unknown>;
+  try {
+    config = loadStackFile(file).config;
+  } catch (err) {
+    if (err instanceof BlueprintError) {
+      return { issues: err.issues.map((i) => ({ ...i, path: i.path === "(root)" ? BLUEPRINT_CONFIG_KEY : `${BLUEPRINT_CONFIG_KEY}.${i.path}` })) };
+    }
+    throw err;
+  }
+  try {
+    return { settings: stackSettingsFromConfig((key) => config[key]), config };
+  } catch (err) {
+    if (err instanceof StackConfigError) return { issues: [...err.issues] };
+    throw err;
+  }
+}
+
+/**
+ * Config as the Pulumi engine hands it to the program: strings (objects as JSON). Encrypted
+ * (`secure:`) values cannot be decrypted offline; they become a placeholder marked secret.
+ */
+export function engineConfig(config: Record<string, unknown>): { values: Record<string, string>; secretKeys: string[] } {
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    const secure = typeof value === "object" && value !== null && "secure" in value;
+    if (secure) secretKeys.push(key);
+    values[key] = secure ? "plan-placeholder-secret" : typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { values, secretKeys };
+}
+
+/** Collects errors the program raises asynchronously (inside applies), which would otherwise be lost. */
+function collectAsyncErrors(): { errors: unknown[]; stop(): void } {
+  const errors: unknown[] = [];
+  const onError = (err: unknown) => errors.push(err);
+  process.on("unhandledRejection", onError);
+  process.on("uncaughtException", onError);
+  return {
+    errors,
+    stop: () => {
+      process.off("unhandledRejection", onError);
+      process.off("uncaughtException", onError);
+    },
+  };
+}
+
+export async function planStack(args: PlanArgs): Promise<PlanRun | InvalidReport> {
+  const file = path.relative(process.cwd(), args.file) || args.file;
+  const loaded = loadSettings(args.file);
+  if ("issues" in loaded) return { stack: args.stack, file, error: "invalid-blueprint", issues: loaded.issues };
+  const { settings, config } = loaded;
+  const region = settings.region ?? "us-east-1";
+  const accountId = args.accountId ?? PLAN_ACCOUNT_ID;
+
+  const recorded = await recordResources(
+    createMocks({ accountId, region, stackReferenceOutputs: (name) => utilsStackOutputs(name, { accountId, region, keyName: settings.utils.keyName }) }),
+    PROJECT_NAME,
+    args.stack,
+  );
+  const { values, secretKeys } = engineConfig(config);
+  pulumi.runtime.setAllConfig(values, secretKeys);
+
+  const asyncErrors = collectAsyncErrors();
+  try {
+    defineStack(settings);
+    await waitForProgram();
+    // Let rejections raised in the last turn reach the collector.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    asyncErrors.stop();
+  }
+  if (asyncErrors.errors.length > 0) {
+    // One failing Output fails every resource that depends on it: report each cause once.
+    const messages = [...new Set(asyncErrors.errors.map((e) => (e instanceof Error ? e.message : String(e)).replace(/^(error serializing property "[^"]*": )+/, "")))];
+    throw new Error(`the Pulumi program failed for stack ${args.stack}:\n  ${messages.join("\n  ")}`);
+  }
+
+  const { violations, results } = await evaluatePolicies({
+    resources: recorded,
+    policies: allPolicies,
+    packEnforcementLevel: PACK_ENFORCEMENT_LEVEL,
+    region,
+    ...(args.policyConfig ? { policyConfig: args.policyConfig } : {}),
+  });
+  return { stack: args.stack, file, resources: plannedResources(recorded), policies: results, violations, recorded };
+}
+
+export function isInvalid(r: PlanRun | InvalidReport): r is InvalidReport {
+  return (r as InvalidReport).error === "invalid-blueprint";
+}
