@@ -133,4 +133,6 @@ export interface ComputeBackend {
   commandStatus(instanceId: string, commandId: string): Promise<CommandInfo>;
   /** Commands currently pending or in progress on an instance (account guard). */
   activeCommands(instanceId: string): Promise<readonly CommandInfo[]>;
+  /** Optional: whether the instance's CPU has been idle lately (account guard stops idle IAEs). */
+  cpuIdle?(instanceId: string): Promise<boolean>;
 }

@@ -10,6 +10,8 @@ export interface S3ClientOptions {
   /** Named profile from the shared AWS config files. */
   readonly profile?: string;
   readonly credentials?: S3ClientConfig["credentials"];
+  /** Attempts per request including SDK retries of 5xx/throttling (SDK default 3). */
+  readonly maxAttempts?: number;
 }
 
 export function localEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -27,6 +29,7 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
   };
   if (endpoint) {
     Object.assign(config, {

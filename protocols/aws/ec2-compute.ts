@@ -1,0 +1,274 @@
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type Filter,
+  type Instance,
+  type RunInstancesCommandInput,
+} from "@aws-sdk/client-ec2";
+import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+  CommandTargetNotReadyError,
+  LaunchError,
+  type CommandInfo,
+  type CommandRequest,
+  type CommandStatus,
+  type ComputeBackend,
+  type IaeDescription,
+  type IaeLaunchRequest,
+  type IaeState,
+  type LaunchedIae,
+  type RunningFilter,
+} from "../compute";
+import { awsErrorCode, awsHttpStatus, retryWithBackoff, type Sleep } from "../retry";
+
+export interface Ec2ComputeArgs {
+  readonly ec2: EC2Client;
+  readonly ssm: SSMClient;
+  readonly sleep: Sleep;
+  /** Total backoff allowed for one launch (capacity, throttling, 5xx). */
+  readonly launchRetryMs: number;
+  readonly log?: (message: string) => void;
+}
+
+const TRANSIENT_LAUNCH_CODES = new Set(["InsufficientInstanceCapacity", "RequestLimitExceeded", "VcpuLimitExceeded", "Unavailable", "InternalError", "ServiceUnavailable", "InsufficientCapacity"]);
+const SPOT_CAPACITY_CODES = new Set(["InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "MaxSpotInstanceCountExceeded", "InsufficientCapacity", "InsufficientSpotCapacity"]);
+
+/** ComputeBackend over EC2 (instances) and SSM (commands). */
+export class Ec2ComputeBackend implements ComputeBackend {
+  private readonly rootDevices = new Map<string, string>();
+
+  constructor(private readonly args: Ec2ComputeArgs) {}
+
+  async launch(request: IaeLaunchRequest): Promise<readonly LaunchedIae[]> {
+    if (!Number.isInteger(request.count) || request.count < 1) throw new LaunchError("invalid-request", `count must be a positive integer, got ${request.count}`);
+    const rootDevice = await this.rootDeviceName(request.imageId);
+    const attempt = (spot: boolean): Promise<readonly LaunchedIae[]> =>
+      retryWithBackoff((n) => this.runInstances(request, rootDevice, spot, `${request.clientToken.slice(0, 56)}-${spot ? "s" : "o"}${n}`), {
+        retryable: (err) => !(spot && isSpotCapacityError(err)) && isTransientLaunchError(err),
+        maxTotalWaitMs: this.args.launchRetryMs,
+        initialDelayMs: 1000,
+        maxDelayMs: 15_000,
+        sleep: this.args.sleep,
+        onRetry: (err, n, ms) => this.args.log?.(`RunInstances attempt ${n} failed (${awsErrorCode(err)}); retrying in ${ms} ms`),
+      });
+    try {
+      return await attempt(request.spot);
+    } catch (err) {
+      if (request.spot && isSpotCapacityError(err)) {
+        this.args.log?.(`no spot capacity for ${request.instanceType} (${awsErrorCode(err)}); launching on demand`);
+        try {
+          return await attempt(false);
+        } catch (fallbackErr) {
+          throw toLaunchError(fallbackErr);
+        }
+      }
+      throw toLaunchError(err);
+    }
+  }
+
+  private async runInstances(request: IaeLaunchRequest, rootDevice: string, spot: boolean, clientToken: string): Promise<readonly LaunchedIae[]> {
+    const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
+    const input: RunInstancesCommandInput = {
+      ImageId: request.imageId,
+      InstanceType: request.instanceType as RunInstancesCommandInput["InstanceType"],
+      MinCount: request.count,
+      MaxCount: request.count,
+      ClientToken: clientToken,
+      ...(request.instanceProfileArn ? { IamInstanceProfile: { Arn: request.instanceProfileArn } } : {}),
+      ...(request.keyName ? { KeyName: request.keyName } : {}),
+      ...(request.securityGroupIds.length > 0 ? { SecurityGroupIds: [...request.securityGroupIds] } : {}),
+      ...(request.subnetId ? { SubnetId: request.subnetId } : {}),
+      InstanceInitiatedShutdownBehavior: spot ? "terminate" : request.shutdownBehavior,
+      MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled", HttpPutResponseHopLimit: 2 },
+      BlockDeviceMappings: [{ DeviceName: rootDevice, Ebs: { VolumeSize: request.volumeSizeGb, VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true } }],
+      TagSpecifications: [
+        { ResourceType: "instance", Tags: tags },
+        { ResourceType: "volume", Tags: tags },
+      ],
+      ...(spot ? { InstanceMarketOptions: { MarketType: "spot", SpotOptions: { SpotInstanceType: "one-time", InstanceInterruptionBehavior: "terminate" } } } : {}),
+    };
+    const out = await this.args.ec2.send(new RunInstancesCommand(input));
+    const instances = out.Instances ?? [];
+    if (instances.length !== request.count) {
+      // MinCount = MaxCount makes EC2 all-or-nothing; anything else is a broken response.
+      await this.terminate(instances.map((i) => i.InstanceId).filter((id): id is string => !!id));
+      throw new LaunchError("service", `RunInstances returned ${instances.length} instances for ${request.count} requested`);
+    }
+    return instances.map((i) => ({ instanceId: i.InstanceId as string, instanceType: (i.InstanceType as string) ?? request.instanceType, spot }));
+  }
+
+  private async rootDeviceName(imageId: string): Promise<string> {
+    const hit = this.rootDevices.get(imageId);
+    if (hit) return hit;
+    const out = await this.args.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+    const name = out.Images?.[0]?.RootDeviceName;
+    if (!name) throw new LaunchError("invalid-request", `machine image ${imageId} was not found in this region`);
+    this.rootDevices.set(imageId, name);
+    return name;
+  }
+
+  async terminate(instanceIds: readonly string[]): Promise<void> {
+    await this.changeState(instanceIds, (ids) => this.args.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })));
+  }
+
+  async stop(instanceIds: readonly string[]): Promise<void> {
+    await this.changeState(instanceIds, (ids) => this.args.ec2.send(new StopInstancesCommand({ InstanceIds: ids })));
+  }
+
+  private async changeState(instanceIds: readonly string[], send: (ids: string[]) => Promise<unknown>): Promise<void> {
+    for (let i = 0; i < instanceIds.length; i += 500) {
+      const chunk = instanceIds.slice(i, i + 500);
+      try {
+        await send(chunk);
+      } catch (err) {
+        if (awsErrorCode(err) !== "InvalidInstanceID.NotFound") throw err;
+        // Retry with the ids that still exist (gone ones need nothing).
+        const existing = (await this.describe(chunk)).map((d) => d.instanceId);
+        if (existing.length > 0) await send(existing);
+      }
+    }
+  }
+
+  async describe(instanceIds: readonly string[]): Promise<readonly IaeDescription[]> {
+    if (instanceIds.length === 0) return [];
+    // A filter (unlike InstanceIds) does not fail on unknown ids.
+    return this.query([{ Name: "instance-id", Values: [...instanceIds] }]);
+  }
+
+  async listRunning(filter: RunningFilter): Promise<readonly IaeDescription[]> {
+    const filters: Filter[] = [{ Name: "instance-state-name", Values: ["pending", "running"] }];
+    if (filter.instanceType) filters.push({ Name: "instance-type", Values: [filter.instanceType] });
+    if (filter.imageId) filters.push({ Name: "image-id", Values: [filter.imageId] });
+    if (filter.tagKey) filters.push({ Name: "tag-key", Values: [filter.tagKey] });
+    return this.query(filters);
+  }
+
+  async countRunning(filter: RunningFilter): Promise<number> {
+    return (await this.listRunning(filter)).length;
+  }
+
+  private async query(filters: Filter[]): Promise<IaeDescription[]> {
+    const out: IaeDescription[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.args.ec2.send(new DescribeInstancesCommand({ Filters: filters, NextToken: token, MaxResults: 1000 }));
+      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.push(describeInstance(i));
+      token = page.NextToken;
+    } while (token);
+    return out;
+  }
+
+  async sendCommand(request: CommandRequest): Promise<CommandInfo> {
+    // SSM does not expand "~": run a home-relative working directory through the shell instead.
+    const tilde = request.workingDirectory.startsWith("~");
+    const commands = tilde ? [`cd ${request.workingDirectory} 2>/dev/null || true`, ...request.commands] : [...request.commands];
+    try {
+      const out = await this.args.ssm.send(
+        new SendCommandCommand({
+          DocumentName: "AWS-RunShellScript",
+          InstanceIds: [request.instanceId],
+          Parameters: {
+            commands,
+            executionTimeout: [String(request.executionTimeoutSeconds)],
+            ...(tilde || request.workingDirectory === "" ? {} : { workingDirectory: [request.workingDirectory] }),
+          },
+          OutputS3BucketName: request.outputBucket,
+          OutputS3KeyPrefix: request.outputPrefix,
+          ...(request.comment ? { Comment: request.comment } : {}),
+        }),
+      );
+      const id = out.Command?.CommandId;
+      if (!id) throw new Error("SendCommand returned no CommandId");
+      return { commandId: id, status: toCommandStatus(out.Command?.Status) };
+    } catch (err) {
+      const code = awsErrorCode(err);
+      if (code === "InvalidInstanceId" || code === "InvalidInstanceInformationFilterValue" || code === "ThrottlingException" || (awsHttpStatus(err) ?? 0) >= 500) {
+        throw new CommandTargetNotReadyError(`${request.instanceId} cannot receive commands yet (${code})`);
+      }
+      throw err;
+    }
+  }
+
+  async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
+    try {
+      const out = await this.args.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      return { commandId, status: toCommandStatus(out.Status) };
+    } catch (err) {
+      if (awsErrorCode(err) === "InvocationDoesNotExist") return { commandId, status: "Unknown" };
+      throw err;
+    }
+  }
+
+  async activeCommands(instanceId: string): Promise<readonly CommandInfo[]> {
+    const out = await this.args.ssm.send(new ListCommandsCommand({ InstanceId: instanceId, MaxResults: 50 }));
+    return (out.Commands ?? [])
+      .map((c) => ({ commandId: c.CommandId ?? "", status: toCommandStatus(c.Status) }))
+      .filter((c) => c.status === "Pending" || c.status === "InProgress");
+  }
+}
+
+function describeInstance(i: Instance): IaeDescription {
+  const tags: Record<string, string> = {};
+  for (const t of i.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? "";
+  return {
+    instanceId: i.InstanceId ?? "",
+    state: (i.State?.Name ?? "pending") as IaeState,
+    instanceType: i.InstanceType ?? "",
+    imageId: i.ImageId ?? "",
+    launchTime: i.LaunchTime ?? new Date(0),
+    spot: i.InstanceLifecycle === "spot",
+    tags,
+  };
+}
+
+function toCommandStatus(s: string | undefined): CommandStatus {
+  switch (s) {
+    case "Pending":
+    case "InProgress":
+    case "Success":
+    case "Failed":
+    case "Cancelled":
+    case "TimedOut":
+      return s;
+    case "Delayed":
+      return "Pending";
+    case "Cancelling":
+      return "InProgress";
+    default:
+      return "Unknown";
+  }
+}
+
+export function isTransientLaunchError(err: unknown): boolean {
+  const code = awsErrorCode(err);
+  const status = awsHttpStatus(err) ?? 0;
+  return (code !== undefined && TRANSIENT_LAUNCH_CODES.has(code)) || status >= 500;
+}
+
+export function isSpotCapacityError(err: unknown): boolean {
+  const code = awsErrorCode(err);
+  return code !== undefined && SPOT_CAPACITY_CODES.has(code);
+}
+
+export function toLaunchError(err: unknown): LaunchError {
+  if (err instanceof LaunchError) return err;
+  const code = awsErrorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case "InsufficientInstanceCapacity":
+    case "InsufficientCapacity":
+      return new LaunchError("capacity", message, code);
+    case "VcpuLimitExceeded":
+      return new LaunchError("vcpu-limit", message, code);
+    case "RequestLimitExceeded":
+      return new LaunchError("throttled", message, code);
+    case "InstanceLimitExceeded":
+      return new LaunchError("instance-limit", message, code);
+    default:
+      return (awsHttpStatus(err) ?? 0) >= 500 ? new LaunchError("service", message, code) : new LaunchError("invalid-request", message, code);
+  }
+}

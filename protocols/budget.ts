@@ -1,0 +1,55 @@
+import type { IaeDescription } from "./compute";
+import { IAE_TAGS } from "./compute";
+
+/** Inputs of the budget rule (SPEC 4.4), all in USD. */
+export interface BudgetInputs {
+  readonly budget: number;
+  /** Finished spend of the group (the ledger total). */
+  readonly spent: number;
+  /** price × datasets × duration / 60 */
+  readonly projected: number;
+  /** Σ price × Timeout/60 over running IAEs of the same image. */
+  readonly runningBound: number;
+}
+
+export interface BudgetDecision extends BudgetInputs {
+  readonly total: number;
+  readonly covered: boolean;
+}
+
+/** The job is rejected when spend ≥ budget. */
+export function decideBudget(inputs: BudgetInputs): BudgetDecision {
+  const total = inputs.spent + inputs.projected + inputs.runningBound;
+  return { ...inputs, total, covered: total < inputs.budget };
+}
+
+export function projectedCost(hourlyPrice: number, iaeCount: number, durationMinutes: number): number {
+  return (hourlyPrice * iaeCount * durationMinutes) / 60;
+}
+
+/** Minutes from a `Timeout` tag; 60 when missing or malformed. */
+export function timeoutMinutes(tags: Readonly<Record<string, string>>): number {
+  const v = Number(tags[IAE_TAGS.timeout]);
+  return Number.isFinite(v) && v > 0 ? v : 60;
+}
+
+/**
+ * Running IAEs that count against a group: same image, and either tagged for this group or
+ * untagged (an untagged instance of the image cannot be attributed, so it counts).
+ */
+export function countsAgainstGroup(iae: IaeDescription, imageId: string, group: string): boolean {
+  if (iae.imageId !== imageId) return false;
+  const owner = iae.tags[IAE_TAGS.group];
+  return owner === undefined || owner === group;
+}
+
+export function formatUsd(v: number): string {
+  return `$${v.toFixed(2)}`;
+}
+
+/** Budget from a parameter value, MAXCOST-style number or numeric string; undefined if not numeric. */
+export function parseBudgetValue(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value : undefined;
+  if (typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
+}

@@ -1,0 +1,72 @@
+/**
+ * Builds the protocol dependencies of a Lambda from its environment: `NEUROCAAS_CONFIG`
+ * (AnalysisRuntimeConfig JSON) and the AWS SDK clients. Called inside each invocation (cached
+ * per container), never at import time.
+ */
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { PricingClient } from "@aws-sdk/client-pricing";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { Ec2ComputeBackend } from "../aws/ec2-compute";
+import { PricingApiPriceSource } from "../aws/pricing";
+import { S3ObjectStore } from "../aws/s3-store";
+import { ParameterStoreBudgets, ParameterStoreExemptions } from "../aws/ssm-parameters";
+import { DEFAULT_LIMITS, systemClock, type GuardDeps, type ProtocolDeps } from "../deps";
+import { createS3Client } from "../s3-client";
+import { DEFAULT_BUDGET_PARAMETER_PREFIX, RUNTIME_CONFIG_ENV, type AnalysisRuntimeConfig } from "../runtime-config";
+
+const MAX_ATTEMPTS = 5;
+
+export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): AnalysisRuntimeConfig {
+  const raw = env[RUNTIME_CONFIG_ENV];
+  if (!raw) throw new Error(`environment variable ${RUNTIME_CONFIG_ENV} is not set (expected the analysis runtime config as JSON)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`${RUNTIME_CONFIG_ENV} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const c = parsed as Partial<AnalysisRuntimeConfig>;
+  for (const key of ["bucketName", "region", "ami", "instanceType", "command"] as const) {
+    if (typeof c[key] !== "string" || c[key] === "") throw new Error(`${RUNTIME_CONFIG_ENV}.${key} must be a non-empty string`);
+  }
+  return { ...(parsed as AnalysisRuntimeConfig), budgetParameterPrefix: c.budgetParameterPrefix || DEFAULT_BUDGET_PARAMETER_PREFIX };
+}
+
+const log = (message: string): void => console.log(message);
+
+let cached: ProtocolDeps | undefined;
+
+export function awsProtocolDeps(): ProtocolDeps {
+  if (cached) return cached;
+  const config = readRuntimeConfig();
+  const ssm = new SSMClient({ region: config.region, maxAttempts: MAX_ATTEMPTS });
+  const ec2 = new EC2Client({ region: config.region, maxAttempts: MAX_ATTEMPTS });
+  cached = {
+    config,
+    store: new S3ObjectStore(createS3Client({ region: config.region, maxAttempts: MAX_ATTEMPTS })),
+    compute: new Ec2ComputeBackend({ ec2, ssm, sleep: systemClock.sleep, launchRetryMs: DEFAULT_LIMITS.launchRetryMs, log }),
+    budgets: new ParameterStoreBudgets(ssm, config.budgetParameterPrefix || DEFAULT_BUDGET_PARAMETER_PREFIX),
+    // The Pricing API is served from us-east-1.
+    prices: new PricingApiPriceSource(new PricingClient({ region: "us-east-1", maxAttempts: MAX_ATTEMPTS }), undefined, log),
+    clock: systemClock,
+    log,
+  };
+  return cached;
+}
+
+let cachedGuard: GuardDeps | undefined;
+
+/** The guard runs per account/region and needs no analysis config. */
+export function awsGuardDeps(env: NodeJS.ProcessEnv = process.env): GuardDeps {
+  if (cachedGuard) return cachedGuard;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const ssm = new SSMClient({ region, maxAttempts: MAX_ATTEMPTS });
+  const ec2 = new EC2Client({ region, maxAttempts: MAX_ATTEMPTS });
+  cachedGuard = {
+    compute: new Ec2ComputeBackend({ ec2, ssm, sleep: systemClock.sleep, launchRetryMs: DEFAULT_LIMITS.launchRetryMs, log }),
+    exemptions: new ParameterStoreExemptions(ssm, env.NEUROCAAS_EXEMPT_PARAMETER || undefined),
+    clock: systemClock,
+    log,
+  };
+  return cachedGuard;
+}

@@ -1,0 +1,77 @@
+import { parse as parseYaml } from "yaml";
+import { JobError } from "./errors";
+import { describe } from "./submit-file";
+
+/** Reserved config keys (SPEC §3) and the parsed config. */
+export interface JobConfig {
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Maximum expected run time in minutes. */
+  readonly durationMinutes: number;
+  /** Whether `__duration__` was given (makes the job eligible for spot). */
+  readonly durationExplicit: boolean;
+  /** GB added to the image's root volume. */
+  readonly datasetSizeGb: number;
+}
+
+export const DEFAULT_DURATION_MINUTES = 60;
+export const MAX_DURATION_MINUTES = 7 * 24 * 60;
+export const MAX_DATASET_SIZE_GB = 16 * 1024;
+/** Configs are small parameter files; anything bigger is refused before parsing. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Parse config text by the key's extension and read the reserved keys. Throws JobError. */
+export function parseJobConfig(text: string, key: string): JobConfig {
+  const values = parseConfigObject(text, key);
+  const problems: string[] = [];
+  const duration = reservedInteger(values, "__duration__", 1, MAX_DURATION_MINUTES, "minutes (at most 7 days)", problems);
+  const size = reservedInteger(values, "__dataset_size__", 0, MAX_DATASET_SIZE_GB, "GB (at most 16 TB)", problems);
+  if (problems.length > 0) throw new JobError(problems[0], "INTERNAL", problems);
+  return {
+    values,
+    durationMinutes: duration ?? DEFAULT_DURATION_MINUTES,
+    durationExplicit: duration !== undefined,
+    datasetSizeGb: size ?? 0,
+  };
+}
+
+export function parseConfigObject(text: string, key: string): Record<string, unknown> {
+  if (Buffer.byteLength(text, "utf-8") > MAX_CONFIG_BYTES) {
+    throw new JobError(`Config ${key} is larger than ${MAX_CONFIG_BYTES} bytes; configs hold parameters, not data.`);
+  }
+  const lower = key.toLowerCase();
+  let parsed: unknown;
+  if (lower.endsWith(".json")) {
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new JobError(`Config ${key} is not valid JSON (${err instanceof Error ? err.message : String(err)}).`);
+    }
+  } else if (lower.endsWith(".yaml") || lower.endsWith(".yml")) {
+    try {
+      // maxAliasCount guards against alias ("billion laughs") expansion.
+      parsed = parseYaml(text, { maxAliasCount: 50, uniqueKeys: true, prettyErrors: false });
+    } catch (err) {
+      throw new JobError(`Config ${key} is not valid YAML (${(err instanceof Error ? err.message : String(err)).split("\n")[0]}).`);
+    }
+  } else {
+    throw new JobError(`Config ${key} must end in .json, .yaml or .yml.`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new JobError(`Config ${key} must be a mapping of parameter names to values; got ${describe(parsed)}.`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function reservedInteger(values: Record<string, unknown>, name: string, min: number, max: number, unit: string, problems: string[]): number | undefined {
+  if (!(name in values)) return undefined;
+  const v = values[name];
+  if (typeof v !== "number" || !Number.isInteger(v)) {
+    problems.push(`Config key ${name} must be an integer number of ${unit.split(" ")[0]}; got ${describe(v)}.`);
+    return undefined;
+  }
+  if (v < min || v > max) {
+    problems.push(`Config key ${name} must be between ${min} and ${max} ${unit}; got ${v}.`);
+    return undefined;
+  }
+  return v;
+}

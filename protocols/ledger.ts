@@ -1,0 +1,110 @@
+import { costOfLog, type CostLog } from "./cost-log";
+import { PreconditionFailedError, type ObjectStore } from "./storage";
+import type { Sleep } from "./retry";
+
+/**
+ * Per-group spend ledger `logs/_ledger/{group}.json` in the analysis bucket.
+ *
+ * Why: the original summed every finished cost log on every submission (requests grow with the
+ * group's history). The ledger makes a budget check one GET. Completions add their spend with a
+ * conditional read-modify-write (`If-Match` on the ETag, retried on 412), entries keyed by
+ * instance id so a repeated completion counts once and concurrent completions never lose spend.
+ * Finished `logs/{group}/{id}.json` files are still written for compatibility; a group that has
+ * only those (deployed by the original) is backfilled once from them, idempotently.
+ */
+export interface Ledger {
+  readonly version: 1;
+  readonly group: string;
+  /** Σ entries, USD. */
+  readonly total: number;
+  /** instance id → USD */
+  readonly entries: Readonly<Record<string, number>>;
+  readonly updated: string;
+}
+
+export function ledgerKey(group: string): string {
+  return `logs/_ledger/${group}.json`;
+}
+
+export interface LedgerArgs {
+  readonly store: ObjectStore;
+  readonly bucket: string;
+  readonly group: string;
+  readonly now: () => Date;
+  readonly sleep: Sleep;
+  readonly maxAttempts: number;
+}
+
+/** The group's ledger, backfilling it from legacy finished logs the first time. */
+export async function readLedger(args: LedgerArgs): Promise<Ledger> {
+  return (await loadOrBackfill(args)).ledger;
+}
+
+/** Add one finished IAE's spend (idempotent per instance id). Returns the ledger written. */
+export async function recordSpend(args: LedgerArgs, instanceId: string, usd: number): Promise<Ledger> {
+  for (let attempt = 1; ; attempt++) {
+    const { ledger, etag } = await loadOrBackfill(args);
+    if (Object.prototype.hasOwnProperty.call(ledger.entries, instanceId)) return ledger;
+    const next = makeLedger(args.group, { ...ledger.entries, [instanceId]: usd }, args.now());
+    try {
+      await args.store.put(args.bucket, ledgerKey(args.group), JSON.stringify(next), { ifMatch: etag });
+      return next;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError) || attempt >= args.maxAttempts) throw err;
+      await args.sleep(Math.floor(Math.random() * 20 * attempt));
+    }
+  }
+}
+
+export function makeLedger(group: string, entries: Record<string, number>, now: Date): Ledger {
+  // Sum in key order so every writer computes the same total for the same entries.
+  const total = Object.keys(entries)
+    .sort()
+    .reduce((s, k) => s + entries[k], 0);
+  return { version: 1, group, total, entries, updated: now.toISOString() };
+}
+
+async function loadOrBackfill(args: LedgerArgs): Promise<{ ledger: Ledger; etag: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const existing = await args.store.get(args.bucket, ledgerKey(args.group));
+    if (existing) return { ledger: parseLedger(existing.body, args.group), etag: existing.etag };
+    const entries = await legacyEntries(args);
+    const ledger = makeLedger(args.group, entries, args.now());
+    try {
+      const { etag } = await args.store.put(args.bucket, ledgerKey(args.group), JSON.stringify(ledger), { ifNoneMatch: "*" });
+      return { ledger, etag };
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError) || attempt >= args.maxAttempts) throw err;
+    }
+  }
+}
+
+/** Spend of every finished `logs/{group}/i-*.json` (the one-time backfill). */
+export async function legacyEntries(args: Pick<LedgerArgs, "store" | "bucket" | "group">): Promise<Record<string, number>> {
+  const prefix = `logs/${args.group}/`;
+  const keys = (await args.store.list(args.bucket, prefix)).filter((k) => /^[^/]+\.json$/.test(k.slice(prefix.length)));
+  const entries: Record<string, number> = {};
+  const queue = [...keys];
+  const worker = async (): Promise<void> => {
+    for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+      const obj = await args.store.get(args.bucket, key);
+      if (!obj) continue;
+      let log: CostLog;
+      try {
+        log = JSON.parse(obj.body) as CostLog;
+      } catch {
+        continue; // not a cost log
+      }
+      // Keyed by file name (= instance id), the key the monitor uses for new completions.
+      entries[key.slice(prefix.length, -".json".length)] = costOfLog(log);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, keys.length) }, worker));
+  return entries;
+}
+
+function parseLedger(body: string, group: string): Ledger {
+  const raw = JSON.parse(body) as Partial<Ledger>;
+  const entries = raw.entries && typeof raw.entries === "object" ? (raw.entries as Record<string, number>) : {};
+  return { version: 1, group, total: typeof raw.total === "number" ? raw.total : 0, entries, updated: raw.updated ?? "" };
+}

@@ -1,0 +1,201 @@
+import { parseS3Uri } from "./storage";
+import { JobError } from "./errors";
+
+/** A validated submit file (SPEC §2). */
+export interface SubmitFile {
+  /** One entry per IAE, in the order given. Keys, or `s3://` URIs in bypass mode. */
+  readonly datanames: readonly string[];
+  readonly configname: string;
+  readonly timestamp: string;
+  readonly instanceType?: string;
+  /** Storage bypass: data and config are `s3://` URIs of one bucket. */
+  readonly bypass?: BypassLocation;
+}
+
+export interface BypassLocation {
+  readonly inputBucket: string;
+  readonly outputBucket: string;
+  /** Result prefix in the output bucket, without leading/trailing slash ("" = bucket root). */
+  readonly resultPrefix: string;
+}
+
+export const MAX_TIMESTAMP_LENGTH = 128;
+export const MAX_KEY_LENGTH = 1024;
+export const CONFIG_EXTENSIONS = [".json", ".yaml", ".yml"] as const;
+/** Folders of a group a submission may read data and configs from. */
+export const READABLE_GROUP_FOLDERS = ["inputs", "configs", "results"] as const;
+
+/** Parse and validate submit file text. Throws JobError naming every problem found. */
+export function parseSubmitFile(text: string, group: string): SubmitFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new JobError(`The submit file is not valid JSON (${err instanceof Error ? err.message : String(err)}).`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new JobError(`The submit file must be a JSON object with fields "dataname", "configname" and "timestamp"; got ${describe(raw)}.`);
+  }
+  const obj = raw as Record<string, unknown>;
+  const problems: string[] = [];
+
+  const timestamp = checkTimestamp(obj.timestamp, problems);
+  const datanames = checkDatanames(obj.dataname, problems);
+  const configname = checkConfigname(obj.configname, problems);
+  let instanceType: string | undefined;
+  if (obj.instance_type !== undefined) {
+    if (typeof obj.instance_type !== "string" || !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(obj.instance_type)) {
+      problems.push(`"instance_type" must be an EC2 instance type such as "m5.xlarge"; got ${describe(obj.instance_type)}.`);
+    } else instanceType = obj.instance_type;
+  }
+  if (obj.resultpath !== undefined && typeof obj.resultpath !== "string") {
+    problems.push(`"resultpath" must be a string "s3://bucket/prefix"; got ${describe(obj.resultpath)}.`);
+  }
+  if (problems.length > 0 || timestamp === undefined || datanames === undefined || configname === undefined) {
+    throw new JobError(problems[0] ?? "The submit file is invalid.", "INTERNAL", problems);
+  }
+
+  const uris = [...datanames, configname].map((k) => k.startsWith("s3://"));
+  const bypass = uris.some(Boolean);
+  if (bypass) {
+    return { datanames, configname, timestamp, instanceType, bypass: checkBypass(datanames, configname, obj.resultpath as string | undefined) };
+  }
+  if (obj.resultpath !== undefined) {
+    throw new JobError(`"resultpath" is only allowed with storage bypass (dataname and configname given as s3:// URIs).`);
+  }
+  const keyProblems: string[] = [];
+  for (const key of datanames) checkOwnKey(key, group, "dataname", keyProblems);
+  checkOwnKey(configname, group, "configname", keyProblems);
+  if (keyProblems.length > 0) throw new JobError(keyProblems[0], "INTERNAL", keyProblems);
+  return { datanames, configname, timestamp, instanceType };
+}
+
+function checkTimestamp(value: unknown, problems: string[]): string | undefined {
+  if (typeof value !== "string" || value.length === 0) {
+    problems.push(`"timestamp" is required and must be a non-empty string; got ${describe(value)}.`);
+    return undefined;
+  }
+  if (value.length > MAX_TIMESTAMP_LENGTH) {
+    problems.push(`"timestamp" is ${value.length} characters long; at most ${MAX_TIMESTAMP_LENGTH} are allowed.`);
+    return undefined;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[/\\\u0000-\u001f\u007f]/.test(value) || value === "." || value === "..") {
+    problems.push(`"timestamp" ${JSON.stringify(value)} must not contain "/", "\\" or control characters (it becomes a folder name).`);
+    return undefined;
+  }
+  return value;
+}
+
+function checkDatanames(value: unknown, problems: string[]): string[] | undefined {
+  const list = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list)) {
+    problems.push(`"dataname" is required: a dataset key or a list of dataset keys; got ${describe(value)}.`);
+    return undefined;
+  }
+  if (list.length === 0) {
+    problems.push(`"dataname" is an empty list; give at least one dataset key.`);
+    return undefined;
+  }
+  const bad = list.findIndex((k) => typeof k !== "string" || k.length === 0);
+  if (bad !== -1) {
+    problems.push(`"dataname" entry ${bad} must be a non-empty string; got ${describe(list[bad])}.`);
+    return undefined;
+  }
+  const keys = list as string[];
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k)) {
+      problems.push(`"dataname" lists ${JSON.stringify(k)} more than once; each dataset runs once per job.`);
+      return undefined;
+    }
+    seen.add(k);
+  }
+  return keys;
+}
+
+function checkConfigname(value: unknown, problems: string[]): string | undefined {
+  // The web client and the bypass documentation sometimes send a one-element list.
+  const v = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if (typeof v !== "string" || v.length === 0) {
+    problems.push(`"configname" is required: the key of one config file (.json, .yaml or .yml); got ${describe(value)}.`);
+    return undefined;
+  }
+  const lower = v.toLowerCase();
+  if (!CONFIG_EXTENSIONS.some((e) => lower.endsWith(e))) {
+    problems.push(`"configname" ${JSON.stringify(v)} must end in .json, .yaml or .yml.`);
+    return undefined;
+  }
+  return v;
+}
+
+/** Key hygiene shared by own-folder keys and bypass keys. */
+export function keyProblem(key: string): string | undefined {
+  if (key.length > MAX_KEY_LENGTH) return `is longer than ${MAX_KEY_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) return "contains control characters";
+  if (key.startsWith("/")) return `must not start with "/"`;
+  const segments = (key.endsWith("/") ? key.slice(0, -1) : key).split("/");
+  if (segments.some((s) => s === "." || s === "..")) return `must not contain "." or ".." path segments`;
+  if (segments.some((s) => s === "")) return "must not contain empty path segments (//)";
+  return undefined;
+}
+
+function checkOwnKey(key: string, group: string, field: string, problems: string[]): void {
+  if (key.startsWith("s3://")) {
+    problems.push(`"${field}" ${JSON.stringify(key)}: mix of s3:// URIs and bucket keys; storage bypass needs every dataname and the configname as s3:// URIs.`);
+    return;
+  }
+  const p = keyProblem(key);
+  if (p) {
+    problems.push(`"${field}" ${JSON.stringify(key)} ${p}.`);
+    return;
+  }
+  const [owner, folder] = key.split("/");
+  if (owner !== group || !(READABLE_GROUP_FOLDERS as readonly string[]).includes(folder ?? "") || key.split("/").length < 3) {
+    problems.push(
+      `"${field}" ${JSON.stringify(key)} is outside your group's folder: keys must start with "${group}/inputs/", "${group}/configs/" or "${group}/results/".`,
+    );
+  }
+}
+
+function checkBypass(datanames: readonly string[], configname: string, resultpath: string | undefined): BypassLocation {
+  const problems: string[] = [];
+  const buckets = new Set<string>();
+  for (const [field, uri] of [...datanames.map((d) => ["dataname", d] as const), ["configname", configname] as const]) {
+    const parsed = parseS3Uri(uri);
+    if (!parsed || parsed.key === "") {
+      problems.push(`"${field}" ${JSON.stringify(uri)} must be a full s3://bucket/key URI in storage bypass mode.`);
+      continue;
+    }
+    const p = keyProblem(parsed.key);
+    if (p) problems.push(`"${field}" ${JSON.stringify(uri)}: the key ${p}.`);
+    buckets.add(parsed.bucket);
+  }
+  if (problems.length === 0 && buckets.size !== 1) {
+    problems.push(`In storage bypass mode data and config must come from the same bucket; got ${[...buckets].join(", ")}.`);
+  }
+  let outputBucket = [...buckets][0] ?? "";
+  let resultPrefix = "results";
+  if (resultpath !== undefined) {
+    const parsed = parseS3Uri(resultpath);
+    if (!parsed) problems.push(`"resultpath" ${JSON.stringify(resultpath)} must be an s3://bucket/prefix URI.`);
+    else {
+      outputBucket = parsed.bucket;
+      resultPrefix = parsed.key.replace(/^\/+|\/+$/g, "");
+      const p = resultPrefix === "" ? undefined : keyProblem(resultPrefix);
+      if (p) problems.push(`"resultpath" ${JSON.stringify(resultpath)}: the prefix ${p}.`);
+    }
+  }
+  if (problems.length > 0) throw new JobError(problems[0], "INTERNAL", problems);
+  return { inputBucket: [...buckets][0], outputBucket, resultPrefix };
+}
+
+export function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === "string") return value.length > 60 ? `the string "${value.slice(0, 60)}…"` : `the string ${JSON.stringify(value)}`;
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${String(value)}`;
+}
