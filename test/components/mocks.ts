@@ -1,0 +1,76 @@
+import * as pulumi from "@pulumi/pulumi";
+import { computedOutputs } from "../../cli/plan/mocks";
+import { ACCOUNT } from "./iam-sim";
+
+export const REGION = "us-east-1";
+
+export interface Recorded {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+/** Outputs of a mocked utils stack (what `requireOutput("utils")` returns). */
+export const FAKE_UTILS = {
+  region: REGION,
+  iaeRoleName: "neurocaas-dev-iae",
+  iaeRoleArn: `arn:aws:iam::${ACCOUNT}:role/neurocaas-dev-iae`,
+  iaeInstanceProfileName: "neurocaas-dev-iae",
+  iaeInstanceProfileArn: `arn:aws:iam::${ACCOUNT}:instance-profile/neurocaas-dev-iae`,
+  iaeSecurityGroupId: "sg-0aaaaaaaaaaaaaaaa",
+  devSecurityGroupId: "sg-0bbbbbbbbbbbbbbbb",
+  keyName: "neurocaas-dev-key",
+  privateKeyParameterName: "/neurocaas/keys/neurocaas-dev-key",
+  subnetIds: [] as string[],
+  globalParams: {},
+};
+
+/**
+ * Install Pulumi mocks that give every resource realistic ids/ARNs and record its inputs.
+ * Call once per test file (Pulumi reads its settings once per process).
+ */
+export function installMocks(): Recorded[] {
+  const recorded: Recorded[] = [];
+  pulumi.runtime.setMocks({
+    newResource(args) {
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+      if (args.type === "pulumi:pulumi:StackReference") {
+        return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: { utils: FAKE_UTILS }, secretOutputNames: [] } };
+      }
+      const { id, state } = computedOutputs(args.type, args.name, args.inputs, { accountId: ACCOUNT, region: REGION });
+      return { id, state: { ...args.inputs, ...state } };
+    },
+    call(args) {
+      return args.inputs;
+    },
+  }, "neurocaas", "test", false);
+  return recorded;
+}
+
+/** Wait until the program has stopped registering resources. */
+export async function settle(recorded: readonly Recorded[]): Promise<void> {
+  let last = -1;
+  let stable = 0;
+  while (stable < 5) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (recorded.length === last) stable++;
+    else {
+      stable = 0;
+      last = recorded.length;
+    }
+  }
+}
+
+export function byType(recorded: readonly Recorded[], type: string): Recorded[] {
+  return recorded.filter((r) => r.type === type);
+}
+
+export function one(recorded: readonly Recorded[], type: string, name: string): Recorded {
+  const found = recorded.filter((r) => r.type === type && r.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${recorded.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+  return found[0];
+}
+
+export function outputOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+}
