@@ -8,9 +8,12 @@
  *   so a conditional write can never interleave with another write of the same key.
  * - Fault injection (tests): `faults(request)` may answer a request with an S3 error status
  *   (e.g. 500/503) before it reaches the store.
+ * - Paginated listings: s3rver encrypts continuation tokens with DES, which OpenSSL 3 (Node >= 17)
+ *   refuses, so any truncated ListObjectsV2 failed with a 500; see `allowS3rverContinuationTokens`.
  * - S3 event notifications: `onEvent` receives s3rver's event records (keys are raw, not
  *   URL-encoded: use `encodeEventKey` from protocols/layout.ts before handing them to a handler).
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -59,6 +62,8 @@ export interface LocalS3ServerArgs {
   readonly host?: string;
   /** Return an HTTP status (>= 400) to fail this request with an S3 error instead of serving it. */
   readonly faults?: (request: LocalS3Request) => number | undefined;
+  /** Log every request and s3rver's internal errors to the console (default false). */
+  readonly verbose?: boolean;
   /** Called for every object-created/removed notification. */
   readonly onEvent?: (event: LocalS3Event) => void;
 }
@@ -83,10 +88,11 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
   const S3rver = require("s3rver") as S3rverConstructor;
   const s3rver = new S3rver({
     directory,
-    silent: true,
+    silent: !args.verbose,
     configureBuckets: (args.buckets ?? []).map((name) => ({ name })),
     allowMismatchedSignatures: false,
   });
+  allowS3rverContinuationTokens();
   await s3rver.configureBuckets();
   if (args.onEvent) s3rver.on("event", args.onEvent);
   const serve = s3rver.callback();
@@ -108,8 +114,14 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
       sendError(res, status, status === 503 ? "SlowDown" : "InternalError", "Injected fault");
       return;
     }
-    const isObjectWrite = key !== "" && (method === "PUT" || method === "DELETE") && !url.searchParams.has("uploadId") && !url.searchParams.has("tagging") && !url.searchParams.has("acl");
-    if (!isObjectWrite) {
+    const subresource = url.searchParams.has("tagging") || url.searchParams.has("acl");
+    const isObjectWrite = key !== "" && (method === "PUT" || method === "DELETE") && !url.searchParams.has("uploadId") && !subresource;
+    // s3rver rewrites an object's file in place: a read overlapping a write of the same key would
+    // see a truncated body (or a length that disagrees with the metadata and an aborted response).
+    // Reads and multipart completions therefore take the key's lock too.
+    const isObjectRead = key !== "" && (method === "GET" || method === "HEAD") && !subresource;
+    const isMultipartComplete = key !== "" && method === "POST" && url.searchParams.has("uploadId");
+    if (!isObjectWrite && !isObjectRead && !isMultipartComplete) {
       serve(req, res);
       return;
     }
@@ -124,7 +136,7 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     res.on("finish", done);
     res.on("close", done);
     try {
-      const failure = await checkPreconditions(req, bucket, key);
+      const failure = isObjectWrite ? await checkPreconditions(req, bucket, key) : undefined;
       if (failure) {
         drain(req);
         sendError(res, failure.status, failure.code, failure.message);
@@ -224,5 +236,31 @@ class KeyLocks {
       release();
       if (this.tails.get(key) === tail) this.tails.delete(key);
     };
+  }
+}
+
+let desPatched = false;
+
+/**
+ * s3rver builds ListObjectsV2 continuation tokens with `createCipheriv("des", 8-byte key, 8-byte
+ * iv)`, which Node 17+ rejects (ERR_OSSL_EVP_UNSUPPORTED). Calls for "des" (and only those, which
+ * would otherwise always throw) are served by AES-128-CBC with the key and iv doubled to 16 bytes.
+ * Tokens stay opaque and round-trip through `createDecipheriv` the same way.
+ */
+function allowS3rverContinuationTokens(): void {
+  if (desPatched) return;
+  desPatched = true;
+  type CipherFactory = (algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, options?: unknown) => crypto.Cipheriv | crypto.Decipheriv;
+  // The module object itself (an ES namespace import is a read-only view of it).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mutable = require("node:crypto") as { createCipheriv: CipherFactory; createDecipheriv: CipherFactory };
+  const widen = (b: unknown): Buffer => {
+    const buf = Buffer.from(b as Buffer);
+    return buf.length === 8 ? Buffer.concat([buf, buf]) : buf;
+  };
+  for (const name of ["createCipheriv", "createDecipheriv"] as const) {
+    const original = mutable[name].bind(mutable);
+    mutable[name] = (algorithm, key, iv, options) =>
+      algorithm.toLowerCase() === "des" ? original("aes-128-cbc", widen(key), widen(iv)) : original(algorithm, key, iv, options);
   }
 }
