@@ -53,7 +53,9 @@ const NUMERIC_STRING = /^\s*-?\d+(?:\.\d+)?\s*$/;
  * Anything of the wrong shape is left as is for the schema to report.
  */
 function normalize(raw: Json): Json {
-  const bp = structuredClone(raw) as Json;
+  // A JSON round trip (not structuredClone): arrays must belong to this realm, since Pulumi
+  // serializes values by `instanceof Array` (jest runs tests in a separate vm context).
+  const bp = JSON.parse(JSON.stringify(raw)) as Json;
   if (bp.STAGE === "develop") bp.STAGE = "webdev";
   const lambda = bp.Lambda;
   if (!isObject(lambda)) return bp;
