@@ -1,0 +1,279 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { startLocalS3Server, createLocalS3Client, type LocalS3Server } from "../../local/s3-server";
+import { findCertificateLine } from "../../cli/workflow/status-format";
+import { initializeJob } from "../../cli/workflow/state";
+import { WorkflowJob } from "../../cli/workflow/registry";
+import { buildZip } from "./helpers/zip-builder";
+import { REPO_ROOT, iaeEnv, runCli } from "./helpers/cli";
+
+const BUCKET = "clibucket";
+const GROUP = "lab";
+
+const JM_CERTIFICATE = (datasets: string[]) =>
+  [
+    "PER ENVIRONMENT MONITORING:",
+    "================",
+    ...datasets.map((d) => `DATANAME: ${d} | STATUS: INITIALIZING | TIME: 2026-01-01 00:00:00 | LAST COMMAND: N/A`),
+    "================",
+    "Once jobs start, these logs will be updated regularly. Allow some time [~1 minute] after all jobs finish for results to appear.",
+    "For more information, see DATASET_NAME: files for stdout and stderr output.",
+    "",
+    "++++++++++++++++++",
+    "",
+    "JOB MANAGER SETUP LOG:",
+    "[Job Manager] STEP 4/4 (Initialize Processing): DONE\t [+0:00:01.00]",
+  ].join("\n");
+
+// Each test starts several `neurocaas` processes (tsx); give slow, loaded machines room.
+jest.setTimeout(240_000);
+
+describe("neurocaas workflow / scripting CLI", () => {
+  let server: LocalS3Server;
+  let client: S3Client;
+  let tmp: string;
+
+  const put = (key: string, body: string | Buffer) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  const getText = async (key: string): Promise<string> => {
+    const res = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    return res.Body!.transformToString();
+  };
+  const listKeys = async (prefix: string): Promise<string[]> =>
+    ((await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+  /** Set up a job in-process (as the CLI's initialize-job and register-* would). */
+  const setupJob = (home: string, dir: string, data?: string, result?: { s3?: string; local?: string }, config?: string): void => {
+    initializeJob(dir, home);
+    const job = new WorkflowJob({ home, s3: () => client });
+    if (data) job.registerDataset(data.startsWith("/") ? { localpath: data } : { bucket: BUCKET, key: data });
+    if (config) job.registerConfig({ bucket: BUCKET, key: config });
+    if (result?.s3) job.registerResultpath({ bucket: BUCKET, key: result.s3 });
+    if (result?.local) job.registerResultpath({ localpath: result.local });
+  };
+  const newHome = (name: string): string => {
+    const h = path.join(tmp, name);
+    fs.mkdirSync(h, { recursive: true });
+    return h;
+  };
+
+  beforeAll(async () => {
+    server = await startLocalS3Server({ buckets: [BUCKET] });
+    client = createLocalS3Client(server.endpoint);
+    await put(`${GROUP}/inputs/data.csv`, fs.readFileSync(path.join(REPO_ROOT, "examples/pca/data.csv")));
+    await put(`${GROUP}/configs/config.yaml`, fs.readFileSync(path.join(REPO_ROOT, "examples/pca/config.yaml")));
+  });
+  afterAll(async () => {
+    client.destroy();
+    await server.close();
+  });
+  beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nc-cli-"))));
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("getters print exactly one line; errors go to stderr with a non-zero exit", async () => {
+    const env = iaeEnv(newHome("h"), server.endpoint);
+    const before = await runCli(["workflow", "get-dataname"], env);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toBe("");
+    expect(before.stderr).toMatch(/no job initialized .*initialize-job -p DIR/);
+
+    expect(await runCli(["workflow", "initialize-job", "-p", path.join(tmp, "job")], env)).toMatchObject({ code: 0, stdout: "" });
+    const [reg, bad] = await Promise.all([
+      runCli(["workflow", "register-dataset", "-b", BUCKET, "-k", `${GROUP}/inputs/data.csv`], env),
+      runCli(["workflow", "register-config", "-b", BUCKET], env),
+    ]);
+    expect(reg).toMatchObject({ code: 0, stdout: "" });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("pass either -b BUCKET -k KEY");
+    const job = new WorkflowJob({ home: env.HOME, s3: () => client });
+    job.registerConfig({ bucket: BUCKET, key: `${GROUP}/configs/config.yaml` });
+    job.registerResultpath({ bucket: BUCKET, key: "results/job__clibucket_7" });
+
+    const got = await runCli(["workflow", "get-data"], env);
+    expect(got).toMatchObject({ code: 0, stdout: `${path.join(tmp, "job", "inputs", "data.csv")}\n` });
+    const again = await runCli(["workflow", "get-data"], env);
+    expect(again.stdout).toBe(got.stdout);
+    expect(again.stderr).toMatch(/already exists/);
+
+    const expected: Record<string, string> = {
+      "get-dataname": "data.csv",
+      "get-configname": "config.yaml",
+      "get-datapath": path.join(tmp, "job", "inputs", "data.csv"),
+      "get-group": GROUP,
+      "get-bucket": BUCKET,
+      "get-resultpath-tmp": path.join(tmp, "job", "results"),
+    };
+    const [rp, cfgPath, noName, ...results] = await Promise.all([
+      runCli(["workflow", "get-resultpath", "-l", "/some/where/plot.svg"], env),
+      runCli(["workflow", "get-configpath"], env),
+      runCli(["workflow", "get-filepath", "-n", "extra"], env),
+      ...Object.keys(expected).map((c) => runCli(["workflow", c], env)),
+    ]);
+    Object.keys(expected).forEach((c, i) => expect({ c, out: results[i].stdout, code: results[i].code }).toEqual({ c, out: `${expected[c]}\n`, code: 0 }));
+    expect(rp.stdout).toBe(`s3://${BUCKET}/${GROUP}/results/job__clibucket_7/process_results/plot.svg\n`);
+    expect(cfgPath.code).toBe(1);
+    expect(cfgPath.stderr).toContain("run `neurocaas workflow get-config` first");
+    expect(noName.stderr).toContain('no file registered under the name "extra"');
+  });
+
+  it("log-command streams output, exits with the command's code and keeps status and certificate current", async () => {
+    const jobFolder = `${GROUP}/results/job__${BUCKET}_lc`;
+    await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/other.csv`, `${GROUP}/inputs/data.csv`]));
+    await put(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`, JSON.stringify({ status: "INITIALIZING", reason: "", input: `${GROUP}/inputs/data.csv`, instance: "i-0123", command: "cmd-9" }));
+    const home = newHome("h");
+    const env = iaeEnv(home, server.endpoint);
+    setupJob(home, path.join(tmp, "job"), `${GROUP}/inputs/data.csv`);
+
+    // 150 MB held for ~2 s by a grandchild process: the status file must see it.
+    const command = `echo first; node -e "const b=Buffer.alloc(150e6,1); const t=Date.now(); while(Date.now()-t<2500){}; console.log('held', b.length)"; echo "bad thing happened" >&2; exit 4`;
+    const pending = runCli(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", command], env);
+    // While it runs, the status says IN PROGRESS.
+    let sawInProgress = false;
+    for (let i = 0; i < 40 && !sawInProgress; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const s = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
+      sawInProgress = s.status === "IN PROGRESS";
+    }
+    expect(sawInProgress).toBe(true);
+    const r = await pending;
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe("first\nheld 150000000\n");
+    expect(r.stderr).toContain("bad thing happened");
+
+    const status = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
+    expect(status).toMatchObject({ instance: "i-0123", command: "cmd-9", input: `${GROUP}/inputs/data.csv`, status: "FAILED", exit_code: 4, reason: "exit code 4: bad thing happened" });
+    expect(Object.values(status.std)).toEqual(["first", "held 150000000", "bad thing happened"]);
+    const peak = Number(String(status.max_memory_usage).replace(" MB", ""));
+    expect(peak).toBeGreaterThan(140);
+    expect(peak).toBeLessThan(os.totalmem() / 1e6 / 2);
+    expect(status.job_finish).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+    const cert = await getText(`${jobFolder}/logs/certificate.txt`);
+    const line = findCertificateLine(cert, `${GROUP}/inputs/data.csv`)!;
+    expect(line).toMatch(/^DATANAME: lab\/inputs\/data.csv \| STATUS: FAILED \| TIME: .* \(finished\) \| LAST COMMAND: bad thing happened \| CPU_USAGE: [\d.]+ %$/);
+    expect(findCertificateLine(cert, `${GROUP}/inputs/other.csv`)).toContain("INITIALIZING");
+    expect(cert).toContain("JOB MANAGER SETUP LOG:\n[Job Manager] STEP 4/4");
+
+    const ok = await runCli(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", "true"], env);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`))).toMatchObject({ status: "SUCCESS", exit_code: 0 });
+  });
+
+  it("two IAEs running at once keep separate state and both finish their certificate lines", async () => {
+    const jobFolder = `${GROUP}/results/job__${BUCKET}_pair`;
+    await put(`${GROUP}/inputs/a.csv`, "1,2\n");
+    await put(`${GROUP}/inputs/b.csv`, "3,4\n");
+    await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/a.csv`, `${GROUP}/inputs/b.csv`]));
+    const iaes = ["a", "b"].map((name) => ({ name, home: newHome(`home-${name}`), dir: path.join(tmp, `job-${name}`) })).map((x) => ({ ...x, env: iaeEnv(x.home, server.endpoint) }));
+    for (const { name, home, dir } of iaes) setupJob(home, dir, `${GROUP}/inputs/${name}.csv`, { s3: `results/job__${BUCKET}_pair` });
+    const runs = await Promise.all(
+      iaes.map(({ name, env }) =>
+        runCli(["workflow", "log-command", "-c", `for i in 1 2 3; do echo ${name}-$i; sleep 0.7; done; exit ${name === "a" ? 0 : 5}`], env),
+      ),
+    );
+    expect(runs.map((r) => r.code)).toEqual([0, 5]);
+    const names = await Promise.all(iaes.map(({ env }) => runCli(["workflow", "get-dataname"], env)));
+    expect(names.map((r) => r.stdout)).toEqual(["a.csv\n", "b.csv\n"]);
+    for (const { name, dir } of iaes) {
+      expect(JSON.parse(fs.readFileSync(path.join(dir, "registration.json"), "utf8")).data.s3).toBe(`s3://${BUCKET}/${GROUP}/inputs/${name}.csv`);
+    }
+    const cert = await getText(`${jobFolder}/logs/certificate.txt`);
+    expect(findCertificateLine(cert, `${GROUP}/inputs/a.csv`)).toMatch(/STATUS: SUCCESS \| TIME: .*\(finished\) \| LAST COMMAND: a-3/);
+    expect(findCertificateLine(cert, `${GROUP}/inputs/b.csv`)).toMatch(/STATUS: FAILED \| TIME: .*\(finished\) \| LAST COMMAND: b-3/);
+    const a = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:a.csv_STATUS.txt`));
+    const b = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:b.csv_STATUS.txt`));
+    expect(Object.values(a.std)).toEqual(["a-1", "a-2", "a-3"]);
+    expect(Object.values(b.std)).toEqual(["b-1", "b-2", "b-3"]);
+  });
+
+  it("log-command-local writes the status file and certificate into the local result folder", async () => {
+    const home = newHome("h");
+    const env = iaeEnv(home);
+    const data = path.join(tmp, "local.csv");
+    fs.writeFileSync(data, "1\n");
+    setupJob(home, path.join(tmp, "job"), data, { local: path.join(tmp, "out") });
+    const r = await runCli(["workflow", "log-command-local", "-c", "echo local run; exit 2"], env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("local run\n");
+    const status = JSON.parse(fs.readFileSync(path.join(tmp, "out/logs/DATASET_NAME:local.csv_STATUS.txt"), "utf8"));
+    expect(status).toMatchObject({ status: "FAILED", exit_code: 2, std: { "0": "local run" } });
+    expect(fs.readFileSync(path.join(tmp, "out/logs/certificate.txt"), "utf8")).toContain(`DATANAME: ${data} | STATUS: FAILED`);
+    const s3Only = await runCli(["workflow", "log-command", "-c", "true"], env);
+    expect(s3Only.code).toBe(1);
+    expect(s3Only.stderr).toContain("use log-command-local for local runs");
+  });
+
+  it("run-main runs the PCA example end to end and uploads results, config copy and update.txt", async () => {
+    const env = iaeEnv(newHome("h"), server.endpoint);
+    const result = `results/job__${BUCKET}_pca`;
+    const jobFolder = `${GROUP}/${result}`;
+    await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/data.csv`]));
+    const r = await runCli(["workflow", "run-main", BUCKET, `${GROUP}/inputs/data.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    expect(r.stderr).not.toMatch(/could not/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("PC1: explained variance 3.20000 (72.73%)");
+    expect(await listKeys(`${jobFolder}/process_results/`)).toEqual(
+      ["config.yaml", "explained_variance.svg", "pca_components.json", "update.txt"].map((f) => `${jobFolder}/process_results/${f}`),
+    );
+    const pcaOut = JSON.parse(await getText(`${jobFolder}/process_results/pca_components.json`));
+    expect(pcaOut.explained_variance[0]).toBeCloseTo(3.2, 10);
+    expect(pcaOut.explained_variance_ratio[1]).toBeCloseTo(0.8 / 4.4, 10);
+    const status = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
+    expect(status).toMatchObject({ status: "SUCCESS", exit_code: 0, input: `${GROUP}/inputs/data.csv` });
+    expect(findCertificateLine(await getText(`${jobFolder}/logs/certificate.txt`), `${GROUP}/inputs/data.csv`)).toMatch(/STATUS: SUCCESS .*\(finished\) \| LAST COMMAND: ----PCA DONE----/);
+    expect(fs.existsSync(path.join(tmp, "h", "contribdata", "registration.json"))).toBe(true);
+  });
+
+  it("run-main reports a failing analysis as FAILED with its stderr and exit code", async () => {
+    await put(`${GROUP}/inputs/ragged.csv`, "1,2,3\n4,5\n");
+    const env = iaeEnv(newHome("h"), server.endpoint);
+    const result = `results/job__${BUCKET}_bad`;
+    const r = await runCli(["workflow", "run-main", BUCKET, `${GROUP}/inputs/ragged.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    expect(r.code).toBe(2);
+    const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:ragged.csv_STATUS.txt`));
+    expect(status.status).toBe("FAILED");
+    expect(status.reason).toBe("exit code 2: pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2");
+    expect(Object.values(status.std)).toContain("pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2");
+    // Cleanup still ran: the config copy and update.txt are there, end.txt is the platform's.
+    expect(await listKeys(`${GROUP}/${result}/process_results/`)).toEqual([`${GROUP}/${result}/process_results/config.yaml`, `${GROUP}/${result}/process_results/update.txt`]);
+  });
+
+  it("run-main records inputs that cannot be fetched as a FAILED status", async () => {
+    const env = iaeEnv(newHome("h"), server.endpoint);
+    const result = `results/job__${BUCKET}_missing`;
+    const r = await runCli(["workflow", "run-main", BUCKET, `${GROUP}/inputs/nothing.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    expect(r.code).toBe(1);
+    const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:nothing.csv_STATUS.txt`));
+    expect(status).toMatchObject({ status: "FAILED" });
+    expect(status.reason).toContain(`could not fetch the inputs: s3://${BUCKET}/${GROUP}/inputs/nothing.csv does not exist`);
+    const cert = await getText(`${GROUP}/${result}/logs/certificate.txt`);
+    expect(findCertificateLine(cert, `${GROUP}/inputs/nothing.csv`)).toContain("STATUS: FAILED");
+  });
+
+  it("run-main needs exactly five arguments", async () => {
+    const r = await runCli(["workflow", "run-main", BUCKET, "a", "b", "c"], iaeEnv(newHome("h"), server.endpoint));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/missing required argument 'script'/);
+  });
+
+  it("scripting read-yaml and parse-zip print one line", async () => {
+    const env = iaeEnv(newHome("h"));
+    const cfg = path.join(tmp, "c.yaml");
+    fs.writeFileSync(cfg, "mode: train\ntesting: False\nlayers: [32, 64]\nopts: {lr: 0.1}\n");
+    const read = (field: string, ...extra: string[]) => runCli(["scripting", "read-yaml", "-p", cfg, "-f", field, ...extra], env);
+    const [testing, opts, missing, dflt] = await Promise.all([read("testing"), read("opts"), read("nope"), read("nope", "-d", "predict")]);
+    expect([testing.stdout, opts.stdout, dflt.stdout]).toEqual(["False\n", '{"lr":0.1}\n', "predict\n"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no field "nope" in ${cfg}`);
+
+    const zip = path.join(tmp, "task.zip");
+    fs.writeFileSync(zip, buildZip({ "mytask/": "", "mytask/frames.txt": "f", "__MACOSX/x": "" }));
+    const z = await runCli(["scripting", "parse-zip", "-z", zip], env);
+    expect(z).toMatchObject({ code: 0, stdout: "mytask\n" });
+    expect(fs.readFileSync(path.join(tmp, "mytask/frames.txt"), "utf8")).toBe("f");
+    fs.writeFileSync(zip, buildZip({ "a/x": "1", "b/y": "2" }));
+    const two = await runCli(["scripting", "parse-zip", "-z", zip], env);
+    expect(two.code).toBe(1);
+    expect(two.stderr).toMatch(/exactly one top-level folder/);
+  });
+});
