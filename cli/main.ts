@@ -9,6 +9,8 @@ import * as scriptingCommand from "./commands/scripting";
 import * as submitCommand from "./commands/submit";
 import * as statusCommand from "./commands/status";
 import * as resultsCommand from "./commands/results";
+import * as localCommand from "./commands/local";
+import * as demoCommand from "./commands/demo";
 import * as remoteCommand from "./commands/remote";
 import * as planCommand from "./commands/plan";
 import * as blueprintCommand from "./commands/blueprint";
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   submitCommand.register(program);
   statusCommand.register(program);
   resultsCommand.register(program);
+  localCommand.register(program);
+  demoCommand.register(program);
   remoteCommand.register(program);
   planCommand.register(program);
   blueprintCommand.register(program);

@@ -1,6 +1,6 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { S3ObjectStore } from "../protocols/aws/s3-store";
 import type { Clock, PriceSource, ProtocolDeps, ProtocolLimits } from "../protocols/deps";
 import { groupFolderKeys } from "../protocols/layout";
@@ -88,7 +88,10 @@ async function ensureFolders(client: S3Client, bucket: string, groups: readonly 
   for (const group of groups) {
     for (const key of groupFolderKeys(group)) {
       // Placeholders are created once and never overwritten (user data survives restarts).
-      if (!(await store.exists(bucket, key))) await store.put(bucket, key, "", { ifNoneMatch: "*" }).catch(() => undefined);
+      if (await store.exists(bucket, key)) continue;
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), IfNoneMatch: "*" })).catch((err: unknown) => {
+        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw err;
+      });
     }
   }
 }

@@ -1,0 +1,71 @@
+import * as path from "node:path";
+import type { Command } from "commander";
+import { startLocal } from "../../local/server";
+import { readyLine } from "../../local/server";
+import { DEFAULT_STACK_FILE } from "../../local/stack";
+import { protocolHandlers, fallbackHourlyPrice } from "../../local/protocol-handlers";
+
+/** This checkout (cli/commands → repo root). */
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+
+interface LocalOptions {
+  readonly host: string;
+  readonly port: string;
+  readonly dataDir: string;
+  readonly stackFile?: string[];
+  readonly secondsPerMinute: string;
+  readonly quiet?: boolean;
+}
+
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port: expected an integer 0-65535, got "${text}"`);
+  return n;
+}
+
+function parsePositive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: expected a positive number, got "${text}"`);
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command("local")
+    .description("run NeuroCAAS on this machine: S3-compatible endpoint, job manager, monitor and IAEs as local processes")
+    .option("--host <host>", "interface to listen on", "127.0.0.1")
+    .option("--port <port>", "port of the S3 endpoint (0: any free port)", "4566")
+    .option("--data-dir <dir>", "where buckets and IAE state persist", ".neurocaas")
+    .option("--stack-file <files...>", `analysis stack file(s) (default: ${DEFAULT_STACK_FILE} of this checkout)`)
+    .option("--seconds-per-minute <n>", "real seconds per __duration__ minute (lower it to test time limits quickly)", "60")
+    .option("--quiet", "no operator log on stderr")
+    .action(async (opts: LocalOptions) => {
+      const local = await startLocal({
+        host: opts.host,
+        port: parsePort(opts.port),
+        dataDir: opts.dataDir,
+        stackFiles: opts.stackFile ?? [path.join(REPO_ROOT, DEFAULT_STACK_FILE)],
+        repoRoot: REPO_ROOT,
+        handlers: protocolHandlers,
+        fallbackPrice: fallbackHourlyPrice,
+        secondsPerMinute: parsePositive("--seconds-per-minute", opts.secondsPerMinute),
+        log: opts.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+      });
+      for (const id of local.recovered) process.stderr.write(`IAE ${id} was running when the server last stopped: reported as interrupted\n`);
+      process.stdout.write(`${readyLine(local)}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          process.stderr.write(`${signal}: stopping local NeuroCAAS (data kept in ${local.dataDir})\n`);
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          void local.close().then(resolve, (err: unknown) => {
+            process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+    });
+}
