@@ -343,7 +343,7 @@ export class Submission {
     const decision = decideBudget({ budget, spent: ledger.total, projected: projectedCost(this.hourlyPrice, count, duration), runningBound });
     const lines = [
       `Budget ${formatUsd(budget)} (${override !== undefined ? "set for your group" : "analysis default MAXCOST"}).`,
-      `Incurred cost so far: ${formatUsd(decision.spent)}. Running IAEs may still cost up to ${formatUsd(decision.runningBound)}. This job may cost up to ${formatUsd(decision.projected)} (${count} IAE(s) × ${duration} min at ${formatUsd(this.hourlyPrice)}/h).`,
+      `Incurred cost so far: ${formatUsd(decision.spent)}. Running IAEs may still cost up to ${formatUsd(decision.runningBound)}. This job may cost up to ${formatUsd(decision.projected)} (${count} IAE(s) × ${duration} min at $${this.hourlyPrice}/h).`,
       `Remaining budget: ${formatUsd(budget - decision.spent - decision.runningBound)}.`,
     ];
     if (!decision.covered) throw new JobError(BUDGET_REJECTION, "INTERNAL", lines);
