@@ -1,5 +1,7 @@
 import * as esbuild from "esbuild";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -22,33 +24,92 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 const cache = new Map<string, string>();
 
+/** Bundles persist across processes here, validated by the size and mtime of every input. */
+const DISK_CACHE_DIR = path.join(os.tmpdir(), "neurocaas-lambda-bundles");
+
+interface DiskEntry {
+  readonly inputs: Record<string, [number, number]>;
+  readonly code: string;
+}
+
+function stamp(file: string): [number, number] | undefined {
+  try {
+    const st = fs.statSync(file);
+    return [st.size, st.mtimeMs];
+  } catch {
+    return undefined;
+  }
+}
+
+function diskCacheFile(abs: string): string {
+  return path.join(DISK_CACHE_DIR, `${createHash("sha256").update(abs).digest("hex").slice(0, 16)}.json`);
+}
+
+function readDiskCache(abs: string): string | undefined {
+  try {
+    const entry = JSON.parse(fs.readFileSync(diskCacheFile(abs), "utf8")) as DiskEntry;
+    for (const [file, [size, mtime]] of Object.entries(entry.inputs)) {
+      const now = stamp(file);
+      if (now === undefined || now[0] !== size || now[1] !== mtime) return undefined;
+    }
+    return entry.code;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeDiskCache(abs: string, inputs: readonly string[], code: string): void {
+  const stamped: Record<string, [number, number]> = {};
+  for (const rel of inputs) {
+    const file = path.resolve(PROJECT_ROOT, rel);
+    const s = stamp(file);
+    if (s === undefined) return;
+    stamped[file] = s;
+  }
+  try {
+    fs.mkdirSync(DISK_CACHE_DIR, { recursive: true });
+    const tmp = `${diskCacheFile(abs)}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ inputs: stamped, code } satisfies DiskEntry));
+    fs.renameSync(tmp, diskCacheFile(abs));
+  } catch {
+    // The cache only saves time; a read-only temp dir must not fail a deployment.
+  }
+}
+
 /**
  * Bundle one handler entry to a single minified CommonJS file for node22.
  *
  * The AWS SDK v3 clients are bundled rather than marked external: the Lambda runtime's built-in
  * SDK version drifts independently of ours, and the code deployed should be exactly the code the
- * tests ran against. Bundles are cached by absolute entry path for the life of the process.
+ * tests ran against. Bundles are cached by absolute entry path in the process, and on disk
+ * (temp dir) as long as no input file of the bundle changed size or mtime.
  */
 export function bundleHandler(entry: string): string {
   const abs = path.resolve(PROJECT_ROOT, entry);
-  const hit = cache.get(abs);
-  if (hit !== undefined) return hit;
+  const hit = cache.get(abs) ?? readDiskCache(abs);
+  if (hit !== undefined) {
+    cache.set(abs, hit);
+    return hit;
+  }
   if (!fs.existsSync(abs)) {
     throw new Error(`Lambda handler entry ${path.relative(PROJECT_ROOT, abs)} does not exist (expected a module exporting "handler")`);
   }
   const result = esbuild.buildSync({
     entryPoints: [abs],
+    absWorkingDir: PROJECT_ROOT,
     bundle: true,
     platform: "node",
     target: "node22",
     format: "cjs",
     minify: true,
     write: false,
+    metafile: true,
     legalComments: "none",
     logLevel: "silent",
   });
   const code = result.outputFiles[0].text;
   cache.set(abs, code);
+  writeDiskCache(abs, Object.keys(result.metafile.inputs), code);
   return code;
 }
 

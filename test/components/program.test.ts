@@ -1,0 +1,104 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import { installMocks, settle, byType, one, outputOf } from "./mocks";
+import { loadStackFile } from "../../components/blueprint/parse";
+import { defineStack } from "../../components/program";
+import { stackSettingsFromConfig } from "../../components/settings";
+import { REPO } from "./fixtures";
+import { decide } from "./iam-sim";
+import type { PolicyDocument } from "../../components/iam/document";
+
+const recorded = installMocks();
+
+describe("defineStack on the dev stack (Pulumi.dev.yaml)", () => {
+  const file = loadStackFile(path.join(REPO, "Pulumi.dev.yaml"));
+  const settings = stackSettingsFromConfig((k) => file.config[k]);
+  let outputs: ReturnType<typeof defineStack>;
+
+  beforeAll(async () => {
+    outputs = defineStack(settings);
+    await settle(recorded);
+  }, 120_000);
+
+  it("deploys the utils resources in-program and exports global params", async () => {
+    const utils = await outputOf(outputs.utils!);
+    expect(utils.keyName).toBe("neurocaas-dev-key");
+    expect(utils.iaeRoleArn).toMatch(/:role\/neurocaas-dev-iae$/);
+    expect(utils.globalParams).toMatchObject({ keyname: "neurocaas-dev-key", iamrole: "neurocaas-dev-iae" });
+    expect(utils.privateKeyParameterName).toBe("/neurocaas/keys/neurocaas-dev-key");
+  });
+
+  it("keeps the private key only in a SecureString parameter", () => {
+    const param = one(recorded, "aws:ssm/parameter:Parameter", "utils-private-key");
+    expect(param.inputs.type).toBe("SecureString");
+    // A secret input reaches the engine wrapped with Pulumi's secret signature.
+    const wrapped = JSON.stringify(param.inputs.value);
+    expect(wrapped).toContain("PRIVATE KEY");
+    expect(wrapped).toContain("1b47061264138c4ac30d75fd1eb44270");
+    const keyPair = one(recorded, "aws:ec2/keyPair:KeyPair", "utils-key-pair");
+    expect(String(keyPair.inputs.publicKey)).toMatch(/^ssh-ed25519 /);
+    expect(JSON.stringify(outputs.utils)).not.toContain("PRIVATE KEY");
+  });
+
+  it("has an IAE security group without ingress and SSH only from the configured CIDR", () => {
+    const iae = one(recorded, "aws:ec2/securityGroup:SecurityGroup", "utils-iae-sg").inputs;
+    expect(iae.ingress ?? []).toEqual([]);
+    const dev = one(recorded, "aws:ec2/securityGroup:SecurityGroup", "utils-dev-sg").inputs;
+    expect(dev.ingress).toEqual([expect.objectContaining({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24"] })]);
+  });
+
+  it("gives the utils role only the SSM core policy (analysis buckets grant it access)", () => {
+    const attachments = byType(recorded, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn);
+    expect(new Set(attachments)).toEqual(new Set(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]));
+    const utilsRolePolicies = byType(recorded, "aws:iam/rolePolicy:RolePolicy").filter((p) => String(p.inputs.role).startsWith("neurocaas-dev"));
+    expect(utilsRolePolicies).toHaveLength(0);
+  });
+
+  it("deploys the demo analysis with the PCA command", () => {
+    const jm = one(recorded, "aws:lambda/function:Function", "neurocaas-demo-job-manager");
+    const config = JSON.parse((jm.inputs.environment as { variables: Record<string, string> }).variables.NEUROCAAS_CONFIG);
+    expect(config.command).toBe('neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/pca/run_pca.sh');
+    expect(config.workingDirectory).toBe("~/neurocaas");
+    expect(config.stage).toBe("webdev");
+    expect(one(recorded, "aws:s3/bucket:Bucket", "neurocaas-demo-bucket").inputs.bucket).toBe("neurocaas-demo");
+  });
+
+  it("deploys the account guard on a schedule with its exemptions parameter", async () => {
+    const rule = one(recorded, "aws:cloudwatch/eventRule:EventRule", "account-guard-schedule");
+    expect(rule.inputs.scheduleExpression).toBe("rate(15 minutes)");
+    const fn = one(recorded, "aws:lambda/function:Function", "account-guard-fn");
+    expect(fn.inputs.runtime).toBe("nodejs22.x");
+    expect((fn.inputs.environment as { variables: Record<string, string> }).variables).toEqual({ NEUROCAAS_EXEMPT_PARAMETER: "exempt_instances" });
+    const policy = JSON.parse(one(recorded, "aws:iam/rolePolicy:RolePolicy", "account-guard-policy").inputs.policy as string) as PolicyDocument;
+    const instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+    expect(await decide([policy], { action: "ec2:StopInstances", resource: instance, context: { "ec2:ResourceTag/PriceTracking": "On" } })).toBe("Allowed");
+    expect(await decide([policy], { action: "ec2:StopInstances", resource: instance })).toBe("ImplicitlyDenied");
+    expect(await outputOf(outputs.accountGuardFunction!)).toBe("neurocaas-account-guard");
+  });
+
+  it("creates the user profile with secret login and access key outputs", async () => {
+    const user = one(recorded, "aws:iam/user:User", "user-dummyuser-user");
+    expect(user.inputs.name).toBe("dummyuserus-east-1");
+    expect(byType(recorded, "aws:iam/userLoginProfile:UserLoginProfile")).toHaveLength(1);
+    expect(byType(recorded, "aws:iam/accessKey:AccessKey")).toHaveLength(1);
+    const u = outputs.users!.dummyuser;
+    expect(u.iamUserName).toBe("dummyuserus-east-1");
+    expect(await pulumi.isSecret(u.secretAccessKey!)).toBe(true);
+    expect(await pulumi.isSecret(u.password!)).toBe(true);
+    expect(one(recorded, "aws:iam/groupMembership:GroupMembership", "neurocaas-demo-debuggers-members").inputs.users).toEqual(["dummyuserus-east-1"]);
+  });
+
+  it("tags every taggable resource with the cost tags", () => {
+    const taggable = new Set([
+      "aws:s3/bucket:Bucket", "aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup", "aws:iam/role:Role", "aws:iam/policy:Policy",
+      "aws:iam/instanceProfile:InstanceProfile", "aws:iam/user:User", "aws:sqs/queue:Queue", "aws:cloudwatch/eventRule:EventRule",
+      "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/keyPair:KeyPair", "aws:ssm/parameter:Parameter",
+    ]);
+    const resources = recorded.filter((r) => taggable.has(r.type));
+    expect(resources.length).toBeGreaterThan(20);
+    for (const r of resources) {
+      const tags = (r.inputs.tags ?? {}) as Record<string, string>;
+      expect([r.name, Object.keys(tags).sort()]).toEqual([r.name, ["neurocaas:analysis", "neurocaas:component", "neurocaas:stage"]]);
+    }
+  });
+});
