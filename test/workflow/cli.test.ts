@@ -7,7 +7,8 @@ import { findCertificateLine } from "../../cli/workflow/status-format";
 import { initializeJob } from "../../cli/workflow/state";
 import { WorkflowJob } from "../../cli/workflow/registry";
 import { buildZip } from "./helpers/zip-builder";
-import { REPO_ROOT, iaeEnv, runCli } from "./helpers/cli";
+import { spawn } from "node:child_process";
+import { NEUROCAAS, REPO_ROOT, iaeEnv, runCli } from "./helpers/cli";
 
 const BUCKET = "clibucket";
 const GROUP = "lab";
@@ -248,6 +249,34 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(status.reason).toContain(`could not fetch the inputs: s3://${BUCKET}/${GROUP}/inputs/nothing.csv does not exist`);
     const cert = await getText(`${GROUP}/${result}/logs/certificate.txt`);
     expect(findCertificateLine(cert, `${GROUP}/inputs/nothing.csv`)).toContain("STATUS: FAILED");
+  });
+
+  it("an IAE stopped mid-analysis (SIGTERM to its process group) records the interruption", async () => {
+    await put(`${GROUP}/inputs/slow.txt`, "x");
+    await put(`${GROUP}/configs/slow.yaml`, "wait: 60\n");
+    const env = iaeEnv(newHome("h"), server.endpoint);
+    const result = `results/job__${BUCKET}_stop`;
+    const statusKey = `${GROUP}/${result}/logs/DATASET_NAME:slow.txt_STATUS.txt`;
+    const args = ["workflow", "run-main", BUCKET, `${GROUP}/inputs/slow.txt`, result, `${GROUP}/configs/slow.yaml`, "examples/mock/run_mock.sh"];
+    const child = spawn(NEUROCAAS, args, { env, cwd: REPO_ROOT, detached: true, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // Wait until the analysis is running, then stop the whole IAE as local mode does.
+    let running = false;
+    for (let i = 0; i < 400 && !running; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      running = await getText(statusKey).then((t) => JSON.parse(t).status === "IN PROGRESS", () => false);
+    }
+    expect(running).toBe(true);
+    process.kill(-child.pid!, "SIGTERM");
+    const killer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 20_000);
+    const code = await exited;
+    clearTimeout(killer);
+    expect(code).toBe(143);
+    const status = JSON.parse(await getText(statusKey));
+    expect(status.status).toBe("FAILED");
+    expect(status.reason).toMatch(/^interrupted: log-command received SIGTERM/);
+    expect(status.job_finish).not.toBe("N/A");
+    expect(findCertificateLine(await getText(`${GROUP}/${result}/logs/certificate.txt`), `${GROUP}/inputs/slow.txt`)).toContain("STATUS: FAILED");
   });
 
   it("run-main needs exactly five arguments", async () => {
