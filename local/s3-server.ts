@@ -250,7 +250,7 @@ let desPatched = false;
 function allowS3rverContinuationTokens(): void {
   if (desPatched) return;
   desPatched = true;
-  type CipherFactory = (algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, options?: unknown) => crypto.Cipheriv | crypto.Decipheriv;
+  type CipherFactory = (algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, options?: unknown) => crypto.Cipher | crypto.Decipher;
   // The module object itself (an ES namespace import is a read-only view of it).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mutable = require("node:crypto") as { createCipheriv: CipherFactory; createDecipheriv: CipherFactory };
