@@ -6,12 +6,16 @@ import {
   type RuntimeConfigView,
 } from "./resources";
 
-/** Runs `check` with the runtime config of an analysis Lambda; reports a config that cannot be read. */
+/**
+ * Runs `check` with the runtime config of the job-manager Lambda (the one that launches IAEs;
+ * the monitor and post-processor carry the same config, checking them too would repeat every
+ * finding); reports a config that cannot be read.
+ */
 function withRuntimeConfig(
   check: (rc: RuntimeConfigView, args: ResourceValidationArgs, report: ReportViolation) => void,
 ): (args: ResourceValidationArgs, report: ReportViolation) => void {
   return (args, report) => {
-    if (!isKind(args.type, "lambda")) return;
+    if (!isKind(args.type, "lambda") || !isJobManagerLambda(args.name, args.props)) return;
     const rc = runtimeConfigOf(args.props);
     if (rc === undefined) return;
     if (rc instanceof Error) {
