@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { convertLegacyBlueprint, summarize, type ImportKind, type ImportOutcome } from "./legacy-import";
-import { renderStackYaml } from "./stack-yaml";
+import { DEFAULT_UTILS_STACK, renderStackYaml } from "./stack-yaml";
 
 /** One row of the `blueprint import --all` table. */
 export interface ImportRow {
@@ -29,7 +29,7 @@ export function readLegacyFile(file: string): ImportOutcome {
 }
 
 /** The stack file text of a converted blueprint, with the import notes as header comments. */
-export function importedStackText(source: string, outcome: ImportOutcome): string {
+export function importedStackText(source: string, outcome: ImportOutcome, utilsStack: string = DEFAULT_UTILS_STACK): string {
   if (outcome.kind !== "converted" || !outcome.blueprint) throw new Error(`${source} was not converted`);
   return renderStackYaml({
     header: [
@@ -37,6 +37,7 @@ export function importedStackText(source: string, outcome: ImportOutcome): strin
       ...(outcome.notes.length > 0 ? ["Import notes:", ...outcome.notes.map((n) => `  - ${n.text}`)] : []),
     ],
     blueprint: outcome.blueprint,
+    utilsStack,
   });
 }
 
@@ -55,7 +56,12 @@ const RESULT_TEXT: Record<ImportKind, string> = {
 };
 
 /** `import --all DIR -o OUTDIR`: every `*.json` of DIR, converted ones written as `OUTDIR/{PipelineName}.yaml`. */
-export function importLegacyDirectory(dir: string, outDir: string, force: boolean): ImportRow[] {
+export interface ImportDirectoryArgs {
+  readonly force: boolean;
+  readonly utilsStack?: string;
+}
+
+export function importLegacyDirectory(dir: string, outDir: string, args: ImportDirectoryArgs): ImportRow[] {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
   if (files.length === 0) throw new Error(`${dir} holds no legacy blueprints (*.json)`);
   const byName = new Map<string, string>();
@@ -70,7 +76,7 @@ export function importLegacyDirectory(dir: string, outDir: string, force: boolea
       } else {
         byName.set(name, f);
         output = path.join(outDir, `${name}.yaml`);
-        writeNewFile(output, importedStackText(f, outcome), force);
+        writeNewFile(output, importedStackText(f, outcome, args.utilsStack), args.force);
       }
     }
     return { blueprint: f, kind: outcome.kind, result: RESULT_TEXT[outcome.kind], notes: summarize(outcome), ...(output ? { output } : {}), outcome };

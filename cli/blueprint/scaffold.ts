@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { assertBlueprintName } from "./name";
-import { renderStackYaml } from "./stack-yaml";
+import { DEFAULT_UTILS_STACK, renderStackYaml } from "./stack-yaml";
 
 /** The affiliate a new blueprint starts with: the developers' own test group. */
 export const DEFAULT_AFFILIATE = "debuggers";
@@ -16,6 +16,7 @@ export interface ScaffoldArgs {
   /** IAM user names (without region suffix) of the `debuggers` affiliate. */
   readonly users?: readonly string[];
   readonly command?: string;
+  readonly utilsStack?: string;
 }
 
 /** The COMMAND convention: run-main with bucket, dataset, result folder, config and the analysis script. */
@@ -91,6 +92,7 @@ export function scaffoldFiles(dir: string, args: ScaffoldArgs): ScaffoldFile[] {
       `Example submit and config files: ${p.examples}/`,
     ],
     blueprint,
+    utilsStack: args.utilsStack ?? DEFAULT_UTILS_STACK,
   });
   return [
     { path: p.stack, text: stack },

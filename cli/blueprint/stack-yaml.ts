@@ -6,12 +6,21 @@ export interface StackYamlArgs {
   readonly header: readonly string[];
   /** The blueprint object stored under `neurocaas:blueprint`. */
   readonly blueprint: Record<string, unknown>;
+  /** The utils stack the analysis reads its roles, key pair and security groups from. */
+  readonly utilsStack: string;
 }
 
-/** Render a Pulumi stack config file holding one blueprint; `aws:region` follows its REGION. */
+/** The utils stack name the example stacks in stacks/ use. */
+export const DEFAULT_UTILS_STACK = "organization/neurocaas/utils";
+
+/**
+ * Render a Pulumi stack config file holding one analysis blueprint, as `pulumi up --config-file`
+ * and `neurocaas plan --stack-file` read it; `aws:region` follows the blueprint's REGION.
+ */
 export function renderStackYaml(args: StackYamlArgs): string {
   const config: Record<string, unknown> = {};
   if (typeof args.blueprint.REGION === "string") config["aws:region"] = args.blueprint.REGION;
+  config["neurocaas:utilsStack"] = args.utilsStack;
   config[BLUEPRINT_CONFIG_KEY] = args.blueprint;
   const body = YAML.stringify({ config }, { lineWidth: 0 });
   const header = args.header.map((l) => (l === "" ? "#" : `# ${l}`)).join("\n");

@@ -1,9 +1,11 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Command } from "commander";
 import { BlueprintError, loadStackFile } from "../../components/blueprint/parse";
 import { formatIssue } from "../../components/blueprint/errors";
 import { formatImportTable, importedStackText, importLegacyDirectory, readLegacyFile, writeNewFile } from "../blueprint/import-files";
 import { scaffoldFiles } from "../blueprint/scaffold";
+import { DEFAULT_UTILS_STACK } from "../blueprint/stack-yaml";
 import { resolveAmi } from "../remote/ami";
 import { createRemoteClients, type RemoteClientFactory } from "../remote/clients";
 
@@ -20,6 +22,7 @@ interface NewOptions {
   readonly user: string[];
   readonly command?: string;
   readonly profile?: string;
+  readonly utilsStack: string;
 }
 
 /** Outcome of `blueprint validate`: the lines to print and whether the file is valid. */
@@ -52,6 +55,7 @@ export function register(program: Command, deps: BlueprintDeps = {}): void {
     .option("--region <region>", "AWS region", "us-east-1")
     .option("-u, --user <name>", "IAM user (without region suffix) of the debuggers affiliate; repeatable", (v: string, acc: string[]) => [...acc, v], [])
     .option("--command <command>", "the COMMAND (default: neurocaas workflow run-main with /home/ubuntu/NAME/run_analysis.sh)")
+    .option("--utils-stack <stack>", "utils stack the analysis uses (neurocaas:utilsStack)", DEFAULT_UTILS_STACK)
     .option("--profile <name>", "AWS profile for resolving an AMI alias")
     .action(async (name: string, opts: NewOptions) => {
       const ami = await resolveAmi(factory({ region: opts.region ?? "us-east-1", profile: opts.profile }).ssm, opts.ami);
@@ -62,6 +66,7 @@ export function register(program: Command, deps: BlueprintDeps = {}): void {
         region: opts.region,
         users: opts.user,
         command: opts.command,
+        utilsStack: opts.utilsStack,
       });
       const existing = files.filter((f) => fs.existsSync(f.path)).map((f) => f.path);
       if (existing.length > 0) throw new Error(`not overwriting ${existing.join(", ")}: choose another name or --dir`);
@@ -87,12 +92,13 @@ export function register(program: Command, deps: BlueprintDeps = {}): void {
     .argument("[legacy]", "one legacy blueprint JSON file")
     .option("--all <dir>", "convert every *.json in DIR (then -o is the output directory)")
     .option("-o, --output <path>", "output stack file (one blueprint; default: print it) or directory (--all)")
+    .option("--utils-stack <stack>", "utils stack the analyses use (neurocaas:utilsStack)", DEFAULT_UTILS_STACK)
     .option("--force", "overwrite existing output files")
-    .action((legacy: string | undefined, opts: { all?: string; output?: string; force?: boolean }) => {
+    .action((legacy: string | undefined, opts: { all?: string; output?: string; force?: boolean; utilsStack: string }) => {
       if (opts.all !== undefined) {
         if (legacy !== undefined) throw new Error("give either one legacy file or --all DIR, not both");
         if (!opts.output) throw new Error("--all needs -o OUTDIR for the converted stack configs");
-        const rows = importLegacyDirectory(opts.all, opts.output, opts.force === true);
+        const rows = importLegacyDirectory(opts.all, opts.output, { force: opts.force === true, utilsStack: opts.utilsStack });
         out(formatImportTable(rows));
         if (rows.some((r) => r.kind === "invalid")) throw Object.assign(new Error("some blueprints are invalid (see the table)"), { exitCode: 1 });
         return;
@@ -103,7 +109,7 @@ export function register(program: Command, deps: BlueprintDeps = {}): void {
         const why = outcome.kind === "template" ? "a template with placeholder values" : outcome.kind === "protocol" ? "needs a protocol this project does not carry" : "invalid";
         throw new Error([`${legacy}: not converted (${why}):`, ...outcome.problems.map((p) => `  ${p}`)].join("\n"));
       }
-      const text = importedStackText(legacy.split("/").pop() ?? legacy, outcome);
+      const text = importedStackText(path.basename(legacy), outcome, opts.utilsStack);
       if (opts.output) {
         writeNewFile(opts.output, text, opts.force === true);
         out(`wrote ${opts.output}`);

@@ -4,7 +4,8 @@ import * as fs from "node:fs";
  * What a development instance is launched with, from the utils stack: the IAE instance profile,
  * the SSH key pair and the development security group (SSH from the configured CIDR).
  * Given as options, or read from the utils stack outputs
- * (`pulumi stack output --json -s utils > utils-outputs.json`); options win.
+ * (`pulumi stack output --json --stack utils > utils-outputs.json`: the `utils` output object of
+ * components/utils-stack.ts, or that object itself); options win.
  */
 export interface DevInfrastructure {
   /** Instance profile name or ARN. */
@@ -22,12 +23,12 @@ export interface DevInfrastructureArgs {
   readonly subnet?: string;
 }
 
-/** Output names read from the utils outputs file, per field. */
+/** Keys of the utils outputs object (`UtilsOutputs`) read per field; the subnet is the first of `subnetIds`. */
 export const UTILS_OUTPUT_KEYS = {
   instanceProfile: "iaeInstanceProfileArn",
   keyName: "keyName",
   securityGroupId: "devSecurityGroupId",
-  subnetId: "subnetId",
+  subnetId: "subnetIds",
 } as const;
 
 function readOutputs(file: string): Record<string, unknown> {
@@ -37,8 +38,14 @@ function readOutputs(file: string): Record<string, unknown> {
   } catch (err) {
     throw new Error(`--utils-outputs ${file}: cannot read JSON (${(err as Error).message})`, { cause: err });
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`--utils-outputs ${file}: expected a JSON object of stack outputs`);
-  return raw as Record<string, unknown>;
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(raw)) throw new Error(`--utils-outputs ${file}: expected a JSON object of stack outputs`);
+  const nested = raw.utils;
+  const outputs = isObject(nested) ? { ...nested } : { ...raw };
+  // The utils stack exports a list of subnets; a development instance goes into the first.
+  const subnets = outputs[UTILS_OUTPUT_KEYS.subnetId];
+  if (Array.isArray(subnets)) outputs[UTILS_OUTPUT_KEYS.subnetId] = subnets.length > 0 ? subnets[0] : undefined;
+  return outputs;
 }
 
 export function resolveDevInfrastructure(args: DevInfrastructureArgs): DevInfrastructure {

@@ -39,7 +39,19 @@ describe("neurocaas remote (command line)", () => {
   it("parses the SPEC 5.1 options, reads the utils outputs file, and passes --profile/--region to the client factory", async () => {
     const { dir, stackFile } = tempStack();
     const utils = path.join(dir, "utils.json");
-    fs.writeFileSync(utils, JSON.stringify({ [UTILS_OUTPUT_KEYS.instanceProfile]: "arn:aws:iam::1:instance-profile/iae", [UTILS_OUTPUT_KEYS.keyName]: "k", [UTILS_OUTPUT_KEYS.securityGroupId]: "sg-dev" }));
+    // As `pulumi stack output --json --stack utils` prints it: one `utils` object output.
+    fs.writeFileSync(
+      utils,
+      JSON.stringify({
+        utils: {
+          [UTILS_OUTPUT_KEYS.instanceProfile]: "arn:aws:iam::1:instance-profile/iae",
+          [UTILS_OUTPUT_KEYS.keyName]: "k",
+          [UTILS_OUTPUT_KEYS.securityGroupId]: "sg-dev",
+          iaeSecurityGroupId: "sg-iae",
+          subnetIds: ["subnet-a", "subnet-b"],
+        },
+      }),
+    );
     const launch = new Date("2026-11-23T10:00:00Z");
     let timeoutTag = "30";
     ec2.on(DescribeInstancesCommand).callsFake(() => ({
@@ -55,7 +67,7 @@ describe("neurocaas remote (command line)", () => {
     const base = ["node", "neurocaas", "remote"];
     await p.parseAsync([...base, "launch-devinstance", "-f", stackFile, "--utils-outputs", utils, "-a", "ami-0123456789abcdef9", "-n", "gpu", "-d", "test", "-v", "50", "-t", "30", "--profile", "lab", "--region", "eu-west-1"]);
     const input = ec2.commandCalls(RunInstancesCommand)[0].args[0].input;
-    expect(input).toMatchObject({ ImageId: "ami-0123456789abcdef9", KeyName: "k", SecurityGroupIds: ["sg-dev"], IamInstanceProfile: { Arn: "arn:aws:iam::1:instance-profile/iae" } });
+    expect(input).toMatchObject({ ImageId: "ami-0123456789abcdef9", KeyName: "k", SecurityGroupIds: ["sg-dev"], SubnetId: "subnet-a", IamInstanceProfile: { Arn: "arn:aws:iam::1:instance-profile/iae" } });
     expect(input.BlockDeviceMappings?.[0]).toEqual({ DeviceName: "/dev/xvda", Ebs: { VolumeSize: 50, VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true } });
     expect(calls[0]).toEqual({ region: "eu-west-1", profile: "lab" });
 

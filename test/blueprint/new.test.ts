@@ -1,0 +1,95 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Command } from "commander";
+import { mockClient } from "aws-sdk-client-mock";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { register } from "../../cli/commands/blueprint";
+import { exampleSubmit, scaffoldFiles } from "../../cli/blueprint/scaffold";
+import { loadStackFile } from "../../components/blueprint/parse";
+import { countPlaceholders } from "../../protocols/command-template";
+import { neurocaas, type PlanJson } from "./helpers";
+import { realClients } from "../remote/helpers";
+
+const ssm = mockClient(SSMClient);
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "ncap-new-"));
+}
+
+describe("neurocaas blueprint new", () => {
+  it("round trip: new → validate → plan", async () => {
+    const dir = tmp();
+    const created = await neurocaas(["blueprint", "new", "pca-demo", "--dir", dir, "--ami", "ami-0123456789abcdef0", "-u", "dev1", "-t", "t3.large"]);
+    expect(created.stderr).toBe("");
+    expect(created.code).toBe(0);
+    const stack = path.join(dir, "pca-demo.yaml");
+    expect(created.stdout.split("\n").filter(Boolean)).toEqual([
+      `wrote ${stack}`,
+      `wrote ${path.join(dir, "pca-demo.examples", "submit.json")}`,
+      `wrote ${path.join(dir, "pca-demo.examples", "config.yaml")}`,
+    ]);
+    const { blueprint } = loadStackFile(stack);
+    expect(blueprint).toMatchObject({
+      PipelineName: "pca-demo",
+      STAGE: "webdev",
+      Lambda: { Protocol: "default", LambdaConfig: { AMI: "ami-0123456789abcdef0", INSTANCE_TYPE: "t3.large", WORKING_DIRECTORY: "~/bin" } },
+      UXData: { Affiliates: [{ AffiliateName: "debuggers", UserNames: ["dev1"], UserInput: true }] },
+    });
+    expect(countPlaceholders(blueprint?.Lambda.LambdaConfig.COMMAND ?? "")).toBe(4);
+    const submit = JSON.parse(fs.readFileSync(path.join(dir, "pca-demo.examples", "submit.json"), "utf8")) as Record<string, string>;
+    expect(submit.dataname.startsWith("debuggers/inputs/")).toBe(true);
+    expect(submit.configname).toBe("debuggers/configs/config.yaml");
+    expect(fs.readFileSync(path.join(dir, "pca-demo.examples", "config.yaml"), "utf8")).toMatch(/^__duration__: 60$/m);
+
+    const valid = await neurocaas(["blueprint", "validate", stack]);
+    expect(valid.code).toBe(0);
+    expect(valid.stdout).toBe(`OK: ${stack} (pca-demo, webdev, protocol default, t3.large, ami-0123456789abcdef0)\n`);
+
+    const plan = await neurocaas(["plan", "--stack-file", stack, "--json"]);
+    expect(plan.code).toBe(0);
+    const report = JSON.parse(plan.stdout) as PlanJson;
+    expect((report.violations ?? []).filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
+    expect(report.resources?.some((r) => r.type === "aws:s3/bucket:Bucket")).toBe(true);
+
+    const again = await neurocaas(["blueprint", "new", "pca-demo", "--dir", dir, "--ami", "ami-0123456789abcdef0"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/not overwriting .*pca-demo\.yaml/);
+  }, 300_000);
+
+  it("rejects bad names and reports every problem of an invalid stack file", async () => {
+    const dir = tmp();
+    const bad = await neurocaas(["blueprint", "new", "My_Analysis", "--dir", dir, "--ami", "ami-0123456789abcdef0"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('invalid analysis name: "My_Analysis" contains "M" "_" "A"; use lowercase letters, digits and "-" only');
+    expect(fs.readdirSync(dir)).toEqual([]);
+
+    const [stack] = scaffoldFiles(dir, { name: "broken", ami: "ami-0123456789abcdef0" });
+    fs.writeFileSync(
+      stack.path,
+      stack.text.replace("STAGE: webdev", "STAGE: production").replace("INSTANCE_TYPE: m5.xlarge", "INSTANCE_TYPE: big").replace("UserInput: true", "UserInput: yes please"),
+    );
+    const res = await neurocaas(["blueprint", "validate", stack.path]);
+    expect(res.code).toBe(1);
+    expect(res.stderr.split("\n").filter(Boolean)).toEqual([
+      `neurocaas: ${stack.path}: 3 problems`,
+      '  STAGE: got "production", expected "webdev" or "websubstack" (legacy "develop" means webdev)',
+      '  Lambda.LambdaConfig.INSTANCE_TYPE: got "big", expected the default instance type: an EC2 instance type such as "m5.xlarge"',
+      '  UXData.Affiliates[0].UserInput: got "yes please", expected true (jobs start from submissions/) or false (from results/)',
+    ]);
+  }, 120_000);
+
+  it("resolves an AMI alias through SSM at creation time", async () => {
+    ssm.reset();
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: "ami-0abcdefabcdefabcd" } });
+    const dir = tmp();
+    const lines: string[] = [];
+    const p = new Command().exitOverride();
+    register(p, { clientFactory: () => realClients(), out: (t) => void lines.push(t) });
+    await p.parseAsync(["node", "neurocaas", "blueprint", "new", "dl-analysis", "--dir", dir, "--ami", "dlami"]);
+    expect(ssm.commandCalls(GetParameterCommand)[0].args[0].input.Name).toMatch(/^\/aws\/service\/deeplearning\/ami\/x86_64\//);
+    expect(loadStackFile(path.join(dir, "dl-analysis.yaml")).blueprint?.Lambda.LambdaConfig.AMI).toBe("ami-0abcdefabcdefabcd");
+    expect(lines).toHaveLength(3);
+    expect(exampleSubmit().timestamp).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+  });
+});
