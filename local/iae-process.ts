@@ -43,6 +43,8 @@ export class IaeProcess {
   private timedOut = false;
   private stopped = false;
   private done = false;
+  private stopRequested = false;
+  private killDeadline = 0;
   private timer?: NodeJS.Timeout;
   private killTimer?: NodeJS.Timeout;
 
@@ -68,16 +70,25 @@ export class IaeProcess {
       });
       // When the command ends the IAE shuts down: background processes it left behind go too
       // (they would otherwise hold the output pipes open).
-      this.child.once("exit", () => this.signalGroup("SIGKILL"));
+      // After a stop request the group keeps its grace period (the SIGKILL timer) so the
+      // analysis' own shutdown handling (e.g. log-command recording the interruption) can finish.
+      this.child.once("exit", () => {
+        if (!this.stopRequested) this.signalGroup("SIGKILL");
+      });
       this.child.once("close", (code, signal) => {
-        this.done = true;
         clearTimeout(this.timer);
-        clearTimeout(this.killTimer);
-        const finish = () => resolve({ code: spawnError ? 127 : code, signal, timedOut: this.timedOut, stopped: this.stopped, stdoutPath, stderrPath });
-        let pending = 2;
-        const closeOne = () => (--pending === 0 ? finish() : undefined);
-        out.end(closeOne);
-        err.end(closeOne);
+        // Processes of a stopped IAE that detached from its output may still be running: give
+        // them what is left of the grace period, then kill the group, before reporting the exit.
+        const reaped = this.stopRequested ? this.awaitGroupGone() : Promise.resolve();
+        void reaped.then(() => {
+          this.done = true;
+          clearTimeout(this.killTimer);
+          const finish = () => resolve({ code: spawnError ? 127 : code, signal, timedOut: this.timedOut, stopped: this.stopped, stdoutPath, stderrPath });
+          let pending = 2;
+          const closeOne = () => (--pending === 0 ? finish() : undefined);
+          out.end(closeOne);
+          err.end(closeOne);
+        });
       });
     });
     if (args.timeLimitMs !== undefined) {
@@ -108,8 +119,21 @@ export class IaeProcess {
   }
 
   private terminate(): void {
+    if (this.stopRequested) return;
+    this.stopRequested = true;
+    this.killDeadline = Date.now() + (this.args.killGraceMs ?? 3000);
     this.signalGroup("SIGTERM");
     this.killTimer = setTimeout(() => this.signalGroup("SIGKILL"), this.args.killGraceMs ?? 3000);
+  }
+
+  /** Poll until no live process is left in the group; SIGKILL whatever remains at the deadline. */
+  private async awaitGroupGone(): Promise<void> {
+    const pgid = this.child.pid;
+    if (pgid === undefined) return;
+    while (Date.now() < this.killDeadline && (await liveGroupMembers(pgid)) > 0) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.signalGroup("SIGKILL");
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
@@ -120,4 +144,19 @@ export class IaeProcess {
       // The group is already gone.
     }
   }
+}
+
+/** Processes of a process group that are alive (zombies excluded: they may never be reaped here). */
+export async function liveGroupMembers(pgid: number): Promise<number> {
+  let count = 0;
+  const entries = await fsp.readdir("/proc").catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fsp.readFile(`/proc/${entry}/stat`, "utf8").catch(() => undefined);
+    if (stat === undefined) continue;
+    // Fields after "(comm)": state, ppid, pgrp, ...
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z") count++;
+  }
+  return count;
 }

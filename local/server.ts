@@ -137,8 +137,13 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     try {
       if (routed.route === "submit") {
         const view = compute!.invocation();
-        const code = await args.handlers.submit(routed.event, depsFor(config, view.compute));
-        await view.release();
+        let code: number;
+        try {
+          code = await args.handlers.submit(routed.event, depsFor(config, view.compute));
+        } finally {
+          // IAEs the job manager launched (and did not roll back) boot once it is done.
+          await view.release();
+        }
         log(`job manager: s3://${routed.bucket}/${key} → ${code === 0 ? "job started" : `rejected (${code})`}`);
       } else {
         await args.handlers.postProcess(routed.event, depsFor(config, compute!));

@@ -67,3 +67,32 @@ describe("IaeProcess", () => {
     expect(await alive(Number(await fsp.readFile(pidFile, "utf8")))).toBe(false);
   });
 });
+
+describe("IaeProcess grace period", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "iae-grace-"));
+  });
+  afterEach(() => fsp.rm(dir, { recursive: true, force: true }));
+
+  it("lets the analysis finish its SIGTERM handling, and kills what ignores SIGTERM after the grace", async () => {
+    const note = path.join(dir, "note");
+    const stubborn = path.join(dir, "stubborn.pid");
+    const p = await IaeProcess.start({
+      // A detached helper that ignores SIGTERM and does not hold the output pipes, and a main
+      // process that records its interruption on SIGTERM before exiting.
+      command: `(trap "" TERM; exec sleep 60) >/dev/null 2>&1 & echo $! > ${stubborn}; trap 'sleep 0.3; echo interrupted > ${note}; exit 143' TERM; sleep 60 & wait`,
+      sandbox: path.join(dir, "sb"),
+      cwd: path.join(dir, "sb"),
+      env: {},
+      pathPrefix: [],
+      killGraceMs: 1500,
+    });
+    for (let i = 0; i < 50 && !(await fsp.stat(stubborn).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    const exit = await p.stop();
+    expect(exit.stopped).toBe(true);
+    expect(await fsp.readFile(note, "utf8")).toBe("interrupted\n");
+    expect(await alive(Number(await fsp.readFile(stubborn, "utf8")))).toBe(false);
+  });
+});
