@@ -21,7 +21,7 @@ function realmClone<T>(value: T): T {
   return out as T;
 }
 
-globalThis.structuredClone = ((value: unknown, options?: StructuredSerializeOptions) =>
-  options?.transfer ? builtin(value, options) : realmClone(value)) as typeof structuredClone;
+globalThis.structuredClone = ((value: unknown, options?: { transfer?: unknown[] }) =>
+  options?.transfer ? builtin(value, options as Parameters<typeof builtin>[1]) : realmClone(value)) as typeof structuredClone;
 
 export {};
