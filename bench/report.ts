@@ -1,0 +1,78 @@
+/**
+ * What every benchmark returns, and the table `npm run bench` prints. Values are numbers or
+ * short strings; checks compare one value with its target from the issue.
+ */
+
+export type Cell = string | number | boolean | null;
+
+export interface BenchTable {
+  readonly title: string;
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly Cell[])[];
+}
+
+export interface BenchCheck {
+  readonly name: string;
+  /** The measured value, with unit, as printed. */
+  readonly value: string;
+  readonly target: string;
+  /** undefined: not judged (quick mode, or the measurement could not be made). */
+  readonly met?: boolean;
+}
+
+export interface BenchSection {
+  readonly id: string;
+  readonly title: string;
+  readonly status: "ok" | "unavailable" | "error";
+  /** Why a section is unavailable or failed, or a remark about the method. */
+  readonly notes: readonly string[];
+  readonly tables: readonly BenchTable[];
+  readonly checks: readonly BenchCheck[];
+  readonly ms: number;
+  /** Raw figures for results.json. */
+  readonly data?: unknown;
+}
+
+export interface BenchResults {
+  readonly version: 1;
+  readonly date: string;
+  readonly quick: boolean;
+  readonly machine: { readonly node: string; readonly platform: string; readonly cpus: number; readonly cpuModel: string; readonly memoryGb: number };
+  readonly sections: readonly BenchSection[];
+}
+
+export function formatCell(c: Cell): string {
+  if (c === null) return "-";
+  if (typeof c === "boolean") return c ? "yes" : "no";
+  if (typeof c === "number") return Number.isInteger(c) ? String(c) : String(Math.round(c * 100) / 100);
+  return c;
+}
+
+/** A plain-text table: header, rule, rows; numbers right-aligned. */
+export function formatTable(t: BenchTable): string {
+  const cells = t.rows.map((r) => r.map(formatCell));
+  const widths = t.columns.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
+  const numeric = t.columns.map((_, i) => t.rows.length > 0 && t.rows.every((r) => typeof r[i] === "number" || r[i] === null));
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return [t.title, line(t.columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+export function formatCheck(c: BenchCheck): string {
+  const mark = c.met === undefined ? "[ -- ]" : c.met ? "[ ok ]" : "[MISS]";
+  return `${mark} ${c.name}: ${c.value} (target ${c.target})`;
+}
+
+export function formatSection(s: BenchSection): string {
+  const head = `== ${s.title} [${s.status}] (${(s.ms / 1000).toFixed(1)} s)`;
+  const parts = [head, ...s.notes.map((n) => `  note: ${n}`), ...s.tables.map(formatTable), ...(s.checks.length > 0 ? [s.checks.map(formatCheck).join("\n")] : [])];
+  return parts.join("\n\n");
+}
+
+/** A section for a benchmark whose subject does not exist yet or cannot run here. */
+export function unavailableSection(id: string, title: string, reason: string, ms = 0): BenchSection {
+  return { id, title, status: "unavailable", notes: [reason], tables: [], checks: [], ms };
+}

@@ -1,0 +1,69 @@
+/**
+ * `npm run bench [-- --quick] [-- --only a,b]`: runs the benchmarks of issue 7, prints one table
+ * per benchmark with its checks against the targets, and writes bench/results.json.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BENCH_IDS, parseBenchArgs, type BenchId } from "./args";
+import { benchJobManager, DEFAULT_FIXTURES_DIR } from "./job-manager";
+import { formatSection, type BenchResults, type BenchSection } from "./report";
+import { elapsedMs } from "./stats";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+type Runner = (ctx: { quick: boolean; log: (line: string) => void }) => Promise<BenchSection>;
+
+const TITLES: Record<BenchId, string> = {
+  "job-manager": "1. Job-manager overhead",
+  "cold-start": "2. Lambda cold start",
+  "program-scale": "3. Program scale",
+  "local-throughput": "4. Local throughput",
+  transfers: "5. Transfers",
+};
+
+const RUNNERS: Partial<Record<BenchId, Runner>> = {
+  "job-manager": ({ quick, log }) => benchJobManager({ quick, fixturesDir: DEFAULT_FIXTURES_DIR, log }),
+};
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2), REPO_ROOT);
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  const sections: BenchSection[] = [];
+  for (const id of args.only) {
+    const runner = RUNNERS[id];
+    const started = process.hrtime.bigint();
+    log(`running ${id}${args.quick ? " (quick)" : ""}`);
+    let section: BenchSection;
+    if (!runner) {
+      section = { id, title: TITLES[id], status: "unavailable", notes: ["no runner"], tables: [], checks: [], ms: 0 };
+    } else {
+      try {
+        section = await runner({ quick: args.quick, log });
+      } catch (err) {
+        const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        section = { id, title: TITLES[id], status: "error", notes: [message], tables: [], checks: [], ms: elapsedMs(started) };
+      }
+    }
+    sections.push(section);
+    process.stdout.write(`\n${formatSection(section)}\n`);
+  }
+  const cpus = os.cpus();
+  const results: BenchResults = {
+    version: 1,
+    date: new Date().toISOString(),
+    quick: args.quick,
+    machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? "unknown", memoryGb: Math.round(os.totalmem() / 2 ** 30) },
+    sections,
+  };
+  fs.mkdirSync(path.dirname(args.out), { recursive: true });
+  fs.writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), args.out) || args.out}\n`);
+  if (sections.some((s) => s.status === "error")) process.exitCode = 1;
+}
+
+void BENCH_IDS;
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});
