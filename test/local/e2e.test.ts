@@ -98,6 +98,8 @@ describe("local NeuroCAAS end to end", () => {
     expect(JSON.stringify(state.datasets[0].body.reason)).toContain("__duration__");
   });
 
+  // COMMAND placeholders per SPEC 4.5: bucket, dataset key, result folder `results/job__...` (the
+  // workflow CLI prefixes the group), config key.
   it("finishes 20 jobs submitted concurrently by a plain S3 client (URL-encoded keys included)", async () => {
     await put("e2e-trivial", "lab/inputs/data 1.txt", "x");
     await put("e2e-trivial", "lab/configs/config.json", JSON.stringify({ __duration__: 30 }));
@@ -116,7 +118,7 @@ describe("local NeuroCAAS end to end", () => {
     expect(logs.jobFolder).toBe(folder);
     const outputs = await client.send(new ListObjectsV2Command({ Bucket: "e2e-trivial", Prefix: `${folder}/internal_ec2_logs/` }));
     const stdoutKey = outputs.Contents!.map((o) => o.Key!).find((k) => k.endsWith("/stdout"))!;
-    expect(await get("e2e-trivial", stdoutKey)).toBe(`bucket=e2e-trivial data=lab/inputs/data 1.txt result=${folder} config=lab/configs/config.json\n`);
+    expect(await get("e2e-trivial", stdoutKey)).toBe("bucket=e2e-trivial data=lab/inputs/data 1.txt result=results/job__e2e-trivial_many7 config=lab/configs/config.json\n");
   });
 
   it("reports a job interrupted by a restart, with its end.txt", async () => {
