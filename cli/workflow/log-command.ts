@@ -202,6 +202,15 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
   const { code, signal, spawnError } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.on("error", (e) => resolve({ code: null, signal: null, spawnError: e }));
     child.on("close", (c, s) => resolve({ code: c, signal: s }));
+    // A background process the command left behind can hold the output pipes open forever:
+    // once the command itself has exited, wait briefly for the rest of its output, then stop.
+    child.on("exit", (c, s) => {
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve({ code: c, signal: s });
+      }, 2000).unref();
+    });
   });
   running = false;
   clearTimeout(timer);

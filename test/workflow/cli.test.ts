@@ -193,7 +193,10 @@ describe("neurocaas workflow / scripting CLI", () => {
     const data = path.join(tmp, "local.csv");
     fs.writeFileSync(data, "1\n");
     setupJob(home, path.join(tmp, "job"), data, { local: path.join(tmp, "out") });
-    const r = await runCli(["workflow", "log-command-local", "-c", "echo local run; exit 2"], env);
+    // A background process keeping the output pipe open must not keep log-command waiting.
+    const t0 = Date.now();
+    const r = await runCli(["workflow", "log-command-local", "-c", "echo local run; sleep 45 & exit 2"], env);
+    expect(Date.now() - t0).toBeLessThan(40_000);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("local run\n");
     const status = JSON.parse(fs.readFileSync(path.join(tmp, "out/logs/DATASET_NAME:local.csv_STATUS.txt"), "utf8"));
