@@ -23,24 +23,28 @@ function envSize(vars: Record<string, string>): number {
 /**
  * Pure: where a runtime config goes. Inline in `NEUROCAAS_CONFIG` when the environment stays
  * within Lambda's 4 KB. Otherwise the full JSON becomes a file of the code archive named by
- * `NEUROCAAS_CONFIG_PATH` (read by `loadRuntimeConfig`), and `NEUROCAAS_CONFIG` keeps a summary
- * that is still correct for handlers reading only the environment: the affiliates list is cut
- * to those with `UserInput: false`, the only ones the job manager looks up.
+ * `NEUROCAAS_CONFIG_PATH` (read by `loadRuntimeConfig`), and `NEUROCAAS_CONFIG` keeps the largest
+ * summary that fits: first the affiliates cut to those with `UserInput: false` (the only ones
+ * the job manager looks up), else without affiliates and ConfigSchema.
  */
 export function packageRuntimeConfig(config: AnalysisRuntimeConfig, extraVariables: Record<string, string> = {}): PackagedConfig {
   const json = JSON.stringify(config);
   const inline = { ...extraVariables, [RUNTIME_CONFIG_ENV]: json };
   if (envSize(inline) <= LAMBDA_ENV_LIMIT_BYTES) return { variables: inline, files: {} };
-  const summary: AnalysisRuntimeConfig = { ...config, affiliates: config.affiliates.filter((a) => a.UserInput === false) };
-  const variables = { ...extraVariables, [RUNTIME_CONFIG_ENV]: JSON.stringify(summary), [RUNTIME_CONFIG_FILE_ENV]: RUNTIME_CONFIG_FILE };
-  if (envSize(variables) > LAMBDA_ENV_LIMIT_BYTES) {
-    throw new Error(
-      `The runtime config of analysis ${config.bucketName} does not fit Lambda's ${LAMBDA_ENV_LIMIT_BYTES}-byte environment ` +
-        `(${envSize(variables)} bytes even with only the UserInput=false affiliates); shorten Lambda.ConfigSchema or COMMAND, ` +
-        "or give fewer affiliates UserInput: false",
-    );
+  const { configSchema: _schema, ...withoutSchema } = config;
+  const summaries: AnalysisRuntimeConfig[] = [
+    { ...config, affiliates: config.affiliates.filter((a) => a.UserInput === false) },
+    { ...withoutSchema, affiliates: [] },
+  ];
+  let variables: Record<string, string> = {};
+  for (const summary of summaries) {
+    variables = { ...extraVariables, [RUNTIME_CONFIG_ENV]: JSON.stringify(summary), [RUNTIME_CONFIG_FILE_ENV]: RUNTIME_CONFIG_FILE };
+    if (envSize(variables) <= LAMBDA_ENV_LIMIT_BYTES) return { variables, files: { [RUNTIME_CONFIG_FILE]: json } };
   }
-  return { variables, files: { [RUNTIME_CONFIG_FILE]: json } };
+  throw new Error(
+    `The runtime config of analysis ${config.bucketName} does not fit Lambda's ${LAMBDA_ENV_LIMIT_BYTES}-byte environment ` +
+      `(${envSize(variables)} bytes even without affiliates and ConfigSchema); shorten COMMAND or the other settings`,
+  );
 }
 
 export interface NeurocaasFunctionArgs {

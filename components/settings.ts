@@ -214,7 +214,7 @@ export function stackSettingsFromConfig(get: Getter): StackSettings {
   }
   const deployUtils = r.bool("neurocaas:deployUtils", DEFAULTS.deployUtils);
   const utilsStack = r.str("neurocaas:utilsStack", /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/, 'a stack name such as "myorg/neurocaas/utils"');
-  if (blueprint !== undefined && !deployUtils && utilsStack === undefined && r.raw("neurocaas:utilsStack") === undefined) {
+  if (rawBlueprint !== undefined && !deployUtils && utilsStack === undefined && r.raw("neurocaas:utilsStack") === undefined) {
     r.issues.push({ path: "neurocaas:utilsStack", value: undefined, expected: "the utils stack name (required for an analysis stack unless neurocaas:deployUtils is true)" });
   }
   const sshCidr = r.str("neurocaas:sshCidr", validCidr, 'an IPv4 CIDR such as "203.0.113.0/24"');

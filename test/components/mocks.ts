@@ -47,8 +47,22 @@ export function installMocks(): Recorded[] {
   return recorded;
 }
 
-/** Wait until the program has stopped registering resources. */
+/**
+ * Wait until the program has stopped registering resources. Pulumi captures a stack trace per
+ * internal promise, which jest's source-mapped traces make slow for programs with thousands of
+ * resources; traces are switched off while waiting and restored afterwards.
+ */
 export async function settle(recorded: readonly Recorded[]): Promise<void> {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    await waitForQuiet(recorded);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+async function waitForQuiet(recorded: readonly Recorded[]): Promise<void> {
   let last = -1;
   let stable = 0;
   while (stable < 5) {
