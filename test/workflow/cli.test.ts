@@ -207,6 +207,45 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(s3Only.stderr).toContain("use log-command-local for local runs");
   });
 
+  it("the README's local test flow runs the PCA script standalone through the workflow CLI", async () => {
+    const home = newHome("h");
+    const env = iaeEnv(home);
+    const out = path.join(tmp, "results");
+    const extra = path.join(tmp, "notes.txt");
+    fs.writeFileSync(extra, "extra file");
+    await runCli(["workflow", "initialize-job", "-p", path.join(tmp, "job")], env);
+    for (const [cmd, p] of [
+      ["register-dataset", path.join(REPO_ROOT, "examples/pca/data.csv")],
+      ["register-config", path.join(REPO_ROOT, "examples/pca/config.yaml")],
+      ["register-resultpath", out],
+    ]) {
+      expect(await runCli(["workflow", cmd, "-l", p], env)).toMatchObject({ code: 0, stdout: "" });
+    }
+    expect(await runCli(["workflow", "register-file", "-n", "notes", "-l", extra], env)).toMatchObject({ code: 0 });
+    const run = await runCli(["workflow", "log-command-local", "-c", "bash examples/pca/run_pca.sh"], env);
+    expect(run.stderr).not.toMatch(/neurocaas: (?!logging)/);
+    expect(run.code).toBe(0);
+    const pcaOut = JSON.parse(fs.readFileSync(path.join(out, "process_results/pca_components.json"), "utf8"));
+    expect(pcaOut.explained_variance[0]).toBeCloseTo(3.2, 10);
+    expect(fs.readFileSync(path.join(out, "process_results/explained_variance.svg"), "utf8")).toContain("<svg");
+    expect(JSON.parse(fs.readFileSync(path.join(out, "logs/DATASET_NAME:data.csv_STATUS.txt"), "utf8")).status).toBe("SUCCESS");
+
+    const fetched = await runCli(["workflow", "get-file", "-n", "notes"], env);
+    expect(fetched.stdout).toBe(`${path.join(tmp, "job", "inputs", "notes.txt")}\n`);
+    const [fname, fpath, put, clean] = await Promise.all([
+      runCli(["workflow", "get-filename", "-n", "notes"], env),
+      runCli(["workflow", "get-filepath", "-n", "notes"], env),
+      runCli(["workflow", "put-result", "-r", extra], env),
+      runCli(["workflow", "cleanup"], env),
+    ]);
+    expect([fname.stdout, fpath.stdout]).toEqual(["notes.txt\n", fetched.stdout]);
+    expect([put.code, put.stdout, clean.code, clean.stdout]).toEqual([0, "", 0, ""]);
+    expect(fs.readdirSync(path.join(out, "process_results")).sort()).toEqual(["config.yaml", "explained_variance.svg", "notes.txt", "pca_components.json", "update.txt"]);
+    const missing = await runCli(["workflow", "put-result", "-r", path.join(tmp, "absent.txt")], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`put-result: ${path.join(tmp, "absent.txt")} does not exist`);
+  });
+
   it("run-main runs the PCA example end to end and uploads results, config copy and update.txt", async () => {
     const env = iaeEnv(newHome("h"), server.endpoint);
     const result = `results/job__${BUCKET}_pca`;
