@@ -5,6 +5,7 @@ import {
   COST_TAG_KEYS, TAGGABLE_TYPES, isJobManagerLambda, isKind, list, record, runtimeConfigOf, str, tagsOf,
   type RuntimeConfigView,
 } from "./resources";
+import { P } from "./props";
 
 /**
  * Runs `check` with the runtime config of the job-manager Lambda (the one that launches IAEs;
@@ -71,7 +72,7 @@ export const instanceTypes: ResourceValidationPolicy = {
     }),
     (args, report) => {
       if (!isKind(args.type, "ec2Instance") && !isKind(args.type, "launchTemplate")) return;
-      const type = str(args.props, "instanceType");
+      const type = str(args.props, P.instanceType);
       const { allowedInstanceTypes: allowed } = resolveConfig(args);
       if (type !== undefined && !instanceTypeAllowed(type, allowed)) {
         report(`Instance type '${type}' is outside the allow-list (${allowed.join(", ")}).`);
@@ -118,7 +119,7 @@ export const jobManagerTimeout: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (!isKind(args.type, "lambda") || !isJobManagerLambda(args.name, args.props)) return;
     const { minJobManagerTimeoutSeconds: min, maxJobManagerTimeoutSeconds: max } = resolveConfig(args);
-    const timeout = args.props.timeout;
+    const timeout = args.props[P.lambdaTimeout];
     // Lambda's default timeout is 3 s, far too short for a job manager.
     const effective = typeof timeout === "number" ? timeout : 3;
     if (effective < min || effective > max) {
@@ -135,7 +136,7 @@ export const logRetention: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (!isKind(args.type, "logGroup")) return;
     const { minLogRetentionDays } = resolveConfig(args);
-    const days = args.props.retentionInDays;
+    const days = args.props[P.logRetention];
     if (typeof days !== "number" || days === 0) {
       report(`Log group '${str(args.props, "name") ?? args.name}' has no retention; its logs would be kept (and billed) forever.`);
     } else if (days < minLogRetentionDays) {
@@ -155,7 +156,7 @@ export const lambdaLogGroups: StackValidationPolicy = {
   validateStack: (args, report) => {
     const declared = new Set(args.resources.filter((r) => isKind(r.type, "logGroup")).map((r) => str(r.props, "name")).filter(Boolean));
     for (const fn of args.resources.filter((r) => isKind(r.type, "lambda"))) {
-      const explicit = str(record(fn.props.loggingConfig) ?? {}, "logGroup");
+      const explicit = str(record(fn.props[P.lambdaLogging]) ?? {}, "logGroup");
       const fnName = str(fn.props, "name");
       const target = explicit ?? (fnName ? `/aws/lambda/${fnName}` : undefined);
       if (target === undefined || !declared.has(target)) {

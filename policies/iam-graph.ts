@@ -1,6 +1,7 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { parsePolicyDocument, PolicyDocumentError, type NormalizedStatement } from "./iam-document";
 import { isKind, list, nameFromArn, record, runtimeConfigOf, str } from "./resources";
+import { P } from "./props";
 
 /**
  * Who gets which IAM policy documents in a stack: inline policies, managed policies declared in
@@ -30,11 +31,11 @@ type Props = Record<string, unknown>;
 export function rawDocumentsOf(type: string, props: Props): { label: string; doc: unknown }[] {
   const out: { label: string; doc: unknown }[] = [];
   if (isKind(type, "managedPolicy") || isKind(type, "rolePolicy") || isKind(type, "groupPolicy") || isKind(type, "userPolicy") || isKind(type, "bucketPolicy")) {
-    if (props.policy !== undefined) out.push({ label: "policy", doc: props.policy });
+    if (props[P.policyDocument] !== undefined) out.push({ label: "policy", doc: props[P.policyDocument] });
   }
   if (isKind(type, "bucket") && props.policy !== undefined) out.push({ label: "bucket policy", doc: props.policy });
   if (isKind(type, "role")) {
-    for (const [i, p] of list(props.inlinePolicies).entries()) {
+    for (const [i, p] of list(props[P.roleInlinePolicies]).entries()) {
       const r = record(p);
       if (r?.policy !== undefined) out.push({ label: `inline policy '${str(r, "name") ?? i}'`, doc: r.policy });
     }
@@ -102,7 +103,7 @@ export class IamGraph {
 
   private index(r: PolicyResource): void {
     const p = r.props;
-    const arn = str(p, "policyArn");
+    const arn = str(p, P.policyArn);
     if (isKind(r.type, "rolePolicyAttachment")) this.attach("role", str(p, "role"), arn, r.urn);
     else if (isKind(r.type, "groupPolicyAttachment")) this.attach("group", str(p, "group"), arn, r.urn);
     else if (isKind(r.type, "userPolicyAttachment")) this.attach("user", str(p, "user"), arn, r.urn);
@@ -116,7 +117,7 @@ export class IamGraph {
     else if (isKind(r.type, "role")) {
       const name = str(p, "name");
       for (const { label, doc } of rawDocumentsOf(r.type, p)) this.inline("role", name, r, doc, label);
-      for (const managedArn of list(p.managedPolicyArns)) {
+      for (const managedArn of list(p[P.roleManagedPolicies])) {
         if (typeof managedArn === "string") this.attach("role", name, managedArn, r.urn);
       }
     }
@@ -141,7 +142,7 @@ export function iaeRoleNames(resources: readonly PolicyResource[]): Set<string> 
   const names = new Set<string>();
   for (const r of resources) {
     if (isKind(r.type, "instanceProfile")) {
-      const role = str(r.props, "role");
+      const role = str(r.props, P.instanceProfileRole);
       if (role) names.add(nameFromArn(role));
     }
     if (isKind(r.type, "lambda")) {

@@ -6,6 +6,7 @@ import {
 } from "./iam-document";
 import { IamGraph, affiliateNames, analysisBucketNames, iaeRoleNames, rawDocumentsOf, type PrincipalKind } from "./iam-graph";
 import { bucketOfArn, isKind, list, nameFromArn, str } from "./resources";
+import { P } from "./props";
 
 const ADMIN_POLICY = /:policy\/AdministratorAccess$/;
 
@@ -22,7 +23,7 @@ export const noAdmin: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const p = args.props;
-    const arns = [str(p, "policyArn"), ...list(p.managedPolicyArns)].filter((a): a is string => typeof a === "string");
+    const arns = [str(p, P.policyArn), ...list(p[P.roleManagedPolicies])].filter((a): a is string => typeof a === "string");
     for (const arn of arns) {
       if (ADMIN_POLICY.test(arn)) report(`'${args.name}' attaches AdministratorAccess (${arn}).`);
     }
@@ -248,7 +249,7 @@ export const policySize: ResourceValidationPolicy = {
       }
     }
     if (isKind(args.type, "role")) {
-      const trust = safeSize(args.props.assumeRolePolicy);
+      const trust = safeSize(args.props[P.roleTrustPolicy]);
       if (trust !== undefined && trust > IAM_LIMITS.trustPolicy) report(`Role '${args.name}' trust policy is ${trust} characters, over ${IAM_LIMITS.trustPolicy}.`);
       const inline = rawDocumentsOf(args.type, args.props).reduce((sum, d) => sum + (safeSize(d.doc) ?? 0), 0);
       if (inline > IAM_LIMITS.roleInlineTotal) report(`Role '${args.name}' inline policies total ${inline} characters, over ${IAM_LIMITS.roleInlineTotal}.`);
@@ -319,10 +320,10 @@ export const userGroupLimit: StackValidationPolicy = {
     for (const r of args.resources) {
       if (isKind(r.type, "userGroupMembership")) {
         const user = str(r.props, "user");
-        for (const g of list(r.props.groups)) if (user && typeof g === "string") add(user, g, r);
+        for (const g of list(r.props[P.membershipGroups])) if (user && typeof g === "string") add(user, g, r);
       } else if (isKind(r.type, "groupMembership")) {
         const group = str(r.props, "group");
-        for (const u of list(r.props.users)) if (group && typeof u === "string") add(u, group, r);
+        for (const u of list(r.props[P.membershipUsers])) if (group && typeof u === "string") add(u, group, r);
       }
     }
     for (const [user, { groups, urns }] of groupsOf) {

@@ -1,5 +1,6 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { isJobManagerLambda, isKind, record, str } from "./resources";
+import { P } from "./props";
 
 /**
  * Lambda runtimes and the date AWS deprecated (or deprecates) them
@@ -30,7 +31,7 @@ export const lambdaRuntime: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (!isKind(args.type, "lambda")) return;
-    const runtime = str(args.props, "runtime");
+    const runtime = str(args.props, P.lambdaRuntime);
     if (runtime !== undefined && isDeprecatedRuntime(runtime)) {
       report(`Lambda '${args.name}' uses runtime ${runtime}, deprecated by AWS since ${RUNTIME_DEPRECATION_DATES[runtime]}.`);
     }
@@ -49,11 +50,11 @@ export const jobManagerDeadLetter: StackValidationPolicy = {
     const invokeConfigs = args.resources.filter((r) => isKind(r.type, "eventInvokeConfig"));
     for (const fn of args.resources) {
       if (!isKind(fn.type, "lambda") || !isJobManagerLambda(fn.name, fn.props)) continue;
-      const dlq = str(record(fn.props.deadLetterConfig) ?? {}, "targetArn");
+      const dlq = str(record(fn.props[P.lambdaDeadLetter]) ?? {}, "targetArn");
       const refs = new Set([str(fn.props, "name"), str(fn.props, "arn")].filter(Boolean));
       const onFailure = invokeConfigs.some((c) => {
-        const target = str(record(record(record(c.props.destinationConfig)?.onFailure) ?? {}) ?? {}, "destination");
-        const fnRef = str(c.props, "functionName") ?? "";
+        const target = str(record(record(record(c.props[P.invokeConfigDestination])?.onFailure) ?? {}) ?? {}, "destination");
+        const fnRef = str(c.props, P.invokeConfigFunction) ?? "";
         return target !== undefined && target !== "" && (refs.has(fnRef) || [...refs].some((r) => r && fnRef.startsWith(`${r}:`)));
       });
       if (!dlq && !onFailure) {

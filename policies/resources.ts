@@ -1,3 +1,5 @@
+import { P } from "./props";
+
 /**
  * Resource type tokens and readers for the properties the policies look at. Policies see
  * resource inputs (validateResource) or outputs (validateStack) as plain objects; the readers
@@ -104,7 +106,7 @@ export interface RuntimeConfigView {
  * when the value is not a JSON object.
  */
 export function runtimeConfigOf(lambdaProps: Props): RuntimeConfigView | Error | undefined {
-  const vars = record(record(lambdaProps.environment)?.variables);
+  const vars = record(record(lambdaProps[P.lambdaEnvironment])?.variables);
   const raw = vars?.[RUNTIME_CONFIG_ENV];
   if (raw === undefined) return undefined;
   if (typeof raw !== "string") return new Error(`${RUNTIME_CONFIG_ENV} must be a JSON string`);

@@ -1,5 +1,6 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { isKind, list, record, runtimeConfigOf, str, tagsOf, type Kind } from "./resources";
+import { P, PUBLIC_ACCESS_FLAGS } from "./props";
 
 /**
  * S3 hardening, checked per bucket over the whole stack: with @pulumi/aws v7 the public access
@@ -15,17 +16,15 @@ export interface BucketView {
 
 export function bucketsOf(resources: readonly PolicyResource[]): BucketView[] {
   return resources.filter((r) => isKind(r.type, "bucket")).map((r) => {
-    const refs = new Set([str(r.props, "bucket"), str(r.props, "id")].filter((x): x is string => !!x));
-    return { resource: r, refs, name: str(r.props, "bucket") ?? r.name };
+    const refs = new Set([str(r.props, P.bucketName), str(r.props, "id")].filter((x): x is string => !!x));
+    return { resource: r, refs, name: str(r.props, P.bucketName) ?? r.name };
   });
 }
 
 /** Sub-resources of `kind` that point at `bucket`. */
 export function attachedTo(resources: readonly PolicyResource[], kind: Kind, bucket: BucketView): PolicyResource[] {
-  return resources.filter((r) => isKind(r.type, kind) && bucket.refs.has(str(r.props, "bucket") ?? ""));
+  return resources.filter((r) => isKind(r.type, kind) && bucket.refs.has(str(r.props, P.subresourceBucket) ?? ""));
 }
-
-const PAB_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"] as const;
 
 export const publicAccessBlock: StackValidationPolicy = {
   name: "neurocaas-s3-public-access-block",
@@ -36,7 +35,7 @@ export const publicAccessBlock: StackValidationPolicy = {
       const blocks = attachedTo(args.resources, "publicAccessBlock", b);
       if (blocks.length === 0) report(`Bucket '${b.name}' has no public access block.`, b.resource.urn);
       for (const pab of blocks) {
-        const off = PAB_FLAGS.filter((f) => pab.props[f] !== true);
+        const off = PUBLIC_ACCESS_FLAGS.filter((f) => pab.props[f] !== true);
         if (off.length > 0) report(`Bucket '${b.name}': public access block leaves ${off.join(", ")} off.`, pab.urn);
       }
     }
@@ -61,11 +60,11 @@ export const encryption: StackValidationPolicy = {
   validateStack: (args, report) => {
     for (const b of bucketsOf(args.resources)) {
       const configs = attachedTo(args.resources, "encryption", b);
-      const inline = record(b.resource.props.serverSideEncryptionConfiguration);
+      const inline = record(b.resource.props[P.bucketInlineEncryption]);
       const inlineOk = inline !== undefined && encryptionRulesOk(list(inline.rules).length > 0 ? inline.rules : [inline.rule]);
       if (configs.length === 0 && !inlineOk) report(`Bucket '${b.name}' declares no server-side encryption.`, b.resource.urn);
       for (const c of configs) {
-        if (!encryptionRulesOk(c.props.rules)) {
+        if (!encryptionRulesOk(c.props[P.encryptionRules])) {
           report(`Bucket '${b.name}': encryption configuration has no rule with an SSE algorithm (${SSE_ALGORITHMS.join(", ")}).`, c.urn);
         }
       }
@@ -80,12 +79,12 @@ export const aclsDisabled: StackValidationPolicy = {
   validateStack: (args, report) => {
     for (const b of bucketsOf(args.resources)) {
       const controls = attachedTo(args.resources, "ownershipControls", b);
-      const enforced = controls.some((c) => str(record(c.props.rule) ?? {}, "objectOwnership") === "BucketOwnerEnforced");
+      const enforced = controls.some((c) => str(record(c.props[P.ownershipRule]) ?? {}, "objectOwnership") === "BucketOwnerEnforced");
       if (!enforced) {
         report(`Bucket '${b.name}' does not set object ownership to BucketOwnerEnforced, so ACLs stay enabled.`, controls[0]?.urn ?? b.resource.urn);
       }
-      const acl = str(b.resource.props, "acl");
-      if ((acl !== undefined && acl !== "private") || list(b.resource.props.grants).length > 0) {
+      const acl = str(b.resource.props, P.bucketAcl);
+      if ((acl !== undefined && acl !== "private") || list(b.resource.props[P.bucketGrants]).length > 0) {
         report(`Bucket '${b.name}' sets an ACL (${acl ?? "grants"}).`, b.resource.urn);
       }
       for (const a of attachedTo(args.resources, "bucketAcl", b)) report(`Bucket '${b.name}' has a BucketAcl resource '${a.name}'.`, a.urn);
@@ -114,10 +113,10 @@ export const webdevNoCors: StackValidationPolicy = {
       const stage = stageOf(b, args.resources);
       if (stage !== "webdev" && stage !== "develop") continue;
       for (const c of attachedTo(args.resources, "cors", b)) {
-        const origins = list(c.props.corsRules).flatMap((rule) => list(record(rule)?.allowedOrigins));
+        const origins = list(c.props[P.corsRules]).flatMap((rule) => list(record(rule)?.allowedOrigins));
         report(`Webdev bucket '${b.name}' has CORS rules (origins: ${origins.join(", ") || "none listed"}); only websubstack analyses serve the web client.`, c.urn);
       }
-      if (list(b.resource.props.corsRules).length > 0) report(`Webdev bucket '${b.name}' has inline CORS rules.`, b.resource.urn);
+      if (list(b.resource.props[P.bucketCorsRules]).length > 0) report(`Webdev bucket '${b.name}' has inline CORS rules.`, b.resource.urn);
     }
   },
 };
