@@ -108,6 +108,7 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     const url = new URL(req.url ?? "/", "http://localhost");
     const [bucket, key] = splitPath(url.pathname);
     const method = (req.method ?? "GET").toUpperCase();
+    normalizeCopySource(req);
     const status = args.faults?.({ method, bucket, key, query: url.searchParams });
     if (status !== undefined) {
       drain(req);
@@ -200,6 +201,24 @@ function splitPath(pathname: string): [string, string] {
   const i = trimmed.indexOf("/");
   if (i === -1) return [decodeURIComponent(trimmed), ""];
   return [decodeURIComponent(trimmed.slice(0, i)), decodeURIComponent(trimmed.slice(i + 1))];
+}
+
+/**
+ * s3rver reads `x-amz-copy-source` with `decodeURI`, which leaves reserved characters encoded
+ * (`%3A` stays `%3A`), so copying `logs/DATASET_NAME:x_STATUS.txt` failed with NoSuchKey. S3
+ * decodes the header fully: hand s3rver a form its `decodeURI` turns into the real key.
+ */
+function normalizeCopySource(req: http.IncomingMessage): void {
+  const raw = header(req, "x-amz-copy-source");
+  if (raw === undefined) return;
+  const [source, ...query] = raw.split("?");
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(source);
+  } catch {
+    return; // Malformed: let s3rver answer as it would.
+  }
+  req.headers["x-amz-copy-source"] = [encodeURI(decoded), ...query].join("?");
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {

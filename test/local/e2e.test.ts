@@ -39,6 +39,8 @@ describe("local NeuroCAAS end to end", () => {
       await writeStackFile(dir, { name: "e2e-pca", command: RUN_MAIN("examples/pca/run_pca.sh") }),
       await writeStackFile(dir, { name: "e2e-mock", command: RUN_MAIN("examples/mock/run_mock.sh") }),
       await writeStackFile(dir, { name: "e2e-trivial", command: 'echo "bucket={}" "data={}" "result={}" "config={}"' }),
+      await writeStackFile(dir, { name: "e2e-post-a", command: "echo first step {}", postProcessing: { StepName: "second", TargetBucket: "e2e-post-b" } }),
+      await writeStackFile(dir, { name: "e2e-post-b", command: 'echo "second step on {} {} -> {}"' }),
     ];
     local = await start(path.join(dir, "data"));
     client = local.client;
@@ -119,6 +121,20 @@ describe("local NeuroCAAS end to end", () => {
     const outputs = await client.send(new ListObjectsV2Command({ Bucket: "e2e-trivial", Prefix: `${folder}/internal_ec2_logs/` }));
     const stdoutKey = outputs.Contents!.map((o) => o.Key!).find((k) => k.endsWith("/stdout"))!;
     expect(await get("e2e-trivial", stdoutKey)).toBe("bucket=e2e-trivial data=lab/inputs/data 1.txt result=results/job__e2e-trivial_many7 config=lab/configs/config.json\n");
+  });
+
+  it("chains a post-processing step: end.txt of one analysis starts the next one's job", async () => {
+    await put("e2e-post-a", "lab/inputs/d.txt", "d");
+    await put("e2e-post-a", "lab/configs/c.json", "{}");
+    await put("e2e-post-a", "lab/submissions/submit.json", JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.json", timestamp: "chain1" }));
+    const first = await waitForJob(client, { bucket: "e2e-post-a", group: "lab", job: "chain1" }, { intervalMs: 300, timeoutMs: 60_000 });
+    expect(first.certificate).toContain("STEP 4/4");
+    // The next step runs in the target analysis, reading the first step's results in place.
+    const next = { bucket: "e2e-post-b", group: "lab", job: "chain1_second" };
+    const second = await waitForJob(client, next, { intervalMs: 300, timeoutMs: 60_000 });
+    expect(second.certificate).toContain("STEP 4/4");
+    expect(second.certificate).not.toContain("[JOB TERMINATE REASON]");
+    expect(JSON.parse(await get("e2e-post-b", "lab/submissions/second_submit.json"))).toMatchObject({ dataname: ["s3://e2e-post-a/lab/results/job__e2e-post-a_chain1/process_results/"] });
   });
 
   it("reports a job interrupted by a restart, with its end.txt", async () => {

@@ -8,6 +8,8 @@ export interface TestAnalysisArgs {
   readonly workingDirectory?: string;
   readonly group?: string;
   readonly maxCost?: number;
+  /** Post-processing step (SPEC 4.8). */
+  readonly postProcessing?: { readonly StepName: string; readonly TargetBucket?: string; readonly PostTrigger?: string };
 }
 
 /** Write a one-analysis stack file (`neurocaas:blueprint`) for local mode and return its path. */
@@ -25,6 +27,7 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
         WORKING_DIRECTORY: args.workingDirectory ?? "~/neurocaas",
         ...(args.maxCost !== undefined ? { MAXCOST: args.maxCost } : {}),
       },
+      ...(args.postProcessing ? { PostProcessing: args.postProcessing } : {}),
     },
     UXData: { Affiliates: [{ AffiliateName: args.group ?? "lab", UserNames: ["alice"], UserInput: true }] },
   };
