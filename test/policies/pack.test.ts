@@ -59,6 +59,11 @@ describe("policy definitions", () => {
     expect(PACK_NAME).toBe("neurocaas");
   });
 
+  it("each have their own passing and failing tests", () => {
+    const tests = fs.readdirSync(__dirname).filter((f) => f.endsWith(".test.ts")).map((f) => fs.readFileSync(path.join(__dirname, f), "utf8")).join("\n");
+    for (const p of allPolicies) expect({ policy: p.name, tested: tests.includes(`"${p.name}`) || tests.includes(` ${p.name}"`) || tests.includes(`${p.name} and`) }).toEqual({ policy: p.name, tested: true });
+  });
+
   it("have config schemas whose defaults validate", () => {
     const resolved = resolvePolicyConfigs(allPolicies);
     expect(resolved.get("neurocaas-instance-types")?.values.allowedInstanceTypes).toContain("p3.2xlarge");
