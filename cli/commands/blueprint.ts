@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { BlueprintError, loadStackFile } from "../../components/blueprint/parse";
-import { formatIssue } from "../../components/blueprint/errors";
+import { formatIssue, type BlueprintIssue } from "../../components/blueprint/errors";
+import { StackConfigError, stackSettingsFromConfig } from "../../components/settings";
 import { formatImportTable, importedStackText, importLegacyDirectory, readLegacyFile, writeNewFile } from "../blueprint/import-files";
 import { scaffoldFiles } from "../blueprint/scaffold";
 import { DEFAULT_UTILS_STACK } from "../blueprint/stack-yaml";
@@ -25,17 +26,23 @@ interface NewOptions {
   readonly utilsStack: string;
 }
 
-/** Outcome of `blueprint validate`: the lines to print and whether the file is valid. */
+function problems(file: string, issues: readonly BlueprintIssue[]): { ok: false; lines: string[] } {
+  return { ok: false, lines: [`${file}: ${issues.length} problem${issues.length === 1 ? "" : "s"}`, ...issues.map((i) => `  ${formatIssue(i)}`)] };
+}
+
+/**
+ * Outcome of `blueprint validate`: the blueprint's problems (key paths inside the blueprint),
+ * then, once it is valid, those of the other stack config keys (`neurocaas:utilsStack`, ...).
+ */
 export function validateStackFile(file: string): { ok: boolean; lines: string[] } {
   try {
-    const { blueprint } = loadStackFile(file);
+    const { blueprint, config } = loadStackFile(file);
     if (!blueprint) return { ok: false, lines: [`${file}: no "neurocaas:blueprint" key in its config`] };
+    stackSettingsFromConfig((key) => config[key]);
     const l = blueprint.Lambda;
     return { ok: true, lines: [`OK: ${file} (${blueprint.PipelineName}, ${blueprint.STAGE}, protocol ${l.Protocol}, ${l.LambdaConfig.INSTANCE_TYPE}, ${l.LambdaConfig.AMI})`] };
   } catch (err) {
-    if (err instanceof BlueprintError) {
-      return { ok: false, lines: [`${file}: ${err.issues.length} problem${err.issues.length === 1 ? "" : "s"}`, ...err.issues.map((i) => `  ${formatIssue(i)}`)] };
-    }
+    if (err instanceof BlueprintError || err instanceof StackConfigError) return problems(file, err.issues);
     return { ok: false, lines: [(err as Error).message] };
   }
 }

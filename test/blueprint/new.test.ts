@@ -77,6 +77,11 @@ describe("neurocaas blueprint new", () => {
       '  Lambda.LambdaConfig.INSTANCE_TYPE: got "big", expected the default instance type: an EC2 instance type such as "m5.xlarge"',
       '  UXData.Affiliates[0].UserInput: got "yes please", expected true (jobs start from submissions/) or false (from results/)',
     ]);
+    // Once the blueprint is valid, the other stack config keys are checked too.
+    fs.writeFileSync(stack.path, stack.text.replace(/^  neurocaas:utilsStack: .*\n/m, ""));
+    const noUtils = await neurocaas(["blueprint", "validate", stack.path]);
+    expect(noUtils.code).toBe(1);
+    expect(noUtils.stderr).toMatch(/1 problem\n  neurocaas:utilsStack: got \(missing\), expected the utils stack name/);
   }, 120_000);
 
   it("resolves an AMI alias through SSM at creation time", async () => {
