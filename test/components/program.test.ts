@@ -102,3 +102,49 @@ describe("defineStack on the dev stack (Pulumi.dev.yaml)", () => {
     }
   });
 });
+
+describe("defineStack on an analysis stack (stacks/caiman-ncap-web.yaml)", () => {
+  let start = 0;
+  let mine: typeof recorded = [];
+  let outputs: ReturnType<typeof defineStack>;
+
+  beforeAll(async () => {
+    await settle(recorded);
+    start = recorded.length;
+    const file = loadStackFile(path.join(REPO, "stacks/caiman-ncap-web.yaml"));
+    outputs = defineStack(stackSettingsFromConfig((k) => file.config[k]));
+    await settle(recorded);
+    mine = recorded.slice(start);
+  }, 120_000);
+
+  it("reads the utils outputs through a StackReference and deploys no utils or guard", () => {
+    const refs = byType(mine, "pulumi:pulumi:StackReference");
+    expect(refs.map((r) => r.inputs.name)).toEqual(["organization/neurocaas/utils"]);
+    expect(byType(mine, "aws:ec2/securityGroup:SecurityGroup")).toHaveLength(0);
+    expect(byType(mine, "aws:ec2/keyPair:KeyPair")).toHaveLength(0);
+    expect(mine.filter((r) => r.name.startsWith("account-guard"))).toHaveLength(0);
+    expect(outputs.utils).toBeUndefined();
+  });
+
+  it("launches IAEs with the utils security group and key, and its own instance profile", () => {
+    const jm = one(mine, "aws:lambda/function:Function", "caiman-ncap-web-job-manager");
+    const config = JSON.parse((jm.inputs.environment as { variables: Record<string, string> }).variables.NEUROCAAS_CONFIG);
+    expect(config.securityGroupIds).toEqual(["sg-0aaaaaaaaaaaaaaaa"]);
+    expect(config.keyName).toBe("neurocaas-dev-key");
+    expect(config.iaeInstanceProfileArn).toMatch(/:instance-profile\/caiman-ncap-web-iae$/);
+    expect(config.stage).toBe("websubstack");
+    expect(config.affiliates).toHaveLength(9);
+  });
+
+  it("serves the web client: CORS, suffix-only trigger, nine groups with their users", async () => {
+    expect(byType(mine, "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")).toHaveLength(1);
+    const notification = one(mine, "aws:s3/bucketNotification:BucketNotification", "caiman-ncap-web-notification");
+    expect(notification.inputs.lambdaFunctions).toEqual([expect.objectContaining({ filterSuffix: "submit.json", events: ["s3:ObjectCreated:*"] })]);
+    expect(byType(mine, "aws:iam/group:Group")).toHaveLength(9);
+    const marlab = one(mine, "aws:iam/groupMembership:GroupMembership", "caiman-ncap-web-marlab-members");
+    expect(marlab.inputs.users).toContain("adam.mar@nyulangone.orgus-east-1");
+    expect(await outputOf(outputs.analysis!.bucketName)).toBe("caiman-ncap-web");
+    const logGroups = byType(mine, "aws:cloudwatch/logGroup:LogGroup");
+    for (const g of logGroups) expect(g.inputs.retentionInDays).toBe(90);
+  });
+});
