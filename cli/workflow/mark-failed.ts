@@ -18,7 +18,8 @@ export async function markFailed(a: MarkFailedArgs): Promise<void> {
   const existing = await a.sink.readStatus();
   let doc: StatusDoc;
   if (existing && typeof existing.status === "string" && existing.status !== "INITIALIZING" && existing.job_start) {
-    doc = { ...(existing as StatusDoc), status: "FAILED", reason: a.reason, exit_code: a.exitCode ?? existing.exit_code ?? 1 };
+    const earlier = Array.isArray(existing.reason) ? existing.reason.filter((r): r is string => typeof r === "string" && r !== "") : [];
+    doc = { ...(existing as StatusDoc), status: "FAILED", reason: [...earlier, a.reason], exit_code: a.exitCode ?? existing.exit_code ?? 1 };
   } else {
     doc = buildStatusDoc(existing, {
       status: "FAILED",

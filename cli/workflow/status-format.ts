@@ -22,7 +22,8 @@ export const STATUS_FIELD_ORDER = [
 
 export type StatusDoc = Record<string, unknown> & {
   status: DatasetStatus;
-  reason: string;
+  /** A list of lines, as the job manager writes it. */
+  reason: string[];
   input: string;
   std: Record<string, string>;
 };
@@ -67,7 +68,7 @@ export function buildStatusDoc(existing: Record<string, unknown> | undefined, p:
     ...(existing ?? {}),
     input: p.input,
     status: p.status,
-    reason: p.reason,
+    reason: [p.reason],
     exit_code: p.exitCode ?? null,
     memory_usage: formatMb(p.memoryMb),
     max_memory_usage: formatMb(p.peakMemoryMb),

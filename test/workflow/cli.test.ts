@@ -120,7 +120,7 @@ describe("neurocaas workflow / scripting CLI", () => {
   it("log-command streams output, exits with the command's code and keeps status and certificate current", async () => {
     const jobFolder = `${GROUP}/results/job__${BUCKET}_lc`;
     await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/other.csv`, `${GROUP}/inputs/data.csv`]));
-    await put(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`, JSON.stringify({ status: "INITIALIZING", reason: "", input: `${GROUP}/inputs/data.csv`, instance: "i-0123", command: "cmd-9" }));
+    await put(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`, JSON.stringify({ status: "INITIALIZING", reason: [], input: `${GROUP}/inputs/data.csv`, instance: "i-0123", command: "cmd-9" }));
     const home = newHome("h");
     const env = iaeEnv(home, server.endpoint);
     setupJob(home, path.join(tmp, "job"), `${GROUP}/inputs/data.csv`);
@@ -142,7 +142,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(r.stderr).toContain("bad thing happened");
 
     const status = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
-    expect(status).toMatchObject({ instance: "i-0123", command: "cmd-9", input: `${GROUP}/inputs/data.csv`, status: "FAILED", exit_code: 4, reason: "exit code 4: bad thing happened" });
+    expect(status).toMatchObject({ instance: "i-0123", command: "cmd-9", input: `${GROUP}/inputs/data.csv`, status: "FAILED", exit_code: 4, reason: ["exit code 4: bad thing happened"] });
     expect(Object.values(status.std)).toEqual(["first", "held 150000000", "bad thing happened"]);
     const peak = Number(String(status.max_memory_usage).replace(" MB", ""));
     expect(peak).toBeGreaterThan(140);
@@ -275,7 +275,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(r.code).toBe(2);
     const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:ragged.csv_STATUS.txt`));
     expect(status.status).toBe("FAILED");
-    expect(status.reason).toBe("exit code 2: pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2");
+    expect(status.reason).toEqual(["exit code 2: pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2"]);
     expect(Object.values(status.std)).toContain("pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2");
     // Cleanup still ran: the config copy and update.txt are there, end.txt is the platform's.
     expect(await listKeys(`${GROUP}/${result}/process_results/`)).toEqual([`${GROUP}/${result}/process_results/config.yaml`, `${GROUP}/${result}/process_results/update.txt`]);
@@ -288,7 +288,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(r.code).toBe(1);
     const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:nothing.csv_STATUS.txt`));
     expect(status).toMatchObject({ status: "FAILED" });
-    expect(status.reason).toContain(`could not fetch the inputs: s3://${BUCKET}/${GROUP}/inputs/nothing.csv does not exist`);
+    expect(status.reason).toEqual([`could not fetch the inputs: s3://${BUCKET}/${GROUP}/inputs/nothing.csv does not exist`]);
     const cert = await getText(`${GROUP}/${result}/logs/certificate.txt`);
     expect(findCertificateLine(cert, `${GROUP}/inputs/nothing.csv`)).toContain("STATUS: FAILED");
   });
@@ -316,7 +316,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(code).toBe(143);
     const status = JSON.parse(await getText(statusKey));
     expect(status.status).toBe("FAILED");
-    expect(status.reason).toMatch(/^interrupted: log-command received SIGTERM/);
+    expect(status.reason[0]).toMatch(/^interrupted: log-command received SIGTERM/);
     expect(status.job_finish).not.toBe("N/A");
     expect(findCertificateLine(await getText(`${GROUP}/${result}/logs/certificate.txt`), `${GROUP}/inputs/slow.txt`)).toContain("STATUS: FAILED");
   });

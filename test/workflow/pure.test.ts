@@ -36,11 +36,11 @@ describe("status file and certificate line", () => {
   const start = new Date("2026-01-02T03:04:05.678Z");
   it("keeps the job manager's fields and orders keys", () => {
     const doc = buildStatusDoc(
-      { status: "INITIALIZING", reason: "waiting", instance: "i-0abc", command: "cmd-1", input: "g/inputs/d.csv", extra: 1, stdout: "legacy" },
+      { status: "INITIALIZING", reason: [], instance: "i-0abc", command: "cmd-1", input: "g/inputs/d.csv", extra: 1, stdout: "legacy" },
       { status: "IN PROGRESS", reason: "running", input: "g/inputs/d.csv", memoryMb: 12.345, peakMemoryMb: 20, cpuPercent: 50, jobStart: start, std: { "0": "hello" } },
     );
     expect(Object.keys(doc)).toEqual([...STATUS_FIELD_ORDER, "extra"]);
-    expect(doc).toMatchObject({ instance: "i-0abc", command: "cmd-1", status: "IN PROGRESS", memory_usage: "12.3 MB", max_memory_usage: "20.0 MB", cpu_usage: "50.0 %", job_start: "2026-01-02T03:04:05Z", job_finish: "N/A", std: { "0": "hello" } });
+    expect(doc).toMatchObject({ instance: "i-0abc", command: "cmd-1", status: "IN PROGRESS", reason: ["running"], memory_usage: "12.3 MB", max_memory_usage: "20.0 MB", cpu_usage: "50.0 %", job_start: "2026-01-02T03:04:05Z", job_finish: "N/A", std: { "0": "hello" } });
     expect(doc).not.toHaveProperty("stdout");
   });
 
