@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { jobRecordKey, type JobRecord } from "../protocols/job-record";
 import { datasetStatusKey } from "../protocols/layout";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
@@ -350,8 +351,7 @@ export class LocalCompute implements ComputeBackend {
         }
       }
       for (const c of Object.values(this.state.commands)) if (c.instanceId === r.instanceId && (c.status === "InProgress" || c.status === "Pending")) c.status = "Cancelled";
-      const jobFolder = r.outputPrefix === undefined ? undefined : jobFolderFromOutputPrefix(r.outputPrefix);
-      const bucket = r.outputBucket ?? r.tags[IAE_TAGS.analysis];
+      const { bucket, jobFolder } = await this.jobLocation(r);
       if (jobFolder !== undefined && bucket !== undefined) {
         jobs.set(`${bucket}/${jobFolder}`, { bucket, jobFolder });
         const note = `[NeuroCAAS local] IAE ${r.instanceId} (${r.tags[IAE_TAGS.dataset] ?? "?"}) was interrupted: the local NeuroCAAS server stopped while it was ${r.state}. Resubmit the job to run it again.`;
@@ -368,10 +368,29 @@ export class LocalCompute implements ComputeBackend {
       await this.emit(r.instanceId, "terminated");
     }
     for (const { bucket, jobFolder } of jobs.values()) {
-      const othersActive = Object.values(this.state.instances).some((r) => ACTIVE.includes(r.state) && r.outputPrefix !== undefined && jobFolderFromOutputPrefix(r.outputPrefix) === jobFolder);
+      const othersActive = Object.values(this.state.instances).some((r) => ACTIVE.includes(r.state) && r.outputBucket === bucket && r.outputPrefix !== undefined && jobFolderFromOutputPrefix(r.outputPrefix) === jobFolder);
       if (!othersActive) await ensureEndMarker(this.args.client, bucket, jobFolder).catch((err: unknown) => this.log(`${jobFolder}: could not write end.txt: ${(err as Error).message}`));
     }
     return stale.map((r) => r.instanceId);
+  }
+
+  /**
+   * Where an IAE's job lives: from its delivered command, else (an IAE that never got its command)
+   * from the job record the job manager keeps under `logs/_jobs/` (found through the IAE's tags).
+   */
+  private async jobLocation(r: LocalInstanceRecord): Promise<{ bucket?: string; jobFolder?: string }> {
+    if (r.outputPrefix !== undefined && r.outputBucket !== undefined) return { bucket: r.outputBucket, jobFolder: jobFolderFromOutputPrefix(r.outputPrefix) };
+    const analysis = r.tags[IAE_TAGS.analysis];
+    const group = r.tags[IAE_TAGS.group];
+    const job = r.tags[IAE_TAGS.job];
+    if (!analysis || !group || !job) return {};
+    try {
+      const res = await this.args.client.send(new GetObjectCommand({ Bucket: analysis, Key: jobRecordKey(group, job) }));
+      const record = JSON.parse(await res.Body!.transformToString("utf-8")) as Partial<JobRecord>;
+      return typeof record.jobFolder === "string" && typeof record.outputBucket === "string" ? { bucket: record.outputBucket, jobFolder: record.jobFolder } : {};
+    } catch {
+      return {};
+    }
   }
 
   /** Stop every IAE process (server shutdown). Their state stays active on disk for `recover()`. */

@@ -8,7 +8,8 @@ import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
 import type { ComputeBackend } from "../protocols/compute";
 import { IAE_TAGS } from "../protocols/compute";
 import { LocalCompute } from "./compute";
-import { routeLocalS3Event, type Ec2StateChangeEvent, type RoutedS3Event } from "./events";
+import { routeLocalS3Event, type Ec2StateChangeEvent } from "./events";
+import { EventJournal, type JournalEntry } from "./event-journal";
 import type { LocalHandlers } from "./handlers";
 import { createLocalS3Client, LOCAL_S3_CREDENTIALS, startLocalS3Server, type LocalS3Event, type LocalS3Server } from "./s3-server";
 import { LocalBudgetSource, LocalPriceSource } from "./sources";
@@ -110,6 +111,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
   const inFlight = new Set<Promise<void>>();
   let accepting = false;
   let compute: LocalCompute | undefined;
+  let journal: EventJournal | undefined;
   let client: S3Client | undefined;
   const pendingEvents: LocalS3Event[] = [];
 
@@ -131,27 +133,35 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     void p.finally(() => inFlight.delete(p));
   };
 
-  const dispatchS3 = async (routed: RoutedS3Event): Promise<void> => {
-    const config = configs.get(routed.bucket)!;
-    const key = routed.event.Records[0].s3.object.key;
+  const dispatchS3 = async (entry: JournalEntry): Promise<void> => {
+    const config = configs.get(entry.bucket);
+    const key = entry.event.Records[0].s3.object.key;
+    if (!config) {
+      log(`dropping a journaled ${entry.route} event for s3://${entry.bucket}/${key}: the analysis is no longer served`);
+      await journal!.remove(entry.id);
+      return;
+    }
     try {
-      if (routed.route === "submit") {
+      if (entry.route === "submit") {
         const view = compute!.invocation();
         let code: number;
         try {
-          code = await args.handlers.submit(routed.event, depsFor(config, view.compute));
+          code = await args.handlers.submit(entry.event, depsFor(config, view.compute));
         } finally {
           // IAEs the job manager launched (and did not roll back) boot once it is done.
           await view.release();
         }
-        log(`job manager: s3://${routed.bucket}/${key} → ${code === 0 ? "job started" : `rejected (${code})`}`);
+        log(`job manager: s3://${entry.bucket}/${key} → ${code === 0 ? "job started" : `rejected (${code})`}`);
       } else {
-        await args.handlers.postProcess(routed.event, depsFor(config, compute!));
-        log(`post-processing: s3://${routed.bucket}/${key} handled`);
+        await args.handlers.postProcess(entry.event, depsFor(config, compute!));
+        log(`post-processing: s3://${entry.bucket}/${key} handled`);
       }
     } catch (err) {
-      log(`${routed.route} handler failed for s3://${routed.bucket}/${key}: ${(err as Error).stack ?? String(err)}`);
+      log(`${entry.route} handler failed for s3://${entry.bucket}/${key}: ${(err as Error).stack ?? String(err)}`);
+      // Cut short by the shutdown: keep the event so the next start handles it.
+      if (!accepting) return;
     }
+    await journal!.remove(entry.id);
   };
 
   const onS3Event = (event: LocalS3Event): void => {
@@ -159,7 +169,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       pendingEvents.push(event);
       return;
     }
-    for (const routed of routeLocalS3Event(configs, event)) track(dispatchS3(routed));
+    for (const routed of routeLocalS3Event(configs, event)) track(journal!.add(routed).then(dispatchS3));
   };
 
   const onStateChange = async (event: Ec2StateChangeEvent): Promise<void> => {
@@ -209,8 +219,14 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       onStateChange,
       log,
     });
+    journal = await EventJournal.open(path.join(dataDir, "events.json"));
     accepting = true;
     const recovered = await compute.recover();
+    // Notifications whose handler had not finished when the previous server stopped.
+    for (const entry of journal.pending()) {
+      log(`replaying the ${entry.route} event for s3://${entry.bucket}/${entry.event.Records[0].s3.object.key} left by the previous run`);
+      track(dispatchS3(entry));
+    }
     // Group folder placeholders and anything uploaded before we were ready.
     for (const e of pendingEvents.splice(0)) onS3Event(e);
 

@@ -154,4 +154,17 @@ describe("LocalCompute", () => {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${JOB}/process_results/` }));
     expect(listed.KeyCount).toBe(1);
   });
+
+  it("finds the job of an IAE that never got its command through the job record when recovering", async () => {
+    const first = await open();
+    const [iae] = await first.launch(request({ tags: { ...request().tags, "neurocaas:job": "job__demo_t1" } }), false);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "logs/_jobs/lab/job__demo_t1.json", Body: JSON.stringify({ jobFolder: JOB, outputBucket: BUCKET }) }));
+    await first.close();
+
+    const second = await open();
+    expect(await second.recover()).toEqual([iae.instanceId]);
+    expect(states(iae.instanceId)).toEqual(["shutting-down", "terminated"]);
+    expect(await text(client, `${JOB}/logs/certificate.txt`)).toContain(`IAE ${iae.instanceId} (lab/inputs/d.csv) was interrupted: the local NeuroCAAS server stopped while it was pending.`);
+    expect(await text(client, `${JOB}/process_results/end.txt`)).toBe("end of analysis marker");
+  });
 });

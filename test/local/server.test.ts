@@ -127,3 +127,51 @@ describe("local server wiring", () => {
     await expect(fetch(l.endpoint)).rejects.toThrow();
   });
 });
+
+describe("local server: S3 notifications survive a shutdown", () => {
+  it("replays a submit whose handler was cut short by the shutdown", async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "local-journal-"));
+    const stack = await writeStackFile(dir, { name: "journal", command: "true" });
+    const handled: string[] = [];
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => (entered = r));
+    const slow: LocalHandlers = {
+      async submit(event, deps) {
+        entered();
+        await deps.clock.sleep(60_000); // rejected when the server shuts down
+        handled.push(event.Records[0].s3.object.key);
+        return 0;
+      },
+      monitor: async () => undefined,
+      postProcess: async () => undefined,
+    };
+    const quick: LocalHandlers = {
+      async submit(event) {
+        handled.push(`replayed ${event.Records[0].s3.object.key}`);
+        return 0;
+      },
+      monitor: async () => undefined,
+      postProcess: async () => undefined,
+    };
+    const common = { port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, fallbackPrice: async () => 0.01 };
+    try {
+      const first = await startLocal({ ...common, handlers: slow });
+      await first.client.send(new PutObjectCommand({ Bucket: "journal", Key: "lab/submissions/x y_submit.json", Body: Buffer.from("{}") }));
+      await inHandler;
+      await first.close();
+      expect(handled).toEqual([]);
+
+      const second = await startLocal({ ...common, handlers: quick });
+      await second.settle();
+      await second.close();
+      expect(handled).toEqual(["replayed lab/submissions/x+y_submit.json"]);
+
+      const third = await startLocal({ ...common, handlers: quick });
+      await third.settle();
+      await third.close();
+      expect(handled).toHaveLength(1);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
