@@ -2,7 +2,7 @@ import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackVa
 import { configSchemaFor, resolveConfig } from "./config";
 import {
   actionMatches, mayAllow, parsePolicyDocument, policyDocumentSize, PolicyDocumentError, statementCoversAction,
-  type NormalizedStatement,
+  wildcardMatch, type NormalizedStatement,
 } from "./iam-document";
 import { IamGraph, affiliateNames, analysisBucketNames, iaeRoleNames, rawDocumentsOf, type PrincipalKind } from "./iam-graph";
 import { bucketOfArn, isKind, list, nameFromArn, str } from "./resources";
@@ -49,6 +49,11 @@ function isS3Action(action: string): boolean {
   return actionMatches(action, "s3:GetObject") || action.toLowerCase().startsWith("s3:") || action === "*";
 }
 
+/** Whether a resource pattern that is not a literal S3 ARN (e.g. `*`, `arn:aws:*`) can match S3 buckets or objects. */
+function mayMatchS3(pattern: string): boolean {
+  return wildcardMatch(pattern, "arn:aws:s3:::any-bucket") || wildcardMatch(pattern, "arn:aws:s3:::any-bucket/any-key");
+}
+
 function reportGraphErrors(graph: IamGraph, report: ReportViolation): void {
   for (const e of graph.errors) report(e.message, e.urn);
 }
@@ -79,7 +84,8 @@ export const iaeS3Scope: StackValidationPolicy = {
           }
           for (const resource of st.resources) {
             const bucket = bucketOfArn(resource);
-            if (bucket === undefined ? resource === "*" || resource.startsWith("arn:aws:s3") || resource.includes("*") : !buckets.has(bucket)) {
+            const outside = bucket === undefined ? mayMatchS3(resource) : /[*?]/.test(bucket) || !buckets.has(bucket);
+            if (outside) {
               report(`IAE role '${role}': ${d.label} grants ${s3Actions.join(", ") || "NotAction"} on '${resource}', outside the analysis buckets (${[...buckets].join(", ") || "none"}).`, d.urn);
             }
           }
@@ -140,6 +146,7 @@ function checkAffiliateStatement(st: NormalizedStatement, affiliate: string, rep
   if (st.resources.length === 0) report("uses NotResource with S3 actions");
   for (const resource of st.resources) {
     const bucket = bucketOfArn(resource);
+    if (bucket === undefined && !mayMatchS3(resource)) continue;
     if (bucket === undefined || bucket.includes("*") || bucket.includes("?")) {
       const onlyAccountLevel = s3.every((a) => ACCOUNT_LEVEL_S3.some((x) => actionMatches(a, x) && !a.includes("*")));
       if (!onlyAccountLevel) report(`grants ${s3.join(", ")} on '${resource}', not a single analysis bucket`);

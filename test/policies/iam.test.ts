@@ -48,6 +48,13 @@ describe("neurocaas-iae-s3-scope", () => {
     expect(await violationsOf([iaeS3Scope], bad, { "neurocaas-iae-s3-scope": { extraAnalysisBuckets: ["caiman-ncap-web"] } })).toEqual([]);
   });
 
+  it("tells S3 patterns from other services' wildcards", async () => {
+    const logs = mutate(stack, iaeInline, (p) => editDocument(p, (d) => { (d.Statement[1].Resource as string[]).push("arn:aws:logs:us-east-1:*:log-group:x"); }));
+    expect(await violationsOf([iaeS3Scope], logs)).toEqual([]);
+    const anyArn = mutate(stack, iaeInline, (p) => editDocument(p, (d) => { (d.Statement[1].Resource as string[]).push("arn:aws:*"); }));
+    expect((await violationsOf([iaeS3Scope], anyArn))[0].message).toMatch(/'arn:aws:\*', outside the analysis buckets/);
+  });
+
   it("fails S3 full access through a managed policy", async () => {
     const bad = mutate(stack, named("neurocaas-demo-iae-ssm"), (p) => { p.policyArn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"; });
     expect((await violationsOf([iaeS3Scope], bad))[0].message).toMatch(/AmazonS3FullAccess/);
