@@ -39,6 +39,8 @@ export interface SubmissionRun {
   readonly history: number;
   readonly iaes: number;
   readonly exitCode: number;
+  /** Why the job manager rejected the submission (exit 99). */
+  readonly reason?: string;
   readonly handlerMs: number;
   /** Wall time with at least one EC2/SSM/Pricing call in flight. */
   readonly modeledMs: number;
@@ -149,11 +151,10 @@ export async function benchJobManager(args: JobManagerBenchArgs): Promise<BenchS
       const report = await runSubmit({ Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: BUCKET }, object: { key: encodeEventKey(key) } } }] }, deps);
       const handlerMs = elapsedMs(t);
       const job = report.jobs[0];
-      if (report.exitCode !== 0) throw new Error(`job-manager: submission ${key} was rejected: ${job?.reason ?? "no job"}`);
       const expected = protocol === "ensemble" ? 100 : datasets;
-      if (job.instanceIds.length !== expected) throw new Error(`job-manager: submission ${key} started ${job.instanceIds.length} IAEs, expected ${expected}`);
-      runs.push({ label, protocol, datasets, history, iaes: job.instanceIds.length, exitCode: report.exitCode, handlerMs, modeledMs: busy.ms(), s3Ms: s3Busy.ms(), ownMs: handlerMs - anyBusy.ms(), requests: counter.snapshot() });
-      args.log(`job-manager: ${label} ${protocol} N=${datasets} H=${history}: ${handlerMs.toFixed(0)} ms`);
+      if (report.exitCode === 0 && job.instanceIds.length !== expected) throw new Error(`job-manager: submission ${key} started ${job.instanceIds.length} IAEs, expected ${expected}`);
+      runs.push({ label, protocol, datasets, history, iaes: job?.instanceIds.length ?? 0, exitCode: report.exitCode, ...(report.exitCode !== 0 ? { reason: job?.reason ?? "no job" } : {}), handlerMs, modeledMs: busy.ms(), s3Ms: s3Busy.ms(), ownMs: handlerMs - anyBusy.ms(), requests: counter.snapshot() });
+      args.log(`job-manager: ${label} ${protocol} N=${datasets} H=${history}: ${handlerMs.toFixed(0)} ms${report.exitCode !== 0 ? ` REJECTED: ${job?.reason}` : ""}`);
     };
     for (const [i, h] of sizes.histories.entries()) {
       // The first submission of a group with history but no ledger backfills the ledger once.
@@ -181,7 +182,7 @@ function op(counts: RequestCounts, service: string, operation: string): number {
 /** The budget requests of steady-state runs with the same N, by history length. */
 export function budgetRequestsByHistory(runs: readonly SubmissionRun[]): Map<number, Map<number, number>> {
   const out = new Map<number, Map<number, number>>();
-  for (const r of runs.filter((x) => x.label === "steady" && x.protocol === "default")) {
+  for (const r of runs.filter((x) => x.label === "steady" && x.protocol === "default" && x.exitCode === 0)) {
     const m = out.get(r.datasets) ?? new Map<number, number>();
     m.set(r.history, total(r.requests, S3_BUDGET));
     out.set(r.datasets, m);
@@ -193,11 +194,12 @@ export function budgetRequestsByHistory(runs: readonly SubmissionRun[]): Map<num
 export function jobManagerSection(runs: readonly SubmissionRun[], meta: { quick: boolean; latencyMs: number; ms: number }): BenchSection {
   const table: BenchTable = {
     title: `Job manager: one submission, EC2/SSM/Pricing modeled at ${meta.latencyMs} ms per call, S3 = local s3rver`,
-    columns: ["run", "N", "H", "IAEs", "handler ms", "modeled ms", "S3 busy ms", "own ms", "S3 req", "S3 budget", "RunInstances", "EC2 req", "SSM req", "Pricing req"],
+    columns: ["run", "N", "H", "exit", "IAEs", "handler ms", "modeled ms", "S3 busy ms", "own ms", "S3 req", "S3 budget", "RunInstances", "EC2 req", "SSM req", "Pricing req"],
     rows: runs.map((r) => [
       r.protocol === "ensemble" ? `${r.label} ensemble` : r.label,
       r.datasets,
       r.history,
+      r.exitCode,
       r.iaes,
       round(r.handlerMs, 0),
       round(r.modeledMs, 0),
@@ -223,7 +225,7 @@ export function jobManagerSection(runs: readonly SubmissionRun[], meta: { quick:
     target: `same count for every H (original: H GETs + ⌈H/1000⌉ LISTs, i.e. ${maxH + Math.ceil(maxH / 1000)} at H=${maxH})`,
     ...(judged && histories.length > 1 ? { met: independent } : {}),
   });
-  const steady = runs.filter((r) => r.label === "steady");
+  const steady = runs.filter((r) => r.label === "steady" && r.exitCode === 0);
   const launchPerDataset = steady.filter((r) => r.protocol === "default").map((r) => `${op(r.requests, "EC2", "RunInstances")}/${r.datasets}`);
   checks.push({
     name: "RunInstances per dataset (default protocol; SPEC 4.5 tags each IAE with its dataset, and one call cannot tag instances differently)",
@@ -266,9 +268,12 @@ export function jobManagerSection(runs: readonly SubmissionRun[], meta: { quick:
   const notes = [
     "modeled ms / S3 busy ms = wall time with at least one EC2/SSM/Pricing call / S3 request in flight (they overlap); own ms = time with no request of any kind in flight (CPU, scheduling).",
     "'first' = first submission of a group after the upgrade: it backfills the spend ledger once from the finished logs; 'steady' = ledger present (kept by the monitor).",
+    ...runs.filter((r) => r.exitCode !== 0).map((r) => `REJECTED ${r.label} N=${r.datasets} H=${r.history}: ${r.reason}`),
     ...(worst ? [`slowest steady run: N=${worst.datasets}, H=${worst.history}, ${round(worst.handlerMs, 0)} ms`] : []),
     ...(target ? [`S3 requests of N=100, H=10,000 by operation: ${Object.entries(target.requests.S3 ?? {}).map(([o, c]) => `${o}×${c}`).join(", ")}`] : []),
   ];
+  const failed = runs.some((r) => r.exitCode !== 0);
+  if (failed && judged) checks.push({ name: "every benchmark submission started its job", value: `${runs.filter((r) => r.exitCode !== 0).length} rejected`, target: "0 rejected", met: false });
   return { id: "job-manager", title: "1. Job-manager overhead", status: "ok", notes, tables: [table], checks, ms: meta.ms, data: { latencyMs: meta.latencyMs, runs } };
 }
 

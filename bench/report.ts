@@ -29,6 +29,8 @@ export interface BenchSection {
   readonly tables: readonly BenchTable[];
   readonly checks: readonly BenchCheck[];
   readonly ms: number;
+  /** 1-minute load average of the machine when the section started and ended (noise indicator). */
+  readonly loadAverage?: readonly [number, number];
   /** Raw figures for results.json. */
   readonly data?: unknown;
 }
@@ -67,7 +69,8 @@ export function formatCheck(c: BenchCheck): string {
 }
 
 export function formatSection(s: BenchSection): string {
-  const head = `== ${s.title} [${s.status}] (${(s.ms / 1000).toFixed(1)} s)`;
+  const load = s.loadAverage ? `, load average ${s.loadAverage[0].toFixed(1)} → ${s.loadAverage[1].toFixed(1)}` : "";
+  const head = `== ${s.title} [${s.status}] (${(s.ms / 1000).toFixed(1)} s${load})`;
   const parts = [head, ...s.notes.map((n) => `  note: ${n}`), ...s.tables.map(formatTable), ...(s.checks.length > 0 ? [s.checks.map(formatCheck).join("\n")] : [])];
   return parts.join("\n\n");
 }

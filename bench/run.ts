@@ -6,7 +6,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BENCH_IDS, parseBenchArgs, type BenchId } from "./args";
+import { benchColdStart } from "./cold-start";
 import { benchJobManager, DEFAULT_FIXTURES_DIR } from "./job-manager";
+import { benchLocalThroughput } from "./local-throughput";
+import { benchProgramScale } from "./program-scale";
+import { benchTransfers } from "./transfers";
 import { formatSection, type BenchResults, type BenchSection } from "./report";
 import { elapsedMs } from "./stats";
 
@@ -24,6 +28,10 @@ const TITLES: Record<BenchId, string> = {
 
 const RUNNERS: Partial<Record<BenchId, Runner>> = {
   "job-manager": ({ quick, log }) => benchJobManager({ quick, fixturesDir: DEFAULT_FIXTURES_DIR, log }),
+  "cold-start": ({ quick, log }) => benchColdStart({ quick, log }),
+  "program-scale": ({ quick, log }) => benchProgramScale({ quick, log }),
+  "local-throughput": ({ quick, log }) => benchLocalThroughput({ quick, log }),
+  transfers: ({ quick, log }) => benchTransfers({ quick, log }),
 };
 
 async function main(): Promise<void> {
@@ -33,6 +41,7 @@ async function main(): Promise<void> {
   for (const id of args.only) {
     const runner = RUNNERS[id];
     const started = process.hrtime.bigint();
+    const loadBefore = os.loadavg()[0];
     log(`running ${id}${args.quick ? " (quick)" : ""}`);
     let section: BenchSection;
     if (!runner) {
@@ -45,6 +54,7 @@ async function main(): Promise<void> {
         section = { id, title: TITLES[id], status: "error", notes: [message], tables: [], checks: [], ms: elapsedMs(started) };
       }
     }
+    section = { ...section, loadAverage: [loadBefore, os.loadavg()[0]] };
     sections.push(section);
     process.stdout.write(`\n${formatSection(section)}\n`);
   }

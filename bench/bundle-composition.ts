@@ -1,0 +1,38 @@
+import * as esbuild from "esbuild";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "../components/lambda-bundle";
+
+/** Package of a bundled input path (`node_modules/@scope/name/...` → `@scope/name`); project files → "(project)". */
+export function packageOf(inputPath: string): string {
+  const all = [...inputPath.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)];
+  return all.length > 0 ? all[all.length - 1][1] : "(project)";
+}
+
+/** Output bytes per package, largest first. */
+export function bytesByPackage(inputs: Readonly<Record<string, { bytesInOutput: number }>>): [string, number][] {
+  const by = new Map<string, number>();
+  for (const [file, v] of Object.entries(inputs)) by.set(packageOf(file), (by.get(packageOf(file)) ?? 0) + v.bytesInOutput);
+  return [...by.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+/**
+ * What a handler bundle is made of, from an esbuild metafile of the same build settings as
+ * components/lambda-bundle.ts (a separate build: bundleHandler returns only the code).
+ */
+export function bundleComposition(entry: string): [string, number][] {
+  const result = esbuild.buildSync({
+    entryPoints: [path.resolve(PROJECT_ROOT, entry)],
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    minify: true,
+    write: false,
+    legalComments: "none",
+    logLevel: "silent",
+    metafile: true,
+  });
+  const output = Object.values(result.metafile?.outputs ?? {})[0];
+  if (!output) throw new Error(`bundle composition: esbuild produced no output for ${entry}`);
+  return bytesByPackage(output.inputs);
+}
