@@ -81,7 +81,12 @@ describe("AnalysisPipeline bucket", () => {
       "labone/configs/", "labone/inputs/", "labone/results/", "labone/submissions/",
       "labtwo/configs/", "labtwo/inputs/", "labtwo/results/", "labtwo/submissions/",
     ]);
-    for (const r of byType(webdevResources, T.object)) expect(r.inputs.content).toBe("");
+    for (const r of byType(webdevResources, T.object)) {
+      expect(r.inputs.content).toBe("");
+      expect(r.options.retainOnDelete).toBe(true);
+      expect(r.options.ignoreChanges).toEqual(expect.arrayContaining(["content"]));
+    }
+    expect(one(webdevResources, T.bucket, "webdev-bucket").options.retainOnDelete).toBe(false);
   });
 });
 

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BlueprintError, loadStackFile, parseBlueprint, validateBlueprint } from "../../components/blueprint/parse";
-import { LAMBDA_CONFIG_DEFAULTS } from "../../components/blueprint/types";
+import { LAMBDA_CONFIG_DEFAULTS, type Affiliate, type Blueprint, type LambdaConfig, type LambdaSettings, type PostProcessing } from "../../components/blueprint/types";
+import { BLUEPRINT_SCHEMA } from "../../components/blueprint/schema";
 import { LEGACY_BLUEPRINTS, REPO, rawBlueprint, withPaths } from "./fixtures";
 
 function issuesOf(raw: unknown) {
@@ -173,5 +174,29 @@ describe("legacy blueprints and stack files", () => {
     expect(() => loadStackFile(path.join(dir, "broken.yaml"))).toThrow(/broken\.yaml/);
     fs.writeFileSync(path.join(dir, "utils.yaml"), "config:\n  neurocaas:deployUtils: true\n");
     expect(loadStackFile(path.join(dir, "utils.yaml"))).toEqual({ config: { "neurocaas:deployUtils": true } });
+  });
+});
+
+describe("schema and TypeScript types stay in sync", () => {
+  type Node = { properties: Record<string, Node & { expected?: string }>; required?: string[] };
+  const typed = (node: Node) => Object.keys(node.properties).filter((k) => !/^legacy key/.test(node.properties[k].expected ?? "")).sort();
+  const root = BLUEPRINT_SCHEMA as unknown as Node;
+  const lambda = root.properties.Lambda;
+
+  it("has exactly the keys of the types (legacy keys aside)", () => {
+    const cfg: Required<LambdaConfig> = parseBlueprint(rawBlueprint()).Lambda.LambdaConfig as Required<LambdaConfig>;
+    const keysOf = <T extends object>(o: Record<keyof T, unknown>) => Object.keys(o).sort();
+    expect(typed(root)).toEqual(keysOf<Blueprint>({ PipelineName: 0, REGION: 0, STAGE: 0, Lambda: 0, UXData: 0 }));
+    expect(typed(lambda)).toEqual(keysOf<Required<LambdaSettings>>({ Protocol: 0, LambdaConfig: 0, PostProcessing: 0, ConfigSchema: 0 }));
+    expect(typed(lambda.properties.LambdaConfig)).toEqual(Object.keys(cfg).sort());
+    expect(typed(lambda.properties.PostProcessing)).toEqual(keysOf<Required<PostProcessing>>({ PostTrigger: 0, StepName: 0, TargetBucket: 0 }));
+    const affiliate = (root.properties.UXData.properties.Affiliates as unknown as { items: Node }).items;
+    expect(typed(affiliate)).toEqual(keysOf<Required<Affiliate>>({ AffiliateName: 0, UserNames: 0, UserInput: 0, ContactEmail: 0 }));
+  });
+
+  it("has a default for every optional LambdaConfig key and none for the required ones", () => {
+    const cfgNode = lambda.properties.LambdaConfig;
+    const optional = typed(cfgNode).filter((k) => !(cfgNode.required ?? []).includes(k));
+    expect(optional).toEqual(Object.keys(LAMBDA_CONFIG_DEFAULTS).sort());
   });
 });

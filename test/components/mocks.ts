@@ -4,10 +4,25 @@ import { ACCOUNT } from "./iam-sim";
 
 export const REGION = "us-east-1";
 
+export interface ResourceOptionsSeen {
+  readonly retainOnDelete: boolean;
+  readonly ignoreChanges: readonly string[];
+  readonly protect: boolean;
+}
+
 export interface Recorded {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, unknown>;
+  readonly options: ResourceOptionsSeen;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getRetainondelete(): boolean | undefined;
+  getIgnorechangesList(): string[];
+  getProtect(): boolean | undefined;
 }
 
 /** Outputs of a mocked utils stack (what `requireOutput("utils")` returns). */
@@ -31,9 +46,11 @@ export const FAKE_UTILS = {
  */
 export function installMocks(): Recorded[] {
   const recorded: Recorded[] = [];
+  const options = new Map<string, ResourceOptionsSeen>();
   pulumi.runtime.setMocks({
     newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+      const seen = options.get(`${args.type}::${args.name}`) ?? { retainOnDelete: false, ignoreChanges: [], protect: false };
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, options: seen });
       if (args.type === "pulumi:pulumi:StackReference") {
         return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: { utils: FAKE_UTILS }, secretOutputNames: [] } };
       }
@@ -44,6 +61,17 @@ export function installMocks(): Recorded[] {
       return args.inputs;
     },
   }, "neurocaas", "test", false);
+  // The mock monitor does not hand resource options to `newResource`; read them off the request.
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    options.set(`${req.getType()}::${req.getName()}`, {
+      retainOnDelete: req.getRetainondelete() === true,
+      ignoreChanges: req.getIgnorechangesList(),
+      protect: req.getProtect() === true,
+    });
+    return register(req, cb);
+  };
   return recorded;
 }
 
