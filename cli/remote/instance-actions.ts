@@ -215,7 +215,9 @@ export async function startDevInstance(ctx: RemoteContext, timeout?: string): Pr
 
 /** `remote stop-devinstance`. */
 export async function stopDevInstance(ctx: RemoteContext): Promise<void> {
-  const { rec } = await selectedRunning(ctx, "stop it");
+  const rec = selectedInstance(readState(ctx));
+  const info = await describeInstance(ctx.clients.ec2, rec.instanceId);
+  if (info.state !== "running" && info.state !== "pending") throw new Error(`instance ${rec.instanceId} is ${info.state}: only a running instance can be stopped`);
   await ctx.clients.ec2.send(new StopInstancesCommand({ InstanceIds: [rec.instanceId] }));
   ctx.out(`stopping ${rec.instanceId} (${rec.name}); "remote start-devinstance" starts it again`);
 }

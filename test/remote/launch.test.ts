@@ -7,6 +7,7 @@ import {
   EC2Client,
   RunInstancesCommand,
   StartInstancesCommand,
+  StopInstancesCommand,
   type Instance,
 } from "@aws-sdk/client-ec2";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
@@ -20,6 +21,7 @@ import {
   listInstances,
   selectDevInstance,
   startDevInstance,
+  stopDevInstance,
 } from "../../cli/remote/instance-actions";
 import { remoteStatePath, type RemoteState } from "../../cli/remote/state";
 import { AMI_ALIAS_PARAMETERS } from "../../cli/remote/ami";
@@ -222,5 +224,10 @@ describe("lifetime", () => {
     expect(ec2.commandCalls(StartInstancesCommand)[0].args[0].input).toEqual({ InstanceIds: ["i-1"] });
     expect(readStateFile(stackFile).instances[0].lastStartedAt).toBe("2026-11-24T08:00:00.000Z");
     await expect(startDevInstance(ctx)).rejects.toThrow(/is running: only a stopped instance can be started/);
+    ec2.on(StopInstancesCommand).resolves({});
+    await stopDevInstance(ctx);
+    expect(ec2.commandCalls(StopInstancesCommand)[0].args[0].input).toEqual({ InstanceIds: ["i-1"] });
+    state = "stopped";
+    await expect(stopDevInstance(ctx)).rejects.toThrow(/instance i-1 is stopped: only a running instance can be stopped/);
   });
 });
