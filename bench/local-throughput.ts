@@ -82,7 +82,7 @@ export async function benchLocalThroughput(args: LocalThroughputArgs): Promise<B
   const client = createLocalS3Client(server.endpoint);
   const ids = Array.from({ length: jobs }, (_, i) => jobId(i));
   let done = new Set<string>();
-  let elapsed = 0;
+  let elapsed: number;
   let peakKb: number | undefined;
   const statuses: Record<string, number> = {};
   const timeoutMs = args.timeoutMs ?? 15 * 60_000;
