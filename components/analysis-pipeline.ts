@@ -265,7 +265,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       role: monRole.name,
       name: "monitor",
       policy: this.deadLetterQueue.arn.apply((dlq) => JSON.stringify(checkPolicySize("role inline policy", names.monitorRole, monitorPolicy({
-        region, bucket: analysis, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
+        region, bucket: analysis, bypassBuckets: args.bypassBuckets, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
       })))),
     }, parent);
     const mon = neurocaasFunction(`${name}-monitor`, {

@@ -138,7 +138,12 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Action: "s3:PutObject",
       Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "*/configs/*"), objectArn(r, a.bucket, "logs/*")],
     },
-    { Sid: "RemoveActiveCostLogs", Effect: "Allow", Action: "s3:DeleteObject", Resource: objectArn(r, a.bucket, "logs/active/*") },
+    {
+      Sid: "RollBackActiveCostLogsAndClaims",
+      Effect: "Allow",
+      Action: "s3:DeleteObject",
+      Resource: [objectArn(r, a.bucket, "logs/active/*"), objectArn(r, a.bucket, "logs/_jobs/*")],
+    },
     ...bypassStatements(r, a.bypassBuckets),
     {
       Sid: "ReadBudgets",
@@ -190,6 +195,8 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
 export interface MonitorPolicyArgs {
   readonly region: string;
   readonly bucket: string;
+  /** Storage-bypass buckets, where bypass jobs keep their status files and end markers. */
+  readonly bypassBuckets: readonly string[];
   readonly logGroupArn: string;
   readonly deadLetterQueueArn: string;
 }
@@ -206,6 +213,7 @@ export function monitorPolicy(a: MonitorPolicyArgs): PolicyDocument {
       Resource: [objectArn(r, a.bucket, "logs/*"), objectArn(r, a.bucket, "*/results/*")],
     },
     { Sid: "MoveActiveCostLogs", Effect: "Allow", Action: "s3:DeleteObject", Resource: objectArn(r, a.bucket, "logs/active/*") },
+    ...bypassStatements(r, a.bypassBuckets),
     ...ownInstanceStatements(r, a.bucket),
     { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
@@ -221,13 +229,14 @@ export interface PostprocessPolicyArgs {
   readonly deadLetterQueueArn: string;
 }
 
-/** Post-processing chain: copy job logs, write a marker and the next step's submit file. */
+/** Post-processing chain: copy job logs, write a once-per-job marker and the next step's submit file. */
 export function postprocessPolicy(a: PostprocessPolicyArgs): PolicyDocument {
   const r = a.region;
   return policy(
     { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
     { Sid: "ReadJobFolders", Effect: "Allow", Action: "s3:GetObject", Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "logs/*")] },
-    { Sid: "WriteJobFolders", Effect: "Allow", Action: "s3:PutObject", Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "logs_pre_*")] },
+    { Sid: "CopyJobLogs", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.bucket, "*/results/*") },
+    { Sid: "OncePerJobMarkers", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.bucket, "logs/_post/*") },
     { Sid: "SubmitNextStep", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.targetBucket, "*/submissions/*") },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
   );

@@ -88,6 +88,11 @@ describe("job-manager role", () => {
     ["writes the certificate", { action: "s3:PutObject", resource: obj("brunolab/results/job__x_1/logs/certificate.txt") }, allow],
     ["writes cost logs", { action: "s3:PutObject", resource: obj("logs/active/i-0123.json") }, allow],
     ["removes active cost logs", { action: "s3:DeleteObject", resource: obj("logs/active/i-0123.json") }, allow],
+    ["claims a job once", { action: "s3:PutObject", resource: obj("logs/_jobs/brunolab/job__x_1.json") }, allow],
+    ["releases a failed claim", { action: "s3:DeleteObject", resource: obj("logs/_jobs/brunolab/job__x_1.json") }, allow],
+    ["keeps the spend ledger", { action: "s3:PutObject", resource: obj("logs/_ledger/brunolab.json") }, allow],
+    ["never deletes the spend ledger", { action: "s3:DeleteObject", resource: obj("logs/_ledger/brunolab.json") }, deny],
+    ["writes ensemble config copies", { action: "s3:PutObject", resource: obj("brunolab/configs/job__x_1inst1config.json") }, allow],
     ["never deletes user data", { action: "s3:DeleteObject", resource: obj("brunolab/inputs/movie.tif") }, deny],
     ["never overwrites user inputs", { action: "s3:PutObject", resource: obj("brunolab/inputs/movie.tif") }, deny],
     ["never deletes finished cost logs", { action: "s3:DeleteObject", resource: obj("logs/brunolab/i-0123.json") }, deny],
@@ -99,7 +104,10 @@ describe("job-manager role", () => {
 });
 
 describe("monitor role", () => {
-  run(monitorPolicy({ region: R, bucket: B, logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ }), [
+  run(monitorPolicy({ region: R, bucket: B, bypassBuckets: ["lab-archive"], logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ }), [
+    ["reads job records", { action: "s3:GetObject", resource: obj("logs/_jobs/brunolab/job__x_1.json") }, allow],
+    ["adds spend to the ledger", { action: "s3:PutObject", resource: obj("logs/_ledger/brunolab.json") }, allow],
+    ["writes end markers of bypass jobs", { action: "s3:PutObject", resource: obj("out/job__x_1/process_results/end.txt", "lab-archive") }, allow],
     ["moves cost logs", { action: "s3:PutObject", resource: obj("logs/brunolab/i-0123.json") }, allow],
     ["deletes active cost logs", { action: "s3:DeleteObject", resource: obj("logs/active/i-0123.json") }, allow],
     ["writes end markers", { action: "s3:PutObject", resource: obj("brunolab/results/job__x_1/process_results/end.txt") }, allow],
@@ -117,6 +125,10 @@ describe("post-processing role", () => {
   run(postprocessPolicy({ region: R, bucket: B, targetBucket: "next-step", logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ }), [
     ["submits the next step", { action: "s3:PutObject", resource: obj("brunolab/submissions/prediction_submit.json", "next-step") }, allow],
     ["copies job logs", { action: "s3:PutObject", resource: obj("brunolab/results/job__x_1/logs_pre_prediction/certificate.txt") }, allow],
+    ["reads job logs to copy", { action: "s3:GetObject", resource: obj("brunolab/results/job__x_1/logs/certificate.txt") }, allow],
+    ["writes its once-per-job marker", { action: "s3:PutObject", resource: obj("logs/_post/brunolab/results/job__x_1/prediction.json") }, allow],
+    ["reads the job record", { action: "s3:GetObject", resource: obj("logs/_jobs/brunolab/job__x_1.json") }, allow],
+    ["writes no cost logs", { action: "s3:PutObject", resource: obj("logs/brunolab/i-0123.json") }, deny],
     ["writes no inputs of the next step", { action: "s3:PutObject", resource: obj("brunolab/inputs/x.tif", "next-step") }, deny],
     ["deletes nothing", { action: "s3:DeleteObject", resource: obj("brunolab/results/job__x_1/logs/certificate.txt") }, deny],
   ]);
