@@ -5,6 +5,7 @@ import { BlueprintError, loadStackFile } from "../../components/blueprint/parse"
 import { formatIssue, type BlueprintIssue } from "../../components/blueprint/errors";
 import { StackConfigError, stackSettingsFromConfig } from "../../components/settings";
 import { formatImportTable, importedStackText, importLegacyDirectory, readLegacyFile, writeNewFile } from "../blueprint/import-files";
+import { blueprintNameProblem } from "../blueprint/name";
 import { scaffoldFiles } from "../blueprint/scaffold";
 import { DEFAULT_UTILS_STACK } from "../blueprint/stack-yaml";
 import { resolveAmi } from "../remote/ami";
@@ -57,7 +58,7 @@ export function register(program: Command, deps: BlueprintDeps = {}): void {
     .description("write a new blueprint NAME.yaml (affiliate debuggers) and example submit/config files")
     .argument("<name>", "analysis name: lowercase letters, digits and -, 3-63 chars (it becomes the bucket name)")
     .option("--dir <dir>", "directory of stack configs", "stacks")
-    .requiredOption("-a, --ami <ami>", "machine image id, or an alias resolved now (ubuntu22, ubuntu24, dlami)")
+    .option("-a, --ami <ami>", "machine image id, or an alias resolved now through AWS's public SSM parameters (ubuntu22, ubuntu24, dlami)", "ubuntu22")
     .option("-t, --instance-type <type>", "default instance type", "m5.xlarge")
     .option("--region <region>", "AWS region", "us-east-1")
     .option("-u, --user <name>", "IAM user (without region suffix) of the debuggers affiliate; repeatable", (v: string, acc: string[]) => [...acc, v], [])
@@ -65,7 +66,14 @@ export function register(program: Command, deps: BlueprintDeps = {}): void {
     .option("--utils-stack <stack>", "utils stack the analysis uses (neurocaas:utilsStack)", DEFAULT_UTILS_STACK)
     .option("--profile <name>", "AWS profile for resolving an AMI alias")
     .action(async (name: string, opts: NewOptions) => {
-      const ami = await resolveAmi(factory({ region: opts.region ?? "us-east-1", profile: opts.profile }).ssm, opts.ami);
+      const problem = blueprintNameProblem(name);
+      if (problem) throw new Error(`invalid analysis name: ${problem}`);
+      let ami: string;
+      try {
+        ami = await resolveAmi(factory({ region: opts.region ?? "us-east-1", profile: opts.profile }).ssm, opts.ami);
+      } catch (err) {
+        throw new Error(`cannot resolve --ami ${opts.ami}: ${(err as Error).message} (an alias needs AWS access; pass --ami ami-... to use a known image)`, { cause: err });
+      }
       const files = scaffoldFiles(opts.dir, {
         name,
         ami,

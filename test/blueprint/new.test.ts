@@ -95,6 +95,14 @@ describe("neurocaas blueprint new", () => {
     expect(ssm.commandCalls(GetParameterCommand)[0].args[0].input.Name).toMatch(/^\/aws\/service\/deeplearning\/ami\/x86_64\//);
     expect(loadStackFile(path.join(dir, "dl-analysis.yaml")).blueprint?.Lambda.LambdaConfig.AMI).toBe("ami-0abcdefabcdefabcd");
     expect(lines).toHaveLength(3);
+    // Without --ami the default alias ubuntu22 is resolved; a failure names the way out.
+    await p.parseAsync(["node", "neurocaas", "blueprint", "new", "plain-analysis", "--dir", dir]);
+    expect(ssm.commandCalls(GetParameterCommand)[1].args[0].input.Name).toBe("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id");
+    ssm.on(GetParameterCommand).rejects(new Error("Could not load credentials from any providers"));
+    await expect(p.parseAsync(["node", "neurocaas", "blueprint", "new", "third-analysis", "--dir", dir])).rejects.toThrow(
+      /cannot resolve --ami ubuntu22: Could not load credentials .*pass --ami ami-\.\.\. to use a known image/,
+    );
+    expect(fs.existsSync(path.join(dir, "third-analysis.yaml"))).toBe(false);
     expect(exampleSubmit().timestamp).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
   });
 });
