@@ -188,6 +188,14 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Resource: a.iaeRoleArn,
       Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } },
     },
+    {
+      // Spot launches ("NeuroCAAS Save" jobs) create EC2's spot service-linked role on first use.
+      Sid: "SpotServiceLinkedRole",
+      Effect: "Allow",
+      Action: "iam:CreateServiceLinkedRole",
+      Resource: `arn:${partitionOf(r)}:iam::*:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`,
+      Condition: { StringEquals: { "iam:AWSServiceName": "spot.amazonaws.com" } },
+    },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
   );
 }

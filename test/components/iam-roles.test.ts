@@ -98,6 +98,8 @@ describe("job-manager role", () => {
     ["never deletes finished cost logs", { action: "s3:DeleteObject", resource: obj("logs/brunolab/i-0123.json") }, deny],
     ["touches no other analysis' bucket", { action: "s3:GetObject", resource: obj("brunolab/inputs/movie.tif", OTHER) }, deny],
     ["has no S3 bucket administration", { action: "s3:PutBucketPolicy", resource: `arn:aws:s3:::${B}` }, deny],
+    ["may create the spot service-linked role", { action: "iam:CreateServiceLinkedRole", resource: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`, context: { "iam:AWSServiceName": "spot.amazonaws.com" } }, allow],
+    ["creates no other service-linked role", { action: "iam:CreateServiceLinkedRole", resource: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`, context: { "iam:AWSServiceName": "ecs.amazonaws.com" } }, deny],
     ["has no IAM administration", { action: "iam:CreateUser", resource: `arn:aws:iam::${ACCOUNT}:user/x` }, deny],
     ["writes its dead letters", { action: "sqs:SendMessage", resource: DLQ }, allow],
   ]);
