@@ -22,3 +22,8 @@ export function errorMessage(err: unknown): string {
 export function isAwsError(err: unknown): boolean {
   return typeof err === "object" && err !== null && "$metadata" in err;
 }
+
+/** One JobError for a list of problems: the first is the reason; all are listed when there are several. */
+export function problemsError(problems: readonly string[]): JobError {
+  return new JobError(problems[0] ?? "invalid input", "INTERNAL", problems.length > 1 ? problems : []);
+}

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from "yaml";
-import { JobError } from "./errors";
+import { JobError, problemsError } from "./errors";
 import { describe } from "./submit-file";
 
 /** Reserved config keys (SPEC §3) and the parsed config. */
@@ -25,7 +25,7 @@ export function parseJobConfig(text: string, key: string): JobConfig {
   const problems: string[] = [];
   const duration = reservedInteger(values, "__duration__", 1, MAX_DURATION_MINUTES, "minutes (at most 7 days)", problems);
   const size = reservedInteger(values, "__dataset_size__", 0, MAX_DATASET_SIZE_GB, "GB (at most 16 TB)", problems);
-  if (problems.length > 0) throw new JobError(problems[0], "INTERNAL", problems);
+  if (problems.length > 0) throw problemsError(problems);
   return {
     values,
     durationMinutes: duration ?? DEFAULT_DURATION_MINUTES,

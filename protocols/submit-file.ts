@@ -1,5 +1,5 @@
 import { parseS3Uri } from "./storage";
-import { JobError } from "./errors";
+import { JobError, problemsError } from "./errors";
 
 /** A validated submit file (SPEC §2). */
 export interface SubmitFile {
@@ -52,7 +52,7 @@ export function parseSubmitFile(text: string, group: string): SubmitFile {
     problems.push(`"resultpath" must be a string "s3://bucket/prefix"; got ${describe(obj.resultpath)}.`);
   }
   if (problems.length > 0 || timestamp === undefined || datanames === undefined || configname === undefined) {
-    throw new JobError(problems[0] ?? "The submit file is invalid.", "INTERNAL", problems);
+    throw problemsError(problems);
   }
 
   const uris = [...datanames, configname].map((k) => k.startsWith("s3://"));
@@ -66,7 +66,7 @@ export function parseSubmitFile(text: string, group: string): SubmitFile {
   const keyProblems: string[] = [];
   for (const key of datanames) checkOwnKey(key, group, "dataname", keyProblems);
   checkOwnKey(configname, group, "configname", keyProblems);
-  if (keyProblems.length > 0) throw new JobError(keyProblems[0], "INTERNAL", keyProblems);
+  if (keyProblems.length > 0) throw problemsError(keyProblems);
   return { datanames, configname, timestamp, instanceType };
 }
 
@@ -187,7 +187,7 @@ function checkBypass(datanames: readonly string[], configname: string, resultpat
       if (p) problems.push(`"resultpath" ${JSON.stringify(resultpath)}: the prefix ${p}.`);
     }
   }
-  if (problems.length > 0) throw new JobError(problems[0], "INTERNAL", problems);
+  if (problems.length > 0) throw problemsError(problems);
   return { inputBucket: [...buckets][0], outputBucket, resultPrefix };
 }
 

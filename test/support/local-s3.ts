@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Request, type LocalS3Server } from "../../local/s3-server";
 import { S3ObjectStore } from "../../protocols/aws/s3-store";
 import { createS3Client } from "../../protocols/s3-client";
@@ -61,9 +61,14 @@ export async function uploadTree(store: ObjectStore, bucket: string, dir: string
   return keys;
 }
 
-/** key → body of every object under a prefix. */
-export async function snapshot(store: ObjectStore, bucket: string, prefix: string): Promise<Map<string, string>> {
+/** key → ETag of every object under a prefix (one listing; detects any change of content). */
+export async function snapshot(client: S3Client, bucket: string, prefix: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const key of await store.list(bucket, prefix)) out.set(key, (await store.get(bucket, key))?.body ?? "");
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) out.set(o.Key as string, `${o.ETag} ${o.Size}`);
+    token = page.NextContinuationToken;
+  } while (token);
   return out;
 }
