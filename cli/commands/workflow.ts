@@ -37,7 +37,7 @@ function withFetchOptions(cmd: Command): Command {
   return cmd
     .option("-o, --outputpath <dir>", "directory to fetch into")
     .option("-f, --force", "fetch again even if the target exists", false)
-    .option("-d, --display", "show transfer notes", false);
+    .option("-d, --display", "say on stderr what was fetched from where", false);
 }
 
 async function runLogged(job: WorkflowJob, sink: S3LogSink | LocalLogSink, command: string, verifyDelayMs: number): Promise<void> {
@@ -81,17 +81,29 @@ export function register(program: Command): void {
     "result folder",
   ).action((o: SourceOpts) => new WorkflowJob().registerResultpath(source(o)));
 
-  withFetchOptions(wf.command("get-data").description("fetch the registered dataset (default into JOBDIR/inputs/); prints its local path")).action(
-    async (o: { outputpath?: string; force: boolean }) => println(await new WorkflowJob().fetch("data", { outDir: o.outputpath, force: o.force })),
-  );
-  withFetchOptions(wf.command("get-config").description("fetch the registered config (default into JOBDIR/configs/); prints its local path")).action(
-    async (o: { outputpath?: string; force: boolean }) => println(await new WorkflowJob().fetch("config", { outDir: o.outputpath, force: o.force })),
-  );
+  type FetchOpts = { outputpath?: string; force: boolean; display: boolean };
+  const fetched = (o: FetchOpts, source: string | undefined, local: string): void => {
+    if (o.display) process.stderr.write(`fetched ${source} to ${local}\n`);
+    println(local);
+  };
+  withFetchOptions(wf.command("get-data").description("fetch the registered dataset (default into JOBDIR/inputs/); prints its local path")).action(async (o: FetchOpts) => {
+    const job = new WorkflowJob();
+    const local = await job.fetch("data", { outDir: o.outputpath, force: o.force });
+    fetched(o, job.registration().data.s3 ?? job.registration().data.localsource, local);
+  });
+  withFetchOptions(wf.command("get-config").description("fetch the registered config (default into JOBDIR/configs/); prints its local path")).action(async (o: FetchOpts) => {
+    const job = new WorkflowJob();
+    const local = await job.fetch("config", { outDir: o.outputpath, force: o.force });
+    fetched(o, job.registration().config.s3 ?? job.registration().config.localsource, local);
+  });
   withFetchOptions(
     wf.command("get-file").description("fetch a registered file (default into JOBDIR/inputs/); prints its local path").requiredOption("-n, --name <name>", "name the file was registered under"),
-  ).action(async (o: { name: string; outputpath?: string; force: boolean }) =>
-    println(await new WorkflowJob().fetchFile(o.name, { outDir: o.outputpath, force: o.force })),
-  );
+  ).action(async (o: FetchOpts & { name: string }) => {
+    const job = new WorkflowJob();
+    const local = await job.fetchFile(o.name, { outDir: o.outputpath, force: o.force });
+    const loc = job.registration().additional_files[o.name];
+    fetched(o, loc?.s3 ?? loc?.localsource, local);
+  });
 
   wf.command("put-result")
     .description("upload a file or folder to {resultpath}/process_results/{basename}")

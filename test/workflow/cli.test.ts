@@ -232,13 +232,16 @@ describe("neurocaas workflow / scripting CLI", () => {
 
     const fetched = await runCli(["workflow", "get-file", "-n", "notes"], env);
     expect(fetched.stdout).toBe(`${path.join(tmp, "job", "inputs", "notes.txt")}\n`);
-    const [fname, fpath, put, clean] = await Promise.all([
+    const [shown, fname, fpath, put, clean] = await Promise.all([
+      runCli(["workflow", "get-config", "-f", "-d"], env),
       runCli(["workflow", "get-filename", "-n", "notes"], env),
       runCli(["workflow", "get-filepath", "-n", "notes"], env),
       runCli(["workflow", "put-result", "-r", extra], env),
       runCli(["workflow", "cleanup"], env),
     ]);
     expect([fname.stdout, fpath.stdout]).toEqual(["notes.txt\n", fetched.stdout]);
+    expect(shown.stdout).toBe(`${path.join(tmp, "job", "configs", "config.yaml")}\n`);
+    expect(shown.stderr).toContain(`fetched ${path.join(REPO_ROOT, "examples/pca/config.yaml")} to `);
     expect([put.code, put.stdout, clean.code, clean.stdout]).toEqual([0, "", 0, ""]);
     expect(fs.readdirSync(path.join(out, "process_results")).sort()).toEqual(["config.yaml", "explained_variance.svg", "notes.txt", "pca_components.json", "update.txt"]);
     const missing = await runCli(["workflow", "put-result", "-r", path.join(tmp, "absent.txt")], env);
