@@ -80,6 +80,9 @@ export class AwsWorld {
     this.runInstancesCalls = [];
     this.agentReadyAfter = 0;
     this.pricingFails = false;
+    this.ec2.resetHistory();
+    this.ssm.resetHistory();
+    this.pricing.resetHistory();
   }
 
   restore(): void {
