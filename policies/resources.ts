@@ -1,3 +1,4 @@
+import { UnknownValueError } from "@pulumi/policy";
 import { P } from "./props";
 
 /**
@@ -139,4 +140,19 @@ export function nameFromArn(arnOrName: string): string {
 export function bucketOfArn(arn: string): string | undefined {
   const m = /^arn:aws[a-z-]*:s3:::([^/]*)/.exec(arn);
   return m ? m[1] : undefined;
+}
+
+/**
+ * Reads a value that only links resources together (e.g. which bucket a sub-resource belongs to):
+ * during a real preview such a reference may be unknown (the id of a bucket not yet created),
+ * and the caller falls back to the dependency graph. Never use it for the value a policy checks:
+ * an unknown checked value must surface as the engine's "can't run during preview".
+ */
+export function knownOrUndefined<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof UnknownValueError) return undefined;
+    throw err;
+  }
 }

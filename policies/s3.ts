@@ -1,5 +1,5 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { isKind, list, record, runtimeConfigOf, str, tagsOf, type Kind } from "./resources";
+import { isKind, knownOrUndefined, list, record, runtimeConfigOf, str, tagsOf, type Kind } from "./resources";
 import { P, PUBLIC_ACCESS_FLAGS } from "./props";
 
 /**
@@ -16,14 +16,21 @@ export interface BucketView {
 
 export function bucketsOf(resources: readonly PolicyResource[]): BucketView[] {
   return resources.filter((r) => isKind(r.type, "bucket")).map((r) => {
-    const refs = new Set([str(r.props, P.bucketName), str(r.props, "id")].filter((x): x is string => !!x));
+    const refs = new Set([str(r.props, P.bucketName), knownOrUndefined(() => str(r.props, "id"))].filter((x): x is string => !!x));
     return { resource: r, refs, name: str(r.props, P.bucketName) ?? r.name };
   });
 }
 
+/** Whether sub-resource `r` points at `bucket`: by name, or (name unknown during preview) by dependency. */
+export function pointsAt(r: PolicyResource, bucket: BucketView): boolean {
+  const ref = knownOrUndefined(() => str(r.props, P.subresourceBucket));
+  if (ref !== undefined) return bucket.refs.has(ref);
+  return (r.propertyDependencies[P.subresourceBucket] ?? []).some((d) => d.urn === bucket.resource.urn);
+}
+
 /** Sub-resources of `kind` that point at `bucket`. */
 export function attachedTo(resources: readonly PolicyResource[], kind: Kind, bucket: BucketView): PolicyResource[] {
-  return resources.filter((r) => isKind(r.type, kind) && bucket.refs.has(str(r.props, P.subresourceBucket) ?? ""));
+  return resources.filter((r) => isKind(r.type, kind) && pointsAt(r, bucket));
 }
 
 export const publicAccessBlock: StackValidationPolicy = {

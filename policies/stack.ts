@@ -1,6 +1,7 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { isKind, runtimeConfigOf, str } from "./resources";
-import { bucketsOf } from "./s3";
+import { P } from "./props";
+import { isKind, knownOrUndefined, runtimeConfigOf, str } from "./resources";
+import { bucketsOf, pointsAt } from "./s3";
 
 /**
  * S3 keeps a single notification configuration per bucket: a second BucketNotification silently
@@ -16,9 +17,9 @@ export const oneNotificationPerBucket: StackValidationPolicy = {
     const byBucket = new Map<string, string[]>();
     for (const r of args.resources) {
       if (!isKind(r.type, "notification")) continue;
-      const ref = str(r.props, "bucket");
-      if (!ref) continue;
-      const key = canonical(ref);
+      const ref = knownOrUndefined(() => str(r.props, P.subresourceBucket));
+      const key = ref !== undefined ? canonical(ref) : buckets.find((b) => pointsAt(r, b))?.name;
+      if (!key) continue;
       byBucket.set(key, [...(byBucket.get(key) ?? []), r.urn]);
     }
     for (const [bucket, urns] of byBucket) {

@@ -1,4 +1,5 @@
 import Ajv from "ajv";
+import { UnknownValueError } from "@pulumi/policy";
 import type {
   EnforcementLevel, Policies, PolicyPackConfig, PolicyProviderResource, PolicyResource, PolicyResourceOptions,
   ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy,
@@ -122,6 +123,10 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
   const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
   };
+  // As the engine does: a policy that reads a value unknown until deployment is reported, advisory.
+  const previewGap = (policy: string, r: RecordedResource | undefined, err: Error) => {
+    violations.push({ policy, enforcementLevel: "advisory", ...(r ? { urn: r.urn, name: r.name } : {}), message: `can't run policy ${policy} during preview: ${err.message}` });
+  };
 
   for (const policy of args.policies) {
     const cfg = configs.get(policy.name)!;
@@ -166,7 +171,8 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
       try {
         await policy.validateStack({ resources: [...view.values()], getConfig, stackTags, notApplicable }, report(undefined));
       } catch (err) {
-        if (!(err instanceof NotApplicable)) throw new Error(`policy ${policy.name} failed: ${(err as Error).message}`, { cause: err });
+        if (err instanceof UnknownValueError) previewGap(policy.name, undefined, err as Error);
+        else if (!(err instanceof NotApplicable)) throw new Error(`policy ${policy.name} failed: ${(err as Error).message}`, { cause: err });
       }
     } else {
       const validations = [(policy as ResourceValidationPolicy).validateResource ?? []].flat();
@@ -184,7 +190,8 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
           try {
             await validate(vargs, report(r));
           } catch (err) {
-            if (!(err instanceof NotApplicable)) throw new Error(`policy ${policy.name} failed on ${r.urn}: ${(err as Error).message}`, { cause: err });
+            if (err instanceof UnknownValueError) previewGap(policy.name, r, err as Error);
+            else if (!(err instanceof NotApplicable)) throw new Error(`policy ${policy.name} failed on ${r.urn}: ${(err as Error).message}`, { cause: err });
           }
         }
       }

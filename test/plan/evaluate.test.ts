@@ -75,6 +75,14 @@ describe("evaluatePolicies", () => {
     expect(results.map((r) => r.enforcementLevel)).toEqual(["disabled", "disabled"]);
   });
 
+  it("reports a policy that reads an unknown value as advisory, like the engine in a preview", async () => {
+    // Internal helpers of @pulumi/policy (untyped): the engine-side proxy and its unknown sentinel.
+    const { unknownCheckingProxy, unknownStringValue } = jest.requireActual<{ unknownCheckingProxy<T>(o: T): T; unknownStringValue: string }>("@pulumi/policy/proxy");
+    const previewBucket = { ...bucket, inputs: unknownCheckingProxy({ bucket: unknownStringValue }) };
+    const { violations } = await evaluatePolicies({ resources: [previewBucket], policies: [noBuckets], packEnforcementLevel: "mandatory" });
+    expect(violations).toEqual([expect.objectContaining({ policy: "no-buckets", enforcementLevel: "advisory", name: "demo-bucket", message: expect.stringMatching(/can't run policy no-buckets during preview/) })]);
+  });
+
   it("names the policy and resource when a policy throws", async () => {
     const broken: ResourceValidationPolicy = { name: "broken", description: "test", validateResource: () => { throw new Error("boom"); } };
     await expect(evaluatePolicies({ resources, policies: [broken], packEnforcementLevel: "mandatory" })).rejects.toThrow(/policy broken failed on urn:pulumi:.*demo: boom/);

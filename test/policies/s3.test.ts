@@ -95,3 +95,24 @@ describe("neurocaas-one-notification-per-bucket", () => {
     expect((await violationsOf([oneNotificationPerBucket], without(webdev, ofType(NOTIFICATION))))[0].message).toMatch(/submit files would never start a job/);
   });
 });
+
+// Internal helpers of @pulumi/policy (untyped): the engine-side proxy and its unknown sentinel.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(o: T): T; unknownStringValue: string };
+
+describe("during a real preview, before the bucket exists", () => {
+  // The engine hands policies proxies that throw on unknown values; a sub-resource's `bucket`
+  // (the new bucket's id) is unknown, so the policies link it to the bucket by dependency.
+  const previewOf = (resources: RecordedResource[]) => resources.map((r) =>
+    [PAB, SSE, OWNERSHIP, CORS, NOTIFICATION].includes(r.type)
+      ? { ...r, inputs: unknownCheckingProxy({ ...r.inputs, bucket: unknownStringValue }), outputs: unknownCheckingProxy({ ...r.outputs, bucket: unknownStringValue }) }
+      : r);
+
+  it("still checks the bucket's public access block, encryption, ownership, CORS and notification", async () => {
+    const all = [publicAccessBlock, encryption, aclsDisabled, webdevNoCors, oneNotificationPerBucket];
+    expect(await violationsOf(all, previewOf(webdev))).toEqual([]);
+    expect(await violationsOf(all, previewOf(websubstack))).toEqual([]);
+    const bad = previewOf(mutate(webdev, ofType(PAB), (p) => { p.restrictPublicBuckets = false; }));
+    expect((await violationsOf(all, bad)).map((v) => v.message)).toEqual([expect.stringMatching(/leaves restrictPublicBuckets off/)]);
+  });
+});
