@@ -1,10 +1,11 @@
 import * as fs from "node:fs";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetCommandInvocationCommand, SendCommandCommand, type GetCommandInvocationCommandOutput } from "@aws-sdk/client-ssm";
 import { readState, writeState, type RemoteContext } from "./context";
 import { buildSendCommandInput, initialStatus, parseDebugSubmission, planDebugJob } from "./debug-job";
 import { assertRunning, describeInstance } from "./instances";
 import { jobAt, selectedInstance, updateInstance, type DevJob } from "./state";
+import { internalLogsPrefix } from "../../protocols/layout";
 
 function readSubmitFile(file: string): unknown {
   let text: string;
@@ -109,11 +110,29 @@ export async function jobOutput(ctx: RemoteContext, index: number): Promise<void
     ctx.out(`job ${job.resultFolder} on ${instanceId}: no output yet (SSM has not registered command ${job.commandId} yet)`);
     return;
   }
+  const bucket = ctx.blueprint.PipelineName;
   ctx.out(`---- stdout (${res.Status ?? "Unknown"}) ----`);
-  ctx.out(res.StandardOutputContent ?? "");
+  ctx.out(await fullOutput(ctx, bucket, ssmOutputKey(job, instanceId, "stdout"), res.StandardOutputContent ?? ""));
   ctx.out("---- stderr ----");
-  ctx.out(res.StandardErrorContent ?? "");
-  // SSM returns at most the first 24,000 characters; the full output is in the bucket.
-  if (res.StandardOutputUrl) ctx.out(`full output: ${res.StandardOutputUrl}`);
-  if (res.StandardErrorUrl) ctx.out(`full error output: ${res.StandardErrorUrl}`);
+  ctx.out(await fullOutput(ctx, bucket, ssmOutputKey(job, instanceId, "stderr"), res.StandardErrorContent ?? ""));
+}
+
+/** SSM returns at most this many characters of each stream; the rest is only in the bucket. */
+export const SSM_INLINE_OUTPUT_LIMIT = 24_000;
+
+/** Where SSM puts a stream of an AWS-RunShellScript invocation under OutputS3KeyPrefix. */
+export function ssmOutputKey(job: DevJob, instanceId: string, stream: "stdout" | "stderr"): string {
+  return `${internalLogsPrefix(job.jobFolder)}${job.commandId}/${instanceId}/awsrunShellScript/0.awsrunShellScript/${stream}`;
+}
+
+async function fullOutput(ctx: RemoteContext, bucket: string, key: string, inline: string): Promise<string> {
+  if (inline.length < SSM_INLINE_OUTPUT_LIMIT) return inline;
+  try {
+    const obj = await ctx.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = await obj.Body?.transformToString("utf8");
+    if (text !== undefined) return text;
+  } catch (err) {
+    return `${inline}\n(output truncated by SSM; the full text at s3://${bucket}/${key} could not be read: ${(err as Error).message})`;
+  }
+  return inline;
 }

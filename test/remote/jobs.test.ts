@@ -2,10 +2,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { mockClient } from "aws-sdk-client-mock";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { assignInstance } from "../../cli/remote/instance-actions";
-import { jobOutput, jobStatus, parseJobIndex, submitJob } from "../../cli/remote/job-actions";
+import { jobOutput, jobStatus, parseJobIndex, SSM_INLINE_OUTPUT_LIMIT, submitJob } from "../../cli/remote/job-actions";
 import { debugJobStamp, parseDebugSubmission } from "../../cli/remote/debug-job";
 import { remoteStatePath, type RemoteState } from "../../cli/remote/state";
 import { fillCommand } from "../../protocols/command-template";
@@ -115,8 +115,25 @@ describe("job-status and job-output", () => {
     ]);
     ctx.lines.length = 0;
     await jobOutput(ctx, -1);
-    expect(ctx.lines).toEqual(["---- stdout (Failed) ----", "step 1\nstep 2\n", "---- stderr ----", "oops\n", "full output: https://s3.amazonaws.com/x/stdout"]);
+    expect(ctx.lines).toEqual(["---- stdout (Failed) ----", "step 1\nstep 2\n", "---- stderr ----", "oops\n"]);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     await expect(jobStatus(ctx, 2)).rejects.toThrow(/job index 2 is out of range: i-1 has 2 job\(s\)/);
+  });
+
+  it("reads output SSM truncated from the bucket", async () => {
+    const { ctx, submit } = await setup();
+    const job = await submitJob(ctx, submit);
+    const full = `${"x".repeat(SSM_INLINE_OUTPUT_LIMIT + 500)}\nlast line\n`;
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: "Success", StandardOutputContent: full.slice(0, SSM_INLINE_OUTPUT_LIMIT), StandardErrorContent: "" });
+    s3.on(GetObjectCommand).resolves({ Body: { transformToString: async () => full } as unknown as GetObjectCommandOutput["Body"] });
+    ctx.lines.length = 0;
+    await jobOutput(ctx, -1);
+    expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({
+      Bucket: ANALYSIS,
+      Key: `${job.jobFolder}/internal_ec2_logs/cmd-1/i-1/awsrunShellScript/0.awsrunShellScript/stdout`,
+    });
+    expect(ctx.lines[1]).toBe(full);
+    expect(ctx.lines).toHaveLength(4);
   });
 
   it("reports a not-yet-registered invocation as pending and needs a job first", async () => {
