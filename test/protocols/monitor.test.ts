@@ -1,0 +1,170 @@
+import type { CostLog } from "../../protocols/cost-log";
+import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../protocols/layout";
+import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
+import { AwsWorld } from "../support/aws-world";
+import { useLocalS3 } from "../support/local-s3";
+import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";
+import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import type { ProtocolLimits } from "../../protocols/deps";
+
+const s3 = useLocalS3([BUCKET]);
+const clock = new FakeClock();
+const world = new AwsWorld(() => clock.now());
+afterAll(() => world.restore());
+
+const D1 = `${G}/inputs/a.txt`;
+const D2 = `${G}/inputs/b.txt`;
+const CONFIG = `${G}/configs/c.json`;
+
+beforeAll(async () => {
+  await s3.store.put(BUCKET, D1, "a");
+  await s3.store.put(BUCKET, D2, "b");
+  await s3.store.put(BUCKET, CONFIG, "{}");
+});
+beforeEach(() => {
+  world.reset();
+  world.prices.set("t2.micro", 0.0116);
+});
+
+let n = 0;
+function deps(config: Partial<AnalysisRuntimeConfig> = {}, limits: Partial<ProtocolLimits> = {}) {
+  return protocolDeps({ world, store: s3.store, clock, config, limits });
+}
+async function startJob(dataname: string | string[], config: Partial<AnalysisRuntimeConfig> = {}): Promise<JobOutcome> {
+  n++;
+  const key = `${G}/submissions/m${n}submit.json`;
+  await s3.store.put(BUCKET, key, JSON.stringify({ dataname, configname: CONFIG, timestamp: `mon${n}` }));
+  const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps(config));
+  expect(report.exitCode).toBe(0);
+  return report.jobs[0];
+}
+function boot(id: string): void {
+  world.instances.get(id)!.state = "running";
+}
+async function activeLog(id: string): Promise<CostLog | undefined> {
+  const o = await s3.store.get(BUCKET, activeCostLogKey(id));
+  return o ? (JSON.parse(o.body) as CostLog) : undefined;
+}
+
+describe("monitor: running", () => {
+  it("records the start and delivers the command through SSM once", async () => {
+    const job = await startJob([D1, D2]);
+    const [id1] = job.instanceIds;
+    boot(id1);
+    const outcome = await runMonitor(stateEvent(id1, "running", "2026-01-05T12:01:30Z"), deps());
+    expect(outcome.action).toBe("command-delivered");
+    const log = (await activeLog(id1))!;
+    expect(log.start).toBe("2026-01-05T12:01:30Z");
+    expect(log.commandid).toBe("cmd-1");
+    expect(world.commands).toHaveLength(1);
+    const cmd = world.commands[0];
+    expect(cmd.instanceId).toBe(id1);
+    expect(cmd.parameters.commands).toEqual([
+      `cd /home/ubuntu; neurocaas_remote/run_main.sh "${BUCKET}" "${D1}" "results/job__${BUCKET}_mon${n}" "${CONFIG}"; . neurocaas_remote/ncap_utils/workflow.sh; cleanup`,
+    ]);
+    expect(cmd.parameters.workingDirectory).toEqual(["/home/ubuntu"]);
+    expect(cmd.parameters.executionTimeout).toEqual(["172000"]);
+    expect(cmd.outputBucket).toBe(BUCKET);
+    expect(cmd.outputPrefix).toBe(`${job.jobFolder}/internal_ec2_logs`);
+    const status = JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, D1)))!.body);
+    expect(status).toMatchObject({ status: "INITIALIZING", input: D1, instance: id1, command: "cmd-1" });
+    const cert = (await s3.store.get(BUCKET, certificateKey(job.jobFolder!)))!.body;
+    expect(cert).toContain(`DATANAME: ${D1} | STATUS: INITIALIZING | TIME: `);
+    expect(cert).toContain("| LAST COMMAND: command cmd-1 sent");
+
+    expect((await runMonitor(stateEvent(id1, "running"), deps())).action).toBe("already-delivered");
+    expect(world.commands).toHaveLength(1);
+  });
+
+  it("retries while the SSM agent registers", async () => {
+    const job = await startJob(D1);
+    const [id] = job.instanceIds;
+    boot(id);
+    world.agentReadyAfter = 3;
+    const sleepsBefore = clock.sleeps.length;
+    const outcome = await runMonitor(stateEvent(id, "running"), deps());
+    expect(outcome.action).toBe("command-delivered");
+    expect(world.instances.get(id)!.sendAttempts).toBe(4);
+    expect(clock.sleeps.length - sleepsBefore).toBe(3);
+  });
+
+  it("terminates and reports an IAE that never becomes ready for its command", async () => {
+    const job = await startJob(D1);
+    const [id] = job.instanceIds;
+    boot(id);
+    world.agentReadyAfter = Infinity;
+    const outcome = await runMonitor(stateEvent(id, "running"), deps({}, { commandDeliveryMs: 60_000 }));
+    expect(outcome.action).toBe("delivery-failed");
+    expect(world.instances.get(id)!.state).toBe("terminated");
+    const status = JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, D1)))!.body);
+    expect(status.status).toBe("FAILED");
+    expect(status.reason[0]).toContain(`IAE ${id} did not become ready to receive its command within 60 s; it was terminated`);
+    const cert = (await s3.store.get(BUCKET, certificateKey(job.jobFolder!)))!.body;
+    expect(cert).toContain(`DATANAME: ${D1} | STATUS: FAILED`);
+    expect(cert).toMatch(/\[JOB TERMINATE REASON\] IAE i-\w+ did not become ready to receive its command within 60 s; it was terminated\./);
+    // Its termination then completes the job.
+    const end = await runMonitor(stateEvent(id, "terminated"), deps());
+    expect(end.jobFinished).toBe(true);
+    expect((await s3.store.get(BUCKET, endMarkerKey(job.jobFolder!)))!.body).toBe("end of analysis marker");
+  });
+
+  it("runs a home-relative working directory through the shell", async () => {
+    const job = await startJob(D1, { workingDirectory: "~/bin" });
+    boot(job.instanceIds[0]);
+    await runMonitor(stateEvent(job.instanceIds[0], "running"), deps({ workingDirectory: "~/bin" }));
+    const cmd = world.commands.at(-1)!;
+    expect(cmd.parameters.commands[0]).toBe("cd ~/bin 2>/dev/null || true");
+    expect(cmd.parameters.workingDirectory).toBeUndefined();
+  });
+
+  it("ignores instances that are not IAEs of this analysis, and terminates tagged IAEs without a cost log", async () => {
+    const stranger = world.addInstance({ type: "t2.micro", imageId: "ami-0aaaaaaaaaaaaaaaa", tags: { Name: "someone's server" } });
+    const otherAnalysis = world.addInstance({ type: "t2.micro", imageId: "ami-0aaaaaaaaaaaaaaaa", tags: { "neurocaas:analysis": "another-bucket" } });
+    const s3Before = s3.requests.length;
+    expect((await runMonitor(stateEvent(stranger.id, "running"), deps())).action).toBe("ignored");
+    expect((await runMonitor(stateEvent(otherAnalysis.id, "running"), deps())).action).toBe("ignored");
+    expect((await runMonitor(stateEvent(stranger.id, "terminated"), deps())).action).toBe("ignored");
+    expect((await runMonitor(stateEvent(stranger.id, "pending"), deps())).action).toBe("ignored");
+    // Only reads: one cost-log lookup per event (the pending one needs none).
+    expect(s3.requests.slice(s3Before).every((r) => r.method === "GET" || r.method === "HEAD")).toBe(true);
+    expect(stranger.state).toBe("running");
+
+    const orphan = world.addInstance({ type: "t2.micro", imageId: "ami-0aaaaaaaaaaaaaaaa", tags: { "neurocaas:analysis": BUCKET } });
+    expect((await runMonitor(stateEvent(orphan.id, "running"), deps({}, { costLogWaitMs: 5000 }))).action).toBe("untracked-terminated");
+    expect(orphan.state).toBe("terminated");
+  });
+});
+
+describe("monitor: shutting-down / terminated", () => {
+  it("moves the cost log, accounts its spend, and writes end.txt only after the job's last IAE", async () => {
+    const job = await startJob([D1, D2]);
+    const [id1, id2] = job.instanceIds;
+    for (const id of [id1, id2]) {
+      boot(id);
+      await runMonitor(stateEvent(id, "running", "2026-01-05T12:00:00Z"), deps());
+    }
+    const first = await runMonitor(stateEvent(id1, "shutting-down", "2026-01-05T13:00:00Z"), deps());
+    expect(first).toMatchObject({ action: "finished", jobFinished: false });
+    expect(await activeLog(id1)).toBeUndefined();
+    const finished = JSON.parse((await s3.store.get(BUCKET, finishedCostLogKey(G, id1)))!.body) as CostLog;
+    expect(finished).toMatchObject({ "instance-id": id1, start: "2026-01-05T12:00:00Z", end: "2026-01-05T13:00:00Z", price: 0.0116 });
+    expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(false);
+    // The later `terminated` event of the same instance changes nothing.
+    expect((await runMonitor(stateEvent(id1, "terminated", "2026-01-05T13:01:00Z"), deps())).action).toBe("ignored");
+    expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(false);
+
+    const last = await runMonitor(stateEvent(id2, "terminated", "2026-01-05T13:30:00Z"), deps());
+    expect(last).toMatchObject({ action: "finished", jobFinished: true });
+    expect((await s3.store.get(BUCKET, endMarkerKey(job.jobFolder!)))!.body).toBe("end of analysis marker");
+  });
+
+  it("writes end.txt once when the job's IAEs end at the same moment", async () => {
+    const job = await startJob([D1, D2]);
+    const outcomes = await Promise.all(job.instanceIds.map((id) => runMonitor(stateEvent(id, "terminated"), deps())));
+    expect(outcomes.some((o) => o.jobFinished)).toBe(true);
+    expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(true);
+    // A log that never saw `running` counts one hour at its price.
+    const finished = JSON.parse((await s3.store.get(BUCKET, finishedCostLogKey(G, job.instanceIds[0])))!.body) as CostLog;
+    expect(finished.start).toBeNull();
+  });
+});
