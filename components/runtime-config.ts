@@ -1,5 +1,10 @@
 import type { Blueprint } from "./blueprint/types";
-import { DEFAULT_BUDGET_PARAMETER_PREFIX, type AnalysisRuntimeConfig } from "../protocols/runtime-config";
+import {
+  DEFAULT_BUDGET_PARAMETER_PREFIX,
+  RUNTIME_CONFIG_ENV,
+  RUNTIME_CONFIG_FILE_ENV,
+  type AnalysisRuntimeConfig,
+} from "../protocols/runtime-config";
 
 /**
  * The plain values of the utils stack (or of this analysis' own IAE identity) that the job
@@ -49,4 +54,47 @@ export function runtimeConfigFromBlueprint(blueprint: Blueprint, utils: UtilsRun
     ...(blueprint.Lambda.ConfigSchema !== undefined ? { configSchema: blueprint.Lambda.ConfigSchema } : {}),
     ...(blueprint.Lambda.PostProcessing !== undefined ? { postProcessing: { ...blueprint.Lambda.PostProcessing } } : {}),
   };
+}
+
+/** Lambda's limit on the total size of a function's environment variables (keys + values). */
+export const LAMBDA_ENV_LIMIT_BYTES = 4096;
+/** File in the code archive holding the runtime config when it does not fit the environment. */
+export const RUNTIME_CONFIG_FILE = "neurocaas-config.json";
+
+export interface PackagedConfig {
+  /** Environment variables of the function. */
+  readonly variables: Record<string, string>;
+  /** Extra files of the code archive. */
+  readonly files: Record<string, string>;
+}
+
+function envSize(vars: Record<string, string>): number {
+  return Object.entries(vars).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+}
+
+/**
+ * Pure: where a runtime config goes. Inline in `NEUROCAAS_CONFIG` when the environment stays
+ * within Lambda's 4 KB. Otherwise the full JSON becomes a file of the code archive named by
+ * `NEUROCAAS_CONFIG_PATH` (read by `loadRuntimeConfig`), and `NEUROCAAS_CONFIG` keeps the largest
+ * summary that fits: first the affiliates cut to those with `UserInput: false` (the only ones
+ * the job manager looks up), else without affiliates and ConfigSchema.
+ */
+export function packageRuntimeConfig(config: AnalysisRuntimeConfig, extraVariables: Record<string, string> = {}): PackagedConfig {
+  const json = JSON.stringify(config);
+  const inline = { ...extraVariables, [RUNTIME_CONFIG_ENV]: json };
+  if (envSize(inline) <= LAMBDA_ENV_LIMIT_BYTES) return { variables: inline, files: {} };
+  const { configSchema: _schema, ...withoutSchema } = config;
+  const summaries: AnalysisRuntimeConfig[] = [
+    { ...config, affiliates: config.affiliates.filter((a) => a.UserInput === false) },
+    { ...withoutSchema, affiliates: [] },
+  ];
+  let variables: Record<string, string> = {};
+  for (const summary of summaries) {
+    variables = { ...extraVariables, [RUNTIME_CONFIG_ENV]: JSON.stringify(summary), [RUNTIME_CONFIG_FILE_ENV]: RUNTIME_CONFIG_FILE };
+    if (envSize(variables) <= LAMBDA_ENV_LIMIT_BYTES) return { variables, files: { [RUNTIME_CONFIG_FILE]: json } };
+  }
+  throw new Error(
+    `The runtime config of analysis ${config.bucketName} does not fit Lambda's ${LAMBDA_ENV_LIMIT_BYTES}-byte environment ` +
+      `(${envSize(variables)} bytes even without affiliates and ConfigSchema); shorten COMMAND or the other settings`,
+  );
 }

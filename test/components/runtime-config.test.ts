@@ -2,8 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseBlueprint } from "../../components/blueprint/parse";
-import { runtimeConfigFromBlueprint } from "../../components/runtime-config";
-import { LAMBDA_ENV_LIMIT_BYTES, packageRuntimeConfig, RUNTIME_CONFIG_FILE } from "../../components/lambda-function";
+import { LAMBDA_ENV_LIMIT_BYTES, packageRuntimeConfig, RUNTIME_CONFIG_FILE, runtimeConfigFromBlueprint } from "../../components/runtime-config";
 import { loadRuntimeConfig } from "../../protocols/runtime-config";
 import { rawBlueprint, withPaths } from "./fixtures";
 
