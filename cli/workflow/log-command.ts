@@ -161,6 +161,7 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
       memoryMb: usage?.memoryMb,
       peakMemoryMb: monitor?.peakMemoryMb,
       cpuPercent: usage?.cpuPercent,
+      averageCpuPercent: monitor?.averageCpuPercent(),
       jobStart,
       jobFinish: finish,
       std: stdObject(),

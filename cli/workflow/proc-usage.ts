@@ -104,6 +104,8 @@ export interface UsageSample {
 export class TreeUsageMonitor {
   private prevTicks?: number;
   private prevTime?: number;
+  private firstTicks?: number;
+  private firstTime?: number;
   peakMemoryMb = 0;
   last?: UsageSample;
   readonly available: boolean;
@@ -128,9 +130,17 @@ export class TreeUsageMonitor {
     }
     this.prevTicks = totalTicks;
     this.prevTime = now;
+    this.firstTicks ??= totalTicks;
+    this.firstTime ??= now;
     this.peakMemoryMb = Math.max(this.peakMemoryMb, memoryMb);
     this.last = { memoryMb, cpuPercent, processes: tree.length };
     return this.last;
+  }
+
+  /** CPU use averaged from the first to the latest sample, percent of one core. */
+  averageCpuPercent(): number | undefined {
+    if (this.firstTicks === undefined || this.prevTicks === undefined || this.prevTime === undefined || this.prevTime <= this.firstTime!) return this.last?.cpuPercent;
+    return ((this.prevTicks - this.firstTicks) / sysconf().ticks / ((this.prevTime - this.firstTime!) / 1000)) * 100;
   }
 
   /** PIDs of the tree right now (for forwarding signals). */

@@ -15,6 +15,7 @@ export const STATUS_FIELD_ORDER = [
   "memory_usage",
   "max_memory_usage",
   "cpu_usage",
+  "average_cpu_usage",
   "job_start",
   "job_finish",
   "std",
@@ -36,6 +37,7 @@ export interface ProgressArgs {
   readonly memoryMb?: number;
   readonly peakMemoryMb?: number;
   readonly cpuPercent?: number;
+  readonly averageCpuPercent?: number;
   readonly jobStart: Date;
   readonly jobFinish?: Date;
   /** Output lines keyed by their line index (index → text). */
@@ -73,6 +75,7 @@ export function buildStatusDoc(existing: Record<string, unknown> | undefined, p:
     memory_usage: formatMb(p.memoryMb),
     max_memory_usage: formatMb(p.peakMemoryMb),
     cpu_usage: formatPercent(p.cpuPercent),
+    average_cpu_usage: formatPercent(p.averageCpuPercent),
     job_start: isoSeconds(p.jobStart),
     job_finish: p.jobFinish ? isoSeconds(p.jobFinish) : "N/A",
     std: p.std,

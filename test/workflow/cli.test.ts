@@ -147,6 +147,8 @@ describe("neurocaas workflow / scripting CLI", () => {
     const peak = Number(String(status.max_memory_usage).replace(" MB", ""));
     expect(peak).toBeGreaterThan(140);
     expect(peak).toBeLessThan(os.totalmem() / 1e6 / 2);
+    // The grandchild spins for ~2.5 s: measurable CPU (how much depends on the machine's load).
+    expect(Number(String(status.average_cpu_usage).replace(" %", ""))).toBeGreaterThan(1);
     expect(status.job_finish).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
     const cert = await getText(`${jobFolder}/logs/certificate.txt`);
