@@ -330,6 +330,15 @@ describe("neurocaas workflow / scripting CLI", () => {
     const r = await runCli(["workflow", "run-main", BUCKET, "a", "b", "c"], iaeEnv(newHome("h"), server.endpoint));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/missing required argument 'script'/);
+    const wrapper = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn("bash", [path.join(REPO_ROOT, "examples/run_main.sh"), BUCKET, "a", "b"], { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      child.on("close", (code) => resolve({ code, stderr }));
+    });
+    expect(wrapper.code).toBe(2);
+    expect(wrapper.stderr).toContain("usage: ");
+    expect(wrapper.stderr).toContain("(got 3 arguments)");
   });
 
   it("scripting read-yaml and parse-zip print one line", async () => {
