@@ -1,11 +1,12 @@
-import type { SendCommandCommandInput } from "@aws-sdk/client-ssm";
 import { fillCommand } from "../../protocols/command-template";
-import { datasetStatusKey, internalLogsPrefix } from "../../protocols/layout";
+import type { CommandRequest } from "../../protocols/compute";
+import { datasetStatusKey } from "../../protocols/layout";
 
 /**
  * A debug job on a development instance (SPEC 5.1 `remote submit-job`): the blueprint COMMAND,
- * filled by the same templating code as the job manager, run through SSM with result folder
- * `results/debugjob{time}`. Pure builders; the command module does the I/O.
+ * filled by the same templating code as the job manager and delivered by the same compute
+ * backend (`Ec2ComputeBackend.sendCommand`), with result folder `results/debugjob{time}`.
+ * Pure builders; the command module does the I/O.
  */
 
 export interface DebugSubmission {
@@ -73,17 +74,15 @@ export interface RunShellArgs {
   readonly plan: DebugJobPlan;
 }
 
-export function buildSendCommandInput(args: RunShellArgs): SendCommandCommandInput {
+/** The command request the job manager's monitor sends for an IAE, here for the dev instance. */
+export function debugCommandRequest(args: RunShellArgs): CommandRequest {
   return {
-    DocumentName: "AWS-RunShellScript",
-    InstanceIds: [args.instanceId],
-    Parameters: {
-      commands: [args.plan.command],
-      workingDirectory: [args.workingDirectory],
-      executionTimeout: [String(args.executionTimeoutSeconds)],
-    },
-    OutputS3BucketName: args.bucket,
-    OutputS3KeyPrefix: internalLogsPrefix(args.plan.jobFolder).replace(/\/$/, ""),
-    Comment: `neurocaas debug job ${args.plan.resultFolder}`.slice(0, 100),
+    instanceId: args.instanceId,
+    commands: [args.plan.command],
+    workingDirectory: args.workingDirectory,
+    executionTimeoutSeconds: args.executionTimeoutSeconds,
+    outputBucket: args.bucket,
+    outputPrefix: `${args.plan.jobFolder}/internal_ec2_logs`,
+    comment: `neurocaas ${args.plan.jobFolder}`.slice(0, 100),
   };
 }

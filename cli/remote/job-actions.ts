@@ -1,8 +1,10 @@
 import * as fs from "node:fs";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { GetCommandInvocationCommand, SendCommandCommand, type GetCommandInvocationCommandOutput } from "@aws-sdk/client-ssm";
+import { GetCommandInvocationCommand, type GetCommandInvocationCommandOutput } from "@aws-sdk/client-ssm";
+import { Ec2ComputeBackend } from "../../protocols/aws/ec2-compute";
+import { CommandTargetNotReadyError } from "../../protocols/compute";
 import { readState, writeState, type RemoteContext } from "./context";
-import { buildSendCommandInput, initialStatus, parseDebugSubmission, planDebugJob } from "./debug-job";
+import { debugCommandRequest, initialStatus, parseDebugSubmission, planDebugJob } from "./debug-job";
 import { assertRunning, describeInstance } from "./instances";
 import { jobAt, selectedInstance, updateInstance, type DevJob } from "./state";
 import { internalLogsPrefix } from "../../protocols/layout";
@@ -38,17 +40,19 @@ export async function submitJob(ctx: RemoteContext, submitFile: string): Promise
     );
   const status = initialStatus(plan, sub, rec.instanceId);
   await putStatus(status);
-  let commandId: string | undefined;
+  // The job manager's compute backend delivers the command, so the SSM request is the same.
+  const compute = new Ec2ComputeBackend({ ec2: ctx.clients.ec2, ssm: ctx.clients.ssm, sleep: ctx.sleep, launchRetryMs: 0 });
+  let commandId: string;
   try {
-    const res = await ctx.clients.ssm.send(
-      new SendCommandCommand(
-        buildSendCommandInput({ bucket, instanceId: rec.instanceId, workingDirectory: cfg.WORKING_DIRECTORY, executionTimeoutSeconds: cfg.SSM_TIMEOUT, plan }),
-      ),
+    const sent = await compute.sendCommand(
+      debugCommandRequest({ bucket, instanceId: rec.instanceId, workingDirectory: cfg.WORKING_DIRECTORY, executionTimeoutSeconds: cfg.SSM_TIMEOUT, plan }),
     );
-    commandId = res.Command?.CommandId;
-    if (!commandId) throw new Error("SSM SendCommand returned no command id");
+    commandId = sent.commandId;
   } catch (err) {
     await putStatus({ ...status, status: "FAILED", reason: [`command not delivered: ${(err as Error).message}`] });
+    if (err instanceof CommandTargetNotReadyError) {
+      throw new Error(`the SSM agent of ${rec.instanceId} cannot receive commands yet (${err.message}); wait a minute after start and retry`, { cause: err });
+    }
     throw err;
   }
   const job: DevJob = {

@@ -54,7 +54,7 @@ describe("submit-job", () => {
       Parameters: { commands: [command], workingDirectory: ["/home/ubuntu"], executionTimeout: ["3600"] },
       OutputS3BucketName: ANALYSIS,
       OutputS3KeyPrefix: `${jobFolder}/internal_ec2_logs`,
-      Comment: `neurocaas debug job ${resultFolder}`,
+      Comment: `neurocaas ${jobFolder}`,
     });
     const put = s3.commandCalls(PutObjectCommand)[0].args[0].input;
     expect(put.Bucket).toBe(ANALYSIS);
@@ -67,13 +67,30 @@ describe("submit-job", () => {
     expect(job).toMatchObject({ commandId: "cmd-1", resultFolder, jobFolder, command, startedAt: "2026-11-23T10:05:09.000Z" });
   });
 
+  it("runs a home-relative working directory through the shell, as the job manager does", async () => {
+    const { dir } = tempStack();
+    const stackFile = path.join(dir, `${ANALYSIS}.yaml`);
+    fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace("WORKING_DIRECTORY: /home/ubuntu", "WORKING_DIRECTORY: ~/bin"));
+    const submit = path.join(dir, "submit.json");
+    fs.writeFileSync(submit, JSON.stringify({ dataname: "debuggers/inputs/d.zip", configname: "debuggers/configs/c.yaml" }));
+    const ctx = testContext(stackFile);
+    await assignInstance(ctx, { instanceId: "i-1" });
+    const job = await submitJob(ctx, submit);
+    expect(ssm.commandCalls(SendCommandCommand)[0].args[0].input.Parameters).toEqual({
+      commands: ["cd ~/bin 2>/dev/null || true", job.command],
+      executionTimeout: ["3600"],
+    });
+  });
+
   it("marks the status FAILED when SSM refuses the command", async () => {
     const { ctx, submit } = await setup();
     ssm.on(SendCommandCommand).rejects(Object.assign(new Error("Instances [[i-1]] not in a valid state for account"), { name: "InvalidInstanceId" }));
-    await expect(submitJob(ctx, submit)).rejects.toThrow(/not in a valid state/);
+    await expect(submitJob(ctx, submit)).rejects.toThrow(/the SSM agent of i-1 cannot receive commands yet .*retry/);
     const bodies = s3.commandCalls(PutObjectCommand).map((c) => JSON.parse(String(c.args[0].input.Body)) as { status: string; reason: string[] });
     expect(bodies.map((b) => b.status)).toEqual(["INITIALIZING", "FAILED"]);
     expect(bodies[1].reason[0]).toContain("command not delivered");
+    ssm.on(SendCommandCommand).rejects(Object.assign(new Error("User is not authorized to perform ssm:SendCommand"), { name: "AccessDeniedException" }));
+    await expect(submitJob(ctx, submit)).rejects.toThrow(/not authorized/);
   });
 
   it("refuses a stopped instance and bad submit files before writing anything", async () => {
