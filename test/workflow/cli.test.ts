@@ -8,7 +8,7 @@ import { initializeJob } from "../../cli/workflow/state";
 import { WorkflowJob } from "../../cli/workflow/registry";
 import { buildZip } from "./helpers/zip-builder";
 import { spawn } from "node:child_process";
-import { NEUROCAAS, REPO_ROOT, iaeEnv, runCli } from "./helpers/cli";
+import { NEUROCAAS, REPO_ROOT, iaeEnv, runCli, runProgram } from "./helpers/cli";
 
 const BUCKET = "clibucket";
 const GROUP = "lab";
@@ -286,10 +286,10 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(await listKeys(`${GROUP}/${result}/process_results/`)).toEqual([`${GROUP}/${result}/process_results/config.yaml`, `${GROUP}/${result}/process_results/update.txt`]);
   });
 
-  it("run-main records inputs that cannot be fetched as a FAILED status", async () => {
+  it("run-main (here through examples/run_main.sh) records inputs that cannot be fetched as a FAILED status", async () => {
     const env = iaeEnv(newHome("h"), server.endpoint);
     const result = `results/job__${BUCKET}_missing`;
-    const r = await runCli(["workflow", "run-main", BUCKET, `${GROUP}/inputs/nothing.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    const r = await runProgram("bash", ["examples/run_main.sh", BUCKET, `${GROUP}/inputs/nothing.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
     expect(r.code).toBe(1);
     const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:nothing.csv_STATUS.txt`));
     expect(status).toMatchObject({ status: "FAILED" });

@@ -26,8 +26,12 @@ export function iaeEnv(home: string, endpoint?: string): NodeJS.ProcessEnv {
 
 /** Run `neurocaas ARGS...` as a subprocess. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<CliResult> {
+  return runProgram(NEUROCAAS, args, env, cwd);
+}
+
+export function runProgram(program: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NEUROCAAS, [...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(program, [...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
