@@ -1,6 +1,6 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { parsePolicyDocument, PolicyDocumentError, type NormalizedStatement } from "./iam-document";
-import { isKind, list, nameFromArn, record, runtimeConfigOf, str } from "./resources";
+import { isKind, knownOrUndefined, list, nameFromArn, record, runtimeConfigOf, str, type Kind } from "./resources";
 import { P } from "./props";
 
 /**
@@ -26,6 +26,11 @@ export interface PrincipalPolicies {
 }
 
 type Props = Record<string, unknown>;
+
+interface PolicyRef {
+  readonly arn?: string;
+  readonly managed?: PolicyResource;
+}
 
 /** Inline policy documents a resource carries (raw, unparsed). */
 export function rawDocumentsOf(type: string, props: Props): { label: string; doc: unknown }[] {
@@ -63,7 +68,7 @@ export class IamGraph {
   constructor(readonly resources: readonly PolicyResource[]) {
     for (const r of resources) {
       if (isKind(r.type, "managedPolicy")) {
-        const arn = str(r.props, "arn");
+        const arn = knownOrUndefined(() => str(r.props, "arn"));
         if (arn) this.managedByArn.set(arn, r);
       }
     }
@@ -80,19 +85,35 @@ export class IamGraph {
     return e;
   }
 
-  private attach(kind: PrincipalKind, name: string | undefined, policyArn: string | undefined, urn: string): void {
-    if (!name || !policyArn) return;
+  /** The managed policy an attachment points at: by ARN, or (ARN unknown during a preview) by dependency. */
+  private policyRef(r: PolicyResource): PolicyRef | undefined {
+    const arn = knownOrUndefined(() => str(r.props, P.policyArn));
+    if (arn !== undefined) return { arn, managed: this.managedByArn.get(arn) };
+    const managed = (r.propertyDependencies[P.policyArn] ?? []).find((d) => isKind(d.type, "managedPolicy"));
+    return managed ? { managed } : undefined;
+  }
+
+  /** A principal an attachment names: by value, or (unknown during a preview) the resource it depends on. */
+  private principalName(r: PolicyResource, key: string): string | undefined {
+    const value = knownOrUndefined(() => str(r.props, key));
+    if (value !== undefined) return value;
+    const dep = (r.propertyDependencies[key] ?? [])[0];
+    return dep ? knownOrUndefined(() => str(dep.props, "name")) : undefined;
+  }
+
+  private attach(kind: PrincipalKind, name: string | undefined, ref: PolicyRef | undefined, urn: string): void {
+    if (!name || !ref) return;
     const e = this.entry(kind, nameFromArn(name));
     e.attachmentUrns.push(urn);
-    const managed = this.managedByArn.get(policyArn);
+    const managed = ref.managed;
     if (managed) {
       e.documents.push({
         label: `managed policy '${str(managed.props, "name") ?? managed.name}'`,
         urn: managed.urn,
         statements: parse(managed.props.policy, `managed policy '${managed.name}'`, managed.urn, this.errors),
       });
-    } else {
-      e.externalPolicyArns.push(policyArn);
+    } else if (ref.arn !== undefined) {
+      e.externalPolicyArns.push(ref.arn);
     }
   }
 
@@ -103,22 +124,23 @@ export class IamGraph {
 
   private index(r: PolicyResource): void {
     const p = r.props;
-    const arn = str(p, P.policyArn);
-    if (isKind(r.type, "rolePolicyAttachment")) this.attach("role", str(p, "role"), arn, r.urn);
-    else if (isKind(r.type, "groupPolicyAttachment")) this.attach("group", str(p, "group"), arn, r.urn);
-    else if (isKind(r.type, "userPolicyAttachment")) this.attach("user", str(p, "user"), arn, r.urn);
+    const isAttachment = ["rolePolicyAttachment", "groupPolicyAttachment", "userPolicyAttachment", "policyAttachment"].some((k) => isKind(r.type, k as Kind));
+    const arn = isAttachment ? this.policyRef(r) : undefined;
+    if (isKind(r.type, "rolePolicyAttachment")) this.attach("role", this.principalName(r, "role"), arn, r.urn);
+    else if (isKind(r.type, "groupPolicyAttachment")) this.attach("group", this.principalName(r, "group"), arn, r.urn);
+    else if (isKind(r.type, "userPolicyAttachment")) this.attach("user", this.principalName(r, "user"), arn, r.urn);
     else if (isKind(r.type, "policyAttachment")) {
       for (const role of list(p.roles)) this.attach("role", typeof role === "string" ? role : undefined, arn, r.urn);
       for (const group of list(p.groups)) this.attach("group", typeof group === "string" ? group : undefined, arn, r.urn);
       for (const user of list(p.users)) this.attach("user", typeof user === "string" ? user : undefined, arn, r.urn);
-    } else if (isKind(r.type, "rolePolicy")) this.inline("role", str(p, "role"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
-    else if (isKind(r.type, "groupPolicy")) this.inline("group", str(p, "group"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
-    else if (isKind(r.type, "userPolicy")) this.inline("user", str(p, "user"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    } else if (isKind(r.type, "rolePolicy")) this.inline("role", this.principalName(r, "role"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    else if (isKind(r.type, "groupPolicy")) this.inline("group", this.principalName(r, "group"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    else if (isKind(r.type, "userPolicy")) this.inline("user", this.principalName(r, "user"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
     else if (isKind(r.type, "role")) {
       const name = str(p, "name");
       for (const { label, doc } of rawDocumentsOf(r.type, p)) this.inline("role", name, r, doc, label);
       for (const managedArn of list(p[P.roleManagedPolicies])) {
-        if (typeof managedArn === "string") this.attach("role", name, managedArn, r.urn);
+        if (typeof managedArn === "string") this.attach("role", name, { arn: managedArn, managed: this.managedByArn.get(managedArn) }, r.urn);
       }
     }
   }
@@ -142,11 +164,11 @@ export function iaeRoleNames(resources: readonly PolicyResource[]): Set<string> 
   const names = new Set<string>();
   for (const r of resources) {
     if (isKind(r.type, "instanceProfile")) {
-      const role = str(r.props, P.instanceProfileRole);
+      const role = knownOrUndefined(() => str(r.props, P.instanceProfileRole));
       if (role) names.add(nameFromArn(role));
     }
     if (isKind(r.type, "lambda")) {
-      const rc = runtimeConfigOf(r.props);
+      const rc = knownOrUndefined(() => runtimeConfigOf(r.props));
       if (rc && !(rc instanceof Error) && typeof rc.iaeRoleArn === "string") names.add(nameFromArn(rc.iaeRoleArn));
     }
   }
@@ -162,7 +184,7 @@ export function analysisBucketNames(resources: readonly PolicyResource[]): Set<s
       if (b) names.add(b);
     }
     if (isKind(r.type, "lambda")) {
-      const rc = runtimeConfigOf(r.props);
+      const rc = knownOrUndefined(() => runtimeConfigOf(r.props));
       if (rc && !(rc instanceof Error) && typeof rc.bucketName === "string") names.add(rc.bucketName);
     }
   }
@@ -174,7 +196,7 @@ export function affiliateNames(resources: readonly PolicyResource[]): string[] {
   const names = new Set<string>();
   for (const r of resources) {
     if (!isKind(r.type, "lambda")) continue;
-    const rc = runtimeConfigOf(r.props);
+    const rc = knownOrUndefined(() => runtimeConfigOf(r.props));
     if (rc && !(rc instanceof Error)) {
       for (const a of list(rc.affiliates)) {
         const n = str(record(a) ?? {}, "AffiliateName");

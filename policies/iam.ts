@@ -5,7 +5,7 @@ import {
   wildcardMatch, type NormalizedStatement,
 } from "./iam-document";
 import { IamGraph, affiliateNames, analysisBucketNames, iaeRoleNames, rawDocumentsOf, type PrincipalKind } from "./iam-graph";
-import { bucketOfArn, isKind, list, nameFromArn, str } from "./resources";
+import { bucketOfArn, isKind, knownOrUndefined, list, nameFromArn, str } from "./resources";
 import { P } from "./props";
 
 const ADMIN_POLICY = /:policy\/AdministratorAccess$/;
@@ -184,12 +184,12 @@ export const affiliateScope: StackValidationPolicy = {
     const groupNames = new Set<string>();
     for (const r of args.resources) {
       if (isKind(r.type, "group")) {
-        const n = str(r.props, "name");
+        const n = knownOrUndefined(() => str(r.props, "name"));
         if (n) groupNames.add(n);
       }
       if (isKind(r.type, "groupPolicy") || isKind(r.type, "groupPolicyAttachment")) {
-        const g = str(r.props, "group");
-        if (g) groupNames.add(g);
+        const g = knownOrUndefined(() => str(r.props, "group"));
+        if (g) groupNames.add(nameFromArn(g));
       }
     }
     for (const group of groupNames) {

@@ -115,6 +115,26 @@ describe("neurocaas-affiliate-scope", () => {
   });
 });
 
+// Internal helpers of @pulumi/policy (untyped): the engine-side proxy and its unknown sentinel.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(o: T): T; unknownStringValue: string };
+
+describe("neurocaas-affiliate-scope during a real preview (policy ARNs not known yet)", () => {
+  const previewOf = (resources: RecordedResource[]) => resources.map((r) => {
+    if (r.type === "aws:iam/policy:Policy") return { ...r, outputs: unknownCheckingProxy({ ...r.outputs, arn: unknownStringValue }) };
+    if (r.type === "aws:iam/groupPolicyAttachment:GroupPolicyAttachment") return { ...r, outputs: unknownCheckingProxy({ ...r.outputs, policyArn: unknownStringValue }) };
+    return r;
+  });
+
+  it("follows attachments to their policies by dependency", async () => {
+    expect(await violationsOf([affiliateScope], previewOf(stack))).toEqual([]);
+    const bad = previewOf(mutate(stack, groupPolicy, (p) => editDocument(p, (d) => {
+      d.Statement.push({ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::neurocaas-demo/*" });
+    })));
+    expect((await violationsOf([affiliateScope], bad)).map((v) => v.message)).toEqual(expect.arrayContaining([expect.stringMatching(/outside the group folder 'debuggers\/'/)]));
+  });
+});
+
 describe("neurocaas-policy-size", () => {
   it("passes the components' policies", async () => {
     expect(await violationsOf([policySize], stack)).toEqual([]);
