@@ -61,9 +61,12 @@ export function planDebugJob(bucket: string, commandTemplate: string, sub: Debug
   };
 }
 
-/** The dataset status file written before the command is sent (SPEC 4.3 fields). */
+/**
+ * The dataset status file written before the command is sent, shaped like the job manager's
+ * (SPEC 4.3): `command` becomes the SSM command id once it is delivered.
+ */
 export function initialStatus(plan: DebugJobPlan, sub: DebugSubmission, instanceId: string): Record<string, unknown> {
-  return { status: "INITIALIZING", reason: [], input: sub.datasetKey, instance: instanceId, command: plan.command };
+  return { status: "INITIALIZING", reason: [], input: sub.datasetKey, instance: instanceId, command: null, job: plan.resultFolder.slice("results/".length) };
 }
 
 export interface RunShellArgs {

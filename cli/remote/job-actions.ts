@@ -55,6 +55,7 @@ export async function submitJob(ctx: RemoteContext, submitFile: string): Promise
     }
     throw err;
   }
+  await recordCommandId(ctx, bucket, plan.statusKey, commandId);
   const job: DevJob = {
     commandId,
     submitFile,
@@ -71,6 +72,16 @@ export async function submitJob(ctx: RemoteContext, submitFile: string): Promise
   ctx.out(`command: ${plan.command}`);
   ctx.out(`results: s3://${bucket}/${plan.jobFolder}/`);
   return job;
+}
+
+/** Put the command id into the status file unless the instance has already moved it past INITIALIZING. */
+async function recordCommandId(ctx: RemoteContext, bucket: string, key: string, commandId: string): Promise<void> {
+  const obj = await ctx.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const current = JSON.parse((await obj.Body?.transformToString("utf8")) ?? "{}") as Record<string, unknown>;
+  if (current.status !== "INITIALIZING") return;
+  await ctx.clients.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify({ ...current, command: commandId }, null, 2), ContentType: "application/json" }),
+  );
 }
 
 async function invocation(ctx: RemoteContext, index: number): Promise<{ job: DevJob; instanceId: string; res?: GetCommandInvocationCommandOutput }> {

@@ -24,7 +24,17 @@ beforeEach(() => {
   s3.reset();
   instanceState = "running";
   ec2.on(DescribeInstancesCommand).callsFake(() => ({ Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: instanceState } }] }] }));
-  s3.on(PutObjectCommand).resolves({});
+  // A tiny in-memory bucket: the status file is read back after the command is sent.
+  const objects = new Map<string, string>();
+  s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => {
+    objects.set(input.Key, String(input.Body));
+    return {};
+  });
+  s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+    const body = objects.get(input.Key);
+    if (body === undefined) throw Object.assign(new Error("NoSuchKey"), { name: "NoSuchKey" });
+    return { Body: { transformToString: async () => body } };
+  });
   ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-1" } });
 });
 
@@ -56,11 +66,15 @@ describe("submit-job", () => {
       OutputS3KeyPrefix: `${jobFolder}/internal_ec2_logs`,
       Comment: `neurocaas ${jobFolder}`,
     });
-    const put = s3.commandCalls(PutObjectCommand)[0].args[0].input;
-    expect(put.Bucket).toBe(ANALYSIS);
-    expect(put.Key).toBe(datasetStatusKey(jobFolder, "debuggers/inputs/data set.zip"));
-    expect(put.Key).toBe(`${jobFolder}/logs/DATASET_NAME:data set.zip_STATUS.txt`);
-    expect(JSON.parse(String(put.Body))).toEqual({ status: "INITIALIZING", reason: [], input: "debuggers/inputs/data set.zip", instance: "i-1", command });
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => [p.Bucket, p.Key])).toEqual([
+      [ANALYSIS, `${jobFolder}/logs/DATASET_NAME:data set.zip_STATUS.txt`],
+      [ANALYSIS, `${jobFolder}/logs/DATASET_NAME:data set.zip_STATUS.txt`],
+    ]);
+    expect(puts[0].Key).toBe(datasetStatusKey(jobFolder, "debuggers/inputs/data set.zip"));
+    const initializing = { status: "INITIALIZING", reason: [], input: "debuggers/inputs/data set.zip", instance: "i-1", command: null, job: "debugjob20261123-100509" };
+    expect(JSON.parse(String(puts[0].Body))).toEqual(initializing);
+    expect(JSON.parse(String(puts[1].Body))).toEqual({ ...initializing, command: "cmd-1" });
 
     const saved = JSON.parse(fs.readFileSync(remoteStatePath(stackFile), "utf8")) as RemoteState;
     expect(saved.instances[0].jobs).toEqual([job]);
@@ -133,7 +147,7 @@ describe("job-status and job-output", () => {
     ctx.lines.length = 0;
     await jobOutput(ctx, -1);
     expect(ctx.lines).toEqual(["---- stdout (Failed) ----", "step 1\nstep 2\n", "---- stderr ----", "oops\n"]);
-    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key).filter((k) => !k?.endsWith("_STATUS.txt"))).toEqual([]);
     await expect(jobStatus(ctx, 2)).rejects.toThrow(/job index 2 is out of range: i-1 has 2 job\(s\)/);
   });
 
@@ -145,7 +159,7 @@ describe("job-status and job-output", () => {
     s3.on(GetObjectCommand).resolves({ Body: { transformToString: async () => full } as unknown as GetObjectCommandOutput["Body"] });
     ctx.lines.length = 0;
     await jobOutput(ctx, -1);
-    expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({
+    expect(s3.commandCalls(GetObjectCommand).at(-1)?.args[0].input).toEqual({
       Bucket: ANALYSIS,
       Key: `${job.jobFolder}/internal_ec2_logs/cmd-1/i-1/awsrunShellScript/0.awsrunShellScript/stdout`,
     });
