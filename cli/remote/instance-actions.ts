@@ -192,7 +192,10 @@ export async function extendLifetime(ctx: RemoteContext, minutes: string): Promi
   const add = parsePositiveInteger(minutes, "--minutes");
   const { info } = await selectedRunning(ctx, "extend its lifetime");
   if (!info.launchTime) throw new Error(`instance ${info.instanceId} reports no launch time`);
-  const timeout = extendedTimeout(timeoutFromTag(info.tags.Timeout, info.instanceId), add);
+  // An assigned instance may have no Timeout tag yet: its lifetime so far counts as used.
+  const current =
+    info.tags.Timeout === undefined ? Math.max(0, Math.ceil(-remainingMinutes(info.launchTime, 0, ctx.clock()))) : timeoutFromTag(info.tags.Timeout, info.instanceId);
+  const timeout = extendedTimeout(current, add);
   await ctx.clients.ec2.send(new CreateTagsCommand({ Resources: [info.instanceId], Tags: [{ Key: "Timeout", Value: String(timeout) }] }));
   const left = remainingMinutes(info.launchTime, timeout, ctx.clock());
   ctx.out(`${info.instanceId}: Timeout is now ${timeout} min, ${formatRemaining(left)}`);

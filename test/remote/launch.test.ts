@@ -207,6 +207,17 @@ describe("lifetime", () => {
     await expect(extendLifetime(ctx, "0")).rejects.toThrow(/--minutes must be a positive integer, got "0"/);
   });
 
+  it("extend gives an assigned instance without Timeout tag a lifetime from now", async () => {
+    const { stackFile } = tempStack();
+    const ctx = testContext(stackFile);
+    describeReturns(instance("i-1", "running", { LaunchTime: new Date("2026-11-23T09:00:30Z") }));
+    await assignInstance(ctx, { instanceId: "i-1" });
+    await expect(getLifetime(ctx)).rejects.toThrow(/instance i-1 has no Timeout tag \(it was not launched by neurocaas\); "remote extend-lifetime -m MIN" gives it one/);
+    ec2.on(CreateTagsCommand).resolves({});
+    // 59.5 minutes since launch count as 60 used, plus 30.
+    expect(await extendLifetime(ctx, "30")).toBe(90);
+  });
+
   it("start resets the Timeout tag and the saved-image baseline", async () => {
     const { stackFile } = tempStack();
     const ctx = testContext(stackFile);
