@@ -35,7 +35,9 @@ export async function markFailed(a: MarkFailedArgs): Promise<void> {
   const cert = await a.sink.readCertificate();
   const old = cert === undefined ? undefined : findCertificateLine(cert, a.dataname);
   const line = old
-    ? old.replace(/\| STATUS: [^|]*\|/, "| STATUS: FAILED |").replace(/\| LAST COMMAND: [^|]*/, `| LAST COMMAND: ${a.reason.replace(/[|\n]/g, " ").slice(0, 200)} `)
+    ? old
+        .replace(/\| STATUS: [^|]*\|/, "| STATUS: FAILED |")
+        .replace(/\| LAST COMMAND: [^|]*/, (m) => `| LAST COMMAND: ${a.reason.replace(/[|\n]/g, " ").slice(0, 200)}${m.endsWith(" ") ? " " : ""}`)
     : formatCertificateLine({ dataname: a.dataname, status: "FAILED", time: now, finished: true, lastOutput: a.reason });
   await a.sink.upsertCertificateLine(a.dataname, line);
 }

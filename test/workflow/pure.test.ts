@@ -15,6 +15,8 @@ import { FieldNotFoundError, readYamlField } from "../../cli/workflow/yaml-field
 import { parseZip, readZipEntries, topLevelFolder } from "../../cli/workflow/zip";
 import { shellQuote } from "../../cli/workflow/run-main";
 import { buildZip } from "./helpers/zip-builder";
+import { LocalLogSink } from "../../cli/workflow/log-sinks";
+import { markFailed } from "../../cli/workflow/mark-failed";
 
 describe("s3 URIs", () => {
   it("parses and builds URIs, keeps s3:// keys as given", () => {
@@ -174,5 +176,31 @@ describe("shellQuote", () => {
   it("quotes what the shell would split or expand", () => {
     expect(shellQuote("examples/pca/run_pca.sh")).toBe("examples/pca/run_pca.sh");
     expect(shellQuote("a b'c$d")).toBe(`'a b'\\''c$d'`);
+  });
+});
+
+describe("markFailed (failures outside the analysis command)", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "nc-mf-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("turns a finished status FAILED, keeping earlier reasons, and rewrites the certificate line", async () => {
+    const sink = new LocalLogSink({ logsDir: dir, datasetName: "grp/inputs/a.csv" });
+    fs.writeFileSync(sink.statusFile, JSON.stringify({ status: "SUCCESS", reason: ["exit code 0"], input: "grp/inputs/a.csv", job_start: "2026-01-01T00:00:00Z", exit_code: 0 }));
+    fs.writeFileSync(sink.certificateFile, "PER ENVIRONMENT MONITORING:\n================\nDATANAME: grp/inputs/a.csv | STATUS: SUCCESS | TIME: t | LAST COMMAND: done\n================\n");
+    await markFailed({ sink, dataname: "grp/inputs/a.csv", input: "grp/inputs/a.csv", reason: "upload | failed" });
+    const status = JSON.parse(fs.readFileSync(sink.statusFile, "utf8"));
+    expect(status).toMatchObject({ status: "FAILED", reason: ["exit code 0", "upload | failed"], exit_code: 0 });
+    expect(fs.readFileSync(sink.certificateFile, "utf8").split("\n")[2]).toBe("DATANAME: grp/inputs/a.csv | STATUS: FAILED | TIME: t | LAST COMMAND: upload   failed");
+  });
+
+  it("writes a complete FAILED status when the IAE never started the analysis", async () => {
+    const sink = new LocalLogSink({ logsDir: dir, datasetName: "grp/inputs/b.csv" });
+    fs.writeFileSync(sink.statusFile, JSON.stringify({ status: "INITIALIZING", reason: [], input: "grp/inputs/b.csv", instance: "i-1", command: null }));
+    await markFailed({ sink, dataname: "grp/inputs/b.csv", input: "grp/inputs/b.csv", reason: "could not fetch the inputs: gone" });
+    const status = JSON.parse(fs.readFileSync(sink.statusFile, "utf8"));
+    expect(status).toMatchObject({ status: "FAILED", reason: ["could not fetch the inputs: gone"], instance: "i-1", exit_code: 1, std: { "0": "could not fetch the inputs: gone" } });
+    expect(status.job_finish).not.toBe("N/A");
+    expect(fs.readFileSync(sink.certificateFile, "utf8")).toMatch(/DATANAME: grp\/inputs\/b.csv \| STATUS: FAILED \| TIME: .* \(finished\) \| LAST COMMAND: could not fetch the inputs: gone/);
   });
 });
