@@ -39,6 +39,12 @@ export interface ProtocolLimits {
   readonly conditionalWriteAttempts: number;
   /** Concurrent RunInstances calls of one job. */
   readonly launchConcurrency: number;
+  /**
+   * A job record still "claimed" with no instances after this long belongs to an attempt that
+   * died (Lambda timeout or crash); a redelivery of the same submission may take it over.
+   * Longer than the 15-minute Lambda maximum.
+   */
+  readonly staleClaimMs: number;
 }
 
 export const DEFAULT_LIMITS: ProtocolLimits = {
@@ -47,6 +53,7 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   launchRetryMs: 60_000,
   conditionalWriteAttempts: 20,
   launchConcurrency: 4,
+  staleClaimMs: 16 * 60_000,
 };
 
 /**

@@ -205,7 +205,8 @@ export class Submission {
       if (!(err instanceof PreconditionFailedError)) throw err;
       const existing = await this.deps.store.get(this.bucket, loc.recordKey);
       const other = existing ? (JSON.parse(existing.body) as JobRecord) : undefined;
-      if (other && sameSubmission(other, this.target.bucket, this.target.key, this.submitDigest as string)) {
+      if (existing && other && sameSubmission(other, this.target.bucket, this.target.key, this.submitDigest as string)) {
+        if (await this.takeOverStaleClaim(other, existing.etag, record)) return undefined;
         this.deps.log?.(`duplicate delivery of ${this.target.key}: job ${loc.jobName} is ${other.state}; nothing to do`);
         return { exitCode: other.exitCode ?? 0, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, duplicate: true, instanceIds: other.instances.map((i) => i.instanceId) };
       }
@@ -217,6 +218,21 @@ export class Submission {
       return this.rejectTakenTimestamp("its job folder already holds a certificate");
     }
     return undefined;
+  }
+
+  /** Resume a job whose earlier attempt died before launching anything (same submission). */
+  private async takeOverStaleClaim(other: JobRecord, etag: string, fresh: JobRecord): Promise<boolean> {
+    const age = this.deps.clock.now().getTime() - Date.parse(other.updated);
+    if (other.state !== "claimed" || other.instances.length > 0 || !(age > this.limits.staleClaimMs)) return false;
+    try {
+      const { etag: next } = await this.deps.store.put(this.bucket, (this.location as JobLocation).recordKey, JSON.stringify(fresh), { ifMatch: etag });
+      this.recordEtag = next;
+    } catch (err) {
+      if (err instanceof PreconditionFailedError) return false; // another redelivery took it first
+      throw err;
+    }
+    this.cert.append("[Job Manager] An earlier attempt at this job stopped before launching anything; starting it again.");
+    return true;
   }
 
   /** Report a taken timestamp in a sibling folder: the existing job's files are never touched. */

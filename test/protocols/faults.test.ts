@@ -1,5 +1,6 @@
 import type { CostLog } from "../../protocols/cost-log";
 import { ACTIVE_LOG_PREFIX, certificateKey, encodeEventKey, endMarkerKey } from "../../protocols/layout";
+import { sha256 } from "../../protocols/job-record";
 import { runSubmit } from "../../protocols/run";
 import { AwsWorld, ec2Error } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
@@ -150,5 +151,25 @@ describe("idempotency", () => {
     expect(again.exitCode).toBe(99);
     expect(again.jobs[0].duplicate).toBe(true);
     expect(s3.requests.filter((r) => r.method === "PUT" || r.method === "DELETE").map((r) => r.key)).toEqual([`logs/_jobs/${G}/job__${BUCKET}_fault${n}.json`]);
+  });
+
+  it("takes over a job whose earlier attempt died before launching, once it is stale", async () => {
+    const key = await submitFile({ dataname: DATA[0], configname: `${G}/configs/plain.json` });
+    const event = putEvent(BUCKET, encodeEventKey(key));
+    const recordKey = `logs/_jobs/${G}/job__${BUCKET}_fault${n}.json`;
+    // An attempt that claimed the job and then died (e.g. Lambda timeout).
+    const body = (await s3.store.get(BUCKET, key))!.body;
+    const claimedAt = clock.now().toISOString();
+    await s3.store.put(BUCKET, recordKey, JSON.stringify({ version: 1, submission: { bucket: BUCKET, key, sha256: sha256(body) }, group: G, jobName: `job__${BUCKET}_fault${n}`, outputBucket: BUCKET, jobFolder: `${G}/results/job__${BUCKET}_fault${n}`, state: "claimed", instances: [], created: claimedAt, updated: claimedAt }));
+    const early = await runSubmit(event, deps());
+    expect(early.jobs[0].duplicate).toBe(true);
+    expect(world.instances.size).toBe(0);
+    clock.advance(17 * 60_000);
+    const late = await runSubmit(event, deps());
+    expect(late.exitCode).toBe(0);
+    expect(late.jobs[0].duplicate).toBeUndefined();
+    expect(world.instances.size).toBe(1);
+    const cert = (await s3.store.get(BUCKET, certificateKey(late.jobs[0].jobFolder!)))!.body;
+    expect(cert).toContain("An earlier attempt at this job stopped before launching anything; starting it again.");
   });
 });
