@@ -42,6 +42,8 @@ export interface LocalComputeArgs {
   /** Boot pending IAEs that no one released after this long. */
   readonly bootFallbackMs?: number;
   readonly killGraceMs?: number;
+  /** Keep each IAE's sandbox after it terminates (for debugging); default: removed, as EC2 removes the machine. */
+  readonly keepSandboxes?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -289,6 +291,13 @@ export class LocalCompute implements ComputeBackend {
     r.state = final;
     await this.store.save();
     await this.emit(r.instanceId, final);
+    await this.removeSandbox(r);
+  }
+
+  /** A terminated IAE's disk is gone on EC2; locally its sandbox (downloaded inputs, HOME) goes too. */
+  private async removeSandbox(r: LocalInstanceRecord): Promise<void> {
+    if (this.args.keepSandboxes || r.state !== "terminated") return;
+    await fsp.rm(r.sandbox, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${r.sandbox}: ${(err as Error).message}`));
   }
 
   private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined): Promise<boolean> {
@@ -366,6 +375,7 @@ export class LocalCompute implements ComputeBackend {
       r.state = "terminated";
       await this.store.save();
       await this.emit(r.instanceId, "terminated");
+      await this.removeSandbox(r);
     }
     for (const { bucket, jobFolder } of jobs.values()) {
       const othersActive = Object.values(this.state.instances).some((r) => ACTIVE.includes(r.state) && r.outputBucket === bucket && r.outputPrefix !== undefined && jobFolderFromOutputPrefix(r.outputPrefix) === jobFolder);

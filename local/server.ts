@@ -30,6 +30,8 @@ export interface StartLocalArgs {
   readonly fallbackPrice: (instanceType: string, region: string) => Promise<number>;
   /** Real seconds per `__duration__` minute (default 60). */
   readonly secondsPerMinute?: number;
+  /** Keep IAE sandboxes after termination (debugging). */
+  readonly keepSandboxes?: boolean;
   readonly limits?: Partial<ProtocolLimits>;
   readonly log?: (line: string) => void;
 }
@@ -216,6 +218,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       pathPrefix: [path.join(args.repoRoot, "bin")],
       repoRoot: args.repoRoot,
       secondsPerMinute: args.secondsPerMinute,
+      keepSandboxes: args.keepSandboxes,
       onStateChange,
       log,
     });

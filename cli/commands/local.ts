@@ -15,6 +15,7 @@ interface LocalOptions {
   readonly stackFile?: string[];
   readonly secondsPerMinute: string;
   readonly quiet?: boolean;
+  readonly keepSandboxes?: boolean;
 }
 
 function parsePort(text: string): number {
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "where buckets and IAE state persist", ".neurocaas")
     .option("--stack-file <files...>", `analysis stack file(s) (default: ${DEFAULT_STACK_FILE} of this checkout)`)
     .option("--seconds-per-minute <n>", "real seconds per __duration__ minute (lower it to test time limits quickly)", "60")
+    .option("--keep-sandboxes", "keep each IAE's sandbox directory after it terminates (debugging)")
     .option("--quiet", "no operator log on stderr")
     .action(async (opts: LocalOptions) => {
       const local = await startLocal({
@@ -49,6 +51,7 @@ export function register(program: Command): void {
         handlers: protocolHandlers,
         fallbackPrice: fallbackHourlyPrice,
         secondsPerMinute: parsePositive("--seconds-per-minute", opts.secondsPerMinute),
+        keepSandboxes: opts.keepSandboxes,
         log: opts.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
       });
       for (const id of local.recovered) process.stderr.write(`IAE ${id} was running when the server last stopped: reported as interrupted\n`);
