@@ -11,13 +11,16 @@ export interface BenchArgs {
   readonly only: readonly BenchId[];
   /** Where the results JSON is written. */
   readonly out: string;
+  /** Keep the other sections of an existing results file (re-run some benchmarks only). */
+  readonly merge: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only ${BENCH_IDS.join(",")}] [--out FILE]`;
+export const USAGE = `usage: npm run bench -- [--quick] [--only ${BENCH_IDS.join(",")}] [--out FILE] [--merge]`;
 
 /** Parse `npm run bench -- …` arguments; unknown flags and names are errors naming the value. */
 export function parseBenchArgs(argv: readonly string[], repoRoot: string): BenchArgs {
   let quick = false;
+  let merge = false;
   let only: BenchId[] = [...BENCH_IDS];
   let out = path.join(repoRoot, "bench", "results.json");
   for (let i = 0; i < argv.length; i++) {
@@ -29,6 +32,7 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Bench
       return v;
     };
     if (flag === "--quick") quick = true;
+    else if (flag === "--merge") merge = true;
     else if (flag === "--only") {
       const names = value().split(",").map((s) => s.trim()).filter((s) => s !== "");
       const unknown = names.filter((n) => !(BENCH_IDS as readonly string[]).includes(n));
@@ -37,5 +41,5 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Bench
     } else if (flag === "--out") out = path.resolve(value());
     else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
-  return { quick, only, out };
+  return { quick, only, out, merge };
 }

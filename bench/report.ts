@@ -29,6 +29,10 @@ export interface BenchSection {
   readonly tables: readonly BenchTable[];
   readonly checks: readonly BenchCheck[];
   readonly ms: number;
+  /** When the section was measured (ISO). */
+  readonly date?: string;
+  /** Whether it ran at its smallest size. */
+  readonly quick?: boolean;
   /** 1-minute load average of the machine when the section started and ended (noise indicator). */
   readonly loadAverage?: readonly [number, number];
   /** Raw figures for results.json. */
@@ -73,6 +77,16 @@ export function formatSection(s: BenchSection): string {
   const head = `== ${s.title} [${s.status}] (${(s.ms / 1000).toFixed(1)} s${load})`;
   const parts = [head, ...s.notes.map((n) => `  note: ${n}`), ...s.tables.map(formatTable), ...(s.checks.length > 0 ? [s.checks.map(formatCheck).join("\n")] : [])];
   return parts.join("\n\n");
+}
+
+/**
+ * Sections of a new run merged into an earlier results file: re-run sections replace the old
+ * ones, the others are kept, in `order`.
+ */
+export function mergeSections(previous: readonly BenchSection[], fresh: readonly BenchSection[], order: readonly string[]): BenchSection[] {
+  const byId = new Map(previous.map((s) => [s.id, s]));
+  for (const s of fresh) byId.set(s.id, s);
+  return order.filter((id) => byId.has(id)).map((id) => byId.get(id) as BenchSection);
 }
 
 /** A section for a benchmark whose subject does not exist yet or cannot run here. */

@@ -11,7 +11,7 @@ import { benchJobManager, DEFAULT_FIXTURES_DIR } from "./job-manager";
 import { benchLocalThroughput } from "./local-throughput";
 import { benchProgramScale } from "./program-scale";
 import { benchTransfers } from "./transfers";
-import { formatSection, type BenchResults, type BenchSection } from "./report";
+import { formatSection, mergeSections, type BenchResults, type BenchSection } from "./report";
 import { elapsedMs } from "./stats";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -54,17 +54,20 @@ async function main(): Promise<void> {
         section = { id, title: TITLES[id], status: "error", notes: [message], tables: [], checks: [], ms: elapsedMs(started) };
       }
     }
-    section = { ...section, loadAverage: [loadBefore, os.loadavg()[0]] };
+    section = { ...section, date: new Date().toISOString(), quick: args.quick, loadAverage: [loadBefore, os.loadavg()[0]] };
     sections.push(section);
     process.stdout.write(`\n${formatSection(section)}\n`);
   }
+  const previous = args.merge ? previousSections(args.out) : [];
+  const all = args.merge ? mergeSections(previous, sections, BENCH_IDS) : sections;
   const cpus = os.cpus();
   const results: BenchResults = {
     version: 1,
     date: new Date().toISOString(),
-    quick: args.quick,
+    // Any section measured at its smallest size makes the whole file a quick one.
+    quick: all.some((s) => s.quick !== false),
     machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? "unknown", memoryGb: Math.round(os.totalmem() / 2 ** 30) },
-    sections,
+    sections: all,
   };
   fs.mkdirSync(path.dirname(args.out), { recursive: true });
   fs.writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -72,7 +75,13 @@ async function main(): Promise<void> {
   if (sections.some((s) => s.status === "error")) process.exitCode = 1;
 }
 
-void BENCH_IDS;
+/** Sections of an earlier results file, each stamped with that file's date and mode when it has none. */
+function previousSections(file: string): BenchSection[] {
+  if (!fs.existsSync(file)) return [];
+  const prev = JSON.parse(fs.readFileSync(file, "utf8")) as BenchResults;
+  return prev.sections.map((s) => ({ ...s, date: s.date ?? prev.date, quick: s.quick ?? prev.quick }));
+}
+
 main().catch((err: unknown) => {
   process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(2);

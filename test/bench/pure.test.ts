@@ -7,7 +7,7 @@ import { parseReadyLine } from "../../bench/local-server";
 import { finishedJobs, jobId, LOCAL_BUCKET, LOCAL_GROUP } from "../../bench/local-throughput";
 import { parseVmHwmKb } from "../../bench/proc";
 import { parseChildResult } from "../../bench/program-scale";
-import { formatCell, formatCheck, formatSection, formatTable } from "../../bench/report";
+import { formatCell, formatCheck, formatSection, formatTable, mergeSections, type BenchSection } from "../../bench/report";
 import { median, ratio, round } from "../../bench/stats";
 import { mibPerSecond, transfersSection } from "../../bench/transfers";
 import { readyLine } from "../../local/server";
@@ -16,11 +16,11 @@ import { endMarkerKey, jobFolderKey } from "../../protocols/layout";
 describe("parseBenchArgs", () => {
   const root = "/repo";
   it("defaults to every benchmark, full size, bench/results.json", () => {
-    expect(parseBenchArgs([], root)).toEqual({ quick: false, only: [...BENCH_IDS], out: path.join(root, "bench", "results.json") });
+    expect(parseBenchArgs([], root)).toEqual({ quick: false, only: [...BENCH_IDS], out: path.join(root, "bench", "results.json"), merge: false });
   });
   it("accepts --quick, --only in benchmark order and --out=FILE", () => {
-    const a = parseBenchArgs(["--quick", "--only", "transfers,job-manager", "--out=/tmp/x.json"], root);
-    expect(a).toEqual({ quick: true, only: ["job-manager", "transfers"], out: "/tmp/x.json" });
+    const a = parseBenchArgs(["--quick", "--only", "transfers,job-manager", "--out=/tmp/x.json", "--merge"], root);
+    expect(a).toEqual({ quick: true, only: ["job-manager", "transfers"], out: "/tmp/x.json", merge: true });
   });
   it("names unknown benchmarks and flags", () => {
     expect(() => parseBenchArgs(["--only", "job-manager,warp"], root)).toThrow(/unknown benchmark "warp"/);
@@ -60,6 +60,18 @@ describe("report formatting", () => {
   it("prints the load average with a section", () => {
     const s = formatSection({ id: "a", title: "A", status: "ok", notes: [], tables: [], checks: [], ms: 1500, loadAverage: [1, 2] });
     expect(s).toContain("== A [ok] (1.5 s, load average 1.0 → 2.0)");
+  });
+});
+
+describe("mergeSections", () => {
+  const section = (id: string, ms: number): BenchSection => ({ id, title: id, status: "ok", notes: [], tables: [], checks: [], ms });
+  it("replaces re-run sections, keeps the others, in benchmark order", () => {
+    const merged = mergeSections([section("transfers", 1), section("job-manager", 1)], [section("job-manager", 2), section("cold-start", 2)], BENCH_IDS);
+    expect(merged.map((s) => [s.id, s.ms])).toEqual([
+      ["job-manager", 2],
+      ["cold-start", 2],
+      ["transfers", 1],
+    ]);
   });
 });
 
