@@ -190,3 +190,20 @@ describe("post-processing chain", () => {
     expect(none.action).toBe("ignored");
   });
 });
+
+describe("event keys", () => {
+  it("decodes URL-encoded submit keys once (spaces as +, : as %3A, + as %2B)", async () => {
+    const data = `${G}/inputs/my data:v1+final.txt`;
+    await s3.store.put(BUCKET, data, "x");
+    await s3.store.put(BUCKET, `${G}/configs/plain.json`, "{}");
+    const key = `${G}/submissions/my job: 1+2 submit.json`;
+    await s3.store.put(BUCKET, key, JSON.stringify({ dataname: data, configname: `${G}/configs/plain.json`, timestamp: "2020-05-14T19:25:25.885398" }));
+    const encoded = encodeEventKey(key);
+    expect(encoded).toBe(`${G}/submissions/my+job%3A+1%2B2+submit.json`);
+    const report = await runSubmit(putEvent(BUCKET, encoded), protocolDeps({ world, store: s3.store, clock }));
+    expect(report.exitCode).toBe(0);
+    expect(report.jobs[0].submitKey).toBe(key);
+    const [log] = await activeLogs(report.jobs[0].instanceIds);
+    expect(log.command).toContain(`"${data}"`);
+  });
+});
