@@ -50,6 +50,11 @@ function addressOf(info: InstanceInfo): string {
   return info.publicIp ?? info.privateIp ?? "(no address yet)";
 }
 
+/** `{analysis}-dev-{k}` with the smallest k no tracked instance uses. */
+export function defaultName(analysis: string, taken: readonly string[]): string {
+  for (let k = 1; ; k++) if (!taken.includes(`${analysis}-dev-${k}`)) return `${analysis}-dev-${k}`;
+}
+
 /** `remote launch-devinstance`: launch, tag, wait for running, select. */
 export async function launchDevInstance(ctx: RemoteContext, args: LaunchArgs): Promise<string> {
   const timeoutMinutes = parsePositiveInteger(args.timeout ?? DEFAULT_LIFETIME_MINUTES, "--timeout (minutes)");
@@ -63,7 +68,7 @@ export async function launchDevInstance(ctx: RemoteContext, args: LaunchArgs): P
   if (volumeSizeGb < root.sizeGb) throw new Error(`--volumesize ${volumeSizeGb} GB is smaller than the root volume of ${imageId} (${root.sizeGb} GB)`);
   const identity = await ctx.clients.sts.send(new GetCallerIdentityCommand({}));
   if (!identity.Arn) throw new Error("STS GetCallerIdentity returned no ARN; cannot tag the instance owner");
-  const name = args.name ?? `${ctx.blueprint.PipelineName}-dev-${state.instances.length + 1}`;
+  const name = args.name ?? defaultName(ctx.blueprint.PipelineName, state.instances.map((i) => i.name));
   const input = buildRunInstancesInput({
     analysis: ctx.blueprint.PipelineName,
     imageId,

@@ -9,6 +9,7 @@ import {
   type DevInstanceRecord,
 } from "../../cli/remote/state";
 import { aliasParameter, isAmiId } from "../../cli/remote/ami";
+import { defaultName } from "../../cli/remote/instance-actions";
 
 const rec = (id: string, extra: Partial<DevInstanceRecord> = {}): DevInstanceRecord => ({
   instanceId: id,
@@ -72,6 +73,14 @@ describe("state", () => {
     expect(jobAt(r, -3).commandId).toBe("a");
     expect(() => jobAt(r, 3)).toThrow(/out of range/);
     expect(() => jobAt(r, -4)).toThrow(/out of range/);
+  });
+});
+
+describe("default instance names", () => {
+  it("reuse the smallest free number", () => {
+    expect(defaultName("pca", [])).toBe("pca-dev-1");
+    expect(defaultName("pca", ["pca-dev-2", "gpu"])).toBe("pca-dev-1");
+    expect(defaultName("pca", ["pca-dev-1", "pca-dev-2"])).toBe("pca-dev-3");
   });
 });
 
