@@ -300,7 +300,6 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     // --- Post-processing (optional) ---------------------------------------------------------------
     const post = bp.Lambda.PostProcessing;
     const permissions: pulumi.Resource[] = [];
-    const functionFor: Record<NotificationFilter["target"], aws.lambda.Function> = { "job-manager": jm.fn, postprocess: jm.fn };
     if (post !== undefined) {
       const ppRole = lambdaRole("postprocess", names.postprocessRole, "postprocess");
       const ppPolicy = new aws.iam.RolePolicy(`${name}-postprocess-policy`, {
@@ -326,7 +325,6 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
         tags: tags("postprocess"),
       }, { parent: this, dependsOn: [ppPolicy] });
       this.postprocess = pp.fn;
-      functionFor.postprocess = pp.fn;
       permissions.push(new aws.lambda.Permission(`${name}-postprocess-s3-permission`, {
         action: "lambda:InvokeFunction",
         function: pp.fn.name,
@@ -342,10 +340,14 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       principal: "s3.amazonaws.com",
       sourceArn: this.bucket.arn,
     }, parent));
+    const functionFor = (target: NotificationFilter["target"]): aws.lambda.Function => {
+      if (target === "postprocess" && this.postprocess !== undefined) return this.postprocess;
+      return jm.fn;
+    };
     this.notification = new aws.s3.BucketNotification(`${name}-notification`, {
       bucket: this.bucket.id,
       lambdaFunctions: notificationFilters(bp).map((f) => ({
-        lambdaFunctionArn: functionFor[f.target].arn,
+        lambdaFunctionArn: functionFor(f.target).arn,
         events: [OBJECT_CREATED],
         ...(f.filterPrefix !== undefined ? { filterPrefix: f.filterPrefix } : {}),
         filterSuffix: f.filterSuffix,
