@@ -17,7 +17,7 @@ export const AFFILIATE_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 export const MAX_AFFILIATE_NAME_LENGTH = 48;
 /** IAM user-name characters; the region suffix is added to form the IAM user name. */
 export const USER_NAME_PATTERN = "^[A-Za-z0-9._@+=,-]+$";
-/** At most four `{}` placeholders (SPEC 4.5). */
+/** At most four `{}` (SPEC 4.5), filled with bucket, dataset key, result folder, config key. */
 export const COMMAND_PATTERN = "^(?:(?!\\{\\})[\\s\\S])*(?:\\{\\}(?:(?!\\{\\})[\\s\\S])*){0,4}$";
 export const STEP_NAME_PATTERN = "^[A-Za-z0-9_-]+$";
 /** A file name (no `/`) whose creation under `process_results/` triggers post-processing. */
@@ -62,7 +62,7 @@ const LAMBDA_CONFIG_SCHEMA: SchemaNode = {
       type: "string",
       minLength: 1,
       pattern: COMMAND_PATTERN,
-      expected: 'a non-empty shell command with at most 4 "{}" placeholders (bucket, dataset key, result folder, config key)',
+      expected: 'a non-empty shell command with at most 4 "{}" to fill (bucket, dataset key, result folder, config key)',
     },
     WORKING_DIRECTORY: { type: "string", minLength: 1, expected: "a non-empty directory path" },
     SHUTDOWN_BEHAVIOR: { enum: ["terminate", "stop"], expected: '"terminate" or "stop"' },

@@ -24,7 +24,7 @@ export interface Affiliate {
 export interface LambdaConfig {
   readonly AMI: string;
   readonly INSTANCE_TYPE: string;
-  /** Shell command with at most four `{}` placeholders (SPEC 4.5). */
+  /** Shell command with at most four `{}` slots (SPEC 4.5). */
   readonly COMMAND: string;
   readonly WORKING_DIRECTORY: string;
   readonly SHUTDOWN_BEHAVIOR: "terminate" | "stop";
