@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { submitJob } from "../cli/user/submit-job";
 import { reasonText, waitForJob, type JobState } from "../cli/user/job-state";
-import { downloadResults } from "../cli/commands/results";
+import { downloadResults } from "../cli/user/results";
 import { startLocal, type StartLocalArgs } from "./server";
 import { loadLocalAnalyses } from "./stack";
 

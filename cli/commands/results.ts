@@ -1,11 +1,8 @@
-import * as path from "node:path";
 import type { Command } from "commander";
-import type { S3Client } from "@aws-sdk/client-s3";
 import { addConnectionOptions, clientFromConnection, type ConnectionArgs } from "../user/connection";
-import { readJobState, waitForJob, type JobRef } from "../user/job-state";
+import { readJobState, waitForJob } from "../user/job-state";
 import { validateJobId } from "../user/job-id";
-import { downloadPrefix } from "../user/transfer";
-import { jobFolderKey, processResultsPrefix } from "../../protocols/layout";
+import { downloadResults } from "../user/results";
 
 interface ResultsOptions extends ConnectionArgs {
   readonly bucket: string;
@@ -13,22 +10,6 @@ interface ResultsOptions extends ConnectionArgs {
   readonly job: string;
   readonly output: string;
   readonly wait?: boolean;
-}
-
-export interface DownloadedResults {
-  readonly dir: string;
-  readonly files: readonly string[];
-}
-
-/** Download `process_results/`, `logs/` and `internal_ec2_logs/` of a finished job into `dir`. */
-export async function downloadResults(client: S3Client, ref: JobRef, dir: string): Promise<DownloadedResults> {
-  const jobFolder = jobFolderKey(ref.group, ref.bucket, ref.job);
-  const files: string[] = [];
-  for (const sub of ["process_results", "logs", "internal_ec2_logs"]) {
-    const prefix = sub === "process_results" ? processResultsPrefix(jobFolder) : `${jobFolder}/${sub}/`;
-    files.push(...(await downloadPrefix(client, ref.bucket, prefix, path.join(dir, sub))));
-  }
-  return { dir: path.resolve(dir), files };
 }
 
 export function register(program: Command): void {

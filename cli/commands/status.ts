@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { addConnectionOptions, clientFromConnection, type ConnectionArgs } from "../user/connection";
 import { formatJobState, readJobState, waitForJob, type JobRef, type JobState } from "../user/job-state";
 import { validateJobId } from "../user/job-id";
-import { watchPrinter } from "./submit";
+import { watchPrinter } from "../user/watch-printer";
 
 interface StatusOptions extends ConnectionArgs {
   readonly bucket: string;

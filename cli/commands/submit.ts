@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { addConnectionOptions, clientFromConnection, type ConnectionArgs } from "../user/connection";
 import { submitJob } from "../user/submit-job";
 import { formatJobState, waitForJob } from "../user/job-state";
+import { watchPrinter } from "../user/watch-printer";
 
 interface SubmitOptions extends ConnectionArgs {
   readonly bucket: string;
@@ -35,18 +36,4 @@ export function register(program: Command): void {
       if (state.datasets.some((d) => d.status !== "SUCCESS")) process.exitCode = 2;
     }
   });
-}
-
-/** Prints a line on stderr whenever a dataset's status changes. */
-export function watchPrinter(): (s: Awaited<ReturnType<typeof waitForJob>>) => void {
-  const seen = new Map<string, string>();
-  return (state) => {
-    for (const d of state.datasets) {
-      const status = d.status ?? "UNKNOWN";
-      if (seen.get(d.file) !== status) {
-        seen.set(d.file, status);
-        process.stderr.write(`${new Date().toISOString()} ${d.input ?? d.file}: ${status}\n`);
-      }
-    }
-  };
 }

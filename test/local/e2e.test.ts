@@ -11,7 +11,7 @@ import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-hand
 import { startLocal, type LocalNeurocaas } from "../../local/server";
 import { readJobState, waitForJob, type JobState } from "../../cli/user/job-state";
 import { submitJob } from "../../cli/user/submit-job";
-import { downloadResults } from "../../cli/commands/results";
+import { downloadResults } from "../../cli/user/results";
 import { writeStackFile } from "./support/stack";
 
 jest.setTimeout(240_000);
