@@ -52,7 +52,7 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   costLogWaitMs: 30_000,
   launchRetryMs: 60_000,
   conditionalWriteAttempts: 20,
-  launchConcurrency: 4,
+  launchConcurrency: 10,
   staleClaimMs: 16 * 60_000,
 };
 

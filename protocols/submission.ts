@@ -302,15 +302,7 @@ export class Submission {
   protected async checkExistence(datasets: readonly string[], configKey: string): Promise<void> {
     const bucket = (this.location as JobLocation).inputBucket;
     const missing: string[] = [];
-    const queue = datasets.map((d, i) => [d, i] as const);
-    const found = new Array<boolean>(datasets.length);
-    const worker = async (): Promise<void> => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
-        const [key, i] = item;
-        found[i] = key.endsWith("/") ? await this.deps.store.prefixExists(bucket, key) : await this.deps.store.exists(bucket, key);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, datasets.length) }, worker));
+    const found = await inParallel(datasets, 16, (key) => (key.endsWith("/") ? this.deps.store.prefixExists(bucket, key) : this.deps.store.exists(bucket, key)));
     datasets.forEach((d, i) => {
       if (!found[i]) missing.push(`[INPUT ERROR] Dataset ${d} does not exist in bucket ${bucket}${d.endsWith("/") ? " (no object under this folder)" : ""}.`);
     });
@@ -416,7 +408,7 @@ export class Submission {
     await Promise.all(Array.from({ length: Math.min(this.limits.launchConcurrency, queue.length) }, worker));
     if (failures.length > 0) throw launchFailure(failures[0]);
     this.launched.sort((a, b) => a.plan.index - b.plan.index);
-    await Promise.all(this.launched.map(({ plan, iae }) => this.writeActiveLog(plan, iae)));
+    await inParallel(this.launched, 16, ({ plan, iae }) => this.writeActiveLog(plan, iae));
     await this.updateRecord("claimed", undefined);
     this.cert.append(`Requested ${this.launched.length} IAE(s): ${this.launched.map((l) => l.iae.instanceId).join(", ")}.`);
   }
@@ -485,14 +477,14 @@ export class Submission {
   protected async deliverCommands(): Promise<void> {
     const loc = this.location as JobLocation;
     const byIndex = new Map(this.launched.map((l) => [l.plan.index, l.iae.instanceId]));
-    const written = new Set<string>();
+    const files = new Map<string, string>();
     for (const plan of this.plans) {
       const statusKey = datasetStatusKey(loc.jobFolder, plan.dataset);
-      if (written.has(statusKey)) continue; // ensemble members share one dataset file
-      written.add(statusKey);
+      if (files.has(statusKey)) continue; // ensemble members share one dataset file
       const status = { status: "INITIALIZING" as const, reason: [], input: plan.dataset, instance: byIndex.get(plan.index) ?? null, command: null, job: loc.jobName };
-      await this.deps.store.put(loc.outputBucket, statusKey, renderDatasetStatus(status));
+      files.set(statusKey, renderDatasetStatus(status));
     }
+    await inParallel([...files], 16, ([key, body]) => this.deps.store.put(loc.outputBucket, key, body));
     if (this.launched.length > 0) this.cert.append("Each IAE receives its command as soon as it is running.");
   }
 
@@ -570,6 +562,20 @@ export class Submission {
     const loc = this.location as JobLocation;
     return { exitCode, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, instanceIds: this.launched.map((l) => l.iae.instanceId) };
   }
+}
+
+/** Map with at most `limit` calls in flight; results in input order. */
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /** A timestamp usable as a folder name from a submit file that failed validation, if any. */
