@@ -59,7 +59,6 @@ export const TAGGABLE_TYPES: readonly string[] = [
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:ec2/keyPair:KeyPair",
   "aws:ssm/parameter:Parameter",
-  "aws:scheduler/schedule:Schedule",
 ];
 
 export const COST_TAG_KEYS = ["neurocaas:analysis", "neurocaas:stage"] as const;
