@@ -42,6 +42,8 @@ export interface LocalComputeArgs {
   /** Boot pending IAEs that no one released after this long. */
   readonly bootFallbackMs?: number;
   readonly killGraceMs?: number;
+  /** At most this many IAEs running at once; more stay pending until one ends (default: no cap). */
+  readonly maxRunning?: number;
   /** Keep each IAE's sandbox after it terminates (for debugging); default: removed, as EC2 removes the machine. */
   readonly keepSandboxes?: boolean;
   readonly log?: (line: string) => void;
@@ -79,6 +81,7 @@ export function jobFolderFromOutputPrefix(prefix: string): string | undefined {
 export class LocalCompute implements ComputeBackend {
   private readonly processes = new Map<string, IaeProcess>();
   private readonly finishing = new Set<Promise<void>>();
+  private readonly bootQueue: string[] = [];
   private closing = false;
 
   private constructor(
@@ -149,19 +152,42 @@ export class LocalCompute implements ComputeBackend {
     return ids.map((instanceId) => ({ instanceId, instanceType: request.instanceType, spot: false }));
   }
 
-  /** pending → running, reported to the monitor (which then delivers the command). */
+  /**
+   * pending → running, reported to the monitor (which then delivers the command). With
+   * `maxRunning`, IAEs beyond the cap stay pending in a queue until a running one ends, as if the
+   * machine had that much capacity.
+   */
   async boot(ids: readonly string[]): Promise<void> {
-    const booted: string[] = [];
     for (const id of ids) {
-      const r = this.state.instances[id];
-      if (r && r.state === "pending" && !this.closing) {
-        r.state = "running";
-        booted.push(id);
-      }
+      if (this.state.instances[id]?.state === "pending" && !this.bootQueue.includes(id)) this.bootQueue.push(id);
     }
-    if (booted.length === 0) return;
+    await this.drainBootQueue();
+  }
+
+  private runningCount(): number {
+    return Object.values(this.state.instances).filter((r) => r.state === "running").length;
+  }
+
+  private async drainBootQueue(): Promise<void> {
+    const max = this.args.maxRunning ?? Infinity;
+    const started: string[] = [];
+    while (this.bootQueue.length > 0 && !this.closing && this.runningCount() < max) {
+      const r = this.state.instances[this.bootQueue.shift()!];
+      if (!r || r.state !== "pending") continue;
+      r.state = "running";
+      started.push(r.instanceId);
+    }
+    if (started.length === 0) return;
     await this.store.save();
-    await Promise.all(booted.map((id) => this.emit(id, "running")));
+    await Promise.all(started.map((id) => this.emit(id, "running")));
+  }
+
+  /** A running IAE ended: let a queued one boot (tracked so `settle()` waits for it). */
+  private freeSlot(): void {
+    if (this.bootQueue.length === 0) return;
+    const next = this.drainBootQueue().catch((err: unknown) => this.log(`booting queued IAEs failed: ${(err as Error).message}`));
+    this.finishing.add(next);
+    void next.finally(() => this.finishing.delete(next));
   }
 
   private async emit(instanceId: string, state: IaeState): Promise<void> {
@@ -191,8 +217,10 @@ export class LocalCompute implements ComputeBackend {
       await this.settle();
       return;
     }
+    const wasRunning = r.state === "running";
     r.state = final === "terminated" ? "shutting-down" : "stopping";
     await this.store.save();
+    if (wasRunning) this.freeSlot();
     await this.emit(id, r.state);
     r.state = final;
     await this.store.save();
@@ -287,6 +315,7 @@ export class LocalCompute implements ComputeBackend {
     const final = r.requestedFinal === "stopped" ? "stopped" : "terminated";
     r.state = final === "stopped" ? "stopping" : "shutting-down";
     await this.store.save();
+    this.freeSlot();
     await this.emit(r.instanceId, r.state);
     r.state = final;
     await this.store.save();

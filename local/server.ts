@@ -32,6 +32,8 @@ export interface StartLocalArgs {
   readonly secondsPerMinute?: number;
   /** Keep IAE sandboxes after termination (debugging). */
   readonly keepSandboxes?: boolean;
+  /** At most this many IAE processes at once; later ones stay pending (default: no cap). */
+  readonly maxRunningIaes?: number;
   readonly limits?: Partial<ProtocolLimits>;
   readonly log?: (line: string) => void;
 }
@@ -219,6 +221,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       repoRoot: args.repoRoot,
       secondsPerMinute: args.secondsPerMinute,
       keepSandboxes: args.keepSandboxes,
+      maxRunning: args.maxRunningIaes,
       onStateChange,
       log,
     });

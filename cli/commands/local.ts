@@ -1,3 +1,4 @@
+import * as os from "node:os";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { startLocal } from "../../local/server";
@@ -16,6 +17,7 @@ interface LocalOptions {
   readonly secondsPerMinute: string;
   readonly quiet?: boolean;
   readonly keepSandboxes?: boolean;
+  readonly maxIaes: string;
 }
 
 function parsePort(text: string): number {
@@ -30,6 +32,17 @@ function parsePositive(name: string, text: string): number {
   return n;
 }
 
+function parsePositiveInteger(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: expected a positive integer, got "${text}"`);
+  return n;
+}
+
+/** Enough to keep the CPUs busy with analyses that also wait on I/O, without swamping the machine. */
+export function defaultMaxIaes(): number {
+  return Math.max(4, 2 * os.cpus().length);
+}
+
 export function register(program: Command): void {
   program
     .command("local")
@@ -39,6 +52,7 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "where buckets and IAE state persist", ".neurocaas")
     .option("--stack-file <files...>", `analysis stack file(s) (default: ${DEFAULT_STACK_FILE} of this checkout)`)
     .option("--seconds-per-minute <n>", "real seconds per __duration__ minute (lower it to test time limits quickly)", "60")
+    .option("--max-iaes <n>", "IAE processes running at once; more wait as pending (like capacity)", String(defaultMaxIaes()))
     .option("--keep-sandboxes", "keep each IAE's sandbox directory after it terminates (debugging)")
     .option("--quiet", "no operator log on stderr")
     .action(async (opts: LocalOptions) => {
@@ -52,6 +66,7 @@ export function register(program: Command): void {
         fallbackPrice: fallbackHourlyPrice,
         secondsPerMinute: parsePositive("--seconds-per-minute", opts.secondsPerMinute),
         keepSandboxes: opts.keepSandboxes,
+        maxRunningIaes: parsePositiveInteger("--max-iaes", opts.maxIaes),
         log: opts.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
       });
       for (const id of local.recovered) process.stderr.write(`IAE ${id} was running when the server last stopped: reported as interrupted\n`);

@@ -169,4 +169,39 @@ describe("LocalCompute", () => {
     expect(await text(client, `${JOB}/logs/certificate.txt`)).toContain(`IAE ${iae.instanceId} (lab/inputs/d.csv) was interrupted: the local NeuroCAAS server stopped while it was pending.`);
     expect(await text(client, `${JOB}/process_results/end.txt`)).toBe("end of analysis marker");
   });
+
+  it("keeps IAEs beyond maxRunning pending until a running one ends", async () => {
+    let running = 0;
+    let peak = 0;
+    let compute!: LocalCompute;
+    compute = await LocalCompute.open({
+      directory: dir,
+      client,
+      region: "us-east-1",
+      iaeEnv: {},
+      pathPrefix: [],
+      repoRoot: REPO,
+      maxRunning: 1,
+      onStateChange: async (e) => {
+        events.push(e);
+        const id = e.detail["instance-id"];
+        if (e.detail.state === "running") {
+          peak = Math.max(peak, ++running);
+          await compute.sendCommand({ instanceId: id, commands: ["sleep 0.2"], workingDirectory: "~", executionTimeoutSeconds: 60, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
+        }
+        if (e.detail.state === "shutting-down") running--;
+      },
+    });
+    opened.push(compute);
+    const view = compute.invocation();
+    const launched = await view.compute.launch(request({ count: 3 }));
+    await view.release();
+    expect((await compute.describe(launched.map((l) => l.instanceId))).map((d) => d.state).sort()).toEqual(["pending", "pending", "running"]);
+    for (let i = 0; i < 100 && events.filter((e) => e.detail.state === "terminated").length < 3; i++) {
+      await compute.settle();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(peak).toBe(1);
+    for (const l of launched) expect(states(l.instanceId)).toEqual(["running", "shutting-down", "terminated"]);
+  });
 });
