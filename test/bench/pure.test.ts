@@ -4,7 +4,7 @@ import { BENCH_IDS, parseBenchArgs } from "../../bench/args";
 import { bytesByPackage, packageOf } from "../../bench/bundle-composition";
 import { parseLoadMs } from "../../bench/cold-start";
 import { parseReadyLine } from "../../bench/local-server";
-import { finishedJobs, jobId, LOCAL_BUCKET, LOCAL_GROUP } from "../../bench/local-throughput";
+import { finishedJobs, jobId, LOCAL_BUCKET, LOCAL_GROUP, withRetries } from "../../bench/local-throughput";
 import { parseVmHwmKb } from "../../bench/proc";
 import { parseChildResult } from "../../bench/program-scale";
 import { formatCell, formatCheck, formatSection, formatTable, mergeSections, type BenchSection } from "../../bench/report";
@@ -112,6 +112,16 @@ describe("local throughput helpers", () => {
     const end = (id: string) => endMarkerKey(jobFolderKey(LOCAL_GROUP, LOCAL_BUCKET, id));
     const keys = [end(ids[0]), end(ids[2]), `${jobFolderKey(LOCAL_GROUP, LOCAL_BUCKET, ids[1])}/logs/certificate.txt`, end("other")];
     expect([...finishedJobs(keys, ids)].sort()).toEqual([ids[0], ids[2]]);
+  });
+});
+
+describe("withRetries", () => {
+  it("retries until success and reports each failure; gives up after the last attempt", async () => {
+    let calls = 0;
+    const errors: unknown[] = [];
+    await expect(withRetries(async () => (++calls < 3 ? Promise.reject(new Error(`e${calls}`)) : "ok"), (e) => errors.push(e), 5)).resolves.toBe("ok");
+    expect(errors).toHaveLength(2);
+    await expect(withRetries(() => Promise.reject(new Error("always")), () => undefined, 2)).rejects.toThrow("always");
   });
 });
 
