@@ -107,8 +107,9 @@ export const passRoleScope: StackValidationPolicy = {
         let statements: NormalizedStatement[];
         try {
           statements = parsePolicyDocument(doc);
-        } catch {
-          continue; // reported by neurocaas-no-admin
+        } catch (err) {
+          if (err instanceof PolicyDocumentError) continue; // reported by neurocaas-no-admin
+          throw err;
         }
         for (const st of statements) {
           if (st.effect !== "Allow" || !statementCoversAction(st, "iam:PassRole")) continue;
