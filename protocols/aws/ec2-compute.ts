@@ -9,6 +9,7 @@ import {
   type Instance,
   type RunInstancesCommandInput,
 } from "@aws-sdk/client-ec2";
+import { GetMetricStatisticsCommand, type CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import {
   CommandTargetNotReadyError,
@@ -32,7 +33,15 @@ export interface Ec2ComputeArgs {
   /** Total backoff allowed for one launch (capacity, throttling, 5xx). */
   readonly launchRetryMs: number;
   readonly log?: (message: string) => void;
+  /** Enables `cpuIdle` (account guard): CPUUtilization from CloudWatch. */
+  readonly cloudwatch?: CloudWatchClient;
+  /** Now, for the metric window (default: the system clock). */
+  readonly now?: () => Date;
 }
+
+/** An instance is idle when every 5-minute CPU average of the last 30 minutes is below this (%). */
+export const IDLE_CPU_PERCENT = 2;
+const IDLE_WINDOW_MINUTES = 30;
 
 const TRANSIENT_LAUNCH_CODES = new Set(["InsufficientInstanceCapacity", "RequestLimitExceeded", "VcpuLimitExceeded", "Unavailable", "InternalError", "ServiceUnavailable", "InsufficientCapacity"]);
 const SPOT_CAPACITY_CODES = new Set(["InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "MaxSpotInstanceCountExceeded", "InsufficientCapacity", "InsufficientSpotCapacity"]);
@@ -201,6 +210,29 @@ export class Ec2ComputeBackend implements ComputeBackend {
       if (awsErrorCode(err) === "InvocationDoesNotExist") return { commandId, status: "Unknown" };
       throw err;
     }
+  }
+
+  /**
+   * Idle = CloudWatch has at least 5 of the 6 five-minute CPU averages of the last half hour and all
+   * are below IDLE_CPU_PERCENT. Missing metrics mean "not known to be idle".
+   */
+  async cpuIdle(instanceId: string): Promise<boolean> {
+    if (!this.args.cloudwatch) return false;
+    const end = (this.args.now ?? (() => new Date()))();
+    const start = new Date(end.getTime() - IDLE_WINDOW_MINUTES * 60_000);
+    const out = await this.args.cloudwatch.send(
+      new GetMetricStatisticsCommand({
+        Namespace: "AWS/EC2",
+        MetricName: "CPUUtilization",
+        Dimensions: [{ Name: "InstanceId", Value: instanceId }],
+        StartTime: start,
+        EndTime: end,
+        Period: 300,
+        Statistics: ["Average"],
+      }),
+    );
+    const averages = (out.Datapoints ?? []).map((d) => d.Average).filter((v): v is number => typeof v === "number");
+    return averages.length >= IDLE_WINDOW_MINUTES / 5 - 1 && averages.every((v) => v < IDLE_CPU_PERCENT);
   }
 
   async activeCommands(instanceId: string): Promise<readonly CommandInfo[]> {

@@ -3,6 +3,7 @@
  * (AnalysisRuntimeConfig JSON) and the AWS SDK clients. Called inside each invocation (cached
  * per container), never at import time.
  */
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { PricingClient } from "@aws-sdk/client-pricing";
 import { SSMClient } from "@aws-sdk/client-ssm";
@@ -62,8 +63,9 @@ export function awsGuardDeps(env: NodeJS.ProcessEnv = process.env): GuardDeps {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
   const ssm = new SSMClient({ region, maxAttempts: MAX_ATTEMPTS });
   const ec2 = new EC2Client({ region, maxAttempts: MAX_ATTEMPTS });
+  const cloudwatch = new CloudWatchClient({ region, maxAttempts: MAX_ATTEMPTS });
   cachedGuard = {
-    compute: new Ec2ComputeBackend({ ec2, ssm, sleep: systemClock.sleep, launchRetryMs: DEFAULT_LIMITS.launchRetryMs, log }),
+    compute: new Ec2ComputeBackend({ ec2, ssm, cloudwatch, sleep: systemClock.sleep, launchRetryMs: DEFAULT_LIMITS.launchRetryMs, log }),
     exemptions: new ParameterStoreExemptions(ssm, env.NEUROCAAS_EXEMPT_PARAMETER || undefined),
     clock: systemClock,
     log,

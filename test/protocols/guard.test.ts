@@ -1,3 +1,4 @@
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { Ec2ComputeBackend } from "../../protocols/aws/ec2-compute";
@@ -14,7 +15,7 @@ afterAll(() => world.restore());
 function guardDeps(): GuardDeps {
   const ssm = new SSMClient({ region: "us-east-1" });
   return {
-    compute: new Ec2ComputeBackend({ ec2: new EC2Client({ region: "us-east-1" }), ssm, sleep: clock.sleep, launchRetryMs: 1000 }),
+    compute: new Ec2ComputeBackend({ ec2: new EC2Client({ region: "us-east-1" }), ssm, cloudwatch: new CloudWatchClient({ region: "us-east-1" }), now: clock.now, sleep: clock.sleep, launchRetryMs: 1000 }),
     exemptions: new ParameterStoreExemptions(ssm),
     clock,
   };
@@ -29,6 +30,12 @@ describe("account guard", () => {
     const busy = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30" }, launchTime: hoursAgo(1) });
     const young = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "300" }, launchTime: hoursAgo(2) });
     const unmanaged = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Name: "web server" }, launchTime: hoursAgo(100) });
+    const stuck = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30" }, launchTime: hoursAgo(1) });
+    const working = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30" }, launchTime: hoursAgo(1) });
+    world.commands.push({ commandId: "cmd-stuck", instanceId: stuck.id, parameters: {}, status: "InProgress" });
+    world.commands.push({ commandId: "cmd-working", instanceId: working.id, parameters: {}, status: "InProgress" });
+    world.cpu.set(stuck.id, [0.4, 0.3, 0.5, 0.2, 0.1, 0.3]);
+    world.cpu.set(working.id, [0.4, 0.3, 55, 0.2, 0.1, 0.3]);
     const finishedCommand = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "10" }, launchTime: hoursAgo(1) });
     world.commands.push({ commandId: "cmd-busy", instanceId: busy.id, parameters: {}, status: "InProgress" });
     world.commands.push({ commandId: "cmd-done", instanceId: finishedCommand.id, parameters: {}, status: "Success" });
@@ -43,11 +50,14 @@ describe("account guard", () => {
     expect(byId[young.id]).toMatchObject({ action: "kept", reason: "within its Timeout" });
     expect(byId[finishedCommand.id].action).toBe("stopped");
     expect(byId[unmanaged.id]).toBeUndefined();
+    expect(byId[stuck.id]).toMatchObject({ action: "stopped", reason: "past its Timeout of 30 min and idle" });
+    expect(byId[working.id].action).toBe("kept");
 
     expect(idle.state).toBe("stopped");
     expect(idleSpot.state).toBe("terminated");
     expect(finishedCommand.state).toBe("stopped");
-    for (const kept of [exempt, busy, young, unmanaged]) expect(kept.state).toBe("running");
+    expect(stuck.state).toBe("stopped");
+    for (const kept of [exempt, busy, young, unmanaged, working]) expect(kept.state).toBe("running");
   });
 
   it("reads exemptions as a StringList or a JSON list", () => {

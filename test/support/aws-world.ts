@@ -9,6 +9,7 @@ import {
   type Filter,
   type RunInstancesCommandInput,
 } from "@aws-sdk/client-ec2";
+import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
 import { GetCommandInvocationCommand, GetParameterCommand, ListCommandsCommand, SendCommandCommand, SSMClient, SSMServiceException } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
@@ -54,6 +55,9 @@ export class AwsWorld {
   readonly ec2 = mockClient(EC2Client);
   readonly ssm = mockClient(SSMClient);
   readonly pricing = mockClient(PricingClient);
+  readonly cloudwatch = mockClient(CloudWatchClient);
+  /** 5-minute CPU averages CloudWatch reports per instance (none: no datapoints). */
+  readonly cpu = new Map<string, number[]>();
   readonly instances = new Map<string, SimInstance>();
   readonly commands: SimCommand[] = [];
   readonly parameters = new Map<string, string>();
@@ -83,12 +87,15 @@ export class AwsWorld {
     this.ec2.resetHistory();
     this.ssm.resetHistory();
     this.pricing.resetHistory();
+    this.cloudwatch.resetHistory();
+    this.cpu.clear();
   }
 
   restore(): void {
     this.ec2.restore();
     this.ssm.restore();
     this.pricing.restore();
+    this.cloudwatch.restore();
   }
 
   /** Add an instance that was not launched through the protocols. */
@@ -195,6 +202,10 @@ export class AwsWorld {
       const value = this.parameters.get(input.Name ?? "");
       if (value === undefined) throw ssmError("ParameterNotFound", 400);
       return { Parameter: { Name: input.Name, Value: value, Type: "String" } };
+    });
+    this.cloudwatch.on(GetMetricStatisticsCommand).callsFake((input: { Dimensions?: { Name?: string; Value?: string }[] }) => {
+      const id = input.Dimensions?.find((d) => d.Name === "InstanceId")?.Value ?? "";
+      return { Label: "CPUUtilization", Datapoints: (this.cpu.get(id) ?? []).map((Average, i) => ({ Average, Unit: "Percent", Timestamp: new Date(this.now().getTime() - i * 300_000) })) };
     });
     this.pricing.on(GetProductsCommand).callsFake((input: { Filters?: { Field?: string; Value?: string }[] }) => {
       if (this.pricingFails) throw new Error("getaddrinfo ENOTFOUND api.pricing.us-east-1.amazonaws.com");
