@@ -49,7 +49,7 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
     expect(run.code).toBe(0);
     stdout = run.stdout;
     rows = parseTable(stdout);
-  }, 120_000);
+  }, 600_000);
 
   it("lists every fixture once with its result and notes", () => {
     const fixtures = fs.readdirSync(LEGACY_DIR).filter((f) => f.endsWith(".json")).sort();
@@ -94,7 +94,7 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
     const check = await neurocaas(["blueprint", "validate", path.join(out, "caiman-ncap-web.yaml")]);
     expect(check.code).toBe(0);
     expect(check.stdout).toMatch(/^OK: .*caiman-ncap-web\.yaml \(caiman-ncap-web, websubstack, protocol default, m5\.16xlarge, ami-0849b3d20fe3258e3\)/);
-  });
+  }, 300_000);
 
   it("plans every converted blueprint without a mandatory policy violation", async () => {
     const files = fs.readdirSync(out).sort();
@@ -118,11 +118,11 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
       .filter(Boolean);
     expect(failures).toEqual([]);
     expect(plans).toHaveLength(37);
-  }, 1_200_000);
+  }, 1_800_000);
 
   it("refuses to overwrite earlier output without --force", async () => {
     const again = await neurocaas(["blueprint", "import", "--all", LEGACY_DIR, "-o", out]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/attention-ensemble\.yaml already exists; pass --force/);
-  }, 120_000);
+  }, 600_000);
 });

@@ -55,7 +55,7 @@ describe("neurocaas blueprint new", () => {
     const again = await neurocaas(["blueprint", "new", "pca-demo", "--dir", dir, "--ami", "ami-0123456789abcdef0"]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/not overwriting .*pca-demo\.yaml/);
-  }, 300_000);
+  }, 900_000);
 
   it("rejects bad names and reports every problem of an invalid stack file", async () => {
     const dir = tmp();
@@ -82,7 +82,7 @@ describe("neurocaas blueprint new", () => {
     const noUtils = await neurocaas(["blueprint", "validate", stack.path]);
     expect(noUtils.code).toBe(1);
     expect(noUtils.stderr).toMatch(/1 problem\n {2}neurocaas:utilsStack: got \(missing\), expected the utils stack name/);
-  }, 120_000);
+  }, 600_000);
 
   it("resolves an AMI alias through SSM at creation time", async () => {
     ssm.reset();
