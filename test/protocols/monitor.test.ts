@@ -1,3 +1,4 @@
+import { SendCommandCommand } from "@aws-sdk/client-ssm";
 import type { CostLog } from "../../protocols/cost-log";
 import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../protocols/layout";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
@@ -49,6 +50,10 @@ async function activeLog(id: string): Promise<CostLog | undefined> {
 describe("monitor: running", () => {
   it("records the start and delivers the command through SSM once", async () => {
     const job = await startJob([D1, D2]);
+    // The job manager returned without waiting for boot: instances pending, no command sent yet.
+    expect(job.instanceIds.map((id) => world.instances.get(id)!.state)).toEqual(["pending", "pending"]);
+    expect(world.ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(clock.sleeps).toHaveLength(0);
     const [id1] = job.instanceIds;
     boot(id1);
     const outcome = await runMonitor(stateEvent(id1, "running", "2026-01-05T12:01:30Z"), deps());
