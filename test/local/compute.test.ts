@@ -173,8 +173,7 @@ describe("LocalCompute", () => {
   it("keeps IAEs beyond maxRunning pending until a running one ends", async () => {
     let running = 0;
     let peak = 0;
-    let compute!: LocalCompute;
-    compute = await LocalCompute.open({
+    const compute: LocalCompute = await LocalCompute.open({
       directory: dir,
       client,
       region: "us-east-1",
