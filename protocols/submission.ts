@@ -80,6 +80,8 @@ export class Submission {
   protected plans: IaePlan[] = [];
   protected launched: { plan: IaePlan; iae: LaunchedIae }[] = [];
   private activeLogsWritten: string[] = [];
+  /** Whether this attempt may write in `location` (its own claim, or the invalid-submit folder). */
+  private ownsLocation = false;
 
   constructor(
     protected readonly deps: ProtocolDeps,
@@ -145,6 +147,7 @@ export class Submission {
     if (timestamp === undefined) {
       // No usable job folder: report in a folder named after the submit file.
       this.location = this.locate(`invalid-submit-${basename(key).replace(/\.json$/, "")}`, undefined);
+      this.ownsLocation = true;
       throw parseError ?? new JobError("The submit file has no usable timestamp.");
     }
     this.location = this.locate(timestamp, this.submit);
@@ -204,7 +207,7 @@ export class Submission {
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
       const existing = await this.deps.store.get(this.bucket, loc.recordKey);
-      const other = existing ? (JSON.parse(existing.body) as JobRecord) : undefined;
+      const other = existing ? parseRecord(existing.body) : undefined;
       if (existing && other && sameSubmission(other, this.target.bucket, this.target.key, this.submitDigest as string)) {
         if (await this.takeOverStaleClaim(other, existing.etag, record)) return undefined;
         this.deps.log?.(`duplicate delivery of ${this.target.key}: job ${loc.jobName} is ${other.state}; nothing to do`);
@@ -217,6 +220,7 @@ export class Submission {
       await this.deps.store.delete(this.bucket, loc.recordKey);
       return this.rejectTakenTimestamp("its job folder already holds a certificate");
     }
+    this.ownsLocation = true;
     return undefined;
   }
 
@@ -232,6 +236,7 @@ export class Submission {
       throw err;
     }
     this.cert.append("[Job Manager] An earlier attempt at this job stopped before launching anything; starting it again.");
+    this.ownsLocation = true;
     return true;
   }
 
@@ -502,6 +507,9 @@ export class Submission {
     const kind = err instanceof JobError ? err.kind : isAwsError(err) ? "AWS" : "INTERNAL";
     const message = err instanceof JobError ? err.message : errorMessage(err);
     this.deps.log?.(`job manager: step ${step} failed for ${this.target.key}: ${message}`);
+    // Not yet owning the job folder (e.g. S3 failed while claiming): writing there could clobber
+    // another submission's job. Rethrow so the invocation is retried (S3/Lambda redelivery).
+    if (this.location && !this.ownsLocation) throw err;
     if (!this.location) return { exitCode: 99, submitKey: this.target.key, protocol: this.protocol, reason: message, instanceIds: [] };
     try {
       for (const d of err instanceof JobError ? err.details : []) this.cert.append(d);
@@ -561,6 +569,15 @@ export class Submission {
   protected outcome(exitCode: 0 | 99): JobOutcome {
     const loc = this.location as JobLocation;
     return { exitCode, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, instanceIds: this.launched.map((l) => l.iae.instanceId) };
+  }
+}
+
+function parseRecord(body: string): JobRecord | undefined {
+  try {
+    const r = JSON.parse(body) as JobRecord;
+    return typeof r === "object" && r !== null && typeof r.submission === "object" && r.submission !== null && Array.isArray(r.instances) ? r : undefined;
+  } catch {
+    return undefined;
   }
 }
 

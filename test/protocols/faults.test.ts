@@ -172,4 +172,24 @@ describe("idempotency", () => {
     const cert = (await s3.store.get(BUCKET, certificateKey(late.jobs[0].jobFolder!)))!.body;
     expect(cert).toContain("An earlier attempt at this job stopped before launching anything; starting it again.");
   });
+
+  it("does not write into a job folder it could not claim; the redelivery starts the job", async () => {
+    const key = await submitFile({ dataname: DATA[0], configname: `${G}/configs/plain.json` });
+    const event = putEvent(BUCKET, encodeEventKey(key));
+    s3.fault = (r) => (r.key.startsWith("logs/_jobs/") ? 500 : undefined);
+    await expect(runSubmit(event, deps())).rejects.toThrow();
+    s3.fault = undefined;
+    expect(await s3.store.list(BUCKET, `${G}/results/job__${BUCKET}_fault${n}`)).toEqual([]);
+    expect(world.instances.size).toBe(0);
+    expect((await runSubmit(event, deps())).exitCode).toBe(0);
+  });
+
+  it("treats an unreadable job record as another submission's", async () => {
+    const key = await submitFile({ dataname: DATA[0], configname: `${G}/configs/plain.json` });
+    await s3.store.put(BUCKET, `logs/_jobs/${G}/job__${BUCKET}_fault${n}.json`, "{ not json");
+    const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps());
+    expect(report.exitCode).toBe(99);
+    expect(report.jobs[0].jobFolder).toMatch(/_rejected-[0-9a-f]{8}$/);
+    expect(await s3.store.exists(BUCKET, certificateKey(`${G}/results/job__${BUCKET}_fault${n}`))).toBe(false);
+  });
 });
