@@ -51,6 +51,8 @@ export interface LocalComputeArgs {
 
 const ACTIVE: readonly IaeState[] = ["pending", "running"];
 
+export const FORGET_TERMINATED_AFTER_MS = 60 * 60 * 1000;
+
 function newInstanceId(): string {
   return `i-${randomBytes(9).toString("hex").slice(0, 17)}`;
 }
@@ -91,7 +93,30 @@ export class LocalCompute implements ComputeBackend {
 
   static async open(args: LocalComputeArgs): Promise<LocalCompute> {
     const store = await StateStore.open(path.join(args.directory, "state.json"));
-    return new LocalCompute(args, store);
+    const compute = new LocalCompute(args, store);
+    compute.prune(Date.now());
+    return compute;
+  }
+
+  /** Record when an IAE reached its final state, and forget long-gone ones. */
+  private ended(r: LocalInstanceRecord): void {
+    r.endedAt = new Date().toISOString();
+    this.prune(Date.now());
+  }
+
+  /**
+   * Like EC2, forget terminated IAEs an hour after they ended (describe no longer returns them),
+   * so the state file does not grow with every job ever run.
+   */
+  prune(now: number, retentionMs = FORGET_TERMINATED_AFTER_MS): void {
+    const gone = new Set<string>();
+    for (const r of Object.values(this.state.instances)) {
+      if (r.state === "terminated" && r.endedAt !== undefined && now - Date.parse(r.endedAt) > retentionMs) gone.add(r.instanceId);
+    }
+    if (gone.size === 0) return;
+    for (const id of gone) delete this.state.instances[id];
+    for (const [cid, c] of Object.entries(this.state.commands)) if (gone.has(c.instanceId)) delete this.state.commands[cid];
+    for (const [token, ids] of Object.entries(this.state.clientTokens)) if (ids.every((id) => gone.has(id))) delete this.state.clientTokens[token];
   }
 
   private get state() {
@@ -223,6 +248,7 @@ export class LocalCompute implements ComputeBackend {
     if (wasRunning) this.freeSlot();
     await this.emit(id, r.state);
     r.state = final;
+    this.ended(r);
     await this.store.save();
     await this.emit(id, final);
   }
@@ -318,6 +344,7 @@ export class LocalCompute implements ComputeBackend {
     this.freeSlot();
     await this.emit(r.instanceId, r.state);
     r.state = final;
+    this.ended(r);
     await this.store.save();
     await this.emit(r.instanceId, final);
     await this.removeSandbox(r);
@@ -402,6 +429,7 @@ export class LocalCompute implements ComputeBackend {
       await this.store.save();
       await this.emit(r.instanceId, "shutting-down");
       r.state = "terminated";
+      this.ended(r);
       await this.store.save();
       await this.emit(r.instanceId, "terminated");
       await this.removeSandbox(r);

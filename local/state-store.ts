@@ -18,6 +18,8 @@ export interface LocalInstanceRecord {
   /** Where the command's output and the job's logs live (from the delivered command). */
   outputBucket?: string;
   outputPrefix?: string;
+  /** When the IAE reached its final state (ISO time). */
+  endedAt?: string;
   /** A stop (not terminate) was asked for while the command ran. */
   requestedFinal?: "terminated" | "stopped";
 }

@@ -203,4 +203,15 @@ describe("LocalCompute", () => {
     expect(peak).toBe(1);
     for (const l of launched) expect(states(l.instanceId)).toEqual(["running", "shutting-down", "terminated"]);
   });
+
+  it("forgets terminated IAEs an hour after they ended, like EC2", async () => {
+    const compute = await open();
+    const [iae] = await compute.launch(request(), false);
+    const [other] = await compute.launch(request(), false);
+    await compute.terminate([iae.instanceId]);
+    compute.prune(Date.now() + 30 * 60 * 1000);
+    expect(await compute.describe([iae.instanceId])).toHaveLength(1);
+    compute.prune(Date.now() + 61 * 60 * 1000);
+    expect(await compute.describe([iae.instanceId, other.instanceId])).toEqual([expect.objectContaining({ instanceId: other.instanceId, state: "pending" })]);
+  });
 });
