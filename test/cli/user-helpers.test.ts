@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isLoopbackEndpoint } from "../../cli/user/connection";
 import { newJobId, validateJobId } from "../../cli/user/job-id";
-import { renderProgress } from "../../cli/user/progress";
+import { ProgressBar, renderProgress } from "../../cli/user/progress";
 import { planSubmission, submitFileBody, submitFileKey } from "../../cli/user/submission";
 import { formatJobState, parseDatasetStatus } from "../../cli/user/job-state";
 
@@ -34,6 +34,25 @@ describe("renderProgress", () => {
   it("draws a bar with percentage and sizes", () => {
     expect(renderProgress("f", 512, 1024, 10)).toBe("f [#####-----]  50% 512 B/1.0 KiB");
     expect(renderProgress("f", 0, 0, 4)).toBe("f [####] 100% 0 B/0 B");
+  });
+});
+
+describe("ProgressBar", () => {
+  function stream(isTTY: boolean): NodeJS.WriteStream & { text: string } {
+    const s = { isTTY, text: "", write(chunk: string) { s.text += chunk; return true; } };
+    return s as unknown as NodeJS.WriteStream & { text: string };
+  }
+  it("draws only on a terminal and ends with a newline", () => {
+    const tty = stream(true);
+    const bar = new ProgressBar({ stream: tty, label: "k", total: 2048, width: 4 });
+    bar.update(1024);
+    bar.finish();
+    expect(tty.text).toBe("\rk [##--]  50% 1.0 KiB/2.0 KiB\rk [####] 100% 2.0 KiB/2.0 KiB\n");
+    const pipe = stream(false);
+    const quiet = new ProgressBar({ stream: pipe, label: "k", total: 10 });
+    quiet.update(5);
+    quiet.finish();
+    expect(pipe.text).toBe("");
   });
 });
 
