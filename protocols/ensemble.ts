@@ -46,10 +46,10 @@ export class EnsembleSubmission extends Submission {
     const plans: IaePlan[] = [];
     for (let i = 1; i <= this.ensembleSize; i++) {
       const configKey = `${folder}/${loc.jobName}inst${i}config.json`;
-      const body = JSON.stringify({ ...(this.config as JobConfig).values, jobnb: i }, null, 2);
-      await this.deps.store.put(loc.inputBucket, configKey, body);
       plans.push({ index: i - 1, dataset, configKey, command: this.commandFor(dataset, configKey) });
     }
+    const values = (this.config as JobConfig).values;
+    await Promise.all(plans.map((p) => this.deps.store.put(loc.inputBucket, p.configKey, JSON.stringify({ ...values, jobnb: p.index + 1 }, null, 2))));
     this.cert.append(`Wrote ${plans.length} member config(s) to ${folder}/${loc.jobName}inst{1..${plans.length}}config.json.`);
     return plans;
   }

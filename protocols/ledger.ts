@@ -99,7 +99,7 @@ export async function legacyEntries(args: Pick<LedgerArgs, "store" | "bucket" | 
       entries[key.slice(prefix.length, -".json".length)] = costOfLog(log);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(16, keys.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(32, keys.length) }, worker));
   return entries;
 }
 
