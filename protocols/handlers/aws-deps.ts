@@ -1,6 +1,6 @@
 /**
- * Builds the protocol dependencies of a Lambda from its environment: `NEUROCAAS_CONFIG`
- * (AnalysisRuntimeConfig JSON) and the AWS SDK clients. Called inside each invocation (cached
+ * Builds the protocol dependencies of a Lambda from its environment: the analysis runtime config
+ * (`NEUROCAAS_CONFIG` JSON or the `NEUROCAAS_CONFIG_PATH` file) and the AWS SDK clients. Called inside each invocation (cached
  * per container), never at import time.
  */
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
@@ -13,24 +13,20 @@ import { S3ObjectStore } from "../aws/s3-store";
 import { ParameterStoreBudgets, ParameterStoreExemptions } from "../aws/ssm-parameters";
 import { DEFAULT_LIMITS, systemClock, type GuardDeps, type ProtocolDeps } from "../deps";
 import { createS3Client } from "../s3-client";
-import { DEFAULT_BUDGET_PARAMETER_PREFIX, RUNTIME_CONFIG_ENV, type AnalysisRuntimeConfig } from "../runtime-config";
+import { DEFAULT_BUDGET_PARAMETER_PREFIX, loadRuntimeConfig, type AnalysisRuntimeConfig } from "../runtime-config";
 
 const MAX_ATTEMPTS = 5;
 
+/**
+ * The analysis config of this Lambda: `NEUROCAAS_CONFIG`, or the archive file named by
+ * `NEUROCAAS_CONFIG_PATH` when the config does not fit the environment (`loadRuntimeConfig`).
+ */
 export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): AnalysisRuntimeConfig {
-  const raw = env[RUNTIME_CONFIG_ENV];
-  if (!raw) throw new Error(`environment variable ${RUNTIME_CONFIG_ENV} is not set (expected the analysis runtime config as JSON)`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (err) {
-    throw new Error(`${RUNTIME_CONFIG_ENV} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-  const c = parsed as Partial<AnalysisRuntimeConfig>;
+  const config = loadRuntimeConfig(env);
   for (const key of ["bucketName", "region", "ami", "instanceType", "command"] as const) {
-    if (typeof c[key] !== "string" || c[key] === "") throw new Error(`${RUNTIME_CONFIG_ENV}.${key} must be a non-empty string`);
+    if (typeof config[key] !== "string" || config[key] === "") throw new Error(`runtime config field "${key}" must be a non-empty string`);
   }
-  return { ...(parsed as AnalysisRuntimeConfig), budgetParameterPrefix: c.budgetParameterPrefix || DEFAULT_BUDGET_PARAMETER_PREFIX };
+  return { ...config, budgetParameterPrefix: config.budgetParameterPrefix || DEFAULT_BUDGET_PARAMETER_PREFIX };
 }
 
 const log = (message: string): void => console.log(message);

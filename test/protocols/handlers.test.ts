@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { certificateKey, endMarkerKey, jobFolderKey } from "../../protocols/layout";
 import { RUNTIME_CONFIG_ENV } from "../../protocols/runtime-config";
@@ -72,9 +73,15 @@ describe("Lambda handlers", () => {
     expect(Array.isArray(decisions)).toBe(true);
   });
 
-  it("reject a missing or malformed NEUROCAAS_CONFIG with a clear message", async () => {
-    expect(() => readRuntimeConfig({})).toThrow("environment variable NEUROCAAS_CONFIG is not set");
-    expect(() => readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: "{" })).toThrow("NEUROCAAS_CONFIG is not valid JSON");
-    expect(() => readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: JSON.stringify({ bucketName: "b" }) })).toThrow("NEUROCAAS_CONFIG.region must be a non-empty string");
+  it("read the config from NEUROCAAS_CONFIG or the NEUROCAAS_CONFIG_PATH file, and reject a missing or malformed one clearly", () => {
+    expect(() => readRuntimeConfig({})).toThrow("No runtime config: set NEUROCAAS_CONFIG (JSON) or NEUROCAAS_CONFIG_PATH");
+    expect(() => readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: "{" })).toThrow("is not valid JSON");
+    expect(() => readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: JSON.stringify({ bucketName: "b" }) })).toThrow('runtime config field "region" must be a non-empty string');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nc-config-"));
+    fs.writeFileSync(path.join(dir, "neurocaas-config.json"), JSON.stringify(runtimeConfig({ budgetParameterPrefix: "" })));
+    const config = readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: JSON.stringify({ bucketName: "summary-only" }), NEUROCAAS_CONFIG_PATH: "neurocaas-config.json", LAMBDA_TASK_ROOT: dir });
+    expect(config.bucketName).toBe(BUCKET);
+    expect(config.budgetParameterPrefix).toBe("/neurocaas/budgets");
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
