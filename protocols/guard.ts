@@ -11,12 +11,13 @@ export interface GuardDecision {
 /**
  * Account guard (SPEC §7): instances past their `Timeout` tag (minutes since launch) that run no
  * command, or are idle (when the backend can tell), are stopped, or terminated when they are spot (spot capacity cannot be stopped and
- * kept); instances listed in `exempt_instances` are kept. Instances without a Timeout tag are not
- * managed by NeuroCAAS and are left alone.
+ * kept); instances listed in `exempt_instances` are kept. Instances without `PriceTracking=On` and a
+ * Timeout tag are not managed by NeuroCAAS and are left alone.
  */
 export async function sweepAccount(deps: GuardDeps): Promise<readonly GuardDecision[]> {
   const exempt = new Set(await deps.exemptions.exemptInstances());
-  const candidates = (await deps.compute.listRunning({ tagKey: IAE_TAGS.timeout })).filter((i) => i.state === "running");
+  // NeuroCAAS instances (IAEs and development instances) carry PriceTracking=On and a Timeout.
+  const candidates = (await deps.compute.listRunning({ tagKey: IAE_TAGS.timeout })).filter((i) => i.state === "running" && i.tags[IAE_TAGS.priceTracking] === "On");
   const now = deps.clock.now().getTime();
   const decisions: GuardDecision[] = [];
   for (const iae of candidates) {

@@ -26,17 +26,18 @@ describe("account guard", () => {
     const hoursAgo = (h: number) => new Date(clock.now().getTime() - h * 3_600_000);
     const idle = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "60", PriceTracking: "On" }, launchTime: hoursAgo(2) });
     const idleSpot = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "60", PriceTracking: "On" }, launchTime: hoursAgo(2), spot: true });
-    const exempt = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "60" }, launchTime: hoursAgo(5) });
-    const busy = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30" }, launchTime: hoursAgo(1) });
-    const young = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "300" }, launchTime: hoursAgo(2) });
+    const exempt = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "60", PriceTracking: "On" }, launchTime: hoursAgo(5) });
+    const busy = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30", PriceTracking: "On" }, launchTime: hoursAgo(1) });
+    const young = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "300", PriceTracking: "On" }, launchTime: hoursAgo(2) });
+    const untracked = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "5" }, launchTime: hoursAgo(3) });
     const unmanaged = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Name: "web server" }, launchTime: hoursAgo(100) });
-    const stuck = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30" }, launchTime: hoursAgo(1) });
-    const working = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30" }, launchTime: hoursAgo(1) });
+    const stuck = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30", PriceTracking: "On" }, launchTime: hoursAgo(1) });
+    const working = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "30", PriceTracking: "On" }, launchTime: hoursAgo(1) });
     world.commands.push({ commandId: "cmd-stuck", instanceId: stuck.id, parameters: {}, status: "InProgress" });
     world.commands.push({ commandId: "cmd-working", instanceId: working.id, parameters: {}, status: "InProgress" });
     world.cpu.set(stuck.id, [0.4, 0.3, 0.5, 0.2, 0.1, 0.3]);
     world.cpu.set(working.id, [0.4, 0.3, 55, 0.2, 0.1, 0.3]);
-    const finishedCommand = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "10" }, launchTime: hoursAgo(1) });
+    const finishedCommand = world.addInstance({ type: "t2.micro", imageId: "ami-01", tags: { Timeout: "10", PriceTracking: "On" }, launchTime: hoursAgo(1) });
     world.commands.push({ commandId: "cmd-busy", instanceId: busy.id, parameters: {}, status: "InProgress" });
     world.commands.push({ commandId: "cmd-done", instanceId: finishedCommand.id, parameters: {}, status: "Success" });
     world.parameters.set("exempt_instances", `${exempt.id},i-0000000000000dead`);
@@ -50,6 +51,7 @@ describe("account guard", () => {
     expect(byId[young.id]).toMatchObject({ action: "kept", reason: "within its Timeout" });
     expect(byId[finishedCommand.id].action).toBe("stopped");
     expect(byId[unmanaged.id]).toBeUndefined();
+    expect(byId[untracked.id]).toBeUndefined();
     expect(byId[stuck.id]).toMatchObject({ action: "stopped", reason: "past its Timeout of 30 min and idle" });
     expect(byId[working.id].action).toBe("kept");
 
@@ -57,7 +59,7 @@ describe("account guard", () => {
     expect(idleSpot.state).toBe("terminated");
     expect(finishedCommand.state).toBe("stopped");
     expect(stuck.state).toBe("stopped");
-    for (const kept of [exempt, busy, young, unmanaged, working]) expect(kept.state).toBe("running");
+    for (const kept of [exempt, busy, young, unmanaged, untracked, working]) expect(kept.state).toBe("running");
   });
 
   it("reads exemptions as a StringList or a JSON list", () => {
