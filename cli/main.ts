@@ -1,43 +1,46 @@
 #!/usr/bin/env node
 /**
  * The `neurocaas` command-line tool. Each command group lives in its own module under
- * cli/commands/ and exports `register(program)`; add one import + call here per group.
+ * cli/commands/ and exports `register(program)`. Groups are loaded lazily: a call such as
+ * `neurocaas workflow get-data` (made many times per job inside an analysis environment) loads
+ * only the workflow group, not the EC2/Pulumi-heavy ones.
  */
 import { Command } from "commander";
-import * as workflowCommand from "./commands/workflow";
-import * as scriptingCommand from "./commands/scripting";
-import * as submitCommand from "./commands/submit";
-import * as statusCommand from "./commands/status";
-import * as resultsCommand from "./commands/results";
-import * as localCommand from "./commands/local";
-import * as demoCommand from "./commands/demo";
-import * as remoteCommand from "./commands/remote";
-import * as planCommand from "./commands/plan";
-import * as blueprintCommand from "./commands/blueprint";
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** Command group name → loader of its module. */
+export const COMMAND_GROUPS: Readonly<Record<string, () => Register>> = {
+  workflow: () => require("./commands/workflow").register,
+  scripting: () => require("./commands/scripting").register,
+  submit: () => require("./commands/submit").register,
+  status: () => require("./commands/status").register,
+  results: () => require("./commands/results").register,
+  local: () => require("./commands/local").register,
+  demo: () => require("./commands/demo").register,
+  remote: () => require("./commands/remote").register,
+  plan: () => require("./commands/plan").register,
+  blueprint: () => require("./commands/blueprint").register,
+};
+
+/**
+ * Build the program with every group, or only `only` when given (unknown names fall back to
+ * every group so commander can print its usual "unknown command" help).
+ */
+export function buildProgram(only?: string): Command {
   const program = new Command();
   program
     .name("neurocaas")
     .description("NeuroCAAS: Neuroscience Cloud Analysis As a Service")
     .showHelpAfterError()
     .enablePositionalOptions();
-  // Command groups register themselves below.
-  workflowCommand.register(program);
-  scriptingCommand.register(program);
-  submitCommand.register(program);
-  statusCommand.register(program);
-  resultsCommand.register(program);
-  localCommand.register(program);
-  demoCommand.register(program);
-  remoteCommand.register(program);
-  planCommand.register(program);
-  blueprintCommand.register(program);
+  const names = only !== undefined && only in COMMAND_GROUPS ? [only] : Object.keys(COMMAND_GROUPS);
+  for (const name of names) COMMAND_GROUPS[name]()(program);
   return program;
 }
 
 if (require.main === module) {
-  buildProgram()
+  buildProgram(process.argv[2])
     .parseAsync(process.argv)
     .catch((err: unknown) => {
       process.stderr.write(`neurocaas: ${err instanceof Error ? err.message : String(err)}\n`);
