@@ -32,6 +32,8 @@ export async function postProcessObject(bucket: string, key: string, deps: Proto
   const [, group, jobName] = m;
   const jobFolder = `${group}/results/${jobName}`;
   const step = post.StepName;
+  // A step whose results land in the same bucket must not chain on its own end.txt forever.
+  if (jobName.endsWith(`_${step}`)) return { key, action: "ignored", detail: `this job is itself the ${step} step` };
   const now = deps.clock.now().toISOString();
   try {
     await deps.store.put(bucket, postMarkerKey(jobFolder, step), JSON.stringify({ trigger: key, at: now }), { ifNoneMatch: "*" });

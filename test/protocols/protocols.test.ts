@@ -1,6 +1,7 @@
 import type { CostLog } from "../../protocols/cost-log";
 import { activeCostLogKey, encodeEventKey } from "../../protocols/layout";
 import { runPostProcess, runSubmit } from "../../protocols/run";
+import { postMarkerKey } from "../../protocols/postprocess";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent } from "../support/protocol-env";
@@ -180,6 +181,13 @@ describe("post-processing chain", () => {
     const chained = await runSubmit(putEvent(BUCKET, encodeEventKey(`${G}/submissions/stage2_submit.json`)), deps);
     expect(chained.exitCode).toBe(0);
     expect(chained.jobs[0].jobFolder).toBe(`${G}/results/job__${BUCKET}_pp1_stage2`);
+
+    // The step's own end.txt (same bucket) does not start the step again.
+    const stepEnd = `${G}/results/job__${BUCKET}_pp1_stage2/process_results/end.txt`;
+    await s3.store.put(BUCKET, stepEnd, "end of analysis marker");
+    const [again] = await runPostProcess(putEvent(BUCKET, encodeEventKey(stepEnd)), deps);
+    expect(again.action).toBe("ignored");
+    expect(await s3.store.exists(BUCKET, postMarkerKey(`${G}/results/job__${BUCKET}_pp1_stage2`, "stage2"))).toBe(false);
   });
 
   it("ignores other result files and analyses without post-processing", async () => {
