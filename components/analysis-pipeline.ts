@@ -20,6 +20,9 @@ import type { UtilsOutputs } from "./utils-stack";
 import { SSM_CORE_POLICY } from "./utils-stack";
 import { groupFolderKeys } from "../protocols/layout";
 
+/** Origins of the NeuroCAAS web client, allowed on websubstack buckets by default. */
+export const DEFAULT_CORS_ORIGINS: readonly string[] = ["https://neurocaas.org", "https://www.neurocaas.org"];
+
 export const SUBMIT_SUFFIX = "submit.json";
 export const OBJECT_CREATED = "s3:ObjectCreated:*";
 /** EC2 states the monitor reacts to (SPEC 4.7). */
@@ -29,8 +32,12 @@ export interface AnalysisPipelineArgs {
   readonly blueprint: Blueprint;
   /** Utils stack outputs (StackReference or the in-program UtilsStack). */
   readonly utils: pulumi.Input<UtilsOutputs>;
-  /** Web-client origins allowed by CORS (websubstack only). */
-  readonly corsOrigins: readonly string[];
+  /**
+   * Web-client origins allowed by CORS. Default: the NeuroCAAS web client for websubstack, none
+   * for webdev. An explicit list on a webdev analysis is honoured as written; the policy pack's
+   * mandatory `neurocaas-s3-webdev-no-cors` rule then stops the deployment.
+   */
+  readonly corsOrigins?: readonly string[];
   /** Let `pulumi destroy` empty the bucket (default off: user data survives). */
   readonly forceDestroy: boolean;
   readonly logRetentionDays: number;
@@ -130,11 +137,12 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       bucket: this.bucket.id,
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
     }, parent);
-    if (bp.STAGE === "websubstack") {
+    const corsOrigins = args.corsOrigins ?? (bp.STAGE === "websubstack" ? DEFAULT_CORS_ORIGINS : []);
+    if (corsOrigins.length > 0) {
       new aws.s3.BucketCorsConfiguration(`${name}-cors`, {
         bucket: this.bucket.id,
         corsRules: [{
-          allowedOrigins: [...args.corsOrigins],
+          allowedOrigins: [...corsOrigins],
           allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"],
           allowedHeaders: ["*"],
           exposeHeaders: ["ETag"],

@@ -10,7 +10,6 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 export const DEFAULTS = {
   deployUtils: false,
   keyName: "neurocaas-dev-key",
-  corsOrigins: ["https://neurocaas.org", "https://www.neurocaas.org"] as readonly string[],
   forceDestroy: false,
   logRetentionDays: 30,
   guardSchedule: "rate(15 minutes)",
@@ -64,7 +63,11 @@ export interface StackSettings {
   readonly utilsStack?: string;
   readonly utils: UtilsSettings;
   readonly guard: GuardSettings;
-  readonly corsOrigins: readonly string[];
+  /**
+   * Web-client origins configured explicitly; undefined means the stage default (the NeuroCAAS
+   * web client for websubstack, none for webdev).
+   */
+  readonly corsOrigins?: readonly string[];
   readonly forceDestroy: boolean;
   readonly logRetentionDays: number;
   readonly budgetParameterPrefix: string;
@@ -227,7 +230,7 @@ export function stackSettingsFromConfig(get: Getter): StackSettings {
   const guardEnabled = r.bool("neurocaas:deployGuard", deployUtils);
   const schedule = r.str("neurocaas:guardSchedule", SCHEDULE, 'an EventBridge schedule such as "rate(15 minutes)"') ?? DEFAULTS.guardSchedule;
   const exempt = r.str("neurocaas:exemptInstancesParameter", PARAMETER_NAME, "an SSM parameter name") ?? DEFAULTS.exemptInstancesParameter;
-  const corsOrigins = r.strList("neurocaas:corsOrigins", DEFAULTS.corsOrigins, ORIGIN, 'a list of origins such as "https://neurocaas.org"');
+  const corsOrigins = r.raw("neurocaas:corsOrigins") === undefined ? undefined : r.strList("neurocaas:corsOrigins", [], ORIGIN, 'a list of origins such as "https://neurocaas.org"');
   const forceDestroy = r.bool("neurocaas:forceDestroy", DEFAULTS.forceDestroy);
   let logRetentionDays: number = DEFAULTS.logRetentionDays;
   const retention = r.raw("neurocaas:logRetentionDays");
@@ -252,7 +255,7 @@ export function stackSettingsFromConfig(get: Getter): StackSettings {
     ...(utilsStack !== undefined ? { utilsStack } : {}),
     utils: { ...(sshCidr !== undefined ? { sshCidr } : {}), keyName, ...(vpcId !== undefined ? { vpcId } : {}), subnetIds },
     guard: { enabled: guardEnabled, schedule, exemptInstancesParameter: exempt },
-    corsOrigins,
+    ...(corsOrigins !== undefined ? { corsOrigins } : {}),
     forceDestroy,
     logRetentionDays,
     budgetParameterPrefix,

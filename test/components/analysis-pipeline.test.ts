@@ -9,7 +9,7 @@ import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
 
 const recorded = installMocks();
 
-const COMMON = { corsOrigins: ["https://neurocaas.org"], forceDestroy: false, logRetentionDays: 30, budgetParameterPrefix: "/neurocaas/budgets", bypassBuckets: [] };
+const COMMON = { forceDestroy: false, logRetentionDays: 30, budgetParameterPrefix: "/neurocaas/budgets", bypassBuckets: [] };
 
 const webdev = parseBlueprint(withPaths({
   PipelineName: "webdev-analysis",
@@ -26,7 +26,7 @@ beforeAll(async () => {
   await settle(recorded);
   webdevResources = [...recorded];
   recorded.length = 0;
-  new AnalysisPipeline("websub", { blueprint: websub, utils: FAKE_UTILS, ...COMMON });
+  new AnalysisPipeline("websub", { blueprint: websub, utils: FAKE_UTILS, ...COMMON, corsOrigins: ["https://neurocaas.org"] });
   await settle(recorded);
   websubResources = [...recorded];
 }, 120_000);
@@ -69,7 +69,7 @@ describe("AnalysisPipeline bucket", () => {
     expect(sse[0].applyServerSideEncryptionByDefault.sseAlgorithm).toBe("AES256");
   });
 
-  it("has CORS only for websubstack, with the configured origins", () => {
+  it("has CORS only for websubstack by default, with the configured origins", () => {
     expect(byType(webdevResources, T.cors)).toHaveLength(0);
     const cors = one(websubResources, T.cors, "websub-cors").inputs.corsRules as { allowedOrigins: string[] }[];
     expect(cors[0].allowedOrigins).toEqual(["https://neurocaas.org"]);

@@ -22,7 +22,7 @@ describe("stackSettingsFromConfig", () => {
     expect(s.utilsStack).toBe("org/neurocaas/utils");
     expect(s.forceDestroy).toBe(false);
     expect(s.logRetentionDays).toBe(DEFAULTS.logRetentionDays);
-    expect(s.corsOrigins).toEqual(DEFAULTS.corsOrigins);
+    expect(s.corsOrigins).toBeUndefined();
     expect(s.guard).toEqual({ enabled: false, schedule: "rate(15 minutes)", exemptInstancesParameter: "exempt_instances" });
     expect(s.budgetParameterPrefix).toBe("/neurocaas/budgets");
     expect(s.blueprint?.PipelineName).toBe("test-analysis");

@@ -104,10 +104,12 @@ describe("plan of a deliberately bad blueprint", () => {
     expect(byPolicy("neurocaas-deploy-limit")[0].message).toMatch(/DEPLOY_LIMIT 5000, over the maximum 300/);
   });
 
-  it("does not put CORS on the webdev bucket even when origins are configured", () => {
+  it("reports CORS origins configured on a webdev analysis", () => {
     const report = JSON.parse(run.stdout) as JsonReport;
-    expect(report.resources.some((r) => r.type.startsWith("aws:s3/bucketCorsConfiguration"))).toBe(false);
-    expect(report.violations.some((v) => v.policy === "neurocaas-s3-webdev-no-cors")).toBe(false);
+    expect(report.resources.some((r) => r.type.startsWith("aws:s3/bucketCorsConfiguration"))).toBe(true);
+    const cors = report.violations.filter((v) => v.policy === "neurocaas-s3-webdev-no-cors");
+    expect(cors).toHaveLength(1);
+    expect(cors[0]).toMatchObject({ enforcementLevel: "mandatory", message: expect.stringContaining("https://evil.example.com") });
   });
 
 });
