@@ -1,4 +1,4 @@
-import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { paginateListObjectsV2, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 
 /**
  * Options shared by every S3 client in the project. An explicit endpoint (or the standard
@@ -40,4 +40,13 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
     } satisfies Partial<S3ClientConfig>);
   }
   return new S3Client(config);
+}
+
+/** Every key under `prefix` (all pages). */
+export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+  }
+  return keys;
 }

@@ -2,8 +2,9 @@ import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { listKeys } from "../../protocols/s3-client";
 
 export const PART_SIZE = 8 * 1024 * 1024;
 export const QUEUE_SIZE = 4;
@@ -36,16 +37,7 @@ export async function uploadFile(args: UploadFileArgs): Promise<void> {
   await upload.done();
 }
 
-export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
-}
+export { listKeys };
 
 export async function downloadObject(client: S3Client, bucket: string, key: string, localPath: string): Promise<void> {
   const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -2,8 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { listKeys } from "../../protocols/s3-client";
 
 /**
  * File transfers between an IAE and S3: single objects, "folder" prefixes and directories.
@@ -25,16 +26,7 @@ export async function downloadObject(client: S3Client, bucket: string, key: stri
   return fs.statSync(dest).size;
 }
 
-export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
-}
+export { listKeys };
 
 /** Download every object under `prefix` (ending in `/`) into `destDir`, keeping relative paths. */
 export async function downloadPrefix(client: S3Client, bucket: string, prefix: string, destDir: string): Promise<number> {
