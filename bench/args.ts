@@ -9,7 +9,7 @@ export interface BenchArgs {
   readonly quick: boolean;
   /** Benchmarks to run, in BENCH_IDS order. */
   readonly only: readonly BenchId[];
-  /** Where the results JSON is written. */
+  /** Where the results JSON is written (default bench/results.json, bench/results-quick.json with --quick). */
   readonly out: string;
   /** Keep the other sections of an existing results file (re-run some benchmarks only). */
   readonly merge: boolean;
@@ -22,7 +22,7 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Bench
   let quick = false;
   let merge = false;
   let only: BenchId[] = [...BENCH_IDS];
-  let out = path.join(repoRoot, "bench", "results.json");
+  let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
@@ -41,5 +41,6 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Bench
     } else if (flag === "--out") out = path.resolve(value());
     else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
-  return { quick, only, out, merge };
+  // A quick (smoke) run never replaces the committed full results.
+  return { quick, only, out: out ?? path.join(repoRoot, "bench", quick ? "results-quick.json" : "results.json"), merge };
 }

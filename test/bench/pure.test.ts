@@ -18,6 +18,9 @@ describe("parseBenchArgs", () => {
   it("defaults to every benchmark, full size, bench/results.json", () => {
     expect(parseBenchArgs([], root)).toEqual({ quick: false, only: [...BENCH_IDS], out: path.join(root, "bench", "results.json"), merge: false });
   });
+  it("writes quick runs beside the full results, never over them", () => {
+    expect(parseBenchArgs(["--quick"], root).out).toBe(path.join(root, "bench", "results-quick.json"));
+  });
   it("accepts --quick, --only in benchmark order and --out=FILE", () => {
     const a = parseBenchArgs(["--quick", "--only", "transfers,job-manager", "--out=/tmp/x.json", "--merge"], root);
     expect(a).toEqual({ quick: true, only: ["job-manager", "transfers"], out: "/tmp/x.json", merge: true });
