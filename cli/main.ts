@@ -9,6 +9,7 @@ import { Command } from "commander";
 
 type Register = (program: Command) => void;
 
+/* eslint-disable @typescript-eslint/no-require-imports -- synchronous lazy loading is the point */
 /** Command group name → loader of its module. */
 export const COMMAND_GROUPS: Readonly<Record<string, () => Register>> = {
   workflow: () => require("./commands/workflow").register,
@@ -22,6 +23,7 @@ export const COMMAND_GROUPS: Readonly<Record<string, () => Register>> = {
   plan: () => require("./commands/plan").register,
   blueprint: () => require("./commands/blueprint").register,
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * Build the program with every group, or only `only` when given (unknown names fall back to
