@@ -42,6 +42,10 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
   return new S3Client(config);
 }
 
+/** Multipart settings for uploads, the AWS CLI's defaults (8 MiB parts, 10 in flight). */
+export const MULTIPART_PART_SIZE = 8 * 1024 * 1024;
+export const MULTIPART_CONCURRENCY = 10;
+
 /** Every key under `prefix` (all pages). */
 export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];

@@ -4,10 +4,7 @@ import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { listKeys } from "../../protocols/s3-client";
-
-export const PART_SIZE = 8 * 1024 * 1024;
-export const QUEUE_SIZE = 4;
+import { listKeys, MULTIPART_CONCURRENCY, MULTIPART_PART_SIZE } from "../../protocols/s3-client";
 
 export interface UploadFileArgs {
   readonly client: S3Client;
@@ -26,8 +23,8 @@ export async function uploadFile(args: UploadFileArgs): Promise<void> {
   const upload = new Upload({
     client: args.client,
     params: { Bucket: args.bucket, Key: args.key, Body: createReadStream(args.localPath) },
-    partSize: args.partSize ?? PART_SIZE,
-    queueSize: QUEUE_SIZE,
+    partSize: args.partSize ?? MULTIPART_PART_SIZE,
+    queueSize: MULTIPART_CONCURRENCY,
     leavePartsOnError: false,
   });
   if (args.onProgress) {

@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { listKeys } from "../../protocols/s3-client";
+import { listKeys, MULTIPART_CONCURRENCY, MULTIPART_PART_SIZE } from "../../protocols/s3-client";
 
 /**
  * File transfers between an IAE and S3: single objects, "folder" prefixes and directories.
@@ -76,8 +76,8 @@ export async function uploadFile(client: S3Client, bucket: string, key: string, 
   const upload = new Upload({
     client,
     params: { Bucket: bucket, Key: key, Body: fs.createReadStream(file), ContentLength: size },
-    partSize: 8 * 1024 * 1024,
-    queueSize: 4,
+    partSize: MULTIPART_PART_SIZE,
+    queueSize: MULTIPART_CONCURRENCY,
   });
   await upload.done();
   return size;
