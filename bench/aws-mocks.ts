@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import { CreateTagsCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
 import { mockClient } from "aws-sdk-client-mock";
@@ -51,6 +51,12 @@ export function modeledAws(args: ModeledAwsArgs): ModeledAws {
     call("EC2", "DescribeImages", () => ({ Images: (input.ImageIds ?? []).map((ImageId) => ({ ImageId, RootDeviceName: "/dev/xvda" })) })),
   );
   ec2Mock.on(RunInstancesCommand).callsFake((input) => call("EC2", "RunInstances", () => ({ Instances: world.runInstances(input) })));
+  ec2Mock.on(CreateTagsCommand).callsFake((input) =>
+    call("EC2", "CreateTags", () => {
+      world.createTags(input.Resources ?? [], input.Tags ?? []);
+      return {};
+    }),
+  );
   ec2Mock.on(DescribeInstancesCommand).callsFake((input) => call("EC2", "DescribeInstances", () => ({ Reservations: [{ Instances: world.describe(input.Filters ?? []) }] })));
   ec2Mock.on(TerminateInstancesCommand).callsFake((input) =>
     call("EC2", "TerminateInstances", () => {

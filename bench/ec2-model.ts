@@ -1,4 +1,4 @@
-import type { Filter, Instance, RunInstancesCommandInput } from "@aws-sdk/client-ec2";
+import type { Filter, Instance, RunInstancesCommandInput, Tag } from "@aws-sdk/client-ec2";
 
 /**
  * A minimal EC2 account for the job-manager benchmark: RunInstances creates pending instances
@@ -27,6 +27,8 @@ export class SimulatedEc2 {
         State: { Name: "pending", Code: 0 },
         LaunchTime: new Date(),
         Tags: tags.map((t) => ({ ...t })),
+        RootDeviceName: "/dev/xvda",
+        BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { VolumeId: id.replace(/^i-/, "vol-"), Status: "attaching" } }],
         ...(input.InstanceMarketOptions?.MarketType === "spot" ? { InstanceLifecycle: "spot" as const } : {}),
       };
       this.instances.set(id, inst);
@@ -39,6 +41,17 @@ export class SimulatedEc2 {
   /** Instances matching every filter (EC2 semantics: values of one filter are OR-ed). */
   describe(filters: readonly Filter[] = []): Instance[] {
     return [...this.instances.values()].filter((inst) => filters.every((f) => matches(inst, f)));
+  }
+
+  /** CreateTags: instances get the tags (a key already present takes the new value); volume ids are accepted and not modeled further. */
+  createTags(resources: readonly string[], tags: readonly Tag[]): void {
+    for (const id of resources) {
+      if (id.startsWith("vol-")) continue;
+      const inst = this.instances.get(id);
+      if (!inst) throw new Error(`SimulatedEc2: CreateTags on unknown instance ${id}`);
+      const keys = new Set(tags.map((t) => t.Key));
+      inst.Tags = [...(inst.Tags ?? []).filter((t) => !keys.has(t.Key)), ...tags.map((t) => ({ ...t }))];
+    }
   }
 
   terminate(ids: readonly string[]): void {

@@ -8,6 +8,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import {
   CommandTargetNotReadyError,
   IAE_TAGS,
+  LaunchError,
   type CommandInfo,
   type CommandRequest,
   type CommandStatus,
@@ -154,6 +155,9 @@ export class LocalCompute implements ComputeBackend {
     if (known) {
       return known.map((id) => this.state.instances[id]).filter(Boolean).map((r) => ({ instanceId: r.instanceId, instanceType: r.instanceType, spot: r.spot }));
     }
+    if (request.instanceTags !== undefined && request.instanceTags.length !== request.count) {
+      throw new LaunchError("invalid-request", `instanceTags has ${request.instanceTags.length} entries for ${request.count} instances`);
+    }
     const ids: string[] = [];
     for (let i = 0; i < request.count; i++) {
       const instanceId = newInstanceId();
@@ -166,7 +170,7 @@ export class LocalCompute implements ComputeBackend {
         // Local processes have no spot market; report on-demand like the fallback path does.
         spot: false,
         launchTime: new Date().toISOString(),
-        tags: { ...request.tags },
+        tags: { ...request.tags, ...request.instanceTags?.[i] },
         sandbox: path.join(this.args.directory, "iae", instanceId),
       };
     }

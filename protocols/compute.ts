@@ -7,7 +7,12 @@
  * - `launch` starts exactly `request.count` IAEs of one spec or none: if it cannot start all of
  *   them it terminates whatever it started and throws `LaunchError` (kind says which limit was
  *   hit). It returns as soon as the IAEs are requested; it never waits for them to boot.
- *   `request.tags` are applied to each instance and its root volume. A spot request that fails
+ *   `request.tags` are applied to each instance and its root volume; with `request.instanceTags`
+ *   (length = count), instance i and its root volume also carry `instanceTags[i]` (a key in both
+ *   takes the per-instance value). The returned list is in request order: element i is the IAE
+ *   that carries `instanceTags[i]`, so callers may match results to their plans by index. The
+ *   per-instance tags are part of the all-or-nothing promise: if any IAE cannot be tagged, every
+ *   IAE of the request is terminated and `launch` throws `LaunchError`. A spot request that fails
  *   for lack of spot capacity is retried on demand; `LaunchedIae.spot` tells which one ran.
  *   `request.clientToken` makes the call idempotent (same token → same instances, no second set).
  * - Each IAE reports its life cycle to `runMonitor` as EC2 state-change events
@@ -44,8 +49,14 @@ export interface IaeLaunchRequest {
   readonly volumeSizeGb: number;
   /** Request spot capacity first (on-demand fallback on spot capacity errors). */
   readonly spot: boolean;
-  /** Tags for each instance and its volume. */
+  /** Tags common to every instance of the request and its volume. */
   readonly tags: Readonly<Record<string, string>>;
+  /**
+   * Optional per-instance tags (length must equal `count`): entry i goes on instance i and its
+   * root volume, on top of `tags`. Lets IAEs that differ only in tags (e.g. `neurocaas:dataset`)
+   * share one launch call; a backend may apply them after the instances are created.
+   */
+  readonly instanceTags?: readonly Readonly<Record<string, string>>[];
   readonly instanceProfileArn?: string;
   readonly keyName?: string;
   readonly securityGroupIds: readonly string[];

@@ -40,6 +40,12 @@ export interface ProtocolLimits {
   /** Concurrent RunInstances calls of one job. */
   readonly launchConcurrency: number;
   /**
+   * Most IAEs one launch call starts: a job's IAEs go out in batches of this size (one
+   * RunInstances each, per-dataset tags applied per instance), so N datasets make
+   * ceil(N / launchBatchSize) RunInstances calls.
+   */
+  readonly launchBatchSize: number;
+  /**
    * A job record still "claimed" with no instances after this long belongs to an attempt that
    * died (Lambda timeout or crash); a redelivery of the same submission may take it over.
    * Longer than the 15-minute Lambda maximum.
@@ -53,6 +59,7 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   launchRetryMs: 60_000,
   conditionalWriteAttempts: 20,
   launchConcurrency: 10,
+  launchBatchSize: 100,
   staleClaimMs: 16 * 60_000,
 };
 

@@ -393,18 +393,20 @@ export class Submission {
       this.cert.append("LAUNCH is off for this analysis: no IAE was started.");
       return;
     }
-    const batches = new Map<string, IaePlan[]>();
-    for (const plan of this.plans) {
-      const k = plan.dataset; // tags differ per dataset; identical ones (ensemble) share one call
-      batches.set(k, [...(batches.get(k) ?? []), plan]);
-    }
-    const queue = [...batches.values()];
+    const queue = this.launchBatches().map((plans, number) => ({ plans, number }));
     const failures: unknown[] = [];
     const worker = async (): Promise<void> => {
       for (let batch = queue.shift(); batch !== undefined && failures.length === 0; batch = queue.shift()) {
+        const { plans, number } = batch;
         try {
-          const iaes = await this.deps.compute.launch(this.launchRequest(batch));
-          iaes.forEach((iae, i) => this.launched.push({ plan: batch[i], iae }));
+          const iaes = await this.deps.compute.launch(this.launchRequest(plans, number));
+          if (iaes.length !== plans.length) {
+            await this.deps.compute.terminate(iaes.map((i) => i.instanceId));
+            throw new LaunchError("service", `the compute backend started ${iaes.length} IAE(s) for ${plans.length} requested`);
+          }
+          // By contract the backend answers in request order: IAE i carries instanceTags[i], so
+          // it runs plan i (its dataset, config and command). Match by index, never by arrival.
+          iaes.forEach((iae, i) => this.launched.push({ plan: plans[i], iae }));
         } catch (err) {
           failures.push(err);
         }
@@ -418,7 +420,41 @@ export class Submission {
     this.cert.append(`Requested ${this.launched.length} IAE(s): ${this.launched.map((l) => l.iae.instanceId).join(", ")}.`);
   }
 
-  protected launchRequest(batch: readonly IaePlan[]): IaeLaunchRequest {
+  /**
+   * The job's launch calls: plans with the same `launchGroupKey` (everything but per-instance
+   * tags alike) in plan order, cut into batches of at most `launchBatchSize` IAEs. A job of N
+   * datasets makes ceil(N / launchBatchSize) launch calls.
+   */
+  protected launchBatches(): IaePlan[][] {
+    const cap = Math.max(1, Math.floor(this.limits.launchBatchSize));
+    const groups = new Map<string, IaePlan[]>();
+    for (const plan of this.plans) {
+      const k = this.launchGroupKey(plan);
+      const group = groups.get(k);
+      if (group) group.push(plan);
+      else groups.set(k, [plan]);
+    }
+    const batches: IaePlan[][] = [];
+    for (const group of groups.values()) for (let i = 0; i < group.length; i += cap) batches.push(group.slice(i, i + cap));
+    return batches;
+  }
+
+  /**
+   * Plans with equal keys can share one launch call: every launch parameter except the tags of
+   * `instanceTagsFor` is the same for them. In this job manager all of a job's IAEs share image,
+   * type, volume, market and common tags; a protocol whose IAEs differ otherwise overrides this.
+   */
+  protected launchGroupKey(_plan: IaePlan): string {
+    return "";
+  }
+
+  /** Tags that differ between the IAEs of a job (SPEC 4.5: each IAE names its dataset). */
+  protected instanceTagsFor(plan: IaePlan): Record<string, string> {
+    return { [IAE_TAGS.dataset]: tagValue(plan.dataset) };
+  }
+
+  /** One launch call for a batch of plans; `number` is the batch's position (spreads batches over subnets). */
+  protected launchRequest(batch: readonly IaePlan[], number = 0): IaeLaunchRequest {
     const c = this.deps.config;
     const loc = this.location as JobLocation;
     const tags: Record<string, string> = {
@@ -427,7 +463,6 @@ export class Submission {
       [IAE_TAGS.analysis]: c.bucketName,
       [IAE_TAGS.group]: this.group as string,
       [IAE_TAGS.job]: tagValue(loc.jobName),
-      [IAE_TAGS.dataset]: tagValue(batch[0].dataset),
       Name: tagValue(`neurocaas-${loc.jobName}`),
     };
     return {
@@ -437,12 +472,13 @@ export class Submission {
       volumeSizeGb: this.volumeSizeGb,
       spot: this.spot,
       tags,
+      instanceTags: batch.map((plan) => this.instanceTagsFor(plan)),
       instanceProfileArn: c.iaeInstanceProfileArn || undefined,
       keyName: c.keyName || undefined,
       securityGroupIds: c.securityGroupIds,
-      subnetId: c.subnetIds?.[batch[0].index % Math.max(1, c.subnetIds.length)],
+      subnetId: c.subnetIds?.[number % Math.max(1, c.subnetIds.length)],
       shutdownBehavior: c.shutdownBehavior,
-      clientToken: sha256(`${loc.recordKey}#${this.submitDigest}#${batch[0].index}`).slice(0, 64),
+      clientToken: sha256(`${loc.recordKey}#${this.submitDigest}#${batch[0].index}#${batch.length}`).slice(0, 64),
     };
   }
 

@@ -6,6 +6,7 @@ import { bucketArn, objectArn, partitionOf, policy, type PolicyDocument, type St
 
 export const ANALYSIS_TAG = "neurocaas:analysis";
 export const PRICE_TRACKING_TAG = "PriceTracking";
+export const DATASET_TAG = "neurocaas:dataset";
 
 const MULTIPART = ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
 
@@ -178,6 +179,15 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Action: "ec2:CreateTags",
       Resource: [ec2Arn(r, "instance", "*"), ec2Arn(r, "volume", "*"), ec2Arn(r, "spot-instances-request", "*")],
       Condition: { StringEquals: { "ec2:CreateAction": "RunInstances" } },
+    },
+    {
+      // A job's IAEs start in one RunInstances call with the common tags; each then gets its own
+      // dataset tag (instance + root volume). Only that key, only on this analysis' resources.
+      Sid: "TagOwnIaesWithTheirDataset",
+      Effect: "Allow",
+      Action: "ec2:CreateTags",
+      Resource: [ec2Arn(r, "instance", "*"), ec2Arn(r, "volume", "*")],
+      Condition: { StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: a.bucket }, "ForAllValues:StringEquals": { "aws:TagKeys": [DATASET_TAG] } },
     },
     ...ownInstanceStatements(r, a.bucket),
     { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },

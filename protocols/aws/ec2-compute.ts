@@ -1,4 +1,5 @@
 import {
+  CreateTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   EC2Client,
@@ -8,6 +9,7 @@ import {
   type Filter,
   type Instance,
   type RunInstancesCommandInput,
+  type Tag,
 } from "@aws-sdk/client-ec2";
 import { GetMetricStatisticsCommand, type CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
@@ -43,6 +45,11 @@ export interface Ec2ComputeArgs {
 export const IDLE_CPU_PERCENT = 2;
 const IDLE_WINDOW_MINUTES = 30;
 
+/** CreateTags calls in flight while tagging the instances of one launch. */
+export const TAG_CONCURRENCY = 8;
+/** Right after RunInstances, new ids may not be visible to CreateTags yet (eventual consistency). */
+const NOT_YET_VISIBLE_CODES = new Set(["InvalidInstanceID.NotFound", "InvalidVolume.NotFound", "InvalidID"]);
+
 const TRANSIENT_LAUNCH_CODES = new Set(["InsufficientInstanceCapacity", "RequestLimitExceeded", "VcpuLimitExceeded", "Unavailable", "InternalError", "ServiceUnavailable", "InsufficientCapacity"]);
 const SPOT_CAPACITY_CODES = new Set(["InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "MaxSpotInstanceCountExceeded", "InsufficientCapacity", "InsufficientSpotCapacity"]);
 
@@ -54,9 +61,13 @@ export class Ec2ComputeBackend implements ComputeBackend {
 
   async launch(request: IaeLaunchRequest): Promise<readonly LaunchedIae[]> {
     if (!Number.isInteger(request.count) || request.count < 1) throw new LaunchError("invalid-request", `count must be a positive integer, got ${request.count}`);
+    if (request.instanceTags !== undefined && request.instanceTags.length !== request.count) {
+      throw new LaunchError("invalid-request", `instanceTags has ${request.instanceTags.length} entries for ${request.count} instances`);
+    }
+    const { common, perInstance } = splitTags(request);
     const rootDevice = await this.rootDeviceName(request.imageId);
-    const attempt = (spot: boolean): Promise<readonly LaunchedIae[]> =>
-      retryWithBackoff((n) => this.runInstances(request, rootDevice, spot, `${request.clientToken.slice(0, 56)}-${spot ? "s" : "o"}${n}`), {
+    const attempt = (spot: boolean): Promise<RunResult> =>
+      retryWithBackoff((n) => this.runInstances(request, common, rootDevice, spot, `${request.clientToken.slice(0, 56)}-${spot ? "s" : "o"}${n}`), {
         retryable: (err) => !(spot && isSpotCapacityError(err)) && isTransientLaunchError(err),
         maxTotalWaitMs: this.args.launchRetryMs,
         initialDelayMs: 1000,
@@ -64,23 +75,23 @@ export class Ec2ComputeBackend implements ComputeBackend {
         sleep: this.args.sleep,
         onRetry: (err, n, ms) => this.args.log?.(`RunInstances attempt ${n} failed (${awsErrorCode(err)}); retrying in ${ms} ms`),
       });
+    let result: RunResult;
     try {
-      return await attempt(request.spot);
+      result = await attempt(request.spot);
     } catch (err) {
-      if (request.spot && isSpotCapacityError(err)) {
-        this.args.log?.(`no spot capacity for ${request.instanceType} (${awsErrorCode(err)}); launching on demand`);
-        try {
-          return await attempt(false);
-        } catch (fallbackErr) {
-          throw toLaunchError(fallbackErr);
-        }
+      if (!(request.spot && isSpotCapacityError(err))) throw toLaunchError(err);
+      this.args.log?.(`no spot capacity for ${request.instanceType} (${awsErrorCode(err)}); launching on demand`);
+      try {
+        result = await attempt(false);
+      } catch (fallbackErr) {
+        throw toLaunchError(fallbackErr);
       }
-      throw toLaunchError(err);
     }
+    if (perInstance) await this.tagEach(result, perInstance, rootDevice);
+    return result.iaes;
   }
 
-  private async runInstances(request: IaeLaunchRequest, rootDevice: string, spot: boolean, clientToken: string): Promise<readonly LaunchedIae[]> {
-    const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
+  private async runInstances(request: IaeLaunchRequest, common: Tag[], rootDevice: string, spot: boolean, clientToken: string): Promise<RunResult> {
     const input: RunInstancesCommandInput = {
       ImageId: request.imageId,
       InstanceType: request.instanceType as RunInstancesCommandInput["InstanceType"],
@@ -94,10 +105,14 @@ export class Ec2ComputeBackend implements ComputeBackend {
       InstanceInitiatedShutdownBehavior: spot ? "terminate" : request.shutdownBehavior,
       MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled", HttpPutResponseHopLimit: 2 },
       BlockDeviceMappings: [{ DeviceName: rootDevice, Ebs: { VolumeSize: request.volumeSizeGb, VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true } }],
-      TagSpecifications: [
-        { ResourceType: "instance", Tags: tags },
-        { ResourceType: "volume", Tags: tags },
-      ],
+      ...(common.length > 0
+        ? {
+            TagSpecifications: [
+              { ResourceType: "instance", Tags: common },
+              { ResourceType: "volume", Tags: common },
+            ],
+          }
+        : {}),
       ...(spot ? { InstanceMarketOptions: { MarketType: "spot", SpotOptions: { SpotInstanceType: "one-time", InstanceInterruptionBehavior: "terminate" } } } : {}),
     };
     const out = await this.args.ec2.send(new RunInstancesCommand(input));
@@ -107,7 +122,88 @@ export class Ec2ComputeBackend implements ComputeBackend {
       await this.terminate(instances.map((i) => i.InstanceId).filter((id): id is string => !!id));
       throw new LaunchError("service", `RunInstances returned ${instances.length} instances for ${request.count} requested`);
     }
-    return instances.map((i) => ({ instanceId: i.InstanceId as string, instanceType: (i.InstanceType as string) ?? request.instanceType, spot }));
+    // Kept in response order: instance i gets instanceTags[i] (see the ComputeBackend contract).
+    return {
+      iaes: instances.map((i) => ({ instanceId: i.InstanceId as string, instanceType: (i.InstanceType as string) ?? request.instanceType, spot })),
+      volumes: instances.map((i) => rootVolumeOf(i, rootDevice)),
+    };
+  }
+
+  /**
+   * Apply each instance's own tags to it and its root volume (one CreateTags per instance, at
+   * most TAG_CONCURRENCY in flight, throttling and not-yet-visible ids retried). If any instance
+   * cannot be tagged, every instance of the launch is terminated and a LaunchError thrown.
+   */
+  private async tagEach(result: RunResult, perInstance: readonly Tag[][], rootDevice: string): Promise<void> {
+    const ids = result.iaes.map((i) => i.instanceId);
+    try {
+      const volumes = await this.rootVolumes(ids, result.volumes, rootDevice);
+      await boundedAll(ids.length, TAG_CONCURRENCY, async (i) => {
+        if (perInstance[i].length === 0) return;
+        await retryWithBackoff(() => this.args.ec2.send(new CreateTagsCommand({ Resources: [ids[i], volumes[i]], Tags: perInstance[i] })), {
+          retryable: (err) => isTransientLaunchError(err) || NOT_YET_VISIBLE_CODES.has(awsErrorCode(err) ?? ""),
+          maxTotalWaitMs: this.args.launchRetryMs,
+          initialDelayMs: 500,
+          maxDelayMs: 15_000,
+          sleep: this.args.sleep,
+          onRetry: (err, n, ms) => this.args.log?.(`CreateTags for ${ids[i]} attempt ${n} failed (${awsErrorCode(err)}); retrying in ${ms} ms`),
+        });
+      });
+    } catch (err) {
+      const cause = toLaunchError(err);
+      this.args.log?.(`tagging the ${ids.length} new IAE(s) failed (${cause.code ?? cause.message}); terminating them`);
+      await this.terminateLaunched(ids, cause);
+      throw new LaunchError(cause.kind, `the new IAEs could not be tagged (${cause.message}); all ${ids.length} IAE(s) of this launch were terminated`, cause.code);
+    }
+  }
+
+  /** Root volume ids in instance order: from the RunInstances answer, else DescribeInstances (retried until attached). */
+  private async rootVolumes(ids: readonly string[], known: readonly (string | undefined)[], rootDevice: string): Promise<string[]> {
+    const volumes = [...known];
+    if (volumes.every((v) => v !== undefined)) return volumes as string[];
+    await retryWithBackoff(
+      async () => {
+        const missing = ids.filter((_, i) => volumes[i] === undefined);
+        const found = new Map<string, string | undefined>();
+        for (let i = 0; i < missing.length; i += 1000) {
+          let token: string | undefined;
+          do {
+            const page = await this.args.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: missing.slice(i, i + 1000) }], NextToken: token }));
+            for (const r of page.Reservations ?? []) for (const inst of r.Instances ?? []) if (inst.InstanceId) found.set(inst.InstanceId, rootVolumeOf(inst, rootDevice));
+            token = page.NextToken;
+          } while (token);
+        }
+        ids.forEach((id, i) => {
+          if (volumes[i] === undefined) volumes[i] = found.get(id);
+        });
+        const still = ids.filter((_, i) => volumes[i] === undefined);
+        if (still.length > 0) throw new RootVolumeNotAttachedError(`no root volume visible yet for ${still.join(", ")}`);
+      },
+      {
+        retryable: (err) => err instanceof RootVolumeNotAttachedError || isTransientLaunchError(err),
+        maxTotalWaitMs: this.args.launchRetryMs,
+        initialDelayMs: 500,
+        maxDelayMs: 15_000,
+        sleep: this.args.sleep,
+        onRetry: (err, n, ms) => this.args.log?.(`looking up root volumes, attempt ${n}: ${err instanceof Error ? err.message : String(err)}; retrying in ${ms} ms`),
+      },
+    );
+    return volumes as string[];
+  }
+
+  /** Terminate the instances of a failed launch, retrying transient errors; never leaves them silently. */
+  private async terminateLaunched(ids: readonly string[], cause: LaunchError): Promise<void> {
+    try {
+      await retryWithBackoff(() => this.terminate(ids), {
+        retryable: isTransientLaunchError,
+        maxTotalWaitMs: this.args.launchRetryMs,
+        initialDelayMs: 500,
+        maxDelayMs: 15_000,
+        sleep: this.args.sleep,
+      });
+    } catch (err) {
+      throw new LaunchError(cause.kind, `the new IAEs could not be tagged (${cause.message}) and terminating them failed too (${awsErrorCode(err) ?? String(err)}): ${ids.join(", ")} may still be running`, cause.code);
+    }
   }
 
   private async rootDeviceName(imageId: string): Promise<string> {
@@ -241,6 +337,64 @@ export class Ec2ComputeBackend implements ComputeBackend {
       .map((c) => ({ commandId: c.CommandId ?? "", status: toCommandStatus(c.Status) }))
       .filter((c) => c.status === "Pending" || c.status === "InProgress");
   }
+}
+
+interface RunResult {
+  readonly iaes: readonly LaunchedIae[];
+  /** Root volume id per instance (same order), when the RunInstances answer carried it. */
+  readonly volumes: readonly (string | undefined)[];
+}
+
+class RootVolumeNotAttachedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RootVolumeNotAttachedError";
+  }
+}
+
+function toTags(record: Readonly<Record<string, string>>): Tag[] {
+  return Object.entries(record).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/**
+ * Tags of a launch split into those every instance shares (set by RunInstances itself, on
+ * instance and volume atomically) and those that differ per instance (CreateTags afterwards).
+ * A per-instance key whose value is the same on every instance (one instance, or an ensemble)
+ * counts as common. `perInstance` is undefined when nothing differs.
+ */
+export function splitTags(request: Pick<IaeLaunchRequest, "tags" | "instanceTags">): { common: Tag[]; perInstance?: Tag[][] } {
+  const each = request.instanceTags;
+  if (each === undefined || each.length === 0) return { common: toTags(request.tags) };
+  const merged = each.map((t) => ({ ...request.tags, ...t }));
+  const common: Record<string, string> = {};
+  for (const [key, value] of Object.entries(merged[0])) if (merged.every((m) => Object.prototype.hasOwnProperty.call(m, key) && m[key] === value)) common[key] = value;
+  const perInstance = merged.map((m) => toTags(Object.fromEntries(Object.entries(m).filter(([key]) => !(key in common)))));
+  return { common: toTags(common), ...(perInstance.some((p) => p.length > 0) ? { perInstance } : {}) };
+}
+
+function rootVolumeOf(i: Instance, rootDevice: string): string | undefined {
+  const device = i.RootDeviceName ?? rootDevice;
+  return i.BlockDeviceMappings?.find((m) => m.DeviceName === device)?.Ebs?.VolumeId;
+}
+
+/** Run fn(0..n-1) with at most `limit` in flight; stops starting new ones after the first failure, which it rethrows. */
+async function boundedAll(n: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (!failed && next < n) {
+      const i = next++;
+      try {
+        await fn(i);
+      } catch (err) {
+        failed = true;
+        errors.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
+  if (errors.length > 0) throw errors[0];
 }
 
 function describeInstance(i: Instance): IaeDescription {

@@ -125,6 +125,8 @@ describe("benchJobManager at the smallest size", () => {
     // The first submission backfills the ledger from 132 finished logs; later ones read only the ledger.
     expect(runs[0].requests[S3_BUDGET].GetObject).toBeGreaterThanOrEqual(132);
     expect(runs[1].requests[S3_BUDGET]).toEqual({ GetObject: 1 });
-    expect(runs[1].requests.EC2.RunInstances).toBe(2);
+    // Both datasets in one RunInstances call; each IAE then gets its dataset tag (instance + volume).
+    expect(runs[1].requests.EC2.RunInstances).toBe(1);
+    expect(runs[1].requests.EC2.CreateTags).toBe(2);
   });
 });

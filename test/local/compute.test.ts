@@ -2,7 +2,7 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { CommandTargetNotReadyError, type IaeLaunchRequest } from "../../protocols/compute";
+import { CommandTargetNotReadyError, IAE_TAGS, LaunchError, type IaeLaunchRequest } from "../../protocols/compute";
 import { LocalCompute, jobFolderFromOutputPrefix } from "../../local/compute";
 import type { Ec2StateChangeEvent } from "../../local/events";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
@@ -106,6 +106,18 @@ describe("LocalCompute", () => {
     await compute.terminate([launched[1].instanceId, "i-unknown"]);
     expect(states(launched[1].instanceId)).toEqual(["running", "shutting-down", "terminated"]);
     expect(await compute.countRunning({})).toBe(0);
+  });
+
+  it("gives each IAE of a launch its own instanceTags on top of the common tags, in request order", async () => {
+    const compute = await open();
+    const view = compute.invocation();
+    const { [IAE_TAGS.dataset]: _common, ...common } = request().tags;
+    const datasets = ["lab/inputs/a.csv", "lab/inputs/b.csv", "lab/inputs/c.csv"];
+    const launched = await view.compute.launch(request({ count: 3, tags: common, instanceTags: datasets.map((d) => ({ [IAE_TAGS.dataset]: d })) }));
+    const described = await compute.describe(launched.map((l) => l.instanceId));
+    expect(launched.map((l) => described.find((d) => d.instanceId === l.instanceId)?.tags)).toEqual(datasets.map((d) => ({ ...common, [IAE_TAGS.dataset]: d })));
+    await expect(view.compute.launch(request({ count: 2, instanceTags: [{}] }))).rejects.toBeInstanceOf(LaunchError);
+    await compute.terminate(launched.map((l) => l.instanceId));
   });
 
   it("kills an IAE over its __duration__ and says so in the certificate and status file", async () => {

@@ -43,7 +43,8 @@ describe("launch faults", () => {
     const key = await submitFile({ dataname: DATA, configname: `${G}/configs/plain.json` });
     const logsBefore = await activeLogs();
     world.runInstancesFaults.push(undefined, undefined, ...Array.from({ length: 30 }, () => ec2Error("InsufficientInstanceCapacity", 500, "We currently do not have sufficient t2.micro capacity")));
-    const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps({ launchRetryMs: 10_000, launchConcurrency: 1 }));
+    // Batches of one IAE: the first two batches start, the third never does.
+    const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps({ launchRetryMs: 10_000, launchConcurrency: 1, launchBatchSize: 1 }));
     expect(report.exitCode).toBe(99);
     expect(world.instances.size).toBe(2);
     expect(world.running()).toHaveLength(0);

@@ -1,4 +1,5 @@
 import {
+  CreateTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   EC2Client,
@@ -6,6 +7,7 @@ import {
   RunInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
+  type CreateTagsCommandInput,
   type Filter,
   type RunInstancesCommandInput,
 } from "@aws-sdk/client-ec2";
@@ -25,6 +27,8 @@ export interface SimInstance {
   launchTime: Date;
   readonly spot: boolean;
   readonly input: RunInstancesCommandInput;
+  /** Root EBS volume (id and tags), for instances launched through RunInstances. */
+  readonly volume?: { readonly id: string; readonly tags: Record<string, string> };
   /** SendCommand attempts seen (the agent registers after `agentReadyAfter` of them). */
   sendAttempts: number;
 }
@@ -69,6 +73,16 @@ export class AwsWorld {
   agentReadyAfter = 0;
   pricingFails = false;
   runInstancesCalls: RunInstancesCommandInput[] = [];
+  /** Errors thrown by the next CreateTags calls, in order (undefined = succeed). */
+  readonly createTagsFaults: (Error | undefined)[] = [];
+  createTagsCalls: CreateTagsCommandInput[] = [];
+  /**
+   * Whether RunInstances answers carry the root volume in BlockDeviceMappings (real EC2 often
+   * leaves them out for pending instances; DescribeInstances then shows them).
+   */
+  runInstancesReturnsVolumes = true;
+  /** Answer RunInstances with the new instances in reverse creation order (order is not an id order). */
+  runInstancesReversed = false;
   private counter = 0;
 
   constructor(private readonly now: () => Date = () => new Date()) {
@@ -82,6 +96,10 @@ export class AwsWorld {
     this.prices.clear();
     this.runInstancesFaults.length = 0;
     this.runInstancesCalls = [];
+    this.createTagsFaults.length = 0;
+    this.createTagsCalls = [];
+    this.runInstancesReturnsVolumes = true;
+    this.runInstancesReversed = false;
     this.agentReadyAfter = 0;
     this.pricingFails = false;
     this.ec2.resetHistory();
@@ -132,12 +150,18 @@ export class AwsWorld {
       this.runInstancesCalls.push(input);
       const fault = this.runInstancesFaults.shift();
       if (fault) throw fault;
-      const tags: Record<string, string> = {};
-      for (const t of input.TagSpecifications?.find((s) => s.ResourceType === "instance")?.Tags ?? []) tags[t.Key as string] = t.Value as string;
+      const tagsOf = (type: string): Record<string, string> => {
+        const tags: Record<string, string> = {};
+        for (const t of input.TagSpecifications?.find((s) => s.ResourceType === type)?.Tags ?? []) tags[t.Key as string] = t.Value as string;
+        return tags;
+      };
+      const tags = tagsOf("instance");
       const created: SimInstance[] = [];
       for (let n = 0; n < (input.MaxCount ?? 1); n++) {
+        const id = this.nextId();
         const inst: SimInstance = {
-          id: this.nextId(),
+          id,
+          volume: { id: id.replace(/^i-/, "vol-"), tags: tagsOf("volume") },
           type: input.InstanceType as string,
           imageId: input.ImageId as string,
           state: "pending",
@@ -150,7 +174,21 @@ export class AwsWorld {
         this.instances.set(inst.id, inst);
         created.push(inst);
       }
-      return { Instances: created.map((i) => ({ InstanceId: i.id, InstanceType: i.type, ImageId: i.imageId, State: { Name: "pending" } })) };
+      return {
+        Instances: (this.runInstancesReversed ? [...created].reverse() : created).map((i) => ({ InstanceId: i.id, InstanceType: i.type, ImageId: i.imageId, State: { Name: "pending" }, ...(this.runInstancesReturnsVolumes ? blockDevices(i) : {}) })),
+      };
+    });
+    this.ec2.on(CreateTagsCommand).callsFake((input: CreateTagsCommandInput) => {
+      this.createTagsCalls.push(input);
+      const fault = this.createTagsFaults.shift();
+      if (fault) throw fault;
+      const targets = (input.Resources ?? []).map((r) => {
+        const inst = r.startsWith("vol-") ? [...this.instances.values()].find((i) => i.volume?.id === r) : this.instances.get(r);
+        if (!inst) throw ec2Error(r.startsWith("vol-") ? "InvalidVolume.NotFound" : "InvalidInstanceID.NotFound", 400, `The ID '${r}' does not exist`);
+        return r.startsWith("vol-") ? (inst.volume as { tags: Record<string, string> }).tags : inst.tags;
+      });
+      for (const tags of targets) for (const t of input.Tags ?? []) tags[t.Key as string] = t.Value ?? "";
+      return {};
     });
     this.ec2.on(DescribeInstancesCommand).callsFake((input: { Filters?: Filter[]; InstanceIds?: string[] }) => {
       const matches = [...this.instances.values()].filter((i) => (input.InstanceIds ? input.InstanceIds.includes(i.id) : true) && (input.Filters ?? []).every((f) => matchesFilter(i, f)));
@@ -165,6 +203,7 @@ export class AwsWorld {
               LaunchTime: i.launchTime,
               InstanceLifecycle: i.spot ? "spot" : undefined,
               Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
+              ...blockDevices(i),
             },
           ],
         })),
@@ -215,6 +254,11 @@ export class AwsWorld {
       return { PriceList: [JSON.stringify(priceDocument(type, price))] };
     });
   }
+}
+
+function blockDevices(i: SimInstance): { RootDeviceName?: string; BlockDeviceMappings?: { DeviceName: string; Ebs: { VolumeId: string; DeleteOnTermination: boolean } }[] } {
+  if (!i.volume) return {};
+  return { RootDeviceName: "/dev/sda1", BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeId: i.volume.id, DeleteOnTermination: true } }] };
 }
 
 function matchesFilter(i: SimInstance, f: Filter): boolean {
