@@ -235,10 +235,10 @@ export function jobManagerSection(runs: readonly SubmissionRun[], meta: { quick:
   const steady = runs.filter((r) => r.label === "steady" && r.exitCode === 0);
   const launchPerDataset = steady.filter((r) => r.protocol === "default").map((r) => `${op(r.requests, "EC2", "RunInstances")}/${r.datasets}`);
   checks.push({
-    name: "RunInstances per dataset (default protocol; SPEC 4.5 tags each IAE with its dataset, and one call cannot tag instances differently)",
+    name: "RunInstances calls / datasets (default protocol; batches of up to 100, each IAE's dataset tag applied by CreateTags)",
     value: [...new Set(launchPerDataset)].join(", "),
-    target: "≤ 1 per distinct tag set",
-    ...(judged ? { met: steady.filter((r) => r.protocol === "default").every((r) => op(r.requests, "EC2", "RunInstances") <= r.datasets) } : {}),
+    target: "⌈N/100⌉ calls for N datasets",
+    ...(judged ? { met: steady.filter((r) => r.protocol === "default").every((r) => op(r.requests, "EC2", "RunInstances") <= Math.ceil(r.datasets / 100)) } : {}),
   });
   for (const e of steady.filter((r) => r.protocol === "ensemble").slice(0, 1)) {
     checks.push({

@@ -1,11 +1,11 @@
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { readJobState } from "../cli/user/job-state";
 import { endMarkerKey, jobFolderKey } from "../protocols/layout";
-import { createS3Client } from "../protocols/s3-client";
+import { createS3Client, listKeys } from "../protocols/s3-client";
 import { LOCAL_S3_CREDENTIALS } from "../local/s3-server";
 import { startLocalProcess } from "./local-server";
 import { freePort, peakRssKb } from "./proc";
@@ -62,16 +62,6 @@ export function finishedJobs(keys: Iterable<string>, ids: readonly string[]): Se
   return done;
 }
 
-async function listAll(client: S3Client, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: LOCAL_BUCKET, Prefix: prefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
-}
 
 /** `fn`, tried up to `attempts` times; `onError` sees every failed try. */
 export async function withRetries<T>(fn: () => Promise<T>, onError: (err: unknown) => void, attempts = 5): Promise<T> {
@@ -115,7 +105,7 @@ export async function benchLocalThroughput(args: LocalThroughputArgs): Promise<B
     while (done.size < jobs && elapsedMs(t) < timeoutMs) {
       await new Promise((r) => setTimeout(r, 250));
       try {
-        done = finishedJobs(await listAll(client, `${LOCAL_GROUP}/results/`), ids);
+        done = finishedJobs(await listKeys(client, LOCAL_BUCKET, `${LOCAL_GROUP}/results/`), ids);
       } catch (err) {
         readErrors++;
         args.log(`local-throughput: listing failed (${(err as Error).name}); polling again`);
