@@ -53,15 +53,18 @@ export function loadSettings(file: string): { settings: StackSettings; config: R
 
 /**
  * Config as the Pulumi engine hands it to the program: strings (objects as JSON). Encrypted
- * (`secure:`) values cannot be decrypted offline; they become a placeholder marked secret.
+ * (`secure:`) values cannot be decrypted offline; they become `OFFLINE_SECRET_VALUE`, marked secret.
  */
+/** What an encrypted config value reads as in the offline plan. */
+export const OFFLINE_SECRET_VALUE = "[secret: not decrypted by the offline plan]";
+
 export function engineConfig(config: Record<string, unknown>): { values: Record<string, string>; secretKeys: string[] } {
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     const secure = typeof value === "object" && value !== null && "secure" in value;
     if (secure) secretKeys.push(key);
-    values[key] = secure ? "plan-placeholder-secret" : typeof value === "string" ? value : JSON.stringify(value);
+    values[key] = secure ? OFFLINE_SECRET_VALUE : typeof value === "string" ? value : JSON.stringify(value);
   }
   return { values, secretKeys };
 }

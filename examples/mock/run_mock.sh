@@ -3,17 +3,9 @@
 # With `fail: true` in the config it prints an error on stderr and exits 3 instead (for testing
 # failure reporting). Arguments and environment as for examples/pca/run_pca.sh.
 set -euo pipefail
-standalone=0
-if [ "$#" -ge 3 ]; then
-  data="$1"; config="$2"; outdir="$3"
-elif [ -n "${NEUROCAAS_OUTDIR:-}" ]; then
-  data="$NEUROCAAS_DATA"; config="$NEUROCAAS_CONFIG_FILE"; outdir="$NEUROCAAS_OUTDIR"
-else
-  standalone=1
-  data="$(neurocaas workflow get-data)"
-  config="$(neurocaas workflow get-config)"
-  outdir="$(neurocaas workflow get-resultpath-tmp)"
-fi
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../resolve_inputs.sh
+. "$here/../resolve_inputs.sh"
 
 wait="$(neurocaas scripting read-yaml -p "$config" -f wait -d 1)"
 fail="$(neurocaas scripting read-yaml -p "$config" -f fail -d false)"

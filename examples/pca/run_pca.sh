@@ -5,17 +5,8 @@
 # it fetches the registered inputs and uploads its results with the workflow CLI itself.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-standalone=0
-if [ "$#" -ge 3 ]; then
-  data="$1"; config="$2"; outdir="$3"
-elif [ -n "${NEUROCAAS_OUTDIR:-}" ]; then
-  data="$NEUROCAAS_DATA"; config="$NEUROCAAS_CONFIG_FILE"; outdir="$NEUROCAAS_OUTDIR"
-else
-  standalone=1
-  data="$(neurocaas workflow get-data)"
-  config="$(neurocaas workflow get-config)"
-  outdir="$(neurocaas workflow get-resultpath-tmp)"
-fi
+# shellcheck source=../resolve_inputs.sh
+. "$here/../resolve_inputs.sh"
 
 tsx="$here/../../node_modules/.bin/tsx"
 [ -x "$tsx" ] || tsx="tsx"

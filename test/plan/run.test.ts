@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { engineConfig, loadSettings } from "../../cli/plan/run";
+import { engineConfig, loadSettings, OFFLINE_SECRET_VALUE } from "../../cli/plan/run";
 import { stackFileFor } from "../../cli/commands/plan";
 
 describe("engineConfig", () => {
@@ -16,7 +16,7 @@ describe("engineConfig", () => {
       "aws:region": "us-east-1",
       "neurocaas:deployUtils": "true",
       "neurocaas:blueprint": '{"PipelineName":"x"}',
-      "neurocaas:token": "plan-placeholder-secret",
+      "neurocaas:token": OFFLINE_SECRET_VALUE,
     });
     expect(secretKeys).toEqual(["neurocaas:token"]);
   });
