@@ -19,11 +19,13 @@ import { neurocaasTags } from "./tags";
 import type { UtilsOutputs } from "./utils-stack";
 import { SSM_CORE_POLICY } from "./utils-stack";
 import { groupFolderKeys } from "../protocols/layout";
+import { notificationFiltersFor, SUBMIT_SUFFIX, type NotificationFilter } from "./notifications";
+
+export { SUBMIT_SUFFIX, type NotificationFilter };
 
 /** Origins of the NeuroCAAS web client, allowed on websubstack buckets by default. */
 export const DEFAULT_CORS_ORIGINS: readonly string[] = ["https://neurocaas.org", "https://www.neurocaas.org"];
 
-export const SUBMIT_SUFFIX = "submit.json";
 export const OBJECT_CREATED = "s3:ObjectCreated:*";
 /** EC2 states the monitor reacts to (SPEC 4.7). */
 export const MONITORED_STATES = ["running", "shutting-down", "terminated"] as const;
@@ -46,30 +48,9 @@ export interface AnalysisPipelineArgs {
   readonly bypassBuckets: readonly string[];
 }
 
-/** One S3 notification entry, as `BucketNotification.lambdaFunctions` takes it (pure part). */
-export interface NotificationFilter {
-  readonly target: "job-manager" | "postprocess";
-  readonly filterPrefix?: string;
-  readonly filterSuffix: string;
-}
-
-/**
- * Pure: the S3 triggers of an analysis. webdev: one per affiliate under its `submissions/`
- * (or `results/` when `UserInput` is false); websubstack: any key ending in `submit.json`.
- * Post-processing: result files named `PostTrigger` under a job's `process_results/`.
- */
+/** Pure: the S3 triggers of an analysis (components/notifications.ts; local mode uses the same). */
 export function notificationFilters(bp: Blueprint): NotificationFilter[] {
-  const filters: NotificationFilter[] =
-    bp.STAGE === "webdev"
-      ? bp.UXData.Affiliates.map((a) => ({
-        target: "job-manager" as const,
-        filterPrefix: `${a.AffiliateName}/${a.UserInput ? "submissions" : "results"}/`,
-        filterSuffix: SUBMIT_SUFFIX,
-      }))
-      : [{ target: "job-manager", filterSuffix: SUBMIT_SUFFIX }];
-  const post = bp.Lambda.PostProcessing;
-  if (post !== undefined) filters.push({ target: "postprocess", filterSuffix: `process_results/${post.PostTrigger}` });
-  return filters;
+  return notificationFiltersFor({ stage: bp.STAGE, affiliates: bp.UXData.Affiliates, postProcessing: bp.Lambda.PostProcessing });
 }
 
 /** The EventBridge pattern of the monitor's single static rule. */

@@ -1,35 +1,21 @@
 import { randomUUID } from "node:crypto";
-import { basename, encodeEventKey, groupOfKey } from "../protocols/layout";
+import { encodeEventKey } from "../protocols/layout";
 import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
-import { DEFAULT_POST_TRIGGER } from "../components/blueprint/types";
+import { notificationFiltersFor, notificationTarget } from "../components/notifications";
 import type { LocalS3Event } from "./s3-server";
 
 /** Which handler an object-created notification goes to (what the analysis' S3 trigger would invoke). */
 export type S3Route = "submit" | "postprocess";
 
 /**
- * The local equivalent of the bucket notification configuration: a submit file (`*submit.json`)
- * under `{group}/submissions/` — or under `{group}/results/` for affiliates with `UserInput: false`,
- * whose jobs are started by another analysis — goes to the job manager; the post-processing
- * trigger file (`PostTrigger`, default `end.txt`) inside a job's `process_results/` goes to the
- * post-processing handler when the analysis has a post-processing step.
+ * The local equivalent of the bucket notification configuration: the very filters the analysis
+ * stack deploys (components/notifications.ts). webdev: `*submit.json` under a listed affiliate's
+ * `submissions/` (`results/` for `UserInput: false`); websubstack: any `*submit.json` (the job
+ * manager then decides); with post-processing, keys ending in `process_results/{PostTrigger}`.
  */
 export function routeObjectCreated(config: AnalysisRuntimeConfig, rawKey: string): S3Route | undefined {
-  if (rawKey.endsWith("submit.json")) {
-    const submissionsGroup = groupOfKey(rawKey, "submissions");
-    if (submissionsGroup !== undefined && !config.affiliates.some((a) => a.AffiliateName === submissionsGroup && a.UserInput === false)) {
-      return "submit";
-    }
-    const resultsGroup = groupOfKey(rawKey, "results");
-    if (resultsGroup !== undefined && config.affiliates.some((a) => a.AffiliateName === resultsGroup && a.UserInput === false)) {
-      return "submit";
-    }
-  }
-  if (config.postProcessing) {
-    const trigger = config.postProcessing.PostTrigger || DEFAULT_POST_TRIGGER;
-    if (rawKey.includes("/process_results/") && basename(rawKey) === trigger) return "postprocess";
-  }
-  return undefined;
+  const target = notificationTarget(notificationFiltersFor(config), rawKey);
+  return target === "job-manager" ? "submit" : target;
 }
 
 /** An S3 notification as Lambda receives it, with the key URL-encoded as real S3 encodes it. */

@@ -1,6 +1,10 @@
 import { decodeEventKey } from "../../protocols/layout";
 import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import * as path from "node:path";
 import { ec2StateChangeEvent, routeLocalS3Event, routeObjectCreated } from "../../local/events";
+import { loadLocalAnalyses } from "../../local/stack";
+import { loadStackFile } from "../../components/blueprint/parse";
+import { notificationFilters } from "../../components/analysis-pipeline";
 
 function config(overrides: Partial<AnalysisRuntimeConfig> = {}): AnalysisRuntimeConfig {
   return {
@@ -53,6 +57,45 @@ describe("routeObjectCreated", () => {
     expect(routeObjectCreated(config(), key)).toBeUndefined();
     expect(routeObjectCreated(config({ postProcessing: { PostTrigger: "end.txt", StepName: "next" } }), key)).toBe("postprocess");
     expect(routeObjectCreated(config({ postProcessing: { PostTrigger: "done.json", StepName: "next" } }), key)).toBeUndefined();
+  });
+});
+
+describe("routeObjectCreated follows the deployed notification filters exactly", () => {
+  it("webdev: only listed affiliates start jobs (AWS has no trigger for any other group)", () => {
+    expect(routeObjectCreated(config(), "debugger/submissions/submit.json")).toBeUndefined();
+    expect(routeObjectCreated(config(), "LAB/submissions/submit.json")).toBeUndefined();
+    expect(routeObjectCreated(config(), "lab/submissions/x/submit.json")).toBe("submit");
+    expect(routeObjectCreated(config(), "submit.json")).toBeUndefined();
+  });
+
+  it("websubstack: every key ending in submit.json goes to the job manager, which decides", () => {
+    const web = config({ stage: "websubstack" });
+    expect(routeObjectCreated(web, "debugger/submissions/submit.json")).toBe("submit");
+    expect(routeObjectCreated(web, "lab/inputs/submit.json")).toBe("submit");
+    expect(routeObjectCreated(web, "submit.json")).toBe("submit");
+    expect(routeObjectCreated(web, "lab/submissions/submit.json.bak")).toBeUndefined();
+  });
+
+  it("post-processing: the key must end in process_results/{PostTrigger}", () => {
+    const post = config({ postProcessing: { PostTrigger: "end.txt", StepName: "next" } });
+    expect(routeObjectCreated(post, "lab/results/job__demo_1/process_results/sub/end.txt")).toBeUndefined();
+    expect(routeObjectCreated(post, "lab/results/job__demo_1/process_results/end.txt")).toBe("postprocess");
+  });
+
+  it("matches the filters the analysis stack deploys for the same blueprint", () => {
+    const bp = loadStackFile(path.join(__dirname, "../../Pulumi.dev.yaml")).blueprint!;
+    const runtime = loadLocalAnalyses([path.join(__dirname, "../../Pulumi.dev.yaml")]).get(bp.PipelineName)!;
+    const deployed = notificationFilters(bp);
+    const keys = [
+      ...bp.UXData.Affiliates.map((a) => `${a.AffiliateName}/submissions/t_submit.json`),
+      "stranger/submissions/t_submit.json",
+      "debuggers/results/job__x_1/process_results/end.txt",
+      "debuggers/inputs/submit.json",
+    ];
+    for (const key of keys) {
+      const s3 = deployed.find((f) => (f.filterPrefix === undefined || key.startsWith(f.filterPrefix)) && key.endsWith(f.filterSuffix))?.target;
+      expect([key, routeObjectCreated(runtime, key)]).toEqual([key, s3 === "job-manager" ? "submit" : s3]);
+    }
   });
 });
 
