@@ -5,7 +5,15 @@
  * `neurocaas workflow get-data` (made many times per job inside an analysis environment) loads
  * only the workflow group, not the EC2/Pulumi-heavy ones.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command } from "commander";
+import { configureCommandLine, NeurocaasCommand } from "./program";
+
+// The AWS SDK warns on every command under Node < 22 (nine lines on stderr). Inside an IAE that
+// text would become the analysis' output in its status file and certificate; the SDK's own switch
+// turns it off (here and in the processes a command starts). README "Node.js" says what is needed.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 type Register = (program: Command) => void;
 
@@ -25,27 +33,43 @@ export const COMMAND_GROUPS: Readonly<Record<string, () => Register>> = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+/** The version in this checkout's package.json. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
+}
+
+/**
+ * The name the tool was called by: `neurocaas`, or `neurocaas-contrib` (the original's command
+ * name, which analysis images call). bin/ passes it as argv[0].
+ */
+export function programName(argv0: string = process.argv0): string {
+  return path.basename(argv0) === "neurocaas-contrib" ? "neurocaas-contrib" : "neurocaas";
+}
+
 /**
  * Build the program with every group, or only `only` when given (unknown names fall back to
  * every group so commander can print its usual "unknown command" help).
  */
-export function buildProgram(only?: string): Command {
-  const program = new Command();
+export function buildProgram(only?: string, name: string = programName()): Command {
+  const program = new NeurocaasCommand();
   program
-    .name("neurocaas")
+    .name(name)
     .description("NeuroCAAS: Neuroscience Cloud Analysis As a Service")
-    .showHelpAfterError()
+    .version(packageVersion(), "-V, --version", "print the version of neurocaas")
     .enablePositionalOptions();
+  configureCommandLine(program);
   const names = only !== undefined && only in COMMAND_GROUPS ? [only] : Object.keys(COMMAND_GROUPS);
-  for (const name of names) COMMAND_GROUPS[name]()(program);
+  for (const group of names) COMMAND_GROUPS[group]()(program);
   return program;
 }
 
 if (require.main === module) {
-  buildProgram(process.argv[2])
+  const name = programName();
+  buildProgram(process.argv[2], name)
     .parseAsync(process.argv)
     .catch((err: unknown) => {
-      process.stderr.write(`neurocaas: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
     });
 }

@@ -24,6 +24,14 @@ export function jobFolderKey(group: string, bucket: string, timestamp: string): 
   return `${group}/results/${jobFolderName(bucket, timestamp)}`;
 }
 
+/**
+ * Where a submission whose timestamp is already taken is reported (the existing job folder is
+ * never touched): a sibling named after the first 8 hex digits of the submit file's SHA-256.
+ */
+export function rejectedJobFolder(jobFolder: string, submitDigest: string): string {
+  return `${jobFolder}_rejected-${submitDigest.slice(0, 8)}`;
+}
+
 export function certificateKey(jobFolder: string): string {
   return `${jobFolder}/logs/certificate.txt`;
 }

@@ -8,7 +8,7 @@ import { limitsOf, type ProtocolDeps, type ProtocolLimits } from "./deps";
 import { JobError, errorMessage, isAwsError } from "./errors";
 import { jobRecordKey, sameSubmission, sha256, type JobRecord } from "./job-record";
 import { parseJobConfig, type JobConfig } from "./job-config";
-import { activeCostLogKey, basename, certificateKey, datasetStatusKey, END_MARKER_BODY, endMarkerKey, groupOfKey, jobFolderName } from "./layout";
+import { activeCostLogKey, basename, certificateKey, datasetStatusKey, END_MARKER_BODY, endMarkerKey, groupOfKey, jobFolderName, rejectedJobFolder } from "./layout";
 import { readLedger } from "./ledger";
 import { PreconditionFailedError } from "./storage";
 import { parseSubmitFile, MAX_TIMESTAMP_LENGTH, type SubmitFile } from "./submit-file";
@@ -244,7 +244,7 @@ export class Submission {
   private async rejectTakenTimestamp(why: string): Promise<JobOutcome> {
     const loc = this.location as JobLocation;
     const reason = `The timestamp of this submission is already used by job ${loc.jobName}: ${why}. Choose a new, unique timestamp.`;
-    const folder = `${loc.jobFolder}_rejected-${(this.submitDigest as string).slice(0, 8)}`;
+    const folder = rejectedJobFolder(loc.jobFolder, this.submitDigest as string);
     this.cert.append(stepErrorLine(1, "INTERNAL", reason));
     this.cert.append(SHUTDOWN_LINE);
     await this.deps.store.put(loc.outputBucket, certificateKey(folder), this.cert.render());

@@ -5,6 +5,7 @@ import { startLocal } from "../../local/server";
 import { readyLine } from "../../local/server";
 import { DEFAULT_STACK_FILE } from "../../local/stack";
 import { protocolHandlers, fallbackHourlyPrice } from "../../local/protocol-handlers";
+import { networkErrorCode } from "../user/errors";
 
 /** This checkout (cli/commands → repo root). */
 export const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -38,6 +39,17 @@ function parsePositiveInteger(name: string, text: string): number {
   return n;
 }
 
+/** The message for a port that cannot be listened on, or undefined for other errors. */
+export function listenErrorMessage(err: unknown, host: string, port: number): string | undefined {
+  const code = networkErrorCode(err);
+  if (code === "EADDRINUSE") {
+    return `port ${port} on ${host} is already in use (another \`neurocaas local\`?): pick a free one with --port PORT (e.g. --port ${port === 4566 ? 4567 : port + 1}), or --port 0 for any free port; the endpoint to use is printed when ready`;
+  }
+  if (code === "EACCES") return `not allowed to listen on port ${port} of ${host} (ports below 1024 need privileges): pick another with --port PORT`;
+  if (code === "EADDRNOTAVAIL") return `${host} is not an address of this machine: pass --host 127.0.0.1 (or another local interface)`;
+  return undefined;
+}
+
 /** Enough to keep the CPUs busy with analyses that also wait on I/O, without swamping the machine. */
 export function defaultMaxIaes(): number {
   return Math.max(4, 2 * os.cpus().length);
@@ -48,7 +60,7 @@ export function register(program: Command): void {
     .command("local")
     .description("run NeuroCAAS on this machine: S3-compatible endpoint, job manager, monitor and IAEs as local processes")
     .option("--host <host>", "interface to listen on", "127.0.0.1")
-    .option("--port <port>", "port of the S3 endpoint (0: any free port)", "4566")
+    .option("--port <port>", "port of the S3 endpoint (0: any free port; the ready line names the endpoint)", "4566")
     .option("--data-dir <dir>", "where buckets and IAE state persist", ".neurocaas")
     .option("--stack-file <files...>", `analysis stack file(s) (default: ${DEFAULT_STACK_FILE} of this checkout)`)
     .option("--seconds-per-minute <n>", "real seconds per __duration__ minute (lower it to test time limits quickly)", "60")
@@ -56,9 +68,10 @@ export function register(program: Command): void {
     .option("--keep-sandboxes", "keep each IAE's sandbox directory after it terminates (debugging)")
     .option("--quiet", "no operator log on stderr")
     .action(async (opts: LocalOptions) => {
+      const port = parsePort(opts.port);
       const local = await startLocal({
         host: opts.host,
-        port: parsePort(opts.port),
+        port,
         dataDir: opts.dataDir,
         stackFiles: opts.stackFile ?? [path.join(REPO_ROOT, DEFAULT_STACK_FILE)],
         repoRoot: REPO_ROOT,
@@ -68,6 +81,9 @@ export function register(program: Command): void {
         keepSandboxes: opts.keepSandboxes,
         maxRunningIaes: parsePositiveInteger("--max-iaes", opts.maxIaes),
         log: opts.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+      }).catch((err: unknown) => {
+        const message = listenErrorMessage(err, opts.host, port);
+        throw message === undefined ? err : new Error(message, { cause: err });
       });
       for (const id of local.recovered) process.stderr.write(`IAE ${id} was running when the server last stopped: reported as interrupted\n`);
       process.stdout.write(`${readyLine(local)}\n`);

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
-import { addConnectionOptions, clientFromConnection, type ConnectionArgs } from "../user/connection";
-import { readJobState, waitForJob } from "../user/job-state";
+import { addConnectionOptions, clientFromConnection, endpointFromConnection, type ConnectionArgs } from "../user/connection";
+import { withS3Errors } from "../user/errors";
+import { jobIsOver, jobIsUnknown, readJobState, waitForJob } from "../user/job-state";
 import { validateJobId } from "../user/job-id";
+import { addTimeoutOption, EXIT_JOB_STOPPED, stoppedMessage, timeoutMs } from "../user/outcome";
 import { downloadResults } from "../user/results";
 
 interface ResultsOptions extends ConnectionArgs {
@@ -10,27 +12,42 @@ interface ResultsOptions extends ConnectionArgs {
   readonly job: string;
   readonly output: string;
   readonly wait?: boolean;
+  readonly timeout?: string;
 }
 
 export function register(program: Command): void {
   addConnectionOptions(
-    program
-      .command("results")
-      .description("download a finished job's process_results/ and logs")
-      .requiredOption("--bucket <bucket>", "analysis bucket")
-      .requiredOption("--group <group>", "your group folder")
-      .requiredOption("--job <id>", "job id (the submit file's timestamp)")
-      .requiredOption("-o, --output <dir>", "local directory to download into")
-      .option("--wait", "wait for end.txt instead of failing when the job is still running"),
+    addTimeoutOption(
+      program
+        .command("results")
+        .description(`download a finished job's process_results/ and logs (exit status ${EXIT_JOB_STOPPED} when the job manager stopped the job: its logs are downloaded)`)
+        .requiredOption("--bucket <bucket>", "analysis bucket")
+        .requiredOption("--group <group>", "your group folder")
+        .requiredOption("--job <id>", "job id (the submit file's timestamp)")
+        .requiredOption("-o, --output <dir>", "local directory to download into")
+        .option("--wait", "wait until the job is over instead of failing when it is still running"),
+      "--wait",
+    ),
   ).action(async (opts: ResultsOptions) => {
+    const timeout = timeoutMs(opts, opts.wait === true, "--wait");
+    const endpoint = endpointFromConnection(opts);
     const client = clientFromConnection(opts);
     const ref = { bucket: opts.bucket, group: opts.group, job: validateJobId(opts.job) };
-    const state = opts.wait ? await waitForJob(client, ref) : await readJobState(client, ref);
-    if (!state.finished) {
-      throw new Error(`job ${opts.job} has not finished (no ${state.jobFolder}/process_results/end.txt); rerun with --wait to wait for it`);
-    }
-    const res = await downloadResults(client, ref, opts.output);
-    for (const f of res.files) process.stdout.write(`${f}\n`);
-    process.stderr.write(`${res.files.length} file(s) downloaded to ${res.dir}\n`);
+    await withS3Errors({ client, bucket: opts.bucket, endpoint }, async () => {
+      const state = opts.wait ? await waitForJob(client, ref, { timeoutMs: timeout }) : await readJobState(client, ref);
+      if (jobIsUnknown(state)) {
+        throw new Error(`no job "${opts.job}" in s3://${opts.bucket}/${state.jobFolder}/: no certificate, status files or end.txt (check --job, --group and --bucket)`);
+      }
+      if (!jobIsOver(state)) {
+        throw new Error(`job ${opts.job} has not finished (no ${state.jobFolder}/process_results/end.txt); rerun with --wait to wait for it`);
+      }
+      const res = await downloadResults(client, ref, opts.output);
+      for (const f of res.files) process.stdout.write(`${f}\n`);
+      process.stderr.write(`${res.files.length} file(s) downloaded to ${res.dir}\n`);
+      if (state.rejected) {
+        process.stderr.write(`${stoppedMessage(ref, state)}\n`);
+        process.exitCode = EXIT_JOB_STOPPED;
+      }
+    });
   });
 }

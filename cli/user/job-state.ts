@@ -1,5 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { endMarkerKey, jobFolderKey, certificateKey } from "../../protocols/layout";
+import { SHUTDOWN_LINE, TERMINATE_PREFIX } from "../../protocols/certificate";
+import { endMarkerKey, jobFolderKey, certificateKey, rejectedJobFolder } from "../../protocols/layout";
 import { listKeys } from "./transfer";
 
 /** What a user can learn about one job from storage. */
@@ -7,6 +8,11 @@ export interface JobRef {
   readonly bucket: string;
   readonly group: string;
   readonly job: string;
+  /**
+   * SHA-256 of the submit file this client uploaded, when known: a submission whose timestamp is
+   * already taken is rejected in a sibling folder named after it (the existing job is not touched).
+   */
+  readonly submitDigest?: string;
 }
 
 export interface DatasetState {
@@ -24,6 +30,37 @@ export interface JobState {
   readonly datasets: readonly DatasetState[];
   /** `process_results/end.txt` exists: nothing more will happen to this job. */
   readonly finished: boolean;
+  /**
+   * The job manager stopped the job (its certificate says "Shutting down job."): nothing more will
+   * happen either, but a job rejected before any IAE started never gets an end.txt.
+   */
+  readonly rejected: boolean;
+  /** The `[JOB TERMINATE REASON]` lines of the certificate, without their time stamps. */
+  readonly terminateReasons: readonly string[];
+}
+
+/** Nothing more will happen to the job: it finished (end.txt) or the job manager stopped it. */
+export function jobIsOver(state: JobState): boolean {
+  return state.finished || state.rejected;
+}
+
+/** No trace of the job at all: no certificate, status files or end.txt. */
+export function jobIsUnknown(state: JobState): boolean {
+  return state.certificate === undefined && state.datasets.length === 0 && !state.finished;
+}
+
+/** The certificate's terminate-reason lines, from the prefix on, without the `\t [+H:MM:SS.ff]` suffix. */
+export function terminateReasons(certificate: string | undefined): string[] {
+  if (certificate === undefined) return [];
+  return certificate
+    .split("\n")
+    .filter((l) => l.includes(TERMINATE_PREFIX))
+    .map((l) => l.slice(l.indexOf(TERMINATE_PREFIX)).replace(/\t \[\+[0-9:.]+\]\s*$/, "").trim());
+}
+
+/** The job manager wrote its shutdown line: the job was rejected or failed to start. */
+export function isStoppedByJobManager(certificate: string | undefined): boolean {
+  return certificate !== undefined && certificate.split("\n").some((l) => l.startsWith(SHUTDOWN_LINE));
 }
 
 const STATUS_FILE = /\/logs\/DATASET_NAME:(.*)_STATUS\.txt$/;
@@ -72,7 +109,10 @@ export function parseDatasetStatus(file: string, text: string): DatasetState {
 }
 
 export async function readJobState(client: S3Client, ref: JobRef): Promise<JobState> {
-  const jobFolder = jobFolderKey(ref.group, ref.bucket, ref.job);
+  const own = jobFolderKey(ref.group, ref.bucket, ref.job);
+  const sibling = ref.submitDigest === undefined ? undefined : rejectedJobFolder(own, ref.submitDigest);
+  const siblingCertificate = sibling === undefined ? undefined : await readText(client, ref.bucket, certificateKey(sibling));
+  const jobFolder = siblingCertificate === undefined ? own : (sibling as string);
   const [certificate, finished, logKeys] = await Promise.all([
     readText(client, ref.bucket, certificateKey(jobFolder)),
     exists(client, ref.bucket, endMarkerKey(jobFolder)),
@@ -83,7 +123,7 @@ export async function readJobState(client: S3Client, ref: JobRef): Promise<JobSt
     const text = await readText(client, ref.bucket, key);
     if (text !== undefined) datasets.push(parseDatasetStatus(key.slice(key.lastIndexOf("/") + 1), text));
   }
-  return { jobFolder, certificate, datasets, finished };
+  return { jobFolder, certificate, datasets, finished, rejected: isStoppedByJobManager(certificate), terminateReasons: terminateReasons(certificate) };
 }
 
 /** A status file's `reason` (a list of lines, or text in older files) as one line. */
@@ -95,7 +135,8 @@ export function reasonText(reason: unknown): string {
 
 /** Human-readable report: the certificate followed by one line per dataset. */
 export function formatJobState(ref: JobRef, state: JobState): string {
-  const lines = [`job ${ref.job} in s3://${ref.bucket}/${state.jobFolder}/ — ${state.finished ? "finished (end.txt present)" : "not finished"}`];
+  const phase = state.rejected ? "stopped by the job manager" : state.finished ? "finished (end.txt present)" : "not finished";
+  const lines = [`job ${ref.job} in s3://${ref.bucket}/${state.jobFolder}/ — ${phase}`];
   lines.push("", "certificate.txt:", state.certificate?.trimEnd() ?? "(not written yet)", "");
   if (state.datasets.length === 0) lines.push("datasets: (no status files yet)");
   for (const d of state.datasets) {
@@ -108,22 +149,38 @@ export function formatJobState(ref: JobRef, state: JobState): string {
 
 export interface WaitArgs {
   readonly intervalMs?: number;
-  /** Give up after this long (undefined: wait forever). */
+  /** Give up after this long (undefined: until the job is over). */
   readonly timeoutMs?: number;
+  /**
+   * Give up when no trace of the job (certificate, status file, end.txt) appears for this long:
+   * the job manager writes the certificate within seconds of a submission, so a job still unknown
+   * after this was never started (e.g. a group the analysis does not serve). Default 10 minutes.
+   */
+  readonly unknownJobGraceMs?: number;
   readonly onPoll?: (state: JobState) => void;
 }
 
-/** Poll until end.txt exists; returns the final state. */
+export const DEFAULT_UNKNOWN_JOB_GRACE_MS = 10 * 60_000;
+
+/** Poll until the job is over (end.txt, or stopped by the job manager); returns the final state. */
 export async function waitForJob(client: S3Client, ref: JobRef, args: WaitArgs = {}): Promise<JobState> {
   const interval = args.intervalMs ?? 2000;
-  const deadline = args.timeoutMs === undefined ? Infinity : Date.now() + args.timeoutMs;
+  const started = Date.now();
+  const deadline = args.timeoutMs === undefined ? Infinity : started + args.timeoutMs;
+  const unknownDeadline = started + (args.unknownJobGraceMs ?? DEFAULT_UNKNOWN_JOB_GRACE_MS);
   for (;;) {
     const state = await readJobState(client, ref);
     args.onPoll?.(state);
-    if (state.finished) return state;
-    if (Date.now() + interval > deadline) {
-      throw new Error(`job ${ref.job} did not finish within ${Math.round((args.timeoutMs ?? 0) / 1000)} s (no ${endMarkerKey(state.jobFolder)})`);
+    if (jobIsOver(state)) return state;
+    const unknown = jobIsUnknown(state);
+    const now = Date.now();
+    if (now >= deadline || (unknown && now >= unknownDeadline)) {
+      const seconds = Math.round((now - started) / 1000);
+      const what = unknown
+        ? `nothing was written to s3://${ref.bucket}/${state.jobFolder}/ (was the submit file uploaded to ${ref.group}/submissions/, and does the analysis serve the group "${ref.group}"?)`
+        : `it is still running (no ${endMarkerKey(state.jobFolder)} yet); \`neurocaas status --watch\` follows it further`;
+      throw new Error(`gave up waiting for job ${ref.job} after ${seconds} s: ${what}`);
     }
-    await new Promise((r) => setTimeout(r, interval));
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(interval, deadline - now, unknown ? unknownDeadline - now : Infinity))));
   }
 }

@@ -1,4 +1,5 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { sha256 } from "../../protocols/job-record";
 import { newJobId, validateJobId } from "./job-id";
 import { ProgressBar } from "./progress";
 import { planSubmission, submitFileBody, submitFileKey, type SubmissionPlan } from "./submission";
@@ -18,6 +19,8 @@ export interface SubmitJobArgs {
 export interface SubmittedJob {
   readonly jobId: string;
   readonly submitKey: string;
+  /** SHA-256 of the submit file as uploaded (names the folder of a rejected duplicate timestamp). */
+  readonly submitDigest: string;
   readonly plan: SubmissionPlan;
 }
 
@@ -36,13 +39,7 @@ export async function submitJob(args: SubmitJobArgs): Promise<SubmittedJob> {
   };
   await Promise.all(Array.from({ length: Math.min(uploadsAtOnce, queue.length) }, worker));
   const submitKey = submitFileKey(args.group, jobId);
-  await args.client.send(
-    new PutObjectCommand({
-      Bucket: args.bucket,
-      Key: submitKey,
-      Body: JSON.stringify(submitFileBody(plan, jobId), null, 2),
-      ContentType: "application/json",
-    }),
-  );
-  return { jobId, submitKey, plan };
+  const body = JSON.stringify(submitFileBody(plan, jobId), null, 2);
+  await args.client.send(new PutObjectCommand({ Bucket: args.bucket, Key: submitKey, Body: body, ContentType: "application/json" }));
+  return { jobId, submitKey, submitDigest: sha256(body), plan };
 }

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
+import { sha256 } from "../../protocols/job-record";
 
 const CLI = path.resolve(__dirname, "../../bin/neurocaas");
 const BUCKET = "analysis";
@@ -14,6 +15,20 @@ interface Run {
   readonly stdout: string;
   readonly stderr: string;
 }
+
+/** A certificate as the job manager leaves it when it rejects a job (no IAE started, no end.txt). */
+const REJECTED_CERTIFICATE = [
+  "PER ENVIRONMENT MONITORING:",
+  "================",
+  "================",
+  "",
+  "JOB MANAGER SETUP LOG:",
+  "[Job Manager] Job job__analysis_r1 received from lab/submissions/r1_submit.json.\t [+0:00:00.01]",
+  "[Job Manager] STEP 1/4 (Initialization): DONE\t [+0:00:00.02]",
+  "[Job Manager] STEP 2/4 (Validation): INTERNAL ERROR. [JOB TERMINATE REASON] Job is not covered by budget. Contact NeuroCAAS administrator.\t [+0:00:00.30]",
+  "[Job Manager] Shutting down job.\t [+0:00:00.31]",
+  "",
+].join("\n");
 
 function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   // No AWS settings from the host: the CLI must find the local credentials on its own.
@@ -79,6 +94,8 @@ describe("user CLI against a local endpoint (child processes)", () => {
       job: "t1",
       jobFolder: JOB,
       finished: false,
+      rejected: false,
+      terminateReasons: [],
       certificate: "PER ENVIRONMENT MONITORING:\n",
       datasets: [{ file: "DATASET_NAME:d 1.csv_STATUS.txt", status: "IN PROGRESS", input: "lab/inputs/d 1.csv", reason: "" }],
     });
@@ -101,8 +118,61 @@ describe("user CLI against a local endpoint (child processes)", () => {
     expect(r.stderr).toContain("5 file(s) downloaded");
 
     const watched = await run(["status", ...common, "--job", "t1", "--watch"]);
-    expect(watched.code).toBe(0);
+    expect(watched.code).toBe(2); // over, but its dataset never reported SUCCESS
     expect(watched.stdout).toContain("finished (end.txt present)");
     expect(watched.stdout).toContain("dataset lab/inputs/d 1.csv: IN PROGRESS");
   });
+
+  describe("a job the job manager stopped (no end.txt ever) ends every wait at once", () => {
+    const REASON = "[JOB TERMINATE REASON] Job is not covered by budget. Contact NeuroCAAS administrator.";
+    beforeAll(async () => {
+      await put("lab/results/job__analysis_r1/logs/certificate.txt", REJECTED_CERTIFICATE);
+      await put("lab/inputs/existing.csv", "1,2\n");
+    });
+
+    it("status --watch prints the terminate reason and exits 3", async () => {
+      const r = await run(["status", ...common, "--job", "r1", "--watch"]);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toContain("stopped by the job manager");
+      expect(r.stderr).toContain(`job r1 was stopped by the job manager (s3://analysis/lab/results/job__analysis_r1/logs/certificate.txt):\n${REASON}\n`);
+      const json = await run(["status", ...common, "--job", "r1", "--json"]);
+      expect(JSON.parse(json.stdout)).toMatchObject({ finished: false, rejected: true, terminateReasons: [REASON] });
+    });
+
+    it("results --wait downloads the certificate, prints the reason and exits 3", async () => {
+      const out = path.join(dir, "rejected-out");
+      const r = await run(["results", ...common, "--job", "r1", "-o", out, "--wait"]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(REASON);
+      expect(await fsp.readFile(path.join(out, "logs", "certificate.txt"), "utf8")).toBe(REJECTED_CERTIFICATE);
+    });
+
+    it("submit --watch on a timestamp the job manager rejects follows the rejection, even in its sibling folder", async () => {
+      // A reused timestamp is reported in job__..._rejected-{sha256 of the submit file}.
+      const body = JSON.stringify({ dataname: "lab/inputs/existing.csv", configname: "lab/configs/c.json", timestamp: "t1" }, null, 2);
+      const sibling = `lab/results/job__analysis_t1_rejected-${sha256(body).slice(0, 8)}`;
+      await put(`${sibling}/logs/certificate.txt`, REJECTED_CERTIFICATE.replace("Job is not covered by budget. Contact NeuroCAAS administrator.", "The timestamp of this submission is already used by job job__analysis_t1."));
+      const r = await run(["submit", ...common, "--data", "lab/inputs/existing.csv", "--config", "lab/configs/c.json", "--timestamp", "t1", "--watch", "--timeout", "20s"]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`${sibling}/logs/certificate.txt):\n[JOB TERMINATE REASON] The timestamp of this submission is already used by job job__analysis_t1.`);
+    });
+  });
+
+  it("--timeout bounds every wait; a job that does not exist is named as such", async () => {
+    await put("lab/results/job__analysis_slow/logs/certificate.txt", "PER ENVIRONMENT MONITORING:\n");
+    const watch = await run(["status", ...common, "--job", "slow", "--watch", "--timeout", "1"]);
+    expect(watch.code).toBe(1);
+    expect(watch.stderr).toMatch(/gave up waiting for job slow after \d+ s: it is still running \(no lab\/results\/job__analysis_slow\/process_results\/end\.txt yet\)/);
+    const wait = await run(["results", ...common, "--job", "slow", "-o", path.join(dir, "x"), "--wait", "--timeout", "1s"]);
+    expect(wait.code).toBe(1);
+    expect(wait.stderr).toContain("gave up waiting for job slow");
+    const never = await run(["results", ...common, "--job", "never", "-o", path.join(dir, "x")]);
+    expect(never.code).toBe(1);
+    expect(never.stderr).toContain('no job "never" in s3://analysis/lab/results/job__analysis_never/: no certificate, status files or end.txt (check --job, --group and --bucket)');
+    const bad = await run(["status", ...common, "--job", "slow", "--watch", "--timeout", "soon"]);
+    expect(bad.stderr).toContain('--timeout: expected a positive duration such as 90, 90s, 15m or 2h');
+    const alone = await run(["status", ...common, "--job", "slow", "--timeout", "5"]);
+    expect(alone.stderr).toContain("--timeout bounds a wait: use it together with --watch");
+  });
 });
+

@@ -5,7 +5,9 @@ import { isLoopbackEndpoint } from "../../cli/user/connection";
 import { newJobId, validateJobId } from "../../cli/user/job-id";
 import { ProgressBar, renderProgress } from "../../cli/user/progress";
 import { planSubmission, submitFileBody, submitFileKey } from "../../cli/user/submission";
-import { formatJobState, parseDatasetStatus } from "../../cli/user/job-state";
+import { formatJobState, isStoppedByJobManager, parseDatasetStatus, terminateReasons } from "../../cli/user/job-state";
+import { parseDuration } from "../../cli/user/duration";
+import { networkErrorCode } from "../../cli/user/errors";
 
 describe("job ids", () => {
   it("generates sortable, valid ids", () => {
@@ -110,10 +112,34 @@ describe("job state formatting", () => {
   it("shows the certificate and one line per dataset", () => {
     const text = formatJobState(
       { bucket: "b", group: "lab", job: "t1" },
-      { jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, datasets: [parseDatasetStatus("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')] },
+      { jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, rejected: false, terminateReasons: [], datasets: [parseDatasetStatus("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')] },
     );
     expect(text).toContain("job t1 in s3://b/lab/results/job__b_t1/ — finished (end.txt present)");
     expect(text).toContain("certificate.txt:\nCERT\n");
     expect(text).toContain("dataset lab/inputs/a.csv: FAILED — boom; bang");
+  });
+});
+
+describe("job manager stops, durations, network errors", () => {
+  it("reads the terminate reasons and the shutdown line of a certificate", () => {
+    const cert = "x\n[Job Manager] STEP 2/4 (Validation): INTERNAL ERROR. [JOB TERMINATE REASON] Config c.yaml is not valid YAML.\t [+0:00:00.12]\n[Job Manager] Shutting down job.\t [+0:00:00.13]\n";
+    expect(terminateReasons(cert)).toEqual(["[JOB TERMINATE REASON] Config c.yaml is not valid YAML."]);
+    expect(isStoppedByJobManager(cert)).toBe(true);
+    expect(isStoppedByJobManager("PER ENVIRONMENT MONITORING:\n")).toBe(false);
+    expect(terminateReasons(undefined)).toEqual([]);
+  });
+
+  it("parses --timeout durations", () => {
+    expect(parseDuration("90")).toBe(90_000);
+    expect(parseDuration("15m")).toBe(900_000);
+    expect(parseDuration("1.5h")).toBe(5_400_000);
+    for (const bad of ["0", "-1", "soon", "5d", ""]) expect(() => parseDuration(bad)).toThrow(/--timeout: expected a positive duration/);
+  });
+
+  it("finds the network error code inside wrapped errors", () => {
+    expect(networkErrorCode(Object.assign(new Error("x"), { code: "ECONNREFUSED" }))).toBe("ECONNREFUSED");
+    expect(networkErrorCode(new AggregateError([Object.assign(new Error("a"), { code: "ECONNREFUSED" })]))).toBe("ECONNREFUSED");
+    expect(networkErrorCode(new Error("y", { cause: { code: "ENOTFOUND" } }))).toBe("ENOTFOUND");
+    expect(networkErrorCode({ name: "NoSuchBucket" })).toBeUndefined();
   });
 });
