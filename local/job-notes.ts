@@ -62,7 +62,7 @@ export async function recordIaeFailure(args: JobNoteArgs): Promise<void> {
     status = { unparsed: text };
   }
   if (!args.overrideFinal && typeof status.status === "string" && TERMINAL.has(status.status)) return;
-  const std = status.std && typeof status.std === "object" && Object.keys(status.std).length > 0 ? status.std : Object.fromEntries((args.stderrLines ?? []).map((l, i) => [String(i), l]));
+  const std = status.std && typeof status.std === "object" && Object.keys(status.std).length > 0 ? status.std : Object.fromEntries((args.stderrLines ?? []).map((l, i) => [String(i), `${l}\n`]));
   const updated = {
     ...status,
     status: "FAILED",

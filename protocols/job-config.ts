@@ -1,6 +1,7 @@
-import { parse as parseYaml } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { JobError, problemsError } from "./errors";
 import { describe } from "./submit-file";
+import { duplicateKeyNotes } from "./yaml-keys";
 
 /** Reserved config keys (SPEC §3) and the parsed config. */
 export interface JobConfig {
@@ -11,6 +12,8 @@ export interface JobConfig {
   readonly durationExplicit: boolean;
   /** GB added to the image's root volume. */
   readonly datasetSizeGb: number;
+  /** Notes for the certificate that do not reject the config (e.g. a repeated YAML key). */
+  readonly notes: readonly string[];
 }
 
 export const DEFAULT_DURATION_MINUTES = 60;
@@ -21,7 +24,8 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Parse config text by the key's extension and read the reserved keys. Throws JobError. */
 export function parseJobConfig(text: string, key: string): JobConfig {
-  const values = parseConfigObject(text, key);
+  const notes: string[] = [];
+  const values = parseConfigObject(text, key, notes);
   const problems: string[] = [];
   const duration = reservedInteger(values, "__duration__", 1, MAX_DURATION_MINUTES, "minutes (at most 7 days)", problems);
   const size = reservedInteger(values, "__dataset_size__", 0, MAX_DATASET_SIZE_GB, "GB (at most 16 TB)", problems);
@@ -31,10 +35,12 @@ export function parseJobConfig(text: string, key: string): JobConfig {
     durationMinutes: duration ?? DEFAULT_DURATION_MINUTES,
     durationExplicit: duration !== undefined,
     datasetSizeGb: size ?? 0,
+    notes,
   };
 }
 
-export function parseConfigObject(text: string, key: string): Record<string, unknown> {
+/** Parse a config by extension; a repeated YAML key keeps its last value, as PyYAML did (noted in `notes`). */
+export function parseConfigObject(text: string, key: string, notes: string[] = []): Record<string, unknown> {
   if (Buffer.byteLength(text, "utf-8") > MAX_CONFIG_BYTES) {
     throw new JobError(`Config ${key} is larger than ${MAX_CONFIG_BYTES} bytes; configs hold parameters, not data.`);
   }
@@ -47,12 +53,16 @@ export function parseConfigObject(text: string, key: string): Record<string, unk
       throw new JobError(`Config ${key} is not valid JSON (${err instanceof Error ? err.message : String(err)}).`);
     }
   } else if (lower.endsWith(".yaml") || lower.endsWith(".yml")) {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, lineCounter });
     try {
+      if (doc.errors.length > 0) throw doc.errors[0];
       // maxAliasCount guards against alias ("billion laughs") expansion.
-      parsed = parseYaml(text, { maxAliasCount: 50, uniqueKeys: true, prettyErrors: false });
+      parsed = doc.toJS({ maxAliasCount: 50 });
     } catch (err) {
       throw new JobError(`Config ${key} is not valid YAML (${(err instanceof Error ? err.message : String(err)).split("\n")[0]}).`);
     }
+    notes.push(...duplicateKeyNotes(doc, lineCounter, `Config ${key}`));
   } else {
     throw new JobError(`Config ${key} must end in .json, .yaml or .yml.`);
   }

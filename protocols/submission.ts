@@ -322,6 +322,7 @@ export class Submission {
     const obj = await this.deps.store.get((this.location as JobLocation).inputBucket, key);
     if (!obj) throw new JobError(`Config ${key} does not exist.`);
     const config = parseJobConfig(obj.body, key);
+    for (const note of config.notes) this.cert.append(note);
     this.cert.append(
       `Config read: duration ${config.durationMinutes} min${config.durationExplicit ? "" : " (default)"}, additional storage ${config.datasetSizeGb} GB.`,
     );

@@ -43,17 +43,20 @@ export interface LogCommandResult {
   readonly interrupted: boolean;
 }
 
-/** Splits a byte stream into lines; a `\r` inside a line keeps only what follows it (progress bars). */
+/**
+ * Splits a byte stream into lines; a `\r` inside a line keeps only what follows it (progress bars).
+ * `complete` tells a line that ended in a newline from an unterminated last one.
+ */
 class LineSplitter {
   private partial = "";
-  constructor(private readonly onLine: (line: string) => void) {}
+  constructor(private readonly onLine: (line: string, complete: boolean) => void) {}
   push(chunk: string): void {
     const parts = (this.partial + chunk).split("\n");
     this.partial = parts.pop() ?? "";
-    for (const p of parts) this.onLine(clean(p));
+    for (const p of parts) this.onLine(clean(p), true);
   }
   flush(): void {
-    if (this.partial) this.onLine(clean(this.partial));
+    if (this.partial) this.onLine(clean(this.partial), false);
     this.partial = "";
   }
 }
@@ -90,8 +93,10 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
   let lineNo = 0;
   let lastLine = "";
   let lastStderr = "";
-  const addLine = (text: string, fromStderr: boolean): void => {
-    std.set(lineNo++, text);
+  // Each `std` entry keeps its newline, as the original's readlines() did: tools that join the
+  // entries with "" (the original's describe-datastatus) then still show separate lines.
+  const addLine = (text: string, fromStderr: boolean, complete: boolean): void => {
+    std.set(lineNo++, complete ? `${text}\n` : text);
     if (std.size > maxLines) std.delete(lineNo - maxLines - 1);
     if (text.trim()) {
       lastLine = text;
@@ -112,8 +117,8 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
   const monitor = child.pid !== undefined ? new TreeUsageMonitor(child.pid) : undefined;
   monitor?.sample();
 
-  const outLines = new LineSplitter((l) => addLine(l, false));
-  const errLines = new LineSplitter((l) => addLine(l, true));
+  const outLines = new LineSplitter((l, complete) => addLine(l, false, complete));
+  const errLines = new LineSplitter((l, complete) => addLine(l, true, complete));
   child.stdout.setEncoding("utf8");
   child.stderr.setEncoding("utf8");
   child.stdout.on("data", (c: string) => {

@@ -28,7 +28,7 @@ export async function markFailed(a: MarkFailedArgs): Promise<void> {
       exitCode: a.exitCode ?? 1,
       jobStart: now,
       jobFinish: now,
-      std: { "0": a.reason },
+      std: { "0": `${a.reason}\n` },
     });
   }
   await a.sink.writeStatus(doc);

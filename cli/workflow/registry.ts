@@ -68,37 +68,54 @@ export class WorkflowJob {
   }
 
   registerDataset(src: SourceArgs): void {
-    const loc = locationFromSource(src, "register-dataset");
+    const loc = this.locationFromSource(src, "register-dataset");
     this.update((r) => (r.data = loc));
   }
 
   registerConfig(src: SourceArgs): void {
-    const loc = locationFromSource(src, "register-config");
+    const loc = this.locationFromSource(src, "register-config");
     this.update((r) => (r.config = loc));
   }
 
   registerFile(name: string, src: SourceArgs): void {
     if (!name) throw new Error("register-file: a name is required (-n NAME)");
-    const loc = locationFromSource(src, "register-file");
+    const loc = this.locationFromSource(src, "register-file");
     this.update((r) => (r.additional_files[name] = loc));
   }
 
-  /** `-b B -k K` → `s3://B/{group}/K` (group of the registered dataset); an `s3://` K is kept. */
+  /**
+   * `-b B -k K` → `s3://B/{group}/K` (group of the registered dataset), a trailing `/` kept as the
+   * original did; an `s3://` K is kept as is; `-l PATH` is stored as given.
+   */
   registerResultpath(src: SourceArgs): void {
     checkSource(src, "register-resultpath");
     let loc: RegisteredLocation;
     if (src.localpath !== undefined) {
-      loc = { localsource: path.resolve(src.localpath) };
+      loc = { localsource: src.localpath };
     } else if (isS3Uri(src.key!)) {
-      loc = { s3: src.key!.replace(/\/+$/, "") };
+      loc = { s3: src.key! };
     } else {
       const data = this.registration().data.s3;
       if (!data) {
         throw new Error("register-resultpath -b/-k needs a dataset registered from S3 first (the group comes from its key): run `neurocaas workflow register-dataset -b BUCKET -k KEY`");
       }
-      loc = { s3: joinUri(`s3://${src.bucket}`, groupOfUri(data), src.key!) };
+      const joined = joinUri(`s3://${src.bucket}`, groupOfUri(data), src.key!);
+      loc = { s3: src.key!.endsWith("/") ? `${joined}/` : joined };
     }
     this.update((r) => (r.resultpath = loc));
+  }
+
+  /**
+   * `-b B -k K` as an S3 URI, or `-l PATH` stored as given (as the original did: the path may
+   * not exist yet, and a relative one is read from the directory `get-*` runs in).
+   */
+  private locationFromSource(src: SourceArgs, command: string): RegisteredLocation {
+    checkSource(src, command);
+    if (src.localpath !== undefined) {
+      if (!fs.existsSync(src.localpath)) this.note(`${command}: ${src.localpath} does not exist yet; registered as given`);
+      return { localsource: src.localpath };
+    }
+    return { s3: uriFromBucketKey(src.bucket ?? "", src.key!) };
   }
 
   async fetch(kind: Kind, args: FetchArgs = {}): Promise<string> {
@@ -132,6 +149,9 @@ export class WorkflowJob {
       const { bucket, key } = parseS3Uri(loc.s3);
       if (args.force) fs.rmSync(target, { recursive: true, force: true });
       return downloadKeyOrPrefix(this.s3, bucket, key, dir);
+    }
+    if (!fs.existsSync(loc.localsource!)) {
+      throw new Error(`the registered ${what} ${loc.localsource} does not exist${path.isAbsolute(loc.localsource!) ? "" : ` (relative to ${process.cwd()})`}`);
     }
     copyLocal(loc.localsource!, target);
     return target;
@@ -242,16 +262,6 @@ function checkSource(src: SourceArgs, command: string): void {
   if (partial || s3 === local) {
     throw new Error(`${command}: pass either -b BUCKET -k KEY (a file in S3) or -l LOCALPATH (a local file), not both or neither`);
   }
-}
-
-function locationFromSource(src: SourceArgs, command: string): RegisteredLocation {
-  checkSource(src, command);
-  if (src.localpath !== undefined) {
-    const abs = path.resolve(src.localpath);
-    if (!fs.existsSync(abs)) throw new Error(`${command}: local path ${abs} does not exist`);
-    return { localsource: abs };
-  }
-  return { s3: uriFromBucketKey(src.bucket ?? "", src.key!) };
 }
 
 function basenameOf(loc: RegisteredLocation, what: string): string {

@@ -1,39 +1,49 @@
-import { isMap, isScalar, isSeq, parseDocument, type Node } from "yaml";
+import { loadPyYaml, type PyDict, type PyValue } from "./pyyaml";
+import { jsonDumps, pyStr } from "./python-text";
 
 /**
- * `scripting read-yaml`: one field of a YAML (or JSON) file as shell-friendly text. A mapping
- * prints as compact JSON, a list as space-separated items, a plain scalar as written in the file
- * (`True` stays `True`, `1.50` stays `1.50`), a quoted string as its value.
+ * `scripting read-yaml`: one field of a YAML (or JSON) file as the original neurocaas-contrib
+ * printed it, since analysis scripts compare the text: a mapping as Python's `json.dumps`
+ * (`{"a": 1, "b": [1, 2]}`), a list as each item's `str()` followed by a space (`1 2 3 `), any
+ * other value as Python's `str()` (`True`, `None`, `2.5`). Values are loaded as PyYAML loads them.
  */
 
 export class FieldNotFoundError extends Error {}
 
-function scalarText(node: Node): string {
-  if (isScalar(node)) {
-    if (node.type === "PLAIN" && typeof node.source === "string") return node.source;
-    return node.value === null || node.value === undefined ? "" : String(node.value);
-  }
-  return JSON.stringify(node.toJSON());
+export interface YamlField {
+  readonly text: string;
+  /** Notes for stderr (e.g. a repeated key). */
+  readonly notes: readonly string[];
 }
 
-export function formatYamlNode(node: Node | null | undefined): string {
-  if (node === null || node === undefined) return "";
-  if (isMap(node)) return JSON.stringify(node.toJSON());
-  if (isSeq(node)) return node.items.map((item) => (isMap(item) || isSeq(item) ? JSON.stringify((item as Node).toJSON()) : scalarText(item as Node))).join(" ");
-  return scalarText(node);
+function isDict(v: PyValue): v is PyDict {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && (v as PyDict).kind === "dict";
+}
+
+/** The original's `get_yaml_field` output for a value. */
+export function formatField(value: PyValue): string {
+  if (isDict(value)) return jsonDumps(value);
+  if (Array.isArray(value)) return value.map((item) => `${pyStr(item)} `).join("");
+  return pyStr(value);
+}
+
+function lookup(dict: PyDict, key: string): PyValue | undefined {
+  return dict.entries.find(([k]) => k === key)?.[1];
 }
 
 /**
- * The text of `field` in `source`; a dotted path (`a.b`) reaches into nested mappings when no
- * top-level key has that exact name. Throws FieldNotFoundError when absent.
+ * `field` of the file's top-level mapping; a dotted path (`a.b`) reaches into nested mappings
+ * when no top-level key has that exact name. Throws FieldNotFoundError when absent.
  */
-export function readYamlField(source: string, field: string, fileLabel = "the file"): string {
-  const doc = parseDocument(source);
-  if (doc.errors.length) throw new Error(`${fileLabel} is not valid YAML: ${doc.errors[0].message}`);
-  const root = doc.contents;
-  if (!isMap(root)) throw new Error(`${fileLabel} must contain a mapping of fields at the top level`);
-  if (root.has(field)) return formatYamlNode(root.get(field, true) as Node | undefined);
-  const parts = field.split(".");
-  if (parts.length > 1 && doc.hasIn(parts)) return formatYamlNode(doc.getIn(parts, true) as Node | undefined);
-  throw new FieldNotFoundError(`no field "${field}" in ${fileLabel}`);
+export function readYamlField(source: string, field: string, fileLabel = "the file"): YamlField {
+  const { value: root, notes } = loadPyYaml(source, fileLabel);
+  if (!isDict(root)) throw new Error(`${fileLabel} must contain a mapping of fields at the top level`);
+  let found = lookup(root, field);
+  if (found === undefined && field.includes(".")) {
+    let cur: PyValue | undefined = root;
+    for (const part of field.split(".")) cur = cur !== undefined && isDict(cur) ? lookup(cur, part) : undefined;
+    found = cur;
+  }
+  if (found === undefined) throw new FieldNotFoundError(`No field "${field}" exists in ${fileLabel} (-d DEFAULT prints a default instead)`);
+  return { text: formatField(found), notes };
 }

@@ -4,7 +4,8 @@ import { inflateRawSync } from "node:zlib";
 
 /**
  * A small ZIP reader (stored and deflated entries, ZIP64 sizes) for `scripting parse-zip`:
- * the archive must hold exactly one top-level folder (ignoring `__MACOSX`), which is extracted.
+ * the archive must hold exactly one top-level entry (ignoring `__MACOSX`), usually a folder,
+ * which is extracted.
  */
 
 export interface ZipEntry {
@@ -90,7 +91,10 @@ function isIgnored(name: string): boolean {
   return name.split("/")[0] === "__MACOSX";
 }
 
-/** The single top-level folder of the entries (ignoring `__MACOSX`), or a clear error. */
+/**
+ * The single top-level entry of the archive (ignoring `__MACOSX`): a folder, or — as the original
+ * accepted — a file; a clear error when there are several or none.
+ */
 export function topLevelFolder(entries: readonly ZipEntry[], label = "archive"): string {
   const kept = entries.filter((e) => !isIgnored(e.name));
   const tops = new Set(kept.map((e) => e.name.split("/")[0]));
@@ -98,14 +102,10 @@ export function topLevelFolder(entries: readonly ZipEntry[], label = "archive"):
     const listed = [...tops].slice(0, 5).join(", ") || "nothing";
     throw new Error(`${label} must contain exactly one top-level folder; found ${tops.size} top-level entries (${listed})`);
   }
-  const top = [...tops][0];
-  if (!kept.some((e) => e.name.startsWith(`${top}/`))) {
-    throw new Error(`${label} must contain exactly one top-level folder; its only top-level entry "${top}" is a file`);
-  }
-  return top;
+  return [...tops][0];
 }
 
-/** Extract the archive's single top-level folder into `outDir` (default: the archive's folder). */
+/** Extract the archive's single top-level folder (or file) into `outDir` (default: the archive's folder); returns its name. */
 export function parseZip(zipPath: string, outDir?: string): string {
   if (!fs.existsSync(zipPath)) throw new Error(`${zipPath} does not exist`);
   const buf = fs.readFileSync(zipPath);

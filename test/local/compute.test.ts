@@ -145,7 +145,7 @@ describe("LocalCompute", () => {
     await compute.sendCommand({ instanceId: iae.instanceId, commands: ["echo broken thing >&2; exit 4"], workingDirectory: "~", executionTimeoutSeconds: 60, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
     await compute.settle();
     const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
-    expect(status).toMatchObject({ status: "FAILED", reason: ["IAE command exited with code 4"], std: { "0": "broken thing" } });
+    expect(status).toMatchObject({ status: "FAILED", reason: ["IAE command exited with code 4"], std: { "0": "broken thing\n" } });
   });
 
   it("reports IAEs left active by a stopped server as interrupted on the next start", async () => {

@@ -75,7 +75,6 @@ const cases: Case[] = [
   withConfig("a YAML alias bomb", ["a: &a [x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]", "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]", "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]", "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e]"].join("\n"), /is not valid YAML/, "yaml"),
   withConfig("a YAML list", "- 1\n- 2\n", /must be a mapping/, "yml"),
   withConfig("a YAML syntax error", "a: [1, 2\nb: 3\n", /is not valid YAML/, "yaml"),
-  withConfig("YAML with a duplicated key", "__duration__: 10\n__duration__: 20\n", /is not valid YAML/, "yaml"),
   withConfig("a YAML scalar", "just some text\n", /must be a mapping/, "yaml"),
   withConfig("__duration__ as a string", '{"__duration__": "10"}', /__duration__ must be an integer number of minutes; got the string "10"/),
   withConfig("non-integer __duration__", '{"__duration__": 10.5}', /__duration__ must be an integer number of minutes; got number 10.5/),
@@ -132,6 +131,18 @@ describe("malformed submissions and configs", () => {
     expect(s3.requests.length).toBeLessThan(10);
     const cert = (await s3.store.get(BUCKET, `${G}/results/job__${BUCKET}_t-huge/logs/certificate.txt`))!.body;
     expect(cert).toContain("This job asks for 10000 datasets; this analysis runs at most 100 IAEs at a time (DEPLOY_LIMIT).");
+  });
+
+  it("accepts a YAML config with a repeated key as PyYAML did (last value wins) and notes it in the certificate", async () => {
+    const configKey = `${G}/configs/repeated.yaml`;
+    await s3.store.put(BUCKET, configKey, "__duration__: 10\nmode: train\n__duration__: 20\n");
+    const key = `${G}/submissions/repeatedsubmit.json`;
+    await s3.store.put(BUCKET, key, JSON.stringify({ dataname: DATA, configname: configKey, timestamp: "t-repeated-key" }));
+    const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), protocolDeps({ world, store: s3.store, clock }));
+    expect(report.exitCode).toBe(0);
+    const cert = (await s3.store.get(BUCKET, `${G}/results/job__${BUCKET}_t-repeated-key/logs/certificate.txt`))!.body;
+    expect(cert).toContain(`Config ${configKey}: the key "__duration__" is given 2 times (lines 1, 3); the last value is used, as PyYAML does`);
+    expect(cert).toContain("Config read: duration 20 min");
   });
 
   it("rejects a submission reusing another submission's timestamp, leaving the first job untouched", async () => {

@@ -83,6 +83,14 @@ describe("submit file and config parsing", () => {
     expect(parseJobConfig('{"__dataset_size__": 0, "__duration__": 1}', "c.json")).toMatchObject({ durationMinutes: 1, durationExplicit: true, datasetSizeGb: 0 });
     expect(parseJobConfig("__duration__: 200\n__dataset_size__: 300\n", "c.yaml")).toMatchObject({ durationMinutes: 200, datasetSizeGb: 300 });
   });
+
+  it("accepts a repeated YAML key as PyYAML did (the last value wins) with a note for the certificate", () => {
+    const config = parseJobConfig("__duration__: 10\nmode: train\n__duration__: 20\n", "g/configs/c.yaml");
+    expect(config).toMatchObject({ durationMinutes: 20, values: { mode: "train", __duration__: 20 } });
+    expect(config.notes).toEqual(['Config g/configs/c.yaml: the key "__duration__" is given 2 times (lines 1, 3); the last value is used, as PyYAML does']);
+    expect(parseJobConfig("a: &x 1\nb: *x\n", "c.yaml").notes).toEqual([]);
+    expect(() => parseJobConfig("a: [1, 2\n", "c.yaml")).toThrow(/is not valid YAML/);
+  });
 });
 
 describe("cost and ledger arithmetic", () => {

@@ -143,7 +143,9 @@ describe("neurocaas workflow / scripting CLI", () => {
 
     const status = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
     expect(status).toMatchObject({ instance: "i-0123", command: "cmd-9", input: `${GROUP}/inputs/data.csv`, status: "FAILED", exit_code: 4, reason: ["exit code 4: bad thing happened"] });
-    expect(Object.values(status.std)).toEqual(["first", "held 150000000", "bad thing happened"]);
+    // Each entry keeps its newline (the original's readlines()): its describe-datastatus joins them with "".
+    expect(Object.values(status.std)).toEqual(["first\n", "held 150000000\n", "bad thing happened\n"]);
+    expect(Object.values(status.std).join("")).toBe("first\nheld 150000000\nbad thing happened\n");
     const peak = Number(String(status.max_memory_usage).replace(" MB", ""));
     expect(peak).toBeGreaterThan(140);
     expect(peak).toBeLessThan(os.totalmem() / 1e6 / 2);
@@ -185,8 +187,8 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(findCertificateLine(cert, `${GROUP}/inputs/b.csv`)).toMatch(/STATUS: FAILED \| TIME: .*\(finished\) \| LAST COMMAND: b-3/);
     const a = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:a.csv_STATUS.txt`));
     const b = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:b.csv_STATUS.txt`));
-    expect(Object.values(a.std)).toEqual(["a-1", "a-2", "a-3"]);
-    expect(Object.values(b.std)).toEqual(["b-1", "b-2", "b-3"]);
+    expect(Object.values(a.std)).toEqual(["a-1\n", "a-2\n", "a-3\n"]);
+    expect(Object.values(b.std)).toEqual(["b-1\n", "b-2\n", "b-3\n"]);
   });
 
   it("log-command-local writes the status file and certificate into the local result folder", async () => {
@@ -202,7 +204,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("local run\n");
     const status = JSON.parse(fs.readFileSync(path.join(tmp, "out/logs/DATASET_NAME:local.csv_STATUS.txt"), "utf8"));
-    expect(status).toMatchObject({ status: "FAILED", exit_code: 2, std: { "0": "local run" } });
+    expect(status).toMatchObject({ status: "FAILED", exit_code: 2, std: { "0": "local run\n" } });
     expect(fs.readFileSync(path.join(tmp, "out/logs/certificate.txt"), "utf8")).toContain(`DATANAME: ${data} | STATUS: FAILED`);
     const s3Only = await runCli(["workflow", "log-command", "-c", "true"], env);
     expect(s3Only.code).toBe(1);
@@ -281,7 +283,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:ragged.csv_STATUS.txt`));
     expect(status.status).toBe("FAILED");
     expect(status.reason).toEqual(["exit code 2: pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2"]);
-    expect(Object.values(status.std)).toContain("pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2");
+    expect(Object.values(status.std)).toContain("pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2\n");
     // Cleanup still ran: the config copy and update.txt are there, end.txt is the platform's.
     expect(await listKeys(`${GROUP}/${result}/process_results/`)).toEqual([`${GROUP}/${result}/process_results/config.yaml`, `${GROUP}/${result}/process_results/update.txt`]);
   });
@@ -347,9 +349,9 @@ describe("neurocaas workflow / scripting CLI", () => {
     fs.writeFileSync(cfg, "mode: train\ntesting: False\nlayers: [32, 64]\nopts: {lr: 0.1}\n");
     const read = (field: string, ...extra: string[]) => runCli(["scripting", "read-yaml", "-p", cfg, "-f", field, ...extra], env);
     const [testing, opts, missing, dflt] = await Promise.all([read("testing"), read("opts"), read("nope"), read("nope", "-d", "predict")]);
-    expect([testing.stdout, opts.stdout, dflt.stdout]).toEqual(["False\n", '{"lr":0.1}\n', "predict\n"]);
+    expect([testing.stdout, opts.stdout, dflt.stdout]).toEqual(["False\n", '{"lr": 0.1}\n', "predict\n"]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`no field "nope" in ${cfg}`);
+    expect(missing.stderr).toContain(`No field "nope" exists in ${cfg} (-d DEFAULT prints a default instead)`);
 
     const zip = path.join(tmp, "task.zip");
     fs.writeFileSync(zip, buildZip({ "mytask/": "", "mytask/frames.txt": "f", "__MACOSX/x": "" }));

@@ -12,11 +12,14 @@ import {
 } from "../../cli/workflow/status-format";
 import { parseProcStat, processTree, TreeUsageMonitor } from "../../cli/workflow/proc-usage";
 import { FieldNotFoundError, readYamlField } from "../../cli/workflow/yaml-field";
+import { floatRepr } from "../../cli/workflow/python-text";
 import { parseZip, readZipEntries, topLevelFolder } from "../../cli/workflow/zip";
 import { shellQuote } from "../../cli/workflow/run-main";
 import { buildZip } from "./helpers/zip-builder";
 import { LocalLogSink } from "../../cli/workflow/log-sinks";
 import { markFailed } from "../../cli/workflow/mark-failed";
+import { logCommand } from "../../cli/workflow/log-command";
+import { PassThrough } from "node:stream";
 
 describe("s3 URIs", () => {
   it("parses and builds URIs, keeps s3:// keys as given", () => {
@@ -113,25 +116,101 @@ describe("/proc parsing", () => {
   });
 });
 
-describe("read-yaml formatting", () => {
-  const yaml = ["flag: True", "ratio: 1.50", "name: 'quoted: text'", "list: [1, two, 3.0]", "nested: {a: 1, b: [x]}", "empty:", "deep:", "  inner: 7"].join("\n");
+describe("read-yaml prints what the original (Python 3 + PyYAML) printed", () => {
+  // Expected texts were produced once with Python 3.11 and PyYAML 6.0 by the original's rule:
+  // yaml.full_load, then dict → json.dumps, list → str(item) + " " per item, else str(value).
+  const yaml = [
+    "flag: True",
+    "yes_: yes",
+    "n: n",
+    "ratio: 1.50",
+    "sci: 1e3",
+    "sci2: 1.0e+3",
+    "sci3: 1.0e3",
+    "small: 0.00001",
+    "big: 1.0e+16",
+    "big2: 123456789012345678.0",
+    "neg0: -0.0",
+    "inf: .inf",
+    "nan: .nan",
+    "oct: 0777",
+    "hex: 0x1F",
+    "sexa: 1:30",
+    "under: 1_000",
+    "bigint: 12345678901234567890",
+    "name: 'quoted: text'",
+    "empty:",
+    "list: [1, two, 3.0, True, null, 'it''s', \"say \\\"hi\\\"\", {a: 1}, [x, 2.5]]",
+    'nested: {a: 1, b: [1, 2], c: {d: 1.5, e: null, f: true}, "é": "ü\\n", 1: x, 2.5: y, true: z, null: w}',
+    "date: 2020-01-02",
+    "stamp: 2001-12-14 21:59:43.10 -5",
+    "stampz: 2001-12-14T21:59:43Z",
+    "multi: |\n  line one\n  line two",
+    "base: &base {p: 1, q: 2}",
+    "merged: {<<: [{p: 1, s: 0}, {p: 2, t: 9}], u: 5}",
+    "deep:",
+    "  inner: 7",
+  ].join("\n");
   it.each([
     ["flag", "True"],
-    ["ratio", "1.50"],
+    ["yes_", "True"],
+    ["n", "n"],
+    ["ratio", "1.5"],
+    ["sci", "1e3"],
+    ["sci2", "1000.0"],
+    ["sci3", "1.0e3"],
+    ["small", "1e-05"],
+    ["big", "1e+16"],
+    ["big2", "1.2345678901234568e+17"],
+    ["neg0", "-0.0"],
+    ["inf", "inf"],
+    ["nan", "nan"],
+    ["oct", "511"],
+    ["hex", "31"],
+    ["sexa", "90"],
+    ["under", "1000"],
+    ["bigint", "12345678901234567890"],
     ["name", "quoted: text"],
-    ["list", "1 two 3.0"],
-    ["nested", '{"a":1,"b":["x"]}'],
-    ["empty", ""],
+    ["empty", "None"],
+    ["list", "1 two 3.0 True None it's say \"hi\" {'a': 1} ['x', 2.5] "],
+    ["nested", '{"a": 1, "b": [1, 2], "c": {"d": 1.5, "e": null, "f": true}, "\\u00e9": "\\u00fc\\n", "1": "z", "2.5": "y", "null": "w"}'],
+    ["date", "2020-01-02"],
+    ["stamp", "2001-12-14 21:59:43.100000-05:00"],
+    ["stampz", "2001-12-14 21:59:43+00:00"],
+    ["multi", "line one\nline two\n"],
+    ["merged", '{"p": 1, "t": 9, "s": 0, "u": 5}'],
     ["deep.inner", "7"],
-  ])("%s → %s", (field, expected) => {
-    expect(readYamlField(yaml, field)).toBe(expected);
+  ])("%s → %j", (field, expected) => {
+    expect(readYamlField(yaml, field).text).toBe(expected);
   });
 
-  it("reports a missing field, non-mapping files and JSON input", () => {
+  it("reads a JSON ensemble config as PyYAML does (booleans True, 1e-5 stays text)", () => {
+    const json = '{"testing": true, "mode": "train", "jobnb": 1, "lr": 1e-5, "lr2": 2.5e-05, "seeds": [1, 2, 3], "x": -1.25E+2, "params": {"a": 1, "b": [1, 2]}}';
+    const field = (f: string) => readYamlField(json, f).text;
+    expect([field("testing"), field("jobnb"), field("lr"), field("lr2"), field("seeds"), field("x"), field("params")]).toEqual([
+      "True", "1", "1e-5", "2.5e-05", "1 2 3 ", "-125.0", '{"a": 1, "b": [1, 2]}',
+    ]);
+  });
+
+  it("accepts a repeated key like PyYAML (the last value wins) and notes it", () => {
+    const r = readYamlField("mode: train\nlr: 1\nmode: predict\n", "mode", "cfg.yaml");
+    expect(r).toEqual({ text: "predict", notes: ['cfg.yaml: the key "mode" is given 2 times (lines 1, 3); the last value is used, as PyYAML does'] });
+  });
+
+  it("refuses an alias bomb instead of expanding it", () => {
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]", ...["b", "c", "d", "e", "f"].map((n, i) => `${n}: &${n} [${Array(9).fill(`*${"abcde"[i]}`).join(", ")}]`)].join("\n");
+    expect(() => readYamlField(bomb, "f")).toThrow(/expands more than 10000 aliases/);
+  });
+
+  it("reports a missing field, non-mapping files and bad YAML", () => {
     expect(() => readYamlField(yaml, "missing", "cfg.yaml")).toThrow(FieldNotFoundError);
     expect(() => readYamlField("- a\n- b", "a", "cfg.yaml")).toThrow(/mapping/);
     expect(() => readYamlField("a: [", "a", "cfg.yaml")).toThrow(/not valid YAML/);
-    expect(readYamlField('{"wait": 3, "mode": "train"}', "mode")).toBe("train");
+  });
+
+  it("formats floats as Python's repr", () => {
+    const cases: [number, string][] = [[2.5, "2.5"], [1, "1.0"], [0.1 + 0.2, "0.30000000000000004"], [1e-4, "0.0001"], [1e-5, "1e-05"], [1.5e-7, "1.5e-07"], [1e15, "1000000000000000.0"], [1e16, "1e+16"], [-2.5e22, "-2.5e+22"], [123.456, "123.456"]];
+    for (const [x, text] of cases) expect(floatRepr(x)).toBe(text);
   });
 });
 
@@ -158,11 +237,16 @@ describe("parse-zip", () => {
     expect(fs.readFileSync(path.join(out, "folder/x.txt"), "utf8")).toBe("x");
   });
 
+  it("extracts an archive whose only top-level entry is a file and prints the file's name, as the original did", () => {
+    const zip = path.join(dir, "single.zip");
+    fs.writeFileSync(zip, buildZip({ "lonely.txt": "1", "__MACOSX/._lonely.txt": "meta" }));
+    expect(parseZip(zip)).toBe("lonely.txt");
+    expect(fs.readFileSync(path.join(dir, "lonely.txt"), "utf8")).toBe("1");
+  });
+
   it("rejects archives without exactly one top-level folder, non-zips and path escapes", () => {
     const two = buildZip({ "a/x": "1", "b/y": "2" });
     expect(() => topLevelFolder(readZipEntries(two), "two.zip")).toThrow(/exactly one top-level folder; found 2/);
-    const file = buildZip({ "lonely.txt": "1" });
-    expect(() => topLevelFolder(readZipEntries(file), "f.zip")).toThrow(/is a file/);
     const notZip = path.join(dir, "n.zip");
     fs.writeFileSync(notZip, "plain text");
     expect(() => parseZip(notZip)).toThrow(/not a zip archive/);
@@ -199,8 +283,22 @@ describe("markFailed (failures outside the analysis command)", () => {
     fs.writeFileSync(sink.statusFile, JSON.stringify({ status: "INITIALIZING", reason: [], input: "grp/inputs/b.csv", instance: "i-1", command: null }));
     await markFailed({ sink, dataname: "grp/inputs/b.csv", input: "grp/inputs/b.csv", reason: "could not fetch the inputs: gone" });
     const status = JSON.parse(fs.readFileSync(sink.statusFile, "utf8"));
-    expect(status).toMatchObject({ status: "FAILED", reason: ["could not fetch the inputs: gone"], instance: "i-1", exit_code: 1, std: { "0": "could not fetch the inputs: gone" } });
+    expect(status).toMatchObject({ status: "FAILED", reason: ["could not fetch the inputs: gone"], instance: "i-1", exit_code: 1, std: { "0": "could not fetch the inputs: gone\n" } });
     expect(status.job_finish).not.toBe("N/A");
     expect(fs.readFileSync(sink.certificateFile, "utf8")).toMatch(/DATANAME: grp\/inputs\/b.csv \| STATUS: FAILED \| TIME: .* \(finished\) \| LAST COMMAND: could not fetch the inputs: gone/);
   });
 });
+
+describe("log-command's std", () => {
+  it("keeps each line's newline and leaves an unterminated last line as it is (like readlines())", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nc-std-"));
+    const sink = new LocalLogSink({ logsDir: dir, datasetName: "grp/inputs/a.csv" });
+    const quiet = () => new PassThrough().resume();
+    const r = await logCommand({ command: "echo one; printf 'two\\n\\nthree'", sink, dataname: "grp/inputs/a.csv", input: "grp/inputs/a.csv", stdout: quiet(), stderr: quiet(), forwardSignals: false, intervalMs: 50 });
+    expect(r.exitCode).toBe(0);
+    const status = JSON.parse(fs.readFileSync(sink.statusFile, "utf8"));
+    expect(status.std).toEqual({ "0": "one\n", "1": "two\n", "2": "\n", "3": "three" });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+

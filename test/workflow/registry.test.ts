@@ -140,14 +140,14 @@ describe("workflow job against a local S3 endpoint", () => {
     const j = job();
     expect(() => j.registerDataset({ bucket: BUCKET })).toThrow("register-dataset: pass either -b BUCKET -k KEY (a file in S3) or -l LOCALPATH (a local file), not both or neither");
     expect(() => j.registerConfig({ bucket: BUCKET, key: "k", localpath: "/tmp" })).toThrow(/not both or neither/);
-    expect(() => j.registerDataset({ localpath: path.join(tmp, "missing.csv") })).toThrow(/does not exist/);
     expect(() => j.registerResultpath({ bucket: BUCKET, key: "results/x" })).toThrow(/needs a dataset registered from S3 first/);
     await expect(j.fetch("data")).rejects.toThrow(/no dataset registered/);
     expect(() => j.resultBase()).toThrow(/no result path registered/);
     j.registerDataset({ bucket: BUCKET, key: "grp/inputs/absent.csv" });
     await expect(j.fetch("data")).rejects.toThrow(`s3://${BUCKET}/grp/inputs/absent.csv does not exist`);
     j.registerResultpath({ bucket: BUCKET, key: "s3://elsewhere/out/job__x/" });
-    expect(j.registration().resultpath.s3).toBe("s3://elsewhere/out/job__x");
+    expect(j.registration().resultpath.s3).toBe("s3://elsewhere/out/job__x/");
+    expect(j.resultpathFor(path.join(tmp, "r.txt"))).toBe("s3://elsewhere/out/job__x/process_results/r.txt");
     await expect(j.putResult(path.join(tmp, "nothing"))).rejects.toThrow(/does not exist/);
   });
 
@@ -166,4 +166,22 @@ describe("workflow job against a local S3 endpoint", () => {
     await j.putResult(data);
     expect(fs.readFileSync(path.join(tmp, "res/process_results/d.csv"), "utf8")).toBe("5,6\n");
   });
+
+  it("stores -l paths as given, even before they exist, and keeps a result path's trailing slash (as the original's tests expect)", async () => {
+    const dir = initializeJob(path.join(tmp, "job"), home);
+    const j = job();
+    j.registerDataset({ bucket: "bucketname", key: "groupname/inputs/zz.txt" });
+    j.registerResultpath({ bucket: "bucketname", key: "keypath/" });
+    expect(readRegistration(dir).resultpath).toEqual({ s3: "s3://bucketname/groupname/keypath/" });
+    j.registerResultpath({ localpath: "localoutpath/" });
+    expect(readRegistration(dir).resultpath).toEqual({ localsource: "localoutpath/" });
+    j.registerDataset({ localpath: "localpath/file.txt" });
+    j.registerConfig({ localpath: "localpath/file.txt" });
+    j.registerFile("filename", { localpath: "localpath/file.txt" });
+    const reg = readRegistration(dir);
+    expect([reg.data, reg.config, reg.additional_files.filename]).toEqual([{ localsource: "localpath/file.txt" }, { localsource: "localpath/file.txt" }, { localsource: "localpath/file.txt" }]);
+    expect(notes).toContain("register-dataset: localpath/file.txt does not exist yet; registered as given");
+    await expect(j.fetch("data")).rejects.toThrow(`the registered dataset localpath/file.txt does not exist (relative to ${process.cwd()})`);
+  });
 });
+
