@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Mock analysis: waits `wait` seconds (config, default 1), then writes mock_result.json.
+# Mock analysis: waits `wait` seconds (config, default 1), then writes {dataset}_mock_result.json
+# (named after the dataset: the IAEs of a job share process_results/).
 # With `fail: true` in the config it prints an error on stderr and exits 3 instead (for testing
 # failure reporting). Arguments and environment as for examples/pca/run_pca.sh.
 set -euo pipefail
@@ -23,7 +24,11 @@ case "$fail" in
 esac
 
 mkdir -p "$outdir"
+name="$(basename "$data")"
+stem="${name%.*}"
+[ -n "$stem" ] || stem="$name"
+result="$outdir/${stem}_mock_result.json"
 printf '{"waited_seconds": %s, "dataset": "%s", "finished": "%s"}\n' \
-  "$wait" "$(basename "$data")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$outdir/mock_result.json"
-if [ "$standalone" = 1 ]; then neurocaas workflow put-result -r "$outdir/mock_result.json"; fi
+  "$wait" "$name" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$result"
+if [ "$standalone" = 1 ]; then neurocaas workflow put-result -r "$result"; fi
 echo "mock: done"

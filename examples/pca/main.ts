@@ -7,7 +7,9 @@ import { parseConfigText, pcaConfig } from "./analysis-config";
 
 /**
  * The PCA analysis: `tsx examples/pca/main.ts --data FILE --config FILE --out DIR`.
- * Writes `pca_components.json` and `explained_variance.svg` into DIR. Exit code 2 on bad input.
+ * Writes `{dataset}_pca_components.json` and `{dataset}_explained_variance.svg` into DIR, named
+ * after the dataset (its file name without extension): the IAEs of a multi-dataset job share one
+ * `process_results/` folder, so every output is named per dataset. Exit code 2 on bad input.
  */
 
 function args(argv: string[]): { data: string; config: string; out: string } {
@@ -26,6 +28,13 @@ export function readMatrix(file: string): Matrix {
   const buf = fs.readFileSync(file);
   if (name.toLowerCase().endsWith(".npy")) return parseNpy(buf, name);
   return parseCsvMatrix(buf.toString("utf8"), name);
+}
+
+/** The dataset's file name without its extension: the prefix of every output of its IAE. */
+export function datasetStem(dataFile: string): string {
+  const name = path.basename(dataFile);
+  const stem = name.replace(/\.[^.]*$/, "");
+  return stem === "" ? name : stem;
 }
 
 export function runPca(dataFile: string, configFile: string, outDir: string, log: (m: string) => void = console.log): void {
@@ -55,10 +64,12 @@ export function runPca(dataFile: string, configFile: string, outDir: string, log
     singular_values: result.singularValues,
     total_variance: result.totalVariance,
   };
-  fs.writeFileSync(path.join(outDir, "pca_components.json"), JSON.stringify(output, null, 2) + "\n");
-  fs.writeFileSync(path.join(outDir, "explained_variance.svg"), explainedVarianceSvg(result.explainedVarianceRatio, `PCA explained variance: ${path.basename(dataFile)}`));
+  const stem = datasetStem(dataFile);
+  const files = [`${stem}_pca_components.json`, `${stem}_explained_variance.svg`];
+  fs.writeFileSync(path.join(outDir, files[0]), JSON.stringify(output, null, 2) + "\n");
+  fs.writeFileSync(path.join(outDir, files[1]), explainedVarianceSvg(result.explainedVarianceRatio, `PCA explained variance: ${path.basename(dataFile)}`));
   result.explainedVarianceRatio.forEach((r, i) => log(`PC${i + 1}: explained variance ${result.explainedVariance[i].toPrecision(6)} (${(r * 100).toFixed(2)}%)`));
-  log(`wrote pca_components.json and explained_variance.svg to ${outDir}`);
+  log(`wrote ${files.join(" and ")} to ${outDir}`);
 }
 
 if (require.main === module) {

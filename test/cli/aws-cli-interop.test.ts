@@ -76,7 +76,7 @@ describe("AWS CLI against neurocaas local", () => {
 
     const out = path.join(dir, "results");
     await aws("s3", "sync", `${job}/process_results/`, out);
-    expect((await fsp.readdir(out)).sort()).toEqual(expect.arrayContaining(["config.yaml", "end.txt", "explained_variance.svg", "pca_components.json"]));
-    expect(JSON.parse(await fsp.readFile(path.join(out, "pca_components.json"), "utf8")).n_components).toBe(2);
+    expect((await fsp.readdir(out)).sort()).toEqual(expect.arrayContaining(["config.yaml", "end.txt", "data_explained_variance.svg", "data_pca_components.json"]));
+    expect(JSON.parse(await fsp.readFile(path.join(out, "data_pca_components.json"), "utf8")).n_components).toBe(2);
   });
 });

@@ -71,7 +71,7 @@ describe("local NeuroCAAS end to end", () => {
 
     const out = path.join(dir, "pca-results");
     await downloadResults(client, ref, out);
-    const result = JSON.parse(await fsp.readFile(path.join(out, "process_results", "pca_components.json"), "utf8"));
+    const result = JSON.parse(await fsp.readFile(path.join(out, "process_results", "known matrix_pca_components.json"), "utf8"));
     expect(result.mean[0]).toBeCloseTo(10, 9);
     expect(result.mean[1]).toBeCloseTo(20, 9);
     expect(result.explained_variance[0]).toBeCloseTo(8 / 3, 9);
@@ -80,7 +80,7 @@ describe("local NeuroCAAS end to end", () => {
     const [c1, c2] = result.components as number[][];
     expect(Math.abs(c1[0] * 0.6 + c1[1] * 0.8)).toBeCloseTo(1, 9);
     expect(Math.abs(c2[0] * -0.8 + c2[1] * 0.6)).toBeCloseTo(1, 9);
-    expect(await fsp.readFile(path.join(out, "process_results", "explained_variance.svg"), "utf8")).toContain("<svg");
+    expect(await fsp.readFile(path.join(out, "process_results", "known matrix_explained_variance.svg"), "utf8")).toContain("<svg");
     expect(await fsp.readFile(path.join(out, "process_results", "pca.yaml"), "utf8")).toContain("n_components: 2");
     expect(await fsp.readFile(path.join(out, "process_results", "end.txt"), "utf8")).toBe("end of analysis marker");
   });

@@ -229,9 +229,9 @@ describe("neurocaas workflow / scripting CLI", () => {
     const run = await runCli(["workflow", "log-command-local", "-c", "bash examples/pca/run_pca.sh"], env);
     expect(run.stderr).not.toMatch(/neurocaas: (?!logging)/);
     expect(run.code).toBe(0);
-    const pcaOut = JSON.parse(fs.readFileSync(path.join(out, "process_results/pca_components.json"), "utf8"));
+    const pcaOut = JSON.parse(fs.readFileSync(path.join(out, "process_results/data_pca_components.json"), "utf8"));
     expect(pcaOut.explained_variance[0]).toBeCloseTo(3.2, 10);
-    expect(fs.readFileSync(path.join(out, "process_results/explained_variance.svg"), "utf8")).toContain("<svg");
+    expect(fs.readFileSync(path.join(out, "process_results/data_explained_variance.svg"), "utf8")).toContain("<svg");
     expect(JSON.parse(fs.readFileSync(path.join(out, "logs/DATASET_NAME:data.csv_STATUS.txt"), "utf8")).status).toBe("SUCCESS");
 
     const fetched = await runCli(["workflow", "get-file", "-n", "notes"], env);
@@ -247,7 +247,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(shown.stdout).toBe(`${path.join(tmp, "job", "configs", "config.yaml")}\n`);
     expect(shown.stderr).toContain(`fetched ${path.join(REPO_ROOT, "examples/pca/config.yaml")} to `);
     expect([put.code, put.stdout, clean.code, clean.stdout]).toEqual([0, "", 0, ""]);
-    expect(fs.readdirSync(path.join(out, "process_results")).sort()).toEqual(["config.yaml", "explained_variance.svg", "notes.txt", "pca_components.json", "update.txt"]);
+    expect(fs.readdirSync(path.join(out, "process_results")).sort()).toEqual(["config.yaml", "data_explained_variance.svg", "data_pca_components.json", "notes.txt", "update.txt"]);
     const missing = await runCli(["workflow", "put-result", "-r", path.join(tmp, "absent.txt")], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`put-result: ${path.join(tmp, "absent.txt")} does not exist`);
@@ -263,9 +263,9 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("PC1: explained variance 3.20000 (72.73%)");
     expect(await listKeys(`${jobFolder}/process_results/`)).toEqual(
-      ["config.yaml", "explained_variance.svg", "pca_components.json", "update.txt"].map((f) => `${jobFolder}/process_results/${f}`),
+      ["config.yaml", "data_explained_variance.svg", "data_pca_components.json", "update.txt"].map((f) => `${jobFolder}/process_results/${f}`),
     );
-    const pcaOut = JSON.parse(await getText(`${jobFolder}/process_results/pca_components.json`));
+    const pcaOut = JSON.parse(await getText(`${jobFolder}/process_results/data_pca_components.json`));
     expect(pcaOut.explained_variance[0]).toBeCloseTo(3.2, 10);
     expect(pcaOut.explained_variance_ratio[1]).toBeCloseTo(0.8 / 4.4, 10);
     const status = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));

@@ -140,15 +140,15 @@ describe("PCA analysis outputs", () => {
   beforeEach(() => (out = fs.mkdtempSync(path.join(os.tmpdir(), "nc-pca-"))));
   afterEach(() => fs.rmSync(out, { recursive: true, force: true }));
 
-  it("writes pca_components.json and an explained-variance plot for the shipped example", () => {
+  it("writes {dataset}_pca_components.json and an explained-variance plot named after the dataset", () => {
     runPca(path.join(EXAMPLES, "data.csv"), path.join(EXAMPLES, "config.yaml"), out, () => undefined);
-    const result = JSON.parse(fs.readFileSync(path.join(out, "pca_components.json"), "utf8"));
+    const result = JSON.parse(fs.readFileSync(path.join(out, "data_pca_components.json"), "utf8"));
     expect(result).toMatchObject({ input: "data.csv", n_samples: 6, n_features: 3, n_components: 2, feature_names: ["x", "y", "z"], mean: [10, 20, 30] });
     expect(result.explained_variance[0]).toBeCloseTo(3.2, 10);
     expect(result.explained_variance[1]).toBeCloseTo(0.8, 10);
     expect(result.explained_variance_ratio[0]).toBeCloseTo(0.727272727, 8);
     expect(result.components).toHaveLength(2);
-    const svg = fs.readFileSync(path.join(out, "explained_variance.svg"), "utf8");
+    const svg = fs.readFileSync(path.join(out, "data_explained_variance.svg"), "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/class="bar"/g)).toHaveLength(2);
     expect(svg).toContain("PC1: 72.73%");
@@ -162,7 +162,7 @@ describe("PCA analysis outputs", () => {
     expect(() => runPca(npy, cfg, out, () => undefined)).toThrow("c.json: n_components is 3 but the data has 4 samples and 2 features; it must be at most 2");
     fs.writeFileSync(cfg, JSON.stringify({}));
     runPca(npy, cfg, out, () => undefined);
-    const result = JSON.parse(fs.readFileSync(path.join(out, "pca_components.json"), "utf8"));
+    const result = JSON.parse(fs.readFileSync(path.join(out, "d_pca_components.json"), "utf8"));
     expect(result.n_components).toBe(2);
     expect(result.explained_variance_ratio[0]).toBeCloseTo(0.5, 12);
   });
