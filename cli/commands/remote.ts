@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { createRemoteClients, type RemoteClientFactory } from "../remote/clients";
 import { loadBlueprintForRemote, type RemoteContext } from "../remote/context";
 import { resolveDevInfrastructure, type DevInfrastructureArgs } from "../remote/dev-infra";
-import { createDevAmi, updateBlueprint } from "../remote/image-actions";
+import { createDevAmi, DEFAULT_IMAGE_WAIT_MINUTES, updateBlueprint } from "../remote/image-actions";
 import {
   assignInstance,
   extendLifetime,
@@ -16,7 +16,7 @@ import {
   terminateDevInstance,
 } from "../remote/instance-actions";
 import { jobOutput, jobStatus, parseJobIndex, submitJob } from "../remote/job-actions";
-import { systemClock, type Clock } from "../remote/lifetime";
+import { parsePositiveInteger, systemClock, type Clock } from "../remote/lifetime";
 
 /** Injection points for tests; the CLI uses the real AWS clients, clock and stdout. */
 export interface RemoteDeps {
@@ -91,12 +91,13 @@ export function register(program: Command, deps: RemoteDeps = {}): void {
   common(
     remote
       .command("assign-instance")
-      .description("track an existing instance as a development instance and select it")
+      .description("track an existing instance as a development instance, tag it like launch-devinstance (PriceTracking, Timeout, OwnerArn) and select it")
       .requiredOption("-i, --instance <id>", "instance id")
       .option("-n, --name <name>", "a name to find the instance by")
-      .option("-d, --description <text>", "what the instance is for"),
-  ).action(async (opts: CommonOptions & { instance: string; name?: string; description?: string }) => {
-    await assignInstance(context(opts), { instanceId: opts.instance, name: opts.name, description: opts.description });
+      .option("-d, --description <text>", "what the instance is for")
+      .option("-t, --timeout <minutes>", "lifetime from now in minutes (Timeout tag, as launch-devinstance sets it)", "60"),
+  ).action(async (opts: CommonOptions & { instance: string; name?: string; description?: string; timeout: string }) => {
+    await assignInstance(context(opts), { instanceId: opts.instance, name: opts.name, description: opts.description, timeout: opts.timeout });
   });
 
   common(remote.command("list-instances").description("list the development instances (* = selected)")).action(async (opts: CommonOptions) => {
@@ -158,10 +159,12 @@ export function register(program: Command, deps: RemoteDeps = {}): void {
   common(
     remote
       .command("create-devami")
-      .description("save the selected instance as a machine image")
-      .requiredOption("-n, --name <name>", "image name (unique in the account and region)"),
-  ).action(async (opts: CommonOptions & { name: string }) => {
-    await createDevAmi(context(opts), opts.name);
+      .description("save the selected instance as a machine image and wait until it is available")
+      .requiredOption("-n, --name <name>", "image name (unique in the account and region)")
+      .option("-t, --timeout <minutes>", "give up waiting after this many minutes (the image keeps being created)", String(DEFAULT_IMAGE_WAIT_MINUTES))
+      .option("--no-wait", "return once EC2 accepted the request"),
+  ).action(async (opts: CommonOptions & { name: string; timeout: string; wait: boolean }) => {
+    await createDevAmi(context(opts), opts.name, { wait: opts.wait, timeoutMinutes: parsePositiveInteger(opts.timeout, "--timeout (minutes)") });
   });
 
   common(

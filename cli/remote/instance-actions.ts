@@ -13,6 +13,7 @@ import {
   assertRunning,
   buildRunInstancesInput,
   describeInstance,
+  devInstanceTags,
   describeInstances,
   imageRootVolume,
   waitUntilRunning,
@@ -66,8 +67,7 @@ export async function launchDevInstance(ctx: RemoteContext, args: LaunchArgs): P
   const root = await imageRootVolume(ctx.clients.ec2, imageId);
   const volumeSizeGb = requestedSize ?? root.sizeGb;
   if (volumeSizeGb < root.sizeGb) throw new Error(`--volumesize ${volumeSizeGb} GB is smaller than the root volume of ${imageId} (${root.sizeGb} GB)`);
-  const identity = await ctx.clients.sts.send(new GetCallerIdentityCommand({}));
-  if (!identity.Arn) throw new Error("STS GetCallerIdentity returned no ARN; cannot tag the instance owner");
+  const ownerArn = await callerArn(ctx);
   const name = args.name ?? defaultName(ctx.blueprint.PipelineName, state.instances.map((i) => i.name));
   const input = buildRunInstancesInput({
     analysis: ctx.blueprint.PipelineName,
@@ -78,7 +78,7 @@ export async function launchDevInstance(ctx: RemoteContext, args: LaunchArgs): P
     timeoutMinutes,
     volumeSizeGb,
     rootDeviceName: root.deviceName,
-    ownerArn: identity.Arn,
+    ownerArn,
     infra: args.infra,
   });
   const res = await ctx.clients.ec2.send(new RunInstancesCommand(input));
@@ -105,14 +105,33 @@ export interface AssignArgs {
   readonly instanceId: string;
   readonly name?: string;
   readonly description?: string;
+  /** Lifetime from now in minutes (default 60). */
+  readonly timeout?: string;
 }
 
-/** `remote assign-instance`: track an existing instance. */
+async function callerArn(ctx: RemoteContext): Promise<string> {
+  const identity = await ctx.clients.sts.send(new GetCallerIdentityCommand({}));
+  if (!identity.Arn) throw new Error("STS GetCallerIdentity returned no ARN; cannot tag the instance owner");
+  return identity.Arn;
+}
+
+/**
+ * `remote assign-instance`: track an existing instance and tag it as `launch-devinstance` does
+ * (`PriceTracking=On`, `Timeout`, `OwnerArn`, analysis, role, name), so the account guard and
+ * the lifetime rules apply to it: its lifetime is `--timeout` minutes from now (the Timeout tag
+ * counts from the instance's launch, so a running instance gets the minutes it already ran added).
+ */
 export async function assignInstance(ctx: RemoteContext, args: AssignArgs): Promise<void> {
+  const minutes = parsePositiveInteger(args.timeout ?? DEFAULT_LIFETIME_MINUTES, "--timeout (minutes)");
   const state = readState(ctx);
   assertPoolHasRoom(state, args.instanceId);
   const info = await describeInstance(ctx.clients.ec2, args.instanceId);
   const name = args.name ?? info.tags.Name ?? args.instanceId;
+  const ownerArn = await callerArn(ctx);
+  const used = info.state === "running" && info.launchTime ? Math.max(0, Math.ceil(-remainingMinutes(info.launchTime, 0, ctx.clock()))) : 0;
+  const timeoutMinutes = used + minutes;
+  const tags = devInstanceTags({ name, timeoutMinutes, ownerArn, analysis: ctx.blueprint.PipelineName, description: args.description ?? "" });
+  await ctx.clients.ec2.send(new CreateTagsCommand({ Resources: [args.instanceId], Tags: tags }));
   const record: DevInstanceRecord = {
     instanceId: args.instanceId,
     name,
@@ -124,6 +143,8 @@ export async function assignInstance(ctx: RemoteContext, args: AssignArgs): Prom
   };
   writeState(ctx, addInstance(state, record));
   ctx.out(`assigned ${args.instanceId} (${name}, ${info.state}) to ${ctx.blueprint.PipelineName} and selected it`);
+  const previousOwner = info.tags.OwnerArn !== undefined && info.tags.OwnerArn !== ownerArn ? ` (was ${info.tags.OwnerArn})` : "";
+  ctx.out(`tagged PriceTracking=On, Timeout=${timeoutMinutes} (${minutes} min from now), OwnerArn=${ownerArn}${previousOwner}: the account guard stops it once its lifetime is over`);
 }
 
 function lifetimeText(info: InstanceInfo | undefined, now: Date): string {

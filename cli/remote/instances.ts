@@ -118,8 +118,8 @@ export interface DevLaunchArgs {
   readonly infra: DevInfrastructure;
 }
 
-/** Tags on a development instance and its volume (SPEC 5.1). */
-export function devInstanceTags(args: DevLaunchArgs): Tag[] {
+/** Tags on a development instance and its volume (SPEC 5.1), launched or assigned. */
+export function devInstanceTags(args: Pick<DevLaunchArgs, "name" | "timeoutMinutes" | "ownerArn" | "analysis" | "description">): Tag[] {
   return [
     { Key: "Name", Value: args.name },
     { Key: "PriceTracking", Value: "On" },

@@ -56,8 +56,11 @@ export interface TestContext extends RemoteContext {
   now: Date;
 }
 
-/** A context with a settable clock, collected output and an instant sleep. */
-export function testContext(stackFile: string, now = new Date("2026-11-23T10:00:00Z")): TestContext {
+/**
+ * A context with a settable clock, collected output and an instant sleep (which moves the clock
+ * forward by the time slept when `advanceClockOnSleep` is set, for waits with a deadline).
+ */
+export function testContext(stackFile: string, now = new Date("2026-11-23T10:00:00Z"), opts: { advanceClockOnSleep?: boolean } = {}): TestContext {
   const lines: string[] = [];
   const ctx = {
     stackFile,
@@ -65,7 +68,9 @@ export function testContext(stackFile: string, now = new Date("2026-11-23T10:00:
     clients: realClients(),
     now,
     clock: () => ctx.now,
-    sleep: async () => undefined,
+    sleep: async (ms: number) => {
+      if (opts.advanceClockOnSleep) ctx.now = new Date(ctx.now.getTime() + ms);
+    },
     out: (l: string) => void lines.push(l),
     lines,
   };

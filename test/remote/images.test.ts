@@ -2,7 +2,17 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { mockClient } from "aws-sdk-client-mock";
-import { CreateImageCommand, DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+  CreateImageCommand,
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  TerminateInstancesCommand,
+  type ImageState,
+} from "@aws-sdk/client-ec2";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { createDevAmi, updateBlueprint } from "../../cli/remote/image-actions";
 import { assignInstance, terminateDevInstance } from "../../cli/remote/instance-actions";
 import { replaceBlueprintAmi } from "../../cli/remote/blueprint-ami";
@@ -10,6 +20,33 @@ import { remoteStatePath, type RemoteState } from "../../cli/remote/state";
 import { ANALYSIS, BLUEPRINT_AMI, stackYaml, tempStack, testContext } from "./helpers";
 
 const ec2 = mockClient(EC2Client);
+const sts = mockClient(STSClient);
+const OWNER = "arn:aws:iam::123456789012:user/dev1";
+
+/**
+ * EC2 images as the fake account sees them: CreateImage makes a `pending` image whose snapshot
+ * progresses with each DescribeSnapshots call, and which turns `finalState` after `pendingPolls`
+ * DescribeImages calls.
+ */
+function fakeImages(pendingPolls: number, finalState: ImageState = "available", reason?: string) {
+  let polls = 0;
+  let snapshotPolls = 0;
+  ec2.on(CreateImageCommand).resolves({ ImageId: "ami-0aaaabbbbccccdddd" });
+  ec2.on(DescribeImagesCommand).callsFake((input: { ImageIds?: string[] }) => {
+    polls++;
+    const state: ImageState = polls > pendingPolls ? finalState : "pending";
+    return {
+      Images: (input.ImageIds ?? []).map((ImageId) => ({
+        ImageId,
+        State: state,
+        ...(state === finalState && reason ? { StateReason: { Code: "Client.Error", Message: reason } } : {}),
+        BlockDeviceMappings: polls > 1 ? [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: "snap-1" } }] : [],
+      })),
+    };
+  });
+  ec2.on(DescribeSnapshotsCommand).callsFake(() => ({ Snapshots: [{ SnapshotId: "snap-1", Progress: `${Math.min(99, ++snapshotPolls * 30)}%` }] }));
+  return { polls: () => polls };
+}
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
@@ -21,8 +58,10 @@ function state(stackFile: string): RemoteState {
 
 beforeEach(() => {
   ec2.reset();
+  sts.reset();
+  sts.on(GetCallerIdentityCommand).resolves({ Arn: OWNER, Account: "123456789012" });
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: "running" } }] }] });
-  ec2.on(CreateImageCommand).resolves({ ImageId: "ami-0aaaabbbbccccdddd" });
+  fakeImages(0);
   ec2.on(TerminateInstancesCommand).resolves({});
 });
 
@@ -65,6 +104,97 @@ describe("create-devami and terminate-devinstance", () => {
     await expect(createDevAmi(ctx, "x")).rejects.toThrow(/image name "x" must be 3-128 characters/);
     await terminateDevInstance(ctx, true);
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
+  });
+});
+
+describe("create-devami waits until the image is available", () => {
+  it("polls with progress until available and says so", async () => {
+    const { stackFile } = tempStack();
+    const ctx = testContext(stackFile, undefined, { advanceClockOnSleep: true });
+    await assignInstance(ctx, { instanceId: "i-1" });
+    const images = fakeImages(3);
+    ctx.lines.length = 0;
+    expect(await createDevAmi(ctx, "pca v1")).toBe("ami-0aaaabbbbccccdddd");
+    expect(images.polls()).toBe(4);
+    expect(ctx.lines).toEqual([
+      'creating image ami-0aaaabbbbccccdddd ("pca v1") from i-1',
+      "image ami-0aaaabbbbccccdddd: pending (0 min 00 s elapsed, waiting up to 60 min)",
+      "image ami-0aaaabbbbccccdddd: pending, snapshot 30% (0 min 15 s elapsed, waiting up to 60 min)",
+      "image ami-0aaaabbbbccccdddd: pending, snapshot 60% (0 min 30 s elapsed, waiting up to 60 min)",
+      "image ami-0aaaabbbbccccdddd is available (after 0 min 45 s)",
+      '"remote update-blueprint" puts ami-0aaaabbbbccccdddd in the blueprint',
+    ]);
+  });
+
+  it("fails at once when the image fails, naming EC2's reason", async () => {
+    const { stackFile } = tempStack();
+    const ctx = testContext(stackFile, undefined, { advanceClockOnSleep: true });
+    await assignInstance(ctx, { instanceId: "i-1" });
+    fakeImages(1, "failed", "Insufficient capacity to snapshot the volume");
+    await expect(createDevAmi(ctx, "pca v1")).rejects.toThrow('image ami-0aaaabbbbccccdddd is failed: Insufficient capacity to snapshot the volume; it cannot be used (create another with "remote create-devami -n NAME")');
+    // The request is recorded all the same: the state shows what was attempted.
+    expect(state(stackFile).instances[0].images.map((i) => i.imageId)).toEqual(["ami-0aaaabbbbccccdddd"]);
+  });
+
+  it("gives up after --timeout minutes, saying the image is still being created", async () => {
+    const { stackFile } = tempStack();
+    const ctx = testContext(stackFile, undefined, { advanceClockOnSleep: true });
+    await assignInstance(ctx, { instanceId: "i-1" });
+    const images = fakeImages(Number.MAX_SAFE_INTEGER);
+    await expect(createDevAmi(ctx, "pca v1", { timeoutMinutes: 2 })).rejects.toThrow(
+      'image ami-0aaaabbbbccccdddd is still pending after 2 min; EC2 keeps creating it: check it with "aws ec2 describe-images --image-ids ami-0aaaabbbbccccdddd"',
+    );
+    expect(images.polls()).toBe(9);
+    // Progress lines when the state changes and at least once a minute, not on every poll.
+    expect(ctx.lines.filter((l) => l.includes("elapsed")).length).toBeLessThan(images.polls());
+  });
+
+  it("--no-wait returns once EC2 accepted the request", async () => {
+    const { stackFile } = tempStack();
+    const ctx = testContext(stackFile);
+    await assignInstance(ctx, { instanceId: "i-1" });
+    const images = fakeImages(5);
+    await createDevAmi(ctx, "pca v1", { wait: false });
+    expect(images.polls()).toBe(0);
+    expect(ctx.lines.at(-1)).toContain("not waiting");
+  });
+});
+
+describe("assign-instance tags the instance like launch-devinstance", () => {
+  it("sets PriceTracking, a Timeout counting the minutes it already ran, OwnerArn and the analysis tags", async () => {
+    const { stackFile } = tempStack();
+    const ctx = testContext(stackFile);
+    const launched = new Date(ctx.now.getTime() - 90.5 * 60_000);
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: "running" }, LaunchTime: launched, Tags: [{ Key: "Name", Value: "old-box" }, { Key: "OwnerArn", Value: "arn:aws:iam::123456789012:user/other" }] }] }],
+    });
+    await assignInstance(ctx, { instanceId: "i-1", description: "adopted", timeout: "30" });
+    expect(ec2.commandCalls(CreateTagsCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        Resources: ["i-1"],
+        Tags: [
+          { Key: "Name", Value: "old-box" },
+          { Key: "PriceTracking", Value: "On" },
+          { Key: "Timeout", Value: "121" },
+          { Key: "OwnerArn", Value: OWNER },
+          { Key: "neurocaas:analysis", Value: ANALYSIS },
+          { Key: "neurocaas:role", Value: "devinstance" },
+          { Key: "neurocaas:description", Value: "adopted" },
+        ],
+      },
+    ]);
+    expect(ctx.lines.at(-1)).toBe(`tagged PriceTracking=On, Timeout=121 (30 min from now), OwnerArn=${OWNER} (was arn:aws:iam::123456789012:user/other): the account guard stops it once its lifetime is over`);
+  });
+
+  it("gives a stopped instance the lifetime as is (starting it resets the launch time) and rejects a bad --timeout", async () => {
+    const { stackFile } = tempStack();
+    const ctx = testContext(stackFile);
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: "stopped" }, LaunchTime: new Date("2026-01-01T00:00:00Z") }] }] });
+    await expect(assignInstance(ctx, { instanceId: "i-1", timeout: "0" })).rejects.toThrow(/--timeout \(minutes\) must be a positive integer/);
+    expect(ec2.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    await assignInstance(ctx, { instanceId: "i-1" });
+    expect(ec2.commandCalls(CreateTagsCommand)[0].args[0].input.Tags).toContainEqual({ Key: "Timeout", Value: "60" });
+    expect(state(stackFile).instances.map((i) => i.instanceId)).toEqual(["i-1"]);
   });
 });
 

@@ -4,6 +4,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GetObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { assignInstance } from "../../cli/remote/instance-actions";
 import { jobOutput, jobStatus, parseJobIndex, SSM_INLINE_OUTPUT_LIMIT, submitJob } from "../../cli/remote/job-actions";
 import { debugJobStamp, parseDebugSubmission } from "../../cli/remote/debug-job";
@@ -15,6 +16,7 @@ import { ANALYSIS, COMMAND, tempStack, testContext } from "./helpers";
 const ec2 = mockClient(EC2Client);
 const ssm = mockClient(SSMClient);
 const s3 = mockClient(S3Client);
+const sts = mockClient(STSClient);
 
 let instanceState = "running";
 
@@ -22,6 +24,8 @@ beforeEach(() => {
   ec2.reset();
   ssm.reset();
   s3.reset();
+  sts.reset();
+  sts.on(GetCallerIdentityCommand).resolves({ Arn: "arn:aws:iam::123456789012:user/dev1" });
   instanceState = "running";
   ec2.on(DescribeInstancesCommand).callsFake(() => ({ Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: instanceState } }] }] }));
   // A tiny in-memory bucket: the status file is read back after the command is sent.

@@ -202,7 +202,7 @@ describe("lifetime", () => {
     const ctx = await withRunning(new Date("2026-11-23T09:15:00Z"), "60");
     ec2.on(CreateTagsCommand).resolves({});
     expect(await extendLifetime(ctx, "45")).toBe(105);
-    expect(ec2.commandCalls(CreateTagsCommand)[0].args[0].input).toEqual({ Resources: ["i-1"], Tags: [{ Key: "Timeout", Value: "105" }] });
+    expect(ec2.commandCalls(CreateTagsCommand).at(-1)!.args[0].input).toEqual({ Resources: ["i-1"], Tags: [{ Key: "Timeout", Value: "105" }] });
     expect(ctx.lines.at(-1)).toContain("1 h 0 min left");
     await expect(extendLifetime(ctx, "0")).rejects.toThrow(/--minutes must be a positive integer, got "0"/);
   });
@@ -231,7 +231,7 @@ describe("lifetime", () => {
     await assignInstance(ctx, { instanceId: "i-1" });
     ctx.now = new Date("2026-11-24T08:00:00Z");
     await startDevInstance(ctx, "30");
-    expect(ec2.commandCalls(CreateTagsCommand)[0].args[0].input).toEqual({ Resources: ["i-1"], Tags: [{ Key: "Timeout", Value: "30" }] });
+    expect(ec2.commandCalls(CreateTagsCommand).at(-1)!.args[0].input).toEqual({ Resources: ["i-1"], Tags: [{ Key: "Timeout", Value: "30" }] });
     expect(ec2.commandCalls(StartInstancesCommand)[0].args[0].input).toEqual({ InstanceIds: ["i-1"] });
     expect(readStateFile(stackFile).instances[0].lastStartedAt).toBe("2026-11-24T08:00:00.000Z");
     await expect(startDevInstance(ctx)).rejects.toThrow(/is running: only a stopped instance can be started/);
