@@ -15,11 +15,14 @@ interface Run {
   readonly stderr: string;
 }
 
+/** The endpoint's key, as a user exports it (set once the server runs). */
+let signing: NodeJS.ProcessEnv = {};
+
 function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  // No AWS settings from the host: the CLI must find the local credentials on its own.
+  // No AWS settings from the host: only the key the test gives.
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
   return new Promise((resolve) => {
-    execFile(CLI, [...args], { env: { ...clean, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(CLI, [...args], { env: { ...clean, ...signing, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -36,7 +39,8 @@ describe("user CLI against a local endpoint (child processes)", () => {
 
   beforeAll(async () => {
     s3 = await startLocalS3Server({ buckets: [BUCKET] });
-    client = createLocalS3Client(s3.endpoint);
+    client = createLocalS3Client(s3);
+    signing = { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "cli-"));
     common = ["--bucket", BUCKET, "--group", "lab", "--endpoint-url", s3.endpoint];
   });

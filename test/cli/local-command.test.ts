@@ -7,7 +7,8 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { createLocalS3Client } from "../../local/s3-server";
+import { createLocalS3Client, type LocalEndpoint } from "../../local/s3-server";
+import { parseReadyLine } from "../../local/server";
 import { readJobState, waitForJob } from "../../cli/user/job-state";
 import { writeStackFile } from "../local/support/stack";
 
@@ -18,6 +19,7 @@ const CLI = path.resolve(__dirname, "../../bin/neurocaas");
 interface Running {
   readonly child: ChildProcess;
   readonly endpoint: string;
+  readonly local: LocalEndpoint;
   readonly stderr: () => string;
   readonly exited: Promise<number | null>;
 }
@@ -31,8 +33,8 @@ function startCli(args: readonly string[]): Promise<Running> {
   return new Promise((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
-      const m = /neurocaas local ready: endpoint (\S+) access-key S3RVER secret-key S3RVER/.exec(stdout);
-      if (m) resolve({ child, endpoint: m[1], stderr: () => stderr, exited });
+      const ready = stdout.split("\n").map(parseReadyLine).find((r) => r !== undefined);
+      if (ready) resolve({ child, endpoint: ready.endpoint, local: ready, stderr: () => stderr, exited });
     });
     void exited.then((code) => reject(new Error(`neurocaas local exited (${code}) before ready:\n${stderr}`)));
   });
@@ -60,7 +62,7 @@ describe("neurocaas local (CLI)", () => {
     const args = ["--port", "0", "--data-dir", path.join(dir, "data"), "--stack-file", stack];
     const first = await startCli(args);
     children.push(first.child);
-    const client = createLocalS3Client(first.endpoint);
+    const client = createLocalS3Client(first.local);
     const ref = { bucket: "cli-sleep", group: "lab", job: "sig1" };
     await client.send(new PutObjectCommand({ Bucket: ref.bucket, Key: "lab/inputs/d.txt", Body: Buffer.from("d") }));
     await client.send(new PutObjectCommand({ Bucket: ref.bucket, Key: "lab/configs/c.json", Body: Buffer.from("{}") }));
@@ -86,7 +88,7 @@ describe("neurocaas local (CLI)", () => {
     children.push(second.child);
     try {
       expect(second.stderr()).toMatch(/IAE i-[0-9a-f]{17} was running when the server last stopped: reported as interrupted/);
-      const c2 = createLocalS3Client(second.endpoint);
+      const c2 = createLocalS3Client(second.local);
       const state = await waitForJob(c2, ref, { intervalMs: 200, timeoutMs: 30_000 });
       expect(state.certificate).toContain("was interrupted: the local NeuroCAAS server stopped");
       expect((await readJobState(c2, ref)).datasets[0].status).toBe("FAILED");

@@ -1,0 +1,39 @@
+/**
+ * S3 error answers of the local endpoint's front handler: the status, the S3 error code clients
+ * branch on, and a message that says what was wrong and what to do.
+ */
+import type * as http from "node:http";
+
+export interface S3Failure {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+export function s3Failure(status: number, code: string, message: string): S3Failure {
+  return { status, code, message };
+}
+
+/** Escape text for an XML element body or attribute. */
+export function xmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
+}
+
+/**
+ * Answer with an S3 error document (no body for HEAD, as S3 does). The request body is drained so
+ * the connection can be reused.
+ */
+export function sendS3Error(req: http.IncomingMessage, res: http.ServerResponse, failure: S3Failure, requestId?: string): void {
+  req.resume();
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const id = requestId ?? (res.getHeader("x-amz-request-id") as string | undefined) ?? "";
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(failure.code)}</Code><Message>${xmlEscape(failure.message)}</Message>` +
+    `<RequestId>${xmlEscape(id)}</RequestId></Error>`;
+  const head = (req.method ?? "").toUpperCase() === "HEAD";
+  res.writeHead(failure.status, { "Content-Type": "application/xml", "Content-Length": head ? 0 : Buffer.byteLength(body) });
+  res.end(head ? undefined : body);
+}
