@@ -9,7 +9,7 @@
  */
 import * as path from "node:path";
 import { loadStackFile } from "../components/blueprint/parse";
-import { bucketArn, objectArn, partitionOf } from "../components/iam/document";
+import { bucketArn, objectArn } from "../components/iam/document";
 import { affiliateGroupPolicy, iaePolicy } from "../components/iam/policies";
 import { assertEvaluable, evaluatePolicies, type AuthzRequest, type Decision, type EvaluablePolicy } from "./iam-eval";
 import type { PermissionCheck } from "./s3-operations";
@@ -86,10 +86,13 @@ export function iaePrincipal(analysis: AnalysisIdentities, instanceId: string): 
   return { kind: "iae", name: instanceId, arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/neurocaas-local-iae-${analysis.bucket}/${instanceId}`, policies: [doc] };
 }
 
-/** The IAM request of a permission check; ARNs use the partition of the bucket's region. */
+/**
+ * The IAM request of a permission check; ARNs use the partition of the bucket's region. Actions
+ * on no particular bucket (ListAllMyBuckets) are evaluated against the resource "*", as IAM does.
+ */
 export function authzRequest(check: PermissionCheck, regionOf: (bucket: string) => string | undefined): AuthzRequest {
   const region = regionOf(check.bucket) ?? "us-east-1";
-  const resource = check.bucket === "" ? `arn:${partitionOf(region)}:s3:::*` : check.key === undefined ? bucketArn(region, check.bucket) : objectArn(region, check.bucket, check.key);
+  const resource = check.bucket === "" ? "*" : check.key === undefined ? bucketArn(region, check.bucket) : objectArn(region, check.bucket, check.key);
   return { action: check.action, resource, context: check.context };
 }
 

@@ -12,8 +12,9 @@ import type { ContextValue } from "./iam-eval";
 /** One permission a request needs: an action on a bucket or an object. */
 export interface PermissionCheck {
   readonly action: string;
+  /** "" for an action on no particular bucket (ListAllMyBuckets). */
   readonly bucket: string;
-  /** Object key; undefined for a bucket-level permission; "" for "every bucket" (ListAllMyBuckets). */
+  /** Object key; undefined for a bucket-level permission. */
   readonly key?: string;
   readonly context: Readonly<Record<string, ContextValue>>;
 }
@@ -111,7 +112,7 @@ export function classifyRequest(method: string, bucket: string, key: string, que
   const m = method.toUpperCase();
   const check = (action: string, k?: string, context: Record<string, ContextValue> = {}): PermissionCheck => ({ action, bucket, ...(k !== undefined ? { key: k } : {}), context });
   if (bucket === "") {
-    return m === "GET" || m === "HEAD" ? { name: "ListBuckets", checks: [{ action: "s3:ListAllMyBuckets", bucket: "", key: "", context: {} }] } : undefined;
+    return m === "GET" || m === "HEAD" ? { name: "ListBuckets", checks: [{ action: "s3:ListAllMyBuckets", bucket: "", context: {} }] } : undefined;
   }
   if (key === "") {
     const sub = Object.keys(BUCKET_SUBRESOURCES).find((name) => has(query, name));
