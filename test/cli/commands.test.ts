@@ -61,6 +61,15 @@ describe("user CLI against a local endpoint (child processes)", () => {
     expect(JSON.parse(await get("lab/submissions/t1_submit.json"))).toEqual({ dataname: ["lab/inputs/d 1.csv", "lab/inputs/existing.csv"], configname: "lab/configs/cfg.yaml", timestamp: "t1" });
   });
 
+  it("without any credentials against a local endpoint, says where the keys are instead of signing with a fixed key", async () => {
+    const home = await fsp.mkdtemp(path.join(os.tmpdir(), "no-aws-home-"));
+    const r = await run(["status", ...common, "--job", "t1"], { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", HOME: home });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("no AWS credentials to sign requests to");
+    expect(r.stderr).toContain("user-keys FILE");
+    await fsp.rm(home, { recursive: true, force: true });
+  });
+
   it("submit fails clearly on a bad argument and uploads nothing", async () => {
     const r = await run(["submit", ...common, "--data", path.join(dir, "missing.csv"), "--config", "lab/configs/c.json", "--timestamp", "t9"]);
     expect(r.code).not.toBe(0);

@@ -7,8 +7,8 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { createLocalS3Client, type LocalEndpoint } from "../../local/s3-server";
-import { parseReadyLine } from "../../local/server";
+import { createLocalS3Client } from "../../local/s3-server";
+import { parseReadyLine, type ReadyLineInfo } from "../../local/server";
 import { readJobState, waitForJob } from "../../cli/user/job-state";
 import { writeStackFile } from "../local/support/stack";
 
@@ -19,7 +19,7 @@ const CLI = path.resolve(__dirname, "../../bin/neurocaas");
 interface Running {
   readonly child: ChildProcess;
   readonly endpoint: string;
-  readonly local: LocalEndpoint;
+  readonly local: ReadyLineInfo;
   readonly stderr: () => string;
   readonly exited: Promise<number | null>;
 }
@@ -96,6 +96,29 @@ describe("neurocaas local (CLI)", () => {
     } finally {
       second.child.kill("SIGINT");
       expect(await second.exited).toBe(0);
+    }
+  });
+
+  it("ready line: the admin key works, says it is the admin's and names the users' key file; other hosts get a warning", async () => {
+    const stack = await writeStackFile(dir, { name: "cli-keys", command: "true" });
+    const server = await startCli(["--host", "0.0.0.0", "--port", "0", "--data-dir", path.join(dir, "keys-data"), "--stack-file", stack]);
+    children.push(server.child);
+    try {
+      expect(server.stderr()).toMatch(/WARNING: --host 0\.0\.0\.0 makes the endpoint reachable from other machines/);
+      expect(server.stderr()).toContain("Blueprint users (alice) have their own keys");
+      expect(server.local.credentialsFile).toBe(path.join(dir, "keys-data", "credentials"));
+      const ini = await fsp.readFile(server.local.credentialsFile!, "utf8");
+      expect(ini).toContain(`[neurocaas-admin]\naws_access_key_id = ${server.local.credentials.accessKeyId}\n`);
+      expect(ini).toMatch(/\[alice\]\naws_access_key_id = AKIA[A-Z2-7]{16}\n/);
+      const admin = createLocalS3Client(server.local);
+      await admin.send(new PutObjectCommand({ Bucket: "cli-keys", Key: "lab/inputs/a.txt", Body: Buffer.from("a") }));
+      admin.destroy();
+      const stranger = createLocalS3Client({ endpoint: server.endpoint, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+      await expect(stranger.send(new PutObjectCommand({ Bucket: "cli-keys", Key: "lab/inputs/b.txt", Body: Buffer.from("b") }))).rejects.toMatchObject({ name: "InvalidAccessKeyId" });
+      stranger.destroy();
+    } finally {
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
     }
   });
 
