@@ -19,11 +19,16 @@ export function xmlEscape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
 }
 
+/** Bodies up to this size are read and dropped after a refusal; beyond it the connection is closed. */
+const DRAIN_LIMIT = 1024 * 1024;
+
 /**
- * Answer with an S3 error document (no body for HEAD, as S3 does). The request body is drained so
- * the connection can be reused.
+ * Answer with an S3 error document (no body for HEAD, as S3 does). A small unread request body is
+ * drained so the connection can be reused; a large one (a refused upload) is not read at all.
  */
 export function sendS3Error(req: http.IncomingMessage, res: http.ServerResponse, failure: S3Failure, requestId?: string): void {
+  const length = Number(req.headers["content-length"] ?? 0);
+  if (!req.complete && (req.headers["transfer-encoding"] !== undefined || length > DRAIN_LIMIT)) res.setHeader("Connection", "close");
   req.resume();
   if (res.headersSent) {
     res.destroy();

@@ -183,7 +183,10 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
   if (args.keys !== undefined && args.credentials === undefined) throw new Error("startLocalS3Server: with `keys`, give `credentials` (the endpoint's unrestricted key)");
   const credentials = args.credentials ?? newCredentials();
   const keys = args.keys ?? KeyRing.single(credentials);
-  if (keys.lookup(credentials.accessKeyId)?.principal.policies !== undefined) throw new Error("startLocalS3Server: `credentials` must be an unrestricted key of `keys`");
+  const own = keys.lookup(credentials.accessKeyId);
+  if (own === undefined || own.secretAccessKey !== credentials.secretAccessKey || own.principal.policies !== undefined) {
+    throw new Error("startLocalS3Server: `credentials` must be an unrestricted key of `keys`");
+  }
   const regionOf = args.regionOf ?? (() => undefined);
   const allowedOrigins = args.allowedOrigins ?? [];
   // Bodies wait here until verified (never inside the data directory).
