@@ -9,7 +9,7 @@ import { encodeEventKey } from "../protocols/layout";
 import { runSubmit } from "../protocols/run";
 import { DEFAULT_BUDGET_PARAMETER_PREFIX, type AnalysisRuntimeConfig } from "../protocols/runtime-config";
 import { createS3Client } from "../protocols/s3-client";
-import { createLocalS3Client, LOCAL_S3_CREDENTIALS, startLocalS3Server } from "../local/s3-server";
+import { createLocalS3Client, startLocalS3Server } from "../local/s3-server";
 import { modeledAws } from "./aws-mocks";
 import { BusyTime, countRequests, RequestCounter, type RequestCounts } from "./counters";
 import type { BenchCheck, BenchSection, BenchTable } from "./report";
@@ -112,9 +112,9 @@ export async function benchJobManager(args: JobManagerBenchArgs): Promise<BenchS
   const s3Busy = new BusyTime();
   const anyBusy = new BusyTime();
   const aws = modeledAws({ latencyMs, counter, busy: [busy, anyBusy], budgetParameter: "1000000000", hourlyPrice: 0.192 });
-  const seedClient = createLocalS3Client(server.endpoint);
+  const seedClient = createLocalS3Client(server);
   // As the handler builds it (protocols/handlers/aws-deps.ts): standard retries, 5 attempts.
-  const s3 = createS3Client({ endpoint: server.endpoint, region: "us-east-1", credentials: { ...LOCAL_S3_CREDENTIALS }, maxAttempts: 5 });
+  const s3 = createS3Client({ endpoint: server.endpoint, region: "us-east-1", credentials: { ...server.credentials }, maxAttempts: 5 });
   countRequests(s3 as unknown as Parameters<typeof countRequests>[0], "S3", counter, (op, input) => (isBudgetRequest(op, input) ? S3_BUDGET : undefined), [s3Busy, anyBusy]);
   const runs: SubmissionRun[] = [];
   try {

@@ -1,21 +1,19 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../components/lambda-bundle";
+import { parseReadyLine, type ReadyLineInfo } from "../local/server";
+import type { Credentials } from "../local/keys";
 import { stopChild } from "./proc";
 
 /** A `neurocaas local` child process, once it printed its ready line. */
 export interface LocalServerProcess {
   readonly child: ChildProcess;
   readonly endpoint: string;
+  /** The admin key from the ready line. */
+  readonly credentials: Credentials;
   /** The last 64 KiB of its stderr (operator log). */
   stderr(): string;
   stop(): Promise<void>;
-}
-
-/** The endpoint from `neurocaas local`'s ready line, or undefined for any other line. */
-export function parseReadyLine(line: string): string | undefined {
-  const m = /^neurocaas local ready: endpoint (\S+) /.exec(line);
-  return m ? m[1] : undefined;
 }
 
 export interface StartLocalProcessArgs {
@@ -37,7 +35,7 @@ export async function startLocalProcess(args: StartLocalProcessArgs): Promise<Lo
   );
   let err = "";
   child.stderr?.on("data", (c: Buffer) => (err = (err + c.toString("utf8")).slice(-65536)));
-  const endpoint = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<ReadyLineInfo>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => fail(new Error(`neurocaas local printed no ready line within ${args.timeoutMs ?? 120_000} ms; stderr: ${err.slice(-1000)}`)), args.timeoutMs ?? 120_000);
     const fail = (e: Error) => {
@@ -49,15 +47,15 @@ export async function startLocalProcess(args: StartLocalProcessArgs): Promise<Lo
     child.stdout?.on("data", (c: Buffer) => {
       out += c.toString("utf8");
       for (const line of out.split("\n")) {
-        const ep = parseReadyLine(line);
-        if (ep !== undefined) {
+        const info = parseReadyLine(line);
+        if (info !== undefined) {
           clearTimeout(timer);
           child.removeAllListeners("exit");
-          resolve(ep);
+          resolve(info);
           return;
         }
       }
     });
   });
-  return { child, endpoint, stderr: () => err, stop: () => stopChild(child, 30_000) };
+  return { child, endpoint: ready.endpoint, credentials: ready.credentials, stderr: () => err, stop: () => stopChild(child, 30_000) };
 }

@@ -6,7 +6,6 @@ import YAML from "yaml";
 import { readJobState } from "../cli/user/job-state";
 import { endMarkerKey, jobFolderKey } from "../protocols/layout";
 import { createS3Client, listKeys } from "../protocols/s3-client";
-import { LOCAL_S3_CREDENTIALS } from "../local/s3-server";
 import { startLocalProcess } from "./local-server";
 import { freePort, peakRssKb } from "./proc";
 import type { BenchSection } from "./report";
@@ -84,7 +83,7 @@ export async function benchLocalThroughput(args: LocalThroughputArgs): Promise<B
   await fsp.writeFile(stackFile, YAML.stringify(throughputStack(jobs)));
   const server = await startLocalProcess({ port: await freePort(), dataDir: path.join(dir, "data"), stackFile });
   // Polling reads race with the server's writes; s3rver then answers 500 now and then (counted).
-  const client = createS3Client({ endpoint: server.endpoint, region: "us-east-1", credentials: { ...LOCAL_S3_CREDENTIALS }, maxAttempts: 10 });
+  const client = createS3Client({ endpoint: server.endpoint, region: "us-east-1", credentials: { ...server.credentials }, maxAttempts: 10 });
   let readErrors = 0;
   const ids = Array.from({ length: jobs }, (_, i) => jobId(i));
   let done = new Set<string>();

@@ -7,7 +7,7 @@ import type { Readable } from "node:stream";
 import YAML from "yaml";
 import { submitFileKey } from "../cli/user/submission";
 import { PROJECT_ROOT } from "../components/lambda-bundle";
-import { createLocalS3Client, LOCAL_S3_CREDENTIALS } from "../local/s3-server";
+import { createLocalS3Client } from "../local/s3-server";
 import { LOCAL_BUCKET, LOCAL_GROUP, throughputStack } from "./local-throughput";
 import { startLocalProcess } from "./local-server";
 import { freePort, run, type RunResult } from "./proc";
@@ -87,7 +87,7 @@ export async function benchTransfers(args: TransfersArgs): Promise<BenchSection>
   const stackFile = path.join(dir, "bench-xfer.yaml");
   await fsp.writeFile(stackFile, YAML.stringify(throughputStack(10)));
   const server = await startLocalProcess({ port: await freePort(), dataDir: path.join(dir, "data"), stackFile });
-  const client = createLocalS3Client(server.endpoint);
+  const client = createLocalS3Client(server);
   const runs: ToolRun[] = [];
   const verified: { tool: string; key: string; bytes: number; exact: boolean }[] = [];
   let startupMs: number | undefined;
@@ -98,7 +98,7 @@ export async function benchTransfers(args: TransfersArgs): Promise<BenchSection>
     const t = process.hrtime.bigint();
     const sha = await writeRandomFile(source, bytes);
     args.log(`transfers: wrote ${bytes} random bytes in ${(elapsedMs(t) / 1000).toFixed(1)} s`);
-    const env = { ...process.env, NODE_NO_WARNINGS: "1", AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey, AWS_DEFAULT_REGION: "us-east-1", AWS_REGION: "us-east-1", AWS_PAGER: "" };
+    const env = { ...process.env, NODE_NO_WARNINGS: "1", AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey, AWS_DEFAULT_REGION: "us-east-1", AWS_REGION: "us-east-1", AWS_PAGER: "" };
     const check = (r: RunResult, what: string) => {
       if (r.code !== 0) throw new Error(`transfers: ${what} failed (exit ${r.code ?? r.signal}): ${r.stderr.slice(-1500)}`);
     };

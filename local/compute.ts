@@ -30,8 +30,8 @@ export interface LocalComputeArgs {
   readonly directory: string;
   readonly client: S3Client;
   readonly region: string;
-  /** Environment of every IAE process (AWS endpoint and credentials). */
-  readonly iaeEnv: Readonly<Record<string, string>>;
+  /** Environment of an IAE process (AWS endpoint and credentials), or a function giving each IAE its own. */
+  readonly iaeEnv: Readonly<Record<string, string>> | ((iae: { readonly instanceId: string; readonly tags: Readonly<Record<string, string>> }) => Readonly<Record<string, string>>);
   /** Prepended to each IAE's PATH (holds `neurocaas`). */
   readonly pathPrefix: readonly string[];
   /** What `~/neurocaas` means on a local IAE. */
@@ -294,7 +294,7 @@ export class LocalCompute implements ComputeBackend {
       command: request.commands.join("\n"),
       sandbox: r.sandbox,
       cwd: resolveWorkingDirectory({ workingDirectory: request.workingDirectory, home: r.sandbox, repoRoot: this.args.repoRoot }),
-      env: this.args.iaeEnv,
+      env: typeof this.args.iaeEnv === "function" ? this.args.iaeEnv(r) : this.args.iaeEnv,
       pathPrefix: this.args.pathPrefix,
       timeLimitMs: limitMs,
       killGraceMs: this.args.killGraceMs,

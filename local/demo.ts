@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { submitJob } from "../cli/user/submit-job";
 import { reasonText, waitForJob, type JobState } from "../cli/user/job-state";
 import { downloadResults } from "../cli/user/results";
+import { createLocalS3Client } from "./s3-server";
 import { startLocal, type StartLocalArgs } from "./server";
 import { loadLocalAnalyses } from "./stack";
 
@@ -40,13 +41,19 @@ export async function runDemo(args: DemoArgs): Promise<DemoResult> {
   if (!config || !group) throw new Error(`the demo stack (${args.stackFiles.join(", ")}) needs an analysis with an affiliate that has UserInput: true`);
   const workDir = args.workDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-demo-")));
   const local = await startLocal({ ...args, port: 0, dataDir: path.join(workDir, "data"), log: undefined });
+  let client = local.client;
   try {
     args.out(`local NeuroCAAS at ${local.endpoint} (data in ${local.dataDir})`);
-    const job = await submitJob({ client: local.client, bucket: config.bucketName, group, data: [args.data], config: args.config });
+    // Act as a user of the group would: with their own key and their group's permissions.
+    const user = local.keys.userIn(config.bucketName, group);
+    const credentials = user !== undefined ? local.keys.user(user) : undefined;
+    if (credentials !== undefined) client = createLocalS3Client({ endpoint: local.endpoint, credentials }, config.region);
+    args.out(user !== undefined ? `acting as user ${user} of group ${group} (key from ${local.credentialsFile})` : `group ${group} lists no users: acting with full access`);
+    const job = await submitJob({ client, bucket: config.bucketName, group, data: [args.data], config: args.config });
     args.out(`submitted job ${job.jobId}: s3://${config.bucketName}/${job.submitKey}`);
     const ref = { bucket: config.bucketName, group, job: job.jobId };
     const seen = new Map<string, string>();
-    const state = await waitForJob(local.client, ref, {
+    const state = await waitForJob(client, ref, {
       intervalMs: 500,
       timeoutMs: args.timeoutMs ?? 300_000,
       onPoll: (s) => {
@@ -59,7 +66,7 @@ export async function runDemo(args: DemoArgs): Promise<DemoResult> {
       },
     });
     const resultsDir = path.join(workDir, "results");
-    const { files } = await downloadResults(local.client, ref, resultsDir);
+    const { files } = await downloadResults(client, ref, resultsDir);
     const failed = state.datasets.filter((d) => d.status !== "SUCCESS");
     const reason =
       state.datasets.length === 0
@@ -69,6 +76,7 @@ export async function runDemo(args: DemoArgs): Promise<DemoResult> {
           : undefined;
     return { ok: reason === undefined, reason, jobId: job.jobId, resultsDir, files, state };
   } finally {
+    if (client !== local.client) client.destroy();
     await local.close();
   }
 }

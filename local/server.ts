@@ -11,7 +11,9 @@ import { LocalCompute } from "./compute";
 import { routeLocalS3Event, type Ec2StateChangeEvent } from "./events";
 import { EventJournal, type JournalEntry } from "./event-journal";
 import type { LocalHandlers } from "./handlers";
-import { createLocalS3Client, LOCAL_S3_CREDENTIALS, startLocalS3Server, type LocalS3Event, type LocalS3Server } from "./s3-server";
+import { LocalKeys, type Credentials } from "./keys";
+import { loadAnalysisIdentities } from "./principals";
+import { createLocalS3Client, startLocalS3Server, type LocalS3Event, type LocalS3Server } from "./s3-server";
 import { LocalBudgetSource, LocalPriceSource } from "./sources";
 import { loadLocalAnalyses } from "./stack";
 
@@ -36,16 +38,26 @@ export interface StartLocalArgs {
   readonly maxRunningIaes?: number;
   readonly limits?: Partial<ProtocolLimits>;
   readonly log?: (line: string) => void;
+  /** The admin key (default: the one kept in the data dir, generated on first start). */
+  readonly adminCredentials?: Credentials;
+  /** Browser origins allowed to call the endpoint besides its own. */
+  readonly allowedOrigins?: readonly string[];
 }
 
 export interface LocalNeurocaas {
   /** `http://host:port` of the S3-compatible endpoint. */
   readonly endpoint: string;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** The admin key (full access; printed on the ready line). */
+  readonly credentials: Credentials;
+  /** Every key of this server: `keys.user(name)`, `keys.issueIae(bucket, instanceId)`, ... */
+  readonly keys: LocalKeys;
+  /** Where the users' keys are (AWS shared-credentials file). */
+  readonly credentialsFile: string;
   readonly buckets: readonly string[];
   readonly dataDir: string;
   /** IAEs reported as interrupted at start (left running by the previous server). */
   readonly recovered: readonly string[];
+  /** The platform's client (full access), as the job manager and monitor use it. */
   readonly client: S3Client;
   /** Wait until no handler invocation is in flight and every exited IAE is accounted for. */
   settle(): Promise<void>;
@@ -53,9 +65,31 @@ export interface LocalNeurocaas {
   close(): Promise<void>;
 }
 
-/** The one-line readiness message (`neurocaas local` prints it; scripts wait for "ready"). */
-export function readyLine(local: Pick<LocalNeurocaas, "endpoint" | "credentials" | "buckets" | "dataDir">): string {
-  return `neurocaas local ready: endpoint ${local.endpoint} access-key ${local.credentials.accessKeyId} secret-key ${local.credentials.secretAccessKey} buckets ${local.buckets.join(",")} data-dir ${local.dataDir}`;
+/**
+ * The one-line readiness message (`neurocaas local` prints it; scripts wait for "ready" and parse
+ * `endpoint URL access-key KEY secret-key SECRET`): the admin key, then where the users' keys are.
+ */
+export function readyLine(local: Pick<LocalNeurocaas, "endpoint" | "credentials" | "buckets" | "dataDir" | "credentialsFile">): string {
+  return (
+    `neurocaas local ready: endpoint ${local.endpoint} access-key ${local.credentials.accessKeyId} secret-key ${local.credentials.secretAccessKey} (admin) ` +
+    `buckets ${local.buckets.join(",")} data-dir ${local.dataDir} user-keys ${local.credentialsFile}`
+  );
+}
+
+/** What a script reads from the ready line: where the endpoint is and the admin key. */
+export interface ReadyLineInfo {
+  readonly endpoint: string;
+  readonly credentials: Credentials;
+  /** The users' keys file (absent in ready lines of older versions). */
+  readonly credentialsFile?: string;
+}
+
+/** Parse `readyLine`'s output; undefined for any other line. */
+export function parseReadyLine(line: string): ReadyLineInfo | undefined {
+  const m = /^neurocaas local ready: endpoint (\S+) access-key (\S+) secret-key (\S+)/.exec(line);
+  if (!m) return undefined;
+  const file = / user-keys (\S+)/.exec(line)?.[1];
+  return { endpoint: m[1], credentials: { accessKeyId: m[2], secretAccessKey: m[3] }, ...(file !== undefined ? { credentialsFile: file } : {}) };
 }
 
 /** A sleep that ends early (rejecting) when the server shuts down, so no handler outlives it. */
@@ -111,6 +145,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
   const configs = loadLocalAnalyses(args.stackFiles);
   const dataDir = path.resolve(args.dataDir);
   await fsp.mkdir(dataDir, { recursive: true });
+  const keys = await LocalKeys.open({ dataDir, analyses: loadAnalysisIdentities(args.stackFiles), admin: args.adminCredentials });
   const clock = new ShutdownClock();
   const inFlight = new Set<Promise<void>>();
   let accepting = false;
@@ -178,6 +213,8 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
 
   const onStateChange = async (event: Ec2StateChangeEvent): Promise<void> => {
     const id = event.detail["instance-id"];
+    // The IAE's processes are gone: its credentials stop working.
+    if (event.detail.state === "shutting-down" || event.detail.state === "terminated") keys.revokeIae(id);
     const [desc] = await compute!.describe([id]);
     const config = desc ? configs.get(desc.tags[IAE_TAGS.analysis]) : undefined;
     if (!config) {
@@ -199,23 +236,35 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       buckets: [...configs.keys()],
       port: args.port ?? 4566,
       host: args.host,
+      credentials: keys.admin,
+      keys: keys.ring,
+      regionOf: (bucket) => configs.get(bucket)?.region,
+      allowedOrigins: args.allowedOrigins,
       onEvent: onS3Event,
     });
     const region = [...configs.values()][0]?.region ?? "us-east-1";
-    client = createLocalS3Client(s3.endpoint, region);
+    const endpoint = s3.endpoint;
+    // The job manager, monitor and local compute act with the platform's key.
+    client = createLocalS3Client({ endpoint: s3.endpoint, credentials: keys.platform }, region);
     for (const config of configs.values()) await ensureFolders(client, config.bucketName, config.affiliates.map((a) => a.AffiliateName));
     compute = await LocalCompute.open({
       directory: path.join(dataDir, "compute"),
       client,
       region,
-      iaeEnv: {
-        AWS_ENDPOINT_URL: s3.endpoint,
-        AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-        AWS_REGION: region,
-        AWS_DEFAULT_REGION: region,
-        AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
-        AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+      // Each IAE signs with its own key, scoped like the cloud IAE role of its analysis (iaePolicy).
+      iaeEnv: (iae) => {
+        const bucket = iae.tags[IAE_TAGS.analysis];
+        const iaeRegion = configs.get(bucket)?.region ?? region;
+        const own = keys.issueIae(bucket, iae.instanceId);
+        return {
+          AWS_ENDPOINT_URL: endpoint,
+          AWS_ACCESS_KEY_ID: own.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: own.secretAccessKey,
+          AWS_REGION: iaeRegion,
+          AWS_DEFAULT_REGION: iaeRegion,
+          AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
+          AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+        };
       },
       pathPrefix: [path.join(args.repoRoot, "bin")],
       repoRoot: args.repoRoot,
@@ -255,7 +304,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
         await server.close();
         client!.destroy();
       })());
-    return { endpoint: s3.endpoint, credentials: { ...LOCAL_S3_CREDENTIALS }, buckets: [...configs.keys()], dataDir, recovered, client, settle, close };
+    return { endpoint: s3.endpoint, credentials: keys.admin, keys, credentialsFile: keys.credentialsFile, buckets: [...configs.keys()], dataDir, recovered, client, settle, close };
   } catch (err) {
     await compute?.close().catch(() => undefined);
     await s3?.close().catch(() => undefined);

@@ -14,6 +14,12 @@ export interface S3ClientOptions {
   readonly maxAttempts?: number;
 }
 
+/** True when a host name or address is reachable only from this machine (a `neurocaas local` server). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\./.test(h) || h === "::ffff:127.0.0.1";
+}
+
 export function localEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
 }

@@ -6,6 +6,9 @@ import { readyLine } from "../../local/server";
 import { DEFAULT_STACK_FILE } from "../../local/stack";
 import { protocolHandlers, fallbackHourlyPrice } from "../../local/protocol-handlers";
 import { networkErrorCode } from "../user/errors";
+import { parseAllowedOrigins } from "../../local/browser-guard";
+import { ADMIN_KEY_ENV, ADMIN_PROFILE, adminCredentialsFromEnv, validateCredentials, type Credentials } from "../../local/keys";
+import { isLoopbackHost } from "../../protocols/s3-client";
 
 /** This checkout (cli/commands → repo root). */
 export const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -19,6 +22,16 @@ interface LocalOptions {
   readonly quiet?: boolean;
   readonly keepSandboxes?: boolean;
   readonly maxIaes: string;
+  readonly accessKey?: string;
+  readonly secretKey?: string;
+  readonly allowOrigin?: string[];
+}
+
+/** The admin key from --access-key/--secret-key, else from the environment, else undefined (the data dir's). */
+function adminCredentials(opts: LocalOptions): Credentials | undefined {
+  if (opts.accessKey === undefined && opts.secretKey === undefined) return adminCredentialsFromEnv();
+  if (opts.accessKey === undefined || opts.secretKey === undefined) throw new Error("--access-key and --secret-key go together (or set neither: the data dir's admin key is used)");
+  return validateCredentials({ accessKeyId: opts.accessKey, secretAccessKey: opts.secretKey }, "--access-key/--secret-key");
 }
 
 function parsePort(text: string): number {
@@ -66,9 +79,19 @@ export function register(program: Command): void {
     .option("--seconds-per-minute <n>", "real seconds per __duration__ minute (lower it to test time limits quickly)", "60")
     .option("--max-iaes <n>", "IAE processes running at once; more wait as pending (like capacity)", String(defaultMaxIaes()))
     .option("--keep-sandboxes", "keep each IAE's sandbox directory after it terminates (debugging)")
+    .option("--access-key <id>", `admin access key id (default: $${ADMIN_KEY_ENV.accessKeyId}, else the one generated in the data dir)`)
+    .option("--secret-key <secret>", `admin secret key (default: $${ADMIN_KEY_ENV.secretAccessKey}, else the data dir's)`)
+    .option("--allow-origin <origins...>", "browser origins (e.g. http://localhost:3000) allowed to call the endpoint besides its own")
     .option("--quiet", "no operator log on stderr")
     .action(async (opts: LocalOptions) => {
       const port = parsePort(opts.port);
+      const allowedOrigins = parseAllowedOrigins(opts.allowOrigin ?? []);
+      if (!isLoopbackHost(opts.host)) {
+        process.stderr.write(
+          `WARNING: --host ${opts.host} makes the endpoint reachable from other machines. Requests are still signed and authorised, ` +
+            "but travel unencrypted (plain HTTP): anyone on the network path can read the data and results they carry. Prefer 127.0.0.1 and an SSH tunnel.\n",
+        );
+      }
       const local = await startLocal({
         host: opts.host,
         port,
@@ -81,11 +104,21 @@ export function register(program: Command): void {
         keepSandboxes: opts.keepSandboxes,
         maxRunningIaes: parsePositiveInteger("--max-iaes", opts.maxIaes),
         log: opts.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+        adminCredentials: adminCredentials(opts),
+        allowedOrigins,
       }).catch((err: unknown) => {
         const message = listenErrorMessage(err, opts.host, port);
         throw message === undefined ? err : new Error(message, { cause: err });
       });
       for (const id of local.recovered) process.stderr.write(`IAE ${id} was running when the server last stopped: reported as interrupted\n`);
+      if (!opts.quiet) {
+        const users = local.keys.userNames();
+        process.stderr.write(
+          `Keys: the access-key/secret-key on the ready line is the admin key (full access, bypasses the permission model; profile ${ADMIN_PROFILE}). ` +
+            `${users.length > 0 ? `Blueprint users (${users.join(", ")}) have their own keys, with their groups' permissions, in ${local.credentialsFile}: ` : `No blueprint lists users; the key file is ${local.credentialsFile}: `}` +
+            `AWS_SHARED_CREDENTIALS_FILE=${local.credentialsFile} aws --profile USER --endpoint-url ${local.endpoint} s3 ls s3://BUCKET/GROUP/\n`,
+        );
+      }
       process.stdout.write(`${readyLine(local)}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

@@ -1,6 +1,9 @@
+import { existsSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { Command } from "commander";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { createS3Client, localEndpointFromEnv } from "../../protocols/s3-client";
+import { createS3Client, isLoopbackHost, localEndpointFromEnv } from "../../protocols/s3-client";
 
 /** Where the user CLI sends its S3 requests: AWS (default chain) or a local endpoint. */
 export interface ConnectionArgs {
@@ -9,25 +12,27 @@ export interface ConnectionArgs {
   readonly region?: string;
 }
 
-/** Credentials `neurocaas local` (s3rver) accepts; no others work against it. */
-export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
-
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
     .option("--endpoint-url <url>", "S3 endpoint (e.g. the URL `neurocaas local` prints); default: AWS or $AWS_ENDPOINT_URL")
-    .option("--profile <name>", "named AWS profile")
+    .option("--profile <name>", "named AWS profile; for `neurocaas local`, a blueprint user's profile in the user-keys file its ready line names (with AWS_SHARED_CREDENTIALS_FILE=that file)")
     .option("--region <region>", "AWS region");
 }
 
 /** True for an endpoint on this machine, i.e. a `neurocaas local` server. */
 export function isLoopbackEndpoint(endpoint: string): boolean {
-  let host: string;
   try {
-    host = new URL(endpoint).hostname;
+    return isLoopbackHost(new URL(endpoint).hostname);
   } catch {
     return false;
   }
-  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+}
+
+/** Whether the SDK's default chain has credentials to find (environment, profile, shared files). */
+function credentialsConfigured(args: ConnectionArgs, env: NodeJS.ProcessEnv): boolean {
+  if (args.profile || env.AWS_PROFILE || env.AWS_ACCESS_KEY_ID || env.AWS_SHARED_CREDENTIALS_FILE || env.AWS_CONFIG_FILE) return true;
+  const home = env.HOME ?? os.homedir();
+  return existsSync(path.join(home, ".aws", "credentials")) || existsSync(path.join(home, ".aws", "config"));
 }
 
 /**
@@ -53,18 +58,19 @@ export function endpointFromConnection(args: ConnectionArgs, env: NodeJS.Process
 }
 
 /**
- * Build the S3 client for a user command. Against a loopback endpoint with no credentials in the
- * environment or a profile, the local server's fixed credentials are used so that
- * `neurocaas submit --endpoint-url http://127.0.0.1:4566` works without any AWS setup.
+ * Build the S3 client for a user command. A `neurocaas local` endpoint checks signatures like S3:
+ * sign with a user's key (their profile in the file `neurocaas local` names on its ready line) or
+ * the admin key the ready line prints. With no credentials configured at all, say so at once
+ * instead of letting the SDK search for them.
  */
 export function clientFromConnection(args: ConnectionArgs, env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = endpointFromConnection(args, env);
-  const needsLocalCredentials =
-    endpoint !== undefined && isLoopbackEndpoint(endpoint) && !args.profile && !env.AWS_PROFILE && !env.AWS_ACCESS_KEY_ID;
-  return createS3Client({
-    endpoint,
-    region: args.region,
-    profile: args.profile,
-    ...(needsLocalCredentials ? { credentials: LOCAL_CREDENTIALS } : {}),
-  });
+  if (endpoint !== undefined && isLoopbackEndpoint(endpoint) && !credentialsConfigured(args, env)) {
+    throw new Error(
+      `no AWS credentials to sign requests to ${endpoint}: \`neurocaas local\` accepts only signed requests. ` +
+        "Its ready line prints the admin key (access-key/secret-key: full access) and names the file with each blueprint user's key (user-keys FILE): " +
+        "run with AWS_SHARED_CREDENTIALS_FILE=FILE and --profile USER, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    );
+  }
+  return createS3Client({ endpoint, region: args.region, profile: args.profile });
 }

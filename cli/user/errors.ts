@@ -53,6 +53,8 @@ async function existingBuckets(client: S3Client): Promise<string> {
     const names = (res.Buckets ?? []).map((b) => b.Name).filter((n): n is string => n !== undefined);
     return names.length === 0 ? "there are no buckets there" : `buckets there: ${names.join(", ")}`;
   } catch (err) {
+    // Users never may list buckets (on AWS as locally): the bucket name comes from whoever runs the analysis.
+    if (errorName(err) === "AccessDenied") return "these credentials may not list buckets (users never can): ask for the analysis' bucket name, its blueprint's PipelineName";
     return `the buckets there could not be listed (${errorName(err) ?? (err as Error).message})`;
   }
 }

@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { SHUTDOWN_LINE, TERMINATE_PREFIX } from "../../protocols/certificate";
 import { endMarkerKey, jobFolderKey, certificateKey, rejectedJobFolder } from "../../protocols/layout";
 import { listKeys } from "./transfer";
@@ -80,14 +80,13 @@ export async function readText(client: S3Client, bucket: string, key: string): P
   }
 }
 
+/**
+ * Whether a key exists, by listing it as a prefix: users may list their own group folder but,
+ * lacking s3:ListBucket on the whole bucket, get 403 (not 404) from S3 for a missing key.
+ */
 export async function exists(client: S3Client, bucket: string, key: string): Promise<boolean> {
-  try {
-    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
+  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+  return page.Contents?.[0]?.Key === key;
 }
 
 /** Parse a dataset status file (JSON despite `.txt`); a file caught mid-write reads as unparsed. */
@@ -111,13 +110,11 @@ export function parseDatasetStatus(file: string, text: string): DatasetState {
 export async function readJobState(client: S3Client, ref: JobRef): Promise<JobState> {
   const own = jobFolderKey(ref.group, ref.bucket, ref.job);
   const sibling = ref.submitDigest === undefined ? undefined : rejectedJobFolder(own, ref.submitDigest);
-  const siblingCertificate = sibling === undefined ? undefined : await readText(client, ref.bucket, certificateKey(sibling));
-  const jobFolder = siblingCertificate === undefined ? own : (sibling as string);
-  const [certificate, finished, logKeys] = await Promise.all([
-    readText(client, ref.bucket, certificateKey(jobFolder)),
-    exists(client, ref.bucket, endMarkerKey(jobFolder)),
-    listKeys(client, ref.bucket, `${jobFolder}/logs/`),
-  ]);
+  // Read only what is listed (a missing key is 403 for users, see `exists`).
+  const siblingRejected = sibling !== undefined && (await exists(client, ref.bucket, certificateKey(sibling)));
+  const jobFolder = siblingRejected ? (sibling as string) : own;
+  const [finished, logKeys] = await Promise.all([exists(client, ref.bucket, endMarkerKey(jobFolder)), listKeys(client, ref.bucket, `${jobFolder}/logs/`)]);
+  const certificate = logKeys.includes(certificateKey(jobFolder)) ? await readText(client, ref.bucket, certificateKey(jobFolder)) : undefined;
   const datasets: DatasetState[] = [];
   for (const key of logKeys.filter((k) => STATUS_FILE.test(k)).sort()) {
     const text = await readText(client, ref.bucket, key);

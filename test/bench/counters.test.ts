@@ -2,7 +2,7 @@
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { BusyTime, countRequests, modeledCall, RequestCounter, type MiddlewareClient } from "../../bench/counters";
 import { createS3Client } from "../../protocols/s3-client";
-import { LOCAL_S3_CREDENTIALS, startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
+import { startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
 
 describe("BusyTime", () => {
   it("counts overlapping intervals once and open intervals up to now", () => {
@@ -62,7 +62,7 @@ describe("countRequests on a real S3 client", () => {
   afterAll(() => server.close());
 
   it("counts every HTTP attempt, retries included, and classifies by input", async () => {
-    const client = createS3Client({ endpoint: server.endpoint, credentials: { ...LOCAL_S3_CREDENTIALS }, maxAttempts: 3 });
+    const client = createS3Client({ endpoint: server.endpoint, credentials: { ...server.credentials }, maxAttempts: 3 });
     const counter = new RequestCounter();
     const busy = new BusyTime();
     countRequests(client as unknown as MiddlewareClient, "S3", counter, (_op, input) => (String(input.Key).startsWith("logs/") ? "S3 logs" : undefined), [busy]);

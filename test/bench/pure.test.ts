@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { BENCH_IDS, parseBenchArgs } from "../../bench/args";
 import { bytesByPackage, packageOf } from "../../bench/bundle-composition";
 import { parseLoadMs } from "../../bench/cold-start";
-import { parseReadyLine } from "../../bench/local-server";
+import { parseReadyLine } from "../../local/server";
 import { finishedJobs, jobId, LOCAL_BUCKET, LOCAL_GROUP, withRetries } from "../../bench/local-throughput";
 import { parseVmHwmKb } from "../../bench/proc";
 import { parseChildResult } from "../../bench/program-scale";
@@ -89,8 +89,9 @@ describe("parsers", () => {
     expect(() => parseLoadMs("oops")).toThrow(/expected a load time/);
   });
   it("takes the endpoint from the ready line local mode prints", () => {
-    const line = readyLine({ endpoint: "http://127.0.0.1:4566", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }, buckets: ["a"], dataDir: "/d" });
-    expect(parseReadyLine(line)).toBe("http://127.0.0.1:4566");
+    const credentials = { accessKeyId: "AKIAEXAMPLEEXAMPLE01", secretAccessKey: "secret/with+base64chars0123456789abcdef" };
+    const line = readyLine({ endpoint: "http://127.0.0.1:4566", credentials, buckets: ["a"], dataDir: "/d", credentialsFile: "/d/credentials" });
+    expect(parseReadyLine(line)).toEqual({ endpoint: "http://127.0.0.1:4566", credentials, credentialsFile: "/d/credentials" });
     expect(parseReadyLine("something else")).toBeUndefined();
   });
   it("takes the program child's JSON result from its last line", () => {

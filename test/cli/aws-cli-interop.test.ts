@@ -40,13 +40,13 @@ describe("AWS CLI against neurocaas local", () => {
   });
 
   function aws(...args: string[]): Promise<string> {
+    // As a lab member would: the blueprint user's own key, from the file `neurocaas local` names.
     const env = {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_"))),
-      AWS_ACCESS_KEY_ID: "S3RVER",
-      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      AWS_PROFILE: "dummyuser",
       AWS_DEFAULT_REGION: "us-east-1",
       AWS_CONFIG_FILE: path.join(dir, "no-config"),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-credentials"),
+      AWS_SHARED_CREDENTIALS_FILE: local.credentialsFile,
     };
     return new Promise((resolve, reject) =>
       execFile("aws", ["--endpoint-url", local.endpoint, ...args], { env }, (err, stdout, stderr) => (err ? reject(new Error(`aws ${args.join(" ")}: ${stderr}`)) : resolve(stdout))),

@@ -30,11 +30,14 @@ const REJECTED_CERTIFICATE = [
   "",
 ].join("\n");
 
+/** The endpoint's key, as a user exports it (set once the server runs). */
+let signing: NodeJS.ProcessEnv = {};
+
 function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  // No AWS settings from the host: the CLI must find the local credentials on its own.
+  // No AWS settings from the host: only the key the test gives.
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
   return new Promise((resolve) => {
-    execFile(CLI, [...args], { env: { ...clean, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(CLI, [...args], { env: { ...clean, ...signing, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -51,7 +54,8 @@ describe("user CLI against a local endpoint (child processes)", () => {
 
   beforeAll(async () => {
     s3 = await startLocalS3Server({ buckets: [BUCKET] });
-    client = createLocalS3Client(s3.endpoint);
+    client = createLocalS3Client(s3);
+    signing = { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "cli-"));
     common = ["--bucket", BUCKET, "--group", "lab", "--endpoint-url", s3.endpoint];
   });
@@ -70,6 +74,15 @@ describe("user CLI against a local endpoint (child processes)", () => {
     expect(await get("lab/inputs/d 1.csv")).toBe("1,2\n3,4\n");
     expect(await get("lab/configs/cfg.yaml")).toBe("n_components: 1\n");
     expect(JSON.parse(await get("lab/submissions/t1_submit.json"))).toEqual({ dataname: ["lab/inputs/d 1.csv", "lab/inputs/existing.csv"], configname: "lab/configs/cfg.yaml", timestamp: "t1" });
+  });
+
+  it("without any credentials against a local endpoint, says where the keys are instead of signing with a fixed key", async () => {
+    const home = await fsp.mkdtemp(path.join(os.tmpdir(), "no-aws-home-"));
+    const r = await run(["status", ...common, "--job", "t1"], { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", HOME: home });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("no AWS credentials to sign requests to");
+    expect(r.stderr).toContain("user-keys FILE");
+    await fsp.rm(home, { recursive: true, force: true });
   });
 
   it("submit fails clearly on a bad argument and uploads nothing", async () => {

@@ -80,7 +80,7 @@ describe("neurocaas command-line conventions", () => {
 
   it("asks whether `neurocaas local` runs when the connection is refused, without the SDK's Node version warning", async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
-    const r = await run(["status", "--bucket", "b", "--group", "g", "--job", "j", "--endpoint-url", endpoint]);
+    const r = await run(["status", "--bucket", "b", "--group", "g", "--job", "j", "--endpoint-url", endpoint], { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `neurocaas: cannot connect to ${endpoint} (connection refused): is \`neurocaas local\` running at ${endpoint}? Start it with \`npm start\` (or \`neurocaas local --port PORT\`) and pass the endpoint it prints\n`,
@@ -98,12 +98,13 @@ describe("neurocaas command-line conventions", () => {
     });
 
     it("names a missing bucket and the buckets that exist", async () => {
-      const r = await run(["status", "--bucket", "neurocaas-dmo", "--group", "lab", "--job", "j1", "--endpoint-url", s3.endpoint]);
+      const signed = { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
+      const r = await run(["status", "--bucket", "neurocaas-dmo", "--group", "lab", "--job", "j1", "--endpoint-url", s3.endpoint], signed);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`neurocaas: bucket "neurocaas-dmo" does not exist at ${s3.endpoint}; buckets there: neurocaas-demo, other-analysis`);
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "conv-"));
       await fsp.writeFile(path.join(dir, "c.yaml"), "a: 1\n");
-      const submit = await run(["submit", "--bucket", "nope", "--group", "lab", "--data", path.join(dir, "c.yaml"), "--config", path.join(dir, "c.yaml"), "--endpoint-url", s3.endpoint]);
+      const submit = await run(["submit", "--bucket", "nope", "--group", "lab", "--data", path.join(dir, "c.yaml"), "--config", path.join(dir, "c.yaml"), "--endpoint-url", s3.endpoint], signed);
       expect(submit.stderr).toContain('bucket "nope" does not exist');
       await fsp.rm(dir, { recursive: true, force: true });
     });

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createLocalS3Client } from "../../local/s3-server";
+import { parseReadyLine, type ReadyLineInfo } from "../../local/server";
 import { readJobState, waitForJob } from "../../cli/user/job-state";
 import { writeStackFile } from "../local/support/stack";
 
@@ -18,6 +19,7 @@ const CLI = path.resolve(__dirname, "../../bin/neurocaas");
 interface Running {
   readonly child: ChildProcess;
   readonly endpoint: string;
+  readonly local: ReadyLineInfo;
   readonly stderr: () => string;
   readonly exited: Promise<number | null>;
 }
@@ -31,8 +33,8 @@ function startCli(args: readonly string[]): Promise<Running> {
   return new Promise((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
-      const m = /neurocaas local ready: endpoint (\S+) access-key S3RVER secret-key S3RVER/.exec(stdout);
-      if (m) resolve({ child, endpoint: m[1], stderr: () => stderr, exited });
+      const ready = stdout.split("\n").map(parseReadyLine).find((r) => r !== undefined);
+      if (ready) resolve({ child, endpoint: ready.endpoint, local: ready, stderr: () => stderr, exited });
     });
     void exited.then((code) => reject(new Error(`neurocaas local exited (${code}) before ready:\n${stderr}`)));
   });
@@ -60,7 +62,7 @@ describe("neurocaas local (CLI)", () => {
     const args = ["--port", "0", "--data-dir", path.join(dir, "data"), "--stack-file", stack];
     const first = await startCli(args);
     children.push(first.child);
-    const client = createLocalS3Client(first.endpoint);
+    const client = createLocalS3Client(first.local);
     const ref = { bucket: "cli-sleep", group: "lab", job: "sig1" };
     await client.send(new PutObjectCommand({ Bucket: ref.bucket, Key: "lab/inputs/d.txt", Body: Buffer.from("d") }));
     await client.send(new PutObjectCommand({ Bucket: ref.bucket, Key: "lab/configs/c.json", Body: Buffer.from("{}") }));
@@ -86,7 +88,7 @@ describe("neurocaas local (CLI)", () => {
     children.push(second.child);
     try {
       expect(second.stderr()).toMatch(/IAE i-[0-9a-f]{17} was running when the server last stopped: reported as interrupted/);
-      const c2 = createLocalS3Client(second.endpoint);
+      const c2 = createLocalS3Client(second.local);
       const state = await waitForJob(c2, ref, { intervalMs: 200, timeoutMs: 30_000 });
       expect(state.certificate).toContain("was interrupted: the local NeuroCAAS server stopped");
       expect((await readJobState(c2, ref)).datasets[0].status).toBe("FAILED");
@@ -94,6 +96,29 @@ describe("neurocaas local (CLI)", () => {
     } finally {
       second.child.kill("SIGINT");
       expect(await second.exited).toBe(0);
+    }
+  });
+
+  it("ready line: the admin key works, says it is the admin's and names the users' key file; other hosts get a warning", async () => {
+    const stack = await writeStackFile(dir, { name: "cli-keys", command: "true" });
+    const server = await startCli(["--host", "0.0.0.0", "--port", "0", "--data-dir", path.join(dir, "keys-data"), "--stack-file", stack]);
+    children.push(server.child);
+    try {
+      expect(server.stderr()).toMatch(/WARNING: --host 0\.0\.0\.0 makes the endpoint reachable from other machines/);
+      expect(server.stderr()).toContain("Blueprint users (alice) have their own keys");
+      expect(server.local.credentialsFile).toBe(path.join(dir, "keys-data", "credentials"));
+      const ini = await fsp.readFile(server.local.credentialsFile!, "utf8");
+      expect(ini).toContain(`[neurocaas-admin]\naws_access_key_id = ${server.local.credentials.accessKeyId}\n`);
+      expect(ini).toMatch(/\[alice\]\naws_access_key_id = AKIA[A-Z2-7]{16}\n/);
+      const admin = createLocalS3Client(server.local);
+      await admin.send(new PutObjectCommand({ Bucket: "cli-keys", Key: "lab/inputs/a.txt", Body: Buffer.from("a") }));
+      admin.destroy();
+      const stranger = createLocalS3Client({ endpoint: server.endpoint, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+      await expect(stranger.send(new PutObjectCommand({ Bucket: "cli-keys", Key: "lab/inputs/b.txt", Body: Buffer.from("b") }))).rejects.toMatchObject({ name: "InvalidAccessKeyId" });
+      stranger.destroy();
+    } finally {
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
     }
   });
 

@@ -21,8 +21,10 @@ describe("uploads and downloads against a local endpoint are byte-exact", () => 
 
   beforeAll(async () => {
     s3 = await startLocalS3Server({ buckets: [BUCKET] });
-    // The user CLI's own client: loopback endpoint → local credentials, checksums only when required.
-    client = clientFromConnection({ endpointUrl: s3.endpoint }, {});
+    // The user CLI's own client (checksums only when required), signing with the key a user exports.
+    process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
+    client = clientFromConnection({ endpointUrl: s3.endpoint });
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "transfer-"));
   });
   afterAll(async () => {

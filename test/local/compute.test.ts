@@ -61,7 +61,7 @@ describe("LocalCompute", () => {
   beforeEach(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "local-compute-"));
     s3 = await startLocalS3Server({ buckets: [BUCKET] });
-    client = createLocalS3Client(s3.endpoint);
+    client = createLocalS3Client(s3);
     events = [];
   });
   afterEach(async () => {

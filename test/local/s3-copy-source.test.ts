@@ -5,7 +5,7 @@ import { createLocalS3Client, startLocalS3Server } from "../../local/s3-server";
 describe("local S3 server: CopyObject of keys with reserved characters", () => {
   it("copies keys containing ':', spaces, '+' and '%' like S3 does", async () => {
     const s3 = await startLocalS3Server({ buckets: ["b"] });
-    const client = createLocalS3Client(s3.endpoint);
+    const client = createLocalS3Client(s3);
     try {
       const store = new S3ObjectStore(client);
       for (const key of ["job/logs/DATASET_NAME:a b+c_STATUS.txt", "job/logs/100%;done=1.txt"]) {

@@ -13,6 +13,7 @@ import type { ProtocolDeps } from "../../protocols/deps";
 import type { LocalHandlers } from "../../local/handlers";
 import type { Ec2StateChangeEvent, LambdaS3Event } from "../../local/events";
 import { readyLine, startLocal, type LocalNeurocaas } from "../../local/server";
+import { createLocalS3Client } from "../../local/s3-server";
 import { writeStackFile } from "./support/stack";
 
 const REPO = path.resolve(__dirname, "../..");
@@ -80,7 +81,7 @@ describe("local server wiring", () => {
     const stack = await writeStackFile(dir, {
       name: "wiring",
       // HOME is the IAE sandbox; the endpoint and credentials point at the local server.
-      command: `echo "$HOME|$AWS_ENDPOINT_URL|$AWS_ACCESS_KEY_ID|$AWS_REQUEST_CHECKSUM_CALCULATION|$(pwd)|$(command -v neurocaas)" > ${marker}-{}; sleep 0.2`,
+      command: `echo "$HOME|$AWS_ENDPOINT_URL|$AWS_ACCESS_KEY_ID|$AWS_REQUEST_CHECKSUM_CALCULATION|$(pwd)|$(command -v neurocaas)|$AWS_SECRET_ACCESS_KEY" > ${marker}-{}; sleep 0.2`,
     });
     local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, handlers: standInHandlers(seen), fallbackPrice: async () => 0.01 });
   });
@@ -93,7 +94,10 @@ describe("local server wiring", () => {
     const l = local!;
     const listed = await l.client.send(new ListObjectsV2Command({ Bucket: "wiring" }));
     expect(listed.Contents!.map((o) => o.Key).sort()).toEqual(["lab/configs/", "lab/inputs/", "lab/results/", "lab/submissions/"]);
-    expect(readyLine(l)).toBe(`neurocaas local ready: endpoint ${l.endpoint} access-key S3RVER secret-key S3RVER buckets wiring data-dir ${path.join(dir, "data")}`);
+    const { accessKeyId, secretAccessKey } = l.credentials;
+    expect(readyLine(l)).toBe(
+      `neurocaas local ready: endpoint ${l.endpoint} access-key ${accessKeyId} secret-key ${secretAccessKey} (admin) buckets wiring data-dir ${path.join(dir, "data")} user-keys ${path.join(dir, "data", "credentials")}`,
+    );
   });
 
   it("routes a submit file to submit, boots the IAE after it, and its state changes to monitor", async () => {
@@ -112,9 +116,16 @@ describe("local server wiring", () => {
     expect(seen.monitor).toEqual(["wiring:running", "wiring:shutting-down", "wiring:terminated"]);
     const line = (await fsp.readFile(path.join(dir, "marker-wiring"), "utf8")).trim().split("|");
     expect(line[0]).toMatch(new RegExp(`^${path.join(dir, "data", "compute", "iae")}/i-[0-9a-f]{17}$`));
-    expect(line.slice(1, 4)).toEqual([l.endpoint, "S3RVER", "WHEN_REQUIRED"]);
+    // The IAE signs with its own key (not the admin's), which stops working once it terminated.
+    expect(line[1]).toBe(l.endpoint);
+    expect(line[2]).toMatch(/^ASIA[A-Z2-7]{16}$/);
+    expect(line[2]).not.toBe(l.credentials.accessKeyId);
+    expect(line[3]).toBe("WHEN_REQUIRED");
     expect(line[4]).toBe(REPO);
     expect(line[5]).toBe(path.join(REPO, "bin", "neurocaas"));
+    const iaeClient = createLocalS3Client({ endpoint: l.endpoint, credentials: { accessKeyId: line[2], secretAccessKey: line[6] } });
+    await expect(iaeClient.send(new GetObjectCommand({ Bucket: "wiring", Key: endKey }))).rejects.toMatchObject({ name: "InvalidAccessKeyId" });
+    iaeClient.destroy();
     const end = await l.client.send(new GetObjectCommand({ Bucket: "wiring", Key: endKey }));
     expect(await end.Body!.transformToString()).toBe("end of analysis marker");
   });

@@ -23,8 +23,8 @@ beforeAll(async () => {
   Object.assign(process.env, {
     [RUNTIME_CONFIG_ENV]: JSON.stringify(runtimeConfig()),
     AWS_ENDPOINT_URL_S3: s3.server.endpoint,
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_ACCESS_KEY_ID: s3.server.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.server.credentials.secretAccessKey,
     AWS_REGION: "us-east-1",
   });
   await s3.store.put(BUCKET, `${GROUP}/submissions/submit.json`, fs.readFileSync(path.join(CONDITION_MATRIX, "submit.json"), "utf-8"));

@@ -79,7 +79,7 @@ describe("local S3 server lifecycle", () => {
   it("creates buckets, reports events with raw keys, and removes its temp directory on close", async () => {
     const events: LocalS3Event[] = [];
     const server = await startLocalS3Server({ buckets: ["one", "two"], onEvent: (e) => events.push(e) });
-    const client = createS3Client({ endpoint: server.endpoint, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const client = createS3Client({ endpoint: server.endpoint, credentials: server.credentials });
     const store = new S3ObjectStore(client);
     await store.put("two", "grp/submissions/my submit.json", "{}");
     expect(events.map((e) => e.Records[0].s3.object.key)).toContain("grp/submissions/my submit.json");

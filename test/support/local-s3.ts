@@ -28,7 +28,7 @@ export function useLocalS3(buckets: readonly string[]): LocalS3Handle {
         return handle.fault?.(r);
       },
     });
-    handle.client = createS3Client({ endpoint: handle.server.endpoint, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }, maxAttempts: 4 });
+    handle.client = createS3Client({ endpoint: handle.server.endpoint, region: "us-east-1", credentials: { ...handle.server.credentials }, maxAttempts: 4 });
     handle.store = new S3ObjectStore(handle.client);
   });
   afterEach(() => {
@@ -44,7 +44,7 @@ export function useLocalS3(buckets: readonly string[]): LocalS3Handle {
 
 /** A fresh client for a handle (e.g. with other retry settings). */
 export function localClient(handle: LocalS3Handle): S3Client {
-  return createLocalS3Client(handle.server.endpoint);
+  return createLocalS3Client(handle.server);
 }
 
 /** Upload a local directory tree under a key prefix. */

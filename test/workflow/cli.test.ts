@@ -60,7 +60,7 @@ describe("neurocaas workflow / scripting CLI", () => {
 
   beforeAll(async () => {
     server = await startLocalS3Server({ buckets: [BUCKET] });
-    client = createLocalS3Client(server.endpoint);
+    client = createLocalS3Client(server);
     await put(`${GROUP}/inputs/data.csv`, fs.readFileSync(path.join(REPO_ROOT, "examples/pca/data.csv")));
     await put(`${GROUP}/configs/config.yaml`, fs.readFileSync(path.join(REPO_ROOT, "examples/pca/config.yaml")));
   });
@@ -72,7 +72,7 @@ describe("neurocaas workflow / scripting CLI", () => {
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it("getters print exactly one line; errors go to stderr with a non-zero exit", async () => {
-    const env = iaeEnv(newHome("h"), server.endpoint);
+    const env = iaeEnv(newHome("h"), server);
     const before = await runCli(["workflow", "get-dataname"], env);
     expect(before.code).toBe(1);
     expect(before.stdout).toBe("");
@@ -122,7 +122,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/other.csv`, `${GROUP}/inputs/data.csv`]));
     await put(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`, JSON.stringify({ status: "INITIALIZING", reason: [], input: `${GROUP}/inputs/data.csv`, instance: "i-0123", command: "cmd-9" }));
     const home = newHome("h");
-    const env = iaeEnv(home, server.endpoint);
+    const env = iaeEnv(home, server);
     setupJob(home, path.join(tmp, "job"), `${GROUP}/inputs/data.csv`);
 
     // 150 MB held for ~2 s by a grandchild process: the status file must see it.
@@ -169,7 +169,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     await put(`${GROUP}/inputs/a.csv`, "1,2\n");
     await put(`${GROUP}/inputs/b.csv`, "3,4\n");
     await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/a.csv`, `${GROUP}/inputs/b.csv`]));
-    const iaes = ["a", "b"].map((name) => ({ name, home: newHome(`home-${name}`), dir: path.join(tmp, `job-${name}`) })).map((x) => ({ ...x, env: iaeEnv(x.home, server.endpoint) }));
+    const iaes = ["a", "b"].map((name) => ({ name, home: newHome(`home-${name}`), dir: path.join(tmp, `job-${name}`) })).map((x) => ({ ...x, env: iaeEnv(x.home, server) }));
     for (const { name, home, dir } of iaes) setupJob(home, dir, `${GROUP}/inputs/${name}.csv`, { s3: `results/job__${BUCKET}_pair` });
     const runs = await Promise.all(
       iaes.map(({ name, env }) =>
@@ -254,7 +254,7 @@ describe("neurocaas workflow / scripting CLI", () => {
   });
 
   it("run-main runs the PCA example end to end and uploads results, config copy and update.txt", async () => {
-    const env = iaeEnv(newHome("h"), server.endpoint);
+    const env = iaeEnv(newHome("h"), server);
     const result = `results/job__${BUCKET}_pca`;
     const jobFolder = `${GROUP}/${result}`;
     await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/data.csv`]));
@@ -276,7 +276,7 @@ describe("neurocaas workflow / scripting CLI", () => {
 
   it("run-main reports a failing analysis as FAILED with its stderr and exit code", async () => {
     await put(`${GROUP}/inputs/ragged.csv`, "1,2,3\n4,5\n");
-    const env = iaeEnv(newHome("h"), server.endpoint);
+    const env = iaeEnv(newHome("h"), server);
     const result = `results/job__${BUCKET}_bad`;
     const r = await runCli(["workflow", "run-main", BUCKET, `${GROUP}/inputs/ragged.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
     expect(r.code).toBe(2);
@@ -289,7 +289,7 @@ describe("neurocaas workflow / scripting CLI", () => {
   });
 
   it("run-main (here through examples/run_main.sh) records inputs that cannot be fetched as a FAILED status", async () => {
-    const env = iaeEnv(newHome("h"), server.endpoint);
+    const env = iaeEnv(newHome("h"), server);
     const result = `results/job__${BUCKET}_missing`;
     const r = await runProgram("bash", ["examples/run_main.sh", BUCKET, `${GROUP}/inputs/nothing.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
     expect(r.code).toBe(1);
@@ -303,7 +303,7 @@ describe("neurocaas workflow / scripting CLI", () => {
   it("an IAE stopped mid-analysis (SIGTERM to its process group) records the interruption", async () => {
     await put(`${GROUP}/inputs/slow.txt`, "x");
     await put(`${GROUP}/configs/slow.yaml`, "wait: 60\n");
-    const env = iaeEnv(newHome("h"), server.endpoint);
+    const env = iaeEnv(newHome("h"), server);
     const result = `results/job__${BUCKET}_stop`;
     const statusKey = `${GROUP}/${result}/logs/DATASET_NAME:slow.txt_STATUS.txt`;
     const args = ["workflow", "run-main", BUCKET, `${GROUP}/inputs/slow.txt`, result, `${GROUP}/configs/slow.yaml`, "examples/mock/run_mock.sh"];
@@ -329,7 +329,7 @@ describe("neurocaas workflow / scripting CLI", () => {
   });
 
   it("run-main needs exactly five arguments", async () => {
-    const r = await runCli(["workflow", "run-main", BUCKET, "a", "b", "c"], iaeEnv(newHome("h"), server.endpoint));
+    const r = await runCli(["workflow", "run-main", BUCKET, "a", "b", "c"], iaeEnv(newHome("h"), server));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/missing required argument 'script'/);
     const wrapper = await new Promise<{ code: number | null; stderr: string }>((resolve) => {

@@ -25,7 +25,7 @@ describe("workflow job against a local S3 endpoint", () => {
 
   beforeAll(async () => {
     server = await startLocalS3Server({ buckets: [BUCKET] });
-    client = createLocalS3Client(server.endpoint);
+    client = createLocalS3Client(server);
   });
   afterAll(async () => {
     client.destroy();

@@ -10,6 +10,10 @@ export interface TestAnalysisArgs {
   readonly maxCost?: number;
   /** Post-processing step (SPEC 4.8). */
   readonly postProcessing?: { readonly StepName: string; readonly TargetBucket?: string; readonly PostTrigger?: string };
+  /** Affiliates (default: group `group` ?? "lab" with user alice). */
+  readonly affiliates?: readonly { readonly AffiliateName: string; readonly UserNames: readonly string[]; readonly UserInput?: boolean }[];
+  /** `neurocaas:bypassBuckets` */
+  readonly bypassBuckets?: readonly string[];
 }
 
 /** Write a one-analysis stack file (`neurocaas:blueprint`) for local mode and return its path. */
@@ -29,9 +33,14 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
       },
       ...(args.postProcessing ? { PostProcessing: args.postProcessing } : {}),
     },
-    UXData: { Affiliates: [{ AffiliateName: args.group ?? "lab", UserNames: ["alice"], UserInput: true }] },
+    UXData: {
+      Affiliates: args.affiliates
+        ? args.affiliates.map((a) => ({ UserInput: true, ...a }))
+        : [{ AffiliateName: args.group ?? "lab", UserNames: ["alice"], UserInput: true }],
+    },
   };
   const file = path.join(dir, `${args.name}.yaml`);
-  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint } }));
+  const config = { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": args.bypassBuckets } : {}) };
+  await fsp.writeFile(file, YAML.stringify({ config }));
   return file;
 }

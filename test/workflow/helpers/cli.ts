@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
+import type { LocalEndpoint } from "../../../local/s3-server";
 
 export const REPO_ROOT = path.resolve(__dirname, "../../..");
 export const BIN_DIR = path.join(REPO_ROOT, "bin");
@@ -11,15 +12,15 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Environment of a local IAE: its own HOME, `neurocaas` on PATH, the SDK pointed at `endpoint`. */
-export function iaeEnv(home: string, endpoint?: string): NodeJS.ProcessEnv {
+/** Environment of a local IAE: its own HOME, `neurocaas` on PATH, the SDK pointed at a local endpoint and its key. */
+export function iaeEnv(home: string, server?: LocalEndpoint): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
   return {
     ...base,
     HOME: home,
     PATH: `${BIN_DIR}${path.delimiter}${process.env.PATH ?? ""}`,
-    ...(endpoint
-      ? { AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" }
+    ...(server
+      ? { AWS_ENDPOINT_URL: server.endpoint, AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey, AWS_REGION: "us-east-1" }
       : {}),
   };
 }
