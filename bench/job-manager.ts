@@ -59,12 +59,13 @@ export const S3_BUDGET = "S3 budget";
 
 /**
  * Requests for the group's spend: the ledger `logs/_ledger/…` and finished cost logs
- * `logs/{group}/…` (not active logs `logs/active/` nor job records `logs/_jobs/`).
+ * `logs/{group}/…` (not active logs `logs/active/`, job records `logs/_jobs/` nor the users' spend
+ * summaries `logs/_spend/`, one GET and one PUT per submission whatever the history).
  */
 export function isBudgetRequest(_operation: string, input: Record<string, unknown>): boolean {
   const key = typeof input.Key === "string" ? input.Key : typeof input.Prefix === "string" ? input.Prefix : undefined;
   if (key === undefined || !key.startsWith("logs/")) return false;
-  return key.startsWith("logs/_ledger/") || !/^logs\/(active|_jobs)\//.test(key);
+  return key.startsWith("logs/_ledger/") || !/^logs\/(active|_jobs|_spend)\//.test(key);
 }
 
 export function benchRuntimeConfig(deployLimit: number, protocol: AnalysisRuntimeConfig["protocol"], groups: readonly string[]): AnalysisRuntimeConfig {

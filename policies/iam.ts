@@ -139,6 +139,14 @@ function affiliateOfGroup(group: string, known: readonly string[]): string {
   return dot >= 0 ? group.slice(dot + 1) : group;
 }
 
+/**
+ * The group's spend summary key (protocols/spend-summary.ts `spendSummaryKey`; the pack is
+ * installed on its own, so it cannot import the program's code: a test keeps the two equal).
+ */
+export function spendSummaryKeyOf(group: string): string {
+  return `logs/_spend/${group}.json`;
+}
+
 function checkAffiliateStatement(st: NormalizedStatement, affiliate: string, report: (m: string) => void): void {
   if (st.effect !== "Allow") return;
   const s3 = st.actions.filter(isS3Action);
@@ -156,6 +164,8 @@ function checkAffiliateStatement(st: NormalizedStatement, affiliate: string, rep
     const slash = resource.indexOf("/", resource.indexOf(":::"));
     if (slash >= 0) {
       const key = resource.slice(slash + 1);
+      // The one object outside the folder a group may read: its spend summary, written by the platform.
+      if (key === spendSummaryKeyOf(affiliate) && !/[*?]/.test(affiliate) && s3.every((a) => a === "s3:GetObject")) continue;
       if (!key.startsWith(`${affiliate}/`) || /[*?]/.test(affiliate)) {
         report(`grants ${s3.join(", ")} on '${resource}', outside the group folder '${affiliate}/'`);
       }

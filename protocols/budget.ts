@@ -1,5 +1,6 @@
-import type { IaeDescription } from "./compute";
+import type { ComputeBackend, IaeDescription } from "./compute";
 import { IAE_TAGS } from "./compute";
+import type { PriceSource } from "./deps";
 
 /** Inputs of the budget rule (SPEC 4.4), all in USD. */
 export interface BudgetInputs {
@@ -52,4 +53,23 @@ export function parseBudgetValue(value: unknown): number | undefined {
   if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value : undefined;
   if (typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
   return undefined;
+}
+
+/**
+ * What the group's running IAEs of the analysis image may still cost: Σ price × Timeout/60 over
+ * the IAEs that count against the group (`countsAgainstGroup`). `knownPrices` seeds the price
+ * lookups (e.g. the job's own instance type).
+ */
+export async function runningBound(
+  deps: { readonly compute: Pick<ComputeBackend, "listRunning">; readonly prices: PriceSource },
+  args: { readonly imageId: string; readonly group: string; readonly region: string; readonly knownPrices?: ReadonlyMap<string, number> },
+): Promise<{ readonly usd: number; readonly iaes: number }> {
+  const running = (await deps.compute.listRunning({ imageId: args.imageId })).filter((i) => countsAgainstGroup(i, args.imageId, args.group));
+  const prices = new Map<string, number>(args.knownPrices ?? []);
+  let usd = 0;
+  for (const iae of running) {
+    if (!prices.has(iae.instanceType)) prices.set(iae.instanceType, await deps.prices.hourlyPrice(iae.instanceType, args.region));
+    usd += ((prices.get(iae.instanceType) as number) * timeoutMinutes(iae.tags)) / 60;
+  }
+  return { usd, iaes: running.length };
 }

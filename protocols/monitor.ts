@@ -24,6 +24,8 @@ export interface MonitorOutcome {
   readonly action: MonitorAction;
   /** end.txt was written: this was the job's last IAE. */
   readonly jobFinished?: boolean;
+  /** The closed cost log (action "finished"): its spend was recorded. */
+  readonly costLog?: CostLog;
   readonly detail?: string;
 }
 
@@ -126,7 +128,7 @@ async function onEnded(instanceId: string, state: string, at: Date, deps: Protoc
   );
   await deps.store.delete(bucket, activeCostLogKey(instanceId));
   const jobFinished = await finishJobIfLast(deps, instanceId, finished);
-  return { instanceId, state, action: "finished", jobFinished };
+  return { instanceId, state, action: "finished", jobFinished, costLog: finished };
 }
 
 /** end.txt once no IAE of the job has an active cost log. S3 is strongly consistent, so of two

@@ -8,6 +8,7 @@ import { decodeEventKey } from "./layout";
 import { monitorInstance, type Ec2StateChangeEvent, type MonitorOutcome } from "./monitor";
 import { postProcessObject, type PostProcessOutcome } from "./postprocess";
 import { createSubmission } from "./protocol-registry";
+import { recordSubmissionSpend, refreshSpendSummaryQuietly } from "./spend-summary-writer";
 import type { JobOutcome } from "./submission";
 
 export type { Ec2StateChangeEvent, MonitorOutcome } from "./monitor";
@@ -35,7 +36,9 @@ export async function runSubmit(event: S3NotificationEvent, deps: ProtocolDeps):
   const jobs: JobOutcome[] = [];
   for (const r of records) {
     const key = safeDecode(r.s3.object.key);
-    jobs.push(await createSubmission(deps, { bucket: r.s3.bucket.name, key }).run());
+    const outcome = await createSubmission(deps, { bucket: r.s3.bucket.name, key }).run();
+    jobs.push(outcome);
+    await refreshAfterSubmission(deps, outcome);
   }
   const exitCode = jobs.length > 0 && jobs.every((j) => j.exitCode === 0) ? 0 : 99;
   return { exitCode, jobs };
@@ -43,7 +46,18 @@ export async function runSubmit(event: S3NotificationEvent, deps: ProtocolDeps):
 
 /** Monitor: one EC2 state change. */
 export async function runMonitor(event: Ec2StateChangeEvent, deps: ProtocolDeps): Promise<MonitorOutcome> {
-  return monitorInstance(event, deps);
+  const outcome = await monitorInstance(event, deps);
+  if (outcome.action === "finished" && outcome.costLog) {
+    const log = outcome.costLog;
+    // Bypass jobs keep their folder elsewhere, but their spend is the submitting group's.
+    await refreshSpendSummaryQuietly(deps, { group: log.group ?? log.jobpath.split("/")[0], readBudget: false, finished: log });
+  }
+  return outcome;
+}
+
+/** The group's spend summary after a submission that reached the budget check (accepted or rejected). */
+async function refreshAfterSubmission(deps: ProtocolDeps, outcome: JobOutcome): Promise<void> {
+  if (outcome.spend && !outcome.duplicate) await recordSubmissionSpend(deps, outcome.spend, outcome.exitCode === 0 && outcome.instanceIds.length > 0);
 }
 
 /** Post-processing: one outcome per created object of the event. */

@@ -3,13 +3,14 @@ import { fillCommand } from "./command-template";
 import { IAE_TAGS, LaunchError, type IaeLaunchRequest, type LaunchedIae } from "./compute";
 import { BUDGET_REJECTION, CertificateLog, SHUTDOWN_LINE, formatTime, renderDatasetStatus, stepDoneLine, stepErrorLine, type StepNumber } from "./certificate";
 import { formatLogTime, type CostLog } from "./cost-log";
-import { countsAgainstGroup, decideBudget, formatUsd, projectedCost, timeoutMinutes } from "./budget";
+import { decideBudget, formatUsd, projectedCost, runningBound } from "./budget";
 import { limitsOf, type ProtocolDeps, type ProtocolLimits } from "./deps";
 import { JobError, errorMessage, isAwsError } from "./errors";
 import { jobRecordKey, sameSubmission, sha256, type JobRecord } from "./job-record";
 import { parseJobConfig, type JobConfig } from "./job-config";
 import { activeCostLogKey, basename, certificateKey, datasetStatusKey, END_MARKER_BODY, endMarkerKey, groupOfKey, jobFolderName, rejectedJobFolder } from "./layout";
 import { readLedger } from "./ledger";
+import type { SpendSnapshot } from "./spend-summary";
 import { PreconditionFailedError } from "./storage";
 import { parseSubmitFile, MAX_TIMESTAMP_LENGTH, type SubmitFile } from "./submit-file";
 
@@ -29,6 +30,8 @@ export interface JobOutcome {
   readonly jobFolder?: string;
   /** The same submission was already processed (or is being processed); nothing was done. */
   readonly duplicate?: boolean;
+  /** What the budget check saw (absent when the job stopped before it): feeds the group's spend summary. */
+  readonly spend?: SpendSnapshot;
   readonly reason?: string;
   readonly instanceIds: readonly string[];
 }
@@ -78,6 +81,7 @@ export class Submission {
   protected volumeSizeGb = 0;
   protected spot = false;
   protected plans: IaePlan[] = [];
+  protected spend?: SpendSnapshot;
   protected launched: { plan: IaePlan; iae: LaunchedIae }[] = [];
   private activeLogsWritten: string[] = [];
   /** Whether this attempt may write in `location` (its own claim, or the invalid-submit folder). */
@@ -347,14 +351,15 @@ export class Submission {
     const budget = override ?? config.maxCost;
     this.hourlyPrice = await prices.hourlyPrice(this.instanceType, config.region);
     const ledger = await readLedger({ store, bucket: config.bucketName, group, now: () => clock.now(), sleep: clock.sleep, maxAttempts: this.limits.conditionalWriteAttempts });
-    const running = (await compute.listRunning({ imageId: config.ami })).filter((i) => countsAgainstGroup(i, config.ami, group));
-    let runningBound = 0;
-    const priceCache = new Map<string, number>([[this.instanceType, this.hourlyPrice]]);
-    for (const iae of running) {
-      if (!priceCache.has(iae.instanceType)) priceCache.set(iae.instanceType, await prices.hourlyPrice(iae.instanceType, config.region));
-      runningBound += ((priceCache.get(iae.instanceType) as number) * timeoutMinutes(iae.tags)) / 60;
-    }
-    const decision = decideBudget({ budget, spent: ledger.total, projected: projectedCost(this.hourlyPrice, count, duration), runningBound });
+    const running = await runningBound({ compute, prices }, { imageId: config.ami, group, region: config.region, knownPrices: new Map([[this.instanceType, this.hourlyPrice]]) });
+    const decision = decideBudget({ budget, spent: ledger.total, projected: projectedCost(this.hourlyPrice, count, duration), runningBound: running.usd });
+    this.spend = {
+      group,
+      budget: { usd: budget, origin: override !== undefined ? "group" : "analysis-default" },
+      ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length },
+      running: { upTo: running.usd, iaes: running.iaes },
+      job: { iaes: count, upTo: decision.projected },
+    };
     const lines = [
       `Budget ${formatUsd(budget)} (${override !== undefined ? "set for your group" : "analysis default MAXCOST"}).`,
       `Incurred cost so far: ${formatUsd(decision.spent)}. Running IAEs may still cost up to ${formatUsd(decision.runningBound)}. This job may cost up to ${formatUsd(decision.projected)} (${count} IAE(s) × ${duration} min at $${this.hourlyPrice}/h).`,
@@ -559,7 +564,7 @@ export class Submission {
       this.deps.log?.(`job manager: could not record the failure of ${this.target.key}: ${errorMessage(writeErr)}`);
     }
     const loc = this.location;
-    return { exitCode: 99, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, reason: message, instanceIds: [] };
+    return { exitCode: 99, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, reason: message, instanceIds: [], ...(this.spend ? { spend: this.spend } : {}) };
   }
 
   /** Terminate everything this job launched, drop their active cost logs, write end.txt. */
@@ -605,7 +610,7 @@ export class Submission {
 
   protected outcome(exitCode: 0 | 99): JobOutcome {
     const loc = this.location as JobLocation;
-    return { exitCode, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, instanceIds: this.launched.map((l) => l.iae.instanceId) };
+    return { exitCode, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, instanceIds: this.launched.map((l) => l.iae.instanceId), ...(this.spend ? { spend: this.spend } : {}) };
   }
 }
 

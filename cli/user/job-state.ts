@@ -1,7 +1,9 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { SHUTDOWN_LINE, TERMINATE_PREFIX } from "../../protocols/certificate";
+import { isStoppedByJobManager, parseDatasetStatus, reasonText, STATUS_FILE, terminateReasons, type DatasetState } from "../../protocols/job-view";
 import { endMarkerKey, jobFolderKey, certificateKey, rejectedJobFolder } from "../../protocols/layout";
 import { listKeys } from "./transfer";
+
+export { isStoppedByJobManager, parseDatasetStatus, reasonText, terminateReasons, type DatasetState };
 
 /** What a user can learn about one job from storage. */
 export interface JobRef {
@@ -13,14 +15,6 @@ export interface JobRef {
    * already taken is rejected in a sibling folder named after it (the existing job is not touched).
    */
   readonly submitDigest?: string;
-}
-
-export interface DatasetState {
-  readonly file: string;
-  readonly input?: string;
-  readonly status?: string;
-  readonly reason?: unknown;
-  readonly body: Record<string, unknown>;
 }
 
 export interface JobState {
@@ -49,22 +43,6 @@ export function jobIsUnknown(state: JobState): boolean {
   return state.certificate === undefined && state.datasets.length === 0 && !state.finished;
 }
 
-/** The certificate's terminate-reason lines, from the prefix on, without the `\t [+H:MM:SS.ff]` suffix. */
-export function terminateReasons(certificate: string | undefined): string[] {
-  if (certificate === undefined) return [];
-  return certificate
-    .split("\n")
-    .filter((l) => l.includes(TERMINATE_PREFIX))
-    .map((l) => l.slice(l.indexOf(TERMINATE_PREFIX)).replace(/\t \[\+[0-9:.]+\]\s*$/, "").trim());
-}
-
-/** The job manager wrote its shutdown line: the job was rejected or failed to start. */
-export function isStoppedByJobManager(certificate: string | undefined): boolean {
-  return certificate !== undefined && certificate.split("\n").some((l) => l.startsWith(SHUTDOWN_LINE));
-}
-
-const STATUS_FILE = /\/logs\/DATASET_NAME:(.*)_STATUS\.txt$/;
-
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
@@ -89,24 +67,6 @@ export async function exists(client: S3Client, bucket: string, key: string): Pro
   return page.Contents?.[0]?.Key === key;
 }
 
-/** Parse a dataset status file (JSON despite `.txt`); a file caught mid-write reads as unparsed. */
-export function parseDatasetStatus(file: string, text: string): DatasetState {
-  let body: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
-  } catch {
-    body = { unparsed: text };
-  }
-  return {
-    file,
-    input: typeof body.input === "string" ? body.input : undefined,
-    status: typeof body.status === "string" ? body.status : undefined,
-    reason: body.reason,
-    body,
-  };
-}
-
 export async function readJobState(client: S3Client, ref: JobRef): Promise<JobState> {
   const own = jobFolderKey(ref.group, ref.bucket, ref.job);
   const sibling = ref.submitDigest === undefined ? undefined : rejectedJobFolder(own, ref.submitDigest);
@@ -121,13 +81,6 @@ export async function readJobState(client: S3Client, ref: JobRef): Promise<JobSt
     if (text !== undefined) datasets.push(parseDatasetStatus(key.slice(key.lastIndexOf("/") + 1), text));
   }
   return { jobFolder, certificate, datasets, finished, rejected: isStoppedByJobManager(certificate), terminateReasons: terminateReasons(certificate) };
-}
-
-/** A status file's `reason` (a list of lines, or text in older files) as one line. */
-export function reasonText(reason: unknown): string {
-  if (reason === undefined || reason === null) return "";
-  if (Array.isArray(reason)) return reason.filter((r) => r !== "").map(String).join("; ");
-  return typeof reason === "string" ? reason : JSON.stringify(reason);
 }
 
 /** Human-readable report: the certificate followed by one line per dataset. */

@@ -2,6 +2,7 @@
  * The IAM documents of NeuroCAAS as pure functions of plain strings, so they can be evaluated
  * by the IAM simulator in tests and size-checked before deployment.
  */
+import { spendSummaryKey } from "../../protocols/spend-summary";
 import { bucketArn, objectArn, partitionOf, policy, type PolicyDocument, type Statement } from "./document";
 
 export const ANALYSIS_TAG = "neurocaas:analysis";
@@ -14,7 +15,7 @@ const MULTIPART = ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
  * An affiliate's permissions in one analysis bucket (SPEC §1): inputs put/delete (no get),
  * configs put/get/delete, submissions put/delete, results get/delete; listing only inside the
  * group's own folder and the bucket root with delimiter `/`. Nothing under `logs/` or other
- * groups' folders.
+ * groups' folders — except reading the group's own spend summary `logs/_spend/{group}.json`.
  */
 export function affiliateGroupPolicy(region: string, bucket: string, group: string): PolicyDocument {
   const obj = (folder: string) => objectArn(region, bucket, `${group}/${folder}/*`);
@@ -38,6 +39,8 @@ export function affiliateGroupPolicy(region: string, bucket: string, group: stri
     { Sid: "ManageConfigs", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("configs") },
     { Sid: "Submit", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("submissions") },
     { Sid: "ReadResults", Effect: "Allow", Action: ["s3:GetObject", "s3:DeleteObject"], Resource: obj("results") },
+    // The group's spend summary, written only by the platform (protocols/spend-summary.ts).
+    { Sid: "ReadSpendSummary", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(region, bucket, spendSummaryKey(group)) },
   );
 }
 

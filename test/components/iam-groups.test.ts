@@ -58,6 +58,17 @@ const matrix: Row[] = [
   ["s3:GetObject", obj(`logs/${GROUP}/i-0123456789abcdef0.json`), {}, deny],
   ["s3:PutObject", obj(`logs/${GROUP}/i-0123456789abcdef0.json`), {}, deny],
   ["s3:DeleteObject", obj("logs/active/i-0123456789abcdef0.json"), {}, deny],
+  // the group's spend summary: read only, only its own (written by the platform alone)
+  ["s3:GetObject", obj(`logs/_spend/${GROUP}.json`), {}, allow],
+  ["s3:PutObject", obj(`logs/_spend/${GROUP}.json`), {}, deny],
+  ["s3:DeleteObject", obj(`logs/_spend/${GROUP}.json`), {}, deny],
+  ["s3:AbortMultipartUpload", obj(`logs/_spend/${GROUP}.json`), {}, deny],
+  ["s3:GetObject", obj("logs/_spend/peterkagroup.json"), {}, deny],
+  ["s3:GetObject", obj(`logs/_spend/${GROUP}2.json`), {}, deny],
+  ["s3:GetObject", obj(`logs/_spend/${GROUP}.json.bak`), {}, deny],
+  ["s3:GetObject", obj(`logs/_ledger/${GROUP}.json`), {}, deny],
+  ["s3:GetObject", obj(`logs/_spend/${GROUP}.json`, OTHER_BUCKET), {}, deny],
+  ["s3:ListBucket", bucketArn(), { "s3:prefix": "logs/_spend/" }, deny],
   // folders of the own group other than the four
   ["s3:PutObject", obj(`${GROUP}/other/file.txt`), {}, deny],
   ["s3:PutObject", obj(`${GROUP}/submit.json`), {}, deny],

@@ -1,6 +1,7 @@
+import { spendSummaryKey } from "../../protocols/spend-summary";
 import type { RecordedResource } from "../../cli/plan/record";
 import {
-  affiliateOfGroup, affiliateScope, aggregateIamLimits, iaeS3Scope, noAdmin, passRoleScope, policySize, userGroupLimit,
+  affiliateOfGroup, affiliateScope, aggregateIamLimits, iaeS3Scope, noAdmin, passRoleScope, policySize, spendSummaryKeyOf, userGroupLimit,
 } from "../../policies/iam";
 import { addCopy, devStackConfig, editDocument, find, mutate, named, ofType, recordStack, violationsOf } from "./support";
 
@@ -106,6 +107,22 @@ describe("neurocaas-affiliate-scope", () => {
   it("fails listing without a prefix condition", async () => {
     const bad = mutate(stack, groupPolicy, (p) => editDocument(p, (d) => { delete d.Statement[0].Condition; }));
     expect((await violationsOf([affiliateScope], bad))[0].message).toMatch(/without an s3:prefix condition/);
+  });
+
+  it("accepts reading the group's own spend summary, and nothing else under logs/", async () => {
+    expect(JSON.stringify(JSON.parse(find(stack, groupPolicy).inputs.policy as string))).toContain(`logs/_spend/debuggers.json`);
+    const other = mutate(stack, groupPolicy, (p) => editDocument(p, (d) => {
+      d.Statement.push({ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::neurocaas-demo/logs/_spend/brunolab.json" });
+    }));
+    expect((await violationsOf([affiliateScope], other)).map((x) => x.message)).toEqual([expect.stringMatching(/logs\/_spend\/brunolab.json', outside the group folder/)]);
+    const write = mutate(stack, groupPolicy, (p) => editDocument(p, (d) => {
+      for (const st of d.Statement) if (st.Sid === "ReadSpendSummary") st.Action = ["s3:GetObject", "s3:PutObject"];
+    }));
+    expect((await violationsOf([affiliateScope], write)).map((x) => x.message)).toEqual([expect.stringMatching(/s3:GetObject, s3:PutObject on '.*logs\/_spend\/debuggers.json', outside the group folder/)]);
+  });
+
+  it("names the spend summary key as the protocols do (the pack cannot import them)", () => {
+    expect(spendSummaryKeyOf("lab.v2")).toBe(spendSummaryKey("lab.v2"));
   });
 
   it("maps group names to affiliates", () => {
