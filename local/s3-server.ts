@@ -99,6 +99,11 @@ export interface LocalS3ServerArgs {
   readonly verbose?: boolean;
   /** Called for every object-created/removed notification. */
   readonly onEvent?: (event: LocalS3Event) => void;
+  /**
+   * Pages served beside S3 on the same origin (the web dashboard under `/_dashboard/`): asked
+   * first about requests whose path starts with `/_` (no bucket name does); true when answered.
+   */
+  readonly site?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
 }
 
 export interface LocalS3Server {
@@ -214,6 +219,7 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (args.site && req.url?.startsWith("/_") && (await args.site(req, res))) return;
     res.setHeader("x-amz-request-id", crypto.randomBytes(8).toString("hex").toUpperCase());
     const method = (req.method ?? "GET").toUpperCase();
     const headers = flatHeaders(req);

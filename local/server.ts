@@ -7,7 +7,9 @@ import { groupFolderKeys } from "../protocols/layout";
 import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
 import type { ComputeBackend } from "../protocols/compute";
 import { IAE_TAGS } from "../protocols/compute";
+import { refreshSpendSummaryQuietly } from "../protocols/spend-summary-writer";
 import { LocalCompute } from "./compute";
+import { DASHBOARD_PATH, dashboardSite } from "./dashboard-site";
 import { routeLocalS3Event, type Ec2StateChangeEvent } from "./events";
 import { EventJournal, type JournalEntry } from "./event-journal";
 import type { LocalHandlers } from "./handlers";
@@ -49,6 +51,8 @@ export interface LocalNeurocaas {
   readonly endpoint: string;
   /** The admin key (full access; printed on the ready line). */
   readonly credentials: Credentials;
+  /** The web dashboard, served by the endpoint itself: `{endpoint}/_dashboard/`. */
+  readonly dashboardUrl: string;
   /** Every key of this server: `keys.user(name)`, `keys.issueIae(bucket, instanceId)`, ... */
   readonly keys: LocalKeys;
   /** Where the users' keys are (AWS shared-credentials file). */
@@ -69,10 +73,10 @@ export interface LocalNeurocaas {
  * The one-line readiness message (`neurocaas local` prints it; scripts wait for "ready" and parse
  * `endpoint URL access-key KEY secret-key SECRET`): the admin key, then where the users' keys are.
  */
-export function readyLine(local: Pick<LocalNeurocaas, "endpoint" | "credentials" | "buckets" | "dataDir" | "credentialsFile">): string {
+export function readyLine(local: Pick<LocalNeurocaas, "endpoint" | "credentials" | "buckets" | "dataDir" | "credentialsFile" | "dashboardUrl">): string {
   return (
     `neurocaas local ready: endpoint ${local.endpoint} access-key ${local.credentials.accessKeyId} secret-key ${local.credentials.secretAccessKey} (admin) ` +
-    `buckets ${local.buckets.join(",")} data-dir ${local.dataDir} user-keys ${local.credentialsFile}`
+    `buckets ${local.buckets.join(",")} data-dir ${local.dataDir} user-keys ${local.credentialsFile} dashboard ${local.dashboardUrl}`
   );
 }
 
@@ -82,6 +86,8 @@ export interface ReadyLineInfo {
   readonly credentials: Credentials;
   /** The users' keys file (absent in ready lines of older versions). */
   readonly credentialsFile?: string;
+  /** The web dashboard's URL (absent in ready lines of older versions). */
+  readonly dashboardUrl?: string;
 }
 
 /** Parse `readyLine`'s output; undefined for any other line. */
@@ -89,7 +95,8 @@ export function parseReadyLine(line: string): ReadyLineInfo | undefined {
   const m = /^neurocaas local ready: endpoint (\S+) access-key (\S+) secret-key (\S+)/.exec(line);
   if (!m) return undefined;
   const file = / user-keys (\S+)/.exec(line)?.[1];
-  return { endpoint: m[1], credentials: { accessKeyId: m[2], secretAccessKey: m[3] }, ...(file !== undefined ? { credentialsFile: file } : {}) };
+  const dashboard = / dashboard (\S+)/.exec(line)?.[1];
+  return { endpoint: m[1], credentials: { accessKeyId: m[2], secretAccessKey: m[3] }, ...(file !== undefined ? { credentialsFile: file } : {}), ...(dashboard !== undefined ? { dashboardUrl: dashboard } : {}) };
 }
 
 /** A sleep that ends early (rejecting) when the server shuts down, so no handler outlives it. */
@@ -230,6 +237,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
   };
 
   let s3: LocalS3Server | undefined;
+  const endpointOf = (): string => s3?.endpoint ?? "";
   try {
     s3 = await startLocalS3Server({
       directory: path.join(dataDir, "s3"),
@@ -241,6 +249,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       regionOf: (bucket) => configs.get(bucket)?.region,
       allowedOrigins: args.allowedOrigins,
       onEvent: onS3Event,
+      site: dashboardSite({ analyses: configs, prices, credentialsFile: keys.credentialsFile, log }, () => endpointOf()),
     });
     const region = [...configs.values()][0]?.region ?? "us-east-1";
     const endpoint = s3.endpoint;
@@ -274,6 +283,10 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       onStateChange,
       log,
     });
+    // Each group's spend summary (what its users see in the dashboard), from the current budgets.
+    for (const config of configs.values()) {
+      for (const a of config.affiliates) await refreshSpendSummaryQuietly(depsFor(config, compute), { group: a.AffiliateName, readBudget: true });
+    }
     journal = await EventJournal.open(path.join(dataDir, "events.json"));
     accepting = true;
     const recovered = await compute.recover();
@@ -304,7 +317,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
         await server.close();
         client!.destroy();
       })());
-    return { endpoint: s3.endpoint, credentials: keys.admin, keys, credentialsFile: keys.credentialsFile, buckets: [...configs.keys()], dataDir, recovered, client, settle, close };
+    return { endpoint: s3.endpoint, dashboardUrl: `${s3.endpoint}${DASHBOARD_PATH}`, credentials: keys.admin, keys, credentialsFile: keys.credentialsFile, buckets: [...configs.keys()], dataDir, recovered, client, settle, close };
   } catch (err) {
     await compute?.close().catch(() => undefined);
     await s3?.close().catch(() => undefined);

@@ -1,6 +1,5 @@
 import type { ComputeBackend, IaeDescription } from "./compute";
 import { IAE_TAGS } from "./compute";
-import type { PriceSource } from "./deps";
 
 /** Inputs of the budget rule (SPEC 4.4), all in USD. */
 export interface BudgetInputs {
@@ -61,7 +60,8 @@ export function parseBudgetValue(value: unknown): number | undefined {
  * lookups (e.g. the job's own instance type).
  */
 export async function runningBound(
-  deps: { readonly compute: Pick<ComputeBackend, "listRunning">; readonly prices: PriceSource },
+  // Structural (not deps.ts's PriceSource): this module also runs in the browser (web dashboard).
+  deps: { readonly compute: Pick<ComputeBackend, "listRunning">; readonly prices: { hourlyPrice(instanceType: string, region: string): Promise<number> } },
   args: { readonly imageId: string; readonly group: string; readonly region: string; readonly knownPrices?: ReadonlyMap<string, number> },
 ): Promise<{ readonly usd: number; readonly iaes: number }> {
   const running = (await deps.compute.listRunning({ imageId: args.imageId })).filter((i) => countsAgainstGroup(i, args.imageId, args.group));

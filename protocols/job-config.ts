@@ -41,7 +41,8 @@ export function parseJobConfig(text: string, key: string): JobConfig {
 
 /** Parse a config by extension; a repeated YAML key keeps its last value, as PyYAML did (noted in `notes`). */
 export function parseConfigObject(text: string, key: string, notes: string[] = []): Record<string, unknown> {
-  if (Buffer.byteLength(text, "utf-8") > MAX_CONFIG_BYTES) {
+  // TextEncoder, not Buffer: the web dashboard checks configs with this code in the browser.
+  if (new TextEncoder().encode(text).length > MAX_CONFIG_BYTES) {
     throw new JobError(`Config ${key} is larger than ${MAX_CONFIG_BYTES} bytes; configs hold parameters, not data.`);
   }
   const lower = key.toLowerCase();

@@ -1,6 +1,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Command } from "commander";
+import { buildDashboard } from "../../components/dashboard-bundle";
 import { startLocal } from "../../local/server";
 import { readyLine } from "../../local/server";
 import { DEFAULT_STACK_FILE } from "../../local/stack";
@@ -119,6 +120,11 @@ export function register(program: Command): void {
             `AWS_SHARED_CREDENTIALS_FILE=${local.credentialsFile} aws --profile USER --endpoint-url ${local.endpoint} s3 ls s3://BUCKET/GROUP/\n`,
         );
       }
+      if (!opts.quiet) {
+        process.stderr.write(`Dashboard: open ${local.dashboardUrl} in a browser and sign in with one of these keys (a lab member's key shows only their groups).\n`);
+      }
+      // Build the dashboard now, so the first page load does not wait for it.
+      void buildDashboard().catch((err: unknown) => process.stderr.write(`dashboard: build failed: ${(err as Error).message}\n`));
       process.stdout.write(`${readyLine(local)}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

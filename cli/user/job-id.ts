@@ -19,3 +19,8 @@ export function newJobId(now: Date = new Date(), random: () => number = Math.ran
   const suffix = Math.floor(random() * 0x10000).toString(16).padStart(4, "0");
   return `${stamp}-${suffix}`;
 }
+
+/** `{group}/submissions/{jobId}_submit.json`: unique per job so concurrent submits never collide. */
+export function submitFileKey(group: string, jobId: string): string {
+  return `${group}/submissions/${jobId}_submit.json`;
+}

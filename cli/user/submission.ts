@@ -115,7 +115,4 @@ export function submitFileBody(plan: SubmissionPlan, timestamp: string): SubmitF
   };
 }
 
-/** `{group}/submissions/{jobId}_submit.json`: unique per job so concurrent submits never collide. */
-export function submitFileKey(group: string, jobId: string): string {
-  return `${group}/submissions/${jobId}_submit.json`;
-}
+export { submitFileKey } from "./job-id";

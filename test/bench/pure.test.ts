@@ -90,8 +90,8 @@ describe("parsers", () => {
   });
   it("takes the endpoint from the ready line local mode prints", () => {
     const credentials = { accessKeyId: "AKIAEXAMPLEEXAMPLE01", secretAccessKey: "secret/with+base64chars0123456789abcdef" };
-    const line = readyLine({ endpoint: "http://127.0.0.1:4566", credentials, buckets: ["a"], dataDir: "/d", credentialsFile: "/d/credentials" });
-    expect(parseReadyLine(line)).toEqual({ endpoint: "http://127.0.0.1:4566", credentials, credentialsFile: "/d/credentials" });
+    const line = readyLine({ endpoint: "http://127.0.0.1:4566", credentials, buckets: ["a"], dataDir: "/d", credentialsFile: "/d/credentials", dashboardUrl: "http://127.0.0.1:4566/_dashboard/" });
+    expect(parseReadyLine(line)).toEqual({ endpoint: "http://127.0.0.1:4566", credentials, credentialsFile: "/d/credentials", dashboardUrl: "http://127.0.0.1:4566/_dashboard/" });
     expect(parseReadyLine("something else")).toBeUndefined();
   });
   it("takes the program child's JSON result from its last line", () => {

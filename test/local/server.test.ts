@@ -93,10 +93,11 @@ describe("local server wiring", () => {
   it("creates the bucket and group folders and prints a ready line with endpoint and credentials", async () => {
     const l = local!;
     const listed = await l.client.send(new ListObjectsV2Command({ Bucket: "wiring" }));
-    expect(listed.Contents!.map((o) => o.Key).sort()).toEqual(["lab/configs/", "lab/inputs/", "lab/results/", "lab/submissions/"]);
+    // The four folders of the group, and its spend summary for the dashboard (from its ledger).
+    expect(listed.Contents!.map((o) => o.Key).sort()).toEqual(["lab/configs/", "lab/inputs/", "lab/results/", "lab/submissions/", "logs/_ledger/lab.json", "logs/_spend/lab.json"]);
     const { accessKeyId, secretAccessKey } = l.credentials;
     expect(readyLine(l)).toBe(
-      `neurocaas local ready: endpoint ${l.endpoint} access-key ${accessKeyId} secret-key ${secretAccessKey} (admin) buckets wiring data-dir ${path.join(dir, "data")} user-keys ${path.join(dir, "data", "credentials")}`,
+      `neurocaas local ready: endpoint ${l.endpoint} access-key ${accessKeyId} secret-key ${secretAccessKey} (admin) buckets wiring data-dir ${path.join(dir, "data")} user-keys ${path.join(dir, "data", "credentials")} dashboard ${l.endpoint}/_dashboard/`,
     );
   });
 

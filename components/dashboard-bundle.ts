@@ -1,0 +1,74 @@
+import * as esbuild from "esbuild";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "./lambda-bundle";
+
+/** The dashboard's sources: `dashboard/src/main.tsx` and the static files beside it. */
+export const DASHBOARD_DIR = path.join(PROJECT_ROOT, "dashboard");
+const ENTRY = path.join(DASHBOARD_DIR, "src", "main.tsx");
+const STATIC_FILES = ["index.html", "style.css", "favicon.svg"] as const;
+
+export interface DashboardFile {
+  readonly body: Buffer;
+  readonly contentType: string;
+  /** Strong validator for conditional requests. */
+  readonly etag: string;
+}
+
+/** Every file of the built dashboard (config.json aside) by name: index.html, app.js, style.css, … */
+export type DashboardFiles = ReadonlyMap<string, DashboardFile>;
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".json": "application/json",
+};
+
+export function contentTypeOf(name: string): string {
+  return TYPES[path.extname(name)] ?? "application/octet-stream";
+}
+
+function file(name: string, body: Buffer): DashboardFile {
+  return { body, contentType: contentTypeOf(name), etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"` };
+}
+
+let cached: Promise<DashboardFiles> | undefined;
+
+/**
+ * Bundle the single-page app for browsers (ES modules, minified; Preact, the AWS SDK clients and
+ * the project's shared pure modules inlined) and collect the static files. Built once per process.
+ */
+export function buildDashboard(): Promise<DashboardFiles> {
+  cached ??= (async () => {
+    const result = await esbuild.build({
+      entryPoints: [ENTRY],
+      absWorkingDir: PROJECT_ROOT,
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      target: ["chrome110", "firefox115", "safari16"],
+      jsx: "automatic",
+      jsxImportSource: "preact",
+      minify: true,
+      write: false,
+      outfile: "app.js",
+      legalComments: "none",
+      logLevel: "silent",
+      define: { "process.env.NODE_ENV": '"production"' },
+    });
+    const files = new Map<string, DashboardFile>();
+    for (const out of result.outputFiles) files.set(path.basename(out.path), file(path.basename(out.path), Buffer.from(out.contents)));
+    for (const name of STATIC_FILES) files.set(name, file(name, fs.readFileSync(path.join(DASHBOARD_DIR, name))));
+    return files;
+  })();
+  cached.catch(() => (cached = undefined));
+  return cached;
+}
+
+/** `config.json` as a served file. */
+export function configFile(config: unknown): DashboardFile {
+  return file("config.json", Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
+}

@@ -1,0 +1,179 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import type { DashboardConfig } from "../../components/dashboard-config";
+import { credentialsForRole, finishCognitoLogin } from "./api/cognito";
+import { probeMemberships, type Membership } from "./api/memberships";
+import { describeError } from "./api/s3";
+import { forgetClients, loadSession, s3Client, saveSession, type Session } from "./api/session";
+import { idTokenClaims, logoutUrl, membershipsOfClaims } from "./lib/cognito";
+import { formatRoute, parseRoute, VIEWS, type Route, type View } from "./lib/route";
+import { ErrorBox } from "./views/common";
+import { Configs } from "./views/Configs";
+import { WorkspaceContext, type Workspace } from "./views/context";
+import { Inputs } from "./views/Inputs";
+import { Jobs } from "./views/Jobs";
+import { JobView } from "./views/JobView";
+import { SignIn, type KeyPair } from "./views/SignIn";
+import { Spend } from "./views/Spend";
+import { Submit } from "./views/Submit";
+
+const TAB_LABELS: Record<View, string> = { jobs: "Jobs", inputs: "Inputs", configs: "Configs", submit: "Submit", spend: "Spend" };
+
+async function loadConfig(): Promise<DashboardConfig> {
+  const res = await fetch("config.json", { cache: "no-store" });
+  if (!res.ok) throw new Error(`config.json could not be loaded (${res.status})`);
+  return (await res.json()) as DashboardConfig;
+}
+
+export function App() {
+  const [config, setConfig] = useState<DashboardConfig>();
+  const [fatal, setFatal] = useState<string>();
+  const [session, setSession] = useState<Session | undefined>(() => loadSession());
+  const [memberships, setMemberships] = useState<Membership[]>();
+  const [signInError, setSignInError] = useState<string>();
+  const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
+
+  useEffect(() => {
+    loadConfig().then(setConfig, (err: unknown) => setFatal(describeError(err)));
+    const onHash = () => setRoute(parseRoute(location.hash));
+    addEventListener("hashchange", onHash);
+    return () => removeEventListener("hashchange", onHash);
+  }, []);
+
+  // Returning from the Cognito hosted login.
+  useEffect(() => {
+    const cognito = config?.signIn.cognito;
+    if (!cognito) return;
+    finishCognitoLogin(cognito, new URL(location.href)).then(
+      async (idToken) => {
+        if (!idToken) return;
+        const claims = idTokenClaims(idToken);
+        const mine = membershipsOfClaims(cognito, claims);
+        if (mine.length === 0) throw new Error(`${claims.username} belongs to no group of this dashboard's analyses; ask your NeuroCAAS administrator to add you to one`);
+        const credentials = await credentialsForRole(cognito, idToken, mine[0].roleArn);
+        const s: Session = { method: "cognito", label: claims.username, credentials, idToken, roleArn: mine[0].roleArn };
+        saveSession(s);
+        setSession(s);
+      },
+      (err: unknown) => setSignInError(describeError(err)),
+    );
+  }, [config]);
+
+  // Which analyses and groups the signed-in user may use.
+  useEffect(() => {
+    if (!config || !session) return;
+    setMemberships(undefined);
+    const cognito = config.signIn.cognito;
+    if (session.method === "cognito" && cognito && session.idToken) {
+      setMemberships(membershipsOfClaims(cognito, idTokenClaims(session.idToken)));
+      return;
+    }
+    probeMemberships(config.analyses, (a) => s3Client(config, session, a.region)).then(setMemberships, (err: unknown) => {
+      setSignInError(describeError(err));
+      signOut();
+    });
+  }, [config, session?.credentials.accessKeyId]);
+
+  const signInWithKeys = async (k: KeyPair) => {
+    if (!config) return;
+    const s: Session = { method: "keys", label: k.accessKeyId, credentials: k };
+    const found = await probeMemberships(config.analyses, (a) => s3Client(config, s, a.region));
+    if (found.length === 0) throw new Error("This key may use none of the analyses of this dashboard (no group folder can be listed with it).");
+    saveSession(s);
+    setSignInError(undefined);
+    setMemberships(found);
+    setSession(s);
+  };
+
+  const signOut = () => {
+    saveSession(undefined);
+    forgetClients();
+    setSession(undefined);
+    setMemberships(undefined);
+    const cognito = config?.signIn.cognito;
+    if (session?.method === "cognito" && cognito) location.assign(logoutUrl(cognito));
+  };
+
+  const current = useMemo(() => memberships?.find((m) => m.bucket === route.bucket && m.group === route.group) ?? memberships?.[0], [memberships, route.bucket, route.group]);
+
+  // The first analysis and group at once; the URL names the current one.
+  useEffect(() => {
+    if (current && (current.bucket !== route.bucket || current.group !== route.group)) {
+      history.replaceState(null, "", formatRoute({ ...route, bucket: current.bucket, group: current.group, ...(route.bucket ? {} : { view: "jobs" }) }));
+      setRoute(parseRoute(location.hash));
+    }
+  }, [current, route]);
+
+  // Cognito: each group is its own role; take the one of the chosen group.
+  useEffect(() => {
+    const cognito = config?.signIn.cognito;
+    if (!cognito || !session || session.method !== "cognito" || !current?.roleArn || current.roleArn === session.roleArn || !session.idToken) return;
+    credentialsForRole(cognito, session.idToken, current.roleArn).then(
+      (credentials) => {
+        const s = { ...session, credentials, roleArn: current.roleArn };
+        saveSession(s);
+        setSession(s);
+      },
+      (err: unknown) => setFatal(describeError(err)),
+    );
+  }, [current?.roleArn, session?.roleArn]);
+
+  if (fatal) return <ErrorBox message={fatal} testId="fatal" />;
+  if (!config) return <p class="busy">Loading…</p>;
+  if (!session) return <SignIn config={config} onKeys={signInWithKeys} error={signInError} />;
+  if (!memberships || !current) return <p class="busy">Signing in…</p>;
+  const analysis = config.analyses.find((a) => a.bucket === current.bucket)!;
+  const workspace: Workspace = {
+    config,
+    analysis,
+    place: { client: s3Client(config, session, analysis.region), bucket: current.bucket, group: current.group },
+    navigate: (r) => {
+      location.hash = formatRoute({ bucket: current.bucket, group: current.group, view: r.view ?? route.view, ...(r.job ? { job: r.job } : {}) });
+    },
+  };
+  const view = route.view;
+  return (
+    <WorkspaceContext.Provider value={workspace}>
+      <header class="top">
+        <h1>NeuroCAAS</h1>
+        <label class="switch">
+          Analysis / group
+          <select
+            data-testid="membership"
+            value={`${current.bucket}/${current.group}`}
+            onChange={(e) => {
+              const [bucket, group] = (e.target as HTMLSelectElement).value.split("/");
+              location.hash = formatRoute({ bucket, group, view: "jobs" });
+            }}
+          >
+            {memberships.map((m) => (
+              <option key={`${m.bucket}/${m.group}`} value={`${m.bucket}/${m.group}`}>
+                {m.bucket} / {m.group}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span class="who" data-testid="who">
+          {session.label}
+        </span>
+        <button type="button" onClick={signOut} data-testid="sign-out">
+          Sign out
+        </button>
+      </header>
+      <nav class="tabs">
+        {VIEWS.map((v) => (
+          <a key={v} href={formatRoute({ bucket: current.bucket, group: current.group, view: v })} class={v === view ? "active" : ""} data-testid={`tab-${v}`}>
+            {TAB_LABELS[v]}
+          </a>
+        ))}
+      </nav>
+      <main key={`${current.bucket}/${current.group}`}>
+        {view === "jobs" && route.job ? <JobView key={route.job} folder={route.job} /> : null}
+        {view === "jobs" && !route.job ? <Jobs /> : null}
+        {view === "inputs" ? <Inputs /> : null}
+        {view === "configs" ? <Configs /> : null}
+        {view === "submit" ? <Submit /> : null}
+        {view === "spend" ? <Spend /> : null}
+      </main>
+    </WorkspaceContext.Provider>
+  );
+}
