@@ -31,6 +31,12 @@ export interface DashboardAnalysis {
 export interface KeySignIn {
   /** Where the keys come from, shown on the sign-in page. */
   readonly hint: string;
+  /**
+   * Local mode: the groups of each key, by the SHA-256 (hex) of its access key id ("all" for the
+   * admin key), so the page knows them without probing every folder (a probe of a folder that is
+   * not the user's is a 403). Without an entry the page probes.
+   */
+  readonly memberships?: Readonly<Record<string, "all" | readonly { readonly bucket: string; readonly group: string }[]>>;
 }
 
 /** Sign-in through Amazon Cognito: hosted login (authorization code + PKCE), then the identity pool. */

@@ -3,6 +3,7 @@
  * `/_dashboard/config.json` (the analyses, prices and how to sign in; never a key). Same origin
  * as the S3 endpoint, so the page's signed S3 requests need no CORS.
  */
+import { createHash } from "node:crypto";
 import type * as http from "node:http";
 import { buildDashboard, configFile, type DashboardFile } from "../components/dashboard-bundle";
 import { assertNoSecrets, dashboardAnalysis, dashboardContentSecurityPolicy, type DashboardConfig } from "../components/dashboard-config";
@@ -16,7 +17,14 @@ export interface LocalDashboardArgs {
   readonly prices: PriceSource;
   /** The users' key file named on the sign-in page. */
   readonly credentialsFile: string;
+  /** Access key id → its (analysis, group) pairs, or "all" (the admin key). */
+  readonly keyMemberships: () => ReadonlyMap<string, "all" | readonly { bucket: string; group: string }[]>;
   readonly log?: (line: string) => void;
+}
+
+/** How config.json names an access key id (the page computes the same digest of the key it is given). */
+export function accessKeyDigest(accessKeyId: string): string {
+  return createHash("sha256").update(accessKeyId).digest("hex");
 }
 
 /** config.json of local mode: path-style requests to this very endpoint, keys as the sign-in. */
@@ -41,6 +49,7 @@ export async function localDashboardConfig(args: LocalDashboardArgs, endpoint: s
         hint:
           `Local NeuroCAAS keys: the admin key is on the ready line of \`neurocaas local\` (access-key / secret-key); ` +
           `each lab member's key is in ${args.credentialsFile} (the profile named after the user).`,
+        memberships: Object.fromEntries([...args.keyMemberships()].map(([id, m]) => [accessKeyDigest(id), m])),
       },
     },
   };

@@ -274,6 +274,14 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     if (has(query, "uploadId") && key !== "") {
       const problem = await uploadProblem(bucket, key, query);
       if (problem) return fail(problem);
+      // s3rver has no AbortMultipartUpload (405): drop the upload's parts as S3 does.
+      if (op?.name === "AbortMultipartUpload") {
+        await fs.promises.rm(path.join(s3rver.store.getResourcePath(bucket, undefined, "uploads"), query.uploadId as string), { recursive: true, force: true });
+        req.resume();
+        res.writeHead(204);
+        res.end();
+        return;
+      }
     }
     if (op?.name === "ListObjects" || op?.name === "ListObjectsV2") return list(req, res, bucket, query);
     if (op?.name === "DeleteObjects") return deleteObjects(req, res, auth, principal, bucket);

@@ -14,7 +14,7 @@ import { routeLocalS3Event, type Ec2StateChangeEvent } from "./events";
 import { EventJournal, type JournalEntry } from "./event-journal";
 import type { LocalHandlers } from "./handlers";
 import { LocalKeys, type Credentials } from "./keys";
-import { loadAnalysisIdentities } from "./principals";
+import { loadAnalysisIdentities, userMemberships, type AnalysisIdentities } from "./principals";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Event, type LocalS3Server } from "./s3-server";
 import { LocalBudgetSource, LocalPriceSource } from "./sources";
 import { loadLocalAnalyses } from "./stack";
@@ -99,6 +99,16 @@ export function parseReadyLine(line: string): ReadyLineInfo | undefined {
   return { endpoint: m[1], credentials: { accessKeyId: m[2], secretAccessKey: m[3] }, ...(file !== undefined ? { credentialsFile: file } : {}), ...(dashboard !== undefined ? { dashboardUrl: dashboard } : {}) };
 }
 
+/** Which groups each user key (and the admin key: all) may use, for the dashboard's sign-in. */
+function keyMemberships(keys: LocalKeys, identities: readonly AnalysisIdentities[]): Map<string, "all" | { bucket: string; group: string }[]> {
+  const out = new Map<string, "all" | { bucket: string; group: string }[]>([[keys.admin.accessKeyId, "all"]]);
+  for (const [user, list] of userMemberships(identities)) {
+    const key = keys.user(user);
+    if (key) out.set(key.accessKeyId, list.map((m) => ({ bucket: m.bucket, group: m.group })));
+  }
+  return out;
+}
+
 /** A sleep that ends early (rejecting) when the server shuts down, so no handler outlives it. */
 class ShutdownClock implements Clock {
   private readonly waiters = new Set<() => void>();
@@ -152,7 +162,8 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
   const configs = loadLocalAnalyses(args.stackFiles);
   const dataDir = path.resolve(args.dataDir);
   await fsp.mkdir(dataDir, { recursive: true });
-  const keys = await LocalKeys.open({ dataDir, analyses: loadAnalysisIdentities(args.stackFiles), admin: args.adminCredentials });
+  const identities = loadAnalysisIdentities(args.stackFiles);
+  const keys = await LocalKeys.open({ dataDir, analyses: identities, admin: args.adminCredentials });
   const clock = new ShutdownClock();
   const inFlight = new Set<Promise<void>>();
   let accepting = false;
@@ -249,7 +260,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       regionOf: (bucket) => configs.get(bucket)?.region,
       allowedOrigins: args.allowedOrigins,
       onEvent: onS3Event,
-      site: dashboardSite({ analyses: configs, prices, credentialsFile: keys.credentialsFile, log }, () => endpointOf()),
+      site: dashboardSite({ analyses: configs, prices, credentialsFile: keys.credentialsFile, keyMemberships: () => keyMemberships(keys, identities), log }, () => endpointOf()),
     });
     const region = [...configs.values()][0]?.region ?? "us-east-1";
     const endpoint = s3.endpoint;

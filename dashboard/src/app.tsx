@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { DashboardConfig } from "../../components/dashboard-config";
 import { credentialsForRole, finishCognitoLogin } from "./api/cognito";
-import { probeMemberships, type Membership } from "./api/memberships";
+import { listedMemberships, probeMemberships, type Membership } from "./api/memberships";
 import { describeError } from "./api/s3";
 import { forgetClients, loadSession, s3Client, saveSession, type Session } from "./api/session";
 import { idTokenClaims, logoutUrl, membershipsOfClaims } from "./lib/cognito";
@@ -22,6 +22,22 @@ async function loadConfig(): Promise<DashboardConfig> {
   const res = await fetch("config.json", { cache: "no-store" });
   if (!res.ok) throw new Error(`config.json could not be loaded (${res.status})`);
   return (await res.json()) as DashboardConfig;
+}
+
+/**
+ * The groups a key may use: as config.json lists them (local mode), checked with one listing of
+ * the first (a wrong key or secret fails here), else by probing every group folder.
+ */
+async function findMemberships(config: DashboardConfig, session: Session): Promise<Membership[]> {
+  const listed = await listedMemberships(config, session.credentials.accessKeyId);
+  if (listed === undefined) return probeMemberships(config.analyses, (a) => s3Client(config, session, a.region));
+  const first = listed[0];
+  if (first) {
+    const a = config.analyses.find((x) => x.bucket === first.bucket)!;
+    const reachable = await probeMemberships([{ ...a, groups: [first.group] }], () => s3Client(config, session, a.region));
+    if (reachable.length === 0) return [];
+  }
+  return listed;
 }
 
 export function App() {
@@ -67,7 +83,7 @@ export function App() {
       setMemberships(membershipsOfClaims(cognito, idTokenClaims(session.idToken)));
       return;
     }
-    probeMemberships(config.analyses, (a) => s3Client(config, session, a.region)).then(setMemberships, (err: unknown) => {
+    findMemberships(config, session).then(setMemberships, (err: unknown) => {
       setSignInError(describeError(err));
       signOut();
     });
@@ -76,7 +92,7 @@ export function App() {
   const signInWithKeys = async (k: KeyPair) => {
     if (!config) return;
     const s: Session = { method: "keys", label: k.accessKeyId, credentials: k };
-    const found = await probeMemberships(config.analyses, (a) => s3Client(config, s, a.region));
+    const found = await findMemberships(config, s);
     if (found.length === 0) throw new Error("This key may use none of the analyses of this dashboard (no group folder can be listed with it).");
     saveSession(s);
     setSignInError(undefined);
@@ -98,7 +114,8 @@ export function App() {
   // The first analysis and group at once; the URL names the current one.
   useEffect(() => {
     if (current && (current.bucket !== route.bucket || current.group !== route.group)) {
-      history.replaceState(null, "", formatRoute({ ...route, bucket: current.bucket, group: current.group, ...(route.bucket ? {} : { view: "jobs" }) }));
+      // Not one of the user's groups (or none named): their first group's job list, nothing of the other.
+      history.replaceState(null, "", formatRoute({ bucket: current.bucket, group: current.group, view: "jobs" }));
       setRoute(parseRoute(location.hash));
     }
   }, [current, route]);

@@ -1,6 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import type { DashboardAnalysis } from "../../../components/dashboard-config";
+import type { DashboardAnalysis, DashboardConfig } from "../../../components/dashboard-config";
 import { httpStatus } from "./s3";
 
 export interface Membership {
@@ -32,4 +32,24 @@ export async function probeMemberships(analyses: readonly DashboardAnalysis[], c
     }),
   );
   return checks.filter((_, i) => results[i]).map(({ a, group }) => ({ bucket: a.bucket, group }));
+}
+
+/** The hex SHA-256 of an access key id (as config.json names local keys); undefined outside a secure context. */
+export async function accessKeyDigest(accessKeyId: string): Promise<string | undefined> {
+  if (typeof crypto === "undefined" || !crypto.subtle) return undefined;
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessKeyId)));
+  return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The memberships config.json lists for this key (local mode), or undefined when it lists none
+ * (then the caller probes). Pairs of analyses the dashboard does not serve are dropped.
+ */
+export async function listedMemberships(config: DashboardConfig, accessKeyId: string): Promise<Membership[] | undefined> {
+  const table = config.signIn.keys?.memberships;
+  const digest = table ? await accessKeyDigest(accessKeyId) : undefined;
+  const entry = digest !== undefined ? table?.[digest] : undefined;
+  if (entry === undefined) return undefined;
+  const all = config.analyses.flatMap((a) => a.groups.map((group) => ({ bucket: a.bucket, group })));
+  return entry === "all" ? all : all.filter((m) => entry.some((e) => e.bucket === m.bucket && e.group === m.group));
 }

@@ -14,6 +14,10 @@ export interface TestAnalysisArgs {
   readonly affiliates?: readonly { readonly AffiliateName: string; readonly UserNames: readonly string[]; readonly UserInput?: boolean }[];
   /** `neurocaas:bypassBuckets` */
   readonly bypassBuckets?: readonly string[];
+  /** Extra `Lambda.LambdaConfig` keys (e.g. ALLOWED_INSTANCE_TYPES). */
+  readonly lambdaConfig?: Readonly<Record<string, unknown>>;
+  /** Extra `Lambda` keys (e.g. Protocol, ConfigSchema). */
+  readonly lambda?: Readonly<Record<string, unknown>>;
 }
 
 /** Write a one-analysis stack file (`neurocaas:blueprint`) for local mode and return its path. */
@@ -30,8 +34,10 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
         COMMAND: args.command,
         WORKING_DIRECTORY: args.workingDirectory ?? "~/neurocaas",
         ...(args.maxCost !== undefined ? { MAXCOST: args.maxCost } : {}),
+        ...args.lambdaConfig,
       },
       ...(args.postProcessing ? { PostProcessing: args.postProcessing } : {}),
+      ...args.lambda,
     },
     UXData: {
       Affiliates: args.affiliates

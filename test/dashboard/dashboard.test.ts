@@ -1,0 +1,345 @@
+/**
+ * The web dashboard end to end in a real browser (Debian's Chromium through playwright-core)
+ * against a real `neurocaas local` (the CLI as a child process on a free port): sign in with a
+ * user's key from the data dir's key file, upload, submit, watch, preview, download, spend,
+ * re-run, a rejected job's reason, group isolation, and no console errors along the way.
+ */
+import { promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { unzipSync } from "fflate";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { createLocalS3Client } from "../../local/s3-server";
+import { spendSummaryKey, parseSpendSummary } from "../../protocols/spend-summary";
+import { writeStackFile } from "../local/support/stack";
+import { browserAvailable, collectErrors, eventually, keyOfProfile, launchBrowser, SCREENSHOTS, startNeurocaasLocal, type LocalProcess } from "./support/browser";
+
+jest.setTimeout(240_000);
+
+const PCA = "dash-pca";
+const CHECKED = "dash-checked";
+const REPO = path.resolve(__dirname, "../..");
+const DATA = path.join(REPO, "examples/pca/data.csv");
+const CONFIG = path.join(REPO, "examples/pca/config.yaml");
+/** Generous bound for a PCA job through local IAEs on a loaded 2-core machine. */
+const JOB_MS = 150_000;
+
+const run = browserAvailable() ? describe : describe.skip;
+
+run("web dashboard in Chromium against neurocaas local", () => {
+  let dir: string;
+  let local: LocalProcess;
+  let browser: Browser;
+  let admin: S3Client;
+  let dashboard: string;
+  const pages: { page: Page; errors: string[]; context: BrowserContext }[] = [];
+  let alice: Page;
+  let firstJob = "";
+
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(["notifications"]);
+    // Record the notifications the page shows (headless Chromium displays none).
+    await context.addInitScript(() => {
+      const shown: { title: string; body?: string }[] = [];
+      const w = globalThis as unknown as { __notifications: typeof shown; Notification: unknown };
+      w.__notifications = shown;
+      class Recorded {
+        static permission = "granted";
+        static requestPermission = async () => "granted";
+        constructor(title: string, options?: { body?: string }) {
+          shown.push({ title, body: options?.body });
+        }
+      }
+      w.Notification = Recorded;
+    });
+    const page = await context.newPage();
+    pages.push({ page, errors: collectErrors(page), context });
+    return page;
+  }
+
+  async function signIn(page: Page, profile: string): Promise<void> {
+    const key = keyOfProfile(local.ready.credentialsFile!, profile);
+    await page.goto(dashboard);
+    await page.getByLabel("Access key id").fill(key.accessKeyId);
+    await page.getByLabel("Secret key").fill(key.secretAccessKey);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.getByTestId("membership").waitFor();
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const text = async (bucket: string, key: string): Promise<Buffer> => Buffer.from(await (await admin.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+
+  beforeAll(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "dashboard-e2e-"));
+    await fsp.mkdir(SCREENSHOTS, { recursive: true });
+    const command = 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/pca/run_pca.sh';
+    const pca = await writeStackFile(dir, {
+      name: PCA,
+      command,
+      maxCost: 10,
+      lambdaConfig: { ALLOWED_INSTANCE_TYPES: ["t3.small"] },
+      affiliates: [
+        { AffiliateName: "labA", UserNames: ["alice"] },
+        { AffiliateName: "labB", UserNames: ["bob"] },
+        { AffiliateName: "labC", UserNames: ["alice"] },
+      ],
+    });
+    const checked = await writeStackFile(dir, {
+      name: CHECKED,
+      command,
+      affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }],
+      lambda: { Protocol: "input-checking", ConfigSchema: { type: "object", required: ["n_components"], properties: { n_components: { type: "integer", minimum: 1, description: "principal components to keep" } } } },
+    });
+    const dataDir = path.join(dir, "data");
+    await fsp.mkdir(dataDir, { recursive: true });
+    // Prices that make costs visible: $36/h, so a 10-minute job may cost $6 of the $10 budget.
+    await fsp.writeFile(path.join(dataDir, "prices.json"), JSON.stringify({ "t3.micro": 36, "t3.small": 72 }));
+    local = await startNeurocaasLocal(["--data-dir", dataDir, "--stack-file", pca, checked]);
+    dashboard = local.ready.dashboardUrl!;
+    admin = createLocalS3Client({ endpoint: local.ready.endpoint, credentials: local.ready.credentials });
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    admin?.destroy();
+    await local?.stop();
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  afterEach(() => {
+    // No console errors (or uncaught page errors) in any flow.
+    for (const p of pages) expect(p.errors).toEqual([]);
+  });
+
+  it("prints the dashboard URL on the ready line and serves config.json without any secret", async () => {
+    expect(dashboard).toBe(`${local.ready.endpoint}/_dashboard/`);
+    expect(local.stderr()).toContain(`Dashboard: open ${dashboard}`);
+    const res = await fetch(`${dashboard}config.json`);
+    const body = await res.text();
+    const config = JSON.parse(body) as { analyses: { bucket: string; groups: string[]; prices: Record<string, number>; instanceTypes: unknown }[]; endpoint: string };
+    expect(config.endpoint).toBe(local.ready.endpoint);
+    expect(config.analyses.map((a) => a.bucket)).toEqual([PCA, CHECKED]);
+    expect(config.analyses[0]).toMatchObject({ groups: ["labA", "labB", "labC"], instanceTypes: { default: "t3.micro", allowed: ["t3.small"] }, prices: { "t3.micro": 36, "t3.small": 72 } });
+    const secrets = [local.ready.credentials.secretAccessKey, keyOfProfile(local.ready.credentialsFile!, "alice").secretAccessKey, keyOfProfile(local.ready.credentialsFile!, "bob").secretAccessKey];
+    for (const s of secrets) expect(body).not.toContain(s);
+    const page = await fetch(dashboard);
+    expect(page.headers.get("content-security-policy")).toMatch(/script-src 'self'/);
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+  });
+
+  it("signs in with a user's key from the key file, selects the first analysis and group, and switches to the others", async () => {
+    alice = await newPage();
+    await alice.goto(dashboard);
+    await expect(alice.getByLabel("Secret key").getAttribute("type")).resolves.toBe("password");
+    await shot(alice, "sign-in");
+    await signIn(alice, "alice");
+    expect(alice.url()).toContain(`#/${PCA}/labA/jobs`);
+    const options = await alice.getByTestId("membership").locator("option").allTextContents();
+    expect(options).toEqual([`${PCA} / labA`, `${PCA} / labC`, `${CHECKED} / labA`]);
+    await alice.getByTestId("membership").selectOption(`${PCA}/labC`);
+    await alice.waitForURL(`**/#/${PCA}/labC/jobs`);
+    await alice.getByTestId("membership").selectOption(`${PCA}/labA`);
+    await alice.waitForURL(`**/#/${PCA}/labA/jobs`);
+    // A reload keeps the session (this tab) and the place.
+    await alice.reload();
+    await alice.getByTestId("membership").waitFor();
+    expect(await alice.getByTestId("membership").inputValue()).toBe(`${PCA}/labA`);
+  });
+
+  it("uploads data and folders with progress (multipart for large files), cancels and retries, deletes", async () => {
+    await alice.getByTestId("tab-inputs").click();
+    await alice.getByTestId("upload-files").setInputFiles(DATA);
+    await alice.locator("tr[data-key='labA/inputs/data.csv']").waitFor();
+    expect(await alice.locator("tr[data-key='labA/inputs/data.csv'] td.size").textContent()).toBe(`${(await fsp.stat(DATA)).size} B`);
+
+    // A 20 MiB file goes up in 8 MiB parts; slow the parts down to cancel mid-way.
+    const big = path.join(dir, "big.bin");
+    await fsp.writeFile(big, Buffer.alloc(20 * 1024 * 1024, 7));
+    const parts: string[] = [];
+    alice.on("request", (r) => {
+      if (/[?&]partNumber=\d+/.test(r.url())) parts.push(r.url());
+    });
+    await alice.route(/[?&]partNumber=/, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue().catch(() => undefined);
+    });
+    await alice.getByTestId("upload-files").setInputFiles(big);
+    const item = alice.locator("[data-testid=upload][data-key='labA/inputs/big.bin']");
+    await item.and(alice.locator("[data-state=uploading]")).waitFor();
+    await shot(alice, "inputs-uploading");
+    await item.getByRole("button", { name: "Cancel" }).click();
+    await item.and(alice.locator("[data-state=cancelled]")).waitFor();
+    const listing = await admin.send(new ListObjectsV2Command({ Bucket: PCA, Prefix: "labA/inputs/big" }));
+    expect(listing.Contents ?? []).toEqual([]);
+    await alice.unroute(/[?&]partNumber=/);
+    await item.getByRole("button", { name: "Retry" }).click();
+    await item.and(alice.locator("[data-state=done]")).waitFor({ timeout: 60_000 });
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    await alice.locator("tr[data-key='labA/inputs/big.bin']").waitFor();
+    expect(await alice.locator("tr[data-key='labA/inputs/big.bin'] td.size").textContent()).toBe("20 MiB");
+
+    // A folder keeps its structure.
+    const folderFile = path.join(dir, "session1", "trial.csv");
+    await fsp.mkdir(path.dirname(folderFile), { recursive: true });
+    await fsp.copyFile(DATA, folderFile);
+    await alice.getByTestId("upload-files").setInputFiles(folderFile);
+    await alice.locator("tr[data-key='labA/inputs/trial.csv']").waitFor();
+
+    await alice.locator("tr[data-key='labA/inputs/big.bin']").getByTestId("delete-input").click();
+    await alice.locator("tr[data-key='labA/inputs/big.bin']").getByTestId("delete-input-confirm").click();
+    await alice.locator("tr[data-key='labA/inputs/big.bin']").waitFor({ state: "detached" });
+    await shot(alice, "inputs");
+  });
+
+  it("uploads, views and edits a config, checking __duration__ before saving", async () => {
+    await alice.getByTestId("tab-configs").click();
+    await alice.getByTestId("upload-configs").setInputFiles(CONFIG);
+    await alice.locator("tr[data-key='labA/configs/config.yaml'] a").click();
+    const editor = alice.getByTestId("config-text");
+    await alice.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { value?: string } | null } }).document.querySelector("[data-testid=config-text]")?.value?.includes("n_components: 2"));
+    const original = await editor.inputValue();
+    await editor.fill(original.replace("__duration__: 10", "__duration__: -5"));
+    await alice.getByTestId("config-problems").getByText("__duration__ must be between 1").waitFor();
+    expect(await alice.getByTestId("save-config").isDisabled()).toBe(true);
+    await editor.fill(original.replace("n_components: 2", "n_components: 2\nlabel: edited"));
+    await alice.getByTestId("save-config").click();
+    await alice.getByText(/^Saved /).waitFor();
+    expect((await text(PCA, "labA/configs/config.yaml")).toString()).toContain("label: edited");
+    // A second config whose run time the $10 budget cannot cover (60 min at $36/h).
+    await alice.getByTestId("new-config").click();
+    await alice.getByTestId("config-name").fill("long.yaml");
+    await alice.locator("input[name=__duration__]").fill("60");
+    await alice.getByTestId("config-extra").fill("n_components: 2\n");
+    await alice.getByTestId("create-config").click();
+    await alice.locator("tr[data-key='labA/configs/long.yaml']").waitFor();
+    expect((await text(PCA, "labA/configs/long.yaml")).toString()).toMatch(/n_components: 2\n__duration__: 60\n/);
+    await shot(alice, "configs");
+  });
+
+  it("submits with the projected cost and the remaining budget, then follows the job live to SUCCESS and notifies", async () => {
+    await alice.getByTestId("tab-submit").click();
+    await alice.locator("input[value='labA/inputs/data.csv']").check();
+    await alice.getByTestId("submit-config").selectOption("labA/configs/config.yaml");
+    expect(await alice.getByTestId("submit-instance-type").locator("option").allTextContents()).toEqual(["t3.micro — $36.00/h (default)", "t3.small — $72.00/h"]);
+    // $36/h × 1 IAE × 10 min; nothing spent yet of the $10 MAXCOST.
+    await eventually(() => alice.getByTestId("projected-cost").textContent(), "$6.00");
+    expect(await alice.getByTestId("remaining-budget").textContent()).toBe("$10.00");
+    await shot(alice, "submit");
+    await alice.getByTestId("submit-job").click();
+    await alice.waitForURL(/\/jobs\/job__dash-pca_/);
+    firstJob = decodeURIComponent(alice.url().split("/jobs/")[1]);
+    await alice.getByTestId("datasets-table").waitFor({ timeout: 30_000 });
+    await alice.getByTestId("phase").getByText("succeeded").waitFor({ timeout: JOB_MS });
+    expect(await alice.locator("[data-testid=datasets-table] [data-testid=dataset-status]").allTextContents()).toEqual(["SUCCESS"]);
+    expect(await alice.getByTestId("certificate").textContent()).toContain("STEP 4/4 (Initialize Processing): DONE");
+    const notes = (await alice.evaluate(() => (globalThis as unknown as { __notifications: { title: string }[] }).__notifications)) ?? [];
+    expect(notes.map((n) => n.title)).toEqual([`NeuroCAAS job ${firstJob.replace(`job__${PCA}_`, "")}: succeeded`]);
+  });
+
+  it("previews the plot and JSON, downloads a result byte for byte and a folder as a zip, deletes a result", async () => {
+    const prefix = `labA/results/${firstJob}/process_results/`;
+    await alice.locator(`li[data-key='${prefix}data_explained_variance.svg'] [data-testid=result-file]`).click();
+    const img = alice.getByTestId("preview-image");
+    await img.waitFor();
+    await eventually(() => img.evaluate((i) => (i as unknown as { complete: boolean; naturalWidth: number }).complete && (i as unknown as { naturalWidth: number }).naturalWidth > 0), true);
+    await shot(alice, "job");
+
+    await alice.locator(`li[data-key='${prefix}data_pca_components.json'] [data-testid=result-file]`).click();
+    const stored = await text(PCA, `${prefix}data_pca_components.json`);
+    await eventually(async () => JSON.parse((await alice.getByTestId("preview-text").textContent()) ?? "null"), JSON.parse(stored.toString()));
+
+    const [download] = await Promise.all([alice.waitForEvent("download"), alice.locator(`li[data-key='${prefix}data_pca_components.json'] [data-testid=download-file]`).click()]);
+    expect(download.suggestedFilename()).toBe("data_pca_components.json");
+    expect(Buffer.compare(await fsp.readFile((await download.path())!), stored)).toBe(0);
+
+    const [zip] = await Promise.all([alice.waitForEvent("download"), alice.locator(`li[data-key='${prefix}'] summary [data-testid=download-folder]`).click()]);
+    const entries = unzipSync(new Uint8Array(await fsp.readFile((await zip.path())!)));
+    expect(Object.keys(entries)).toEqual(expect.arrayContaining(["data_explained_variance.svg", "data_pca_components.json", "end.txt"]));
+    expect(Buffer.compare(Buffer.from(entries["data_explained_variance.svg"]), await text(PCA, `${prefix}data_explained_variance.svg`))).toBe(0);
+
+    await alice.locator(`li[data-key='${prefix}update.txt'] [data-testid=delete-result]`).click();
+    await alice.locator(`li[data-key='${prefix}update.txt'] [data-testid=delete-result-confirm]`).click();
+    await alice.locator(`li[data-key='${prefix}update.txt']`).waitFor({ state: "detached" });
+  });
+
+  it("shows the group's spend, remaining budget and the job's cost, as the platform recorded them", async () => {
+    await alice.getByTestId("tab-spend").click();
+    await alice.getByTestId("spend").waitFor();
+    const summary = parseSpendSummary((await text(PCA, spendSummaryKey("labA"))).toString())!;
+    expect(summary.jobs[firstJob].cost).toBeGreaterThan(0);
+    expect(summary.budget).toBe(10);
+    const usd = (v: number) => `$${v < 0.01 ? v.toFixed(4) : v.toFixed(2)}`;
+    expect(await alice.getByTestId("spent").textContent()).toBe(usd(summary.spent));
+    expect(await alice.getByTestId("remaining").textContent()).toBe(usd(summary.remaining!));
+    expect(await alice.locator(`[data-testid=job-costs] tr[data-job='${firstJob}'] td`).nth(1).textContent()).toBe(usd(summary.jobs[firstJob].cost));
+    await shot(alice, "spend");
+  });
+
+  it("warns before submitting a job the budget cannot cover, and shows why the job manager rejected it", async () => {
+    await alice.getByTestId("tab-submit").click();
+    await alice.locator("input[value='labA/inputs/trial.csv']").check();
+    await alice.getByTestId("submit-config").selectOption("labA/configs/long.yaml");
+    await eventually(() => alice.getByTestId("projected-cost").textContent(), "$36.00");
+    await alice.getByTestId("over-budget").waitFor();
+    await alice.getByTestId("submit-job").click();
+    await alice.waitForURL(/\/jobs\/job__dash-pca_/);
+    const reason = alice.getByTestId("terminate-reason");
+    await reason.waitFor({ timeout: 30_000 });
+    expect(await reason.textContent()).toContain("Job is not covered by budget. Contact NeuroCAAS administrator.");
+    expect(await alice.getByTestId("phase").textContent()).toBe("rejected");
+    await shot(alice, "job-rejected");
+    await alice.getByTestId("tab-jobs").click();
+    const rows = alice.locator("[data-testid=jobs] tbody tr");
+    await eventually(() => rows.locator("[data-testid=phase]").allTextContents(), ["rejected", "succeeded"]);
+    expect(await rows.first().locator("td.reason").textContent()).toContain("not covered by budget");
+    await shot(alice, "jobs");
+  });
+
+  it("re-runs a job with the same inputs and config", async () => {
+    await alice.goto(`${dashboard}#/${PCA}/labA/jobs/${firstJob}`);
+    await alice.getByTestId("rerun").click();
+    await alice.getByTestId("rerun-note").waitFor();
+    expect(await alice.locator("input[value='labA/inputs/data.csv']").isChecked()).toBe(true);
+    expect(await alice.getByTestId("submit-config").inputValue()).toBe("labA/configs/config.yaml");
+    await eventually(() => alice.getByTestId("projected-cost").textContent(), "$6.00");
+    await alice.getByTestId("submit-job").click();
+    await alice.waitForURL((u) => u.hash.includes("/jobs/job__") && !u.hash.endsWith(firstJob));
+    await alice.getByTestId("phase").getByText("succeeded").waitFor({ timeout: JOB_MS });
+  });
+
+  it("builds a config from the analysis' schema and checks it before saving", async () => {
+    await alice.getByTestId("membership").selectOption(`${CHECKED}/labA`);
+    await alice.waitForURL(`**/#/${CHECKED}/labA/jobs`);
+    await alice.getByTestId("tab-configs").click();
+    await alice.getByTestId("new-config").click();
+    await alice.getByTestId("create-config").click();
+    await alice.getByTestId("config-problems").getByText("n_components is required.").waitFor();
+    await alice.locator("input[name=n_components]").fill("0");
+    await alice.getByTestId("create-config").click();
+    await alice.getByTestId("config-problems").getByText("n_components must be between 1 and ∞; got 0.").waitFor();
+    await alice.locator("input[name=n_components]").fill("3");
+    await alice.getByTestId("create-config").click();
+    await alice.locator("tr[data-key='labA/configs/config.yaml']").waitFor();
+    expect((await text(CHECKED, "labA/configs/config.yaml")).toString()).toBe("n_components: 3\n");
+  });
+
+  it("shows a user of another group none of labA's jobs, even when asked for them by URL", async () => {
+    const bob = await newPage();
+    await signIn(bob, "bob");
+    expect(await bob.getByTestId("membership").locator("option").allTextContents()).toEqual([`${PCA} / labB`]);
+    await bob.getByText("No jobs yet: submit one.").waitFor();
+    await bob.goto(`${dashboard}#/${PCA}/labA/jobs/${firstJob}`);
+    await bob.waitForURL(`**/#/${PCA}/labB/jobs`);
+    await bob.getByText("No jobs yet: submit one.").waitFor();
+    expect(await bob.content()).not.toContain(firstJob);
+    // What the page never asks for, bob's key cannot get either.
+    const key = keyOfProfile(local.ready.credentialsFile!, "bob");
+    const asBob = createLocalS3Client({ endpoint: local.ready.endpoint, credentials: key });
+    await expect(asBob.send(new ListObjectsV2Command({ Bucket: PCA, Prefix: "labA/results/" }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    await expect(asBob.send(new GetObjectCommand({ Bucket: PCA, Key: spendSummaryKey("labA") }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    asBob.destroy();
+  });
+});
