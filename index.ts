@@ -7,3 +7,4 @@ export const utils = outputs.utils;
 export const analysis = outputs.analysis;
 export const users = outputs.users;
 export const accountGuardFunction = outputs.accountGuardFunction;
+export const dashboardUrl = outputs.dashboardUrl;

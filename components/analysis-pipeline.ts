@@ -26,6 +26,21 @@ export { SUBMIT_SUFFIX, type NotificationFilter };
 /** Origins of the NeuroCAAS web client, allowed on websubstack buckets by default. */
 export const DEFAULT_CORS_ORIGINS: readonly string[] = ["https://neurocaas.org", "https://www.neurocaas.org"];
 
+/** Id of the CORS rule of the web dashboard's origin (the policy pack looks for it). */
+export const DASHBOARD_CORS_RULE_ID = "neurocaas-dashboard";
+
+/** The dashboard's CORS rule: its origin only; ETag (multipart, conditional GETs) and Content-Range exposed. */
+export function dashboardCorsRule(origin: pulumi.Input<string>) {
+  return {
+    id: DASHBOARD_CORS_RULE_ID,
+    allowedOrigins: [origin],
+    allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"],
+    allowedHeaders: ["*"],
+    exposeHeaders: ["ETag", "Content-Range", "Content-Length", "x-amz-request-id"],
+    maxAgeSeconds: 3000,
+  };
+}
+
 export const OBJECT_CREATED = "s3:ObjectCreated:*";
 /** EC2 states the monitor reacts to (SPEC 4.7). */
 export const MONITORED_STATES = ["running", "shutting-down", "terminated"] as const;
@@ -40,6 +55,11 @@ export interface AnalysisPipelineArgs {
    * mandatory `neurocaas-s3-webdev-no-cors` rule then stops the deployment.
    */
   readonly corsOrigins?: readonly string[];
+  /**
+   * Origin of the web dashboard (`WebDashboard.origin`): allowed by its own CORS rule (ETag and
+   * Content-Range exposed), on webdev buckets too — the only origin a webdev bucket allows.
+   */
+  readonly dashboardOrigin?: pulumi.Input<string>;
   /** Let `pulumi destroy` empty the bucket (default off: user data survives). */
   readonly forceDestroy: boolean;
   readonly logRetentionDays: number;
@@ -119,16 +139,21 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
     }, parent);
     const corsOrigins = args.corsOrigins ?? (bp.STAGE === "websubstack" ? DEFAULT_CORS_ORIGINS : []);
-    if (corsOrigins.length > 0) {
+    if (corsOrigins.length > 0 || args.dashboardOrigin !== undefined) {
       new aws.s3.BucketCorsConfiguration(`${name}-cors`, {
         bucket: this.bucket.id,
-        corsRules: [{
-          allowedOrigins: [...corsOrigins],
-          allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"],
-          allowedHeaders: ["*"],
-          exposeHeaders: ["ETag"],
-          maxAgeSeconds: 3000,
-        }],
+        corsRules: [
+          ...(corsOrigins.length > 0
+            ? [{
+              allowedOrigins: [...corsOrigins],
+              allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"],
+              allowedHeaders: ["*"],
+              exposeHeaders: ["ETag"],
+              maxAgeSeconds: 3000,
+            }]
+            : []),
+          ...(args.dashboardOrigin !== undefined ? [dashboardCorsRule(args.dashboardOrigin)] : []),
+        ],
       }, parent);
     }
     new aws.s3.BucketPolicy(`${name}-bucket-policy`, {

@@ -35,37 +35,46 @@ function file(name: string, body: Buffer): DashboardFile {
   return { body, contentType: contentTypeOf(name), etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"` };
 }
 
+/**
+ * The single-page app for browsers: ES modules, minified; Preact, the AWS SDK clients and the
+ * project's shared pure modules inlined.
+ */
+const BUILD_OPTIONS = {
+  entryPoints: [ENTRY],
+  absWorkingDir: PROJECT_ROOT,
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: ["chrome110", "firefox115", "safari16"],
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  minify: true,
+  write: false,
+  outfile: "app.js",
+  legalComments: "none",
+  logLevel: "silent",
+  define: { "process.env.NODE_ENV": '"production"' },
+} satisfies esbuild.BuildOptions & { write: false };
+
+function collect(result: esbuild.BuildResult<typeof BUILD_OPTIONS>): DashboardFiles {
+  const files = new Map<string, DashboardFile>();
+  for (const out of result.outputFiles) files.set(path.basename(out.path), file(path.basename(out.path), Buffer.from(out.contents)));
+  for (const name of STATIC_FILES) files.set(name, file(name, fs.readFileSync(path.join(DASHBOARD_DIR, name))));
+  return files;
+}
+
 let cached: Promise<DashboardFiles> | undefined;
 
-/**
- * Bundle the single-page app for browsers (ES modules, minified; Preact, the AWS SDK clients and
- * the project's shared pure modules inlined) and collect the static files. Built once per process.
- */
+/** The built dashboard (config.json aside), built once per process (local mode serves it). */
 export function buildDashboard(): Promise<DashboardFiles> {
-  cached ??= (async () => {
-    const result = await esbuild.build({
-      entryPoints: [ENTRY],
-      absWorkingDir: PROJECT_ROOT,
-      bundle: true,
-      platform: "browser",
-      format: "esm",
-      target: ["chrome110", "firefox115", "safari16"],
-      jsx: "automatic",
-      jsxImportSource: "preact",
-      minify: true,
-      write: false,
-      outfile: "app.js",
-      legalComments: "none",
-      logLevel: "silent",
-      define: { "process.env.NODE_ENV": '"production"' },
-    });
-    const files = new Map<string, DashboardFile>();
-    for (const out of result.outputFiles) files.set(path.basename(out.path), file(path.basename(out.path), Buffer.from(out.contents)));
-    for (const name of STATIC_FILES) files.set(name, file(name, fs.readFileSync(path.join(DASHBOARD_DIR, name))));
-    return files;
-  })();
+  cached ??= esbuild.build(BUILD_OPTIONS).then(collect);
   cached.catch(() => (cached = undefined));
   return cached;
+}
+
+/** The same, synchronously (a Pulumi program declares its bucket objects while it runs). */
+export function buildDashboardSync(): DashboardFiles {
+  return collect(esbuild.buildSync(BUILD_OPTIONS));
 }
 
 /** `config.json` as a served file. */

@@ -7,3 +7,4 @@ export { defineStack, pulumiConfigGetter, type StackOutputs } from "./program";
 export { stackSettingsFromConfig, StackConfigError, type StackSettings } from "./settings";
 export { parseBlueprint, validateBlueprint, loadStackFile, BlueprintError, BLUEPRINT_CONFIG_KEY } from "./blueprint/parse";
 export { runtimeConfigFromBlueprint, packageRuntimeConfig, type UtilsRuntimeValues } from "./runtime-config";
+export { WebDashboard, type WebDashboardArgs } from "./web-dashboard";

@@ -5,6 +5,8 @@ import { affiliateGroupName } from "./names";
 import type { StackSettings } from "./settings";
 import { UserProfile } from "./user-profile";
 import { UtilsStack, type UtilsOutputs } from "./utils-stack";
+import { runtimeConfigFromBlueprint } from "./runtime-config";
+import { WebDashboard } from "./web-dashboard";
 
 /** Physical-name prefix of the account-wide resources (utils, guard). */
 export const SHARED_NAME_PREFIX = "neurocaas";
@@ -34,7 +36,12 @@ export interface StackOutputs {
   readonly analysis?: AnalysisOutputs;
   readonly users?: Record<string, UserOutputs>;
   readonly accountGuardFunction?: pulumi.Output<string>;
+  /** Where users open the web dashboard (with `neurocaas:dashboard`). */
+  readonly dashboardUrl?: pulumi.Output<string>;
 }
+
+/** The dashboard needs only the blueprint's user-facing fields; the utils values are not among them. */
+const DASHBOARD_UTILS_STAND_IN = { iaeInstanceProfileArn: "", iaeRoleArn: "", keyName: "", securityGroupIds: [] };
 
 function requireRegion(settings: StackSettings, why: string): string {
   if (settings.region === undefined) throw new Error(`Stack config: aws:region is required ${why}`);
@@ -104,8 +111,21 @@ export function defineStack(settings: StackSettings): StackOutputs {
   }
 
   let analysis: AnalysisOutputs | undefined;
+  let dashboardUrl: pulumi.Output<string> | undefined;
   const bp = settings.blueprint;
   if (bp !== undefined && utilsOutputs !== undefined) {
+    let dashboardOrigin: pulumi.Input<string> | undefined = settings.dashboardOrigin;
+    if (settings.dashboard !== undefined) {
+      const dashboard = new WebDashboard("dashboard", {
+        region: requireRegion(settings, "to deploy the web dashboard"),
+        namePrefix: SHARED_NAME_PREFIX,
+        analyses: [runtimeConfigFromBlueprint(bp, DASHBOARD_UTILS_STAND_IN)],
+        cognitoDomainPrefix: settings.dashboard.loginDomain,
+        keySignIn: settings.dashboard.keySignIn,
+      });
+      dashboardOrigin = dashboard.origin;
+      dashboardUrl = dashboard.url;
+    }
     const pipeline = new AnalysisPipeline(bp.PipelineName, {
       blueprint: bp,
       utils: utilsOutputs,
@@ -114,6 +134,7 @@ export function defineStack(settings: StackSettings): StackOutputs {
       logRetentionDays: settings.logRetentionDays,
       budgetParameterPrefix: settings.budgetParameterPrefix,
       bypassBuckets: settings.bypassBuckets,
+      ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
     }, { dependsOn: userResources }); // group memberships name users created in this program
     analysis = {
       bucketName: pipeline.bucket.bucket,
@@ -132,6 +153,7 @@ export function defineStack(settings: StackSettings): StackOutputs {
     ...(analysis !== undefined ? { analysis } : {}),
     ...(users !== undefined ? { users } : {}),
     ...(accountGuardFunction !== undefined ? { accountGuardFunction } : {}),
+    ...(dashboardUrl !== undefined ? { dashboardUrl } : {}),
   };
 }
 

@@ -74,6 +74,17 @@ export interface StackSettings {
   /** Buckets (storage bypass) the analysis' IAEs and job manager may read and write besides their own. */
   readonly bypassBuckets: readonly string[];
   readonly userProfiles: readonly UserProfileSettings[];
+  /** `neurocaas:dashboard`: deploy the web dashboard for this stack's analysis (WebDashboard). */
+  readonly dashboard?: DashboardSettings;
+  /** `neurocaas:dashboardOrigin`: a dashboard deployed by another stack, allowed by this bucket's CORS. */
+  readonly dashboardOrigin?: string;
+}
+
+export interface DashboardSettings {
+  /** Cognito hosted-login domain prefix (`{prefix}.auth.{region}.amazoncognito.com`). */
+  readonly loginDomain: string;
+  /** Offer the "paste access keys" sign-in too (default true). */
+  readonly keySignIn: boolean;
 }
 
 /** Thrown by `stackSettingsFromConfig`; lists every problem (config keys are fully qualified). */
@@ -242,6 +253,8 @@ export function stackSettingsFromConfig(get: Getter): StackSettings {
   const budgetParameterPrefix = r.str("neurocaas:budgetParameterPrefix", /^\/[A-Za-z0-9_./-]*[A-Za-z0-9_.-]$/, 'a parameter path such as "/neurocaas/budgets"') ?? DEFAULTS.budgetParameterPrefix;
   const bypassBuckets = r.strList("neurocaas:bypassBuckets", [], /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "a list of S3 bucket names");
   const profiles = userProfiles(r, "neurocaas:userProfiles");
+  const dashboard = dashboardSettings(r);
+  const dashboardOrigin = r.str("neurocaas:dashboardOrigin", /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/, 'the dashboard\'s origin such as "https://d1234abcd.cloudfront.net" (https, no path)');
   const region = awsRegion ?? blueprint?.REGION;
   if (profiles.length > 0 && region === undefined) {
     r.issues.push({ path: "aws:region", value: undefined, expected: "the region (user names are {UserName}{region})" });
@@ -261,5 +274,27 @@ export function stackSettingsFromConfig(get: Getter): StackSettings {
     budgetParameterPrefix,
     bypassBuckets,
     userProfiles: profiles,
+    ...(dashboard !== undefined ? { dashboard } : {}),
+    ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
   };
+}
+
+function dashboardSettings(r: Reader): DashboardSettings | undefined {
+  const raw = r.raw("neurocaas:dashboard");
+  if (raw === undefined) return undefined;
+  const expected = '{loginDomain: "a Cognito domain prefix (lowercase letters, digits, -)", keySignIn?: boolean}';
+  const v = raw as { loginDomain?: unknown; keySignIn?: unknown };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || Object.keys(raw).some((k) => k !== "loginDomain" && k !== "keySignIn")) {
+    r.issues.push({ path: "neurocaas:dashboard", value: raw, expected });
+    return undefined;
+  }
+  if (typeof v.loginDomain !== "string" || !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v.loginDomain) || /aws|amazon|cognito/.test(v.loginDomain)) {
+    r.issues.push({ path: "neurocaas:dashboard.loginDomain", value: v.loginDomain, expected: "a Cognito domain prefix: 1-63 lowercase letters, digits and -, without aws, amazon or cognito" });
+    return undefined;
+  }
+  if (v.keySignIn !== undefined && typeof v.keySignIn !== "boolean") {
+    r.issues.push({ path: "neurocaas:dashboard.keySignIn", value: v.keySignIn, expected: "true or false" });
+    return undefined;
+  }
+  return { loginDomain: v.loginDomain, keySignIn: v.keySignIn ?? true };
 }

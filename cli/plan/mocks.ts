@@ -88,6 +88,21 @@ export function computedOutputs(type: string, name: string, inputs: State, acct:
         },
       };
     }
+    case "aws:cloudfront/distribution:Distribution": {
+      const id = `E${hex(name, 13).toUpperCase()}`;
+      return { id, state: { arn: `arn:aws:cloudfront::${a}:distribution/${id}`, domainName: `d${hex(name, 13)}.cloudfront.net`, hostedZoneId: "Z2FDTNDATAQYW2", status: "Deployed" } };
+    }
+    case "aws:cognito/userPool:UserPool": {
+      const id = `${r}_${hex(name, 9)}`;
+      return { id, state: { arn: `arn:aws:cognito-idp:${r}:${a}:userpool/${id}`, endpoint: `cognito-idp.${r}.amazonaws.com/${id}` } };
+    }
+    case "aws:cognito/userPoolClient:UserPoolClient":
+      return { id: hex(name, 26), state: {} };
+    case "aws:cognito/identityPool:IdentityPool": {
+      const h = hex(name, 32);
+      const id = `${r}:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+      return { id, state: { arn: `arn:aws:cognito-identity:${r}:${a}:identitypool/${id}` } };
+    }
     case "aws:lambda/permission:Permission":
       return { id: String(inputs.statementId ?? autoName(name)), state: {} };
     case "aws:cloudwatch/logGroup:LogGroup":
