@@ -2,7 +2,8 @@ import * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "./lambda-bundle";
+/** This checkout (components/ → repo root). */
+const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 /** The dashboard's sources: `dashboard/src/main.tsx` and the static files beside it. */
 export const DASHBOARD_DIR = path.join(PROJECT_ROOT, "dashboard");

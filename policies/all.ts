@@ -1,5 +1,6 @@
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import { costPolicies } from "./cost";
+import { dashboardPolicies } from "./dashboard";
 import { iamPolicies } from "./iam";
 import { lambdaPolicies } from "./lambda";
 import { s3Policies } from "./s3";
@@ -13,4 +14,4 @@ import { stackPolicies } from "./stack";
 export const PACK_NAME = "neurocaas";
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-export const allPolicies: Policies = [...costPolicies, ...iamPolicies, ...s3Policies, ...lambdaPolicies, ...stackPolicies];
+export const allPolicies: Policies = [...costPolicies, ...iamPolicies, ...s3Policies, ...lambdaPolicies, ...stackPolicies, ...dashboardPolicies];

@@ -23,6 +23,8 @@ export interface NeurocaasPolicyConfig {
   readonly maxJobManagerTimeoutSeconds: number;
   /** Buckets besides the stack's own analysis buckets that IAE roles may reach (bypass sources). */
   readonly extraAnalysisBuckets: readonly string[];
+  /** Origins of web dashboards deployed by other stacks, which webdev buckets may allow by CORS. */
+  readonly dashboardOrigins: readonly string[];
 }
 
 export const DEFAULT_POLICY_CONFIG: NeurocaasPolicyConfig = {
@@ -39,6 +41,7 @@ export const DEFAULT_POLICY_CONFIG: NeurocaasPolicyConfig = {
   minJobManagerTimeoutSeconds: 30,
   maxJobManagerTimeoutSeconds: 900,
   extraAnalysisBuckets: [],
+  dashboardOrigins: [],
 };
 
 const CONFIG_PROPERTY_SCHEMAS: { readonly [K in keyof NeurocaasPolicyConfig]: PolicyConfigJSONSchema } = {
@@ -58,6 +61,10 @@ const CONFIG_PROPERTY_SCHEMAS: { readonly [K in keyof NeurocaasPolicyConfig]: Po
   extraAnalysisBuckets: {
     type: "array", items: { type: "string" },
     description: "Buckets outside this stack that IAE roles may read and write (e.g. bypass buckets).",
+  },
+  dashboardOrigins: {
+    type: "array", items: { type: "string", pattern: "^https://[A-Za-z0-9.-]+(:\\d+)?$" },
+    description: "Origins of web dashboards deployed by other stacks (https://…), the only CORS origins webdev buckets may allow.",
   },
 };
 

@@ -147,7 +147,7 @@ export function spendSummaryKeyOf(group: string): string {
   return `logs/_spend/${group}.json`;
 }
 
-function checkAffiliateStatement(st: NormalizedStatement, affiliate: string, report: (m: string) => void): void {
+export function checkAffiliateStatement(st: NormalizedStatement, affiliate: string, report: (m: string) => void): void {
   if (st.effect !== "Allow") return;
   const s3 = st.actions.filter(isS3Action);
   if (st.notActions.length > 0) report(`uses NotAction, which reaches beyond '${affiliate}/'`);

@@ -36,6 +36,8 @@ export const T = {
   user: ["aws:iam/user:User"],
   userGroupMembership: ["aws:iam/userGroupMembership:UserGroupMembership"],
   groupMembership: ["aws:iam/groupMembership:GroupMembership"],
+  distribution: ["aws:cloudfront/distribution:Distribution"],
+  identityPool: ["aws:cognito/identityPool:IdentityPool"],
   ec2Instance: ["aws:ec2/instance:Instance"],
   launchTemplate: ["aws:ec2/launchTemplate:LaunchTemplate"],
 } as const;

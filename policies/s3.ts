@@ -1,6 +1,8 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { isKind, knownOrUndefined, list, record, runtimeConfigOf, str, tagsOf, type Kind } from "./resources";
 import { P, PUBLIC_ACCESS_FLAGS } from "./props";
+import { configSchemaFor, resolveConfig } from "./config";
+import { onlyDashboardCors } from "./dashboard";
 
 /**
  * S3 hardening, checked per bucket over the whole stack: with @pulumi/aws v7 the public access
@@ -113,15 +115,18 @@ function stageOf(b: BucketView, resources: readonly PolicyResource[]): string | 
 
 export const webdevNoCors: StackValidationPolicy = {
   name: "neurocaas-s3-webdev-no-cors",
-  description: "Only websubstack buckets (served to the web client) may have CORS rules; webdev buckets have none.",
+  description: "Only websubstack buckets (served to the web client) may have CORS rules; a webdev bucket allows at most the NeuroCAAS web dashboard's origin, and nothing else.",
   enforcementLevel: "mandatory",
+  configSchema: configSchemaFor("dashboardOrigins"),
   validateStack: (args, report) => {
+    const { dashboardOrigins } = resolveConfig(args);
     for (const b of bucketsOf(args.resources)) {
       const stage = stageOf(b, args.resources);
       if (stage !== "webdev" && stage !== "develop") continue;
       for (const c of attachedTo(args.resources, "cors", b)) {
-        const origins = list(c.props[P.corsRules]).flatMap((rule) => list(record(rule)?.allowedOrigins));
-        report(`Webdev bucket '${b.name}' has CORS rules (origins: ${origins.join(", ") || "none listed"}); only websubstack analyses serve the web client.`, c.urn);
+        if (onlyDashboardCors(c, args.resources, dashboardOrigins)) continue;
+        const origins = list(knownOrUndefined(() => c.props[P.corsRules])).flatMap((rule) => list(record(rule)?.allowedOrigins));
+        report(`Webdev bucket '${b.name}' has CORS rules (origins: ${origins.join(", ") || "none listed"}); only websubstack analyses serve the web client, and a webdev bucket may allow only the web dashboard's origin (its rule "neurocaas-dashboard").`, c.urn);
       }
       if (list(b.resource.props[P.bucketCorsRules]).length > 0) report(`Webdev bucket '${b.name}' has inline CORS rules.`, b.resource.urn);
     }
