@@ -11,8 +11,6 @@ import { neurocaasTags, SHARED_ANALYSIS, SHARED_STAGE } from "./tags";
 /** AWS managed CloudFront cache policies. */
 export const CACHE_POLICY = { optimized: "658327ea-f89d-4fab-a63d-7e88639e58f6", disabled: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad" } as const;
 export const DASHBOARD_COMPONENT_TAG = "web-dashboard";
-/** Tag on the (analysis, group) roles users take through Cognito. */
-export const DASHBOARD_GROUP_TAG = "neurocaas:group";
 
 export interface WebDashboardArgs {
   readonly region: string;
@@ -225,7 +223,7 @@ export class WebDashboard extends pulumi.ComponentResource {
           description: `NeuroCAAS dashboard users of group ${group} in ${a.bucket} (Cognito)`,
           assumeRolePolicy: trust,
           maxSessionDuration: 3600,
-          tags: { ...neurocaasTags(a.bucket, a.stage, "dashboard-group-role"), [DASHBOARD_GROUP_TAG]: group },
+          tags: neurocaasTags(a.bucket, a.stage, "dashboard-group-role"),
         }, parent);
         new aws.iam.RolePolicy(`${id}-policy`, {
           role: role.id,

@@ -1,8 +1,8 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { parsePolicyDocument, PolicyDocumentError, type NormalizedStatement } from "./iam-document";
-import { IamGraph } from "./iam-graph";
-import { checkAffiliateStatement } from "./iam";
-import { isKind, knownOrUndefined, list, record, str, tagsOf, COMPONENT_TAG } from "./resources";
+import { affiliateNames, IamGraph } from "./iam-graph";
+import { affiliateOfGroup, checkAffiliateStatement } from "./iam";
+import { isKind, knownOrUndefined, list, nameFromArn, record, str, tagsOf, COMPONENT_TAG } from "./resources";
 
 /**
  * The web dashboard (components/web-dashboard.ts): CloudFront in front of a private bucket, and
@@ -13,8 +13,6 @@ import { isKind, knownOrUndefined, list, record, str, tagsOf, COMPONENT_TAG } fr
 export const DASHBOARD_COMPONENT = "web-dashboard";
 /** Id of the dashboard's CORS rule on analysis buckets (components/analysis-pipeline.ts). */
 export const DASHBOARD_CORS_RULE_ID = "neurocaas-dashboard";
-/** The group tag of a dashboard role (components/web-dashboard.ts `DASHBOARD_GROUP_TAG`). */
-export const GROUP_TAG = "neurocaas:group";
 
 /** The stack's dashboard distributions: their URNs and (when known) their origins `https://{domain}`. */
 export function dashboardDistributions(resources: readonly PolicyResource[]): { urns: Set<string>; origins: Set<string> } {
@@ -77,6 +75,22 @@ export const dashboardCloudFront: StackValidationPolicy = {
   },
 };
 
+/**
+ * Role name → the affiliate whose folder it is for: the Cognito groups (named `{analysis}.{group}`
+ * like the IAM groups) that map users to roles.
+ */
+export function cognitoGroupRoles(resources: readonly PolicyResource[]): Map<string, string> {
+  const known = affiliateNames(resources);
+  const out = new Map<string, string>();
+  for (const r of resources) {
+    if (!isKind(r.type, "cognitoUserGroup")) continue;
+    const name = knownOrUndefined(() => str(r.props, "name"));
+    const roleArn = knownOrUndefined(() => str(r.props, "roleArn"));
+    if (name && roleArn) out.set(nameFromArn(roleArn), affiliateOfGroup(name, known));
+  }
+  return out;
+}
+
 function trustStatements(role: PolicyResource): NormalizedStatement[] | undefined {
   const doc = knownOrUndefined(() => role.props.assumeRolePolicy);
   if (doc === undefined) return undefined;
@@ -106,6 +120,7 @@ export const dashboardSignIn: StackValidationPolicy = {
       if (p.props.allowClassicFlow === true) report(`Identity pool '${p.name}' allows the classic (basic) authflow, which bypasses its role mappings.`, p.urn);
     }
     const graph = new IamGraph(args.resources);
+    const groups = cognitoGroupRoles(args.resources);
     for (const role of args.resources) {
       if (!isKind(role.type, "role") || !cognitoTrusted(role)) continue;
       const trust = trustStatements(role);
@@ -117,8 +132,8 @@ export const dashboardSignIn: StackValidationPolicy = {
           if (!amr.includes("authenticated")) report(`Role '${role.name}' trusts unauthenticated Cognito identities (no amr "authenticated" condition).`, role.urn);
         }
       }
-      const group = tagsOf(role.props)[GROUP_TAG];
       const name = knownOrUndefined(() => str(role.props, "name"));
+      const group = name !== undefined ? groups.get(name) : undefined;
       if (group === undefined || name === undefined) continue;
       for (const d of graph.policiesOf("role", name).documents) {
         for (const st of d.statements) checkAffiliateStatement(st, group, (m) => report(`Dashboard role '${role.name}' (group ${group}): ${d.label} ${m}.`, d.urn));

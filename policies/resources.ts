@@ -38,6 +38,7 @@ export const T = {
   groupMembership: ["aws:iam/groupMembership:GroupMembership"],
   distribution: ["aws:cloudfront/distribution:Distribution"],
   identityPool: ["aws:cognito/identityPool:IdentityPool"],
+  cognitoUserGroup: ["aws:cognito/userGroup:UserGroup"],
   ec2Instance: ["aws:ec2/instance:Instance"],
   launchTemplate: ["aws:ec2/launchTemplate:LaunchTemplate"],
 } as const;

@@ -74,7 +74,7 @@ describe("plan of every stack in the repository", () => {
 
   it("shows the properties that matter", () => {
     const dev = JSON.parse(runs[targets.findIndex((t) => t.stack === "dev")].stdout) as JsonReport;
-    const bucket = dev.resources.find((r) => r.type === "aws:s3/bucket:Bucket");
+    const bucket = dev.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.name === "neurocaas-demo-bucket");
     expect(bucket?.properties).toMatchObject({ bucket: "neurocaas-demo", forceDestroy: false });
     const jm = dev.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name.endsWith("job-manager"));
     expect(jm?.properties).toMatchObject({ runtime: "nodejs22.x", config: { instanceType: "t3.medium", deployLimit: 4 } });
