@@ -21,6 +21,7 @@ import {
 } from "../protocols/compute";
 import { ec2StateChangeEvent, type Ec2StateChangeEvent } from "./events";
 import { IaeProcess, type IaeExit } from "./iae-process";
+import { chooseIsolation, checkSandboxView, defaultSandboxView, DEFAULT_BWRAP, type IaeConfinement, type IaeIsolationMode } from "./iae-sandbox";
 import { ensureEndMarker, recordIaeFailure } from "./job-notes";
 import { StateStore, type LocalInstanceRecord } from "./state-store";
 import { resolveWorkingDirectory } from "./working-directory";
@@ -28,9 +29,15 @@ import { resolveWorkingDirectory } from "./working-directory";
 export interface LocalComputeArgs {
   /** `{dataDir}/compute`: state file and one sandbox per IAE. */
   readonly directory: string;
+  /** The data dir: nothing of it is visible to a sandboxed IAE except the IAE's own sandbox. */
+  readonly dataDir: string;
+  /** How IAEs are confined (default `auto`: a bubblewrap sandbox when it works here; see iae-sandbox.ts). */
+  readonly isolation?: IaeIsolationMode;
+  /** The bubblewrap binary (default `bwrap` on PATH). */
+  readonly bwrap?: string;
   readonly client: S3Client;
   readonly region: string;
-  /** Environment of every IAE process (AWS endpoint and credentials). */
+  /** What every IAE process gets in its environment (AWS endpoint and credentials); see iaeEnvironment for the rest. */
   readonly iaeEnv: Readonly<Record<string, string>>;
   /** Prepended to each IAE's PATH (holds `neurocaas`). */
   readonly pathPrefix: readonly string[];
@@ -48,6 +55,8 @@ export interface LocalComputeArgs {
   /** Keep each IAE's sandbox after it terminates (for debugging); default: removed, as EC2 removes the machine. */
   readonly keepSandboxes?: boolean;
   readonly log?: (line: string) => void;
+  /** Where the warning about a fallback to process groups goes (default: stderr, even when there is no log). */
+  readonly warn?: (line: string) => void;
 }
 
 const ACTIVE: readonly IaeState[] = ["pending", "running"];
@@ -72,7 +81,8 @@ export function jobFolderFromOutputPrefix(prefix: string): string | undefined {
 }
 
 /**
- * The ComputeBackend of `neurocaas local`: each IAE is a local bash process (see IaeProcess).
+ * The ComputeBackend of `neurocaas local`: each IAE is a local bash process, in a bubblewrap
+ * sandbox of its own where possible (see IaeProcess and iae-sandbox.ts).
  * Launch creates `pending` IAEs; they become `running` (and the monitor hears about it) when the
  * launching invocation releases them — after the job manager has finished writing the job's
  * records, as boot time guarantees on EC2 — or after `bootFallbackMs`. The monitor then delivers
@@ -90,11 +100,26 @@ export class LocalCompute implements ComputeBackend {
   private constructor(
     private readonly args: LocalComputeArgs,
     private readonly store: StateStore,
+    private readonly confinement: IaeConfinement,
   ) {}
 
+  /**
+   * Open the state in `directory` and decide once how IAEs are confined; the operator hears which
+   * (a fallback to process groups is a warning, on stderr by default).
+   */
   static async open(args: LocalComputeArgs): Promise<LocalCompute> {
+    const isolation = await chooseIsolation(args.isolation ?? "auto", args.bwrap ?? DEFAULT_BWRAP);
+    let confinement: IaeConfinement = { kind: "process-group" };
+    if (isolation.kind === "sandbox") {
+      const view = defaultSandboxView({ dataDir: args.dataDir, repoRoot: args.repoRoot });
+      checkSandboxView(view);
+      confinement = { kind: "sandbox", bwrap: args.bwrap ?? DEFAULT_BWRAP, view };
+      args.log?.(isolation.notice);
+    } else {
+      (args.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(isolation.notice);
+    }
     const store = await StateStore.open(path.join(args.directory, "state.json"));
-    const compute = new LocalCompute(args, store);
+    const compute = new LocalCompute(args, store, confinement);
     compute.prune(Date.now());
     return compute;
   }
@@ -296,6 +321,7 @@ export class LocalCompute implements ComputeBackend {
       cwd: resolveWorkingDirectory({ workingDirectory: request.workingDirectory, home: r.sandbox, repoRoot: this.args.repoRoot }),
       env: this.args.iaeEnv,
       pathPrefix: this.args.pathPrefix,
+      confinement: this.confinement,
       timeLimitMs: limitMs,
       killGraceMs: this.args.killGraceMs,
     });

@@ -5,6 +5,7 @@ import { startLocal } from "../../local/server";
 import { readyLine } from "../../local/server";
 import { DEFAULT_STACK_FILE } from "../../local/stack";
 import { protocolHandlers, fallbackHourlyPrice } from "../../local/protocol-handlers";
+import { IAE_ISOLATION_MODES, type IaeIsolationMode } from "../../local/iae-sandbox";
 
 /** This checkout (cli/commands → repo root). */
 export const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -18,12 +19,18 @@ interface LocalOptions {
   readonly quiet?: boolean;
   readonly keepSandboxes?: boolean;
   readonly maxIaes: string;
+  readonly iaeIsolation: string;
 }
 
 function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port: expected an integer 0-65535, got "${text}"`);
   return n;
+}
+
+function parseIsolation(text: string): IaeIsolationMode {
+  if (!(IAE_ISOLATION_MODES as readonly string[]).includes(text)) throw new Error(`--iae-isolation: expected one of ${IAE_ISOLATION_MODES.join(", ")}, got "${text}"`);
+  return text as IaeIsolationMode;
 }
 
 function parsePositive(name: string, text: string): number {
@@ -54,6 +61,7 @@ export function register(program: Command): void {
     .option("--seconds-per-minute <n>", "real seconds per __duration__ minute (lower it to test time limits quickly)", "60")
     .option("--max-iaes <n>", "IAE processes running at once; more wait as pending (like capacity)", String(defaultMaxIaes()))
     .option("--keep-sandboxes", "keep each IAE's sandbox directory after it terminates (debugging)")
+    .option("--iae-isolation <mode>", "auto: a bubblewrap sandbox per IAE when it works here, else process groups (with a warning); sandbox: refuse to start without one; process-group: never sandbox", "auto")
     .option("--quiet", "no operator log on stderr")
     .action(async (opts: LocalOptions) => {
       const local = await startLocal({
@@ -67,6 +75,7 @@ export function register(program: Command): void {
         secondsPerMinute: parsePositive("--seconds-per-minute", opts.secondsPerMinute),
         keepSandboxes: opts.keepSandboxes,
         maxRunningIaes: parsePositiveInteger("--max-iaes", opts.maxIaes),
+        iaeIsolation: parseIsolation(opts.iaeIsolation),
         log: opts.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
       });
       for (const id of local.recovered) process.stderr.write(`IAE ${id} was running when the server last stopped: reported as interrupted\n`);

@@ -41,6 +41,7 @@ describe("LocalCompute", () => {
   async function open(secondsPerMinute = 60): Promise<LocalCompute> {
     const c = await LocalCompute.open({
       directory: dir,
+      dataDir: dir,
       client,
       region: "us-east-1",
       iaeEnv: { AWS_ENDPOINT_URL: s3.endpoint },
@@ -187,6 +188,7 @@ describe("LocalCompute", () => {
     let peak = 0;
     const compute: LocalCompute = await LocalCompute.open({
       directory: dir,
+      dataDir: dir,
       client,
       region: "us-east-1",
       iaeEnv: {},
