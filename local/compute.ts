@@ -318,6 +318,7 @@ export class LocalCompute implements ComputeBackend {
     const proc = await IaeProcess.start({
       command: request.commands.join("\n"),
       sandbox: r.sandbox,
+      outputDir: this.outputDir(r.instanceId),
       cwd: resolveWorkingDirectory({ workingDirectory: request.workingDirectory, home: r.sandbox, repoRoot: this.args.repoRoot }),
       env: this.args.iaeEnv,
       pathPrefix: this.args.pathPrefix,
@@ -380,10 +381,17 @@ export class LocalCompute implements ComputeBackend {
     await this.removeSandbox(r);
   }
 
-  /** A terminated IAE's disk is gone on EC2; locally its sandbox (downloaded inputs, HOME) goes too. */
+  /** Where an IAE's command output is captured (beside, not in, its sandbox). */
+  private outputDir(instanceId: string): string {
+    return path.join(this.args.directory, "output", instanceId);
+  }
+
+  /** A terminated IAE's disk is gone on EC2; locally its sandbox (downloaded inputs, HOME) and captured output go too. */
   private async removeSandbox(r: LocalInstanceRecord): Promise<void> {
     if (this.args.keepSandboxes || r.state !== "terminated") return;
-    await fsp.rm(r.sandbox, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${r.sandbox}: ${(err as Error).message}`));
+    for (const dir of [r.sandbox, this.outputDir(r.instanceId)]) {
+      await fsp.rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${dir}: ${(err as Error).message}`));
+    }
   }
 
   private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined): Promise<boolean> {

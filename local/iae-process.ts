@@ -11,6 +11,11 @@ export interface IaeProcessArgs {
   readonly command: string;
   /** The IAE's own directory; also its HOME, so `~/.neurocaas_contrib_storageloc.json` is per IAE. */
   readonly sandbox: string;
+  /**
+   * Where the command's stdout.txt and stderr.txt go: outside the sandbox (and out of the IAE's
+   * sight), so an analysis cannot swap them for links to files the server would then upload.
+   */
+  readonly outputDir: string;
   readonly cwd: string;
   /** What the server gives the IAE (AWS endpoint, credentials...); see iaeEnvironment for the rest. */
   readonly env: Readonly<Record<string, string>>;
@@ -130,6 +135,7 @@ export class IaeProcess {
   static async start(args: IaeProcessArgs): Promise<IaeProcess> {
     const tmpdir = path.join(args.sandbox, TMP_DIR);
     await fsp.mkdir(tmpdir, { recursive: true });
+    await fsp.mkdir(args.outputDir, { recursive: true });
     const env = iaeEnvironment({ given: args.env, home: args.sandbox, tmpdir, pathPrefix: args.pathPrefix });
     let launch: Launch;
     if (args.confinement.kind === "sandbox") {
@@ -144,7 +150,7 @@ export class IaeProcess {
       await fsp.mkdir(args.cwd, { recursive: true });
       launch = { file: "/bin/bash", argv: ["-c", args.command], cwd: args.cwd, env, sandboxed: false };
     }
-    return new IaeProcess(args, launch, path.join(args.sandbox, STDOUT_FILE), path.join(args.sandbox, STDERR_FILE));
+    return new IaeProcess(args, launch, path.join(args.outputDir, STDOUT_FILE), path.join(args.outputDir, STDERR_FILE));
   }
 
   get pid(): number | undefined {

@@ -100,6 +100,7 @@ describe("LocalCompute", () => {
     expect(await compute.commandStatus(id, info.commandId)).toEqual({ commandId: info.commandId, status: "Success" });
     // Terminated: the sandbox went with the "machine".
     await expect(fsp.stat(path.join(dir, "iae", id))).rejects.toThrow();
+    await expect(fsp.stat(path.join(dir, "output", id))).rejects.toThrow();
     const base = `${JOB}/internal_ec2_logs/${info.commandId}/${id}/awsrunShellScript/0.awsrunShellScript`;
     expect(await text(client, `${base}/stdout`)).toBe(`out-${s3.endpoint}\n`);
     expect(await text(client, `${base}/stderr`)).toBe("err\n");

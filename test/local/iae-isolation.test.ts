@@ -206,7 +206,7 @@ describeSandboxed("local IAE sandbox: processes", () => {
       script,
       `import { IaeProcess } from ${JSON.stringify(path.join(REPO, "local", "iae-process"))};
        import { defaultSandboxView } from ${JSON.stringify(path.join(REPO, "local", "iae-sandbox"))};
-       void IaeProcess.start({ command: "exec -a ${iae} sleep 300", sandbox: ${JSON.stringify(sandbox)}, cwd: ${JSON.stringify(sandbox)}, env: {}, pathPrefix: [],
+       void IaeProcess.start({ command: "exec -a ${iae} sleep 300", sandbox: ${JSON.stringify(sandbox)}, outputDir: ${JSON.stringify(`${sandbox}-output`)}, cwd: ${JSON.stringify(sandbox)}, env: {}, pathPrefix: [],
          confinement: { kind: "sandbox", bwrap: "bwrap", view: defaultSandboxView({ dataDir: ${JSON.stringify(t.world.dataDir)}, repoRoot: ${JSON.stringify(REPO)} }) } });
        setInterval(() => undefined, 1000);\n`,
     );
@@ -297,6 +297,14 @@ describeSandboxed("local IAE sandbox: file system", () => {
     const allowed = new Set(["systemd", ...[REPO, process.execPath].filter((p) => p.startsWith(`${os.homedir()}/`)).map((p) => p.slice(os.homedir().length + 1).split("/")[0])]);
     expect(shown.filter((name) => !allowed.has(name))).toEqual([]);
     expect(stdout).toContain("done");
+  });
+
+  it("attack: an analysis swaps its stdout/stderr files for links to budgets.json so the server uploads it — its output is captured out of its reach", async () => {
+    const compute = await t.open();
+    const budgets = path.join(t.world.dataDir, "budgets.json");
+    const { stdout, stderr } = await t.run(compute, `echo visible; for f in ~/stdout.txt ~/stderr.txt; do rm -f "$f"; ln -s ${budgets} "$f"; done`);
+    expect(stdout).toBe("visible\n");
+    expect(stdout + stderr).not.toContain("12345.67");
   });
 
   it("attack: a blueprint WORKING_DIRECTORY outside the sandbox (/home/ubuntu style) makes the server create it on the host — it is private to the IAE", async () => {

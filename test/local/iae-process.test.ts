@@ -12,6 +12,7 @@ const REPO = path.resolve(__dirname, "../..");
 function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
   let dir: string;
   let sandbox: string;
+  let outputDir: string;
   let confinement: IaeConfinement;
   const tokens: string[] = [];
   const token = (): string => {
@@ -25,6 +26,7 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
   beforeEach(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "iae-proc-"));
     sandbox = path.join(dir, "data", "compute", "iae", "i-0123456789abcdef0");
+    outputDir = path.join(dir, "data", "compute", "output", "i-0123456789abcdef0");
     confinement = confinementFor(path.join(dir, "data"));
   });
   afterEach(async () => {
@@ -39,6 +41,7 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
     const p = await IaeProcess.start({
       command: 'echo "home=$HOME tmp=$TMPDIR" && hello-tool x && echo "ep=$AWS_ENDPOINT_URL" && echo oops >&2 && exit 3',
       sandbox,
+      outputDir,
       cwd: path.join(sandbox, "work"),
       env: { AWS_ENDPOINT_URL: "http://127.0.0.1:1" },
       pathPrefix: [tools],
@@ -52,7 +55,7 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
 
   it("kills the whole process tree at the time limit", async () => {
     const child = token();
-    const p = await IaeProcess.start({ command: `(exec -a ${child} sleep 30) & wait`, sandbox, cwd: sandbox, env: {}, pathPrefix: [], confinement, timeLimitMs: 500, killGraceMs: 200 });
+    const p = await IaeProcess.start({ command: `(exec -a ${child} sleep 30) & wait`, sandbox, outputDir, cwd: sandbox, env: {}, pathPrefix: [], confinement, timeLimitMs: 500, killGraceMs: 200 });
     const exit = await p.exited;
     expect(exit.timedOut).toBe(true);
     expect(await processesWith(child)).toEqual([]);
@@ -60,7 +63,7 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
 
   it("stop() ends a running IAE and its background processes", async () => {
     const bg = token();
-    const p = await IaeProcess.start({ command: `((exec -a ${bg} sleep 30) & touch ~/bg-started) ; sleep 30`, sandbox, cwd: sandbox, env: {}, pathPrefix: [], confinement });
+    const p = await IaeProcess.start({ command: `((exec -a ${bg} sleep 30) & touch ~/bg-started) ; sleep 30`, sandbox, outputDir, cwd: sandbox, env: {}, pathPrefix: [], confinement });
     await appears(path.join(sandbox, "bg-started"));
     const exit = await p.stop();
     expect(exit).toMatchObject({ stopped: true, timedOut: false });
@@ -74,6 +77,7 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
       // process that records its interruption on SIGTERM before exiting.
       command: `(trap "" TERM; exec -a ${stubborn} sleep 60) >/dev/null 2>&1 & trap 'sleep 0.3; echo interrupted > ~/note; exit 143' TERM; touch ~/ready; sleep 60 & wait`,
       sandbox,
+      outputDir,
       cwd: sandbox,
       env: {},
       pathPrefix: [],
@@ -92,6 +96,7 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
       // The main shell dies of SIGTERM at once; its child takes 0.5 s to record the interruption.
       command: `(trap 'sleep 0.5; echo recorded > ~/late; exit 0' TERM; touch ~/ready; while :; do sleep 0.05; done) & sleep 60 & wait`,
       sandbox,
+      outputDir,
       cwd: sandbox,
       env: {},
       pathPrefix: [],
