@@ -21,6 +21,7 @@ import {
 } from "../protocols/compute";
 import { ec2StateChangeEvent, type Ec2StateChangeEvent } from "./events";
 import { IaeProcess, type IaeExit } from "./iae-process";
+import { chooseIsolation, checkSandboxView, defaultSandboxView, DEFAULT_BWRAP, type IaeConfinement, type IaeIsolationMode } from "./iae-sandbox";
 import { ensureEndMarker, recordIaeFailure } from "./job-notes";
 import { StateStore, type LocalInstanceRecord } from "./state-store";
 import { resolveWorkingDirectory } from "./working-directory";
@@ -28,9 +29,18 @@ import { resolveWorkingDirectory } from "./working-directory";
 export interface LocalComputeArgs {
   /** `{dataDir}/compute`: state file and one sandbox per IAE. */
   readonly directory: string;
+  /** The data dir: nothing of it is visible to a sandboxed IAE except the IAE's own sandbox. */
+  readonly dataDir: string;
+  /** How IAEs are confined (default `auto`: a bubblewrap sandbox when it works here; see iae-sandbox.ts). */
+  readonly isolation?: IaeIsolationMode;
+  /** The bubblewrap binary (default `bwrap` on PATH). */
+  readonly bwrap?: string;
   readonly client: S3Client;
   readonly region: string;
-  /** Environment of an IAE process (AWS endpoint and credentials), or a function giving each IAE its own. */
+  /**
+   * What every IAE process gets in its environment (AWS endpoint and credentials), or a function
+   * giving each IAE its own; see iaeEnvironment for the rest.
+   */
   readonly iaeEnv: Readonly<Record<string, string>> | ((iae: { readonly instanceId: string; readonly tags: Readonly<Record<string, string>> }) => Readonly<Record<string, string>>);
   /** Prepended to each IAE's PATH (holds `neurocaas`). */
   readonly pathPrefix: readonly string[];
@@ -48,6 +58,8 @@ export interface LocalComputeArgs {
   /** Keep each IAE's sandbox after it terminates (for debugging); default: removed, as EC2 removes the machine. */
   readonly keepSandboxes?: boolean;
   readonly log?: (line: string) => void;
+  /** Where the warning about a fallback to process groups goes (default: stderr, even when there is no log). */
+  readonly warn?: (line: string) => void;
 }
 
 const ACTIVE: readonly IaeState[] = ["pending", "running"];
@@ -72,7 +84,8 @@ export function jobFolderFromOutputPrefix(prefix: string): string | undefined {
 }
 
 /**
- * The ComputeBackend of `neurocaas local`: each IAE is a local bash process (see IaeProcess).
+ * The ComputeBackend of `neurocaas local`: each IAE is a local bash process, in a bubblewrap
+ * sandbox of its own where possible (see IaeProcess and iae-sandbox.ts).
  * Launch creates `pending` IAEs; they become `running` (and the monitor hears about it) when the
  * launching invocation releases them — after the job manager has finished writing the job's
  * records, as boot time guarantees on EC2 — or after `bootFallbackMs`. The monitor then delivers
@@ -90,11 +103,26 @@ export class LocalCompute implements ComputeBackend {
   private constructor(
     private readonly args: LocalComputeArgs,
     private readonly store: StateStore,
+    private readonly confinement: IaeConfinement,
   ) {}
 
+  /**
+   * Open the state in `directory` and decide once how IAEs are confined; the operator hears which
+   * (a fallback to process groups is a warning, on stderr by default).
+   */
   static async open(args: LocalComputeArgs): Promise<LocalCompute> {
+    const isolation = await chooseIsolation(args.isolation ?? "auto", args.bwrap ?? DEFAULT_BWRAP);
+    let confinement: IaeConfinement = { kind: "process-group" };
+    if (isolation.kind === "sandbox") {
+      const view = defaultSandboxView({ dataDir: args.dataDir, repoRoot: args.repoRoot });
+      checkSandboxView(view);
+      confinement = { kind: "sandbox", bwrap: args.bwrap ?? DEFAULT_BWRAP, view };
+      args.log?.(isolation.notice);
+    } else {
+      (args.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(isolation.notice);
+    }
     const store = await StateStore.open(path.join(args.directory, "state.json"));
-    const compute = new LocalCompute(args, store);
+    const compute = new LocalCompute(args, store, confinement);
     compute.prune(Date.now());
     return compute;
   }
@@ -293,9 +321,11 @@ export class LocalCompute implements ComputeBackend {
     const proc = await IaeProcess.start({
       command: request.commands.join("\n"),
       sandbox: r.sandbox,
+      outputDir: this.outputDir(r.instanceId),
       cwd: resolveWorkingDirectory({ workingDirectory: request.workingDirectory, home: r.sandbox, repoRoot: this.args.repoRoot }),
       env: typeof this.args.iaeEnv === "function" ? this.args.iaeEnv(r) : this.args.iaeEnv,
       pathPrefix: this.args.pathPrefix,
+      confinement: this.confinement,
       timeLimitMs: limitMs,
       killGraceMs: this.args.killGraceMs,
     });
@@ -354,10 +384,17 @@ export class LocalCompute implements ComputeBackend {
     await this.removeSandbox(r);
   }
 
-  /** A terminated IAE's disk is gone on EC2; locally its sandbox (downloaded inputs, HOME) goes too. */
+  /** Where an IAE's command output is captured (beside, not in, its sandbox). */
+  private outputDir(instanceId: string): string {
+    return path.join(this.args.directory, "output", instanceId);
+  }
+
+  /** A terminated IAE's disk is gone on EC2; locally its sandbox (downloaded inputs, HOME) and captured output go too. */
   private async removeSandbox(r: LocalInstanceRecord): Promise<void> {
     if (this.args.keepSandboxes || r.state !== "terminated") return;
-    await fsp.rm(r.sandbox, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${r.sandbox}: ${(err as Error).message}`));
+    for (const dir of [r.sandbox, this.outputDir(r.instanceId)]) {
+      await fsp.rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${dir}: ${(err as Error).message}`));
+    }
   }
 
   private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined): Promise<boolean> {

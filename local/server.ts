@@ -8,6 +8,7 @@ import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
 import type { ComputeBackend } from "../protocols/compute";
 import { IAE_TAGS } from "../protocols/compute";
 import { LocalCompute } from "./compute";
+import type { IaeIsolationMode } from "./iae-sandbox";
 import { routeLocalS3Event, type Ec2StateChangeEvent } from "./events";
 import { EventJournal, type JournalEntry } from "./event-journal";
 import type { LocalHandlers } from "./handlers";
@@ -36,6 +37,8 @@ export interface StartLocalArgs {
   readonly keepSandboxes?: boolean;
   /** At most this many IAE processes at once; later ones stay pending (default: no cap). */
   readonly maxRunningIaes?: number;
+  /** How IAEs are confined (default `auto`; see local/iae-sandbox.ts). */
+  readonly iaeIsolation?: IaeIsolationMode;
   readonly limits?: Partial<ProtocolLimits>;
   readonly log?: (line: string) => void;
   /** The admin key (default: the one kept in the data dir, generated on first start). */
@@ -249,6 +252,8 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     for (const config of configs.values()) await ensureFolders(client, config.bucketName, config.affiliates.map((a) => a.AffiliateName));
     compute = await LocalCompute.open({
       directory: path.join(dataDir, "compute"),
+      dataDir,
+      isolation: args.iaeIsolation,
       client,
       region,
       // Each IAE signs with its own key, scoped like the cloud IAE role of its analysis (iaePolicy).
