@@ -143,6 +143,7 @@ export class LocalCompute implements ComputeBackend {
       listRunning: (f) => this.listRunning(f),
       countRunning: (f) => this.countRunning(f),
       sendCommand: (r) => this.sendCommand(r),
+      findCommand: (i, d) => this.findCommand(i, d),
       commandStatus: (i, c) => this.commandStatus(i, c),
       activeCommands: (i) => this.activeCommands(i),
     };
@@ -172,6 +173,8 @@ export class LocalCompute implements ComputeBackend {
         launchTime: new Date().toISOString(),
         tags: { ...request.tags, ...request.instanceTags?.[i] },
         sandbox: path.join(this.args.directory, "iae", instanceId),
+        launchToken: request.clientToken,
+        launchIndex: i,
       };
     }
     this.state.clientTokens[request.clientToken] = ids;
@@ -258,7 +261,17 @@ export class LocalCompute implements ComputeBackend {
   }
 
   private describeRecord(r: LocalInstanceRecord): IaeDescription {
-    return { instanceId: r.instanceId, state: r.state, instanceType: r.instanceType, imageId: r.imageId, launchTime: new Date(r.launchTime), spot: r.spot, tags: r.tags };
+    return {
+      instanceId: r.instanceId,
+      state: r.state,
+      instanceType: r.instanceType,
+      imageId: r.imageId,
+      launchTime: new Date(r.launchTime),
+      spot: r.spot,
+      tags: r.tags,
+      ...(r.launchToken !== undefined ? { launchToken: r.launchToken } : {}),
+      ...(r.launchIndex !== undefined ? { launchIndex: r.launchIndex } : {}),
+    };
   }
 
   async describe(instanceIds: readonly string[]): Promise<readonly IaeDescription[]> {
@@ -269,6 +282,7 @@ export class LocalCompute implements ComputeBackend {
     return Object.values(this.state.instances)
       .filter((r) => ACTIVE.includes(r.state))
       .filter((r) => (filter.instanceType === undefined || r.instanceType === filter.instanceType) && (filter.imageId === undefined || r.imageId === filter.imageId) && (filter.tagKey === undefined || filter.tagKey in r.tags))
+      .filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v))
       .map((r) => this.describeRecord(r));
   }
 
@@ -304,7 +318,7 @@ export class LocalCompute implements ComputeBackend {
     r.pidStartTicks = proc.pid === undefined ? undefined : await processStartTicks(proc.pid);
     r.outputBucket = request.outputBucket;
     r.outputPrefix = request.outputPrefix;
-    this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress" };
+    this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress", ...(request.deliveryId !== undefined ? { deliveryId: request.deliveryId } : {}) };
     await this.store.save();
     this.log(`${request.instanceId}: running command ${commandId} (limit ${limitMs === undefined ? "none" : `${limitMs / 1000} s`})`);
 
@@ -384,6 +398,11 @@ export class LocalCompute implements ComputeBackend {
       if (!st || st.size === 0) continue;
       await new Upload({ client: this.args.client, params: { Bucket: request.outputBucket, Key: `${base}/${name}`, Body: createReadStream(file) } }).done();
     }
+  }
+
+  async findCommand(instanceId: string, deliveryId: string): Promise<CommandInfo | undefined> {
+    const c = Object.values(this.state.commands).find((x) => x.instanceId === instanceId && x.deliveryId === deliveryId);
+    return c ? { commandId: c.commandId, status: c.status } : undefined;
   }
 
   async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {

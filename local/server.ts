@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { S3ObjectStore } from "../protocols/aws/s3-store";
 import type { Clock, PriceSource, ProtocolDeps, ProtocolLimits } from "../protocols/deps";
+import type { Invocation } from "../protocols/lease";
 import { groupFolderKeys } from "../protocols/layout";
 import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
 import type { ComputeBackend } from "../protocols/compute";
@@ -52,6 +54,9 @@ export interface LocalNeurocaas {
   /** Stop IAEs, finish in-flight handlers (bounded), close the endpoint. Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** A local handler has no function timeout; its claims end with the server run (or after a day). */
+const LOCAL_LEASE_MS = 24 * 3600_000;
 
 /** The one-line readiness message (`neurocaas local` prints it; scripts wait for "ready"). */
 export function readyLine(local: Pick<LocalNeurocaas, "endpoint" | "credentials" | "buckets" | "dataDir">): string {
@@ -119,6 +124,14 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
   let client: S3Client | undefined;
   const pendingEvents: LocalS3Event[] = [];
 
+  // Claims (job records, command deliveries) are leased to this server run: after a restart,
+  // those of the previous run are provably abandoned and taken over at once.
+  const runId = randomUUID();
+  const invocation = (): Invocation => ({
+    id: `local:${runId}:${randomUUID()}`,
+    deadline: new Date(Date.now() + LOCAL_LEASE_MS),
+    holderGone: (holder) => holder.startsWith("local:") && !holder.startsWith(`local:${runId}:`),
+  });
   const budgets = new LocalBudgetSource(path.join(dataDir, "budgets.json"));
   const prices: PriceSource = new LocalPriceSource(path.join(dataDir, "prices.json"), args.fallbackPrice);
   const depsFor = (config: AnalysisRuntimeConfig, backend: ComputeBackend): ProtocolDeps => ({
@@ -129,6 +142,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     prices,
     clock,
     limits: args.limits,
+    invocation: invocation(),
     log: (m) => log(`[${config.bucketName}] ${m}`),
   });
 

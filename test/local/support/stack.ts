@@ -10,6 +10,10 @@ export interface TestAnalysisArgs {
   readonly maxCost?: number;
   /** Post-processing step (SPEC 4.8). */
   readonly postProcessing?: { readonly StepName: string; readonly TargetBucket?: string; readonly PostTrigger?: string };
+  /** `neurocaas:bypassBuckets` (e.g. the analysis whose results a post-processing step reads). */
+  readonly bypassBuckets?: readonly string[];
+  /** Blueprint protocol (default "default"). */
+  readonly protocol?: "default" | "ensemble" | "input-checking";
 }
 
 /** Write a one-analysis stack file (`neurocaas:blueprint`) for local mode and return its path. */
@@ -19,7 +23,7 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
     REGION: "us-east-1",
     STAGE: "webdev",
     Lambda: {
-      Protocol: "default",
+      Protocol: args.protocol ?? "default",
       LambdaConfig: {
         AMI: "ami-0123456789abcdef0",
         INSTANCE_TYPE: "t3.micro",
@@ -32,6 +36,6 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
     UXData: { Affiliates: [{ AffiliateName: args.group ?? "lab", UserNames: ["alice"], UserInput: true }] },
   };
   const file = path.join(dir, `${args.name}.yaml`);
-  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint } }));
+  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": [...args.bypassBuckets] } : {}) } }));
   return file;
 }
