@@ -3,7 +3,7 @@ import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { jobRecordKey, type JobRecord } from "../protocols/job-record";
-import { datasetStatusKey } from "../protocols/layout";
+import { activeCostLogKey, datasetStatusKey, type EnsembleMember } from "../protocols/layout";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
   CommandTargetNotReadyError,
@@ -350,8 +350,9 @@ export class LocalCompute implements ComputeBackend {
           : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}) was killed: the command exceeded SSM_TIMEOUT (${request.executionTimeoutSeconds} s).`
         : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}): command exited with code ${exit.code ?? exit.signal}.`;
       const reason = exit.timedOut ? note.replace("[NeuroCAAS local] ", "") : `IAE command exited with code ${exit.code ?? exit.signal}`;
-      if (exit.timedOut || !(await this.datasetFinal(request.outputBucket, jobFolder, datasetKey))) {
-        await recordIaeFailure({ client: this.args.client, bucket: request.outputBucket, jobFolder, datasetKey, instanceId: r.instanceId, note, reason, stderrLines, overrideFinal: exit.timedOut }).catch((err: unknown) =>
+      const member = await this.memberOf(r);
+      if (exit.timedOut || !(await this.datasetFinal(request.outputBucket, jobFolder, datasetKey, member))) {
+        await recordIaeFailure({ client: this.args.client, bucket: request.outputBucket, jobFolder, datasetKey, member, instanceId: r.instanceId, note, reason, stderrLines, overrideFinal: exit.timedOut }).catch((err: unknown) =>
           this.log(`${r.instanceId}: could not record the failure: ${(err as Error).message}`),
         );
       }
@@ -374,10 +375,23 @@ export class LocalCompute implements ComputeBackend {
     await fsp.rm(r.sandbox, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${r.sandbox}: ${(err as Error).message}`));
   }
 
-  private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined): Promise<boolean> {
+  /** The ensemble member an IAE runs, from its active cost log (undefined for ordinary jobs). */
+  private async memberOf(r: LocalInstanceRecord): Promise<EnsembleMember> {
+    const analysis = r.tags[IAE_TAGS.analysis];
+    if (!analysis) return undefined;
+    try {
+      const res = await this.args.client.send(new GetObjectCommand({ Bucket: analysis, Key: activeCostLogKey(r.instanceId) }));
+      const member = (JSON.parse(await res.Body!.transformToString("utf-8")) as { member?: unknown }).member;
+      return typeof member === "number" ? member : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined, member: EnsembleMember): Promise<boolean> {
     if (datasetKey === undefined) return true;
     try {
-      const res = await this.args.client.send(new GetObjectCommand({ Bucket: bucket, Key: datasetStatusKey(jobFolder, datasetKey) }));
+      const res = await this.args.client.send(new GetObjectCommand({ Bucket: bucket, Key: datasetStatusKey(jobFolder, datasetKey, member) }));
       const body = JSON.parse(await res.Body!.transformToString("utf-8")) as { status?: string };
       return body.status === "SUCCESS" || body.status === "FAILED";
     } catch {
@@ -443,7 +457,8 @@ export class LocalCompute implements ComputeBackend {
       if (jobFolder !== undefined && bucket !== undefined) {
         jobs.set(`${bucket}/${jobFolder}`, { bucket, jobFolder });
         const note = `[NeuroCAAS local] IAE ${r.instanceId} (${r.tags[IAE_TAGS.dataset] ?? "?"}) was interrupted: the local NeuroCAAS server stopped while it was ${r.state}. Resubmit the job to run it again.`;
-        await recordIaeFailure({ client: this.args.client, bucket, jobFolder, datasetKey: r.tags[IAE_TAGS.dataset], instanceId: r.instanceId, note, reason: note.replace("[NeuroCAAS local] ", ""), overrideFinal: false }).catch((err: unknown) =>
+        const member = await this.memberOf(r);
+        await recordIaeFailure({ client: this.args.client, bucket, jobFolder, datasetKey: r.tags[IAE_TAGS.dataset], member, instanceId: r.instanceId, note, reason: note.replace("[NeuroCAAS local] ", ""), overrideFinal: false }).catch((err: unknown) =>
           this.log(`${r.instanceId}: could not record the interruption: ${(err as Error).message}`),
         );
       }

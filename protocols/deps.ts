@@ -32,8 +32,6 @@ export interface ExemptionSource {
 export interface ProtocolLimits {
   /** How long the monitor keeps retrying to deliver a command to a booting IAE. */
   readonly commandDeliveryMs: number;
-  /** How long the monitor waits for a just-launched IAE's cost log to appear. */
-  readonly costLogWaitMs: number;
   /** Total backoff allowed for launch retries (capacity, throttling, 5xx). */
   readonly launchRetryMs: number;
   /** Attempts of a conditional read-modify-write before giving up. */
@@ -55,7 +53,6 @@ export interface ProtocolLimits {
 
 export const DEFAULT_LIMITS: ProtocolLimits = {
   commandDeliveryMs: 300_000,
-  costLogWaitMs: 30_000,
   launchRetryMs: 60_000,
   conditionalWriteAttempts: 20,
   launchConcurrency: 10,

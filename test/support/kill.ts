@@ -91,12 +91,15 @@ export class Gate {
   }
 }
 
-/** Deps whose store blocks at the first write matching `at` until the gate opens (forces an interleaving). */
-export function pauseAt(deps: ProtocolDeps, at: (method: "get" | "put" | "delete", key: string) => boolean, gate: Gate): ProtocolDeps {
+/**
+ * Deps whose store stops at the first call matching `at` until the gate opens (forces an
+ * interleaving): before a put or delete is made, right after a get has read.
+ */
+export function pauseAt(deps: ProtocolDeps, at: (method: "get" | "put" | "delete", key: string, body?: string) => boolean, gate: Gate): ProtocolDeps {
   const s = deps.store;
   let paused = false;
-  const maybe = async (method: "get" | "put" | "delete", key: string): Promise<void> => {
-    if (!paused && at(method, key)) {
+  const maybe = async (method: "get" | "put" | "delete", key: string, body?: string): Promise<void> => {
+    if (!paused && at(method, key, body)) {
       paused = true;
       await gate.wait();
     }
@@ -105,11 +108,11 @@ export function pauseAt(deps: ProtocolDeps, at: (method: "get" | "put" | "delete
     ...s,
     get: async (b, k) => {
       const out = await s.get(b, k);
-      await maybe("get", k);
+      await maybe("get", k, out?.body);
       return out;
     },
     put: async (b, k, body, o) => {
-      await maybe("put", k);
+      await maybe("put", k, body);
       return s.put(b, k, body, o);
     },
     delete: async (b, k) => {

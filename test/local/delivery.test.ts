@@ -1,0 +1,57 @@
+/**
+ * Local mode's events go through the same handlers as the cloud's, so it has the same
+ * exactly-once guarantees: duplicated state-change events (as EventBridge may deliver them) start
+ * the analysis once and complete the job once.
+ */
+import { promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-handlers";
+import { startLocal, type LocalNeurocaas } from "../../local/server";
+import type { LocalHandlers } from "../../local/handlers";
+import { waitForJob } from "../../cli/user/job-state";
+import { jobFolderKey } from "../../protocols/layout";
+import { writeStackFile } from "./support/stack";
+
+jest.setTimeout(120_000);
+const REPO = path.resolve(__dirname, "../..");
+
+describe("local mode: duplicated events", () => {
+  let dir: string;
+  let local: LocalNeurocaas;
+  const outcomes: string[] = [];
+  beforeAll(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-localdup-"));
+    const stack = await writeStackFile(dir, { name: "localdup", command: 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/mock/run_mock.sh' });
+    // Every state change reaches the monitor three times at once (three invocations, as EventBridge would make).
+    const tripled: LocalHandlers = {
+      ...protocolHandlers,
+      monitor: async (event, deps) => {
+        const all = await Promise.all([0, 1, 2].map((i) => protocolHandlers.monitor(event, { ...deps, invocation: { ...deps.invocation!, id: `${deps.invocation!.id}-copy${i}` } })));
+        for (const o of all) outcomes.push(`${event.detail.state}:${(o as { action: string }).action}`);
+        return all[0];
+      },
+    };
+    local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, handlers: tripled, fallbackPrice: fallbackHourlyPrice, secondsPerMinute: 1 });
+  });
+  afterAll(async () => {
+    await local?.close();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it("start the analysis once per IAE and finish the job once (a duplicate no longer kills the running IAE)", async () => {
+    const put = (key: string, body: string) => local.client.send(new PutObjectCommand({ Bucket: "localdup", Key: key, Body: Buffer.from(body) }));
+    await put("lab/inputs/d.txt", "data\n");
+    await put("lab/configs/c.yaml", "wait: 1\n__duration__: 60\n");
+    await put("lab/submissions/submit.json", JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.yaml", timestamp: "dup1" }));
+    const state = await waitForJob(local.client, { bucket: "localdup", group: "lab", job: "dup1" }, { intervalMs: 300, timeoutMs: 60_000 });
+    await local.settle();
+    expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
+    expect(state.certificate).not.toContain("[JOB TERMINATE REASON]");
+    expect(outcomes.filter((o) => o === "running:command-delivered")).toHaveLength(1);
+    // SSM-style output: one command folder under internal_ec2_logs/.
+    const out = await local.client.send(new ListObjectsV2Command({ Bucket: "localdup", Prefix: `${jobFolderKey("lab", "localdup", "dup1")}/internal_ec2_logs/` }));
+    expect(new Set((out.Contents ?? []).map((o) => o.Key!.split("/")[5])).size).toBe(1);
+  });
+});
