@@ -79,6 +79,24 @@ export function datasetStatusKey(jobFolder: string, datasetKey: string, member?:
   return `${jobFolder}/logs/${datasetStatusFileName(datasetKey, member)}`;
 }
 
+/** `{folder}/{jobName}inst{i}config.json`: the config copy of ensemble member i (SPEC 4.8). */
+export function ensembleConfigKey(folder: string, jobName: string, member: number): string {
+  return `${folder}/${jobName}inst${member}config.json`;
+}
+
+/**
+ * The ensemble member an IAE runs, from its config key (placeholder 4: the platform's config copy
+ * `job__…inst{i}config.json`) and, when known, the config's own `"jobnb": i`, which must agree.
+ * Undefined for an ordinary job.
+ */
+export function ensembleMemberOf(configKey: string, config?: Readonly<Record<string, unknown>>): EnsembleMember {
+  const m = /^job__.*inst([1-9][0-9]*)config\.json$/.exec(basename(configKey));
+  if (!m) return undefined;
+  const member = Number(m[1]);
+  if (config !== undefined && config.jobnb !== member) return undefined;
+  return member;
+}
+
 /** The DATANAME of a dataset's certificate line: the dataset key, and for ensemble member i ` (inst{i})`. */
 export function datasetLineName(datasetKey: string, member?: EnsembleMember): string {
   return member === undefined ? datasetKey : `${datasetKey} (inst${member})`;

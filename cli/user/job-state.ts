@@ -101,7 +101,9 @@ export function formatJobState(ref: JobRef, state: JobState): string {
   for (const d of state.datasets) {
     const text = reasonText(d.reason);
     const reason = text === "" ? "" : ` — ${text}`;
-    lines.push(`dataset ${d.input ?? d.file}: ${d.status ?? "UNKNOWN"}${reason}`);
+    // Ensemble members share their dataset: each has its own status file, named by its member number.
+    const member = typeof d.body.member === "number" ? ` (inst${d.body.member})` : "";
+    lines.push(`dataset ${d.input ?? d.file}${member}: ${d.status ?? "UNKNOWN"}${reason}`);
   }
   return lines.join("\n");
 }

@@ -7,6 +7,7 @@ import { parseJobConfig } from "../../protocols/job-config";
 import { makeLedger } from "../../protocols/ledger";
 import { retryWithBackoff } from "../../protocols/retry";
 import { parseSubmitFile } from "../../protocols/submit-file";
+import { boundedName, datasetLineName, datasetStatusFileName, ensembleConfigKey, ensembleMemberOf } from "../../protocols/layout";
 import { AwsWorld, priceDocument } from "../support/aws-world";
 
 describe("certificate", () => {
@@ -103,6 +104,29 @@ describe("submit file and config parsing", () => {
     expect(parseJobConfig("{}", "c.json")).toMatchObject({ durationMinutes: 60, durationExplicit: false, datasetSizeGb: 0 });
     expect(parseJobConfig('{"__dataset_size__": 0, "__duration__": 1}', "c.json")).toMatchObject({ durationMinutes: 1, durationExplicit: true, datasetSizeGb: 0 });
     expect(parseJobConfig("__duration__: 200\n__dataset_size__: 300\n", "c.yaml")).toMatchObject({ durationMinutes: 200, datasetSizeGb: 300 });
+  });
+});
+
+describe("names derived from keys", () => {
+  it("keeps status file names within 200 bytes, distinct for distinct long names", () => {
+    expect(datasetStatusFileName("g/inputs/a.csv")).toBe("DATASET_NAME:a.csv_STATUS.txt");
+    const a = datasetStatusFileName(`g/inputs/${"é".repeat(120)}a`);
+    const b = datasetStatusFileName(`g/inputs/${"é".repeat(120)}b`);
+    expect(Buffer.byteLength(a)).toBeLessThanOrEqual(200);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^DATASET_NAME:é+~[0-9a-f]{12}_STATUS\.txt$/);
+    expect(boundedName("short.txt", 20)).toBe("short.txt");
+  });
+
+  it("names each ensemble member by its jobnb, and finds the member from its config copy", () => {
+    const key = ensembleConfigKey("g/configs", "job__b_t1", 3);
+    expect(key).toBe("g/configs/job__b_t1inst3config.json");
+    expect(ensembleMemberOf(key)).toBe(3);
+    expect(ensembleMemberOf(key, { jobnb: 3, lr: 1 })).toBe(3);
+    expect(ensembleMemberOf(key, { jobnb: 2 })).toBeUndefined();
+    expect(ensembleMemberOf("g/configs/myinst3config.json", { jobnb: 3 })).toBeUndefined();
+    expect(datasetStatusFileName("g/inputs/v.avi", 3)).toBe("DATASET_NAME:v.avi_inst3_STATUS.txt");
+    expect(datasetLineName("g/inputs/v.avi", 3)).toBe("g/inputs/v.avi (inst3)");
   });
 });
 
