@@ -3,45 +3,30 @@
  * exactly-once guarantees: duplicated state-change events (as EventBridge may deliver them) start
  * the analysis once and complete the job once.
  */
-import { promises as fsp } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-handlers";
-import { startLocal, type LocalNeurocaas } from "../../local/server";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { protocolHandlers } from "../../local/protocol-handlers";
 import type { LocalHandlers } from "../../local/handlers";
 import { waitForJob } from "../../cli/user/job-state";
 import { jobFolderKey } from "../../protocols/layout";
-import { writeStackFile } from "./support/stack";
+import { runMainCommand, useLocalServer } from "./support/local-server";
 
 jest.setTimeout(120_000);
-const REPO = path.resolve(__dirname, "../..");
 
 describe("local mode: duplicated events", () => {
-  let dir: string;
-  let local: LocalNeurocaas;
   const outcomes: string[] = [];
-  beforeAll(async () => {
-    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-localdup-"));
-    const stack = await writeStackFile(dir, { name: "localdup", command: 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/mock/run_mock.sh' });
-    // Every state change reaches the monitor three times at once (three invocations, as EventBridge would make).
-    const tripled: LocalHandlers = {
-      ...protocolHandlers,
-      monitor: async (event, deps) => {
-        const all = await Promise.all([0, 1, 2].map((i) => protocolHandlers.monitor(event, { ...deps, invocation: { ...deps.invocation!, id: `${deps.invocation!.id}-copy${i}` } })));
-        for (const o of all) outcomes.push(`${event.detail.state}:${(o as { action: string }).action}`);
-        return all[0];
-      },
-    };
-    local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, handlers: tripled, fallbackPrice: fallbackHourlyPrice, secondsPerMinute: 1 });
-  });
-  afterAll(async () => {
-    await local?.close();
-    await fsp.rm(dir, { recursive: true, force: true });
-  });
+  // Every state change reaches the monitor three times at once (three invocations, as EventBridge would make).
+  const tripled: LocalHandlers = {
+    ...protocolHandlers,
+    monitor: async (event, deps) => {
+      const all = await Promise.all([0, 1, 2].map((i) => protocolHandlers.monitor(event, { ...deps, invocation: { ...deps.invocation!, id: `${deps.invocation!.id}-copy${i}` } })));
+      for (const o of all) outcomes.push(`${event.detail.state}:${(o as { action: string }).action}`);
+      return all[0];
+    },
+  };
+  const server = useLocalServer({ name: "localdup", command: runMainCommand("examples/mock/run_mock.sh") }, tripled);
 
   it("start the analysis once per IAE and finish the job once (a duplicate no longer kills the running IAE)", async () => {
-    const put = (key: string, body: string) => local.client.send(new PutObjectCommand({ Bucket: "localdup", Key: key, Body: Buffer.from(body) }));
+    const { local, put } = server;
     await put("lab/inputs/d.txt", "data\n");
     await put("lab/configs/c.yaml", "wait: 1\n__duration__: 60\n");
     await put("lab/submissions/submit.json", JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.yaml", timestamp: "dup1" }));

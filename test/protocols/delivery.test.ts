@@ -319,16 +319,22 @@ describe("completion is retry-safe", () => {
 });
 
 describe("files users read stay correct", () => {
-  it("the job manager's final certificate and a concurrent monitor update both survive (monitor first)", async () => {
+  /** A job manager stopped right before writing its final certificate, and its (booted) IAE, whose agent never registers. */
+  async function managerAtFinalCertificate(): Promise<{ manager: Promise<unknown>; gate: Gate; folder: string; id: string }> {
     const { event, folder } = await submitFile([D[0]]);
     const gate = new Gate();
-    // The job manager has computed its final certificate and is about to write it...
-    const manager = runSubmit(event, pauseAt(deps("jm-final"), (m, k, body) => m === "put" && k.endsWith("certificate.txt") && (body ?? "").includes("STEP 4/4"), gate));
+    const manager = runSubmit(event, pauseAt(deps(`jm-final-${n}`), (m, k, body) => m === "put" && k.endsWith("certificate.txt") && (body ?? "").includes("STEP 4/4"), gate));
     await gate.reached;
-    // ...when the IAE's delivery fails for good and the monitor reports it.
     const [id] = jobInstances(folder);
     boot(id);
     world.agentReadyAfter = Infinity;
+    return { manager, gate, folder, id };
+  }
+
+  it("the job manager's final certificate and a concurrent monitor update both survive (monitor first)", async () => {
+    // The job manager has computed its final certificate and is about to write it, when the IAE's
+    // delivery fails for good and the monitor reports it.
+    const { manager, gate, folder, id } = await managerAtFinalCertificate();
     expect((await runMonitor(stateEvent(id, "running"), deps(undefined, { commandDeliveryMs: 10_000 }))).action).toBe("delivery-failed");
     gate.open();
     await manager;
@@ -339,13 +345,7 @@ describe("files users read stay correct", () => {
   });
 
   it("the job manager's final certificate and a concurrent monitor update both survive (job manager first)", async () => {
-    const { event, folder } = await submitFile([D[0]]);
-    const jmGate = new Gate();
-    const manager = runSubmit(event, pauseAt(deps("jm-final2"), (m, k, body) => m === "put" && k.endsWith("certificate.txt") && (body ?? "").includes("STEP 4/4"), jmGate));
-    await jmGate.reached;
-    const [id] = jobInstances(folder);
-    boot(id);
-    world.agentReadyAfter = Infinity;
+    const { manager, gate: jmGate, folder, id } = await managerAtFinalCertificate();
     // The monitor reads the certificate (before the final one exists) and is slow to write it back.
     const monGate = new Gate();
     const monitor = runMonitor(stateEvent(id, "running"), pauseAt(deps(undefined, { commandDeliveryMs: 10_000 }), (m, k) => m === "get" && k.endsWith("certificate.txt"), monGate));
