@@ -146,6 +146,22 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     log: (m) => log(`[${config.bucketName}] ${m}`),
   });
 
+  /**
+   * Like Lambda for asynchronous invocations: a handler that fails runs twice more (here after 1
+   * and 2 seconds rather than minutes) as the same invocation, so that it takes over its own claims.
+   */
+  const asLambdaRetries = async <T>(run: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (attempt >= 3 || !accepting) throw err;
+        log(`handler attempt ${attempt} failed (${(err as Error).message}); retrying`);
+        await clock.sleep(attempt * 1000);
+      }
+    }
+  };
+
   const track = (p: Promise<void>): void => {
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
@@ -162,16 +178,18 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     try {
       if (entry.route === "submit") {
         const view = compute!.invocation();
+        const deps = depsFor(config, view.compute);
         let code: number;
         try {
-          code = await args.handlers.submit(entry.event, depsFor(config, view.compute));
+          code = await asLambdaRetries(() => args.handlers.submit(entry.event, deps));
         } finally {
           // IAEs the job manager launched (and did not roll back) boot once it is done.
           await view.release();
         }
         log(`job manager: s3://${entry.bucket}/${key} → ${code === 0 ? "job started" : `rejected (${code})`}`);
       } else {
-        await args.handlers.postProcess(entry.event, depsFor(config, compute!));
+        const deps = depsFor(config, compute!);
+        await asLambdaRetries(() => args.handlers.postProcess(entry.event, deps));
         log(`post-processing: s3://${entry.bucket}/${key} handled`);
       }
     } catch (err) {
@@ -198,7 +216,8 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       log(`monitor: ${id} ${event.detail.state} belongs to no local analysis; ignored`);
       return;
     }
-    const run = args.handlers.monitor(event, depsFor(config, compute!)).then(
+    const deps = depsFor(config, compute!);
+    const run = asLambdaRetries(() => args.handlers.monitor(event, deps)).then(
       () => log(`monitor: ${id} ${event.detail.state}`),
       (err: unknown) => log(`monitor failed for ${id} ${event.detail.state}: ${(err as Error).stack ?? String(err)}`),
     );

@@ -236,14 +236,11 @@ export class Submission {
       updated: now,
     };
     let fresh = true;
-    try {
-      await this.deps.store.put(this.bucket, loc.recordKey, JSON.stringify(record), { ifNoneMatch: "*" });
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err;
-      const existing = await this.deps.store.get(this.bucket, loc.recordKey);
-      const other = existing ? parseJobRecord(existing.body) : undefined;
-      if (existing && other && sameSubmission(other, this.identity)) {
-        if (!(await this.takeOver(other, existing.etag))) {
+    const existing = await this.createRecord(loc.recordKey, record);
+    if (existing) {
+      const { other, etag } = existing;
+      if (other && sameSubmission(other, this.identity)) {
+        if (!(await this.takeOver(other, etag))) {
           this.deps.log?.(`duplicate delivery of ${this.target.key}: job ${loc.jobName} is ${other.state}; nothing to do`);
           return { exitCode: other.exitCode ?? 0, submitKey: this.target.key, protocol: this.protocol, outputBucket: other.outputBucket, jobFolder: other.jobFolder, duplicate: true, instanceIds: other.instances.map((i) => i.instanceId) };
         }
@@ -272,6 +269,18 @@ export class Submission {
       return this.rejectTakenTimestamp("its job folder already holds a certificate");
     }
     return undefined;
+  }
+
+  /** Create a job record (If-None-Match); when the name is taken, the record there (undefined if unreadable) and its ETag. */
+  private async createRecord(key: string, record: JobRecord): Promise<{ other?: JobRecord; etag: string } | undefined> {
+    try {
+      await this.deps.store.put(this.bucket, key, JSON.stringify(record), { ifNoneMatch: "*" });
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      const existing = await this.deps.store.get(this.bucket, key);
+      return { other: existing ? parseJobRecord(existing.body) : undefined, etag: existing?.etag ?? "" };
+    }
   }
 
   /** Whether the job folder already holds a certificate; reaching the bucket proves it usable. */
@@ -344,16 +353,9 @@ export class Submission {
       const loc = this.ownFolder(jobName, this.bucket);
       const now = this.deps.clock.now().toISOString();
       const record: JobRecord = { version: 1, submission: this.identity, group: this.group as string, jobName, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, state: "rejected", exitCode: 99, instances: [], created: now, updated: now };
-      let mine = true;
-      try {
-        await this.deps.store.put(this.bucket, loc.recordKey, JSON.stringify(record), { ifNoneMatch: "*" });
-      } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err;
-        const existing = await this.deps.store.get(this.bucket, loc.recordKey);
-        const other = existing ? parseJobRecord(existing.body) : undefined;
-        if (!other || !sameSubmission(other, this.identity)) continue; // another job's name: the next one
-        mine = false; // a redelivery: finish what the earlier attempt may not have written
-      }
+      const taken = await this.createRecord(loc.recordKey, record);
+      if (taken && (!taken.other || !sameSubmission(taken.other, this.identity))) continue; // another job's name: the next one
+      const mine = !taken; // else a redelivery: finish what the earlier attempt may not have written
       const outcome: JobOutcome = { exitCode: 99, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, reason: message, instanceIds: [], ...(mine ? {} : { duplicate: true }) };
       if (!mine && (await this.deps.store.exists(loc.outputBucket, certificateKey(loc.jobFolder)))) return outcome;
       for (const d of details) this.cert.append(d);
@@ -544,7 +546,7 @@ export class Submission {
       async (plans, n) => {
         try {
           const known = launch.batches[n].instanceIds;
-          const iaes = known ? await this.adopt(known, plans) : await this.deps.compute.launch({ ...requests[n], ...(prior ? { adopt: true } : {}) });
+          const iaes = known ? await this.adopt(known) : await this.deps.compute.launch({ ...requests[n], ...(prior ? { adopt: true } : {}) });
           if (iaes.length !== plans.length) {
             await this.deps.compute.terminate(iaes.map((i) => i.instanceId));
             throw new LaunchError("service", `the compute backend started ${iaes.length} IAE(s) for ${plans.length} requested`);
@@ -584,12 +586,9 @@ export class Submission {
   }
 
   /** Instances an earlier attempt recorded for a launch call, as launched IAEs (gone ones included). */
-  private async adopt(ids: readonly string[], plans: readonly IaePlan[]): Promise<LaunchedIae[]> {
+  private async adopt(ids: readonly string[]): Promise<LaunchedIae[]> {
     const described = new Map((await this.deps.compute.describe(ids)).map((d) => [d.instanceId, d]));
-    return ids.map((id, i) => {
-      const d = described.get(id);
-      return { instanceId: id, instanceType: d?.instanceType ?? this.instanceType, spot: d?.spot ?? plans[i] === undefined };
-    });
+    return ids.map((id) => ({ instanceId: id, instanceType: described.get(id)?.instanceType ?? this.instanceType, spot: described.get(id)?.spot ?? false }));
   }
 
   /** Every instance this job ever started (found by its tags), so a failing resume can stop them all. */
