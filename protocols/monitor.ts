@@ -7,7 +7,7 @@ import { costOfLog, formatLogTime, type CostLog } from "./cost-log";
 import { limitsOf, type ProtocolDeps } from "./deps";
 import { errorMessage } from "./errors";
 import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
-import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "./layout";
+import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
 import { recordSpend } from "./ledger";
 import { PreconditionFailedError } from "./storage";
@@ -71,7 +71,7 @@ async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<Monito
   const [desc] = await deps.compute.describe([instanceId]);
   if (!desc || desc.tags[IAE_TAGS.analysis] !== deps.config.bucketName) return { instanceId, state: "running", action: "ignored" };
   if (desc.state !== "running" && desc.state !== "pending") return { instanceId, state: "running", action: "ignored", detail: `already ${desc.state}` };
-  const found = await activeLog(instanceId, desc, ctx);
+  const found = await activeLog(instanceId, desc, ctx, true);
   if (found === "finished") return { instanceId, state: "running", action: "ignored", detail: "already finished" };
   if (!found) {
     await deps.compute.terminate([instanceId]);
@@ -162,7 +162,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   const [desc] = await deps.compute.describe([instanceId]);
   if (desc && desc.tags[IAE_TAGS.analysis] !== bucket) return { instanceId, state, action: "ignored" };
   // EC2 forgets terminated instances after about an hour; a late event still finds the cost log.
-  const found = desc ? await activeLog(instanceId, desc, ctx) : await readActiveLog(ctx, instanceId);
+  const found = desc ? await activeLog(instanceId, desc, ctx, false) : await readActiveLog(ctx, instanceId);
   if (!found || found === "finished") return { instanceId, state, action: "ignored" };
   // 1. Mark the IAE ended; everything below is repeatable until the active log is dropped (5.).
   const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatLogTime(at) }));
@@ -176,10 +176,13 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   await settleDataset(ctx, log, state, desc);
   // 4. end.txt when the job is over.
   let jobFinished = false;
-  if (log.jobrecord) {
-    const obj = await deps.store.get(bucket, log.jobrecord);
-    const record = obj ? parseJobRecord(obj.body) : undefined;
-    if (record) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
+  const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
+  const record = obj ? parseJobRecord(obj.body) : undefined;
+  if (record && log.jobrecord) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
+  else if (!log.jobrecord) {
+    // A cost log without a job record (an older deployment's): one IAE, one job.
+    await deps.store.put(log.resultbucket ?? bucket, endMarkerKey(log.jobpath), END_MARKER_BODY);
+    jobFinished = true;
   }
   // 5. Only now the active log goes (a retry before this point redoes 1.–4.).
   await deps.store.delete(bucket, activeCostLogKey(instanceId));
@@ -189,9 +192,10 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
 /**
  * The IAE's active cost log; when there is none, the one its job's write-ahead launch record
  * describes (created here, If-None-Match), "finished" when it was already accounted, undefined
- * when no job launched it.
+ * when no job launched it — or, `toRun`, when its job has failed (it must not run; its end is
+ * still accounted).
  */
-async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx): Promise<CostLog | "finished" | undefined> {
+async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx, toRun: boolean): Promise<CostLog | "finished" | undefined> {
   const { deps } = ctx;
   const bucket = deps.config.bucketName;
   const current = await readActiveLog(ctx, instanceId);
@@ -203,7 +207,7 @@ async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx): Pr
   const recordKey = jobRecordKey(group, job);
   const obj = await deps.store.get(bucket, recordKey);
   const record = obj ? parseJobRecord(obj.body) : undefined;
-  if (!record?.launch || record.state === "rejected") return undefined;
+  if (!record?.launch || record.state === "rejected" || (toRun && record.state === "failed")) return undefined;
   const plan = planOfInstance(record, desc);
   if (!plan) return undefined;
   const log = costLogFor(record.launch.common, plan, desc, formatLogTime(desc.launchTime));

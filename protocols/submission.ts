@@ -564,7 +564,7 @@ export class Submission {
     ).catch(() => undefined);
     if (failures.length > 0) throw failures.find((f) => f instanceof LeaseLostError) ?? launchFailure(failures[0]);
     this.launched.sort((a, b) => a.plan.index - b.plan.index);
-    await this.writeActiveLogs();
+    await this.writeActiveLogs(launch.common);
     this.cert.append(`Requested ${this.launched.length} IAE(s): ${this.launched.map((l) => l.iae.instanceId).join(", ")}.`);
   }
 
@@ -612,8 +612,7 @@ export class Submission {
    * launch record and moved on) and only for IAEs still alive or unaccounted: an adopted IAE that
    * already ended belongs to the monitor's bookkeeping.
    */
-  private async writeActiveLogs(): Promise<void> {
-    const common = this.iaeCommon();
+  private async writeActiveLogs(common: IaeCommon): Promise<void> {
     const now = formatLogTime(this.deps.clock.now());
     const alive = this.resumedFrom ? new Set((await this.deps.compute.describe(this.launched.map((l) => l.iae.instanceId))).filter((d) => d.state === "pending" || d.state === "running").map((d) => d.instanceId)) : undefined;
     await mapBounded(this.launched, 16, async ({ plan, iae }) => {
