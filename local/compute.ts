@@ -3,7 +3,7 @@ import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { jobRecordKey, type JobRecord } from "../protocols/job-record";
-import { datasetStatusKey } from "../protocols/layout";
+import { activeCostLogKey, datasetStatusKey, type EnsembleMember } from "../protocols/layout";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
   CommandTargetNotReadyError,
@@ -171,6 +171,7 @@ export class LocalCompute implements ComputeBackend {
       listRunning: (f) => this.listRunning(f),
       countRunning: (f) => this.countRunning(f),
       sendCommand: (r) => this.sendCommand(r),
+      findCommand: (i, d) => this.findCommand(i, d),
       commandStatus: (i, c) => this.commandStatus(i, c),
       activeCommands: (i) => this.activeCommands(i),
     };
@@ -200,6 +201,8 @@ export class LocalCompute implements ComputeBackend {
         launchTime: new Date().toISOString(),
         tags: { ...request.tags, ...request.instanceTags?.[i] },
         sandbox: path.join(this.args.directory, "iae", instanceId),
+        launchToken: request.clientToken,
+        launchIndex: i,
       };
     }
     this.state.clientTokens[request.clientToken] = ids;
@@ -286,7 +289,17 @@ export class LocalCompute implements ComputeBackend {
   }
 
   private describeRecord(r: LocalInstanceRecord): IaeDescription {
-    return { instanceId: r.instanceId, state: r.state, instanceType: r.instanceType, imageId: r.imageId, launchTime: new Date(r.launchTime), spot: r.spot, tags: r.tags };
+    return {
+      instanceId: r.instanceId,
+      state: r.state,
+      instanceType: r.instanceType,
+      imageId: r.imageId,
+      launchTime: new Date(r.launchTime),
+      spot: r.spot,
+      tags: r.tags,
+      ...(r.launchToken !== undefined ? { launchToken: r.launchToken } : {}),
+      ...(r.launchIndex !== undefined ? { launchIndex: r.launchIndex } : {}),
+    };
   }
 
   async describe(instanceIds: readonly string[]): Promise<readonly IaeDescription[]> {
@@ -297,6 +310,7 @@ export class LocalCompute implements ComputeBackend {
     return Object.values(this.state.instances)
       .filter((r) => ACTIVE.includes(r.state))
       .filter((r) => (filter.instanceType === undefined || r.instanceType === filter.instanceType) && (filter.imageId === undefined || r.imageId === filter.imageId) && (filter.tagKey === undefined || filter.tagKey in r.tags))
+      .filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v))
       .map((r) => this.describeRecord(r));
   }
 
@@ -334,7 +348,7 @@ export class LocalCompute implements ComputeBackend {
     r.pidStartTicks = proc.pid === undefined ? undefined : await processStartTicks(proc.pid);
     r.outputBucket = request.outputBucket;
     r.outputPrefix = request.outputPrefix;
-    this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress" };
+    this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress", ...(request.deliveryId !== undefined ? { deliveryId: request.deliveryId } : {}) };
     await this.store.save();
     this.log(`${request.instanceId}: running command ${commandId} (limit ${limitMs === undefined ? "none" : `${limitMs / 1000} s`})`);
 
@@ -366,8 +380,9 @@ export class LocalCompute implements ComputeBackend {
           : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}) was killed: the command exceeded SSM_TIMEOUT (${request.executionTimeoutSeconds} s).`
         : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}): command exited with code ${exit.code ?? exit.signal}.`;
       const reason = exit.timedOut ? note.replace("[NeuroCAAS local] ", "") : `IAE command exited with code ${exit.code ?? exit.signal}`;
-      if (exit.timedOut || !(await this.datasetFinal(request.outputBucket, jobFolder, datasetKey))) {
-        await recordIaeFailure({ client: this.args.client, bucket: request.outputBucket, jobFolder, datasetKey, instanceId: r.instanceId, note, reason, stderrLines, overrideFinal: exit.timedOut }).catch((err: unknown) =>
+      const member = await this.memberOf(r);
+      if (exit.timedOut || !(await this.datasetFinal(request.outputBucket, jobFolder, datasetKey, member))) {
+        await recordIaeFailure({ client: this.args.client, bucket: request.outputBucket, jobFolder, datasetKey, member, instanceId: r.instanceId, note, reason, stderrLines, overrideFinal: exit.timedOut }).catch((err: unknown) =>
           this.log(`${r.instanceId}: could not record the failure: ${(err as Error).message}`),
         );
       }
@@ -397,10 +412,23 @@ export class LocalCompute implements ComputeBackend {
     }
   }
 
-  private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined): Promise<boolean> {
+  /** The ensemble member an IAE runs, from its active cost log (undefined for ordinary jobs). */
+  private async memberOf(r: LocalInstanceRecord): Promise<EnsembleMember> {
+    const analysis = r.tags[IAE_TAGS.analysis];
+    if (!analysis) return undefined;
+    try {
+      const res = await this.args.client.send(new GetObjectCommand({ Bucket: analysis, Key: activeCostLogKey(r.instanceId) }));
+      const member = (JSON.parse(await res.Body!.transformToString("utf-8")) as { member?: unknown }).member;
+      return typeof member === "number" ? member : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined, member: EnsembleMember): Promise<boolean> {
     if (datasetKey === undefined) return true;
     try {
-      const res = await this.args.client.send(new GetObjectCommand({ Bucket: bucket, Key: datasetStatusKey(jobFolder, datasetKey) }));
+      const res = await this.args.client.send(new GetObjectCommand({ Bucket: bucket, Key: datasetStatusKey(jobFolder, datasetKey, member) }));
       const body = JSON.parse(await res.Body!.transformToString("utf-8")) as { status?: string };
       return body.status === "SUCCESS" || body.status === "FAILED";
     } catch {
@@ -421,6 +449,11 @@ export class LocalCompute implements ComputeBackend {
       if (!st || st.size === 0) continue;
       await new Upload({ client: this.args.client, params: { Bucket: request.outputBucket, Key: `${base}/${name}`, Body: createReadStream(file) } }).done();
     }
+  }
+
+  async findCommand(instanceId: string, deliveryId: string): Promise<CommandInfo | undefined> {
+    const c = Object.values(this.state.commands).find((x) => x.instanceId === instanceId && x.deliveryId === deliveryId);
+    return c ? { commandId: c.commandId, status: c.status } : undefined;
   }
 
   async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
@@ -461,7 +494,8 @@ export class LocalCompute implements ComputeBackend {
       if (jobFolder !== undefined && bucket !== undefined) {
         jobs.set(`${bucket}/${jobFolder}`, { bucket, jobFolder });
         const note = `[NeuroCAAS local] IAE ${r.instanceId} (${r.tags[IAE_TAGS.dataset] ?? "?"}) was interrupted: the local NeuroCAAS server stopped while it was ${r.state}. Resubmit the job to run it again.`;
-        await recordIaeFailure({ client: this.args.client, bucket, jobFolder, datasetKey: r.tags[IAE_TAGS.dataset], instanceId: r.instanceId, note, reason: note.replace("[NeuroCAAS local] ", ""), overrideFinal: false }).catch((err: unknown) =>
+        const member = await this.memberOf(r);
+        await recordIaeFailure({ client: this.args.client, bucket, jobFolder, datasetKey: r.tags[IAE_TAGS.dataset], member, instanceId: r.instanceId, note, reason: note.replace("[NeuroCAAS local] ", ""), overrideFinal: false }).catch((err: unknown) =>
           this.log(`${r.instanceId}: could not record the interruption: ${(err as Error).message}`),
         );
       }

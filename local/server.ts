@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { S3ObjectStore } from "../protocols/aws/s3-store";
 import type { Clock, PriceSource, ProtocolDeps, ProtocolLimits } from "../protocols/deps";
+import type { Invocation } from "../protocols/lease";
 import { groupFolderKeys } from "../protocols/layout";
 import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
 import type { ComputeBackend } from "../protocols/compute";
@@ -67,6 +69,9 @@ export interface LocalNeurocaas {
   /** Stop IAEs, finish in-flight handlers (bounded), close the endpoint. Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** A local handler has no function timeout; its claims end with the server run (or after a day). */
+const LOCAL_LEASE_MS = 24 * 3600_000;
 
 /**
  * The one-line readiness message (`neurocaas local` prints it; scripts wait for "ready" and parse
@@ -157,6 +162,14 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
   let client: S3Client | undefined;
   const pendingEvents: LocalS3Event[] = [];
 
+  // Claims (job records, command deliveries) are leased to this server run: after a restart,
+  // those of the previous run are provably abandoned and taken over at once.
+  const runId = randomUUID();
+  const invocation = (): Invocation => ({
+    id: `local:${runId}:${randomUUID()}`,
+    deadline: new Date(Date.now() + LOCAL_LEASE_MS),
+    holderGone: (holder) => holder.startsWith("local:") && !holder.startsWith(`local:${runId}:`),
+  });
   const budgets = new LocalBudgetSource(path.join(dataDir, "budgets.json"));
   const prices: PriceSource = new LocalPriceSource(path.join(dataDir, "prices.json"), args.fallbackPrice);
   const depsFor = (config: AnalysisRuntimeConfig, backend: ComputeBackend): ProtocolDeps => ({
@@ -167,8 +180,25 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     prices,
     clock,
     limits: args.limits,
+    invocation: invocation(),
     log: (m) => log(`[${config.bucketName}] ${m}`),
   });
+
+  /**
+   * Like Lambda for asynchronous invocations: a handler that fails runs twice more (here after 1
+   * and 2 seconds rather than minutes) as the same invocation, so that it takes over its own claims.
+   */
+  const asLambdaRetries = async <T>(run: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (attempt >= 3 || !accepting) throw err;
+        log(`handler attempt ${attempt} failed (${(err as Error).message}); retrying`);
+        await clock.sleep(attempt * 1000);
+      }
+    }
+  };
 
   const track = (p: Promise<void>): void => {
     inFlight.add(p);
@@ -186,16 +216,18 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     try {
       if (entry.route === "submit") {
         const view = compute!.invocation();
+        const deps = depsFor(config, view.compute);
         let code: number;
         try {
-          code = await args.handlers.submit(entry.event, depsFor(config, view.compute));
+          code = await asLambdaRetries(() => args.handlers.submit(entry.event, deps));
         } finally {
           // IAEs the job manager launched (and did not roll back) boot once it is done.
           await view.release();
         }
         log(`job manager: s3://${entry.bucket}/${key} → ${code === 0 ? "job started" : `rejected (${code})`}`);
       } else {
-        await args.handlers.postProcess(entry.event, depsFor(config, compute!));
+        const deps = depsFor(config, compute!);
+        await asLambdaRetries(() => args.handlers.postProcess(entry.event, deps));
         log(`post-processing: s3://${entry.bucket}/${key} handled`);
       }
     } catch (err) {
@@ -224,7 +256,8 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       log(`monitor: ${id} ${event.detail.state} belongs to no local analysis; ignored`);
       return;
     }
-    const run = args.handlers.monitor(event, depsFor(config, compute!)).then(
+    const deps = depsFor(config, compute!);
+    const run = asLambdaRetries(() => args.handlers.monitor(event, deps)).then(
       () => log(`monitor: ${id} ${event.detail.state}`),
       (err: unknown) => log(`monitor failed for ${id} ${event.detail.state}: ${(err as Error).stack ?? String(err)}`),
     );

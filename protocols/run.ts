@@ -19,7 +19,11 @@ export type { GuardDecision } from "./guard";
 export interface S3NotificationEvent {
   readonly Records?: readonly {
     readonly eventName?: string;
-    readonly s3: { readonly bucket: { readonly name: string }; readonly object: { readonly key: string } };
+    readonly s3: {
+      readonly bucket: { readonly name: string };
+      /** `versionId` (versioned buckets) and `sequencer` tell one upload of a key from the next. */
+      readonly object: { readonly key: string; readonly versionId?: string; readonly sequencer?: string };
+    };
   }[];
 }
 
@@ -35,7 +39,8 @@ export async function runSubmit(event: S3NotificationEvent, deps: ProtocolDeps):
   const jobs: JobOutcome[] = [];
   for (const r of records) {
     const key = safeDecode(r.s3.object.key);
-    jobs.push(await createSubmission(deps, { bucket: r.s3.bucket.name, key }).run());
+    const upload = r.s3.object.versionId || r.s3.object.sequencer || undefined;
+    jobs.push(await createSubmission(deps, { bucket: r.s3.bucket.name, key, ...(upload ? { upload: String(upload) } : {}) }).run());
   }
   const exitCode = jobs.length > 0 && jobs.every((j) => j.exitCode === 0) ? 0 : 99;
   return { exitCode, jobs };

@@ -12,8 +12,10 @@ export interface TestAnalysisArgs {
   readonly postProcessing?: { readonly StepName: string; readonly TargetBucket?: string; readonly PostTrigger?: string };
   /** Affiliates (default: group `group` ?? "lab" with user alice). */
   readonly affiliates?: readonly { readonly AffiliateName: string; readonly UserNames: readonly string[]; readonly UserInput?: boolean }[];
-  /** `neurocaas:bypassBuckets` */
+  /** `neurocaas:bypassBuckets` (e.g. the analysis whose results a post-processing step reads). */
   readonly bypassBuckets?: readonly string[];
+  /** Blueprint protocol (default "default"). */
+  readonly protocol?: "default" | "ensemble" | "input-checking";
 }
 
 /** Write a one-analysis stack file (`neurocaas:blueprint`) for local mode and return its path. */
@@ -23,7 +25,7 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
     REGION: "us-east-1",
     STAGE: "webdev",
     Lambda: {
-      Protocol: "default",
+      Protocol: args.protocol ?? "default",
       LambdaConfig: {
         AMI: "ami-0123456789abcdef0",
         INSTANCE_TYPE: "t3.micro",
@@ -40,7 +42,6 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
     },
   };
   const file = path.join(dir, `${args.name}.yaml`);
-  const config = { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": args.bypassBuckets } : {}) };
-  await fsp.writeFile(file, YAML.stringify({ config }));
+  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": [...args.bypassBuckets] } : {}) } }));
   return file;
 }
