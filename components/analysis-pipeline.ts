@@ -233,7 +233,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
         securityGroupIds: [u.iaeSecurityGroupId],
         subnetIds: u.subnetIds,
         budgetParameterPrefix: args.budgetParameterPrefix,
-      }));
+      }, { bypassBuckets: args.bypassBuckets }));
     const logGroupArn = (fn: string) => `arn:${partition}:logs:${region}:*:log-group:${names.logGroup(fn)}`;
     const lambdaRole = (id: string, roleName: string, component: string) => new aws.iam.Role(`${name}-${id}-role`, {
       name: roleName,

@@ -55,6 +55,7 @@ const BUILD_OPTIONS = {
   legalComments: "none",
   logLevel: "silent",
   define: { "process.env.NODE_ENV": '"production"' },
+  alias: { "node:crypto": path.join(DASHBOARD_DIR, "src", "shims", "node-crypto.ts") },
 } satisfies esbuild.BuildOptions & { write: false };
 
 function collect(result: esbuild.BuildResult<typeof BUILD_OPTIONS>): DashboardFiles {

@@ -20,8 +20,14 @@ export interface UtilsRuntimeValues {
   readonly budgetParameterPrefix?: string;
 }
 
+/** Stack settings besides the blueprint that the handlers enforce. */
+export interface StackRuntimeValues {
+  /** `neurocaas:bypassBuckets`: the only other buckets storage bypass may use. */
+  readonly bypassBuckets?: readonly string[];
+}
+
 /** Pure: the runtime configuration every Lambda of an analysis receives in `NEUROCAAS_CONFIG`. */
-export function runtimeConfigFromBlueprint(blueprint: Blueprint, utils: UtilsRuntimeValues): AnalysisRuntimeConfig {
+export function runtimeConfigFromBlueprint(blueprint: Blueprint, utils: UtilsRuntimeValues, stack: StackRuntimeValues = {}): AnalysisRuntimeConfig {
   const cfg = blueprint.Lambda.LambdaConfig;
   const base: AnalysisRuntimeConfig = {
     bucketName: blueprint.PipelineName,
@@ -51,6 +57,7 @@ export function runtimeConfigFromBlueprint(blueprint: Blueprint, utils: UtilsRun
   return {
     ...base,
     ...(utils.subnetIds !== undefined && utils.subnetIds.length > 0 ? { subnetIds: [...utils.subnetIds] } : {}),
+    ...(stack.bypassBuckets !== undefined && stack.bypassBuckets.length > 0 ? { bypassBuckets: [...stack.bypassBuckets] } : {}),
     ...(blueprint.Lambda.ConfigSchema !== undefined ? { configSchema: blueprint.Lambda.ConfigSchema } : {}),
     ...(blueprint.Lambda.PostProcessing !== undefined ? { postProcessing: { ...blueprint.Lambda.PostProcessing } } : {}),
   };

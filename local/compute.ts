@@ -3,7 +3,7 @@ import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { jobRecordKey, type JobRecord } from "../protocols/job-record";
-import { datasetStatusKey } from "../protocols/layout";
+import { activeCostLogKey, datasetStatusKey, type EnsembleMember } from "../protocols/layout";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
   CommandTargetNotReadyError,
@@ -21,6 +21,7 @@ import {
 } from "../protocols/compute";
 import { ec2StateChangeEvent, type Ec2StateChangeEvent } from "./events";
 import { IaeProcess, type IaeExit } from "./iae-process";
+import { chooseIsolation, checkSandboxView, defaultSandboxView, DEFAULT_BWRAP, type IaeConfinement, type IaeIsolationMode } from "./iae-sandbox";
 import { ensureEndMarker, recordIaeFailure } from "./job-notes";
 import { StateStore, type LocalInstanceRecord } from "./state-store";
 import { resolveWorkingDirectory } from "./working-directory";
@@ -28,9 +29,18 @@ import { resolveWorkingDirectory } from "./working-directory";
 export interface LocalComputeArgs {
   /** `{dataDir}/compute`: state file and one sandbox per IAE. */
   readonly directory: string;
+  /** The data dir: nothing of it is visible to a sandboxed IAE except the IAE's own sandbox. */
+  readonly dataDir: string;
+  /** How IAEs are confined (default `auto`: a bubblewrap sandbox when it works here; see iae-sandbox.ts). */
+  readonly isolation?: IaeIsolationMode;
+  /** The bubblewrap binary (default `bwrap` on PATH). */
+  readonly bwrap?: string;
   readonly client: S3Client;
   readonly region: string;
-  /** Environment of an IAE process (AWS endpoint and credentials), or a function giving each IAE its own. */
+  /**
+   * What every IAE process gets in its environment (AWS endpoint and credentials), or a function
+   * giving each IAE its own; see iaeEnvironment for the rest.
+   */
   readonly iaeEnv: Readonly<Record<string, string>> | ((iae: { readonly instanceId: string; readonly tags: Readonly<Record<string, string>> }) => Readonly<Record<string, string>>);
   /** Prepended to each IAE's PATH (holds `neurocaas`). */
   readonly pathPrefix: readonly string[];
@@ -48,6 +58,8 @@ export interface LocalComputeArgs {
   /** Keep each IAE's sandbox after it terminates (for debugging); default: removed, as EC2 removes the machine. */
   readonly keepSandboxes?: boolean;
   readonly log?: (line: string) => void;
+  /** Where the warning about a fallback to process groups goes (default: stderr, even when there is no log). */
+  readonly warn?: (line: string) => void;
 }
 
 const ACTIVE: readonly IaeState[] = ["pending", "running"];
@@ -72,7 +84,8 @@ export function jobFolderFromOutputPrefix(prefix: string): string | undefined {
 }
 
 /**
- * The ComputeBackend of `neurocaas local`: each IAE is a local bash process (see IaeProcess).
+ * The ComputeBackend of `neurocaas local`: each IAE is a local bash process, in a bubblewrap
+ * sandbox of its own where possible (see IaeProcess and iae-sandbox.ts).
  * Launch creates `pending` IAEs; they become `running` (and the monitor hears about it) when the
  * launching invocation releases them — after the job manager has finished writing the job's
  * records, as boot time guarantees on EC2 — or after `bootFallbackMs`. The monitor then delivers
@@ -90,11 +103,26 @@ export class LocalCompute implements ComputeBackend {
   private constructor(
     private readonly args: LocalComputeArgs,
     private readonly store: StateStore,
+    private readonly confinement: IaeConfinement,
   ) {}
 
+  /**
+   * Open the state in `directory` and decide once how IAEs are confined; the operator hears which
+   * (a fallback to process groups is a warning, on stderr by default).
+   */
   static async open(args: LocalComputeArgs): Promise<LocalCompute> {
+    const isolation = await chooseIsolation(args.isolation ?? "auto", args.bwrap ?? DEFAULT_BWRAP);
+    let confinement: IaeConfinement = { kind: "process-group" };
+    if (isolation.kind === "sandbox") {
+      const view = defaultSandboxView({ dataDir: args.dataDir, repoRoot: args.repoRoot });
+      checkSandboxView(view);
+      confinement = { kind: "sandbox", bwrap: args.bwrap ?? DEFAULT_BWRAP, view };
+      args.log?.(isolation.notice);
+    } else {
+      (args.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(isolation.notice);
+    }
     const store = await StateStore.open(path.join(args.directory, "state.json"));
-    const compute = new LocalCompute(args, store);
+    const compute = new LocalCompute(args, store, confinement);
     compute.prune(Date.now());
     return compute;
   }
@@ -143,6 +171,7 @@ export class LocalCompute implements ComputeBackend {
       listRunning: (f) => this.listRunning(f),
       countRunning: (f) => this.countRunning(f),
       sendCommand: (r) => this.sendCommand(r),
+      findCommand: (i, d) => this.findCommand(i, d),
       commandStatus: (i, c) => this.commandStatus(i, c),
       activeCommands: (i) => this.activeCommands(i),
     };
@@ -172,6 +201,8 @@ export class LocalCompute implements ComputeBackend {
         launchTime: new Date().toISOString(),
         tags: { ...request.tags, ...request.instanceTags?.[i] },
         sandbox: path.join(this.args.directory, "iae", instanceId),
+        launchToken: request.clientToken,
+        launchIndex: i,
       };
     }
     this.state.clientTokens[request.clientToken] = ids;
@@ -258,7 +289,17 @@ export class LocalCompute implements ComputeBackend {
   }
 
   private describeRecord(r: LocalInstanceRecord): IaeDescription {
-    return { instanceId: r.instanceId, state: r.state, instanceType: r.instanceType, imageId: r.imageId, launchTime: new Date(r.launchTime), spot: r.spot, tags: r.tags };
+    return {
+      instanceId: r.instanceId,
+      state: r.state,
+      instanceType: r.instanceType,
+      imageId: r.imageId,
+      launchTime: new Date(r.launchTime),
+      spot: r.spot,
+      tags: r.tags,
+      ...(r.launchToken !== undefined ? { launchToken: r.launchToken } : {}),
+      ...(r.launchIndex !== undefined ? { launchIndex: r.launchIndex } : {}),
+    };
   }
 
   async describe(instanceIds: readonly string[]): Promise<readonly IaeDescription[]> {
@@ -269,6 +310,7 @@ export class LocalCompute implements ComputeBackend {
     return Object.values(this.state.instances)
       .filter((r) => ACTIVE.includes(r.state))
       .filter((r) => (filter.instanceType === undefined || r.instanceType === filter.instanceType) && (filter.imageId === undefined || r.imageId === filter.imageId) && (filter.tagKey === undefined || filter.tagKey in r.tags))
+      .filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v))
       .map((r) => this.describeRecord(r));
   }
 
@@ -293,9 +335,11 @@ export class LocalCompute implements ComputeBackend {
     const proc = await IaeProcess.start({
       command: request.commands.join("\n"),
       sandbox: r.sandbox,
+      outputDir: this.outputDir(r.instanceId),
       cwd: resolveWorkingDirectory({ workingDirectory: request.workingDirectory, home: r.sandbox, repoRoot: this.args.repoRoot }),
       env: typeof this.args.iaeEnv === "function" ? this.args.iaeEnv(r) : this.args.iaeEnv,
       pathPrefix: this.args.pathPrefix,
+      confinement: this.confinement,
       timeLimitMs: limitMs,
       killGraceMs: this.args.killGraceMs,
     });
@@ -304,7 +348,7 @@ export class LocalCompute implements ComputeBackend {
     r.pidStartTicks = proc.pid === undefined ? undefined : await processStartTicks(proc.pid);
     r.outputBucket = request.outputBucket;
     r.outputPrefix = request.outputPrefix;
-    this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress" };
+    this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress", ...(request.deliveryId !== undefined ? { deliveryId: request.deliveryId } : {}) };
     await this.store.save();
     this.log(`${request.instanceId}: running command ${commandId} (limit ${limitMs === undefined ? "none" : `${limitMs / 1000} s`})`);
 
@@ -336,8 +380,9 @@ export class LocalCompute implements ComputeBackend {
           : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}) was killed: the command exceeded SSM_TIMEOUT (${request.executionTimeoutSeconds} s).`
         : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}): command exited with code ${exit.code ?? exit.signal}.`;
       const reason = exit.timedOut ? note.replace("[NeuroCAAS local] ", "") : `IAE command exited with code ${exit.code ?? exit.signal}`;
-      if (exit.timedOut || !(await this.datasetFinal(request.outputBucket, jobFolder, datasetKey))) {
-        await recordIaeFailure({ client: this.args.client, bucket: request.outputBucket, jobFolder, datasetKey, instanceId: r.instanceId, note, reason, stderrLines, overrideFinal: exit.timedOut }).catch((err: unknown) =>
+      const member = await this.memberOf(r);
+      if (exit.timedOut || !(await this.datasetFinal(request.outputBucket, jobFolder, datasetKey, member))) {
+        await recordIaeFailure({ client: this.args.client, bucket: request.outputBucket, jobFolder, datasetKey, member, instanceId: r.instanceId, note, reason, stderrLines, overrideFinal: exit.timedOut }).catch((err: unknown) =>
           this.log(`${r.instanceId}: could not record the failure: ${(err as Error).message}`),
         );
       }
@@ -354,16 +399,36 @@ export class LocalCompute implements ComputeBackend {
     await this.removeSandbox(r);
   }
 
-  /** A terminated IAE's disk is gone on EC2; locally its sandbox (downloaded inputs, HOME) goes too. */
-  private async removeSandbox(r: LocalInstanceRecord): Promise<void> {
-    if (this.args.keepSandboxes || r.state !== "terminated") return;
-    await fsp.rm(r.sandbox, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${r.sandbox}: ${(err as Error).message}`));
+  /** Where an IAE's command output is captured (beside, not in, its sandbox). */
+  private outputDir(instanceId: string): string {
+    return path.join(this.args.directory, "output", instanceId);
   }
 
-  private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined): Promise<boolean> {
+  /** A terminated IAE's disk is gone on EC2; locally its sandbox (downloaded inputs, HOME) and captured output go too. */
+  private async removeSandbox(r: LocalInstanceRecord): Promise<void> {
+    if (this.args.keepSandboxes || r.state !== "terminated") return;
+    for (const dir of [r.sandbox, this.outputDir(r.instanceId)]) {
+      await fsp.rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${dir}: ${(err as Error).message}`));
+    }
+  }
+
+  /** The ensemble member an IAE runs, from its active cost log (undefined for ordinary jobs). */
+  private async memberOf(r: LocalInstanceRecord): Promise<EnsembleMember> {
+    const analysis = r.tags[IAE_TAGS.analysis];
+    if (!analysis) return undefined;
+    try {
+      const res = await this.args.client.send(new GetObjectCommand({ Bucket: analysis, Key: activeCostLogKey(r.instanceId) }));
+      const member = (JSON.parse(await res.Body!.transformToString("utf-8")) as { member?: unknown }).member;
+      return typeof member === "number" ? member : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined, member: EnsembleMember): Promise<boolean> {
     if (datasetKey === undefined) return true;
     try {
-      const res = await this.args.client.send(new GetObjectCommand({ Bucket: bucket, Key: datasetStatusKey(jobFolder, datasetKey) }));
+      const res = await this.args.client.send(new GetObjectCommand({ Bucket: bucket, Key: datasetStatusKey(jobFolder, datasetKey, member) }));
       const body = JSON.parse(await res.Body!.transformToString("utf-8")) as { status?: string };
       return body.status === "SUCCESS" || body.status === "FAILED";
     } catch {
@@ -384,6 +449,11 @@ export class LocalCompute implements ComputeBackend {
       if (!st || st.size === 0) continue;
       await new Upload({ client: this.args.client, params: { Bucket: request.outputBucket, Key: `${base}/${name}`, Body: createReadStream(file) } }).done();
     }
+  }
+
+  async findCommand(instanceId: string, deliveryId: string): Promise<CommandInfo | undefined> {
+    const c = Object.values(this.state.commands).find((x) => x.instanceId === instanceId && x.deliveryId === deliveryId);
+    return c ? { commandId: c.commandId, status: c.status } : undefined;
   }
 
   async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
@@ -424,7 +494,8 @@ export class LocalCompute implements ComputeBackend {
       if (jobFolder !== undefined && bucket !== undefined) {
         jobs.set(`${bucket}/${jobFolder}`, { bucket, jobFolder });
         const note = `[NeuroCAAS local] IAE ${r.instanceId} (${r.tags[IAE_TAGS.dataset] ?? "?"}) was interrupted: the local NeuroCAAS server stopped while it was ${r.state}. Resubmit the job to run it again.`;
-        await recordIaeFailure({ client: this.args.client, bucket, jobFolder, datasetKey: r.tags[IAE_TAGS.dataset], instanceId: r.instanceId, note, reason: note.replace("[NeuroCAAS local] ", ""), overrideFinal: false }).catch((err: unknown) =>
+        const member = await this.memberOf(r);
+        await recordIaeFailure({ client: this.args.client, bucket, jobFolder, datasetKey: r.tags[IAE_TAGS.dataset], member, instanceId: r.instanceId, note, reason: note.replace("[NeuroCAAS local] ", ""), overrideFinal: false }).catch((err: unknown) =>
           this.log(`${r.instanceId}: could not record the interruption: ${(err as Error).message}`),
         );
       }

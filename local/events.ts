@@ -29,12 +29,12 @@ export interface LambdaS3Event {
     readonly s3: {
       readonly s3SchemaVersion: "1.0";
       readonly bucket: { readonly name: string; readonly arn: string };
-      readonly object: { readonly key: string; readonly size?: number; readonly eTag?: string };
+      readonly object: { readonly key: string; readonly size?: number; readonly eTag?: string; readonly sequencer?: string };
     };
   }[];
 }
 
-export function lambdaS3Event(region: string, bucket: string, rawKey: string, eventName: string, size?: number, eTag?: string, time: Date = new Date()): LambdaS3Event {
+export function lambdaS3Event(region: string, bucket: string, rawKey: string, eventName: string, size?: number, eTag?: string, time: Date = new Date(), sequencer?: string): LambdaS3Event {
   return {
     Records: [
       {
@@ -46,7 +46,7 @@ export function lambdaS3Event(region: string, bucket: string, rawKey: string, ev
         s3: {
           s3SchemaVersion: "1.0",
           bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
-          object: { key: encodeEventKey(rawKey), ...(size !== undefined ? { size } : {}), ...(eTag !== undefined ? { eTag } : {}) },
+          object: { key: encodeEventKey(rawKey), ...(size !== undefined ? { size } : {}), ...(eTag !== undefined ? { eTag } : {}), ...(sequencer !== undefined ? { sequencer } : {}) },
         },
       },
     ],
@@ -68,7 +68,9 @@ export function routeLocalS3Event(configs: ReadonlyMap<string, AnalysisRuntimeCo
     const config = configs.get(bucket);
     if (!config) continue;
     const route = routeObjectCreated(config, r.s3.object.key);
-    if (route) out.push({ route, bucket, event: lambdaS3Event(config.region, bucket, r.s3.object.key, r.eventName, r.s3.object.size, r.s3.object.eTag) });
+    // s3rver's notifications carry S3's per-upload `sequencer` (not in LocalS3Event's declared shape).
+    const sequencer = (r.s3.object as { sequencer?: string | number }).sequencer;
+    if (route) out.push({ route, bucket, event: lambdaS3Event(config.region, bucket, r.s3.object.key, r.eventName, r.s3.object.size, r.s3.object.eTag, undefined, sequencer === undefined ? undefined : String(sequencer)) });
   }
   return out;
 }

@@ -1,5 +1,7 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { certificateKey, datasetStatusKey, END_MARKER_BODY, endMarkerKey } from "../protocols/layout";
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { S3ObjectStore } from "../protocols/aws/s3-store";
+import { parseJsonObject, UNCHANGED, updateObject } from "../protocols/conditional-update";
+import { certificateKey, datasetLineName, datasetStatusKey, END_MARKER_BODY, endMarkerKey, type EnsembleMember } from "../protocols/layout";
 
 /**
  * What local mode itself writes into a job's logs: the platform-side notes a real deployment gets
@@ -8,24 +10,13 @@ import { certificateKey, datasetStatusKey, END_MARKER_BODY, endMarkerKey } from 
 
 const TERMINAL = new Set(["SUCCESS", "FAILED"]);
 
-async function readText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await res.Body!.transformToString("utf-8");
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
-    throw err;
-  }
-}
-
-/** Pure: the certificate with the dataset's monitoring line marked FAILED and a note appended. */
-export function annotateCertificate(certificate: string, datasetKey: string | undefined, note: string): string {
+/** Pure: the certificate with the dataset's monitoring line (DATANAME `dataname`) marked FAILED and a note appended. */
+export function annotateCertificate(certificate: string, dataname: string | undefined, note: string): string {
   let text = certificate;
-  if (datasetKey !== undefined) {
+  if (dataname !== undefined) {
     text = text
       .split("\n")
-      .map((line) => (line.startsWith(`DATANAME: ${datasetKey} |`) ? line.replace(/\| STATUS: [^|]*\|/, "| STATUS: FAILED |") : line))
+      .map((line) => (line.startsWith(`DATANAME: ${dataname} |`) ? line.replace(/\| STATUS: [^|]*\|/, "| STATUS: FAILED |") : line))
       .join("\n");
   }
   return `${text.replace(/\n*$/, "\n")}${note}\n`;
@@ -36,6 +27,8 @@ export interface JobNoteArgs {
   readonly bucket: string;
   readonly jobFolder: string;
   readonly datasetKey?: string;
+  /** Ensemble member the IAE ran (its own status file and certificate line). */
+  readonly member?: EnsembleMember;
   readonly instanceId: string;
   /** One line for the certificate, e.g. why the IAE was killed. */
   readonly note: string;
@@ -47,33 +40,32 @@ export interface JobNoteArgs {
   readonly overrideFinal?: boolean;
 }
 
-/** Append the note to the certificate and mark the dataset FAILED in its status file. */
+/**
+ * Append the note to the certificate and mark the dataset FAILED in its status file, each a
+ * conditional read-modify-write (the IAE, the job manager and the monitor write the same files).
+ */
 export async function recordIaeFailure(args: JobNoteArgs): Promise<void> {
-  const certKey = certificateKey(args.jobFolder);
-  const certificate = (await readText(args.client, args.bucket, certKey)) ?? "";
-  await args.client.send(new PutObjectCommand({ Bucket: args.bucket, Key: certKey, Body: annotateCertificate(certificate, args.datasetKey, args.note) }));
+  const store = new S3ObjectStore(args.client);
+  const dataname = args.datasetKey === undefined ? undefined : datasetLineName(args.datasetKey, args.member);
+  await updateObject({ store, bucket: args.bucket, key: certificateKey(args.jobFolder) }, (current) => annotateCertificate(current?.body ?? "", dataname, args.note));
   if (args.datasetKey === undefined) return;
-  const statusKey = datasetStatusKey(args.jobFolder, args.datasetKey);
-  const text = await readText(args.client, args.bucket, statusKey);
-  let status: Record<string, unknown> = {};
-  try {
-    if (text !== undefined) status = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    status = { unparsed: text };
-  }
-  if (!args.overrideFinal && typeof status.status === "string" && TERMINAL.has(status.status)) return;
-  const std = status.std && typeof status.std === "object" && Object.keys(status.std).length > 0 ? status.std : Object.fromEntries((args.stderrLines ?? []).map((l, i) => [String(i), `${l}\n`]));
-  const updated = {
-    ...status,
-    status: "FAILED",
-    // Same shape as the job manager's status files: `reason` is a list of lines.
-    reason: [...(Array.isArray(status.reason) ? (status.reason as unknown[]).filter((r) => typeof r === "string" && r !== "") : []), args.reason],
-    input: status.input ?? args.datasetKey,
-    instance: status.instance ?? args.instanceId,
-    job_finish: new Date().toISOString(),
-    std,
-  };
-  await args.client.send(new PutObjectCommand({ Bucket: args.bucket, Key: statusKey, Body: JSON.stringify(updated, null, 2) }));
+  await updateObject({ store, bucket: args.bucket, key: datasetStatusKey(args.jobFolder, args.datasetKey, args.member) }, (current) => {
+    const status: Record<string, unknown> = current === undefined ? {} : (parseJsonObject<Record<string, unknown>>(current.body) ?? { unparsed: current.body });
+    if (!args.overrideFinal && typeof status.status === "string" && TERMINAL.has(status.status)) return UNCHANGED;
+    const std = status.std && typeof status.std === "object" && Object.keys(status.std).length > 0 ? status.std : Object.fromEntries((args.stderrLines ?? []).map((l, i) => [String(i), `${l}\n`]));
+    const updated = {
+      ...status,
+      status: "FAILED",
+      // Same shape as the job manager's status files: `reason` is a list of lines.
+      reason: [...(Array.isArray(status.reason) ? (status.reason as unknown[]).filter((r) => typeof r === "string" && r !== "") : []), args.reason],
+      input: status.input ?? args.datasetKey,
+      ...(args.member !== undefined ? { member: args.member } : {}),
+      instance: status.instance ?? args.instanceId,
+      job_finish: new Date().toISOString(),
+      std,
+    };
+    return JSON.stringify(updated, null, 2);
+  });
 }
 
 /** Write end.txt unless it exists (clients polling for completion must stop waiting). */

@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { S3ObjectStore } from "../protocols/aws/s3-store";
 import type { Clock, PriceSource, ProtocolDeps, ProtocolLimits } from "../protocols/deps";
+import type { Invocation } from "../protocols/lease";
 import { groupFolderKeys } from "../protocols/layout";
 import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
 import type { ComputeBackend } from "../protocols/compute";
@@ -10,6 +12,7 @@ import { IAE_TAGS } from "../protocols/compute";
 import { refreshSpendSummaryQuietly } from "../protocols/spend-summary-writer";
 import { LocalCompute } from "./compute";
 import { DASHBOARD_PATH, dashboardSite } from "./dashboard-site";
+import type { IaeIsolationMode } from "./iae-sandbox";
 import { routeLocalS3Event, type Ec2StateChangeEvent } from "./events";
 import { EventJournal, type JournalEntry } from "./event-journal";
 import type { LocalHandlers } from "./handlers";
@@ -38,6 +41,8 @@ export interface StartLocalArgs {
   readonly keepSandboxes?: boolean;
   /** At most this many IAE processes at once; later ones stay pending (default: no cap). */
   readonly maxRunningIaes?: number;
+  /** How IAEs are confined (default `auto`; see local/iae-sandbox.ts). */
+  readonly iaeIsolation?: IaeIsolationMode;
   readonly limits?: Partial<ProtocolLimits>;
   readonly log?: (line: string) => void;
   /** The admin key (default: the one kept in the data dir, generated on first start). */
@@ -68,6 +73,9 @@ export interface LocalNeurocaas {
   /** Stop IAEs, finish in-flight handlers (bounded), close the endpoint. Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** A local handler has no function timeout; its claims end with the server run (or after a day). */
+const LOCAL_LEASE_MS = 24 * 3600_000;
 
 /**
  * The one-line readiness message (`neurocaas local` prints it; scripts wait for "ready" and parse
@@ -172,6 +180,14 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
   let client: S3Client | undefined;
   const pendingEvents: LocalS3Event[] = [];
 
+  // Claims (job records, command deliveries) are leased to this server run: after a restart,
+  // those of the previous run are provably abandoned and taken over at once.
+  const runId = randomUUID();
+  const invocation = (): Invocation => ({
+    id: `local:${runId}:${randomUUID()}`,
+    deadline: new Date(Date.now() + LOCAL_LEASE_MS),
+    holderGone: (holder) => holder.startsWith("local:") && !holder.startsWith(`local:${runId}:`),
+  });
   const budgets = new LocalBudgetSource(path.join(dataDir, "budgets.json"));
   const prices: PriceSource = new LocalPriceSource(path.join(dataDir, "prices.json"), args.fallbackPrice);
   const depsFor = (config: AnalysisRuntimeConfig, backend: ComputeBackend): ProtocolDeps => ({
@@ -182,8 +198,25 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     prices,
     clock,
     limits: args.limits,
+    invocation: invocation(),
     log: (m) => log(`[${config.bucketName}] ${m}`),
   });
+
+  /**
+   * Like Lambda for asynchronous invocations: a handler that fails runs twice more (here after 1
+   * and 2 seconds rather than minutes) as the same invocation, so that it takes over its own claims.
+   */
+  const asLambdaRetries = async <T>(run: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (attempt >= 3 || !accepting) throw err;
+        log(`handler attempt ${attempt} failed (${(err as Error).message}); retrying`);
+        await clock.sleep(attempt * 1000);
+      }
+    }
+  };
 
   const track = (p: Promise<void>): void => {
     inFlight.add(p);
@@ -201,16 +234,18 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     try {
       if (entry.route === "submit") {
         const view = compute!.invocation();
+        const deps = depsFor(config, view.compute);
         let code: number;
         try {
-          code = await args.handlers.submit(entry.event, depsFor(config, view.compute));
+          code = await asLambdaRetries(() => args.handlers.submit(entry.event, deps));
         } finally {
           // IAEs the job manager launched (and did not roll back) boot once it is done.
           await view.release();
         }
         log(`job manager: s3://${entry.bucket}/${key} → ${code === 0 ? "job started" : `rejected (${code})`}`);
       } else {
-        await args.handlers.postProcess(entry.event, depsFor(config, compute!));
+        const deps = depsFor(config, compute!);
+        await asLambdaRetries(() => args.handlers.postProcess(entry.event, deps));
         log(`post-processing: s3://${entry.bucket}/${key} handled`);
       }
     } catch (err) {
@@ -239,7 +274,8 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       log(`monitor: ${id} ${event.detail.state} belongs to no local analysis; ignored`);
       return;
     }
-    const run = args.handlers.monitor(event, depsFor(config, compute!)).then(
+    const deps = depsFor(config, compute!);
+    const run = asLambdaRetries(() => args.handlers.monitor(event, deps)).then(
       () => log(`monitor: ${id} ${event.detail.state}`),
       (err: unknown) => log(`monitor failed for ${id} ${event.detail.state}: ${(err as Error).stack ?? String(err)}`),
     );
@@ -269,6 +305,8 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     for (const config of configs.values()) await ensureFolders(client, config.bucketName, config.affiliates.map((a) => a.AffiliateName));
     compute = await LocalCompute.open({
       directory: path.join(dataDir, "compute"),
+      dataDir,
+      isolation: args.iaeIsolation,
       client,
       region,
       // Each IAE signs with its own key, scoped like the cloud IAE role of its analysis (iaePolicy).

@@ -17,14 +17,24 @@ export const DEFAULT_STACK_FILE = "Pulumi.dev.yaml";
 export function loadLocalAnalyses(stackFiles: readonly string[]): Map<string, AnalysisRuntimeConfig> {
   const configs = new Map<string, AnalysisRuntimeConfig>();
   for (const file of stackFiles) {
-    const { blueprint } = loadStackFile(file);
+    const { blueprint, config } = loadStackFile(file);
     if (!blueprint) {
       throw new Error(`stack file ${path.resolve(file)} has no "neurocaas:blueprint": nothing to run locally (pass an analysis stack with --stack-file)`);
     }
     if (configs.has(blueprint.PipelineName)) {
       throw new Error(`analysis "${blueprint.PipelineName}" appears in two stack files; bucket names must be unique`);
     }
-    configs.set(blueprint.PipelineName, runtimeConfigFromBlueprint(blueprint, LOCAL_UTILS));
+    configs.set(blueprint.PipelineName, runtimeConfigFromBlueprint(blueprint, LOCAL_UTILS, { bypassBuckets: bypassBucketsOf(config, file) }));
   }
   return configs;
+}
+
+/** `neurocaas:bypassBuckets` of a stack file (as the Pulumi program reads it): a list of bucket names. */
+function bypassBucketsOf(config: Readonly<Record<string, unknown>>, file: string): string[] {
+  const raw = config["neurocaas:bypassBuckets"];
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw) || raw.some((b) => typeof b !== "string")) {
+    throw new Error(`stack file ${path.resolve(file)}: "neurocaas:bypassBuckets" must be a list of bucket names`);
+  }
+  return raw as string[];
 }

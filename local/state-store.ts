@@ -22,12 +22,17 @@ export interface LocalInstanceRecord {
   endedAt?: string;
   /** A stop (not terminate) was asked for while the command ran. */
   requestedFinal?: "terminated" | "stopped";
+  /** The launch request's client token and this IAE's position in it. */
+  launchToken?: string;
+  launchIndex?: number;
 }
 
 export interface LocalCommandRecord {
   readonly commandId: string;
   readonly instanceId: string;
   status: CommandStatus;
+  /** The delivery claim it was sent under (`CommandRequest.deliveryId`). */
+  readonly deliveryId?: string;
 }
 
 export interface LocalComputeState {

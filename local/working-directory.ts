@@ -14,7 +14,8 @@ export interface WorkingDirectoryArgs {
  * at `~/neurocaas`; locally `~/neurocaas` (and anything below it) maps to this repository's checkout
  * so the same COMMAND (e.g. `neurocaas workflow run-main ... examples/pca/run_pca.sh`) runs
  * unchanged. Any other `~/...` resolves inside the IAE's own sandbox HOME; absolute paths are used
- * as they are.
+ * as they are (in a bubblewrap sandbox, one the IAE cannot see, e.g. `/home/ubuntu`, becomes a
+ * private directory of the IAE: see planSandbox).
  */
 export function resolveWorkingDirectory(args: WorkingDirectoryArgs): string {
   const wd = args.workingDirectory.trim();

@@ -62,9 +62,9 @@ export function parseBudgetValue(value: unknown): number | undefined {
 export async function runningBound(
   // Structural (not deps.ts's PriceSource): this module also runs in the browser (web dashboard).
   deps: { readonly compute: Pick<ComputeBackend, "listRunning">; readonly prices: { hourlyPrice(instanceType: string, region: string): Promise<number> } },
-  args: { readonly imageId: string; readonly group: string; readonly region: string; readonly knownPrices?: ReadonlyMap<string, number> },
+  args: { readonly imageId: string; readonly group: string; readonly region: string; readonly knownPrices?: ReadonlyMap<string, number>; readonly exclude?: (iae: IaeDescription) => boolean },
 ): Promise<{ readonly usd: number; readonly iaes: number }> {
-  const running = (await deps.compute.listRunning({ imageId: args.imageId })).filter((i) => countsAgainstGroup(i, args.imageId, args.group));
+  const running = (await deps.compute.listRunning({ imageId: args.imageId })).filter((i) => countsAgainstGroup(i, args.imageId, args.group) && !args.exclude?.(i));
   const prices = new Map<string, number>(args.knownPrices ?? []);
   let usd = 0;
   for (const iae of running) {

@@ -51,12 +51,14 @@ export function renderDatasetLine(line: DatasetLine): string {
   return `DATANAME: ${line.dataname} | STATUS: ${line.status} | TIME: ${line.time} | LAST COMMAND: ${line.lastCommand}`;
 }
 
+const DIVIDER = "================";
+
 export function renderCertificate(datasets: readonly DatasetLine[], setupLines: readonly string[]): string {
   return [
     "PER ENVIRONMENT MONITORING:",
-    "================",
+    DIVIDER,
     ...datasets.map(renderDatasetLine),
-    "================",
+    DIVIDER,
     "Once jobs start, these logs will be updated regularly. Allow some time [~1 minute] after all jobs finish for results to appear.",
     "For more information, see DATASET_NAME: files for stdout and stderr output.",
     "",
@@ -68,10 +70,17 @@ export function renderCertificate(datasets: readonly DatasetLine[], setupLines: 
   ].join("\n");
 }
 
-/** Accumulates the job manager's setup log with times since it started. */
+/**
+ * Accumulates the job manager's setup log (times since it started) and its dataset lines. The
+ * certificate is shared with the monitor, the IAEs and local mode, so it is never rewritten from
+ * this object alone: `applyTo` merges it into the current text (its new setup lines appended,
+ * dataset lines added only where no writer has put one yet), and the caller writes the result
+ * with a conditional read-modify-write.
+ */
 export class CertificateLog {
   private readonly lines: string[] = [];
   private datasets: DatasetLine[] = [];
+  private flushed = 0;
 
   constructor(
     private readonly startedAt: Date,
@@ -90,35 +99,91 @@ export class CertificateLog {
     return this.lines;
   }
 
+  /** The whole certificate as this writer alone sees it. */
   render(): string {
     return renderCertificate(this.datasets, this.lines);
   }
+
+  /** `current` (or a fresh certificate) with the lines not yet written merged in. */
+  applyTo(current: string | undefined): string {
+    let text = current ?? renderCertificate([], []);
+    if (this.datasets.length > 0) text = mergeDatasetLines(text, this.datasets);
+    return appendSetupLines(text, this.lines.slice(this.flushed));
+  }
+
+  /** Call after the text from `applyTo` was written. */
+  markWritten(): void {
+    this.flushed = this.lines.length;
+  }
+}
+
+/** Index range [start, end) of the monitoring block's lines, or undefined when the text has none. */
+function datasetBlock(lines: readonly string[]): { start: number; end: number } | undefined {
+  const first = lines.findIndex((l) => l.trim() === DIVIDER);
+  if (first === -1) return undefined;
+  const second = lines.findIndex((l, i) => i > first && l.trim() === DIVIDER);
+  return second === -1 ? undefined : { start: first + 1, end: second };
+}
+
+function lineIsFor(line: string, dataname: string): boolean {
+  return line.startsWith(`DATANAME: ${dataname} |`) || line === `DATANAME: ${dataname}`;
 }
 
 /**
- * Replace the `index`-th dataset line (0-based, counting only DATANAME lines) of a certificate,
- * leaving everything else (including lines the IAE rewrote) as is. Returns the text unchanged
- * when there is no such line.
+ * The monitoring block rebuilt in the order of `planned`: for each planned dataset the line some
+ * writer already put there (kept as it is: it is newer than ours), else ours; then lines for
+ * datasets we do not plan, unchanged.
  */
-export function replaceDatasetLine(certificate: string, index: number, line: DatasetLine): string {
+export function mergeDatasetLines(certificate: string, planned: readonly DatasetLine[]): string {
   const lines = certificate.split("\n");
-  let seen = -1;
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i].startsWith("DATANAME: ")) {
-      seen++;
-      if (seen === index) {
-        lines[i] = renderDatasetLine(line);
-        return lines.join("\n");
-      }
-    }
+  const block = datasetBlock(lines);
+  if (!block) return renderCertificate(planned, []).replace(/\n$/, "") + (certificate.trim() ? `\n${certificate}` : "\n");
+  const existing = lines.slice(block.start, block.end);
+  const used = new Set<number>();
+  const merged = planned.map((p) => {
+    const at = existing.findIndex((l, i) => !used.has(i) && lineIsFor(l, p.dataname));
+    if (at === -1) return renderDatasetLine(p);
+    used.add(at);
+    return existing[at];
+  });
+  const rest = existing.filter((_, i) => !used.has(i));
+  return [...lines.slice(0, block.start), ...merged, ...rest, ...lines.slice(block.end)].join("\n");
+}
+
+/** Replace the line of `line.dataname` in the monitoring block, or add it at the block's end. */
+export function upsertDatasetLine(certificate: string | undefined, line: DatasetLine | string, dataname?: string): string {
+  const text = typeof line === "string" ? line : renderDatasetLine(line);
+  const name = typeof line === "string" ? (dataname as string) : line.dataname;
+  let lines = (certificate ?? renderCertificate([], [])).split("\n");
+  let block = datasetBlock(lines);
+  if (!block) {
+    lines = mergeDatasetLines(certificate ?? "", []).split("\n");
+    block = datasetBlock(lines) as { start: number; end: number };
   }
-  return certificate;
+  const at = lines.findIndex((l, i) => i >= block.start && i < block.end && lineIsFor(l, name));
+  if (at === -1) lines.splice(block.end, 0, text);
+  else lines[at] = text;
+  return lines.join("\n");
+}
+
+/** The current line of a dataset in the monitoring block, if any. */
+export function findDatasetLine(certificate: string, dataname: string): string | undefined {
+  const lines = certificate.split("\n");
+  const block = datasetBlock(lines);
+  if (!block) return undefined;
+  return lines.slice(block.start, block.end).find((l) => lineIsFor(l, dataname));
+}
+
+/** Append lines to the setup log at the end of a certificate. */
+export function appendSetupLines(certificate: string, messages: readonly string[]): string {
+  if (messages.length === 0) return certificate;
+  const trimmed = certificate.endsWith("\n") ? certificate.slice(0, -1) : certificate;
+  return `${trimmed}\n${messages.join("\n")}\n`;
 }
 
 /** Append a line to the setup log at the end of a certificate. */
 export function appendSetupLine(certificate: string, message: string): string {
-  const trimmed = certificate.endsWith("\n") ? certificate.slice(0, -1) : certificate;
-  return `${trimmed}\n${message}\n`;
+  return appendSetupLines(certificate, [message]);
 }
 
 export interface DatasetStatus {

@@ -14,7 +14,11 @@
  *   per-instance tags are part of the all-or-nothing promise: if any IAE cannot be tagged, every
  *   IAE of the request is terminated and `launch` throws `LaunchError`. A spot request that fails
  *   for lack of spot capacity is retried on demand; `LaunchedIae.spot` tells which one ran.
- *   `request.clientToken` makes the call idempotent (same token → same instances, no second set).
+ *   `request.clientToken` makes the call idempotent (same token → same instances, no second set);
+ *   with `request.adopt` the backend first looks for instances an earlier call with the token
+ *   started and returns those. The returned list is in launch order (`launchIndex`), and
+ *   `describe` reports each instance's `launchToken` and `launchIndex`, so a plan can be found
+ *   from the instance alone.
  * - Each IAE reports its life cycle to `runMonitor` as EC2 state-change events
  *   (`{"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
  *   "time": ISO, "detail": {"instance-id": id, "state": "pending"|"running"|"shutting-down"|
@@ -22,6 +26,7 @@
  *   AWS delivers them through one static EventBridge rule; local mode feeds them itself.
  * - `sendCommand` throws `CommandTargetNotReadyError` while the IAE cannot receive commands yet
  *   (SSM agent not registered); the caller retries within a bounded time. Any other error is final.
+ *   A command sent with a `deliveryId` can be found again with `findCommand` (exactly-once delivery).
  * - `describe` omits unknown ids; `listRunning` returns IAEs in state pending or running matching
  *   every given filter; `terminate`/`stop` of an unknown or already gone id is not an error.
  * - An IAE shuts itself down after its command (terminate behaviour), which the backend reports
@@ -39,6 +44,11 @@ export const IAE_TAGS = {
   job: "neurocaas:job",
   dataset: "neurocaas:dataset",
 } as const;
+
+/** A tag value as the job manager writes it: EC2 tag values are at most 256 characters. */
+export function tagValue(v: string): string {
+  return v.length <= 256 ? v : `${v.slice(0, 120)}…${v.slice(-135)}`;
+}
 
 export interface IaeLaunchRequest {
   readonly imageId: string;
@@ -62,8 +72,13 @@ export interface IaeLaunchRequest {
   readonly securityGroupIds: readonly string[];
   readonly subnetId?: string;
   readonly shutdownBehavior: "terminate" | "stop";
-  /** Idempotency token (<= 64 ASCII chars). */
+  /** Idempotency token (<= 60 ASCII chars; the backend may append a market suffix). */
   readonly clientToken: string;
+  /**
+   * An earlier attempt may already have made this request: return the instances it started
+   * (whatever their state) instead of starting new ones, found by the token.
+   */
+  readonly adopt?: boolean;
 }
 
 export interface LaunchedIae {
@@ -94,6 +109,12 @@ export interface IaeDescription {
   readonly launchTime: Date;
   readonly spot: boolean;
   readonly tags: Readonly<Record<string, string>>;
+  /** `clientToken` of the launch request that started it (as given, without backend suffixes). */
+  readonly launchToken?: string;
+  /** Its position in that launch request (0-based): the instance that carries `instanceTags[i]`. */
+  readonly launchIndex?: number;
+  /** Why it last changed state, e.g. `Server.SpotInstanceTermination` (EC2 StateReason code). */
+  readonly stateReason?: string;
 }
 
 export interface RunningFilter {
@@ -101,6 +122,8 @@ export interface RunningFilter {
   readonly imageId?: string;
   /** Only instances carrying this tag key (any value). */
   readonly tagKey?: string;
+  /** Only instances carrying all of these tags with these values. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export interface CommandRequest {
@@ -113,6 +136,8 @@ export interface CommandRequest {
   readonly outputBucket: string;
   readonly outputPrefix: string;
   readonly comment?: string;
+  /** The delivery claim's id; the backend records it with the command so `findCommand` finds it. */
+  readonly deliveryId?: string;
 }
 
 export type CommandStatus = "Pending" | "InProgress" | "Success" | "Failed" | "Cancelled" | "TimedOut" | "Unknown";
@@ -141,6 +166,8 @@ export interface ComputeBackend {
   /** Number of pending/running instances of one type (DEPLOY_LIMIT). */
   countRunning(filter: RunningFilter): Promise<number>;
   sendCommand(request: CommandRequest): Promise<CommandInfo>;
+  /** The command an earlier `sendCommand` with this `deliveryId` started on the instance, if any (any status). */
+  findCommand(instanceId: string, deliveryId: string): Promise<CommandInfo | undefined>;
   commandStatus(instanceId: string, commandId: string): Promise<CommandInfo>;
   /** Commands currently pending or in progress on an instance (account guard). */
   activeCommands(instanceId: string): Promise<readonly CommandInfo[]>;

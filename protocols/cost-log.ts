@@ -30,6 +30,13 @@ export interface CostLog {
   readonly timeout?: number;
   readonly launched?: string;
   readonly commandid?: string | null;
+  /** Ensemble member (`jobnb`, 1-based) this IAE runs. */
+  readonly member?: number;
+  /**
+   * The claim on delivering this IAE's command (made before SendCommand): the delivery id SSM
+   * carries in its comment, and who is delivering until when. A retry finds the accepted command by it.
+   */
+  readonly delivery?: { readonly id: string; readonly holder: string; readonly expires: string };
 }
 
 /** Spend of one finished log in USD: price × full duration in hours; a missing start or end counts one hour. */

@@ -2,6 +2,7 @@ import type { AnalysisRuntimeConfig } from "./runtime-config";
 import type { ComputeBackend } from "./compute";
 import type { ObjectStore } from "./storage";
 import { realSleep, type Sleep } from "./retry";
+import type { Invocation } from "./lease";
 
 /** Time, injectable so tests control it. */
 export interface Clock {
@@ -31,8 +32,6 @@ export interface ExemptionSource {
 export interface ProtocolLimits {
   /** How long the monitor keeps retrying to deliver a command to a booting IAE. */
   readonly commandDeliveryMs: number;
-  /** How long the monitor waits for a just-launched IAE's cost log to appear. */
-  readonly costLogWaitMs: number;
   /** Total backoff allowed for launch retries (capacity, throttling, 5xx). */
   readonly launchRetryMs: number;
   /** Attempts of a conditional read-modify-write before giving up. */
@@ -46,16 +45,14 @@ export interface ProtocolLimits {
    */
   readonly launchBatchSize: number;
   /**
-   * A job record still "claimed" with no instances after this long belongs to an attempt that
-   * died (Lambda timeout or crash); a redelivery of the same submission may take it over.
-   * Longer than the 15-minute Lambda maximum.
+   * Lease of a job record written by a version that recorded no lease: after this long since its
+   * last update its holder is gone. Longer than the 15-minute Lambda maximum.
    */
   readonly staleClaimMs: number;
 }
 
 export const DEFAULT_LIMITS: ProtocolLimits = {
   commandDeliveryMs: 300_000,
-  costLogWaitMs: 30_000,
   launchRetryMs: 60_000,
   conditionalWriteAttempts: 20,
   launchConcurrency: 10,
@@ -75,6 +72,11 @@ export interface ProtocolDeps {
   readonly prices: PriceSource;
   readonly clock: Clock;
   readonly limits?: Partial<ProtocolLimits>;
+  /**
+   * This handler invocation (Lambda: request id and deadline; local mode: its server run). Claims
+   * are leased to it; absent: a fresh id with the Lambda maximum run time.
+   */
+  readonly invocation?: Invocation;
   /** Operator log (Lambda: CloudWatch via console). */
   readonly log?: (message: string) => void;
 }

@@ -2,6 +2,7 @@ import { Submission, type IaePlan, type JobLocation } from "./submission";
 import { JobError } from "./errors";
 import type { JobConfig } from "./job-config";
 import type { SubmitFile } from "./submit-file";
+import { ensembleConfigKey } from "./layout";
 
 export const MAX_ENSEMBLE_SIZE = 100;
 
@@ -44,12 +45,13 @@ export class EnsembleSubmission extends Submission {
     const dataset = this.datasetKeys()[0];
     const folder = loc.inputBucket === this.bucket ? `${this.group}/configs` : dirname(this.configKey as string);
     const plans: IaePlan[] = [];
+    // Each member has its own config copy, status file and certificate line (named by its jobnb).
     for (let i = 1; i <= this.ensembleSize; i++) {
-      const configKey = `${folder}/${loc.jobName}inst${i}config.json`;
-      plans.push({ index: i - 1, dataset, configKey, command: this.commandFor(dataset, configKey) });
+      const configKey = ensembleConfigKey(folder, loc.jobName, i);
+      plans.push({ index: i - 1, dataset, configKey, command: this.commandFor(dataset, configKey), member: i });
     }
     const values = (this.config as JobConfig).values;
-    await Promise.all(plans.map((p) => this.deps.store.put(loc.inputBucket, p.configKey, JSON.stringify({ ...values, jobnb: p.index + 1 }, null, 2))));
+    await Promise.all(plans.map((p) => this.deps.store.put(loc.inputBucket, p.configKey, JSON.stringify({ ...values, jobnb: p.member }, null, 2))));
     this.cert.append(`Wrote ${plans.length} member config(s) to ${folder}/${loc.jobName}inst{1..${plans.length}}config.json.`);
     return plans;
   }

@@ -1,4 +1,6 @@
 import { costOfLog, type CostLog } from "./cost-log";
+import { mapBounded } from "./concurrency";
+import { UNCHANGED, updateObject } from "./conditional-update";
 import { PreconditionFailedError, type ObjectStore } from "./storage";
 import type { Sleep } from "./retry";
 
@@ -42,18 +44,13 @@ export async function readLedger(args: LedgerArgs): Promise<Ledger> {
 
 /** Add one finished IAE's spend (idempotent per instance id). Returns the ledger written. */
 export async function recordSpend(args: LedgerArgs, instanceId: string, usd: number): Promise<Ledger> {
-  for (let attempt = 1; ; attempt++) {
-    const { ledger, etag } = await loadOrBackfill(args);
-    if (Object.prototype.hasOwnProperty.call(ledger.entries, instanceId)) return ledger;
-    const next = makeLedger(args.group, { ...ledger.entries, [instanceId]: usd }, args.now());
-    try {
-      await args.store.put(args.bucket, ledgerKey(args.group), JSON.stringify(next), { ifMatch: etag });
-      return next;
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError) || attempt >= args.maxAttempts) throw err;
-      await args.sleep(Math.floor(Math.random() * 20 * attempt));
-    }
-  }
+  await loadOrBackfill(args);
+  const out = await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts, sleep: args.sleep }, (current) => {
+    const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
+    if (Object.prototype.hasOwnProperty.call(ledger.entries, instanceId)) return UNCHANGED;
+    return JSON.stringify(makeLedger(args.group, { ...ledger.entries, [instanceId]: usd }, args.now()));
+  });
+  return parseLedger(out.body as string, args.group);
 }
 
 export function makeLedger(group: string, entries: Record<string, number>, now: Date): Ledger {
@@ -84,22 +81,18 @@ export async function legacyEntries(args: Pick<LedgerArgs, "store" | "bucket" | 
   const prefix = `logs/${args.group}/`;
   const keys = (await args.store.list(args.bucket, prefix)).filter((k) => /^[^/]+\.json$/.test(k.slice(prefix.length)));
   const entries: Record<string, number> = {};
-  const queue = [...keys];
-  const worker = async (): Promise<void> => {
-    for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-      const obj = await args.store.get(args.bucket, key);
-      if (!obj) continue;
-      let log: CostLog;
-      try {
-        log = JSON.parse(obj.body) as CostLog;
-      } catch {
-        continue; // not a cost log
-      }
-      // Keyed by file name (= instance id), the key the monitor uses for new completions.
-      entries[key.slice(prefix.length, -".json".length)] = costOfLog(log);
+  await mapBounded(keys, 32, async (key) => {
+    const obj = await args.store.get(args.bucket, key);
+    if (!obj) return;
+    let log: CostLog;
+    try {
+      log = JSON.parse(obj.body) as CostLog;
+    } catch {
+      return; // not a cost log
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(32, keys.length) }, worker));
+    // Keyed by file name (= instance id), the key the monitor uses for new completions.
+    entries[key.slice(prefix.length, -".json".length)] = costOfLog(log);
+  });
   return entries;
 }
 

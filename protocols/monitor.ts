@@ -1,12 +1,16 @@
-import { CommandTargetNotReadyError, IAE_TAGS } from "./compute";
-import { appendSetupLine, formatTime, renderDatasetStatus, replaceDatasetLine } from "./certificate";
+import { randomUUID } from "node:crypto";
+import { CommandTargetNotReadyError, IAE_TAGS, type CommandInfo, type IaeDescription } from "./compute";
+import { appendSetupLines, findDatasetLine, formatTime, renderDatasetStatus, upsertDatasetLine } from "./certificate";
+import { finishJobIfDone } from "./completion";
+import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditional-update";
 import { costOfLog, formatLogTime, type CostLog } from "./cost-log";
 import { limitsOf, type ProtocolDeps } from "./deps";
 import { errorMessage } from "./errors";
-import type { JobRecord } from "./job-record";
-import { activeCostLogKey, certificateKey, datasetStatusKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
+import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
+import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
+import { defaultInvocation, leaseLive, type Invocation } from "./lease";
 import { recordSpend } from "./ledger";
-import { PreconditionFailedError, type StoredObject } from "./storage";
+import { PreconditionFailedError } from "./storage";
 
 /** EC2 state-change notification as EventBridge delivers it (fixtures/cloudwatch_startevent.json). */
 export interface Ec2StateChangeEvent {
@@ -16,7 +20,7 @@ export interface Ec2StateChangeEvent {
   readonly detail: { readonly "instance-id": string; readonly state: string };
 }
 
-export type MonitorAction = "ignored" | "command-delivered" | "already-delivered" | "delivery-failed" | "untracked-terminated" | "finished";
+export type MonitorAction = "ignored" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
 
 export interface MonitorOutcome {
   readonly instanceId: string;
@@ -30,12 +34,26 @@ export interface MonitorOutcome {
 }
 
 const END_STATES = new Set(["shutting-down", "terminated", "stopping", "stopped"]);
+const TERMINAL_STATUSES = new Set(["SUCCESS", "FAILED"]);
+
+/** What one monitor invocation works with. */
+interface Ctx {
+  readonly deps: ProtocolDeps;
+  readonly invocation: Invocation;
+}
 
 /**
- * The monitor (SPEC 4.7): `running` → record the start and deliver the command (retrying while
- * the IAE's agent registers, bounded; an IAE that cannot get its command is terminated and
- * reported); shutting-down/terminated → record the end, move the cost log to `logs/{group}/`,
- * add its spend to the ledger, and write end.txt after the job's last IAE.
+ * The monitor (SPEC 4.7): `running` → record the start and deliver the command exactly once
+ * (a delivery claim in the cost log before SendCommand; a retried delivery finds the command SSM
+ * accepted and reuses it); shutting-down/terminated → mark the cost log ended, write the finished
+ * log and the ledger entry, mark a dataset that never finished FAILED with the reason, write
+ * end.txt when the job is over, and only then drop the active log — every step repeatable, so a
+ * retry after a crash at any point completes the job.
+ *
+ * Every event first describes the instance: one request, after which instances that are not IAEs
+ * of this analysis are ignored. An IAE whose cost log is not written yet (a slow or interrupted job
+ * manager) gets it from the job's write-ahead launch record; only an instance tagged for this
+ * analysis that no launch record names is terminated as untracked.
  */
 export async function monitorInstance(event: Ec2StateChangeEvent, deps: ProtocolDeps): Promise<MonitorOutcome> {
   const instanceId = event.detail?.["instance-id"];
@@ -44,57 +62,78 @@ export async function monitorInstance(event: Ec2StateChangeEvent, deps: Protocol
     return { instanceId: String(instanceId), state: String(state), action: "ignored", detail: "not an EC2 state-change event" };
   }
   const eventTime = event.time && !Number.isNaN(Date.parse(event.time)) ? new Date(event.time) : deps.clock.now();
-  if (state === "running") return onRunning(instanceId, eventTime, deps);
-  if (END_STATES.has(state)) return onEnded(instanceId, state, eventTime, deps);
+  const ctx: Ctx = { deps, invocation: deps.invocation ?? defaultInvocation(deps.clock.now()) };
+  if (state === "running") return onRunning(instanceId, eventTime, ctx);
+  if (END_STATES.has(state)) return onEnded(instanceId, state, eventTime, ctx);
   return { instanceId, state, action: "ignored" };
 }
 
-async function onRunning(instanceId: string, at: Date, deps: ProtocolDeps): Promise<MonitorOutcome> {
-  const bucket = deps.config.bucketName;
-  const limits = limitsOf(deps);
-  let current = await deps.store.get(bucket, activeCostLogKey(instanceId));
-  if (!current) {
-    // Cheap rejection of instances that are not IAEs of this analysis.
-    const [desc] = await deps.compute.describe([instanceId]);
-    if (!desc || desc.tags[IAE_TAGS.analysis] !== bucket) return { instanceId, state: "running", action: "ignored" };
-    if (desc.state !== "running" && desc.state !== "pending") return { instanceId, state: "running", action: "ignored", detail: `already ${desc.state}` };
-    // An IAE of ours can boot before the job manager has written its cost log: wait (bounded).
-    for (let waited = 0; !current && waited < limits.costLogWaitMs; waited += 1000) {
-      await deps.clock.sleep(1000);
-      current = await deps.store.get(bucket, activeCostLogKey(instanceId));
-    }
-    if (!current) {
-      await deps.compute.terminate([instanceId]);
-      deps.log?.(`monitor: ${instanceId} is tagged for ${bucket} but has no cost log; terminated`);
-      return { instanceId, state: "running", action: "untracked-terminated" };
-    }
+async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<MonitorOutcome> {
+  const { deps } = ctx;
+  const [desc] = await deps.compute.describe([instanceId]);
+  if (!desc || desc.tags[IAE_TAGS.analysis] !== deps.config.bucketName) return { instanceId, state: "running", action: "ignored" };
+  if (desc.state !== "running" && desc.state !== "pending") return { instanceId, state: "running", action: "ignored", detail: `already ${desc.state}` };
+  const found = await activeLog(instanceId, desc, ctx, true);
+  if (found === "finished") return { instanceId, state: "running", action: "ignored", detail: "already finished" };
+  if (!found) {
+    await deps.compute.terminate([instanceId]);
+    deps.log?.(`monitor: ${instanceId} is tagged for ${deps.config.bucketName} but no job launched it; terminated`);
+    return { instanceId, state: "running", action: "untracked-terminated" };
   }
-  let log = JSON.parse(current.body) as CostLog;
-  if (log.commandid) return { instanceId, state: "running", action: "already-delivered" };
-  const started = await updateActiveLog(deps, instanceId, (l) => (l.start ? l : { ...l, start: formatLogTime(at) }));
+  if (found.end) return { instanceId, state: "running", action: "ignored", detail: "already ended" };
+  if (found.commandid) return { instanceId, state: "running", action: "already-delivered", detail: found.commandid };
+  const started = await updateActiveLog(ctx, instanceId, (l) => (l.start ? UNCHANGED : { ...l, start: formatLogTime(at) }));
   if (!started) return { instanceId, state: "running", action: "ignored", detail: "cost log removed meanwhile" };
-  log = started;
-  if (!log.command) return { instanceId, state: "running", action: "ignored", detail: "cost log carries no command" };
+  if (!started.command) return { instanceId, state: "running", action: "ignored", detail: "cost log carries no command" };
+  return deliver(instanceId, ctx);
+}
 
+/**
+ * Claim the delivery (conditional write of `delivery` in the cost log), then send. A live claim
+ * of another invocation means a duplicate event: it delivers, we do nothing. A claim whose holder
+ * is gone is taken over with its delivery id, and the command it may have sent is looked up
+ * first. Errors of the send itself fail the delivery; recording the accepted command id is
+ * outside that handling (a failure there is retried and finds the command, the IAE keeps running).
+ */
+async function deliver(instanceId: string, ctx: Ctx): Promise<MonitorOutcome> {
+  const { deps, invocation } = ctx;
+  const limits = limitsOf(deps);
+  let takenOver = false;
+  const claimed = await updateJson<CostLog>(activeLogArgs(ctx, instanceId), (l) => {
+    if (!l || l.commandid || l.end) return UNCHANGED;
+    if (l.delivery && leaseLive(l.delivery, invocation, deps.clock.now())) return UNCHANGED;
+    takenOver = l.delivery !== undefined;
+    return { ...l, delivery: { id: l.delivery?.id ?? randomUUID(), holder: invocation.id, expires: invocation.deadline.toISOString() } };
+  });
+  const log = claimed.value;
+  if (!claimed.written) {
+    if (!log) return { instanceId, state: "running", action: "ignored", detail: "cost log removed meanwhile" };
+    if (log.commandid) return { instanceId, state: "running", action: "already-delivered", detail: log.commandid };
+    return { instanceId, state: "running", action: "delivery-in-progress", detail: `another invocation (${log.delivery?.holder}) is delivering` };
+  }
+  const current = log as CostLog;
+  const deliveryId = (current.delivery as { id: string }).id;
+  if (takenOver) {
+    const earlier = await deps.compute.findCommand(instanceId, deliveryId);
+    if (earlier) return recordDelivery(instanceId, current, earlier, ctx, "reused the command an earlier attempt sent");
+  }
+  let info: CommandInfo | undefined;
   let waited = 0;
   let delay = 2000;
-  for (;;) {
+  while (!info) {
     try {
-      const info = await deps.compute.sendCommand({
+      info = await deps.compute.sendCommand({
         instanceId,
-        commands: [log.command],
-        workingDirectory: log.workingdirectory ?? deps.config.workingDirectory,
-        executionTimeoutSeconds: log.ssmtimeout ?? deps.config.ssmTimeoutSeconds,
-        outputBucket: log.resultbucket ?? bucket,
-        outputPrefix: `${log.jobpath}/internal_ec2_logs`,
-        comment: `neurocaas ${log.jobpath}`.slice(0, 100),
+        commands: [current.command as string],
+        workingDirectory: current.workingdirectory ?? deps.config.workingDirectory,
+        executionTimeoutSeconds: current.ssmtimeout ?? deps.config.ssmTimeoutSeconds,
+        outputBucket: current.resultbucket ?? deps.config.bucketName,
+        outputPrefix: `${current.jobpath}/internal_ec2_logs`,
+        comment: `neurocaas ${current.jobpath}`,
+        deliveryId,
       });
-      await updateActiveLog(deps, instanceId, (l) => ({ ...l, commandid: info.commandId }));
-      await reportDataset(deps, log, { status: "INITIALIZING", command: info.commandId, lastCommand: `command ${info.commandId} sent`, reason: [] });
-      return { instanceId, state: "running", action: "command-delivered", detail: info.commandId };
     } catch (err) {
-      const retry = err instanceof CommandTargetNotReadyError && waited + delay <= limits.commandDeliveryMs;
-      if (retry) {
+      if (err instanceof CommandTargetNotReadyError && waited + delay <= limits.commandDeliveryMs) {
         await deps.clock.sleep(delay);
         waited += delay;
         delay = Math.min(delay * 2, 15_000);
@@ -106,109 +145,185 @@ async function onRunning(instanceId: string, at: Date, deps: ProtocolDeps): Prom
           : `the command could not be sent to IAE ${instanceId} (${errorMessage(err)})`;
       await deps.compute.terminate([instanceId]);
       const reason = `[JOB TERMINATE REASON] ${why}; it was terminated. Submit the job again; contact NeuroCAAS administrator if this repeats.`;
-      await reportDataset(deps, log, { status: "FAILED", command: null, lastCommand: "command not delivered", reason: [reason] }, reason);
+      await reportDataset(ctx, current, { status: "FAILED", command: null, lastCommand: "command not delivered", reason }, reason);
       return { instanceId, state: "running", action: "delivery-failed", detail: why };
     }
   }
+  return recordDelivery(instanceId, current, info, ctx);
 }
 
-async function onEnded(instanceId: string, state: string, at: Date, deps: ProtocolDeps): Promise<MonitorOutcome> {
+async function recordDelivery(instanceId: string, log: CostLog, info: CommandInfo, ctx: Ctx, note?: string): Promise<MonitorOutcome> {
+  await updateActiveLog(ctx, instanceId, (l) => (l.commandid ? UNCHANGED : { ...l, commandid: info.commandId }));
+  await reportDataset(ctx, log, { status: "INITIALIZING", command: info.commandId, lastCommand: `command ${info.commandId} sent`, reason: "" });
+  return { instanceId, state: "running", action: "command-delivered", detail: note ? `${info.commandId} (${note})` : info.commandId };
+}
+
+async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): Promise<MonitorOutcome> {
+  const { deps } = ctx;
   const bucket = deps.config.bucketName;
-  const limits = limitsOf(deps);
-  const current = await deps.store.get(bucket, activeCostLogKey(instanceId));
-  if (!current) return { instanceId, state, action: "ignored" };
-  const log = JSON.parse(current.body) as CostLog;
+  const [desc] = await deps.compute.describe([instanceId]);
+  if (desc && desc.tags[IAE_TAGS.analysis] !== bucket) return { instanceId, state, action: "ignored" };
+  // EC2 forgets terminated instances after about an hour; a late event still finds the cost log.
+  const found = desc ? await activeLog(instanceId, desc, ctx, false) : await readActiveLog(ctx, instanceId);
+  if (!found || found === "finished") return { instanceId, state, action: "ignored" };
+  // 1. Mark the IAE ended; everything below is repeatable until the active log is dropped (5.).
+  const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatLogTime(at) }));
+  if (!log) return { instanceId, state, action: "ignored", detail: "cost log removed meanwhile" };
   const group = log.group ?? log.jobpath.split("/")[0];
-  const finished: CostLog = { ...log, end: log.end ?? formatLogTime(at) };
-  await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(finished, null, 2));
-  await recordSpend(
-    { store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.conditionalWriteAttempts },
-    instanceId,
-    costOfLog(finished),
-  );
-  await deps.store.delete(bucket, activeCostLogKey(instanceId));
-  const jobFinished = await finishJobIfLast(deps, instanceId, finished);
-  return { instanceId, state, action: "finished", jobFinished, costLog: finished };
-}
-
-/** end.txt once no IAE of the job has an active cost log. S3 is strongly consistent, so of two
- * IAEs ending together at least the one deleting its log last sees none left. */
-async function finishJobIfLast(deps: ProtocolDeps, instanceId: string, log: CostLog): Promise<boolean> {
-  const bucket = deps.config.bucketName;
+  // 2. Spend: the finished log and the ledger entry (once per instance id).
+  await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(log, null, 2));
   const limits = limitsOf(deps);
-  let members: string[] = [instanceId];
-  if (log.jobrecord) {
-    for (let waited = 0; ; waited += 1000) {
-      const obj = await deps.store.get(bucket, log.jobrecord);
-      const record = obj ? (JSON.parse(obj.body) as JobRecord) : undefined;
-      const ids = record?.instances.map((i) => i.instanceId) ?? [];
-      if (ids.includes(instanceId) || record?.state === "failed" || !record) {
-        members = ids.length > 0 ? ids : members;
-        break;
-      }
-      // The job manager lists a job's instances right after launching them; wait briefly.
-      if (waited >= limits.costLogWaitMs) break;
-      await deps.clock.sleep(1000);
-    }
+  await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.conditionalWriteAttempts }, instanceId, costOfLog(log));
+  // 3. A dataset that never reached SUCCESS/FAILED says why.
+  await settleDataset(ctx, log, state, desc);
+  // 4. end.txt when the job is over.
+  let jobFinished = false;
+  const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
+  const record = obj ? parseJobRecord(obj.body) : undefined;
+  if (record && log.jobrecord) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
+  else if (!log.jobrecord) {
+    // A cost log without a job record (an older deployment's): one IAE, one job.
+    await deps.store.put(log.resultbucket ?? bucket, endMarkerKey(log.jobpath), END_MARKER_BODY);
+    jobFinished = true;
   }
-  const stillActive = await Promise.all(members.filter((id) => id !== instanceId).map((id) => deps.store.exists(bucket, activeCostLogKey(id))));
-  if (stillActive.some(Boolean)) return false;
-  await deps.store.put(log.resultbucket ?? bucket, endMarkerKey(log.jobpath), END_MARKER_BODY);
-  return true;
+  // 5. Only now the active log goes (a retry before this point redoes 1.–4.).
+  await deps.store.delete(bucket, activeCostLogKey(instanceId));
+  return { instanceId, state, action: "finished", jobFinished, costLog: log };
 }
 
-/** Read-modify-write of an active cost log; undefined when it no longer exists. */
-async function updateActiveLog(deps: ProtocolDeps, instanceId: string, change: (log: CostLog) => CostLog): Promise<CostLog | undefined> {
+/**
+ * The IAE's active cost log; when there is none, the one its job's write-ahead launch record
+ * describes (created here, If-None-Match), "finished" when it was already accounted, undefined
+ * when no job launched it — or, `toRun`, when its job has failed (it must not run; its end is
+ * still accounted).
+ */
+async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx, toRun: boolean): Promise<CostLog | "finished" | undefined> {
+  const { deps } = ctx;
   const bucket = deps.config.bucketName;
-  const key = activeCostLogKey(instanceId);
-  const attempts = limitsOf(deps).conditionalWriteAttempts;
-  for (let attempt = 1; ; attempt++) {
-    const obj: StoredObject | undefined = await deps.store.get(bucket, key);
-    if (!obj) return undefined;
-    const next = change(JSON.parse(obj.body) as CostLog);
-    try {
-      await deps.store.put(bucket, key, JSON.stringify(next, null, 2), { ifMatch: obj.etag });
-      return next;
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError) || attempt >= attempts) throw err;
-    }
+  const current = await readActiveLog(ctx, instanceId);
+  if (current) return current;
+  const group = desc.tags[IAE_TAGS.group];
+  const job = desc.tags[IAE_TAGS.job];
+  if (!group || !job) return undefined;
+  if (await deps.store.exists(bucket, finishedCostLogKey(group, instanceId))) return "finished";
+  const recordKey = jobRecordKey(group, job);
+  const obj = await deps.store.get(bucket, recordKey);
+  const record = obj ? parseJobRecord(obj.body) : undefined;
+  if (!record?.launch || record.state === "rejected" || (toRun && record.state === "failed")) return undefined;
+  const plan = planOfInstance(record, desc);
+  if (!plan) return undefined;
+  const log = costLogFor(record.launch.common, plan, desc, formatLogTime(desc.launchTime));
+  try {
+    await deps.store.put(bucket, activeCostLogKey(instanceId), JSON.stringify(log, null, 2), { ifNoneMatch: "*" });
+    deps.log?.(`monitor: ${instanceId} had no cost log yet; created it from the launch record of ${record.jobName}`);
+    return log;
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    return readActiveLog(ctx, instanceId);
   }
+}
+
+async function readActiveLog(ctx: Ctx, instanceId: string): Promise<CostLog | undefined> {
+  const obj = await ctx.deps.store.get(ctx.deps.config.bucketName, activeCostLogKey(instanceId));
+  return obj ? parseJsonObject<CostLog>(obj.body) : undefined;
+}
+
+function activeLogArgs(ctx: Ctx, instanceId: string) {
+  return { store: ctx.deps.store, bucket: ctx.deps.config.bucketName, key: activeCostLogKey(instanceId), attempts: limitsOf(ctx.deps).conditionalWriteAttempts, sleep: ctx.deps.clock.sleep };
+}
+
+/** Conditional read-modify-write of an active cost log; undefined when it no longer exists. */
+async function updateActiveLog(ctx: Ctx, instanceId: string, change: (log: CostLog) => CostLog | typeof UNCHANGED): Promise<CostLog | undefined> {
+  const out = await updateJson<CostLog>(activeLogArgs(ctx, instanceId), (l) => (l ? change(l) : UNCHANGED));
+  return out.value;
+}
+
+/**
+ * An IAE ended with its dataset not SUCCESS/FAILED: settle it from what the platform knows.
+ * No command was ever delivered → FAILED, it never ran (capacity reclaimed, stopped by hand). The
+ * command ended → its result (an analysis that reports no status of its own still gets one). The
+ * command was still running → FAILED, interrupted (a spot reclaim says so). SUCCESS and FAILED
+ * written by the IAE stay as they are.
+ */
+async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined): Promise<void> {
+  const { deps } = ctx;
+  const id = log["instance-id"];
+  const bucket = log.resultbucket ?? deps.config.bucketName;
+  const current = parseJsonObject<Record<string, unknown>>((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
+  const status = typeof current?.status === "string" ? current.status : "INITIALIZING";
+  if (TERMINAL_STATUSES.has(status)) return;
+  const command = log.commandid
+    ? await deps.compute.commandStatus(id, log.commandid).catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
+    : log.delivery
+      ? await deps.compute.findCommand(id, log.delivery.id)
+      : undefined;
+  const spotReclaimed = (desc?.spot ?? log.spot) && /spot/i.test(desc?.stateReason ?? "");
+  const cause = desc?.stateReason ? ` (${desc.stateReason})` : "";
+  let report: DatasetReport;
+  if (!command) {
+    const reason = `[JOB TERMINATE REASON] IAE ${id} ended (${state})${cause} before its analysis started${spotReclaimed ? ": AWS reclaimed its spot capacity" : ""}; nothing ran. Submit the job again.`;
+    report = { status: "FAILED", command: null, lastCommand: "ended before it ran", reason };
+  } else if (command.status === "Success") {
+    report = { status: "SUCCESS", command: command.commandId, lastCommand: `command ${command.commandId} finished`, reason: `The command finished successfully (the analysis reported no final status of its own).` };
+  } else if (command.status === "Failed" || command.status === "TimedOut" || command.status === "Cancelled") {
+    const reason = `[JOB TERMINATE REASON] The command on IAE ${id} ended ${command.status} before the analysis reported a final status.`;
+    report = { status: "FAILED", command: command.commandId, lastCommand: `command ${command.status}`, reason };
+  } else {
+    const reason = spotReclaimed
+      ? `[JOB TERMINATE REASON] IAE ${id} was interrupted while its analysis was ${status}: AWS reclaimed the spot capacity it ran on${cause}. The analysis did not finish; submit the job again.`
+      : `[JOB TERMINATE REASON] IAE ${id} was interrupted: it ended (${state})${cause} while its analysis was ${status}. The analysis did not finish; submit the job again.`;
+    report = { status: "FAILED", command: command.commandId, lastCommand: "interrupted", reason };
+  }
+  await reportDataset(ctx, log, report, report.status === "FAILED" ? report.reason : undefined);
 }
 
 interface DatasetReport {
-  readonly status: "INITIALIZING" | "FAILED";
+  readonly status: "INITIALIZING" | "SUCCESS" | "FAILED";
   readonly command: string | null;
   readonly lastCommand: string;
-  readonly reason: readonly string[];
+  /** Added to the status file's reasons ("" for none). */
+  readonly reason: string;
 }
 
-/** Update the dataset's status file and certificate line (and append a setup line on failure). */
-async function reportDataset(deps: ProtocolDeps, log: CostLog, report: DatasetReport, setupLine?: string): Promise<void> {
+function datasetOf(log: CostLog): string {
+  return Array.isArray(log.datapath) ? log.datapath[0] : (log.datapath as string);
+}
+
+/**
+ * Update the dataset's status file and certificate line (and append a setup line), each with a
+ * conditional read-modify-write: a status or line the IAE already moved past INITIALIZING is never
+ * set back, a final one (SUCCESS/FAILED) never changed, and nobody's other lines are lost.
+ */
+async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setupLine?: string): Promise<void> {
+  const { deps } = ctx;
+  const limits = limitsOf(deps);
   const bucket = log.resultbucket ?? deps.config.bucketName;
-  const dataset = Array.isArray(log.datapath) ? log.datapath[0] : log.datapath;
-  const statusKey = datasetStatusKey(log.jobpath, dataset);
-  const existing = await deps.store.get(bucket, statusKey);
-  const previous = parseObject(existing?.body);
-  // Never overwrite a status the IAE side has already moved past INITIALIZING.
-  if (report.status !== "FAILED" && previous.status !== undefined && previous.status !== "INITIALIZING") return;
-  await deps.store.put(
-    bucket,
-    statusKey,
-    renderDatasetStatus({ ...previous, status: report.status, reason: report.reason, input: dataset, instance: log["instance-id"], command: report.command }),
-  );
-  const cert = await deps.store.get(bucket, certificateKey(log.jobpath));
-  if (!cert) return;
-  let text = replaceDatasetLine(cert.body, log.datasetindex ?? 0, { dataname: dataset, status: report.status, time: formatTime(deps.clock.now()), lastCommand: report.lastCommand });
-  if (setupLine) text = appendSetupLine(text, setupLine);
-  await deps.store.put(bucket, certificateKey(log.jobpath), text);
-}
-
-function parseObject(text: string | undefined): Record<string, unknown> {
-  if (text === undefined) return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
+  const dataset = datasetOf(log);
+  const overrides = (current: string | undefined): boolean =>
+    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : !TERMINAL_STATUSES.has(current));
+  const status = await updateObject({ store: deps.store, bucket, key: datasetStatusKey(log.jobpath, dataset, log.member), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
+    const previous = obj ? (parseJsonObject<Record<string, unknown>>(obj.body) ?? {}) : {};
+    if (!overrides(typeof previous.status === "string" ? previous.status : undefined)) return UNCHANGED;
+    const reasons = Array.isArray(previous.reason) ? previous.reason.filter((r): r is string => typeof r === "string" && r !== "") : [];
+    return renderDatasetStatus({
+      ...previous,
+      status: report.status,
+      reason: report.reason ? [...reasons, report.reason] : reasons,
+      input: dataset,
+      ...(log.member !== undefined ? { member: log.member } : {}),
+      instance: log["instance-id"],
+      command: report.command ?? (typeof previous.command === "string" ? previous.command : null),
+    });
+  });
+  if (!status.written) return;
+  const dataname = datasetLineName(dataset, log.member);
+  await updateObject({ store: deps.store, bucket, key: certificateKey(log.jobpath), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
+    if (!obj) return UNCHANGED;
+    const line = findDatasetLine(obj.body, dataname);
+    const lineStatus = line ? /\| STATUS: ([^|]*?) \|/.exec(line)?.[1] : undefined;
+    let text = obj.body;
+    if (overrides(lineStatus)) text = upsertDatasetLine(text, { dataname, status: report.status, time: formatTime(deps.clock.now()), lastCommand: report.lastCommand });
+    if (setupLine) text = appendSetupLines(text, [setupLine]);
+    return text === obj.body ? UNCHANGED : text;
+  });
 }

@@ -20,7 +20,11 @@ export type { GuardDecision } from "./guard";
 export interface S3NotificationEvent {
   readonly Records?: readonly {
     readonly eventName?: string;
-    readonly s3: { readonly bucket: { readonly name: string }; readonly object: { readonly key: string } };
+    readonly s3: {
+      readonly bucket: { readonly name: string };
+      /** `versionId` (versioned buckets) and `sequencer` tell one upload of a key from the next. */
+      readonly object: { readonly key: string; readonly versionId?: string; readonly sequencer?: string };
+    };
   }[];
 }
 
@@ -36,7 +40,8 @@ export async function runSubmit(event: S3NotificationEvent, deps: ProtocolDeps):
   const jobs: JobOutcome[] = [];
   for (const r of records) {
     const key = safeDecode(r.s3.object.key);
-    const outcome = await createSubmission(deps, { bucket: r.s3.bucket.name, key }).run();
+    const upload = r.s3.object.versionId || r.s3.object.sequencer || undefined;
+    const outcome = await createSubmission(deps, { bucket: r.s3.bucket.name, key, ...(upload ? { upload: String(upload) } : {}) }).run();
     jobs.push(outcome);
     await refreshAfterSubmission(deps, outcome);
   }

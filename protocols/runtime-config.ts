@@ -36,6 +36,11 @@ export interface AnalysisRuntimeConfig {
   readonly budgetParameterPrefix: string;
   readonly configSchema?: Record<string, unknown>;
   readonly postProcessing?: PostProcessing;
+  /**
+   * Buckets besides the analysis bucket that storage bypass may read and write
+   * (`neurocaas:bypassBuckets`; the platform roles can reach nothing else). Absent: none.
+   */
+  readonly bypassBuckets?: readonly string[];
 }
 
 export const RUNTIME_CONFIG_ENV = "NEUROCAAS_CONFIG";

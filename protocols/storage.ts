@@ -27,6 +27,20 @@ export class PreconditionFailedError extends Error {
   }
 }
 
+/**
+ * A bucket that does not exist or that the platform may not use (NoSuchBucket, AccessDenied):
+ * unlike a missing key, retrying does not help; the job must say so.
+ */
+export class BucketUnavailableError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly code: string,
+  ) {
+    super(`bucket ${bucket} does not exist or NeuroCAAS may not use it (${code})`);
+    this.name = "BucketUnavailableError";
+  }
+}
+
 export interface ObjectStore {
   /** The object as UTF-8 text, or undefined when it does not exist. */
   get(bucket: string, key: string): Promise<StoredObject | undefined>;

@@ -22,11 +22,28 @@ export interface BypassLocation {
 export const MAX_TIMESTAMP_LENGTH = 128;
 export const MAX_KEY_LENGTH = 1024;
 export const CONFIG_EXTENSIONS = [".json", ".yaml", ".yml"] as const;
-/** Folders of a group a submission may read data and configs from. */
-export const READABLE_GROUP_FOLDERS = ["inputs", "configs", "results"] as const;
+/**
+ * Folders of the submitting group a submission may read, by field. Data: `inputs/`, and the
+ * group's own `results/` — post-processing chains (SPEC 4.8) and `UserInput: false` affiliates run
+ * the next step on earlier results, which the platform wrote for this group. Configs: `configs/`.
+ * Nothing else (another group's folders, `submissions/`, `logs/`) is ever read for a submission.
+ */
+export const READABLE_GROUP_FOLDERS = { dataname: ["inputs", "results"], configname: ["configs"] } as const;
+/** Path segments no result folder may contain, in any bucket: users' data and job triggers live there. */
+export const FORBIDDEN_RESULT_SEGMENTS = ["submissions", "inputs", "configs"] as const;
+
+/** Who submitted, and which buckets a submission may name (SPEC §2, §10). */
+export interface SubmitContext {
+  /** The group whose `submissions/` folder holds the submit file. */
+  readonly group: string;
+  /** The analysis bucket (holding the submit file). */
+  readonly analysisBucket: string;
+  /** Other buckets storage bypass may read and write (`neurocaas:bypassBuckets`). */
+  readonly bypassBuckets: readonly string[];
+}
 
 /** Parse and validate submit file text. Throws JobError naming every problem found. */
-export function parseSubmitFile(text: string, group: string): SubmitFile {
+export function parseSubmitFile(text: string, context: SubmitContext): SubmitFile {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -58,14 +75,14 @@ export function parseSubmitFile(text: string, group: string): SubmitFile {
   const uris = [...datanames, configname].map((k) => k.startsWith("s3://"));
   const bypass = uris.some(Boolean);
   if (bypass) {
-    return { datanames, configname, timestamp, instanceType, bypass: checkBypass(datanames, configname, obj.resultpath as string | undefined) };
+    return { datanames, configname, timestamp, instanceType, bypass: checkBypass(datanames, configname, obj.resultpath as string | undefined, context) };
   }
   if (obj.resultpath !== undefined) {
     throw new JobError(`"resultpath" is only allowed with storage bypass (dataname and configname given as s3:// URIs).`);
   }
   const keyProblems: string[] = [];
-  for (const key of datanames) checkOwnKey(key, group, "dataname", keyProblems);
-  checkOwnKey(configname, group, "configname", keyProblems);
+  for (const key of datanames) checkOwnKey(key, context.group, "dataname", keyProblems);
+  checkOwnKey(configname, context.group, "configname", keyProblems);
   if (keyProblems.length > 0) throw problemsError(keyProblems);
   return { datanames, configname, timestamp, instanceType };
 }
@@ -141,7 +158,7 @@ export function keyProblem(key: string): string | undefined {
   return undefined;
 }
 
-function checkOwnKey(key: string, group: string, field: string, problems: string[]): void {
+function checkOwnKey(key: string, group: string, field: "dataname" | "configname", problems: string[]): void {
   if (key.startsWith("s3://")) {
     problems.push(`"${field}" ${JSON.stringify(key)}: mix of s3:// URIs and bucket keys; storage bypass needs every dataname and the configname as s3:// URIs.`);
     return;
@@ -151,17 +168,43 @@ function checkOwnKey(key: string, group: string, field: string, problems: string
     problems.push(`"${field}" ${JSON.stringify(key)} ${p}.`);
     return;
   }
-  const [owner, folder] = key.split("/");
-  if (owner !== group || !(READABLE_GROUP_FOLDERS as readonly string[]).includes(folder ?? "") || key.split("/").length < 3) {
-    problems.push(
-      `"${field}" ${JSON.stringify(key)} is outside your group's folder: keys must start with "${group}/inputs/", "${group}/configs/" or "${group}/results/".`,
-    );
-  }
+  const outside = ownKeyProblem(key, group, field);
+  if (outside) problems.push(`"${field}" ${JSON.stringify(key)} ${outside}.`);
 }
 
-function checkBypass(datanames: readonly string[], configname: string, resultpath: string | undefined): BypassLocation {
+/** Why a key in the analysis bucket is not readable for this field of the group's submission, if it is not. */
+function ownKeyProblem(key: string, group: string, field: "dataname" | "configname"): string | undefined {
+  const folders: readonly string[] = READABLE_GROUP_FOLDERS[field];
+  const [owner, folder] = key.split("/");
+  if (owner === group && folders.includes(folder ?? "") && key.split("/").length >= 3) return undefined;
+  const allowed = folders.map((f) => `"${group}/${f}/"`).join(" or ");
+  return `is outside your group's folder: ${field === "dataname" ? "dataset keys" : "config keys"} must start with ${allowed}`;
+}
+
+/** Why a result prefix may not hold job folders, if it may not (SPEC §10: never where user data, triggers or platform logs live). */
+export function resultPrefixProblem(bucket: string, prefix: string, context: SubmitContext): string | undefined {
+  const segments = prefix === "" ? [] : prefix.split("/");
+  if (segments[0] === "logs") return `lies under logs/, where the platform keeps its own records`;
+  const bad = segments.find((s) => (FORBIDDEN_RESULT_SEGMENTS as readonly string[]).includes(s));
+  if (bad !== undefined) return `lies under a ${bad}/ folder; results never go where user data, configs or job triggers live`;
+  if (bucket === context.analysisBucket) {
+    const own = `${context.group}/results`;
+    if (prefix !== own && !prefix.startsWith(`${own}/`)) return `is in the analysis bucket but outside your group's results folder; use s3://${bucket}/${own}/...`;
+  }
+  return undefined;
+}
+
+/** Why a bypass bucket may not be used, if it may not. */
+function bucketProblem(bucket: string, context: SubmitContext): string | undefined {
+  if (bucket === context.analysisBucket || context.bypassBuckets.includes(bucket)) return undefined;
+  const listed = context.bypassBuckets.length > 0 ? `the buckets this analysis may use are ${context.bypassBuckets.join(", ")}` : "this analysis allows no other bucket";
+  return `bucket ${bucket} is not a storage-bypass bucket of this analysis (${listed}; an administrator lists them in neurocaas:bypassBuckets)`;
+}
+
+function checkBypass(datanames: readonly string[], configname: string, resultpath: string | undefined, context: SubmitContext): BypassLocation {
   const problems: string[] = [];
   const buckets = new Set<string>();
+  const parsedKeys: { field: "dataname" | "configname"; uri: string; bucket: string; key: string }[] = [];
   for (const [field, uri] of [...datanames.map((d) => ["dataname", d] as const), ["configname", configname] as const]) {
     const parsed = parseS3Uri(uri);
     if (!parsed || parsed.key === "") {
@@ -170,13 +213,27 @@ function checkBypass(datanames: readonly string[], configname: string, resultpat
     }
     const p = keyProblem(parsed.key);
     if (p) problems.push(`"${field}" ${JSON.stringify(uri)}: the key ${p}.`);
+    else parsedKeys.push({ field, uri, ...parsed });
     buckets.add(parsed.bucket);
   }
   if (problems.length === 0 && buckets.size !== 1) {
     problems.push(`In storage bypass mode data and config must come from the same bucket; got ${[...buckets].join(", ")}.`);
   }
-  let outputBucket = [...buckets][0] ?? "";
-  let resultPrefix = "results";
+  const inputBucket = [...buckets][0] ?? "";
+  if (problems.length === 0) {
+    const denied = bucketProblem(inputBucket, context);
+    if (denied) problems.push(`"dataname"/"configname" in s3://${inputBucket}/: ${denied}.`);
+    for (const { field, uri, bucket, key } of parsedKeys) {
+      if (key === "logs" || key.startsWith("logs/")) problems.push(`"${field}" ${JSON.stringify(uri)} lies under logs/, the platform's own records; it cannot be read by a job.`);
+      else if (bucket === context.analysisBucket) {
+        // Into the analysis bucket itself, a URI obeys the rules of a plain key.
+        const outside = ownKeyProblem(key, context.group, field);
+        if (outside) problems.push(`"${field}" ${JSON.stringify(uri)} ${outside}.`);
+      }
+    }
+  }
+  let outputBucket = inputBucket;
+  let resultPrefix = inputBucket === context.analysisBucket ? `${context.group}/results` : "results";
   if (resultpath !== undefined) {
     const parsed = parseS3Uri(resultpath);
     if (!parsed) problems.push(`"resultpath" ${JSON.stringify(resultpath)} must be an s3://bucket/prefix URI.`);
@@ -185,10 +242,18 @@ function checkBypass(datanames: readonly string[], configname: string, resultpat
       resultPrefix = parsed.key.replace(/^\/+|\/+$/g, "");
       const p = resultPrefix === "" ? undefined : keyProblem(resultPrefix);
       if (p) problems.push(`"resultpath" ${JSON.stringify(resultpath)}: the prefix ${p}.`);
+      else {
+        const denied = bucketProblem(outputBucket, context);
+        if (denied) problems.push(`"resultpath" ${JSON.stringify(resultpath)}: ${denied}.`);
+      }
     }
   }
+  if (problems.length === 0) {
+    const p = resultPrefixProblem(outputBucket, resultPrefix, context);
+    if (p) problems.push(`"resultpath" ${JSON.stringify(resultpath ?? `s3://${outputBucket}/${resultPrefix}`)} ${p}.`);
+  }
   if (problems.length > 0) throw problemsError(problems);
-  return { inputBucket: [...buckets][0], outputBucket, resultPrefix };
+  return { inputBucket, outputBucket, resultPrefix };
 }
 
 export function describe(value: unknown): string {

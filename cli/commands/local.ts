@@ -10,6 +10,7 @@ import { networkErrorCode } from "../user/errors";
 import { parseAllowedOrigins } from "../../local/browser-guard";
 import { ADMIN_KEY_ENV, ADMIN_PROFILE, adminCredentialsFromEnv, validateCredentials, type Credentials } from "../../local/keys";
 import { isLoopbackHost } from "../../protocols/s3-client";
+import { IAE_ISOLATION_MODES, type IaeIsolationMode } from "../../local/iae-sandbox";
 
 /** This checkout (cli/commands → repo root). */
 export const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -26,6 +27,7 @@ interface LocalOptions {
   readonly accessKey?: string;
   readonly secretKey?: string;
   readonly allowOrigin?: string[];
+  readonly iaeIsolation: string;
 }
 
 /** The admin key from --access-key/--secret-key, else from the environment, else undefined (the data dir's). */
@@ -39,6 +41,11 @@ function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port: expected an integer 0-65535, got "${text}"`);
   return n;
+}
+
+function parseIsolation(text: string): IaeIsolationMode {
+  if (!(IAE_ISOLATION_MODES as readonly string[]).includes(text)) throw new Error(`--iae-isolation: expected one of ${IAE_ISOLATION_MODES.join(", ")}, got "${text}"`);
+  return text as IaeIsolationMode;
 }
 
 function parsePositive(name: string, text: string): number {
@@ -83,6 +90,7 @@ export function register(program: Command): void {
     .option("--access-key <id>", `admin access key id (default: $${ADMIN_KEY_ENV.accessKeyId}, else the one generated in the data dir)`)
     .option("--secret-key <secret>", `admin secret key (default: $${ADMIN_KEY_ENV.secretAccessKey}, else the data dir's)`)
     .option("--allow-origin <origins...>", "browser origins (e.g. http://localhost:3000) allowed to call the endpoint besides its own")
+    .option("--iae-isolation <mode>", "auto: a bubblewrap sandbox per IAE when it works here, else process groups (with a warning); sandbox: refuse to start without one; process-group: never sandbox", "auto")
     .option("--quiet", "no operator log on stderr")
     .action(async (opts: LocalOptions) => {
       const port = parsePort(opts.port);
@@ -104,6 +112,7 @@ export function register(program: Command): void {
         secondsPerMinute: parsePositive("--seconds-per-minute", opts.secondsPerMinute),
         keepSandboxes: opts.keepSandboxes,
         maxRunningIaes: parsePositiveInteger("--max-iaes", opts.maxIaes),
+        iaeIsolation: parseIsolation(opts.iaeIsolation),
         log: opts.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
         adminCredentials: adminCredentials(opts),
         allowedOrigins,

@@ -6,6 +6,8 @@ import { LocalLogSink, S3LogSink } from "../workflow/log-sinks";
 import { logCommand } from "../workflow/log-command";
 import { runMain } from "../workflow/run-main";
 import { groupOfUri, isS3Uri, joinUri, parseS3Uri } from "../workflow/s3-uri";
+import { ensembleMemberOfRegistration } from "../workflow/ensemble-member";
+import { datasetLineName } from "../../protocols/layout";
 
 /**
  * `neurocaas workflow ...` — the IAE-side commands of SPEC §5 (names and flags of the original
@@ -41,13 +43,13 @@ function withFetchOptions(cmd: Command): Command {
 }
 
 async function runLogged(job: WorkflowJob, sink: S3LogSink | LocalLogSink, command: string, verifyDelayMs: number): Promise<void> {
-  const dataname = job.datasetKey();
+  const dataname = datasetLineName(job.datasetKey(), ensembleMemberOfRegistration(job.registration().config));
   process.stderr.write(`neurocaas: logging to ${sink.statusLocation}\n`);
   const result = await logCommand({
     command,
     sink,
     dataname,
-    input: dataname,
+    input: job.datasetKey(),
     verifyDelayMs,
     localLogFile: path.join(job.jobDir, "logs", "log.txt"),
   });
@@ -151,7 +153,7 @@ export function register(program: Command): void {
       else if (!o.resultfolder && !o.bucket && job.registration().resultpath.s3) jobFolderUri = job.registration().resultpath.s3!;
       else throw new Error("log-command: pass -b BUCKET -r RESULTFOLDER (or register an S3 result path first)");
       const { bucket, key } = parseS3Uri(jobFolderUri);
-      const sink = new S3LogSink({ client: job.s3, bucket, jobFolder: key.replace(/\/+$/, ""), datasetKey: parseS3Uri(dataUri).key });
+      const sink = new S3LogSink({ client: job.s3, bucket, jobFolder: key.replace(/\/+$/, ""), datasetKey: parseS3Uri(dataUri).key, member: ensembleMemberOfRegistration(job.registration().config) });
       await runLogged(job, sink, o.command, 1000);
     });
 
@@ -163,7 +165,7 @@ export function register(program: Command): void {
       const local = job.registration().resultpath.localsource;
       const logsDir = local ? path.join(local, "logs") : path.join(job.jobDir, "logs");
       if (!local) process.stderr.write(`neurocaas: no local result path registered; writing logs to ${logsDir}\n`);
-      const sink = new LocalLogSink({ logsDir, datasetName: job.datasetKey() });
+      const sink = new LocalLogSink({ logsDir, datasetName: job.datasetKey(), member: ensembleMemberOfRegistration(job.registration().config) });
       await runLogged(job, sink, o.command, 0);
     });
 

@@ -11,8 +11,8 @@ export interface JobRef {
   readonly group: string;
   readonly job: string;
   /**
-   * SHA-256 of the submit file this client uploaded, when known: a submission whose timestamp is
-   * already taken is rejected in a sibling folder named after it (the existing job is not touched).
+   * SHA-256 of the submit file this client uploaded, when known: a submission rejected at step 1
+   * (e.g. its timestamp is already taken) is reported in a sibling folder named after it.
    */
   readonly submitDigest?: string;
 }
@@ -69,10 +69,11 @@ export async function exists(client: S3Client, bucket: string, key: string): Pro
 
 export async function readJobState(client: S3Client, ref: JobRef): Promise<JobState> {
   const own = jobFolderKey(ref.group, ref.bucket, ref.job);
-  const sibling = ref.submitDigest === undefined ? undefined : rejectedJobFolder(own, ref.submitDigest);
-  // Read only what is listed (a missing key is 403 for users, see `exists`).
-  const siblingRejected = sibling !== undefined && (await exists(client, ref.bucket, certificateKey(sibling)));
-  const jobFolder = siblingRejected ? (sibling as string) : own;
+  // A submission rejected at step 1 is reported beside the job folder, never in it. Knowing what
+  // was uploaded identifies its own rejection; otherwise a rejection counts when the job folder
+  // itself has no certificate. Read only what is listed (a missing key is 403 for users, see `exists`).
+  const rejection = await newestRejection(client, ref.bucket, rejectedJobFolder(own, ref.submitDigest));
+  const jobFolder = rejection !== undefined && (ref.submitDigest !== undefined || !(await exists(client, ref.bucket, certificateKey(own)))) ? rejection : own;
   const [finished, logKeys] = await Promise.all([exists(client, ref.bucket, endMarkerKey(jobFolder)), listKeys(client, ref.bucket, `${jobFolder}/logs/`)]);
   const certificate = logKeys.includes(certificateKey(jobFolder)) ? await readText(client, ref.bucket, certificateKey(jobFolder)) : undefined;
   const datasets: DatasetState[] = [];
@@ -81,6 +82,23 @@ export async function readJobState(client: S3Client, ref: JobRef): Promise<JobSt
     if (text !== undefined) datasets.push(parseDatasetStatus(key.slice(key.lastIndexOf("/") + 1), text));
   }
   return { jobFolder, certificate, datasets, finished, rejected: isStoppedByJobManager(certificate), terminateReasons: terminateReasons(certificate) };
+}
+
+/** The folder under `prefix` whose certificate was written last, if any. */
+async function newestRejection(client: S3Client, bucket: string, prefix: string): Promise<string | undefined> {
+  const suffix = `/${certificateKey("").slice(1)}`;
+  let newest: { folder: string; at: number } | undefined;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined || !o.Key.endsWith(suffix)) continue;
+      const at = o.LastModified?.getTime() ?? 0;
+      if (newest === undefined || at > newest.at) newest = { folder: o.Key.slice(0, -suffix.length), at };
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return newest?.folder;
 }
 
 /** Human-readable report: the certificate followed by one line per dataset. */
@@ -92,7 +110,9 @@ export function formatJobState(ref: JobRef, state: JobState): string {
   for (const d of state.datasets) {
     const text = reasonText(d.reason);
     const reason = text === "" ? "" : ` — ${text}`;
-    lines.push(`dataset ${d.input ?? d.file}: ${d.status ?? "UNKNOWN"}${reason}`);
+    // Ensemble members share their dataset: each has its own status file, named by its member number.
+    const member = typeof d.body.member === "number" ? ` (inst${d.body.member})` : "";
+    lines.push(`dataset ${d.input ?? d.file}${member}: ${d.status ?? "UNKNOWN"}${reason}`);
   }
   return lines.join("\n");
 }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { certificateKey, datasetStatusKey } from "../../protocols/layout";
+import { certificateKey, datasetStatusFileName, datasetStatusKey, type EnsembleMember } from "../../protocols/layout";
 import { writeFileAtomic } from "./state";
 import { isNotFound } from "./transfer";
 import { upsertCertificateLine, type StatusDoc } from "./status-format";
@@ -27,6 +27,8 @@ export interface S3LogSinkArgs {
   readonly jobFolder: string;
   /** Dataset key (its basename names the status file). */
   readonly datasetKey: string;
+  /** Ensemble member: its own status file `…_inst{i}_STATUS.txt`. */
+  readonly member?: EnsembleMember;
 }
 
 async function getText(client: S3Client, bucket: string, key: string): Promise<{ body: string; etag?: string } | undefined> {
@@ -49,13 +51,22 @@ function parseStatus(text: string, where: string): Record<string, unknown> | und
   }
 }
 
+/** Status-file fields the IAE side writes; every other field belongs to the platform. */
+const IAE_FIELDS = new Set(["input", "status", "reason", "exit_code", "memory_usage", "max_memory_usage", "cpu_usage", "average_cpu_usage", "job_start", "job_finish", "std"]);
+
+/** A conditional write lost (412), or was refused during a concurrent one (409). */
+function isConflict(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === 412 || status === 409;
+}
+
 export class S3LogSink implements LogSink {
   readonly statusKey: string;
   readonly certificateKey: string;
   readonly statusLocation: string;
 
   constructor(private readonly a: S3LogSinkArgs) {
-    this.statusKey = datasetStatusKey(a.jobFolder, a.datasetKey);
+    this.statusKey = datasetStatusKey(a.jobFolder, a.datasetKey, a.member);
     this.certificateKey = certificateKey(a.jobFolder);
     this.statusLocation = `s3://${a.bucket}/${this.statusKey}`;
   }
@@ -65,15 +76,31 @@ export class S3LogSink implements LogSink {
     return got ? parseStatus(got.body, this.statusLocation) : undefined;
   }
 
+  /**
+   * Conditional read-modify-write: fields the platform writes (instance, command, member, …) are
+   * taken from the current file, so a command id recorded after this IAE started is kept.
+   */
   async writeStatus(doc: StatusDoc): Promise<void> {
-    await this.a.client.send(
-      new PutObjectCommand({
-        Bucket: this.a.bucket,
-        Key: this.statusKey,
-        Body: JSON.stringify(doc, null, 2),
-        ContentType: "application/json",
-      }),
-    );
+    for (let attempt = 0; ; attempt++) {
+      const current = await getText(this.a.client, this.a.bucket, this.statusKey);
+      const platform = current ? parseStatus(current.body, this.statusLocation) : undefined;
+      const merged = { ...doc, ...Object.fromEntries(Object.entries(platform ?? {}).filter(([k, v]) => !IAE_FIELDS.has(k) && v !== "N/A" && v !== null)) };
+      try {
+        await this.a.client.send(
+          new PutObjectCommand({
+            Bucket: this.a.bucket,
+            Key: this.statusKey,
+            Body: JSON.stringify(merged, null, 2),
+            ContentType: "application/json",
+            ...(current?.etag ? { IfMatch: current.etag } : { IfNoneMatch: "*" }),
+          }),
+        );
+        return;
+      } catch (err) {
+        if (isConflict(err) && attempt < 10) continue;
+        throw err;
+      }
+    }
   }
 
   async readCertificate(): Promise<string | undefined> {
@@ -96,13 +123,12 @@ export class S3LogSink implements LogSink {
             Key: this.certificateKey,
             Body: next,
             ContentType: "text/plain; charset=utf-8",
-            ...(current?.etag ? { IfMatch: current.etag } : {}),
+            ...(current?.etag ? { IfMatch: current.etag } : { IfNoneMatch: "*" }),
           }),
         );
         return next;
       } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if ((status === 412 || status === 409) && attempt < 10) {
+        if (isConflict(err) && attempt < 10) {
           await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
           continue;
         }
@@ -116,6 +142,7 @@ export interface LocalLogSinkArgs {
   /** Folder receiving `certificate.txt` and the status file (`{resultpath}/logs`). */
   readonly logsDir: string;
   readonly datasetName: string;
+  readonly member?: EnsembleMember;
 }
 
 export class LocalLogSink implements LogSink {
@@ -124,7 +151,7 @@ export class LocalLogSink implements LogSink {
   readonly statusLocation: string;
 
   constructor(a: LocalLogSinkArgs) {
-    this.statusFile = path.join(a.logsDir, `DATASET_NAME:${path.posix.basename(a.datasetName.replace(/\/+$/, ""))}_STATUS.txt`);
+    this.statusFile = path.join(a.logsDir, datasetStatusFileName(a.datasetName, a.member));
     this.certificateFile = path.join(a.logsDir, "certificate.txt");
     this.statusLocation = this.statusFile;
     fs.mkdirSync(a.logsDir, { recursive: true });

@@ -8,6 +8,8 @@ import { S3LogSink } from "./log-sinks";
 import { logCommand } from "./log-command";
 import { markFailed } from "./mark-failed";
 import { isS3Uri, joinUri, parseS3Uri } from "./s3-uri";
+import { ensembleMemberOfConfig } from "./ensemble-member";
+import { datasetLineName } from "../../protocols/layout";
 
 /**
  * `run-main BUCKET DATAKEY RESULTFOLDER CONFIGKEY SCRIPT` — the 5-argument COMMAND convention
@@ -59,11 +61,14 @@ export async function runMain(a: RunMainArgs): Promise<number> {
   const datasetKey = parseS3Uri(dataUri).key;
   const resultUri = reg.resultpath.s3!;
   const result = parseS3Uri(resultUri);
-  const sink = new S3LogSink({ client: job.s3, bucket: result.bucket, jobFolder: result.key, datasetKey });
+  // An ensemble member reports in its own status file and certificate line (its config's jobnb).
+  const configKey = isS3Uri(a.configKey) ? parseS3Uri(a.configKey).key : a.configKey;
+  let member = ensembleMemberOfConfig(configKey);
+  let sink = new S3LogSink({ client: job.s3, bucket: result.bucket, jobFolder: result.key, datasetKey, member });
   const failed = async (reason: string, exitCode = 1): Promise<number> => {
     note(reason);
     try {
-      await markFailed({ sink, dataname: datasetKey, input: datasetKey, reason, exitCode });
+      await markFailed({ sink, dataname: datasetLineName(datasetKey, member), input: datasetKey, reason, exitCode });
     } catch (e) {
       note(`could not record the failure in ${sink.statusLocation}: ${(e as Error).message}`);
     }
@@ -79,6 +84,11 @@ export async function runMain(a: RunMainArgs): Promise<number> {
     return failed(`could not fetch the inputs: ${(e as Error).message}`);
   }
   note(`dataset at ${data}, config at ${config}`);
+  if (ensembleMemberOfConfig(configKey, config) !== member) {
+    member = ensembleMemberOfConfig(configKey, config);
+    sink = new S3LogSink({ client: job.s3, bucket: result.bucket, jobFolder: result.key, datasetKey, member });
+  }
+  if (member !== undefined) note(`ensemble member ${member}`);
 
   const outDir = job.resultpathTmp();
   fs.rmSync(outDir, { recursive: true, force: true });
@@ -102,13 +112,13 @@ export async function runMain(a: RunMainArgs): Promise<number> {
     dataname: path.basename(data),
     inputpath: datasetKey,
     configname: path.basename(config),
-    configpath: isS3Uri(a.configKey) ? parseS3Uri(a.configKey).key : a.configKey,
+    configpath: configKey,
   };
   const command = ["bash", a.script, data, config, outDir].map(shellQuote).join(" ");
   const run = await logCommand({
     command,
     sink,
-    dataname: datasetKey,
+    dataname: datasetLineName(datasetKey, member),
     input: datasetKey,
     env: scriptEnv,
     intervalMs: a.intervalMs,

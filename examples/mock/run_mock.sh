@@ -27,6 +27,8 @@ mkdir -p "$outdir"
 name="$(basename "$data")"
 stem="${name%.*}"
 [ -n "$stem" ] || stem="$name"
+# Long dataset names: keep output names well within file-name limits (head + hash of the rest).
+if [ "${#stem}" -gt 100 ]; then stem="${stem:0:100}-$(printf '%s' "$stem" | sha256sum | cut -c1-8)"; fi
 result="$outdir/${stem}_mock_result.json"
 printf '{"waited_seconds": %s, "dataset": "%s", "finished": "%s"}\n' \
   "$wait" "$name" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$result"

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseCsvMatrix, parseNpy, type Matrix } from "./matrix-io";
@@ -30,11 +31,15 @@ export function readMatrix(file: string): Matrix {
   return parseCsvMatrix(buf.toString("utf8"), name);
 }
 
-/** The dataset's file name without its extension: the prefix of every output of its IAE. */
+/**
+ * The dataset's file name without its extension: the prefix of every output of its IAE. Names
+ * over 100 characters keep their head plus a hash of the whole, so outputs stay within file-name
+ * limits (like run_mock.sh).
+ */
 export function datasetStem(dataFile: string): string {
   const name = path.basename(dataFile);
-  const stem = name.replace(/\.[^.]*$/, "");
-  return stem === "" ? name : stem;
+  const stem = name.replace(/\.[^.]*$/, "") || name;
+  return stem.length <= 100 ? stem : `${stem.slice(0, 100)}-${createHash("sha256").update(stem).digest("hex").slice(0, 8)}`;
 }
 
 export function runPca(dataFile: string, configFile: string, outDir: string, log: (m: string) => void = console.log): void {

@@ -12,7 +12,7 @@ import {
   type Tag,
 } from "@aws-sdk/client-ec2";
 import { GetMetricStatisticsCommand, type CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetCommandInvocationCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import {
   CommandTargetNotReadyError,
   LaunchError,
@@ -26,6 +26,7 @@ import {
   type LaunchedIae,
   type RunningFilter,
 } from "../compute";
+import { mapBounded } from "../concurrency";
 import { awsErrorCode, awsHttpStatus, retryWithBackoff, type Sleep } from "../retry";
 
 export interface Ec2ComputeArgs {
@@ -66,8 +67,18 @@ export class Ec2ComputeBackend implements ComputeBackend {
     }
     const { common, perInstance } = splitTags(request);
     const rootDevice = await this.rootDeviceName(request.imageId);
+    if (request.adopt) {
+      const earlier = await this.launchedBefore(request, rootDevice);
+      if (earlier) {
+        if (perInstance) await this.tagEach(earlier, perInstance, rootDevice);
+        return earlier.iaes;
+      }
+    }
+    // One token per market, the same on every retry: EC2 returns the instances of a request that
+    // already succeeded instead of starting a second set (a retry after a lost answer, or a resumed
+    // job manager). The market suffix keeps the spot and on-demand requests apart.
     const attempt = (spot: boolean): Promise<RunResult> =>
-      retryWithBackoff((n) => this.runInstances(request, common, rootDevice, spot, `${request.clientToken.slice(0, 56)}-${spot ? "s" : "o"}${n}`), {
+      retryWithBackoff(() => this.runInstances(request, common, rootDevice, spot, ec2ClientToken(request.clientToken, spot)), {
         retryable: (err) => !(spot && isSpotCapacityError(err)) && isTransientLaunchError(err),
         maxTotalWaitMs: this.args.launchRetryMs,
         initialDelayMs: 1000,
@@ -116,13 +127,13 @@ export class Ec2ComputeBackend implements ComputeBackend {
       ...(spot ? { InstanceMarketOptions: { MarketType: "spot", SpotOptions: { SpotInstanceType: "one-time", InstanceInterruptionBehavior: "terminate" } } } : {}),
     };
     const out = await this.args.ec2.send(new RunInstancesCommand(input));
-    const instances = out.Instances ?? [];
+    const instances = inLaunchOrder(out.Instances ?? []);
     if (instances.length !== request.count) {
       // MinCount = MaxCount makes EC2 all-or-nothing; anything else is a broken response.
       await this.terminate(instances.map((i) => i.InstanceId).filter((id): id is string => !!id));
       throw new LaunchError("service", `RunInstances returned ${instances.length} instances for ${request.count} requested`);
     }
-    // Kept in response order: instance i gets instanceTags[i] (see the ComputeBackend contract).
+    // In launch order: instance i (AmiLaunchIndex i) gets instanceTags[i] (see the ComputeBackend contract).
     return {
       iaes: instances.map((i) => ({ instanceId: i.InstanceId as string, instanceType: (i.InstanceType as string) ?? request.instanceType, spot })),
       volumes: instances.map((i) => rootVolumeOf(i, rootDevice)),
@@ -138,7 +149,7 @@ export class Ec2ComputeBackend implements ComputeBackend {
     const ids = result.iaes.map((i) => i.instanceId);
     try {
       const volumes = await this.rootVolumes(ids, result.volumes, rootDevice);
-      await boundedAll(ids.length, TAG_CONCURRENCY, async (i) => {
+      await mapBounded(ids, TAG_CONCURRENCY, async (_id, i) => {
         if (perInstance[i].length === 0) return;
         await retryWithBackoff(() => this.args.ec2.send(new CreateTagsCommand({ Resources: [ids[i], volumes[i]], Tags: perInstance[i] })), {
           retryable: (err) => isTransientLaunchError(err) || NOT_YET_VISIBLE_CODES.has(awsErrorCode(err) ?? ""),
@@ -148,13 +159,35 @@ export class Ec2ComputeBackend implements ComputeBackend {
           sleep: this.args.sleep,
           onRetry: (err, n, ms) => this.args.log?.(`CreateTags for ${ids[i]} attempt ${n} failed (${awsErrorCode(err)}); retrying in ${ms} ms`),
         });
-      });
+      }, { stopOnError: true });
     } catch (err) {
       const cause = toLaunchError(err);
       this.args.log?.(`tagging the ${ids.length} new IAE(s) failed (${cause.code ?? cause.message}); terminating them`);
       await this.terminateLaunched(ids, cause);
       throw new LaunchError(cause.kind, `the new IAEs could not be tagged (${cause.message}); all ${ids.length} IAE(s) of this launch were terminated`, cause.code);
     }
+  }
+
+  /** Instances an earlier request with this token started (either market), in launch order; undefined when none. */
+  private async launchedBefore(request: IaeLaunchRequest, rootDevice: string): Promise<RunResult | undefined> {
+    const tokens = [ec2ClientToken(request.clientToken, true), ec2ClientToken(request.clientToken, false)];
+    const found: Instance[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.args.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "client-token", Values: tokens }], NextToken: token }));
+      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) found.push(i);
+      token = page.NextToken;
+    } while (token);
+    if (found.length === 0) return undefined;
+    // Both markets cannot have succeeded for one token pair, but be exact: keep the market that did.
+    const market = found.filter((i) => i.ClientToken === found[0].ClientToken);
+    if (market.length !== request.count) throw new LaunchError("service", `an earlier launch with token ${request.clientToken} started ${market.length} instances for ${request.count} requested`);
+    const ordered = inLaunchOrder(market);
+    this.args.log?.(`adopting ${ordered.length} instance(s) an earlier attempt started with token ${request.clientToken}`);
+    return {
+      iaes: ordered.map((i) => ({ instanceId: i.InstanceId as string, instanceType: (i.InstanceType as string) ?? request.instanceType, spot: i.InstanceLifecycle === "spot" })),
+      volumes: ordered.map((i) => rootVolumeOf(i, rootDevice)),
+    };
   }
 
   /** Root volume ids in instance order: from the RunInstances answer, else DescribeInstances (retried until attached). */
@@ -249,6 +282,7 @@ export class Ec2ComputeBackend implements ComputeBackend {
     if (filter.instanceType) filters.push({ Name: "instance-type", Values: [filter.instanceType] });
     if (filter.imageId) filters.push({ Name: "image-id", Values: [filter.imageId] });
     if (filter.tagKey) filters.push({ Name: "tag-key", Values: [filter.tagKey] });
+    for (const [key, value] of Object.entries(filter.tags ?? {})) filters.push({ Name: `tag:${key}`, Values: [value] });
     return this.query(filters);
   }
 
@@ -283,7 +317,7 @@ export class Ec2ComputeBackend implements ComputeBackend {
           },
           OutputS3BucketName: request.outputBucket,
           OutputS3KeyPrefix: request.outputPrefix,
-          ...(request.comment ? { Comment: request.comment } : {}),
+          ...(request.comment || request.deliveryId ? { Comment: commandComment(request) } : {}),
         }),
       );
       const id = out.Command?.CommandId;
@@ -296,6 +330,17 @@ export class Ec2ComputeBackend implements ComputeBackend {
       }
       throw err;
     }
+  }
+
+  async findCommand(instanceId: string, deliveryId: string): Promise<CommandInfo | undefined> {
+    let token: string | undefined;
+    do {
+      const out = await this.args.ssm.send(new ListCommandInvocationsCommand({ InstanceId: instanceId, NextToken: token, MaxResults: 50 }));
+      const hit = (out.CommandInvocations ?? []).find((c) => c.Comment?.startsWith(deliveryComment(deliveryId)));
+      if (hit?.CommandId) return { commandId: hit.CommandId, status: toCommandStatus(hit.Status) };
+      token = out.NextToken;
+    } while (token);
+    return undefined;
   }
 
   async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
@@ -377,24 +422,23 @@ function rootVolumeOf(i: Instance, rootDevice: string): string | undefined {
   return i.BlockDeviceMappings?.find((m) => m.DeviceName === device)?.Ebs?.VolumeId;
 }
 
-/** Run fn(0..n-1) with at most `limit` in flight; stops starting new ones after the first failure, which it rethrows. */
-async function boundedAll(n: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const errors: unknown[] = [];
-  const worker = async (): Promise<void> => {
-    while (!failed && next < n) {
-      const i = next++;
-      try {
-        await fn(i);
-      } catch (err) {
-        failed = true;
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
-  if (errors.length > 0) throw errors[0];
+/** `{token}-s` (spot) or `{token}-o` (on-demand): EC2's idempotency token of one market's request. */
+export function ec2ClientToken(token: string, spot: boolean): string {
+  return `${token}-${spot ? "s" : "o"}`;
+}
+
+/** Instances sorted by AmiLaunchIndex (their position in the request), answer order otherwise. */
+function inLaunchOrder(instances: readonly Instance[]): Instance[] {
+  return instances.map((i, n) => ({ i, n })).sort((a, b) => (a.i.AmiLaunchIndex ?? a.n) - (b.i.AmiLaunchIndex ?? b.n)).map(({ i }) => i);
+}
+
+/** The comment prefix that names a delivery (SSM keeps comments with the command; 100 characters at most). */
+function deliveryComment(deliveryId: string): string {
+  return `neurocaas delivery ${deliveryId}`;
+}
+
+function commandComment(request: CommandRequest): string {
+  return [request.deliveryId ? deliveryComment(request.deliveryId) : undefined, request.comment].filter(Boolean).join(" ").slice(0, 100);
 }
 
 function describeInstance(i: Instance): IaeDescription {
@@ -408,6 +452,9 @@ function describeInstance(i: Instance): IaeDescription {
     launchTime: i.LaunchTime ?? new Date(0),
     spot: i.InstanceLifecycle === "spot",
     tags,
+    ...(i.ClientToken && /-[so]$/.test(i.ClientToken) ? { launchToken: i.ClientToken.slice(0, -2) } : {}),
+    ...(i.AmiLaunchIndex !== undefined ? { launchIndex: i.AmiLaunchIndex } : {}),
+    ...(i.StateReason?.Code ? { stateReason: i.StateReason.Code } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { PreconditionFailedError, type ObjectStore, type PutOptions, type StoredObject } from "../storage";
+import { BucketUnavailableError, PreconditionFailedError, type ObjectStore, type PutOptions, type StoredObject } from "../storage";
 import { awsErrorCode, awsHttpStatus } from "../retry";
 
 /**
@@ -24,7 +24,7 @@ export class S3ObjectStore implements ObjectStore {
       return { body, etag: out.ETag ?? "" };
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw err;
+      throw classify(err, bucket);
     }
   }
 
@@ -43,7 +43,7 @@ export class S3ObjectStore implements ObjectStore {
       return { etag: out.ETag ?? "" };
     } catch (err) {
       if (isPreconditionFailure(err) || (options.ifMatch && isNotFound(err))) throw new PreconditionFailedError(bucket, key);
-      throw err;
+      throw classify(err, bucket);
     }
   }
 
@@ -53,13 +53,17 @@ export class S3ObjectStore implements ObjectStore {
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
-      throw err;
+      throw classify(err, bucket);
     }
   }
 
   async prefixExists(bucket: string, prefix: string): Promise<boolean> {
-    const out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
-    return (out.KeyCount ?? out.Contents?.length ?? 0) > 0;
+    try {
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
+      return (out.KeyCount ?? out.Contents?.length ?? 0) > 0;
+    } catch (err) {
+      throw classify(err, bucket);
+    }
   }
 
   async list(bucket: string, prefix: string, limit?: number): Promise<readonly string[]> {
@@ -90,9 +94,20 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
+/** A missing key (never a missing bucket: that is BucketUnavailableError). */
 function isNotFound(err: unknown): boolean {
   const code = awsErrorCode(err);
-  return code === "NoSuchKey" || code === "NotFound" || awsHttpStatus(err) === 404;
+  return code !== "NoSuchBucket" && (code === "NoSuchKey" || code === "NotFound" || awsHttpStatus(err) === 404);
+}
+
+const BUCKET_UNAVAILABLE_CODES = new Set(["NoSuchBucket", "AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidBucketName", "PermanentRedirect"]);
+
+/** NoSuchBucket / AccessDenied as BucketUnavailableError; anything else unchanged. */
+function classify(err: unknown, bucket: string): unknown {
+  const code = awsErrorCode(err);
+  if (code !== undefined && BUCKET_UNAVAILABLE_CODES.has(code)) return new BucketUnavailableError(bucket, code);
+  if (code === undefined && awsHttpStatus(err) === 403) return new BucketUnavailableError(bucket, "AccessDenied");
+  return err;
 }
 
 function isPreconditionFailure(err: unknown): boolean {

@@ -12,6 +12,7 @@ import { PricingApiPriceSource } from "../aws/pricing";
 import { S3ObjectStore } from "../aws/s3-store";
 import { ParameterStoreBudgets, ParameterStoreExemptions } from "../aws/ssm-parameters";
 import { DEFAULT_LIMITS, systemClock, type GuardDeps, type ProtocolDeps } from "../deps";
+import type { Invocation } from "../lease";
 import { createS3Client } from "../s3-client";
 import { DEFAULT_BUDGET_PARAMETER_PREFIX, loadRuntimeConfig, type AnalysisRuntimeConfig } from "../runtime-config";
 
@@ -49,6 +50,23 @@ export function awsProtocolDeps(): ProtocolDeps {
     log,
   };
   return cached;
+}
+
+/** The part of Lambda's context object the handlers use. */
+export interface LambdaContext {
+  readonly awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * The deps of one invocation: claims are leased to its request id (which Lambda keeps for its own
+ * retries of the invocation) until its deadline (now + the time Lambda leaves it).
+ */
+export function invocationDeps(context: LambdaContext | undefined): ProtocolDeps {
+  const deps = awsProtocolDeps();
+  if (!context || typeof context.awsRequestId !== "string") return deps;
+  const invocation: Invocation = { id: context.awsRequestId, deadline: new Date(Date.now() + context.getRemainingTimeInMillis()) };
+  return { ...deps, invocation };
 }
 
 let cachedGuard: GuardDeps | undefined;

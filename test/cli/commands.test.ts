@@ -161,9 +161,9 @@ describe("user CLI against a local endpoint (child processes)", () => {
     });
 
     it("submit --watch on a timestamp the job manager rejects follows the rejection, even in its sibling folder", async () => {
-      // A reused timestamp is reported in job__..._rejected-{sha256 of the submit file}.
+      // A reused timestamp is reported in job__..._rejected-{sha256 of the submit file}-{upload id}.
       const body = JSON.stringify({ dataname: "lab/inputs/existing.csv", configname: "lab/configs/c.json", timestamp: "t1" }, null, 2);
-      const sibling = `lab/results/job__analysis_t1_rejected-${sha256(body).slice(0, 8)}`;
+      const sibling = `lab/results/job__analysis_t1_rejected-${sha256(body).slice(0, 8)}-5e1f00d2`;
       await put(`${sibling}/logs/certificate.txt`, REJECTED_CERTIFICATE.replace("Job is not covered by budget. Contact NeuroCAAS administrator.", "The timestamp of this submission is already used by job job__analysis_t1."));
       const r = await run(["submit", ...common, "--data", "lab/inputs/existing.csv", "--config", "lab/configs/c.json", "--timestamp", "t1", "--watch", "--timeout", "20s"]);
       expect(r.code).toBe(3);

@@ -41,6 +41,7 @@ describe("LocalCompute", () => {
   async function open(secondsPerMinute = 60): Promise<LocalCompute> {
     const c = await LocalCompute.open({
       directory: dir,
+      dataDir: dir,
       client,
       region: "us-east-1",
       iaeEnv: { AWS_ENDPOINT_URL: s3.endpoint },
@@ -99,6 +100,7 @@ describe("LocalCompute", () => {
     expect(await compute.commandStatus(id, info.commandId)).toEqual({ commandId: info.commandId, status: "Success" });
     // Terminated: the sandbox went with the "machine".
     await expect(fsp.stat(path.join(dir, "iae", id))).rejects.toThrow();
+    await expect(fsp.stat(path.join(dir, "output", id))).rejects.toThrow();
     const base = `${JOB}/internal_ec2_logs/${info.commandId}/${id}/awsrunShellScript/0.awsrunShellScript`;
     expect(await text(client, `${base}/stdout`)).toBe(`out-${s3.endpoint}\n`);
     expect(await text(client, `${base}/stderr`)).toBe("err\n");
@@ -187,6 +189,7 @@ describe("LocalCompute", () => {
     let peak = 0;
     const compute: LocalCompute = await LocalCompute.open({
       directory: dir,
+      dataDir: dir,
       client,
       region: "us-east-1",
       iaeEnv: {},

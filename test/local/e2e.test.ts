@@ -40,7 +40,8 @@ describe("local NeuroCAAS end to end", () => {
       await writeStackFile(dir, { name: "e2e-mock", command: RUN_MAIN("examples/mock/run_mock.sh") }),
       await writeStackFile(dir, { name: "e2e-trivial", command: 'echo "bucket={}" "data={}" "result={}" "config={}"' }),
       await writeStackFile(dir, { name: "e2e-post-a", command: "echo first step {}", postProcessing: { StepName: "second", TargetBucket: "e2e-post-b" } }),
-      await writeStackFile(dir, { name: "e2e-post-b", command: 'echo "second step on {} {} -> {}"' }),
+      // The second step reads the first step's results in place: its bucket is a bypass bucket here.
+      await writeStackFile(dir, { name: "e2e-post-b", command: 'echo "second step on {} {} -> {}"', bypassBuckets: ["e2e-post-a"] }),
     ];
     local = await start(path.join(dir, "data"));
     client = local.client;

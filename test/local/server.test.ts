@@ -77,11 +77,11 @@ describe("local server wiring", () => {
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "local-server-"));
-    const marker = path.join(dir, "marker");
     const stack = await writeStackFile(dir, {
       name: "wiring",
-      // HOME is the IAE sandbox; the endpoint and credentials point at the local server.
-      command: `echo "$HOME|$AWS_ENDPOINT_URL|$AWS_ACCESS_KEY_ID|$AWS_REQUEST_CHECKSUM_CALCULATION|$(pwd)|$(command -v neurocaas)|$AWS_SECRET_ACCESS_KEY" > ${marker}-{}; sleep 0.2`,
+      // HOME is the IAE sandbox; the endpoint and credentials point at the local server. (The
+      // IAE can write only in its sandbox: the line comes back as the command's stdout.)
+      command: `echo "$HOME|$AWS_ENDPOINT_URL|$AWS_ACCESS_KEY_ID|$AWS_REQUEST_CHECKSUM_CALCULATION|$(pwd)|$(command -v neurocaas)|$AWS_SECRET_ACCESS_KEY|{}"; sleep 0.2`,
     });
     local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, handlers: standInHandlers(seen), fallbackPrice: async () => 0.01 });
   });
@@ -115,7 +115,10 @@ describe("local server wiring", () => {
     expect(seen.submits).toEqual([key]);
     expect(seen.runningBeforeSubmitEnded).toBe(false);
     expect(seen.monitor).toEqual(["wiring:running", "wiring:shutting-down", "wiring:terminated"]);
-    const line = (await fsp.readFile(path.join(dir, "marker-wiring"), "utf8")).trim().split("|");
+    const logs = await l.client.send(new ListObjectsV2Command({ Bucket: "wiring", Prefix: `${jobFolderKey("lab", "wiring", "w1")}/internal_ec2_logs/` }));
+    const stdoutKey = logs.Contents!.map((o) => o.Key!).find((k) => k.endsWith("/stdout"))!;
+    const stdout = await (await l.client.send(new GetObjectCommand({ Bucket: "wiring", Key: stdoutKey }))).Body!.transformToString();
+    const line = stdout.trim().split("|");
     expect(line[0]).toMatch(new RegExp(`^${path.join(dir, "data", "compute", "iae")}/i-[0-9a-f]{17}$`));
     // The IAE signs with its own key (not the admin's), which stops working once it terminated.
     expect(line[1]).toBe(l.endpoint);
@@ -127,6 +130,7 @@ describe("local server wiring", () => {
     const iaeClient = createLocalS3Client({ endpoint: l.endpoint, credentials: { accessKeyId: line[2], secretAccessKey: line[6] } });
     await expect(iaeClient.send(new GetObjectCommand({ Bucket: "wiring", Key: endKey }))).rejects.toMatchObject({ name: "InvalidAccessKeyId" });
     iaeClient.destroy();
+    expect(line[7]).toBe("wiring");
     const end = await l.client.send(new GetObjectCommand({ Bucket: "wiring", Key: endKey }));
     expect(await end.Body!.transformToString()).toBe("end of analysis marker");
   });

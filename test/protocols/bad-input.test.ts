@@ -52,7 +52,7 @@ const cases: Case[] = [
   ["empty timestamp", submit({ timestamp: "" }), /"timestamp" is required/],
   ["timestamp ..", submit({ timestamp: ".." }), /"timestamp" "\.\." must not contain/],
   ["timestamp with a newline", submit({ timestamp: "a\nb" }), /must not contain .*control characters/],
-  ["data key outside the group", submit({ dataname: "othergroup/inputs/dataset1.json", timestamp: "t-other-data" }), /outside your group's folder: keys must start with "traviscipermagroup\/inputs\/"/],
+  ["data key outside the group", submit({ dataname: "othergroup/inputs/dataset1.json", timestamp: "t-other-data" }), /outside your group's folder: dataset keys must start with "traviscipermagroup\/inputs\/" or "traviscipermagroup\/results\/"/],
   ["another group's config", submit({ configname: "othergroup/configs/config.json", timestamp: "t-other-config" }), /"configname" "othergroup\/configs\/config.json" is outside your group's folder/],
   [".. segments", submit({ dataname: `${G}/inputs/../../othergroup/inputs/dataset1.json`, timestamp: "t-dotdot" }), /must not contain "\." or "\.\." path segments/],
   ["a leading slash", submit({ dataname: `/${DATA}`, timestamp: "t-slash" }), /must not start with "\/"/],
@@ -160,7 +160,7 @@ describe("malformed submissions and configs", () => {
     expect(world.runInstancesCalls.length).toBe(launches);
     expect((await s3.store.get(BUCKET, certKey))!.body).toBe(firstCert);
     const rejection = (await s3.store.get(BUCKET, `${report.jobs[0].jobFolder}/logs/certificate.txt`))!.body;
-    expect(report.jobs[0].jobFolder).toMatch(/job__cianalysispermastack_shared-ts_rejected-[0-9a-f]{8}$/);
+    expect(report.jobs[0].jobFolder).toMatch(/job__cianalysispermastack_shared-ts_rejected-[0-9a-f]{8}-[0-9a-f]{8}$/);
     expect(rejection).toContain("already used by job job__cianalysispermastack_shared-ts: another submission (traviscipermagroup/submissions/firstsubmit.json) already uses it");
   });
 

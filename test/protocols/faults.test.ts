@@ -65,8 +65,8 @@ describe("launch faults", () => {
     expect(report.exitCode).toBe(0);
     expect(world.runInstancesCalls).toHaveLength(3);
     expect(clock.sleeps.slice(sleeps)).toEqual([1000, 2000]);
-    // Each retry uses a fresh idempotency token; the job's instances exist once.
-    expect(new Set(world.runInstancesCalls.map((c) => c.ClientToken)).size).toBe(3);
+    // Every retry repeats the same idempotency token (as EC2 recommends): the job's instances exist once.
+    expect(new Set(world.runInstancesCalls.map((c) => c.ClientToken)).size).toBe(1);
     expect(world.running()).toHaveLength(1);
   });
 
@@ -190,7 +190,7 @@ describe("idempotency", () => {
     await s3.store.put(BUCKET, `logs/_jobs/${G}/job__${BUCKET}_fault${n}.json`, "{ not json");
     const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps());
     expect(report.exitCode).toBe(99);
-    expect(report.jobs[0].jobFolder).toMatch(/_rejected-[0-9a-f]{8}$/);
+    expect(report.jobs[0].jobFolder).toMatch(/_rejected-[0-9a-f]{8}-[0-9a-f]{8}$/);
     expect(await s3.store.exists(BUCKET, certificateKey(`${G}/results/job__${BUCKET}_fault${n}`))).toBe(false);
   });
 });

@@ -135,7 +135,7 @@ describe("monitor: running", () => {
     expect(stranger.state).toBe("running");
 
     const orphan = world.addInstance({ type: "t2.micro", imageId: "ami-0aaaaaaaaaaaaaaaa", tags: { "neurocaas:analysis": BUCKET } });
-    expect((await runMonitor(stateEvent(orphan.id, "running"), deps({}, { costLogWaitMs: 5000 }))).action).toBe("untracked-terminated");
+    expect((await runMonitor(stateEvent(orphan.id, "running"), deps())).action).toBe("untracked-terminated");
     expect(orphan.state).toBe("terminated");
   });
 });

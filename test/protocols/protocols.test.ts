@@ -32,7 +32,7 @@ async function submitJob(fields: object, config: Partial<AnalysisRuntimeConfig> 
   n++;
   const key = `${G}/submissions/p${n}submit.json`;
   await s3.store.put(BUCKET, key, JSON.stringify(fields));
-  const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), protocolDeps({ world, store: s3.store, clock, config }));
+  const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), protocolDeps({ world, store: s3.store, clock, config: { bypassBuckets: ["otherbucket", "outbucket"], ...config } }));
   return report;
 }
 
@@ -63,7 +63,13 @@ describe("ensemble protocol", () => {
       );
     }
     const cert = (await s3.store.get(BUCKET, `${G}/results/job__${BUCKET}_ens1/logs/certificate.txt`))!.body;
-    expect(cert.match(/^DATANAME: traviscipermagroup\/inputs\/video.avi \| STATUS: INITIALIZING/gm)).toHaveLength(3);
+    // One line and one status file per member, named by its jobnb.
+    for (let i = 1; i <= 3; i++) {
+      expect(cert).toContain(`DATANAME: ${DATA} (inst${i}) | STATUS: INITIALIZING`);
+      const status = JSON.parse((await s3.store.get(BUCKET, `${G}/results/job__${BUCKET}_ens1/logs/DATASET_NAME:video.avi_inst${i}_STATUS.txt`))!.body);
+      expect(status).toMatchObject({ status: "INITIALIZING", input: DATA, member: i });
+      expect(logs.find((l) => l.member === i)?.configpath).toBe(`${G}/configs/job__${BUCKET}_ens1inst${i}config.json`);
+    }
   });
 
   it("runs the default protocol when mode is not train", async () => {

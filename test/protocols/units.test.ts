@@ -1,12 +1,13 @@
 import { PricingClient } from "@aws-sdk/client-pricing";
 import { PricingApiPriceSource, onDemandUsd } from "../../protocols/aws/pricing";
-import { CertificateLog, formatElapsed, renderCertificate, replaceDatasetLine, stepDoneLine, stepErrorLine } from "../../protocols/certificate";
+import { CertificateLog, formatElapsed, mergeDatasetLines, renderCertificate, stepDoneLine, stepErrorLine, upsertDatasetLine } from "../../protocols/certificate";
 import { costOfLog } from "../../protocols/cost-log";
 import { JobError } from "../../protocols/errors";
 import { parseJobConfig } from "../../protocols/job-config";
 import { makeLedger } from "../../protocols/ledger";
 import { retryWithBackoff } from "../../protocols/retry";
 import { parseSubmitFile } from "../../protocols/submit-file";
+import { boundedName, datasetLineName, datasetStatusFileName, ensembleConfigKey, ensembleMemberOf } from "../../protocols/layout";
 import { AwsWorld, priceDocument } from "../support/aws-world";
 
 describe("certificate", () => {
@@ -46,31 +47,52 @@ describe("certificate", () => {
     expect(formatElapsed(59_999)).toBe("0:00:59.99");
   });
 
-  it("replaces one dataset line and keeps lines the IAE rewrote", () => {
+  it("replaces one dataset line by its DATANAME and keeps lines other writers put there", () => {
     const text = renderCertificate(
       [
         { dataname: "a", status: "INITIALIZING", time: "t", lastCommand: "None" },
-        { dataname: "a", status: "IN PROGRESS", time: "t", lastCommand: "x | CPU_USAGE: 5 %" },
+        { dataname: "a (inst2)", status: "IN PROGRESS", time: "t", lastCommand: "x | CPU_USAGE: 5 %" },
       ],
-      [],
+      ["setup\t [+0:00:00.00]"],
     );
-    const out = replaceDatasetLine(text, 0, { dataname: "a", status: "FAILED", time: "u", lastCommand: "none" });
-    expect(out).toContain("DATANAME: a | STATUS: FAILED | TIME: u | LAST COMMAND: none\nDATANAME: a | STATUS: IN PROGRESS | TIME: t | LAST COMMAND: x | CPU_USAGE: 5 %");
-    expect(replaceDatasetLine(text, 5, { dataname: "a", status: "FAILED", time: "u", lastCommand: "none" })).toBe(text);
+    const out = upsertDatasetLine(text, { dataname: "a", status: "FAILED", time: "u", lastCommand: "none" });
+    expect(out).toContain("DATANAME: a | STATUS: FAILED | TIME: u | LAST COMMAND: none\nDATANAME: a (inst2) | STATUS: IN PROGRESS | TIME: t | LAST COMMAND: x | CPU_USAGE: 5 %");
+    const added = upsertDatasetLine(text, { dataname: "b", status: "FAILED", time: "u", lastCommand: "none" });
+    expect(added).toContain("CPU_USAGE: 5 %\nDATANAME: b | STATUS: FAILED");
+    expect(added).toContain("setup\t [+0:00:00.00]");
+  });
+
+  it("merges the job manager's lines without overwriting newer ones, in plan order", () => {
+    const log = new CertificateLog(new Date(0), () => new Date(0));
+    log.append("first");
+    const fresh = log.applyTo(undefined);
+    log.markWritten();
+    // Meanwhile the IAE of b reported, and the monitor appended a note.
+    const others = upsertDatasetLine(fresh, { dataname: "b", status: "IN PROGRESS", time: "t", lastCommand: "running" }) + "[Monitor] note\n";
+    log.setDatasets([
+      { dataname: "a", status: "INITIALIZING", time: "t0", lastCommand: "waiting" },
+      { dataname: "b", status: "INITIALIZING", time: "t0", lastCommand: "waiting" },
+    ]);
+    log.append("second");
+    const merged = log.applyTo(others);
+    expect(merged).toContain("DATANAME: a | STATUS: INITIALIZING | TIME: t0 | LAST COMMAND: waiting\nDATANAME: b | STATUS: IN PROGRESS");
+    expect(merged).toMatch(/first\t \[\+0:00:00\.00\]\n\[Monitor\] note\nsecond\t/);
+    expect(mergeDatasetLines(merged, [])).toContain("DATANAME: b | STATUS: IN PROGRESS");
   });
 });
 
 describe("submit file and config parsing", () => {
-  it("accepts a single key or a list, and keys in the group's inputs, configs and results", () => {
-    expect(parseSubmitFile('{"dataname":"g/inputs/a","configname":"g/configs/c.yaml","timestamp":"t"}', "g").datanames).toEqual(["g/inputs/a"]);
-    const s = parseSubmitFile('{"dataname":["g/inputs/a","g/results/job__b_t/process_results/"],"configname":"g/configs/c.YML","timestamp":"t","exitcode":0}', "g");
+  const CTX = { group: "g", analysisBucket: "b", bypassBuckets: [] };
+  it("accepts a single key or a list: data in the group's inputs and results, the config in its configs", () => {
+    expect(parseSubmitFile('{"dataname":"g/inputs/a","configname":"g/configs/c.yaml","timestamp":"t"}', CTX).datanames).toEqual(["g/inputs/a"]);
+    const s = parseSubmitFile('{"dataname":["g/inputs/a","g/results/job__b_t/process_results/"],"configname":"g/configs/c.YML","timestamp":"t","exitcode":0}', CTX);
     expect(s.datanames).toHaveLength(2);
     expect(s.bypass).toBeUndefined();
   });
 
   it("collects every problem of a submit file", () => {
     try {
-      parseSubmitFile('{"dataname": [], "configname": 5, "timestamp": "a/b"}', "g");
+      parseSubmitFile('{"dataname": [], "configname": 5, "timestamp": "a/b"}', CTX);
       throw new Error("no error");
     } catch (err) {
       expect(err).toBeInstanceOf(JobError);
@@ -90,6 +112,29 @@ describe("submit file and config parsing", () => {
     expect(config.notes).toEqual(['Config g/configs/c.yaml: the key "__duration__" is given 2 times (lines 1, 3); the last value is used, as PyYAML does']);
     expect(parseJobConfig("a: &x 1\nb: *x\n", "c.yaml").notes).toEqual([]);
     expect(() => parseJobConfig("a: [1, 2\n", "c.yaml")).toThrow(/is not valid YAML/);
+  });
+});
+
+describe("names derived from keys", () => {
+  it("keeps status file names within 200 bytes, distinct for distinct long names", () => {
+    expect(datasetStatusFileName("g/inputs/a.csv")).toBe("DATASET_NAME:a.csv_STATUS.txt");
+    const a = datasetStatusFileName(`g/inputs/${"é".repeat(120)}a`);
+    const b = datasetStatusFileName(`g/inputs/${"é".repeat(120)}b`);
+    expect(Buffer.byteLength(a)).toBeLessThanOrEqual(200);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^DATASET_NAME:é+~[0-9a-f]{12}_STATUS\.txt$/);
+    expect(boundedName("short.txt", 20)).toBe("short.txt");
+  });
+
+  it("names each ensemble member by its jobnb, and finds the member from its config copy", () => {
+    const key = ensembleConfigKey("g/configs", "job__b_t1", 3);
+    expect(key).toBe("g/configs/job__b_t1inst3config.json");
+    expect(ensembleMemberOf(key)).toBe(3);
+    expect(ensembleMemberOf(key, { jobnb: 3, lr: 1 })).toBe(3);
+    expect(ensembleMemberOf(key, { jobnb: 2 })).toBeUndefined();
+    expect(ensembleMemberOf("g/configs/myinst3config.json", { jobnb: 3 })).toBeUndefined();
+    expect(datasetStatusFileName("g/inputs/v.avi", 3)).toBe("DATASET_NAME:v.avi_inst3_STATUS.txt");
+    expect(datasetLineName("g/inputs/v.avi", 3)).toBe("g/inputs/v.avi (inst3)");
   });
 });
 

@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
-import { GetCommandInvocationCommand, GetParameterCommand, ListCommandsCommand, SendCommandCommand, SSMClient, SSMServiceException } from "@aws-sdk/client-ssm";
+import { GetCommandInvocationCommand, GetParameterCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMClient, SSMServiceException } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { IaeState } from "../../protocols/compute";
 
@@ -31,6 +31,11 @@ export interface SimInstance {
   readonly volume?: { readonly id: string; readonly tags: Record<string, string> };
   /** SendCommand attempts seen (the agent registers after `agentReadyAfter` of them). */
   sendAttempts: number;
+  /** RunInstances' ClientToken and this instance's AmiLaunchIndex in that call. */
+  readonly clientToken?: string;
+  readonly launchIndex?: number;
+  /** EC2 StateReason code of the last state change (e.g. Server.SpotInstanceTermination). */
+  stateReason?: string;
 }
 
 export interface SimCommand {
@@ -39,6 +44,7 @@ export interface SimCommand {
   readonly parameters: Record<string, string[]>;
   readonly outputBucket?: string;
   readonly outputPrefix?: string;
+  readonly comment?: string;
   status: "Pending" | "InProgress" | "Success" | "Failed";
 }
 
@@ -83,6 +89,8 @@ export class AwsWorld {
   runInstancesReturnsVolumes = true;
   /** Answer RunInstances with the new instances in reverse creation order (order is not an id order). */
   runInstancesReversed = false;
+  /** AmiLaunchIndex of the n-th instance a RunInstances call creates (default n): launch order need not be creation order. */
+  launchIndexOf: (n: number, count: number) => number = (n) => n;
   private counter = 0;
 
   constructor(private readonly now: () => Date = () => new Date()) {
@@ -100,6 +108,7 @@ export class AwsWorld {
     this.createTagsCalls = [];
     this.runInstancesReturnsVolumes = true;
     this.runInstancesReversed = false;
+    this.launchIndexOf = (n) => n;
     this.agentReadyAfter = 0;
     this.pricingFails = false;
     this.ec2.resetHistory();
@@ -142,6 +151,10 @@ export class AwsWorld {
     return `i-${(0x0a000000000000000n + BigInt(this.counter)).toString(16).padStart(17, "0")}`;
   }
 
+  private runInstancesItem(i: SimInstance) {
+    return { InstanceId: i.id, InstanceType: i.type, ImageId: i.imageId, State: { Name: i.state }, AmiLaunchIndex: i.launchIndex, ClientToken: i.clientToken, ...(this.runInstancesReturnsVolumes ? blockDevicesOf(i) : {}) };
+  }
+
   private install(): void {
     this.ec2.on(DescribeImagesCommand).callsFake((input: { ImageIds?: string[] }) => ({
       Images: (input.ImageIds ?? []).filter((id) => id.startsWith("ami-")).map((ImageId) => ({ ImageId, RootDeviceName: "/dev/sda1" })),
@@ -156,6 +169,11 @@ export class AwsWorld {
         return tags;
       };
       const tags = tagsOf("instance");
+      // EC2 idempotency: a token that already started instances returns them.
+      const earlier = input.ClientToken ? [...this.instances.values()].filter((i) => i.clientToken === input.ClientToken).sort((a, b) => (a.launchIndex ?? 0) - (b.launchIndex ?? 0)) : [];
+      if (earlier.length > 0) {
+        return { Instances: (this.runInstancesReversed ? [...earlier].reverse() : earlier).map((i) => this.runInstancesItem(i)) };
+      }
       const created: SimInstance[] = [];
       for (let n = 0; n < (input.MaxCount ?? 1); n++) {
         const id = this.nextId();
@@ -170,12 +188,14 @@ export class AwsWorld {
           spot: input.InstanceMarketOptions?.MarketType === "spot",
           input,
           sendAttempts: 0,
+          clientToken: input.ClientToken,
+          launchIndex: this.launchIndexOf(n, input.MaxCount ?? 1),
         };
         this.instances.set(inst.id, inst);
         created.push(inst);
       }
       return {
-        Instances: (this.runInstancesReversed ? [...created].reverse() : created).map((i) => ({ InstanceId: i.id, InstanceType: i.type, ImageId: i.imageId, State: { Name: "pending" }, ...(this.runInstancesReturnsVolumes ? blockDevices(i) : {}) })),
+        Instances: (this.runInstancesReversed ? [...created].reverse() : created).map((i) => this.runInstancesItem(i)),
       };
     });
     this.ec2.on(CreateTagsCommand).callsFake((input: CreateTagsCommandInput) => {
@@ -202,8 +222,11 @@ export class AwsWorld {
               State: { Name: i.state },
               LaunchTime: i.launchTime,
               InstanceLifecycle: i.spot ? "spot" : undefined,
+              ClientToken: i.clientToken,
+              AmiLaunchIndex: i.launchIndex,
+              ...(i.stateReason ? { StateReason: { Code: i.stateReason, Message: i.stateReason } } : {}),
               Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
-              ...blockDevices(i),
+              ...blockDevicesOf(i),
             },
           ],
         })),
@@ -219,13 +242,13 @@ export class AwsWorld {
     this.ec2.on(TerminateInstancesCommand).callsFake(changeState("terminated"));
     this.ec2.on(StopInstancesCommand).callsFake(changeState("stopped"));
 
-    this.ssm.on(SendCommandCommand).callsFake((input: { InstanceIds?: string[]; Parameters?: Record<string, string[]>; OutputS3BucketName?: string; OutputS3KeyPrefix?: string }) => {
+    this.ssm.on(SendCommandCommand).callsFake((input: { InstanceIds?: string[]; Parameters?: Record<string, string[]>; OutputS3BucketName?: string; OutputS3KeyPrefix?: string; Comment?: string }) => {
       const id = (input.InstanceIds ?? [])[0];
       const inst = this.instances.get(id);
       if (!inst || inst.state !== "running") throw ssmError("InvalidInstanceId", 400, "Instances not in a valid state for account");
       inst.sendAttempts++;
       if (inst.sendAttempts <= this.agentReadyAfter) throw ssmError("InvalidInstanceId", 400, "Instances not in a valid state for account");
-      const cmd: SimCommand = { commandId: `cmd-${this.commands.length + 1}`, instanceId: id, parameters: input.Parameters ?? {}, outputBucket: input.OutputS3BucketName, outputPrefix: input.OutputS3KeyPrefix, status: "InProgress" };
+      const cmd: SimCommand = { commandId: `cmd-${this.commands.length + 1}`, instanceId: id, parameters: input.Parameters ?? {}, outputBucket: input.OutputS3BucketName, outputPrefix: input.OutputS3KeyPrefix, comment: input.Comment, status: "InProgress" };
       this.commands.push(cmd);
       return { Command: { CommandId: cmd.commandId, Status: "Pending" } };
     });
@@ -234,6 +257,9 @@ export class AwsWorld {
       if (!cmd) throw ssmError("InvocationDoesNotExist", 400);
       return { Status: cmd.status };
     });
+    this.ssm.on(ListCommandInvocationsCommand).callsFake((input: { InstanceId?: string }) => ({
+      CommandInvocations: this.commands.filter((c) => c.instanceId === input.InstanceId).map((c) => ({ CommandId: c.commandId, InstanceId: c.instanceId, Comment: c.comment, Status: c.status })),
+    }));
     this.ssm.on(ListCommandsCommand).callsFake((input: { InstanceId?: string }) => ({
       Commands: this.commands.filter((c) => c.instanceId === input.InstanceId).map((c) => ({ CommandId: c.commandId, Status: c.status })),
     }));
@@ -256,7 +282,7 @@ export class AwsWorld {
   }
 }
 
-function blockDevices(i: SimInstance): { RootDeviceName?: string; BlockDeviceMappings?: { DeviceName: string; Ebs: { VolumeId: string; DeleteOnTermination: boolean } }[] } {
+function blockDevicesOf(i: SimInstance): { RootDeviceName?: string; BlockDeviceMappings?: { DeviceName: string; Ebs: { VolumeId: string; DeleteOnTermination: boolean } }[] } {
   if (!i.volume) return {};
   return { RootDeviceName: "/dev/sda1", BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeId: i.volume.id, DeleteOnTermination: true } }] };
 }
@@ -274,6 +300,8 @@ function matchesFilter(i: SimInstance, f: Filter): boolean {
       return values.includes(i.id);
     case "tag-key":
       return values.some((v) => v in i.tags);
+    case "client-token":
+      return i.clientToken !== undefined && values.includes(i.clientToken);
     default:
       if (f.Name?.startsWith("tag:")) return values.includes(i.tags[f.Name.slice(4)]);
       throw new Error(`unsupported filter ${f.Name}`);

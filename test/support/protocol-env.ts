@@ -73,9 +73,9 @@ export function protocolDeps(args: { world: AwsWorld; store: ObjectStore; clock?
   };
 }
 
-/** An S3 put notification as Lambda receives it (key URL-encoded). */
-export function putEvent(bucket: string, encodedKey: string): { Records: { eventName: string; s3: { bucket: { name: string }; object: { key: string } } }[] } {
-  return { Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: bucket }, object: { key: encodedKey } } }] };
+/** An S3 put notification as Lambda receives it (key URL-encoded); `sequencer` identifies the upload as S3's does. */
+export function putEvent(bucket: string, encodedKey: string, sequencer?: string): { Records: { eventName: string; s3: { bucket: { name: string }; object: { key: string; sequencer?: string } } }[] } {
+  return { Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: bucket }, object: { key: encodedKey, ...(sequencer !== undefined ? { sequencer } : {}) } } }] };
 }
 
 export function stateEvent(instanceId: string, state: string, time = "2026-01-05T12:10:00Z") {

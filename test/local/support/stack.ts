@@ -12,11 +12,13 @@ export interface TestAnalysisArgs {
   readonly postProcessing?: { readonly StepName: string; readonly TargetBucket?: string; readonly PostTrigger?: string };
   /** Affiliates (default: group `group` ?? "lab" with user alice). */
   readonly affiliates?: readonly { readonly AffiliateName: string; readonly UserNames: readonly string[]; readonly UserInput?: boolean }[];
-  /** `neurocaas:bypassBuckets` */
+  /** `neurocaas:bypassBuckets` (e.g. the analysis whose results a post-processing step reads). */
   readonly bypassBuckets?: readonly string[];
+  /** Blueprint protocol (default "default"). */
+  readonly protocol?: "default" | "ensemble" | "input-checking";
   /** Extra `Lambda.LambdaConfig` keys (e.g. ALLOWED_INSTANCE_TYPES). */
   readonly lambdaConfig?: Readonly<Record<string, unknown>>;
-  /** Extra `Lambda` keys (e.g. Protocol, ConfigSchema). */
+  /** Extra `Lambda` keys (e.g. ConfigSchema). */
   readonly lambda?: Readonly<Record<string, unknown>>;
 }
 
@@ -27,7 +29,7 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
     REGION: "us-east-1",
     STAGE: "webdev",
     Lambda: {
-      Protocol: "default",
+      Protocol: args.protocol ?? "default",
       LambdaConfig: {
         AMI: "ami-0123456789abcdef0",
         INSTANCE_TYPE: "t3.micro",
@@ -46,7 +48,6 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
     },
   };
   const file = path.join(dir, `${args.name}.yaml`);
-  const config = { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": args.bypassBuckets } : {}) };
-  await fsp.writeFile(file, YAML.stringify({ config }));
+  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": [...args.bypassBuckets] } : {}) } }));
   return file;
 }
