@@ -1,8 +1,8 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { parsePolicyDocument, PolicyDocumentError, type NormalizedStatement } from "./iam-document";
+import { mayAllow, parsePolicyDocument, PolicyDocumentError, type NormalizedStatement } from "./iam-document";
 import { affiliateNames, IamGraph } from "./iam-graph";
 import { affiliateOfGroup, checkAffiliateStatement } from "./iam";
-import { isKind, knownOrUndefined, list, nameFromArn, record, str, tagsOf, COMPONENT_TAG } from "./resources";
+import { bucketOfArn, isKind, knownOrUndefined, list, nameFromArn, record, str, tagsOf, COMPONENT_TAG } from "./resources";
 
 /**
  * The web dashboard (components/web-dashboard.ts): CloudFront in front of a private bucket, and
@@ -137,6 +137,12 @@ export const dashboardSignIn: StackValidationPolicy = {
       if (group === undefined || name === undefined) continue;
       for (const d of graph.policiesOf("role", name).documents) {
         for (const st of d.statements) checkAffiliateStatement(st, group, (m) => report(`Dashboard role '${role.name}' (group ${group}): ${d.label} ${m}.`, d.urn));
+        const buckets = new Set(d.statements.flatMap((st) => st.resources.map(bucketOfArn)).filter((b): b is string => !!b && !/[*?]/.test(b)));
+        for (const bucket of buckets) {
+          if (mayAllow(d.statements, "s3:GetObject", `arn:aws:s3:::${bucket}/${group}/inputs/any-dataset`)) {
+            report(`Dashboard role '${role.name}' (group ${group}): ${d.label} allows s3:GetObject on '${bucket}/${group}/inputs/' (users may upload inputs but never read them back).`, d.urn);
+          }
+        }
       }
     }
   },

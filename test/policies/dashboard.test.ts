@@ -91,6 +91,10 @@ describe("neurocaas-dashboard-sign-in", () => {
       d.Statement.push({ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::neurocaas-demo/otherlab/results/*" });
     }));
     expect((await violationsOf([dashboardSignIn], bad)).map((v) => v.message)).toEqual([expect.stringMatching(/Dashboard role .* \(group debuggers\).*outside the group folder 'debuggers\/'/)]);
+    const inputs = mutate(stack, (r) => r.type === ROLE_POLICY && r.name.endsWith("-debuggers-policy"), (p) => editDocument(p, (d) => {
+      for (const st of d.Statement) if (st.Sid === "UploadInputs") (st.Action as string[]).push("s3:GetObject");
+    }));
+    expect((await violationsOf([dashboardSignIn], inputs)).map((v) => v.message)).toEqual([expect.stringMatching(/allows s3:GetObject on 'neurocaas-demo\/debuggers\/inputs\/'/)]);
     // The IAM groups' own check is unaffected by the dashboard roles.
     expect(await violationsOf([affiliateScope], stack)).toEqual([]);
     expect(find(stack, named("-debuggers-policy"))).toBeDefined();
