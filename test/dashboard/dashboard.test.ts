@@ -4,6 +4,7 @@
  * user's key from the data dir's key file, upload, submit, watch, preview, download, spend,
  * re-run, a rejected job's reason, group isolation, and no console errors along the way.
  */
+import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -36,6 +37,8 @@ run("web dashboard in Chromium against neurocaas local", () => {
   const pages: { page: Page; errors: string[]; context: BrowserContext }[] = [];
   let alice: Page;
   let firstJob = "";
+  /** Conditional GETs of job files answered "not modified" while the page followed jobs. */
+  const notModified: string[] = [];
 
   async function newPage(): Promise<Page> {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
@@ -132,6 +135,9 @@ run("web dashboard in Chromium against neurocaas local", () => {
 
   it("signs in with a user's key from the key file, selects the first analysis and group, and switches to the others", async () => {
     alice = await newPage();
+    alice.on("response", (r) => {
+      if (r.status() === 304 && r.url().includes("/results/job__")) notModified.push(r.url());
+    });
     await alice.goto(dashboard);
     await expect(alice.getByLabel("Secret key").getAttribute("type")).resolves.toBe("password");
     await shot(alice, "sign-in");
@@ -308,6 +314,8 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.getByTestId("submit-job").click();
     await alice.waitForURL((u) => u.hash.includes("/jobs/job__") && !u.hash.endsWith(firstJob));
     await alice.getByTestId("phase").getByText("succeeded").waitFor({ timeout: JOB_MS });
+    // Following a job re-reads its files only when they changed (If-None-Match → 304).
+    expect(notModified.length).toBeGreaterThan(0);
   });
 
   it("builds a config from the analysis' schema and checks it before saving", async () => {
@@ -324,6 +332,81 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.getByTestId("create-config").click();
     await alice.locator("tr[data-key='labA/configs/config.yaml']").waitFor();
     expect((await text(CHECKED, "labA/configs/config.yaml")).toString()).toBe("n_components: 3\n");
+  });
+
+  it("signs in through Cognito (hosted login with PKCE, identity pool) and takes each group's own role", async () => {
+    // AWS is out of reach: the hosted login, its token endpoint and the identity pool are played
+    // by routes; the credentials they hand out are alice's local key, so S3 calls really run.
+    const key = keyOfProfile(local.ready.credentialsFile!, "alice");
+    const login = "https://login.neurocaas.test";
+    const roleOf = (group: string) => `arn:aws:iam::000000000000:role/neurocaas-dashboard-${PCA}-${group}`;
+    const page = await newPage();
+    const seen: { authorize?: URL; token?: URLSearchParams; credentials: { role: string; logins: Record<string, string> }[]; logout?: URL } = { credentials: [] };
+    const idToken = ["e30", Buffer.from(JSON.stringify({ "cognito:username": "alice", "cognito:groups": [`${PCA}.labA`, `${PCA}.labC`], "cognito:roles": [roleOf("labA"), roleOf("labC")], exp: 4102444800 })).toString("base64url"), "sig"].join(".");
+    // The hosted login sends the browser back (a page, not a 302: routes see no redirected requests).
+    const back = (to: string) => `<!doctype html><title>login</title><script>location.replace(${JSON.stringify(to)})</script>`;
+    // The local page allows requests to itself only; on AWS its CSP names Cognito. Drop it here.
+    await page.route((u) => u.pathname === "/_dashboard/", async (route) => {
+      const res = await route.fetch();
+      const headers = { ...res.headers() };
+      delete headers["content-security-policy"];
+      await route.fulfill({ response: res, headers });
+    });
+    await page.route("**/_dashboard/config.json", async (route) => {
+      const config = await (await route.fetch()).json();
+      config.signIn.cognito = {
+        region: "us-east-1", userPoolId: "us-east-1_test", clientId: "client1", domain: login, identityPoolId: "us-east-1:pool", redirectUri: dashboard,
+        roles: ["labA", "labB", "labC"].map((group) => ({ bucket: PCA, group, roleArn: roleOf(group) })),
+      };
+      await route.fulfill({ json: config });
+    });
+    await page.route(`${login}/**`, async (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname === "/oauth2/authorize") {
+        seen.authorize = url;
+        return route.fulfill({ contentType: "text/html", body: back(`${dashboard}?code=CODE1&state=${url.searchParams.get("state")}`) });
+      }
+      if (url.pathname === "/oauth2/token") {
+        seen.token = new URLSearchParams(route.request().postData() ?? "");
+        return route.fulfill({ json: { id_token: idToken, access_token: "a", token_type: "Bearer", expires_in: 3600 }, headers: { "Access-Control-Allow-Origin": "*" } });
+      }
+      seen.logout = url;
+      return route.fulfill({ contentType: "text/html", body: back(dashboard) });
+    });
+    await page.route("https://cognito-identity.us-east-1.amazonaws.com/**", async (route) => {
+      const cors = { "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*", "Access-Control-Allow-Methods": "POST", "Access-Control-Expose-Headers": "*" };
+      if (route.request().method() === "OPTIONS") return route.fulfill({ status: 200, headers: cors });
+      const target = route.request().headers()["x-amz-target"];
+      const body = route.request().postDataJSON() as { CustomRoleArn?: string; Logins: Record<string, string> };
+      if (target === "AWSCognitoIdentityService.GetId") return route.fulfill({ headers: { ...cors, "Content-Type": "application/x-amz-json-1.1" }, body: JSON.stringify({ IdentityId: "us-east-1:alice" }) });
+      seen.credentials.push({ role: body.CustomRoleArn ?? "", logins: body.Logins });
+      return route.fulfill({
+        headers: { ...cors, "Content-Type": "application/x-amz-json-1.1" },
+        body: JSON.stringify({ IdentityId: "us-east-1:alice", Credentials: { AccessKeyId: key.accessKeyId, SecretKey: key.secretAccessKey, Expiration: 4102444800 } }),
+      });
+    });
+
+    await page.goto(dashboard);
+    await page.getByRole("button", { name: "Sign in with your NeuroCAAS account" }).click();
+    await page.getByTestId("membership").waitFor();
+    expect(await page.getByTestId("who").textContent()).toBe("alice");
+    expect(await page.getByTestId("membership").locator("option").allTextContents()).toEqual([`${PCA} / labA`, `${PCA} / labC`]);
+    // PKCE: the verifier sent with the code hashes to the challenge sent to the login page.
+    const verifier = seen.token!.get("code_verifier")!;
+    const challenge = createHash("sha256").update(verifier).digest("base64url");
+    expect(seen.authorize!.searchParams.get("code_challenge")).toBe(challenge);
+    expect(Object.fromEntries(seen.token!)).toMatchObject({ grant_type: "authorization_code", code: "CODE1", client_id: "client1", redirect_uri: dashboard });
+    expect(seen.credentials).toEqual([{ role: roleOf("labA"), logins: { "cognito-idp.us-east-1.amazonaws.com/us-east-1_test": idToken } }]);
+    await page.getByText(/No jobs yet|submit one/).or(page.locator("[data-testid=jobs] tbody tr")).first().waitFor();
+
+    await page.getByTestId("membership").selectOption(`${PCA}/labC`);
+    await page.waitForURL(`**/#/${PCA}/labC/jobs`);
+    await eventually(async () => seen.credentials.map((c) => c.role), [roleOf("labA"), roleOf("labC")]);
+    await page.getByText("No jobs yet: submit one.").waitFor();
+
+    await page.getByTestId("sign-out").click();
+    await page.getByRole("button", { name: "Sign in with your NeuroCAAS account" }).waitFor();
+    expect(Object.fromEntries(seen.logout!.searchParams)).toEqual({ client_id: "client1", logout_uri: dashboard });
   });
 
   it("shows a user of another group none of labA's jobs, even when asked for them by URL", async () => {

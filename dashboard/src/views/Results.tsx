@@ -114,7 +114,7 @@ export function Results({ folder, version }: { folder: string; version: number }
       {busy ? <p class="busy">{busy}</p> : null}
       <div class="results-body">
         <ul class="tree" data-testid="result-tree">{tree.children.map((c) => renderNode(c, 0))}</ul>
-        {open ? <Preview object={open} /> : null}
+        {open ? <Preview key={`${open.key}|${open.etag}`} object={open} /> : null}
       </div>
     </div>
   );
