@@ -37,13 +37,17 @@ function file(name: string, body: Buffer): DashboardFile {
 }
 
 /**
- * The single-page app for browsers: ES modules, minified; Preact, the AWS SDK clients and the
- * project's shared pure modules inlined.
+ * The single-page app for browsers: ES modules, minified, split so that what only some users or
+ * some views need (Cognito sign-in, uploads, config editing, zip downloads) loads on demand.
+ * Every script name carries a content hash (`app-XXXX.js`, `chunk-XXXX.js`): caches never serve
+ * a stale mix; index.html names the entry and is never cached.
  */
+const OUT_DIR = path.join(DASHBOARD_DIR, "dist");
 const BUILD_OPTIONS = {
-  entryPoints: [ENTRY],
+  entryPoints: { app: ENTRY },
   absWorkingDir: PROJECT_ROOT,
   bundle: true,
+  splitting: true,
   platform: "browser",
   format: "esm",
   target: ["chrome110", "firefox115", "safari16"],
@@ -51,7 +55,10 @@ const BUILD_OPTIONS = {
   jsxImportSource: "preact",
   minify: true,
   write: false,
-  outfile: "app.js",
+  outdir: OUT_DIR,
+  entryNames: "[name]-[hash]",
+  chunkNames: "chunk-[hash]",
+  metafile: true,
   legalComments: "none",
   logLevel: "silent",
   define: { "process.env.NODE_ENV": '"production"' },
@@ -61,8 +68,21 @@ const BUILD_OPTIONS = {
 function collect(result: esbuild.BuildResult<typeof BUILD_OPTIONS>): DashboardFiles {
   const files = new Map<string, DashboardFile>();
   for (const out of result.outputFiles) files.set(path.basename(out.path), file(path.basename(out.path), Buffer.from(out.contents)));
-  for (const name of STATIC_FILES) files.set(name, file(name, fs.readFileSync(path.join(DASHBOARD_DIR, name))));
+  const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint !== undefined)?.[0];
+  if (entry === undefined) throw new Error("dashboard build produced no entry script");
+  for (const name of STATIC_FILES) {
+    let body = fs.readFileSync(path.join(DASHBOARD_DIR, name));
+    if (name === "index.html") body = Buffer.from(body.toString("utf8").replace('src="app.js"', `src="${path.basename(entry)}"`));
+    files.set(name, file(name, body));
+  }
   return files;
+}
+
+/** The entry script's file name (`app-XXXX.js`) among the built files. */
+export function entryScript(files: DashboardFiles): string {
+  const name = [...files.keys()].find((n) => /^app-[A-Z0-9]+\.js$/.test(n));
+  if (name === undefined) throw new Error("no app-*.js among the dashboard files");
+  return name;
 }
 
 let cached: Promise<DashboardFiles> | undefined;

@@ -173,8 +173,8 @@ export class WebDashboard extends pulumi.ComponentResource {
       priceClass: args.priceClass ?? "PriceClass_100",
       origins: [{ originId: "site", domainName: this.bucket.bucketRegionalDomainName, originAccessControlId: oac.id }],
       defaultCacheBehavior: { ...behavior, cachePolicyId: CACHE_POLICY.optimized },
-      // The app's own files change with every deployment and config.json with the stack: never stale.
-      orderedCacheBehaviors: ["config.json", "index.html"].map((pathPattern) => ({ ...behavior, pathPattern, cachePolicyId: CACHE_POLICY.disabled })),
+      // Unhashed files change with a deployment and config.json with the stack: never stale.
+      orderedCacheBehaviors: ["config.json", "index.html", "style.css", "favicon.svg"].map((pathPattern) => ({ ...behavior, pathPattern, cachePolicyId: CACHE_POLICY.disabled })),
       restrictions: { geoRestriction: { restrictionType: "none" } },
       viewerCertificate: { cloudfrontDefaultCertificate: true, minimumProtocolVersion: "TLSv1.2_2021" },
       tags: siteTags,
@@ -261,7 +261,8 @@ export class WebDashboard extends pulumi.ComponentResource {
         key: file,
         content: body.body.toString("utf8"),
         contentType: contentTypeOf(file),
-        cacheControl: file === "index.html" ? "no-cache" : "public, max-age=300",
+        // Scripts are named by their content hash; the rest is small and re-read on each visit.
+        cacheControl: /-[A-Z0-9]{8,}\.js$/.test(file) ? "public, max-age=31536000, immutable" : "no-cache",
         tags: siteTags,
       }, parent);
     }

@@ -1,20 +1,24 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { DashboardConfig } from "../../components/dashboard-config";
-import { credentialsForRole, finishCognitoLogin } from "./api/cognito";
 import { listedMemberships, probeMemberships, type Membership } from "./api/memberships";
 import { describeError } from "./api/s3";
 import { forgetClients, loadSession, s3Client, saveSession, type Session } from "./api/session";
 import { idTokenClaims, logoutUrl, membershipsOfClaims } from "./lib/cognito";
 import { formatRoute, parseRoute, VIEWS, type Route, type View } from "./lib/route";
 import { ErrorBox } from "./views/common";
-import { Configs } from "./views/Configs";
 import { WorkspaceContext, type Workspace } from "./views/context";
-import { Inputs } from "./views/Inputs";
 import { Jobs } from "./views/Jobs";
 import { JobView } from "./views/JobView";
+import { Lazy } from "./views/Lazy";
 import { SignIn, type KeyPair } from "./views/SignIn";
 import { Spend } from "./views/Spend";
-import { Submit } from "./views/Submit";
+
+// Loaded on first use: uploads (lib-storage and its stream polyfills) and config editing (yaml).
+const loadInputs = () => import("./views/Inputs").then((m) => m.Inputs);
+const loadConfigs = () => import("./views/Configs").then((m) => m.Configs);
+const loadSubmit = () => import("./views/Submit").then((m) => m.Submit);
+/** Cognito sign-in, only where a dashboard offers it (AWS). */
+const cognitoApi = () => import("./api/cognito");
 
 const TAB_LABELS: Record<View, string> = { jobs: "Jobs", inputs: "Inputs", configs: "Configs", submit: "Submit", spend: "Spend" };
 
@@ -45,6 +49,8 @@ export function App() {
   const [fatal, setFatal] = useState<string>();
   const [session, setSession] = useState<Session | undefined>(() => loadSession());
   const [memberships, setMemberships] = useState<Membership[]>();
+  /** The access key `memberships` were found for. */
+  const membershipsKey = useRef<string | undefined>(undefined);
   const [signInError, setSignInError] = useState<string>();
   const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
 
@@ -59,8 +65,9 @@ export function App() {
   useEffect(() => {
     const cognito = config?.signIn.cognito;
     if (!cognito) return;
-    finishCognitoLogin(cognito, new URL(location.href)).then(
-      async (idToken) => {
+    cognitoApi()
+      .then(async ({ finishCognitoLogin, credentialsForRole }) => {
+        const idToken = await finishCognitoLogin(cognito, new URL(location.href));
         if (!idToken) return;
         const claims = idTokenClaims(idToken);
         const mine = membershipsOfClaims(cognito, claims);
@@ -69,21 +76,25 @@ export function App() {
         const s: Session = { method: "cognito", label: claims.username, credentials, idToken, roleArn: mine[0].roleArn };
         saveSession(s);
         setSession(s);
-      },
-      (err: unknown) => setSignInError(describeError(err)),
-    );
+      })
+      .catch((err: unknown) => setSignInError(describeError(err)));
   }, [config]);
 
-  // Which analyses and groups the signed-in user may use.
+  // Which analyses and groups the signed-in user may use (known at once after a key sign-in;
+  // looked up again after a reload).
   useEffect(() => {
     if (!config || !session) return;
-    setMemberships(undefined);
     const cognito = config.signIn.cognito;
     if (session.method === "cognito" && cognito && session.idToken) {
       setMemberships(membershipsOfClaims(cognito, idTokenClaims(session.idToken)));
       return;
     }
-    findMemberships(config, session).then(setMemberships, (err: unknown) => {
+    if (membershipsKey.current === session.credentials.accessKeyId) return;
+    setMemberships(undefined);
+    findMemberships(config, session).then((found) => {
+      membershipsKey.current = session.credentials.accessKeyId;
+      setMemberships(found);
+    }, (err: unknown) => {
       setSignInError(describeError(err));
       signOut();
     });
@@ -96,6 +107,7 @@ export function App() {
     if (found.length === 0) throw new Error("This key may use none of the analyses of this dashboard (no group folder can be listed with it).");
     saveSession(s);
     setSignInError(undefined);
+    membershipsKey.current = k.accessKeyId;
     setMemberships(found);
     setSession(s);
   };
@@ -104,6 +116,7 @@ export function App() {
     saveSession(undefined);
     forgetClients();
     setSession(undefined);
+    membershipsKey.current = undefined;
     setMemberships(undefined);
     const cognito = config?.signIn.cognito;
     if (session?.method === "cognito" && cognito) location.assign(logoutUrl(cognito));
@@ -124,7 +137,9 @@ export function App() {
   useEffect(() => {
     const cognito = config?.signIn.cognito;
     if (!cognito || !session || session.method !== "cognito" || !current?.roleArn || current.roleArn === session.roleArn || !session.idToken) return;
-    credentialsForRole(cognito, session.idToken, current.roleArn).then(
+    const idToken = session.idToken;
+    const roleArn = current.roleArn;
+    cognitoApi().then(({ credentialsForRole }) => credentialsForRole(cognito, idToken, roleArn)).then(
       (credentials) => {
         const s = { ...session, credentials, roleArn: current.roleArn };
         saveSession(s);
@@ -186,9 +201,9 @@ export function App() {
       <main key={`${current.bucket}/${current.group}`}>
         {view === "jobs" && route.job ? <JobView key={route.job} folder={route.job} /> : null}
         {view === "jobs" && !route.job ? <Jobs /> : null}
-        {view === "inputs" ? <Inputs /> : null}
-        {view === "configs" ? <Configs /> : null}
-        {view === "submit" ? <Submit /> : null}
+        {view === "inputs" ? <Lazy load={loadInputs} /> : null}
+        {view === "configs" ? <Lazy load={loadConfigs} /> : null}
+        {view === "submit" ? <Lazy load={loadSubmit} /> : null}
         {view === "spend" ? <Spend /> : null}
       </main>
     </WorkspaceContext.Provider>

@@ -76,8 +76,14 @@ describe("WebDashboard (mocks)", () => {
   });
 
   it("uploads the built app and a config.json from the stack's outputs, without secrets", () => {
-    const keys = byType(resources, T.object).filter((o) => o.name.startsWith("dashboard-")).map((o) => o.inputs.key).sort();
-    expect(keys).toEqual(["app.js", "config.json", "favicon.svg", "index.html", "style.css"]);
+    const objects = byType(resources, T.object).filter((o) => o.name.startsWith("dashboard-"));
+    const keys = objects.map((o) => String(o.inputs.key)).sort();
+    expect(keys.filter((k) => !k.endsWith(".js"))).toEqual(["config.json", "favicon.svg", "index.html", "style.css"]);
+    const entry = keys.find((k) => /^app-[A-Z0-9]+\.js$/.test(k))!;
+    expect(objects.find((o) => o.inputs.key === "index.html")!.inputs.content).toContain(`src="${entry}"`);
+    expect(keys.filter((k) => k.startsWith("chunk-")).length).toBeGreaterThan(0);
+    expect(objects.find((o) => o.inputs.key === entry)!.inputs.cacheControl).toMatch(/immutable/);
+    expect(objects.find((o) => o.inputs.key === "index.html")!.inputs.cacheControl).toBe("no-cache");
     const file = JSON.parse(byType(resources, T.object).find((o) => o.inputs.key === "config.json")!.inputs.content as string) as DashboardConfig;
     expect(file).toEqual(config);
     expect(config.mode).toBe("aws");

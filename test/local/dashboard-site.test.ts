@@ -56,9 +56,10 @@ describe("local dashboard site", () => {
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     );
     expect(index.headers.get("x-content-type-options")).toBe("nosniff");
-    const app = await fetch(`${server.endpoint}/_dashboard/app.js`);
+    const entry = /src="(app-[A-Z0-9]+\.js)"/.exec(await index.text())![1];
+    const app = await fetch(`${server.endpoint}/_dashboard/${entry}`);
     expect(app.headers.get("content-type")).toMatch(/javascript/);
-    const again = await fetch(`${server.endpoint}/_dashboard/app.js`, { headers: { "If-None-Match": app.headers.get("etag")! } });
+    const again = await fetch(`${server.endpoint}/_dashboard/${entry}`, { headers: { "If-None-Match": app.headers.get("etag")! } });
     expect(again.status).toBe(304);
     const config = (await (await fetch(`${server.endpoint}/_dashboard/config.json`)).json()) as { endpoint: string };
     expect(config.endpoint).toBe(server.endpoint);

@@ -1,4 +1,3 @@
-import { zipSync } from "fflate";
 import { useEffect, useState } from "preact/hooks";
 import { jobObjects } from "../api/jobs";
 import { deleteKeys, describeError, downloadUrl, getObject, type ObjectInfo } from "../api/s3";
@@ -53,6 +52,7 @@ export function Results({ folder, version }: { folder: string; version: number }
       const entries: Record<string, Uint8Array> = {};
       const base = node.path;
       for (const f of files) entries[f.key.slice(base.length)] = (await getObject(place.client, place.bucket, f.key))!.body;
+      const { zipSync } = await import("fflate");
       const zip = zipSync(entries, { level: 6 });
       const url = URL.createObjectURL(new Blob([zip as Uint8Array<ArrayBuffer>], { type: "application/zip" }));
       save(url, `${node.name || folder}.zip`);

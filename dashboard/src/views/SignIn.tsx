@@ -1,6 +1,5 @@
 import { useState } from "preact/hooks";
 import type { DashboardConfig } from "../../../components/dashboard-config";
-import { startCognitoLogin } from "../api/cognito";
 import { describeError } from "../api/s3";
 import { ErrorBox } from "./common";
 
@@ -40,7 +39,7 @@ export function SignIn({ config, onKeys, error }: { config: DashboardConfig; onK
       <p class="lede">Neuroscience analyses in the cloud: upload data, submit, watch, download results.</p>
       {cognito ? (
         <div class="panel">
-          <button type="button" class="primary" onClick={() => void startCognitoLogin(cognito).catch((err: unknown) => setProblem(describeError(err)))}>
+          <button type="button" class="primary" onClick={() => void import("../api/cognito").then(({ startCognitoLogin }) => startCognitoLogin(cognito)).catch((err: unknown) => setProblem(describeError(err)))}>
             Sign in with your NeuroCAAS account
           </button>
         </div>
