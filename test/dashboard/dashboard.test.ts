@@ -187,12 +187,14 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.locator("tr[data-key='labA/inputs/big.bin']").waitFor();
     expect(await alice.locator("tr[data-key='labA/inputs/big.bin'] td.size").textContent()).toBe("20 MiB");
 
-    // A folder keeps its structure.
-    const folderFile = path.join(dir, "session1", "trial.csv");
-    await fsp.mkdir(path.dirname(folderFile), { recursive: true });
-    await fsp.copyFile(DATA, folderFile);
-    await alice.getByTestId("upload-files").setInputFiles(folderFile);
-    await alice.locator("tr[data-key='labA/inputs/trial.csv']").waitFor();
+    // A folder keeps its structure (it can then be submitted as one dataset).
+    const folder = path.join(dir, "session1");
+    await fsp.mkdir(path.join(folder, "day2"), { recursive: true });
+    await fsp.copyFile(DATA, path.join(folder, "trial.csv"));
+    await fsp.writeFile(path.join(folder, "day2", "notes.txt"), "second day\n");
+    await alice.getByTestId("upload-folder").setInputFiles(folder);
+    await alice.locator("tr[data-key='labA/inputs/session1/trial.csv']").waitFor();
+    await alice.locator("tr[data-key='labA/inputs/session1/day2/notes.txt']").waitFor();
 
     await alice.locator("tr[data-key='labA/inputs/big.bin']").getByTestId("delete-input").click();
     await alice.locator("tr[data-key='labA/inputs/big.bin']").getByTestId("delete-input-confirm").click();
@@ -286,7 +288,7 @@ run("web dashboard in Chromium against neurocaas local", () => {
 
   it("warns before submitting a job the budget cannot cover, and shows why the job manager rejected it", async () => {
     await alice.getByTestId("tab-submit").click();
-    await alice.locator("input[value='labA/inputs/trial.csv']").check();
+    await alice.locator("input[value='labA/inputs/session1/']").check();
     await alice.getByTestId("submit-config").selectOption("labA/configs/long.yaml");
     await eventually(() => alice.getByTestId("projected-cost").textContent(), "$36.00");
     await alice.getByTestId("over-budget").waitFor();

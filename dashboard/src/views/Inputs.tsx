@@ -35,7 +35,7 @@ export function Inputs() {
           </label>
           <label class="button">
             Upload a folder
-            <input type="file" multiple {...{ webkitdirectory: "" }} data-testid="upload-folder" onChange={(e) => { const t = e.target as HTMLInputElement; uploads.add(filesOf(t, prefix)); t.value = ""; }} />
+            <input type="file" multiple {...{ webkitdirectory: true }} data-testid="upload-folder" onChange={(e) => { const t = e.target as HTMLInputElement; uploads.add(filesOf(t, prefix)); t.value = ""; }} />
           </label>
         </>
       }
