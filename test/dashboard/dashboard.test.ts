@@ -243,6 +243,8 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.getByTestId("phase").getByText("succeeded").waitFor({ timeout: JOB_MS });
     expect(await alice.locator("[data-testid=datasets-table] [data-testid=dataset-status]").allTextContents()).toEqual(["SUCCESS"]);
     expect(await alice.getByTestId("certificate").textContent()).toContain("STEP 4/4 (Initialize Processing): DONE");
+    // The analysis' own output, from the dataset's status file.
+    expect(await alice.getByTestId("dataset-output").textContent()).toContain("----PCA DONE----");
     const notes = (await alice.evaluate(() => (globalThis as unknown as { __notifications: { title: string }[] }).__notifications)) ?? [];
     expect(notes.map((n) => n.title)).toEqual([`NeuroCAAS job ${firstJob.replace(`job__${PCA}_`, "")}: succeeded`]);
   });
@@ -304,6 +306,9 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await eventually(() => rows.locator("[data-testid=phase]").allTextContents(), ["rejected", "succeeded"]);
     expect(await rows.first().locator("td.reason").textContent()).toContain("not covered by budget");
     await shot(alice, "jobs");
+    // The list is read from storage: a reload shows the same jobs.
+    await alice.reload();
+    await eventually(() => alice.locator("[data-testid=jobs] tbody tr [data-testid=phase]").allTextContents(), ["rejected", "succeeded"]);
   });
 
   it("re-runs a job with the same inputs and config", async () => {
