@@ -70,6 +70,9 @@ const objectRequests: Req[] = [
   { method: "PUT", bucket: A, key: "logs/active/i-0123456789abcdef0.json" },
   { method: "PUT", bucket: A, key: "logs/results/x.json" },
   { method: "GET", bucket: A, key: "logs/brunolab/i-0123456789abcdef0.json" },
+  // The groups' spend summaries: readable by their own group only, writable by nobody here.
+  ...["brunolab", "peterkagroup"].flatMap((g) => ["GET", "PUT", "DELETE", "HEAD"].map((method) => ({ method, bucket: A, key: `logs/_spend/${g}.json` }))),
+  { method: "GET", bucket: A, key: "logs/_ledger/brunolab.json" },
   { method: "PUT", bucket: A, key: "brunolab/other/file.txt" },
   { method: "PUT", bucket: A, key: "brunolab/submit.json" },
   { method: "PUT", bucket: A, key: "brunolab/configs/c.yaml", headers: { "x-amz-tagging": "a=b" } },
