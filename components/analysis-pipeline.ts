@@ -317,6 +317,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
           region,
           bucket: analysis,
           targetBucket: post.TargetBucket ?? analysis,
+          stepName: post.StepName,
           logGroupArn: logGroupArn(names.postprocessFunction),
           deadLetterQueueArn: dlq,
         })))),

@@ -1,4 +1,5 @@
 import type { PolicyResult, Violation } from "./evaluate";
+import type { IamDocument } from "./iam-documents";
 import type { RecordedResource } from "./record";
 
 /** What `neurocaas plan` reports, in both its human and its `--json` form. */
@@ -15,6 +16,8 @@ export interface PlanReport {
   readonly stack: string;
   readonly file: string;
   readonly resources: readonly PlannedResource[];
+  /** Every IAM policy document the stack grants, with the resource carrying it. */
+  readonly iamPolicies: readonly IamDocument[];
   readonly policies: readonly PolicyResult[];
   readonly violations: readonly Violation[];
 }
@@ -136,6 +139,7 @@ export function formatHuman(report: PlanReport): string {
     rows.push([r.type, r.name, props]);
   }
   lines.push(table(rows), "");
+  lines.push(`IAM policy documents: ${report.iamPolicies.length} (listed with --json)`, "");
   const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory").length;
   const advisory = report.violations.length - mandatory;
   lines.push(`Policies (${report.policies.length}):`);

@@ -8,6 +8,7 @@ import { PACK_ENFORCEMENT_LEVEL, allPolicies } from "../../policies/all";
 import { evaluatePolicies } from "./evaluate";
 import { createMocks } from "./mocks";
 import { recordResources, waitForProgram, type RecordedResource } from "./record";
+import { iamDocuments } from "./iam-documents";
 import { plannedResources, type InvalidReport, type PlanReport } from "./report";
 import { utilsStackOutputs } from "./stack-reference";
 
@@ -122,7 +123,7 @@ export async function planStack(args: PlanArgs): Promise<PlanRun | InvalidReport
     region,
     ...(args.policyConfig ? { policyConfig: args.policyConfig } : {}),
   });
-  return { stack: args.stack, file, resources: plannedResources(recorded), policies: results, violations, recorded };
+  return { stack: args.stack, file, resources: plannedResources(recorded), iamPolicies: iamDocuments(recorded), policies: results, violations, recorded };
 }
 
 export function isInvalid(r: PlanRun | InvalidReport): r is InvalidReport {

@@ -34,6 +34,7 @@ async function inBatches<T, R>(items: readonly T[], size: number, fn: (t: T) => 
 interface JsonReport {
   stack: string;
   resources: { type: string; name: string; urn: string; properties: Record<string, unknown> }[];
+  iamPolicies: { kind: string; resource: { type: string; name: string; urn: string }; appliesTo: string[]; document?: { Statement: { Sid?: string; Effect: string; Resource?: unknown }[] }; policyArn?: string }[];
   policies: { policy: string; enforcementLevel: string; violations: number }[];
   violations: { policy: string; enforcementLevel: string; urn?: string; name?: string; message: string }[];
 }
@@ -78,6 +79,38 @@ describe("plan of every stack in the repository", () => {
     expect(bucket?.properties).toMatchObject({ bucket: "neurocaas-demo", forceDestroy: false });
     const jm = dev.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name.endsWith("job-manager"));
     expect(jm?.properties).toMatchObject({ runtime: "nodejs22.x", config: { instanceType: "t3.medium", deployLimit: 4 } });
+  });
+});
+
+describe("IAM documents in the JSON report", () => {
+  let report: JsonReport;
+  beforeAll(async () => {
+    report = JSON.parse((await plan("--stack", "dev", "--json")).stdout) as JsonReport;
+  }, 300_000);
+  const of = (kind: string) => report.iamPolicies.filter((d) => d.kind === kind);
+
+  it("lists every role inline policy with the RolePolicy that carries it and its role", () => {
+    const inline = of("role inline policy");
+    expect(inline.map((d) => d.appliesTo[0]).sort()).toEqual([
+      "role:neurocaas-account-guard", "role:neurocaas-demo-iae", "role:neurocaas-demo-job-manager", "role:neurocaas-demo-monitor",
+    ]);
+    const jm = inline.find((d) => d.appliesTo[0] === "role:neurocaas-demo-job-manager")!;
+    expect(jm.resource).toMatchObject({ type: "aws:iam/rolePolicy:RolePolicy", name: "neurocaas-demo-job-manager-policy" });
+    expect(jm.resource.urn).toMatch(/::neurocaas-demo-job-manager-policy$/);
+    expect(jm.document?.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(["PassOnlyTheIaeRole", "DenyWritesWhereUsersDataAndTriggersLive"]));
+  });
+
+  it("lists managed policies with the groups that attach them, the bucket policy, trust policies and AWS managed policies", () => {
+    expect(of("managed policy").map((d) => [d.resource.name, d.appliesTo])).toEqual([["neurocaas-demo-debuggers-policy", ["group:neurocaas-demo.debuggers"]]]);
+    const bucket = of("bucket policy");
+    expect(bucket.map((d) => [d.resource.type, d.appliesTo])).toEqual([["aws:s3/bucketPolicy:BucketPolicy", ["bucket:neurocaas-demo"]]]);
+    expect(bucket[0].document?.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(["DenyInsecureTransport", "DevInstancesNoUserFolderWrites"]));
+    const roles = report.resources.filter((r) => r.type === "aws:iam/role:Role");
+    expect(of("trust policy").map((d) => d.resource.name).sort()).toEqual(roles.map((r) => r.name).sort());
+    expect(of("aws managed policy").map((d) => [d.policyArn, d.appliesTo[0]]).sort()).toEqual([
+      ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-demo-iae"],
+      ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-dev-iae"],
+    ]);
   });
 });
 
