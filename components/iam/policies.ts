@@ -394,3 +394,14 @@ export function analysisBucketPolicy(a: BucketPolicyArgs): PolicyDocument {
   }
   return policy(...statements);
 }
+
+/**
+ * A console user's own password: change it (required when the initial one must be reset) and read
+ * the account's password rules. `${aws:username}` limits it to the signed-in user.
+ */
+export function changeOwnPasswordPolicy(region: string): PolicyDocument {
+  return policy(
+    { Sid: "ChangeOwnPassword", Effect: "Allow", Action: "iam:ChangePassword", Resource: `arn:${partitionOf(region)}:iam::*:user/neurocaas/\${aws:username}` },
+    { Sid: "ReadPasswordRules", Effect: "Allow", Action: "iam:GetAccountPasswordPolicy", Resource: "*" },
+  );
+}

@@ -33,7 +33,7 @@ async function inBatches<T, R>(items: readonly T[], size: number, fn: (t: T) => 
 
 interface JsonReport {
   stack: string;
-  resources: { type: string; name: string; urn: string; properties: Record<string, unknown> }[];
+  resources: { type: string; name: string; urn: string; physicalName?: string; properties: Record<string, unknown> }[];
   iamPolicies: { kind: string; resource: { type: string; name: string; urn: string }; appliesTo: string[]; document?: { Statement: { Sid?: string; Effect: string; Resource?: unknown }[] }; policyArn?: string }[];
   policies: { policy: string; enforcementLevel: string; violations: number }[];
   violations: { policy: string; enforcementLevel: string; urn?: string; name?: string; message: string }[];
@@ -71,6 +71,25 @@ describe("plan of every stack in the repository", () => {
       expect(report.resources.length).toBeGreaterThan(0);
       expect(report.policies.length).toBeGreaterThanOrEqual(20);
     });
+  });
+
+  it("gives every stack its own physical names: dev, utils and the analyses can share one account", () => {
+    // IAM names are unique per account regardless of case; the rest per type (and region).
+    const owner = new Map<string, string>();
+    const clashes: string[] = [];
+    targets.forEach((t, i) => {
+      const report = JSON.parse(runs[i].stdout) as JsonReport;
+      for (const r of report.resources) {
+        if (r.physicalName === undefined) continue;
+        const key = `${r.type} ${r.type.startsWith("aws:iam/") ? r.physicalName.toLowerCase() : r.physicalName}`;
+        const first = owner.get(key);
+        if (first !== undefined && first !== t.stack) clashes.push(`${key} in ${first} and ${t.stack}`);
+        owner.set(key, t.stack);
+      }
+    });
+    expect(targets.map((t) => t.stack)).toEqual(expect.arrayContaining(["dev", "utils"]));
+    expect(owner.size).toBeGreaterThan(100);
+    expect(clashes).toEqual([]);
   });
 
   it("shows the properties that matter", () => {
