@@ -15,6 +15,7 @@ import { neurocaasFunction } from "./lambda-function";
 import { AWS_LIMITS, checkNameLength, checkPolicySize } from "./limits";
 import { affiliateGroupName, analysisNames, iamUserName } from "./names";
 import { runtimeConfigFromBlueprint } from "./runtime-config";
+import { costTagsOf } from "./cost-tags";
 import { neurocaasTags } from "./tags";
 import type { UtilsOutputs } from "./utils-stack";
 import { SSM_CORE_POLICY } from "./utils-stack";
@@ -117,6 +118,8 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     const names = analysisNames(analysis);
     const parent = { parent: this };
     const tags = (component: string) => neurocaasTags(analysis, bp.STAGE, component);
+    // The cost limits, readable by the policy pack on a first preview (components/cost-tags.ts).
+    const costTags = (component: string) => ({ ...tags(component), ...costTagsOf(bp) });
     const partition = region.startsWith("us-gov-") ? "aws-us-gov" : region.startsWith("cn-") ? "aws-cn" : "aws";
     const utils = pulumi.output(args.utils);
 
@@ -211,7 +214,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       name: names.iaeRole,
       description: `NeuroCAAS IAEs of ${analysis}: SSM agent and this analysis' bucket only`,
       assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
-      tags: tags("iae-role"),
+      tags: costTags("iae-role"),
     }, parent);
     new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
       role: this.iaeRole.name,
@@ -280,7 +283,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       logRetentionDays: args.logRetentionDays,
       deadLetterQueueArn: this.deadLetterQueue.arn,
       runtimeConfig,
-      tags: tags("job-manager"),
+      tags: costTags("job-manager"),
     }, { parent: this, dependsOn: [jmPolicy] });
     this.jobManager = jm.fn;
 

@@ -111,7 +111,7 @@ describe("IAM documents in the JSON report", () => {
   it("lists every role inline policy with the RolePolicy that carries it and its role", () => {
     const inline = of("role inline policy");
     expect(inline.map((d) => d.appliesTo[0]).sort()).toEqual([
-      "role:neurocaas-account-guard", "role:neurocaas-demo-iae", "role:neurocaas-demo-job-manager", "role:neurocaas-demo-monitor",
+      "role:neurocaas-demo-iae", "role:neurocaas-demo-job-manager", "role:neurocaas-demo-monitor", "role:neurocaas-dev-account-guard",
     ]);
     const jm = inline.find((d) => d.appliesTo[0] === "role:neurocaas-demo-job-manager")!;
     expect(jm.resource).toMatchObject({ type: "aws:iam/rolePolicy:RolePolicy", name: "neurocaas-demo-job-manager-policy" });
@@ -128,7 +128,7 @@ describe("IAM documents in the JSON report", () => {
     expect(of("trust policy").map((d) => d.resource.name).sort()).toEqual(roles.map((r) => r.name).sort());
     expect(of("aws managed policy").map((d) => [d.policyArn, d.appliesTo[0]]).sort()).toEqual([
       ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-demo-iae"],
-      ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-dev-iae"],
+      ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-dev-dev-iae"],
     ]);
   });
 });

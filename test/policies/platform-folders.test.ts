@@ -92,7 +92,7 @@ describe("neurocaas-platform-user-folders", () => {
 
   it("fails a bucket policy that lets development instances write users' folders", async () => {
     const bad = mutate(stack, ofType("aws:s3/bucketPolicy:BucketPolicy"), (p) => editDocument(p, withoutDeny));
-    expect(await messages(bad)).toEqual(expect.arrayContaining([expect.stringMatching(/^Platform role 'neurocaas-dev-iae' can write .* under \*\/submissions\/\* \(through bucket policy 'neurocaas-demo' \(Sid DevInstancesDebugResults\)/)]));
+    expect(await messages(bad)).toEqual(expect.arrayContaining([expect.stringMatching(/^Platform role 'neurocaas-policy-test-dev-iae' can write .* under \*\/submissions\/\* \(through bucket policy 'neurocaas-demo' \(Sid DevInstancesDebugResults\)/)]));
   });
 
   it("fails S3 full access on a Lambda role", async () => {
