@@ -18,7 +18,8 @@ interface Run { code: number; stdout: string; stderr: string }
 
 function plan(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(bin, ["plan", ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    // --no-aws: hermetic even where the developer has AWS credentials (the bucket-name check).
+    execFile(bin, ["plan", ...args, "--no-aws"], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
