@@ -7,6 +7,8 @@ import { UserProfile } from "./user-profile";
 import { UtilsStack, type UtilsOutputs } from "./utils-stack";
 import { runtimeConfigFromBlueprint } from "./runtime-config";
 import { WebDashboard } from "./web-dashboard";
+import { loadStackFile } from "./blueprint/parse";
+import type { Blueprint } from "./blueprint/types";
 
 /** Stack output of a utils stack that analysis stacks read through a StackReference. */
 export const UTILS_OUTPUT = "utils";
@@ -40,6 +42,13 @@ export interface StackOutputs {
 
 /** The dashboard needs only the blueprint's user-facing fields; the utils values are not among them. */
 const DASHBOARD_UTILS_STAND_IN = { iaeInstanceProfileArn: "", iaeRoleArn: "", keyName: "", securityGroupIds: [] };
+
+/** The blueprint of an analysis stack file the dashboard also serves. */
+function dashboardBlueprintOf(file: string): Blueprint {
+  const { blueprint } = loadStackFile(file);
+  if (blueprint === undefined) throw new Error(`Stack config: neurocaas:dashboard.analysisStacks names ${file}, which has no neurocaas:blueprint`);
+  return blueprint;
+}
 
 function requireRegion(settings: StackSettings, why: string): string {
   if (settings.region === undefined) throw new Error(`Stack config: aws:region is required ${why}`);
@@ -111,19 +120,23 @@ export function defineStack(settings: StackSettings): StackOutputs {
   let analysis: AnalysisOutputs | undefined;
   let dashboardUrl: pulumi.Output<string> | undefined;
   const bp = settings.blueprint;
+  let dashboardOrigin: pulumi.Input<string> | undefined = settings.dashboardOrigin;
+  if (settings.dashboard !== undefined) {
+    // This stack's analysis and those of the listed stack files (deployed by their own stacks,
+    // which name this dashboard's origin in neurocaas:dashboardOrigin).
+    const blueprints = [...(bp !== undefined ? [bp] : []), ...settings.dashboard.analysisStacks.map(dashboardBlueprintOf)];
+    if (blueprints.length === 0) throw new Error("Stack config: neurocaas:dashboard serves no analysis: give the stack a blueprint or list analysis stack files in neurocaas:dashboard.analysisStacks");
+    const dashboard = new WebDashboard("dashboard", {
+      region: requireRegion(settings, "to deploy the web dashboard"),
+      namePrefix: settings.namePrefix,
+      analyses: blueprints.map((b) => runtimeConfigFromBlueprint(b, DASHBOARD_UTILS_STAND_IN)),
+      cognitoDomainPrefix: settings.dashboard.loginDomain,
+      keySignIn: settings.dashboard.keySignIn,
+    });
+    dashboardOrigin = dashboard.origin;
+    dashboardUrl = dashboard.url;
+  }
   if (bp !== undefined && utilsOutputs !== undefined) {
-    let dashboardOrigin: pulumi.Input<string> | undefined = settings.dashboardOrigin;
-    if (settings.dashboard !== undefined) {
-      const dashboard = new WebDashboard("dashboard", {
-        region: requireRegion(settings, "to deploy the web dashboard"),
-        namePrefix: settings.namePrefix,
-        analyses: [runtimeConfigFromBlueprint(bp, DASHBOARD_UTILS_STAND_IN)],
-        cognitoDomainPrefix: settings.dashboard.loginDomain,
-        keySignIn: settings.dashboard.keySignIn,
-      });
-      dashboardOrigin = dashboard.origin;
-      dashboardUrl = dashboard.url;
-    }
     const pipeline = new AnalysisPipeline(bp.PipelineName, {
       blueprint: bp,
       utils: utilsOutputs,

@@ -123,6 +123,8 @@ export interface DashboardSettings {
   readonly loginDomain: string;
   /** Offer the "paste access keys" sign-in too (default true). */
   readonly keySignIn: boolean;
+  /** Stack files of analyses deployed by other stacks that this dashboard also serves. */
+  readonly analysisStacks: readonly string[];
 }
 
 /** Thrown by `stackSettingsFromConfig`; lists every problem (config keys are fully qualified). */
@@ -344,9 +346,9 @@ export function stackSettingsFromConfig(get: Getter, self: StackIdentity = DEFAU
 function dashboardSettings(r: Reader): DashboardSettings | undefined {
   const raw = r.raw("neurocaas:dashboard");
   if (raw === undefined) return undefined;
-  const expected = '{loginDomain: "a Cognito domain prefix (lowercase letters, digits, -)", keySignIn?: boolean}';
-  const v = raw as { loginDomain?: unknown; keySignIn?: unknown };
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || Object.keys(raw).some((k) => k !== "loginDomain" && k !== "keySignIn")) {
+  const expected = '{loginDomain: "a Cognito domain prefix (lowercase letters, digits, -)", keySignIn?: boolean, analysisStacks?: ["stacks/analysis.yaml", ...]}';
+  const v = raw as { loginDomain?: unknown; keySignIn?: unknown; analysisStacks?: unknown };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || Object.keys(raw).some((k) => k !== "loginDomain" && k !== "keySignIn" && k !== "analysisStacks")) {
     r.issues.push({ path: "neurocaas:dashboard", value: raw, expected });
     return undefined;
   }
@@ -358,5 +360,10 @@ function dashboardSettings(r: Reader): DashboardSettings | undefined {
     r.issues.push({ path: "neurocaas:dashboard.keySignIn", value: v.keySignIn, expected: "true or false" });
     return undefined;
   }
-  return { loginDomain: v.loginDomain, keySignIn: v.keySignIn ?? true };
+  const stacks = v.analysisStacks ?? [];
+  if (!Array.isArray(stacks) || !stacks.every((f) => typeof f === "string" && f.length > 0)) {
+    r.issues.push({ path: "neurocaas:dashboard.analysisStacks", value: v.analysisStacks, expected: 'a list of analysis stack files such as "stacks/caiman-ncap-web.yaml"' });
+    return undefined;
+  }
+  return { loginDomain: v.loginDomain, keySignIn: v.keySignIn ?? true, analysisStacks: stacks as string[] };
 }
