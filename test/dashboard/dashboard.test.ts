@@ -20,6 +20,7 @@ jest.setTimeout(240_000);
 
 const PCA = "dash-pca";
 const CHECKED = "dash-checked";
+const ENSEMBLE = "dash-ensemble";
 const REPO = path.resolve(__dirname, "../..");
 const DATA = path.join(REPO, "examples/pca/data.csv");
 const CONFIG = path.join(REPO, "examples/pca/config.yaml");
@@ -95,11 +96,12 @@ run("web dashboard in Chromium against neurocaas local", () => {
       affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }],
       lambda: { Protocol: "input-checking", ConfigSchema: { type: "object", required: ["n_components"], properties: { n_components: { type: "integer", minimum: 1, description: "principal components to keep" } } } },
     });
+    const ensemble = await writeStackFile(dir, { name: ENSEMBLE, command, protocol: "ensemble", affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }] });
     const dataDir = path.join(dir, "data");
     await fsp.mkdir(dataDir, { recursive: true });
     // Prices that make costs visible: $36/h, so a 10-minute job may cost $6 of the $10 budget.
     await fsp.writeFile(path.join(dataDir, "prices.json"), JSON.stringify({ "t3.micro": 36, "t3.small": 72 }));
-    local = await startNeurocaasLocal(["--data-dir", dataDir, "--stack-file", pca, checked]);
+    local = await startNeurocaasLocal(["--data-dir", dataDir, "--stack-file", pca, checked, ensemble]);
     dashboard = local.ready.dashboardUrl!;
     admin = createLocalS3Client({ endpoint: local.ready.endpoint, credentials: local.ready.credentials });
     browser = await launchBrowser();
@@ -124,7 +126,7 @@ run("web dashboard in Chromium against neurocaas local", () => {
     const body = await res.text();
     const config = JSON.parse(body) as { analyses: { bucket: string; groups: string[]; prices: Record<string, number>; instanceTypes: unknown }[]; endpoint: string };
     expect(config.endpoint).toBe(local.ready.endpoint);
-    expect(config.analyses.map((a) => a.bucket)).toEqual([PCA, CHECKED]);
+    expect(config.analyses.map((a) => a.bucket)).toEqual([PCA, CHECKED, ENSEMBLE]);
     expect(config.analyses[0]).toMatchObject({ groups: ["labA", "labB", "labC"], instanceTypes: { default: "t3.micro", allowed: ["t3.small"] }, prices: { "t3.micro": 36, "t3.small": 72 } });
     const secrets = [local.ready.credentials.secretAccessKey, keyOfProfile(local.ready.credentialsFile!, "alice").secretAccessKey, keyOfProfile(local.ready.credentialsFile!, "bob").secretAccessKey];
     for (const s of secrets) expect(body).not.toContain(s);
@@ -142,9 +144,9 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await expect(alice.getByLabel("Secret key").getAttribute("type")).resolves.toBe("password");
     await shot(alice, "sign-in");
     await signIn(alice, "alice");
-    expect(alice.url()).toContain(`#/${PCA}/labA/jobs`);
+    await alice.waitForURL(`**/#/${PCA}/labA/jobs`);
     const options = await alice.getByTestId("membership").locator("option").allTextContents();
-    expect(options).toEqual([`${PCA} / labA`, `${PCA} / labC`, `${CHECKED} / labA`]);
+    expect(options).toEqual([`${PCA} / labA`, `${PCA} / labC`, `${CHECKED} / labA`, `${ENSEMBLE} / labA`]);
     await alice.getByTestId("membership").selectOption(`${PCA}/labC`);
     await alice.waitForURL(`**/#/${PCA}/labC/jobs`);
     await alice.getByTestId("membership").selectOption(`${PCA}/labA`);
@@ -339,6 +341,33 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.getByTestId("create-config").click();
     await alice.locator("tr[data-key='labA/configs/config.yaml']").waitFor();
     expect((await text(CHECKED, "labA/configs/config.yaml")).toString()).toBe("n_components: 3\n");
+  });
+
+  it("runs an ensemble: one IAE per member in the cost, one row per member while it runs", async () => {
+    await alice.getByTestId("membership").selectOption(`${ENSEMBLE}/labA`);
+    await alice.waitForURL(`**/#/${ENSEMBLE}/labA/jobs`);
+    await alice.getByTestId("tab-inputs").click();
+    await alice.getByTestId("upload-files").setInputFiles(DATA);
+    await alice.locator("tr[data-key='labA/inputs/data.csv']").waitFor();
+    await alice.getByTestId("tab-configs").click();
+    await alice.getByTestId("new-config").click();
+    await alice.getByTestId("config-name").fill("ensemble.json");
+    await alice.locator("input[name=__duration__]").fill("10");
+    await alice.getByTestId("config-extra").fill("ensemble_size: 2\nmode: train\nn_components: 2\n");
+    await alice.getByTestId("create-config").click();
+    await alice.locator("tr[data-key='labA/configs/ensemble.json']").waitFor();
+    await alice.getByTestId("tab-submit").click();
+    await alice.locator("input[value='labA/inputs/data.csv']").check();
+    await alice.getByTestId("submit-config").selectOption("labA/configs/ensemble.json");
+    // $36/h × 2 members × 10 min.
+    await eventually(() => alice.getByTestId("projected-cost").textContent(), "$12.00");
+    await alice.getByTestId("submit-job").click();
+    await alice.waitForURL(/\/jobs\/job__dash-ensemble_/);
+    await alice.getByTestId("phase").getByText("succeeded").waitFor({ timeout: JOB_MS });
+    expect(await alice.locator("[data-testid=datasets-table] tbody td.name").allTextContents()).toEqual(["labA/inputs/data.csv (inst1)", "labA/inputs/data.csv (inst2)"]);
+    expect(await alice.locator("[data-testid=datasets-table] [data-testid=dataset-status]").allTextContents()).toEqual(["SUCCESS", "SUCCESS"]);
+    await alice.getByTestId("membership").selectOption(`${PCA}/labA`);
+    await alice.waitForURL(`**/#/${PCA}/labA/jobs`);
   });
 
   it("signs in through Cognito (hosted login with PKCE, identity pool) and takes each group's own role", async () => {

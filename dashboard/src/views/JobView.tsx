@@ -1,5 +1,6 @@
 import { useMemo, useRef, useState } from "preact/hooks";
 import { certificateDatasetLines, reasonText, type DatasetState } from "../../../protocols/job-view";
+import { datasetLineName } from "../../../protocols/layout";
 import { JobReader, type JobSnapshot } from "../api/jobs";
 import { describeError } from "../api/s3";
 import { saveDraft } from "../lib/draft";
@@ -97,6 +98,13 @@ export function JobView({ folder }: { folder: string }) {
   );
 }
 
+/** The certificate line of a status file: ensemble member i reports in `…_inst{i}_STATUS.txt` and on the line `{key} (inst{i})`. */
+function lineName(d: Pick<DatasetState, "file" | "input">): string | undefined {
+  if (d.input === undefined) return undefined;
+  const member = /_inst(\d+)_STATUS\.txt$/.exec(d.file)?.[1];
+  return datasetLineName(d.input, member !== undefined ? Number(member) : undefined);
+}
+
 /** A status-file figure as the IAE wrote it ("12.3 %", "45.6 MB"); blank when not measured. */
 function shown(v: unknown): string {
   if (typeof v === "number") return v.toFixed(1);
@@ -120,12 +128,13 @@ function DatasetTable({ datasets, lines }: { datasets: readonly DatasetState[]; 
       </thead>
       <tbody>
         {rows.map((d, i) => {
-          const line = lines.find((l) => l.dataname === d.input) ?? lines[i];
+          const name = lineName(d);
+          const line = lines.find((l) => l.dataname === name) ?? lines.find((l) => l.dataname === d.input) ?? lines[i];
           const cpu = shown(d.body.cpu_usage) || (line?.cpuUsage && line.cpuUsage !== "N/A" ? `${line.cpuUsage} %` : "");
           const mem = shown(d.body.memory_usage);
           return (
             <tr key={d.file} data-dataset={d.input}>
-              <td class="name">{d.input ?? d.file}</td>
+              <td class="name">{line?.dataname === name ? name : (d.input ?? d.file)}</td>
               <td data-testid="dataset-status">{d.status ?? line?.status ?? "?"}</td>
               <td>{line?.time ?? ""}</td>
               <td>{cpu}</td>
