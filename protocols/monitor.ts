@@ -4,7 +4,7 @@ import { appendSetupLines, findDatasetLine, formatTime, renderDatasetStatus, ups
 import { finishJobIfDone } from "./completion";
 import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditional-update";
 import { costOfLog, formatLogTime, type CostLog } from "./cost-log";
-import { limitsOf, type ProtocolDeps } from "./deps";
+import { limitsOf, type MonitorDeps } from "./deps";
 import { errorMessage } from "./errors";
 import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
 import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
@@ -36,7 +36,7 @@ const TERMINAL_STATUSES = new Set(["SUCCESS", "FAILED"]);
 
 /** What one monitor invocation works with. */
 interface Ctx {
-  readonly deps: ProtocolDeps;
+  readonly deps: MonitorDeps;
   readonly invocation: Invocation;
 }
 
@@ -53,7 +53,7 @@ interface Ctx {
  * manager) gets it from the job's write-ahead launch record; only an instance tagged for this
  * analysis that no launch record names is terminated as untracked.
  */
-export async function monitorInstance(event: Ec2StateChangeEvent, deps: ProtocolDeps): Promise<MonitorOutcome> {
+export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps): Promise<MonitorOutcome> {
   const instanceId = event.detail?.["instance-id"];
   const state = event.detail?.state;
   if (typeof instanceId !== "string" || typeof state !== "string") {
