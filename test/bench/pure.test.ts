@@ -29,6 +29,9 @@ describe("parseBenchArgs", () => {
     expect(() => parseBenchArgs(["--only", "job-manager,warp"], root)).toThrow(/unknown benchmark "warp"/);
     expect(() => parseBenchArgs(["--fast"], root)).toThrow(/unknown argument "--fast"/);
     expect(() => parseBenchArgs(["--out"], root)).toThrow(/--out needs a value/);
+    expect(() => parseBenchArgs(["--out", "--merge"], root)).toThrow(/--out needs a value/);
+    expect(() => parseBenchArgs(["--quick=no"], root)).toThrow(/--quick takes no value/);
+    expect(() => parseBenchArgs(["transfers"], root)).toThrow(/unknown argument "transfers"/);
   });
 });
 
