@@ -23,6 +23,7 @@ import { ec2StateChangeEvent, type Ec2StateChangeEvent } from "./events";
 import { IaeProcess, type IaeExit } from "./iae-process";
 import { chooseIsolation, checkSandboxView, defaultSandboxView, DEFAULT_BWRAP, type IaeConfinement, type IaeIsolationMode } from "./iae-sandbox";
 import { ensureEndMarker, recordIaeFailure } from "./job-notes";
+import { readProcStat } from "./procfs";
 import { StateStore, type LocalInstanceRecord } from "./state-store";
 import { resolveWorkingDirectory } from "./working-directory";
 
@@ -68,13 +69,6 @@ export const FORGET_TERMINATED_AFTER_MS = 60 * 60 * 1000;
 
 function newInstanceId(): string {
   return `i-${randomBytes(9).toString("hex").slice(0, 17)}`;
-}
-
-/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat). */
-async function processStartTicks(pid: number): Promise<string | undefined> {
-  const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  if (stat === undefined) return undefined;
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
 }
 
 /** Job folder from a command output prefix `{job folder}/internal_ec2_logs[/]`. */
@@ -345,7 +339,7 @@ export class LocalCompute implements ComputeBackend {
     });
     this.processes.set(request.instanceId, proc);
     r.pid = proc.pid;
-    r.pidStartTicks = proc.pid === undefined ? undefined : await processStartTicks(proc.pid);
+    r.pidStartTicks = proc.pid === undefined ? undefined : readProcStat(proc.pid)?.startTicks;
     r.outputBucket = request.outputBucket;
     r.outputPrefix = request.outputPrefix;
     this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress", ...(request.deliveryId !== undefined ? { deliveryId: request.deliveryId } : {}) };
@@ -482,7 +476,7 @@ export class LocalCompute implements ComputeBackend {
     const stale = Object.values(this.state.instances).filter((r) => ACTIVE.includes(r.state));
     const jobs = new Map<string, { bucket: string; jobFolder: string }>();
     for (const r of stale) {
-      if (r.pid !== undefined && r.pidStartTicks !== undefined && (await processStartTicks(r.pid)) === r.pidStartTicks) {
+      if (r.pid !== undefined && r.pidStartTicks !== undefined && readProcStat(r.pid)?.startTicks === r.pidStartTicks) {
         try {
           process.kill(-r.pid, "SIGKILL");
         } catch {

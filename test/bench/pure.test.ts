@@ -5,7 +5,7 @@ import { bytesByPackage, packageOf } from "../../bench/bundle-composition";
 import { parseLoadMs } from "../../bench/cold-start";
 import { parseReadyLine } from "../../local/server";
 import { finishedJobs, jobId, LOCAL_BUCKET, LOCAL_GROUP, withRetries } from "../../bench/local-throughput";
-import { parseVmHwmKb } from "../../bench/proc";
+import { parseVmHwmKb } from "../../local/procfs";
 import { parseChildResult } from "../../bench/program-scale";
 import { formatCell, formatCheck, formatSection, formatTable, mergeSections, type BenchSection } from "../../bench/report";
 import { median, ratio, round } from "../../bench/stats";

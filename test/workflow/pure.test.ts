@@ -10,7 +10,8 @@ import {
   upsertCertificateLine,
   STATUS_FIELD_ORDER,
 } from "../../cli/workflow/status-format";
-import { parseProcStat, processTree, TreeUsageMonitor } from "../../cli/workflow/proc-usage";
+import { processTree, TreeUsageMonitor } from "../../cli/workflow/proc-usage";
+import { parseProcStat } from "../../local/procfs";
 import { FieldNotFoundError, readYamlField } from "../../cli/workflow/yaml-field";
 import { floatRepr } from "../../cli/workflow/python-text";
 import { parseZip, readZipEntries, topLevelFolder } from "../../cli/workflow/zip";
@@ -96,7 +97,7 @@ describe("status file and certificate line", () => {
 describe("/proc parsing", () => {
   it("parses stat lines whose command names contain spaces and parentheses", () => {
     const line = "4242 (my (odd) cmd) S 4000 4242 4242 0 -1 4194304 100 0 0 0 150 25 3 2 20 0 1 0 12345 1000000 2560 18446744073709551615";
-    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 4000, cpuTicks: 150 + 25 + 3 + 2, rssPages: 2560 });
+    expect(parseProcStat(line)).toEqual({ pid: 4242, state: "S", ppid: 4000, pgrp: 4242, cpuTicks: 150 + 25 + 3 + 2, startTicks: "12345", rssPages: 2560 });
   });
 
   it("collects a process tree without unrelated processes", () => {
