@@ -15,6 +15,7 @@ import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineNam
 import { defaultInvocation, leaseLive, leaseOf, type Invocation, type Lease } from "./lease";
 import { readLedger } from "./ledger";
 import { BucketUnavailableError, PreconditionFailedError } from "./storage";
+import { keyOf } from "./s3-uri";
 import { parseSubmitFile, MAX_TIMESTAMP_LENGTH, type SubmitFile } from "./submit-file";
 
 /** Where a submit file was uploaded (key already URL-decoded). */
@@ -420,7 +421,7 @@ export class Submission {
   }
 
   protected keyInInputBucket(nameOrUri: string): string {
-    return nameOrUri.startsWith("s3://") ? nameOrUri.replace(/^s3:\/\/[^/]+\//, "") : nameOrUri;
+    return keyOf(nameOrUri);
   }
 
   /** Whether a running instance is an IAE of this very job (tags set atomically by the launch). */

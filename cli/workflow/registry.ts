@@ -11,7 +11,8 @@ import {
   type RegisteredLocation,
   type Registration,
 } from "./state";
-import { groupOfUri, isS3Uri, joinUri, parseS3Uri, uriFromBucketKey } from "./s3-uri";
+import { groupOfUri, joinUri, uriFromBucketKey } from "./s3-uri";
+import { isS3Uri, parseS3Uri } from "../../protocols/s3-uri";
 import { copyLocal, downloadKeyOrPrefix, uploadPath } from "./transfer";
 
 /** Where a registered item comes from: `-b BUCKET -k KEY` (S3) or `-l LOCALPATH`. */

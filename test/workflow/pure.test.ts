@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { groupOfUri, joinUri, parseS3Uri, uriFromBucketKey } from "../../cli/workflow/s3-uri";
+import { groupOfUri, joinUri, uriFromBucketKey } from "../../cli/workflow/s3-uri";
+import { parseS3Uri } from "../../protocols/s3-uri";
 import {
   buildStatusDoc,
   datanameOfLine,
