@@ -1,4 +1,5 @@
 import { Submission, type IaePlan, type JobLocation } from "./submission";
+import { mapBounded } from "./concurrency";
 import { JobError } from "./errors";
 import type { JobConfig } from "./job-config";
 import type { SubmitFile } from "./submit-file";
@@ -51,7 +52,7 @@ export class EnsembleSubmission extends Submission {
       plans.push({ index: i - 1, dataset, configKey, command: this.commandFor(dataset, configKey), member: i });
     }
     const values = (this.config as JobConfig).values;
-    await Promise.all(plans.map((p) => this.deps.store.put(loc.inputBucket, p.configKey, JSON.stringify({ ...values, jobnb: p.member }, null, 2))));
+    await mapBounded(plans, 16, (p) => this.deps.store.put(loc.inputBucket, p.configKey, JSON.stringify({ ...values, jobnb: p.member }, null, 2)));
     this.cert.append(`Wrote ${plans.length} member config(s) to ${folder}/${loc.jobName}inst{1..${plans.length}}config.json.`);
     return plans;
   }
