@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { CommandTargetNotReadyError, IAE_TAGS, type CommandInfo, type IaeDescription } from "./compute";
-import { appendSetupLines, findDatasetLine, formatTime, renderDatasetStatus, upsertDatasetLine } from "./certificate";
+import { appendSetupLines, findDatasetLine, lineField, upsertDatasetLine } from "./certificate";
+import { isFinalStatus, parseDatasetStatus, reasonsOf, renderDatasetStatus, statusOf } from "./dataset-status";
 import { finishJobIfDone } from "./completion";
 import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditional-update";
-import { costOfLog, formatLogTime, type CostLog } from "./cost-log";
+import { costOfLog, type CostLog } from "./cost-log";
 import { limitsOf, type MonitorDeps } from "./deps";
 import { errorMessage } from "./errors";
 import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
@@ -11,6 +12,7 @@ import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, EN
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
 import { recordSpend } from "./ledger";
 import { PreconditionFailedError } from "./storage";
+import { formatIsoSeconds, formatTime } from "./time-format";
 
 /** EC2 state-change notification as EventBridge delivers it (fixtures/cloudwatch_startevent.json). */
 export interface Ec2StateChangeEvent {
@@ -32,7 +34,6 @@ export interface MonitorOutcome {
 }
 
 const END_STATES = new Set(["shutting-down", "terminated", "stopping", "stopped"]);
-const TERMINAL_STATUSES = new Set(["SUCCESS", "FAILED"]);
 
 /** What one monitor invocation works with. */
 interface Ctx {
@@ -80,7 +81,7 @@ async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<Monito
   }
   if (found.end) return { instanceId, state: "running", action: "ignored", detail: "already ended" };
   if (found.commandid) return { instanceId, state: "running", action: "already-delivered", detail: found.commandid };
-  const started = await updateActiveLog(ctx, instanceId, (l) => (l.start ? UNCHANGED : { ...l, start: formatLogTime(at) }));
+  const started = await updateActiveLog(ctx, instanceId, (l) => (l.start ? UNCHANGED : { ...l, start: formatIsoSeconds(at) }));
   if (!started) return { instanceId, state: "running", action: "ignored", detail: "cost log removed meanwhile" };
   if (!started.command) return { instanceId, state: "running", action: "ignored", detail: "cost log carries no command" };
   return deliver(instanceId, ctx);
@@ -165,7 +166,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   const found = desc ? await activeLog(instanceId, desc, ctx, false) : await readActiveLog(ctx, instanceId);
   if (!found || found === "finished") return { instanceId, state, action: "ignored" };
   // 1. Mark the IAE ended; everything below is repeatable until the active log is dropped (5.).
-  const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatLogTime(at) }));
+  const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatIsoSeconds(at) }));
   if (!log) return { instanceId, state, action: "ignored", detail: "cost log removed meanwhile" };
   const group = log.group ?? log.jobpath.split("/")[0];
   // 2. Spend: the finished log and the ledger entry (once per instance id).
@@ -210,7 +211,7 @@ async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx, toR
   if (!record?.launch || record.state === "rejected" || (toRun && record.state === "failed")) return undefined;
   const plan = planOfInstance(record, desc);
   if (!plan) return undefined;
-  const log = costLogFor(record.launch.common, plan, desc, formatLogTime(desc.launchTime));
+  const log = costLogFor(record.launch.common, plan, desc, formatIsoSeconds(desc.launchTime));
   try {
     await deps.store.put(bucket, activeCostLogKey(instanceId), JSON.stringify(log, null, 2), { ifNoneMatch: "*" });
     deps.log?.(`monitor: ${instanceId} had no cost log yet; created it from the launch record of ${record.jobName}`);
@@ -247,9 +248,9 @@ async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDes
   const { deps } = ctx;
   const id = log["instance-id"];
   const bucket = log.resultbucket ?? deps.config.bucketName;
-  const current = parseJsonObject<Record<string, unknown>>((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
-  const status = typeof current?.status === "string" ? current.status : "INITIALIZING";
-  if (TERMINAL_STATUSES.has(status)) return;
+  const current = parseDatasetStatus((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
+  const status = statusOf(current) ?? "INITIALIZING";
+  if (isFinalStatus(status)) return;
   const command = log.commandid
     ? await deps.compute.commandStatus(id, log.commandid).catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
     : log.delivery
@@ -298,11 +299,11 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const dataset = datasetOf(log);
   const overrides = (current: string | undefined): boolean =>
-    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : !TERMINAL_STATUSES.has(current));
+    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : !isFinalStatus(current));
   const status = await updateObject({ store: deps.store, bucket, key: datasetStatusKey(log.jobpath, dataset, log.member), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
-    const previous = obj ? (parseJsonObject<Record<string, unknown>>(obj.body) ?? {}) : {};
-    if (!overrides(typeof previous.status === "string" ? previous.status : undefined)) return UNCHANGED;
-    const reasons = Array.isArray(previous.reason) ? previous.reason.filter((r): r is string => typeof r === "string" && r !== "") : [];
+    const previous = obj ? (parseDatasetStatus(obj.body) ?? {}) : {};
+    if (!overrides(statusOf(previous))) return UNCHANGED;
+    const reasons = reasonsOf(previous);
     return renderDatasetStatus({
       ...previous,
       status: report.status,
@@ -318,7 +319,7 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
   await updateObject({ store: deps.store, bucket, key: certificateKey(log.jobpath), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
     if (!obj) return UNCHANGED;
     const line = findDatasetLine(obj.body, dataname);
-    const lineStatus = line ? /\| STATUS: ([^|]*?) \|/.exec(line)?.[1] : undefined;
+    const lineStatus = line ? lineField(line, "STATUS") : undefined;
     let text = obj.body;
     if (overrides(lineStatus)) text = upsertDatasetLine(text, { dataname, status: report.status, time: formatTime(deps.clock.now()), lastCommand: report.lastCommand });
     if (setupLine) text = appendSetupLines(text, [setupLine]);

@@ -1,8 +1,9 @@
 import type { ProtocolName } from "../components/blueprint/types";
 import { fillCommand } from "./command-template";
 import { IAE_TAGS, LaunchError, tagValue, type IaeDescription, type IaeLaunchRequest, type LaunchedIae } from "./compute";
-import { BUDGET_REJECTION, CertificateLog, SHUTDOWN_LINE, formatTime, renderDatasetStatus, stepDoneLine, stepErrorLine, type StepNumber } from "./certificate";
-import { formatLogTime } from "./cost-log";
+import { BUDGET_REJECTION, CertificateLog, SHUTDOWN_LINE, stepDoneLine, stepErrorLine, type StepNumber } from "./certificate";
+import { renderDatasetStatus } from "./dataset-status";
+import { formatIsoSeconds, formatTime } from "./time-format";
 import { countsAgainstGroup, decideBudget, formatUsd, projectedCost, timeoutMinutes } from "./budget";
 import { finishJobIfDone } from "./completion";
 import { mapBounded } from "./concurrency";
@@ -617,7 +618,7 @@ export class Submission {
    * already ended belongs to the monitor's bookkeeping.
    */
   private async writeActiveLogs(common: IaeCommon): Promise<void> {
-    const now = formatLogTime(this.deps.clock.now());
+    const now = formatIsoSeconds(this.deps.clock.now());
     const alive = this.resumedFrom ? new Set((await this.deps.compute.describe(this.launched.map((l) => l.iae.instanceId))).filter((d) => d.state === "pending" || d.state === "running").map((d) => d.instanceId)) : undefined;
     await mapBounded(this.launched, 16, async ({ plan, iae }) => {
       if (alive && !alive.has(iae.instanceId)) return;

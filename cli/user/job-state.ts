@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { SHUTDOWN_LINE, TERMINATE_PREFIX } from "../../protocols/certificate";
+import { isStoppedByJobManager, terminateReasons } from "../../protocols/certificate";
+import { parseDatasetStatus, reasonText } from "../../protocols/dataset-status";
 import { endMarkerKey, jobFolderKey, certificateKey, rejectedJobFolder } from "../../protocols/layout";
 import { listKeys } from "./transfer";
 
@@ -49,20 +50,6 @@ export function jobIsUnknown(state: JobState): boolean {
   return state.certificate === undefined && state.datasets.length === 0 && !state.finished;
 }
 
-/** The certificate's terminate-reason lines, from the prefix on, without the `\t [+H:MM:SS.ff]` suffix. */
-export function terminateReasons(certificate: string | undefined): string[] {
-  if (certificate === undefined) return [];
-  return certificate
-    .split("\n")
-    .filter((l) => l.includes(TERMINATE_PREFIX))
-    .map((l) => l.slice(l.indexOf(TERMINATE_PREFIX)).replace(/\t \[\+[0-9:.]+\]\s*$/, "").trim());
-}
-
-/** The job manager wrote its shutdown line: the job was rejected or failed to start. */
-export function isStoppedByJobManager(certificate: string | undefined): boolean {
-  return certificate !== undefined && certificate.split("\n").some((l) => l.startsWith(SHUTDOWN_LINE));
-}
-
 const STATUS_FILE = /\/logs\/DATASET_NAME:(.*)_STATUS\.txt$/;
 
 function isNotFound(err: unknown): boolean {
@@ -89,15 +76,9 @@ export async function exists(client: S3Client, bucket: string, key: string): Pro
   return page.Contents?.[0]?.Key === key;
 }
 
-/** Parse a dataset status file (JSON despite `.txt`); a file caught mid-write reads as unparsed. */
-export function parseDatasetStatus(file: string, text: string): DatasetState {
-  let body: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
-  } catch {
-    body = { unparsed: text };
-  }
+/** A dataset status file as the user sees it; a file caught mid-write reads as unparsed. */
+export function datasetState(file: string, text: string): DatasetState {
+  const body = parseDatasetStatus(text) ?? { unparsed: text };
   return {
     file,
     input: typeof body.input === "string" ? body.input : undefined,
@@ -119,7 +100,7 @@ export async function readJobState(client: S3Client, ref: JobRef): Promise<JobSt
   const datasets: DatasetState[] = [];
   for (const key of logKeys.filter((k) => STATUS_FILE.test(k)).sort()) {
     const text = await readText(client, ref.bucket, key);
-    if (text !== undefined) datasets.push(parseDatasetStatus(key.slice(key.lastIndexOf("/") + 1), text));
+    if (text !== undefined) datasets.push(datasetState(key.slice(key.lastIndexOf("/") + 1), text));
   }
   return { jobFolder, certificate, datasets, finished, rejected: isStoppedByJobManager(certificate), terminateReasons: terminateReasons(certificate) };
 }
@@ -139,13 +120,6 @@ async function newestRejection(client: S3Client, bucket: string, prefix: string)
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return newest?.folder;
-}
-
-/** A status file's `reason` (a list of lines, or text in older files) as one line. */
-export function reasonText(reason: unknown): string {
-  if (reason === undefined || reason === null) return "";
-  if (Array.isArray(reason)) return reason.filter((r) => r !== "").map(String).join("; ");
-  return typeof reason === "string" ? reason : JSON.stringify(reason);
 }
 
 /** Human-readable report: the certificate followed by one line per dataset. */

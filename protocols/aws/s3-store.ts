@@ -115,7 +115,8 @@ function isPreconditionFailure(err: unknown): boolean {
   return code === "PreconditionFailed" || code === "ConditionalRequestConflict" || awsHttpStatus(err) === 412 || awsHttpStatus(err) === 409;
 }
 
+/** JSON files (status files are JSON despite `.txt`, SPEC 4.3) as JSON, everything else as text. */
 function contentTypeFor(key: string): string {
-  if (key.endsWith(".json")) return "application/json";
+  if (key.endsWith(".json") || /\/logs\/DATASET_NAME:[^/]*_STATUS\.txt$/.test(key)) return "application/json";
   return "text/plain; charset=utf-8";
 }

@@ -3,14 +3,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { groupOfUri, joinUri, uriFromBucketKey } from "../../cli/workflow/s3-uri";
 import { parseS3Uri } from "../../protocols/s3-uri";
-import {
-  buildStatusDoc,
-  datanameOfLine,
-  findCertificateLine,
-  formatCertificateLine,
-  upsertCertificateLine,
-  STATUS_FIELD_ORDER,
-} from "../../cli/workflow/status-format";
+import { datanameOfLine, findDatasetLine, iaeDatasetLine, lineField, upsertLine, withLineFields } from "../../protocols/certificate";
+import { buildStatusDoc, STATUS_FIELD_ORDER } from "../../protocols/dataset-status";
 import { processTree, TreeUsageMonitor } from "../../cli/workflow/proc-usage";
 import { parseProcStat } from "../../local/procfs";
 import { FieldNotFoundError, readYamlField } from "../../cli/workflow/yaml-field";
@@ -66,32 +60,34 @@ describe("status file and certificate line", () => {
   ].join("\n");
 
   it("formats the dataset line with CPU use and the finished marker", () => {
-    const line = formatCertificateLine({ dataname: "grp/inputs/b.csv", status: "SUCCESS", time: start, finished: true, lastOutput: "done | ok\n", cpuPercent: 12.34 });
+    const line = iaeDatasetLine({ dataname: "grp/inputs/b.csv", status: "SUCCESS", time: start, finished: true, lastOutput: "done | ok\n", cpuPercent: 12.34 });
     expect(line).toBe("DATANAME: grp/inputs/b.csv | STATUS: SUCCESS | TIME: 2026-01-02 03:04:05 (finished) | LAST COMMAND: done / ok | CPU_USAGE: 12.3 %");
     expect(datanameOfLine(line)).toBe("grp/inputs/b.csv");
+    expect([lineField(line, "STATUS"), lineField(line, "TIME"), lineField(line, "CPU_USAGE")]).toEqual(["SUCCESS", "2026-01-02 03:04:05 (finished)", "12.3 %"]);
+    expect(withLineFields(line, { STATUS: "FAILED", "LAST COMMAND": "x" })).toBe("DATANAME: grp/inputs/b.csv | STATUS: FAILED | TIME: 2026-01-02 03:04:05 (finished) | LAST COMMAND: x | CPU_USAGE: 12.3 %");
   });
 
   it("rewrites only its own dataset line and leaves the rest of the certificate intact", () => {
-    const next = upsertCertificateLine(jmCertificate, "grp/inputs/b.csv", "DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
+    const next = upsertLine(jmCertificate, "grp/inputs/b.csv", "DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS", "loose");
     const lines = next.split("\n");
     expect(lines[2]).toContain("a.csv | STATUS: INITIALIZING");
     expect(lines[3]).toBe("DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
     expect(lines.slice(4)).toEqual(jmCertificate.split("\n").slice(4));
-    expect(findCertificateLine(next, "grp/inputs/b.csv")).toBe("DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
+    expect(findDatasetLine(next, "grp/inputs/b.csv", "loose")).toBe("DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
   });
 
   it("matches a bypass s3:// DATANAME and appends unknown datasets to the block", () => {
     const bypass = jmCertificate.replace("DATANAME: grp/inputs/a.csv", "DATANAME: s3://ext/data/a.csv");
-    expect(upsertCertificateLine(bypass, "data/a.csv", "NEW").split("\n")[2]).toBe("NEW");
-    const appended = upsertCertificateLine(jmCertificate, "grp/inputs/c.csv", "DATANAME: grp/inputs/c.csv | X").split("\n");
+    expect(upsertLine(bypass, "data/a.csv", "NEW", "loose").split("\n")[2]).toBe("NEW");
+    const appended = upsertLine(jmCertificate, "grp/inputs/c.csv", "DATANAME: grp/inputs/c.csv | X", "loose").split("\n");
     expect(appended[4]).toBe("DATANAME: grp/inputs/c.csv | X");
     expect(appended[5]).toBe("================");
   });
 
   it("creates a monitoring block when the certificate is missing or has none", () => {
-    expect(upsertCertificateLine(undefined, "d", "L")).toBe("PER ENVIRONMENT MONITORING:\n================\nL\n================");
-    expect(upsertCertificateLine("setup only", "d", "L")).toContain("================\n\nsetup only");
-    expect(findCertificateLine("no block here", "d")).toBeUndefined();
+    expect(upsertLine(undefined, "d", "L", "loose")).toBe("PER ENVIRONMENT MONITORING:\n================\nL\n================");
+    expect(upsertLine("setup only", "d", "L", "loose")).toContain("================\n\nsetup only");
+    expect(findDatasetLine("no block here", "d", "loose")).toBeUndefined();
   });
 });
 
@@ -277,7 +273,7 @@ describe("markFailed (failures outside the analysis command)", () => {
     await markFailed({ sink, dataname: "grp/inputs/a.csv", input: "grp/inputs/a.csv", reason: "upload | failed" });
     const status = JSON.parse(fs.readFileSync(sink.statusFile, "utf8"));
     expect(status).toMatchObject({ status: "FAILED", reason: ["exit code 0", "upload | failed"], exit_code: 0 });
-    expect(fs.readFileSync(sink.certificateFile, "utf8").split("\n")[2]).toBe("DATANAME: grp/inputs/a.csv | STATUS: FAILED | TIME: t | LAST COMMAND: upload   failed");
+    expect(fs.readFileSync(sink.certificateFile, "utf8").split("\n")[2]).toBe("DATANAME: grp/inputs/a.csv | STATUS: FAILED | TIME: t | LAST COMMAND: upload / failed");
   });
 
   it("writes a complete FAILED status when the IAE never started the analysis", async () => {
