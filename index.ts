@@ -1,7 +1,7 @@
-import { defineStack, pulumiConfigGetter } from "./components/program";
+import { currentStackIdentity, defineStack, pulumiConfigGetter } from "./components/program";
 import { stackSettingsFromConfig } from "./components/settings";
 
-const outputs = defineStack(stackSettingsFromConfig(pulumiConfigGetter));
+const outputs = defineStack(stackSettingsFromConfig(pulumiConfigGetter, currentStackIdentity()));
 
 export const utils = outputs.utils;
 export const analysis = outputs.analysis;

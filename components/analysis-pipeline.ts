@@ -15,6 +15,7 @@ import { neurocaasFunction } from "./lambda-function";
 import { AWS_LIMITS, checkNameLength, checkPolicySize } from "./limits";
 import { affiliateGroupName, analysisNames, iamUserName } from "./names";
 import { runtimeConfigFromBlueprint } from "./runtime-config";
+import { costTagsOf } from "./cost-tags";
 import { neurocaasTags } from "./tags";
 import type { UtilsOutputs } from "./utils-stack";
 import { SSM_CORE_POLICY } from "./utils-stack";
@@ -53,6 +54,17 @@ export function notificationFilters(bp: Blueprint): NotificationFilter[] {
   return notificationFiltersFor({ stage: bp.STAGE, affiliates: bp.UXData.Affiliates, postProcessing: bp.Lambda.PostProcessing });
 }
 
+/**
+ * Resource options of the bucket and the settings that protect its data. With `forceDestroy` off
+ * (the default), S3 refuses to delete a non-empty bucket, so deleting it would fail `pulumi destroy`
+ * and a `PipelineName` change half-way; instead Pulumi forgets the bucket (`retainOnDelete`) and
+ * leaves it, its data, public access block, ownership and encryption in place. With the opt-in,
+ * destroy empties and deletes it.
+ */
+export function bucketKeepOptions(forceDestroy: boolean): Pick<pulumi.CustomResourceOptions, "retainOnDelete"> {
+  return { retainOnDelete: !forceDestroy };
+}
+
 /** The EventBridge pattern of the monitor's single static rule. */
 export function monitorEventPattern(): Record<string, unknown> {
   return {
@@ -87,6 +99,8 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     const names = analysisNames(analysis);
     const parent = { parent: this };
     const tags = (component: string) => neurocaasTags(analysis, bp.STAGE, component);
+    // The cost limits, readable by the policy pack on a first preview (components/cost-tags.ts).
+    const costTags = (component: string) => ({ ...tags(component), ...costTagsOf(bp) });
     const partition = region.startsWith("us-gov-") ? "aws-us-gov" : region.startsWith("cn-") ? "aws-cn" : "aws";
     const utils = pulumi.output(args.utils);
 
@@ -98,26 +112,30 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     ] as const) checkNameLength(kind, n, limit);
 
     // --- Bucket ------------------------------------------------------------------------------
+    // Data is never deleted: unless the operator opted in (forceDestroy), `pulumi destroy` and a
+    // rename leave the bucket, its data and its protections (public access block, ownership,
+    // encryption) in place and only stop managing them (bucketKeepOptions).
+    const keep = bucketKeepOptions(args.forceDestroy);
     this.bucket = new aws.s3.Bucket(`${name}-bucket`, {
       bucket: names.bucket,
       forceDestroy: args.forceDestroy,
       tags: tags("bucket"),
-    }, parent);
+    }, { parent: this, ...keep });
     const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
       bucket: this.bucket.id,
       blockPublicAcls: true,
       blockPublicPolicy: true,
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
-    }, parent);
+    }, { parent: this, ...keep });
     new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
       bucket: this.bucket.id,
       rule: { objectOwnership: "BucketOwnerEnforced" },
-    }, parent);
+    }, { parent: this, ...keep });
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
       bucket: this.bucket.id,
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    }, parent);
+    }, { parent: this, ...keep });
     const corsOrigins = args.corsOrigins ?? (bp.STAGE === "websubstack" ? DEFAULT_CORS_ORIGINS : []);
     if (corsOrigins.length > 0) {
       new aws.s3.BucketCorsConfiguration(`${name}-cors`, {
@@ -150,7 +168,8 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
         }, { parent: this, retainOnDelete: true, ignoreChanges: ["content", "contentType", "metadata", "tags"] });
       }
       const groupName = affiliateGroupName(analysis, group);
-      const iamGroup = new aws.iam.Group(`${slug}-group`, { name: groupName, path: "/neurocaas/" }, parent);
+      // Fixed names: a replacement must delete the old group/policy first (IAM names are unique).
+      const iamGroup = new aws.iam.Group(`${slug}-group`, { name: groupName, path: "/neurocaas/" }, { parent: this, deleteBeforeReplace: true });
       this.groups.push(iamGroup);
       const doc = checkPolicySize("managed policy", groupName, affiliateGroupPolicy(region, analysis, group));
       const managed = new aws.iam.Policy(`${slug}-policy`, {
@@ -159,13 +178,14 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
         description: `NeuroCAAS: group ${group} in analysis ${analysis}`,
         policy: JSON.stringify(doc),
         tags: tags("affiliate-policy"),
-      }, parent);
+      }, { parent: this, deleteBeforeReplace: true });
       new aws.iam.GroupPolicyAttachment(`${slug}-policy-attachment`, { group: iamGroup.name, policyArn: managed.arn }, parent);
-      if (affiliate.UserNames.length > 0) {
-        new aws.iam.GroupMembership(`${slug}-members`, {
-          name: groupName,
-          group: iamGroup.name,
-          users: affiliate.UserNames.map((u) => iamUserName(u, region)),
+      // One non-exclusive membership per user: a GroupMembership owns a group's whole member list
+      // and would remove users that another stack (or an administrator) added.
+      for (const user of affiliate.UserNames) {
+        new aws.iam.UserGroupMembership(`${slug}-member-${user}`, {
+          user: iamUserName(user, region),
+          groups: [iamGroup.name],
         }, parent);
       }
     }
@@ -175,7 +195,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       name: names.iaeRole,
       description: `NeuroCAAS IAEs of ${analysis}: SSM agent and this analysis' bucket only`,
       assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
-      tags: tags("iae-role"),
+      tags: costTags("iae-role"),
     }, parent);
     new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
       role: this.iaeRole.name,
@@ -244,7 +264,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       logRetentionDays: args.logRetentionDays,
       deadLetterQueueArn: this.deadLetterQueue.arn,
       runtimeConfig,
-      tags: tags("job-manager"),
+      tags: costTags("job-manager"),
     }, { parent: this, dependsOn: [jmPolicy] });
     this.jobManager = jm.fn;
 
@@ -298,6 +318,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
           region,
           bucket: analysis,
           targetBucket: post.TargetBucket ?? analysis,
+          stepName: post.StepName,
           logGroupArn: logGroupArn(names.postprocessFunction),
           deadLetterQueueArn: dlq,
         })))),

@@ -2,12 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccountGuard } from "./account-guard";
 import { AnalysisPipeline } from "./analysis-pipeline";
 import { affiliateGroupName } from "./names";
-import type { StackSettings } from "./settings";
+import type { StackIdentity, StackSettings } from "./settings";
 import { UserProfile } from "./user-profile";
 import { UtilsStack, type UtilsOutputs } from "./utils-stack";
 
-/** Physical-name prefix of the account-wide resources (utils, guard). */
-export const SHARED_NAME_PREFIX = "neurocaas";
 /** Stack output of a utils stack that analysis stacks read through a StackReference. */
 export const UTILS_OUTPUT = "utils";
 
@@ -54,7 +52,7 @@ export function defineStack(settings: StackSettings): StackOutputs {
     if (settings.utils.sshCidr === undefined) throw new Error("Stack config: neurocaas:sshCidr is required when neurocaas:deployUtils is true");
     const utils = new UtilsStack("utils", {
       region,
-      namePrefix: SHARED_NAME_PREFIX,
+      namePrefix: settings.namePrefix,
       sshCidr: settings.utils.sshCidr,
       keyName: settings.utils.keyName,
       ...(settings.utils.vpcId !== undefined ? { vpcId: settings.utils.vpcId } : {}),
@@ -63,7 +61,7 @@ export function defineStack(settings: StackSettings): StackOutputs {
     utilsOutputs = utils.outputs;
     exportedUtils = utils.outputs;
   } else if (settings.blueprint !== undefined) {
-    if (settings.utilsStack === undefined) throw new Error("Stack config: neurocaas:utilsStack is required for an analysis stack unless neurocaas:deployUtils is true");
+    if (settings.utilsStack === undefined) throw new Error("Stack config: an analysis stack needs neurocaas:utilsStack unless neurocaas:deployUtils is true");
     const ref = new pulumi.StackReference("utils-stack", { name: settings.utilsStack });
     utilsOutputs = ref.requireOutput(UTILS_OUTPUT) as pulumi.Output<UtilsOutputs>;
   }
@@ -72,7 +70,7 @@ export function defineStack(settings: StackSettings): StackOutputs {
   if (settings.guard.enabled) {
     const guard = new AccountGuard("account-guard", {
       region: requireRegion(settings, "to deploy the account guard"),
-      namePrefix: SHARED_NAME_PREFIX,
+      namePrefix: settings.namePrefix,
       schedule: settings.guard.schedule,
       exemptInstancesParameter: settings.guard.exemptInstancesParameter,
       logRetentionDays: settings.logRetentionDays,
@@ -133,6 +131,11 @@ export function defineStack(settings: StackSettings): StackOutputs {
     ...(users !== undefined ? { users } : {}),
     ...(accountGuardFunction !== undefined ? { accountGuardFunction } : {}),
   };
+}
+
+/** The organization, project and stack the Pulumi engine runs this program as. */
+export function currentStackIdentity(): StackIdentity {
+  return { organization: pulumi.getOrganization(), project: pulumi.getProject(), stack: pulumi.getStack() };
 }
 
 /**

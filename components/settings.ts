@@ -9,13 +9,49 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 
 export const DEFAULTS = {
   deployUtils: false,
-  keyName: "neurocaas-dev-key",
+  /** The utils stack an analysis stack reads, in the analysis stack's own organization and project. */
+  utilsStackName: "utils",
   forceDestroy: false,
   logRetentionDays: 30,
   guardSchedule: "rate(15 minutes)",
   exemptInstancesParameter: "exempt_instances",
   budgetParameterPrefix: DEFAULT_BUDGET_PARAMETER_PREFIX,
 } as const;
+
+/** Which stack the program runs as (Pulumi's organization, project and stack names). */
+export interface StackIdentity {
+  readonly organization: string;
+  readonly project: string;
+  readonly stack: string;
+}
+
+/** What a self-managed backend reports (its organization is always `organization`). */
+export const DEFAULT_IDENTITY: StackIdentity = { organization: "organization", project: "neurocaas", stack: "dev" };
+
+const NAME_PREFIX = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+
+/**
+ * Default account-level name prefix of a stack: `neurocaas-{stack}` in lowercase letters, digits
+ * and `-`, so the utils resources of two stacks (e.g. `dev` and `utils`) never share a name.
+ */
+export function defaultNamePrefix(stack: string): string {
+  const slug = stack.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 22).replace(/-+$/, "");
+  return slug === "" ? "neurocaas" : `neurocaas-${slug}`;
+}
+
+/** Default key pair name of a stack's utils resources. */
+export function defaultKeyName(namePrefix: string): string {
+  return `${namePrefix}-key`;
+}
+
+/**
+ * The fully qualified name of the utils stack an analysis stack reads: `org/project/stack` as
+ * given, or a bare stack name qualified with this stack's organization and project — which is what
+ * both backends expect (Pulumi Cloud: your organization; a self-managed backend: `organization`).
+ */
+export function qualifiedStackName(name: string, self: StackIdentity): string {
+  return name.includes("/") ? name : `${self.organization}/${self.project}/${name}`;
+}
 
 /** One (analysis, affiliate) group a user profile belongs to. */
 export interface GroupMembershipRef {
@@ -59,10 +95,12 @@ export interface StackSettings {
   readonly blueprint?: Blueprint;
   /** Create the utils resources in this program (dev stack) instead of reading a utils stack. */
   readonly deployUtils: boolean;
-  /** Fully qualified utils stack name (`org/neurocaas/utils`) for the StackReference. */
+  /** Fully qualified utils stack name (`org/neurocaas/utils`) for the StackReference (analysis stacks). */
   readonly utilsStack?: string;
   readonly utils: UtilsSettings;
   readonly guard: GuardSettings;
+  /** Account-level prefix of the physical names of the utils and guard resources. */
+  readonly namePrefix: string;
   /**
    * Web-client origins configured explicitly; undefined means the stage default (the NeuroCAAS
    * web client for websubstack, none for webdev).
@@ -129,7 +167,23 @@ class Reader {
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d|[12]\d|3[0-2])$/;
 const ORIGIN = /^(\*|https?:\/\/[A-Za-z0-9.*-]+(:\d+)?)$/;
-const SCHEDULE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
+/**
+ * EventBridge schedule expressions: `rate(1 minute)` / `rate(N minutes)` (singular only for 1,
+ * as EventBridge requires) and `cron(min hour day-of-month month day-of-week year)`, six fields,
+ * one of the two day fields `?`.
+ */
+export function validSchedule(s: string): boolean {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(s);
+  if (rate) {
+    const n = Number(rate[1]);
+    return n >= 1 && (n === 1) === !rate[2].endsWith("s");
+  }
+  const cron = /^cron\((.+)\)$/.exec(s);
+  if (!cron) return false;
+  const fields = cron[1].trim().split(/\s+/);
+  const field = /^[0-9A-Za-z*?,/#L W-]+$/;
+  return fields.length === 6 && fields.every((f) => field.test(f)) && (fields[2] === "?") !== (fields[4] === "?");
+}
 const PARAMETER_NAME = /^[A-Za-z0-9_./-]+$/;
 
 function validCidr(s: string): boolean {
@@ -202,7 +256,7 @@ function userProfiles(r: Reader, key: string): UserProfileSettings[] {
  * (`neurocaas:blueprint`, `aws:region`) and returns the value (objects already parsed, or JSON
  * text as Pulumi delivers it) or undefined. Throws a `StackConfigError` listing every problem.
  */
-export function stackSettingsFromConfig(get: Getter): StackSettings {
+export function stackSettingsFromConfig(get: Getter, self: StackIdentity = DEFAULT_IDENTITY): StackSettings {
   const r = new Reader(get);
   let blueprint: Blueprint | undefined;
   const rawBlueprint = r.raw(BLUEPRINT_CONFIG_KEY);
@@ -216,19 +270,26 @@ export function stackSettingsFromConfig(get: Getter): StackSettings {
     r.issues.push({ path: `${BLUEPRINT_CONFIG_KEY}.REGION`, value: blueprint.REGION, expected: `the stack's aws:region "${awsRegion}"` });
   }
   const deployUtils = r.bool("neurocaas:deployUtils", DEFAULTS.deployUtils);
-  const utilsStack = r.str("neurocaas:utilsStack", /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/, 'a stack name such as "myorg/neurocaas/utils"');
-  if (rawBlueprint !== undefined && !deployUtils && utilsStack === undefined && r.raw("neurocaas:utilsStack") === undefined) {
-    r.issues.push({ path: "neurocaas:utilsStack", value: undefined, expected: "the utils stack name (required for an analysis stack unless neurocaas:deployUtils is true)" });
-  }
+  const givenUtilsStack = r.str("neurocaas:utilsStack", /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)?$/, 'a stack name ("utils") or a fully qualified one ("myorg/neurocaas/utils"; on a self-managed backend "organization/neurocaas/utils")');
+  const utilsStack = rawBlueprint !== undefined && !deployUtils ? qualifiedStackName(givenUtilsStack ?? DEFAULTS.utilsStackName, self) : undefined;
+  const namePrefix = r.str("neurocaas:namePrefix", NAME_PREFIX, 'a name prefix of 2-32 lowercase letters, digits or "-", such as "neurocaas-utils"') ?? defaultNamePrefix(self.stack);
   const sshCidr = r.str("neurocaas:sshCidr", validCidr, 'an IPv4 CIDR such as "203.0.113.0/24"');
   if (deployUtils && sshCidr === undefined && r.raw("neurocaas:sshCidr") === undefined) {
     r.issues.push({ path: "neurocaas:sshCidr", value: undefined, expected: "the CIDR allowed to SSH into development instances (required when neurocaas:deployUtils is true)" });
   }
-  const keyName = r.str("neurocaas:keyName", /^[A-Za-z0-9_.-]{1,255}$/, "a key pair name") ?? DEFAULTS.keyName;
+  const keyName = r.str("neurocaas:keyName", /^[A-Za-z0-9_.-]{1,255}$/, "a key pair name") ?? defaultKeyName(namePrefix);
   const vpcId = r.str("neurocaas:vpcId", /^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as "vpc-0123abcd"');
   const subnetIds = r.strList("neurocaas:subnetIds", [], /^subnet-[0-9a-f]{8,17}$/, 'a list of subnet ids such as "subnet-0123abcd"');
+  // The security groups go into vpcId and IAEs launch into subnetIds: one without the other puts
+  // them in different VPCs (or fails in an account without a default VPC).
+  if (vpcId !== undefined && subnetIds.length === 0 && r.raw("neurocaas:subnetIds") === undefined) {
+    r.issues.push({ path: "neurocaas:subnetIds", value: undefined, expected: "the subnets of neurocaas:vpcId that IAEs launch into (vpcId and subnetIds go together)" });
+  }
+  if (vpcId === undefined && subnetIds.length > 0 && r.raw("neurocaas:vpcId") === undefined) {
+    r.issues.push({ path: "neurocaas:vpcId", value: undefined, expected: "the VPC of neurocaas:subnetIds, where the security groups are created (vpcId and subnetIds go together)" });
+  }
   const guardEnabled = r.bool("neurocaas:deployGuard", deployUtils);
-  const schedule = r.str("neurocaas:guardSchedule", SCHEDULE, 'an EventBridge schedule such as "rate(15 minutes)"') ?? DEFAULTS.guardSchedule;
+  const schedule = r.str("neurocaas:guardSchedule", validSchedule, 'an EventBridge schedule: "rate(1 minute)", "rate(15 minutes)" (singular only for 1) or "cron(0/15 * * * ? *)" (six fields)') ?? DEFAULTS.guardSchedule;
   const exempt = r.str("neurocaas:exemptInstancesParameter", PARAMETER_NAME, "an SSM parameter name") ?? DEFAULTS.exemptInstancesParameter;
   const corsOrigins = r.raw("neurocaas:corsOrigins") === undefined ? undefined : r.strList("neurocaas:corsOrigins", [], ORIGIN, 'a list of origins such as "https://neurocaas.org"');
   const forceDestroy = r.bool("neurocaas:forceDestroy", DEFAULTS.forceDestroy);
@@ -255,6 +316,7 @@ export function stackSettingsFromConfig(get: Getter): StackSettings {
     ...(utilsStack !== undefined ? { utilsStack } : {}),
     utils: { ...(sshCidr !== undefined ? { sshCidr } : {}), keyName, ...(vpcId !== undefined ? { vpcId } : {}), subnetIds },
     guard: { enabled: guardEnabled, schedule, exemptInstancesParameter: exempt },
+    namePrefix,
     ...(corsOrigins !== undefined ? { corsOrigins } : {}),
     forceDestroy,
     logRetentionDays,

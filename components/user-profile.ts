@@ -3,6 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkGroupsPerUser, checkNameLength } from "./limits";
 import { NAME_LIMITS, iamUserName } from "./names";
 import { neurocaasTags, SHARED_ANALYSIS, SHARED_STAGE } from "./tags";
+import { changeOwnPasswordPolicy } from "./iam/policies";
+
+/** Login-profile inputs AWS does not report back (or that only matter at creation). */
+export const LOGIN_PROFILE_IGNORED = ["password", "passwordLength", "passwordResetRequired", "pgpKey"] as const;
 
 export interface UserProfileArgs {
   /** NeuroCAAS user name; the IAM user is `{userName}{region}`. */
@@ -39,12 +43,20 @@ export class UserProfile extends pulumi.ComponentResource {
       tags: neurocaasTags(SHARED_ANALYSIS, SHARED_STAGE, "user-profile"),
     }, parent);
     if (args.console) {
+      // AWS never returns the password again: after a refresh these inputs read as changed, and
+      // without ignoreChanges the next `up` would replace the profile and reset the user's password.
       const login = new aws.iam.UserLoginProfile(`${name}-login`, {
         user: this.user.name,
         passwordResetRequired: true,
         passwordLength: 24,
-      }, { parent: this, additionalSecretOutputs: ["password"] });
+      }, { parent: this, additionalSecretOutputs: ["password"], ignoreChanges: [...LOGIN_PROFILE_IGNORED] });
       this.password = pulumi.secret(login.password);
+      // A user who must reset the initial password needs iam:ChangePassword on themself.
+      new aws.iam.UserPolicy(`${name}-change-password`, {
+        user: this.user.name,
+        name: "change-own-password",
+        policy: JSON.stringify(changeOwnPasswordPolicy(args.region)),
+      }, parent);
     }
     if (args.accessKey) {
       const key = new aws.iam.AccessKey(`${name}-access-key`, { user: this.user.name }, { parent: this, additionalSecretOutputs: ["secret"] });

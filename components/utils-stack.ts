@@ -57,6 +57,9 @@ export class UtilsStack extends pulumi.ComponentResource {
   constructor(name: string, args: UtilsStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("neurocaas:components:UtilsStack", name, {}, opts);
     const parent = { parent: this };
+    // Security groups, the key pair and the parameter have fixed names that AWS keeps unique:
+    // a replacement (e.g. a new description or VPC) must delete the old one before creating the new.
+    const fixedName = { parent: this, deleteBeforeReplace: true };
     const tags = (component: string) => neurocaasTags(SHARED_ANALYSIS, SHARED_STAGE, component);
     const partition = args.region.startsWith("us-gov-") ? "aws-us-gov" : args.region.startsWith("cn-") ? "aws-cn" : "aws";
 
@@ -82,7 +85,7 @@ export class UtilsStack extends pulumi.ComponentResource {
       ...(args.vpcId !== undefined ? { vpcId: args.vpcId } : {}),
       egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
       tags: tags("iae-security-group"),
-    }, parent);
+    }, fixedName);
     this.devSecurityGroup = new aws.ec2.SecurityGroup(`${name}-dev-sg`, {
       name: `${args.namePrefix}-dev`,
       description: "NeuroCAAS development instances: SSH from the configured CIDR only",
@@ -90,14 +93,14 @@ export class UtilsStack extends pulumi.ComponentResource {
       ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [args.sshCidr], description: "SSH from the configured CIDR" }],
       egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
       tags: tags("dev-security-group"),
-    }, parent);
+    }, fixedName);
 
     const key = new tls.PrivateKey(`${name}-ssh-key`, { algorithm: "ED25519" }, parent);
     this.keyPair = new aws.ec2.KeyPair(`${name}-key-pair`, {
       keyName: args.keyName,
       publicKey: key.publicKeyOpenssh,
       tags: tags("key-pair"),
-    }, parent);
+    }, fixedName);
     const parameterName = `${PRIVATE_KEY_PARAMETER_PREFIX}/${args.keyName}`;
     this.privateKeyParameter = new aws.ssm.Parameter(`${name}-private-key`, {
       name: parameterName,
@@ -105,7 +108,7 @@ export class UtilsStack extends pulumi.ComponentResource {
       type: "SecureString",
       value: key.privateKeyOpenssh,
       tags: tags("key-pair"),
-    }, parent);
+    }, fixedName);
 
     this.outputs = pulumi
       .all([

@@ -2,30 +2,31 @@ import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationP
 import { configSchemaFor, resolveConfig } from "./config";
 import { wildcardMatch } from "./iam-document";
 import {
-  COST_TAG_KEYS, TAGGABLE_TYPES, isJobManagerLambda, isKind, list, record, runtimeConfigOf, str, tagsOf,
-  type RuntimeConfigView,
+  COST_TAG_KEYS, TAGGABLE_TYPES, costLimitsOf, isJobManagerLambda, isKind, knownOrUndefined, record, runtimeConfigOf, str, tagsOf,
+  type CostLimits,
 } from "./resources";
 import { P } from "./props";
 
 /**
- * Runs `check` with the runtime config of the job-manager Lambda (the one that launches IAEs;
- * the monitor and post-processor carry the same config, checking them too would repeat every
- * finding); reports a config that cannot be read.
+ * Runs `check` with the cost limits of each job-manager Lambda (the one that launches IAEs; the
+ * monitor and post-processor carry the same config, checking them too would repeat every
+ * finding), read from its cost tags and its runtime config. On a stack's first preview the
+ * runtime config is unknown but the tags are not; a limit no source knows is a violation
+ * ("cannot verify"), never a silent pass.
  */
-function withRuntimeConfig(
-  check: (rc: RuntimeConfigView, args: ResourceValidationArgs, report: ReportViolation) => void,
+function withCostLimits(
+  check: (limits: CostLimits, args: ResourceValidationArgs, report: ReportViolation) => void,
 ): (args: ResourceValidationArgs, report: ReportViolation) => void {
   return (args, report) => {
     if (!isKind(args.type, "lambda") || !isJobManagerLambda(args.name, args.props)) return;
-    const rc = runtimeConfigOf(args.props);
-    if (rc === undefined) return;
-    if (rc instanceof Error) {
-      report(`Lambda '${args.name}': ${rc.message}`);
-      return;
-    }
-    check(rc, args, report);
+    const limits = costLimitsOf(args.name, args.props);
+    if (limits.configError) report(`Lambda '${args.name}': ${limits.configError.message}`);
+    check(limits, args, report);
   };
 }
+
+const cannotVerify = (limits: CostLimits, what: string) =>
+  `Analysis '${limits.analysis}': cannot verify ${what}: neither the job manager's cost tags nor its runtime config give it (components/cost-tags.ts writes the tags).`;
 
 export const allowedRegions: ResourceValidationPolicy = {
   name: "neurocaas-allowed-regions",
@@ -40,7 +41,8 @@ export const allowedRegions: ResourceValidationPolicy = {
     const providerRegion = args.provider ? str(args.provider.props, "region") : undefined;
     if (providerRegion) seen.add(providerRegion);
     if (isKind(args.type, "lambda")) {
-      const rc = runtimeConfigOf(args.props);
+      // Unknown on a first preview; the blueprint REGION equals aws:region (stack config validation).
+      const rc = knownOrUndefined(() => runtimeConfigOf(args.props));
       if (rc && !(rc instanceof Error) && typeof rc.region === "string") seen.add(rc.region);
     }
     for (const region of seen) {
@@ -61,12 +63,15 @@ export const instanceTypes: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: configSchemaFor("allowedInstanceTypes"),
   validateResource: [
-    withRuntimeConfig((rc, args, report) => {
+    withCostLimits((limits, args, report) => {
       const { allowedInstanceTypes: allowed } = resolveConfig(args);
-      const requested = [rc.instanceType, ...list(rc.allowedInstanceTypes)].filter((t): t is string => typeof t === "string");
-      for (const type of new Set(requested)) {
+      if (limits.instanceTypes === undefined) {
+        report(cannotVerify(limits, "INSTANCE_TYPE and ALLOWED_INSTANCE_TYPES"));
+        return;
+      }
+      for (const type of limits.instanceTypes) {
         if (!instanceTypeAllowed(type, allowed)) {
-          report(`Analysis '${rc.bucketName ?? args.name}' may launch instance type '${type}', which is outside the allow-list (${allowed.join(", ")}).`);
+          report(`Analysis '${limits.analysis}' may launch instance type '${type}', which is outside the allow-list (${allowed.join(", ")}).`);
         }
       }
     }),
@@ -86,12 +91,11 @@ export const deployLimit: ResourceValidationPolicy = {
   description: "A blueprint's DEPLOY_LIMIT (running IAEs per instance type) stays under the configured maximum.",
   enforcementLevel: "mandatory",
   configSchema: configSchemaFor("maxDeployLimit"),
-  validateResource: withRuntimeConfig((rc, args, report) => {
+  validateResource: withCostLimits((limits, args, report) => {
     const { maxDeployLimit } = resolveConfig(args);
-    if (typeof rc.deployLimit !== "number") {
-      report(`Analysis '${rc.bucketName ?? args.name}' has no numeric DEPLOY_LIMIT in its runtime config.`);
-    } else if (rc.deployLimit > maxDeployLimit) {
-      report(`Analysis '${rc.bucketName ?? args.name}' sets DEPLOY_LIMIT ${rc.deployLimit}, over the maximum ${maxDeployLimit}.`);
+    if (limits.deployLimit === undefined) report(cannotVerify(limits, "DEPLOY_LIMIT"));
+    for (const value of limits.deployLimit ?? []) {
+      if (value > maxDeployLimit) report(`Analysis '${limits.analysis}' sets DEPLOY_LIMIT ${value}, over the maximum ${maxDeployLimit}.`);
     }
   }),
 };
@@ -101,12 +105,11 @@ export const maxCost: ResourceValidationPolicy = {
   description: "A blueprint's MAXCOST (default budget per group) stays under the configured maximum.",
   enforcementLevel: "mandatory",
   configSchema: configSchemaFor("maxMaxCost"),
-  validateResource: withRuntimeConfig((rc, args, report) => {
+  validateResource: withCostLimits((limits, args, report) => {
     const { maxMaxCost } = resolveConfig(args);
-    if (typeof rc.maxCost !== "number") {
-      report(`Analysis '${rc.bucketName ?? args.name}' has no numeric MAXCOST in its runtime config.`);
-    } else if (rc.maxCost > maxMaxCost) {
-      report(`Analysis '${rc.bucketName ?? args.name}' sets MAXCOST ${rc.maxCost} USD, over the maximum ${maxMaxCost} USD.`);
+    if (limits.maxCost === undefined) report(cannotVerify(limits, "MAXCOST"));
+    for (const value of limits.maxCost ?? []) {
+      if (value > maxMaxCost) report(`Analysis '${limits.analysis}' sets MAXCOST ${value} USD, over the maximum ${maxMaxCost} USD.`);
     }
   }),
 };

@@ -206,3 +206,80 @@ export function affiliateNames(resources: readonly PolicyResource[]): string[] {
   }
   return [...names];
 }
+
+/** A role AWS services or instances act as: what it may do, and which NeuroCAAS component it is. */
+export interface PlatformRole {
+  readonly name: string;
+  /** `neurocaas:component` tag of the role, when the stack declares it. */
+  readonly component?: string;
+  readonly urn?: string;
+  readonly documents: AttachedDocument[];
+  readonly externalPolicyArns: readonly string[];
+}
+
+function trustsAService(trustPolicy: unknown): boolean {
+  try {
+    const doc = (typeof trustPolicy === "string" ? JSON.parse(trustPolicy) : trustPolicy) as { Statement?: unknown };
+    const statements = Array.isArray(doc?.Statement) ? doc.Statement : [doc?.Statement];
+    return statements.some((s) => {
+      const principal = record(record(s)?.Principal);
+      return record(s)?.Effect === "Allow" && principal?.Service !== undefined;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Statements of a bucket policy per role principal (`arn:…:role/…`), normalized. */
+function bucketPolicyGrants(r: PolicyResource, errors: IamGraph["errors"]): Map<string, AttachedDocument> {
+  const out = new Map<string, AttachedDocument>();
+  for (const { doc } of rawDocumentsOf(r.type, r.props)) {
+    let value: unknown;
+    try {
+      value = typeof doc === "string" ? JSON.parse(doc) : doc;
+    } catch {
+      continue; // reported by neurocaas-no-admin
+    }
+    const raw = record(value)?.Statement;
+    for (const st of Array.isArray(raw) ? raw : [raw]) {
+      const aws = record(record(st)?.Principal)?.AWS;
+      for (const arn of (Array.isArray(aws) ? aws : [aws]).filter((a): a is string => typeof a === "string" && /:role\//.test(a))) {
+        const role = nameFromArn(arn);
+        const label = `bucket policy '${str(r.props, "bucket") ?? r.name}'`;
+        const doc = out.get(role) ?? { label, urn: r.urn, statements: [] };
+        (doc.statements as NormalizedStatement[]).push(...parse({ Statement: [st] }, label, r.urn, errors));
+        out.set(role, doc);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The platform roles of a stack (SPEC §10.2): roles a service assumes (Lambda, EC2), the IAE roles
+ * its analyses launch with, and every role a bucket policy grants to (development instances).
+ */
+export function platformRoles(resources: readonly PolicyResource[], graph: IamGraph): PlatformRole[] {
+  const roles = new Map<string, { component?: string; urn?: string; extra: AttachedDocument[] }>();
+  const add = (name: string, fields: { component?: string; urn?: string } = {}, extra: AttachedDocument[] = []) => {
+    const e = roles.get(name) ?? { extra: [] };
+    roles.set(name, { ...e, ...fields, extra: [...e.extra, ...extra] });
+  };
+  for (const r of resources) {
+    if (isKind(r.type, "role")) {
+      const name = knownOrUndefined(() => str(r.props, "name"));
+      if (name && trustsAService(r.props[P.roleTrustPolicy])) {
+        const component = str(record(r.props.tags) ?? {}, "neurocaas:component");
+        add(name, { urn: r.urn, ...(component ? { component } : {}) });
+      }
+    }
+    if (isKind(r.type, "bucketPolicy") || isKind(r.type, "bucket")) {
+      for (const [role, doc] of bucketPolicyGrants(r, graph.errors)) add(role, {}, [doc]);
+    }
+  }
+  for (const name of iaeRoleNames(resources)) add(name);
+  return [...roles].map(([name, e]) => {
+    const { documents, externalPolicyArns } = graph.policiesOf("role", name);
+    return { name, ...(e.component ? { component: e.component } : {}), ...(e.urn ? { urn: e.urn } : {}), documents: [...documents, ...e.extra], externalPolicyArns };
+  });
+}

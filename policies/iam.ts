@@ -1,10 +1,11 @@
 import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { configSchemaFor, resolveConfig } from "./config";
 import {
-  actionMatches, mayAllow, parsePolicyDocument, policyDocumentSize, PolicyDocumentError, statementCoversAction,
+  actionMatches, hasConditions, mayAllow, parsePolicyDocument, policyDocumentSize, PolicyDocumentError, statementCoversAction,
   wildcardMatch, type NormalizedStatement,
 } from "./iam-document";
-import { IamGraph, affiliateNames, analysisBucketNames, iaeRoleNames, rawDocumentsOf, type PrincipalKind } from "./iam-graph";
+import { IamGraph, affiliateNames, analysisBucketNames, iaeRoleNames, platformRoles, rawDocumentsOf, type PlatformRole, type PrincipalKind } from "./iam-graph";
+import { globPattern, segmentPattern, writableObject, type KeyPattern } from "./key-space";
 import { bucketOfArn, isKind, knownOrUndefined, list, nameFromArn, str } from "./resources";
 import { P } from "./props";
 
@@ -342,6 +343,58 @@ export const userGroupLimit: StackValidationPolicy = {
   },
 };
 
-export const iamPolicies = [noAdmin, iaeS3Scope, passRoleScope, affiliateScope, policySize, aggregateIamLimits, userGroupLimit];
+/** The folders of a group that hold what its users upload (SPEC §1, §10.2). */
+const USER_FOLDERS = ["submissions", "inputs", "configs"] as const;
+
+/**
+ * The one-level files `{bucket}/{group}/{folder}/{file}` a component writes by design: the job manager's
+ * ensemble config copies (SPEC 4.8) and the post-processor's next-step trigger. Anything wider —
+ * another file name, a nested key, a folder deeper than the group's — is still a violation.
+ */
+const BY_DESIGN: Readonly<Record<string, Partial<Record<(typeof USER_FOLDERS)[number], KeyPattern>>>> = {
+  "job-manager": { configs: segmentPattern("{seg}/{seg}/configs/{seg}inst{seg}config.json") },
+  postprocess: { submissions: segmentPattern("{seg}/{seg}/submissions/{seg}_submit.json") },
+};
+
+const S3_WRITE = "s3:PutObject";
+const AWS_MANAGED_S3_WRITERS = /AmazonS3FullAccess|AmazonS3Outposts|AdministratorAccess|PowerUserAccess/;
+
+/** A key under `folder` the role may write, with the statement that lets it, or undefined. */
+function userFolderWrite(role: PlatformRole, folder: (typeof USER_FOLDERS)[number]): { arn: string; via: string } | undefined {
+  const statements = role.documents.flatMap((d) => d.statements.map((st) => ({ st, label: d.label })));
+  const writes = (effect: "Allow" | "Deny") => statements.filter(({ st }) => st.effect === effect && statementCoversAction(st, S3_WRITE));
+  // Conditional Denies may not apply; NotResource grants everything it does not name (analysed as `*`).
+  const denies = writes("Deny").filter(({ st }) => !hasConditions(st)).flatMap(({ st }) => st.resources);
+  const grants = writes("Allow").flatMap(({ st, label }) => (st.resources.length > 0 ? st.resources : ["*"]).map((resource) => ({ resource, st, label })));
+  const exempt = BY_DESIGN[role.component ?? ""]?.[folder];
+  const hit = writableObject(grants.map((g) => g.resource), denies, globPattern(`*/${folder}/*`), exempt ? [exempt] : []);
+  if (!hit) return undefined;
+  const g = grants.find((x) => x.resource === hit.resource)!;
+  return { arn: hit.arn, via: `${g.label}${g.st.sid ? ` (Sid ${g.st.sid})` : ""} on '${g.resource}'` };
+}
+
+export const platformUserFolders: StackValidationPolicy = {
+  name: "neurocaas-platform-user-folders",
+  description: "No platform role (IAE, job manager, monitor, post-processing, development instance) can write a key under */submissions/*, */inputs/* or */configs/* (SPEC §10.2).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const graph = new IamGraph(args.resources);
+    reportGraphErrors(graph, report);
+    for (const role of platformRoles(args.resources, graph)) {
+      const where = role.urn ?? role.documents[0]?.urn;
+      for (const arn of role.externalPolicyArns.filter((a) => AWS_MANAGED_S3_WRITERS.test(a))) {
+        report(`Platform role '${role.name}' has managed policy ${arn}, which writes anywhere in S3, users' submissions/ inputs/ configs/ included.`, where);
+      }
+      for (const folder of USER_FOLDERS) {
+        const hit = userFolderWrite(role, folder);
+        if (hit) {
+          report(`Platform role '${role.name}' can write '${hit.arn}', a key under */${folder}/* (through ${hit.via}); IAM's * matches '/', so deny user folders explicitly.`, where);
+        }
+      }
+    }
+  },
+};
+
+export const iamPolicies = [noAdmin, iaeS3Scope, passRoleScope, affiliateScope, platformUserFolders, policySize, aggregateIamLimits, userGroupLimit];
 
 export { affiliateOfGroup };

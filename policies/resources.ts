@@ -124,7 +124,7 @@ export function runtimeConfigOf(lambdaProps: Props): RuntimeConfigView | Error |
  * `neurocaas:component=job-manager`; the logical name is the fallback for stacks that predate the tag.
  */
 export function isJobManagerLambda(name: string, props: Props): boolean {
-  const component = tagsOf(props)[COMPONENT_TAG];
+  const component = knownTagsOf(props)[COMPONENT_TAG];
   if (component !== undefined) return /job-?manager|submit/i.test(component);
   return /job-?manager|submit/i.test(name);
 }
@@ -154,4 +154,72 @@ export function knownOrUndefined<T>(read: () => T): T | undefined {
     if (err instanceof UnknownValueError) return undefined;
     throw err;
   }
+}
+
+/**
+ * The blueprint cost limits the components write as tags on the job-manager Lambda (and the IAE
+ * role): known on a stack's first preview, unlike the runtime config. Same keys as
+ * components/cost-tags.ts (test/policies/pack.test.ts checks the contract).
+ */
+export const COST_LIMIT_TAGS = {
+  instanceType: "neurocaas:instance-type",
+  allowedInstanceTypes: "neurocaas:allowed-instance-types",
+  deployLimit: "neurocaas:deploy-limit",
+  maxCost: "neurocaas:max-cost",
+  allowSpot: "neurocaas:allow-spot",
+} as const;
+
+/** Tags of a resource as far as they are known: an unknown map or value (preview) is left out. */
+export function knownTagsOf(props: Props): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of ["tagsAll", "tags"]) {
+    const map = knownOrUndefined(() => record(props[key]));
+    if (!map) continue;
+    for (const k of Object.keys(map)) {
+      const v = knownOrUndefined(() => map[k]);
+      if (typeof v === "string") out[k] = v;
+    }
+  }
+  return out;
+}
+
+/** One cost limit of an analysis: its values from every source that knows it (tags, runtime config). */
+export interface CostLimits {
+  readonly analysis: string;
+  /** A runtime config that is there but unreadable (the Lambda would fail on it). */
+  readonly configError?: Error;
+  readonly instanceTypes: readonly string[] | undefined;
+  readonly deployLimit: readonly number[] | undefined;
+  readonly maxCost: readonly number[] | undefined;
+}
+
+const numberOf = (s: string | undefined) => (s !== undefined && s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined);
+
+/**
+ * The cost limits a job-manager Lambda carries: its cost tags (known at preview) and, when known,
+ * its runtime config (what it will really run with). A limit neither source knows is undefined:
+ * the policies report it as "cannot verify", never as a pass.
+ */
+export function costLimitsOf(name: string, props: Props): CostLimits {
+  const tags = knownTagsOf(props);
+  const rc = knownOrUndefined(() => runtimeConfigOf(props));
+  const config = rc instanceof Error ? undefined : rc;
+  const allowedTagKeys = Object.keys(tags).filter((k) => k === COST_LIMIT_TAGS.allowedInstanceTypes || k.startsWith(`${COST_LIMIT_TAGS.allowedInstanceTypes}-`)).sort();
+  const fromTags = tags[COST_LIMIT_TAGS.instanceType] !== undefined
+    ? [tags[COST_LIMIT_TAGS.instanceType], ...allowedTagKeys.flatMap((k) => tags[k].split(" "))].filter((t) => t !== "")
+    : undefined;
+  const fromConfig = config && typeof config.instanceType === "string" ? [config.instanceType, ...list(config.allowedInstanceTypes).filter((t): t is string => typeof t === "string")] : undefined;
+  const merge = <T>(...sources: (readonly T[] | undefined)[]) => (sources.every((x) => x === undefined) ? undefined : [...new Set(sources.flatMap((x) => x ?? []))]);
+  const one = (tag: string, value: unknown): number[] | undefined => {
+    const t = numberOf(tags[tag]);
+    const c = typeof value === "number" ? value : undefined;
+    return merge(t === undefined ? undefined : [t], c === undefined ? undefined : [c]);
+  };
+  return {
+    analysis: config?.bucketName ?? tags["neurocaas:analysis"] ?? name,
+    ...(rc instanceof Error ? { configError: rc } : {}),
+    instanceTypes: merge(fromTags, fromConfig),
+    deployLimit: one(COST_LIMIT_TAGS.deployLimit, config?.deployLimit),
+    maxCost: one(COST_LIMIT_TAGS.maxCost, config?.maxCost),
+  };
 }

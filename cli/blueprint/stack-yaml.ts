@@ -10,8 +10,11 @@ export interface StackYamlArgs {
   readonly utilsStack: string;
 }
 
-/** The utils stack name the example stacks in stacks/ use. */
-export const DEFAULT_UTILS_STACK = "organization/neurocaas/utils";
+/**
+ * The utils stack name the example stacks in stacks/ use: a bare stack name, which the program
+ * qualifies with the stack's own organization and project (right for both backends).
+ */
+export const DEFAULT_UTILS_STACK = "utils";
 
 /**
  * Render a Pulumi stack config file holding one analysis blueprint, as `pulumi up --config-file`

@@ -2,13 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import type { PolicyPackConfig } from "@pulumi/policy";
+import { checkBucketAvailability, hasAwsCredentials, type BucketAvailability } from "../plan/bucket-availability";
 import { formatHuman, formatInvalid } from "../plan/report";
 import type * as PlanRunModule from "../plan/run";
 
 /**
  * `neurocaas plan`: what a stack would create and what the policy pack says about it, without
  * cloud credentials. Exit status: 0 clean (advisory findings allowed), 1 a mandatory policy is
- * violated, 2 the stack config / blueprint is invalid, 3 the plan itself could not run.
+ * violated (or, with AWS credentials, a bucket name is taken), 2 the stack config / blueprint is
+ * invalid, 3 the plan itself could not run.
  */
 
 export const PLAN_EXIT = { ok: 0, mandatoryViolation: 1, invalidBlueprint: 2, failed: 3 } as const;
@@ -44,6 +46,22 @@ interface PlanOptions {
   readonly stackFile?: string;
   readonly json?: boolean;
   readonly policyConfig?: string;
+  /** commander's `--no-aws`: never call AWS, even with credentials. */
+  readonly aws?: boolean;
+}
+
+/** With explicit AWS credentials: are the bucket names of the stack free (bucket names are global)? */
+async function bucketChecks(resources: readonly { type: string; physicalName?: string; properties: Record<string, unknown> }[]): Promise<BucketAvailability[]> {
+  const buckets = resources.filter((r) => r.type === "aws:s3/bucket:Bucket" && r.physicalName !== undefined);
+  if (buckets.length === 0) return [];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { S3Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const client = new S3Client({ region: process.env.AWS_REGION ?? "us-east-1", followRegionRedirects: true });
+  try {
+    return await checkBucketAvailability(client, buckets.map((b) => b.physicalName as string));
+  } finally {
+    client.destroy();
+  }
 }
 
 async function runPlan(opts: PlanOptions): Promise<number> {
@@ -59,9 +77,14 @@ async function runPlan(opts: PlanOptions): Promise<number> {
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatInvalid(result));
     return PLAN_EXIT.invalidBlueprint;
   }
-  const { recorded: _recorded, ...report } = result;
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatHuman(report));
-  return report.violations.some((v) => v.enforcementLevel === "mandatory") ? PLAN_EXIT.mandatoryViolation : PLAN_EXIT.ok;
+  const { recorded: _recorded, ...planned } = result;
+  const buckets = opts.aws !== false && hasAwsCredentials() ? await bucketChecks(planned.resources) : undefined;
+  const report = { ...planned, ...(buckets ? { buckets } : {}) };
+  let text = opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatHuman(report);
+  if (!opts.json && buckets) text += buckets.map((b) => `Bucket name: ${b.message}\n`).join("");
+  process.stdout.write(text);
+  const taken = (buckets ?? []).some((b) => b.status === "taken");
+  return report.violations.some((v) => v.enforcementLevel === "mandatory") || taken ? PLAN_EXIT.mandatoryViolation : PLAN_EXIT.ok;
 }
 
 export function register(program: Command): void {
@@ -72,6 +95,7 @@ export function register(program: Command): void {
     .option("--stack-file <file>", "path of a stack config file")
     .option("--json", "print a machine-readable report {resources, violations, ...}")
     .option("--policy-config <file>", "policy pack config JSON (as for pulumi --policy-pack-config)")
+    .option("--no-aws", "never call AWS (by default, with AWS credentials in the environment, checks that the bucket names are free)")
     .action(async (opts: PlanOptions) => {
       try {
         process.exitCode = await runPlan(opts);

@@ -68,8 +68,8 @@ type Callback = (err: unknown, resp: RegisterResponse | undefined) => void;
  * The mock monitor is wrapped (it is the SDK's own MockMonitor), because parent and dependency
  * URNs are not part of the public mocks interface.
  */
-export async function recordResources(mocks: pulumi.runtime.Mocks, project: string, stack: string): Promise<RecordedResource[]> {
-  await pulumi.runtime.setMocks(mocks, project, stack, false);
+export async function recordResources(mocks: pulumi.runtime.Mocks, project: string, stack: string, organization = "organization"): Promise<RecordedResource[]> {
+  await pulumi.runtime.setMocks(mocks, project, stack, false, organization);
   const monitor = settings.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: Callback): Promise<void> } | undefined;
   if (!monitor) throw new Error("Pulumi mocks did not install a resource monitor");
   const recorded: RecordedResource[] = [];

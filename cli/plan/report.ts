@@ -1,4 +1,5 @@
 import type { PolicyResult, Violation } from "./evaluate";
+import type { IamDocument } from "./iam-documents";
 import type { RecordedResource } from "./record";
 
 /** What `neurocaas plan` reports, in both its human and its `--json` form. */
@@ -7,6 +8,8 @@ export interface PlannedResource {
   readonly type: string;
   readonly name: string;
   readonly urn: string;
+  /** The name AWS knows the resource by (bucket, function, role, key pair...), when it has one. */
+  readonly physicalName?: string;
   /** The properties that matter for review (names, limits, security settings), not every input. */
   readonly properties: Record<string, unknown>;
 }
@@ -15,6 +18,8 @@ export interface PlanReport {
   readonly stack: string;
   readonly file: string;
   readonly resources: readonly PlannedResource[];
+  /** Every IAM policy document the stack grants, with the resource carrying it. */
+  readonly iamPolicies: readonly IamDocument[];
   readonly policies: readonly PolicyResult[];
   readonly violations: readonly Violation[];
 }
@@ -110,10 +115,21 @@ export function keyProperties(type: string, p: Props): Props {
   }
 }
 
+/** Types whose `name` is only a label inside another resource, not an account-wide name. */
+const SCOPED_NAMES = new Set(["aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"]);
+
+function physicalNameOf(type: string, outputs: Props): string | undefined {
+  const value = type.startsWith("aws:s3/bucket:") || type.startsWith("aws:s3/bucketV2:") ? outputs.bucket : type === "aws:ec2/keyPair:KeyPair" ? outputs.keyName : SCOPED_NAMES.has(type) ? undefined : outputs.name;
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
 export function plannedResources(resources: readonly RecordedResource[]): PlannedResource[] {
   return resources
     .filter((r) => r.custom)
-    .map((r) => ({ type: r.type, name: r.name, urn: r.urn, properties: keyProperties(r.type, r.outputs) }));
+    .map((r) => {
+      const physicalName = physicalNameOf(r.type, r.outputs);
+      return { type: r.type, name: r.name, urn: r.urn, ...(physicalName ? { physicalName } : {}), properties: keyProperties(r.type, r.outputs) };
+    });
 }
 
 function compact(value: unknown): string {
@@ -136,6 +152,7 @@ export function formatHuman(report: PlanReport): string {
     rows.push([r.type, r.name, props]);
   }
   lines.push(table(rows), "");
+  lines.push(`IAM policy documents: ${report.iamPolicies.length} (listed with --json)`, "");
   const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory").length;
   const advisory = report.violations.length - mandatory;
   lines.push(`Policies (${report.policies.length}):`);

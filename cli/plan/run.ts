@@ -3,11 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { BlueprintError, BLUEPRINT_CONFIG_KEY, loadStackFile } from "../../components/blueprint/parse";
 import { defineStack } from "../../components/program";
-import { StackConfigError, stackSettingsFromConfig, type StackSettings } from "../../components/settings";
+import { DEFAULT_IDENTITY, StackConfigError, stackSettingsFromConfig, type StackIdentity, type StackSettings } from "../../components/settings";
 import { PACK_ENFORCEMENT_LEVEL, allPolicies } from "../../policies/all";
 import { evaluatePolicies } from "./evaluate";
 import { createMocks } from "./mocks";
 import { recordResources, waitForProgram, type RecordedResource } from "./record";
+import { iamDocuments } from "./iam-documents";
 import { plannedResources, type InvalidReport, type PlanReport } from "./report";
 import { utilsStackOutputs } from "./stack-reference";
 
@@ -28,12 +29,19 @@ export interface PlanRun extends PlanReport {
 }
 
 export const PLAN_ACCOUNT_ID = "123456789012";
-export const PROJECT_NAME = "neurocaas";
+export const PROJECT_NAME = DEFAULT_IDENTITY.project;
+/** The offline plan runs as a self-managed backend would (organization `organization`). */
+export const PLAN_ORGANIZATION = DEFAULT_IDENTITY.organization;
+
+/** The stack a config file belongs to: `Pulumi.<stack>.yaml` or `stacks/<stack>.yaml`. */
+export function stackNameOfFile(file: string): string {
+  return path.basename(file).replace(/^Pulumi\./, "").replace(/\.ya?ml$/, "");
+}
 
 type Issue = InvalidReport["issues"][number];
 
 /** Reads a stack file into settings, or the list of everything wrong with it. */
-export function loadSettings(file: string): { settings: StackSettings; config: Record<string, unknown> } | { issues: Issue[] } {
+export function loadSettings(file: string, stack = stackNameOfFile(file)): { settings: StackSettings; config: Record<string, unknown> } | { issues: Issue[] } {
   let config: Record<string, unknown>;
   try {
     config = loadStackFile(file).config;
@@ -44,7 +52,8 @@ export function loadSettings(file: string): { settings: StackSettings; config: R
     throw err;
   }
   try {
-    return { settings: stackSettingsFromConfig((key) => config[key]), config };
+    const self: StackIdentity = { organization: PLAN_ORGANIZATION, project: PROJECT_NAME, stack };
+    return { settings: stackSettingsFromConfig((key) => config[key], self), config };
   } catch (err) {
     if (err instanceof StackConfigError) return { issues: [...err.issues] };
     throw err;
@@ -86,16 +95,17 @@ function collectAsyncErrors(): { errors: unknown[]; stop(): void } {
 
 export async function planStack(args: PlanArgs): Promise<PlanRun | InvalidReport> {
   const file = path.relative(process.cwd(), args.file) || args.file;
-  const loaded = loadSettings(args.file);
+  const loaded = loadSettings(args.file, args.stack);
   if ("issues" in loaded) return { stack: args.stack, file, error: "invalid-blueprint", issues: loaded.issues };
   const { settings, config } = loaded;
   const region = settings.region ?? "us-east-1";
   const accountId = args.accountId ?? PLAN_ACCOUNT_ID;
 
   const recorded = await recordResources(
-    createMocks({ accountId, region, stackReferenceOutputs: (name) => utilsStackOutputs(name, { accountId, region, keyName: settings.utils.keyName }) }),
+    createMocks({ accountId, region, stackReferenceOutputs: (name) => utilsStackOutputs(name, { accountId, region }) }),
     PROJECT_NAME,
     args.stack,
+    PLAN_ORGANIZATION,
   );
   const { values, secretKeys } = engineConfig(config);
   pulumi.runtime.setAllConfig(values, secretKeys);
@@ -122,7 +132,7 @@ export async function planStack(args: PlanArgs): Promise<PlanRun | InvalidReport
     region,
     ...(args.policyConfig ? { policyConfig: args.policyConfig } : {}),
   });
-  return { stack: args.stack, file, resources: plannedResources(recorded), policies: results, violations, recorded };
+  return { stack: args.stack, file, resources: plannedResources(recorded), iamPolicies: iamDocuments(recorded), policies: results, violations, recorded };
 }
 
 export function isInvalid(r: PlanRun | InvalidReport): r is InvalidReport {

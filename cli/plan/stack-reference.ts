@@ -1,4 +1,5 @@
-import { UTILS_OUTPUT, SHARED_NAME_PREFIX } from "../../components/program";
+import { UTILS_OUTPUT } from "../../components/program";
+import { defaultKeyName, defaultNamePrefix } from "../../components/settings";
 import { NAME_LIMITS, fitName } from "../../components/names";
 import { PRIVATE_KEY_PARAMETER_PREFIX, type UtilsOutputs } from "../../components/utils-stack";
 import { createHash } from "node:crypto";
@@ -10,14 +11,17 @@ import { createHash } from "node:crypto";
 export interface UtilsReferenceArgs {
   readonly accountId: string;
   readonly region: string;
-  readonly keyName: string;
+  /** Fully qualified name of the referenced utils stack: its default name prefix follows from it. */
+  readonly utilsStack: string;
 }
 
 const id = (prefix: string, seed: string) => `${prefix}-${createHash("sha256").update(seed).digest("hex").slice(0, 17)}`;
 
 export function mockUtilsOutputs(args: UtilsReferenceArgs): UtilsOutputs {
-  const role = fitName(SHARED_NAME_PREFIX, "dev-iae", NAME_LIMITS.iamRole);
-  const profile = fitName(SHARED_NAME_PREFIX, "dev-iae", NAME_LIMITS.instanceProfile);
+  const prefix = defaultNamePrefix(args.utilsStack.split("/").pop() ?? args.utilsStack);
+  const keyName = defaultKeyName(prefix);
+  const role = fitName(prefix, "dev-iae", NAME_LIMITS.iamRole);
+  const profile = fitName(prefix, "dev-iae", NAME_LIMITS.instanceProfile);
   const iaeSg = id("sg", "utils-iae-sg");
   const devSg = id("sg", "utils-dev-sg");
   return {
@@ -28,13 +32,13 @@ export function mockUtilsOutputs(args: UtilsReferenceArgs): UtilsOutputs {
     iaeInstanceProfileArn: `arn:aws:iam::${args.accountId}:instance-profile/${profile}`,
     iaeSecurityGroupId: iaeSg,
     devSecurityGroupId: devSg,
-    keyName: args.keyName,
-    privateKeyParameterName: `${PRIVATE_KEY_PARAMETER_PREFIX}/${args.keyName}`,
+    keyName,
+    privateKeyParameterName: `${PRIVATE_KEY_PARAMETER_PREFIX}/${keyName}`,
     subnetIds: [],
     globalParams: {
       securitygroupdeployname: iaeSg,
       securitygroupdevname: devSg,
-      keyname: args.keyName,
+      keyname: keyName,
       iamrole: role,
       instanceprofile: profile,
       region: args.region,
@@ -43,6 +47,6 @@ export function mockUtilsOutputs(args: UtilsReferenceArgs): UtilsOutputs {
 }
 
 /** Outputs of a referenced stack, keyed like the real utils stack's exports. */
-export function utilsStackOutputs(_stackName: string, args: UtilsReferenceArgs): Record<string, unknown> {
-  return { [UTILS_OUTPUT]: mockUtilsOutputs(args) };
+export function utilsStackOutputs(stackName: string, args: Omit<UtilsReferenceArgs, "utilsStack">): Record<string, unknown> {
+  return { [UTILS_OUTPUT]: mockUtilsOutputs({ ...args, utilsStack: stackName }) };
 }

@@ -13,7 +13,12 @@ export const AMI_PATTERN = "^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$";
 export const INSTANCE_TYPE_PATTERN = "^[a-z][a-z0-9-]*\\.[a-z0-9-]+$";
 export const REGION_PATTERN = "^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]$";
 /** Group folder and part of the IAM group name: no `/`, no wildcards, no spaces. */
-export const AFFILIATE_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
+/**
+ * Group folder names. Never a name the bucket layout uses for something else (`logs`, the four
+ * group folders) nor one starting `job__` (job folders): the platform roles' IAM Denies rely on it
+ * (components/iam/policies.ts, platformWriteDenies).
+ */
+export const AFFILIATE_NAME_PATTERN = "^(?!(logs|inputs|configs|submissions|results)$)(?!job__)[A-Za-z0-9][A-Za-z0-9._-]*$";
 export const MAX_AFFILIATE_NAME_LENGTH = 48;
 /** IAM user-name characters; the region suffix is added to form the IAM user name. */
 export const USER_NAME_PATTERN = "^[A-Za-z0-9._@+=,-]+$";
@@ -107,7 +112,7 @@ const AFFILIATE_SCHEMA: SchemaNode = {
       minLength: 1,
       maxLength: MAX_AFFILIATE_NAME_LENGTH,
       pattern: AFFILIATE_NAME_PATTERN,
-      expected: `a group name of letters, digits, ".", "_" or "-" (at most ${MAX_AFFILIATE_NAME_LENGTH} chars, no spaces or "/")`,
+      expected: `a group name of letters, digits, ".", "_" or "-" (at most ${MAX_AFFILIATE_NAME_LENGTH} chars, no spaces or "/"; not logs, inputs, configs, submissions or results, not starting with job__)`,
     },
     UserNames: {
       type: "array",

@@ -41,13 +41,63 @@ export function affiliateGroupPolicy(region: string, bucket: string, group: stri
   );
 }
 
-function bypassStatements(region: string, buckets: readonly string[]): Statement[] {
+/** Object-changing S3 actions: what an explicit Deny keeps platform roles from doing in a folder. */
+const OBJECT_WRITES = ["s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject"];
+
+/** The group folders holding what users upload: data, configs and job triggers (SPEC §1). */
+export const USER_FOLDERS = ["submissions", "inputs", "configs"] as const;
+export type UserFolder = (typeof USER_FOLDERS)[number];
+
+/**
+ * Read anything in the storage-bypass buckets (the submitting group's data and config); write only
+ * this analysis' job files there, `{resultpath}/job__{analysis}_{ts}/...` (bucket names have no
+ * `_`, so no other analysis' folders match `*job__{analysis}_*`). The Deny of each role keeps even
+ * those out of user folders and `logs/` (SPEC §10.1).
+ */
+function bypassStatements(region: string, analysis: string, buckets: readonly string[]): Statement[] {
   if (buckets.length === 0) return [];
   return [
     { Sid: "BypassList", Effect: "Allow", Action: "s3:ListBucket", Resource: buckets.map((b) => bucketArn(region, b)) },
-    { Sid: "BypassReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", ...MULTIPART], Resource: buckets.map((b) => objectArn(region, b, "*")) },
+    { Sid: "BypassRead", Effect: "Allow", Action: "s3:GetObject", Resource: buckets.map((b) => objectArn(region, b, "*")) },
+    { Sid: "BypassWriteJobFiles", Effect: "Allow", Action: ["s3:PutObject", ...MULTIPART], Resource: buckets.map((b) => objectArn(region, b, `*job__${analysis}_*`)) },
   ];
 }
+
+/** Where a platform role's Deny closes the user folders, and what it keeps open there. */
+export interface DenyScope {
+  /** A bucket name, or `*` for every bucket (bucket names have no `/`, so the key patterns hold). */
+  readonly bucket: string;
+  /**
+   * A user folder in which one-level files `{group}/{folder}/{file}` stay writable where an Allow
+   * names them: the job manager's ensemble config copies, the post-processor's next-step trigger.
+   */
+  readonly keep?: UserFolder;
+}
+
+/**
+ * SPEC §10.2: no platform role writes under `*\/submissions/*`, `*\/inputs/*`, `*\/configs/*` or (IAEs;
+ * bypass buckets) `logs/`. IAM's `*` matches `/`, so an Allow on `*\/results/*` also matches
+ * `g/submissions/results/x_submit.json`; only an explicit Deny closes that. In a `keep` folder only
+ * nested keys (`{x}/{folder}/{y}/{z}`), keys whose folder is not the second level
+ * (`{x}/{y}/{folder}/{z}`), folders inside job folders (`…job__…/{folder}/…`) and `logs/{folder}/`
+ * are denied: group names have no `/` and are never `logs` nor start with `job__` (blueprint
+ * schema), so the one-level files an Allow names stay writable and nothing else there is. `logsIn`: buckets whose `logs/` is closed too.
+ */
+export function platformWriteDenies(region: string, scopes: readonly DenyScope[], logsIn: readonly string[]): Statement {
+  // A folder an every-bucket scope closes whole needs no per-bucket pattern.
+  const closedEverywhere = new Set(USER_FOLDERS.filter((f) => scopes.some((t) => t.bucket === EVERY_BUCKET && t.keep !== f)));
+  const resources = [
+    ...scopes.flatMap((t) =>
+      USER_FOLDERS.filter((f) => t.bucket === EVERY_BUCKET || !closedEverywhere.has(f))
+        .flatMap((f) => (f === t.keep ? [`*/${f}/*/*`, `*/*/${f}/*`, `*job__*/${f}/*`, `logs/${f}/*`] : [`*/${f}/*`]))
+        .map((k) => objectArn(region, t.bucket, k))),
+    ...logsIn.map((b) => objectArn(region, b, "logs/*")),
+  ];
+  return { Sid: "DenyWritesWhereUsersDataAndTriggersLive", Effect: "Deny", Action: OBJECT_WRITES, Resource: resources };
+}
+
+/** Every bucket: a platform role never writes a user folder anywhere (bypass buckets included). */
+const EVERY_BUCKET = "*";
 
 export interface IaePolicyArgs {
   readonly region: string;
@@ -58,6 +108,7 @@ export interface IaePolicyArgs {
 /**
  * S3 access of the IAEs of one analysis: read its users' inputs, configs and results, write
  * results; nothing in other analyses' buckets (SSM core access comes from the AWS managed policy).
+ * Never a write under users' folders or `logs/` (the Deny is last, so statement indexes stay put).
  */
 export function iaePolicy(a: IaePolicyArgs): PolicyDocument {
   const obj = (folder: string) => objectArn(a.region, a.bucket, `*/${folder}/*`);
@@ -65,7 +116,8 @@ export function iaePolicy(a: IaePolicyArgs): PolicyDocument {
     { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(a.region, a.bucket) },
     { Sid: "ReadJobInputs", Effect: "Allow", Action: "s3:GetObject", Resource: [obj("inputs"), obj("configs"), obj("results")] },
     { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject", ...MULTIPART], Resource: obj("results") },
-    ...bypassStatements(a.region, a.bypassBuckets),
+    ...bypassStatements(a.region, a.bucket, a.bypassBuckets),
+    platformWriteDenies(a.region, [{ bucket: EVERY_BUCKET }], [a.bucket, ...a.bypassBuckets]),
   );
 }
 
@@ -113,6 +165,15 @@ function ownInstanceStatements(region: string, bucket: string): Statement[] {
   ];
 }
 
+/**
+ * File names of the ensemble protocol's member config copies, `job__{analysis}_{ts}inst{i}config.json`
+ * (protocols/ensemble.ts), in `{group}/configs/` of the analysis bucket: the only files the job
+ * manager writes in a user folder.
+ */
+export function ensembleConfigCopyName(analysis: string): string {
+  return `job__${analysis}_*inst*config.json`;
+}
+
 export interface JobManagerPolicyArgs {
   readonly region: string;
   readonly bucket: string;
@@ -137,7 +198,7 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Sid: "WriteJobFilesAndCostLogs",
       Effect: "Allow",
       Action: "s3:PutObject",
-      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "*/configs/*"), objectArn(r, a.bucket, "logs/*")],
+      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, `*/configs/${ensembleConfigCopyName(a.bucket)}`), objectArn(r, a.bucket, "logs/*")],
     },
     {
       Sid: "RollBackActiveCostLogsAndClaims",
@@ -145,7 +206,7 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Action: "s3:DeleteObject",
       Resource: [objectArn(r, a.bucket, "logs/active/*"), objectArn(r, a.bucket, "logs/_jobs/*")],
     },
-    ...bypassStatements(r, a.bypassBuckets),
+    ...bypassStatements(r, a.bucket, a.bypassBuckets),
     {
       Sid: "ReadBudgets",
       Effect: "Allow",
@@ -207,6 +268,8 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Condition: { StringEquals: { "iam:AWSServiceName": "spot.amazonaws.com" } },
     },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
+    // Ensemble copies only in the analysis bucket: a bypass bucket's configs/ stays closed (SPEC §10.1).
+    platformWriteDenies(r, [{ bucket: EVERY_BUCKET, keep: "configs" }, ...a.bypassBuckets.map((bucket) => ({ bucket }))], a.bypassBuckets),
   );
 }
 
@@ -231,10 +294,11 @@ export function monitorPolicy(a: MonitorPolicyArgs): PolicyDocument {
       Resource: [objectArn(r, a.bucket, "logs/*"), objectArn(r, a.bucket, "*/results/*")],
     },
     { Sid: "MoveActiveCostLogs", Effect: "Allow", Action: "s3:DeleteObject", Resource: objectArn(r, a.bucket, "logs/active/*") },
-    ...bypassStatements(r, a.bypassBuckets),
+    ...bypassStatements(r, a.bucket, a.bypassBuckets),
     ...ownInstanceStatements(r, a.bucket),
     { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
+    platformWriteDenies(r, [{ bucket: EVERY_BUCKET }], a.bypassBuckets),
   );
 }
 
@@ -243,6 +307,8 @@ export interface PostprocessPolicyArgs {
   readonly bucket: string;
   /** Bucket receiving the next step's submit file (this bucket when the same). */
   readonly targetBucket: string;
+  /** Blueprint `PostProcessing.StepName`: the next step's trigger is `{group}/submissions/{step}_submit.json`. */
+  readonly stepName: string;
   readonly logGroupArn: string;
   readonly deadLetterQueueArn: string;
 }
@@ -255,8 +321,10 @@ export function postprocessPolicy(a: PostprocessPolicyArgs): PolicyDocument {
     { Sid: "ReadJobFolders", Effect: "Allow", Action: "s3:GetObject", Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "logs/*")] },
     { Sid: "CopyJobLogs", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.bucket, "*/results/*") },
     { Sid: "OncePerJobMarkers", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.bucket, "logs/_post/*") },
-    { Sid: "SubmitNextStep", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.targetBucket, "*/submissions/*") },
+    // The one write into a user folder SPEC 4.8 needs; the Deny below keeps it to `{group}/submissions/{file}`.
+    { Sid: "SubmitNextStep", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.targetBucket, `*/submissions/${a.stepName}_submit.json`) },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
+    platformWriteDenies(r, [{ bucket: EVERY_BUCKET, keep: "submissions" }], a.targetBucket === a.bucket ? [] : [a.targetBucket]),
   );
 }
 
@@ -293,7 +361,7 @@ export interface BucketPolicyArgs {
   readonly devRoleArn?: string;
 }
 
-/** Analysis bucket policy: TLS only; the utils dev-instance role may run debug jobs. Constant size. */
+/** Analysis bucket policy: TLS only; the utils dev-instance role may run debug jobs (IAE-like reach). Constant size. */
 export function analysisBucketPolicy(a: BucketPolicyArgs): PolicyDocument {
   const statements: Statement[] = [
     {
@@ -306,16 +374,34 @@ export function analysisBucketPolicy(a: BucketPolicyArgs): PolicyDocument {
     },
   ];
   if (a.devRoleArn !== undefined) {
+    // Development instances run analysis code like IAEs do, so they get an IAE's reach: read the
+    // users' data, write results, never a user folder or `logs/`.
+    const dev = { AWS: a.devRoleArn };
+    // A bucket policy may only name its own bucket.
+    const deny = platformWriteDenies(a.region, [{ bucket: a.bucket }], [a.bucket]);
     statements.push(
-      { Sid: "DevInstancesList", Effect: "Allow", Principal: { AWS: a.devRoleArn }, Action: "s3:ListBucket", Resource: bucketArn(a.region, a.bucket) },
+      { Sid: "DevInstancesList", Effect: "Allow", Principal: dev, Action: "s3:ListBucket", Resource: bucketArn(a.region, a.bucket) },
       {
-        Sid: "DevInstancesDebugJobs",
+        Sid: "DevInstancesReadJobInputs",
         Effect: "Allow",
-        Principal: { AWS: a.devRoleArn },
-        Action: ["s3:GetObject", "s3:PutObject"],
+        Principal: dev,
+        Action: "s3:GetObject",
         Resource: [objectArn(a.region, a.bucket, "*/inputs/*"), objectArn(a.region, a.bucket, "*/configs/*"), objectArn(a.region, a.bucket, "*/results/*")],
       },
+      { Sid: "DevInstancesDebugResults", Effect: "Allow", Principal: dev, Action: ["s3:PutObject", ...MULTIPART], Resource: objectArn(a.region, a.bucket, "*/results/*") },
+      { ...deny, Sid: "DevInstancesNoUserFolderWrites", Principal: dev },
     );
   }
   return policy(...statements);
+}
+
+/**
+ * A console user's own password: change it (required when the initial one must be reset) and read
+ * the account's password rules. `${aws:username}` limits it to the signed-in user.
+ */
+export function changeOwnPasswordPolicy(region: string): PolicyDocument {
+  return policy(
+    { Sid: "ChangeOwnPassword", Effect: "Allow", Action: "iam:ChangePassword", Resource: `arn:${partitionOf(region)}:iam::*:user/neurocaas/\${aws:username}` },
+    { Sid: "ReadPasswordRules", Effect: "Allow", Action: "iam:GetAccountPasswordPolicy", Resource: "*" },
+  );
 }

@@ -90,7 +90,7 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
     for (const r of converted) {
       const { blueprint, config } = loadStackFile(path.join(out, r.output ?? ""));
       expect(blueprint?.PipelineName).toBe(r.output?.replace(/\.yaml$/, ""));
-      expect(config["neurocaas:utilsStack"]).toBe("organization/neurocaas/utils");
+      expect(config["neurocaas:utilsStack"]).toBe("utils");
     }
     const check = await neurocaas(["blueprint", "validate", path.join(out, "caiman-ncap-web.yaml")]);
     expect(check.code).toBe(0);

@@ -78,10 +78,10 @@ describe("neurocaas blueprint new", () => {
       '  UXData.Affiliates[0].UserInput: got "yes please", expected true (jobs start from submissions/) or false (from results/)',
     ]);
     // Once the blueprint is valid, the other stack config keys are checked too.
-    fs.writeFileSync(stack.path, stack.text.replace(/^ {2}neurocaas:utilsStack: .*\n/m, ""));
-    const noUtils = await neurocaas(["blueprint", "validate", stack.path]);
-    expect(noUtils.code).toBe(1);
-    expect(noUtils.stderr).toMatch(/1 problem\n {2}neurocaas:utilsStack: got \(missing\), expected the utils stack name/);
+    fs.writeFileSync(stack.path, stack.text.replace(/^ {2}neurocaas:utilsStack: .*\n/m, "  neurocaas:utilsStack: neurocaas/utils\n"));
+    const badUtils = await neurocaas(["blueprint", "validate", stack.path]);
+    expect(badUtils.code).toBe(1);
+    expect(badUtils.stderr).toMatch(/1 problem\n {2}neurocaas:utilsStack: got "neurocaas\/utils", expected a stack name \("utils"\) or a fully qualified one/);
   }, 600_000);
 
   it("resolves an AMI alias through SSM at creation time", async () => {

@@ -43,7 +43,7 @@ describe("AWS CLI against neurocaas local", () => {
     // As a lab member would: the blueprint user's own key, from the file `neurocaas local` names.
     const env = {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_"))),
-      AWS_PROFILE: "dummyuser",
+      AWS_PROFILE: "demouser",
       AWS_DEFAULT_REGION: "us-east-1",
       AWS_CONFIG_FILE: path.join(dir, "no-config"),
       AWS_SHARED_CREDENTIALS_FILE: local.credentialsFile,

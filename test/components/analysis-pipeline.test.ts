@@ -1,6 +1,6 @@
 import { installMocks, settle, byType, one, FAKE_UTILS, type Recorded } from "./mocks";
 import { parseBlueprint } from "../../components/blueprint/parse";
-import { AnalysisPipeline, notificationFilters } from "../../components/analysis-pipeline";
+import { AnalysisPipeline, bucketKeepOptions, notificationFilters } from "../../components/analysis-pipeline";
 import { LAMBDA_RUNTIME } from "../../components/lambda-bundle";
 import { decide } from "./iam-sim";
 import { rawBlueprint, withPaths } from "./fixtures";
@@ -41,7 +41,7 @@ const T = {
   object: "aws:s3/bucketObjectv2:BucketObjectv2",
   group: "aws:iam/group:Group",
   policy: "aws:iam/policy:Policy",
-  membership: "aws:iam/groupMembership:GroupMembership",
+  membership: "aws:iam/userGroupMembership:UserGroupMembership",
   role: "aws:iam/role:Role",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   fn: "aws:lambda/function:Function",
@@ -86,7 +86,21 @@ describe("AnalysisPipeline bucket", () => {
       expect(r.options.retainOnDelete).toBe(true);
       expect(r.options.ignoreChanges).toEqual(expect.arrayContaining(["content"]));
     }
-    expect(one(webdevResources, T.bucket, "webdev-bucket").options.retainOnDelete).toBe(false);
+  });
+
+  it("keeps the bucket, its data and its protections when the stack is destroyed or the pipeline renamed", () => {
+    for (const name of ["webdev-bucket", "webdev-public-access", "webdev-ownership", "webdev-encryption"]) {
+      expect([name, webdevResources.find((r) => r.name === name)?.options.retainOnDelete]).toEqual([name, true]);
+    }
+    expect(one(webdevResources, T.bucket, "webdev-bucket").inputs.forceDestroy).toBe(false);
+    // What a rename deletes: the notification and the policy go, the bucket and its data stay.
+    expect(one(webdevResources, T.notification, "webdev-notification").options.retainOnDelete).toBe(false);
+    expect(bucketKeepOptions(false)).toEqual({ retainOnDelete: true });
+    expect(bucketKeepOptions(true)).toEqual({ retainOnDelete: false });
+  });
+
+  it("replaces fixed-name groups and policies delete-first (IAM names are unique)", () => {
+    for (const r of [...byType(webdevResources, T.group), ...byType(webdevResources, T.policy)]) expect([r.name, r.options.deleteBeforeReplace]).toEqual([r.name, true]);
   });
 });
 
@@ -175,8 +189,10 @@ describe("AnalysisPipeline IAM", () => {
   it("creates one group and managed policy per affiliate and adds the users with the region suffix", () => {
     expect(byType(webdevResources, T.group).map((g) => g.inputs.name).sort()).toEqual(["webdev-analysis.labone", "webdev-analysis.labtwo"]);
     expect(byType(webdevResources, T.policy).map((g) => g.inputs.name).sort()).toEqual(["webdev-analysis.labone", "webdev-analysis.labtwo"]);
-    const members = Object.fromEntries(byType(webdevResources, T.membership).map((m) => [m.inputs.group, m.inputs.users]));
-    expect(members).toEqual({ "webdev-analysis.labone": ["aliceus-east-1", "bobus-east-1"], "webdev-analysis.labtwo": ["carolus-east-1"] });
+    // One non-exclusive membership per user: removing a user here never touches memberships other stacks own.
+    const members = byType(webdevResources, T.membership).map((m) => [m.inputs.user, m.inputs.groups]);
+    expect(members).toEqual([["aliceus-east-1", ["webdev-analysis.labone"]], ["bobus-east-1", ["webdev-analysis.labone"]], ["carolus-east-1", ["webdev-analysis.labtwo"]]]);
+    expect(byType(webdevResources, "aws:iam/groupMembership:GroupMembership")).toHaveLength(0);
   });
 
   it("deploys group policies that grant exactly their own folder", async () => {

@@ -22,6 +22,8 @@ const DLQ = `arn:aws:sqs:${R}:${ACCOUNT}:${B}-failed-invocations`;
 type Row = [string, SimRequest, Decision];
 const allow: Decision = "Allowed";
 const deny: Decision = "ImplicitlyDenied";
+/** Closed by the explicit Deny on users' folders (SPEC §10.2), not merely by a missing Allow. */
+const denied: Decision = "ExplicitlyDenied";
 
 function run(policy: PolicyDocument, rows: Row[]) {
   it.each(rows)("%s", async (_label, req, expected) => {
@@ -35,7 +37,7 @@ describe("IAE role of one analysis", () => {
     ["reads configs", { action: "s3:GetObject", resource: obj("brunolab/configs/config.yaml") }, allow],
     ["writes results", { action: "s3:PutObject", resource: obj("brunolab/results/job__x_1/process_results/out.h5") }, allow],
     ["lists its bucket", { action: "s3:ListBucket", resource: `arn:aws:s3:::${B}` }, allow],
-    ["cannot overwrite user inputs", { action: "s3:PutObject", resource: obj("brunolab/inputs/movie.tif") }, deny],
+    ["cannot overwrite user inputs", { action: "s3:PutObject", resource: obj("brunolab/inputs/movie.tif") }, denied],
     ["cannot delete anything", { action: "s3:DeleteObject", resource: obj("brunolab/results/job__x_1/out.h5") }, deny],
     ["cannot read cost logs", { action: "s3:GetObject", resource: obj("logs/active/i-0123.json") }, deny],
     ["cannot read another analysis' bucket", { action: "s3:GetObject", resource: obj("brunolab/inputs/movie.tif", OTHER) }, deny],
@@ -96,9 +98,9 @@ describe("job-manager role", () => {
     ["releases a failed claim", { action: "s3:DeleteObject", resource: obj("logs/_jobs/brunolab/job__x_1.json") }, allow],
     ["keeps the spend ledger", { action: "s3:PutObject", resource: obj("logs/_ledger/brunolab.json") }, allow],
     ["never deletes the spend ledger", { action: "s3:DeleteObject", resource: obj("logs/_ledger/brunolab.json") }, deny],
-    ["writes ensemble config copies", { action: "s3:PutObject", resource: obj("brunolab/configs/job__x_1inst1config.json") }, allow],
-    ["never deletes user data", { action: "s3:DeleteObject", resource: obj("brunolab/inputs/movie.tif") }, deny],
-    ["never overwrites user inputs", { action: "s3:PutObject", resource: obj("brunolab/inputs/movie.tif") }, deny],
+    ["writes ensemble config copies", { action: "s3:PutObject", resource: obj(`brunolab/configs/job__${B}_1inst1config.json`) }, allow],
+    ["never deletes user data", { action: "s3:DeleteObject", resource: obj("brunolab/inputs/movie.tif") }, denied],
+    ["never overwrites user inputs", { action: "s3:PutObject", resource: obj("brunolab/inputs/movie.tif") }, denied],
     ["never deletes finished cost logs", { action: "s3:DeleteObject", resource: obj("logs/brunolab/i-0123.json") }, deny],
     ["touches no other analysis' bucket", { action: "s3:GetObject", resource: obj("brunolab/inputs/movie.tif", OTHER) }, deny],
     ["has no S3 bucket administration", { action: "s3:PutBucketPolicy", resource: `arn:aws:s3:::${B}` }, deny],
@@ -113,7 +115,7 @@ describe("monitor role", () => {
   run(monitorPolicy({ region: R, bucket: B, bypassBuckets: ["lab-archive"], logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ }), [
     ["reads job records", { action: "s3:GetObject", resource: obj("logs/_jobs/brunolab/job__x_1.json") }, allow],
     ["adds spend to the ledger", { action: "s3:PutObject", resource: obj("logs/_ledger/brunolab.json") }, allow],
-    ["writes end markers of bypass jobs", { action: "s3:PutObject", resource: obj("out/job__x_1/process_results/end.txt", "lab-archive") }, allow],
+    ["writes end markers of bypass jobs", { action: "s3:PutObject", resource: obj(`out/job__${B}_1/process_results/end.txt`, "lab-archive") }, allow],
     ["moves cost logs", { action: "s3:PutObject", resource: obj("logs/brunolab/i-0123.json") }, allow],
     ["deletes active cost logs", { action: "s3:DeleteObject", resource: obj("logs/active/i-0123.json") }, allow],
     ["writes end markers", { action: "s3:PutObject", resource: obj("brunolab/results/job__x_1/process_results/end.txt") }, allow],
@@ -128,14 +130,14 @@ describe("monitor role", () => {
 });
 
 describe("post-processing role", () => {
-  run(postprocessPolicy({ region: R, bucket: B, targetBucket: "next-step", logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ }), [
+  run(postprocessPolicy({ region: R, bucket: B, targetBucket: "next-step", stepName: "prediction", logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ }), [
     ["submits the next step", { action: "s3:PutObject", resource: obj("brunolab/submissions/prediction_submit.json", "next-step") }, allow],
     ["copies job logs", { action: "s3:PutObject", resource: obj("brunolab/results/job__x_1/logs_pre_prediction/certificate.txt") }, allow],
     ["reads job logs to copy", { action: "s3:GetObject", resource: obj("brunolab/results/job__x_1/logs/certificate.txt") }, allow],
     ["writes its once-per-job marker", { action: "s3:PutObject", resource: obj("logs/_post/brunolab/results/job__x_1/prediction.json") }, allow],
     ["reads the job record", { action: "s3:GetObject", resource: obj("logs/_jobs/brunolab/job__x_1.json") }, allow],
     ["writes no cost logs", { action: "s3:PutObject", resource: obj("logs/brunolab/i-0123.json") }, deny],
-    ["writes no inputs of the next step", { action: "s3:PutObject", resource: obj("brunolab/inputs/x.tif", "next-step") }, deny],
+    ["writes no inputs of the next step", { action: "s3:PutObject", resource: obj("brunolab/inputs/x.tif", "next-step") }, denied],
     ["deletes nothing", { action: "s3:DeleteObject", resource: obj("brunolab/results/job__x_1/logs/certificate.txt") }, deny],
   ]);
 });

@@ -36,3 +36,29 @@ export async function decide(identity: readonly PolicyDocument[], req: SimReques
   }
   return result.overallResult as Decision;
 }
+
+/** One request of an isolation matrix: who asks, what, and whether SPEC §1/§10 lets it through. */
+export interface MatrixRow {
+  readonly role: string;
+  readonly label: string;
+  readonly request: SimRequest;
+  readonly expected: "Allowed" | "Denied";
+  readonly identity: readonly PolicyDocument[];
+  readonly resourcePolicy?: PolicyDocument;
+}
+
+export interface MatrixResult {
+  readonly row: MatrixRow;
+  readonly decision: Decision;
+}
+
+/** Runs every row; an "unexpected allow" is a request the matrix expects denied that IAM allows. */
+export async function runMatrix(rows: readonly MatrixRow[]): Promise<{ results: MatrixResult[]; unexpectedAllows: MatrixResult[]; unexpectedDenials: MatrixResult[] }> {
+  const results: MatrixResult[] = [];
+  for (const row of rows) results.push({ row, decision: await decide(row.identity, row.request, row.resourcePolicy) });
+  return {
+    results,
+    unexpectedAllows: results.filter((r) => r.row.expected === "Denied" && r.decision === "Allowed"),
+    unexpectedDenials: results.filter((r) => r.row.expected === "Allowed" && r.decision !== "Allowed"),
+  };
+}

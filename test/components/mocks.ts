@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { computedOutputs } from "../../cli/plan/mocks";
+import { computedOutputs, mockCall } from "../../cli/plan/mocks";
 import { waitForProgram } from "../../cli/plan/record";
 import { ACCOUNT } from "./iam-sim";
 
@@ -9,6 +9,7 @@ export interface ResourceOptionsSeen {
   readonly retainOnDelete: boolean;
   readonly ignoreChanges: readonly string[];
   readonly protect: boolean;
+  readonly deleteBeforeReplace: boolean;
 }
 
 export interface Recorded {
@@ -24,6 +25,7 @@ interface RegisterRequest {
   getRetainondelete(): boolean | undefined;
   getIgnorechangesList(): string[];
   getProtect(): boolean | undefined;
+  getDeletebeforereplace(): boolean | undefined;
 }
 
 /** Outputs of a mocked utils stack (what `requireOutput("utils")` returns). */
@@ -50,7 +52,7 @@ export function installMocks(): Recorded[] {
   const options = new Map<string, ResourceOptionsSeen>();
   pulumi.runtime.setMocks({
     newResource(args) {
-      const seen = options.get(`${args.type}::${args.name}`) ?? { retainOnDelete: false, ignoreChanges: [], protect: false };
+      const seen = options.get(`${args.type}::${args.name}`) ?? { retainOnDelete: false, ignoreChanges: [], protect: false, deleteBeforeReplace: false };
       recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, options: seen });
       if (args.type === "pulumi:pulumi:StackReference") {
         return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: { utils: FAKE_UTILS }, secretOutputNames: [] } };
@@ -59,7 +61,8 @@ export function installMocks(): Recorded[] {
       return { id, state: { ...args.inputs, ...state } };
     },
     call(args) {
-      return args.inputs;
+      // Unknown data sources throw (cli/plan/mocks.ts): a new invoke cannot silently return nothing.
+      return mockCall(args.token, args.inputs as Record<string, unknown>, { accountId: ACCOUNT, region: REGION });
     },
   }, "neurocaas", "test", false);
   // The mock monitor does not hand resource options to `newResource`; read them off the request.
@@ -70,6 +73,7 @@ export function installMocks(): Recorded[] {
       retainOnDelete: req.getRetainondelete() === true,
       ignoreChanges: req.getIgnorechangesList(),
       protect: req.getProtect() === true,
+      deleteBeforeReplace: req.getDeletebeforereplace() === true,
     });
     return register(req, cb);
   };

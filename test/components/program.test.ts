@@ -5,6 +5,7 @@ import { loadStackFile } from "../../components/blueprint/parse";
 import { defineStack } from "../../components/program";
 import { stackSettingsFromConfig } from "../../components/settings";
 import { REPO } from "./fixtures";
+import { COST_TAGS } from "../../components/cost-tags";
 import { decide } from "./iam-sim";
 import type { PolicyDocument } from "../../components/iam/document";
 
@@ -12,7 +13,7 @@ const recorded = installMocks();
 
 describe("defineStack on the dev stack (Pulumi.dev.yaml)", () => {
   const file = loadStackFile(path.join(REPO, "Pulumi.dev.yaml"));
-  const settings = stackSettingsFromConfig((k) => file.config[k]);
+  const settings = stackSettingsFromConfig((k) => file.config[k], { organization: "organization", project: "neurocaas", stack: "dev" });
   let outputs: ReturnType<typeof defineStack>;
 
   beforeAll(async () => {
@@ -23,8 +24,8 @@ describe("defineStack on the dev stack (Pulumi.dev.yaml)", () => {
   it("deploys the utils resources in-program and exports global params", async () => {
     const utils = await outputOf(outputs.utils!);
     expect(utils.keyName).toBe("neurocaas-dev-key");
-    expect(utils.iaeRoleArn).toMatch(/:role\/neurocaas-dev-iae$/);
-    expect(utils.globalParams).toMatchObject({ keyname: "neurocaas-dev-key", iamrole: "neurocaas-dev-iae" });
+    expect(utils.iaeRoleArn).toMatch(/:role\/neurocaas-dev-dev-iae$/);
+    expect(utils.globalParams).toMatchObject({ keyname: "neurocaas-dev-key", iamrole: "neurocaas-dev-dev-iae" });
     expect(utils.privateKeyParameterName).toBe("/neurocaas/keys/neurocaas-dev-key");
   });
 
@@ -47,10 +48,17 @@ describe("defineStack on the dev stack (Pulumi.dev.yaml)", () => {
     expect(dev.ingress).toEqual([expect.objectContaining({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24"] })]);
   });
 
+  it("replaces fixed-name resources delete-first, so a replacement cannot collide with itself", () => {
+    for (const [type, name] of [
+      ["aws:ec2/securityGroup:SecurityGroup", "utils-iae-sg"], ["aws:ec2/securityGroup:SecurityGroup", "utils-dev-sg"],
+      ["aws:ec2/keyPair:KeyPair", "utils-key-pair"], ["aws:ssm/parameter:Parameter", "utils-private-key"],
+    ]) expect([name, one(recorded, type, name).options.deleteBeforeReplace]).toEqual([name, true]);
+  });
+
   it("gives the utils role only the SSM core policy (analysis buckets grant it access)", () => {
     const attachments = byType(recorded, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn);
     expect(new Set(attachments)).toEqual(new Set(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]));
-    const utilsRolePolicies = byType(recorded, "aws:iam/rolePolicy:RolePolicy").filter((p) => String(p.inputs.role).startsWith("neurocaas-dev"));
+    const utilsRolePolicies = byType(recorded, "aws:iam/rolePolicy:RolePolicy").filter((p) => String(p.inputs.role) === "neurocaas-dev-dev-iae");
     expect(utilsRolePolicies).toHaveLength(0);
   });
 
@@ -73,19 +81,20 @@ describe("defineStack on the dev stack (Pulumi.dev.yaml)", () => {
     const instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
     expect(await decide([policy], { action: "ec2:StopInstances", resource: instance, context: { "ec2:ResourceTag/PriceTracking": "On" } })).toBe("Allowed");
     expect(await decide([policy], { action: "ec2:StopInstances", resource: instance })).toBe("ImplicitlyDenied");
-    expect(await outputOf(outputs.accountGuardFunction!)).toBe("neurocaas-account-guard");
+    expect(await outputOf(outputs.accountGuardFunction!)).toBe("neurocaas-dev-account-guard");
   });
 
   it("creates the user profile with secret login and access key outputs", async () => {
-    const user = one(recorded, "aws:iam/user:User", "user-dummyuser-user");
-    expect(user.inputs.name).toBe("dummyuserus-east-1");
+    const user = one(recorded, "aws:iam/user:User", "user-demouser-user");
+    expect(user.inputs.name).toBe("demouserus-east-1");
     expect(byType(recorded, "aws:iam/userLoginProfile:UserLoginProfile")).toHaveLength(1);
     expect(byType(recorded, "aws:iam/accessKey:AccessKey")).toHaveLength(1);
-    const u = outputs.users!.dummyuser;
-    expect(u.iamUserName).toBe("dummyuserus-east-1");
+    const u = outputs.users!.demouser;
+    expect(u.iamUserName).toBe("demouserus-east-1");
     expect(await pulumi.isSecret(u.secretAccessKey!)).toBe(true);
     expect(await pulumi.isSecret(u.password!)).toBe(true);
-    expect(one(recorded, "aws:iam/groupMembership:GroupMembership", "neurocaas-demo-debuggers-members").inputs.users).toEqual(["dummyuserus-east-1"]);
+    expect(one(recorded, "aws:iam/userGroupMembership:UserGroupMembership", "neurocaas-demo-debuggers-member-demouser").inputs).toMatchObject({ user: "demouserus-east-1", groups: ["neurocaas-demo.debuggers"] });
+    expect(byType(recorded, "aws:iam/groupMembership:GroupMembership")).toHaveLength(0);
   });
 
   it("tags every taggable resource with the cost tags", () => {
@@ -98,7 +107,9 @@ describe("defineStack on the dev stack (Pulumi.dev.yaml)", () => {
     expect(resources.length).toBeGreaterThan(20);
     for (const r of resources) {
       const tags = (r.inputs.tags ?? {}) as Record<string, string>;
-      expect([r.name, Object.keys(tags).sort()]).toEqual([r.name, ["neurocaas:analysis", "neurocaas:component", "neurocaas:stage"]]);
+      // The job manager and the IAE role also carry the blueprint's cost limits (components/cost-tags.ts).
+      const keys = Object.keys(tags).filter((k) => !Object.values(COST_TAGS).some((c) => k === c || k.startsWith(`${c}-`)));
+      expect([r.name, keys.sort()]).toEqual([r.name, ["neurocaas:analysis", "neurocaas:component", "neurocaas:stage"]]);
     }
   });
 });
@@ -112,14 +123,15 @@ describe("defineStack on an analysis stack (stacks/caiman-ncap-web.yaml)", () =>
     await settle(recorded);
     start = recorded.length;
     const file = loadStackFile(path.join(REPO, "stacks/caiman-ncap-web.yaml"));
-    outputs = defineStack(stackSettingsFromConfig((k) => file.config[k]));
+    outputs = defineStack(stackSettingsFromConfig((k) => file.config[k], { organization: "myorg", project: "neurocaas", stack: "caiman-ncap-web" }));
     await settle(recorded);
     mine = recorded.slice(start);
   }, 120_000);
 
   it("reads the utils outputs through a StackReference and deploys no utils or guard", () => {
     const refs = byType(mine, "pulumi:pulumi:StackReference");
-    expect(refs.map((r) => r.inputs.name)).toEqual(["organization/neurocaas/utils"]);
+    // `neurocaas:utilsStack: utils`, qualified with the stack's own organization and project.
+    expect(refs.map((r) => r.inputs.name)).toEqual(["myorg/neurocaas/utils"]);
     expect(byType(mine, "aws:ec2/securityGroup:SecurityGroup")).toHaveLength(0);
     expect(byType(mine, "aws:ec2/keyPair:KeyPair")).toHaveLength(0);
     expect(mine.filter((r) => r.name.startsWith("account-guard"))).toHaveLength(0);
@@ -141,8 +153,8 @@ describe("defineStack on an analysis stack (stacks/caiman-ncap-web.yaml)", () =>
     const notification = one(mine, "aws:s3/bucketNotification:BucketNotification", "caiman-ncap-web-notification");
     expect(notification.inputs.lambdaFunctions).toEqual([expect.objectContaining({ filterSuffix: "submit.json", events: ["s3:ObjectCreated:*"] })]);
     expect(byType(mine, "aws:iam/group:Group")).toHaveLength(9);
-    const marlab = one(mine, "aws:iam/groupMembership:GroupMembership", "caiman-ncap-web-marlab-members");
-    expect(marlab.inputs.users).toContain("adam.mar@nyulangone.orgus-east-1");
+    const marlab = byType(mine, "aws:iam/userGroupMembership:UserGroupMembership").filter((m) => (m.inputs.groups as string[])[0] === "caiman-ncap-web.marlab");
+    expect(marlab.map((m) => m.inputs.user)).toContain("adam.mar@nyulangone.orgus-east-1");
     expect(await outputOf(outputs.analysis!.bucketName)).toBe("caiman-ncap-web");
     const logGroups = byType(mine, "aws:cloudwatch/logGroup:LogGroup");
     for (const g of logGroups) expect(g.inputs.retentionInDays).toBe(90);

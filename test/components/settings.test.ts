@@ -1,4 +1,4 @@
-import { stackSettingsFromConfig, StackConfigError, DEFAULTS } from "../../components/settings";
+import { stackSettingsFromConfig, StackConfigError, DEFAULTS, defaultNamePrefix, qualifiedStackName, validSchedule } from "../../components/settings";
 import { rawBlueprint } from "./fixtures";
 
 function settingsOf(config: Record<string, unknown>) {
@@ -70,7 +70,6 @@ describe("stackSettingsFromConfig", () => {
       "neurocaas:logRetentionDays",
       "neurocaas:userProfiles[0].Groups",
       "neurocaas:userProfiles[0].UserName",
-      "neurocaas:utilsStack",
     ]);
   });
 
@@ -85,5 +84,56 @@ describe("stackSettingsFromConfig", () => {
 
   it("formats the error message with every issue", () => {
     expect(() => settingsOf({ "neurocaas:deployUtils": true, "aws:region": "us-east-1" })).toThrow(/Invalid stack config[\s\S]*neurocaas:sshCidr: got \(missing\)/);
+  });
+});
+
+describe("stack identity: names and the utils reference", () => {
+  const utils = { "aws:region": "us-east-1", "neurocaas:deployUtils": true, "neurocaas:sshCidr": "203.0.113.0/24" };
+  const self = (stack: string, organization = "organization") => ({ organization, project: "neurocaas", stack });
+
+  it("derives an account-level name prefix and key pair from the stack, so dev and utils differ", () => {
+    const dev = stackSettingsFromConfig((k) => (utils as Record<string, unknown>)[k], self("dev"));
+    const shared = stackSettingsFromConfig((k) => (utils as Record<string, unknown>)[k], self("utils"));
+    expect([dev.namePrefix, dev.utils.keyName]).toEqual(["neurocaas-dev", "neurocaas-dev-key"]);
+    expect([shared.namePrefix, shared.utils.keyName]).toEqual(["neurocaas-utils", "neurocaas-utils-key"]);
+    expect(defaultNamePrefix("My_Lab.Stack")).toBe("neurocaas-my-lab-stack");
+  });
+
+  it("takes neurocaas:namePrefix and rejects one that cannot start a resource name", () => {
+    const s = stackSettingsFromConfig((k) => ({ ...utils, "neurocaas:namePrefix": "lab-a" } as Record<string, unknown>)[k], self("dev"));
+    expect([s.namePrefix, s.utils.keyName]).toEqual(["lab-a", "lab-a-key"]);
+    expect(issuePaths({ ...utils, "neurocaas:namePrefix": "Lab_A" })).toEqual(["neurocaas:namePrefix"]);
+  });
+
+  it("qualifies the utils stack with the analysis stack's own organization and project (both backends)", () => {
+    const analysis = (ref?: string) => ({ "aws:region": "us-east-1", "neurocaas:blueprint": rawBlueprint(), ...(ref ? { "neurocaas:utilsStack": ref } : {}) });
+    expect(stackSettingsFromConfig((k) => (analysis() as Record<string, unknown>)[k], self("x")).utilsStack).toBe("organization/neurocaas/utils");
+    expect(stackSettingsFromConfig((k) => (analysis("shared") as Record<string, unknown>)[k], self("x", "acme")).utilsStack).toBe("acme/neurocaas/shared");
+    expect(stackSettingsFromConfig((k) => (analysis("acme/neurocaas/utils") as Record<string, unknown>)[k], self("x", "other")).utilsStack).toBe("acme/neurocaas/utils");
+    expect(issuePaths(analysis("neurocaas/utils"))).toEqual(["neurocaas:utilsStack"]);
+    expect(qualifiedStackName("utils", self("x", "acme"))).toBe("acme/neurocaas/utils");
+  });
+});
+
+describe("network and schedule settings AWS would reject", () => {
+  const utils = { "aws:region": "us-east-1", "neurocaas:deployUtils": true, "neurocaas:sshCidr": "203.0.113.0/24" };
+
+  it("requires vpcId and subnetIds together (accounts without a default VPC)", () => {
+    expect(issuePaths({ ...utils, "neurocaas:vpcId": "vpc-0123abcd" })).toEqual(["neurocaas:subnetIds"]);
+    expect(issuePaths({ ...utils, "neurocaas:subnetIds": ["subnet-0123abcd"] })).toEqual(["neurocaas:vpcId"]);
+    const both = settingsOf({ ...utils, "neurocaas:vpcId": "vpc-0123abcd", "neurocaas:subnetIds": ["subnet-0123abcd"] });
+    expect([both.utils.vpcId, both.utils.subnetIds]).toEqual(["vpc-0123abcd", ["subnet-0123abcd"]]);
+  });
+
+  it.each(["rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "rate(15 mins)", "cron(0 12 * * *)", "cron(0 12 * * MON *)", "every 15 minutes"])(
+    "rejects the guard schedule %s, which EventBridge rejects",
+    (schedule) => {
+      expect(issuePaths({ ...utils, "neurocaas:guardSchedule": schedule })).toEqual(["neurocaas:guardSchedule"]);
+    },
+  );
+
+  it.each(["rate(1 minute)", "rate(15 minutes)", "rate(2 hours)", "rate(1 day)", "cron(0/15 * * * ? *)", "cron(0 12 ? * MON-FRI *)"])("accepts %s", (schedule) => {
+    expect(settingsOf({ ...utils, "neurocaas:guardSchedule": schedule }).guard.schedule).toBe(schedule);
+    expect(validSchedule(schedule)).toBe(true);
   });
 });

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, settle, byType, outputOf } from "./mocks";
 import { UserProfile } from "../../components/user-profile";
+import { decide, ACCOUNT } from "./iam-sim";
+import type { PolicyDocument } from "../../components/iam/document";
 
 const recorded = installMocks();
 
@@ -24,6 +26,21 @@ describe("UserProfile", () => {
     expect(logins).toHaveLength(1);
     expect(logins[0].inputs.passwordResetRequired).toBe(true);
     expect(keyOnly.password).toBeUndefined();
+  });
+
+  it("never resets a password on a later `up`: AWS does not return it, so its inputs are ignored", () => {
+    const login = byType(recorded, "aws:iam/userLoginProfile:UserLoginProfile")[0];
+    expect([...login.options.ignoreChanges].sort()).toEqual(["password", "passwordLength", "passwordResetRequired", "pgpKey"]);
+  });
+
+  it("lets a console user change their own password (required at first sign-in), nobody else's", async () => {
+    const policies = byType(recorded, "aws:iam/userPolicy:UserPolicy");
+    expect(policies.map((p) => p.inputs.user)).toEqual(["aliceus-east-1"]);
+    const doc = JSON.parse(policies[0].inputs.policy as string) as PolicyDocument;
+    const asAlice = { principal: `arn:aws:iam::${ACCOUNT}:user/neurocaas/aliceus-east-1`, context: { "aws:username": "aliceus-east-1" } };
+    expect(await decide([doc], { action: "iam:ChangePassword", resource: `arn:aws:iam::${ACCOUNT}:user/neurocaas/aliceus-east-1`, ...asAlice })).toBe("Allowed");
+    expect(await decide([doc], { action: "iam:ChangePassword", resource: `arn:aws:iam::${ACCOUNT}:user/neurocaas/bobeu-west-1`, ...asAlice })).toBe("ImplicitlyDenied");
+    expect(await decide([doc], { action: "iam:CreateAccessKey", resource: `arn:aws:iam::${ACCOUNT}:user/neurocaas/aliceus-east-1`, ...asAlice })).toBe("ImplicitlyDenied");
   });
 
   it("exports credentials only as secrets", async () => {

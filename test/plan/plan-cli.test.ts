@@ -19,7 +19,8 @@ interface Run { code: number; stdout: string; stderr: string }
 
 function plan(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(bin, ["plan", ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    // --no-aws: hermetic even where the developer has AWS credentials (the bucket-name check).
+    execFile(bin, ["plan", ...args, "--no-aws"], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -28,7 +29,8 @@ function plan(...args: string[]): Promise<Run> {
 
 interface JsonReport {
   stack: string;
-  resources: { type: string; name: string; urn: string; properties: Record<string, unknown> }[];
+  resources: { type: string; name: string; urn: string; physicalName?: string; properties: Record<string, unknown> }[];
+  iamPolicies: { kind: string; resource: { type: string; name: string; urn: string }; appliesTo: string[]; document?: { Statement: { Sid?: string; Effect: string; Resource?: unknown }[] }; policyArn?: string }[];
   policies: { policy: string; enforcementLevel: string; violations: number }[];
   violations: { policy: string; enforcementLevel: string; urn?: string; name?: string; message: string }[];
 }
@@ -67,12 +69,63 @@ describe("plan of every stack in the repository", () => {
     });
   });
 
+  it("gives every stack its own physical names: dev, utils and the analyses can share one account", () => {
+    // IAM names are unique per account regardless of case; the rest per type (and region).
+    const owner = new Map<string, string>();
+    const clashes: string[] = [];
+    targets.forEach((t, i) => {
+      const report = JSON.parse(runs[i].stdout) as JsonReport;
+      for (const r of report.resources) {
+        if (r.physicalName === undefined) continue;
+        const key = `${r.type} ${r.type.startsWith("aws:iam/") ? r.physicalName.toLowerCase() : r.physicalName}`;
+        const first = owner.get(key);
+        if (first !== undefined && first !== t.stack) clashes.push(`${key} in ${first} and ${t.stack}`);
+        owner.set(key, t.stack);
+      }
+    });
+    expect(targets.map((t) => t.stack)).toEqual(expect.arrayContaining(["dev", "utils"]));
+    expect(owner.size).toBeGreaterThan(100);
+    expect(clashes).toEqual([]);
+  });
+
   it("shows the properties that matter", () => {
     const dev = JSON.parse(runs[targets.findIndex((t) => t.stack === "dev")].stdout) as JsonReport;
     const bucket = dev.resources.find((r) => r.type === "aws:s3/bucket:Bucket");
     expect(bucket?.properties).toMatchObject({ bucket: "neurocaas-demo", forceDestroy: false });
     const jm = dev.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name.endsWith("job-manager"));
     expect(jm?.properties).toMatchObject({ runtime: "nodejs22.x", config: { instanceType: "t3.medium", deployLimit: 4 } });
+  });
+});
+
+describe("IAM documents in the JSON report", () => {
+  let report: JsonReport;
+  beforeAll(async () => {
+    report = JSON.parse((await plan("--stack", "dev", "--json")).stdout) as JsonReport;
+  }, 300_000);
+  const of = (kind: string) => report.iamPolicies.filter((d) => d.kind === kind);
+
+  it("lists every role inline policy with the RolePolicy that carries it and its role", () => {
+    const inline = of("role inline policy");
+    expect(inline.map((d) => d.appliesTo[0]).sort()).toEqual([
+      "role:neurocaas-demo-iae", "role:neurocaas-demo-job-manager", "role:neurocaas-demo-monitor", "role:neurocaas-dev-account-guard",
+    ]);
+    const jm = inline.find((d) => d.appliesTo[0] === "role:neurocaas-demo-job-manager")!;
+    expect(jm.resource).toMatchObject({ type: "aws:iam/rolePolicy:RolePolicy", name: "neurocaas-demo-job-manager-policy" });
+    expect(jm.resource.urn).toMatch(/::neurocaas-demo-job-manager-policy$/);
+    expect(jm.document?.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(["PassOnlyTheIaeRole", "DenyWritesWhereUsersDataAndTriggersLive"]));
+  });
+
+  it("lists managed policies with the groups that attach them, the bucket policy, trust policies and AWS managed policies", () => {
+    expect(of("managed policy").map((d) => [d.resource.name, d.appliesTo])).toEqual([["neurocaas-demo-debuggers-policy", ["group:neurocaas-demo.debuggers"]]]);
+    const bucket = of("bucket policy");
+    expect(bucket.map((d) => [d.resource.type, d.appliesTo])).toEqual([["aws:s3/bucketPolicy:BucketPolicy", ["bucket:neurocaas-demo"]]]);
+    expect(bucket[0].document?.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(["DenyInsecureTransport", "DevInstancesNoUserFolderWrites"]));
+    const roles = report.resources.filter((r) => r.type === "aws:iam/role:Role");
+    expect(of("trust policy").map((d) => d.resource.name).sort()).toEqual(roles.map((r) => r.name).sort());
+    expect(of("aws managed policy").map((d) => [d.policyArn, d.appliesTo[0]]).sort()).toEqual([
+      ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-demo-iae"],
+      ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-dev-dev-iae"],
+    ]);
   });
 });
 

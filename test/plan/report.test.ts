@@ -6,6 +6,7 @@ const report: PlanReport = {
   resources: [
     { type: "aws:s3/bucket:Bucket", name: "demo-bucket", urn: "urn:pulumi:bad::neurocaas::aws:s3/bucket:Bucket::demo-bucket", properties: { bucket: "demo", forceDestroy: false } },
   ],
+  iamPolicies: [],
   policies: [
     { policy: "neurocaas-instance-types", enforcementLevel: "mandatory", kind: "resource", violations: 1 },
     { policy: "neurocaas-cost-tags", enforcementLevel: "advisory", kind: "resource", violations: 0 },

@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
+import { SHARED_FILES } from "../../cli/plan/affected";
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown>; if?: string }
+interface Step { uses?: string; run?: string; with?: Record<string, unknown>; if?: string; id?: string; name?: string }
 interface Job { needs?: string; permissions?: Record<string, string>; strategy?: { matrix?: unknown }; steps: Step[] }
 
 const root = path.resolve(__dirname, "../..");
@@ -14,6 +15,35 @@ const workflow = YAML.parse(fs.readFileSync(path.join(root, ".github/workflows/p
 describe("PR preview workflow", () => {
   it("runs on pull requests touching stacks, components, protocols or policies", () => {
     expect(workflow.on.pull_request.paths).toEqual(expect.arrayContaining(["stacks/**", "components/**", "protocols/**", "policies/**"]));
+  });
+
+  it("runs for every file the preview matrix treats as shared (dependencies, Pulumi.yaml, tsconfig, itself)", () => {
+    const paths = workflow.on.pull_request.paths;
+    const covered = (f: string) => paths.some((p) => (p.endsWith("/**") ? f.startsWith(p.slice(0, -2)) : p.includes("*") ? new RegExp(`^${p.replace(/\./g, "\\.").replace(/\*/g, "[^/]*")}$`).test(f) : p === f));
+    for (const f of [...SHARED_FILES, "Pulumi.dev.yaml", "stacks/new.yaml", "policies/package-lock.json", "cli/plan/affected.ts"]) expect([f, covered(f)]).toEqual([f, true]);
+  });
+
+  it("uses Node 22 (what @pulumi/pulumi requires) and installs the pack from its committed lock file", () => {
+    for (const job of Object.values(workflow.jobs)) {
+      const node = job.steps.find((s) => s.uses?.startsWith("actions/setup-node@"));
+      expect(node?.with?.["node-version"]).toBe(22);
+    }
+    expect(preview.steps.some((s) => /npm ci --prefix policies/.test(s.run ?? ""))).toBe(true);
+    expect(preview.steps.some((s) => /npm install --prefix policies/.test(s.run ?? ""))).toBe(false);
+    expect(fs.existsSync(path.join(root, "policies/package-lock.json"))).toBe(true);
+  });
+
+  it("previews a stack that does not exist yet only with upsert, else says so in a PR comment", () => {
+    const exists = preview.steps.find((s) => s.id === "exists");
+    expect(exists?.run).toMatch(/pulumi stack select "\$STACK"/);
+    const pulumi = step("pulumi/actions@") && preview.steps.find((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "preview");
+    expect(pulumi?.if).toMatch(/steps\.exists\.outputs\.exists == 'true' \|\| vars\.PULUMI_PREVIEW_UPSERT == 'true'/);
+    expect(String(pulumi?.with?.upsert)).toMatch(/PULUMI_PREVIEW_UPSERT/);
+    const comment = preview.steps.find((s) => s.uses?.startsWith("actions/github-script@"));
+    expect(comment?.if).toMatch(/exists != 'true'/);
+    expect(String(comment?.with?.script)).toMatch(/offline plan/);
+    const plan = preview.steps.findIndex((s) => s.run?.includes("neurocaas plan"));
+    expect(preview.steps[plan].run).toMatch(/tee offline-plan\.txt/);
   });
 
   const preview = workflow.jobs.preview;
@@ -32,7 +62,7 @@ describe("PR preview workflow", () => {
   });
 
   it("runs pulumi preview --diff with the policy pack and comments on the PR", () => {
-    const pulumi = step("pulumi/actions@");
+    const pulumi = preview.steps.find((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "preview");
     expect(pulumi?.with).toMatchObject({ command: "preview", diff: true, policyPacks: "policies", "comment-on-pr": true });
     expect(String(pulumi?.with?.["stack-name"])).toContain("matrix.stack");
   });

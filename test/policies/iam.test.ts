@@ -175,9 +175,9 @@ describe("neurocaas-user-group-limit", () => {
   });
 
   it("fails a user in 11 groups", async () => {
-    const template = find(stack, ofType("aws:iam/groupMembership:GroupMembership"));
+    const template = find(stack, ofType("aws:iam/userGroupMembership:UserGroupMembership"));
     let bad = stack;
-    for (let i = 0; i < 10; i += 1) bad = addCopy(bad, template, `other-analysis-${i}-members`, (p) => { p.group = `analysis-${i}.debuggers`; });
+    for (let i = 0; i < 10; i += 1) bad = addCopy(bad, template, `other-analysis-${i}-member`, (p) => { p.groups = [`analysis-${i}.debuggers`]; });
     expect((await violationsOf([userGroupLimit], bad))[0].message).toMatch(/User 'debuguserus-east-1' would be in 11 groups/);
   });
 });

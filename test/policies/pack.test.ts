@@ -4,7 +4,8 @@ import YAML from "yaml";
 import * as aws from "@pulumi/aws";
 import { resolvePolicyConfigs } from "../../cli/plan/evaluate";
 import { allPolicies, PACK_NAME } from "../../policies/all";
-import { COST_TAG_KEYS, RUNTIME_CONFIG_ENV, T } from "../../policies/resources";
+import { COST_LIMIT_TAGS, COST_TAG_KEYS, RUNTIME_CONFIG_ENV, T } from "../../policies/resources";
+import { COST_TAGS } from "../../components/cost-tags";
 import { RUNTIME_CONFIG_ENV as PROGRAM_RUNTIME_CONFIG_ENV } from "../../protocols/runtime-config";
 import { TAG_KEYS } from "../../components/tags";
 
@@ -84,6 +85,10 @@ describe("contracts with the program and the provider", () => {
 
   it("checks the cost tags the components write", () => {
     expect([...COST_TAG_KEYS]).toEqual([TAG_KEYS.analysis, TAG_KEYS.stage]);
+  });
+
+  it("reads the cost limits from the tags the components write (known on a first preview)", () => {
+    expect(COST_LIMIT_TAGS).toEqual(COST_TAGS);
   });
 
   it("uses the type tokens of the installed @pulumi/aws (a rename would silently disable a policy)", () => {
