@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/
 import { isStoppedByJobManager, terminateReasons } from "../../protocols/certificate";
 import { parseDatasetStatus, reasonText } from "../../protocols/dataset-status";
 import { endMarkerKey, jobFolderKey, certificateKey, rejectedJobFolder } from "../../protocols/layout";
-import { listKeys } from "./transfer";
+import { isNoSuchKey, listKeys } from "../transfer";
 
 /** What a user can learn about one job from storage. */
 export interface JobRef {
@@ -52,17 +52,12 @@ export function jobIsUnknown(state: JobState): boolean {
 
 const STATUS_FILE = /\/logs\/DATASET_NAME:(.*)_STATUS\.txt$/;
 
-function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
-}
-
 export async function readText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
   try {
     const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return await res.Body!.transformToString("utf-8");
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (isNoSuchKey(err)) return undefined;
     throw err;
   }
 }

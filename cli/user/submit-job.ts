@@ -4,7 +4,7 @@ import { sha256 } from "../../protocols/job-record";
 import { newJobId, validateJobId } from "./job-id";
 import { ProgressBar } from "./progress";
 import { planSubmission, submitFileBody, submitFileKey, type SubmissionPlan } from "./submission";
-import { uploadFile } from "./transfer";
+import { uploadFile } from "../transfer";
 
 export interface SubmitJobArgs {
   readonly client: S3Client;
