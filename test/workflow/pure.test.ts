@@ -9,9 +9,9 @@ import { processTree, TreeUsageMonitor } from "../../cli/workflow/proc-usage";
 import { parseProcStat } from "../../local/procfs";
 import { FieldNotFoundError, readYamlField } from "../../cli/workflow/yaml-field";
 import { floatRepr } from "../../cli/workflow/python-text";
-import { parseZip, readZipEntries, topLevelFolder } from "../../cli/workflow/zip";
+import { parseZip, topLevelFolder } from "../../cli/workflow/zip";
 import { shellQuote } from "../../cli/workflow/run-main";
-import { buildZip } from "./helpers/zip-builder";
+import { buildZip, writeSparseZip } from "./helpers/zip-builder";
 import { LocalLogSink } from "../../cli/workflow/log-sinks";
 import { markFailed } from "../../cli/workflow/mark-failed";
 import { logCommand } from "../../cli/workflow/log-command";
@@ -217,40 +217,59 @@ describe("parse-zip", () => {
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "nc-zip-"))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("extracts the single top-level folder, ignoring __MACOSX", () => {
+  it("extracts the single top-level folder, ignoring __MACOSX", async () => {
     const zip = path.join(dir, "task.zip");
     fs.writeFileSync(zip, buildZip({ "task/": "", "task/a.txt": "alpha", "task/sub/b.bin": Buffer.from([0, 1, 2, 255]), "__MACOSX/._task": "junk" }));
-    expect(parseZip(zip)).toBe("task");
+    expect(await parseZip(zip)).toBe("task");
     expect(fs.readFileSync(path.join(dir, "task/a.txt"), "utf8")).toBe("alpha");
     expect([...fs.readFileSync(path.join(dir, "task/sub/b.bin"))]).toEqual([0, 1, 2, 255]);
     expect(fs.existsSync(path.join(dir, "__MACOSX"))).toBe(false);
   });
 
-  it("extracts stored entries into another folder", () => {
+  it("extracts stored entries into another folder", async () => {
     const zip = path.join(dir, "s.zip");
     const out = path.join(dir, "out");
     fs.mkdirSync(out);
     fs.writeFileSync(zip, buildZip({ "folder/x.txt": "x" }, false));
-    expect(parseZip(zip, out)).toBe("folder");
+    expect(await parseZip(zip, out)).toBe("folder");
     expect(fs.readFileSync(path.join(out, "folder/x.txt"), "utf8")).toBe("x");
   });
 
-  it("extracts an archive whose only top-level entry is a file and prints the file's name, as the original did", () => {
+  it("extracts an archive whose only top-level entry is a file and prints the file's name, as the original did", async () => {
     const zip = path.join(dir, "single.zip");
     fs.writeFileSync(zip, buildZip({ "lonely.txt": "1", "__MACOSX/._lonely.txt": "meta" }));
-    expect(parseZip(zip)).toBe("lonely.txt");
+    expect(await parseZip(zip)).toBe("lonely.txt");
     expect(fs.readFileSync(path.join(dir, "lonely.txt"), "utf8")).toBe("1");
   });
 
-  it("rejects archives without exactly one top-level folder, non-zips and path escapes", () => {
-    const two = buildZip({ "a/x": "1", "b/y": "2" });
-    expect(() => topLevelFolder(readZipEntries(two), "two.zip")).toThrow(/exactly one top-level folder; found 2/);
+  it("rejects archives without exactly one top-level folder, non-zips and path escapes", async () => {
+    expect(() => topLevelFolder(["a/x", "b/y", "__MACOSX/a"], "two.zip")).toThrow(/exactly one top-level folder; found 2/);
+    const two = path.join(dir, "two.zip");
+    fs.writeFileSync(two, buildZip({ "a/x": "1", "b/y": "2" }));
+    await expect(parseZip(two)).rejects.toThrow(/two.zip must contain exactly one top-level folder; found 2 top-level entries \(a, b\)/);
     const notZip = path.join(dir, "n.zip");
     fs.writeFileSync(notZip, "plain text");
-    expect(() => parseZip(notZip)).toThrow(/not a zip archive/);
+    await expect(parseZip(notZip)).rejects.toThrow(/not a zip archive/);
     const evil = path.join(dir, "e.zip");
     fs.writeFileSync(evil, buildZip({ "top/../../escape.txt": "x" }));
-    expect(() => parseZip(evil, path.join(dir))).toThrow(/outside/);
+    await expect(parseZip(evil, path.join(dir))).rejects.toThrow(/outside/);
+    expect(fs.existsSync(path.join(dir, "..", "escape.txt"))).toBe(false);
+  });
+
+  it("refuses an entry whose CRC-32 does not match and leaves no corrupt file", async () => {
+    const zip = path.join(dir, "bad.zip");
+    fs.writeFileSync(zip, buildZip({ "task/good.txt": "fine", "task/bad.txt": "flipped bits" }, { badCrc: ["task/bad.txt"] }));
+    await expect(parseZip(zip)).rejects.toThrow(/entry task\/bad.txt is corrupt \(CRC-32/);
+    expect(fs.readFileSync(path.join(dir, "task/good.txt"), "utf8")).toBe("fine");
+    expect(fs.existsSync(path.join(dir, "task/bad.txt"))).toBe(false);
+  });
+
+  it("extracts from an archive over 2 GiB without reading it whole", async () => {
+    const zip = path.join(dir, "huge.zip");
+    writeSparseZip(zip, "__MACOSX/huge.bin", 2.2e9, { "task/a.txt": "after the big entry" });
+    expect(fs.statSync(zip).size).toBeGreaterThan(2 ** 31);
+    expect(await parseZip(zip)).toBe("task");
+    expect(fs.readFileSync(path.join(dir, "task/a.txt"), "utf8")).toBe("after the big entry");
   });
 });
 
