@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { CommandTargetNotReadyError, IAE_TAGS, type CommandInfo, type IaeDescription } from "./compute";
+import { CommandTargetNotReadyError, IAE_STOP_REASONS, IAE_TAGS, type CommandInfo, type IaeDescription } from "./compute";
 import { appendSetupLines, findDatasetLine, lineField, upsertDatasetLine } from "./certificate";
 import { isFinalStatus, parseDatasetStatus, reasonsOf, renderDatasetStatus, statusOf } from "./dataset-status";
 import { finishJobIfDone } from "./completion";
@@ -174,7 +174,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   const limits = limitsOf(deps);
   await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.conditionalWriteAttempts }, instanceId, costOfLog(log));
   // 3. A dataset that never reached SUCCESS/FAILED says why.
-  await settleDataset(ctx, log, state, desc);
+  await settleDataset(ctx, log, state, desc, at);
   // 4. end.txt when the job is over.
   let jobFinished = false;
   const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
@@ -240,38 +240,54 @@ async function updateActiveLog(ctx: Ctx, instanceId: string, change: (log: CostL
 /**
  * An IAE ended with its dataset not SUCCESS/FAILED: settle it from what the platform knows.
  * No command was ever delivered → FAILED, it never ran (capacity reclaimed, stopped by hand). The
- * command ended → its result (an analysis that reports no status of its own still gets one). The
- * command was still running → FAILED, interrupted (a spot reclaim says so). SUCCESS and FAILED
- * written by the IAE stay as they are.
+ * command ended → its result (an analysis that reports no status of its own still gets one; a
+ * failed command's exit code and stderr are recorded). The command was still running → FAILED,
+ * interrupted (a spot reclaim, or the machine going away, says so). SUCCESS and FAILED written by
+ * the IAE stay as they are — unless the platform killed it at a time limit: then the analysis
+ * did not finish whatever it reported, and the dataset is FAILED.
  */
-async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined): Promise<void> {
+async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined, at: Date): Promise<void> {
   const { deps } = ctx;
   const id = log["instance-id"];
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const current = parseDatasetStatus((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
   const status = statusOf(current) ?? "INITIALIZING";
-  if (isFinalStatus(status)) return;
-  const command = log.commandid
+  const killedAtLimit = desc?.stateReason === IAE_STOP_REASONS.timeLimit;
+  const iae = `IAE ${id} (${datasetLineName(datasetOf(log), log.member)})`;
+  const hostStopped = `[JOB TERMINATE REASON] ${iae} was interrupted: ${desc?.stateMessage ?? "the machine running it stopped"}. Resubmit the job to run it again.`;
+  if (isFinalStatus(status) && !killedAtLimit) {
+    // The analysis saw its end coming (e.g. it was signalled): its status stands, the cause is noted.
+    if (desc?.stateReason === IAE_STOP_REASONS.hostStopped) await appendCertificateNote(ctx, log, hostStopped);
+    return;
+  }
+  const command: CommandInfo | undefined = log.commandid
     ? await deps.compute.commandStatus(id, log.commandid).catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
     : log.delivery
       ? await deps.compute.findCommand(id, log.delivery.id)
       : undefined;
   const spotReclaimed = (desc?.spot ?? log.spot) && /spot/i.test(desc?.stateReason ?? "");
   const cause = desc?.stateReason ? ` (${desc.stateReason})` : "";
+  const finished = { finishedAt: formatIsoSeconds(at) };
   let report: DatasetReport;
-  if (!command) {
+  if (killedAtLimit) {
+    const reason = `[JOB TERMINATE REASON] ${iae} was killed: ${desc?.stateMessage ?? "it exceeded its time limit"}. The analysis did not finish; submit the job again with a larger __duration__.`;
+    report = { status: "FAILED", command: command?.commandId ?? null, lastCommand: "killed at its time limit", reason, overrideFinal: true, ...finished };
+  } else if (desc?.stateReason === IAE_STOP_REASONS.hostStopped) {
+    report = { status: "FAILED", command: command?.commandId ?? null, lastCommand: "interrupted", reason: hostStopped, ...finished };
+  } else if (!command) {
     const reason = `[JOB TERMINATE REASON] IAE ${id} ended (${state})${cause} before its analysis started${spotReclaimed ? ": AWS reclaimed its spot capacity" : ""}; nothing ran. Submit the job again.`;
     report = { status: "FAILED", command: null, lastCommand: "ended before it ran", reason };
   } else if (command.status === "Success") {
-    report = { status: "SUCCESS", command: command.commandId, lastCommand: `command ${command.commandId} finished`, reason: `The command finished successfully (the analysis reported no final status of its own).` };
+    report = { status: "SUCCESS", command: command.commandId, lastCommand: `command ${command.commandId} finished`, reason: `The command finished successfully (the analysis reported no final status of its own).`, ...finished };
   } else if (command.status === "Failed" || command.status === "TimedOut" || command.status === "Cancelled") {
-    const reason = `[JOB TERMINATE REASON] The command on IAE ${id} ended ${command.status} before the analysis reported a final status.`;
-    report = { status: "FAILED", command: command.commandId, lastCommand: `command ${command.status}`, reason };
+    const how = [command.exitCode !== undefined ? `exit code ${command.exitCode}` : undefined, command.details].filter(Boolean).join(", ");
+    const reason = `[JOB TERMINATE REASON] The command on IAE ${id} ended ${command.status}${how ? ` (${how})` : ""} before the analysis reported a final status.`;
+    report = { status: "FAILED", command: command.commandId, lastCommand: `command ${command.status}`, reason, ...(command.stderr ? { stderr: command.stderr } : {}), ...finished };
   } else {
     const reason = spotReclaimed
       ? `[JOB TERMINATE REASON] IAE ${id} was interrupted while its analysis was ${status}: AWS reclaimed the spot capacity it ran on${cause}. The analysis did not finish; submit the job again.`
       : `[JOB TERMINATE REASON] IAE ${id} was interrupted: it ended (${state})${cause} while its analysis was ${status}. The analysis did not finish; submit the job again.`;
-    report = { status: "FAILED", command: command.commandId, lastCommand: "interrupted", reason };
+    report = { status: "FAILED", command: command.commandId, lastCommand: "interrupted", reason, ...finished };
   }
   await reportDataset(ctx, log, report, report.status === "FAILED" ? report.reason : undefined);
 }
@@ -282,6 +298,31 @@ interface DatasetReport {
   readonly lastCommand: string;
   /** Added to the status file's reasons ("" for none). */
   readonly reason: string;
+  /** Also replace a final status (the platform knows the analysis did not finish). */
+  readonly overrideFinal?: boolean;
+  /** The command's stderr, recorded as the status file's output when the analysis recorded none. */
+  readonly stderr?: string;
+  /** When the IAE ended (`job_finish`, unless the analysis recorded its own). */
+  readonly finishedAt?: string;
+}
+
+/** Append a line to the job's certificate setup log (conditional read-modify-write). */
+async function appendCertificateNote(ctx: Ctx, log: CostLog, note: string): Promise<void> {
+  const { deps } = ctx;
+  const bucket = log.resultbucket ?? deps.config.bucketName;
+  await updateObject({ store: deps.store, bucket, key: certificateKey(log.jobpath), attempts: limitsOf(deps).conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) =>
+    obj && !obj.body.includes(note) ? appendSetupLines(obj.body, [note]) : UNCHANGED,
+  );
+}
+
+/** Output text as a status file's `std`: line index → line (each with its newline, as log-command writes it). */
+function stdOf(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l, i) => [String(i), `${l}\n`]),
+  );
 }
 
 function datasetOf(log: CostLog): string {
@@ -299,11 +340,15 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const dataset = datasetOf(log);
   const overrides = (current: string | undefined): boolean =>
-    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : !isFinalStatus(current));
+    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : report.overrideFinal === true || !isFinalStatus(current));
   const status = await updateObject({ store: deps.store, bucket, key: datasetStatusKey(log.jobpath, dataset, log.member), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
     const previous = obj ? (parseDatasetStatus(obj.body) ?? {}) : {};
     if (!overrides(statusOf(previous))) return UNCHANGED;
     const reasons = reasonsOf(previous);
+    // A repeated event (at-least-once delivery) finds its report already recorded.
+    if (report.reason !== "" && reasons.includes(report.reason) && statusOf(previous) === report.status) return UNCHANGED;
+    const hasOutput = typeof previous.std === "object" && previous.std !== null && Object.keys(previous.std).length > 0;
+    const recordedFinish = typeof previous.job_finish === "string" && previous.job_finish !== "N/A";
     return renderDatasetStatus({
       ...previous,
       status: report.status,
@@ -312,6 +357,8 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
       ...(log.member !== undefined ? { member: log.member } : {}),
       instance: log["instance-id"],
       command: report.command ?? (typeof previous.command === "string" ? previous.command : null),
+      ...(report.finishedAt !== undefined && !recordedFinish ? { job_finish: report.finishedAt } : {}),
+      ...(report.stderr !== undefined && !hasOutput ? { std: stdOf(report.stderr) } : {}),
     });
   });
   if (!status.written) return;
