@@ -6,6 +6,7 @@ import { limitsOf, type MonitorDeps } from "./deps";
 import { jobMembers, type JobRecord } from "./job-record";
 import { activeCostLogKey, certificateKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
 import { leaseLive, type Invocation } from "./lease";
+import type { ObjectStore } from "./storage";
 
 /**
  * When a job is over, and who says so (SPEC 4.7, §10.4: every started job ends with end.txt).
@@ -33,8 +34,17 @@ export async function finishJobIfDone(deps: MonitorDeps, invocation: Invocation,
     if (alive.some((i) => i.instanceId !== justEnded && i.tags[IAE_TAGS.group] === record.group)) return false;
   }
   if (record.state === "claimed" || record.state === "launching") await closeAbandonedRecord(deps, invocation, recordKey, record);
-  await deps.store.put(record.outputBucket, endMarkerKey(record.jobFolder), END_MARKER_BODY);
+  await writeEndMarker(deps.store, record.outputBucket, record.jobFolder);
   return true;
+}
+
+/**
+ * `process_results/end.txt`: nothing more will happen to the job (clients polling for completion
+ * stop waiting). Written only from here: by `finishJobIfDone`, by the job manager rolling back a
+ * failed launch, and by the monitor for a job without a record (an older deployment's).
+ */
+export async function writeEndMarker(store: ObjectStore, bucket: string, jobFolder: string): Promise<void> {
+  await store.put(bucket, endMarkerKey(jobFolder), END_MARKER_BODY);
 }
 
 async function memberEnded(deps: MonitorDeps, group: string, instanceId: string): Promise<boolean> {

@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import { CommandTargetNotReadyError, IAE_STOP_REASONS, IAE_TAGS, type CommandInfo, type IaeDescription } from "./compute";
 import { appendSetupLines, findDatasetLine, lineField, upsertDatasetLine } from "./certificate";
 import { isFinalStatus, parseDatasetStatus, reasonsOf, renderDatasetStatus, statusOf } from "./dataset-status";
-import { finishJobIfDone } from "./completion";
+import { finishJobIfDone, writeEndMarker } from "./completion";
 import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditional-update";
 import { costOfLog, type CostLog } from "./cost-log";
 import { limitsOf, type MonitorDeps } from "./deps";
 import { errorMessage } from "./errors";
 import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
-import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
+import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "./layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
 import { recordSpend } from "./ledger";
 import { PreconditionFailedError } from "./storage";
@@ -182,7 +182,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   if (record && log.jobrecord) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
   else if (!log.jobrecord) {
     // A cost log without a job record (an older deployment's): one IAE, one job.
-    await deps.store.put(log.resultbucket ?? bucket, endMarkerKey(log.jobpath), END_MARKER_BODY);
+    await writeEndMarker(deps.store, log.resultbucket ?? bucket, log.jobpath);
     jobFinished = true;
   }
   // 5. Only now the active log goes (a retry before this point redoes 1.–4.).

@@ -5,14 +5,14 @@ import { BUDGET_REJECTION, CertificateLog, SHUTDOWN_LINE, stepDoneLine, stepErro
 import { renderDatasetStatus } from "./dataset-status";
 import { formatIsoSeconds, formatTime } from "./time-format";
 import { countsAgainstGroup, decideBudget, formatUsd, projectedCost, timeoutMinutes } from "./budget";
-import { finishJobIfDone } from "./completion";
+import { finishJobIfDone, writeEndMarker } from "./completion";
 import { mapBounded } from "./concurrency";
 import { UNCHANGED, updateJson, updateObject } from "./conditional-update";
 import { limitsOf, type ProtocolDeps, type ProtocolLimits } from "./deps";
 import { JobError, errorMessage, isAwsError } from "./errors";
 import { costLogFor, jobRecordKey, parseJobRecord, sameSubmission, sha256, type IaeCommon, type JobRecord, type LaunchBatchRecord, type LaunchRecord, type PlannedIae, type SubmissionIdentity } from "./job-record";
 import { parseJobConfig, type JobConfig } from "./job-config";
-import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineName, datasetStatusKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey, groupOfKey, jobFolderName } from "./layout";
+import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey, groupOfKey, jobFolderName } from "./layout";
 import { defaultInvocation, leaseLive, leaseOf, type Invocation, type Lease } from "./lease";
 import { readLedger } from "./ledger";
 import { BucketUnavailableError, PreconditionFailedError } from "./storage";
@@ -762,7 +762,7 @@ export class Submission {
     await this.deps.compute.terminate(ids);
     await mapBounded(this.activeLogsWritten, 16, (id) => this.deps.store.delete(this.bucket, activeCostLogKey(id)));
     const loc = this.location as JobLocation;
-    await this.deps.store.put(loc.outputBucket, endMarkerKey(loc.jobFolder), END_MARKER_BODY);
+    await writeEndMarker(this.deps.store, loc.outputBucket, loc.jobFolder);
     this.cert.append(`Terminated the ${ids.length} IAE(s) already started for this job (${ids.join(", ")}); nothing is left running.`);
     this.launched = [];
   }
