@@ -28,25 +28,23 @@ function entry(name: string, content: string | Buffer, offset: number, options: 
 
 function headers(name: string, method: number, crc: number, compressedSize: number, size: number, offset: number, stored: Buffer): Built {
   const nameBuf = Buffer.from(name, "utf8");
-  const lh = Buffer.alloc(30);
+  // The local header and the central directory entry share these fields; the central one has
+  // "version made by" in front of them (so they start 2 bytes later) and the local header's offset.
+  const shared = (buf: Buffer, at: number): Buffer => {
+    buf.writeUInt16LE(20, at); // version needed to extract
+    buf.writeUInt16LE(0x0800, at + 2); // flags: UTF-8 names
+    buf.writeUInt16LE(method, at + 4);
+    buf.writeUInt32LE(crc, at + 10);
+    buf.writeUInt32LE(compressedSize, at + 14);
+    buf.writeUInt32LE(size, at + 18);
+    buf.writeUInt16LE(nameBuf.length, at + 22);
+    return buf;
+  };
+  const lh = shared(Buffer.alloc(30), 4);
   lh.writeUInt32LE(0x04034b50, 0);
-  lh.writeUInt16LE(20, 4);
-  lh.writeUInt16LE(0x0800, 6);
-  lh.writeUInt16LE(method, 8);
-  lh.writeUInt32LE(crc, 14);
-  lh.writeUInt32LE(compressedSize, 18);
-  lh.writeUInt32LE(size, 22);
-  lh.writeUInt16LE(nameBuf.length, 26);
-  const ch = Buffer.alloc(46);
+  const ch = shared(Buffer.alloc(46), 6);
   ch.writeUInt32LE(0x02014b50, 0);
-  ch.writeUInt16LE(20, 4);
-  ch.writeUInt16LE(20, 6);
-  ch.writeUInt16LE(0x0800, 8);
-  ch.writeUInt16LE(method, 10);
-  ch.writeUInt32LE(crc, 16);
-  ch.writeUInt32LE(compressedSize, 20);
-  ch.writeUInt32LE(size, 24);
-  ch.writeUInt16LE(nameBuf.length, 28);
+  ch.writeUInt16LE(20, 4); // version made by
   ch.writeUInt32LE(offset, 42);
   return { local: Buffer.concat([lh, nameBuf, stored]), central: Buffer.concat([ch, nameBuf]) };
 }
