@@ -243,8 +243,9 @@ async function updateActiveLog(ctx: Ctx, instanceId: string, change: (log: CostL
  * command ended → its result (an analysis that reports no status of its own still gets one; a
  * failed command's exit code and stderr are recorded). The command was still running → FAILED,
  * interrupted (a spot reclaim, or the machine going away, says so). SUCCESS and FAILED written by
- * the IAE stay as they are — unless the platform killed it at a time limit: then the analysis
- * did not finish whatever it reported, and the dataset is FAILED.
+ * the IAE stay as they are — unless it was killed at a time limit (its `__duration__`, or a
+ * SUCCESS whose command then timed out): then the analysis did not finish, and the dataset is
+ * FAILED.
  */
 async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined, at: Date): Promise<void> {
   const { deps } = ctx;
@@ -252,31 +253,39 @@ async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDes
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const current = parseDatasetStatus((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
   const status = statusOf(current) ?? "INITIALIZING";
-  const killedAtLimit = desc?.stateReason === IAE_STOP_REASONS.timeLimit;
   const iae = `IAE ${id} (${datasetLineName(datasetOf(log), log.member)})`;
   const hostStopped = `[JOB TERMINATE REASON] ${iae} was interrupted: ${desc?.stateMessage ?? "the machine running it stopped"}. Resubmit the job to run it again.`;
+  const lookUp = (): Promise<CommandInfo | undefined> =>
+    log.commandid
+      ? deps.compute.commandStatus(id, log.commandid).catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
+      : log.delivery
+        ? deps.compute.findCommand(id, log.delivery.id)
+        : Promise.resolve(undefined);
+  let command: CommandInfo | undefined;
+  // A reported SUCCESS stands unless the command was cut off at its time limit (its results may be incomplete).
+  if (status === "SUCCESS" && desc?.stateReason !== IAE_STOP_REASONS.timeLimit) command = await lookUp();
+  const killedAtLimit = desc?.stateReason === IAE_STOP_REASONS.timeLimit || command?.status === "TimedOut";
   if (isFinalStatus(status) && !killedAtLimit) {
     // The analysis saw its end coming (e.g. it was signalled): its status stands, the cause is noted.
     if (desc?.stateReason === IAE_STOP_REASONS.hostStopped) await appendCertificateNote(ctx, log, hostStopped);
     return;
   }
-  const command: CommandInfo | undefined = log.commandid
-    ? await deps.compute.commandStatus(id, log.commandid).catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
-    : log.delivery
-      ? await deps.compute.findCommand(id, log.delivery.id)
-      : undefined;
+  command ??= await lookUp();
   const spotReclaimed = (desc?.spot ?? log.spot) && /spot/i.test(desc?.stateReason ?? "");
   const cause = desc?.stateReason ? ` (${desc.stateReason})` : "";
   const finished = { finishedAt: formatIsoSeconds(at) };
   let report: DatasetReport;
-  if (killedAtLimit) {
-    const reason = `[JOB TERMINATE REASON] ${iae} was killed: ${desc?.stateMessage ?? "it exceeded its time limit"}. The analysis did not finish; submit the job again with a larger __duration__.`;
+  if (desc?.stateReason === IAE_STOP_REASONS.timeLimit) {
+    const reason = `[JOB TERMINATE REASON] ${iae} was killed: ${desc.stateMessage ?? "it exceeded its time limit"}. The analysis did not finish; submit the job again with a larger __duration__.`;
     report = { status: "FAILED", command: command?.commandId ?? null, lastCommand: "killed at its time limit", reason, overrideFinal: true, ...finished };
   } else if (desc?.stateReason === IAE_STOP_REASONS.hostStopped) {
     report = { status: "FAILED", command: command?.commandId ?? null, lastCommand: "interrupted", reason: hostStopped, ...finished };
   } else if (!command) {
     const reason = `[JOB TERMINATE REASON] IAE ${id} ended (${state})${cause} before its analysis started${spotReclaimed ? ": AWS reclaimed its spot capacity" : ""}; nothing ran. Submit the job again.`;
     report = { status: "FAILED", command: null, lastCommand: "ended before it ran", reason };
+  } else if (command.status === "TimedOut" && isFinalStatus(status)) {
+    const reason = `[JOB TERMINATE REASON] The command on IAE ${id} timed out${command.details ? ` (${command.details})` : ""} after the analysis reported ${status}: its results may be incomplete. Submit the job again.`;
+    report = { status: "FAILED", command: command.commandId, lastCommand: "command TimedOut", reason, overrideFinal: true, ...finished };
   } else if (command.status === "Success") {
     report = { status: "SUCCESS", command: command.commandId, lastCommand: `command ${command.commandId} finished`, reason: `The command finished successfully (the analysis reported no final status of its own).`, ...finished };
   } else if (command.status === "Failed" || command.status === "TimedOut" || command.status === "Cancelled") {

@@ -209,6 +209,22 @@ describe("monitor: how an IAE ended decides what its dataset says", () => {
     expect((await certificate(job)).match(/was killed/g)).toHaveLength(1);
   });
 
+  it("fails a SUCCESS whose command then timed out (results cut off), and keeps one whose command finished", async () => {
+    const { job, id } = await running();
+    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D1), JSON.stringify({ ...(await status(job)), status: "SUCCESS", reason: ["exit code 0"] }));
+    Object.assign(world.commands[0], { status: "TimedOut", statusDetails: "ExecutionTimedOut" });
+    world.instances.get(id)!.state = "terminated";
+    await runMonitor(stateEvent(id, "terminated"), deps());
+    expect(await status(job)).toMatchObject({ status: "FAILED", reason: ["exit code 0", `[JOB TERMINATE REASON] The command on IAE ${id} timed out (ExecutionTimedOut) after the analysis reported SUCCESS: its results may be incomplete. Submit the job again.`] });
+
+    const other = await running();
+    await s3.store.put(BUCKET, datasetStatusKey(other.job.jobFolder!, D1), JSON.stringify({ ...(await status(other.job)), status: "SUCCESS", reason: ["exit code 0"] }));
+    world.commands[world.commands.length - 1].status = "Success";
+    world.instances.get(other.id)!.state = "terminated";
+    await runMonitor(stateEvent(other.id, "terminated"), deps());
+    expect(await status(other.job)).toMatchObject({ status: "SUCCESS", reason: ["exit code 0"] });
+  });
+
   it("keeps the final status of an IAE whose host went away, and notes why in the certificate", async () => {
     const { job, id } = await running();
     await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D1), JSON.stringify({ ...(await status(job)), status: "FAILED", reason: ["interrupted: log-command received SIGTERM"] }));
