@@ -1,6 +1,6 @@
 import * as esbuild from "esbuild";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../components/lambda-bundle";
+import { LAMBDA_BUILD_OPTIONS, PROJECT_ROOT } from "../components/lambda-bundle";
 
 /** Package of a bundled input path (`node_modules/@scope/name/...` → `@scope/name`); project files → "(project)". */
 export function packageOf(inputPath: string): string {
@@ -16,23 +16,19 @@ export function bytesByPackage(inputs: Readonly<Record<string, { bytesInOutput: 
 }
 
 /**
- * What a handler bundle is made of, from an esbuild metafile of the same build settings as
+ * What a handler bundle is made of, from an esbuild metafile of the build settings of
  * components/lambda-bundle.ts (a separate build: bundleHandler returns only the code).
  */
-export function bundleComposition(entry: string): [string, number][] {
-  const result = esbuild.buildSync({
+export async function bundleComposition(entry: string): Promise<[string, number][]> {
+  const result = await esbuild.build({
+    ...LAMBDA_BUILD_OPTIONS,
+    plugins: [...LAMBDA_BUILD_OPTIONS.plugins],
+    mainFields: [...LAMBDA_BUILD_OPTIONS.mainFields],
     entryPoints: [path.resolve(PROJECT_ROOT, entry)],
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    minify: true,
     write: false,
-    legalComments: "none",
-    logLevel: "silent",
     metafile: true,
   });
-  const output = Object.values(result.metafile?.outputs ?? {})[0];
+  const output = Object.values(result.metafile.outputs)[0];
   if (!output) throw new Error(`bundle composition: esbuild produced no output for ${entry}`);
   return bytesByPackage(output.inputs);
 }

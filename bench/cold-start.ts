@@ -83,7 +83,7 @@ export async function benchColdStart(args: ColdStartArgs): Promise<BenchSection>
         continue;
       }
       const t = process.hrtime.bigint();
-      const code = bundleHandler(entry);
+      const code = await bundleHandler(entry);
       const bundleMs = elapsedMs(t);
       const file = path.join(dir, handler, "index.js");
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -91,7 +91,7 @@ export async function benchColdStart(args: ColdStartArgs): Promise<BenchSection>
       const { loadMs, processMs } = await measureLoads(file, handler);
       const bytes = Buffer.byteLength(code);
       const gzipBytes = zlib.gzipSync(code, { level: 9 }).length;
-      measures.push({ handler, entry, bytes, gzipBytes, bundleMs, loadMs, processMs, largest: bundleComposition(entry).slice(0, 4) });
+      measures.push({ handler, entry, bytes, gzipBytes, bundleMs, loadMs, processMs, largest: (await bundleComposition(entry)).slice(0, 4) });
       args.log(`cold-start: ${handler}: ${bytes} B (${gzipBytes} B gzip), load median ${median(loadMs).toFixed(1)} ms`);
     }
     // Noise floor of this machine: the same measurement of a module that only exports a handler.

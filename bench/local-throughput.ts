@@ -7,7 +7,8 @@ import { readJobState } from "../cli/user/job-state";
 import { endMarkerKey, jobFolderKey } from "../protocols/layout";
 import { createS3Client, listKeys } from "../protocols/s3-client";
 import { startLocalProcess } from "./local-server";
-import { freePort, peakRssKb } from "./proc";
+import { peakRssKb } from "../local/procfs";
+import { freePort } from "./proc";
 import type { BenchSection } from "./report";
 import { elapsedMs, round } from "./stats";
 

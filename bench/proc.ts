@@ -1,21 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
-import * as fs from "node:fs";
 import * as net from "node:net";
-
-/** Peak resident set size (VmHWM) in KiB from the text of /proc/<pid>/status. */
-export function parseVmHwmKb(status: string): number | undefined {
-  const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Peak RSS of a live process in KiB, or undefined when /proc has no such process. */
-export function peakRssKb(pid: number): number | undefined {
-  try {
-    return parseVmHwmKb(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return undefined;
-  }
-}
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {

@@ -9,7 +9,7 @@ import { recordResources, waitForProgram } from "../cli/plan/record";
 import { defineStack } from "../components/program";
 import { stackSettingsFromConfig } from "../components/settings";
 import { scaleStackConfig } from "./program-config";
-import { peakRssKb } from "./proc";
+import { peakRssKb } from "../local/procfs";
 
 export interface ProgramChildResult {
   readonly affiliates: number;

@@ -1,20 +1,13 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { mapBounded } from "../protocols/concurrency";
 
 /** Write many small objects with bounded concurrency. */
 export async function putObjects(client: S3Client, bucket: string, objects: Iterable<readonly [string, string]>, concurrency = 16): Promise<number> {
-  const it = objects[Symbol.iterator]();
-  let written = 0;
-  const worker = async (): Promise<void> => {
-    for (let n = it.next(); !n.done; n = it.next()) {
-      const [key, body] = n.value;
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-      written++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return written;
+  const all = [...objects];
+  await mapBounded(all, concurrency, (([key, body]) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))), { stopOnError: true });
+  return all.length;
 }
 
 /** The 132 real finished cost logs of fixtures/cost-logs/test_user, as [instance id, JSON text]. */

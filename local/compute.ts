@@ -1,17 +1,15 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { jobRecordKey, type JobRecord } from "../protocols/job-record";
-import { activeCostLogKey, datasetStatusKey, type EnsembleMember } from "../protocols/layout";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
   CommandTargetNotReadyError,
+  IAE_STOP_REASONS,
   IAE_TAGS,
   LaunchError,
   type CommandInfo,
   type CommandRequest,
-  type CommandStatus,
   type ComputeBackend,
   type IaeDescription,
   type IaeLaunchRequest,
@@ -22,8 +20,8 @@ import {
 import { ec2StateChangeEvent, type Ec2StateChangeEvent } from "./events";
 import { IaeProcess, type IaeExit } from "./iae-process";
 import { chooseIsolation, checkSandboxView, defaultSandboxView, DEFAULT_BWRAP, type IaeConfinement, type IaeIsolationMode } from "./iae-sandbox";
-import { ensureEndMarker, recordIaeFailure } from "./job-notes";
-import { StateStore, type LocalInstanceRecord } from "./state-store";
+import { readProcStat } from "./procfs";
+import { StateStore, type LocalCommandRecord, type LocalInstanceRecord } from "./state-store";
 import { resolveWorkingDirectory } from "./working-directory";
 
 export interface LocalComputeArgs {
@@ -35,6 +33,7 @@ export interface LocalComputeArgs {
   readonly isolation?: IaeIsolationMode;
   /** The bubblewrap binary (default `bwrap` on PATH). */
   readonly bwrap?: string;
+  /** Uploads each command's output to its output prefix, as SSM does (nothing else: the monitor writes the job's files). */
   readonly client: S3Client;
   readonly region: string;
   /**
@@ -70,19 +69,6 @@ function newInstanceId(): string {
   return `i-${randomBytes(9).toString("hex").slice(0, 17)}`;
 }
 
-/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat). */
-async function processStartTicks(pid: number): Promise<string | undefined> {
-  const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  if (stat === undefined) return undefined;
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-}
-
-/** Job folder from a command output prefix `{job folder}/internal_ec2_logs[/]`. */
-export function jobFolderFromOutputPrefix(prefix: string): string | undefined {
-  const m = /^(.*)\/internal_ec2_logs\/?$/.exec(prefix);
-  return m ? m[1] : undefined;
-}
-
 /**
  * The ComputeBackend of `neurocaas local`: each IAE is a local bash process, in a bubblewrap
  * sandbox of its own where possible (see IaeProcess and iae-sandbox.ts).
@@ -91,8 +77,12 @@ export function jobFolderFromOutputPrefix(prefix: string): string | undefined {
  * records, as boot time guarantees on EC2 — or after `bootFallbackMs`. The monitor then delivers
  * the command with `sendCommand`. When the command exits the IAE shuts down (`shutting-down`,
  * then `terminated`). The `Timeout` tag (`__duration__` minutes) is enforced: the IAE is killed at
- * the limit and the certificate says so. State persists in the data dir; IAEs that were active when
- * the server stopped are reported as interrupted by `recover()` on the next start.
+ * the limit. State persists in the data dir; IAEs that were active when the server stopped are
+ * ended by `recover()` on the next start.
+ *
+ * Like EC2 and SSM it only reports: how a command ended (`commandStatus`: status, exit code,
+ * stderr) and why an IAE ended (`describe`: IAE_STOP_REASONS), through the same state-change
+ * events. The monitor writes the job's certificate, status files and end.txt from them.
  */
 export class LocalCompute implements ComputeBackend {
   private readonly processes = new Map<string, IaeProcess>();
@@ -277,15 +267,7 @@ export class LocalCompute implements ComputeBackend {
       await this.settle();
       return;
     }
-    const wasRunning = r.state === "running";
-    r.state = final === "terminated" ? "shutting-down" : "stopping";
-    await this.store.save();
-    if (wasRunning) this.freeSlot();
-    await this.emit(id, r.state);
-    r.state = final;
-    this.ended(r);
-    await this.store.save();
-    await this.emit(id, final);
+    await this.end(r, final);
   }
 
   private describeRecord(r: LocalInstanceRecord): IaeDescription {
@@ -299,6 +281,8 @@ export class LocalCompute implements ComputeBackend {
       tags: r.tags,
       ...(r.launchToken !== undefined ? { launchToken: r.launchToken } : {}),
       ...(r.launchIndex !== undefined ? { launchIndex: r.launchIndex } : {}),
+      ...(r.stateReason !== undefined ? { stateReason: r.stateReason } : {}),
+      ...(r.stateMessage !== undefined ? { stateMessage: r.stateMessage } : {}),
     };
   }
 
@@ -345,9 +329,7 @@ export class LocalCompute implements ComputeBackend {
     });
     this.processes.set(request.instanceId, proc);
     r.pid = proc.pid;
-    r.pidStartTicks = proc.pid === undefined ? undefined : await processStartTicks(proc.pid);
-    r.outputBucket = request.outputBucket;
-    r.outputPrefix = request.outputPrefix;
+    r.pidStartTicks = proc.pid === undefined ? undefined : readProcStat(proc.pid)?.startTicks;
     this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress", ...(request.deliveryId !== undefined ? { deliveryId: request.deliveryId } : {}) };
     await this.store.save();
     this.log(`${request.instanceId}: running command ${commandId} (limit ${limitMs === undefined ? "none" : `${limitMs / 1000} s`})`);
@@ -360,43 +342,42 @@ export class LocalCompute implements ComputeBackend {
 
   private async onExit(r: LocalInstanceRecord, commandId: string, exit: IaeExit, limitIsDuration: boolean, timeoutMinutes: number, request: CommandRequest): Promise<void> {
     this.processes.delete(r.instanceId);
-    const status: CommandStatus = exit.stopped ? "Cancelled" : exit.timedOut ? (limitIsDuration ? "Failed" : "TimedOut") : exit.code === 0 ? "Success" : "Failed";
-    this.state.commands[commandId].status = status;
-    this.log(`${r.instanceId}: command ${commandId} ${status} (exit ${exit.code ?? exit.signal})`);
+    const command = this.state.commands[commandId];
+    command.status = exit.stopped ? "Cancelled" : exit.timedOut ? (limitIsDuration ? "Failed" : "TimedOut") : exit.code === 0 ? "Success" : "Failed";
+    if (exit.code !== null && !exit.timedOut && !exit.stopped) command.exitCode = exit.code;
+    if (exit.timedOut) command.details = limitIsDuration ? `killed at the __duration__ of ${timeoutMinutes} minute(s)` : `the command exceeded SSM_TIMEOUT (${request.executionTimeoutSeconds} s)`;
+    else if (exit.signal) command.details = `killed by ${exit.signal}`;
+    if (command.status !== "Success") {
+      const stderr = await this.stderrTail(exit.stderrPath);
+      if (stderr !== "") command.stderr = stderr;
+    }
+    this.log(`${r.instanceId}: command ${commandId} ${command.status} (exit ${exit.code ?? exit.signal})`);
     await this.uploadOutput(request, commandId, exit).catch((err: unknown) => this.log(`${r.instanceId}: could not upload command output: ${(err as Error).message}`));
-
-    const jobFolder = jobFolderFromOutputPrefix(request.outputPrefix);
-    const datasetKey = r.tags[IAE_TAGS.dataset];
     if (this.closing && exit.stopped) {
       // Server shutdown: the IAE stays "running" in the persisted state; recover() reports it.
       await this.store.save();
       return;
     }
-    if (jobFolder !== undefined && (exit.timedOut || (exit.code !== 0 && !exit.stopped))) {
-      const stderrLines = await this.stderrTail(exit.stderrPath);
-      const note = exit.timedOut
-        ? limitIsDuration
-          ? `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}) was killed: it exceeded its __duration__ of ${timeoutMinutes} minute(s).`
-          : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}) was killed: the command exceeded SSM_TIMEOUT (${request.executionTimeoutSeconds} s).`
-        : `[NeuroCAAS local] IAE ${r.instanceId} (${datasetKey ?? "?"}): command exited with code ${exit.code ?? exit.signal}.`;
-      const reason = exit.timedOut ? note.replace("[NeuroCAAS local] ", "") : `IAE command exited with code ${exit.code ?? exit.signal}`;
-      const member = await this.memberOf(r);
-      if (exit.timedOut || !(await this.datasetFinal(request.outputBucket, jobFolder, datasetKey, member))) {
-        await recordIaeFailure({ client: this.args.client, bucket: request.outputBucket, jobFolder, datasetKey, member, instanceId: r.instanceId, note, reason, stderrLines, overrideFinal: exit.timedOut }).catch((err: unknown) =>
-          this.log(`${r.instanceId}: could not record the failure: ${(err as Error).message}`),
-        );
-      }
+    if (exit.timedOut && limitIsDuration) {
+      // As the account guard stops an IAE past its Timeout on EC2: the platform ended it.
+      r.stateReason = IAE_STOP_REASONS.timeLimit;
+      r.stateMessage = `it exceeded its __duration__ of ${timeoutMinutes} minute(s)`;
     }
-    const final = r.requestedFinal === "stopped" ? "stopped" : "terminated";
+    await this.end(r, r.requestedFinal === "stopped" ? "stopped" : "terminated");
+    await this.removeSandbox(r);
+  }
+
+  /** running → shutting-down/stopping → terminated/stopped, each state change reported to the monitor. */
+  private async end(r: LocalInstanceRecord, final: "terminated" | "stopped"): Promise<void> {
+    const wasRunning = r.state === "running";
     r.state = final === "stopped" ? "stopping" : "shutting-down";
     await this.store.save();
-    this.freeSlot();
+    if (wasRunning) this.freeSlot();
     await this.emit(r.instanceId, r.state);
     r.state = final;
     this.ended(r);
     await this.store.save();
     await this.emit(r.instanceId, final);
-    await this.removeSandbox(r);
   }
 
   /** Where an IAE's command output is captured (beside, not in, its sandbox). */
@@ -412,33 +393,11 @@ export class LocalCompute implements ComputeBackend {
     }
   }
 
-  /** The ensemble member an IAE runs, from its active cost log (undefined for ordinary jobs). */
-  private async memberOf(r: LocalInstanceRecord): Promise<EnsembleMember> {
-    const analysis = r.tags[IAE_TAGS.analysis];
-    if (!analysis) return undefined;
-    try {
-      const res = await this.args.client.send(new GetObjectCommand({ Bucket: analysis, Key: activeCostLogKey(r.instanceId) }));
-      const member = (JSON.parse(await res.Body!.transformToString("utf-8")) as { member?: unknown }).member;
-      return typeof member === "number" ? member : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async datasetFinal(bucket: string, jobFolder: string, datasetKey: string | undefined, member: EnsembleMember): Promise<boolean> {
-    if (datasetKey === undefined) return true;
-    try {
-      const res = await this.args.client.send(new GetObjectCommand({ Bucket: bucket, Key: datasetStatusKey(jobFolder, datasetKey, member) }));
-      const body = JSON.parse(await res.Body!.transformToString("utf-8")) as { status?: string };
-      return body.status === "SUCCESS" || body.status === "FAILED";
-    } catch {
-      return false;
-    }
-  }
-
-  private async stderrTail(file: string, lines = 50): Promise<string[]> {
+  /** The end of a command's stderr: at most its last 50 lines and 8,000 characters (what SSM reports). */
+  private async stderrTail(file: string): Promise<string> {
     const text = await fsp.readFile(file, "utf8").catch(() => "");
-    return text.split("\n").filter((l) => l !== "").slice(-lines);
+    const lines = text.split("\n").filter((l) => l !== "").slice(-50).join("\n");
+    return lines.slice(-8000);
   }
 
   /** SSM's layout: `{prefix}/{commandId}/{instanceId}/awsrunShellScript/0.awsrunShellScript/{stdout,stderr}`. */
@@ -453,13 +412,13 @@ export class LocalCompute implements ComputeBackend {
 
   async findCommand(instanceId: string, deliveryId: string): Promise<CommandInfo | undefined> {
     const c = Object.values(this.state.commands).find((x) => x.instanceId === instanceId && x.deliveryId === deliveryId);
-    return c ? { commandId: c.commandId, status: c.status } : undefined;
+    return c ? commandInfo(c) : undefined;
   }
 
   async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
     const c = this.state.commands[commandId];
     if (!c || c.instanceId !== instanceId) throw new Error(`InvocationDoesNotExist: no command ${commandId} on ${instanceId}`);
-    return { commandId, status: c.status };
+    return commandInfo(c);
   }
 
   async activeCommands(instanceId: string): Promise<readonly CommandInfo[]> {
@@ -474,15 +433,14 @@ export class LocalCompute implements ComputeBackend {
   }
 
   /**
-   * Report IAEs that were active when the previous server stopped (or crashed): kill what is left
-   * of their processes, note the interruption in the certificate and the dataset status, tell the
-   * monitor they shut down, and make sure each affected job has its end.txt.
+   * End IAEs that were active when the previous server stopped (or crashed): kill what is left of
+   * their processes and report them to the monitor as ended because their host stopped, which
+   * marks their datasets interrupted and writes each job's end.txt once none of its IAEs is left.
    */
   async recover(): Promise<readonly string[]> {
     const stale = Object.values(this.state.instances).filter((r) => ACTIVE.includes(r.state));
-    const jobs = new Map<string, { bucket: string; jobFolder: string }>();
     for (const r of stale) {
-      if (r.pid !== undefined && r.pidStartTicks !== undefined && (await processStartTicks(r.pid)) === r.pidStartTicks) {
+      if (r.pid !== undefined && r.pidStartTicks !== undefined && readProcStat(r.pid)?.startTicks === r.pidStartTicks) {
         try {
           process.kill(-r.pid, "SIGKILL");
         } catch {
@@ -490,49 +448,13 @@ export class LocalCompute implements ComputeBackend {
         }
       }
       for (const c of Object.values(this.state.commands)) if (c.instanceId === r.instanceId && (c.status === "InProgress" || c.status === "Pending")) c.status = "Cancelled";
-      const { bucket, jobFolder } = await this.jobLocation(r);
-      if (jobFolder !== undefined && bucket !== undefined) {
-        jobs.set(`${bucket}/${jobFolder}`, { bucket, jobFolder });
-        const note = `[NeuroCAAS local] IAE ${r.instanceId} (${r.tags[IAE_TAGS.dataset] ?? "?"}) was interrupted: the local NeuroCAAS server stopped while it was ${r.state}. Resubmit the job to run it again.`;
-        const member = await this.memberOf(r);
-        await recordIaeFailure({ client: this.args.client, bucket, jobFolder, datasetKey: r.tags[IAE_TAGS.dataset], member, instanceId: r.instanceId, note, reason: note.replace("[NeuroCAAS local] ", ""), overrideFinal: false }).catch((err: unknown) =>
-          this.log(`${r.instanceId}: could not record the interruption: ${(err as Error).message}`),
-        );
-      }
       this.log(`${r.instanceId}: interrupted by the previous shutdown`);
-      r.state = "shutting-down";
-      await this.store.save();
-      await this.emit(r.instanceId, "shutting-down");
-      r.state = "terminated";
-      this.ended(r);
-      await this.store.save();
-      await this.emit(r.instanceId, "terminated");
+      r.stateReason = IAE_STOP_REASONS.hostStopped;
+      r.stateMessage = `the local NeuroCAAS server stopped while it was ${r.state}`;
+      await this.end(r, "terminated");
       await this.removeSandbox(r);
     }
-    for (const { bucket, jobFolder } of jobs.values()) {
-      const othersActive = Object.values(this.state.instances).some((r) => ACTIVE.includes(r.state) && r.outputBucket === bucket && r.outputPrefix !== undefined && jobFolderFromOutputPrefix(r.outputPrefix) === jobFolder);
-      if (!othersActive) await ensureEndMarker(this.args.client, bucket, jobFolder).catch((err: unknown) => this.log(`${jobFolder}: could not write end.txt: ${(err as Error).message}`));
-    }
     return stale.map((r) => r.instanceId);
-  }
-
-  /**
-   * Where an IAE's job lives: from its delivered command, else (an IAE that never got its command)
-   * from the job record the job manager keeps under `logs/_jobs/` (found through the IAE's tags).
-   */
-  private async jobLocation(r: LocalInstanceRecord): Promise<{ bucket?: string; jobFolder?: string }> {
-    if (r.outputPrefix !== undefined && r.outputBucket !== undefined) return { bucket: r.outputBucket, jobFolder: jobFolderFromOutputPrefix(r.outputPrefix) };
-    const analysis = r.tags[IAE_TAGS.analysis];
-    const group = r.tags[IAE_TAGS.group];
-    const job = r.tags[IAE_TAGS.job];
-    if (!analysis || !group || !job) return {};
-    try {
-      const res = await this.args.client.send(new GetObjectCommand({ Bucket: analysis, Key: jobRecordKey(group, job) }));
-      const record = JSON.parse(await res.Body!.transformToString("utf-8")) as Partial<JobRecord>;
-      return typeof record.jobFolder === "string" && typeof record.outputBucket === "string" ? { bucket: record.outputBucket, jobFolder: record.jobFolder } : {};
-    } catch {
-      return {};
-    }
   }
 
   /** Stop every IAE process (server shutdown). Their state stays active on disk for `recover()`. */
@@ -542,4 +464,14 @@ export class LocalCompute implements ComputeBackend {
     await this.settle();
     await this.store.save();
   }
+}
+
+function commandInfo(c: LocalCommandRecord): CommandInfo {
+  return {
+    commandId: c.commandId,
+    status: c.status,
+    ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
+    ...(c.details !== undefined ? { details: c.details } : {}),
+    ...(c.stderr !== undefined ? { stderr: c.stderr } : {}),
+  };
 }

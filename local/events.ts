@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { encodeEventKey } from "../protocols/layout";
 import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
+import { formatIsoSeconds } from "../protocols/time-format";
 import { notificationFiltersFor, notificationTarget } from "../components/notifications";
 import type { LocalS3Event } from "./s3-server";
 
@@ -99,7 +100,7 @@ export function ec2StateChangeEvent(region: string, instanceId: string, state: E
     "detail-type": "EC2 Instance State-change Notification",
     source: "aws.ec2",
     account: LOCAL_ACCOUNT_ID,
-    time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    time: formatIsoSeconds(time),
     region,
     resources: [`arn:aws:ec2:${region}:${LOCAL_ACCOUNT_ID}:instance/${instanceId}`],
     detail: { "instance-id": instanceId, state },

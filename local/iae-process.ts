@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { iaeEnvironment } from "./iae-environment";
 import { isWithin, planSandbox, sandboxArgv, type IaeConfinement } from "./iae-sandbox";
+import { readAllProcStats } from "./procfs";
 
 /** How one local IAE process is started. */
 export interface IaeProcessArgs {
@@ -187,7 +188,7 @@ export class IaeProcess {
   private async awaitGroupGone(): Promise<void> {
     const pgid = this.child.pid;
     if (pgid === undefined) return;
-    while (Date.now() < this.killDeadline && (await liveGroupMembers(pgid)) > 0) {
+    while (Date.now() < this.killDeadline && liveGroupMembers(pgid) > 0) {
       await new Promise((r) => setTimeout(r, 50));
     }
     this.signalGroup("SIGKILL");
@@ -231,16 +232,6 @@ function childPidOf(text: string): number | undefined {
 }
 
 /** Processes of a process group that are alive (zombies excluded: they may never be reaped here). */
-export async function liveGroupMembers(pgid: number): Promise<number> {
-  let count = 0;
-  const entries = await fsp.readdir("/proc").catch(() => [] as string[]);
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await fsp.readFile(`/proc/${entry}/stat`, "utf8").catch(() => undefined);
-    if (stat === undefined) continue;
-    // Fields after "(comm)": state, ppid, pgrp, ...
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(pgrp) === pgid && state !== "Z") count++;
-  }
-  return count;
+export function liveGroupMembers(pgid: number): number {
+  return readAllProcStats().filter((p) => p.pgrp === pgid && p.state !== "Z").length;
 }

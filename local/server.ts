@@ -334,7 +334,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     });
     // Each group's spend summary (what its users see in the dashboard), from the current budgets.
     for (const config of configs.values()) {
-      for (const a of config.affiliates) await refreshSpendSummaryQuietly(depsFor(config, compute), { group: a.AffiliateName, readBudget: true });
+      for (const a of config.affiliates) await refreshSpendSummaryQuietly(depsFor(config, compute), a.AffiliateName);
     }
     journal = await EventJournal.open(path.join(dataDir, "events.json"));
     accepting = true;

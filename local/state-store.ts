@@ -15,9 +15,6 @@ export interface LocalInstanceRecord {
   /** Process group of the running command, with its start time to recognise PID reuse. */
   pid?: number;
   pidStartTicks?: string;
-  /** Where the command's output and the job's logs live (from the delivered command). */
-  outputBucket?: string;
-  outputPrefix?: string;
   /** When the IAE reached its final state (ISO time). */
   endedAt?: string;
   /** A stop (not terminate) was asked for while the command ran. */
@@ -25,6 +22,9 @@ export interface LocalInstanceRecord {
   /** The launch request's client token and this IAE's position in it. */
   launchToken?: string;
   launchIndex?: number;
+  /** Why the platform ended it (IAE_STOP_REASONS), reported to the monitor through `describe`. */
+  stateReason?: string;
+  stateMessage?: string;
 }
 
 export interface LocalCommandRecord {
@@ -33,6 +33,10 @@ export interface LocalCommandRecord {
   status: CommandStatus;
   /** The delivery claim it was sent under (`CommandRequest.deliveryId`). */
   readonly deliveryId?: string;
+  /** How it ended (see CommandInfo). */
+  exitCode?: number;
+  details?: string;
+  stderr?: string;
 }
 
 export interface LocalComputeState {

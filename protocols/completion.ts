@@ -2,10 +2,11 @@ import { IAE_TAGS, tagValue } from "./compute";
 import { appendSetupLines } from "./certificate";
 import type { CostLog } from "./cost-log";
 import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditional-update";
-import { limitsOf, type ProtocolDeps } from "./deps";
+import { limitsOf, type MonitorDeps } from "./deps";
 import { jobMembers, type JobRecord } from "./job-record";
 import { activeCostLogKey, certificateKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
 import { leaseLive, type Invocation } from "./lease";
+import type { ObjectStore } from "./storage";
 
 /**
  * When a job is over, and who says so (SPEC 4.7, §10.4: every started job ends with end.txt).
@@ -17,7 +18,7 @@ import { leaseLive, type Invocation } from "./lease";
  * least once (it is idempotent). An IAE has ended when its finished cost log exists or its active
  * log carries an `end`.
  */
-export async function finishJobIfDone(deps: ProtocolDeps, invocation: Invocation, record: JobRecord, recordKey: string, justEnded?: string): Promise<boolean> {
+export async function finishJobIfDone(deps: MonitorDeps, invocation: Invocation, record: JobRecord, recordKey: string, justEnded?: string): Promise<boolean> {
   const bucket = deps.config.bucketName;
   const now = deps.clock.now();
   const managerBusy = (record.state === "claimed" || record.state === "launching") && leaseLive(record.lease, invocation, now);
@@ -33,11 +34,20 @@ export async function finishJobIfDone(deps: ProtocolDeps, invocation: Invocation
     if (alive.some((i) => i.instanceId !== justEnded && i.tags[IAE_TAGS.group] === record.group)) return false;
   }
   if (record.state === "claimed" || record.state === "launching") await closeAbandonedRecord(deps, invocation, recordKey, record);
-  await deps.store.put(record.outputBucket, endMarkerKey(record.jobFolder), END_MARKER_BODY);
+  await writeEndMarker(deps.store, record.outputBucket, record.jobFolder);
   return true;
 }
 
-async function memberEnded(deps: ProtocolDeps, group: string, instanceId: string): Promise<boolean> {
+/**
+ * `process_results/end.txt`: nothing more will happen to the job (clients polling for completion
+ * stop waiting). Written only from here: by `finishJobIfDone`, by the job manager rolling back a
+ * failed launch, and by the monitor for a job without a record (an older deployment's).
+ */
+export async function writeEndMarker(store: ObjectStore, bucket: string, jobFolder: string): Promise<void> {
+  await store.put(bucket, endMarkerKey(jobFolder), END_MARKER_BODY);
+}
+
+async function memberEnded(deps: MonitorDeps, group: string, instanceId: string): Promise<boolean> {
   const bucket = deps.config.bucketName;
   const active = await deps.store.get(bucket, activeCostLogKey(instanceId));
   if (active) return Boolean(parseJsonObject<CostLog>(active.body)?.end);
@@ -49,7 +59,7 @@ async function memberEnded(deps: ProtocolDeps, group: string, instanceId: string
  * The job manager died mid-launch and no attempt resumed it, and every IAE it started has ended:
  * close the record (a late retry must not start the job again) and say so in the certificate.
  */
-async function closeAbandonedRecord(deps: ProtocolDeps, invocation: Invocation, recordKey: string, record: JobRecord): Promise<void> {
+async function closeAbandonedRecord(deps: MonitorDeps, invocation: Invocation, recordKey: string, record: JobRecord): Promise<void> {
   const limits = limitsOf(deps);
   const closed = await updateJson<JobRecord>({ store: deps.store, bucket: deps.config.bucketName, key: recordKey, attempts: limits.conditionalWriteAttempts }, (r) => {
     if (!r || (r.state !== "claimed" && r.state !== "launching") || leaseLive(r.lease, invocation, deps.clock.now())) return UNCHANGED;

@@ -31,6 +31,10 @@
  *   every given filter; `terminate`/`stop` of an unknown or already gone id is not an error.
  * - An IAE shuts itself down after its command (terminate behaviour), which the backend reports
  *   as `shutting-down`/`terminated` events.
+ * - Backends only report; the monitor alone writes a job's files. Why an IAE ended is its
+ *   description's `stateReason`/`stateMessage` (EC2's StateReason; the platform's own stops use
+ *   `IAE_STOP_REASONS`), how its command ended is `commandStatus` (status, exit code, details,
+ *   the end of its stderr: what SSM's GetCommandInvocation reports).
  */
 
 export type IaeState = "pending" | "running" | "shutting-down" | "terminated" | "stopping" | "stopped";
@@ -115,7 +119,20 @@ export interface IaeDescription {
   readonly launchIndex?: number;
   /** Why it last changed state, e.g. `Server.SpotInstanceTermination` (EC2 StateReason code). */
   readonly stateReason?: string;
+  /** The same in words (EC2 StateReason message), e.g. `it exceeded its __duration__ of 5 minute(s)`. */
+  readonly stateMessage?: string;
 }
+
+/**
+ * State reasons of IAEs the platform itself ended (EC2's own codes are `Server.*`/`Client.*`):
+ * the monitor words the dataset's failure from them.
+ */
+export const IAE_STOP_REASONS = {
+  /** Killed at its time limit (`__duration__`); `stateMessage` says which. */
+  timeLimit: "NeuroCAAS.TimeLimit",
+  /** The machine running it went away (a local server stopped); `stateMessage` says how. */
+  hostStopped: "NeuroCAAS.HostStopped",
+} as const;
 
 export interface RunningFilter {
   readonly instanceType?: string;
@@ -145,6 +162,12 @@ export type CommandStatus = "Pending" | "InProgress" | "Success" | "Failed" | "C
 export interface CommandInfo {
   readonly commandId: string;
   readonly status: CommandStatus;
+  /** Exit code of the command once it ended (SSM ResponseCode; -1 or absent when unknown). */
+  readonly exitCode?: number;
+  /** Why it ended as it did, in words (e.g. SSM StatusDetails `ExecutionTimedOut`, or the limit it exceeded). */
+  readonly details?: string;
+  /** The end of its standard error (SSM StandardErrorContent: up to 8,000 characters). */
+  readonly stderr?: string;
 }
 
 /** The IAE cannot receive a command yet (e.g. SSM agent not registered). Retry later. */

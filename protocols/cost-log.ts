@@ -48,8 +48,3 @@ export function costOfLog(log: Pick<CostLog, "price" | "start" | "end">): number
   if (Number.isNaN(start) || Number.isNaN(end)) return price;
   return (price * Math.abs(end - start)) / 3_600_000;
 }
-
-/** `2020-05-12T03:18:06Z`: the original's timestamp format (no milliseconds). */
-export function formatLogTime(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}

@@ -81,6 +81,12 @@ export interface ProtocolDeps {
   readonly log?: (message: string) => void;
 }
 
+/** What the monitor works with: no budgets or prices (its Lambda builds no Pricing client). */
+export type MonitorDeps = Omit<ProtocolDeps, "budgets" | "prices">;
+
+/** What post-processing works with: storage and the analysis config (no EC2, SSM or Pricing). */
+export type PostProcessDeps = Pick<ProtocolDeps, "config" | "store" | "clock" | "log">;
+
 export function limitsOf(deps: Pick<ProtocolDeps, "limits">): ProtocolLimits {
   return { ...DEFAULT_LIMITS, ...deps.limits };
 }

@@ -1,8 +1,8 @@
-import { Submission, type IaePlan, type JobLocation } from "./submission";
+import { mapBounded } from "./concurrency";
 import { JobError } from "./errors";
 import type { JobConfig } from "./job-config";
-import type { SubmitFile } from "./submit-file";
 import { ensembleConfigKey } from "./layout";
+import { Submission, type ConfiguredJob, type IaePlan } from "./submission";
 
 export const MAX_ENSEMBLE_SIZE = 100;
 
@@ -13,48 +13,52 @@ export const MAX_ENSEMBLE_SIZE = 100;
  */
 export class EnsembleSubmission extends Submission {
   override readonly protocol = "ensemble" as const;
-  private ensembleSize?: number;
 
-  protected override async checkConfig(config: JobConfig): Promise<string[]> {
-    const mode = config.values.mode;
-    if (mode !== undefined && mode !== "train") {
-      this.cert.append(`Config mode is ${JSON.stringify(mode)}, not "train": running a single analysis per dataset.`);
+  protected override async checkConfig(job: ConfiguredJob): Promise<string[]> {
+    if (!trainsEnsemble(job.config)) {
+      this.note(`Config mode is ${JSON.stringify(job.config.values.mode)}, not "train": running a single analysis per dataset.`);
       return [];
     }
     const problems: string[] = [];
-    const size = config.values.ensemble_size;
-    if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > MAX_ENSEMBLE_SIZE) {
-      problems.push(`ensemble_size must be an integer from 1 to ${MAX_ENSEMBLE_SIZE}; got ${JSON.stringify(size) ?? "nothing"}.`);
-    }
-    const datasets = (this.submit as SubmitFile).datanames.length;
-    if (datasets !== 1) problems.push(`An ensemble job trains on exactly one dataset; the submit file lists ${datasets}.`);
-    if (problems.length === 0) {
-      this.ensembleSize = size as number;
-      this.cert.append(`Ensemble of ${this.ensembleSize} member(s) requested.`);
-    }
+    const size = job.config.values.ensemble_size;
+    if (ensembleSize(job.config) === undefined) problems.push(`ensemble_size must be an integer from 1 to ${MAX_ENSEMBLE_SIZE}; got ${JSON.stringify(size) ?? "nothing"}.`);
+    if (job.datasets.length !== 1) problems.push(`An ensemble job trains on exactly one dataset; the submit file lists ${job.datasets.length}.`);
+    if (problems.length === 0) this.note(`Ensemble of ${size} member(s) requested.`);
     return problems;
   }
 
-  protected override iaeCount(): number {
-    return this.ensembleSize ?? super.iaeCount();
+  protected override iaeCount(job: ConfiguredJob): number {
+    return ensembleSize(job.config) ?? super.iaeCount(job);
   }
 
-  protected override async planIaes(): Promise<IaePlan[]> {
-    if (this.ensembleSize === undefined) return super.planIaes();
-    const loc = this.location as JobLocation;
-    const dataset = this.datasetKeys()[0];
-    const folder = loc.inputBucket === this.bucket ? `${this.group}/configs` : dirname(this.configKey as string);
+  protected override async planIaes(job: ConfiguredJob): Promise<IaePlan[]> {
+    const size = ensembleSize(job.config);
+    if (size === undefined) return super.planIaes(job);
+    const loc = job.location;
+    const dataset = job.datasets[0];
+    const folder = loc.inputBucket === this.bucket ? `${job.group}/configs` : dirname(job.configKey);
     const plans: IaePlan[] = [];
     // Each member has its own config copy, status file and certificate line (named by its jobnb).
-    for (let i = 1; i <= this.ensembleSize; i++) {
+    for (let i = 1; i <= size; i++) {
       const configKey = ensembleConfigKey(folder, loc.jobName, i);
-      plans.push({ index: i - 1, dataset, configKey, command: this.commandFor(dataset, configKey), member: i });
+      plans.push({ index: i - 1, dataset, configKey, command: this.commandFor(job, dataset, configKey), member: i });
     }
-    const values = (this.config as JobConfig).values;
-    await Promise.all(plans.map((p) => this.deps.store.put(loc.inputBucket, p.configKey, JSON.stringify({ ...values, jobnb: p.member }, null, 2))));
-    this.cert.append(`Wrote ${plans.length} member config(s) to ${folder}/${loc.jobName}inst{1..${plans.length}}config.json.`);
+    await mapBounded(plans, 16, (p) => this.deps.store.put(loc.inputBucket, p.configKey, JSON.stringify({ ...job.config.values, jobnb: p.member }, null, 2)));
+    this.note(`Wrote ${plans.length} member config(s) to ${folder}/${loc.jobName}inst{1..${plans.length}}config.json.`);
     return plans;
   }
+}
+
+/** A config in `train` mode (the default) asks for an ensemble. */
+function trainsEnsemble(config: JobConfig): boolean {
+  return config.values.mode === undefined || config.values.mode === "train";
+}
+
+/** The members an ensemble config asks for; undefined when it asks for none or for an invalid number. */
+function ensembleSize(config: JobConfig): number | undefined {
+  const size = config.values.ensemble_size;
+  if (!trainsEnsemble(config) || typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > MAX_ENSEMBLE_SIZE) return undefined;
+  return size;
 }
 
 function dirname(key: string): string {

@@ -47,3 +47,8 @@ async function decide(iae: IaeDescription, now: number, exempt: ReadonlySet<stri
     reason: `past its Timeout of ${minutes} min and running no command`,
   };
 }
+
+/** Account guard sweep (scheduled; the event content is not used). */
+export async function runGuard(_event: unknown, deps: GuardDeps): Promise<readonly GuardDecision[]> {
+  return sweepAccount(deps);
+}

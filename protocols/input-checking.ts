@@ -1,8 +1,7 @@
 import Ajv, { type ErrorObject } from "ajv";
 import addFormats from "ajv-formats";
-import { Submission } from "./submission";
 import { JobError } from "./errors";
-import type { JobConfig } from "./job-config";
+import { Submission, type ConfiguredJob } from "./submission";
 
 /**
  * Input-checking protocol (SPEC 4.8): the config must satisfy the blueprint's JSON schema
@@ -11,10 +10,10 @@ import type { JobConfig } from "./job-config";
 export class InputCheckingSubmission extends Submission {
   override readonly protocol = "input-checking" as const;
 
-  protected override async checkConfig(config: JobConfig): Promise<string[]> {
+  protected override async checkConfig(job: ConfiguredJob): Promise<string[]> {
     const schema = this.deps.config.configSchema;
     if (!schema) throw new JobError("This analysis uses input checking but its blueprint carries no config schema (ConfigSchema). Contact NeuroCAAS administrator.");
-    return configProblems(schema, config.values);
+    return configProblems(schema, job.config.values);
   }
 }
 

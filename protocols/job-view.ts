@@ -3,9 +3,10 @@
  * files, end.txt). Pure functions with no Node or SDK imports: the user CLI (cli/user/job-state.ts)
  * and the web dashboard (dashboard/) both derive job state with them.
  */
-import { SHUTDOWN_LINE, TERMINATE_PREFIX } from "./certificate";
+import { isStoppedByJobManager } from "./certificate";
+import { parseDatasetStatus } from "./dataset-status";
 
-/** One dataset status file (`logs/DATASET_NAME:{name}_STATUS.txt`, JSON despite `.txt`). */
+/** One dataset status file (`logs/DATASET_NAME:{name}_STATUS.txt`, JSON despite `.txt`) as a user sees it. */
 export interface DatasetState {
   readonly file: string;
   readonly input?: string;
@@ -17,29 +18,9 @@ export interface DatasetState {
 /** Status files of a job folder: `{job}/logs/DATASET_NAME:{name}_STATUS.txt` (group 1: the name). */
 export const STATUS_FILE = /\/logs\/DATASET_NAME:(.*)_STATUS\.txt$/;
 
-/** The certificate's terminate-reason lines, from the prefix on, without the `\t [+H:MM:SS.ff]` suffix. */
-export function terminateReasons(certificate: string | undefined): string[] {
-  if (certificate === undefined) return [];
-  return certificate
-    .split("\n")
-    .filter((l) => l.includes(TERMINATE_PREFIX))
-    .map((l) => l.slice(l.indexOf(TERMINATE_PREFIX)).replace(/\t \[\+[0-9:.]+\]\s*$/, "").trim());
-}
-
-/** The job manager wrote its shutdown line: the job was rejected or failed to start. */
-export function isStoppedByJobManager(certificate: string | undefined): boolean {
-  return certificate !== undefined && certificate.split("\n").some((l) => l.startsWith(SHUTDOWN_LINE));
-}
-
-/** Parse a dataset status file (JSON despite `.txt`); a file caught mid-write reads as unparsed. */
-export function parseDatasetStatus(file: string, text: string): DatasetState {
-  let body: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
-  } catch {
-    body = { unparsed: text };
-  }
+/** A dataset status file as the user sees it; a file caught mid-write reads as unparsed. */
+export function datasetState(file: string, text: string): DatasetState {
+  const body = parseDatasetStatus(text) ?? { unparsed: text };
   return {
     file,
     input: typeof body.input === "string" ? body.input : undefined,
@@ -47,13 +28,6 @@ export function parseDatasetStatus(file: string, text: string): DatasetState {
     reason: body.reason,
     body,
   };
-}
-
-/** A status file's `reason` (a list of lines, or text in older files) as one line. */
-export function reasonText(reason: unknown): string {
-  if (reason === undefined || reason === null) return "";
-  if (Array.isArray(reason)) return reason.filter((r) => r !== "").map(String).join("; ");
-  return typeof reason === "string" ? reason : JSON.stringify(reason);
 }
 
 /** One line of the certificate's monitoring block, as the job manager and the IAE write it. */

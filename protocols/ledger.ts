@@ -1,7 +1,7 @@
 import { costOfLog, type CostLog } from "./cost-log";
 import { mapBounded } from "./concurrency";
 import { UNCHANGED, updateObject } from "./conditional-update";
-import { PreconditionFailedError, type ObjectStore } from "./storage";
+import type { ObjectStore } from "./storage";
 import type { Sleep } from "./retry";
 
 /**
@@ -39,7 +39,7 @@ export interface LedgerArgs {
 
 /** The group's ledger, backfilling it from legacy finished logs the first time. */
 export async function readLedger(args: LedgerArgs): Promise<Ledger> {
-  return (await loadOrBackfill(args)).ledger;
+  return loadOrBackfill(args);
 }
 
 /** Add one finished IAE's spend (idempotent per instance id). Returns the ledger written. */
@@ -61,19 +61,12 @@ export function makeLedger(group: string, entries: Record<string, number>, now: 
   return { version: 1, group, total, entries, updated: now.toISOString() };
 }
 
-async function loadOrBackfill(args: LedgerArgs): Promise<{ ledger: Ledger; etag: string }> {
-  for (let attempt = 1; ; attempt++) {
-    const existing = await args.store.get(args.bucket, ledgerKey(args.group));
-    if (existing) return { ledger: parseLedger(existing.body, args.group), etag: existing.etag };
-    const entries = await legacyEntries(args);
-    const ledger = makeLedger(args.group, entries, args.now());
-    try {
-      const { etag } = await args.store.put(args.bucket, ledgerKey(args.group), JSON.stringify(ledger), { ifNoneMatch: "*" });
-      return { ledger, etag };
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError) || attempt >= args.maxAttempts) throw err;
-    }
-  }
+/** The ledger, created from the legacy finished logs when there is none (create-only: one backfill wins). */
+async function loadOrBackfill(args: LedgerArgs): Promise<Ledger> {
+  const out = await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts }, async (current) =>
+    current ? UNCHANGED : JSON.stringify(makeLedger(args.group, await legacyEntries(args), args.now())),
+  );
+  return parseLedger(out.body as string, args.group);
 }
 
 /** Spend of every finished `logs/{group}/i-*.json` (the one-time backfill). */

@@ -1,16 +1,19 @@
 import { randomUUID } from "node:crypto";
-import { CommandTargetNotReadyError, IAE_TAGS, type CommandInfo, type IaeDescription } from "./compute";
-import { appendSetupLines, findDatasetLine, formatTime, renderDatasetStatus, upsertDatasetLine } from "./certificate";
-import { finishJobIfDone } from "./completion";
+import { CommandTargetNotReadyError, IAE_STOP_REASONS, IAE_TAGS, type CommandInfo, type IaeDescription } from "./compute";
+import { appendSetupLines, findDatasetLine, lineField, upsertDatasetLine } from "./certificate";
+import { isFinalStatus, parseDatasetStatus, reasonsOf, renderDatasetStatus, statusOf } from "./dataset-status";
+import { finishJobIfDone, writeEndMarker } from "./completion";
 import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditional-update";
-import { costOfLog, formatLogTime, type CostLog } from "./cost-log";
-import { limitsOf, type ProtocolDeps } from "./deps";
+import { costOfLog, type CostLog } from "./cost-log";
+import { limitsOf, type MonitorDeps } from "./deps";
 import { errorMessage } from "./errors";
 import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
-import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
+import { recordCompletionSpend } from "./spend-summary-writer";
+import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "./layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
 import { recordSpend } from "./ledger";
 import { PreconditionFailedError } from "./storage";
+import { formatIsoSeconds, formatTime } from "./time-format";
 
 /** EC2 state-change notification as EventBridge delivers it (fixtures/cloudwatch_startevent.json). */
 export interface Ec2StateChangeEvent {
@@ -34,11 +37,10 @@ export interface MonitorOutcome {
 }
 
 const END_STATES = new Set(["shutting-down", "terminated", "stopping", "stopped"]);
-const TERMINAL_STATUSES = new Set(["SUCCESS", "FAILED"]);
 
 /** What one monitor invocation works with. */
 interface Ctx {
-  readonly deps: ProtocolDeps;
+  readonly deps: MonitorDeps;
   readonly invocation: Invocation;
 }
 
@@ -55,7 +57,7 @@ interface Ctx {
  * manager) gets it from the job's write-ahead launch record; only an instance tagged for this
  * analysis that no launch record names is terminated as untracked.
  */
-export async function monitorInstance(event: Ec2StateChangeEvent, deps: ProtocolDeps): Promise<MonitorOutcome> {
+export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps): Promise<MonitorOutcome> {
   const instanceId = event.detail?.["instance-id"];
   const state = event.detail?.state;
   if (typeof instanceId !== "string" || typeof state !== "string") {
@@ -64,7 +66,12 @@ export async function monitorInstance(event: Ec2StateChangeEvent, deps: Protocol
   const eventTime = event.time && !Number.isNaN(Date.parse(event.time)) ? new Date(event.time) : deps.clock.now();
   const ctx: Ctx = { deps, invocation: deps.invocation ?? defaultInvocation(deps.clock.now()) };
   if (state === "running") return onRunning(instanceId, eventTime, ctx);
-  if (END_STATES.has(state)) return onEnded(instanceId, state, eventTime, ctx);
+  if (END_STATES.has(state)) {
+    const outcome = await onEnded(instanceId, state, eventTime, ctx);
+    // The group's spend summary gains this IAE's cost (bypass jobs too: the submitting group pays).
+    if (outcome.action === "finished" && outcome.costLog) await recordCompletionSpend(deps, outcome.costLog);
+    return outcome;
+  }
   return { instanceId, state, action: "ignored" };
 }
 
@@ -82,7 +89,7 @@ async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<Monito
   }
   if (found.end) return { instanceId, state: "running", action: "ignored", detail: "already ended" };
   if (found.commandid) return { instanceId, state: "running", action: "already-delivered", detail: found.commandid };
-  const started = await updateActiveLog(ctx, instanceId, (l) => (l.start ? UNCHANGED : { ...l, start: formatLogTime(at) }));
+  const started = await updateActiveLog(ctx, instanceId, (l) => (l.start ? UNCHANGED : { ...l, start: formatIsoSeconds(at) }));
   if (!started) return { instanceId, state: "running", action: "ignored", detail: "cost log removed meanwhile" };
   if (!started.command) return { instanceId, state: "running", action: "ignored", detail: "cost log carries no command" };
   return deliver(instanceId, ctx);
@@ -167,7 +174,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   const found = desc ? await activeLog(instanceId, desc, ctx, false) : await readActiveLog(ctx, instanceId);
   if (!found || found === "finished") return { instanceId, state, action: "ignored" };
   // 1. Mark the IAE ended; everything below is repeatable until the active log is dropped (5.).
-  const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatLogTime(at) }));
+  const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatIsoSeconds(at) }));
   if (!log) return { instanceId, state, action: "ignored", detail: "cost log removed meanwhile" };
   const group = log.group ?? log.jobpath.split("/")[0];
   // 2. Spend: the finished log and the ledger entry (once per instance id).
@@ -175,7 +182,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   const limits = limitsOf(deps);
   await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.conditionalWriteAttempts }, instanceId, costOfLog(log));
   // 3. A dataset that never reached SUCCESS/FAILED says why.
-  await settleDataset(ctx, log, state, desc);
+  await settleDataset(ctx, log, state, desc, at);
   // 4. end.txt when the job is over.
   let jobFinished = false;
   const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
@@ -183,7 +190,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   if (record && log.jobrecord) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
   else if (!log.jobrecord) {
     // A cost log without a job record (an older deployment's): one IAE, one job.
-    await deps.store.put(log.resultbucket ?? bucket, endMarkerKey(log.jobpath), END_MARKER_BODY);
+    await writeEndMarker(deps.store, log.resultbucket ?? bucket, log.jobpath);
     jobFinished = true;
   }
   // 5. Only now the active log goes (a retry before this point redoes 1.–4.).
@@ -212,7 +219,7 @@ async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx, toR
   if (!record?.launch || record.state === "rejected" || (toRun && record.state === "failed")) return undefined;
   const plan = planOfInstance(record, desc);
   if (!plan) return undefined;
-  const log = costLogFor(record.launch.common, plan, desc, formatLogTime(desc.launchTime));
+  const log = costLogFor(record.launch.common, plan, desc, formatIsoSeconds(desc.launchTime));
   try {
     await deps.store.put(bucket, activeCostLogKey(instanceId), JSON.stringify(log, null, 2), { ifNoneMatch: "*" });
     deps.log?.(`monitor: ${instanceId} had no cost log yet; created it from the launch record of ${record.jobName}`);
@@ -241,38 +248,63 @@ async function updateActiveLog(ctx: Ctx, instanceId: string, change: (log: CostL
 /**
  * An IAE ended with its dataset not SUCCESS/FAILED: settle it from what the platform knows.
  * No command was ever delivered → FAILED, it never ran (capacity reclaimed, stopped by hand). The
- * command ended → its result (an analysis that reports no status of its own still gets one). The
- * command was still running → FAILED, interrupted (a spot reclaim says so). SUCCESS and FAILED
- * written by the IAE stay as they are.
+ * command ended → its result (an analysis that reports no status of its own still gets one; a
+ * failed command's exit code and stderr are recorded). The command was still running → FAILED,
+ * interrupted (a spot reclaim, or the machine going away, says so). SUCCESS and FAILED written by
+ * the IAE stay as they are — unless it was killed at a time limit (its `__duration__`, or a
+ * SUCCESS whose command then timed out): then the analysis did not finish, and the dataset is
+ * FAILED.
  */
-async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined): Promise<void> {
+async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined, at: Date): Promise<void> {
   const { deps } = ctx;
   const id = log["instance-id"];
   const bucket = log.resultbucket ?? deps.config.bucketName;
-  const current = parseJsonObject<Record<string, unknown>>((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
-  const status = typeof current?.status === "string" ? current.status : "INITIALIZING";
-  if (TERMINAL_STATUSES.has(status)) return;
-  const command = log.commandid
-    ? await deps.compute.commandStatus(id, log.commandid).catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
-    : log.delivery
-      ? await deps.compute.findCommand(id, log.delivery.id)
-      : undefined;
+  const current = parseDatasetStatus((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
+  const status = statusOf(current) ?? "INITIALIZING";
+  const iae = `IAE ${id} (${datasetLineName(datasetOf(log), log.member)})`;
+  const hostStopped = `[JOB TERMINATE REASON] ${iae} was interrupted: ${desc?.stateMessage ?? "the machine running it stopped"}. Resubmit the job to run it again.`;
+  const lookUp = (): Promise<CommandInfo | undefined> =>
+    log.commandid
+      ? deps.compute.commandStatus(id, log.commandid).catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
+      : log.delivery
+        ? deps.compute.findCommand(id, log.delivery.id)
+        : Promise.resolve(undefined);
+  let command: CommandInfo | undefined;
+  // A reported SUCCESS stands unless the command was cut off at its time limit (its results may be incomplete).
+  if (status === "SUCCESS" && desc?.stateReason !== IAE_STOP_REASONS.timeLimit) command = await lookUp();
+  const killedAtLimit = desc?.stateReason === IAE_STOP_REASONS.timeLimit || command?.status === "TimedOut";
+  if (isFinalStatus(status) && !killedAtLimit) {
+    // The analysis saw its end coming (e.g. it was signalled): its status stands, the cause is noted.
+    if (desc?.stateReason === IAE_STOP_REASONS.hostStopped) await appendCertificateNote(ctx, log, hostStopped);
+    return;
+  }
+  command ??= await lookUp();
   const spotReclaimed = (desc?.spot ?? log.spot) && /spot/i.test(desc?.stateReason ?? "");
   const cause = desc?.stateReason ? ` (${desc.stateReason})` : "";
+  const finished = { finishedAt: formatIsoSeconds(at) };
   let report: DatasetReport;
-  if (!command) {
+  if (desc?.stateReason === IAE_STOP_REASONS.timeLimit) {
+    const reason = `[JOB TERMINATE REASON] ${iae} was killed: ${desc.stateMessage ?? "it exceeded its time limit"}. The analysis did not finish; submit the job again with a larger __duration__.`;
+    report = { status: "FAILED", command: command?.commandId ?? null, lastCommand: "killed at its time limit", reason, overrideFinal: true, ...finished };
+  } else if (desc?.stateReason === IAE_STOP_REASONS.hostStopped) {
+    report = { status: "FAILED", command: command?.commandId ?? null, lastCommand: "interrupted", reason: hostStopped, ...finished };
+  } else if (!command) {
     const reason = `[JOB TERMINATE REASON] IAE ${id} ended (${state})${cause} before its analysis started${spotReclaimed ? ": AWS reclaimed its spot capacity" : ""}; nothing ran. Submit the job again.`;
     report = { status: "FAILED", command: null, lastCommand: "ended before it ran", reason };
+  } else if (command.status === "TimedOut" && isFinalStatus(status)) {
+    const reason = `[JOB TERMINATE REASON] The command on IAE ${id} timed out${command.details ? ` (${command.details})` : ""} after the analysis reported ${status}: its results may be incomplete. Submit the job again.`;
+    report = { status: "FAILED", command: command.commandId, lastCommand: "command TimedOut", reason, overrideFinal: true, ...finished };
   } else if (command.status === "Success") {
-    report = { status: "SUCCESS", command: command.commandId, lastCommand: `command ${command.commandId} finished`, reason: `The command finished successfully (the analysis reported no final status of its own).` };
+    report = { status: "SUCCESS", command: command.commandId, lastCommand: `command ${command.commandId} finished`, reason: `The command finished successfully (the analysis reported no final status of its own).`, ...finished };
   } else if (command.status === "Failed" || command.status === "TimedOut" || command.status === "Cancelled") {
-    const reason = `[JOB TERMINATE REASON] The command on IAE ${id} ended ${command.status} before the analysis reported a final status.`;
-    report = { status: "FAILED", command: command.commandId, lastCommand: `command ${command.status}`, reason };
+    const how = [command.exitCode !== undefined ? `exit code ${command.exitCode}` : undefined, command.details].filter(Boolean).join(", ");
+    const reason = `[JOB TERMINATE REASON] The command on IAE ${id} ended ${command.status}${how ? ` (${how})` : ""} before the analysis reported a final status.`;
+    report = { status: "FAILED", command: command.commandId, lastCommand: `command ${command.status}`, reason, ...(command.stderr ? { stderr: command.stderr } : {}), ...finished };
   } else {
     const reason = spotReclaimed
       ? `[JOB TERMINATE REASON] IAE ${id} was interrupted while its analysis was ${status}: AWS reclaimed the spot capacity it ran on${cause}. The analysis did not finish; submit the job again.`
       : `[JOB TERMINATE REASON] IAE ${id} was interrupted: it ended (${state})${cause} while its analysis was ${status}. The analysis did not finish; submit the job again.`;
-    report = { status: "FAILED", command: command.commandId, lastCommand: "interrupted", reason };
+    report = { status: "FAILED", command: command.commandId, lastCommand: "interrupted", reason, ...finished };
   }
   await reportDataset(ctx, log, report, report.status === "FAILED" ? report.reason : undefined);
 }
@@ -283,6 +315,31 @@ interface DatasetReport {
   readonly lastCommand: string;
   /** Added to the status file's reasons ("" for none). */
   readonly reason: string;
+  /** Also replace a final status (the platform knows the analysis did not finish). */
+  readonly overrideFinal?: boolean;
+  /** The command's stderr, recorded as the status file's output when the analysis recorded none. */
+  readonly stderr?: string;
+  /** When the IAE ended (`job_finish`, unless the analysis recorded its own). */
+  readonly finishedAt?: string;
+}
+
+/** Append a line to the job's certificate setup log (conditional read-modify-write). */
+async function appendCertificateNote(ctx: Ctx, log: CostLog, note: string): Promise<void> {
+  const { deps } = ctx;
+  const bucket = log.resultbucket ?? deps.config.bucketName;
+  await updateObject({ store: deps.store, bucket, key: certificateKey(log.jobpath), attempts: limitsOf(deps).conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) =>
+    obj && !obj.body.includes(note) ? appendSetupLines(obj.body, [note]) : UNCHANGED,
+  );
+}
+
+/** Output text as a status file's `std`: line index → line (each with its newline, as log-command writes it). */
+function stdOf(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l, i) => [String(i), `${l}\n`]),
+  );
 }
 
 function datasetOf(log: CostLog): string {
@@ -300,11 +357,15 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const dataset = datasetOf(log);
   const overrides = (current: string | undefined): boolean =>
-    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : !TERMINAL_STATUSES.has(current));
+    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : report.overrideFinal === true || !isFinalStatus(current));
   const status = await updateObject({ store: deps.store, bucket, key: datasetStatusKey(log.jobpath, dataset, log.member), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
-    const previous = obj ? (parseJsonObject<Record<string, unknown>>(obj.body) ?? {}) : {};
-    if (!overrides(typeof previous.status === "string" ? previous.status : undefined)) return UNCHANGED;
-    const reasons = Array.isArray(previous.reason) ? previous.reason.filter((r): r is string => typeof r === "string" && r !== "") : [];
+    const previous = obj ? (parseDatasetStatus(obj.body) ?? {}) : {};
+    if (!overrides(statusOf(previous))) return UNCHANGED;
+    const reasons = reasonsOf(previous);
+    // A repeated event (at-least-once delivery) finds its report already recorded.
+    if (report.reason !== "" && reasons.includes(report.reason) && statusOf(previous) === report.status) return UNCHANGED;
+    const hasOutput = typeof previous.std === "object" && previous.std !== null && Object.keys(previous.std).length > 0;
+    const recordedFinish = typeof previous.job_finish === "string" && previous.job_finish !== "N/A";
     return renderDatasetStatus({
       ...previous,
       status: report.status,
@@ -313,6 +374,8 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
       ...(log.member !== undefined ? { member: log.member } : {}),
       instance: log["instance-id"],
       command: report.command ?? (typeof previous.command === "string" ? previous.command : null),
+      ...(report.finishedAt !== undefined && !recordedFinish ? { job_finish: report.finishedAt } : {}),
+      ...(report.stderr !== undefined && !hasOutput ? { std: stdOf(report.stderr) } : {}),
     });
   });
   if (!status.written) return;
@@ -320,7 +383,7 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
   await updateObject({ store: deps.store, bucket, key: certificateKey(log.jobpath), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
     if (!obj) return UNCHANGED;
     const line = findDatasetLine(obj.body, dataname);
-    const lineStatus = line ? /\| STATUS: ([^|]*?) \|/.exec(line)?.[1] : undefined;
+    const lineStatus = line ? lineField(line, "STATUS") : undefined;
     let text = obj.body;
     if (overrides(lineStatus)) text = upsertDatasetLine(text, { dataname, status: report.status, time: formatTime(deps.clock.now()), lastCommand: report.lastCommand });
     if (setupLine) text = appendSetupLines(text, [setupLine]);

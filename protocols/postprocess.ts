@@ -1,7 +1,8 @@
 import { DEFAULT_POST_TRIGGER, type PostProcessing } from "../components/blueprint/types";
-import type { ProtocolDeps } from "./deps";
+import type { PostProcessDeps } from "./deps";
 import { jobRecordKey, type JobRecord } from "./job-record";
 import { basename } from "./layout";
+import { createdObjects, type S3NotificationEvent } from "./s3-event";
 import { PreconditionFailedError } from "./storage";
 
 export interface PostProcessOutcome {
@@ -22,7 +23,7 @@ export function postMarkerKey(jobFolder: string, step: string): string {
  * `{group}/submissions/{step}_submit.json` (in the target bucket) that runs the next step on
  * the results with the same config.
  */
-export async function postProcessObject(bucket: string, key: string, deps: ProtocolDeps): Promise<PostProcessOutcome> {
+export async function postProcessObject(bucket: string, key: string, deps: PostProcessDeps): Promise<PostProcessOutcome> {
   const post: PostProcessing | undefined = deps.config.postProcessing;
   if (!post) return { key, action: "ignored", detail: "this analysis has no post-processing step" };
   if (bucket !== deps.config.bucketName) return { key, action: "ignored", detail: "not this analysis' bucket" };
@@ -57,4 +58,11 @@ export async function postProcessObject(bucket: string, key: string, deps: Proto
   const submitKey = `${group}/submissions/${step}_submit.json`;
   await deps.store.put(target, submitKey, JSON.stringify(submit, null, 2));
   return { key, action: "submitted", submitKey: `s3://${target}/${submitKey}` };
+}
+
+/** Post-processing: one outcome per created object of the event. */
+export async function runPostProcess(event: S3NotificationEvent, deps: PostProcessDeps): Promise<readonly PostProcessOutcome[]> {
+  const out: PostProcessOutcome[] = [];
+  for (const { bucket, key } of createdObjects(event)) out.push(await postProcessObject(bucket, key, deps));
+  return out;
 }

@@ -6,16 +6,11 @@ import { readLedger } from "./ledger";
 import { finishedUpdate, mergeSpendSummary, parseSpendSummary, spendSummaryKey, submissionUpdate, type SpendSnapshot, type SpendSummary, type SpendUpdate } from "./spend-summary";
 import { PreconditionFailedError } from "./storage";
 
-export interface RefreshSpendArgs {
-  readonly group: string;
-  /** Look the budget up (its role may read the budget parameters). */
-  readonly readBudget: boolean;
-  /** A cost log the monitor just closed: its IAE's cost is added to its job. */
-  readonly finished?: CostLog;
-}
+/** What writing the summary needs (the monitor has no budgets or prices). */
+type SummaryDeps = Pick<ProtocolDeps, "config" | "store" | "clock" | "limits" | "log">;
 
 /** Write one update (conditional read-modify-write, retried on a concurrent change). */
-export async function applySpendUpdate(deps: ProtocolDeps, update: SpendUpdate): Promise<SpendSummary> {
+export async function applySpendUpdate(deps: SummaryDeps, update: SpendUpdate): Promise<SpendSummary> {
   const { config, store, clock } = deps;
   const attempts = limitsOf(deps).conditionalWriteAttempts;
   const key = spendSummaryKey(update.group);
@@ -33,47 +28,53 @@ export async function applySpendUpdate(deps: ProtocolDeps, update: SpendUpdate):
 }
 
 /** The job manager's update: what its budget check saw (no request beyond the summary's GET and PUT). */
-export async function recordSubmissionSpend(deps: ProtocolDeps, snapshot: SpendSnapshot, started: boolean): Promise<void> {
+export async function recordSubmissionSpend(deps: SummaryDeps, snapshot: SpendSnapshot, started: boolean): Promise<void> {
   await quietly(deps, snapshot.group, () => applySpendUpdate(deps, submissionUpdate(deps.config.bucketName, deps.clock.now(), snapshot, started)));
 }
 
 /**
- * Bring `logs/_spend/{group}.json` up to date (see spend-summary.ts): the ledger total, the
- * running IAEs' bound, the budget when asked, and one finished IAE. A conditional write retried on
- * a concurrent change, so no writer's job cost is lost.
+ * The monitor's update after it recorded a finished IAE's spend: the ledger total, the IAE's cost
+ * added to its job (once per instance), and its bound taken off the running figures. The group is
+ * the cost log's (bypass jobs too: the submitting group pays).
  */
-export async function refreshSpendSummary(deps: ProtocolDeps, args: RefreshSpendArgs): Promise<SpendSummary> {
-  const { config, store, clock } = deps;
-  const bucket = config.bucketName;
-  const attempts = limitsOf(deps).conditionalWriteAttempts;
-  let budget: SpendUpdate["budget"];
-  if (args.readBudget) {
-    const override = await deps.budgets.budgetFor(args.group, bucket);
-    budget = override !== undefined ? { usd: override, origin: "group" } : { usd: config.maxCost, origin: "analysis-default" };
-  }
-  const ledger = await readLedger({ store, bucket, group: args.group, now: () => clock.now(), sleep: clock.sleep, maxAttempts: attempts });
-  const running = await runningBound(deps, { imageId: config.ami, group: args.group, region: config.region });
-  const update: SpendUpdate = {
-    analysis: bucket,
-    group: args.group,
-    now: clock.now(),
-    ...(budget ? { budget } : {}),
-    ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length },
-    running: { upTo: running.usd, iaes: running.iaes },
-    ...(args.finished ? { finished: finishedUpdate(args.finished) } : {}),
-  };
-  return applySpendUpdate(deps, update);
+export async function recordCompletionSpend(deps: SummaryDeps, log: CostLog): Promise<void> {
+  const group = log.group ?? log.jobpath.split("/")[0];
+  await quietly(deps, group, async () => {
+    const ledger = await readLedger({ store: deps.store, bucket: deps.config.bucketName, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limitsOf(deps).conditionalWriteAttempts });
+    return applySpendUpdate(deps, { analysis: deps.config.bucketName, group, now: deps.clock.now(), ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length }, finished: finishedUpdate(log) });
+  });
 }
 
 /**
- * The summary is a view for users: failing to refresh it must never fail a job or an IAE's
- * accounting (the next submission or completion brings it up to date). Logs and carries on.
+ * Recompute a group's summary from scratch but for per-job costs: budget, ledger, running IAEs
+ * (local mode at start; it has the budget and price sources).
  */
-export async function refreshSpendSummaryQuietly(deps: ProtocolDeps, args: RefreshSpendArgs): Promise<void> {
-  await quietly(deps, args.group, () => refreshSpendSummary(deps, args));
+export async function refreshSpendSummary(deps: ProtocolDeps, group: string): Promise<SpendSummary> {
+  const { config, store, clock } = deps;
+  const bucket = config.bucketName;
+  const override = await deps.budgets.budgetFor(group, bucket);
+  const ledger = await readLedger({ store, bucket, group, now: () => clock.now(), sleep: clock.sleep, maxAttempts: limitsOf(deps).conditionalWriteAttempts });
+  const running = await runningBound(deps, { imageId: config.ami, group, region: config.region });
+  return applySpendUpdate(deps, {
+    analysis: bucket,
+    group,
+    now: clock.now(),
+    budget: override !== undefined ? { usd: override, origin: "group" } : { usd: config.maxCost, origin: "analysis-default" },
+    ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length },
+    running: { upTo: running.usd, iaes: running.iaes },
+  });
 }
 
-async function quietly(deps: ProtocolDeps, group: string, write: () => Promise<unknown>): Promise<void> {
+/** `refreshSpendSummary` that logs instead of failing (see `quietly`). */
+export async function refreshSpendSummaryQuietly(deps: ProtocolDeps, group: string): Promise<void> {
+  await quietly(deps, group, () => refreshSpendSummary(deps, group));
+}
+
+/**
+ * The summary is a view for users: failing to write it must never fail a job or an IAE's
+ * accounting (the next submission or completion brings it up to date). Logs and carries on.
+ */
+async function quietly(deps: Pick<ProtocolDeps, "log">, group: string, write: () => Promise<unknown>): Promise<void> {
   try {
     await write();
   } catch (err) {

@@ -70,8 +70,11 @@ export interface SpendUpdate {
   readonly budget?: { readonly usd: number; readonly origin: BudgetOrigin };
   readonly ledger?: { readonly total: number; readonly entries: number };
   readonly running?: { readonly upTo: number; readonly iaes: number };
-  /** One finished IAE. */
-  readonly finished?: { readonly job: string; readonly instanceId: string; readonly cost: number };
+  /**
+   * One finished IAE; `bound` (price × Timeout, what the budget check counted while it ran) leaves
+   * the running figures when no fresh `running` comes with the update.
+   */
+  readonly finished?: { readonly job: string; readonly instanceId: string; readonly cost: number; readonly bound?: number };
 }
 
 /** What the job manager's budget check saw (the spend update of a submission). */
@@ -119,11 +122,16 @@ export function mergeSpendSummary(current: SpendSummary | undefined, u: SpendUpd
   const budget = u.budget ? round(u.budget.usd) : base.budget;
   const useLedger = u.ledger !== undefined && u.ledger.entries >= base.ledgerEntries;
   const spent = useLedger ? round(u.ledger!.total) : base.spent;
-  const runningUpTo = u.running ? round(u.running.upTo) : base.runningUpTo;
+  let runningUpTo = u.running ? round(u.running.upTo) : base.runningUpTo;
+  let runningIaes = u.running ? u.running.iaes : base.runningIaes;
   let jobs: Record<string, JobSpend> = { ...base.jobs };
   if (u.finished) {
     const prev = jobs[u.finished.job];
     if (!prev || !Object.prototype.hasOwnProperty.call(prev.instances, u.finished.instanceId)) {
+      if (!u.running && u.finished.bound !== undefined) {
+        runningUpTo = round(Math.max(0, runningUpTo - u.finished.bound));
+        runningIaes = Math.max(0, runningIaes - 1);
+      }
       const instances = { ...(prev?.instances ?? {}), [u.finished.instanceId]: round(u.finished.cost) };
       const cost = round(Object.keys(instances).sort().reduce((s, k) => s + instances[k], 0));
       jobs[u.finished.job] = { cost, instances, updated: at };
@@ -144,7 +152,7 @@ export function mergeSpendSummary(current: SpendSummary | undefined, u: SpendUpd
     spent,
     ledgerEntries: useLedger ? u.ledger!.entries : base.ledgerEntries,
     runningUpTo,
-    runningIaes: u.running ? u.running.iaes : base.runningIaes,
+    runningIaes,
     remaining: budget === null ? null : round(budget - spent - runningUpTo),
     jobs,
     updated: at,
@@ -201,7 +209,9 @@ export function jobNameOfCostLog(log: Pick<CostLog, "jobpath">): string {
   return parts[parts.length - 1];
 }
 
-/** The finished-IAE update of a closed cost log. */
-export function finishedUpdate(log: CostLog): SpendUpdate["finished"] {
-  return { job: jobNameOfCostLog(log), instanceId: log["instance-id"], cost: costOfLog(log) };
+/** The finished-IAE update of a closed cost log (its bound as the budget check counted it: price × Timeout). */
+export function finishedUpdate(log: CostLog): NonNullable<SpendUpdate["finished"]> {
+  const price = Number(log.price);
+  const minutes = typeof log.timeout === "number" && log.timeout > 0 ? log.timeout : 60;
+  return { job: jobNameOfCostLog(log), instanceId: log["instance-id"], cost: costOfLog(log), ...(Number.isFinite(price) ? { bound: (price * minutes) / 60 } : {}) };
 }

@@ -55,10 +55,3 @@ export interface ObjectStore {
   delete(bucket: string, key: string): Promise<void>;
   copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void>;
 }
-
-/** `s3://bucket/key` → parts; undefined for anything else. */
-export function parseS3Uri(uri: string): { readonly bucket: string; readonly key: string } | undefined {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m || m[1] === "") return undefined;
-  return { bucket: m[1], key: m[2] };
-}

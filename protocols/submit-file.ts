@@ -1,4 +1,4 @@
-import { parseS3Uri } from "./storage";
+import { tryParseS3Uri } from "./s3-uri";
 import { JobError, problemsError } from "./errors";
 
 /** A validated submit file (SPEC §2). */
@@ -206,7 +206,7 @@ function checkBypass(datanames: readonly string[], configname: string, resultpat
   const buckets = new Set<string>();
   const parsedKeys: { field: "dataname" | "configname"; uri: string; bucket: string; key: string }[] = [];
   for (const [field, uri] of [...datanames.map((d) => ["dataname", d] as const), ["configname", configname] as const]) {
-    const parsed = parseS3Uri(uri);
+    const parsed = tryParseS3Uri(uri);
     if (!parsed || parsed.key === "") {
       problems.push(`"${field}" ${JSON.stringify(uri)} must be a full s3://bucket/key URI in storage bypass mode.`);
       continue;
@@ -235,7 +235,7 @@ function checkBypass(datanames: readonly string[], configname: string, resultpat
   let outputBucket = inputBucket;
   let resultPrefix = inputBucket === context.analysisBucket ? `${context.group}/results` : "results";
   if (resultpath !== undefined) {
-    const parsed = parseS3Uri(resultpath);
+    const parsed = tryParseS3Uri(resultpath);
     if (!parsed) problems.push(`"resultpath" ${JSON.stringify(resultpath)} must be an s3://bucket/prefix URI.`);
     else {
       outputBucket = parsed.bucket;

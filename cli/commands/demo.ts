@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import { runDemo } from "../../local/demo";
+import { runDemo } from "../user/demo";
 import { DEFAULT_STACK_FILE } from "../../local/stack";
 import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-handlers";
 import { REPO_ROOT } from "./local";

@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .description("extract a zip holding exactly one top-level folder or file (ignoring __MACOSX) and print its name")
     .requiredOption("-z, --zippath <zip>", "zip archive")
     .option("-o, --outpath <dir>", "existing directory to extract into (default: the archive's directory)")
-    .action((o: { zippath: string; outpath?: string }) => {
-      process.stdout.write(`${parseZip(o.zippath, o.outpath)}\n`);
+    .action(async (o: { zippath: string; outpath?: string }) => {
+      process.stdout.write(`${await parseZip(o.zippath, o.outpath)}\n`);
     });
 }

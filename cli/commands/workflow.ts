@@ -5,7 +5,8 @@ import { WorkflowJob, type SourceArgs } from "../workflow/registry";
 import { LocalLogSink, S3LogSink } from "../workflow/log-sinks";
 import { logCommand } from "../workflow/log-command";
 import { runMain } from "../workflow/run-main";
-import { groupOfUri, isS3Uri, joinUri, parseS3Uri } from "../workflow/s3-uri";
+import { groupOfUri, joinUri } from "../workflow/s3-uri";
+import { isS3Uri, parseS3Uri } from "../../protocols/s3-uri";
 import { ensembleMemberOfRegistration } from "../workflow/ensemble-member";
 import { datasetLineName } from "../../protocols/layout";
 

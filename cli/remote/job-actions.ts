@@ -2,6 +2,9 @@ import * as fs from "node:fs";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetCommandInvocationCommand, type GetCommandInvocationCommandOutput } from "@aws-sdk/client-ssm";
 import { Ec2ComputeBackend } from "../../protocols/aws/ec2-compute";
+import { S3ObjectStore } from "../../protocols/aws/s3-store";
+import { UNCHANGED, updateObject } from "../../protocols/conditional-update";
+import { parseDatasetStatus, renderDatasetStatus, statusOf } from "../../protocols/dataset-status";
 import { CommandTargetNotReadyError } from "../../protocols/compute";
 import { readState, writeState, type RemoteContext } from "./context";
 import { debugCommandRequest, initialStatus, parseDebugSubmission, planDebugJob } from "./debug-job";
@@ -36,7 +39,7 @@ export async function submitJob(ctx: RemoteContext, submitFile: string): Promise
   const plan = planDebugJob(bucket, cfg.COMMAND, sub, now);
   const putStatus = (body: Record<string, unknown>) =>
     ctx.clients.s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: plan.statusKey, Body: JSON.stringify(body, null, 2), ContentType: "application/json" }),
+      new PutObjectCommand({ Bucket: bucket, Key: plan.statusKey, Body: renderDatasetStatus(body), ContentType: "application/json" }),
     );
   const status = initialStatus(plan, sub, rec.instanceId);
   await putStatus(status);
@@ -74,14 +77,15 @@ export async function submitJob(ctx: RemoteContext, submitFile: string): Promise
   return job;
 }
 
-/** Put the command id into the status file unless the instance has already moved it past INITIALIZING. */
+/**
+ * Put the command id into the status file unless the instance has already moved it past
+ * INITIALIZING (a conditional read-modify-write: the instance writes the same file).
+ */
 async function recordCommandId(ctx: RemoteContext, bucket: string, key: string, commandId: string): Promise<void> {
-  const obj = await ctx.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const current = JSON.parse((await obj.Body?.transformToString("utf8")) ?? "{}") as Record<string, unknown>;
-  if (current.status !== "INITIALIZING") return;
-  await ctx.clients.s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify({ ...current, command: commandId }, null, 2), ContentType: "application/json" }),
-  );
+  await updateObject({ store: new S3ObjectStore(ctx.clients.s3), bucket, key, sleep: ctx.sleep }, (current) => {
+    const doc = current ? parseDatasetStatus(current.body) : undefined;
+    return doc && statusOf(doc) === "INITIALIZING" ? renderDatasetStatus({ ...doc, command: commandId }) : UNCHANGED;
+  });
 }
 
 async function invocation(ctx: RemoteContext, index: number): Promise<{ job: DevJob; instanceId: string; res?: GetCommandInvocationCommandOutput }> {

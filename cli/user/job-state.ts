@@ -1,9 +1,11 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { isStoppedByJobManager, parseDatasetStatus, reasonText, STATUS_FILE, terminateReasons, type DatasetState } from "../../protocols/job-view";
+import { isStoppedByJobManager, terminateReasons } from "../../protocols/certificate";
+import { reasonText } from "../../protocols/dataset-status";
+import { datasetState, STATUS_FILE, type DatasetState } from "../../protocols/job-view";
 import { endMarkerKey, jobFolderKey, certificateKey, rejectedJobFolder } from "../../protocols/layout";
-import { listKeys } from "./transfer";
+import { isNoSuchKey, listKeys } from "../transfer";
 
-export { isStoppedByJobManager, parseDatasetStatus, reasonText, terminateReasons, type DatasetState };
+export { datasetState, type DatasetState };
 
 /** What a user can learn about one job from storage. */
 export interface JobRef {
@@ -43,17 +45,12 @@ export function jobIsUnknown(state: JobState): boolean {
   return state.certificate === undefined && state.datasets.length === 0 && !state.finished;
 }
 
-function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
-}
-
 export async function readText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
   try {
     const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return await res.Body!.transformToString("utf-8");
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (isNoSuchKey(err)) return undefined;
     throw err;
   }
 }
@@ -79,7 +76,7 @@ export async function readJobState(client: S3Client, ref: JobRef): Promise<JobSt
   const datasets: DatasetState[] = [];
   for (const key of logKeys.filter((k) => STATUS_FILE.test(k)).sort()) {
     const text = await readText(client, ref.bucket, key);
-    if (text !== undefined) datasets.push(parseDatasetStatus(key.slice(key.lastIndexOf("/") + 1), text));
+    if (text !== undefined) datasets.push(datasetState(key.slice(key.lastIndexOf("/") + 1), text));
   }
   return { jobFolder, certificate, datasets, finished, rejected: isStoppedByJobManager(certificate), terminateReasons: terminateReasons(certificate) };
 }

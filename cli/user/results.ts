@@ -2,7 +2,7 @@ import * as path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { jobFolderKey, processResultsPrefix } from "../../protocols/layout";
 import type { JobRef } from "./job-state";
-import { downloadPrefix } from "./transfer";
+import { downloadPrefix } from "../transfer";
 
 export interface DownloadedResults {
   readonly dir: string;

@@ -1,9 +1,10 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { mapBounded } from "../../protocols/concurrency";
 import { sha256 } from "../../protocols/job-record";
 import { newJobId, validateJobId } from "./job-id";
 import { ProgressBar } from "./progress";
 import { planSubmission, submitFileBody, submitFileKey, type SubmissionPlan } from "./submission";
-import { uploadFile } from "./transfer";
+import { uploadFile } from "../transfer";
 
 export interface SubmitJobArgs {
   readonly client: S3Client;
@@ -24,20 +25,23 @@ export interface SubmittedJob {
   readonly plan: SubmissionPlan;
 }
 
+/** Files uploaded at once (each a multipart upload of its own parts in parallel). */
+const UPLOADS_AT_ONCE = 4;
+
 /** Upload local inputs (concurrently, multipart for big files), then write the submit file last. */
 export async function submitJob(args: SubmitJobArgs): Promise<SubmittedJob> {
   const jobId = validateJobId(args.timestamp ?? newJobId());
   const plan = await planSubmission({ group: args.group, data: args.data, config: args.config });
-  const uploadsAtOnce = 4;
-  const queue = [...plan.uploads];
-  const worker = async () => {
-    for (let u = queue.shift(); u; u = queue.shift()) {
+  await mapBounded(
+    plan.uploads,
+    UPLOADS_AT_ONCE,
+    async (u) => {
       const bar = args.progressStream ? new ProgressBar({ stream: args.progressStream, label: u.key, total: u.size }) : undefined;
       await uploadFile({ client: args.client, bucket: args.bucket, key: u.key, localPath: u.localPath, onProgress: (n) => bar?.update(n) });
       bar?.finish();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(uploadsAtOnce, queue.length) }, worker));
+    },
+    { stopOnError: true },
+  );
   const submitKey = submitFileKey(args.group, jobId);
   const body = JSON.stringify(submitFileBody(plan, jobId), null, 2);
   await args.client.send(new PutObjectCommand({ Bucket: args.bucket, Key: submitKey, Body: body, ContentType: "application/json" }));

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { parseConfigObject } from "../../protocols/job-config";
 import { ensembleMemberOf, type EnsembleMember } from "../../protocols/layout";
 import type { RegisteredLocation } from "./state";
-import { parseS3Uri } from "./s3-uri";
+import { parseS3Uri } from "../../protocols/s3-uri";
 
 /**
  * The ensemble member this IAE runs (SPEC 4.8): its config is the platform's copy

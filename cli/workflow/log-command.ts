@@ -4,7 +4,8 @@ import { spawn } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import { TreeUsageMonitor } from "./proc-usage";
 import type { LogSink } from "./log-sinks";
-import { buildStatusDoc, formatCertificateLine, findCertificateLine, type DatasetStatus } from "./status-format";
+import { findDatasetLine, iaeDatasetLine } from "../../protocols/certificate";
+import { buildStatusDoc, type DatasetStatusName } from "../../protocols/dataset-status";
 
 /**
  * `log-command`: run a shell command, stream its output, and about once a second rewrite the
@@ -37,7 +38,7 @@ export interface LogCommandArgs {
 
 export interface LogCommandResult {
   readonly exitCode: number;
-  readonly status: DatasetStatus;
+  readonly status: DatasetStatusName;
   readonly reason: string;
   /** log-command itself received SIGINT/SIGTERM/SIGHUP (the IAE is being stopped). */
   readonly interrupted: boolean;
@@ -156,7 +157,7 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   if (a.forwardSignals !== false) for (const s of signals) process.on(s, onSignal);
 
-  const writeProgress = async (status: DatasetStatus, reason: string, exitCode: number | null, finish?: Date): Promise<string> => {
+  const writeProgress = async (status: DatasetStatusName, reason: string, exitCode: number | null, finish?: Date): Promise<string> => {
     const usage = monitor?.last;
     const doc = buildStatusDoc(existing, {
       status,
@@ -176,7 +177,7 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
     } catch (e) {
       warn(`write the status file ${a.sink.statusLocation}`, e);
     }
-    const line = formatCertificateLine({
+    const line = iaeDatasetLine({
       dataname: a.dataname,
       status,
       time: finish ?? new Date(),
@@ -240,7 +241,7 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
     if (interruptedBy) reason = `interrupted: log-command received ${interruptedBy}; the command exited with code ${exitCode}`;
     else if (exitCode !== 0 && lastStderr) reason = `exit code ${exitCode}: ${lastStderr.trim()}`;
   }
-  const status: DatasetStatus = exitCode === 0 && !interruptedBy ? "SUCCESS" : "FAILED";
+  const status: DatasetStatusName = exitCode === 0 && !interruptedBy ? "SUCCESS" : "FAILED";
   if (status === "FAILED" && exitCode === 0) exitCode = 128 + signalNumber(interruptedBy!);
 
   await inFlight.catch(() => undefined);
@@ -259,7 +260,7 @@ async function verifyFinalLine(a: LogCommandArgs, line: string, warn: (what: str
     await new Promise((r) => setTimeout(r, delay));
     try {
       const cert = await a.sink.readCertificate();
-      if (cert !== undefined && findCertificateLine(cert, a.dataname) === line) return;
+      if (cert !== undefined && findDatasetLine(cert, a.dataname, "loose") === line) return;
       await a.sink.upsertCertificateLine(a.dataname, line);
     } catch (e) {
       warn("verify the certificate", e);

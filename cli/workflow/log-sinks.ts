@@ -1,10 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { S3ObjectStore } from "../../protocols/aws/s3-store";
+import { upsertLine } from "../../protocols/certificate";
+import { updateObject, type UpdateArgs } from "../../protocols/conditional-update";
+import { parseDatasetStatus, renderDatasetStatus, withPlatformFields, type StatusDoc } from "../../protocols/dataset-status";
 import { certificateKey, datasetStatusFileName, datasetStatusKey, type EnsembleMember } from "../../protocols/layout";
+import { realSleep } from "../../protocols/retry";
 import { writeFileAtomic } from "./state";
-import { isNotFound } from "./transfer";
-import { upsertCertificateLine, type StatusDoc } from "./status-format";
 
 /**
  * Where `log-command` writes the dataset status file and the certificate line: the job folder
@@ -31,33 +34,11 @@ export interface S3LogSinkArgs {
   readonly member?: EnsembleMember;
 }
 
-async function getText(client: S3Client, bucket: string, key: string): Promise<{ body: string; etag?: string } | undefined> {
-  try {
-    const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return { body: (await res.Body?.transformToString("utf-8")) ?? "", etag: res.ETag };
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
+/** A status file that is not a JSON object is replaced by a fresh one (and the IAE says so). */
 function parseStatus(text: string, where: string): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    process.stderr.write(`neurocaas: ${where} is not valid JSON; starting a fresh status file\n`);
-    return undefined;
-  }
-}
-
-/** Status-file fields the IAE side writes; every other field belongs to the platform. */
-const IAE_FIELDS = new Set(["input", "status", "reason", "exit_code", "memory_usage", "max_memory_usage", "cpu_usage", "average_cpu_usage", "job_start", "job_finish", "std"]);
-
-/** A conditional write lost (412), or was refused during a concurrent one (409). */
-function isConflict(err: unknown): boolean {
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status === 412 || status === 409;
+  const doc = parseDatasetStatus(text);
+  if (doc === undefined) process.stderr.write(`neurocaas: ${where} is not valid JSON; starting a fresh status file\n`);
+  return doc;
 }
 
 export class S3LogSink implements LogSink {
@@ -65,14 +46,17 @@ export class S3LogSink implements LogSink {
   readonly certificateKey: string;
   readonly statusLocation: string;
 
+  private readonly store: S3ObjectStore;
+
   constructor(private readonly a: S3LogSinkArgs) {
+    this.store = new S3ObjectStore(a.client);
     this.statusKey = datasetStatusKey(a.jobFolder, a.datasetKey, a.member);
     this.certificateKey = certificateKey(a.jobFolder);
     this.statusLocation = `s3://${a.bucket}/${this.statusKey}`;
   }
 
   async readStatus(): Promise<Record<string, unknown> | undefined> {
-    const got = await getText(this.a.client, this.a.bucket, this.statusKey);
+    const got = await this.store.get(this.a.bucket, this.statusKey);
     return got ? parseStatus(got.body, this.statusLocation) : undefined;
   }
 
@@ -81,60 +65,25 @@ export class S3LogSink implements LogSink {
    * taken from the current file, so a command id recorded after this IAE started is kept.
    */
   async writeStatus(doc: StatusDoc): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const current = await getText(this.a.client, this.a.bucket, this.statusKey);
-      const platform = current ? parseStatus(current.body, this.statusLocation) : undefined;
-      const merged = { ...doc, ...Object.fromEntries(Object.entries(platform ?? {}).filter(([k, v]) => !IAE_FIELDS.has(k) && v !== "N/A" && v !== null)) };
-      try {
-        await this.a.client.send(
-          new PutObjectCommand({
-            Bucket: this.a.bucket,
-            Key: this.statusKey,
-            Body: JSON.stringify(merged, null, 2),
-            ContentType: "application/json",
-            ...(current?.etag ? { IfMatch: current.etag } : { IfNoneMatch: "*" }),
-          }),
-        );
-        return;
-      } catch (err) {
-        if (isConflict(err) && attempt < 10) continue;
-        throw err;
-      }
-    }
+    await updateObject(this.update(this.statusKey), (current) => renderDatasetStatus(withPlatformFields(doc, current ? parseStatus(current.body, this.statusLocation) : undefined)));
   }
 
   async readCertificate(): Promise<string | undefined> {
-    return (await getText(this.a.client, this.a.bucket, this.certificateKey))?.body;
+    return (await this.store.get(this.a.bucket, this.certificateKey))?.body;
   }
 
   /**
-   * Several IAEs of one job share the certificate. The write is conditional on the ETag read
-   * (S3 rejects it with 412 when another IAE wrote in between, and we retry); servers that ignore
-   * the condition are covered by `log-command` re-checking its final line.
+   * Several IAEs of one job share the certificate: a conditional read-modify-write (S3 rejects
+   * the write when another IAE wrote in between, and it starts again from the new text); servers
+   * that ignore the condition are covered by `log-command` re-checking its final line.
    */
   async upsertCertificateLine(dataname: string, line: string): Promise<string> {
-    for (let attempt = 0; ; attempt++) {
-      const current = await getText(this.a.client, this.a.bucket, this.certificateKey);
-      const next = upsertCertificateLine(current?.body, dataname, line);
-      try {
-        await this.a.client.send(
-          new PutObjectCommand({
-            Bucket: this.a.bucket,
-            Key: this.certificateKey,
-            Body: next,
-            ContentType: "text/plain; charset=utf-8",
-            ...(current?.etag ? { IfMatch: current.etag } : { IfNoneMatch: "*" }),
-          }),
-        );
-        return next;
-      } catch (err) {
-        if (isConflict(err) && attempt < 10) {
-          await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
-          continue;
-        }
-        throw err;
-      }
-    }
+    const out = await updateObject(this.update(this.certificateKey), (current) => upsertLine(current?.body, dataname, line, "loose"));
+    return out.body as string;
+  }
+
+  private update(key: string): UpdateArgs {
+    return { store: this.store, bucket: this.a.bucket, key, attempts: 10, sleep: realSleep };
   }
 }
 
@@ -163,7 +112,7 @@ export class LocalLogSink implements LogSink {
   }
 
   async writeStatus(doc: StatusDoc): Promise<void> {
-    writeFileAtomic(this.statusFile, JSON.stringify(doc, null, 2));
+    writeFileAtomic(this.statusFile, renderDatasetStatus(doc));
   }
 
   async readCertificate(): Promise<string | undefined> {
@@ -171,7 +120,7 @@ export class LocalLogSink implements LogSink {
   }
 
   async upsertCertificateLine(dataname: string, line: string): Promise<string> {
-    const next = upsertCertificateLine(await this.readCertificate(), dataname, line);
+    const next = upsertLine(await this.readCertificate(), dataname, line, "loose");
     writeFileAtomic(this.certificateFile, next);
     return next;
   }

@@ -1,5 +1,6 @@
+import { findDatasetLine, iaeDatasetLine, lineText, withLineFields } from "../../protocols/certificate";
+import { buildStatusDoc, reasonsOf, statusOf, type StatusDoc } from "../../protocols/dataset-status";
 import type { LogSink } from "./log-sinks";
-import { buildStatusDoc, findCertificateLine, formatCertificateLine, type StatusDoc } from "./status-format";
 
 export interface MarkFailedArgs {
   readonly sink: LogSink;
@@ -17,9 +18,9 @@ export async function markFailed(a: MarkFailedArgs): Promise<void> {
   const now = new Date();
   const existing = await a.sink.readStatus();
   let doc: StatusDoc;
-  if (existing && typeof existing.status === "string" && existing.status !== "INITIALIZING" && existing.job_start) {
-    const earlier = Array.isArray(existing.reason) ? existing.reason.filter((r): r is string => typeof r === "string" && r !== "") : [];
-    doc = { ...(existing as StatusDoc), status: "FAILED", reason: [...earlier, a.reason], exit_code: a.exitCode ?? existing.exit_code ?? 1 };
+  const status = statusOf(existing);
+  if (existing && status !== undefined && status !== "INITIALIZING" && existing.job_start) {
+    doc = { ...(existing as StatusDoc), status: "FAILED", reason: [...reasonsOf(existing), a.reason], exit_code: a.exitCode ?? existing.exit_code ?? 1 };
   } else {
     doc = buildStatusDoc(existing, {
       status: "FAILED",
@@ -33,11 +34,9 @@ export async function markFailed(a: MarkFailedArgs): Promise<void> {
   }
   await a.sink.writeStatus(doc);
   const cert = await a.sink.readCertificate();
-  const old = cert === undefined ? undefined : findCertificateLine(cert, a.dataname);
+  const old = cert === undefined ? undefined : findDatasetLine(cert, a.dataname, "loose");
   const line = old
-    ? old
-        .replace(/\| STATUS: [^|]*\|/, "| STATUS: FAILED |")
-        .replace(/\| LAST COMMAND: [^|]*/, (m) => `| LAST COMMAND: ${a.reason.replace(/[|\n]/g, " ").slice(0, 200)}${m.endsWith(" ") ? " " : ""}`)
-    : formatCertificateLine({ dataname: a.dataname, status: "FAILED", time: now, finished: true, lastOutput: a.reason });
+    ? withLineFields(old, { STATUS: "FAILED", "LAST COMMAND": lineText(a.reason) })
+    : iaeDatasetLine({ dataname: a.dataname, status: "FAILED", time: now, finished: true, lastOutput: a.reason });
   await a.sink.upsertCertificateLine(a.dataname, line);
 }

@@ -1,47 +1,23 @@
 import * as fs from "node:fs";
 import { execFileSync } from "node:child_process";
+import { readAllProcStats, type ProcStat } from "../../local/procfs";
 
 /**
  * CPU and memory use of one process tree, read from /proc (Linux). Machine totals are never
  * reported: only the command's own processes count.
  */
 
-export interface ProcStat {
-  readonly pid: number;
-  readonly ppid: number;
-  /** utime + stime + cutime + cstime, in clock ticks (includes reaped children). */
-  readonly cpuTicks: number;
-  /** Resident set size in pages. */
-  readonly rssPages: number;
-}
-
-/** Parse one `/proc/{pid}/stat` line; the command name may contain spaces and parentheses. */
-export function parseProcStat(line: string): ProcStat {
-  const close = line.lastIndexOf(")");
-  if (close === -1) throw new Error(`unexpected /proc stat line: ${line.slice(0, 80)}`);
-  const pid = Number(line.slice(0, line.indexOf(" ")));
-  // Fields after the command name start at field 3 (state); index 0 here is field 3.
-  const f = line.slice(close + 2).trim().split(/\s+/);
-  const num = (field: number): number => Number(f[field - 3]);
-  return {
-    pid,
-    ppid: num(4),
-    cpuTicks: num(14) + num(15) + num(16) + num(17),
-    rssPages: num(24),
-  };
-}
-
 /** The root and all its descendants among `stats`. */
-export function processTree(stats: readonly ProcStat[], root: number): ProcStat[] {
-  const children = new Map<number, ProcStat[]>();
-  const byPid = new Map<number, ProcStat>();
+export function processTree<T extends Pick<ProcStat, "pid" | "ppid">>(stats: readonly T[], root: number): T[] {
+  const children = new Map<number, T[]>();
+  const byPid = new Map<number, T>();
   for (const s of stats) {
     byPid.set(s.pid, s);
     const list = children.get(s.ppid) ?? [];
     list.push(s);
     children.set(s.ppid, list);
   }
-  const out: ProcStat[] = [];
+  const out: T[] = [];
   const first = byPid.get(root);
   if (!first) return out;
   const queue = [first];
@@ -52,25 +28,6 @@ export function processTree(stats: readonly ProcStat[], root: number): ProcStat[
     seen.add(s.pid);
     out.push(s);
     queue.push(...(children.get(s.pid) ?? []));
-  }
-  return out;
-}
-
-export function readAllProcStats(procDir = "/proc"): ProcStat[] {
-  const out: ProcStat[] = [];
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(procDir);
-  } catch {
-    return out;
-  }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      out.push(parseProcStat(fs.readFileSync(`${procDir}/${name}/stat`, "utf8")));
-    } catch {
-      // the process exited between readdir and read
-    }
   }
   return out;
 }

@@ -11,8 +11,9 @@ import {
   type RegisteredLocation,
   type Registration,
 } from "./state";
-import { groupOfUri, isS3Uri, joinUri, parseS3Uri, uriFromBucketKey } from "./s3-uri";
-import { copyLocal, downloadKeyOrPrefix, uploadPath } from "./transfer";
+import { groupOfUri, joinUri, uriFromBucketKey } from "./s3-uri";
+import { isS3Uri, parseS3Uri } from "../../protocols/s3-uri";
+import { downloadKeyOrPrefix, uploadPath } from "../transfer";
 
 /** Where a registered item comes from: `-b BUCKET -k KEY` (S3) or `-l LOCALPATH`. */
 export interface SourceArgs {
@@ -268,4 +269,12 @@ function basenameOf(loc: RegisteredLocation, what: string): string {
   const p = loc.local ?? loc.s3 ?? loc.localsource;
   if (!p) throw new Error(`no ${what} registered`);
   return path.posix.basename(p.replace(/\/+$/, ""));
+}
+
+/** Copy a local file or directory (recursively) to `dest`. */
+function copyLocal(src: string, dest: string): void {
+  if (!fs.existsSync(src)) throw new Error(`${src} does not exist`);
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  if (fs.statSync(src).isDirectory()) fs.cpSync(src, dest, { recursive: true });
+  else fs.copyFileSync(src, dest);
 }

@@ -7,7 +7,8 @@ import { WorkflowJob } from "./registry";
 import { S3LogSink } from "./log-sinks";
 import { logCommand } from "./log-command";
 import { markFailed } from "./mark-failed";
-import { isS3Uri, joinUri, parseS3Uri } from "./s3-uri";
+import { joinUri } from "./s3-uri";
+import { isS3Uri, parseS3Uri } from "../../protocols/s3-uri";
 import { ensembleMemberOfConfig } from "./ensemble-member";
 import { datasetLineName } from "../../protocols/layout";
 

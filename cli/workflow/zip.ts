@@ -1,103 +1,26 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { inflateRawSync } from "node:zlib";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { crc32 } from "node:zlib";
+import * as yauzl from "yauzl";
 
 /**
- * A small ZIP reader (stored and deflated entries, ZIP64 sizes) for `scripting parse-zip`:
- * the archive must hold exactly one top-level entry (ignoring `__MACOSX`), usually a folder,
- * which is extracted.
+ * `scripting parse-zip`: the archive must hold exactly one top-level entry (ignoring
+ * `__MACOSX`), usually a folder, which is extracted. Read with yauzl: streamed (archives of any
+ * size, ZIP64), entry sizes checked; each extracted file's CRC-32 is checked as it is written.
  */
-
-export interface ZipEntry {
-  readonly name: string;
-  readonly method: number;
-  readonly compressedSize: number;
-  readonly size: number;
-  readonly localHeaderOffset: number;
-  readonly isDirectory: boolean;
-}
-
-const EOCD_SIG = 0x06054b50;
-const CDH_SIG = 0x02014b50;
-const LFH_SIG = 0x04034b50;
-
-export function readZipEntries(buf: Buffer, label = "archive"): ZipEntry[] {
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
-    if (buf.readUInt32LE(i) === EOCD_SIG) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd === -1) throw new Error(`${label} is not a zip archive`);
-  let count = buf.readUInt16LE(eocd + 10);
-  let offset = buf.readUInt32LE(eocd + 16);
-  if (offset === 0xffffffff || count === 0xffff) {
-    const locator = eocd - 20;
-    if (locator < 0 || buf.readUInt32LE(locator) !== 0x07064b50) throw new Error(`${label}: broken ZIP64 archive`);
-    const z64 = Number(buf.readBigUInt64LE(locator + 8));
-    count = Number(buf.readBigUInt64LE(z64 + 32));
-    offset = Number(buf.readBigUInt64LE(z64 + 48));
-  }
-  const entries: ZipEntry[] = [];
-  let p = offset;
-  for (let n = 0; n < count; n++) {
-    if (buf.readUInt32LE(p) !== CDH_SIG) throw new Error(`${label}: corrupt central directory`);
-    const method = buf.readUInt16LE(p + 10);
-    let compressedSize = buf.readUInt32LE(p + 20);
-    let size = buf.readUInt32LE(p + 24);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    let localHeaderOffset = buf.readUInt32LE(p + 42);
-    const name = buf.toString("utf8", p + 46, p + 46 + nameLen);
-    // ZIP64 extra field: the 0xffffffff fields, in order, as 8-byte values.
-    let e = p + 46 + nameLen;
-    const end = e + extraLen;
-    while (e + 4 <= end) {
-      const id = buf.readUInt16LE(e);
-      const len = buf.readUInt16LE(e + 2);
-      if (id === 0x0001) {
-        let q = e + 4;
-        if (size === 0xffffffff) {
-          size = Number(buf.readBigUInt64LE(q));
-          q += 8;
-        }
-        if (compressedSize === 0xffffffff) {
-          compressedSize = Number(buf.readBigUInt64LE(q));
-          q += 8;
-        }
-        if (localHeaderOffset === 0xffffffff) localHeaderOffset = Number(buf.readBigUInt64LE(q));
-      }
-      e += 4 + len;
-    }
-    entries.push({ name, method, compressedSize, size, localHeaderOffset, isDirectory: name.endsWith("/") });
-    p = end + commentLen;
-  }
-  return entries;
-}
-
-export function entryData(buf: Buffer, entry: ZipEntry, label = "archive"): Buffer {
-  const h = entry.localHeaderOffset;
-  if (buf.readUInt32LE(h) !== LFH_SIG) throw new Error(`${label}: corrupt entry ${entry.name}`);
-  const start = h + 30 + buf.readUInt16LE(h + 26) + buf.readUInt16LE(h + 28);
-  const raw = buf.subarray(start, start + entry.compressedSize);
-  if (entry.method === 0) return Buffer.from(raw);
-  if (entry.method === 8) return inflateRawSync(raw);
-  throw new Error(`${label}: entry ${entry.name} uses unsupported compression method ${entry.method}`);
-}
 
 function isIgnored(name: string): boolean {
   return name.split("/")[0] === "__MACOSX";
 }
 
 /**
- * The single top-level entry of the archive (ignoring `__MACOSX`): a folder, or — as the original
- * accepted — a file; a clear error when there are several or none.
+ * The single top-level entry among the archive's entry names (ignoring `__MACOSX`): a folder, or
+ * — as the original accepted — a file; a clear error when there are several or none.
  */
-export function topLevelFolder(entries: readonly ZipEntry[], label = "archive"): string {
-  const kept = entries.filter((e) => !isIgnored(e.name));
-  const tops = new Set(kept.map((e) => e.name.split("/")[0]));
+export function topLevelFolder(names: readonly string[], label = "archive"): string {
+  const tops = new Set(names.filter((n) => !isIgnored(n)).map((n) => n.split("/")[0]));
   if (tops.size !== 1) {
     const listed = [...tops].slice(0, 5).join(", ") || "nothing";
     throw new Error(`${label} must contain exactly one top-level folder; found ${tops.size} top-level entries (${listed})`);
@@ -106,23 +29,76 @@ export function topLevelFolder(entries: readonly ZipEntry[], label = "archive"):
 }
 
 /** Extract the archive's single top-level folder (or file) into `outDir` (default: the archive's folder); returns its name. */
-export function parseZip(zipPath: string, outDir?: string): string {
+export async function parseZip(zipPath: string, outDir?: string): Promise<string> {
   if (!fs.existsSync(zipPath)) throw new Error(`${zipPath} does not exist`);
-  const buf = fs.readFileSync(zipPath);
-  const entries = readZipEntries(buf, zipPath);
-  const top = topLevelFolder(entries, zipPath);
   const dest = path.resolve(outDir ?? path.dirname(path.resolve(zipPath)));
   if (!fs.existsSync(dest) || !fs.statSync(dest).isDirectory()) throw new Error(`output folder ${dest} does not exist`);
-  for (const e of entries) {
-    if (isIgnored(e.name)) continue;
-    const target = path.resolve(dest, e.name);
-    if (target !== dest && !target.startsWith(dest + path.sep)) throw new Error(`${zipPath}: entry "${e.name}" would be written outside ${dest}`);
-    if (e.isDirectory) {
-      fs.mkdirSync(target, { recursive: true });
-    } else {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, entryData(buf, e, zipPath));
-    }
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: false });
+  } catch (err) {
+    throw new Error(`${zipPath} is not a zip archive (${(err as Error).message})`, { cause: err });
   }
-  return top;
+  try {
+    const entries = await readEntries(zip, zipPath, dest);
+    const top = topLevelFolder(
+      entries.map((e) => e.fileName),
+      zipPath,
+    );
+    for (const entry of entries) {
+      if (isIgnored(entry.fileName)) continue;
+      const target = path.resolve(dest, entry.fileName);
+      if (target !== dest && !target.startsWith(dest + path.sep)) throw outside(zipPath, entry.fileName, dest);
+      if (entry.fileName.endsWith("/")) {
+        fs.mkdirSync(target, { recursive: true });
+        continue;
+      }
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      await extract(zip, entry, target, zipPath);
+    }
+    return top;
+  } finally {
+    zip.close();
+  }
+}
+
+/** Every entry of the central directory (yauzl refuses absolute and `..` names: reported as escapes). */
+function readEntries(zip: yauzl.ZipFile, zipPath: string, dest: string): Promise<yauzl.Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: yauzl.Entry[] = [];
+    zip.on("entry", (entry: yauzl.Entry) => {
+      entries.push(entry);
+      zip.readEntry();
+    });
+    zip.on("end", () => resolve(entries));
+    zip.on("error", (err: Error) => {
+      const escape = /^(?:absolute path|invalid relative path): (.*)$/.exec(err.message);
+      reject(escape ? outside(zipPath, escape[1], dest) : new Error(`${zipPath}: ${err.message}`, { cause: err }));
+    });
+    zip.readEntry();
+  });
+}
+
+/** Write one entry to `target`, checking its CRC-32; a corrupt entry leaves no file behind. */
+async function extract(zip: yauzl.ZipFile, entry: yauzl.Entry, target: string, zipPath: string): Promise<void> {
+  let crc = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      crc = crc32(chunk, crc);
+      done(null, chunk);
+    },
+    flush(done) {
+      done(crc >>> 0 === entry.crc32 >>> 0 ? null : new Error(`${zipPath}: entry ${entry.fileName} is corrupt (CRC-32 ${(crc >>> 0).toString(16)}, the archive says ${(entry.crc32 >>> 0).toString(16)})`));
+    },
+  });
+  try {
+    await pipeline(await zip.openReadStreamPromise(entry), check, fs.createWriteStream(target));
+  } catch (err) {
+    fs.rmSync(target, { force: true });
+    throw err instanceof Error && err.message.startsWith(zipPath) ? err : new Error(`${zipPath}: entry ${entry.fileName}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function outside(zipPath: string, name: string, dest: string): Error {
+  return new Error(`${zipPath}: entry "${name}" would be written outside ${dest}`);
 }

@@ -346,7 +346,13 @@ export class Ec2ComputeBackend implements ComputeBackend {
   async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
     try {
       const out = await this.args.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
-      return { commandId, status: toCommandStatus(out.Status) };
+      return {
+        commandId,
+        status: toCommandStatus(out.Status),
+        ...(out.ResponseCode !== undefined && out.ResponseCode >= 0 ? { exitCode: out.ResponseCode } : {}),
+        ...(out.StatusDetails && out.StatusDetails !== out.Status ? { details: out.StatusDetails } : {}),
+        ...(out.StandardErrorContent ? { stderr: out.StandardErrorContent } : {}),
+      };
     } catch (err) {
       if (awsErrorCode(err) === "InvocationDoesNotExist") return { commandId, status: "Unknown" };
       throw err;
@@ -455,6 +461,7 @@ function describeInstance(i: Instance): IaeDescription {
     ...(i.ClientToken && /-[so]$/.test(i.ClientToken) ? { launchToken: i.ClientToken.slice(0, -2) } : {}),
     ...(i.AmiLaunchIndex !== undefined ? { launchIndex: i.AmiLaunchIndex } : {}),
     ...(i.StateReason?.Code ? { stateReason: i.StateReason.Code } : {}),
+    ...(i.StateReason?.Message ? { stateMessage: i.StateReason.Message } : {}),
   };
 }
 

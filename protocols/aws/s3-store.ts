@@ -23,7 +23,7 @@ export class S3ObjectStore implements ObjectStore {
       const body = out.Body ? await out.Body.transformToString("utf-8") : "";
       return { body, etag: out.ETag ?? "" };
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNoSuchKey(err)) return undefined;
       throw classify(err, bucket);
     }
   }
@@ -42,7 +42,7 @@ export class S3ObjectStore implements ObjectStore {
       );
       return { etag: out.ETag ?? "" };
     } catch (err) {
-      if (isPreconditionFailure(err) || (options.ifMatch && isNotFound(err))) throw new PreconditionFailedError(bucket, key);
+      if (isPreconditionFailure(err) || (options.ifMatch && isNoSuchKey(err))) throw new PreconditionFailedError(bucket, key);
       throw classify(err, bucket);
     }
   }
@@ -52,7 +52,7 @@ export class S3ObjectStore implements ObjectStore {
       await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return true;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNoSuchKey(err)) return false;
       throw classify(err, bucket);
     }
   }
@@ -83,7 +83,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isNoSuchKey(err)) throw err;
     }
   }
 
@@ -95,7 +95,7 @@ export class S3ObjectStore implements ObjectStore {
 }
 
 /** A missing key (never a missing bucket: that is BucketUnavailableError). */
-function isNotFound(err: unknown): boolean {
+export function isNoSuchKey(err: unknown): boolean {
   const code = awsErrorCode(err);
   return code !== "NoSuchBucket" && (code === "NoSuchKey" || code === "NotFound" || awsHttpStatus(err) === 404);
 }
@@ -115,7 +115,8 @@ function isPreconditionFailure(err: unknown): boolean {
   return code === "PreconditionFailed" || code === "ConditionalRequestConflict" || awsHttpStatus(err) === 412 || awsHttpStatus(err) === 409;
 }
 
+/** JSON files (status files are JSON despite `.txt`, SPEC 4.3) as JSON, everything else as text. */
 function contentTypeFor(key: string): string {
-  if (key.endsWith(".json")) return "application/json";
+  if (key.endsWith(".json") || /\/logs\/DATASET_NAME:[^/]*_STATUS\.txt$/.test(key)) return "application/json";
   return "text/plain; charset=utf-8";
 }

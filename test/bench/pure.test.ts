@@ -5,7 +5,7 @@ import { bytesByPackage, packageOf } from "../../bench/bundle-composition";
 import { parseLoadMs } from "../../bench/cold-start";
 import { parseReadyLine } from "../../local/server";
 import { finishedJobs, jobId, LOCAL_BUCKET, LOCAL_GROUP, withRetries } from "../../bench/local-throughput";
-import { parseVmHwmKb } from "../../bench/proc";
+import { parseVmHwmKb } from "../../local/procfs";
 import { parseChildResult } from "../../bench/program-scale";
 import { formatCell, formatCheck, formatSection, formatTable, mergeSections, type BenchSection } from "../../bench/report";
 import { median, ratio, round } from "../../bench/stats";
@@ -29,6 +29,9 @@ describe("parseBenchArgs", () => {
     expect(() => parseBenchArgs(["--only", "job-manager,warp"], root)).toThrow(/unknown benchmark "warp"/);
     expect(() => parseBenchArgs(["--fast"], root)).toThrow(/unknown argument "--fast"/);
     expect(() => parseBenchArgs(["--out"], root)).toThrow(/--out needs a value/);
+    expect(() => parseBenchArgs(["--out", "--merge"], root)).toThrow(/--out needs a value/);
+    expect(() => parseBenchArgs(["--quick=no"], root)).toThrow(/--quick takes no value/);
+    expect(() => parseBenchArgs(["transfers"], root)).toThrow(/unknown argument "transfers"/);
   });
 });
 

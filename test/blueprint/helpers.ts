@@ -24,20 +24,6 @@ export function neurocaas(args: readonly string[], cwd = REPO): Promise<CliRun> 
   });
 }
 
-/** Map with at most `limit` promises running at once, results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export interface PlanJson {
   readonly resources?: readonly { type: string }[];
   readonly violations?: readonly { policy: string; enforcementLevel: string; message?: string }[];

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadStackFile } from "../../components/blueprint/parse";
-import { LEGACY_DIR, mapLimit, neurocaas, type PlanJson } from "./helpers";
+import { mapBounded } from "../../protocols/concurrency";
+import { LEGACY_DIR, neurocaas, type PlanJson } from "./helpers";
 
 /** The four fixtures that cannot be deployed, and why (checked against the table). */
 const REJECTED: Record<string, { result: string; notes: RegExp }> = {
@@ -98,7 +99,7 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
 
   it("plans every converted blueprint without a mandatory policy violation", async () => {
     const files = fs.readdirSync(out).sort();
-    const plans = await mapLimit(files, Math.max(2, Math.min(4, os.cpus().length)), async (f) => {
+    const plans = await mapBounded(files, Math.max(2, Math.min(4, os.cpus().length)), async (f) => {
       const run = await neurocaas(["plan", "--stack-file", path.join(out, f), "--json"]);
       let report: PlanJson;
       try {

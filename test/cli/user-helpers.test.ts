@@ -5,7 +5,8 @@ import { isLoopbackEndpoint } from "../../cli/user/connection";
 import { newJobId, validateJobId } from "../../cli/user/job-id";
 import { ProgressBar, renderProgress } from "../../cli/user/progress";
 import { planSubmission, submitFileBody, submitFileKey } from "../../cli/user/submission";
-import { formatJobState, isStoppedByJobManager, parseDatasetStatus, terminateReasons } from "../../cli/user/job-state";
+import { datasetState, formatJobState } from "../../cli/user/job-state";
+import { isStoppedByJobManager, terminateReasons } from "../../protocols/certificate";
 import { parseDuration } from "../../cli/user/duration";
 import { networkErrorCode } from "../../cli/user/errors";
 
@@ -105,14 +106,14 @@ describe("planSubmission", () => {
 
 describe("job state formatting", () => {
   it("parses status files and survives one caught mid-write", () => {
-    expect(parseDatasetStatus("f", '{"status":"SUCCESS","input":"lab/inputs/a.csv","reason":""}')).toMatchObject({ status: "SUCCESS", input: "lab/inputs/a.csv" });
-    expect(parseDatasetStatus("f", '{"status":')).toMatchObject({ status: undefined, body: { unparsed: '{"status":' } });
+    expect(datasetState("f", '{"status":"SUCCESS","input":"lab/inputs/a.csv","reason":""}')).toMatchObject({ status: "SUCCESS", input: "lab/inputs/a.csv" });
+    expect(datasetState("f", '{"status":')).toMatchObject({ status: undefined, body: { unparsed: '{"status":' } });
   });
 
   it("shows the certificate and one line per dataset", () => {
     const text = formatJobState(
       { bucket: "b", group: "lab", job: "t1" },
-      { jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, rejected: false, terminateReasons: [], datasets: [parseDatasetStatus("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')] },
+      { jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, rejected: false, terminateReasons: [], datasets: [datasetState("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')] },
     );
     expect(text).toContain("job t1 in s3://b/lab/results/job__b_t1/ — finished (end.txt present)");
     expect(text).toContain("certificate.txt:\nCERT\n");

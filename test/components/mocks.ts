@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { computedOutputs, mockCall } from "../../cli/plan/mocks";
+import { waitForProgram } from "../../cli/plan/record";
 import { ACCOUNT } from "./iam-sim";
 
 export const REGION = "us-east-1";
@@ -80,30 +81,18 @@ export function installMocks(): Recorded[] {
 }
 
 /**
- * Wait until the program has stopped registering resources. Pulumi captures a stack trace per
- * internal promise, which jest's source-mapped traces make slow for programs with thousands of
- * resources; traces are switched off while waiting and restored afterwards.
+ * Wait until the program has registered every resource (Pulumi's outstanding RPCs, as the offline
+ * plan does; resources whose inputs resolve late, e.g. a Lambda's code bundle, are included).
+ * Pulumi captures a stack trace per internal promise, which jest's source-mapped traces make slow
+ * for programs with thousands of resources; traces are switched off while waiting.
  */
-export async function settle(recorded: readonly Recorded[]): Promise<void> {
+export async function settle(_recorded?: readonly Recorded[]): Promise<void> {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    await waitForQuiet(recorded);
+    await waitForProgram();
   } finally {
     Error.stackTraceLimit = limit;
-  }
-}
-
-async function waitForQuiet(recorded: readonly Recorded[]): Promise<void> {
-  let last = -1;
-  let stable = 0;
-  while (stable < 5) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (recorded.length === last) stable++;
-    else {
-      stable = 0;
-      last = recorded.length;
-    }
   }
 }
 

@@ -2,8 +2,8 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { CommandTargetNotReadyError, IAE_TAGS, LaunchError, type IaeLaunchRequest } from "../../protocols/compute";
-import { LocalCompute, jobFolderFromOutputPrefix } from "../../local/compute";
+import { CommandTargetNotReadyError, IAE_STOP_REASONS, IAE_TAGS, LaunchError, type IaeLaunchRequest } from "../../protocols/compute";
+import { LocalCompute } from "../../local/compute";
 import type { Ec2StateChangeEvent } from "../../local/events";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
 
@@ -72,12 +72,6 @@ describe("LocalCompute", () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
-  it("derives the job folder from the command output prefix", () => {
-    expect(jobFolderFromOutputPrefix(`${JOB}/internal_ec2_logs`)).toBe(JOB);
-    expect(jobFolderFromOutputPrefix(`${JOB}/internal_ec2_logs/`)).toBe(JOB);
-    expect(jobFolderFromOutputPrefix("elsewhere")).toBeUndefined();
-  });
-
   it("launches pending IAEs idempotently, boots them on release and runs the command to termination", async () => {
     const compute = await open();
     const view = compute.invocation();
@@ -97,7 +91,7 @@ describe("LocalCompute", () => {
     const info = await compute.sendCommand(cmd);
     await compute.settle();
     expect(states(id)).toEqual(["running", "shutting-down", "terminated"]);
-    expect(await compute.commandStatus(id, info.commandId)).toEqual({ commandId: info.commandId, status: "Success" });
+    expect(await compute.commandStatus(id, info.commandId)).toEqual({ commandId: info.commandId, status: "Success", exitCode: 0 });
     // Terminated: the sandbox went with the "machine".
     await expect(fsp.stat(path.join(dir, "iae", id))).rejects.toThrow();
     await expect(fsp.stat(path.join(dir, "output", id))).rejects.toThrow();
@@ -122,39 +116,46 @@ describe("LocalCompute", () => {
     await compute.terminate(launched.map((l) => l.instanceId));
   });
 
-  it("kills an IAE over its __duration__ and says so in the certificate and status file", async () => {
+  /** Every key of the job folder with its text: what the compute backend must leave alone. */
+  async function jobFiles(): Promise<Record<string, string>> {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${JOB}/` }));
+    const out: Record<string, string> = {};
+    for (const o of listed.Contents ?? []) if (!o.Key!.includes("/internal_ec2_logs/")) out[o.Key!] = await text(client, o.Key!);
+    return out;
+  }
+
+  it("kills an IAE over its __duration__ and reports why, writing no job file", async () => {
     const compute = await open(0.5); // 1 minute = 0.5 s
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${JOB}/logs/certificate.txt`, Body: "DATANAME: lab/inputs/d.csv | STATUS: IN PROGRESS | TIME: x | LAST COMMAND: y\n" }));
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`, Body: JSON.stringify({ status: "IN PROGRESS", input: "lab/inputs/d.csv" }) }));
+    const before = await jobFiles();
     const [iae] = await compute.launch(request({ tags: { ...request().tags, Timeout: "1" } }));
     await compute.boot([iae.instanceId]);
     const info = await compute.sendCommand({ instanceId: iae.instanceId, commands: ["sleep 30"], workingDirectory: "~", executionTimeoutSeconds: 600, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
     await compute.settle();
     expect(states(iae.instanceId)).toEqual(["running", "shutting-down", "terminated"]);
-    expect((await compute.commandStatus(iae.instanceId, info.commandId)).status).toBe("Failed");
-    const cert = await text(client, `${JOB}/logs/certificate.txt`);
-    expect(cert).toContain("DATANAME: lab/inputs/d.csv | STATUS: FAILED |");
-    expect(cert).toContain(`IAE ${iae.instanceId} (lab/inputs/d.csv) was killed: it exceeded its __duration__ of 1 minute(s).`);
-    const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
-    expect(status).toMatchObject({ status: "FAILED", input: "lab/inputs/d.csv" });
-    expect(status.reason.join(" ")).toContain("__duration__");
+    expect(await compute.commandStatus(iae.instanceId, info.commandId)).toMatchObject({ status: "Failed", details: "killed at the __duration__ of 1 minute(s)" });
+    expect(await compute.describe([iae.instanceId])).toMatchObject([{ stateReason: IAE_STOP_REASONS.timeLimit, stateMessage: "it exceeded its __duration__ of 1 minute(s)" }]);
+    expect(await jobFiles()).toEqual(before);
   });
 
-  it("marks a dataset FAILED with the command's stderr when the analysis did not report it", async () => {
+  it("reports a failed command's exit code and stderr (the monitor records them)", async () => {
     const compute = await open();
     const [iae] = await compute.launch(request());
     await compute.boot([iae.instanceId]);
-    await compute.sendCommand({ instanceId: iae.instanceId, commands: ["echo broken thing >&2; exit 4"], workingDirectory: "~", executionTimeoutSeconds: 60, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
+    const info = await compute.sendCommand({ instanceId: iae.instanceId, commands: ["echo broken thing >&2; exit 4"], workingDirectory: "~", executionTimeoutSeconds: 60, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
     await compute.settle();
-    const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
-    expect(status).toMatchObject({ status: "FAILED", reason: ["IAE command exited with code 4"], std: { "0": "broken thing\n" } });
+    expect(await compute.commandStatus(iae.instanceId, info.commandId)).toEqual({ commandId: info.commandId, status: "Failed", exitCode: 4, stderr: "broken thing" });
+    expect(await compute.describe([iae.instanceId])).toMatchObject([{ state: "terminated" }]);
+    expect((await compute.describe([iae.instanceId]))[0].stateReason).toBeUndefined();
+    expect(await jobFiles()).toEqual({});
   });
 
-  it("reports IAEs left active by a stopped server as interrupted on the next start", async () => {
+  it("ends IAEs left active by a stopped server on the next start, saying why", async () => {
     const first = await open();
     const [iae] = await first.launch(request());
     await first.boot([iae.instanceId]);
-    await first.sendCommand({ instanceId: iae.instanceId, commands: ["sleep 30"], workingDirectory: "~", executionTimeoutSeconds: 600, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
+    const info = await first.sendCommand({ instanceId: iae.instanceId, commands: ["sleep 30"], workingDirectory: "~", executionTimeoutSeconds: 600, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
     await first.close();
     expect(states(iae.instanceId)).toEqual(["running"]);
 
@@ -162,26 +163,21 @@ describe("LocalCompute", () => {
     expect(await second.describe([iae.instanceId])).toMatchObject([{ state: "running" }]);
     expect(await second.recover()).toEqual([iae.instanceId]);
     expect(states(iae.instanceId)).toEqual(["running", "shutting-down", "terminated"]);
-    expect(await text(client, `${JOB}/process_results/end.txt`)).toBe("end of analysis marker");
-    expect(await text(client, `${JOB}/logs/certificate.txt`)).toContain(`IAE ${iae.instanceId} (lab/inputs/d.csv) was interrupted`);
-    const status = JSON.parse(await text(client, `${JOB}/logs/DATASET_NAME:d.csv_STATUS.txt`));
-    expect(status.status).toBe("FAILED");
+    expect(await second.describe([iae.instanceId])).toMatchObject([{ state: "terminated", stateReason: IAE_STOP_REASONS.hostStopped, stateMessage: "the local NeuroCAAS server stopped while it was running" }]);
+    expect((await second.commandStatus(iae.instanceId, info.commandId)).status).toBe("Cancelled");
     expect(await second.recover()).toEqual([]);
-    const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${JOB}/process_results/` }));
-    expect(listed.KeyCount).toBe(1);
+    expect(await jobFiles()).toEqual({});
   });
 
-  it("finds the job of an IAE that never got its command through the job record when recovering", async () => {
+  it("ends an IAE that never got its command on recovery, saying it was pending", async () => {
     const first = await open();
-    const [iae] = await first.launch(request({ tags: { ...request().tags, "neurocaas:job": "job__demo_t1" } }), false);
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "logs/_jobs/lab/job__demo_t1.json", Body: JSON.stringify({ jobFolder: JOB, outputBucket: BUCKET }) }));
+    const [iae] = await first.launch(request(), false);
     await first.close();
 
     const second = await open();
     expect(await second.recover()).toEqual([iae.instanceId]);
     expect(states(iae.instanceId)).toEqual(["shutting-down", "terminated"]);
-    expect(await text(client, `${JOB}/logs/certificate.txt`)).toContain(`IAE ${iae.instanceId} (lab/inputs/d.csv) was interrupted: the local NeuroCAAS server stopped while it was pending.`);
-    expect(await text(client, `${JOB}/process_results/end.txt`)).toBe("end of analysis marker");
+    expect(await second.describe([iae.instanceId])).toMatchObject([{ stateMessage: "the local NeuroCAAS server stopped while it was pending" }]);
   });
 
   it("keeps IAEs beyond maxRunning pending until a running one ends", async () => {

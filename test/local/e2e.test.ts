@@ -39,6 +39,8 @@ describe("local NeuroCAAS end to end", () => {
       await writeStackFile(dir, { name: "e2e-pca", command: RUN_MAIN("examples/pca/run_pca.sh") }),
       await writeStackFile(dir, { name: "e2e-mock", command: RUN_MAIN("examples/mock/run_mock.sh") }),
       await writeStackFile(dir, { name: "e2e-trivial", command: 'echo "bucket={}" "data={}" "result={}" "config={}"' }),
+      // A command that fails without the workflow CLI: nothing reports a status but the platform.
+      await writeStackFile(dir, { name: "e2e-raw", command: 'echo "broken thing on {}" >&2; exit 4' }),
       await writeStackFile(dir, { name: "e2e-post-a", command: "echo first step {}", postProcessing: { StepName: "second", TargetBucket: "e2e-post-b" } }),
       // The second step reads the first step's results in place: its bucket is a bypass bucket here.
       await writeStackFile(dir, { name: "e2e-post-b", command: 'echo "second step on {} {} -> {}"', bypassBuckets: ["e2e-post-a"] }),
@@ -92,6 +94,17 @@ describe("local NeuroCAAS end to end", () => {
     expect(state.datasets[0].status).toBe("FAILED");
     expect(JSON.stringify(state.datasets[0].body.std)).toContain("mock: failing as requested by the config");
     expect(state.finished).toBe(true);
+  });
+
+  it("records a command that failed without reporting a status: FAILED with its exit code and stderr, then end.txt", async () => {
+    await put("e2e-raw", "lab/inputs/d.txt", "d");
+    await put("e2e-raw", "lab/configs/c.json", "{}");
+    await put("e2e-raw", "lab/submissions/submit.json", JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.json", timestamp: "raw1" }));
+    const state = await waitForJob(client, { bucket: "e2e-raw", group: "lab", job: "raw1" }, { intervalMs: 300, timeoutMs: 60_000 });
+    expect(state.finished).toBe(true);
+    expect(state.datasets[0]).toMatchObject({ status: "FAILED", body: { std: { "0": "broken thing on e2e-raw\n" } } });
+    expect(JSON.stringify(state.datasets[0].reason)).toMatch(/The command on IAE i-\w+ ended Failed \(exit code 4\) before the analysis reported a final status/);
+    expect(state.certificate).toMatch(/DATANAME: lab\/inputs\/d.txt \| STATUS: FAILED \| .* \| LAST COMMAND: command Failed/);
   });
 
   it("kills a job over its __duration__ and says so", async () => {

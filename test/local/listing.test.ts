@@ -8,6 +8,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import { ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
+import { mapBounded } from "../../protocols/concurrency";
 import { errorCode, rawRequest } from "./support/raw-s3";
 
 jest.setTimeout(120_000);
@@ -56,7 +57,7 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
   let client: S3Client;
 
   const seed = async (keys: readonly string[]) => {
-    for (let i = 0; i < keys.length; i += 20) await Promise.all(keys.slice(i, i + 20).map((Key) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }))));
+    await mapBounded(keys, 20, (Key) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key })));
   };
   const v2Pages = async (prefix: string, delimiter: string, maxKeys: number, startAfter?: string) => {
     const entries: string[] = [];

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { allStackTargets } from "../../cli/plan/affected";
+import { mapBounded } from "../../protocols/concurrency";
 
 /**
  * `neurocaas plan` end to end, one process per stack (Pulumi's runtime state is per process):
@@ -24,12 +25,6 @@ function plan(...args: string[]): Promise<Run> {
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function inBatches<T, R>(items: readonly T[], size: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
-  return out;
 }
 
 interface JsonReport {
@@ -56,7 +51,7 @@ describe("plan of every stack in the repository", () => {
   const targets = allStackTargets(root);
   let runs: Run[];
   beforeAll(async () => {
-    runs = await inBatches(targets, 2, (t) => plan("--stack-file", path.join(root, t.file), "--json"));
+    runs = await mapBounded(targets, 2, (t) => plan("--stack-file", path.join(root, t.file), "--json"));
   }, 600_000);
 
   it("covers the dev stack and stacks/*.yaml", () => {

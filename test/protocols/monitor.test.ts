@@ -173,3 +173,65 @@ describe("monitor: shutting-down / terminated", () => {
     expect(finished.start).toBeNull();
   });
 });
+
+describe("monitor: how an IAE ended decides what its dataset says", () => {
+  async function running(): Promise<{ job: JobOutcome; id: string }> {
+    const job = await startJob(D1);
+    const [id] = job.instanceIds;
+    boot(id);
+    expect((await runMonitor(stateEvent(id, "running", "2026-01-05T12:00:00Z"), deps())).action).toBe("command-delivered");
+    return { job, id };
+  }
+  const status = async (job: JobOutcome) => JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, D1)))!.body) as Record<string, unknown>;
+  const certificate = async (job: JobOutcome) => (await s3.store.get(BUCKET, certificateKey(job.jobFolder!)))!.body;
+
+  it("records a failed command's exit code, details and stderr when the analysis reported nothing", async () => {
+    const { job, id } = await running();
+    Object.assign(world.commands[0], { status: "Failed", responseCode: 3, statusDetails: "Failed", stderr: "Traceback (most recent call last):\nValueError: bad input\n" });
+    world.instances.get(id)!.state = "terminated";
+    expect(await runMonitor(stateEvent(id, "terminated", "2026-01-05T12:10:00Z"), deps())).toMatchObject({ action: "finished", jobFinished: true });
+    const s = await status(job);
+    expect(s).toMatchObject({ status: "FAILED", command: "cmd-1", job_finish: "2026-01-05T12:10:00Z", std: { "0": "Traceback (most recent call last):\n", "1": "ValueError: bad input\n" } });
+    expect((s.reason as string[]).join(" ")).toContain(`The command on IAE ${id} ended Failed (exit code 3) before the analysis reported a final status.`);
+    expect(await certificate(job)).toMatch(new RegExp(`DATANAME: ${D1} \\| STATUS: FAILED \\| .* \\| LAST COMMAND: command Failed`));
+  });
+
+  it("fails a dataset the platform killed at its time limit even after it reported SUCCESS", async () => {
+    const { job, id } = await running();
+    // The analysis reported SUCCESS but was still uploading its results when it was killed.
+    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D1), JSON.stringify({ ...(await status(job)), status: "SUCCESS", reason: ["exit code 0"], std: { "0": "done\n" } }));
+    Object.assign(world.instances.get(id)!, { state: "terminated", stateReason: "NeuroCAAS.TimeLimit" });
+    const ended = await runMonitor(stateEvent(id, "terminated"), deps());
+    expect(ended.action).toBe("finished");
+    const s = await status(job);
+    expect(s).toMatchObject({ status: "FAILED", std: { "0": "done\n" } });
+    expect(s.reason).toEqual(["exit code 0", expect.stringContaining(`IAE ${id} (${D1}) was killed: NeuroCAAS.TimeLimit. The analysis did not finish; submit the job again with a larger __duration__.`)]);
+    expect((await certificate(job)).match(/was killed/g)).toHaveLength(1);
+  });
+
+  it("fails a SUCCESS whose command then timed out (results cut off), and keeps one whose command finished", async () => {
+    const { job, id } = await running();
+    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D1), JSON.stringify({ ...(await status(job)), status: "SUCCESS", reason: ["exit code 0"] }));
+    Object.assign(world.commands[0], { status: "TimedOut", statusDetails: "ExecutionTimedOut" });
+    world.instances.get(id)!.state = "terminated";
+    await runMonitor(stateEvent(id, "terminated"), deps());
+    expect(await status(job)).toMatchObject({ status: "FAILED", reason: ["exit code 0", `[JOB TERMINATE REASON] The command on IAE ${id} timed out (ExecutionTimedOut) after the analysis reported SUCCESS: its results may be incomplete. Submit the job again.`] });
+
+    const other = await running();
+    await s3.store.put(BUCKET, datasetStatusKey(other.job.jobFolder!, D1), JSON.stringify({ ...(await status(other.job)), status: "SUCCESS", reason: ["exit code 0"] }));
+    world.commands[world.commands.length - 1].status = "Success";
+    world.instances.get(other.id)!.state = "terminated";
+    await runMonitor(stateEvent(other.id, "terminated"), deps());
+    expect(await status(other.job)).toMatchObject({ status: "SUCCESS", reason: ["exit code 0"] });
+  });
+
+  it("keeps the final status of an IAE whose host went away, and notes why in the certificate", async () => {
+    const { job, id } = await running();
+    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D1), JSON.stringify({ ...(await status(job)), status: "FAILED", reason: ["interrupted: log-command received SIGTERM"] }));
+    Object.assign(world.instances.get(id)!, { state: "terminated", stateReason: "NeuroCAAS.HostStopped" });
+    expect((await runMonitor(stateEvent(id, "terminated"), deps())).action).toBe("finished");
+    expect((await status(job)).reason).toEqual(["interrupted: log-command received SIGTERM"]);
+    expect(await certificate(job)).toContain(`[JOB TERMINATE REASON] IAE ${id} (${D1}) was interrupted: NeuroCAAS.HostStopped. Resubmit the job to run it again.`);
+    expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(true);
+  });
+});

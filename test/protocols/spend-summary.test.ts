@@ -1,7 +1,7 @@
 import { encodeEventKey } from "../../protocols/layout";
 import { runMonitor, runSubmit } from "../../protocols/run";
 import { emptySpendSummary, mergeSpendSummary, parseSpendSummary, spendSummaryKey, SPEND_SUMMARY_MAX_JOBS, type SpendSummary } from "../../protocols/spend-summary";
-import { refreshSpendSummary } from "../../protocols/spend-summary-writer";
+import { applySpendUpdate, recordCompletionSpend, refreshSpendSummary } from "../../protocols/spend-summary-writer";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";
@@ -113,18 +113,17 @@ describe("the job manager and the monitor keep the group's spend summary current
     expect((await s3.store.get(BUCKET, spendSummaryKey(G)))!.etag).toBe(before!.etag);
   });
 
-  it("concurrent refreshes all land (conditional writes retried)", async () => {
+  it("concurrent completions all land (conditional writes retried) and leave the running figures", async () => {
     const group = "othergroup";
+    await refreshSpendSummary(deps(), group);
+    await applySpendUpdate(deps(), { analysis: BUCKET, group, now: NOW, running: { upTo: 6, iaes: 6 } });
     await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        refreshSpendSummary(deps(), {
-          group,
-          readBudget: false,
-          finished: { "instance-id": `i-c${i}`, "instance-type": "t2.micro", spot: false, price: 1, databucket: BUCKET, datapath: [], jobpath: `${group}/results/job__x_${i % 2}`, start: "2026-01-05T12:00:00Z", end: "2026-01-05T13:00:00Z" },
-        }),
+        recordCompletionSpend(deps(), { "instance-id": `i-c${i}`, "instance-type": "t2.micro", spot: false, price: 1, timeout: 60, databucket: BUCKET, datapath: [], jobpath: `${group}/results/job__x_${i % 2}`, start: "2026-01-05T12:00:00Z", end: "2026-01-05T13:00:00Z", group }),
       ),
     );
     const s = await summary(group);
     expect(s!.jobs["job__x_0"].cost + s!.jobs["job__x_1"].cost).toBe(6);
+    expect(s).toMatchObject({ runningUpTo: 0, runningIaes: 0, budget: 50 });
   });
 });

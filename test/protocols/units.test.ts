@@ -1,6 +1,7 @@
 import { PricingClient } from "@aws-sdk/client-pricing";
 import { PricingApiPriceSource, onDemandUsd } from "../../protocols/aws/pricing";
-import { CertificateLog, formatElapsed, mergeDatasetLines, renderCertificate, stepDoneLine, stepErrorLine, upsertDatasetLine } from "../../protocols/certificate";
+import { CertificateLog, mergeDatasetLines, renderCertificate, stepDoneLine, stepErrorLine, upsertDatasetLine } from "../../protocols/certificate";
+import { formatElapsed } from "../../protocols/time-format";
 import { costOfLog } from "../../protocols/cost-log";
 import { JobError } from "../../protocols/errors";
 import { parseJobConfig } from "../../protocols/job-config";

@@ -45,7 +45,11 @@ export interface SimCommand {
   readonly outputBucket?: string;
   readonly outputPrefix?: string;
   readonly comment?: string;
-  status: "Pending" | "InProgress" | "Success" | "Failed";
+  status: "Pending" | "InProgress" | "Success" | "Failed" | "TimedOut";
+  /** What GetCommandInvocation reports once the command ended. */
+  responseCode?: number;
+  statusDetails?: string;
+  stderr?: string;
 }
 
 export function ec2Error(code: string, status: number, message = code): EC2ServiceException {
@@ -255,7 +259,7 @@ export class AwsWorld {
     this.ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId?: string }) => {
       const cmd = this.commands.find((c) => c.commandId === input.CommandId);
       if (!cmd) throw ssmError("InvocationDoesNotExist", 400);
-      return { Status: cmd.status };
+      return { Status: cmd.status, ResponseCode: cmd.responseCode ?? -1, StatusDetails: cmd.statusDetails ?? cmd.status, ...(cmd.stderr !== undefined ? { StandardErrorContent: cmd.stderr } : {}) };
     });
     this.ssm.on(ListCommandInvocationsCommand).callsFake((input: { InstanceId?: string }) => ({
       CommandInvocations: this.commands.filter((c) => c.instanceId === input.InstanceId).map((c) => ({ CommandId: c.commandId, InstanceId: c.instanceId, Comment: c.comment, Status: c.status })),

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { startLocalS3Server, createLocalS3Client, type LocalS3Server } from "../../local/s3-server";
-import { findCertificateLine } from "../../cli/workflow/status-format";
+import { findDatasetLine } from "../../protocols/certificate";
 import { initializeJob } from "../../cli/workflow/state";
 import { WorkflowJob } from "../../cli/workflow/registry";
 import { buildZip } from "./helpers/zip-builder";
@@ -154,9 +154,9 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(status.job_finish).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
     const cert = await getText(`${jobFolder}/logs/certificate.txt`);
-    const line = findCertificateLine(cert, `${GROUP}/inputs/data.csv`)!;
+    const line = findDatasetLine(cert, `${GROUP}/inputs/data.csv`, "loose")!;
     expect(line).toMatch(/^DATANAME: lab\/inputs\/data.csv \| STATUS: FAILED \| TIME: .* \(finished\) \| LAST COMMAND: bad thing happened \| CPU_USAGE: [\d.]+ %$/);
-    expect(findCertificateLine(cert, `${GROUP}/inputs/other.csv`)).toContain("INITIALIZING");
+    expect(findDatasetLine(cert, `${GROUP}/inputs/other.csv`, "loose")).toContain("INITIALIZING");
     expect(cert).toContain("JOB MANAGER SETUP LOG:\n[Job Manager] STEP 4/4");
 
     const ok = await runCli(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", "true"], env);
@@ -183,8 +183,8 @@ describe("neurocaas workflow / scripting CLI", () => {
       expect(JSON.parse(fs.readFileSync(path.join(dir, "registration.json"), "utf8")).data.s3).toBe(`s3://${BUCKET}/${GROUP}/inputs/${name}.csv`);
     }
     const cert = await getText(`${jobFolder}/logs/certificate.txt`);
-    expect(findCertificateLine(cert, `${GROUP}/inputs/a.csv`)).toMatch(/STATUS: SUCCESS \| TIME: .*\(finished\) \| LAST COMMAND: a-3/);
-    expect(findCertificateLine(cert, `${GROUP}/inputs/b.csv`)).toMatch(/STATUS: FAILED \| TIME: .*\(finished\) \| LAST COMMAND: b-3/);
+    expect(findDatasetLine(cert, `${GROUP}/inputs/a.csv`, "loose")).toMatch(/STATUS: SUCCESS \| TIME: .*\(finished\) \| LAST COMMAND: a-3/);
+    expect(findDatasetLine(cert, `${GROUP}/inputs/b.csv`, "loose")).toMatch(/STATUS: FAILED \| TIME: .*\(finished\) \| LAST COMMAND: b-3/);
     const a = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:a.csv_STATUS.txt`));
     const b = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:b.csv_STATUS.txt`));
     expect(Object.values(a.std)).toEqual(["a-1\n", "a-2\n", "a-3\n"]);
@@ -270,7 +270,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(pcaOut.explained_variance_ratio[1]).toBeCloseTo(0.8 / 4.4, 10);
     const status = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
     expect(status).toMatchObject({ status: "SUCCESS", exit_code: 0, input: `${GROUP}/inputs/data.csv` });
-    expect(findCertificateLine(await getText(`${jobFolder}/logs/certificate.txt`), `${GROUP}/inputs/data.csv`)).toMatch(/STATUS: SUCCESS .*\(finished\) \| LAST COMMAND: ----PCA DONE----/);
+    expect(findDatasetLine(await getText(`${jobFolder}/logs/certificate.txt`), `${GROUP}/inputs/data.csv`, "loose")).toMatch(/STATUS: SUCCESS .*\(finished\) \| LAST COMMAND: ----PCA DONE----/);
     expect(fs.existsSync(path.join(tmp, "h", "contribdata", "registration.json"))).toBe(true);
   });
 
@@ -297,7 +297,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(status).toMatchObject({ status: "FAILED" });
     expect(status.reason).toEqual([`could not fetch the inputs: s3://${BUCKET}/${GROUP}/inputs/nothing.csv does not exist`]);
     const cert = await getText(`${GROUP}/${result}/logs/certificate.txt`);
-    expect(findCertificateLine(cert, `${GROUP}/inputs/nothing.csv`)).toContain("STATUS: FAILED");
+    expect(findDatasetLine(cert, `${GROUP}/inputs/nothing.csv`, "loose")).toContain("STATUS: FAILED");
   });
 
   it("an IAE stopped mid-analysis (SIGTERM to its process group) records the interruption", async () => {
@@ -325,7 +325,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(status.status).toBe("FAILED");
     expect(status.reason[0]).toMatch(/^interrupted: log-command received SIGTERM/);
     expect(status.job_finish).not.toBe("N/A");
-    expect(findCertificateLine(await getText(`${GROUP}/${result}/logs/certificate.txt`), `${GROUP}/inputs/slow.txt`)).toContain("STATUS: FAILED");
+    expect(findDatasetLine(await getText(`${GROUP}/${result}/logs/certificate.txt`), `${GROUP}/inputs/slow.txt`, "loose")).toContain("STATUS: FAILED");
   });
 
   it("run-main needs exactly five arguments", async () => {

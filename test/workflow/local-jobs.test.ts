@@ -11,7 +11,7 @@ import { startLocal, type LocalNeurocaas } from "../../local/server";
 import { waitForJob } from "../../cli/user/job-state";
 import { submitJob } from "../../cli/user/submit-job";
 import { downloadResults } from "../../cli/user/results";
-import { findCertificateLine } from "../../cli/workflow/status-format";
+import { findDatasetLine } from "../../protocols/certificate";
 import { writeStackFile } from "../local/support/stack";
 
 jest.setTimeout(300_000);
@@ -75,7 +75,7 @@ describe("analysis scripts in local-mode jobs", () => {
     // The original's describe-datastatus joins the entries with "": lines stay lines.
     expect(std.join("")).toContain("-- STARTING TRAINING (test) --\n-- DONE 1 --\n");
     expect(JSON.stringify(status.body)).not.toContain("NodeVersionSupportWarning");
-    const line = findCertificateLine(state.certificate ?? "", "lab/inputs/video.mp4");
+    const line = findDatasetLine(state.certificate ?? "", "lab/inputs/video.mp4", "loose");
     expect(line).toMatch(/STATUS: SUCCESS \| TIME: .* \(finished\) \| LAST COMMAND: -- DONE 1 -- \|/);
 
     const out = path.join(dir, "contrib1");

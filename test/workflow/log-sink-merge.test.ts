@@ -3,7 +3,7 @@
  * platform recorded meanwhile (the command id the monitor writes after SSM accepted the command).
  */
 import { S3LogSink } from "../../cli/workflow/log-sinks";
-import { buildStatusDoc } from "../../cli/workflow/status-format";
+import { buildStatusDoc } from "../../protocols/dataset-status";
 import { datasetStatusKey } from "../../protocols/layout";
 import { useLocalS3 } from "../support/local-s3";
 

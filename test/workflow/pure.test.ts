@@ -1,21 +1,17 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { groupOfUri, joinUri, parseS3Uri, uriFromBucketKey } from "../../cli/workflow/s3-uri";
-import {
-  buildStatusDoc,
-  datanameOfLine,
-  findCertificateLine,
-  formatCertificateLine,
-  upsertCertificateLine,
-  STATUS_FIELD_ORDER,
-} from "../../cli/workflow/status-format";
-import { parseProcStat, processTree, TreeUsageMonitor } from "../../cli/workflow/proc-usage";
+import { groupOfUri, joinUri, uriFromBucketKey } from "../../cli/workflow/s3-uri";
+import { parseS3Uri } from "../../protocols/s3-uri";
+import { datanameOfLine, findDatasetLine, iaeDatasetLine, lineField, upsertLine, withLineFields } from "../../protocols/certificate";
+import { buildStatusDoc, STATUS_FIELD_ORDER } from "../../protocols/dataset-status";
+import { processTree, TreeUsageMonitor } from "../../cli/workflow/proc-usage";
+import { parseProcStat } from "../../local/procfs";
 import { FieldNotFoundError, readYamlField } from "../../cli/workflow/yaml-field";
 import { floatRepr } from "../../cli/workflow/python-text";
-import { parseZip, readZipEntries, topLevelFolder } from "../../cli/workflow/zip";
+import { parseZip, topLevelFolder } from "../../cli/workflow/zip";
 import { shellQuote } from "../../cli/workflow/run-main";
-import { buildZip } from "./helpers/zip-builder";
+import { buildZip, writeSparseZip } from "./helpers/zip-builder";
 import { LocalLogSink } from "../../cli/workflow/log-sinks";
 import { markFailed } from "../../cli/workflow/mark-failed";
 import { logCommand } from "../../cli/workflow/log-command";
@@ -64,39 +60,41 @@ describe("status file and certificate line", () => {
   ].join("\n");
 
   it("formats the dataset line with CPU use and the finished marker", () => {
-    const line = formatCertificateLine({ dataname: "grp/inputs/b.csv", status: "SUCCESS", time: start, finished: true, lastOutput: "done | ok\n", cpuPercent: 12.34 });
+    const line = iaeDatasetLine({ dataname: "grp/inputs/b.csv", status: "SUCCESS", time: start, finished: true, lastOutput: "done | ok\n", cpuPercent: 12.34 });
     expect(line).toBe("DATANAME: grp/inputs/b.csv | STATUS: SUCCESS | TIME: 2026-01-02 03:04:05 (finished) | LAST COMMAND: done / ok | CPU_USAGE: 12.3 %");
     expect(datanameOfLine(line)).toBe("grp/inputs/b.csv");
+    expect([lineField(line, "STATUS"), lineField(line, "TIME"), lineField(line, "CPU_USAGE")]).toEqual(["SUCCESS", "2026-01-02 03:04:05 (finished)", "12.3 %"]);
+    expect(withLineFields(line, { STATUS: "FAILED", "LAST COMMAND": "x" })).toBe("DATANAME: grp/inputs/b.csv | STATUS: FAILED | TIME: 2026-01-02 03:04:05 (finished) | LAST COMMAND: x | CPU_USAGE: 12.3 %");
   });
 
   it("rewrites only its own dataset line and leaves the rest of the certificate intact", () => {
-    const next = upsertCertificateLine(jmCertificate, "grp/inputs/b.csv", "DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
+    const next = upsertLine(jmCertificate, "grp/inputs/b.csv", "DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS", "loose");
     const lines = next.split("\n");
     expect(lines[2]).toContain("a.csv | STATUS: INITIALIZING");
     expect(lines[3]).toBe("DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
     expect(lines.slice(4)).toEqual(jmCertificate.split("\n").slice(4));
-    expect(findCertificateLine(next, "grp/inputs/b.csv")).toBe("DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
+    expect(findDatasetLine(next, "grp/inputs/b.csv", "loose")).toBe("DATANAME: grp/inputs/b.csv | STATUS: IN PROGRESS");
   });
 
   it("matches a bypass s3:// DATANAME and appends unknown datasets to the block", () => {
     const bypass = jmCertificate.replace("DATANAME: grp/inputs/a.csv", "DATANAME: s3://ext/data/a.csv");
-    expect(upsertCertificateLine(bypass, "data/a.csv", "NEW").split("\n")[2]).toBe("NEW");
-    const appended = upsertCertificateLine(jmCertificate, "grp/inputs/c.csv", "DATANAME: grp/inputs/c.csv | X").split("\n");
+    expect(upsertLine(bypass, "data/a.csv", "NEW", "loose").split("\n")[2]).toBe("NEW");
+    const appended = upsertLine(jmCertificate, "grp/inputs/c.csv", "DATANAME: grp/inputs/c.csv | X", "loose").split("\n");
     expect(appended[4]).toBe("DATANAME: grp/inputs/c.csv | X");
     expect(appended[5]).toBe("================");
   });
 
   it("creates a monitoring block when the certificate is missing or has none", () => {
-    expect(upsertCertificateLine(undefined, "d", "L")).toBe("PER ENVIRONMENT MONITORING:\n================\nL\n================");
-    expect(upsertCertificateLine("setup only", "d", "L")).toContain("================\n\nsetup only");
-    expect(findCertificateLine("no block here", "d")).toBeUndefined();
+    expect(upsertLine(undefined, "d", "L", "loose")).toBe("PER ENVIRONMENT MONITORING:\n================\nL\n================");
+    expect(upsertLine("setup only", "d", "L", "loose")).toContain("================\n\nsetup only");
+    expect(findDatasetLine("no block here", "d", "loose")).toBeUndefined();
   });
 });
 
 describe("/proc parsing", () => {
   it("parses stat lines whose command names contain spaces and parentheses", () => {
     const line = "4242 (my (odd) cmd) S 4000 4242 4242 0 -1 4194304 100 0 0 0 150 25 3 2 20 0 1 0 12345 1000000 2560 18446744073709551615";
-    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 4000, cpuTicks: 150 + 25 + 3 + 2, rssPages: 2560 });
+    expect(parseProcStat(line)).toEqual({ pid: 4242, state: "S", ppid: 4000, pgrp: 4242, cpuTicks: 150 + 25 + 3 + 2, startTicks: "12345", rssPages: 2560 });
   });
 
   it("collects a process tree without unrelated processes", () => {
@@ -219,40 +217,59 @@ describe("parse-zip", () => {
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "nc-zip-"))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("extracts the single top-level folder, ignoring __MACOSX", () => {
+  it("extracts the single top-level folder, ignoring __MACOSX", async () => {
     const zip = path.join(dir, "task.zip");
     fs.writeFileSync(zip, buildZip({ "task/": "", "task/a.txt": "alpha", "task/sub/b.bin": Buffer.from([0, 1, 2, 255]), "__MACOSX/._task": "junk" }));
-    expect(parseZip(zip)).toBe("task");
+    expect(await parseZip(zip)).toBe("task");
     expect(fs.readFileSync(path.join(dir, "task/a.txt"), "utf8")).toBe("alpha");
     expect([...fs.readFileSync(path.join(dir, "task/sub/b.bin"))]).toEqual([0, 1, 2, 255]);
     expect(fs.existsSync(path.join(dir, "__MACOSX"))).toBe(false);
   });
 
-  it("extracts stored entries into another folder", () => {
+  it("extracts stored entries into another folder", async () => {
     const zip = path.join(dir, "s.zip");
     const out = path.join(dir, "out");
     fs.mkdirSync(out);
     fs.writeFileSync(zip, buildZip({ "folder/x.txt": "x" }, false));
-    expect(parseZip(zip, out)).toBe("folder");
+    expect(await parseZip(zip, out)).toBe("folder");
     expect(fs.readFileSync(path.join(out, "folder/x.txt"), "utf8")).toBe("x");
   });
 
-  it("extracts an archive whose only top-level entry is a file and prints the file's name, as the original did", () => {
+  it("extracts an archive whose only top-level entry is a file and prints the file's name, as the original did", async () => {
     const zip = path.join(dir, "single.zip");
     fs.writeFileSync(zip, buildZip({ "lonely.txt": "1", "__MACOSX/._lonely.txt": "meta" }));
-    expect(parseZip(zip)).toBe("lonely.txt");
+    expect(await parseZip(zip)).toBe("lonely.txt");
     expect(fs.readFileSync(path.join(dir, "lonely.txt"), "utf8")).toBe("1");
   });
 
-  it("rejects archives without exactly one top-level folder, non-zips and path escapes", () => {
-    const two = buildZip({ "a/x": "1", "b/y": "2" });
-    expect(() => topLevelFolder(readZipEntries(two), "two.zip")).toThrow(/exactly one top-level folder; found 2/);
+  it("rejects archives without exactly one top-level folder, non-zips and path escapes", async () => {
+    expect(() => topLevelFolder(["a/x", "b/y", "__MACOSX/a"], "two.zip")).toThrow(/exactly one top-level folder; found 2/);
+    const two = path.join(dir, "two.zip");
+    fs.writeFileSync(two, buildZip({ "a/x": "1", "b/y": "2" }));
+    await expect(parseZip(two)).rejects.toThrow(/two.zip must contain exactly one top-level folder; found 2 top-level entries \(a, b\)/);
     const notZip = path.join(dir, "n.zip");
     fs.writeFileSync(notZip, "plain text");
-    expect(() => parseZip(notZip)).toThrow(/not a zip archive/);
+    await expect(parseZip(notZip)).rejects.toThrow(/not a zip archive/);
     const evil = path.join(dir, "e.zip");
     fs.writeFileSync(evil, buildZip({ "top/../../escape.txt": "x" }));
-    expect(() => parseZip(evil, path.join(dir))).toThrow(/outside/);
+    await expect(parseZip(evil, path.join(dir))).rejects.toThrow(/outside/);
+    expect(fs.existsSync(path.join(dir, "..", "escape.txt"))).toBe(false);
+  });
+
+  it("refuses an entry whose CRC-32 does not match and leaves no corrupt file", async () => {
+    const zip = path.join(dir, "bad.zip");
+    fs.writeFileSync(zip, buildZip({ "task/good.txt": "fine", "task/bad.txt": "flipped bits" }, { badCrc: ["task/bad.txt"] }));
+    await expect(parseZip(zip)).rejects.toThrow(/entry task\/bad.txt is corrupt \(CRC-32/);
+    expect(fs.readFileSync(path.join(dir, "task/good.txt"), "utf8")).toBe("fine");
+    expect(fs.existsSync(path.join(dir, "task/bad.txt"))).toBe(false);
+  });
+
+  it("extracts from an archive over 2 GiB without reading it whole", async () => {
+    const zip = path.join(dir, "huge.zip");
+    writeSparseZip(zip, "__MACOSX/huge.bin", 2.2e9, { "task/a.txt": "after the big entry" });
+    expect(fs.statSync(zip).size).toBeGreaterThan(2 ** 31);
+    expect(await parseZip(zip)).toBe("task");
+    expect(fs.readFileSync(path.join(dir, "task/a.txt"), "utf8")).toBe("after the big entry");
   });
 });
 
@@ -275,7 +292,7 @@ describe("markFailed (failures outside the analysis command)", () => {
     await markFailed({ sink, dataname: "grp/inputs/a.csv", input: "grp/inputs/a.csv", reason: "upload | failed" });
     const status = JSON.parse(fs.readFileSync(sink.statusFile, "utf8"));
     expect(status).toMatchObject({ status: "FAILED", reason: ["exit code 0", "upload | failed"], exit_code: 0 });
-    expect(fs.readFileSync(sink.certificateFile, "utf8").split("\n")[2]).toBe("DATANAME: grp/inputs/a.csv | STATUS: FAILED | TIME: t | LAST COMMAND: upload   failed");
+    expect(fs.readFileSync(sink.certificateFile, "utf8").split("\n")[2]).toBe("DATANAME: grp/inputs/a.csv | STATUS: FAILED | TIME: t | LAST COMMAND: upload / failed");
   });
 
   it("writes a complete FAILED status when the IAE never started the analysis", async () => {

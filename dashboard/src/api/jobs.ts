@@ -1,5 +1,6 @@
 import { certificateKey, endMarkerKey, jobFolderKey } from "../../../protocols/layout";
-import { jobPhase, parseDatasetStatus, STATUS_FILE, terminateReasons, type DatasetState, type JobPhase } from "../../../protocols/job-view";
+import { terminateReasons } from "../../../protocols/certificate";
+import { datasetState, jobPhase, STATUS_FILE, type DatasetState, type JobPhase } from "../../../protocols/job-view";
 import { getObject, keyExists, listObjects, type ObjectInfo, type Place } from "./s3";
 
 export interface JobSnapshot {
@@ -52,7 +53,7 @@ export class JobReader {
     await Promise.all(this.statusKeys.map((k) => this.read(k)));
     const finished = await finishedP;
     const certificate = this.bodies.get(certificateKey(prefix))?.text;
-    const datasets = this.statusKeys.filter((k) => this.bodies.has(k)).map((k) => parseDatasetStatus(k.slice(k.lastIndexOf("/") + 1), this.bodies.get(k)!.text));
+    const datasets = this.statusKeys.filter((k) => this.bodies.has(k)).map((k) => datasetState(k.slice(k.lastIndexOf("/") + 1), this.bodies.get(k)!.text));
     return { folder: this.folder, prefix, certificate, datasets, finished, phase: jobPhase({ certificate, datasets, finished }), reasons: terminateReasons(certificate) };
   }
 

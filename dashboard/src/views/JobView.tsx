@@ -1,5 +1,6 @@
 import { useMemo, useRef, useState } from "preact/hooks";
-import { certificateDatasetLines, reasonText, type DatasetState } from "../../../protocols/job-view";
+import { reasonText } from "../../../protocols/dataset-status";
+import { certificateDatasetLines, type DatasetState } from "../../../protocols/job-view";
 import { datasetLineName } from "../../../protocols/layout";
 import { JobReader, type JobSnapshot } from "../api/jobs";
 import { describeError } from "../api/s3";

@@ -1,12 +1,13 @@
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { submitJob } from "../cli/user/submit-job";
-import { reasonText, waitForJob, type JobState } from "../cli/user/job-state";
-import { downloadResults } from "../cli/user/results";
-import { createLocalS3Client } from "./s3-server";
-import { startLocal, type StartLocalArgs } from "./server";
-import { loadLocalAnalyses } from "./stack";
+import { createLocalS3Client } from "../../local/s3-server";
+import { startLocal, type StartLocalArgs } from "../../local/server";
+import { loadLocalAnalyses } from "../../local/stack";
+import { reasonText } from "../../protocols/dataset-status";
+import { waitForJob, type JobState } from "./job-state";
+import { downloadResults } from "./results";
+import { submitJob } from "./submit-job";
 
 export interface DemoArgs extends Pick<StartLocalArgs, "repoRoot" | "handlers" | "fallbackPrice" | "stackFiles"> {
   readonly data: string;

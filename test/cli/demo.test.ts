@@ -1,7 +1,7 @@
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runDemo } from "../../local/demo";
+import { runDemo } from "../../cli/user/demo";
 import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-handlers";
 
 jest.setTimeout(180_000);
