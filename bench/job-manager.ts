@@ -71,6 +71,7 @@ export function isBudgetRequest(_operation: string, input: Record<string, unknow
 export function benchRuntimeConfig(deployLimit: number, protocol: AnalysisRuntimeConfig["protocol"], groups: readonly string[]): AnalysisRuntimeConfig {
   return {
     bucketName: BUCKET,
+    analysisName: BUCKET,
     region: "us-east-1",
     stage: "websubstack",
     protocol,

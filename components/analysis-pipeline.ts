@@ -48,6 +48,12 @@ export const MONITORED_STATES = ["running", "shutting-down", "terminated"] as co
 
 export interface AnalysisPipelineArgs {
   readonly blueprint: Blueprint;
+  /**
+   * The bucket's name (`neurocaas:bucketName`) when it cannot be the blueprint's PipelineName.
+   * Only the bucket changes: the PipelineName stays the analysis' name (job folders, IAE tags,
+   * IAM, Lambdas, budgets) and every Pulumi resource name (URN) stays derived from it.
+   */
+  readonly bucketName?: string;
   /** Utils stack outputs (StackReference or the in-program UtilsStack). */
   readonly utils: pulumi.Input<UtilsOutputs>;
   /**
@@ -116,7 +122,8 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     const analysis = bp.PipelineName;
     const region = bp.REGION;
     const cfg = bp.Lambda.LambdaConfig;
-    const names = analysisNames(analysis);
+    const names = analysisNames(analysis, args.bucketName);
+    const bucket = names.bucket;
     const parent = { parent: this };
     const tags = (component: string) => neurocaasTags(analysis, bp.STAGE, component);
     // The cost limits, readable by the policy pack on a first preview (components/cost-tags.ts).
@@ -176,8 +183,8 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     }
     new aws.s3.BucketPolicy(`${name}-bucket-policy`, {
       bucket: this.bucket.id,
-      policy: utils.apply((u) => JSON.stringify(checkPolicySize("bucket policy", analysis,
-        analysisBucketPolicy({ region, bucket: analysis, devRoleArn: u.iaeRoleArn })))),
+      policy: utils.apply((u) => JSON.stringify(checkPolicySize("bucket policy", bucket,
+        analysisBucketPolicy({ region, bucket, devRoleArn: u.iaeRoleArn })))),
     }, { parent: this, dependsOn: [publicAccess] });
 
     // --- Affiliates: folders, groups, policies, members -----------------------------------------
@@ -196,7 +203,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       // Fixed names: a replacement must delete the old group/policy first (IAM names are unique).
       const iamGroup = new aws.iam.Group(`${slug}-group`, { name: groupName, path: "/neurocaas/" }, { parent: this, deleteBeforeReplace: true });
       this.groups.push(iamGroup);
-      const doc = checkPolicySize("managed policy", groupName, affiliateGroupPolicy(region, analysis, group));
+      const doc = checkPolicySize("managed policy", groupName, affiliateGroupPolicy(region, bucket, group));
       const managed = new aws.iam.Policy(`${slug}-policy`, {
         name: groupName,
         path: "/neurocaas/",
@@ -229,7 +236,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     new aws.iam.RolePolicy(`${name}-iae-s3`, {
       role: this.iaeRole.name,
       name: "analysis-bucket",
-      policy: JSON.stringify(checkPolicySize("role inline policy", names.iaeRole, iaePolicy({ region, bucket: analysis, bypassBuckets: args.bypassBuckets }))),
+      policy: JSON.stringify(checkPolicySize("role inline policy", names.iaeRole, iaePolicy({ region, bucket, analysis, bypassBuckets: args.bypassBuckets }))),
     }, parent);
     this.iaeInstanceProfile = new aws.iam.InstanceProfile(`${name}-iae-profile`, {
       name: names.iaeInstanceProfile,
@@ -253,7 +260,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
         securityGroupIds: [u.iaeSecurityGroupId],
         subnetIds: u.subnetIds,
         budgetParameterPrefix: args.budgetParameterPrefix,
-      }, { bypassBuckets: args.bypassBuckets }));
+      }, { bypassBuckets: args.bypassBuckets, bucketName: bucket }));
     const logGroupArn = (fn: string) => `arn:${partition}:logs:${region}:*:log-group:${names.logGroup(fn)}`;
     const lambdaRole = (id: string, roleName: string, component: string) => new aws.iam.Role(`${name}-${id}-role`, {
       name: roleName,
@@ -269,7 +276,8 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) =>
         JSON.stringify(checkPolicySize("role inline policy", names.jobManagerRole, jobManagerPolicy({
           region,
-          bucket: analysis,
+          bucket,
+          analysis,
           iaeRoleArn,
           amiIds: [cfg.AMI],
           keyName: u.keyName,
@@ -299,7 +307,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       role: monRole.name,
       name: "monitor",
       policy: this.deadLetterQueue.arn.apply((dlq) => JSON.stringify(checkPolicySize("role inline policy", names.monitorRole, monitorPolicy({
-        region, bucket: analysis, bypassBuckets: args.bypassBuckets, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
+        region, bucket, analysis, bypassBuckets: args.bypassBuckets, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
       })))),
     }, parent);
     const mon = neurocaasFunction(`${name}-monitor`, {
@@ -341,8 +349,8 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
         name: "postprocess",
         policy: this.deadLetterQueue.arn.apply((dlq) => JSON.stringify(checkPolicySize("role inline policy", names.postprocessRole, postprocessPolicy({
           region,
-          bucket: analysis,
-          targetBucket: post.TargetBucket ?? analysis,
+          bucket,
+          targetBucket: post.TargetBucket ?? bucket,
           stepName: post.StepName,
           logGroupArn: logGroupArn(names.postprocessFunction),
           deadLetterQueueArn: dlq,

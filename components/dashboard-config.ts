@@ -8,8 +8,10 @@ import type { ProtocolName, Stage } from "./blueprint/types";
 
 /** One analysis as the dashboard shows it. */
 export interface DashboardAnalysis {
-  /** Bucket name = PipelineName. */
+  /** The analysis bucket (`neurocaas:bucketName`, by default the PipelineName). */
   readonly bucket: string;
+  /** The analysis name (PipelineName): job folders in the bucket are `job__{analysis}_{timestamp}`. */
+  readonly analysis: string;
   readonly region: string;
   readonly stage: Stage;
   readonly protocol: ProtocolName;
@@ -66,6 +68,7 @@ export interface DashboardConfig {
 /** What the builder needs of an analysis (a subset of AnalysisRuntimeConfig). */
 export interface AnalysisForDashboard {
   readonly bucketName: string;
+  readonly analysisName: string;
   readonly region: string;
   readonly stage: Stage;
   readonly protocol: ProtocolName;
@@ -90,6 +93,7 @@ export function dashboardAnalysis(a: AnalysisForDashboard, priceOf: (instanceTyp
   }
   return {
     bucket: a.bucketName,
+    analysis: a.analysisName,
     region: a.region,
     stage: a.stage,
     protocol: a.protocol,

@@ -38,10 +38,14 @@ export function iamUserName(user: string, region: string): string {
   return `${user}${region}`;
 }
 
-/** Physical names of an analysis' resources, all derived from the bucket (pipeline) name. */
-export function analysisNames(analysis: string) {
+/**
+ * Physical names of an analysis' resources, all derived from the analysis (PipelineName) — except
+ * the bucket, which a stack may name apart (`neurocaas:bucketName`: bucket names are global across
+ * AWS accounts, the other names only per account).
+ */
+export function analysisNames(analysis: string, bucket: string = analysis) {
   return {
-    bucket: analysis,
+    bucket,
     jobManagerFunction: fitName(analysis, "job-manager", NAME_LIMITS.lambdaFunction),
     monitorFunction: fitName(analysis, "monitor", NAME_LIMITS.lambdaFunction),
     postprocessFunction: fitName(analysis, "postprocess", NAME_LIMITS.lambdaFunction),

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccountGuard } from "./account-guard";
 import { AnalysisPipeline } from "./analysis-pipeline";
 import { affiliateGroupName } from "./names";
-import type { StackIdentity, StackSettings } from "./settings";
+import { stackBucketName, type StackIdentity, type StackSettings } from "./settings";
 import { UserProfile } from "./user-profile";
 import { UtilsStack, type UtilsOutputs } from "./utils-stack";
 import { runtimeConfigFromBlueprint } from "./runtime-config";
@@ -43,11 +43,15 @@ export interface StackOutputs {
 /** The dashboard needs only the blueprint's user-facing fields; the utils values are not among them. */
 const DASHBOARD_UTILS_STAND_IN = { iaeInstanceProfileArn: "", iaeRoleArn: "", keyName: "", securityGroupIds: [] };
 
-/** The blueprint of an analysis stack file the dashboard also serves. */
-function dashboardBlueprintOf(file: string): Blueprint {
-  const { blueprint } = loadStackFile(file);
+/** The blueprint and bucket of an analysis stack file the dashboard also serves. */
+function dashboardAnalysisOf(file: string): { blueprint: Blueprint; bucketName: string } {
+  const { blueprint, config } = loadStackFile(file);
   if (blueprint === undefined) throw new Error(`Stack config: neurocaas:dashboard.analysisStacks names ${file}, which has no neurocaas:blueprint`);
-  return blueprint;
+  try {
+    return { blueprint, bucketName: stackBucketName(config, blueprint) };
+  } catch (err) {
+    throw new Error(`Stack file ${file} (neurocaas:dashboard.analysisStacks): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function requireRegion(settings: StackSettings, why: string): string {
@@ -124,12 +128,15 @@ export function defineStack(settings: StackSettings): StackOutputs {
   if (settings.dashboard !== undefined) {
     // This stack's analysis and those of the listed stack files (deployed by their own stacks,
     // which name this dashboard's origin in neurocaas:dashboardOrigin).
-    const blueprints = [...(bp !== undefined ? [bp] : []), ...settings.dashboard.analysisStacks.map(dashboardBlueprintOf)];
-    if (blueprints.length === 0) throw new Error("Stack config: neurocaas:dashboard serves no analysis: give the stack a blueprint or list analysis stack files in neurocaas:dashboard.analysisStacks");
+    const served = [
+      ...(bp !== undefined ? [{ blueprint: bp, bucketName: settings.bucketName ?? bp.PipelineName }] : []),
+      ...settings.dashboard.analysisStacks.map(dashboardAnalysisOf),
+    ];
+    if (served.length === 0) throw new Error("Stack config: neurocaas:dashboard serves no analysis: give the stack a blueprint or list analysis stack files in neurocaas:dashboard.analysisStacks");
     const dashboard = new WebDashboard("dashboard", {
       region: requireRegion(settings, "to deploy the web dashboard"),
       namePrefix: settings.namePrefix,
-      analyses: blueprints.map((b) => runtimeConfigFromBlueprint(b, DASHBOARD_UTILS_STAND_IN)),
+      analyses: served.map((a) => runtimeConfigFromBlueprint(a.blueprint, DASHBOARD_UTILS_STAND_IN, { bucketName: a.bucketName })),
       cognitoDomainPrefix: settings.dashboard.loginDomain,
       keySignIn: settings.dashboard.keySignIn,
     });
@@ -139,6 +146,7 @@ export function defineStack(settings: StackSettings): StackOutputs {
   if (bp !== undefined && utilsOutputs !== undefined) {
     const pipeline = new AnalysisPipeline(bp.PipelineName, {
       blueprint: bp,
+      ...(settings.bucketName !== undefined ? { bucketName: settings.bucketName } : {}),
       utils: utilsOutputs,
       corsOrigins: settings.corsOrigins,
       forceDestroy: settings.forceDestroy,

@@ -22,6 +22,8 @@ export interface UtilsRuntimeValues {
 
 /** Stack settings besides the blueprint that the handlers enforce. */
 export interface StackRuntimeValues {
+  /** `neurocaas:bucketName`: the analysis bucket when it is not named after the PipelineName. */
+  readonly bucketName?: string;
   /** `neurocaas:bypassBuckets`: the only other buckets storage bypass may use. */
   readonly bypassBuckets?: readonly string[];
 }
@@ -30,7 +32,8 @@ export interface StackRuntimeValues {
 export function runtimeConfigFromBlueprint(blueprint: Blueprint, utils: UtilsRuntimeValues, stack: StackRuntimeValues = {}): AnalysisRuntimeConfig {
   const cfg = blueprint.Lambda.LambdaConfig;
   const base: AnalysisRuntimeConfig = {
-    bucketName: blueprint.PipelineName,
+    bucketName: stack.bucketName ?? blueprint.PipelineName,
+    analysisName: blueprint.PipelineName,
     region: blueprint.REGION,
     stage: blueprint.STAGE,
     protocol: blueprint.Lambda.Protocol,

@@ -93,6 +93,12 @@ export interface StackSettings {
   /** `aws:region`, else the blueprint REGION. */
   readonly region?: string;
   readonly blueprint?: Blueprint;
+  /**
+   * `neurocaas:bucketName`: the analysis bucket's name when it cannot be the blueprint's
+   * PipelineName (bucket names are global across AWS accounts). Absent: the PipelineName. The
+   * PipelineName stays the analysis' name everywhere else (job folders, IAM, Lambdas, budgets).
+   */
+  readonly bucketName?: string;
   /** Create the utils resources in this program (dev stack) instead of reading a utils stack. */
   readonly deployUtils: boolean;
   /** Fully qualified utils stack name (`org/neurocaas/utils`) for the StackReference (analysis stacks). */
@@ -264,6 +270,28 @@ function userProfiles(r: Reader, key: string): UserProfileSettings[] {
   return out;
 }
 
+export const BUCKET_NAME_KEY = "neurocaas:bucketName";
+
+function readBucketName(r: Reader, hasBlueprint: boolean): string | undefined {
+  const name = r.str(BUCKET_NAME_KEY, new RegExp(BUCKET_NAME_PATTERN), 'an S3 bucket name for the analysis: 3-63 lowercase letters, digits or "-", starting and ending with a letter or digit (default: the blueprint\'s PipelineName)');
+  if (name !== undefined && !hasBlueprint) {
+    r.issues.push({ path: BUCKET_NAME_KEY, value: name, expected: "no bucket name: this stack has no neurocaas:blueprint (the key names an analysis stack's bucket)" });
+  }
+  return name;
+}
+
+/**
+ * The bucket of the analysis a stack file describes (`neurocaas:bucketName`, else the blueprint's
+ * PipelineName), for readers of stack files other than the program (local mode, the dashboard's
+ * `analysisStacks`). Throws a `StackConfigError` naming the key when it is invalid.
+ */
+export function stackBucketName(config: Readonly<Record<string, unknown>>, blueprint: Blueprint): string {
+  const r = new Reader((k) => config[k]);
+  const name = readBucketName(r, true);
+  if (r.issues.length > 0) throw new StackConfigError(r.issues);
+  return name ?? blueprint.PipelineName;
+}
+
 /**
  * Pure: build `StackSettings` from config values. `get` receives fully qualified keys
  * (`neurocaas:blueprint`, `aws:region`) and returns the value (objects already parsed, or JSON
@@ -282,6 +310,7 @@ export function stackSettingsFromConfig(get: Getter, self: StackIdentity = DEFAU
   if (awsRegion !== undefined && blueprint !== undefined && awsRegion !== blueprint.REGION) {
     r.issues.push({ path: `${BLUEPRINT_CONFIG_KEY}.REGION`, value: blueprint.REGION, expected: `the stack's aws:region "${awsRegion}"` });
   }
+  const bucketName = readBucketName(r, rawBlueprint !== undefined);
   const deployUtils = r.bool("neurocaas:deployUtils", DEFAULTS.deployUtils);
   const givenUtilsStack = r.str("neurocaas:utilsStack", /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)?$/, 'a stack name ("utils") or a fully qualified one ("myorg/neurocaas/utils"; on a self-managed backend "organization/neurocaas/utils")');
   const utilsStack = rawBlueprint !== undefined && !deployUtils ? qualifiedStackName(givenUtilsStack ?? DEFAULTS.utilsStackName, self) : undefined;
@@ -327,6 +356,7 @@ export function stackSettingsFromConfig(get: Getter, self: StackIdentity = DEFAU
   return {
     ...(region !== undefined ? { region } : {}),
     ...(blueprint !== undefined ? { blueprint } : {}),
+    ...(bucketName !== undefined ? { bucketName } : {}),
     deployUtils,
     ...(utilsStack !== undefined ? { utilsStack } : {}),
     utils: { ...(sshCidr !== undefined ? { sshCidr } : {}), keyName, ...(vpcId !== undefined ? { vpcId } : {}), subnetIds },

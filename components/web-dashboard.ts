@@ -218,20 +218,21 @@ export class WebDashboard extends pulumi.ComponentResource {
     let precedence = 1;
     for (const a of analyses) {
       for (const group of a.groups) {
-        const id = `${name}-${a.bucket}-${group}`;
+        // Named after the analysis (PipelineName), like the affiliate's IAM group; the policy names its bucket.
+        const id = `${name}-${a.analysis}-${group}`;
         const role = new aws.iam.Role(`${id}-role`, {
-          description: `NeuroCAAS dashboard users of group ${group} in ${a.bucket} (Cognito)`,
+          description: `NeuroCAAS dashboard users of group ${group} in ${a.analysis} (Cognito)`,
           assumeRolePolicy: trust,
           maxSessionDuration: 3600,
-          tags: neurocaasTags(a.bucket, a.stage, "dashboard-group-role"),
+          tags: neurocaasTags(a.analysis, a.stage, "dashboard-group-role"),
         }, parent);
         new aws.iam.RolePolicy(`${id}-policy`, {
           role: role.id,
-          policy: JSON.stringify(checkPolicySize("role inline policy", `dashboard role of ${a.bucket}/${group}`, affiliateGroupPolicy(a.region, a.bucket, group))),
+          policy: JSON.stringify(checkPolicySize("role inline policy", `dashboard role of ${a.analysis}/${group}`, affiliateGroupPolicy(a.region, a.bucket, group))),
         }, parent);
         new aws.cognito.UserGroup(`${id}-group`, {
-          name: affiliateGroupName(a.bucket, group),
-          description: `Members of ${group} in ${a.bucket}`,
+          name: affiliateGroupName(a.analysis, group),
+          description: `Members of ${group} in ${a.analysis}`,
           userPoolId: this.userPool.id,
           roleArn: role.arn,
           precedence: precedence++,

@@ -13,6 +13,7 @@ import { bucketArn, objectArn } from "../components/iam/document";
 import { affiliateGroupPolicy, iaePolicy } from "../components/iam/policies";
 import { assertEvaluable, evaluatePolicies, type AuthzRequest, type Decision, type EvaluablePolicy } from "./iam-eval";
 import type { PermissionCheck } from "./s3-operations";
+import { bucketNameOf } from "./stack";
 
 /** The account id in local principal ARNs. */
 export const LOCAL_ACCOUNT = "000000000000";
@@ -30,6 +31,8 @@ export interface Principal {
 /** What local mode needs of one analysis to build its principals. */
 export interface AnalysisIdentities {
   readonly bucket: string;
+  /** The analysis name (PipelineName) in its job folder names; the bucket's name by default. */
+  readonly analysis: string;
   readonly region: string;
   readonly affiliates: readonly { readonly group: string; readonly users: readonly string[] }[];
   /** `neurocaas:bypassBuckets` of the stack (the IAE role may reach them). */
@@ -47,7 +50,8 @@ export function loadAnalysisIdentities(stackFiles: readonly string[]): AnalysisI
     }
     return [
       {
-        bucket: blueprint.PipelineName,
+        bucket: bucketNameOf(config, blueprint, file),
+        analysis: blueprint.PipelineName,
         region: blueprint.REGION,
         affiliates: blueprint.UXData.Affiliates.map((a) => ({ group: a.AffiliateName, users: a.UserNames })),
         bypassBuckets: (bypass as string[] | undefined) ?? [],
@@ -81,7 +85,7 @@ export function userPrincipal(name: string, memberships: readonly { bucket: stri
 }
 
 export function iaePrincipal(analysis: AnalysisIdentities, instanceId: string): Principal {
-  const doc = iaePolicy({ region: analysis.region, bucket: analysis.bucket, bypassBuckets: analysis.bypassBuckets });
+  const doc = iaePolicy({ region: analysis.region, bucket: analysis.bucket, analysis: analysis.analysis, bypassBuckets: analysis.bypassBuckets });
   assertEvaluable(doc, `IAE policy of ${analysis.bucket}`);
   return { kind: "iae", name: instanceId, arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/neurocaas-local-iae-${analysis.bucket}/${instanceId}`, policies: [doc] };
 }

@@ -20,7 +20,7 @@ import { LocalKeys, type Credentials } from "./keys";
 import { loadAnalysisIdentities, userMemberships, type AnalysisIdentities } from "./principals";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Event, type LocalS3Server } from "./s3-server";
 import { LocalBudgetSource, LocalPriceSource } from "./sources";
-import { loadLocalAnalyses } from "./stack";
+import { analysisNamed, loadLocalAnalyses } from "./stack";
 
 export interface StartLocalArgs {
   /** Interface to listen on (default 127.0.0.1). */
@@ -269,7 +269,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     // The IAE's processes are gone: its credentials stop working.
     if (event.detail.state === "shutting-down" || event.detail.state === "terminated") keys.revokeIae(id);
     const [desc] = await compute!.describe([id]);
-    const config = desc ? configs.get(desc.tags[IAE_TAGS.analysis]) : undefined;
+    const config = desc ? analysisNamed(configs, desc.tags[IAE_TAGS.analysis]) : undefined;
     if (!config) {
       log(`monitor: ${id} ${event.detail.state} belongs to no local analysis; ignored`);
       return;
@@ -311,9 +311,10 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       region,
       // Each IAE signs with its own key, scoped like the cloud IAE role of its analysis (iaePolicy).
       iaeEnv: (iae) => {
-        const bucket = iae.tags[IAE_TAGS.analysis];
-        const iaeRegion = configs.get(bucket)?.region ?? region;
-        const own = keys.issueIae(bucket, iae.instanceId);
+        const analysis = analysisNamed(configs, iae.tags[IAE_TAGS.analysis]);
+        if (!analysis) throw new Error(`IAE ${iae.instanceId} is tagged for analysis "${iae.tags[IAE_TAGS.analysis]}", which no stack file serves`);
+        const iaeRegion = analysis.region;
+        const own = keys.issueIae(analysis.bucketName, iae.instanceId);
         return {
           AWS_ENDPOINT_URL: endpoint,
           AWS_ACCESS_KEY_ID: own.accessKeyId,

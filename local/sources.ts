@@ -39,9 +39,9 @@ function nonNegative(file: string, key: string, value: unknown): number {
 export class LocalBudgetSource implements BudgetSource {
   constructor(private readonly file: string) {}
 
-  async budgetFor(group: string, bucket: string): Promise<number | undefined> {
+  async budgetFor(group: string, analysis: string): Promise<number | undefined> {
     const budgets = await readJsonObject(this.file);
-    const key = `${group}/${bucket}`;
+    const key = `${group}/${analysis}`;
     if (!budgets || !(key in budgets)) return undefined;
     return nonNegative(this.file, key, budgets[key]);
   }

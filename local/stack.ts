@@ -1,7 +1,9 @@
 import * as path from "node:path";
 import { loadStackFile } from "../components/blueprint/parse";
 import { runtimeConfigFromBlueprint, type UtilsRuntimeValues } from "../components/runtime-config";
+import { stackBucketName } from "../components/settings";
 import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
+import type { Blueprint } from "../components/blueprint/types";
 
 /** Stand-ins for the utils stack outputs: local IAEs need no instance profile, key or security group. */
 export const LOCAL_UTILS: UtilsRuntimeValues = {
@@ -21,12 +23,30 @@ export function loadLocalAnalyses(stackFiles: readonly string[]): Map<string, An
     if (!blueprint) {
       throw new Error(`stack file ${path.resolve(file)} has no "neurocaas:blueprint": nothing to run locally (pass an analysis stack with --stack-file)`);
     }
-    if (configs.has(blueprint.PipelineName)) {
-      throw new Error(`analysis "${blueprint.PipelineName}" appears in two stack files; bucket names must be unique`);
+    const bucketName = bucketNameOf(config, blueprint, file);
+    if (configs.has(bucketName)) {
+      throw new Error(`stack file ${path.resolve(file)}: bucket "${bucketName}" is already served by another stack file; bucket names must be unique`);
     }
-    configs.set(blueprint.PipelineName, runtimeConfigFromBlueprint(blueprint, LOCAL_UTILS, { bypassBuckets: bypassBucketsOf(config, file) }));
+    if ([...configs.values()].some((c) => c.analysisName === blueprint.PipelineName)) {
+      throw new Error(`stack file ${path.resolve(file)}: analysis "${blueprint.PipelineName}" appears in two stack files; analysis names (PipelineName) must be unique`);
+    }
+    configs.set(bucketName, runtimeConfigFromBlueprint(blueprint, LOCAL_UTILS, { bypassBuckets: bypassBucketsOf(config, file), bucketName }));
   }
   return configs;
+}
+
+/** The analysis with this name (PipelineName; the IAEs' `neurocaas:analysis` tag), if served. */
+export function analysisNamed(configs: ReadonlyMap<string, AnalysisRuntimeConfig>, analysis: string | undefined): AnalysisRuntimeConfig | undefined {
+  return [...configs.values()].find((c) => c.analysisName === analysis);
+}
+
+/** `neurocaas:bucketName` of a stack file (as the Pulumi program reads it), else the PipelineName. */
+export function bucketNameOf(config: Readonly<Record<string, unknown>>, blueprint: Blueprint, file: string): string {
+  try {
+    return stackBucketName(config, blueprint);
+  } catch (err) {
+    throw new Error(`stack file ${path.resolve(file)}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** `neurocaas:bypassBuckets` of a stack file (as the Pulumi program reads it): a list of bucket names. */

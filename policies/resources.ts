@@ -94,6 +94,8 @@ export function tagsOf(props: Props, providerProps?: Props): Record<string, stri
 /** The subset of the analysis runtime config the policies read. */
 export interface RuntimeConfigView {
   readonly bucketName?: string;
+  /** The analysis name (PipelineName); absent in configs older than `neurocaas:bucketName`: the bucket's. */
+  readonly analysisName?: string;
   readonly region?: string;
   readonly stage?: string;
   readonly instanceType?: string;
@@ -219,7 +221,7 @@ export function costLimitsOf(name: string, props: Props): CostLimits {
     return merge(t === undefined ? undefined : [t], c === undefined ? undefined : [c]);
   };
   return {
-    analysis: config?.bucketName ?? tags["neurocaas:analysis"] ?? name,
+    analysis: config?.analysisName ?? config?.bucketName ?? tags["neurocaas:analysis"] ?? name,
     ...(rc instanceof Error ? { configError: rc } : {}),
     instanceTypes: merge(fromTags, fromConfig),
     deployLimit: one(COST_LIMIT_TAGS.deployLimit, config?.deployLimit),

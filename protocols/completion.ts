@@ -19,7 +19,6 @@ import type { ObjectStore } from "./storage";
  * log carries an `end`.
  */
 export async function finishJobIfDone(deps: MonitorDeps, invocation: Invocation, record: JobRecord, recordKey: string, justEnded?: string): Promise<boolean> {
-  const bucket = deps.config.bucketName;
   const now = deps.clock.now();
   const managerBusy = (record.state === "claimed" || record.state === "launching") && leaseLive(record.lease, invocation, now);
   if (managerBusy) return false; // it checks again when it is done
@@ -30,7 +29,7 @@ export async function finishJobIfDone(deps: MonitorDeps, invocation: Invocation,
   }
   if (!members.complete) {
     // A launch call written ahead whose instances were never recorded: look for them by tags.
-    const alive = await deps.compute.listRunning({ tags: { [IAE_TAGS.analysis]: bucket, [IAE_TAGS.job]: tagValue(record.jobName) } });
+    const alive = await deps.compute.listRunning({ tags: { [IAE_TAGS.analysis]: deps.config.analysisName, [IAE_TAGS.job]: tagValue(record.jobName) } });
     if (alive.some((i) => i.instanceId !== justEnded && i.tags[IAE_TAGS.group] === record.group)) return false;
   }
   if (record.state === "claimed" || record.state === "launching") await closeAbandonedRecord(deps, invocation, recordKey, record);

@@ -12,10 +12,13 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date(), sleep: realSleep };
 
-/** Per-(group, analysis) budget overrides (AWS: parameter store `{prefix}/{group}/{bucket}`). */
+/**
+ * Per-(group, analysis) budget overrides (AWS: parameter store `{prefix}/{group}/{analysis}`, the
+ * analysis being the blueprint's PipelineName — the bucket's name unless `neurocaas:bucketName` says otherwise).
+ */
 export interface BudgetSource {
   /** The override in USD, or undefined when none is set. Throws on a malformed value. */
-  budgetFor(group: string, bucket: string): Promise<number | undefined>;
+  budgetFor(group: string, analysis: string): Promise<number | undefined>;
 }
 
 /** On-demand Linux hourly prices in USD. */

@@ -30,7 +30,7 @@ export interface BudgetApproval {
 /** Approve the job or throw a JobError (BUDGET_REJECTION) whose details say the figures. */
 export async function checkJobBudget(deps: Pick<ProtocolDeps, "config" | "budgets" | "prices" | "compute" | "store" | "clock">, req: BudgetRequest): Promise<BudgetApproval> {
   const { config, budgets, prices, compute, store, clock } = deps;
-  const override = await budgets.budgetFor(req.group, config.bucketName);
+  const override = await budgets.budgetFor(req.group, config.analysisName);
   const budget = override ?? config.maxCost;
   const hourlyPrice = await prices.hourlyPrice(req.instanceType, config.region);
   const ledger = await readLedger({ store, bucket: config.bucketName, group: req.group, now: () => clock.now(), sleep: clock.sleep, maxAttempts: req.attempts });

@@ -10,19 +10,42 @@ export type GroupFolder = (typeof GROUP_FOLDERS)[number];
 export const END_MARKER_BODY = "end of analysis marker";
 export const ACTIVE_LOG_PREFIX = "logs/active/";
 
+/** Job folder names start with it (`job__{analysis}_{timestamp}`). */
+export const JOB_FOLDER_PREFIX = "job__";
+
+/** Top-level names the layout uses for something else: never a group's folder. */
+export const RESERVED_GROUP_NAMES: readonly string[] = ["logs", ...GROUP_FOLDERS];
+
+/**
+ * Whether a name can never be a group: `logs`, a group folder's name, or a job folder's prefix.
+ * The platform roles' IAM Denies rely on it (components/iam/policies.ts, platformWriteDenies).
+ */
+export function isReservedGroupName(name: string): boolean {
+  return RESERVED_GROUP_NAMES.includes(name) || name.startsWith(JOB_FOLDER_PREFIX);
+}
+
 /** `{group}/{folder}/` placeholder keys created when a group is added. */
 export function groupFolderKeys(group: string): string[] {
   return GROUP_FOLDERS.map((f) => `${group}/${f}/`);
 }
 
-/** `job__{bucket}_{timestamp}` (two underscores; analysis images depend on it). */
-export function jobFolderName(bucket: string, timestamp: string): string {
-  return `job__${bucket}_${timestamp}`;
+/**
+ * `job__{analysis}_{timestamp}` (two underscores; analysis images depend on it). The analysis is
+ * the blueprint's PipelineName, which is also the bucket's name unless the stack sets
+ * `neurocaas:bucketName`. Analysis names have no `_`: the first `_` after the prefix ends it.
+ */
+export function jobFolderName(analysis: string, timestamp: string): string {
+  return `${JOB_FOLDER_PREFIX}${analysis}_${timestamp}`;
 }
 
-/** `{group}/results/job__{bucket}_{timestamp}` without trailing slash. */
-export function jobFolderKey(group: string, bucket: string, timestamp: string): string {
-  return `${group}/results/${jobFolderName(bucket, timestamp)}`;
+/** `{group}/results/job__{analysis}_{timestamp}` without trailing slash. */
+export function jobFolderKey(group: string, analysis: string, timestamp: string): string {
+  return `${group}/results/${jobFolderName(analysis, timestamp)}`;
+}
+
+/** The prefix every job folder of a group has (`{group}/results/job__`). */
+export function jobFoldersPrefix(group: string): string {
+  return `${group}/results/${JOB_FOLDER_PREFIX}`;
 }
 
 /**

@@ -78,13 +78,13 @@ export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps):
 async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<MonitorOutcome> {
   const { deps } = ctx;
   const [desc] = await deps.compute.describe([instanceId]);
-  if (!desc || desc.tags[IAE_TAGS.analysis] !== deps.config.bucketName) return { instanceId, state: "running", action: "ignored" };
+  if (!desc || desc.tags[IAE_TAGS.analysis] !== deps.config.analysisName) return { instanceId, state: "running", action: "ignored" };
   if (desc.state !== "running" && desc.state !== "pending") return { instanceId, state: "running", action: "ignored", detail: `already ${desc.state}` };
   const found = await activeLog(instanceId, desc, ctx, true);
   if (found === "finished") return { instanceId, state: "running", action: "ignored", detail: "already finished" };
   if (!found) {
     await deps.compute.terminate([instanceId]);
-    deps.log?.(`monitor: ${instanceId} is tagged for ${deps.config.bucketName} but no job launched it; terminated`);
+    deps.log?.(`monitor: ${instanceId} is tagged for ${deps.config.analysisName} but no job launched it; terminated`);
     return { instanceId, state: "running", action: "untracked-terminated" };
   }
   if (found.end) return { instanceId, state: "running", action: "ignored", detail: "already ended" };
@@ -169,7 +169,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   const { deps } = ctx;
   const bucket = deps.config.bucketName;
   const [desc] = await deps.compute.describe([instanceId]);
-  if (desc && desc.tags[IAE_TAGS.analysis] !== bucket) return { instanceId, state, action: "ignored" };
+  if (desc && desc.tags[IAE_TAGS.analysis] !== deps.config.analysisName) return { instanceId, state, action: "ignored" };
   // EC2 forgets terminated instances after about an hour; a late event still finds the cost log.
   const found = desc ? await activeLog(instanceId, desc, ctx, false) : await readActiveLog(ctx, instanceId);
   if (!found || found === "finished") return { instanceId, state, action: "ignored" };

@@ -8,7 +8,14 @@ import type { Affiliate, ProtocolName, Stage, PostProcessing } from "../componen
  * object from the same blueprint (see `runtimeConfigFromBlueprint` in components/).
  */
 export interface AnalysisRuntimeConfig {
+  /** The analysis bucket (stack key `neurocaas:bucketName`; by default the blueprint's PipelineName). */
   readonly bucketName: string;
+  /**
+   * The analysis name, the blueprint's PipelineName: job folders are `job__{analysisName}_{ts}`,
+   * IAEs are tagged with it and budgets are looked up by it. It differs from `bucketName` only
+   * when the stack sets `neurocaas:bucketName` (bucket names are global across AWS accounts).
+   */
+  readonly analysisName: string;
   readonly region: string;
   readonly stage: Stage;
   readonly protocol: ProtocolName;
@@ -78,6 +85,14 @@ export function loadRuntimeConfig(
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || typeof (parsed as { bucketName?: unknown }).bucketName !== "string") {
     throw new Error(`Runtime config in ${source} must be a JSON object with at least "bucketName"`);
   }
-  return parsed as AnalysisRuntimeConfig;
+  return withAnalysisName(parsed as Omit<AnalysisRuntimeConfig, "analysisName"> & { analysisName?: unknown });
+}
+
+/** Configs written before buckets could be named apart from their analysis carry no `analysisName`: it is the bucket's. */
+function withAnalysisName(config: Omit<AnalysisRuntimeConfig, "analysisName"> & { analysisName?: unknown }): AnalysisRuntimeConfig {
+  const { analysisName } = config;
+  if (analysisName === undefined) return { ...config, analysisName: config.bucketName };
+  if (typeof analysisName !== "string" || analysisName === "") throw new Error(`runtime config field "analysisName" must be a non-empty string (the blueprint's PipelineName)`);
+  return { ...config, analysisName };
 }
 

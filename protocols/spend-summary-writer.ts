@@ -29,7 +29,7 @@ export async function applySpendUpdate(deps: SummaryDeps, update: SpendUpdate): 
 
 /** The job manager's update: what its budget check saw (no request beyond the summary's GET and PUT). */
 export async function recordSubmissionSpend(deps: SummaryDeps, snapshot: SpendSnapshot, started: boolean): Promise<void> {
-  await quietly(deps, snapshot.group, () => applySpendUpdate(deps, submissionUpdate(deps.config.bucketName, deps.clock.now(), snapshot, started)));
+  await quietly(deps, snapshot.group, () => applySpendUpdate(deps, submissionUpdate(deps.config.analysisName, deps.clock.now(), snapshot, started)));
 }
 
 /**
@@ -41,7 +41,7 @@ export async function recordCompletionSpend(deps: SummaryDeps, log: CostLog): Pr
   const group = log.group ?? log.jobpath.split("/")[0];
   await quietly(deps, group, async () => {
     const ledger = await readLedger({ store: deps.store, bucket: deps.config.bucketName, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limitsOf(deps).conditionalWriteAttempts });
-    return applySpendUpdate(deps, { analysis: deps.config.bucketName, group, now: deps.clock.now(), ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length }, finished: finishedUpdate(log) });
+    return applySpendUpdate(deps, { analysis: deps.config.analysisName, group, now: deps.clock.now(), ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length }, finished: finishedUpdate(log) });
   });
 }
 
@@ -52,11 +52,11 @@ export async function recordCompletionSpend(deps: SummaryDeps, log: CostLog): Pr
 export async function refreshSpendSummary(deps: ProtocolDeps, group: string): Promise<SpendSummary> {
   const { config, store, clock } = deps;
   const bucket = config.bucketName;
-  const override = await deps.budgets.budgetFor(group, bucket);
+  const override = await deps.budgets.budgetFor(group, config.analysisName);
   const ledger = await readLedger({ store, bucket, group, now: () => clock.now(), sleep: clock.sleep, maxAttempts: limitsOf(deps).conditionalWriteAttempts });
   const running = await runningBound(deps, { imageId: config.ami, group, region: config.region });
   return applySpendUpdate(deps, {
-    analysis: bucket,
+    analysis: config.analysisName,
     group,
     now: clock.now(),
     budget: override !== undefined ? { usd: override, origin: "group" } : { usd: config.maxCost, origin: "analysis-default" },

@@ -16,7 +16,7 @@ import { checkInputsExist, readJobConfig } from "./job-inputs";
 import { rejectInOwnFolder } from "./job-rejection";
 import { launchBatches, launchToken, runLaunchCalls, runningIaesOfJob, sameLaunch, withBatchIds, writeActiveCostLogs, type IaePlan, type LaunchedPlan } from "./job-launch";
 import { jobRecordKey, sha256, type IaeCommon, type JobRecord, type LaunchRecord, type SubmissionIdentity } from "./job-record";
-import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineName, datasetStatusKey, groupOfKey, jobFolderName } from "./layout";
+import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineName, datasetStatusKey, groupOfKey, isReservedGroupName, jobFolderName } from "./layout";
 import { defaultInvocation, leaseOf, type Invocation } from "./lease";
 import { keyOf } from "./s3-uri";
 import type { SpendSnapshot } from "./spend-summary";
@@ -216,6 +216,11 @@ export class Submission {
     return this.deps.config.bucketName;
   }
 
+  /** The analysis name (PipelineName): job folders `job__{analysis}_{ts}` and the IAEs' analysis tag. */
+  protected get analysis(): string {
+    return this.deps.config.analysisName;
+  }
+
   // ---------------------------------------------------------------- step 1: Initialization
 
   /** Read the submit file, derive group and job folder, claim the job; or an outcome to stop early. */
@@ -224,6 +229,14 @@ export class Submission {
     const group = this.groupOf(key);
     if (group === undefined) {
       const reason = `Submit key ${JSON.stringify(key)} is not inside a group's submissions/ folder; ignored.`;
+      this.deps.log?.(reason);
+      return { exitCode: 99, submitKey: key, protocol: this.protocol, reason, instanceIds: [] };
+    }
+    if (isReservedGroupName(group)) {
+      // Where groups are not enumerated (websubstack), a folder the layout uses for something else
+      // must never act as one: the platform roles' IAM Denies rely on it. No certificate either:
+      // it would land under `logs/`, a group folder or a job folder — and no user owns that name.
+      const reason = `Submit key ${JSON.stringify(key)} is in the folder "${group}", a name NeuroCAAS reserves (logs, inputs, configs, submissions, results, job__…) that is never a group's; rejected, nothing started or written.`;
       this.deps.log?.(reason);
       return { exitCode: 99, submitKey: key, protocol: this.protocol, reason, instanceIds: [] };
     }
@@ -267,7 +280,7 @@ export class Submission {
   }
 
   private locate(group: string, timestamp: string, submit: SubmitFile | undefined): JobLocation {
-    const jobName = jobFolderName(this.bucket, timestamp);
+    const jobName = jobFolderName(this.analysis, timestamp);
     if (submit?.bypass) {
       const { inputBucket, outputBucket, resultPrefix } = submit.bypass;
       const jobFolder = resultPrefix === "" ? jobName : `${resultPrefix}/${jobName}`;
@@ -357,14 +370,14 @@ export class Submission {
   private async rejectTakenTimestamp(group: string, identity: SubmissionIdentity, loc: JobLocation, why: string): Promise<JobOutcome> {
     this.placed = undefined;
     this.ownsLocation = false;
-    const timestamp = loc.jobName.slice(jobFolderName(this.bucket, "").length);
+    const timestamp = loc.jobName.slice(jobFolderName(this.analysis, "").length);
     return this.reject(group, identity, timestamp, takenTimestamp(loc.jobName, why));
   }
 
   /** Reject at step 1 in a folder of this submission's own (job-rejection.ts). */
   private async reject(group: string, identity: SubmissionIdentity, stem: string, error: unknown): Promise<JobOutcome> {
     const r = await rejectInOwnFolder(
-      { deps: this.deps, bucket: this.bucket, group, identity, jobName: (x) => jobFolderName(this.bucket, x), folderOf: (jobName) => this.ownFolder(group, jobName, this.bucket), cert: this.cert, attempts: this.limits.conditionalWriteAttempts },
+      { deps: this.deps, bucket: this.bucket, group, identity, jobName: (x) => jobFolderName(this.analysis, x), folderOf: (jobName) => this.ownFolder(group, jobName, this.bucket), cert: this.cert, attempts: this.limits.conditionalWriteAttempts },
       stem,
       error,
     );
@@ -423,7 +436,7 @@ export class Submission {
 
   /** Whether a running instance is an IAE of this very job (tags set atomically by the launch). */
   private isOwnIae(job: ReceivedJob, iae: IaeDescription): boolean {
-    return iae.tags[IAE_TAGS.analysis] === this.bucket && iae.tags[IAE_TAGS.group] === job.group && iae.tags[IAE_TAGS.job] === tagValue(job.location.jobName);
+    return iae.tags[IAE_TAGS.analysis] === this.analysis && iae.tags[IAE_TAGS.group] === job.group && iae.tags[IAE_TAGS.job] === tagValue(job.location.jobName);
   }
 
   // ---------------------------------------------------------------- step 3: Environment Setup
@@ -458,7 +471,7 @@ export class Submission {
     const prior = job.resumedFrom?.launch;
     const claim = this.ownClaim();
     if (prior && !sameLaunch(prior, intent)) {
-      this.launched.push(...(await runningIaesOfJob(this.deps.compute, this.bucket, job.location.jobName, (iae) => this.isOwnIae(job, iae))));
+      this.launched.push(...(await runningIaesOfJob(this.deps.compute, this.analysis, job.location.jobName, (iae) => this.isOwnIae(job, iae))));
       throw new JobError(CHANGED_WHILE_INTERRUPTED, "INTERNAL");
     }
     const recorded = await claim.update((r) => ({ ...r, state: "launching", configKey: job.configKey, inputBucket: job.location.inputBucket, launch: r.launch ?? intent }));
@@ -487,7 +500,7 @@ export class Submission {
       jobpath: loc.jobFolder,
       resultbucket: loc.outputBucket,
       group: job.group,
-      analysis: this.bucket,
+      analysis: this.analysis,
       jobrecord: loc.recordKey,
       workingdirectory: this.deps.config.workingDirectory,
       ssmtimeout: this.deps.config.ssmTimeoutSeconds,
@@ -502,7 +515,7 @@ export class Submission {
     const tags: Record<string, string> = {
       [IAE_TAGS.priceTracking]: "On",
       [IAE_TAGS.timeout]: String(job.config.durationMinutes),
-      [IAE_TAGS.analysis]: c.bucketName,
+      [IAE_TAGS.analysis]: c.analysisName,
       [IAE_TAGS.group]: job.group,
       [IAE_TAGS.job]: tagValue(loc.jobName),
       Name: tagValue(`neurocaas-${loc.jobName}`),

@@ -51,14 +51,14 @@ interface PlanOptions {
 }
 
 /** With explicit AWS credentials: are the bucket names of the stack free (bucket names are global)? */
-async function bucketChecks(resources: readonly { type: string; physicalName?: string; properties: Record<string, unknown> }[]): Promise<BucketAvailability[]> {
+async function bucketChecks(resources: readonly { type: string; name: string; physicalName?: string; properties: Record<string, unknown> }[]): Promise<BucketAvailability[]> {
   const buckets = resources.filter((r) => r.type === "aws:s3/bucket:Bucket" && r.physicalName !== undefined);
   if (buckets.length === 0) return [];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { S3Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const client = new S3Client({ region: process.env.AWS_REGION ?? "us-east-1", followRegionRedirects: true });
   try {
-    return await checkBucketAvailability(client, buckets.map((b) => b.physicalName as string));
+    return await checkBucketAvailability(client, buckets.map((b) => b.physicalName as string), Object.fromEntries(buckets.map((b) => [b.physicalName as string, b.name])));
   } finally {
     client.destroy();
   }

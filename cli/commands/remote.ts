@@ -47,10 +47,11 @@ export function register(program: Command, deps: RemoteDeps = {}): void {
   const context = (opts: CommonOptions): RemoteContext => {
     const stackFile = opts.stackFile ?? process.env[STACK_FILE_ENV];
     if (!stackFile) throw new Error(`which analysis? pass --stack-file FILE (or set ${STACK_FILE_ENV})`);
-    const blueprint = loadBlueprintForRemote(stackFile);
+    const { blueprint, bucket } = loadBlueprintForRemote(stackFile);
     return {
       stackFile,
       blueprint,
+      bucket,
       clients: factory({ region: opts.region ?? blueprint.REGION, profile: opts.profile }),
       clock: deps.clock ?? systemClock,
       sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),

@@ -41,7 +41,7 @@ export function register(program: Command): void {
       if (!jobIsOver(state)) {
         throw new Error(`job ${opts.job} has not finished (no ${state.jobFolder}/process_results/end.txt); rerun with --wait to wait for it`);
       }
-      const res = await downloadResults(client, ref, opts.output);
+      const res = await downloadResults(client, ref, opts.output, state.jobFolder);
       for (const f of res.files) process.stdout.write(`${f}\n`);
       process.stderr.write(`${res.files.length} file(s) downloaded to ${res.dir}\n`);
       if (state.rejected) {

@@ -4,9 +4,10 @@ import * as path from "node:path";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 
 /**
- * Bucket names are global across all AWS accounts: a stack whose `PipelineName` is taken fails
- * on its first `pulumi up`. With credentials, `neurocaas plan` asks S3 about every bucket the
- * stack would create (HeadBucket: no data is read) and says what to do.
+ * Bucket names are global across all AWS accounts: a stack whose bucket name (`neurocaas:bucketName`,
+ * by default the `PipelineName`) is taken fails on its first `pulumi up`. With credentials,
+ * `neurocaas plan` asks S3 about every bucket the stack would create (HeadBucket: no data is read)
+ * and says what to do.
  */
 
 export type BucketStatus = "available" | "exists-accessible" | "taken" | "unknown";
@@ -29,8 +30,13 @@ function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
-/** One HeadBucket per bucket, answered in words an administrator can act on. */
-export async function checkBucketAvailability(client: S3Client, buckets: readonly string[]): Promise<BucketAvailability[]> {
+const RENAME = "set neurocaas:bucketName to a free name (the PipelineName stays the analysis' name)";
+
+/**
+ * One HeadBucket per bucket, answered in words an administrator can act on. `resourceNames`: the
+ * Pulumi resource name of each bucket (as `neurocaas plan` lists it), for the import command.
+ */
+export async function checkBucketAvailability(client: S3Client, buckets: readonly string[], resourceNames: Readonly<Record<string, string>> = {}): Promise<BucketAvailability[]> {
   const out: BucketAvailability[] = [];
   for (const bucket of buckets) {
     try {
@@ -38,13 +44,13 @@ export async function checkBucketAvailability(client: S3Client, buckets: readonl
       out.push({
         bucket,
         status: "exists-accessible",
-        message: `bucket ${bucket} already exists and these credentials can reach it (this account's): adopt it with \`pulumi import aws:s3/bucket:Bucket\` before the first up (README "Adopting an existing bucket"), or choose another PipelineName`,
+        message: `bucket ${bucket} already exists and these credentials can reach it (this account's): adopt it with \`pulumi import aws:s3/bucket:Bucket ${resourceNames[bucket] ?? "<resource name>"} ${bucket}\` before the first up (README "Adopting an existing bucket"), or ${RENAME}`,
       });
     } catch (err) {
       const code = statusOf(err);
       if (code === 404) out.push({ bucket, status: "available", message: `bucket ${bucket} is available` });
       else if (code === 403 || code === 301) {
-        out.push({ bucket, status: "taken", message: `bucket ${bucket} exists in another account${code === 301 ? " or region" : ""} (S3 answered ${code}): the first up would fail; choose another PipelineName` });
+        out.push({ bucket, status: "taken", message: `bucket ${bucket} exists in another account${code === 301 ? " or region" : ""} (S3 answered ${code}): the first up would fail; ${RENAME}` });
       } else out.push({ bucket, status: "unknown", message: `could not check bucket ${bucket}: ${(err as Error).message}` });
     }
   }

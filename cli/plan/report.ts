@@ -48,7 +48,7 @@ function runtimeConfigSummary(p: Props): Props | undefined {
   if (typeof raw !== "string") return undefined;
   try {
     const rc = JSON.parse(raw) as Props;
-    return pick(rc, "bucketName", "stage", "protocol", "instanceType", "allowedInstanceTypes", "deployLimit", "maxCost");
+    return pick(rc, "bucketName", "analysisName", "stage", "protocol", "instanceType", "allowedInstanceTypes", "deployLimit", "maxCost");
   } catch {
     return { invalid: true };
   }

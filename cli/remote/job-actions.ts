@@ -6,7 +6,7 @@ import { S3ObjectStore } from "../../protocols/aws/s3-store";
 import { UNCHANGED, updateObject } from "../../protocols/conditional-update";
 import { parseDatasetStatus, renderDatasetStatus, statusOf } from "../../protocols/dataset-status";
 import { CommandTargetNotReadyError } from "../../protocols/compute";
-import { readState, writeState, type RemoteContext } from "./context";
+import { analysisBucketOf, readState, writeState, type RemoteContext } from "./context";
 import { debugCommandRequest, initialStatus, parseDebugSubmission, planDebugJob } from "./debug-job";
 import { assertRunning, describeInstance } from "./instances";
 import { jobAt, selectedInstance, updateInstance, type DevJob } from "./state";
@@ -33,7 +33,7 @@ export async function submitJob(ctx: RemoteContext, submitFile: string): Promise
   const rec = selectedInstance(state);
   const info = await describeInstance(ctx.clients.ec2, rec.instanceId);
   assertRunning(info, "run a job");
-  const bucket = ctx.blueprint.PipelineName;
+  const bucket = analysisBucketOf(ctx);
   const cfg = ctx.blueprint.Lambda.LambdaConfig;
   const now = ctx.clock();
   const plan = planDebugJob(bucket, cfg.COMMAND, sub, now);
@@ -129,7 +129,7 @@ export async function jobOutput(ctx: RemoteContext, index: number): Promise<void
     ctx.out(`job ${job.resultFolder} on ${instanceId}: no output yet (SSM has not registered command ${job.commandId} yet)`);
     return;
   }
-  const bucket = ctx.blueprint.PipelineName;
+  const bucket = analysisBucketOf(ctx);
   ctx.out(`---- stdout (${res.Status ?? "Unknown"}) ----`);
   ctx.out(await fullOutput(ctx, bucket, ssmOutputKey(job, instanceId, "stdout"), res.StandardOutputContent ?? ""));
   ctx.out("---- stderr ----");

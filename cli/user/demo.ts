@@ -52,7 +52,7 @@ export async function runDemo(args: DemoArgs): Promise<DemoResult> {
     args.out(user !== undefined ? `acting as user ${user} of group ${group} (key from ${local.credentialsFile})` : `group ${group} lists no users: acting with full access`);
     const job = await submitJob({ client, bucket: config.bucketName, group, data: [args.data], config: args.config });
     args.out(`submitted job ${job.jobId}: s3://${config.bucketName}/${job.submitKey}`);
-    const ref = { bucket: config.bucketName, group, job: job.jobId };
+    const ref = { bucket: config.bucketName, analysis: config.analysisName, group, job: job.jobId };
     const seen = new Map<string, string>();
     const state = await waitForJob(client, ref, {
       intervalMs: 500,
@@ -67,7 +67,7 @@ export async function runDemo(args: DemoArgs): Promise<DemoResult> {
       },
     });
     const resultsDir = path.join(workDir, "results");
-    const { files } = await downloadResults(client, ref, resultsDir);
+    const { files } = await downloadResults(client, ref, resultsDir, state.jobFolder);
     const failed = state.datasets.filter((d) => d.status !== "SUCCESS");
     const reason =
       state.datasets.length === 0

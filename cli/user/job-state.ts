@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/
 import { isStoppedByJobManager, terminateReasons } from "../../protocols/certificate";
 import { reasonText } from "../../protocols/dataset-status";
 import { datasetState, STATUS_FILE, type DatasetState } from "../../protocols/job-view";
-import { endMarkerKey, jobFolderKey, certificateKey, rejectedJobFolder } from "../../protocols/layout";
+import { endMarkerKey, jobFolderKey, jobFoldersPrefix, certificateKey, rejectedJobFolder } from "../../protocols/layout";
 import { isNoSuchKey, listKeys } from "../transfer";
 
 export { datasetState, type DatasetState };
@@ -13,6 +13,12 @@ export interface JobRef {
   readonly group: string;
   readonly job: string;
   /**
+   * The analysis name (PipelineName) in the job folder's name `job__{analysis}_{job}`, when known.
+   * Otherwise it is learnt from the group's results folder (`jobFolderOf`): it is the bucket's
+   * name unless the stack named the bucket apart (`neurocaas:bucketName`).
+   */
+  readonly analysis?: string;
+  /**
    * SHA-256 of the submit file this client uploaded, when known: a submission rejected at step 1
    * (e.g. its timestamp is already taken) is reported in a sibling folder named after it.
    */
@@ -20,6 +26,8 @@ export interface JobRef {
 }
 
 export interface JobState {
+  /** The analysis name the job folder was found under (see `JobRef.analysis`). */
+  readonly analysis: string;
   readonly jobFolder: string;
   /** Undefined until the job manager has written it. */
   readonly certificate?: string;
@@ -64,8 +72,53 @@ export async function exists(client: S3Client, bucket: string, key: string): Pro
   return page.Contents?.[0]?.Key === key;
 }
 
+/**
+ * The analysis names of the job folders in a group's results folder: one listing of
+ * `{group}/results/job__` with delimiter `_` (analysis names have no `_`), which a user's own-group
+ * listing permission allows. Usually one name; none before the group's first job.
+ */
+export async function analysisNamesIn(client: S3Client, bucket: string, group: string): Promise<string[]> {
+  const prefix = jobFoldersPrefix(group);
+  const names = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "_", ContinuationToken: token }));
+    for (const p of page.CommonPrefixes ?? []) {
+      const name = p.Prefix?.slice(prefix.length, -1);
+      if (name) names.add(name);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return [...names].sort();
+}
+
+/**
+ * The analysis name of a job: as given, else the one name the group's job folders carry, else
+ * (several, e.g. a bucket adopted from another deployment) the one with a folder of this job —
+ * any of its rejection folders counts. Undefined when no folder shows it yet.
+ */
+export async function analysisOfJob(client: S3Client, ref: JobRef): Promise<string | undefined> {
+  if (ref.analysis !== undefined) return ref.analysis;
+  const names = await analysisNamesIn(client, ref.bucket, ref.group);
+  if (names.length <= 1) return names[0];
+  for (const name of names) {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: ref.bucket, Prefix: jobFolderKey(ref.group, name, ref.job), MaxKeys: 1 }));
+    if ((page.Contents ?? []).length > 0) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The job's own folder `{group}/results/job__{analysis}_{job}` and its analysis name. Until a folder
+ * shows the analysis name, where a stack without `neurocaas:bucketName` puts it (the bucket's name).
+ */
+export async function ownJobFolder(client: S3Client, ref: JobRef): Promise<{ analysis: string; folder: string }> {
+  const analysis = (await analysisOfJob(client, ref)) ?? ref.bucket;
+  return { analysis, folder: jobFolderKey(ref.group, analysis, ref.job) };
+}
+
 export async function readJobState(client: S3Client, ref: JobRef): Promise<JobState> {
-  const own = jobFolderKey(ref.group, ref.bucket, ref.job);
+  const { analysis, folder: own } = await ownJobFolder(client, ref);
   // A submission rejected at step 1 is reported beside the job folder, never in it. Knowing what
   // was uploaded identifies its own rejection; otherwise a rejection counts when the job folder
   // itself has no certificate. Read only what is listed (a missing key is 403 for users, see `exists`).
@@ -78,7 +131,7 @@ export async function readJobState(client: S3Client, ref: JobRef): Promise<JobSt
     const text = await readText(client, ref.bucket, key);
     if (text !== undefined) datasets.push(datasetState(key.slice(key.lastIndexOf("/") + 1), text));
   }
-  return { jobFolder, certificate, datasets, finished, rejected: isStoppedByJobManager(certificate), terminateReasons: terminateReasons(certificate) };
+  return { analysis, jobFolder, certificate, datasets, finished, rejected: isStoppedByJobManager(certificate), terminateReasons: terminateReasons(certificate) };
 }
 
 /** The folder under `prefix` whose certificate was written last, if any. */
@@ -135,8 +188,11 @@ export async function waitForJob(client: S3Client, ref: JobRef, args: WaitArgs =
   const started = Date.now();
   const deadline = args.timeoutMs === undefined ? Infinity : started + args.timeoutMs;
   const unknownDeadline = started + (args.unknownJobGraceMs ?? DEFAULT_UNKNOWN_JOB_GRACE_MS);
+  let pinned = ref;
   for (;;) {
-    const state = await readJobState(client, ref);
+    const state = await readJobState(client, pinned);
+    // Once the job's folder exists, its analysis name is known: no need to learn it again.
+    if (!jobIsUnknown(state)) pinned = { ...pinned, analysis: state.analysis };
     args.onPoll?.(state);
     if (jobIsOver(state)) return state;
     const unknown = jobIsUnknown(state);

@@ -7,6 +7,8 @@
  * Every property carries an `expected` annotation: the human description used in error messages.
  */
 
+import { JOB_FOLDER_PREFIX, RESERVED_GROUP_NAMES } from "../../protocols/layout";
+
 /** Lowercase letters, digits and `-`, 3–63 chars, starting and ending with a letter or digit. */
 export const BUCKET_NAME_PATTERN = "^(?!xn--)(?!sthree-)(?!.*-s3alias$)(?!.*--ol-s3$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$";
 export const AMI_PATTERN = "^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$";
@@ -18,7 +20,7 @@ export const REGION_PATTERN = "^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]$";
  * group folders) nor one starting `job__` (job folders): the platform roles' IAM Denies rely on it
  * (components/iam/policies.ts, platformWriteDenies).
  */
-export const AFFILIATE_NAME_PATTERN = "^(?!(logs|inputs|configs|submissions|results)$)(?!job__)[A-Za-z0-9][A-Za-z0-9._-]*$";
+export const AFFILIATE_NAME_PATTERN = `^(?!(${RESERVED_GROUP_NAMES.join("|")})$)(?!${JOB_FOLDER_PREFIX})[A-Za-z0-9][A-Za-z0-9._-]*$`;
 export const MAX_AFFILIATE_NAME_LENGTH = 48;
 /** IAM user-name characters; the region suffix is added to form the IAM user name. */
 export const USER_NAME_PATTERN = "^[A-Za-z0-9._@+=,-]+$";

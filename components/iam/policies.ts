@@ -105,6 +105,11 @@ const EVERY_BUCKET = "*";
 export interface IaePolicyArgs {
   readonly region: string;
   readonly bucket: string;
+  /**
+   * The analysis name (blueprint PipelineName) in job folder names and IAE tags, when the bucket is
+   * named apart from it (`neurocaas:bucketName`); default: the bucket's name.
+   */
+  readonly analysis?: string;
   readonly bypassBuckets: readonly string[];
 }
 
@@ -119,7 +124,7 @@ export function iaePolicy(a: IaePolicyArgs): PolicyDocument {
     { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(a.region, a.bucket) },
     { Sid: "ReadJobInputs", Effect: "Allow", Action: "s3:GetObject", Resource: [obj("inputs"), obj("configs"), obj("results")] },
     { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject", ...MULTIPART], Resource: obj("results") },
-    ...bypassStatements(a.region, a.bucket, a.bypassBuckets),
+    ...bypassStatements(a.region, a.analysis ?? a.bucket, a.bypassBuckets),
     platformWriteDenies(a.region, [{ bucket: EVERY_BUCKET }], [a.bucket, ...a.bypassBuckets]),
   );
 }
@@ -140,7 +145,7 @@ function logStatements(logGroupArn: string, deadLetterQueueArn: string): Stateme
 }
 
 /** Terminate (and send commands to) only instances tagged as this analysis' IAEs. */
-function ownInstanceStatements(region: string, bucket: string): Statement[] {
+function ownInstanceStatements(region: string, analysis: string): Statement[] {
   const instances = ec2Arn(region, "instance", "*");
   return [
     { Sid: "DescribeEc2", Effect: "Allow", Action: "ec2:Describe*", Resource: "*" },
@@ -149,7 +154,7 @@ function ownInstanceStatements(region: string, bucket: string): Statement[] {
       Effect: "Allow",
       Action: "ec2:TerminateInstances",
       Resource: instances,
-      Condition: { StringEquals: { [`ec2:ResourceTag/${ANALYSIS_TAG}`]: bucket } },
+      Condition: { StringEquals: { [`ec2:ResourceTag/${ANALYSIS_TAG}`]: analysis } },
     },
     { Sid: "RunShellScriptDocument", Effect: "Allow", Action: "ssm:SendCommand", Resource: `arn:${partitionOf(region)}:ssm:${region}:*:document/AWS-RunShellScript` },
     {
@@ -157,7 +162,7 @@ function ownInstanceStatements(region: string, bucket: string): Statement[] {
       Effect: "Allow",
       Action: "ssm:SendCommand",
       Resource: instances,
-      Condition: { StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: bucket } },
+      Condition: { StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: analysis } },
     },
     {
       Sid: "ReadCommandResults",
@@ -180,6 +185,11 @@ export function ensembleConfigCopyName(analysis: string): string {
 export interface JobManagerPolicyArgs {
   readonly region: string;
   readonly bucket: string;
+  /**
+   * The analysis name (blueprint PipelineName) in job folder names and IAE tags, when the bucket is
+   * named apart from it (`neurocaas:bucketName`); default: the bucket's name.
+   */
+  readonly analysis?: string;
   /** The only role the job manager may pass (to EC2). */
   readonly iaeRoleArn: string;
   readonly amiIds: readonly string[];
@@ -194,6 +204,7 @@ export interface JobManagerPolicyArgs {
 /** The job manager (submit handler): validate, account budgets, launch tagged IAEs, deliver commands. */
 export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
   const r = a.region;
+  const analysis = a.analysis ?? a.bucket;
   return policy(
     { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
     { Sid: "ReadAnalysisBucket", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(r, a.bucket, "*") },
@@ -201,7 +212,7 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Sid: "WriteJobFilesAndCostLogs",
       Effect: "Allow",
       Action: "s3:PutObject",
-      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, `*/configs/${ensembleConfigCopyName(a.bucket)}`), objectArn(r, a.bucket, "logs/*")],
+      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, `*/configs/${ensembleConfigCopyName(analysis)}`), objectArn(r, a.bucket, "logs/*")],
     },
     {
       Sid: "RollBackActiveCostLogsAndClaims",
@@ -209,12 +220,12 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Action: "s3:DeleteObject",
       Resource: [objectArn(r, a.bucket, "logs/active/*"), objectArn(r, a.bucket, "logs/_jobs/*")],
     },
-    ...bypassStatements(r, a.bucket, a.bypassBuckets),
+    ...bypassStatements(r, analysis, a.bypassBuckets),
     {
       Sid: "ReadBudgets",
       Effect: "Allow",
       Action: "ssm:GetParameter",
-      Resource: ssmParameterArn(r, `${a.budgetParameterPrefix}/*/${a.bucket}`),
+      Resource: ssmParameterArn(r, `${a.budgetParameterPrefix}/*/${analysis}`),
     },
     {
       Sid: "LaunchFromAnalysisImage",
@@ -235,7 +246,7 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Effect: "Allow",
       Action: "ec2:RunInstances",
       Resource: ec2Arn(r, "instance", "*"),
-      Condition: { StringEquals: { [`aws:RequestTag/${ANALYSIS_TAG}`]: a.bucket, [`aws:RequestTag/${PRICE_TRACKING_TAG}`]: "On" } },
+      Condition: { StringEquals: { [`aws:RequestTag/${ANALYSIS_TAG}`]: analysis, [`aws:RequestTag/${PRICE_TRACKING_TAG}`]: "On" } },
     },
     {
       Sid: "TagAtLaunchOnly",
@@ -251,9 +262,9 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Effect: "Allow",
       Action: "ec2:CreateTags",
       Resource: [ec2Arn(r, "instance", "*"), ec2Arn(r, "volume", "*")],
-      Condition: { StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: a.bucket }, "ForAllValues:StringEquals": { "aws:TagKeys": [DATASET_TAG] } },
+      Condition: { StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: analysis }, "ForAllValues:StringEquals": { "aws:TagKeys": [DATASET_TAG] } },
     },
-    ...ownInstanceStatements(r, a.bucket),
+    ...ownInstanceStatements(r, analysis),
     { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
     {
       Sid: "PassOnlyTheIaeRole",
@@ -279,6 +290,11 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
 export interface MonitorPolicyArgs {
   readonly region: string;
   readonly bucket: string;
+  /**
+   * The analysis name (blueprint PipelineName) in job folder names and IAE tags, when the bucket is
+   * named apart from it (`neurocaas:bucketName`); default: the bucket's name.
+   */
+  readonly analysis?: string;
   /** Storage-bypass buckets, where bypass jobs keep their status files and end markers. */
   readonly bypassBuckets: readonly string[];
   readonly logGroupArn: string;
@@ -297,8 +313,8 @@ export function monitorPolicy(a: MonitorPolicyArgs): PolicyDocument {
       Resource: [objectArn(r, a.bucket, "logs/*"), objectArn(r, a.bucket, "*/results/*")],
     },
     { Sid: "MoveActiveCostLogs", Effect: "Allow", Action: "s3:DeleteObject", Resource: objectArn(r, a.bucket, "logs/active/*") },
-    ...bypassStatements(r, a.bucket, a.bypassBuckets),
-    ...ownInstanceStatements(r, a.bucket),
+    ...bypassStatements(r, a.analysis ?? a.bucket, a.bypassBuckets),
+    ...ownInstanceStatements(r, a.analysis ?? a.bucket),
     { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
     platformWriteDenies(r, [{ bucket: EVERY_BUCKET }], a.bypassBuckets),

@@ -157,7 +157,7 @@ export function App() {
   const workspace: Workspace = {
     config,
     analysis,
-    place: { client: s3Client(config, session, analysis.region), bucket: current.bucket, group: current.group },
+    place: { client: s3Client(config, session, analysis.region), bucket: current.bucket, analysis: analysis.analysis, group: current.group },
     navigate: (r) => {
       location.hash = formatRoute({ bucket: current.bucket, group: current.group, view: r.view ?? route.view, ...(r.job ? { job: r.job } : {}) });
     },

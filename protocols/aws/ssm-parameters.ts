@@ -21,8 +21,8 @@ export class ParameterStoreBudgets implements BudgetSource {
     private readonly prefix: string,
   ) {}
 
-  async budgetFor(group: string, bucket: string): Promise<number | undefined> {
-    const name = `${this.prefix.replace(/\/+$/, "")}/${group}/${bucket}`;
+  async budgetFor(group: string, analysis: string): Promise<number | undefined> {
+    const name = `${this.prefix.replace(/\/+$/, "")}/${group}/${analysis}`;
     const value = await getParameter(this.ssm, name);
     if (value === undefined) return undefined;
     const budget = parseBudgetValue(value);

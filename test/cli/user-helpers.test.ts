@@ -113,7 +113,7 @@ describe("job state formatting", () => {
   it("shows the certificate and one line per dataset", () => {
     const text = formatJobState(
       { bucket: "b", group: "lab", job: "t1" },
-      { jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, rejected: false, terminateReasons: [], datasets: [datasetState("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')] },
+      { analysis: "b", jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, rejected: false, terminateReasons: [], datasets: [datasetState("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')] },
     );
     expect(text).toContain("job t1 in s3://b/lab/results/job__b_t1/ — finished (end.txt present)");
     expect(text).toContain("certificate.txt:\nCERT\n");

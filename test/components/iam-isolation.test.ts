@@ -96,17 +96,60 @@ const PER_ROLE: Record<string, Case[]> = {
   ],
 };
 
-/** Roles without a bypass grant: the bypass attacks are denied all the same (nothing allows them). */
-const rows: MatrixRow[] = Object.entries(roles).flatMap(([role, r]) =>
-  [...ATTACKS, ...PER_ROLE[role]].map(([label, action, resource, expected]) => ({
+/**
+ * A stack whose bucket is named apart from its analysis (`neurocaas:bucketName`): ARNs name the
+ * bucket, job folders (`job__{analysis}_…`) the analysis. The same attacks fail in its bucket.
+ */
+const B2 = "caiman-ncap-web-lab2";
+const JOB2 = `job__${B}_2`;
+const obj2 = (key: string) => obj(key, B2);
+const LOG_GROUP2 = `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/${B}-y`;
+const namedApart: typeof roles = {
+  "IAE (bucket named apart)": { identity: [iaePolicy({ region: R, bucket: B2, analysis: B, bypassBuckets: [BYPASS] })] },
+  "job manager (bucket named apart)": {
+    identity: [jobManagerPolicy({
+      region: R, bucket: B2, analysis: B, iaeRoleArn: `arn:aws:iam::${ACCOUNT}:role/${B}-iae`, amiIds: ["ami-0849b3d20fe3258e3"], keyName: "k",
+      securityGroupIds: ["sg-0aaaaaaaaaaaaaaaa"], budgetParameterPrefix: "/neurocaas/budgets", logGroupArn: LOG_GROUP2, deadLetterQueueArn: DLQ,
+      bypassBuckets: [BYPASS],
+    })],
+  },
+  "monitor (bucket named apart)": { identity: [monitorPolicy({ region: R, bucket: B2, analysis: B, bypassBuckets: [BYPASS], logGroupArn: LOG_GROUP2, deadLetterQueueArn: DLQ })] },
+};
+const ATTACKS_APART: Case[] = ATTACKS.map(([label, action, resource, expected]) => [label, action, resource.replace(`:::${B}/`, `:::${B2}/`).replaceAll(JOB, JOB2), expected]);
+const PER_ROLE_APART: Record<string, Case[]> = {
+  "IAE (bucket named apart)": [
+    ["writes its results in its bucket", "s3:PutObject", obj2(`${OWN}/results/${JOB2}/process_results/out.h5`), "Allowed"],
+    ["logs/ of its bucket", "s3:PutObject", obj2(`logs/_ledger/${VICTIM}.json`), "Denied"],
+    ["writes bypass results in a job folder of its analysis", "s3:PutObject", obj(`out/${JOB2}/process_results/out.h5`, BYPASS), "Allowed"],
+    ["no bypass writes in folders named after the bucket", "s3:PutObject", obj(`out/job__${B2}_2/process_results/out.h5`, BYPASS), "Denied"],
+    ["nothing in the analysis-named bucket of another deployment", "s3:PutObject", obj(`${OWN}/results/${JOB2}/process_results/out.h5`), "Denied"],
+  ],
+  "job manager (bucket named apart)": [
+    ["writes ensemble config copies named after the analysis", "s3:PutObject", obj2(`${OWN}/configs/${JOB2}inst1config.json`), "Allowed"],
+    ["no config named after the bucket", "s3:PutObject", obj2(`${OWN}/configs/job__${B2}_2inst1config.json`), "Denied"],
+    ["writes the certificate", "s3:PutObject", obj2(`${OWN}/results/${JOB2}/logs/certificate.txt`), "Allowed"],
+    ["writes cost logs", "s3:PutObject", obj2("logs/active/i-0123.json"), "Allowed"],
+    ["writes a bypass certificate", "s3:PutObject", obj(`out/${JOB2}/logs/certificate.txt`, BYPASS), "Allowed"],
+  ],
+  "monitor (bucket named apart)": [
+    ["writes end markers", "s3:PutObject", obj2(`${OWN}/results/${JOB2}/process_results/end.txt`), "Allowed"],
+    ["writes bypass end markers of its analysis", "s3:PutObject", obj(`out/${JOB2}/process_results/end.txt`, BYPASS), "Allowed"],
+    ["configs via a job folder", "s3:PutObject", obj2(`${VICTIM}/configs/${JOB2}inst1config.json`), "Denied"],
+  ],
+};
+
+const rowsOf = (set: typeof roles, attacks: Case[], perRole: Record<string, Case[]>): MatrixRow[] => Object.entries(set).flatMap(([role, r]) =>
+  [...attacks, ...perRole[role]].map(([label, action, resource, expected]) => ({
     role,
     label,
     expected,
     identity: r.identity,
     ...(r.resourcePolicy ? { resourcePolicy: r.resourcePolicy } : {}),
     request: { action, resource, ...(r.principal ? { principal: r.principal, context: { "aws:SecureTransport": "true" } } : {}) },
-  })),
-);
+  })));
+
+/** Roles without a bypass grant: the bypass attacks are denied all the same (nothing allows them). */
+const rows: MatrixRow[] = [...rowsOf(roles, ATTACKS, PER_ROLE), ...rowsOf(namedApart, ATTACKS_APART, PER_ROLE_APART)];
 
 const describeResult = (r: MatrixResult) => `${r.row.role}: ${r.row.label} (${r.row.request.action} ${r.row.request.resource}) → ${r.decision}`;
 
@@ -118,7 +161,8 @@ describe("platform roles never write where users' data or triggers live (SPEC §
 
   it("covers every platform role with the attacks and its own needs", () => {
     expect(Object.keys(roles)).toEqual(["IAE", "job manager", "monitor", "post-process", "development instance"]);
-    expect(rows.length).toBeGreaterThanOrEqual(75);
+    expect(Object.keys(namedApart)).toHaveLength(3);
+    expect(rows.length).toBeGreaterThanOrEqual(75 + 3 * ATTACKS.length + 13);
   });
 
   it("has 0 unexpected allows over the whole matrix", () => {

@@ -28,6 +28,7 @@ describe("runtimeConfigFromBlueprint", () => {
     const c = runtimeConfigFromBlueprint(bp, { ...UTILS, subnetIds: ["subnet-0123abcd"] });
     expect(c).toEqual({
       bucketName: "test-analysis",
+      analysisName: "test-analysis",
       region: "us-east-1",
       stage: "webdev",
       protocol: "default",

@@ -9,6 +9,7 @@ import { notificationFilters } from "../../components/analysis-pipeline";
 function config(overrides: Partial<AnalysisRuntimeConfig> = {}): AnalysisRuntimeConfig {
   return {
     bucketName: "demo",
+    analysisName: overrides.analysisName ?? overrides.bucketName ?? "demo",
     region: "us-east-1",
     stage: "webdev",
     protocol: "default",

@@ -18,8 +18,8 @@ const B = "dlc-web";
 const ARCHIVE = "lab-archive";
 
 const analyses: AnalysisIdentities[] = [
-  { bucket: A, region: "us-east-1", affiliates: [{ group: "brunolab", users: ["alice", "carol"] }, { group: "peterkagroup", users: ["bob", "carol"] }], bypassBuckets: [ARCHIVE] },
-  { bucket: B, region: "us-east-1", affiliates: [{ group: "brunolab", users: ["alice"] }, { group: "dlclab", users: ["dave"] }], bypassBuckets: [] },
+  { bucket: A, analysis: A, region: "us-east-1", affiliates: [{ group: "brunolab", users: ["alice", "carol"] }, { group: "peterkagroup", users: ["bob", "carol"] }], bypassBuckets: [ARCHIVE] },
+  { bucket: B, analysis: B, region: "us-east-1", affiliates: [{ group: "brunolab", users: ["alice"] }, { group: "dlclab", users: ["dave"] }], bypassBuckets: [] },
 ];
 const regionOf = (bucket: string) => analyses.find((a) => a.bucket === bucket)?.region;
 const memberships = userMemberships(analyses);

@@ -64,7 +64,7 @@ export function testContext(stackFile: string, now = new Date("2026-11-23T10:00:
   const lines: string[] = [];
   const ctx = {
     stackFile,
-    blueprint: loadBlueprintForRemote(stackFile),
+    ...loadBlueprintForRemote(stackFile),
     clients: realClients(),
     now,
     clock: () => ctx.now,

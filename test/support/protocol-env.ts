@@ -32,6 +32,7 @@ export const COMMAND = 'cd /home/ubuntu; neurocaas_remote/run_main.sh "{}" "{}" 
 export function runtimeConfig(overrides: Partial<AnalysisRuntimeConfig> = {}): AnalysisRuntimeConfig {
   return {
     bucketName: BUCKET,
+    analysisName: overrides.analysisName ?? overrides.bucketName ?? BUCKET,
     region: "us-east-1",
     stage: "websubstack",
     protocol: "default",

@@ -69,8 +69,8 @@ export function jobObjects(place: Place, folder: string): Promise<ObjectInfo[]> 
   return listObjects(place.client, place.bucket, `${jobPrefix(place, folder)}/`);
 }
 
-/** The job folder name of a job id (timestamp) in this bucket. */
+/** The job folder name of a job id (timestamp) of this analysis. */
 export function folderOfJob(place: Place, jobId: string): string {
-  const key = jobFolderKey(place.group, place.bucket, jobId);
+  const key = jobFolderKey(place.group, place.analysis, jobId);
   return key.slice(key.lastIndexOf("/") + 1);
 }

@@ -26,6 +26,8 @@ export interface ObjectInfo {
 export interface Place {
   readonly client: S3Client;
   readonly bucket: string;
+  /** The analysis name (PipelineName): job folders are `job__{analysis}_{timestamp}`. */
+  readonly analysis: string;
   readonly group: string;
 }
 

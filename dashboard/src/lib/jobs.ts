@@ -2,9 +2,9 @@
 import { certificateDatasetLines } from "../../../protocols/job-view";
 import { jobFolderName } from "../../../protocols/layout";
 
-/** Job folder names (`job__{bucket}_{timestamp}`, and `…_rejected-…` siblings) from the common prefixes of `{group}/results/`. */
-export function jobFolders(bucket: string, prefixes: readonly string[]): string[] {
-  const head = jobFolderName(bucket, "");
+/** Job folder names (`job__{analysis}_{timestamp}`, and `…_rejected-…` siblings) from the common prefixes of `{group}/results/`. */
+export function jobFolders(analysis: string, prefixes: readonly string[]): string[] {
+  const head = jobFolderName(analysis, "");
   return prefixes
     .map((p) => p.replace(/\/$/, "").slice(p.replace(/\/$/, "").lastIndexOf("/") + 1))
     .filter((name) => name.startsWith(head) && name.length > head.length)
@@ -12,8 +12,8 @@ export function jobFolders(bucket: string, prefixes: readonly string[]): string[
 }
 
 /** The submit timestamp (job id) of a job folder name. */
-export function jobIdOf(bucket: string, folder: string): string {
-  return folder.slice(jobFolderName(bucket, "").length);
+export function jobIdOf(analysis: string, folder: string): string {
+  return folder.slice(jobFolderName(analysis, "").length);
 }
 
 export interface RerunPlan {

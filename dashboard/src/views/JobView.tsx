@@ -38,7 +38,7 @@ export function JobView({ folder }: { folder: string }) {
         setProblem(undefined);
         setSnap(s);
         if (previous.current !== undefined && !OVER.has(previous.current) && OVER.has(s.phase)) {
-          notifyEnd(jobIdOf(place.bucket, folder), s);
+          notifyEnd(jobIdOf(place.analysis, folder), s);
           setVersion((v) => v + 1); // results changed: list them again
         }
         previous.current = s.phase;
@@ -52,13 +52,13 @@ export function JobView({ folder }: { folder: string }) {
 
   const rerun = () => {
     const plan = rerunPlan(snap?.certificate);
-    saveDraft({ bucket: place.bucket, group: place.group, datasets: plan.datasets, ...(plan.config ? { config: plan.config } : {}), ...(plan.instanceType ? { instanceType: plan.instanceType } : {}), from: jobIdOf(place.bucket, folder) });
+    saveDraft({ bucket: place.bucket, group: place.group, datasets: plan.datasets, ...(plan.config ? { config: plan.config } : {}), ...(plan.instanceType ? { instanceType: plan.instanceType } : {}), from: jobIdOf(place.analysis, folder) });
     navigate({ view: "submit" });
   };
   const lines = certificateDatasetLines(snap?.certificate);
   return (
     <Panel
-      title={`Job ${jobIdOf(place.bucket, folder)}`}
+      title={`Job ${jobIdOf(place.analysis, folder)}`}
       actions={
         <>
           {permission === "default" && !over ? (

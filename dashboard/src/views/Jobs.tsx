@@ -13,7 +13,7 @@ const SHOWN = 50;
 /** The group's jobs, newest first, with their state derived from their files. */
 export function Jobs() {
   const { place, navigate } = useWorkspace();
-  const folders = useAsync(async () => jobFolders(place.bucket, await listFolders(place.client, place.bucket, `${place.group}/results/`)), [place]);
+  const folders = useAsync(async () => jobFolders(place.analysis, await listFolders(place.client, place.bucket, `${place.group}/results/`)), [place]);
   const spend = useAsync(() => loadSpend(place), [place]);
   const [states, setStates] = useState<Record<string, JobSnapshot | string>>({});
   useEffect(() => {
@@ -54,7 +54,7 @@ export function Jobs() {
             return (
               <tr key={folder} data-job={folder} class="clickable" onClick={() => navigate({ view: "jobs", job: folder })}>
                 <td class="name">
-                  <a href="#" onClick={(e) => { e.preventDefault(); navigate({ view: "jobs", job: folder }); }}>{jobIdOf(place.bucket, folder)}</a>
+                  <a href="#" onClick={(e) => { e.preventDefault(); navigate({ view: "jobs", job: folder }); }}>{jobIdOf(place.analysis, folder)}</a>
                 </td>
                 <td>{snap ? <PhaseBadge phase={snap.phase} /> : typeof s === "string" ? <span class="error-inline">{s}</span> : "…"}</td>
                 <td>{snap ? snap.datasets.length : ""}</td>

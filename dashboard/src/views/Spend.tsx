@@ -53,7 +53,7 @@ export function Spend() {
               {jobs.map(([name, j]) => (
                 <tr key={name} data-job={name}>
                   <td>
-                    <a href="#" onClick={(e) => { e.preventDefault(); navigate({ view: "jobs", job: name }); }}>{jobIdOf(place.bucket, name)}</a>
+                    <a href="#" onClick={(e) => { e.preventDefault(); navigate({ view: "jobs", job: name }); }}>{jobIdOf(place.analysis, name)}</a>
                   </td>
                   <td>{formatUsd(j.cost)}</td>
                 </tr>

@@ -66,7 +66,7 @@ export function Submit() {
         ...(instanceType !== analysis.instanceTypes.default ? { instance_type: instanceType } : {}),
       };
       await putText(place.client, place.bucket, submitFileKey(place.group, jobId), `${JSON.stringify(body, null, 2)}\n`, "application/json");
-      navigate({ view: "jobs", job: jobFolderName(place.bucket, jobId) });
+      navigate({ view: "jobs", job: jobFolderName(place.analysis, jobId) });
     } catch (err) {
       setProblem(describeError(err));
       setBusy(false);
