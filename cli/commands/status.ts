@@ -20,6 +20,7 @@ export function jobStateJson(ref: JobRef, state: JobState): Record<string, unkno
     bucket: ref.bucket,
     group: ref.group,
     job: ref.job,
+    analysis: state.analysis,
     jobFolder: state.jobFolder,
     finished: state.finished,
     rejected: state.rejected,

@@ -14,6 +14,8 @@ export interface TestAnalysisArgs {
   readonly affiliates?: readonly { readonly AffiliateName: string; readonly UserNames: readonly string[]; readonly UserInput?: boolean }[];
   /** `neurocaas:bypassBuckets` (e.g. the analysis whose results a post-processing step reads). */
   readonly bypassBuckets?: readonly string[];
+  /** `neurocaas:bucketName`: the bucket, when it is not named after the analysis (`name`). */
+  readonly bucketName?: string;
   /** Blueprint protocol (default "default"). */
   readonly protocol?: "default" | "ensemble" | "input-checking";
   /** Extra `Lambda.LambdaConfig` keys (e.g. ALLOWED_INSTANCE_TYPES). */
@@ -48,6 +50,6 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
     },
   };
   const file = path.join(dir, `${args.name}.yaml`);
-  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": [...args.bypassBuckets] } : {}) } }));
+  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": [...args.bypassBuckets] } : {}), ...(args.bucketName ? { "neurocaas:bucketName": args.bucketName } : {}) } }));
   return file;
 }
