@@ -247,7 +247,7 @@ function userProfiles(r: Reader, key: string): UserProfileSettings[] {
         const analysisOk = typeof gg.Analysis === "string" && new RegExp(BUCKET_NAME_PATTERN).test(gg.Analysis);
         const affiliateOk = typeof gg.Affiliate === "string" && new RegExp(AFFILIATE_NAME_PATTERN).test(gg.Affiliate);
         if (!analysisOk || !affiliateOk || Object.keys(gg).length !== 2) {
-          r.issues.push({ path: `${at}.Groups[${j}]`, value: g, expected: "an object {Analysis: <analysis bucket name>, Affiliate: <affiliate name>}" });
+          r.issues.push({ path: `${at}.Groups[${j}]`, value: g, expected: "an object {Analysis: <analysis name, the blueprint's PipelineName>, Affiliate: <affiliate name>}" });
           ok = false;
         } else groups.push({ Analysis: gg.Analysis as string, Affiliate: gg.Affiliate as string });
       });

@@ -3,8 +3,8 @@ import type { BudgetSource, PriceSource } from "../protocols/deps";
 
 /**
  * Budgets and prices in local mode. There is no parameter store: a budget override for a
- * (group, analysis) lives in `{dataDir}/budgets.json` as `{"{group}/{bucket}": USD}` (the same
- * path shape as the parameter `/neurocaas/budgets/{group}/{bucket}`); without it the blueprint's
+ * (group, analysis) lives in `{dataDir}/budgets.json` as `{"{group}/{analysis}": USD}` (the same
+ * path shape as the parameter `/neurocaas/budgets/{group}/{analysis}`); without it the blueprint's
  * MAXCOST applies. Prices come from `{dataDir}/prices.json` (`{"instance type": USD per hour}`),
  * else from the fallback table the caller passes. Both files are re-read on every lookup so an
  * operator can edit them while the server runs.

@@ -1,6 +1,6 @@
 /**
  * A submission rejected at step 1 (its timestamp unusable or taken) is reported in a folder of its
- * own — `{group}/results/job__{bucket}_{stem}_rejected-{id}` — never in a real job's folder.
+ * own — `{group}/results/job__{analysis}_{stem}_rejected-{id}` — never in a real job's folder.
  */
 import { SHUTDOWN_LINE, stepErrorLine, type CertificateLog } from "./certificate";
 import { UNCHANGED, updateObject } from "./conditional-update";
@@ -16,7 +16,7 @@ export interface RejectionArgs {
   readonly bucket: string;
   readonly group: string;
   readonly identity: SubmissionIdentity;
-  /** The job folder's name for a stem (`job__{bucket}_{stem}`). */
+  /** The job folder's name for a stem (`job__{analysis}_{stem}`). */
   readonly jobName: (stem: string) => string;
   /** The folder and record of a job name in the group's own results folder. */
   readonly folderOf: (jobName: string) => { readonly outputBucket: string; readonly jobFolder: string; readonly recordKey: string };

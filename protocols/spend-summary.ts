@@ -57,7 +57,7 @@ export interface SpendSummary {
   readonly runningIaes: number;
   /** budget − spent − runningUpTo; null while the budget is unknown. */
   readonly remaining: number | null;
-  /** job folder name (`job__{bucket}_{timestamp}`) → finished cost. */
+  /** job folder name (`job__{analysis}_{timestamp}`) → finished cost. */
   readonly jobs: Readonly<Record<string, JobSpend>>;
   readonly updated: string;
 }

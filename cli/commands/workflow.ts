@@ -143,7 +143,7 @@ export function register(program: Command): void {
     .description("run a command, stream its output, and keep the dataset status file and certificate line up to date; exits with the command's exit code")
     .requiredOption("-c, --command <command>", "shell command to run (e.g. \"bash run.sh\")")
     .option("-b, --bucket <bucket>", "bucket of the job folder (default: from the registered result path)")
-    .option("-r, --resultfolder <folder>", "result folder inside the group, e.g. results/job__BUCKET_TS, or an s3:// URI")
+    .option("-r, --resultfolder <folder>", "result folder inside the group, e.g. results/job__ANALYSIS_TS, or an s3:// URI")
     .action(async (o: { command: string; bucket?: string; resultfolder?: string }) => {
       const job = new WorkflowJob();
       const dataUri = job.registration().data.s3;
@@ -180,7 +180,7 @@ export function register(program: Command): void {
     .description("the 5-argument COMMAND convention: fetch inputs, run `bash SCRIPT DATA CONFIG OUTDIR` under log-command, upload OUTDIR to process_results/, clean up")
     .argument("<bucket>", "input bucket")
     .argument("<datakey>", "dataset key")
-    .argument("<resultfolder>", "result folder (results/job__BUCKET_TS, or an s3:// URI)")
+    .argument("<resultfolder>", "result folder (results/job__ANALYSIS_TS, or an s3:// URI)")
     .argument("<configkey>", "config key")
     .argument("<script>", "analysis script run with bash")
     .option("-j, --job-dir <dir>", "job directory (default: $NEUROCAAS_JOB_DIR or ~/contribdata)")

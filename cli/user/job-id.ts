@@ -1,6 +1,6 @@
 /**
  * Job ids are the submit file's `timestamp`; they become part of the job folder name
- * `job__{bucket}_{timestamp}` and of S3 keys, so the CLI restricts them to characters that need
+ * `job__{analysis}_{timestamp}` and of S3 keys, so the CLI restricts them to characters that need
  * no URL encoding.
  */
 const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -7,7 +7,7 @@ export interface Route {
   readonly bucket?: string;
   readonly group?: string;
   readonly view: View;
-  /** A job folder name (`job__{bucket}_{timestamp}`) under `jobs`. */
+  /** A job folder name (`job__{analysis}_{timestamp}`) under `jobs`. */
   readonly job?: string;
 }
 
