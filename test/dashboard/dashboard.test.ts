@@ -21,6 +21,8 @@ jest.setTimeout(240_000);
 const PCA = "dash-pca";
 const CHECKED = "dash-checked";
 const ENSEMBLE = "dash-ensemble";
+/** The ensemble analysis lives in a bucket named apart from it (`neurocaas:bucketName`). */
+const ENSEMBLE_BUCKET = "dash-ensemble-lab2";
 const REPO = path.resolve(__dirname, "../..");
 const DATA = path.join(REPO, "examples/pca/data.csv");
 const CONFIG = path.join(REPO, "examples/pca/config.yaml");
@@ -96,7 +98,7 @@ run("web dashboard in Chromium against neurocaas local", () => {
       affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }],
       lambda: { Protocol: "input-checking", ConfigSchema: { type: "object", required: ["n_components"], properties: { n_components: { type: "integer", minimum: 1, description: "principal components to keep" } } } },
     });
-    const ensemble = await writeStackFile(dir, { name: ENSEMBLE, command, protocol: "ensemble", affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }] });
+    const ensemble = await writeStackFile(dir, { name: ENSEMBLE, bucketName: ENSEMBLE_BUCKET, command, protocol: "ensemble", affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }] });
     const dataDir = path.join(dir, "data");
     await fsp.mkdir(dataDir, { recursive: true });
     // Prices that make costs visible: $36/h, so a 10-minute job may cost $6 of the $10 budget.
@@ -126,7 +128,7 @@ run("web dashboard in Chromium against neurocaas local", () => {
     const body = await res.text();
     const config = JSON.parse(body) as { analyses: { bucket: string; groups: string[]; prices: Record<string, number>; instanceTypes: unknown }[]; endpoint: string };
     expect(config.endpoint).toBe(local.ready.endpoint);
-    expect(config.analyses.map((a) => a.bucket)).toEqual([PCA, CHECKED, ENSEMBLE]);
+    expect(config.analyses.map((a) => a.bucket)).toEqual([PCA, CHECKED, ENSEMBLE_BUCKET]);
     expect(config.analyses[0]).toMatchObject({ groups: ["labA", "labB", "labC"], instanceTypes: { default: "t3.micro", allowed: ["t3.small"] }, prices: { "t3.micro": 36, "t3.small": 72 } });
     const secrets = [local.ready.credentials.secretAccessKey, keyOfProfile(local.ready.credentialsFile!, "alice").secretAccessKey, keyOfProfile(local.ready.credentialsFile!, "bob").secretAccessKey];
     for (const s of secrets) expect(body).not.toContain(s);
@@ -146,7 +148,7 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await signIn(alice, "alice");
     await alice.waitForURL(`**/#/${PCA}/labA/jobs`);
     const options = await alice.getByTestId("membership").locator("option").allTextContents();
-    expect(options).toEqual([`${PCA} / labA`, `${PCA} / labC`, `${CHECKED} / labA`, `${ENSEMBLE} / labA`]);
+    expect(options).toEqual([`${PCA} / labA`, `${PCA} / labC`, `${CHECKED} / labA`, `${ENSEMBLE_BUCKET} / labA`]);
     await alice.getByTestId("membership").selectOption(`${PCA}/labC`);
     await alice.waitForURL(`**/#/${PCA}/labC/jobs`);
     await alice.getByTestId("membership").selectOption(`${PCA}/labA`);
@@ -344,8 +346,8 @@ run("web dashboard in Chromium against neurocaas local", () => {
   });
 
   it("runs an ensemble: one IAE per member in the cost, one row per member while it runs", async () => {
-    await alice.getByTestId("membership").selectOption(`${ENSEMBLE}/labA`);
-    await alice.waitForURL(`**/#/${ENSEMBLE}/labA/jobs`);
+    await alice.getByTestId("membership").selectOption(`${ENSEMBLE_BUCKET}/labA`);
+    await alice.waitForURL(`**/#/${ENSEMBLE_BUCKET}/labA/jobs`);
     await alice.getByTestId("tab-inputs").click();
     await alice.getByTestId("upload-files").setInputFiles(DATA);
     await alice.locator("tr[data-key='labA/inputs/data.csv']").waitFor();
@@ -362,7 +364,8 @@ run("web dashboard in Chromium against neurocaas local", () => {
     // $36/h × 2 members × 10 min.
     await eventually(() => alice.getByTestId("projected-cost").textContent(), "$12.00");
     await alice.getByTestId("submit-job").click();
-    await alice.waitForURL(/\/jobs\/job__dash-ensemble_/);
+    // The job folder is named after the analysis, not the bucket.
+    await alice.waitForURL(new RegExp(`/${ENSEMBLE_BUCKET}/labA/jobs/job__${ENSEMBLE}_`));
     await alice.getByTestId("phase").getByText("succeeded").waitFor({ timeout: JOB_MS });
     expect(await alice.locator("[data-testid=datasets-table] tbody td.name").allTextContents()).toEqual(["labA/inputs/data.csv (inst1)", "labA/inputs/data.csv (inst2)"]);
     expect(await alice.locator("[data-testid=datasets-table] [data-testid=dataset-status]").allTextContents()).toEqual(["SUCCESS", "SUCCESS"]);
