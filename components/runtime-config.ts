@@ -89,7 +89,11 @@ function envSize(vars: Record<string, string>): number {
  * summary that fits: first the affiliates cut to those with `UserInput: false` (the only ones
  * the job manager looks up), else without affiliates and ConfigSchema.
  */
-export function packageRuntimeConfig(config: AnalysisRuntimeConfig, extraVariables: Record<string, string> = {}): PackagedConfig {
+export function packageRuntimeConfig(full: AnalysisRuntimeConfig, extraVariables: Record<string, string> = {}): PackagedConfig {
+  // An analysis in its own-named bucket ships without `analysisName` (`loadRuntimeConfig` reads it
+  // as the bucket's): the functions of stacks without neurocaas:bucketName keep their environment.
+  const { analysisName: _analysis, ...sameName } = full;
+  const config = (full.analysisName === full.bucketName ? sameName : full) as AnalysisRuntimeConfig;
   const json = JSON.stringify(config);
   const inline = { ...extraVariables, [RUNTIME_CONFIG_ENV]: json };
   if (envSize(inline) <= LAMBDA_ENV_LIMIT_BYTES) return { variables: inline, files: {} };

@@ -105,6 +105,7 @@ describe("user CLI against a local endpoint (child processes)", () => {
       bucket: BUCKET,
       group: "lab",
       job: "t1",
+      analysis: BUCKET,
       jobFolder: JOB,
       finished: false,
       rejected: false,

@@ -1,7 +1,7 @@
 import { parseBlueprint } from "../../components/blueprint/parse";
 import { dashboardAnalysis } from "../../components/dashboard-config";
 import { ensembleConfigCopyName, iaePolicy, jobManagerPolicy, monitorPolicy } from "../../components/iam/policies";
-import { runtimeConfigFromBlueprint } from "../../components/runtime-config";
+import { packageRuntimeConfig, runtimeConfigFromBlueprint } from "../../components/runtime-config";
 import { stackBucketName, stackSettingsFromConfig, StackConfigError } from "../../components/settings";
 import { jobFolderKey, jobFolderName } from "../../protocols/layout";
 import { loadRuntimeConfig } from "../../protocols/runtime-config";
@@ -67,6 +67,17 @@ describe("runtime config: bucket and analysis name", () => {
     const distinct = runtimeConfigFromBlueprint(parseBlueprint(BP), UTILS, { bucketName: "caiman-ncap-web-lab2" });
     expect(loadRuntimeConfig({ NEUROCAAS_CONFIG: JSON.stringify(distinct) })).toEqual(distinct);
     expect(() => loadRuntimeConfig({ NEUROCAAS_CONFIG: JSON.stringify({ ...old, analysisName: 7 }) })).toThrow(/"analysisName" must be a non-empty string/);
+  });
+
+  it("ships analysisName to the functions only when it differs: other stacks keep their Lambda environment", () => {
+    const same = runtimeConfigFromBlueprint(parseBlueprint(BP), UTILS);
+    const sameEnv = packageRuntimeConfig(same).variables.NEUROCAAS_CONFIG;
+    expect(sameEnv).not.toContain("analysisName");
+    expect(loadRuntimeConfig({ NEUROCAAS_CONFIG: sameEnv })).toEqual(same);
+    const apart = runtimeConfigFromBlueprint(parseBlueprint(BP), UTILS, { bucketName: "caiman-ncap-web-lab2" });
+    const apartEnv = packageRuntimeConfig(apart).variables.NEUROCAAS_CONFIG;
+    expect(JSON.parse(apartEnv)).toMatchObject({ bucketName: "caiman-ncap-web-lab2", analysisName: "caiman-ncap-web" });
+    expect(loadRuntimeConfig({ NEUROCAAS_CONFIG: apartEnv })).toEqual(apart);
   });
 
   it("gives the dashboard the analysis name of each bucket", () => {
