@@ -23,12 +23,12 @@ export function loadLocalAnalyses(stackFiles: readonly string[]): Map<string, An
     if (!blueprint) {
       throw new Error(`stack file ${path.resolve(file)} has no "neurocaas:blueprint": nothing to run locally (pass an analysis stack with --stack-file)`);
     }
+    if (analysisNamed(configs, blueprint.PipelineName)) {
+      throw new Error(`stack file ${path.resolve(file)}: analysis "${blueprint.PipelineName}" appears in two stack files; analysis names (PipelineName) must be unique`);
+    }
     const bucketName = bucketNameOf(config, blueprint, file);
     if (configs.has(bucketName)) {
       throw new Error(`stack file ${path.resolve(file)}: bucket "${bucketName}" is already served by another stack file; bucket names must be unique`);
-    }
-    if ([...configs.values()].some((c) => c.analysisName === blueprint.PipelineName)) {
-      throw new Error(`stack file ${path.resolve(file)}: analysis "${blueprint.PipelineName}" appears in two stack files; analysis names (PipelineName) must be unique`);
     }
     configs.set(bucketName, runtimeConfigFromBlueprint(blueprint, LOCAL_UTILS, { bypassBuckets: bypassBucketsOf(config, file), bucketName }));
   }
