@@ -1,7 +1,7 @@
 import * as path from "node:path";
-import { loadStackFile } from "../components/blueprint/parse";
-import { runtimeConfigFromBlueprint, type UtilsRuntimeValues } from "../components/runtime-config";
-import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
+import { loadStackFile } from "../model/blueprint/parse";
+import { runtimeConfigFromBlueprint, type UtilsRuntimeValues } from "../model/runtime-config-build";
+import type { AnalysisRuntimeConfig } from "../model/runtime-config";
 
 /** Stand-ins for the utils stack outputs: local IAEs need no instance profile, key or security group. */
 export const LOCAL_UTILS: UtilsRuntimeValues = {

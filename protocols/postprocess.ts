@@ -1,7 +1,7 @@
-import { DEFAULT_POST_TRIGGER, type PostProcessing } from "../components/blueprint/types";
+import { DEFAULT_POST_TRIGGER, type PostProcessing } from "../model/blueprint/types";
 import type { PostProcessDeps } from "./deps";
 import { jobRecordKey, type JobRecord } from "./job-record";
-import { basename } from "./layout";
+import { basename } from "../model/layout";
 import { createdObjects, type S3NotificationEvent } from "./s3-event";
 import { PreconditionFailedError } from "./storage";
 

@@ -1,5 +1,5 @@
-import { loadStackFile } from "../../components/blueprint/parse";
-import type { Blueprint } from "../../components/blueprint/types";
+import { loadStackFile } from "../../model/blueprint/parse";
+import type { Blueprint } from "../../model/blueprint/types";
 import type { RemoteClients } from "./clients";
 import type { Clock } from "./lifetime";
 import { loadRemoteState, saveRemoteState, type RemoteState } from "./state";

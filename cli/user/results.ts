@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { jobFolderKey, processResultsPrefix } from "../../protocols/layout";
+import { jobFolderKey, processResultsPrefix } from "../../model/layout";
 import type { JobRef } from "./job-state";
 import { downloadPrefix } from "../transfer";
 
