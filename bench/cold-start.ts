@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { bundleHandler, HANDLER_ENTRIES, PROJECT_ROOT, type HandlerName } from "../components/lambda-bundle";
 import { EXEMPT_PARAMETER_ENV } from "../components/account-guard";
-import { RUNTIME_CONFIG_ENV } from "../protocols/runtime-config";
+import { RUNTIME_CONFIG_ENV } from "../model/runtime-config";
 import { bundleComposition } from "./bundle-composition";
 import { benchRuntimeConfig } from "./job-manager";
 import { run } from "./proc";

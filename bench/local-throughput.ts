@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { readJobState } from "../cli/user/job-state";
-import { endMarkerKey, jobFolderKey } from "../protocols/layout";
+import { endMarkerKey, jobFolderKey } from "../model/layout";
 import { createS3Client, listKeys } from "../protocols/s3-client";
 import { startLocalProcess } from "./local-server";
 import { peakRssKb } from "../local/procfs";

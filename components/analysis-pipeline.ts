@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Blueprint } from "./blueprint/types";
+import type { Blueprint } from "../model/blueprint/types";
 import { trustPolicyJson } from "./iam/document";
 import {
   affiliateGroupPolicy,
@@ -14,12 +14,12 @@ import { HANDLER_ENTRIES } from "./lambda-bundle";
 import { neurocaasFunction } from "./lambda-function";
 import { AWS_LIMITS, checkNameLength, checkPolicySize } from "./limits";
 import { affiliateGroupName, analysisNames, iamUserName } from "./names";
-import { runtimeConfigFromBlueprint } from "./runtime-config";
+import { runtimeConfigFromBlueprint } from "../model/runtime-config-build";
 import { costTagsOf } from "./cost-tags";
 import { neurocaasTags } from "./tags";
 import type { UtilsOutputs } from "./utils-stack";
 import { SSM_CORE_POLICY } from "./utils-stack";
-import { groupFolderKeys } from "../protocols/layout";
+import { groupFolderKeys } from "../model/layout";
 import { notificationFiltersFor, SUBMIT_SUFFIX, type NotificationFilter } from "./notifications";
 
 export { SUBMIT_SUFFIX, type NotificationFilter };

@@ -1,4 +1,4 @@
-import type { Blueprint } from "./blueprint/types";
+import type { Blueprint } from "../model/blueprint/types";
 import type { Tags } from "./tags";
 
 /**

@@ -5,6 +5,6 @@ export { UserProfile, type UserProfileArgs } from "./user-profile";
 export { AccountGuard, type AccountGuardArgs } from "./account-guard";
 export { defineStack, pulumiConfigGetter, type StackOutputs } from "./program";
 export { stackSettingsFromConfig, StackConfigError, type StackSettings } from "./settings";
-export { parseBlueprint, validateBlueprint, loadStackFile, BlueprintError, BLUEPRINT_CONFIG_KEY } from "./blueprint/parse";
-export { runtimeConfigFromBlueprint, packageRuntimeConfig, type UtilsRuntimeValues } from "./runtime-config";
+export { parseBlueprint, validateBlueprint, loadStackFile, BlueprintError, BLUEPRINT_CONFIG_KEY } from "../model/blueprint/parse";
+export { runtimeConfigFromBlueprint, packageRuntimeConfig, type UtilsRuntimeValues } from "../model/runtime-config-build";
 export { WebDashboard, type WebDashboardArgs } from "./web-dashboard";

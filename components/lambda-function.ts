@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { handlerArchive, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "./lambda-bundle";
-import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
-import { packageRuntimeConfig, type PackagedConfig } from "./runtime-config";
+import type { AnalysisRuntimeConfig } from "../model/runtime-config";
+import { packageRuntimeConfig, type PackagedConfig } from "../model/runtime-config-build";
 import type { Tags } from "./tags";
 
 export interface NeurocaasFunctionArgs {

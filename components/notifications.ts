@@ -1,4 +1,4 @@
-import type { Affiliate, PostProcessing, Stage } from "./blueprint/types";
+import type { Affiliate, PostProcessing, Stage } from "../model/blueprint/types";
 
 /**
  * The S3 triggers of an analysis (pure): what the bucket's notification configuration sends to

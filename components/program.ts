@@ -5,10 +5,10 @@ import { affiliateGroupName } from "./names";
 import { stackBucketName, type StackIdentity, type StackSettings } from "./settings";
 import { UserProfile } from "./user-profile";
 import { UtilsStack, type UtilsOutputs } from "./utils-stack";
-import { runtimeConfigFromBlueprint } from "./runtime-config";
+import { runtimeConfigFromBlueprint } from "../model/runtime-config-build";
 import { WebDashboard } from "./web-dashboard";
-import { loadStackFile } from "./blueprint/parse";
-import type { Blueprint } from "./blueprint/types";
+import { loadStackFile } from "../model/blueprint/parse";
+import type { Blueprint } from "../model/blueprint/types";
 
 /** Stack output of a utils stack that analysis stacks read through a StackReference. */
 export const UTILS_OUTPUT = "utils";

@@ -1,8 +1,8 @@
-import { BlueprintError, type BlueprintIssue } from "./blueprint/errors";
-import { BLUEPRINT_CONFIG_KEY, validateBlueprint } from "./blueprint/parse";
-import { REGION_PATTERN, USER_NAME_PATTERN, BUCKET_NAME_PATTERN, AFFILIATE_NAME_PATTERN } from "./blueprint/schema";
-import type { Blueprint } from "./blueprint/types";
-import { DEFAULT_BUDGET_PARAMETER_PREFIX } from "../protocols/runtime-config";
+import { BlueprintError, type BlueprintIssue } from "../model/blueprint/errors";
+import { BLUEPRINT_CONFIG_KEY, validateBlueprint } from "../model/blueprint/parse";
+import { REGION_PATTERN, USER_NAME_PATTERN, BUCKET_NAME_PATTERN, AFFILIATE_NAME_PATTERN } from "../model/blueprint/schema";
+import type { Blueprint } from "../model/blueprint/types";
+import { DEFAULT_BUDGET_PARAMETER_PREFIX } from "../model/runtime-config";
 
 /** Retention values CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;

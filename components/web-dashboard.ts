@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { FALLBACK_HOURLY_PRICES } from "../protocols/aws/price-table";
+import { FALLBACK_HOURLY_PRICES } from "../model/price-table";
 import { buildDashboardSync, contentTypeOf } from "./dashboard-bundle";
-import { assertNoSecrets, awsConnectSources, dashboardAnalysis, dashboardContentSecurityPolicy, type AnalysisForDashboard, type DashboardConfig } from "./dashboard-config";
+import { assertNoSecrets, awsConnectSources, dashboardAnalysis, dashboardContentSecurityPolicy, type AnalysisForDashboard, type DashboardConfig } from "../model/dashboard-config";
 import { affiliateGroupPolicy } from "./iam/policies";
 import { checkPolicySize } from "./limits";
 import { affiliateGroupName } from "./names";

@@ -6,9 +6,9 @@
 import { createHash } from "node:crypto";
 import type * as http from "node:http";
 import { buildDashboard, configFile, type DashboardFile } from "../components/dashboard-bundle";
-import { assertNoSecrets, dashboardAnalysis, dashboardContentSecurityPolicy, type DashboardConfig } from "../components/dashboard-config";
+import { assertNoSecrets, dashboardAnalysis, dashboardContentSecurityPolicy, type DashboardConfig } from "../model/dashboard-config";
 import type { PriceSource } from "../protocols/deps";
-import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
+import type { AnalysisRuntimeConfig } from "../model/runtime-config";
 
 export const DASHBOARD_PATH = "/_dashboard/";
 

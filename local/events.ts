@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { encodeEventKey } from "../protocols/layout";
-import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
+import { encodeEventKey } from "../model/layout";
+import type { AnalysisRuntimeConfig } from "../model/runtime-config";
 import { formatIsoSeconds } from "../protocols/time-format";
 import { notificationFiltersFor, notificationTarget } from "../components/notifications";
 import type { LocalS3Event } from "./s3-server";

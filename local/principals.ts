@@ -8,7 +8,7 @@
  *   the server): unrestricted, like the account owner.
  */
 import * as path from "node:path";
-import { loadStackFile } from "../components/blueprint/parse";
+import { loadStackFile } from "../model/blueprint/parse";
 import { bucketArn, objectArn } from "../components/iam/document";
 import { affiliateGroupPolicy, iaePolicy } from "../components/iam/policies";
 import { assertEvaluable, evaluatePolicies, type AuthzRequest, type Decision, type EvaluablePolicy } from "./iam-eval";

@@ -1,5 +1,5 @@
 import { JobError } from "../protocols/errors";
-import { FALLBACK_HOURLY_PRICES } from "../protocols/aws/price-table";
+import { FALLBACK_HOURLY_PRICES } from "../model/price-table";
 import { runMonitor, runPostProcess, runSubmit } from "../protocols/run";
 import type { LocalHandlers } from "./handlers";
 

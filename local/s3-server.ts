@@ -23,7 +23,7 @@
  * - Fault injection (tests): `faults(request)` may answer an authenticated request with an S3
  *   error status (e.g. 500/503) before it reaches the store.
  * - S3 event notifications: `onEvent` receives s3rver's event records (keys are raw, not
- *   URL-encoded: use `encodeEventKey` from protocols/layout.ts before handing them to a handler).
+ *   URL-encoded: use `encodeEventKey` from model/layout.ts before handing them to a handler).
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

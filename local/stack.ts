@@ -1,9 +1,9 @@
 import * as path from "node:path";
-import { loadStackFile } from "../components/blueprint/parse";
-import { runtimeConfigFromBlueprint, type UtilsRuntimeValues } from "../components/runtime-config";
+import { loadStackFile } from "../model/blueprint/parse";
+import { runtimeConfigFromBlueprint, type UtilsRuntimeValues } from "../model/runtime-config-build";
 import { stackBucketName } from "../components/settings";
-import type { AnalysisRuntimeConfig } from "../protocols/runtime-config";
-import type { Blueprint } from "../components/blueprint/types";
+import type { AnalysisRuntimeConfig } from "../model/runtime-config";
+import type { Blueprint } from "../model/blueprint/types";
 
 /** Stand-ins for the utils stack outputs: local IAEs need no instance profile, key or security group. */
 export const LOCAL_UTILS: UtilsRuntimeValues = {

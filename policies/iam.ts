@@ -141,7 +141,7 @@ function affiliateOfGroup(group: string, known: readonly string[]): string {
 }
 
 /**
- * The group's spend summary key (protocols/spend-summary.ts `spendSummaryKey`; the pack is
+ * The group's spend summary key (model/spend-summary.ts `spendSummaryKey`; the pack is
  * installed on its own, so it cannot import the program's code: a test keeps the two equal).
  */
 export function spendSummaryKeyOf(group: string): string {

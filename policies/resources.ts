@@ -67,7 +67,7 @@ export const TAGGABLE_TYPES: readonly string[] = [
 export const COST_TAG_KEYS = ["neurocaas:analysis", "neurocaas:stage"] as const;
 export const COMPONENT_TAG = "neurocaas:component";
 
-/** The environment variable carrying the analysis runtime config (protocols/runtime-config.ts). */
+/** The environment variable carrying the analysis runtime config (model/runtime-config.ts). */
 export const RUNTIME_CONFIG_ENV = "NEUROCAAS_CONFIG";
 
 type Props = Record<string, unknown>;

@@ -1,10 +1,10 @@
 import { IAE_TAGS, tagValue } from "./compute";
 import { appendSetupLines } from "./certificate";
-import type { CostLog } from "./cost-log";
+import type { CostLog } from "../model/cost-log";
 import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditional-update";
 import { limitsOf, type MonitorDeps } from "./deps";
 import { jobMembers, type JobRecord } from "./job-record";
-import { activeCostLogKey, certificateKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "./layout";
+import { activeCostLogKey, certificateKey, END_MARKER_BODY, endMarkerKey, finishedCostLogKey } from "../model/layout";
 import { leaseLive, type Invocation } from "./lease";
 import type { ObjectStore } from "./storage";
 

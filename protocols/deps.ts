@@ -1,4 +1,4 @@
-import type { AnalysisRuntimeConfig } from "./runtime-config";
+import type { AnalysisRuntimeConfig } from "../model/runtime-config";
 import type { ComputeBackend } from "./compute";
 import type { ObjectStore } from "./storage";
 import { realSleep, type Sleep } from "./retry";

@@ -1,7 +1,7 @@
 import { mapBounded } from "./concurrency";
 import { JobError } from "./errors";
 import type { JobConfig } from "./job-config";
-import { ensembleConfigKey } from "./layout";
+import { ensembleConfigKey } from "../model/layout";
 import { Submission, type ConfiguredJob, type IaePlan } from "./submission";
 
 export const MAX_ENSEMBLE_SIZE = 100;

@@ -5,7 +5,7 @@ import type { IaeDescription } from "./compute";
 import type { ProtocolDeps } from "./deps";
 import { JobError } from "./errors";
 import { readLedger } from "./ledger";
-import type { SpendSnapshot } from "./spend-summary";
+import type { SpendSnapshot } from "../model/spend-summary";
 
 export interface BudgetRequest {
   readonly group: string;

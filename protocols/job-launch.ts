@@ -9,7 +9,7 @@ import { IAE_TAGS, LaunchError, tagValue, type ComputeBackend, type IaeDescripti
 import { LeaseLostError } from "./job-claim";
 import { launchFailure } from "./job-failure";
 import { costLogFor, sha256, type IaeCommon, type JobRecord, type LaunchBatchRecord, type LaunchRecord, type PlannedIae } from "./job-record";
-import { activeCostLogKey, finishedCostLogKey } from "./layout";
+import { activeCostLogKey, finishedCostLogKey } from "../model/layout";
 import { PreconditionFailedError, type ObjectStore } from "./storage";
 import { formatIsoSeconds } from "./time-format";
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { CostLog } from "./cost-log";
-import type { EnsembleMember } from "./layout";
+import type { CostLog } from "../model/cost-log";
+import type { EnsembleMember } from "../model/layout";
 import type { Lease } from "./lease";
 
 /** What makes two deliveries the same submission: where, what, and which upload of it. */

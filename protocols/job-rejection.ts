@@ -8,7 +8,7 @@ import type { ProtocolDeps } from "./deps";
 import { createRecord } from "./job-claim";
 import { stepFailure } from "./job-failure";
 import { sameSubmission, sha256, type JobRecord, type SubmissionIdentity } from "./job-record";
-import { certificateKey } from "./layout";
+import { certificateKey } from "../model/layout";
 
 export interface RejectionArgs {
   readonly deps: Pick<ProtocolDeps, "store" | "clock" | "log">;

@@ -1,4 +1,4 @@
-import { costOfLog, type CostLog } from "./cost-log";
+import { costOfLog, type CostLog } from "../model/cost-log";
 import { mapBounded } from "./concurrency";
 import { UNCHANGED, updateObject } from "./conditional-update";
 import type { ObjectStore } from "./storage";

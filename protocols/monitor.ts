@@ -4,12 +4,12 @@ import { appendSetupLines, findDatasetLine, lineField, upsertDatasetLine } from 
 import { isFinalStatus, parseDatasetStatus, reasonsOf, renderDatasetStatus, statusOf } from "./dataset-status";
 import { finishJobIfDone, writeEndMarker } from "./completion";
 import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditional-update";
-import { costOfLog, type CostLog } from "./cost-log";
+import { costOfLog, type CostLog } from "../model/cost-log";
 import { limitsOf, type MonitorDeps } from "./deps";
 import { errorMessage } from "./errors";
 import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
 import { recordCompletionSpend } from "./spend-summary-writer";
-import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "./layout";
+import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "../model/layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
 import { recordSpend } from "./ledger";
 import { PreconditionFailedError } from "./storage";

@@ -1,7 +1,7 @@
-import { DEFAULT_POST_TRIGGER, type PostProcessing } from "../components/blueprint/types";
+import { DEFAULT_POST_TRIGGER, type PostProcessing } from "../model/blueprint/types";
 import type { PostProcessDeps } from "./deps";
 import { jobRecordKey, type JobRecord } from "./job-record";
-import { basename, jobFolderName } from "./layout";
+import { basename, jobFolderName } from "../model/layout";
 import { createdObjects, type S3NotificationEvent } from "./s3-event";
 import { PreconditionFailedError } from "./storage";
 

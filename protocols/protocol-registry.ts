@@ -1,4 +1,4 @@
-import type { ProtocolName } from "../components/blueprint/types";
+import type { ProtocolName } from "../model/blueprint/types";
 import type { ProtocolDeps } from "./deps";
 import { EnsembleSubmission } from "./ensemble";
 import { InputCheckingSubmission } from "./input-checking";

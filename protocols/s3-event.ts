@@ -1,4 +1,4 @@
-import { decodeEventKey } from "./layout";
+import { decodeEventKey } from "../model/layout";
 
 /** An S3 event notification as Lambda receives it (keys URL-encoded). */
 export interface S3NotificationEvent {

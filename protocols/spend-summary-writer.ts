@@ -1,9 +1,9 @@
 import { runningBound } from "./budget";
-import type { CostLog } from "./cost-log";
+import type { CostLog } from "../model/cost-log";
 import { limitsOf, type ProtocolDeps } from "./deps";
 import { errorMessage } from "./errors";
 import { readLedger } from "./ledger";
-import { finishedUpdate, mergeSpendSummary, parseSpendSummary, spendSummaryKey, submissionUpdate, type SpendSnapshot, type SpendSummary, type SpendUpdate } from "./spend-summary";
+import { finishedUpdate, mergeSpendSummary, parseSpendSummary, spendSummaryKey, submissionUpdate, type SpendSnapshot, type SpendSummary, type SpendUpdate } from "../model/spend-summary";
 import { PreconditionFailedError } from "./storage";
 
 /** What writing the summary needs (the monitor has no budgets or prices). */

@@ -1,4 +1,4 @@
-import type { ProtocolName } from "../components/blueprint/types";
+import type { ProtocolName } from "../model/blueprint/types";
 import { CertificateLog, SHUTDOWN_LINE, stepDoneLine, stepErrorLine, type StepNumber } from "./certificate";
 import { fillCommand } from "./command-template";
 import { finishJobIfDone, writeEndMarker } from "./completion";
@@ -16,10 +16,10 @@ import { checkInputsExist, readJobConfig } from "./job-inputs";
 import { rejectInOwnFolder } from "./job-rejection";
 import { launchBatches, launchToken, runLaunchCalls, runningIaesOfJob, sameLaunch, withBatchIds, writeActiveCostLogs, type IaePlan, type LaunchedPlan } from "./job-launch";
 import { jobRecordKey, sha256, type IaeCommon, type JobRecord, type LaunchRecord, type SubmissionIdentity } from "./job-record";
-import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineName, datasetStatusKey, groupOfKey, isReservedGroupName, jobFolderName } from "./layout";
+import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineName, datasetStatusKey, groupOfKey, isReservedGroupName, jobFolderName } from "../model/layout";
 import { defaultInvocation, leaseOf, type Invocation } from "./lease";
 import { keyOf } from "./s3-uri";
-import type { SpendSnapshot } from "./spend-summary";
+import type { SpendSnapshot } from "../model/spend-summary";
 import { BucketUnavailableError, PreconditionFailedError } from "./storage";
 import { MAX_TIMESTAMP_LENGTH, parseSubmitFile, type SubmitFile } from "./submit-file";
 import { formatTime } from "./time-format";

@@ -1,12 +1,12 @@
-import { validateBlueprint, type BlueprintIssue } from "../../components/blueprint/parse";
+import { validateBlueprint, type BlueprintIssue } from "../../model/blueprint/parse";
 import {
   LEGACY_AFFILIATE_KEYS,
   LEGACY_LAMBDA_CONFIG_KEYS,
   LEGACY_TOP_LEVEL_KEYS,
   NUMERIC_LAMBDA_CONFIG_KEYS,
-} from "../../components/blueprint/schema";
+} from "../../model/blueprint/schema";
 import { countPlaceholders, MAX_PLACEHOLDERS } from "../../protocols/command-template";
-import { isLegacyPostHandler, protocolForLegacyHandler } from "../../protocols/legacy-handlers";
+import { isLegacyPostHandler, protocolForLegacyHandler } from "../../model/blueprint/legacy-handlers";
 
 /**
  * Conversion of an original `stack_config_template.json` into the blueprint object of a stack

@@ -1,4 +1,4 @@
-import { BUCKET_NAME_PATTERN } from "../../components/blueprint/schema";
+import { BUCKET_NAME_PATTERN } from "../../model/blueprint/schema";
 
 const BUCKET_NAME = new RegExp(BUCKET_NAME_PATTERN);
 

@@ -1,5 +1,5 @@
 import YAML from "yaml";
-import { BLUEPRINT_CONFIG_KEY } from "../../components/blueprint/parse";
+import { BLUEPRINT_CONFIG_KEY } from "../../model/blueprint/parse";
 
 export interface StackYamlArgs {
   /** Comment lines written above the config (without `#`). */

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { BlueprintError, loadStackFile } from "../../components/blueprint/parse";
-import { formatIssue, type BlueprintIssue } from "../../components/blueprint/errors";
+import { BlueprintError, loadStackFile } from "../../model/blueprint/parse";
+import { formatIssue, type BlueprintIssue } from "../../model/blueprint/errors";
 import { StackConfigError, stackSettingsFromConfig } from "../../components/settings";
 import { formatImportTable, importedStackText, importLegacyDirectory, readLegacyFile, writeNewFile } from "../blueprint/import-files";
 import { blueprintNameProblem } from "../blueprint/name";

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { addConnectionOptions, clientFromConnection, endpointFromConnection, type ConnectionArgs } from "../user/connection";
 import { withS3Errors } from "../user/errors";
 import { jobIsOver, jobIsUnknown, readJobState, waitForJob } from "../user/job-state";
-import { validateJobId } from "../user/job-id";
+import { validateJobId } from "../../model/job-id";
 import { addTimeoutOption, EXIT_JOB_STOPPED, stoppedMessage, timeoutMs } from "../user/outcome";
 import { downloadResults } from "../user/results";
 

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { addConnectionOptions, clientFromConnection, endpointFromConnection, type ConnectionArgs } from "../user/connection";
 import { withS3Errors } from "../user/errors";
 import { formatJobState, jobIsUnknown, readJobState, waitForJob, type JobRef, type JobState } from "../user/job-state";
-import { validateJobId } from "../user/job-id";
+import { validateJobId } from "../../model/job-id";
 import { addTimeoutOption, OUTCOME_HELP, outcomeExitCode, stoppedMessage, timeoutMs } from "../user/outcome";
 import { watchPrinter } from "../user/watch-printer";
 

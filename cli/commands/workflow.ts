@@ -8,7 +8,7 @@ import { runMain } from "../workflow/run-main";
 import { groupOfUri, joinUri } from "../workflow/s3-uri";
 import { isS3Uri, parseS3Uri } from "../../protocols/s3-uri";
 import { ensembleMemberOfRegistration } from "../workflow/ensemble-member";
-import { datasetLineName } from "../../protocols/layout";
+import { datasetLineName } from "../../model/layout";
 
 /**
  * `neurocaas workflow ...` — the IAE-side commands of SPEC §5 (names and flags of the original

@@ -18,7 +18,7 @@ export interface StackTarget {
   readonly file: string;
 }
 
-const SHARED_PREFIXES = ["components/", "protocols/", "policies/"];
+const SHARED_PREFIXES = ["model/", "components/", "protocols/", "policies/"];
 /** Files every stack's preview depends on (what runs, with which dependencies, and how CI runs it). */
 export const SHARED_FILES = [
   "index.ts", "Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json", ".github/workflows/preview.yml",

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyPackConfig } from "@pulumi/policy";
-import { BlueprintError, BLUEPRINT_CONFIG_KEY, loadStackFile } from "../../components/blueprint/parse";
+import { BlueprintError, BLUEPRINT_CONFIG_KEY, loadStackFile } from "../../model/blueprint/parse";
 import { defineStack } from "../../components/program";
 import { DEFAULT_IDENTITY, StackConfigError, stackSettingsFromConfig, type StackIdentity, type StackSettings } from "../../components/settings";
 import { PACK_ENFORCEMENT_LEVEL, allPolicies } from "../../policies/all";

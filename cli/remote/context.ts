@@ -1,6 +1,6 @@
-import { loadStackFile } from "../../components/blueprint/parse";
+import { loadStackFile } from "../../model/blueprint/parse";
 import { stackBucketName } from "../../components/settings";
-import type { Blueprint } from "../../components/blueprint/types";
+import type { Blueprint } from "../../model/blueprint/types";
 import type { RemoteClients } from "./clients";
 import type { Clock } from "./lifetime";
 import { loadRemoteState, saveRemoteState, type RemoteState } from "./state";

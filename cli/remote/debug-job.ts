@@ -1,6 +1,6 @@
 import { fillCommand } from "../../protocols/command-template";
 import type { CommandRequest } from "../../protocols/compute";
-import { datasetStatusKey } from "../../protocols/layout";
+import { datasetStatusKey } from "../../model/layout";
 
 /**
  * A debug job on a development instance (SPEC 5.1 `remote submit-job`): the blueprint COMMAND,

@@ -10,7 +10,7 @@ import { analysisBucketOf, readState, writeState, type RemoteContext } from "./c
 import { debugCommandRequest, initialStatus, parseDebugSubmission, planDebugJob } from "./debug-job";
 import { assertRunning, describeInstance } from "./instances";
 import { jobAt, selectedInstance, updateInstance, type DevJob } from "./state";
-import { internalLogsPrefix } from "../../protocols/layout";
+import { internalLogsPrefix } from "../../model/layout";
 
 function readSubmitFile(file: string): unknown {
   let text: string;

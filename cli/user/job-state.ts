@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/
 import { isStoppedByJobManager, terminateReasons } from "../../protocols/certificate";
 import { reasonText } from "../../protocols/dataset-status";
 import { datasetState, STATUS_FILE, type DatasetState } from "../../protocols/job-view";
-import { endMarkerKey, jobFolderKey, jobFoldersPrefix, certificateKey, rejectedJobFolder } from "../../protocols/layout";
+import { endMarkerKey, jobFolderKey, jobFoldersPrefix, certificateKey, rejectedJobFolder } from "../../model/layout";
 import { isNoSuchKey, listKeys } from "../transfer";
 
 export { datasetState, type DatasetState };

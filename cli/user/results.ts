@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { processResultsPrefix } from "../../protocols/layout";
+import { processResultsPrefix } from "../../model/layout";
 import { ownJobFolder, type JobRef } from "./job-state";
 import { downloadPrefix } from "../transfer";
 

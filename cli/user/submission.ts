@@ -115,4 +115,4 @@ export function submitFileBody(plan: SubmissionPlan, timestamp: string): SubmitF
   };
 }
 
-export { submitFileKey } from "./job-id";
+export { submitFileKey } from "../../model/job-id";

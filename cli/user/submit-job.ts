@@ -1,7 +1,7 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { mapBounded } from "../../protocols/concurrency";
 import { sha256 } from "../../protocols/job-record";
-import { newJobId, validateJobId } from "./job-id";
+import { newJobId, validateJobId } from "../../model/job-id";
 import { ProgressBar } from "./progress";
 import { planSubmission, submitFileBody, submitFileKey, type SubmissionPlan } from "./submission";
 import { uploadFile } from "../transfer";

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { parseConfigObject } from "../../protocols/job-config";
-import { ensembleMemberOf, type EnsembleMember } from "../../protocols/layout";
+import { ensembleMemberOf, type EnsembleMember } from "../../model/layout";
 import type { RegisteredLocation } from "./state";
 import { parseS3Uri } from "../../protocols/s3-uri";
 

@@ -5,7 +5,7 @@ import { S3ObjectStore } from "../../protocols/aws/s3-store";
 import { upsertLine } from "../../protocols/certificate";
 import { updateObject, type UpdateArgs } from "../../protocols/conditional-update";
 import { parseDatasetStatus, renderDatasetStatus, withPlatformFields, type StatusDoc } from "../../protocols/dataset-status";
-import { certificateKey, datasetStatusFileName, datasetStatusKey, type EnsembleMember } from "../../protocols/layout";
+import { certificateKey, datasetStatusFileName, datasetStatusKey, type EnsembleMember } from "../../model/layout";
 import { realSleep } from "../../protocols/retry";
 import { writeFileAtomic } from "./state";
 

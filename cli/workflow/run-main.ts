@@ -10,7 +10,7 @@ import { markFailed } from "./mark-failed";
 import { joinUri } from "./s3-uri";
 import { isS3Uri, parseS3Uri } from "../../protocols/s3-uri";
 import { ensembleMemberOfConfig } from "./ensemble-member";
-import { datasetLineName } from "../../protocols/layout";
+import { datasetLineName } from "../../model/layout";
 
 /**
  * `run-main BUCKET DATAKEY RESULTFOLDER CONFIGKEY SCRIPT` — the 5-argument COMMAND convention

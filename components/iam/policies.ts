@@ -2,7 +2,7 @@
  * The IAM documents of NeuroCAAS as pure functions of plain strings, so they can be evaluated
  * by the IAM simulator in tests and size-checked before deployment.
  */
-import { spendSummaryKey } from "../../protocols/spend-summary";
+import { spendSummaryKey } from "../../model/spend-summary";
 import { bucketArn, objectArn, partitionOf, policy, type PolicyDocument, type Statement } from "./document";
 
 export const ANALYSIS_TAG = "neurocaas:analysis";
@@ -39,7 +39,7 @@ export function affiliateGroupPolicy(region: string, bucket: string, group: stri
     { Sid: "ManageConfigs", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("configs") },
     { Sid: "Submit", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("submissions") },
     { Sid: "ReadResults", Effect: "Allow", Action: ["s3:GetObject", "s3:DeleteObject"], Resource: obj("results") },
-    // The group's spend summary, written only by the platform (protocols/spend-summary.ts).
+    // The group's spend summary, written only by the platform (model/spend-summary.ts).
     { Sid: "ReadSpendSummary", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(region, bucket, spendSummaryKey(group)) },
   );
 }

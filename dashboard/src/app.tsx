@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { DashboardConfig } from "../../components/dashboard-config";
+import type { DashboardConfig } from "../../model/dashboard-config";
 import { listedMemberships, probeMemberships, type Membership } from "./api/memberships";
 import { describeError } from "./api/s3";
 import { forgetClients, loadSession, s3Client, saveSession, type Session } from "./api/session";

@@ -1,7 +1,7 @@
 import { GetProductsCommand, type PricingClient } from "@aws-sdk/client-pricing";
 import type { PriceSource } from "../deps";
 import { JobError } from "../errors";
-import { FALLBACK_HOURLY_PRICES } from "./price-table";
+import { FALLBACK_HOURLY_PRICES } from "../../model/price-table";
 
 /**
  * On-demand Linux prices from the AWS Pricing API (which lives in us-east-1), cached per process,

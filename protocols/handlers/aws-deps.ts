@@ -6,7 +6,7 @@
  * (cached per container), never at import time, so its bundle holds only those clients.
  */
 import type { Invocation } from "../lease";
-import { DEFAULT_BUDGET_PARAMETER_PREFIX, loadRuntimeConfig, type AnalysisRuntimeConfig } from "../runtime-config";
+import { DEFAULT_BUDGET_PARAMETER_PREFIX, loadRuntimeConfig, type AnalysisRuntimeConfig } from "../../model/runtime-config";
 
 /** Attempts per AWS request including the SDK's own retries of 5xx and throttling. */
 export const MAX_ATTEMPTS = 5;

@@ -11,7 +11,7 @@ import { formatCell, formatCheck, formatSection, formatTable, mergeSections, typ
 import { median, ratio, round } from "../../bench/stats";
 import { mibPerSecond, transfersSection } from "../../bench/transfers";
 import { readyLine } from "../../local/server";
-import { endMarkerKey, jobFolderKey } from "../../protocols/layout";
+import { endMarkerKey, jobFolderKey } from "../../model/layout";
 
 describe("parseBenchArgs", () => {
   const root = "/repo";

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadStackFile } from "../../components/blueprint/parse";
+import { loadStackFile } from "../../model/blueprint/parse";
 import { mapBounded } from "../../protocols/concurrency";
 import { LEGACY_DIR, neurocaas, type PlanJson } from "./helpers";
 

@@ -1,6 +1,6 @@
 import { convertLegacyBlueprint, summarize } from "../../cli/blueprint/legacy-import";
 import { blueprintNameProblem } from "../../cli/blueprint/name";
-import { validateBlueprint } from "../../components/blueprint/parse";
+import { validateBlueprint } from "../../model/blueprint/parse";
 
 function legacy(overrides: Record<string, unknown> = {}, lambdaConfig: Record<string, unknown> = {}, lambda: Record<string, unknown> = {}) {
   return {

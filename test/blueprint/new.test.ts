@@ -6,7 +6,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { register } from "../../cli/commands/blueprint";
 import { exampleSubmit, scaffoldFiles } from "../../cli/blueprint/scaffold";
-import { loadStackFile } from "../../components/blueprint/parse";
+import { loadStackFile } from "../../model/blueprint/parse";
 import { countPlaceholders } from "../../protocols/command-template";
 import { neurocaas, type PlanJson } from "./helpers";
 import { realClients } from "../remote/helpers";

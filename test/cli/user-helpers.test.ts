@@ -2,7 +2,7 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { isLoopbackEndpoint } from "../../cli/user/connection";
-import { newJobId, validateJobId } from "../../cli/user/job-id";
+import { newJobId, validateJobId } from "../../model/job-id";
 import { ProgressBar, renderProgress } from "../../cli/user/progress";
 import { planSubmission, submitFileBody, submitFileKey } from "../../cli/user/submission";
 import { datasetState, formatJobState } from "../../cli/user/job-state";

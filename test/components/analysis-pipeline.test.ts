@@ -1,11 +1,11 @@
 import { installMocks, settle, byType, one, FAKE_UTILS, type Recorded } from "./mocks";
-import { parseBlueprint } from "../../components/blueprint/parse";
+import { parseBlueprint } from "../../model/blueprint/parse";
 import { AnalysisPipeline, bucketKeepOptions, notificationFilters } from "../../components/analysis-pipeline";
 import { LAMBDA_RUNTIME } from "../../components/lambda-bundle";
 import { decide } from "./iam-sim";
 import { rawBlueprint, withPaths } from "./fixtures";
 import type { PolicyDocument } from "../../components/iam/document";
-import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 
 const recorded = installMocks();
 

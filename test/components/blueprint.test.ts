@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BlueprintError, loadStackFile, parseBlueprint, validateBlueprint } from "../../components/blueprint/parse";
-import { LAMBDA_CONFIG_DEFAULTS, type Affiliate, type Blueprint, type LambdaConfig, type LambdaSettings, type PostProcessing } from "../../components/blueprint/types";
-import { BLUEPRINT_SCHEMA } from "../../components/blueprint/schema";
+import { BlueprintError, loadStackFile, parseBlueprint, validateBlueprint } from "../../model/blueprint/parse";
+import { LAMBDA_CONFIG_DEFAULTS, type Affiliate, type Blueprint, type LambdaConfig, type LambdaSettings, type PostProcessing } from "../../model/blueprint/types";
+import { BLUEPRINT_SCHEMA } from "../../model/blueprint/schema";
 import { LEGACY_BLUEPRINTS, REPO, rawBlueprint, withPaths } from "./fixtures";
 
 function issuesOf(raw: unknown) {

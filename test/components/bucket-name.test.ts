@@ -1,10 +1,10 @@
-import { parseBlueprint } from "../../components/blueprint/parse";
-import { dashboardAnalysis } from "../../components/dashboard-config";
+import { parseBlueprint } from "../../model/blueprint/parse";
+import { dashboardAnalysis } from "../../model/dashboard-config";
 import { ensembleConfigCopyName, iaePolicy, jobManagerPolicy, monitorPolicy } from "../../components/iam/policies";
-import { packageRuntimeConfig, runtimeConfigFromBlueprint } from "../../components/runtime-config";
+import { packageRuntimeConfig, runtimeConfigFromBlueprint } from "../../model/runtime-config-build";
 import { stackBucketName, stackSettingsFromConfig, StackConfigError } from "../../components/settings";
-import { jobFolderKey, jobFolderName } from "../../protocols/layout";
-import { loadRuntimeConfig } from "../../protocols/runtime-config";
+import { jobFolderKey, jobFolderName } from "../../model/layout";
+import { loadRuntimeConfig } from "../../model/runtime-config";
 import { rawBlueprint } from "./fixtures";
 
 /**

@@ -4,10 +4,10 @@
  */
 import * as path from "node:path";
 import { installMocks, settle, byType, outputOf } from "./mocks";
-import { loadStackFile } from "../../components/blueprint/parse";
+import { loadStackFile } from "../../model/blueprint/parse";
 import { defineStack } from "../../components/program";
 import { stackSettingsFromConfig, StackConfigError } from "../../components/settings";
-import type { DashboardConfig } from "../../components/dashboard-config";
+import type { DashboardConfig } from "../../model/dashboard-config";
 import { REPO } from "./fixtures";
 
 const recorded = installMocks();

@@ -1,5 +1,5 @@
 import { installMocks, settle, byType, FAKE_UTILS } from "./mocks";
-import { parseBlueprint } from "../../components/blueprint/parse";
+import { parseBlueprint } from "../../model/blueprint/parse";
 import { AnalysisPipeline } from "../../components/analysis-pipeline";
 import { UserProfile } from "../../components/user-profile";
 import { AWS_LIMITS, LimitError, checkGroupsPerUser, checkNameLength, checkPolicySize } from "../../components/limits";

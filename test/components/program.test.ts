@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { installMocks, settle, byType, one, outputOf } from "./mocks";
-import { loadStackFile } from "../../components/blueprint/parse";
+import { loadStackFile } from "../../model/blueprint/parse";
 import { defineStack } from "../../components/program";
 import { stackSettingsFromConfig } from "../../components/settings";
 import { REPO } from "./fixtures";

@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseBlueprint } from "../../components/blueprint/parse";
-import { LAMBDA_ENV_LIMIT_BYTES, packageRuntimeConfig, RUNTIME_CONFIG_FILE, runtimeConfigFromBlueprint } from "../../components/runtime-config";
-import { loadRuntimeConfig } from "../../protocols/runtime-config";
+import { parseBlueprint } from "../../model/blueprint/parse";
+import { LAMBDA_ENV_LIMIT_BYTES, packageRuntimeConfig, RUNTIME_CONFIG_FILE, runtimeConfigFromBlueprint } from "../../model/runtime-config-build";
+import { loadRuntimeConfig } from "../../model/runtime-config";
 import { rawBlueprint, withPaths } from "./fixtures";
 
 const UTILS = {

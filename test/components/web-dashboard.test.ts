@@ -1,10 +1,10 @@
 import { installMocks, settle, byType, one, outputOf, FAKE_UTILS, type Recorded } from "./mocks";
 import { AnalysisPipeline, DASHBOARD_CORS_RULE_ID } from "../../components/analysis-pipeline";
-import { parseBlueprint } from "../../components/blueprint/parse";
+import { parseBlueprint } from "../../model/blueprint/parse";
 import { affiliateGroupPolicy } from "../../components/iam/policies";
-import { runtimeConfigFromBlueprint } from "../../components/runtime-config";
+import { runtimeConfigFromBlueprint } from "../../model/runtime-config-build";
 import { CACHE_POLICY, WebDashboard } from "../../components/web-dashboard";
-import type { DashboardConfig } from "../../components/dashboard-config";
+import type { DashboardConfig } from "../../model/dashboard-config";
 import { rawBlueprint } from "./fixtures";
 import { decide } from "./iam-sim";
 

@@ -12,7 +12,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/clien
 import { unzipSync } from "fflate";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createLocalS3Client } from "../../local/s3-server";
-import { spendSummaryKey, parseSpendSummary } from "../../protocols/spend-summary";
+import { spendSummaryKey, parseSpendSummary } from "../../model/spend-summary";
 import { writeStackFile } from "../local/support/stack";
 import { browserAvailable, collectErrors, eventually, keyOfProfile, launchBrowser, SCREENSHOTS, startNeurocaasLocal, type LocalProcess } from "./support/browser";
 

@@ -8,7 +8,7 @@ import { iaeCountOf, jobFolders, jobIdOf, rerunPlan } from "../../dashboard/src/
 import { parseDelimited, previewKind } from "../../dashboard/src/lib/preview";
 import { formatRoute, parseRoute } from "../../dashboard/src/lib/route";
 import { buildTree, filesOf } from "../../dashboard/src/lib/tree";
-import type { CognitoSignIn } from "../../components/dashboard-config";
+import type { CognitoSignIn } from "../../model/dashboard-config";
 
 describe("routes", () => {
   it("round-trips a job route and defaults to the job list", () => {

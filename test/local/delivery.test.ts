@@ -8,7 +8,7 @@ import { protocolHandlers } from "../../local/protocol-handlers";
 import type { LocalHandlers } from "../../local/handlers";
 import type { ObjectStore } from "../../protocols/storage";
 import { waitForJob } from "../../cli/user/job-state";
-import { jobFolderKey } from "../../protocols/layout";
+import { jobFolderKey } from "../../model/layout";
 import { runMainCommand, useLocalServer } from "./support/local-server";
 
 jest.setTimeout(120_000);

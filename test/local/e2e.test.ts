@@ -6,7 +6,7 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { certificateKey, endMarkerKey, jobFolderKey } from "../../protocols/layout";
+import { certificateKey, endMarkerKey, jobFolderKey } from "../../model/layout";
 import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-handlers";
 import { startLocal, type LocalNeurocaas } from "../../local/server";
 import { readJobState, waitForJob, type JobState } from "../../cli/user/job-state";

@@ -1,9 +1,9 @@
-import { decodeEventKey } from "../../protocols/layout";
-import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import { decodeEventKey } from "../../model/layout";
+import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 import * as path from "node:path";
 import { ec2StateChangeEvent, routeLocalS3Event, routeObjectCreated } from "../../local/events";
 import { loadLocalAnalyses } from "../../local/stack";
-import { loadStackFile } from "../../components/blueprint/parse";
+import { loadStackFile } from "../../model/blueprint/parse";
 import { notificationFilters } from "../../components/analysis-pipeline";
 
 function config(overrides: Partial<AnalysisRuntimeConfig> = {}): AnalysisRuntimeConfig {

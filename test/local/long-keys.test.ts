@@ -2,7 +2,7 @@
  * Keys valid in S3 but long crash nothing in local mode: the endpoint's on-disk store, the job
  * manager's status files and the IAE's local files all stay within file-system name limits.
  */
-import { MAX_DERIVED_NAME_BYTES } from "../../protocols/layout";
+import { MAX_DERIVED_NAME_BYTES } from "../../model/layout";
 import { waitForJob } from "../../cli/user/job-state";
 import { runMainCommand, useLocalServer } from "./support/local-server";
 

@@ -7,7 +7,7 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { decodeEventKey, endMarkerKey, jobFolderKey } from "../../protocols/layout";
+import { decodeEventKey, endMarkerKey, jobFolderKey } from "../../model/layout";
 import { fillCommand } from "../../protocols/command-template";
 import type { ProtocolDeps } from "../../protocols/deps";
 import type { LocalHandlers } from "../../local/handlers";

@@ -35,7 +35,7 @@ describe("affected stacks", () => {
   });
 
   it.each([
-    "components/analysis-pipeline.ts", "protocols/handlers/submit.ts", "policies/iam.ts", "policies/package-lock.json", "index.ts",
+    "model/blueprint/parse.ts", "components/analysis-pipeline.ts", "protocols/handlers/submit.ts", "policies/iam.ts", "policies/package-lock.json", "index.ts",
     "package.json", "package-lock.json", "Pulumi.yaml", "tsconfig.json", ".github/workflows/preview.yml",
   ])("previews every deployed stack, not dev, when shared code changes (%s)", (file) => {
     expect(affected(file)).toEqual(["caiman-ncap-web", "ensemble-dgp", "lab-only", "utils"]);

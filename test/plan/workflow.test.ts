@@ -14,7 +14,7 @@ const workflow = YAML.parse(fs.readFileSync(path.join(root, ".github/workflows/p
 
 describe("PR preview workflow", () => {
   it("runs on pull requests touching stacks, components, protocols or policies", () => {
-    expect(workflow.on.pull_request.paths).toEqual(expect.arrayContaining(["stacks/**", "components/**", "protocols/**", "policies/**"]));
+    expect(workflow.on.pull_request.paths).toEqual(expect.arrayContaining(["stacks/**", "model/**", "components/**", "protocols/**", "policies/**"]));
   });
 
   it("runs for every file the preview matrix treats as shared (dependencies, Pulumi.yaml, tsconfig, itself)", () => {

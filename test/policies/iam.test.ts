@@ -1,4 +1,4 @@
-import { spendSummaryKey } from "../../protocols/spend-summary";
+import { spendSummaryKey } from "../../model/spend-summary";
 import type { RecordedResource } from "../../cli/plan/record";
 import {
   affiliateOfGroup, affiliateScope, aggregateIamLimits, iaeS3Scope, noAdmin, passRoleScope, policySize, spendSummaryKeyOf, userGroupLimit,

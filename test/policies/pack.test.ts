@@ -6,7 +6,7 @@ import { resolvePolicyConfigs } from "../../cli/plan/evaluate";
 import { allPolicies, PACK_NAME } from "../../policies/all";
 import { COST_LIMIT_TAGS, COST_TAG_KEYS, RUNTIME_CONFIG_ENV, T } from "../../policies/resources";
 import { COST_TAGS } from "../../components/cost-tags";
-import { RUNTIME_CONFIG_ENV as PROGRAM_RUNTIME_CONFIG_ENV } from "../../protocols/runtime-config";
+import { RUNTIME_CONFIG_ENV as PROGRAM_RUNTIME_CONFIG_ENV } from "../../model/runtime-config";
 import { TAG_KEYS } from "../../components/tags";
 
 const root = path.resolve(__dirname, "../..");

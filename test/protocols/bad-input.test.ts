@@ -1,4 +1,4 @@
-import { encodeEventKey } from "../../protocols/layout";
+import { encodeEventKey } from "../../model/layout";
 import { runSubmit } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";
 import { snapshot, useLocalS3 } from "../support/local-s3";

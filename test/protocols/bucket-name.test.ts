@@ -1,8 +1,8 @@
-import { activeCostLogKey, encodeEventKey } from "../../protocols/layout";
+import { activeCostLogKey, encodeEventKey } from "../../model/layout";
 import { jobRecordKey } from "../../protocols/job-record";
 import { postMarkerKey } from "../../protocols/postprocess";
 import { runMonitor, runPostProcess, runSubmit } from "../../protocols/run";
-import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
 import { FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";

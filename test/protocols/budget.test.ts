@@ -1,9 +1,9 @@
-import { spendSummaryKey } from "../../protocols/spend-summary";
+import { spendSummaryKey } from "../../model/spend-summary";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decideBudget, projectedCost } from "../../protocols/budget";
-import { costOfLog, type CostLog } from "../../protocols/cost-log";
-import { activeCostLogKey, certificateKey, encodeEventKey, finishedCostLogKey, jobFolderKey } from "../../protocols/layout";
+import { costOfLog, type CostLog } from "../../model/cost-log";
+import { activeCostLogKey, certificateKey, encodeEventKey, finishedCostLogKey, jobFolderKey } from "../../model/layout";
 import { ledgerKey, legacyEntries, readLedger, type Ledger } from "../../protocols/ledger";
 import { runMonitor, runSubmit } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { certificateKey, encodeEventKey, jobFolderKey } from "../../protocols/layout";
+import { certificateKey, encodeEventKey, jobFolderKey } from "../../model/layout";
 import { runSubmit } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3, uploadTree } from "../support/local-s3";

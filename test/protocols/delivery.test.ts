@@ -5,10 +5,10 @@
  * S3) and checks what a user would notice: how often the analysis ran, what is left running,
  * whether end.txt appears, whether the certificate and status files still say the truth.
  */
-import type { CostLog } from "../../protocols/cost-log";
+import type { CostLog } from "../../model/cost-log";
 import type { Invocation } from "../../protocols/lease";
 import { ledgerKey } from "../../protocols/ledger";
-import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../protocols/layout";
+import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../model/layout";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
 import type { ProtocolDeps, ProtocolLimits } from "../../protocols/deps";
 import { AwsWorld } from "../support/aws-world";

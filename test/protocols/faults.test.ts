@@ -1,5 +1,5 @@
-import type { CostLog } from "../../protocols/cost-log";
-import { ACTIVE_LOG_PREFIX, certificateKey, encodeEventKey, endMarkerKey } from "../../protocols/layout";
+import type { CostLog } from "../../model/cost-log";
+import { ACTIVE_LOG_PREFIX, certificateKey, encodeEventKey, endMarkerKey } from "../../model/layout";
 import { sha256 } from "../../protocols/job-record";
 import { runSubmit } from "../../protocols/run";
 import { AwsWorld, ec2Error } from "../support/aws-world";

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { certificateKey, endMarkerKey, jobFolderKey } from "../../protocols/layout";
-import { RUNTIME_CONFIG_ENV } from "../../protocols/runtime-config";
+import { certificateKey, endMarkerKey, jobFolderKey } from "../../model/layout";
+import { RUNTIME_CONFIG_ENV } from "../../model/runtime-config";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
 import { CONDITION_MATRIX } from "../support/paths";

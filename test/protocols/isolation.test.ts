@@ -3,11 +3,11 @@
  * job folders are never overwritten, no job is lost, long keys crash nothing. Each case is an
  * attack or a careless upload that broke the promise before.
  */
-import type { CostLog } from "../../protocols/cost-log";
+import type { CostLog } from "../../model/cost-log";
 import { jobRecordKey, type JobRecord } from "../../protocols/job-record";
-import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, MAX_DERIVED_NAME_BYTES } from "../../protocols/layout";
+import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, MAX_DERIVED_NAME_BYTES } from "../../model/layout";
 import { runSubmit } from "../../protocols/run";
-import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 import { AwsWorld } from "../support/aws-world";
 import { killAt, Killed } from "../support/kill";
 import { snapshot, useLocalS3 } from "../support/local-s3";

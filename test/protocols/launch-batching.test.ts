@@ -1,5 +1,5 @@
-import type { CostLog } from "../../protocols/cost-log";
-import { ACTIVE_LOG_PREFIX, activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey } from "../../protocols/layout";
+import type { CostLog } from "../../model/cost-log";
+import { ACTIVE_LOG_PREFIX, activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey } from "../../model/layout";
 import { jobRecordKey, type JobRecord } from "../../protocols/job-record";
 import { runSubmit } from "../../protocols/run";
 import type { ProtocolLimits } from "../../protocols/deps";

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isLegacyPostHandler, protocolForLegacyHandler } from "../../protocols/legacy-handlers";
+import { isLegacyPostHandler, protocolForLegacyHandler } from "../../model/blueprint/legacy-handlers";
 import { LEGACY_BLUEPRINTS } from "../support/paths";
 
 const blueprints = fs

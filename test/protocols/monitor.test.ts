@@ -1,11 +1,11 @@
 import { SendCommandCommand } from "@aws-sdk/client-ssm";
-import type { CostLog } from "../../protocols/cost-log";
-import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../protocols/layout";
+import type { CostLog } from "../../model/cost-log";
+import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../model/layout";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";
-import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 import type { ProtocolLimits } from "../../protocols/deps";
 
 const s3 = useLocalS3([BUCKET]);

@@ -1,11 +1,11 @@
-import type { CostLog } from "../../protocols/cost-log";
-import { activeCostLogKey, encodeEventKey } from "../../protocols/layout";
+import type { CostLog } from "../../model/cost-log";
+import { activeCostLogKey, encodeEventKey } from "../../model/layout";
 import { runPostProcess, runSubmit } from "../../protocols/run";
 import { postMarkerKey } from "../../protocols/postprocess";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent } from "../support/protocol-env";
-import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 
 const s3 = useLocalS3([BUCKET, "otherbucket", "outbucket"]);
 const clock = new FakeClock();

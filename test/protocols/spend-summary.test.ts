@@ -1,6 +1,6 @@
-import { encodeEventKey } from "../../protocols/layout";
+import { encodeEventKey } from "../../model/layout";
 import { runMonitor, runSubmit } from "../../protocols/run";
-import { emptySpendSummary, mergeSpendSummary, parseSpendSummary, spendSummaryKey, SPEND_SUMMARY_MAX_JOBS, type SpendSummary } from "../../protocols/spend-summary";
+import { emptySpendSummary, mergeSpendSummary, parseSpendSummary, spendSummaryKey, SPEND_SUMMARY_MAX_JOBS, type SpendSummary } from "../../model/spend-summary";
 import { applySpendUpdate, recordCompletionSpend, refreshSpendSummary } from "../../protocols/spend-summary-writer";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";

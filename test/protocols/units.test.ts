@@ -2,13 +2,13 @@ import { PricingClient } from "@aws-sdk/client-pricing";
 import { PricingApiPriceSource, onDemandUsd } from "../../protocols/aws/pricing";
 import { CertificateLog, mergeDatasetLines, renderCertificate, stepDoneLine, stepErrorLine, upsertDatasetLine } from "../../protocols/certificate";
 import { formatElapsed } from "../../protocols/time-format";
-import { costOfLog } from "../../protocols/cost-log";
+import { costOfLog } from "../../model/cost-log";
 import { JobError } from "../../protocols/errors";
 import { parseJobConfig } from "../../protocols/job-config";
 import { makeLedger } from "../../protocols/ledger";
 import { retryWithBackoff } from "../../protocols/retry";
 import { parseSubmitFile } from "../../protocols/submit-file";
-import { boundedName, datasetLineName, datasetStatusFileName, ensembleConfigKey, ensembleMemberOf } from "../../protocols/layout";
+import { boundedName, datasetLineName, datasetStatusFileName, ensembleConfigKey, ensembleMemberOf } from "../../model/layout";
 import { AwsWorld, priceDocument } from "../support/aws-world";
 
 describe("certificate", () => {

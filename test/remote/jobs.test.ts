@@ -10,7 +10,7 @@ import { jobOutput, jobStatus, parseJobIndex, SSM_INLINE_OUTPUT_LIMIT, submitJob
 import { debugJobStamp, parseDebugSubmission } from "../../cli/remote/debug-job";
 import { remoteStatePath, type RemoteState } from "../../cli/remote/state";
 import { fillCommand } from "../../protocols/command-template";
-import { datasetStatusKey } from "../../protocols/layout";
+import { datasetStatusKey } from "../../model/layout";
 import { ANALYSIS, COMMAND, tempStack, testContext } from "./helpers";
 
 const ec2 = mockClient(EC2Client);

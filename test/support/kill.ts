@@ -1,4 +1,4 @@
-import { SPEND_SUMMARY_PREFIX } from "../../protocols/spend-summary";
+import { SPEND_SUMMARY_PREFIX } from "../../model/spend-summary";
 import type { ComputeBackend } from "../../protocols/compute";
 import type { ProtocolDeps } from "../../protocols/deps";
 import type { ObjectStore } from "../../protocols/storage";

@@ -5,7 +5,7 @@ import { Ec2ComputeBackend } from "../../protocols/aws/ec2-compute";
 import { PricingApiPriceSource } from "../../protocols/aws/pricing";
 import { ParameterStoreBudgets } from "../../protocols/aws/ssm-parameters";
 import type { Clock, ProtocolDeps, ProtocolLimits } from "../../protocols/deps";
-import type { AnalysisRuntimeConfig } from "../../protocols/runtime-config";
+import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 import type { ObjectStore } from "../../protocols/storage";
 import { AwsWorld } from "./aws-world";
 

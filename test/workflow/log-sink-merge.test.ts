@@ -4,7 +4,7 @@
  */
 import { S3LogSink } from "../../cli/workflow/log-sinks";
 import { buildStatusDoc } from "../../protocols/dataset-status";
-import { datasetStatusKey } from "../../protocols/layout";
+import { datasetStatusKey } from "../../model/layout";
 import { useLocalS3 } from "../support/local-s3";
 
 const s3 = useLocalS3(["sinkbucket"]);

@@ -4,7 +4,7 @@
  * chosen (analysis, group). The browser never holds long-lived keys.
  */
 import { CognitoIdentityClient, GetCredentialsForIdentityCommand, GetIdCommand } from "@aws-sdk/client-cognito-identity";
-import type { CognitoSignIn } from "../../../components/dashboard-config";
+import type { CognitoSignIn } from "../../../model/dashboard-config";
 import { authorizeUrl, challengeOf, idTokenClaims, loginProvider, newVerifier, tokenRequestBody } from "../lib/cognito";
 import type { Credentials } from "./session";
 

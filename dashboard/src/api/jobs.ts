@@ -1,4 +1,4 @@
-import { certificateKey, endMarkerKey, jobFolderKey } from "../../../protocols/layout";
+import { certificateKey, endMarkerKey, jobFolderKey } from "../../../model/layout";
 import { terminateReasons } from "../../../protocols/certificate";
 import { datasetState, jobPhase, STATUS_FILE, type DatasetState, type JobPhase } from "../../../protocols/job-view";
 import { getObject, keyExists, listObjects, type ObjectInfo, type Place } from "./s3";

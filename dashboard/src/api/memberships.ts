@@ -1,6 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import type { DashboardAnalysis, DashboardConfig } from "../../../components/dashboard-config";
+import type { DashboardAnalysis, DashboardConfig } from "../../../model/dashboard-config";
 import { httpStatus } from "./s3";
 
 export interface Membership {

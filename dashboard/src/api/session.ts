@@ -4,7 +4,7 @@
  * nothing is sent anywhere but to S3 (and Cognito for Cognito sign-ins).
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import type { DashboardConfig } from "../../../components/dashboard-config";
+import type { DashboardConfig } from "../../../model/dashboard-config";
 
 export interface Credentials {
   readonly accessKeyId: string;

@@ -1,4 +1,4 @@
-import { parseSpendSummary, spendSummaryKey, type SpendSummary } from "../../../protocols/spend-summary";
+import { parseSpendSummary, spendSummaryKey, type SpendSummary } from "../../../model/spend-summary";
 import { getObject, httpStatus, type Place } from "./s3";
 
 /**

@@ -2,7 +2,7 @@
  * Pure parts of the Cognito sign-in: PKCE (RFC 7636), the hosted-login URLs, the ID token's
  * claims, and which (analysis, group) roles a user may take. No network, no DOM.
  */
-import type { CognitoSignIn } from "../../../components/dashboard-config";
+import type { CognitoSignIn } from "../../../model/dashboard-config";
 
 export function base64Url(bytes: Uint8Array): string {
   let s = "";

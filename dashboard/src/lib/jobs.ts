@@ -1,6 +1,6 @@
 /** Job folders and what a re-run needs, from listings and the certificate (pure). */
 import { certificateDatasetLines } from "../../../protocols/job-view";
-import { jobFolderName } from "../../../protocols/layout";
+import { jobFolderName } from "../../../model/layout";
 
 /** Job folder names (`job__{analysis}_{timestamp}`, and `…_rejected-…` siblings) from the common prefixes of `{group}/results/`. */
 export function jobFolders(analysis: string, prefixes: readonly string[]): string[] {

@@ -1,5 +1,5 @@
 /**
- * `node:crypto` in the browser bundle. Shared pure modules (protocols/layout.ts) hash over-long
+ * `node:crypto` in the browser bundle. Shared pure modules (model/layout.ts) hash over-long
  * file names with it; the dashboard never derives such names, and esbuild drops the code that
  * would. Should that change, this says so instead of failing obscurely.
  */

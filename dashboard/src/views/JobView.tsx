@@ -1,7 +1,7 @@
 import { useMemo, useRef, useState } from "preact/hooks";
 import { reasonText } from "../../../protocols/dataset-status";
 import { certificateDatasetLines, type DatasetState } from "../../../protocols/job-view";
-import { datasetLineName } from "../../../protocols/layout";
+import { datasetLineName } from "../../../model/layout";
 import { JobReader, type JobSnapshot } from "../api/jobs";
 import { describeError } from "../api/s3";
 import { saveDraft } from "../lib/draft";

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import type { DashboardConfig } from "../../../components/dashboard-config";
+import type { DashboardConfig } from "../../../model/dashboard-config";
 import { describeError } from "../api/s3";
 import { ErrorBox } from "./common";
 

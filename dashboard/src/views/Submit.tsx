@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { newJobId, submitFileKey } from "../../../cli/user/job-id";
+import { newJobId, submitFileKey } from "../../../model/job-id";
 import { projectedCost } from "../../../protocols/budget";
-import { jobFolderName } from "../../../protocols/layout";
+import { jobFolderName } from "../../../model/layout";
 import { describeError, getText, listObjects, putText } from "../api/s3";
 import { loadSpend } from "../api/spend";
 import { checkConfig } from "../lib/config-form";

@@ -1,6 +1,6 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
-import type { DashboardAnalysis, DashboardConfig } from "../../../components/dashboard-config";
+import type { DashboardAnalysis, DashboardConfig } from "../../../model/dashboard-config";
 import type { Place } from "../api/s3";
 import type { Route } from "../lib/route";
 

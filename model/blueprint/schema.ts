@@ -7,7 +7,7 @@
  * Every property carries an `expected` annotation: the human description used in error messages.
  */
 
-import { JOB_FOLDER_PREFIX, RESERVED_GROUP_NAMES } from "../../protocols/layout";
+import { JOB_FOLDER_PREFIX, RESERVED_GROUP_NAMES } from "../layout";
 
 /** Lowercase letters, digits and `-`, 3–63 chars, starting and ending with a letter or digit. */
 export const BUCKET_NAME_PATTERN = "^(?!xn--)(?!sthree-)(?!.*-s3alias$)(?!.*--ol-s3$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Affiliate, ProtocolName, Stage, PostProcessing } from "../components/blueprint/types";
+import type { Affiliate, ProtocolName, Stage, PostProcessing } from "./blueprint/types";
 
 /**
  * What the job-manager, monitor and post-processing handlers need to know about one analysis.

@@ -8,7 +8,7 @@ import {
   NUMERIC_LAMBDA_CONFIG_KEYS,
 } from "./schema";
 import { BlueprintError, type BlueprintIssue } from "./errors";
-import { KNOWN_LEGACY_HANDLERS, protocolForLegacyHandler } from "../../protocols/legacy-handlers";
+import { KNOWN_LEGACY_HANDLERS, protocolForLegacyHandler } from "./legacy-handlers";
 import {
   DEFAULT_POST_TRIGGER,
   LAMBDA_CONFIG_DEFAULTS,

@@ -4,7 +4,7 @@ import {
   RUNTIME_CONFIG_ENV,
   RUNTIME_CONFIG_FILE_ENV,
   type AnalysisRuntimeConfig,
-} from "../protocols/runtime-config";
+} from "./runtime-config";
 
 /**
  * The plain values of the utils stack (or of this analysis' own IAE identity) that the job

@@ -1,4 +1,4 @@
-import type { ProtocolName } from "../components/blueprint/types";
+import type { ProtocolName } from "./types";
 
 /**
  * Legacy `Lambda.Handler` values of the original blueprints (`module.function`) → protocol.
