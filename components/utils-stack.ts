@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { trustPolicyJson } from "./iam/document";
+import { partitionOf, trustPolicyJson } from "./iam/document";
 import { NAME_LIMITS, fitName } from "./names";
 import { neurocaasTags, SHARED_ANALYSIS, SHARED_STAGE } from "./tags";
 
@@ -44,6 +44,15 @@ export interface UtilsOutputs {
   readonly globalParams: Readonly<Record<string, string>>;
 }
 
+/**
+ * The role's name once every given policy resource exists (pulumi-eks's resolved role): an
+ * instance profile built on it, and anything launched with that profile, only ever sees the role
+ * with its permissions attached, never the bare role IAM creates first.
+ */
+export function resolvedRoleName(role: aws.iam.Role, policies: readonly pulumi.CustomResource[]): pulumi.Output<string> {
+  return pulumi.all([role.name, ...policies.map((p) => p.id)]).apply(([roleName]) => roleName);
+}
+
 /** Utils resources shared by every analysis of an account and region. */
 export class UtilsStack extends pulumi.ComponentResource {
   readonly iaeRole: aws.iam.Role;
@@ -61,7 +70,7 @@ export class UtilsStack extends pulumi.ComponentResource {
     // a replacement (e.g. a new description or VPC) must delete the old one before creating the new.
     const fixedName = { parent: this, deleteBeforeReplace: true };
     const tags = (component: string) => neurocaasTags(SHARED_ANALYSIS, SHARED_STAGE, component);
-    const partition = args.region.startsWith("us-gov-") ? "aws-us-gov" : args.region.startsWith("cn-") ? "aws-cn" : "aws";
+    const partition = partitionOf(args.region);
 
     this.iaeRole = new aws.iam.Role(`${name}-iae-role`, {
       name: fitName(args.namePrefix, "dev-iae", NAME_LIMITS.iamRole),
@@ -69,15 +78,15 @@ export class UtilsStack extends pulumi.ComponentResource {
       assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
       tags: tags("iae-role"),
     }, parent);
-    new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
+    const iaeSsm = new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
       role: this.iaeRole.name,
       policyArn: `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`,
     }, parent);
     this.iaeInstanceProfile = new aws.iam.InstanceProfile(`${name}-iae-profile`, {
       name: fitName(args.namePrefix, "dev-iae", NAME_LIMITS.instanceProfile),
-      role: this.iaeRole.name,
+      role: resolvedRoleName(this.iaeRole, [iaeSsm]),
       tags: tags("iae-role"),
-    }, parent);
+    }, { parent: this, dependsOn: [iaeSsm] });
 
     this.iaeSecurityGroup = new aws.ec2.SecurityGroup(`${name}-iae-sg`, {
       name: `${args.namePrefix}-iae`,
