@@ -1,4 +1,6 @@
 import * as aws from "@pulumi/aws";
+// The ec2 module only: the package root also loads ECS, ECR and docker support (~0.6 s).
+import { DefaultVpc } from "@pulumi/awsx/ec2";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { partitionOf, trustPolicyJson } from "./iam/document";
@@ -16,7 +18,7 @@ export interface UtilsStackArgs {
   /** CIDR allowed to SSH into development instances. */
   readonly sshCidr: string;
   readonly keyName: string;
-  /** VPC of the security groups; the default VPC when omitted. */
+  /** VPC of the security groups; the region's default VPC (awsx `DefaultVpc`) when omitted. */
   readonly vpcId?: string;
   readonly subnetIds: readonly string[];
 }
@@ -61,6 +63,8 @@ export class UtilsStack extends pulumi.ComponentResource {
   readonly devSecurityGroup: aws.ec2.SecurityGroup;
   readonly keyPair: aws.ec2.KeyPair;
   readonly privateKeyParameter: aws.ssm.Parameter;
+  /** VPC of the security groups: `vpcId`, else the default VPC. */
+  readonly vpcId: pulumi.Output<string>;
   readonly outputs: pulumi.Output<UtilsOutputs>;
 
   constructor(name: string, args: UtilsStackArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -88,17 +92,20 @@ export class UtilsStack extends pulumi.ComponentResource {
       tags: tags("iae-role"),
     }, { parent: this, dependsOn: [iaeSsm] });
 
+    // Named explicitly rather than left to EC2's implicit default: an account or region without a
+    // default VPC fails the preview at this lookup instead of half-way through `pulumi up`.
+    this.vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : new DefaultVpc(`${name}-default-vpc`, {}, parent).vpcId;
     this.iaeSecurityGroup = new aws.ec2.SecurityGroup(`${name}-iae-sg`, {
       name: `${args.namePrefix}-iae`,
       description: "NeuroCAAS IAEs: no ingress; egress for S3, SSM and package downloads",
-      ...(args.vpcId !== undefined ? { vpcId: args.vpcId } : {}),
+      vpcId: this.vpcId,
       egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
       tags: tags("iae-security-group"),
     }, fixedName);
     this.devSecurityGroup = new aws.ec2.SecurityGroup(`${name}-dev-sg`, {
       name: `${args.namePrefix}-dev`,
       description: "NeuroCAAS development instances: SSH from the configured CIDR only",
-      ...(args.vpcId !== undefined ? { vpcId: args.vpcId } : {}),
+      vpcId: this.vpcId,
       ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [args.sshCidr], description: "SSH from the configured CIDR" }],
       egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
       tags: tags("dev-security-group"),
