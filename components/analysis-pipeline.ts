@@ -20,18 +20,18 @@ import { neurocaasTags } from "./tags";
 import type { UtilsOutputs } from "./utils-stack";
 import { resolvedRoleName, SSM_CORE_POLICY } from "./utils-stack";
 import { groupFolderKeys } from "../model/layout";
-import { notificationFiltersFor, SUBMIT_SUFFIX, type NotificationFilter } from "./notifications";
+import { notificationFiltersFor, type NotificationFilter } from "./notifications";
 
-export { SUBMIT_SUFFIX, type NotificationFilter };
+export { type NotificationFilter };
 
 /** Origins of the NeuroCAAS web client, allowed on websubstack buckets by default. */
-export const DEFAULT_CORS_ORIGINS: readonly string[] = ["https://neurocaas.org", "https://www.neurocaas.org"];
+const DEFAULT_CORS_ORIGINS: readonly string[] = ["https://neurocaas.org", "https://www.neurocaas.org"];
 
 /** Id of the CORS rule of the web dashboard's origin (the policy pack looks for it). */
 export const DASHBOARD_CORS_RULE_ID = "neurocaas-dashboard";
 
 /** The dashboard's CORS rule: its origin only; ETag (multipart, conditional GETs) and Content-Range exposed. */
-export function dashboardCorsRule(origin: pulumi.Input<string>) {
+function dashboardCorsRule(origin: pulumi.Input<string>) {
   return {
     id: DASHBOARD_CORS_RULE_ID,
     allowedOrigins: [origin],
@@ -42,9 +42,9 @@ export function dashboardCorsRule(origin: pulumi.Input<string>) {
   };
 }
 
-export const OBJECT_CREATED = "s3:ObjectCreated:*";
+const OBJECT_CREATED = "s3:ObjectCreated:*";
 /** EC2 states the monitor reacts to (SPEC 4.7). */
-export const MONITORED_STATES = ["running", "shutting-down", "terminated"] as const;
+const MONITORED_STATES = ["running", "shutting-down", "terminated"] as const;
 
 export interface AnalysisPipelineArgs {
   /**

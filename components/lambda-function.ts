@@ -9,7 +9,7 @@ import { packageRuntimeConfig, type PackagedConfig } from "../model/runtime-conf
 import type { Tags } from "./tags";
 
 /** The children of a `LambdaFunction`. */
-export type LambdaFunctionChild = "role" | "policy" | "logGroup" | "function";
+type LambdaFunctionChild = "role" | "policy" | "logGroup" | "function";
 
 export interface LambdaFunctionArgs {
   /** Physical function name; also names its log group `/aws/lambda/{functionName}`. */

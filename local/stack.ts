@@ -4,7 +4,7 @@ import { runtimeConfigFromBlueprint, type UtilsRuntimeValues } from "../model/ru
 import type { AnalysisRuntimeConfig } from "../model/runtime-config";
 
 /** Stand-ins for the utils stack outputs: local IAEs need no instance profile, key or security group. */
-export const LOCAL_UTILS: UtilsRuntimeValues = {
+const LOCAL_UTILS: UtilsRuntimeValues = {
   iaeInstanceProfileArn: "arn:aws:iam::000000000000:instance-profile/neurocaas-local-iae",
   iaeRoleArn: "arn:aws:iam::000000000000:role/neurocaas-local-iae",
   keyName: "neurocaas-local",
