@@ -16,7 +16,7 @@ export interface BenchArgs {
   readonly merge: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only ${BENCH_IDS.join(",")}] [--out FILE] [--merge]`;
+const USAGE = `usage: npm run bench -- [--quick] [--only ${BENCH_IDS.join(",")}] [--out FILE] [--merge]`;
 
 /** Parse `npm run bench -- …` arguments; unknown flags and names are errors naming the value. */
 export function parseBenchArgs(argv: readonly string[], repoRoot: string): BenchArgs {

@@ -27,7 +27,7 @@ export interface ModeledAws {
 }
 
 /** A Pricing API product document with one on-demand hourly price. */
-export function pricingProduct(usd: number): string {
+function pricingProduct(usd: number): string {
   return JSON.stringify({ terms: { OnDemand: { t: { priceDimensions: { d: { unit: "Hrs", pricePerUnit: { USD: String(usd) } } } } } } });
 }
 

@@ -12,15 +12,15 @@ import type { BenchCheck, BenchSection } from "./report";
 import { elapsedMs, median, round } from "./stats";
 
 /** Issue targets: each bundle under 1 MB (gzip), loaded in under 200 ms. */
-export const BUNDLE_LIMIT_BYTES = 1_000_000;
-export const LOAD_LIMIT_MS = 200;
+const BUNDLE_LIMIT_BYTES = 1_000_000;
+const LOAD_LIMIT_MS = 200;
 
 export interface ColdStartArgs {
   readonly quick: boolean;
   readonly log: (line: string) => void;
 }
 
-export interface BundleMeasure {
+interface BundleMeasure {
   readonly handler: HandlerName;
   readonly entry: string;
   readonly bytes: number;
@@ -34,16 +34,16 @@ export interface BundleMeasure {
   readonly largest: readonly [string, number][];
 }
 
-export interface LoadTimes {
+interface LoadTimes {
   readonly loadMs: readonly number[];
   readonly processMs: readonly number[];
 }
 
 /** The reference module for the machine's noise floor. */
-export const EMPTY_HANDLER = "exports.handler = async () => 0;\n";
+const EMPTY_HANDLER = "exports.handler = async () => 0;\n";
 
 /** Script run by `node -e`: time require() of the bundle and check it exports `handler`. */
-export const LOAD_SCRIPT = `const t=process.hrtime.bigint();const m=require(process.env.BENCH_BUNDLE);const ms=Number(process.hrtime.bigint()-t)/1e6;if(typeof m.handler!=="function"){console.error("no handler export");process.exit(3)}process.stdout.write(String(ms));`;
+const LOAD_SCRIPT = `const t=process.hrtime.bigint();const m=require(process.env.BENCH_BUNDLE);const ms=Number(process.hrtime.bigint()-t)/1e6;if(typeof m.handler!=="function"){console.error("no handler export");process.exit(3)}process.stdout.write(String(ms));`;
 
 /** Parse the child's output: one number of milliseconds. */
 export function parseLoadMs(stdout: string): number {
@@ -105,7 +105,7 @@ export async function benchColdStart(args: ColdStartArgs): Promise<BenchSection>
   return coldStartSection(measures, missing, { quick: args.quick, runs, ms: elapsedMs(started), baseline });
 }
 
-export function coldStartSection(measures: readonly BundleMeasure[], missing: readonly string[], meta: { quick: boolean; runs: number; ms: number; baseline?: LoadTimes }): BenchSection {
+function coldStartSection(measures: readonly BundleMeasure[], missing: readonly string[], meta: { quick: boolean; runs: number; ms: number; baseline?: LoadTimes }): BenchSection {
   const judged = !meta.quick;
   const checks: BenchCheck[] = measures.flatMap((m) => [
     { name: `${m.handler} bundle size (uncompressed; gzip shown)`, value: `${m.bytes} B (${m.gzipBytes} B gzip)`, target: `< ${BUNDLE_LIMIT_BYTES} B`, ...(judged ? { met: m.bytes < BUNDLE_LIMIT_BYTES } : {}) },

@@ -17,9 +17,9 @@ import { fixtureCostLogs, historyLogs, putObjects } from "./s3-seed";
 import { elapsedMs, median, round } from "./stats";
 
 /** Reference figures of the original job manager (issue 7, SPEC 4.4/4.5). */
-export const ORIGINAL = { bookkeepingMs: 5_000, lambdaMs: 80_000 } as const;
+const ORIGINAL = { bookkeepingMs: 5_000, lambdaMs: 80_000 } as const;
 /** Issue target: handler time for N = 100, H = 10,000 under 2 s plus the modeled latency. */
-export const HANDLER_BUDGET_MS = 2_000;
+const HANDLER_BUDGET_MS = 2_000;
 
 export interface JobManagerBenchArgs {
   readonly quick: boolean;
@@ -98,7 +98,7 @@ export function benchRuntimeConfig(deployLimit: number, protocol: AnalysisRuntim
 }
 
 /** Sizes per mode: quick runs only the smallest. */
-export function jobManagerSizes(quick: boolean): { datasets: number[]; histories: number[]; ensemble: number[]; targetRepeats?: number } {
+function jobManagerSizes(quick: boolean): { datasets: number[]; histories: number[]; ensemble: number[]; targetRepeats?: number } {
   return quick ? { datasets: [1], histories: [0], ensemble: [] } : { datasets: [1, 10, 100, 1000], histories: [0, 132, 10_000], ensemble: [100], targetRepeats: 5 };
 }
 
@@ -186,7 +186,7 @@ function op(counts: RequestCounts, service: string, operation: string): number {
 }
 
 /** The distinct budget-request counts of steady-state runs, by N and then by history length. */
-export function budgetRequestsByHistory(runs: readonly SubmissionRun[]): Map<number, Map<number, number[]>> {
+function budgetRequestsByHistory(runs: readonly SubmissionRun[]): Map<number, Map<number, number[]>> {
   const out = new Map<number, Map<number, number[]>>();
   for (const r of runs.filter((x) => x.label === "steady" && x.protocol === "default" && x.exitCode === 0)) {
     const m = out.get(r.datasets) ?? new Map<number, number[]>();

@@ -14,7 +14,7 @@ export function affiliateName(i: number): string {
   return `lab${String(i).padStart(4, "0")}`;
 }
 
-export function userName(affiliate: number, user: number): string {
+function userName(affiliate: number, user: number): string {
   return `u${String(affiliate).padStart(4, "0")}x${user}`;
 }
 

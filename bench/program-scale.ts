@@ -11,9 +11,9 @@ export interface ProgramScaleArgs {
   readonly log: (line: string) => void;
 }
 
-export const USERS_PER_AFFILIATE = 5;
+const USERS_PER_AFFILIATE = 5;
 
-export function programSizes(quick: boolean): number[] {
+function programSizes(quick: boolean): number[] {
   return quick ? [1] : [1, 50, 500];
 }
 
@@ -51,7 +51,7 @@ export async function benchProgramScale(args: ProgramScaleArgs): Promise<BenchSe
   return programScaleSection(results, { quick: args.quick, ms: elapsedMs(started) });
 }
 
-export function programScaleSection(results: readonly (ProgramChildResult & { processMs: number })[], meta: { quick: boolean; ms: number }): BenchSection {
+function programScaleSection(results: readonly (ProgramChildResult & { processMs: number })[], meta: { quick: boolean; ms: number }): BenchSection {
   const rows = results.map((r, i) => {
     const per = i > 0 ? perAffiliate(results[i - 1], r) : undefined;
     const msPer = i > 0 ? (r.programMs - results[i - 1].programMs) / (r.affiliates - results[i - 1].affiliates) : undefined;

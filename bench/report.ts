@@ -89,7 +89,3 @@ export function mergeSections(previous: readonly BenchSection[], fresh: readonly
   return order.filter((id) => byId.has(id)).map((id) => byId.get(id) as BenchSection);
 }
 
-/** A section for a benchmark whose subject does not exist yet or cannot run here. */
-export function unavailableSection(id: string, title: string, reason: string, ms = 0): BenchSection {
-  return { id, title, status: "unavailable", notes: [reason], tables: [], checks: [], ms };
-}

@@ -22,10 +22,3 @@ export function round(value: number, digits = 1): number {
 export function elapsedMs(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
-
-/** Run `fn` and return its result with the wall time in milliseconds. */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const start = process.hrtime.bigint();
-  const value = await fn();
-  return { value, ms: elapsedMs(start) };
-}

@@ -20,9 +20,9 @@ export interface TransfersArgs {
 }
 
 /** The Debian package's CLI first (the issue's reference), else whatever `aws` is on PATH. */
-export const AWS_CLI_CANDIDATES = ["/usr/bin/aws", "aws"] as const;
+const AWS_CLI_CANDIDATES = ["/usr/bin/aws", "aws"] as const;
 
-export function transferSize(quick: boolean): number {
+function transferSize(quick: boolean): number {
   return quick ? 16 * 2 ** 20 : 2 ** 30;
 }
 
@@ -44,7 +44,7 @@ export async function writeRandomFile(file: string, bytes: number): Promise<stri
 }
 
 /** sha256 and size of an object, streamed. */
-export async function objectDigest(client: S3Client, bucket: string, key: string): Promise<{ sha256: string; bytes: number }> {
+async function objectDigest(client: S3Client, bucket: string, key: string): Promise<{ sha256: string; bytes: number }> {
   const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const hash = createHash("sha256");
   let bytes = 0;

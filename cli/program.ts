@@ -29,7 +29,7 @@ export class NeurocaasCommand extends Command {
 const MIN_WIDTH_TO_WRAP = 20;
 
 /** The width help is wrapped to: the terminal's, else `$COLUMNS`, else 80. */
-export function helpWidth(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): number | undefined {
+function helpWidth(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): number | undefined {
   if (stream.isTTY && stream.columns > 0) return stream.columns;
   const columns = Number(env.COLUMNS);
   return Number.isInteger(columns) && columns > 0 ? columns : undefined;

@@ -69,7 +69,7 @@ export async function uploadPath(client: S3Client, bucket: string, key: string, 
 }
 
 /** Every regular file under `dir`, as paths relative to it (posix separators), sorted. */
-export function listFilesRecursive(dir: string): string[] {
+function listFilesRecursive(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
     for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {

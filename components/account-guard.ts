@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { trustPolicyJson } from "./iam/document";
+import { partitionOf } from "./iam/document";
 import { guardPolicy } from "./iam/policies";
 import { HANDLER_ENTRIES } from "./lambda-bundle";
-import { neurocaasFunction } from "./lambda-function";
-import { checkNameLength, checkPolicySize, AWS_LIMITS } from "./limits";
+import { LambdaFunction } from "./lambda-function";
+import { checkNameLength, AWS_LIMITS } from "./limits";
 import { NAME_LIMITS, fitName } from "./names";
 import { neurocaasTags, SHARED_ANALYSIS, SHARED_STAGE } from "./tags";
 
@@ -30,7 +30,6 @@ export class AccountGuard extends pulumi.ComponentResource {
     super("neurocaas:components:AccountGuard", name, {}, opts);
     const parent = { parent: this };
     const tags = neurocaasTags(SHARED_ANALYSIS, SHARED_STAGE, "account-guard");
-    const partition = args.region.startsWith("us-gov-") ? "aws-us-gov" : args.region.startsWith("cn-") ? "aws-cn" : "aws";
     const functionName = fitName(args.namePrefix, "account-guard", NAME_LIMITS.lambdaFunction);
     const ruleName = checkNameLength("EventBridge rule", fitName(args.namePrefix, "account-guard-schedule", NAME_LIMITS.eventRule), AWS_LIMITS.eventRuleNameChars);
 
@@ -40,33 +39,29 @@ export class AccountGuard extends pulumi.ComponentResource {
       sqsManagedSseEnabled: true,
       tags,
     }, parent);
-    this.role = new aws.iam.Role(`${name}-role`, {
-      name: fitName(args.namePrefix, "account-guard", NAME_LIMITS.iamRole),
-      assumeRolePolicy: trustPolicyJson("lambda.amazonaws.com"),
-      tags,
-    }, parent);
-    const policy = new aws.iam.RolePolicy(`${name}-policy`, {
-      role: this.role.name,
-      name: "account-guard",
-      policy: dlq.arn.apply((dlqArn) => JSON.stringify(checkPolicySize("role inline policy", functionName, guardPolicy({
+    const guard = new LambdaFunction(`${name}-fn`, {
+      functionName,
+      roleName: fitName(args.namePrefix, "account-guard", NAME_LIMITS.iamRole),
+      policyName: "account-guard",
+      policy: dlq.arn.apply((dlqArn) => guardPolicy({
         region: args.region,
         exemptInstancesParameter: args.exemptInstancesParameter,
-        logGroupArn: `arn:${partition}:logs:${args.region}:*:log-group:/aws/lambda/${functionName}`,
+        logGroupArn: `arn:${partitionOf(args.region)}:logs:${args.region}:*:log-group:/aws/lambda/${functionName}`,
         deadLetterQueueArn: dlqArn,
-      })))),
-    }, parent);
-    const { fn } = neurocaasFunction(`${name}-fn`, {
-      functionName,
+      })),
       entry: HANDLER_ENTRIES.guard,
-      roleArn: this.role.arn,
       timeoutSeconds: 300,
       memoryMb: 256,
       logRetentionDays: args.logRetentionDays,
       deadLetterQueueArn: dlq.arn,
       variables: { [EXEMPT_PARAMETER_ENV]: args.exemptInstancesParameter },
       tags,
-    }, { parent: this, dependsOn: [policy] });
+      // Before LambdaFunction existed the role and policy were the guard's own `{name}-role`, `{name}-policy`.
+      movedFrom: { parent: this, names: { role: `${name}-role`, policy: `${name}-policy` } },
+    }, parent);
+    const fn = guard.fn;
     this.fn = fn;
+    this.role = guard.role;
     this.rule = new aws.cloudwatch.EventRule(`${name}-schedule`, {
       name: ruleName,
       description: "NeuroCAAS account guard: sweep IAEs past their Timeout tag",

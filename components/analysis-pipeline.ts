@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Blueprint } from "../model/blueprint/types";
-import { trustPolicyJson } from "./iam/document";
+import { partitionOf, trustPolicyJson } from "./iam/document";
 import {
   affiliateGroupPolicy,
   analysisBucketPolicy,
@@ -11,27 +11,27 @@ import {
   postprocessPolicy,
 } from "./iam/policies";
 import { HANDLER_ENTRIES } from "./lambda-bundle";
-import { neurocaasFunction } from "./lambda-function";
+import { LambdaFunction } from "./lambda-function";
 import { AWS_LIMITS, checkNameLength, checkPolicySize } from "./limits";
 import { affiliateGroupName, analysisNames, iamUserName } from "./names";
 import { runtimeConfigFromBlueprint } from "../model/runtime-config-build";
 import { costTagsOf } from "./cost-tags";
 import { neurocaasTags } from "./tags";
 import type { UtilsOutputs } from "./utils-stack";
-import { SSM_CORE_POLICY } from "./utils-stack";
+import { resolvedRoleName, SSM_CORE_POLICY } from "./utils-stack";
 import { groupFolderKeys } from "../model/layout";
-import { notificationFiltersFor, SUBMIT_SUFFIX, type NotificationFilter } from "./notifications";
+import { notificationFiltersFor, type NotificationFilter } from "./notifications";
 
-export { SUBMIT_SUFFIX, type NotificationFilter };
+export { type NotificationFilter };
 
 /** Origins of the NeuroCAAS web client, allowed on websubstack buckets by default. */
-export const DEFAULT_CORS_ORIGINS: readonly string[] = ["https://neurocaas.org", "https://www.neurocaas.org"];
+const DEFAULT_CORS_ORIGINS: readonly string[] = ["https://neurocaas.org", "https://www.neurocaas.org"];
 
 /** Id of the CORS rule of the web dashboard's origin (the policy pack looks for it). */
 export const DASHBOARD_CORS_RULE_ID = "neurocaas-dashboard";
 
 /** The dashboard's CORS rule: its origin only; ETag (multipart, conditional GETs) and Content-Range exposed. */
-export function dashboardCorsRule(origin: pulumi.Input<string>) {
+function dashboardCorsRule(origin: pulumi.Input<string>) {
   return {
     id: DASHBOARD_CORS_RULE_ID,
     allowedOrigins: [origin],
@@ -42,11 +42,15 @@ export function dashboardCorsRule(origin: pulumi.Input<string>) {
   };
 }
 
-export const OBJECT_CREATED = "s3:ObjectCreated:*";
+const OBJECT_CREATED = "s3:ObjectCreated:*";
 /** EC2 states the monitor reacts to (SPEC 4.7). */
-export const MONITORED_STATES = ["running", "shutting-down", "terminated"] as const;
+const MONITORED_STATES = ["running", "shutting-down", "terminated"] as const;
 
 export interface AnalysisPipelineArgs {
+  /**
+   * The analysis' blueprint (`model/blueprint/parse.ts`): PipelineName names the bucket (unless `bucketName`) and every
+   * resource, REGION and STAGE, the affiliates with their users, the Lambda protocol and config.
+   */
   readonly blueprint: Blueprint;
   /**
    * The bucket's name (`neurocaas:bucketName`) when it cannot be the blueprint's PipelineName.
@@ -54,7 +58,10 @@ export interface AnalysisPipelineArgs {
    * IAM, Lambdas, budgets) and every Pulumi resource name (URN) stays derived from it.
    */
   readonly bucketName?: string;
-  /** Utils stack outputs (StackReference or the in-program UtilsStack). */
+  /**
+   * Utils stack outputs (StackReference or the in-program UtilsStack): the development role the
+   * bucket policy admits, the IAE security group, key pair and subnets the job manager launches with.
+   */
   readonly utils: pulumi.Input<UtilsOutputs>;
   /**
    * Web-client origins allowed by CORS. Default: the NeuroCAAS web client for websubstack, none
@@ -67,11 +74,22 @@ export interface AnalysisPipelineArgs {
    * Content-Range exposed), on webdev buckets too — the only origin a webdev bucket allows.
    */
   readonly dashboardOrigin?: pulumi.Input<string>;
-  /** Let `pulumi destroy` empty the bucket (default off: user data survives). */
+  /**
+   * Let `pulumi destroy` empty and delete the bucket. Default off: destroy and renames leave the
+   * bucket, its data and protections in place (`bucketKeepOptions`).
+   */
   readonly forceDestroy: boolean;
+  /** Days CloudWatch keeps the logs of the job manager, monitor and post-processing functions. */
   readonly logRetentionDays: number;
+  /**
+   * Parameter Store prefix of the group budgets, `{prefix}/{group}/{bucket}`; the job manager may
+   * read only below it.
+   */
   readonly budgetParameterPrefix: string;
-  /** Storage-bypass buckets the IAEs and job manager may use besides their own. */
+  /**
+   * Storage-bypass buckets (`neurocaas:bypassBuckets`) the IAEs and job manager may use besides
+   * their own; the platform roles can reach no other bucket.
+   */
   readonly bypassBuckets: readonly string[];
 }
 
@@ -102,7 +120,8 @@ export function monitorEventPattern(): Record<string, unknown> {
 
 /**
  * One analysis: hardened bucket with group folders, IAM groups per affiliate, the per-analysis
- * IAE identity, job-manager / monitor / post-processing Lambdas with their triggers.
+ * IAE identity, job-manager / monitor / post-processing Lambdas (each a `LambdaFunction`) with
+ * their triggers.
  */
 export class AnalysisPipeline extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
@@ -128,7 +147,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     const tags = (component: string) => neurocaasTags(analysis, bp.STAGE, component);
     // The cost limits, readable by the policy pack on a first preview (components/cost-tags.ts).
     const costTags = (component: string) => ({ ...tags(component), ...costTagsOf(bp) });
-    const partition = region.startsWith("us-gov-") ? "aws-us-gov" : region.startsWith("cn-") ? "aws-cn" : "aws";
+    const partition = partitionOf(region);
     const utils = pulumi.output(args.utils);
 
     for (const [kind, n, limit] of [
@@ -229,20 +248,20 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
       tags: costTags("iae-role"),
     }, parent);
-    new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
+    const iaeSsm = new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
       role: this.iaeRole.name,
       policyArn: `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`,
     }, parent);
-    new aws.iam.RolePolicy(`${name}-iae-s3`, {
+    const iaeS3 = new aws.iam.RolePolicy(`${name}-iae-s3`, {
       role: this.iaeRole.name,
       name: "analysis-bucket",
       policy: JSON.stringify(checkPolicySize("role inline policy", names.iaeRole, iaePolicy({ region, bucket, analysis, bypassBuckets: args.bypassBuckets }))),
     }, parent);
     this.iaeInstanceProfile = new aws.iam.InstanceProfile(`${name}-iae-profile`, {
       name: names.iaeInstanceProfile,
-      role: this.iaeRole.name,
+      role: resolvedRoleName(this.iaeRole, [iaeSsm, iaeS3]),
       tags: tags("iae-role"),
-    }, parent);
+    }, { parent: this, dependsOn: [iaeSsm, iaeS3] });
 
     // --- Dead letters and runtime config ------------------------------------------------------------
     this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
@@ -262,65 +281,56 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
         budgetParameterPrefix: args.budgetParameterPrefix,
       }, { bypassBuckets: args.bypassBuckets, bucketName: bucket }));
     const logGroupArn = (fn: string) => `arn:${partition}:logs:${region}:*:log-group:${names.logGroup(fn)}`;
-    const lambdaRole = (id: string, roleName: string, component: string) => new aws.iam.Role(`${name}-${id}-role`, {
-      name: roleName,
-      assumeRolePolicy: trustPolicyJson("lambda.amazonaws.com"),
-      tags: tags(component),
-    }, parent);
+    // The Lambdas were direct children of the pipeline before LambdaFunction existed.
+    const movedFrom = { parent: this };
 
     // --- Job manager ------------------------------------------------------------------------------
-    const jmRole = lambdaRole("job-manager", names.jobManagerRole, "job-manager");
-    const jmPolicy = new aws.iam.RolePolicy(`${name}-job-manager-policy`, {
-      role: jmRole.name,
-      name: "job-manager",
-      policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) =>
-        JSON.stringify(checkPolicySize("role inline policy", names.jobManagerRole, jobManagerPolicy({
-          region,
-          bucket,
-          analysis,
-          iaeRoleArn,
-          amiIds: [cfg.AMI],
-          keyName: u.keyName,
-          securityGroupIds: [u.iaeSecurityGroupId],
-          budgetParameterPrefix: args.budgetParameterPrefix,
-          logGroupArn: logGroupArn(names.jobManagerFunction),
-          deadLetterQueueArn: dlq,
-          bypassBuckets: args.bypassBuckets,
-        })))),
-    }, parent);
-    const jm = neurocaasFunction(`${name}-job-manager`, {
+    const jm = new LambdaFunction(`${name}-job-manager`, {
       functionName: names.jobManagerFunction,
+      roleName: names.jobManagerRole,
+      policyName: "job-manager",
+      policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) => jobManagerPolicy({
+        region,
+        bucket,
+        analysis,
+        iaeRoleArn,
+        amiIds: [cfg.AMI],
+        keyName: u.keyName,
+        securityGroupIds: [u.iaeSecurityGroupId],
+        budgetParameterPrefix: args.budgetParameterPrefix,
+        logGroupArn: logGroupArn(names.jobManagerFunction),
+        deadLetterQueueArn: dlq,
+        bypassBuckets: args.bypassBuckets,
+      })),
       entry: HANDLER_ENTRIES.submit,
-      roleArn: jmRole.arn,
       timeoutSeconds: cfg.EXECUTION_TIMEOUT,
       memoryMb: 512,
       logRetentionDays: args.logRetentionDays,
       deadLetterQueueArn: this.deadLetterQueue.arn,
       runtimeConfig,
       tags: costTags("job-manager"),
-    }, { parent: this, dependsOn: [jmPolicy] });
+      roleTags: tags("job-manager"),
+      movedFrom,
+    }, parent);
     this.jobManager = jm.fn;
 
     // --- Monitor ----------------------------------------------------------------------------------
-    const monRole = lambdaRole("monitor", names.monitorRole, "monitor");
-    const monPolicy = new aws.iam.RolePolicy(`${name}-monitor-policy`, {
-      role: monRole.name,
-      name: "monitor",
-      policy: this.deadLetterQueue.arn.apply((dlq) => JSON.stringify(checkPolicySize("role inline policy", names.monitorRole, monitorPolicy({
-        region, bucket, analysis, bypassBuckets: args.bypassBuckets, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
-      })))),
-    }, parent);
-    const mon = neurocaasFunction(`${name}-monitor`, {
+    const mon = new LambdaFunction(`${name}-monitor`, {
       functionName: names.monitorFunction,
+      roleName: names.monitorRole,
+      policyName: "monitor",
+      policy: this.deadLetterQueue.arn.apply((dlq) => monitorPolicy({
+        region, bucket, analysis, bypassBuckets: args.bypassBuckets, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
+      })),
       entry: HANDLER_ENTRIES.monitor,
-      roleArn: monRole.arn,
       timeoutSeconds: 900,
       memoryMb: 512,
       logRetentionDays: args.logRetentionDays,
       deadLetterQueueArn: this.deadLetterQueue.arn,
       runtimeConfig,
       tags: tags("monitor"),
-    }, { parent: this, dependsOn: [monPolicy] });
+      movedFrom,
+    }, parent);
     this.monitor = mon.fn;
     this.monitorRule = new aws.cloudwatch.EventRule(`${name}-monitor-rule`, {
       name: names.monitorRule,
@@ -343,30 +353,27 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
     const post = bp.Lambda.PostProcessing;
     const permissions: pulumi.Resource[] = [];
     if (post !== undefined) {
-      const ppRole = lambdaRole("postprocess", names.postprocessRole, "postprocess");
-      const ppPolicy = new aws.iam.RolePolicy(`${name}-postprocess-policy`, {
-        role: ppRole.name,
-        name: "postprocess",
-        policy: this.deadLetterQueue.arn.apply((dlq) => JSON.stringify(checkPolicySize("role inline policy", names.postprocessRole, postprocessPolicy({
+      const pp = new LambdaFunction(`${name}-postprocess`, {
+        functionName: names.postprocessFunction,
+        roleName: names.postprocessRole,
+        policyName: "postprocess",
+        policy: this.deadLetterQueue.arn.apply((dlq) => postprocessPolicy({
           region,
           bucket,
           targetBucket: post.TargetBucket ?? bucket,
           stepName: post.StepName,
           logGroupArn: logGroupArn(names.postprocessFunction),
           deadLetterQueueArn: dlq,
-        })))),
-      }, parent);
-      const pp = neurocaasFunction(`${name}-postprocess`, {
-        functionName: names.postprocessFunction,
+        })),
         entry: HANDLER_ENTRIES.postprocess,
-        roleArn: ppRole.arn,
         timeoutSeconds: 300,
         memoryMb: 256,
         logRetentionDays: args.logRetentionDays,
         deadLetterQueueArn: this.deadLetterQueue.arn,
         runtimeConfig,
         tags: tags("postprocess"),
-      }, { parent: this, dependsOn: [ppPolicy] });
+        movedFrom,
+      }, parent);
       this.postprocess = pp.fn;
       permissions.push(new aws.lambda.Permission(`${name}-postprocess-s3-permission`, {
         action: "lambda:InvokeFunction",

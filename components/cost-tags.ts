@@ -16,7 +16,7 @@ export const COST_TAGS = {
   allowSpot: "neurocaas:allow-spot",
 } as const;
 
-export const TAG_VALUE_MAX = 256;
+const TAG_VALUE_MAX = 256;
 
 /** `values` joined by spaces into chunks of at most `TAG_VALUE_MAX` characters (never splitting a value). */
 function chunks(values: readonly string[]): string[] {

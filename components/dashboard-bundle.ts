@@ -6,7 +6,7 @@ import * as path from "node:path";
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 /** The dashboard's sources: `dashboard/src/main.tsx` and the static files beside it. */
-export const DASHBOARD_DIR = path.join(PROJECT_ROOT, "dashboard");
+const DASHBOARD_DIR = path.join(PROJECT_ROOT, "dashboard");
 const ENTRY = path.join(DASHBOARD_DIR, "src", "main.tsx");
 const STATIC_FILES = ["index.html", "style.css", "favicon.svg"] as const;
 
@@ -76,13 +76,6 @@ function collect(result: esbuild.BuildResult<typeof BUILD_OPTIONS>): DashboardFi
     files.set(name, file(name, body));
   }
   return files;
-}
-
-/** The entry script's file name (`app-XXXX.js`) among the built files. */
-export function entryScript(files: DashboardFiles): string {
-  const name = [...files.keys()].find((n) => /^app-[A-Z0-9]+\.js$/.test(n));
-  if (name === undefined) throw new Error("no app-*.js among the dashboard files");
-  return name;
 }
 
 let cached: Promise<DashboardFiles> | undefined;

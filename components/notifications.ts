@@ -7,7 +7,7 @@ import type { Affiliate, PostProcessing, Stage } from "../model/blueprint/types"
  * starts a job locally is one that starts a job on AWS.
  */
 
-export const SUBMIT_SUFFIX = "submit.json";
+const SUBMIT_SUFFIX = "submit.json";
 
 /** One S3 notification entry, as `BucketNotification.lambdaFunctions` takes it. */
 export interface NotificationFilter {
@@ -43,7 +43,7 @@ export function notificationFiltersFor(src: NotificationSource): NotificationFil
 }
 
 /** S3's rule: the object key starts with the prefix and ends with the suffix. */
-export function matchesNotificationFilter(filter: NotificationFilter, key: string): boolean {
+function matchesNotificationFilter(filter: NotificationFilter, key: string): boolean {
   return (filter.filterPrefix === undefined || key.startsWith(filter.filterPrefix)) && key.endsWith(filter.filterSuffix);
 }
 

@@ -13,7 +13,7 @@ import type { Blueprint } from "../model/blueprint/types";
 /** Stack output of a utils stack that analysis stacks read through a StackReference. */
 export const UTILS_OUTPUT = "utils";
 
-export interface AnalysisOutputs {
+interface AnalysisOutputs {
   readonly bucketName: pulumi.Output<string>;
   readonly jobManagerFunction: pulumi.Output<string>;
   readonly monitorFunction: pulumi.Output<string>;
@@ -24,7 +24,7 @@ export interface AnalysisOutputs {
   readonly deadLetterQueueUrl: pulumi.Output<string>;
 }
 
-export interface UserOutputs {
+interface UserOutputs {
   readonly iamUserName: string;
   readonly password?: pulumi.Output<string>;
   readonly accessKeyId?: pulumi.Output<string>;

@@ -5,7 +5,7 @@ import type { Blueprint } from "../model/blueprint/types";
 import { DEFAULT_BUDGET_PARAMETER_PREFIX } from "../model/runtime-config";
 
 /** Retention values CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 export const DEFAULTS = {
   deployUtils: false,
@@ -54,12 +54,12 @@ export function qualifiedStackName(name: string, self: StackIdentity): string {
 }
 
 /** One (analysis, affiliate) group a user profile belongs to. */
-export interface GroupMembershipRef {
+interface GroupMembershipRef {
   readonly Analysis: string;
   readonly Affiliate: string;
 }
 
-export interface UserProfileSettings {
+interface UserProfileSettings {
   /** IAM user name without region suffix; the IAM user is `{UserName}{region}`. */
   readonly UserName: string;
   readonly Groups: readonly GroupMembershipRef[];
@@ -70,7 +70,7 @@ export interface UserProfileSettings {
 }
 
 /** Settings of the utils resources when this program deploys them itself. */
-export interface UtilsSettings {
+interface UtilsSettings {
   /** CIDR allowed to SSH into development instances (required when utils are deployed). */
   readonly sshCidr?: string;
   readonly keyName: string;
@@ -80,7 +80,7 @@ export interface UtilsSettings {
   readonly subnetIds: readonly string[];
 }
 
-export interface GuardSettings {
+interface GuardSettings {
   readonly enabled: boolean;
   /** EventBridge schedule expression of the sweeper. */
   readonly schedule: string;
@@ -124,7 +124,7 @@ export interface StackSettings {
   readonly dashboardOrigin?: string;
 }
 
-export interface DashboardSettings {
+interface DashboardSettings {
   /** Cognito hosted-login domain prefix (`{prefix}.auth.{region}.amazoncognito.com`). */
   readonly loginDomain: string;
   /** Offer the "paste access keys" sign-in too (default true). */

@@ -6,7 +6,7 @@ import { neurocaasTags, SHARED_ANALYSIS, SHARED_STAGE } from "./tags";
 import { changeOwnPasswordPolicy } from "./iam/policies";
 
 /** Login-profile inputs AWS does not report back (or that only matter at creation). */
-export const LOGIN_PROFILE_IGNORED = ["password", "passwordLength", "passwordResetRequired", "pgpKey"] as const;
+const LOGIN_PROFILE_IGNORED = ["password", "passwordLength", "passwordResetRequired", "pgpKey"] as const;
 
 export interface UserProfileArgs {
   /** NeuroCAAS user name; the IAM user is `{userName}{region}`. */

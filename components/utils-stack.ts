@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
+// The ec2 module only: the package root also loads ECS, ECR and docker support (~0.6 s).
+import { DefaultVpc } from "@pulumi/awsx/ec2";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { trustPolicyJson } from "./iam/document";
+import { partitionOf, trustPolicyJson } from "./iam/document";
 import { NAME_LIMITS, fitName } from "./names";
 import { neurocaasTags, SHARED_ANALYSIS, SHARED_STAGE } from "./tags";
 
@@ -16,7 +18,7 @@ export interface UtilsStackArgs {
   /** CIDR allowed to SSH into development instances. */
   readonly sshCidr: string;
   readonly keyName: string;
-  /** VPC of the security groups; the default VPC when omitted. */
+  /** VPC of the security groups; the region's default VPC (awsx `DefaultVpc`) when omitted. */
   readonly vpcId?: string;
   readonly subnetIds: readonly string[];
 }
@@ -44,6 +46,15 @@ export interface UtilsOutputs {
   readonly globalParams: Readonly<Record<string, string>>;
 }
 
+/**
+ * The role's name once every given policy resource exists (pulumi-eks's resolved role): an
+ * instance profile built on it, and anything launched with that profile, only ever sees the role
+ * with its permissions attached, never the bare role IAM creates first.
+ */
+export function resolvedRoleName(role: aws.iam.Role, policies: readonly pulumi.CustomResource[]): pulumi.Output<string> {
+  return pulumi.all([role.name, ...policies.map((p) => p.id)]).apply(([roleName]) => roleName);
+}
+
 /** Utils resources shared by every analysis of an account and region. */
 export class UtilsStack extends pulumi.ComponentResource {
   readonly iaeRole: aws.iam.Role;
@@ -52,6 +63,8 @@ export class UtilsStack extends pulumi.ComponentResource {
   readonly devSecurityGroup: aws.ec2.SecurityGroup;
   readonly keyPair: aws.ec2.KeyPair;
   readonly privateKeyParameter: aws.ssm.Parameter;
+  /** VPC of the security groups: `vpcId`, else the default VPC. */
+  readonly vpcId: pulumi.Output<string>;
   readonly outputs: pulumi.Output<UtilsOutputs>;
 
   constructor(name: string, args: UtilsStackArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -61,7 +74,7 @@ export class UtilsStack extends pulumi.ComponentResource {
     // a replacement (e.g. a new description or VPC) must delete the old one before creating the new.
     const fixedName = { parent: this, deleteBeforeReplace: true };
     const tags = (component: string) => neurocaasTags(SHARED_ANALYSIS, SHARED_STAGE, component);
-    const partition = args.region.startsWith("us-gov-") ? "aws-us-gov" : args.region.startsWith("cn-") ? "aws-cn" : "aws";
+    const partition = partitionOf(args.region);
 
     this.iaeRole = new aws.iam.Role(`${name}-iae-role`, {
       name: fitName(args.namePrefix, "dev-iae", NAME_LIMITS.iamRole),
@@ -69,27 +82,30 @@ export class UtilsStack extends pulumi.ComponentResource {
       assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
       tags: tags("iae-role"),
     }, parent);
-    new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
+    const iaeSsm = new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
       role: this.iaeRole.name,
       policyArn: `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`,
     }, parent);
     this.iaeInstanceProfile = new aws.iam.InstanceProfile(`${name}-iae-profile`, {
       name: fitName(args.namePrefix, "dev-iae", NAME_LIMITS.instanceProfile),
-      role: this.iaeRole.name,
+      role: resolvedRoleName(this.iaeRole, [iaeSsm]),
       tags: tags("iae-role"),
-    }, parent);
+    }, { parent: this, dependsOn: [iaeSsm] });
 
+    // Named explicitly rather than left to EC2's implicit default: an account or region without a
+    // default VPC fails the preview at this lookup instead of half-way through `pulumi up`.
+    this.vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : new DefaultVpc(`${name}-default-vpc`, {}, parent).vpcId;
     this.iaeSecurityGroup = new aws.ec2.SecurityGroup(`${name}-iae-sg`, {
       name: `${args.namePrefix}-iae`,
       description: "NeuroCAAS IAEs: no ingress; egress for S3, SSM and package downloads",
-      ...(args.vpcId !== undefined ? { vpcId: args.vpcId } : {}),
+      vpcId: this.vpcId,
       egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
       tags: tags("iae-security-group"),
     }, fixedName);
     this.devSecurityGroup = new aws.ec2.SecurityGroup(`${name}-dev-sg`, {
       name: `${args.namePrefix}-dev`,
       description: "NeuroCAAS development instances: SSH from the configured CIDR only",
-      ...(args.vpcId !== undefined ? { vpcId: args.vpcId } : {}),
+      vpcId: this.vpcId,
       ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [args.sshCidr], description: "SSH from the configured CIDR" }],
       egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
       tags: tags("dev-security-group"),

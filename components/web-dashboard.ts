@@ -10,7 +10,7 @@ import { neurocaasTags, SHARED_ANALYSIS, SHARED_STAGE } from "./tags";
 
 /** AWS managed CloudFront cache policies. */
 export const CACHE_POLICY = { optimized: "658327ea-f89d-4fab-a63d-7e88639e58f6", disabled: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad" } as const;
-export const DASHBOARD_COMPONENT_TAG = "web-dashboard";
+const DASHBOARD_COMPONENT_TAG = "web-dashboard";
 
 export interface WebDashboardArgs {
   readonly region: string;
@@ -31,7 +31,7 @@ export interface WebDashboardArgs {
 }
 
 /** The trust policy of an (analysis, group) role: only authenticated identities of this identity pool. */
-export function cognitoTrustPolicy(identityPoolId: string): Record<string, unknown> {
+function cognitoTrustPolicy(identityPoolId: string): Record<string, unknown> {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -49,7 +49,7 @@ export function cognitoTrustPolicy(identityPoolId: string): Record<string, unkno
 }
 
 /** The site bucket policy: CloudFront (this distribution only, through origin access control) reads; TLS only. */
-export function siteBucketPolicy(bucketArn: string, distributionArn: string): Record<string, unknown> {
+function siteBucketPolicy(bucketArn: string, distributionArn: string): Record<string, unknown> {
   return {
     Version: "2012-10-17",
     Statement: [

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { randomUUID } from "node:crypto";
 
-export const MEMORY_LIMIT = 16 * 1024 * 1024;
+const MEMORY_LIMIT = 16 * 1024 * 1024;
 
 export class BodySpool {
   private chunks: Buffer[] = [];

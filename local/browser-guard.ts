@@ -13,7 +13,7 @@ export interface BrowserCheck {
 }
 
 /** `http://host[:port]`, lower-case, default port dropped; undefined when not an http(s) origin. */
-export function normalizeOrigin(origin: string): string | undefined {
+function normalizeOrigin(origin: string): string | undefined {
   let url: URL;
   try {
     url = new URL(origin);

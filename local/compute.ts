@@ -63,7 +63,7 @@ export interface LocalComputeArgs {
 
 const ACTIVE: readonly IaeState[] = ["pending", "running"];
 
-export const FORGET_TERMINATED_AFTER_MS = 60 * 60 * 1000;
+const FORGET_TERMINATED_AFTER_MS = 60 * 60 * 1000;
 
 function newInstanceId(): string {
   return `i-${randomBytes(9).toString("hex").slice(0, 17)}`;

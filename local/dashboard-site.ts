@@ -23,7 +23,7 @@ export interface LocalDashboardArgs {
 }
 
 /** How config.json names an access key id (the page computes the same digest of the key it is given). */
-export function accessKeyDigest(accessKeyId: string): string {
+function accessKeyDigest(accessKeyId: string): string {
   return createHash("sha256").update(accessKeyId).digest("hex");
 }
 

@@ -91,7 +91,7 @@ export interface Ec2StateChangeEvent {
   readonly detail: { readonly "instance-id": string; readonly state: Ec2State };
 }
 
-export const LOCAL_ACCOUNT_ID = "000000000000";
+const LOCAL_ACCOUNT_ID = "000000000000";
 
 export function ec2StateChangeEvent(region: string, instanceId: string, state: Ec2State, time: Date = new Date()): Ec2StateChangeEvent {
   return {

@@ -41,12 +41,12 @@ export interface IaeExit {
   readonly stderrPath: string;
 }
 
-export const STDOUT_FILE = "stdout.txt";
-export const STDERR_FILE = "stderr.txt";
+const STDOUT_FILE = "stdout.txt";
+const STDERR_FILE = "stderr.txt";
 /** The IAE's TMPDIR, in its sandbox (tsx keeps its cache there; nothing is shared between IAEs). */
-export const TMP_DIR = "tmp";
+const TMP_DIR = "tmp";
 /** Mounted at the working directory when the blueprint's one (e.g. `/home/ubuntu`) is not visible in the sandbox. */
-export const PRIVATE_WORKDIR = "workdir";
+const PRIVATE_WORKDIR = "workdir";
 
 /** File descriptor on which bubblewrap reports the host PID of the sandbox's PID 1. */
 const INFO_FD = 3;
@@ -232,6 +232,6 @@ function childPidOf(text: string): number | undefined {
 }
 
 /** Processes of a process group that are alive (zombies excluded: they may never be reaped here). */
-export function liveGroupMembers(pgid: number): number {
+function liveGroupMembers(pgid: number): number {
   return readAllProcStats().filter((p) => p.pgrp === pgid && p.state !== "Z").length;
 }

@@ -136,7 +136,7 @@ export function planSandbox(args: SandboxPlanArgs): SandboxPlan {
  * the grace period the server grants (e.g. for `log-command` to record the interruption) — before
  * exiting; the server SIGKILLs it at the end of the grace period.
  */
-export const NAMESPACE_INIT = [
+const NAMESPACE_INIT = [
   "trap 'stopping=1; kill -TERM -1 2>/dev/null' TERM",
   '( trap - INT QUIT; exec /bin/bash -c "$1" ) &',
   "main=$!",
@@ -147,14 +147,14 @@ export const NAMESPACE_INIT = [
 ].join("\n");
 
 /** bubblewrap options besides the file system: new PID and IPC namespaces, no capabilities, gone with the server. */
-export const NAMESPACE_ARGS = ["--unshare-pid", "--unshare-ipc", "--as-pid-1", "--die-with-parent", "--cap-drop", "ALL"] as const;
+const NAMESPACE_ARGS = ["--unshare-pid", "--unshare-ipc", "--as-pid-1", "--die-with-parent", "--cap-drop", "ALL"] as const;
 
 /** The full argv (after the bwrap binary) that runs `command` in a sandbox; `infoFd` receives `{"child-pid": N}`. */
 export function sandboxArgv(plan: SandboxPlan, command: string, infoFd: number): string[] {
   return [...plan.args, ...NAMESPACE_ARGS, "--info-fd", String(infoFd), "--", "/bin/bash", "-c", NAMESPACE_INIT, "neurocaas-iae", command];
 }
 
-export interface IsolationProbe {
+interface IsolationProbe {
   readonly ok: boolean;
   /** Why sandboxes do not work here (when !ok). */
   readonly reason?: string;
@@ -166,7 +166,7 @@ export const PROBE_ARGS: readonly string[] = ["--ro-bind", "/", "/", "--dev", "/
 const probes = new Map<string, Promise<IsolationProbe>>();
 
 /** Whether bubblewrap sandboxes work on this machine (tried once per binary and process). */
-export function probeSandbox(bwrap = DEFAULT_BWRAP): Promise<IsolationProbe> {
+function probeSandbox(bwrap = DEFAULT_BWRAP): Promise<IsolationProbe> {
   let probe = probes.get(bwrap);
   if (!probe) {
     probe =

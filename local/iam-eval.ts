@@ -33,7 +33,7 @@ export interface AuthzRequest {
 type OneOrMany = string | readonly string[];
 
 /** The statement shape evaluated here (components/iam/document.ts `Statement` is one). */
-export interface EvaluableStatement {
+interface EvaluableStatement {
   readonly Sid?: string;
   readonly Effect: "Allow" | "Deny";
   readonly Action?: OneOrMany;

@@ -42,8 +42,8 @@ export interface KeyLookup {
   readonly hint?: string;
 }
 
-export const KEYS_FILE = "keys.json";
-export const CREDENTIALS_FILE = "credentials";
+const KEYS_FILE = "keys.json";
+const CREDENTIALS_FILE = "credentials";
 export const ADMIN_PROFILE = "neurocaas-admin";
 
 /** Environment variables that give the admin key (instead of a generated one). */

@@ -19,7 +19,7 @@ import type { Query } from "./s3-operations";
 /** s3rver's file for key K: `K._S3rver_object`. */
 const OBJECT_SUFFIX = "._S3rver_object";
 const STORE_MARKER = "._S3rver_";
-export const MAX_LIST_KEYS = 1000;
+const MAX_LIST_KEYS = 1000;
 
 export interface ListParams {
   readonly version: 1 | 2;
@@ -52,7 +52,7 @@ function has(query: Query, name: string): boolean {
 }
 
 /** UTF-8 byte order (S3's key order); differs from JS string order above U+FFFF. */
-export function compareKeys(a: string, b: string): number {
+function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
@@ -151,7 +151,7 @@ async function* walkFolder(dir: string, keyPrefix: string, prefix: string, after
   }
 }
 
-export interface Listing {
+interface Listing {
   readonly keys: readonly string[];
   readonly commonPrefixes: readonly string[];
   readonly truncated: boolean;
@@ -160,7 +160,7 @@ export interface Listing {
 }
 
 /** The keys and common prefixes of one page. */
-export async function listPage(bucketDir: string, params: ListParams): Promise<Listing> {
+async function listPage(bucketDir: string, params: ListParams): Promise<Listing> {
   const keys: string[] = [];
   const commonPrefixes: string[] = [];
   let lastPrefix: string | undefined;

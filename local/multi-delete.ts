@@ -7,7 +7,7 @@
 import { XMLParser } from "fast-xml-parser";
 import { s3Failure, xmlEscape, type S3Failure } from "./s3-errors";
 
-export const MAX_DELETE_KEYS = 1000;
+const MAX_DELETE_KEYS = 1000;
 
 export interface DeleteRequest {
   readonly keys: readonly string[];
@@ -48,6 +48,3 @@ export function deleteResultXml(deleted: readonly string[], errors: readonly Key
   ];
   return `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join("")}</DeleteResult>`;
 }
-
-/** Per key: a refusal (bad key, not allowed) or undefined to delete it. */
-export type KeyCheck = (key: string) => S3Failure | undefined;

@@ -7,15 +7,15 @@
 import { s3Failure, type S3Failure } from "./s3-errors";
 
 /** S3's key limit (UTF-8 bytes). */
-export const MAX_KEY_BYTES = 1024;
+const MAX_KEY_BYTES = 1024;
 /** File-name limit of Linux file systems (NAME_MAX). */
-export const MAX_NAME_BYTES = 255;
+const MAX_NAME_BYTES = 255;
 /** s3rver stores key `a/b` as `a/b._S3rver_object` plus `a/b._S3rver_metadata.json`: the longest suffix. */
-export const STORE_SUFFIX = "._S3rver_metadata.json";
+const STORE_SUFFIX = "._S3rver_metadata.json";
 /** Marker s3rver uses for its own files (metadata, multipart uploads, bucket configs). */
 const STORE_MARKER = "._S3rver_";
 /** The longest last segment of a key that still fits in a file name. */
-export const MAX_LAST_SEGMENT_BYTES = MAX_NAME_BYTES - Buffer.byteLength(STORE_SUFFIX);
+const MAX_LAST_SEGMENT_BYTES = MAX_NAME_BYTES - Buffer.byteLength(STORE_SUFFIX);
 
 /** A bucket name that is one safe directory name (S3's own rules are stricter; CreateBucket applies them). */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

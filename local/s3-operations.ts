@@ -89,7 +89,7 @@ function listContext(query: Query): Record<string, string> {
 }
 
 /** `x-amz-copy-source` (`/bucket/key?versionId=...`, URL-encoded) → bucket, key, version. */
-export function parseCopySource(header: string): S3Operation["copySource"] | undefined {
+function parseCopySource(header: string): S3Operation["copySource"] | undefined {
   const [source, query] = header.split("?", 2);
   let decoded: string;
   try {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
-export interface S3rverObject {
+interface S3rverObject {
   readonly bucket: string;
   readonly key: string;
   readonly content: Buffer | Readable;

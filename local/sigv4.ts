@@ -16,8 +16,8 @@ import { s3Failure, type S3Failure } from "./s3-errors";
 const ALGORITHM = "AWS4-HMAC-SHA256";
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 /** S3 refuses header-signed requests whose time is further than this from the server's. */
-export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
-export const MAX_PRESIGNED_EXPIRES_S = 7 * 24 * 3600;
+const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+const MAX_PRESIGNED_EXPIRES_S = 7 * 24 * 3600;
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
@@ -61,7 +61,7 @@ export interface ReceivedRequest {
 }
 
 /** How the body was signed. */
-export type PayloadSigning =
+type PayloadSigning =
   | { readonly kind: "unsigned" }
   | { readonly kind: "sha256"; readonly hex: string }
   | { readonly kind: "streaming-signed"; readonly trailer: boolean; readonly signing: ChunkSigning }
@@ -91,7 +91,7 @@ function first(query: ReceivedRequest["query"], name: string): string | undefine
 }
 
 /** `yyyyMMddTHHmmssZ` → Date (undefined when malformed). */
-export function parseAmzDate(text: string | undefined): Date | undefined {
+function parseAmzDate(text: string | undefined): Date | undefined {
   const m = text === undefined ? null : /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return undefined;
   const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));

@@ -6,7 +6,7 @@ import type { AnalysisRuntimeConfig } from "../model/runtime-config";
 import type { Blueprint } from "../model/blueprint/types";
 
 /** Stand-ins for the utils stack outputs: local IAEs need no instance profile, key or security group. */
-export const LOCAL_UTILS: UtilsRuntimeValues = {
+const LOCAL_UTILS: UtilsRuntimeValues = {
   iaeInstanceProfileArn: "arn:aws:iam::000000000000:instance-profile/neurocaas-local-iae",
   iaeRoleArn: "arn:aws:iam::000000000000:role/neurocaas-local-iae",
   keyName: "neurocaas-local",

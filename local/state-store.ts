@@ -46,7 +46,7 @@ export interface LocalComputeState {
   clientTokens: Record<string, string[]>;
 }
 
-export function emptyState(): LocalComputeState {
+function emptyState(): LocalComputeState {
   return { instances: {}, commands: {}, clientTokens: {} };
 }
 

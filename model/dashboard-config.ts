@@ -30,7 +30,7 @@ export interface DashboardAnalysis {
 }
 
 /** Sign-in with an access key (local keys, or an IAM user's on AWS). */
-export interface KeySignIn {
+interface KeySignIn {
   /** Where the keys come from, shown on the sign-in page. */
   readonly hint: string;
   /**

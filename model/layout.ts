@@ -4,8 +4,7 @@
  */
 import { createHash } from "node:crypto";
 
-export const GROUP_FOLDERS = ["inputs", "configs", "submissions", "results"] as const;
-export type GroupFolder = (typeof GROUP_FOLDERS)[number];
+const GROUP_FOLDERS = ["inputs", "configs", "submissions", "results"] as const;
 
 export const END_MARKER_BODY = "end of analysis marker";
 export const ACTIVE_LOG_PREFIX = "logs/active/";
@@ -137,10 +136,6 @@ export function datasetLineName(datasetKey: string, member?: EnsembleMember): st
 
 export function endMarkerKey(jobFolder: string): string {
   return `${jobFolder}/process_results/end.txt`;
-}
-
-export function updateMarkerKey(jobFolder: string): string {
-  return `${jobFolder}/process_results/update.txt`;
 }
 
 export function processResultsPrefix(jobFolder: string): string {

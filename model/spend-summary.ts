@@ -29,9 +29,9 @@ export function spendSummaryKey(group: string): string {
   return `${SPEND_SUMMARY_PREFIX}${group}.json`;
 }
 
-export type BudgetOrigin = "group" | "analysis-default";
+type BudgetOrigin = "group" | "analysis-default";
 
-export interface JobSpend {
+interface JobSpend {
   /** USD of the job's finished IAEs. */
   readonly cost: number;
   /** instance id → USD, so a repeated completion counts once. */
@@ -204,7 +204,7 @@ export function parseSpendSummary(text: string): SpendSummary | undefined {
 }
 
 /** The job folder name of a cost log's `jobpath` (`{group}/results/job__…` or a bypass prefix). */
-export function jobNameOfCostLog(log: Pick<CostLog, "jobpath">): string {
+function jobNameOfCostLog(log: Pick<CostLog, "jobpath">): string {
   const parts = log.jobpath.replace(/\/+$/, "").split("/");
   return parts[parts.length - 1];
 }

@@ -27,7 +27,7 @@ export interface NeurocaasPolicyConfig {
   readonly dashboardOrigins: readonly string[];
 }
 
-export const DEFAULT_POLICY_CONFIG: NeurocaasPolicyConfig = {
+const DEFAULT_POLICY_CONFIG: NeurocaasPolicyConfig = {
   allowedRegions: ["us-east-1", "us-east-2", "us-west-2", "eu-west-1"],
   // The families the original deployment used (CPU, memory and GPU analyses) and their successors.
   allowedInstanceTypes: [

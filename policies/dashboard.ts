@@ -10,12 +10,12 @@ import { bucketOfArn, isKind, knownOrUndefined, list, nameFromArn, record, str, 
  */
 
 /** Tag value of the dashboard's resources (components/web-dashboard.ts `DASHBOARD_COMPONENT_TAG`). */
-export const DASHBOARD_COMPONENT = "web-dashboard";
+const DASHBOARD_COMPONENT = "web-dashboard";
 /** Id of the dashboard's CORS rule on analysis buckets (components/analysis-pipeline.ts). */
-export const DASHBOARD_CORS_RULE_ID = "neurocaas-dashboard";
+const DASHBOARD_CORS_RULE_ID = "neurocaas-dashboard";
 
 /** The stack's dashboard distributions: their URNs and (when known) their origins `https://{domain}`. */
-export function dashboardDistributions(resources: readonly PolicyResource[]): { urns: Set<string>; origins: Set<string> } {
+function dashboardDistributions(resources: readonly PolicyResource[]): { urns: Set<string>; origins: Set<string> } {
   const urns = new Set<string>();
   const origins = new Set<string>();
   for (const r of resources) {
@@ -79,7 +79,7 @@ export const dashboardCloudFront: StackValidationPolicy = {
  * Role name → the affiliate whose folder it is for: the Cognito groups (named `{analysis}.{group}`
  * like the IAM groups) that map users to roles.
  */
-export function cognitoGroupRoles(resources: readonly PolicyResource[]): Map<string, string> {
+function cognitoGroupRoles(resources: readonly PolicyResource[]): Map<string, string> {
   const known = affiliateNames(resources);
   const out = new Map<string, string>();
   for (const r of resources) {

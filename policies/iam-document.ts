@@ -98,7 +98,7 @@ export function statementCoversAction(st: NormalizedStatement, action: string): 
 }
 
 /** Whether the statement's resource clause covers `resource` (an ARN). */
-export function statementCoversResource(st: NormalizedStatement, resource: string): boolean {
+function statementCoversResource(st: NormalizedStatement, resource: string): boolean {
   if (st.resources.length > 0) return st.resources.some((p) => wildcardMatch(p, resource));
   if (st.notResources.length > 0) return !st.notResources.some((p) => wildcardMatch(p, resource));
   // Resource-based policies (bucket policies) may omit Resource only when they are invalid; treat as none.
@@ -117,12 +117,6 @@ export function mayAllow(statements: readonly NormalizedStatement[], action: str
   const covers = (st: NormalizedStatement) => statementCoversAction(st, action) && statementCoversResource(st, resource);
   const denied = statements.some((st) => st.effect === "Deny" && !hasConditions(st) && covers(st));
   return !denied && statements.some((st) => st.effect === "Allow" && covers(st));
-}
-
-/** Every action string an Allow statement grants (NotAction statements are reported as `NotAction:…`). */
-export function grantedActions(st: NormalizedStatement): string[] {
-  if (st.actions.length > 0) return [...st.actions];
-  return st.notActions.map((a) => `NotAction:${a}`);
 }
 
 /**

@@ -10,7 +10,7 @@ import { P } from "./props";
 
 export type PrincipalKind = "role" | "group" | "user";
 
-export interface AttachedDocument {
+interface AttachedDocument {
   /** Human-readable origin, e.g. `inline policy 'x'` or `managed policy 'y'`. */
   readonly label: string;
   readonly urn: string;

@@ -228,7 +228,7 @@ export const affiliateScope: StackValidationPolicy = {
 };
 
 /** AWS quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). */
-export const IAM_LIMITS = {
+const IAM_LIMITS = {
   managedPolicy: 6144,
   roleInlineTotal: 10240,
   groupInlineTotal: 5120,
@@ -322,7 +322,7 @@ export const aggregateIamLimits: StackValidationPolicy = {
   },
 };
 
-export const MAX_GROUPS_PER_USER = 10;
+const MAX_GROUPS_PER_USER = 10;
 
 export const userGroupLimit: StackValidationPolicy = {
   name: "neurocaas-user-group-limit",

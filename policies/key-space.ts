@@ -103,9 +103,9 @@ class Dfa {
 /** Search budget: far above what a policy document's patterns need; reaching it is reported. */
 const MAX_STATES = 500_000;
 
-export class KeySpaceTooLarge extends Error {}
+class KeySpaceTooLarge extends Error {}
 
-export interface WitnessQuery {
+interface WitnessQuery {
   /** The string must match at least one of these (e.g. the resources of Allow statements). */
   readonly anyOf: readonly KeyPattern[];
   /** ... every one of these ... */
@@ -115,7 +115,7 @@ export interface WitnessQuery {
 }
 
 /** The shortest string the query describes, or undefined when there is none. */
-export function findWitness(q: WitnessQuery): string | undefined {
+function findWitness(q: WitnessQuery): string | undefined {
   const any = q.anyOf.map((p) => new Dfa(p));
   const all = (q.all ?? []).map((p) => new Dfa(p));
   const none = (q.none ?? []).map((p) => new Dfa(p));
@@ -161,7 +161,7 @@ export function witness(all: readonly KeyPattern[], none: readonly KeyPattern[])
 const S3_ARN = /^arn:[^:]*:s3:::(.*)$/s;
 
 /** IAM wildcard match of one string against a glob. */
-export function globMatches(glob: string, value: string): boolean {
+function globMatches(glob: string, value: string): boolean {
   const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`, "s").test(value);
 }
@@ -172,7 +172,7 @@ export function globMatches(glob: string, value: string): boolean {
  * bucket part `*` is one segment; a pattern with wildcards before `:s3:::` (`*`, `arn:aws:*`) or
  * ending in the bucket part with `*` (`arn:aws:s3:::*`) covers every object of the buckets it names.
  */
-export function objectPattern(resource: string): KeyPattern | undefined {
+function objectPattern(resource: string): KeyPattern | undefined {
   const m = S3_ARN.exec(resource);
   if (!m) return globMatches(resource, "arn:aws:s3:::bucket/key") ? globPattern("*") : undefined;
   const rest = m[1];

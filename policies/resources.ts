@@ -175,7 +175,7 @@ export const COST_LIMIT_TAGS = {
 } as const;
 
 /** Tags of a resource as far as they are known: an unknown map or value (preview) is left out. */
-export function knownTagsOf(props: Props): Record<string, string> {
+function knownTagsOf(props: Props): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of ["tagsAll", "tags"]) {
     const map = knownOrUndefined(() => record(props[key]));

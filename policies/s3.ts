@@ -31,7 +31,7 @@ export function pointsAt(r: PolicyResource, bucket: BucketView): boolean {
 }
 
 /** Sub-resources of `kind` that point at `bucket`. */
-export function attachedTo(resources: readonly PolicyResource[], kind: Kind, bucket: BucketView): PolicyResource[] {
+function attachedTo(resources: readonly PolicyResource[], kind: Kind, bucket: BucketView): PolicyResource[] {
   return resources.filter((r) => isKind(r.type, kind) && pointsAt(r, bucket));
 }
 

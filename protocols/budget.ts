@@ -37,7 +37,7 @@ export function timeoutMinutes(tags: Readonly<Record<string, string>>): number {
  * Running IAEs that count against a group: same image, and either tagged for this group or
  * untagged (an untagged instance of the image cannot be attributed, so it counts).
  */
-export function countsAgainstGroup(iae: IaeDescription, imageId: string, group: string): boolean {
+function countsAgainstGroup(iae: IaeDescription, imageId: string, group: string): boolean {
   if (iae.imageId !== imageId) return false;
   const owner = iae.tags[IAE_TAGS.group];
   return owner === undefined || owner === group;

@@ -7,15 +7,15 @@
  */
 import { formatElapsed, formatTime } from "./time-format";
 
-export const STEP_NAMES = ["Initialization", "Validation", "Environment Setup", "Initialize Processing"] as const;
+const STEP_NAMES = ["Initialization", "Validation", "Environment Setup", "Initialize Processing"] as const;
 export type StepNumber = 1 | 2 | 3 | 4;
 
-export const TERMINATE_PREFIX = "[JOB TERMINATE REASON]";
+const TERMINATE_PREFIX = "[JOB TERMINATE REASON]";
 export const SHUTDOWN_LINE = "[Job Manager] Shutting down job.";
 export const BUDGET_REJECTION = "Job is not covered by budget. Contact NeuroCAAS administrator.";
 
-export const MONITORING_HEADER = "PER ENVIRONMENT MONITORING:";
-export const DIVIDER = "================";
+const MONITORING_HEADER = "PER ENVIRONMENT MONITORING:";
+const DIVIDER = "================";
 
 /** One line of the certificate's monitoring block. */
 export interface DatasetLine {
@@ -37,7 +37,7 @@ export function stepErrorLine(step: StepNumber, kind: "AWS" | "INTERNAL", messag
 
 // ------------------------------------------------------------------ dataset lines
 
-export function renderDatasetLine(line: DatasetLine): string {
+function renderDatasetLine(line: DatasetLine): string {
   const cpu = line.cpuUsage === undefined ? "" : ` | CPU_USAGE: ${line.cpuUsage} %`;
   return `DATANAME: ${line.dataname} | STATUS: ${line.status} | TIME: ${line.time} | LAST COMMAND: ${line.lastCommand}${cpu}`;
 }

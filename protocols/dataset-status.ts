@@ -14,16 +14,6 @@ export function isFinalStatus(status: unknown): boolean {
   return status === "SUCCESS" || status === "FAILED";
 }
 
-/** The job manager's first version of a status file. */
-export interface DatasetStatus {
-  readonly status: DatasetStatusName;
-  readonly reason: readonly string[];
-  readonly input: string;
-  readonly instance: string | null;
-  readonly command: string | null;
-  readonly [extra: string]: unknown;
-}
-
 export function renderDatasetStatus(doc: Readonly<Record<string, unknown>>): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
@@ -105,11 +95,11 @@ export interface ProgressArgs {
   readonly command?: string;
 }
 
-export function formatMb(mb: number | undefined): string {
+function formatMb(mb: number | undefined): string {
   return mb === undefined ? "N/A" : `${mb.toFixed(1)} MB`;
 }
 
-export function formatPercent(p: number | undefined): string {
+function formatPercent(p: number | undefined): string {
   return p === undefined ? "N/A" : `${p.toFixed(1)} %`;
 }
 

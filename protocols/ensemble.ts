@@ -4,7 +4,7 @@ import type { JobConfig } from "./job-config";
 import { ensembleConfigKey } from "../model/layout";
 import { Submission, type ConfiguredJob, type IaePlan } from "./submission";
 
-export const MAX_ENSEMBLE_SIZE = 100;
+const MAX_ENSEMBLE_SIZE = 100;
 
 /**
  * Ensemble protocol (SPEC 4.8): one dataset, `ensemble_size` IAEs on it, each with its own config

@@ -14,7 +14,7 @@ export interface GuardDecision {
  * kept); instances listed in `exempt_instances` are kept. Instances without `PriceTracking=On` and a
  * Timeout tag are not managed by NeuroCAAS and are left alone.
  */
-export async function sweepAccount(deps: GuardDeps): Promise<readonly GuardDecision[]> {
+async function sweepAccount(deps: GuardDeps): Promise<readonly GuardDecision[]> {
   const exempt = new Set(await deps.exemptions.exemptInstances());
   // NeuroCAAS instances (IAEs and development instances) carry PriceTracking=On and a Timeout.
   const candidates = (await deps.compute.listRunning({ tagKey: IAE_TAGS.timeout })).filter((i) => i.state === "running" && i.tags[IAE_TAGS.priceTracking] === "On");

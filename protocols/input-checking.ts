@@ -18,7 +18,7 @@ export class InputCheckingSubmission extends Submission {
 }
 
 /** Every schema violation of a config, in words naming the key. */
-export function configProblems(schema: Record<string, unknown>, values: unknown): string[] {
+function configProblems(schema: Record<string, unknown>, values: unknown): string[] {
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
   const validate = ajv.compile(schema);

@@ -16,11 +16,11 @@ export interface JobConfig {
   readonly notes: readonly string[];
 }
 
-export const DEFAULT_DURATION_MINUTES = 60;
+const DEFAULT_DURATION_MINUTES = 60;
 export const MAX_DURATION_MINUTES = 7 * 24 * 60;
 export const MAX_DATASET_SIZE_GB = 16 * 1024;
 /** Configs are small parameter files; anything bigger is refused before parsing. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Parse config text by the key's extension and read the reserved keys. Throws JobError. */
 export function parseJobConfig(text: string, key: string): JobConfig {

@@ -23,7 +23,7 @@ export interface LaunchedPlan {
 }
 
 /** Length of a launch's idempotency token (the EC2 backend appends its market, within EC2's 64). */
-export const LAUNCH_TOKEN_LENGTH = 60;
+const LAUNCH_TOKEN_LENGTH = 60;
 
 /**
  * The job's launch calls: plans with the same `groupKey` (everything but per-instance tags alike)

@@ -23,7 +23,7 @@ export interface Lease {
 }
 
 /** Lambda's maximum run time: the lease of an attempt that did not say otherwise. */
-export const DEFAULT_INVOCATION_MS = 15 * 60_000;
+const DEFAULT_INVOCATION_MS = 15 * 60_000;
 
 /** An invocation for callers that did not pass one (tests, scripts): a fresh id and the Lambda maximum. */
 export function defaultInvocation(now: Date): Invocation {

@@ -23,7 +23,7 @@ export interface Ec2StateChangeEvent {
   readonly detail: { readonly "instance-id": string; readonly state: string };
 }
 
-export type MonitorAction = "ignored" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
+type MonitorAction = "ignored" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
 
 export interface MonitorOutcome {
   readonly instanceId: string;

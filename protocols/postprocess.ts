@@ -23,7 +23,7 @@ export function postMarkerKey(jobFolder: string, step: string): string {
  * `{group}/submissions/{step}_submit.json` (in the target bucket) that runs the next step on
  * the results with the same config.
  */
-export async function postProcessObject(bucket: string, key: string, deps: PostProcessDeps): Promise<PostProcessOutcome> {
+async function postProcessObject(bucket: string, key: string, deps: PostProcessDeps): Promise<PostProcessOutcome> {
   const post: PostProcessing | undefined = deps.config.postProcessing;
   if (!post) return { key, action: "ignored", detail: "this analysis has no post-processing step" };
   if (bucket !== deps.config.bucketName) return { key, action: "ignored", detail: "not this analysis' bucket" };

@@ -7,7 +7,7 @@ import { Submission, type SubmitTarget } from "./submission";
 type SubmissionClass = new (deps: ProtocolDeps, target: SubmitTarget) => Submission;
 
 /** Protocol name → Submission subclass. */
-export const PROTOCOLS: Readonly<Record<ProtocolName, SubmissionClass>> = {
+const PROTOCOLS: Readonly<Record<ProtocolName, SubmissionClass>> = {
   default: Submission,
   ensemble: EnsembleSubmission,
   "input-checking": InputCheckingSubmission,

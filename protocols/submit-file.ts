@@ -12,7 +12,7 @@ export interface SubmitFile {
   readonly bypass?: BypassLocation;
 }
 
-export interface BypassLocation {
+interface BypassLocation {
   readonly inputBucket: string;
   readonly outputBucket: string;
   /** Result prefix in the output bucket, without leading/trailing slash ("" = bucket root). */
@@ -20,17 +20,17 @@ export interface BypassLocation {
 }
 
 export const MAX_TIMESTAMP_LENGTH = 128;
-export const MAX_KEY_LENGTH = 1024;
-export const CONFIG_EXTENSIONS = [".json", ".yaml", ".yml"] as const;
+const MAX_KEY_LENGTH = 1024;
+const CONFIG_EXTENSIONS = [".json", ".yaml", ".yml"] as const;
 /**
  * Folders of the submitting group a submission may read, by field. Data: `inputs/`, and the
  * group's own `results/` — post-processing chains (SPEC 4.8) and `UserInput: false` affiliates run
  * the next step on earlier results, which the platform wrote for this group. Configs: `configs/`.
  * Nothing else (another group's folders, `submissions/`, `logs/`) is ever read for a submission.
  */
-export const READABLE_GROUP_FOLDERS = { dataname: ["inputs", "results"], configname: ["configs"] } as const;
+const READABLE_GROUP_FOLDERS = { dataname: ["inputs", "results"], configname: ["configs"] } as const;
 /** Path segments no result folder may contain, in any bucket: users' data and job triggers live there. */
-export const FORBIDDEN_RESULT_SEGMENTS = ["submissions", "inputs", "configs"] as const;
+const FORBIDDEN_RESULT_SEGMENTS = ["submissions", "inputs", "configs"] as const;
 
 /** Who submitted, and which buckets a submission may name (SPEC §2, §10). */
 export interface SubmitContext {
@@ -147,7 +147,7 @@ function checkConfigname(value: unknown, problems: string[]): string | undefined
 }
 
 /** Key hygiene shared by own-folder keys and bypass keys. */
-export function keyProblem(key: string): string | undefined {
+function keyProblem(key: string): string | undefined {
   if (key.length > MAX_KEY_LENGTH) return `is longer than ${MAX_KEY_LENGTH} characters`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) return "contains control characters";
@@ -182,7 +182,7 @@ function ownKeyProblem(key: string, group: string, field: "dataname" | "configna
 }
 
 /** Why a result prefix may not hold job folders, if it may not (SPEC §10: never where user data, triggers or platform logs live). */
-export function resultPrefixProblem(bucket: string, prefix: string, context: SubmitContext): string | undefined {
+function resultPrefixProblem(bucket: string, prefix: string, context: SubmitContext): string | undefined {
   const segments = prefix === "" ? [] : prefix.split("/");
   if (segments[0] === "logs") return `lies under logs/, where the platform keeps its own records`;
   const bad = segments.find((s) => (FORBIDDEN_RESULT_SEGMENTS as readonly string[]).includes(s));

@@ -26,7 +26,7 @@ export interface ImportOutcome {
   readonly problems: readonly string[];
 }
 
-export interface ImportNote {
+interface ImportNote {
   /** Full sentence, written into the stack file's header. */
   readonly text: string;
   /** A few words for the `--all` table. */

@@ -3,9 +3,9 @@ import { assertBlueprintName } from "./name";
 import { DEFAULT_UTILS_STACK, renderStackYaml } from "./stack-yaml";
 
 /** The affiliate a new blueprint starts with: the developers' own test group. */
-export const DEFAULT_AFFILIATE = "debuggers";
-export const DEFAULT_INSTANCE_TYPE = "m5.xlarge";
-export const DEFAULT_REGION = "us-east-1";
+const DEFAULT_AFFILIATE = "debuggers";
+const DEFAULT_INSTANCE_TYPE = "m5.xlarge";
+const DEFAULT_REGION = "us-east-1";
 
 export interface ScaffoldArgs {
   readonly name: string;
@@ -20,11 +20,11 @@ export interface ScaffoldArgs {
 }
 
 /** The COMMAND convention: run-main with bucket, dataset, result folder, config and the analysis script. */
-export function defaultCommand(name: string): string {
+function defaultCommand(name: string): string {
   return `neurocaas workflow run-main "{}" "{}" "{}" "{}" "/home/ubuntu/${name}/run_analysis.sh"`;
 }
 
-export function scaffoldBlueprint(args: ScaffoldArgs): Record<string, unknown> {
+function scaffoldBlueprint(args: ScaffoldArgs): Record<string, unknown> {
   const name = assertBlueprintName(args.name);
   return {
     PipelineName: name,
@@ -52,7 +52,7 @@ export interface ScaffoldFile {
 }
 
 /** Paths of a scaffolded analysis under `dir`: the stack file and its example folder. */
-export function scaffoldPaths(dir: string, name: string): { stack: string; examples: string } {
+function scaffoldPaths(dir: string, name: string): { stack: string; examples: string } {
   return { stack: path.join(dir, `${name}.yaml`), examples: path.join(dir, `${name}.examples`) };
 }
 
@@ -64,7 +64,7 @@ export function exampleSubmit(): Record<string, string> {
   };
 }
 
-export function exampleConfig(): string {
+function exampleConfig(): string {
   return [
     "# Analysis parameters: whatever your analysis script reads (e.g. with",
     '# `neurocaas scripting read-yaml -p "$NEUROCAAS_CONFIG_FILE" -f threshold -d 0.5`).',

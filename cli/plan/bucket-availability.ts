@@ -10,7 +10,7 @@ import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
  * and says what to do.
  */
 
-export type BucketStatus = "available" | "exists-accessible" | "taken" | "unknown";
+type BucketStatus = "available" | "exists-accessible" | "taken" | "unknown";
 
 export interface BucketAvailability {
   readonly bucket: string;

@@ -39,7 +39,7 @@ export interface EvaluateArgs {
   readonly stackTags?: ReadonlyMap<string, string>;
 }
 
-export class PolicyConfigError extends Error {}
+class PolicyConfigError extends Error {}
 
 class NotApplicable extends Error {}
 

@@ -8,7 +8,7 @@ import type { RecordedResource } from "./record";
  * simulators, access analyzers) evaluate exactly what would be deployed.
  */
 
-export type IamDocumentKind = "role inline policy" | "group inline policy" | "user inline policy" | "managed policy" | "bucket policy" | "trust policy" | "aws managed policy";
+type IamDocumentKind = "role inline policy" | "group inline policy" | "user inline policy" | "managed policy" | "bucket policy" | "trust policy" | "aws managed policy";
 
 export interface IamDocument {
   readonly kind: IamDocumentKind;

@@ -125,6 +125,11 @@ export function computedOutputs(type: string, name: string, inputs: State, acct:
       return { id: phys, state: { ...named("name"), arn: `arn:aws:ssm:${r}:${a}:parameter/${phys.replace(/^\//, "")}`, version: 1 } };
     case "aws:scheduler/schedule:Schedule":
       return { id: `default/${phys}`, state: { ...named("name"), arn: `arn:aws:scheduler:${r}:${a}:schedule/default/${phys}` } };
+    case "awsx:ec2:DefaultVpc": {
+      // The remote component's outputs: the account's default VPC and its (public) default subnets.
+      const vpcId = `vpc-${hex("default-vpc", 17)}`;
+      return { id: "", state: { vpcId, publicSubnetIds: ["a", "b", "c"].map((az) => `subnet-${hex(`default-${r}${az}`, 17)}`), privateSubnetIds: [] } };
+    }
     case "tls:index/privateKey:PrivateKey":
       // Recognisably fake key material: the plan never creates real secrets.
       return {

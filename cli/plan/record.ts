@@ -28,7 +28,7 @@ export interface RecordedResource {
 }
 
 /** Plain JSON-like value: secrets unwrapped (policies see secret plaintext too), assets summarized. */
-export function plain(value: unknown): unknown {
+function plain(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map(plain);
   if (pulumi.asset.Archive.isInstance(value) || pulumi.asset.Asset.isInstance(value)) return "<asset>";

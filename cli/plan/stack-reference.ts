@@ -17,7 +17,7 @@ export interface UtilsReferenceArgs {
 
 const id = (prefix: string, seed: string) => `${prefix}-${createHash("sha256").update(seed).digest("hex").slice(0, 17)}`;
 
-export function mockUtilsOutputs(args: UtilsReferenceArgs): UtilsOutputs {
+function mockUtilsOutputs(args: UtilsReferenceArgs): UtilsOutputs {
   const prefix = defaultNamePrefix(args.utilsStack.split("/").pop() ?? args.utilsStack);
   const keyName = defaultKeyName(prefix);
   const role = fitName(prefix, "dev-iae", NAME_LIMITS.iamRole);

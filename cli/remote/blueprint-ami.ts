@@ -1,7 +1,7 @@
 import { isScalar, parseDocument } from "yaml";
 
 /** The stack-config key that holds the blueprint object. */
-export const BLUEPRINT_CONFIG_KEY = "neurocaas:blueprint";
+const BLUEPRINT_CONFIG_KEY = "neurocaas:blueprint";
 const AMI_PATH = ["config", BLUEPRINT_CONFIG_KEY, "Lambda", "LambdaConfig", "AMI"] as const;
 
 export interface AmiEdit {

@@ -43,7 +43,7 @@ async function snapshotProgress(ec2: EC2Client, snapshotIds: readonly string[]):
  * Poll until the image is `available`, printing its state (and snapshot progress) when it
  * changes and at least once a minute; fails when it ends in a failed state or time runs out.
  */
-export async function waitUntilImageAvailable(ctx: RemoteContext, imageId: string, timeoutMinutes: number): Promise<void> {
+async function waitUntilImageAvailable(ctx: RemoteContext, imageId: string, timeoutMinutes: number): Promise<void> {
   const started = ctx.clock().getTime();
   const deadline = started + timeoutMinutes * 60_000;
   let lastReport = "";

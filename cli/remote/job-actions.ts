@@ -140,7 +140,7 @@ export async function jobOutput(ctx: RemoteContext, index: number): Promise<void
 export const SSM_INLINE_OUTPUT_LIMIT = 24_000;
 
 /** Where SSM puts a stream of an AWS-RunShellScript invocation under OutputS3KeyPrefix. */
-export function ssmOutputKey(job: DevJob, instanceId: string, stream: "stdout" | "stderr"): string {
+function ssmOutputKey(job: DevJob, instanceId: string, stream: "stdout" | "stderr"): string {
   return `${internalLogsPrefix(job.jobFolder)}${job.commandId}/${instanceId}/awsrunShellScript/0.awsrunShellScript/${stream}`;
 }
 

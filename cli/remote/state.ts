@@ -7,8 +7,8 @@ import * as path from "node:path";
  * a new state; only `loadRemoteState` / `saveRemoteState` touch the disk.
  */
 
-export const MAX_DEV_INSTANCES = 4;
-export const REMOTE_STATE_VERSION = 1;
+const MAX_DEV_INSTANCES = 4;
+const REMOTE_STATE_VERSION = 1;
 
 export interface DevImage {
   readonly imageId: string;
@@ -84,7 +84,7 @@ export function saveRemoteState(stackFile: string, state: RemoteState): string {
   return file;
 }
 
-export function findInstance(state: RemoteState, instanceId: string): DevInstanceRecord | undefined {
+function findInstance(state: RemoteState, instanceId: string): DevInstanceRecord | undefined {
   return state.instances.find((i) => i.instanceId === instanceId);
 }
 

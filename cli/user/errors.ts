@@ -31,7 +31,7 @@ function errorName(err: unknown): string | undefined {
 }
 
 /** The message for an endpoint that cannot be reached, or undefined when `err` is something else. */
-export function unreachableEndpointMessage(err: unknown, endpoint: string | undefined): string | undefined {
+function unreachableEndpointMessage(err: unknown, endpoint: string | undefined): string | undefined {
   const code = networkErrorCode(err);
   const where = endpoint ?? "AWS S3";
   if (code === "ECONNREFUSED") {
@@ -60,7 +60,7 @@ async function existingBuckets(client: S3Client): Promise<string> {
 }
 
 /** A user-facing error for `err`, or `err` itself when there is nothing better to say. */
-export async function explainS3Error(err: unknown, ctx: S3ErrorContext): Promise<unknown> {
+async function explainS3Error(err: unknown, ctx: S3ErrorContext): Promise<unknown> {
   const unreachable = unreachableEndpointMessage(err, ctx.endpoint);
   if (unreachable) return new Error(unreachable, { cause: err });
   const where = ctx.endpoint ?? "AWS";

@@ -5,7 +5,7 @@ import { datasetState, STATUS_FILE, type DatasetState } from "../../protocols/jo
 import { endMarkerKey, jobFolderKey, jobFoldersPrefix, certificateKey, rejectedJobFolder } from "../../model/layout";
 import { isNoSuchKey, listKeys } from "../transfer";
 
-export { datasetState, type DatasetState };
+export { datasetState };
 
 /** What a user can learn about one job from storage. */
 export interface JobRef {
@@ -53,7 +53,7 @@ export function jobIsUnknown(state: JobState): boolean {
   return state.certificate === undefined && state.datasets.length === 0 && !state.finished;
 }
 
-export async function readText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
+async function readText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
   try {
     const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return await res.Body!.transformToString("utf-8");
@@ -67,7 +67,7 @@ export async function readText(client: S3Client, bucket: string, key: string): P
  * Whether a key exists, by listing it as a prefix: users may list their own group folder but,
  * lacking s3:ListBucket on the whole bucket, get 403 (not 404) from S3 for a missing key.
  */
-export async function exists(client: S3Client, bucket: string, key: string): Promise<boolean> {
+async function exists(client: S3Client, bucket: string, key: string): Promise<boolean> {
   const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
   return page.Contents?.[0]?.Key === key;
 }
@@ -180,7 +180,7 @@ export interface WaitArgs {
   readonly onPoll?: (state: JobState) => void;
 }
 
-export const DEFAULT_UNKNOWN_JOB_GRACE_MS = 10 * 60_000;
+const DEFAULT_UNKNOWN_JOB_GRACE_MS = 10 * 60_000;
 
 /** Poll until the job is over (end.txt, or stopped by the job manager); returns the final state. */
 export async function waitForJob(client: S3Client, ref: JobRef, args: WaitArgs = {}): Promise<JobState> {

@@ -6,7 +6,7 @@ import type { JobRef, JobState } from "./job-state";
  * Exit status of the user commands that follow a job (`submit --watch`, `status --watch`,
  * `results`): scripts can tell a finished job from a failed or rejected one.
  */
-export const EXIT_DATASET_FAILED = 2;
+const EXIT_DATASET_FAILED = 2;
 export const EXIT_JOB_STOPPED = 3;
 
 export const OUTCOME_HELP = `exit status: 0 every dataset SUCCESS, ${EXIT_DATASET_FAILED} a dataset did not succeed, ${EXIT_JOB_STOPPED} the job manager stopped the job, 1 any other error`;

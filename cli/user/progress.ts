@@ -6,7 +6,7 @@ export interface ProgressBarArgs {
   readonly width?: number;
 }
 
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let u = 0;

@@ -2,7 +2,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 
 /** One local file to upload and the key it goes to. */
-export interface PlannedUpload {
+interface PlannedUpload {
   readonly localPath: string;
   readonly key: string;
   readonly size: number;
@@ -22,10 +22,10 @@ export interface PlanSubmissionArgs {
   readonly config: string;
 }
 
-export const CONFIG_EXTENSIONS = [".json", ".yaml", ".yml"];
+const CONFIG_EXTENSIONS = [".json", ".yaml", ".yml"];
 
 /** A reference that names an object already in storage rather than a local file. */
-export function isStorageReference(group: string, ref: string): boolean {
+function isStorageReference(group: string, ref: string): boolean {
   return ref.startsWith("s3://") || ref.startsWith(`${group}/`);
 }
 

@@ -73,7 +73,7 @@ function isPrintable(ch: string): boolean {
 }
 
 /** `repr(str)`: single quotes unless the text has `'` and no `"`. */
-export function strRepr(s: string): string {
+function strRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
   let out = quote;
   for (const ch of s) {
@@ -92,7 +92,7 @@ export function strRepr(s: string): string {
 }
 
 /** `repr()` of any loaded value (what `str()` of a list or dict shows for its items). */
-export function pyRepr(v: PyValue): string {
+function pyRepr(v: PyValue): string {
   if (typeof v === "string") return strRepr(v);
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
   if (isDict(v)) return `{${v.entries.map(([k, val]) => `${pyRepr(k)}: ${pyRepr(val)}`).join(", ")}}`;
@@ -112,7 +112,7 @@ export function pyStr(v: PyValue): string {
 }
 
 /** A JSON string literal as Python's json module writes it with `ensure_ascii=True`. */
-export function jsonString(s: string): string {
+function jsonString(s: string): string {
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];

@@ -8,8 +8,8 @@ import * as path from "node:path";
  * Each IAE has its own HOME, so concurrent IAEs never share this state.
  */
 
-export const STORAGE_FILE_NAME = ".neurocaas_contrib_storageloc.json";
-export const REGISTRATION_FILE_NAME = "registration.json";
+const STORAGE_FILE_NAME = ".neurocaas_contrib_storageloc.json";
+const REGISTRATION_FILE_NAME = "registration.json";
 
 /** Where one registered item lives: an S3 URI, a local source, and where it was fetched to. */
 export interface RegisteredLocation {
@@ -28,7 +28,7 @@ export interface Registration {
 /** Sub-folders of a job directory (same names as the original neurocaas_contrib). */
 export const JOB_SUBDIRS = { data: "inputs", config: "configs", results: "results", logs: "logs" } as const;
 
-export function emptyRegistration(): Registration {
+function emptyRegistration(): Registration {
   return { data: {}, config: {}, additional_files: {}, resultpath: {} };
 }
 

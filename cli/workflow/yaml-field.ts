@@ -21,7 +21,7 @@ function isDict(v: PyValue): v is PyDict {
 }
 
 /** The original's `get_yaml_field` output for a value. */
-export function formatField(value: PyValue): string {
+function formatField(value: PyValue): string {
   if (isDict(value)) return jsonDumps(value);
   if (Array.isArray(value)) return value.map((item) => `${pyStr(item)} `).join("");
   return pyStr(value);

@@ -1,6 +1,6 @@
 /** Minimal IAM policy document types and helpers (pure). */
 
-export type Condition = Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+type Condition = Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
 
 export interface Statement {
   readonly Sid?: string;

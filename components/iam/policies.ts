@@ -5,9 +5,9 @@
 import { spendSummaryKey } from "../../model/spend-summary";
 import { bucketArn, objectArn, partitionOf, policy, type PolicyDocument, type Statement } from "./document";
 
-export const ANALYSIS_TAG = "neurocaas:analysis";
-export const PRICE_TRACKING_TAG = "PriceTracking";
-export const DATASET_TAG = "neurocaas:dataset";
+const ANALYSIS_TAG = "neurocaas:analysis";
+const PRICE_TRACKING_TAG = "PriceTracking";
+const DATASET_TAG = "neurocaas:dataset";
 
 const MULTIPART = ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
 
@@ -48,8 +48,8 @@ export function affiliateGroupPolicy(region: string, bucket: string, group: stri
 const OBJECT_WRITES = ["s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject"];
 
 /** The group folders holding what users upload: data, configs and job triggers (SPEC §1). */
-export const USER_FOLDERS = ["submissions", "inputs", "configs"] as const;
-export type UserFolder = (typeof USER_FOLDERS)[number];
+const USER_FOLDERS = ["submissions", "inputs", "configs"] as const;
+type UserFolder = (typeof USER_FOLDERS)[number];
 
 /**
  * Read anything in the storage-bypass buckets (the submitting group's data and config); write only
@@ -67,7 +67,7 @@ function bypassStatements(region: string, analysis: string, buckets: readonly st
 }
 
 /** Where a platform role's Deny closes the user folders, and what it keeps open there. */
-export interface DenyScope {
+interface DenyScope {
   /** A bucket name, or `*` for every bucket (bucket names have no `/`, so the key patterns hold). */
   readonly bucket: string;
   /**
@@ -86,7 +86,7 @@ export interface DenyScope {
  * are denied: group names have no `/` and are never `logs` nor start with `job__` (blueprint
  * schema), so the one-level files an Allow names stay writable and nothing else there is. `logsIn`: buckets whose `logs/` is closed too.
  */
-export function platformWriteDenies(region: string, scopes: readonly DenyScope[], logsIn: readonly string[]): Statement {
+function platformWriteDenies(region: string, scopes: readonly DenyScope[], logsIn: readonly string[]): Statement {
   // A folder an every-bucket scope closes whole needs no per-bucket pattern.
   const closedEverywhere = new Set(USER_FOLDERS.filter((f) => scopes.some((t) => t.bucket === EVERY_BUCKET && t.keep !== f)));
   const resources = [

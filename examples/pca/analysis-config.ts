@@ -8,7 +8,7 @@ export interface PcaConfig {
   readonly unknownKeys: string[];
 }
 
-export const RESERVED_KEYS = ["__duration__", "__dataset_size__"];
+const RESERVED_KEYS = ["__duration__", "__dataset_size__"];
 
 export function parseConfigText(text: string, fileName: string): Record<string, unknown> {
   let value: unknown;

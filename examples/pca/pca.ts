@@ -72,7 +72,7 @@ export function jacobiEigen(matrix: readonly (readonly number[])[], maxSweeps = 
 }
 
 /** Make the largest-magnitude entry positive (deterministic signs, as scikit-learn does). */
-export function flipSign(vector: number[]): number[] {
+function flipSign(vector: number[]): number[] {
   let best = 0;
   for (let i = 1; i < vector.length; i++) if (Math.abs(vector[i]) > Math.abs(vector[best]) + 1e-12) best = i;
   return vector[best] < 0 ? vector.map((x) => -x) : vector;

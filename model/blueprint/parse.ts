@@ -27,7 +27,7 @@ export type { BlueprintIssue } from "./errors";
 /** Stack config key that holds the blueprint. */
 export const BLUEPRINT_CONFIG_KEY = "neurocaas:blueprint";
 /** IAM user and group names are limited to these lengths. */
-export const MAX_IAM_USER_NAME = 64;
+const MAX_IAM_USER_NAME = 64;
 
 type Json = Record<string, unknown>;
 

@@ -11,8 +11,8 @@ import { JOB_FOLDER_PREFIX, RESERVED_GROUP_NAMES } from "../layout";
 
 /** Lowercase letters, digits and `-`, 3–63 chars, starting and ending with a letter or digit. */
 export const BUCKET_NAME_PATTERN = "^(?!xn--)(?!sthree-)(?!.*-s3alias$)(?!.*--ol-s3$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$";
-export const AMI_PATTERN = "^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$";
-export const INSTANCE_TYPE_PATTERN = "^[a-z][a-z0-9-]*\\.[a-z0-9-]+$";
+const AMI_PATTERN = "^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$";
+const INSTANCE_TYPE_PATTERN = "^[a-z][a-z0-9-]*\\.[a-z0-9-]+$";
 export const REGION_PATTERN = "^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]$";
 /** Group folder and part of the IAM group name: no `/`, no wildcards, no spaces. */
 /**
@@ -21,18 +21,18 @@ export const REGION_PATTERN = "^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]$";
  * (components/iam/policies.ts, platformWriteDenies).
  */
 export const AFFILIATE_NAME_PATTERN = `^(?!(${RESERVED_GROUP_NAMES.join("|")})$)(?!${JOB_FOLDER_PREFIX})[A-Za-z0-9][A-Za-z0-9._-]*$`;
-export const MAX_AFFILIATE_NAME_LENGTH = 48;
+const MAX_AFFILIATE_NAME_LENGTH = 48;
 /** IAM user-name characters; the region suffix is added to form the IAM user name. */
 export const USER_NAME_PATTERN = "^[A-Za-z0-9._@+=,-]+$";
 /** At most four `{}` (SPEC 4.5), filled with bucket, dataset key, result folder, config key. */
-export const COMMAND_PATTERN = "^(?:(?!\\{\\})[\\s\\S])*(?:\\{\\}(?:(?!\\{\\})[\\s\\S])*){0,4}$";
-export const STEP_NAME_PATTERN = "^[A-Za-z0-9_-]+$";
+const COMMAND_PATTERN = "^(?:(?!\\{\\})[\\s\\S])*(?:\\{\\}(?:(?!\\{\\})[\\s\\S])*){0,4}$";
+const STEP_NAME_PATTERN = "^[A-Za-z0-9_-]+$";
 /** A file name (no `/`) whose creation under `process_results/` triggers post-processing. */
-export const POST_TRIGGER_PATTERN = "^[^/]+$";
+const POST_TRIGGER_PATTERN = "^[^/]+$";
 
 /** Legacy keys of `stack_config_template.json` that are accepted and ignored (SPEC §6). */
 export const LEGACY_TOP_LEVEL_KEYS = ["PipelineVersion"] as const;
-export const LEGACY_LAMBDA_KEYS = ["Handler", "CodeUri", "PostHandler", "PostCodeUri", "PostTrigger", "Launch", "Requirements"] as const;
+const LEGACY_LAMBDA_KEYS = ["Handler", "CodeUri", "PostHandler", "PostCodeUri", "PostTrigger", "Launch", "Requirements"] as const;
 export const LEGACY_LAMBDA_CONFIG_KEYS = [
   "CONFIG", "MISSING_CONFIG_ERROR", "LOGFILE", "INDIR", "OUTDIR", "LOGDIR",
   "REGION", "IAM_ROLE", "KEY_NAME", "SECURITY_GROUPS",

@@ -43,11 +43,11 @@ export interface Ec2ComputeArgs {
 }
 
 /** An instance is idle when every 5-minute CPU average of the last 30 minutes is below this (%). */
-export const IDLE_CPU_PERCENT = 2;
+const IDLE_CPU_PERCENT = 2;
 const IDLE_WINDOW_MINUTES = 30;
 
 /** CreateTags calls in flight while tagging the instances of one launch. */
-export const TAG_CONCURRENCY = 8;
+const TAG_CONCURRENCY = 8;
 /** Right after RunInstances, new ids may not be visible to CreateTags yet (eventual consistency). */
 const NOT_YET_VISIBLE_CODES = new Set(["InvalidInstanceID.NotFound", "InvalidVolume.NotFound", "InvalidID"]);
 
@@ -413,7 +413,7 @@ function toTags(record: Readonly<Record<string, string>>): Tag[] {
  * A per-instance key whose value is the same on every instance (one instance, or an ensemble)
  * counts as common. `perInstance` is undefined when nothing differs.
  */
-export function splitTags(request: Pick<IaeLaunchRequest, "tags" | "instanceTags">): { common: Tag[]; perInstance?: Tag[][] } {
+function splitTags(request: Pick<IaeLaunchRequest, "tags" | "instanceTags">): { common: Tag[]; perInstance?: Tag[][] } {
   const each = request.instanceTags;
   if (each === undefined || each.length === 0) return { common: toTags(request.tags) };
   const merged = each.map((t) => ({ ...request.tags, ...t }));
@@ -429,7 +429,7 @@ function rootVolumeOf(i: Instance, rootDevice: string): string | undefined {
 }
 
 /** `{token}-s` (spot) or `{token}-o` (on-demand): EC2's idempotency token of one market's request. */
-export function ec2ClientToken(token: string, spot: boolean): string {
+function ec2ClientToken(token: string, spot: boolean): string {
   return `${token}-${spot ? "s" : "o"}`;
 }
 
@@ -483,18 +483,18 @@ function toCommandStatus(s: string | undefined): CommandStatus {
   }
 }
 
-export function isTransientLaunchError(err: unknown): boolean {
+function isTransientLaunchError(err: unknown): boolean {
   const code = awsErrorCode(err);
   const status = awsHttpStatus(err) ?? 0;
   return (code !== undefined && TRANSIENT_LAUNCH_CODES.has(code)) || status >= 500;
 }
 
-export function isSpotCapacityError(err: unknown): boolean {
+function isSpotCapacityError(err: unknown): boolean {
   const code = awsErrorCode(err);
   return code !== undefined && SPOT_CAPACITY_CODES.has(code);
 }
 
-export function toLaunchError(err: unknown): LaunchError {
+function toLaunchError(err: unknown): LaunchError {
   if (err instanceof LaunchError) return err;
   const code = awsErrorCode(err);
   const message = err instanceof Error ? err.message : String(err);

@@ -31,7 +31,7 @@ export class ParameterStoreBudgets implements BudgetSource {
   }
 }
 
-export const EXEMPT_INSTANCES_PARAMETER = "exempt_instances";
+const EXEMPT_INSTANCES_PARAMETER = "exempt_instances";
 
 /** Exempt instance ids from a parameter: a StringList (`i-1,i-2`) or a JSON list. */
 export class ParameterStoreExemptions implements ExemptionSource {

@@ -77,7 +77,7 @@ describe("defineStack on the dev stack (Pulumi.dev.yaml)", () => {
     const fn = one(recorded, "aws:lambda/function:Function", "account-guard-fn");
     expect(fn.inputs.runtime).toBe("nodejs22.x");
     expect((fn.inputs.environment as { variables: Record<string, string> }).variables).toEqual({ NEUROCAAS_EXEMPT_PARAMETER: "exempt_instances" });
-    const policy = JSON.parse(one(recorded, "aws:iam/rolePolicy:RolePolicy", "account-guard-policy").inputs.policy as string) as PolicyDocument;
+    const policy = JSON.parse(one(recorded, "aws:iam/rolePolicy:RolePolicy", "account-guard-fn-policy").inputs.policy as string) as PolicyDocument;
     const instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
     expect(await decide([policy], { action: "ec2:StopInstances", resource: instance, context: { "ec2:ResourceTag/PriceTracking": "On" } })).toBe("Allowed");
     expect(await decide([policy], { action: "ec2:StopInstances", resource: instance })).toBe("ImplicitlyDenied");

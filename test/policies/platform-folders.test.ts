@@ -52,7 +52,7 @@ const messages = async (resources: RecordedResource[]) => (await violationsOf([p
 describe("neurocaas-platform-user-folders", () => {
   it("passes: every platform role the components build keeps out of users' folders", async () => {
     expect(stack.filter(ofType("aws:iam/rolePolicy:RolePolicy")).map((r) => r.name).sort()).toEqual([
-      "account-guard-policy", "neurocaas-demo-iae-s3", "neurocaas-demo-job-manager-policy", "neurocaas-demo-monitor-policy", "neurocaas-demo-postprocess-policy",
+      "account-guard-fn-policy", "neurocaas-demo-iae-s3", "neurocaas-demo-job-manager-policy", "neurocaas-demo-monitor-policy", "neurocaas-demo-postprocess-policy",
     ]);
     expect(await messages(stack)).toEqual([]);
   });

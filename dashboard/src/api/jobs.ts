@@ -1,4 +1,4 @@
-import { certificateKey, endMarkerKey, jobFolderKey } from "../../../model/layout";
+import { certificateKey, endMarkerKey } from "../../../model/layout";
 import { terminateReasons } from "../../../protocols/certificate";
 import { datasetState, jobPhase, STATUS_FILE, type DatasetState, type JobPhase } from "../../../protocols/job-view";
 import { getObject, keyExists, listObjects, type ObjectInfo, type Place } from "./s3";
@@ -15,7 +15,7 @@ export interface JobSnapshot {
 }
 
 /** The job folder key of a folder name in the place's group. */
-export function jobPrefix(place: Place, folder: string): string {
+function jobPrefix(place: Place, folder: string): string {
   return `${place.group}/results/${folder}`;
 }
 
@@ -67,10 +67,4 @@ export class JobReader {
 /** Every object of a job folder (the results tree). */
 export function jobObjects(place: Place, folder: string): Promise<ObjectInfo[]> {
   return listObjects(place.client, place.bucket, `${jobPrefix(place, folder)}/`);
-}
-
-/** The job folder name of a job id (timestamp) of this analysis. */
-export function folderOfJob(place: Place, jobId: string): string {
-  const key = jobFolderKey(place.group, place.analysis, jobId);
-  return key.slice(key.lastIndexOf("/") + 1);
 }

@@ -35,7 +35,7 @@ export async function probeMemberships(analyses: readonly DashboardAnalysis[], c
 }
 
 /** The hex SHA-256 of an access key id (as config.json names local keys); undefined outside a secure context. */
-export async function accessKeyDigest(accessKeyId: string): Promise<string | undefined> {
+async function accessKeyDigest(accessKeyId: string): Promise<string | undefined> {
   if (typeof crypto === "undefined" || !crypto.subtle) return undefined;
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessKeyId)));
   return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -130,8 +130,8 @@ export async function downloadUrl(client: S3Client, bucket: string, key: string)
 }
 
 /** Multipart upload parts (the AWS CLI default) and parts in flight per file. */
-export const PART_SIZE = 8 * 1024 * 1024;
-export const PARTS_IN_FLIGHT = 4;
+const PART_SIZE = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT = 4;
 
 /** Upload a browser File: one PUT below the part size, else multipart; `abort()` cancels and cleans up the parts. */
 export function startUpload(client: S3Client, bucket: string, key: string, file: Blob, onProgress: (loaded: number) => void): Upload {
