@@ -4,7 +4,8 @@ import * as path from "node:path";
 import { loadStackFile } from "../../components/blueprint/parse";
 import { isInvalid, planStack } from "../../cli/plan/run";
 import { runCliInProcess as neurocaas } from "../support/cli-in-process";
-import { LEGACY_DIR } from "./helpers";
+import { withoutStackTraces } from "../support/stack-traces";
+import { LEGACY_BLUEPRINTS as LEGACY_DIR } from "../support/paths";
 
 /** The four fixtures that cannot be deployed, and why (checked against the table). */
 const REJECTED: Record<string, { result: string; notes: RegExp }> = {
@@ -97,23 +98,17 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
     expect(check.stdout).toMatch(/^OK: .*caiman-ncap-web\.yaml \(caiman-ncap-web, websubstack, protocol default, m5\.16xlarge, ami-0849b3d20fe3258e3\)/);
   }, 300_000);
 
-  // In process, one stack after the other (.ci/run also plans each stacks/*.yaml with bin/neurocaas).
+  // In process, one stack after the other (.ci/run plans the same conversions with bin/neurocaas).
   it("plans every converted blueprint without a mandatory policy violation", async () => {
     const failures: string[] = [];
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0; // Pulumi captures a stack trace per promise; jest's source maps make that slow
-    try {
-      for (const f of fs.readdirSync(out).sort()) {
-        const report = await planStack({ file: path.join(out, f), stack: f.replace(/\.yaml$/, "") }).catch((err: Error) => err);
-        if (report instanceof Error) failures.push(`${f}: ${report.message}`);
-        else if (isInvalid(report)) failures.push(`${f}: invalid: ${report.issues.map((i) => `${i.path}: expected ${i.expected}`).join("; ")}`);
-        else {
-          const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory");
-          if (mandatory.length > 0 || report.resources.length === 0) failures.push(`${f}: ${report.resources.length} resources; ${mandatory.map((v) => `${v.policy}: ${v.message}`).join("; ")}`);
-        }
+    for (const f of fs.readdirSync(out).sort()) {
+      const report = await withoutStackTraces(() => planStack({ file: path.join(out, f), stack: f.replace(/\.yaml$/, "") })).catch((err: Error) => err);
+      if (report instanceof Error) failures.push(`${f}: ${report.message}`);
+      else if (isInvalid(report)) failures.push(`${f}: invalid: ${report.issues.map((i) => `${i.path}: expected ${i.expected}`).join("; ")}`);
+      else {
+        const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory");
+        if (mandatory.length > 0 || report.resources.length === 0) failures.push(`${f}: ${report.resources.length} resources; ${mandatory.map((v) => `${v.policy}: ${v.message}`).join("; ")}`);
       }
-    } finally {
-      Error.stackTraceLimit = limit;
     }
     expect(failures).toEqual([]);
   }, 600_000);
