@@ -26,6 +26,18 @@ export interface InProcessOptions {
   readonly cwd?: string;
 }
 
+/** The SDK's Node-version switch, set by cli/main.ts in the jest process as in a real one. */
+const SDK_SWITCH = "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED";
+
+/**
+ * Overrides for `InProcessOptions.env` that remove every AWS_* variable of the host and apply
+ * `env`: what a user's shell with only `env` set would have.
+ */
+export function withoutHostAws(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const host = Object.keys(process.env).filter((k) => k.startsWith("AWS_") && k !== SDK_SWITCH);
+  return { ...Object.fromEntries(host.map((k) => [k, undefined])), ...env };
+}
+
 let queue: Promise<unknown> = Promise.resolve();
 
 export function runCliInProcess(args: readonly string[], opts: InProcessOptions = {}): Promise<CliRun> {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { LocalEndpoint } from "../../../local/s3-server";
-import { runCliInProcess, type CliRun } from "../../support/cli-in-process";
+import { runCliInProcess, withoutHostAws, type CliRun } from "../../support/cli-in-process";
 
 export const REPO_ROOT = path.resolve(__dirname, "../../..");
 export const BIN_DIR = path.join(REPO_ROOT, "bin");
@@ -31,12 +31,9 @@ export function iaeEnv(home: string, server?: LocalEndpoint): NodeJS.ProcessEnv 
  * (see test/support/cli-in-process.ts); `runCli` starts a real process instead.
  */
 export function runCliHere(args: readonly string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<CliRun> {
-  // The IAE's AWS_* variables replace the host's, as iaeEnv does for a subprocess (cli/main.ts
-  // sets the SDK's Node-version switch in both).
-  const aws = Object.fromEntries(
-    [...Object.keys(process.env), ...Object.keys(env)].filter((k) => k.startsWith("AWS_") && k !== "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED").map((k) => [k, env[k]]),
-  );
-  return runCliInProcess(args, { env: { ...aws, HOME: env.HOME, PATH: env.PATH }, cwd });
+  // The IAE's AWS_* variables replace the host's, as iaeEnv does for a subprocess.
+  const aws = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("AWS_")));
+  return runCliInProcess(args, { env: withoutHostAws({ ...aws, HOME: env.HOME, PATH: env.PATH }), cwd });
 }
 
 /** Run `neurocaas ARGS...` as a subprocess. */
