@@ -1,4 +1,3 @@
-import os from "node:os";
 import { CommanderError, type Command } from "commander";
 import { buildProgram, reportFailure } from "../../cli/main";
 
@@ -9,9 +8,9 @@ import { buildProgram, reportFailure } from "../../cli/main";
  * second here; tests keep real processes only where the process itself is under test (exit
  * status of bin/neurocaas, signals, scripts that call `neurocaas` from PATH).
  *
- * Calls run one at a time: they share process.env, the cwd and process.stdout. Jest gives a test
- * file its own copy of process.env, which os.homedir() does not read: it answers the call's HOME
- * while the call runs.
+ * Calls run one at a time: they share process.env, the cwd and process.stdout. (Jest gives a test
+ * file its own copy of process.env, which os.homedir() does not read: the CLI takes the home
+ * directory from $HOME, cli/home.ts.)
  */
 
 export interface CliRun {
@@ -59,9 +58,6 @@ async function runNow(args: readonly string[], opts: InProcessOptions): Promise<
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  const homedir = os.homedir;
-  const home = opts.env?.HOME;
-  if (home !== undefined) os.homedir = () => home;
   const savedCwd = process.cwd();
   if (opts.cwd) process.chdir(opts.cwd);
   const savedExitCode = process.exitCode;
@@ -92,7 +88,6 @@ async function runNow(args: readonly string[], opts: InProcessOptions): Promise<
     process.stdout.write = stdoutWrite;
     process.stderr.write = stderrWrite;
     process.exitCode = savedExitCode;
-    os.homedir = homedir;
     if (opts.cwd) process.chdir(savedCwd);
     for (const [k, v] of savedEnv) {
       if (v === undefined) delete process.env[k];
