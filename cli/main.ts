@@ -64,12 +64,15 @@ export function buildProgram(only?: string, name: string = programName()): Comma
   return program;
 }
 
+/** Print a failed command's error as `name: message` and return its exit status (`exitCode`, else 1). */
+export function reportFailure(err: unknown, name: string): number {
+  process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+  return typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1;
+}
+
 if (require.main === module) {
   const name = programName();
   buildProgram(process.argv[2], name)
     .parseAsync(process.argv)
-    .catch((err: unknown) => {
-      process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
-    });
+    .catch((err: unknown) => process.exit(reportFailure(err, name)));
 }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import { homeDirectory } from "../home";
 
 /**
  * Bucket names are global across all AWS accounts: a stack whose bucket name (`neurocaas:bucketName`,
@@ -19,7 +19,7 @@ export interface BucketAvailability {
 }
 
 /** Whether the environment names AWS credentials explicitly (the plan never probes instance metadata). */
-export function hasAwsCredentials(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): boolean {
+export function hasAwsCredentials(env: NodeJS.ProcessEnv = process.env, home = homeDirectory(env)): boolean {
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return true;
   if (env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE) return true;
   const file = env.AWS_SHARED_CREDENTIALS_FILE ?? path.join(home, ".aws", "credentials");

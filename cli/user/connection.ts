@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Command } from "commander";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { homeDirectory } from "../home";
 import { createS3Client, isLoopbackHost, localEndpointFromEnv } from "../../protocols/s3-client";
 
 /** Where the user CLI sends its S3 requests: AWS (default chain) or a local endpoint. */
@@ -31,7 +31,7 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
 /** Whether the SDK's default chain has credentials to find (environment, profile, shared files). */
 function credentialsConfigured(args: ConnectionArgs, env: NodeJS.ProcessEnv): boolean {
   if (args.profile || env.AWS_PROFILE || env.AWS_ACCESS_KEY_ID || env.AWS_SHARED_CREDENTIALS_FILE || env.AWS_CONFIG_FILE) return true;
-  const home = env.HOME ?? os.homedir();
+  const home = homeDirectory(env);
   return existsSync(path.join(home, ".aws", "credentials")) || existsSync(path.join(home, ".aws", "config"));
 }
 

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { homeDirectory } from "../home";
 import { createS3Client } from "../../protocols/s3-client";
 import {
   JOB_SUBDIRS,
@@ -48,7 +48,7 @@ export class WorkflowJob {
   private readonly note: (message: string) => void;
 
   constructor(args: WorkflowContextArgs = {}) {
-    this.jobDir = currentJobDir(args.home ?? os.homedir());
+    this.jobDir = currentJobDir(args.home ?? homeDirectory());
     this.s3Factory = args.s3 ?? (() => createS3Client());
     this.note = args.note ?? ((m) => process.stderr.write(`${m}\n`));
   }

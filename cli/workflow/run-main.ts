@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { homeDirectory } from "../home";
 import { initializeJob } from "./state";
 import { WorkflowJob } from "./registry";
 import { S3LogSink } from "./log-sinks";
@@ -47,7 +47,7 @@ export function shellQuote(s: string): string {
 }
 
 export async function runMain(a: RunMainArgs): Promise<number> {
-  const home = a.home ?? os.homedir();
+  const home = a.home ?? homeDirectory();
   const env = a.env ?? process.env;
   const note = a.note ?? ((m: string) => process.stderr.write(`neurocaas run-main: ${m}\n`));
   const jobDir = initializeJob(a.jobDir ?? env.NEUROCAAS_JOB_DIR ?? path.join(home, "contribdata"), home);

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { homeDirectory } from "../home";
 
 /**
  * Workflow CLI state (SPEC §5): `~/.neurocaas_contrib_storageloc.json` holds `{"path": JOBDIR}`,
@@ -32,12 +32,12 @@ function emptyRegistration(): Registration {
   return { data: {}, config: {}, additional_files: {}, resultpath: {} };
 }
 
-export function storageFilePath(home: string = os.homedir()): string {
+export function storageFilePath(home: string = homeDirectory()): string {
   return path.join(home, STORAGE_FILE_NAME);
 }
 
 /** Create (or reset) a job directory and point the state file at it. Returns the absolute path. */
-export function initializeJob(dir: string, home: string = os.homedir()): string {
+export function initializeJob(dir: string, home: string = homeDirectory()): string {
   const abs = path.resolve(dir);
   if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) {
     throw new Error(`initialize-job: "${abs}" exists and is not a directory`);
@@ -49,7 +49,7 @@ export function initializeJob(dir: string, home: string = os.homedir()): string 
 }
 
 /** The current job directory from the state file, with a clear error when there is none. */
-export function currentJobDir(home: string = os.homedir()): string {
+export function currentJobDir(home: string = homeDirectory()): string {
   const file = storageFilePath(home);
   let raw: string;
   try {

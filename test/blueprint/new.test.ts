@@ -8,10 +8,16 @@ import { register } from "../../cli/commands/blueprint";
 import { exampleSubmit, scaffoldFiles } from "../../cli/blueprint/scaffold";
 import { loadStackFile } from "../../model/blueprint/parse";
 import { countPlaceholders } from "../../protocols/command-template";
-import { neurocaas, type PlanJson } from "./helpers";
+import { runCliInProcess as neurocaas } from "../support/cli-in-process";
+import { withoutStackTraces } from "../support/stack-traces";
 import { realClients } from "../remote/helpers";
 
 const ssm = mockClient(SSMClient);
+
+interface PlanJson {
+  readonly resources?: readonly { type: string }[];
+  readonly violations?: readonly { policy: string; enforcementLevel: string; message?: string }[];
+}
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "ncap-new-"));
@@ -46,7 +52,7 @@ describe("neurocaas blueprint new", () => {
     expect(valid.code).toBe(0);
     expect(valid.stdout).toBe(`OK: ${stack} (pca-demo, webdev, protocol default, t3.large, ami-0123456789abcdef0)\n`);
 
-    const plan = await neurocaas(["plan", "--stack-file", stack, "--json"]);
+    const plan = await withoutStackTraces(() => neurocaas(["plan", "--stack-file", stack, "--json", "--no-aws"]));
     expect(plan.code).toBe(0);
     const report = JSON.parse(plan.stdout) as PlanJson;
     expect((report.violations ?? []).filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);

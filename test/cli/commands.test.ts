@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
 import { sha256 } from "../../protocols/job-record";
+import { runCliInProcess, withoutHostAws } from "../support/cli-in-process";
 
 const CLI = path.resolve(__dirname, "../../bin/neurocaas");
 const BUCKET = "analysis";
@@ -31,10 +32,15 @@ const REJECTED_CERTIFICATE = [
 ].join("\n");
 
 /** The endpoint's key, as a user exports it (set once the server runs). */
-let signing: NodeJS.ProcessEnv = {};
+let signing: Record<string, string> = {};
 
-function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  // No AWS settings from the host: only the key the test gives.
+/** `neurocaas ARGS` in the jest process, with no AWS settings from the host: only the key the test gives. */
+function run(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return runCliInProcess(args, { env: withoutHostAws({ ...signing, ...env }) });
+}
+
+/** The same in a bin/neurocaas process (exit statuses of the real command). */
+function runProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
   return new Promise((resolve) => {
     execFile(CLI, [...args], { env: { ...clean, ...signing, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
@@ -43,7 +49,7 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run>
   });
 }
 
-describe("user CLI against a local endpoint (child processes)", () => {
+describe("user CLI against a local endpoint", () => {
   let s3: LocalS3Server;
   let client: S3Client;
   let dir: string;
@@ -145,7 +151,7 @@ describe("user CLI against a local endpoint (child processes)", () => {
     });
 
     it("status --watch prints the terminate reason and exits 3", async () => {
-      const r = await run(["status", ...common, "--job", "r1", "--watch"]);
+      const r = await runProcess(["status", ...common, "--job", "r1", "--watch"]);
       expect(r.code).toBe(3);
       expect(r.stdout).toContain("stopped by the job manager");
       expect(r.stderr).toContain(`job r1 was stopped by the job manager (s3://analysis/lab/results/job__analysis_r1/logs/certificate.txt):\n${REASON}\n`);

@@ -1,6 +1,7 @@
 /**
  * What every `neurocaas` command does the same way, seen from a terminal: version, help, option
- * errors, and errors that say what is wrong (wrong bucket, endpoint, port) — child processes.
+ * errors, and errors that say what is wrong (wrong bucket, endpoint, port) — child processes, except
+ * for messages that do not depend on the process (`runHere`: the same program in the jest process).
  */
 import { execFile } from "node:child_process";
 import { promises as fsp, readFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
 import { writeStackFile } from "../local/support/stack";
+import { runCliInProcess, withoutHostAws } from "../support/cli-in-process";
 
 jest.setTimeout(120_000);
 
@@ -29,6 +31,11 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv = {}, program = "ne
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** `neurocaas ARGS` in the jest process, with `env` and no AWS settings from the host. */
+function runHere(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return runCliInProcess(args, { env: withoutHostAws({ COLUMNS: undefined, ...env }) });
 }
 
 /** A port nothing listens on (bound, then released). */
@@ -59,22 +66,22 @@ describe("neurocaas command-line conventions", () => {
   });
 
   it("names an unknown option even when a required option is missing too", async () => {
-    const r = await run(["submit", "--buckt", "demo", "--group", "lab"]);
+    const r = await runHere(["submit", "--buckt", "demo", "--group", "lab"]);
     expect(r.code).toBe(1);
     expect(r.stderr.split("\n")[0]).toBe("error: unknown option '--buckt'");
     expect(r.stderr).toContain("(Did you mean --bucket?)");
     expect(r.stderr).not.toContain("required option");
-    const workflow = await run(["workflow", "register-file", "--colour", "x"]);
+    const workflow = await runHere(["workflow", "register-file", "--colour", "x"]);
     expect(workflow.stderr.split("\n")[0]).toBe("error: unknown option '--colour'");
     // Help still wins over the error.
-    expect((await run(["submit", "--bogus", "--help"])).code).toBe(0);
+    expect((await runHere(["submit", "--bogus", "--help"])).code).toBe(0);
   });
 
   it("says an endpoint without a scheme has none", async () => {
-    const r = await run(["status", "--bucket", "b", "--group", "g", "--job", "j", "--endpoint-url", "127.0.0.1:4566"]);
+    const r = await runHere(["status", "--bucket", "b", "--group", "g", "--job", "j", "--endpoint-url", "127.0.0.1:4566"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('neurocaas: --endpoint-url "127.0.0.1:4566" is not an http:// or https:// URL (no scheme: did you mean http://127.0.0.1:4566?); `neurocaas local` prints the endpoint to use, e.g. http://127.0.0.1:4566\n');
-    const env = await run(["status", "--bucket", "b", "--group", "g", "--job", "j"], { AWS_ENDPOINT_URL: "localhost:4566" });
+    const env = await runHere(["status", "--bucket", "b", "--group", "g", "--job", "j"], { AWS_ENDPOINT_URL: "localhost:4566" });
     expect(env.stderr).toContain('$AWS_ENDPOINT_URL "localhost:4566" is not an http:// or https:// URL (no scheme: did you mean http://localhost:4566?)');
   });
 
@@ -99,12 +106,12 @@ describe("neurocaas command-line conventions", () => {
 
     it("names a missing bucket and the buckets that exist", async () => {
       const signed = { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
-      const r = await run(["status", "--bucket", "neurocaas-dmo", "--group", "lab", "--job", "j1", "--endpoint-url", s3.endpoint], signed);
+      const r = await runHere(["status", "--bucket", "neurocaas-dmo", "--group", "lab", "--job", "j1", "--endpoint-url", s3.endpoint], signed);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`neurocaas: bucket "neurocaas-dmo" does not exist at ${s3.endpoint}; buckets there: neurocaas-demo, other-analysis`);
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "conv-"));
       await fsp.writeFile(path.join(dir, "c.yaml"), "a: 1\n");
-      const submit = await run(["submit", "--bucket", "nope", "--group", "lab", "--data", path.join(dir, "c.yaml"), "--config", path.join(dir, "c.yaml"), "--endpoint-url", s3.endpoint], signed);
+      const submit = await runHere(["submit", "--bucket", "nope", "--group", "lab", "--data", path.join(dir, "c.yaml"), "--config", path.join(dir, "c.yaml"), "--endpoint-url", s3.endpoint], signed);
       expect(submit.stderr).toContain('bucket "nope" does not exist');
       await fsp.rm(dir, { recursive: true, force: true });
     });

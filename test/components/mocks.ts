@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { computedOutputs, mockCall } from "../../cli/plan/mocks";
 import { waitForProgram } from "../../cli/plan/record";
 import { ACCOUNT } from "./iam-sim";
+import { withoutStackTraces } from "../support/stack-traces";
 
 export const REGION = "us-east-1";
 
@@ -83,17 +84,9 @@ export function installMocks(): Recorded[] {
 /**
  * Wait until the program has registered every resource (Pulumi's outstanding RPCs, as the offline
  * plan does; resources whose inputs resolve late, e.g. a Lambda's code bundle, are included).
- * Pulumi captures a stack trace per internal promise, which jest's source-mapped traces make slow
- * for programs with thousands of resources; traces are switched off while waiting.
  */
-export async function settle(_recorded?: readonly Recorded[]): Promise<void> {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    await waitForProgram();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+export function settle(_recorded?: readonly Recorded[]): Promise<void> {
+  return withoutStackTraces(waitForProgram);
 }
 
 export function byType(recorded: readonly Recorded[], type: string): Recorded[] {

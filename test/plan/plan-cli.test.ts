@@ -4,12 +4,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { allStackTargets } from "../../cli/plan/affected";
-import { mapBounded } from "../../protocols/concurrency";
+import { runCliInProcess } from "../support/cli-in-process";
+import { withoutStackTraces } from "../support/stack-traces";
 
 /**
- * `neurocaas plan` end to end, one process per stack (Pulumi's runtime state is per process):
- * every real stack plans clean, a deliberately bad blueprint reports each violation (exit 1),
- * an invalid one reports its schema errors (exit 2).
+ * `neurocaas plan` end to end: every real stack plans clean, a deliberately bad blueprint reports
+ * each violation (exit 1), an invalid one reports its schema errors (exit 2). Plans run in the
+ * jest process one after the other; the exit statuses of bin/neurocaas are checked in a real
+ * process for a violation and for a usage error.
  */
 
 const root = path.resolve(__dirname, "../..");
@@ -17,7 +19,13 @@ const bin = path.join(root, "bin", "neurocaas");
 
 interface Run { code: number; stdout: string; stderr: string }
 
+/** `neurocaas plan ARGS --no-aws` in the jest process. */
 function plan(...args: string[]): Promise<Run> {
+  return withoutStackTraces(() => runCliInProcess(["plan", ...args, "--no-aws"], { cwd: root }));
+}
+
+/** `bin/neurocaas plan ARGS --no-aws` in its own process. */
+function planProcess(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     // --no-aws: hermetic even where the developer has AWS credentials (the bucket-name check).
     execFile(bin, ["plan", ...args, "--no-aws"], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -51,7 +59,8 @@ describe("plan of every stack in the repository", () => {
   const targets = allStackTargets(root);
   let runs: Run[];
   beforeAll(async () => {
-    runs = await mapBounded(targets, 2, (t) => plan("--stack-file", path.join(root, t.file), "--json"));
+    runs = [];
+    for (const t of targets) runs.push(await plan("--stack-file", path.join(root, t.file), "--json"));
   }, 600_000);
 
   it("covers the dev stack and stacks/*.yaml", () => {
@@ -144,7 +153,7 @@ describe("plan of a deliberately bad blueprint", () => {
         Lambda: { ...devBlueprint.Lambda, LambdaConfig: { ...devBlueprint.Lambda.LambdaConfig, INSTANCE_TYPE: "p4d.24xlarge", DEPLOY_LIMIT: 5000 } },
       },
     });
-    run = await plan("--stack-file", file, "--json");
+    run = await planProcess("--stack-file", file, "--json");
   }, 300_000);
 
   it("exits 1 with each mandatory violation in the JSON report", () => {
@@ -188,7 +197,7 @@ describe("plan of an invalid blueprint", () => {
 
 describe("plan arguments", () => {
   it("rejects --stack together with --stack-file", async () => {
-    const run = await plan("--stack", "dev", "--stack-file", "Pulumi.dev.yaml");
+    const run = await planProcess("--stack", "dev", "--stack-file", "Pulumi.dev.yaml");
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/either --stack or --stack-file/);
   }, 120_000);

@@ -75,14 +75,3 @@ describe("PR preview workflow", () => {
   });
 });
 
-describe(".ci/run", () => {
-  const script = fs.readFileSync(path.join(root, ".ci/run"), "utf8").split("\n");
-  const line = (re: RegExp) => script.findIndex((l) => re.test(l));
-
-  it("plans the dev stack and every stacks/*.yaml after the test suite", () => {
-    expect(line(/^npm test$/)).toBeGreaterThan(0);
-    expect(line(/bin\/neurocaas plan --stack dev$/)).toBeGreaterThan(line(/^npm test$/));
-    expect(line(/for f in stacks\/\*\.yaml/)).toBeGreaterThan(line(/^npm test$/));
-    expect(line(/bin\/neurocaas plan --stack-file "\$f"/)).toBeGreaterThan(line(/for f in stacks/));
-  });
-});

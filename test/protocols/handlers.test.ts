@@ -39,12 +39,6 @@ afterAll(() => {
 });
 
 describe("Lambda handlers", () => {
-  it("import without NEUROCAAS_CONFIG (they read the environment per invocation)", () => {
-    // The imports above ran before beforeAll set the environment.
-    expect(saved[RUNTIME_CONFIG_ENV]).toBeUndefined();
-    for (const h of [submit, monitor, postprocess, guard]) expect(typeof h).toBe("function");
-  });
-
   it("run a job from the original S3 put event to end.txt", async () => {
     expect(await submit(fixture("s3_putevent.json"))).toBe(0);
     const [iae] = world.running();

@@ -9,8 +9,6 @@ const blueprints = fs
   .map((f) => ({ file: f, lambda: (JSON.parse(fs.readFileSync(path.join(LEGACY_BLUEPRINTS, f), "utf-8")) as { Lambda?: { Handler?: string; PostHandler?: string } }).Lambda ?? {} }));
 
 describe("legacy handler names", () => {
-  it("reads the 41 real blueprints", () => expect(blueprints).toHaveLength(41));
-
   it.each(blueprints.map((b) => [b.file, b.lambda.Handler] as const))("%s: Handler %s maps to a protocol", (_file, handler) => {
     expect(handler).toBeDefined();
     expect(protocolForLegacyHandler(handler as string)).toBeDefined();

@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -8,9 +9,11 @@ import { initializeJob } from "../../cli/workflow/state";
 import { WorkflowJob } from "../../cli/workflow/registry";
 import { buildZip } from "./helpers/zip-builder";
 import { spawn } from "node:child_process";
-import { NEUROCAAS, REPO_ROOT, iaeEnv, runCli, runProgram } from "./helpers/cli";
+import { NEUROCAAS, REPO_ROOT, iaeEnv, runCli, runCliHere, runProgram } from "./helpers/cli";
 
 const BUCKET = "clibucket";
+/** File in a test's tmp folder naming a background process the test started (stopped afterwards). */
+const SLEEPER_PID = "sleeper.pid";
 const GROUP = "lab";
 
 const JM_CERTIFICATE = (datasets: string[]) =>
@@ -28,7 +31,9 @@ const JM_CERTIFICATE = (datasets: string[]) =>
     "[Job Manager] STEP 4/4 (Initialize Processing): DONE\t [+0:00:01.00]",
   ].join("\n");
 
-// Each test starts several `neurocaas` processes (tsx); give slow, loaded machines room.
+// Commands run in the jest process (runCliHere) unless the process is what a test is about
+// (exit status and output streaming of bin/neurocaas, two IAEs at once, SIGTERM, scripts calling
+// `neurocaas` from PATH): those start real processes (tsx); give slow, loaded machines room.
 jest.setTimeout(240_000);
 
 describe("neurocaas workflow / scripting CLI", () => {
@@ -58,8 +63,25 @@ describe("neurocaas workflow / scripting CLI", () => {
     return h;
   };
 
+  /** Object-created notifications of the endpoint, by key. */
+  const writes = new EventEmitter();
+  /** Resolves with the text of `key` once a write of it satisfies `ok` (awaits the write, no polling). */
+  const whenWritten = (key: string, ok: (text: string) => boolean): Promise<string> =>
+    new Promise((resolve) => {
+      const check = (): void =>
+        void getText(key).then(
+          (text) => {
+            if (!ok(text)) return;
+            writes.off(key, check);
+            resolve(text);
+          },
+          () => undefined,
+        );
+      writes.on(key, check);
+    });
+
   beforeAll(async () => {
-    server = await startLocalS3Server({ buckets: [BUCKET] });
+    server = await startLocalS3Server({ buckets: [BUCKET], onEvent: (e) => e.Records.forEach((r) => writes.emit(r.s3.object.key)) });
     client = createLocalS3Client(server);
     await put(`${GROUP}/inputs/data.csv`, fs.readFileSync(path.join(REPO_ROOT, "examples/pca/data.csv")));
     await put(`${GROUP}/configs/config.yaml`, fs.readFileSync(path.join(REPO_ROOT, "examples/pca/config.yaml")));
@@ -69,19 +91,23 @@ describe("neurocaas workflow / scripting CLI", () => {
     await server.close();
   });
   beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nc-cli-"))));
-  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  afterEach(() => {
+    const sleeper = path.join(tmp, SLEEPER_PID);
+    if (fs.existsSync(sleeper)) process.kill(Number(fs.readFileSync(sleeper, "utf8")), "SIGKILL");
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
 
   it("getters print exactly one line; errors go to stderr with a non-zero exit", async () => {
     const env = iaeEnv(newHome("h"), server);
-    const before = await runCli(["workflow", "get-dataname"], env);
+    const before = await runCliHere(["workflow", "get-dataname"], env);
     expect(before.code).toBe(1);
     expect(before.stdout).toBe("");
     expect(before.stderr).toMatch(/no job initialized .*initialize-job -p DIR/);
 
-    expect(await runCli(["workflow", "initialize-job", "-p", path.join(tmp, "job")], env)).toMatchObject({ code: 0, stdout: "" });
+    expect(await runCliHere(["workflow", "initialize-job", "-p", path.join(tmp, "job")], env)).toMatchObject({ code: 0, stdout: "" });
     const [reg, bad] = await Promise.all([
-      runCli(["workflow", "register-dataset", "-b", BUCKET, "-k", `${GROUP}/inputs/data.csv`], env),
-      runCli(["workflow", "register-config", "-b", BUCKET], env),
+      runCliHere(["workflow", "register-dataset", "-b", BUCKET, "-k", `${GROUP}/inputs/data.csv`], env),
+      runCliHere(["workflow", "register-config", "-b", BUCKET], env),
     ]);
     expect(reg).toMatchObject({ code: 0, stdout: "" });
     expect(bad.code).toBe(1);
@@ -90,9 +116,9 @@ describe("neurocaas workflow / scripting CLI", () => {
     job.registerConfig({ bucket: BUCKET, key: `${GROUP}/configs/config.yaml` });
     job.registerResultpath({ bucket: BUCKET, key: "results/job__clibucket_7" });
 
-    const got = await runCli(["workflow", "get-data"], env);
+    const got = await runCliHere(["workflow", "get-data"], env);
     expect(got).toMatchObject({ code: 0, stdout: `${path.join(tmp, "job", "inputs", "data.csv")}\n` });
-    const again = await runCli(["workflow", "get-data"], env);
+    const again = await runCliHere(["workflow", "get-data"], env);
     expect(again.stdout).toBe(got.stdout);
     expect(again.stderr).toMatch(/already exists/);
 
@@ -105,10 +131,10 @@ describe("neurocaas workflow / scripting CLI", () => {
       "get-resultpath-tmp": path.join(tmp, "job", "results"),
     };
     const [rp, cfgPath, noName, ...results] = await Promise.all([
-      runCli(["workflow", "get-resultpath", "-l", "/some/where/plot.svg"], env),
-      runCli(["workflow", "get-configpath"], env),
-      runCli(["workflow", "get-filepath", "-n", "extra"], env),
-      ...Object.keys(expected).map((c) => runCli(["workflow", c], env)),
+      runCliHere(["workflow", "get-resultpath", "-l", "/some/where/plot.svg"], env),
+      runCliHere(["workflow", "get-configpath"], env),
+      runCliHere(["workflow", "get-filepath", "-n", "extra"], env),
+      ...Object.keys(expected).map((c) => runCliHere(["workflow", c], env)),
     ]);
     Object.keys(expected).forEach((c, i) => expect({ c, out: results[i].stdout, code: results[i].code }).toEqual({ c, out: `${expected[c]}\n`, code: 0 }));
     expect(rp.stdout).toBe(`s3://${BUCKET}/${GROUP}/results/job__clibucket_7/process_results/plot.svg\n`);
@@ -127,16 +153,10 @@ describe("neurocaas workflow / scripting CLI", () => {
 
     // 150 MB held for ~2 s by a grandchild process: the status file must see it.
     const command = `echo first; node -e "const b=Buffer.alloc(150e6,1); const t=Date.now(); while(Date.now()-t<2500){}; console.log('held', b.length)"; echo "bad thing happened" >&2; exit 4`;
-    const pending = runCli(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", command], env);
-    // While it runs, the status says IN PROGRESS.
-    let sawInProgress = false;
-    for (let i = 0; i < 40 && !sawInProgress; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      const s = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
-      sawInProgress = s.status === "IN PROGRESS";
-    }
-    expect(sawInProgress).toBe(true);
-    const r = await pending;
+    // While it runs, the status says IN PROGRESS (a real process: its exit status is the command's).
+    const inProgress = whenWritten(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`, (t) => JSON.parse(t).status === "IN PROGRESS");
+    const r = await runCli(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", command], env);
+    await inProgress;
     expect(r.code).toBe(4);
     expect(r.stdout).toBe("first\nheld 150000000\n");
     expect(r.stderr).toContain("bad thing happened");
@@ -159,7 +179,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(findDatasetLine(cert, `${GROUP}/inputs/other.csv`, "loose")).toContain("INITIALIZING");
     expect(cert).toContain("JOB MANAGER SETUP LOG:\n[Job Manager] STEP 4/4");
 
-    const ok = await runCli(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", "true"], env);
+    const ok = await runCliHere(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", "true"], env);
     expect(ok.code).toBe(0);
     expect(JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`))).toMatchObject({ status: "SUCCESS", exit_code: 0 });
   });
@@ -177,7 +197,7 @@ describe("neurocaas workflow / scripting CLI", () => {
       ),
     );
     expect(runs.map((r) => r.code)).toEqual([0, 5]);
-    const names = await Promise.all(iaes.map(({ env }) => runCli(["workflow", "get-dataname"], env)));
+    const names = await Promise.all(iaes.map(({ env }) => runCliHere(["workflow", "get-dataname"], env)));
     expect(names.map((r) => r.stdout)).toEqual(["a.csv\n", "b.csv\n"]);
     for (const { name, dir } of iaes) {
       expect(JSON.parse(fs.readFileSync(path.join(dir, "registration.json"), "utf8")).data.s3).toBe(`s3://${BUCKET}/${GROUP}/inputs/${name}.csv`);
@@ -197,16 +217,15 @@ describe("neurocaas workflow / scripting CLI", () => {
     const data = path.join(tmp, "local.csv");
     fs.writeFileSync(data, "1\n");
     setupJob(home, path.join(tmp, "job"), data, { local: path.join(tmp, "out") });
-    // A background process keeping the output pipe open must not keep log-command waiting.
-    const t0 = Date.now();
-    const r = await runCli(["workflow", "log-command-local", "-c", "echo local run; sleep 45 & exit 2"], env);
-    expect(Date.now() - t0).toBeLessThan(40_000);
+    // A background process keeping the output pipe open must not keep log-command waiting (if it
+    // did, this test would time out: the sleeper outlives it and is stopped afterwards).
+    const r = await runCliHere(["workflow", "log-command-local", "-c", `echo local run; sleep 3600 & echo $! > ${path.join(tmp, SLEEPER_PID)}; exit 2`], env);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("local run\n");
     const status = JSON.parse(fs.readFileSync(path.join(tmp, "out/logs/DATASET_NAME:local.csv_STATUS.txt"), "utf8"));
     expect(status).toMatchObject({ status: "FAILED", exit_code: 2, std: { "0": "local run\n" } });
     expect(fs.readFileSync(path.join(tmp, "out/logs/certificate.txt"), "utf8")).toContain(`DATANAME: ${data} | STATUS: FAILED`);
-    const s3Only = await runCli(["workflow", "log-command", "-c", "true"], env);
+    const s3Only = await runCliHere(["workflow", "log-command", "-c", "true"], env);
     expect(s3Only.code).toBe(1);
     expect(s3Only.stderr).toContain("use log-command-local for local runs");
   });
@@ -217,16 +236,16 @@ describe("neurocaas workflow / scripting CLI", () => {
     const out = path.join(tmp, "results");
     const extra = path.join(tmp, "notes.txt");
     fs.writeFileSync(extra, "extra file");
-    await runCli(["workflow", "initialize-job", "-p", path.join(tmp, "job")], env);
+    await runCliHere(["workflow", "initialize-job", "-p", path.join(tmp, "job")], env);
     for (const [cmd, p] of [
       ["register-dataset", path.join(REPO_ROOT, "examples/pca/data.csv")],
       ["register-config", path.join(REPO_ROOT, "examples/pca/config.yaml")],
       ["register-resultpath", out],
     ]) {
-      expect(await runCli(["workflow", cmd, "-l", p], env)).toMatchObject({ code: 0, stdout: "" });
+      expect(await runCliHere(["workflow", cmd, "-l", p], env)).toMatchObject({ code: 0, stdout: "" });
     }
-    expect(await runCli(["workflow", "register-file", "-n", "notes", "-l", extra], env)).toMatchObject({ code: 0 });
-    const run = await runCli(["workflow", "log-command-local", "-c", "bash examples/pca/run_pca.sh"], env);
+    expect(await runCliHere(["workflow", "register-file", "-n", "notes", "-l", extra], env)).toMatchObject({ code: 0 });
+    const run = await runCliHere(["workflow", "log-command-local", "-c", "bash examples/pca/run_pca.sh"], env);
     expect(run.stderr).not.toMatch(/neurocaas: (?!logging)/);
     expect(run.code).toBe(0);
     const pcaOut = JSON.parse(fs.readFileSync(path.join(out, "process_results/data_pca_components.json"), "utf8"));
@@ -234,21 +253,21 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(fs.readFileSync(path.join(out, "process_results/data_explained_variance.svg"), "utf8")).toContain("<svg");
     expect(JSON.parse(fs.readFileSync(path.join(out, "logs/DATASET_NAME:data.csv_STATUS.txt"), "utf8")).status).toBe("SUCCESS");
 
-    const fetched = await runCli(["workflow", "get-file", "-n", "notes"], env);
+    const fetched = await runCliHere(["workflow", "get-file", "-n", "notes"], env);
     expect(fetched.stdout).toBe(`${path.join(tmp, "job", "inputs", "notes.txt")}\n`);
     const [shown, fname, fpath, put, clean] = await Promise.all([
-      runCli(["workflow", "get-config", "-f", "-d"], env),
-      runCli(["workflow", "get-filename", "-n", "notes"], env),
-      runCli(["workflow", "get-filepath", "-n", "notes"], env),
-      runCli(["workflow", "put-result", "-r", extra], env),
-      runCli(["workflow", "cleanup"], env),
+      runCliHere(["workflow", "get-config", "-f", "-d"], env),
+      runCliHere(["workflow", "get-filename", "-n", "notes"], env),
+      runCliHere(["workflow", "get-filepath", "-n", "notes"], env),
+      runCliHere(["workflow", "put-result", "-r", extra], env),
+      runCliHere(["workflow", "cleanup"], env),
     ]);
     expect([fname.stdout, fpath.stdout]).toEqual(["notes.txt\n", fetched.stdout]);
     expect(shown.stdout).toBe(`${path.join(tmp, "job", "configs", "config.yaml")}\n`);
     expect(shown.stderr).toContain(`fetched ${path.join(REPO_ROOT, "examples/pca/config.yaml")} to `);
     expect([put.code, put.stdout, clean.code, clean.stdout]).toEqual([0, "", 0, ""]);
     expect(fs.readdirSync(path.join(out, "process_results")).sort()).toEqual(["config.yaml", "data_explained_variance.svg", "data_pca_components.json", "notes.txt", "update.txt"]);
-    const missing = await runCli(["workflow", "put-result", "-r", path.join(tmp, "absent.txt")], env);
+    const missing = await runCliHere(["workflow", "put-result", "-r", path.join(tmp, "absent.txt")], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`put-result: ${path.join(tmp, "absent.txt")} does not exist`);
   });
@@ -258,7 +277,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     const result = `results/job__${BUCKET}_pca`;
     const jobFolder = `${GROUP}/${result}`;
     await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/data.csv`]));
-    const r = await runCli(["workflow", "run-main", BUCKET, `${GROUP}/inputs/data.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    const r = await runCliHere(["workflow", "run-main", BUCKET, `${GROUP}/inputs/data.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
     expect(r.stderr).not.toMatch(/could not/);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("PC1: explained variance 3.20000 (72.73%)");
@@ -278,7 +297,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     await put(`${GROUP}/inputs/ragged.csv`, "1,2,3\n4,5\n");
     const env = iaeEnv(newHome("h"), server);
     const result = `results/job__${BUCKET}_bad`;
-    const r = await runCli(["workflow", "run-main", BUCKET, `${GROUP}/inputs/ragged.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    const r = await runCliHere(["workflow", "run-main", BUCKET, `${GROUP}/inputs/ragged.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
     expect(r.code).toBe(2);
     const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:ragged.csv_STATUS.txt`));
     expect(status.status).toBe("FAILED");
@@ -306,16 +325,12 @@ describe("neurocaas workflow / scripting CLI", () => {
     const env = iaeEnv(newHome("h"), server);
     const result = `results/job__${BUCKET}_stop`;
     const statusKey = `${GROUP}/${result}/logs/DATASET_NAME:slow.txt_STATUS.txt`;
+    const running = whenWritten(statusKey, (t) => JSON.parse(t).status === "IN PROGRESS");
     const args = ["workflow", "run-main", BUCKET, `${GROUP}/inputs/slow.txt`, result, `${GROUP}/configs/slow.yaml`, "examples/mock/run_mock.sh"];
     const child = spawn(NEUROCAAS, args, { env, cwd: REPO_ROOT, detached: true, stdio: "ignore" });
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    // Wait until the analysis is running, then stop the whole IAE as local mode does.
-    let running = false;
-    for (let i = 0; i < 400 && !running; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      running = await getText(statusKey).then((t) => JSON.parse(t).status === "IN PROGRESS", () => false);
-    }
-    expect(running).toBe(true);
+    // Once the analysis is running, stop the whole IAE as local mode does.
+    await running;
     process.kill(-child.pid!, "SIGTERM");
     const killer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 20_000);
     const code = await exited;
@@ -329,7 +344,7 @@ describe("neurocaas workflow / scripting CLI", () => {
   });
 
   it("run-main needs exactly five arguments", async () => {
-    const r = await runCli(["workflow", "run-main", BUCKET, "a", "b", "c"], iaeEnv(newHome("h"), server));
+    const r = await runCliHere(["workflow", "run-main", BUCKET, "a", "b", "c"], iaeEnv(newHome("h"), server));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/missing required argument 'script'/);
     const wrapper = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
@@ -347,7 +362,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     const env = iaeEnv(newHome("h"));
     const cfg = path.join(tmp, "c.yaml");
     fs.writeFileSync(cfg, "mode: train\ntesting: False\nlayers: [32, 64]\nopts: {lr: 0.1}\n");
-    const read = (field: string, ...extra: string[]) => runCli(["scripting", "read-yaml", "-p", cfg, "-f", field, ...extra], env);
+    const read = (field: string, ...extra: string[]) => runCliHere(["scripting", "read-yaml", "-p", cfg, "-f", field, ...extra], env);
     const [testing, opts, missing, dflt] = await Promise.all([read("testing"), read("opts"), read("nope"), read("nope", "-d", "predict")]);
     expect([testing.stdout, opts.stdout, dflt.stdout]).toEqual(["False\n", '{"lr": 0.1}\n', "predict\n"]);
     expect(missing.code).toBe(1);
@@ -355,11 +370,11 @@ describe("neurocaas workflow / scripting CLI", () => {
 
     const zip = path.join(tmp, "task.zip");
     fs.writeFileSync(zip, buildZip({ "mytask/": "", "mytask/frames.txt": "f", "__MACOSX/x": "" }));
-    const z = await runCli(["scripting", "parse-zip", "-z", zip], env);
+    const z = await runCliHere(["scripting", "parse-zip", "-z", zip], env);
     expect(z).toMatchObject({ code: 0, stdout: "mytask\n" });
     expect(fs.readFileSync(path.join(tmp, "mytask/frames.txt"), "utf8")).toBe("f");
     fs.writeFileSync(zip, buildZip({ "a/x": "1", "b/y": "2" }));
-    const two = await runCli(["scripting", "parse-zip", "-z", zip], env);
+    const two = await runCliHere(["scripting", "parse-zip", "-z", zip], env);
     expect(two.code).toBe(1);
     expect(two.stderr).toMatch(/exactly one top-level folder/);
   });

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { LocalEndpoint } from "../../../local/s3-server";
+import { runCliInProcess, withoutHostAws, type CliRun } from "../../support/cli-in-process";
 
 export const REPO_ROOT = path.resolve(__dirname, "../../..");
 export const BIN_DIR = path.join(REPO_ROOT, "bin");
@@ -23,6 +24,16 @@ export function iaeEnv(home: string, server?: LocalEndpoint): NodeJS.ProcessEnv 
       ? { AWS_ENDPOINT_URL: server.endpoint, AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey, AWS_REGION: "us-east-1" }
       : {}),
   };
+}
+
+/**
+ * Run `neurocaas ARGS...` in the jest process with the IAE's HOME, PATH and AWS settings of `env`
+ * (see test/support/cli-in-process.ts); `runCli` starts a real process instead.
+ */
+export function runCliHere(args: readonly string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<CliRun> {
+  // The IAE's AWS_* variables replace the host's, as iaeEnv does for a subprocess.
+  const aws = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("AWS_")));
+  return runCliInProcess(args, { env: withoutHostAws({ ...aws, HOME: env.HOME, PATH: env.PATH }), cwd });
 }
 
 /** Run `neurocaas ARGS...` as a subprocess. */
