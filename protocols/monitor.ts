@@ -7,7 +7,9 @@ import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditio
 import { costOfLog, type CostLog } from "./cost-log";
 import { limitsOf, type MonitorDeps } from "./deps";
 import { errorMessage } from "./errors";
-import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
+import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance, type CancelRecord } from "./job-record";
+import { CANCELLED_BY_USER } from "./job-cancel";
+import { drainQueue, type DrainOutcome } from "./job-queue";
 import { recordCompletionSpend } from "./spend-summary-writer";
 import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "./layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
@@ -23,7 +25,7 @@ export interface Ec2StateChangeEvent {
   readonly detail: { readonly "instance-id": string; readonly state: string };
 }
 
-export type MonitorAction = "ignored" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
+export type MonitorAction = "ignored" | "queue-drained" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
 
 export interface MonitorOutcome {
   readonly instanceId: string;
@@ -34,7 +36,15 @@ export interface MonitorOutcome {
   /** The closed cost log (action "finished"): its spend was recorded. */
   readonly costLog?: CostLog;
   readonly detail?: string;
+  /** What the queue's drain did after an IAE ended (or on the scheduled sweep). */
+  readonly queue?: DrainOutcome;
 }
+
+/** The scheduled sweep's event (EventBridge schedule rule): the queue's backstop drain. */
+export const SCHEDULED_EVENT = "Scheduled Event";
+
+/** An end event of an IAE whose end was accounted already (a redelivery, or a retried invocation). */
+const ALREADY_ACCOUNTED = "already accounted";
 
 const END_STATES = new Set(["shutting-down", "terminated", "stopping", "stopped"]);
 
@@ -58,6 +68,10 @@ interface Ctx {
  * analysis that no launch record names is terminated as untracked.
  */
 export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps): Promise<MonitorOutcome> {
+  if (event["detail-type"] === SCHEDULED_EVENT) {
+    // Backstop: jobs wait in the queue even if every IAE-end drain failed.
+    return { instanceId: "", state: "scheduled", action: "queue-drained", queue: await drainQueue(deps) };
+  }
   const instanceId = event.detail?.["instance-id"];
   const state = event.detail?.state;
   if (typeof instanceId !== "string" || typeof state !== "string") {
@@ -70,7 +84,9 @@ export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps):
     const outcome = await onEnded(instanceId, state, eventTime, ctx);
     // The group's spend summary gains this IAE's cost (bypass jobs too: the submitting group pays).
     if (outcome.action === "finished" && outcome.costLog) await recordCompletionSpend(deps, outcome.costLog);
-    return outcome;
+    // Capacity freed up: start what waits (on every end event, so a retried invocation drains too).
+    if (outcome.action !== "finished" && outcome.detail !== ALREADY_ACCOUNTED) return outcome;
+    return { ...outcome, queue: await drainQueue(deps) };
   }
   return { instanceId, state, action: "ignored" };
 }
@@ -172,7 +188,8 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   if (desc && desc.tags[IAE_TAGS.analysis] !== bucket) return { instanceId, state, action: "ignored" };
   // EC2 forgets terminated instances after about an hour; a late event still finds the cost log.
   const found = desc ? await activeLog(instanceId, desc, ctx, false) : await readActiveLog(ctx, instanceId);
-  if (!found || found === "finished") return { instanceId, state, action: "ignored" };
+  if (!found) return { instanceId, state, action: "ignored" };
+  if (found === "finished") return { instanceId, state, action: "ignored", detail: ALREADY_ACCOUNTED };
   // 1. Mark the IAE ended; everything below is repeatable until the active log is dropped (5.).
   const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatIsoSeconds(at) }));
   if (!log) return { instanceId, state, action: "ignored", detail: "cost log removed meanwhile" };
@@ -181,12 +198,12 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(log, null, 2));
   const limits = limitsOf(deps);
   await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.conditionalWriteAttempts }, instanceId, costOfLog(log));
-  // 3. A dataset that never reached SUCCESS/FAILED says why.
-  await settleDataset(ctx, log, state, desc, at);
-  // 4. end.txt when the job is over.
-  let jobFinished = false;
+  // 3. A dataset that never reached SUCCESS/FAILED says why (a cancelled job's: CANCELLED).
   const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
   const record = obj ? parseJobRecord(obj.body) : undefined;
+  await settleDataset(ctx, log, state, desc, at, record?.cancel);
+  // 4. end.txt when the job is over.
+  let jobFinished = false;
   if (record && log.jobrecord) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
   else if (!log.jobrecord) {
     // A cost log without a job record (an older deployment's): one IAE, one job.
@@ -255,12 +272,18 @@ async function updateActiveLog(ctx: Ctx, instanceId: string, change: (log: CostL
  * SUCCESS whose command then timed out): then the analysis did not finish, and the dataset is
  * FAILED.
  */
-async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined, at: Date): Promise<void> {
+async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined, at: Date, cancel?: CancelRecord): Promise<void> {
   const { deps } = ctx;
   const id = log["instance-id"];
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const current = parseDatasetStatus((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
   const status = statusOf(current) ?? "INITIALIZING";
+  if (cancel && !isFinalStatus(status)) {
+    // The IAE reported progress after the cancel request: the user's cancel still stands.
+    const reason = `The job was ${CANCELLED_BY_USER} (${cancel.request}).`;
+    await reportDataset(ctx, log, { status: "CANCELLED", command: log.commandid ?? null, lastCommand: CANCELLED_BY_USER, reason, finishedAt: formatIsoSeconds(at) });
+    return;
+  }
   const iae = `IAE ${id} (${datasetLineName(datasetOf(log), log.member)})`;
   const hostStopped = `[JOB TERMINATE REASON] ${iae} was interrupted: ${desc?.stateMessage ?? "the machine running it stopped"}. Resubmit the job to run it again.`;
   const lookUp = (): Promise<CommandInfo | undefined> =>
@@ -310,7 +333,7 @@ async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDes
 }
 
 interface DatasetReport {
-  readonly status: "INITIALIZING" | "SUCCESS" | "FAILED";
+  readonly status: "INITIALIZING" | "SUCCESS" | "FAILED" | "CANCELLED";
   readonly command: string | null;
   readonly lastCommand: string;
   /** Added to the status file's reasons ("" for none). */

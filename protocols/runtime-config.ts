@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+export { QUEUE_DEFAULTS, queueLimitsOf } from "./queue-limits";
 import type { Affiliate, ProtocolName, Stage, PostProcessing } from "../components/blueprint/types";
 
 /**
@@ -41,6 +42,12 @@ export interface AnalysisRuntimeConfig {
    * (`neurocaas:bypassBuckets`; the platform roles can reach nothing else). Absent: none.
    */
   readonly bypassBuckets?: readonly string[];
+  /** Most jobs waiting in the queue (blueprint MAX_QUEUE_LENGTH; 0: no queue, jobs over DEPLOY_LIMIT are rejected). Absent: QUEUE_DEFAULTS. */
+  readonly maxQueueLength?: number;
+  /** Longest a job waits in the queue before it is rejected, minutes (blueprint MAX_QUEUE_WAIT). */
+  readonly maxQueueWaitMinutes?: number;
+  /** Attempts of a dataset whose analysis failed (blueprint MAX_ATTEMPTS; 1: never retried). */
+  readonly maxAttempts?: number;
 }
 
 export const RUNTIME_CONFIG_ENV = "NEUROCAAS_CONFIG";
