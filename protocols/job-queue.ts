@@ -24,7 +24,7 @@ import { LeaseLostError } from "./job-claim";
 import { launchRequestOf, runLaunchCalls, withBatchIds, writeActiveCostLogs, type LaunchedPlan } from "./job-launch";
 import { releaseJobBudget } from "./job-budget";
 import { parseJobRecord, sha256, type JobRecord, type LaunchRecord } from "./job-record";
-import { leaseLive, leaseOf, type Invocation, type Lease } from "./lease";
+import { defaultInvocation, leaseLive, leaseOf, type Invocation, type Lease } from "./lease";
 import { LAUNCH_TOKEN_LENGTH } from "./job-launch";
 import { SHUTDOWN_LINE, TERMINATE_PREFIX } from "./certificate";
 import { writeEndMarker } from "./completion";
@@ -146,27 +146,54 @@ export interface DrainOutcome {
  * Jobs past their deadline are rejected.
  */
 export async function drainQueue(deps: MonitorDeps): Promise<DrainOutcome> {
-  const invocation = deps.invocation ?? { id: `drain-${sha256(String(Math.random())).slice(0, 12)}`, deadline: new Date(deps.clock.now().getTime() + 15 * 60_000) };
-  const started: string[] = [];
-  const ended: string[] = [];
-  const acquired = await updateJson<QueueDoc>(queueArgs(deps), (current) => {
-    if (!current) return UNCHANGED;
+  const invocation = deps.invocation ?? defaultInvocation(deps.clock.now());
+  const q = await acquireDrain(deps, invocation, false);
+  if (!q) return { drained: false, started: [], ended: [] };
+  return drainHeld(deps, invocation, q);
+}
+
+/**
+ * The job manager's start gate: jobs start one at a time per analysis, so DEPLOY_LIMIT holds even
+ * when many submissions arrive at once. It is the drain's lease: while the job manager counts the
+ * running IAEs and launches, no drain (and no other job manager) starts anything; a job manager
+ * that finds it taken queues its job, and the holder drains it right after (`rerun`). Returns
+ * whether this invocation holds it; `releaseStartGate` ends it (draining what arrived meanwhile).
+ */
+export async function acquireStartGate(deps: MonitorDeps, invocation: Invocation): Promise<boolean> {
+  return (await acquireDrain(deps, invocation, true)) !== undefined;
+}
+
+export async function releaseStartGate(deps: MonitorDeps, invocation: Invocation): Promise<DrainOutcome> {
+  return drainHeld(deps, invocation, undefined);
+}
+
+/** Take the drain lease (the queue object is created when `create`); undefined when another holds it (it is asked to look again). */
+async function acquireDrain(deps: QueueDeps, invocation: Invocation, create: boolean): Promise<QueueDoc | undefined> {
+  const out = await updateJson<QueueDoc>(queueArgs(deps), (current) => {
+    if (!current && !create) return UNCHANGED;
     const q = asQueue(current);
-    if (leaseLive(q.drain, invocation, deps.clock.now())) return q.rerun || q.entries.length === 0 ? UNCHANGED : { ...q, rerun: true };
-    if (q.entries.length === 0) return q.drain ? { ...q, drain: undefined, rerun: false } : UNCHANGED;
+    if (leaseLive(q.drain, invocation, deps.clock.now())) return q.rerun ? UNCHANGED : { ...q, rerun: true };
+    if (!create && q.entries.length === 0) return q.drain ? { ...q, drain: undefined, rerun: false } : UNCHANGED;
     return { ...q, drain: leaseOf(invocation), rerun: false };
   });
-  if (!acquired.written || acquired.value?.drain?.holder !== invocation.id) return { drained: false, started, ended };
-  let q = acquired.value;
+  return out.written && out.value?.drain?.holder === invocation.id ? out.value : undefined;
+}
+
+/** Drain while holding the lease (`q`: the queue as read; undefined: release first), then release it unless something changed meanwhile. */
+async function drainHeld(deps: MonitorDeps, invocation: Invocation, first: QueueDoc | undefined): Promise<DrainOutcome> {
+  const started: string[] = [];
+  const ended: string[] = [];
+  let q = first;
   for (;;) {
-    await drainPass(deps, invocation, q, started, ended);
-    // Stop holding the drain, unless something changed meanwhile: then look again.
+    if (q) await drainPass(deps, invocation, q, started, ended);
+    // Stop holding the lease, unless something changed meanwhile: then look again.
     let again = false;
     const released = await updateJson<QueueDoc>(queueArgs(deps), (current) => {
       const c = asQueue(current);
       if (c.drain?.holder !== invocation.id) return UNCHANGED;
-      again = c.rerun === true;
-      return again ? { ...c, rerun: false } : { ...c, drain: undefined };
+      again = c.rerun === true || q === undefined;
+      if (!again) return { ...c, drain: undefined };
+      return c.rerun === true ? { ...c, rerun: false } : UNCHANGED;
     });
     if (!again || !released.value) break;
     q = released.value;

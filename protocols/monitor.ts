@@ -278,10 +278,10 @@ async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDes
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const current = parseDatasetStatus((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
   const status = statusOf(current) ?? "INITIALIZING";
-  if (cancel && !isFinalStatus(status)) {
-    // The IAE reported progress after the cancel request: the user's cancel still stands.
+  if (cancel && status !== "SUCCESS" && status !== "CANCELLED") {
+    // The IAE reported progress after the cancel request, or FAILED as it was killed by it: the user's cancel stands.
     const reason = `The job was ${CANCELLED_BY_USER} (${cancel.request}).`;
-    await reportDataset(ctx, log, { status: "CANCELLED", command: log.commandid ?? null, lastCommand: CANCELLED_BY_USER, reason, finishedAt: formatIsoSeconds(at) });
+    await reportDataset(ctx, log, { status: "CANCELLED", command: log.commandid ?? null, lastCommand: CANCELLED_BY_USER, reason, overrideFinal: true, finishedAt: formatIsoSeconds(at) });
     return;
   }
   const iae = `IAE ${id} (${datasetLineName(datasetOf(log), log.member)})`;

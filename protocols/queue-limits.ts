@@ -1,11 +1,10 @@
 /**
- * Defaults of the queue and retry keys (blueprint MAX_QUEUE_LENGTH, MAX_QUEUE_WAIT, MAX_ATTEMPTS;
+ * Defaults of the queue keys (blueprint MAX_QUEUE_LENGTH, MAX_QUEUE_WAIT;
  * SPEC §11). Pure: the blueprint schema (also bundled into the dashboard) and the protocols share it.
  */
 export const QUEUE_DEFAULTS = {
   maxQueueLength: 100,
   maxQueueWaitMinutes: 1440,
-  maxAttempts: 1,
 } as const;
 
 export interface QueueLimits {
@@ -13,15 +12,12 @@ export interface QueueLimits {
   readonly maxQueueLength: number;
   /** Longest a job waits in the queue before it is rejected, minutes. */
   readonly maxQueueWaitMinutes: number;
-  /** Attempts of a dataset whose analysis failed (1: never retried). */
-  readonly maxAttempts: number;
 }
 
-/** The queue and retry limits of an analysis, defaults applied (configs of older deployments lack them). */
-export function queueLimitsOf(config: { readonly maxQueueLength?: number; readonly maxQueueWaitMinutes?: number; readonly maxAttempts?: number }): QueueLimits {
+/** The queue limits of an analysis, defaults applied (configs of older deployments lack them). */
+export function queueLimitsOf(config: { readonly maxQueueLength?: number; readonly maxQueueWaitMinutes?: number }): QueueLimits {
   return {
     maxQueueLength: config.maxQueueLength ?? QUEUE_DEFAULTS.maxQueueLength,
     maxQueueWaitMinutes: config.maxQueueWaitMinutes ?? QUEUE_DEFAULTS.maxQueueWaitMinutes,
-    maxAttempts: config.maxAttempts ?? QUEUE_DEFAULTS.maxAttempts,
   };
 }

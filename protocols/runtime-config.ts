@@ -46,8 +46,6 @@ export interface AnalysisRuntimeConfig {
   readonly maxQueueLength?: number;
   /** Longest a job waits in the queue before it is rejected, minutes (blueprint MAX_QUEUE_WAIT). */
   readonly maxQueueWaitMinutes?: number;
-  /** Attempts of a dataset whose analysis failed (blueprint MAX_ATTEMPTS; 1: never retried). */
-  readonly maxAttempts?: number;
 }
 
 export const RUNTIME_CONFIG_ENV = "NEUROCAAS_CONFIG";

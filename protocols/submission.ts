@@ -10,7 +10,7 @@ import { limitsOf, type ProtocolDeps, type ProtocolLimits } from "./deps";
 import { JobError, errorMessage } from "./errors";
 import { checkJobBudget, releaseJobBudget, reserveJobBudget, type BudgetApproval } from "./job-budget";
 import { cancelJob, stopCancelledJob, CANCELLED_BY_USER } from "./job-cancel";
-import { closeWaitingJob, dequeue, drainQueue, enqueue, isQueueableLaunchFailure, launchCause, queueEntryOf, queueFull, readQueue } from "./job-queue";
+import { acquireStartGate, closeWaitingJob, dequeue, drainQueue, enqueue, releaseStartGate, isQueueableLaunchFailure, launchCause, queueEntryOf, queueFull, readQueue } from "./job-queue";
 import { queueLimitsOf } from "./queue-limits";
 import { formatUsd } from "./budget";
 import { JobClaim, LeaseLostError } from "./job-claim";
@@ -102,6 +102,9 @@ export interface JobEnvironment {
   readonly spot: boolean;
   readonly plans: readonly IaePlan[];
 }
+
+/** Why a job waits when another job of the analysis is being started at this moment (it is started right after, if it fits). */
+const STARTING_ANOTHER = "another job of this analysis is being started right now (jobs start one at a time, in arrival order)";
 
 /** The longest rejection-folder stem derived from a submit file's name. */
 const MAX_REJECTION_STEM_BYTES = 100;
@@ -528,14 +531,35 @@ export class Submission {
     const launch: LaunchRecord = { ...(recorded.launch ?? intent), template: recorded.launch?.template ?? template };
     // An earlier attempt decided to queue the job: it keeps waiting (never launched here and queued too).
     if (recorded.queue) return this.enqueueJob(job, env, approval, recorded.queue.reason, recorded.queue.launches);
-    if (queueReason !== undefined) return this.enqueueJob(job, env, approval, queueReason, 0);
+    const queueing = queueLimitsOf(this.deps.config).maxQueueLength > 0;
+    // Jobs start one at a time (the start gate), so concurrent submissions never exceed DEPLOY_LIMIT.
+    const gated = queueing && (await acquireStartGate(this.deps, this.invocation));
+    try {
+      const reason = !queueing ? queueReason : gated ? await this.queueReasonNow(job) : STARTING_ANOTHER;
+      if (reason !== undefined) return await this.enqueueJob(job, env, approval, reason, 0);
+      return await this.launchNow(job, launch, batches, prior !== undefined, approval, env);
+    } finally {
+      // Whatever queued meanwhile (here or elsewhere) is started now if it fits.
+      if (gated) await releaseStartGate(this.deps, this.invocation);
+    }
+  }
+
+  /** Why the job must wait, counted while holding the start gate (undefined: it starts now). */
+  private async queueReasonNow(job: ConfiguredJob): Promise<string | undefined> {
+    const running = (await this.deps.compute.listRunning({ instanceType: job.instanceType })).filter((i) => !this.isOwnIae(job, i)).length;
+    return this.queueReason(job, running, this.iaeCount(job));
+  }
+
+  /** Launch every IAE now (all or nothing); capacity errors that outlast the retry window queue the job instead. */
+  private async launchNow(job: ConfiguredJob, launch: LaunchRecord, batches: readonly IaePlan[][], resuming: boolean, approval: BudgetApproval, env: JobEnvironment): Promise<"started" | "queued"> {
+    const claim = this.ownClaim();
     try {
       await runLaunchCalls({
         compute: this.deps.compute,
         batches,
         requests: launch.batches.map((b, n) => launchRequestOf(launch.template as LaunchTemplate, b, n)),
         recorded: launch,
-        resuming: prior !== undefined,
+        resuming,
         concurrency: this.limits.launchConcurrency,
         instanceType: job.instanceType,
         recordBatch: (n, ids) => claim.update((r) => withBatchIds(r, n, ids)).then(() => undefined),
@@ -594,6 +618,8 @@ export class Submission {
       await closeWaitingJob(this.deps, record, loc.recordKey, { status: "CANCELLED", reason: `The job was ${CANCELLED_BY_USER} (${record.cancel.request}).`, lastCommand: CANCELLED_BY_USER, lines: [] });
       return "queued";
     }
+    // Capacity may have freed meanwhile (not after a launch failure: that would retry at once).
+    if (launchesTried > 0) return "queued";
     try {
       await drainQueue(this.deps);
     } catch (err) {

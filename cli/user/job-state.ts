@@ -100,7 +100,17 @@ async function newestRejection(client: S3Client, bucket: string, prefix: string)
 
 /** Human-readable report: the certificate followed by one line per dataset. */
 export function formatJobState(ref: JobRef, state: JobState): string {
-  const phase = state.rejected ? "stopped by the job manager" : state.finished ? "finished (end.txt present)" : "not finished";
+  const cancelled = state.datasets.some((d) => d.status === "CANCELLED");
+  const queued = state.datasets.length > 0 && state.datasets.every((d) => d.status === "QUEUED");
+  const phase = state.rejected
+    ? "stopped by the job manager"
+    : cancelled
+      ? `cancelled by user${state.finished ? " (end.txt present)" : " (its IAEs are being terminated)"}`
+      : state.finished
+        ? "finished (end.txt present)"
+        : queued
+          ? "QUEUED: waiting for capacity"
+          : "not finished";
   const lines = [`job ${ref.job} in s3://${ref.bucket}/${state.jobFolder}/ — ${phase}`];
   lines.push("", "certificate.txt:", state.certificate?.trimEnd() ?? "(not written yet)", "");
   if (state.datasets.length === 0) lines.push("datasets: (no status files yet)");

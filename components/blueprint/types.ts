@@ -49,8 +49,6 @@ export interface LambdaConfig {
   readonly MAX_QUEUE_LENGTH: number;
   /** Minutes a queued job may wait before it is rejected. */
   readonly MAX_QUEUE_WAIT: number;
-  /** Attempts of a dataset whose analysis failed (1: a failed analysis is never retried). */
-  readonly MAX_ATTEMPTS: number;
 }
 
 export interface PostProcessing {
@@ -94,7 +92,6 @@ export const LAMBDA_CONFIG_DEFAULTS = {
   IMAGE_VOLUME_SIZE: 100,
   MAX_QUEUE_LENGTH: QUEUE_DEFAULTS.maxQueueLength,
   MAX_QUEUE_WAIT: QUEUE_DEFAULTS.maxQueueWaitMinutes,
-  MAX_ATTEMPTS: QUEUE_DEFAULTS.maxAttempts,
 } as const;
 
 export const DEFAULT_POST_TRIGGER = "end.txt";

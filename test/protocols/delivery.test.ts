@@ -220,7 +220,8 @@ describe("a job manager that dies mid-launch leaves neither orphans nor a stuck 
         for (const d of D) expect([where, (await status(folder, d)).status]).toEqual([where, "SUCCESS"]);
       }
     }
-  });
+    // One run per side of every S3/EC2 effect (the start gate added several): longer than the default timeout.
+  }, 240_000);
 
   it("killed right after launching, its IAE boots before the retry: the monitor delivers the command from the launch record instead of killing it as untracked", async () => {
     const { event, folder } = await submitFile([D[0]]);
