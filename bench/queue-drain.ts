@@ -91,7 +91,7 @@ export async function benchQueue(args: QueueBenchArgs): Promise<BenchSection> {
   const client = local.client;
   const ids = Array.from({ length: jobs }, (_, i) => jobId(i));
   let done = new Set<string>();
-  let elapsed = 0;
+  let elapsed: number;
   let readErrors = 0;
   const statuses: Record<string, number> = {};
   let queuedJobs = 0;
