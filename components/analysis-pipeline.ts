@@ -95,8 +95,11 @@ export const QUEUE_SWEEP_SCHEDULE = "rate(5 minutes)";
 export function monitorEventPattern(): Record<string, unknown> {
   return {
     source: ["aws.ec2"],
-    "detail-type": ["EC2 Instance State-change Notification"],
-    detail: { state: [...MONITORED_STATES] },
+    $or: [
+      { "detail-type": ["EC2 Instance State-change Notification"], detail: { state: [...MONITORED_STATES] } },
+      // Spot ("NeuroCAAS Save") IAEs: the two-minute notice before AWS reclaims them (SPEC §11).
+      { "detail-type": ["EC2 Spot Instance Interruption Warning"] },
+    ],
   };
 }
 

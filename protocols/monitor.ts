@@ -10,6 +10,7 @@ import { errorMessage } from "./errors";
 import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance, type CancelRecord } from "./job-record";
 import { CANCELLED_BY_USER } from "./job-cancel";
 import { drainQueue, type DrainOutcome } from "./job-queue";
+import { replaceIae, replacementOf } from "./job-retry";
 import { recordCompletionSpend } from "./spend-summary-writer";
 import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "./layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
@@ -25,7 +26,7 @@ export interface Ec2StateChangeEvent {
   readonly detail: { readonly "instance-id": string; readonly state: string };
 }
 
-export type MonitorAction = "ignored" | "queue-drained" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
+export type MonitorAction = "ignored" | "queue-drained" | "interruption-noted" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
 
 export interface MonitorOutcome {
   readonly instanceId: string;
@@ -39,6 +40,9 @@ export interface MonitorOutcome {
   /** What the queue's drain did after an IAE ended (or on the scheduled sweep). */
   readonly queue?: DrainOutcome;
 }
+
+/** EventBridge's two-minute notice before AWS reclaims a spot instance. */
+export const SPOT_INTERRUPTION_WARNING = "EC2 Spot Instance Interruption Warning";
 
 /** The scheduled sweep's event (EventBridge schedule rule): the queue's backstop drain. */
 export const SCHEDULED_EVENT = "Scheduled Event";
@@ -68,6 +72,7 @@ interface Ctx {
  * analysis that no launch record names is terminated as untracked.
  */
 export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps): Promise<MonitorOutcome> {
+  if (event["detail-type"] === SPOT_INTERRUPTION_WARNING) return onInterruptionWarning(event, deps);
   if (event["detail-type"] === SCHEDULED_EVENT) {
     // Backstop: jobs wait in the queue even if every IAE-end drain failed.
     return { instanceId: "", state: "scheduled", action: "queue-drained", queue: await drainQueue(deps) };
@@ -89,6 +94,22 @@ export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps):
     return { ...outcome, queue: await drainQueue(deps) };
   }
   return { instanceId, state, action: "ignored" };
+}
+
+/**
+ * AWS will reclaim a spot IAE in two minutes: record it in its cost log (the termination that
+ * follows relaunches the dataset once on demand) and tell the user in the certificate.
+ */
+async function onInterruptionWarning(event: Ec2StateChangeEvent, deps: MonitorDeps): Promise<MonitorOutcome> {
+  const detail = event.detail as unknown as { readonly "instance-id"?: unknown; readonly "instance-action"?: unknown };
+  const instanceId = typeof detail?.["instance-id"] === "string" ? detail["instance-id"] : "";
+  const action = typeof detail?.["instance-action"] === "string" ? detail["instance-action"] : "terminate";
+  const ctx: Ctx = { deps, invocation: deps.invocation ?? defaultInvocation(deps.clock.now()) };
+  const at = event.time && !Number.isNaN(Date.parse(event.time)) ? event.time : deps.clock.now().toISOString();
+  const log = instanceId ? await updateActiveLog(ctx, instanceId, (l) => (l.interruption ? UNCHANGED : { ...l, interruption: { at, action } })) : undefined;
+  if (!log) return { instanceId, state: "interruption-warning", action: "ignored", detail: "not an active IAE of this analysis" };
+  await appendCertificateNote(ctx, log, `[Monitor] AWS announced at ${at} that it reclaims the spot capacity of IAE ${instanceId} (${datasetLineName(datasetOf(log), log.member)}) in two minutes; if its analysis has not finished by then it is relaunched once on on-demand capacity.`);
+  return { instanceId, state: "interruption-warning", action: "interruption-noted" };
 }
 
 async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<MonitorOutcome> {
@@ -166,8 +187,16 @@ async function deliver(instanceId: string, ctx: Ctx): Promise<MonitorOutcome> {
         err instanceof CommandTargetNotReadyError
           ? `IAE ${instanceId} did not become ready to receive its command within ${Math.round(limits.commandDeliveryMs / 1000)} s`
           : `the command could not be sent to IAE ${instanceId} (${errorMessage(err)})`;
+      // The agent never registered: the infrastructure's fault, so the dataset gets one more IAE (on demand).
+      const replacement = err instanceof CommandTargetNotReadyError ? await replaceIae(deps, current, "no-command") : undefined;
       await deps.compute.terminate([instanceId]);
-      const reason = `[JOB TERMINATE REASON] ${why}; it was terminated. Submit the job again; contact NeuroCAAS administrator if this repeats.`;
+      if (replacement?.replaced) {
+        const note = `[Monitor] ${why}; it was terminated and replaced once by IAE ${replacement.instanceId} (on-demand capacity).`;
+        await reportDataset(ctx, current, { status: "INITIALIZING", command: null, lastCommand: `replaced by IAE ${replacement.instanceId}`, reason: note, restart: true, instance: replacement.instanceId }, note);
+        return { instanceId, state: "running", action: "delivery-failed", detail: `${why}; replaced by ${replacement.instanceId}` };
+      }
+      const also = replacement && !replacement.replaced ? ` It was not replaced: ${replacement.why}.` : "";
+      const reason = `[JOB TERMINATE REASON] ${why}; it was terminated.${also} Submit the job again; contact NeuroCAAS administrator if this repeats.`;
       await reportDataset(ctx, current, { status: "FAILED", command: null, lastCommand: "command not delivered", reason }, reason);
       return { instanceId, state: "running", action: "delivery-failed", detail: why };
     }
@@ -198,10 +227,22 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(log, null, 2));
   const limits = limitsOf(deps);
   await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.conditionalWriteAttempts }, instanceId, costOfLog(log));
-  // 3. A dataset that never reached SUCCESS/FAILED says why (a cancelled job's: CANCELLED).
+  // 3. A dataset that never reached SUCCESS/FAILED says why (a cancelled job's: CANCELLED), unless
+  // the IAE was (or is now) replaced: a spot IAE that AWS reclaimed is relaunched once on demand.
   const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
-  const record = obj ? parseJobRecord(obj.body) : undefined;
-  await settleDataset(ctx, log, state, desc, at, record?.cancel);
+  let record = obj ? parseJobRecord(obj.body) : undefined;
+  let replaced = replacementOf(record, instanceId)?.instanceId;
+  if (!replaced && record && !record.cancel && (await spotReclaimedMidRun(ctx, log, desc))) {
+    const r = await replaceIae(deps, log, "spot-interruption");
+    if (r.replaced) {
+      replaced = r.instanceId;
+      const note = `[Monitor] AWS reclaimed the spot capacity of IAE ${instanceId} (${datasetLineName(datasetOf(log), log.member)}) before its analysis finished; relaunched once on on-demand capacity as IAE ${r.instanceId}. Both attempts count towards the job's cost.`;
+      await reportDataset(ctx, log, { status: "INITIALIZING", command: null, lastCommand: `relaunched on demand as IAE ${r.instanceId}`, reason: note, restart: true, instance: r.instanceId }, note);
+      const fresh = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
+      record = fresh ? parseJobRecord(fresh.body) : record;
+    }
+  }
+  if (!replaced) await settleDataset(ctx, log, state, desc, at, record?.cancel);
   // 4. end.txt when the job is over.
   let jobFinished = false;
   if (record && log.jobrecord) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
@@ -245,6 +286,15 @@ async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx, toR
     if (!(err instanceof PreconditionFailedError)) throw err;
     return readActiveLog(ctx, instanceId);
   }
+}
+
+/** A spot IAE whose capacity AWS reclaimed (warning recorded, or the termination's reason) before its dataset reached a final status. */
+async function spotReclaimedMidRun(ctx: Ctx, log: CostLog, desc: IaeDescription | undefined): Promise<boolean> {
+  if (!(desc?.spot ?? log.spot)) return false;
+  if (!log.interruption && !/spot/i.test(desc?.stateReason ?? "")) return false;
+  const bucket = log.resultbucket ?? ctx.deps.config.bucketName;
+  const current = parseDatasetStatus((await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
+  return !isFinalStatus(statusOf(current));
 }
 
 async function readActiveLog(ctx: Ctx, instanceId: string): Promise<CostLog | undefined> {
@@ -334,6 +384,10 @@ async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDes
 
 interface DatasetReport {
   readonly status: "INITIALIZING" | "SUCCESS" | "FAILED" | "CANCELLED";
+  /** INITIALIZING again over any status that is not final (the dataset runs again on a replacement IAE). */
+  readonly restart?: boolean;
+  /** The IAE the status file names (default: the cost log's). */
+  readonly instance?: string;
   readonly command: string | null;
   readonly lastCommand: string;
   /** Added to the status file's reasons ("" for none). */
@@ -380,7 +434,7 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const dataset = datasetOf(log);
   const overrides = (current: string | undefined): boolean =>
-    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : report.overrideFinal === true || !isFinalStatus(current));
+    current === undefined || (report.status === "INITIALIZING" && !report.restart ? current === "INITIALIZING" : report.overrideFinal === true || !isFinalStatus(current));
   const status = await updateObject({ store: deps.store, bucket, key: datasetStatusKey(log.jobpath, dataset, log.member), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
     const previous = obj ? (parseDatasetStatus(obj.body) ?? {}) : {};
     if (!overrides(statusOf(previous))) return UNCHANGED;
@@ -395,8 +449,8 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
       reason: report.reason ? [...reasons, report.reason] : reasons,
       input: dataset,
       ...(log.member !== undefined ? { member: log.member } : {}),
-      instance: log["instance-id"],
-      command: report.command ?? (typeof previous.command === "string" ? previous.command : null),
+      instance: report.instance ?? log["instance-id"],
+      command: report.restart ? report.command : (report.command ?? (typeof previous.command === "string" ? previous.command : null)),
       ...(report.finishedAt !== undefined && !recordedFinish ? { job_finish: report.finishedAt } : {}),
       ...(report.stderr !== undefined && !hasOutput ? { std: stdOf(report.stderr) } : {}),
     });

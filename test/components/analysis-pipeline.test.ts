@@ -147,8 +147,10 @@ describe("AnalysisPipeline triggers", () => {
     expect(one(webdevResources, T.rule, "webdev-monitor-rule").inputs.name).toBe("neurocaas-webdev-analysis-ec2-state");
     expect(JSON.parse(one(webdevResources, T.rule, "webdev-monitor-rule").inputs.eventPattern as string)).toEqual({
       source: ["aws.ec2"],
-      "detail-type": ["EC2 Instance State-change Notification"],
-      detail: { state: ["running", "shutting-down", "terminated"] },
+      $or: [
+        { "detail-type": ["EC2 Instance State-change Notification"], detail: { state: ["running", "shutting-down", "terminated"] } },
+        { "detail-type": ["EC2 Spot Instance Interruption Warning"] },
+      ],
     });
     expect(one(webdevResources, T.target, "webdev-monitor-target").inputs.arn).toMatch(/:function:webdev-analysis-monitor$/);
   });
