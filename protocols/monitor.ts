@@ -237,7 +237,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
     if (r.replaced) {
       replaced = r.instanceId;
       const note = `[Monitor] AWS reclaimed the spot capacity of IAE ${instanceId} (${datasetLineName(datasetOf(log), log.member)}) before its analysis finished; relaunched once on on-demand capacity as IAE ${r.instanceId}. Both attempts count towards the job's cost.`;
-      await reportDataset(ctx, log, { status: "INITIALIZING", command: null, lastCommand: `relaunched on demand as IAE ${r.instanceId}`, reason: note, restart: true, instance: r.instanceId }, note);
+      await reportDataset(ctx, log, { status: "INITIALIZING", command: null, lastCommand: `relaunched on demand as IAE ${r.instanceId}`, reason: note, restart: true, overrideFinal: true, instance: r.instanceId }, note);
       const fresh = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
       record = fresh ? parseJobRecord(fresh.body) : record;
     }
@@ -288,13 +288,15 @@ async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx, toR
   }
 }
 
-/** A spot IAE whose capacity AWS reclaimed (warning recorded, or the termination's reason) before its dataset reached a final status. */
+/** A spot IAE whose capacity AWS reclaimed (warning recorded, or the termination's reason) before its analysis succeeded. */
 async function spotReclaimedMidRun(ctx: Ctx, log: CostLog, desc: IaeDescription | undefined): Promise<boolean> {
   if (!(desc?.spot ?? log.spot)) return false;
   if (!log.interruption && !/spot/i.test(desc?.stateReason ?? "")) return false;
   const bucket = log.resultbucket ?? ctx.deps.config.bucketName;
   const current = parseDatasetStatus((await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
-  return !isFinalStatus(statusOf(current));
+  // FAILED counts as interrupted: the analysis, killed with its machine, may report so on its way down.
+  const status = statusOf(current);
+  return status !== "SUCCESS" && status !== "CANCELLED";
 }
 
 async function readActiveLog(ctx: Ctx, instanceId: string): Promise<CostLog | undefined> {

@@ -57,6 +57,23 @@ describe("local NeuroCAAS: queue and cancel", () => {
     for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
   });
 
+  it("relaunches a local IAE once on demand when a spot interruption is injected; the job still succeeds", async () => {
+    await submit("spot", "wait: 3\n__duration__: 60\n");
+    let instance: string | undefined;
+    for (let i = 0; i < 600 && instance === undefined; i++) {
+      const s = await readJobState(client, { bucket: BUCKET, group: "lab", job: "spot" });
+      if (s.datasets[0]?.status === "IN PROGRESS" && typeof s.datasets[0].body.instance === "string") instance = s.datasets[0].body.instance;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(instance).toBeDefined();
+    await local.interruptSpot(instance!);
+    const state = await wait("spot");
+    expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
+    expect(state.datasets[0].body.instance).not.toBe(instance);
+    expect(state.certificate).toContain(`AWS announced`);
+    expect(state.certificate).toMatch(new RegExp(`AWS reclaimed the spot capacity of IAE ${instance} .*relaunched once on on-demand capacity as IAE i-`));
+  });
+
   it("cancels a running job (its processes end) and the job queued behind it", async () => {
     await submit("long", "wait: 600\n__duration__: 60\n");
     await submit("behind", "wait: 1\n");
