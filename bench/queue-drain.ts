@@ -27,6 +27,9 @@ export interface QueueBenchArgs {
   readonly quick: boolean;
   readonly log: (line: string) => void;
   readonly timeoutMs?: number;
+  /** Sizes (default: 200 jobs, capacity 10; quick: 20 and 3). */
+  readonly jobs?: number;
+  readonly capacity?: number;
 }
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -66,8 +69,8 @@ export function maxOverlap(spans: readonly (readonly [number, number])[]): numbe
 
 export async function benchQueue(args: QueueBenchArgs): Promise<BenchSection> {
   const started = process.hrtime.bigint();
-  const jobs = args.quick ? 20 : 200;
-  const capacity = args.quick ? 3 : 10;
+  const jobs = args.jobs ?? (args.quick ? 20 : 200);
+  const capacity = args.capacity ?? (args.quick ? 3 : 10);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-bench-queue-"));
   const stack = throughputStack(jobs) as { config: { "neurocaas:blueprint": { Lambda: { LambdaConfig: Record<string, unknown> } } } };
   Object.assign(stack.config["neurocaas:blueprint"].Lambda.LambdaConfig, { DEPLOY_LIMIT: capacity, MAX_QUEUE_LENGTH: jobs });
@@ -115,7 +118,8 @@ export async function benchQueue(args: QueueBenchArgs): Promise<BenchSection> {
     await local.settle();
     for (const id of ids) {
       const state = await withRetries(() => readJobState(client, { bucket: LOCAL_BUCKET, group: LOCAL_GROUP, job: id }), () => readErrors++);
-      const status = state.datasets.length === 1 ? (state.datasets[0].status ?? "no status") : `${state.datasets.length} status files`;
+      const error = (state.certificate ?? "").split("\n").find((l) => / ERROR\. /.test(l));
+      const status = state.datasets.length === 1 ? (state.datasets[0].status ?? "no status") : error ? `stopped: ${error.replace(/\t.*$/, "").slice(0, 160)}` : state.certificate ? "certificate, no status file" : "no certificate";
       statuses[status] = (statuses[status] ?? 0) + 1;
       if ((state.certificate ?? "").includes("Job QUEUED at position")) queuedJobs++;
     }

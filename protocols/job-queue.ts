@@ -70,7 +70,7 @@ export function launchCause(err: unknown): unknown {
 type QueueDeps = Pick<MonitorDeps, "store" | "config" | "clock" | "limits">;
 
 function queueArgs(deps: QueueDeps) {
-  return { store: deps.store, bucket: deps.config.bucketName, key: QUEUE_KEY, attempts: limitsOf(deps).conditionalWriteAttempts, sleep: deps.clock.sleep };
+  return { store: deps.store, bucket: deps.config.bucketName, key: QUEUE_KEY, attempts: limitsOf(deps).sharedWriteAttempts, sleep: deps.clock.sleep };
 }
 
 function emptyQueue(): QueueDoc {
@@ -256,7 +256,7 @@ async function startQueuedJob(deps: MonitorDeps, invocation: Invocation, entry: 
   const record = await readRecord(deps, entry.recordKey);
   if (!record || record.state === "started" || record.state === "rejected" || record.state === "failed" || record.state === "cancelled" || !record.launch?.template || !record.queue) {
     // Started, closed or cancelled meanwhile (or a crash after it started): nothing waits any more.
-    if (record) await releaseJobBudget(deps, record.group, entry.recordKey, limitsOf(deps).conditionalWriteAttempts);
+    if (record) await releaseJobBudget(deps, record.group, entry.recordKey, limitsOf(deps).sharedWriteAttempts);
     await dequeue(deps, entry.recordKey);
     return "gone";
   }
@@ -323,7 +323,7 @@ async function startQueuedJob(deps: MonitorDeps, invocation: Invocation, entry: 
   const final = await update((r) => ({ ...r, state: r.cancel ? "cancelled" : "started", exitCode: 0, lease: undefined }));
   // Cancelled while this drain launched it: nothing of it may run (the monitor accounts the IAEs' ends).
   if (final.cancel) await deps.compute.terminate(launched.map((l) => l.iae.instanceId));
-  await releaseJobBudget(deps, record.group, entry.recordKey, limits.conditionalWriteAttempts);
+  await releaseJobBudget(deps, record.group, entry.recordKey, limits.sharedWriteAttempts);
   await dequeue(deps, entry.recordKey);
   deps.log?.(`queue: started ${record.jobName} (${launched.length} IAE(s))`);
   return "started";
@@ -365,6 +365,6 @@ export async function closeWaitingJob(
 ): Promise<void> {
   await transitionJob(deps, record, { status: how.status, reason: how.reason, lastCommand: how.lastCommand }, how.lines);
   await writeEndMarker(deps.store, record.outputBucket, record.jobFolder);
-  await releaseJobBudget(deps, record.group, recordKey, limitsOf(deps).conditionalWriteAttempts);
+  await releaseJobBudget(deps, record.group, recordKey, limitsOf(deps).sharedWriteAttempts);
   await dequeue(deps, recordKey);
 }

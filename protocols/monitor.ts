@@ -226,7 +226,7 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   // 2. Spend: the finished log and the ledger entry (once per instance id).
   await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(log, null, 2));
   const limits = limitsOf(deps);
-  await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.conditionalWriteAttempts }, instanceId, costOfLog(log));
+  await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.sharedWriteAttempts }, instanceId, costOfLog(log));
   // 3. A dataset that never reached SUCCESS/FAILED says why (a cancelled job's: CANCELLED), unless
   // the IAE was (or is now) replaced: a spot IAE that AWS reclaimed is relaunched once on demand.
   const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;

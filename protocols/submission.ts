@@ -594,7 +594,7 @@ export class Submission {
     const now = this.deps.clock.now();
     const deadline = new Date(now.getTime() + maxQueueWaitMinutes * 60_000);
     const decided = await claim.update((r) => (r.queue ? r : { ...r, queue: { queuedAt: now.toISOString(), deadline: deadline.toISOString(), reason, position: 0, launches: launchesTried } }));
-    await reserveJobBudget(this.deps, job.group, loc.recordKey, approval, this.limits.conditionalWriteAttempts);
+    await reserveJobBudget(this.deps, job.group, loc.recordKey, approval, this.limits.sharedWriteAttempts);
     this.reserved = true;
     const position = await enqueue(this.deps, queueEntryOf(decided, loc.recordKey));
     this.enqueued = true;
@@ -712,7 +712,7 @@ export class Submission {
       this.cert.append(stepErrorLine(step, kind, message));
       if (this.launched.length > 0) await this.rollback(this.where().location);
       if (this.enqueued) await dequeue(this.deps, this.where().location.recordKey);
-      if (this.reserved) await releaseJobBudget(this.deps, this.where().group, this.where().location.recordKey, this.limits.conditionalWriteAttempts);
+      if (this.reserved) await releaseJobBudget(this.deps, this.where().group, this.where().location.recordKey, this.limits.sharedWriteAttempts);
       this.cert.append(SHUTDOWN_LINE);
       try {
         await this.writeCertificate();
