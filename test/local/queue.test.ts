@@ -75,7 +75,8 @@ describe("local NeuroCAAS: queue and cancel", () => {
   });
 
   it("cancels a running job (its processes end) and the job queued behind it", async () => {
-    await submit("long", "wait: 600\n__duration__: 60\n");
+    // __duration__ 600 (seconds here): the cancel, not its time limit, must end it.
+    await submit("long", "wait: 600\n__duration__: 600\n");
     await submit("behind", "wait: 1\n");
     // Wait until the long job runs (its analysis reports IN PROGRESS).
     for (let i = 0; i < 600; i++) {
@@ -83,6 +84,7 @@ describe("local NeuroCAAS: queue and cancel", () => {
       if (s.datasets[0]?.status === "IN PROGRESS") break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    expect((await readJobState(client, { bucket: BUCKET, group: "lab", job: "long" })).datasets[0]?.status).toBe("IN PROGRESS");
     const behind = await readJobState(client, { bucket: BUCKET, group: "lab", job: "behind" });
     expect(behind.datasets.map((d) => d.status)).toEqual(["QUEUED"]);
 
