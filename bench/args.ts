@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 
 /** Benchmarks `npm run bench` knows, in the order they run. */
-export const BENCH_IDS = ["job-manager", "cold-start", "program-scale", "local-throughput", "transfers"] as const;
+export const BENCH_IDS = ["job-manager", "cold-start", "program-scale", "local-throughput", "transfers", "queue"] as const;
 export type BenchId = (typeof BENCH_IDS)[number];
 
 export interface BenchArgs {

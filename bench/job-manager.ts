@@ -65,7 +65,7 @@ export const S3_BUDGET = "S3 budget";
 export function isBudgetRequest(_operation: string, input: Record<string, unknown>): boolean {
   const key = typeof input.Key === "string" ? input.Key : typeof input.Prefix === "string" ? input.Prefix : undefined;
   if (key === undefined || !key.startsWith("logs/")) return false;
-  return key.startsWith("logs/_ledger/") || !/^logs\/(active|_jobs|_spend)\//.test(key);
+  return key.startsWith("logs/_ledger/") || !/^logs\/(active|_jobs|_spend|_queue)\//.test(key);
 }
 
 export function benchRuntimeConfig(deployLimit: number, protocol: AnalysisRuntimeConfig["protocol"], groups: readonly string[]): AnalysisRuntimeConfig {

@@ -10,6 +10,7 @@ import { benchColdStart } from "./cold-start";
 import { benchJobManager, DEFAULT_FIXTURES_DIR } from "./job-manager";
 import { benchLocalThroughput } from "./local-throughput";
 import { benchProgramScale } from "./program-scale";
+import { benchQueue } from "./queue-drain";
 import { benchTransfers } from "./transfers";
 import { formatSection, mergeSections, type BenchResults, type BenchSection } from "./report";
 import { elapsedMs } from "./stats";
@@ -24,6 +25,7 @@ const TITLES: Record<BenchId, string> = {
   "program-scale": "3. Program scale",
   "local-throughput": "4. Local throughput",
   transfers: "5. Transfers",
+  queue: "6. Queue",
 };
 
 const RUNNERS: Partial<Record<BenchId, Runner>> = {
@@ -32,6 +34,7 @@ const RUNNERS: Partial<Record<BenchId, Runner>> = {
   "program-scale": ({ quick, log }) => benchProgramScale({ quick, log }),
   "local-throughput": ({ quick, log }) => benchLocalThroughput({ quick, log }),
   transfers: ({ quick, log }) => benchTransfers({ quick, log }),
+  queue: ({ quick, log }) => benchQueue({ quick, log }),
 };
 
 async function main(): Promise<void> {

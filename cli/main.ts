@@ -24,6 +24,7 @@ export const COMMAND_GROUPS: Readonly<Record<string, () => Register>> = {
   scripting: () => require("./commands/scripting").register,
   submit: () => require("./commands/submit").register,
   status: () => require("./commands/status").register,
+  cancel: () => require("./commands/cancel").register,
   results: () => require("./commands/results").register,
   local: () => require("./commands/local").register,
   demo: () => require("./commands/demo").register,

@@ -109,12 +109,21 @@ export function bucketKeepOptions(forceDestroy: boolean): Pick<pulumi.CustomReso
   return { retainOnDelete: !forceDestroy };
 }
 
+/**
+ * How often the monitor drains the job queue as a backstop (SPEC §11): queued jobs normally start
+ * when an IAE ends; this catches a drain that failed, and rejects jobs past MAX_QUEUE_WAIT.
+ */
+const QUEUE_SWEEP_SCHEDULE = "rate(5 minutes)";
+
 /** The EventBridge pattern of the monitor's single static rule. */
 export function monitorEventPattern(): Record<string, unknown> {
   return {
     source: ["aws.ec2"],
-    "detail-type": ["EC2 Instance State-change Notification"],
-    detail: { state: [...MONITORED_STATES] },
+    $or: [
+      { "detail-type": ["EC2 Instance State-change Notification"], detail: { state: [...MONITORED_STATES] } },
+      // Spot ("NeuroCAAS Save") IAEs: the two-minute notice before AWS reclaims them (SPEC §11).
+      { "detail-type": ["EC2 Spot Instance Interruption Warning"] },
+    ],
   };
 }
 
@@ -134,6 +143,8 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly notification: aws.s3.BucketNotification;
   readonly monitorRule: aws.cloudwatch.EventRule;
+  /** The scheduled sweep that drains the job queue (backstop). */
+  readonly queueSweepRule: aws.cloudwatch.EventRule;
 
   constructor(name: string, args: AnalysisPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("neurocaas:components:AnalysisPipeline", name, {}, opts);
@@ -152,6 +163,7 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
 
     for (const [kind, n, limit] of [
       ["EventBridge rule", names.monitorRule, AWS_LIMITS.eventRuleNameChars],
+      ["EventBridge rule", names.queueSweepRule, AWS_LIMITS.eventRuleNameChars],
       ["Lambda function", names.jobManagerFunction, AWS_LIMITS.lambdaNameChars],
       ["Lambda function", names.monitorFunction, AWS_LIMITS.lambdaNameChars],
       ["Lambda function", names.postprocessFunction, AWS_LIMITS.lambdaNameChars],
@@ -319,8 +331,10 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       functionName: names.monitorFunction,
       roleName: names.monitorRole,
       policyName: "monitor",
-      policy: this.deadLetterQueue.arn.apply((dlq) => monitorPolicy({
+      // The queue's drain launches waiting jobs: the monitor launches exactly as the job manager does.
+      policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) => monitorPolicy({
         region, bucket, analysis, bypassBuckets: args.bypassBuckets, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
+        iaeRoleArn, amiIds: [cfg.AMI], keyName: u.keyName, securityGroupIds: [u.iaeSecurityGroupId],
       })),
       entry: HANDLER_ENTRIES.monitor,
       timeoutSeconds: 900,
@@ -348,6 +362,22 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       rule: this.monitorRule.name,
       arn: mon.fn.arn,
     }, { parent: this, dependsOn: [monPermission] });
+    this.queueSweepRule = new aws.cloudwatch.EventRule(`${name}-queue-sweep`, {
+      name: names.queueSweepRule,
+      description: `NeuroCAAS ${analysis}: start queued jobs that fit, reject those past MAX_QUEUE_WAIT (backstop)`,
+      scheduleExpression: QUEUE_SWEEP_SCHEDULE,
+      tags: tags("monitor"),
+    }, parent);
+    const sweepPermission = new aws.lambda.Permission(`${name}-queue-sweep-permission`, {
+      action: "lambda:InvokeFunction",
+      function: mon.fn.name,
+      principal: "events.amazonaws.com",
+      sourceArn: this.queueSweepRule.arn,
+    }, parent);
+    new aws.cloudwatch.EventTarget(`${name}-queue-sweep-target`, {
+      rule: this.queueSweepRule.name,
+      arn: mon.fn.arn,
+    }, { parent: this, dependsOn: [sweepPermission] });
 
     // --- Post-processing (optional) ---------------------------------------------------------------
     const post = bp.Lambda.PostProcessing;

@@ -55,6 +55,7 @@ export function analysisNames(analysis: string, bucket: string = analysis) {
     iaeRole: fitName(analysis, "iae", NAME_LIMITS.iamRole),
     iaeInstanceProfile: fitName(analysis, "iae", NAME_LIMITS.instanceProfile),
     monitorRule: fitName(`neurocaas-${analysis}`, "ec2-state", NAME_LIMITS.eventRule),
+    queueSweepRule: fitName(`neurocaas-${analysis}`, "queue-sweep", NAME_LIMITS.eventRule),
     deadLetterQueue: fitName(analysis, "failed-invocations", NAME_LIMITS.sqsQueue),
     logGroup: (fn: string) => `/aws/lambda/${fn}`,
   };

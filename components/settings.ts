@@ -270,7 +270,7 @@ function userProfiles(r: Reader, key: string): UserProfileSettings[] {
   return out;
 }
 
-export const BUCKET_NAME_KEY = "neurocaas:bucketName";
+const BUCKET_NAME_KEY = "neurocaas:bucketName";
 
 function readBucketName(r: Reader, hasBlueprint: boolean): string | undefined {
   const name = r.str(BUCKET_NAME_KEY, new RegExp(BUCKET_NAME_PATTERN), 'an S3 bucket name for the analysis: 3-63 lowercase letters, digits or "-", starting and ending with a letter or digit (default: the blueprint\'s PipelineName)');

@@ -17,7 +17,7 @@ import {
   type LaunchedIae,
   type RunningFilter,
 } from "../protocols/compute";
-import { ec2StateChangeEvent, type Ec2StateChangeEvent } from "./events";
+import { ec2StateChangeEvent, spotInterruptionWarningEvent, type Ec2StateChangeEvent } from "./events";
 import { IaeProcess, type IaeExit } from "./iae-process";
 import { chooseIsolation, checkSandboxView, defaultSandboxView, DEFAULT_BWRAP, type IaeConfinement, type IaeIsolationMode } from "./iae-sandbox";
 import { readProcStat } from "./procfs";
@@ -425,6 +425,23 @@ export class LocalCompute implements ComputeBackend {
     return Object.values(this.state.commands)
       .filter((c) => c.instanceId === instanceId && (c.status === "Pending" || c.status === "InProgress"))
       .map((c) => ({ commandId: c.commandId, status: c.status }));
+  }
+
+  /**
+   * Test hook (issue 17): AWS reclaims this IAE as if it ran on spot capacity — the two-minute
+   * warning reaches the monitor, then the IAE's processes are killed and it ends with EC2's reason
+   * `Server.SpotInstanceTermination`. Local IAEs otherwise never run on spot.
+   */
+  async interruptSpot(instanceId: string): Promise<void> {
+    const r = this.state.instances[instanceId];
+    if (!r || !ACTIVE.includes(r.state)) throw new Error(`no active local IAE ${instanceId} to interrupt`);
+    r.spot = true;
+    r.stateReason = "Server.SpotInstanceTermination";
+    r.stateMessage = "Server.SpotInstanceTermination: Spot instance termination (injected in local mode)";
+    await this.store.save();
+    // The monitor takes both EventBridge shapes (protocols/monitor.ts); the local type names one.
+    await this.args.onStateChange(spotInterruptionWarningEvent(this.args.region, instanceId) as unknown as Ec2StateChangeEvent);
+    await this.shutDown(instanceId, "terminated");
   }
 
   /** Wait until every exited IAE has finished its shutdown bookkeeping. */

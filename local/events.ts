@@ -106,3 +106,19 @@ export function ec2StateChangeEvent(region: string, instanceId: string, state: E
     detail: { "instance-id": instanceId, state },
   };
 }
+
+/** EventBridge's two-minute notice before AWS reclaims a spot instance (local mode injects it in tests). */
+export function spotInterruptionWarningEvent(region: string, instanceId: string, time: Date = new Date()) {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "EC2 Spot Instance Interruption Warning",
+    source: "aws.ec2",
+    account: LOCAL_ACCOUNT_ID,
+    time: formatIsoSeconds(time),
+    region,
+    resources: [`arn:aws:ec2:${region}:${LOCAL_ACCOUNT_ID}:instance/${instanceId}`],
+    detail: { "instance-id": instanceId, "instance-action": "terminate" },
+  } as const;
+}
+

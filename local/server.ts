@@ -70,6 +70,8 @@ export interface LocalNeurocaas {
   readonly client: S3Client;
   /** Wait until no handler invocation is in flight and every exited IAE is accounted for. */
   settle(): Promise<void>;
+  /** Test hook: AWS reclaims a running IAE as if it were a spot instance (warning, then termination). */
+  interruptSpot(instanceId: string): Promise<void>;
   /** Stop IAEs, finish in-flight handlers (bounded), close the endpoint. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -276,8 +278,8 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     }
     const deps = depsFor(config, compute!);
     const run = asLambdaRetries(() => args.handlers.monitor(event, deps)).then(
-      () => log(`monitor: ${id} ${event.detail.state}`),
-      (err: unknown) => log(`monitor failed for ${id} ${event.detail.state}: ${(err as Error).stack ?? String(err)}`),
+      () => log(`monitor: ${id} ${event.detail.state ?? event["detail-type"]}`),
+      (err: unknown) => log(`monitor failed for ${id} ${event.detail.state ?? event["detail-type"]}: ${(err as Error).stack ?? String(err)}`),
     );
     track(run);
     await run;
@@ -367,7 +369,7 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
         await server.close();
         client!.destroy();
       })());
-    return { endpoint: s3.endpoint, dashboardUrl: `${s3.endpoint}${DASHBOARD_PATH}`, credentials: keys.admin, keys, credentialsFile: keys.credentialsFile, buckets: [...configs.keys()], dataDir, recovered, client, settle, close };
+    return { endpoint: s3.endpoint, dashboardUrl: `${s3.endpoint}${DASHBOARD_PATH}`, credentials: keys.admin, keys, credentialsFile: keys.credentialsFile, buckets: [...configs.keys()], dataDir, recovered, client, settle, interruptSpot: (id) => compute!.interruptSpot(id), close };
   } catch (err) {
     await compute?.close().catch(() => undefined);
     await s3?.close().catch(() => undefined);

@@ -8,7 +8,8 @@ export interface LocalInstanceRecord {
   state: IaeState;
   readonly imageId: string;
   readonly instanceType: string;
-  readonly spot: boolean;
+  /** Spot capacity (local IAEs run on demand; a test may mark one reclaimed as if it were spot: LocalCompute.interruptSpot). */
+  spot: boolean;
   readonly launchTime: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly sandbox: string;

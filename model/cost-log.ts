@@ -37,6 +37,12 @@ export interface CostLog {
    * carries in its comment, and who is delivering until when. A retry finds the accepted command by it.
    */
   readonly delivery?: { readonly id: string; readonly holder: string; readonly expires: string };
+  /** AWS announced it reclaims this spot IAE (EC2 Spot Instance Interruption Warning). */
+  readonly interruption?: { readonly at: string; readonly action: string };
+  /** A replacement (job-retry.ts): its attempt at the plan, the IAE it replaces and why. */
+  readonly attempt?: number;
+  readonly replaces?: string;
+  readonly retry?: string;
 }
 
 /** Spend of one finished log in USD: price × full duration in hours; a missing start or end counts one hour. */

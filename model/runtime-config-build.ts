@@ -50,6 +50,8 @@ export function runtimeConfigFromBlueprint(blueprint: Blueprint, utils: UtilsRun
     monitor: cfg.MONITOR,
     allowSpot: cfg.ALLOW_SPOT,
     imageVolumeSizeGb: cfg.IMAGE_VOLUME_SIZE,
+    maxQueueLength: cfg.MAX_QUEUE_LENGTH,
+    maxQueueWaitMinutes: cfg.MAX_QUEUE_WAIT,
     affiliates: blueprint.UXData.Affiliates.map((a) => ({ AffiliateName: a.AffiliateName, UserInput: a.UserInput })),
     iaeInstanceProfileArn: utils.iaeInstanceProfileArn,
     iaeRoleArn: utils.iaeRoleArn,

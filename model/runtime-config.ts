@@ -48,6 +48,10 @@ export interface AnalysisRuntimeConfig {
    * (`neurocaas:bypassBuckets`; the platform roles can reach nothing else). Absent: none.
    */
   readonly bypassBuckets?: readonly string[];
+  /** Most jobs waiting in the queue (blueprint MAX_QUEUE_LENGTH; 0: no queue, jobs over DEPLOY_LIMIT are rejected). Absent: QUEUE_DEFAULTS. */
+  readonly maxQueueLength?: number;
+  /** Longest a job waits in the queue before it is rejected, minutes (blueprint MAX_QUEUE_WAIT). */
+  readonly maxQueueWaitMinutes?: number;
 }
 
 export const RUNTIME_CONFIG_ENV = "NEUROCAAS_CONFIG";

@@ -10,6 +10,8 @@ export interface BudgetInputs {
   readonly projected: number;
   /** Σ price × Timeout/60 over running IAEs of the same image. */
   readonly runningBound: number;
+  /** Reserved for the group's queued jobs (the ledger's reservations). */
+  readonly reserved?: number;
 }
 
 export interface BudgetDecision extends BudgetInputs {
@@ -19,7 +21,7 @@ export interface BudgetDecision extends BudgetInputs {
 
 /** The job is rejected when spend ≥ budget. */
 export function decideBudget(inputs: BudgetInputs): BudgetDecision {
-  const total = inputs.spent + inputs.projected + inputs.runningBound;
+  const total = inputs.spent + (inputs.reserved ?? 0) + inputs.projected + inputs.runningBound;
   return { ...inputs, total, covered: total < inputs.budget };
 }
 

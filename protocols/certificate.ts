@@ -10,7 +10,7 @@ import { formatElapsed, formatTime } from "./time-format";
 const STEP_NAMES = ["Initialization", "Validation", "Environment Setup", "Initialize Processing"] as const;
 export type StepNumber = 1 | 2 | 3 | 4;
 
-const TERMINATE_PREFIX = "[JOB TERMINATE REASON]";
+export const TERMINATE_PREFIX = "[JOB TERMINATE REASON]";
 export const SHUTDOWN_LINE = "[Job Manager] Shutting down job.";
 export const BUDGET_REJECTION = "Job is not covered by budget. Contact NeuroCAAS administrator.";
 

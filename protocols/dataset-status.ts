@@ -7,11 +7,15 @@
  */
 import { formatIsoSeconds } from "./time-format";
 
-export type DatasetStatusName = "INITIALIZING" | "IN PROGRESS" | "SUCCESS" | "FAILED";
+/**
+ * `QUEUED`: the job waits for capacity (SPEC §11; the queue's drain moves it to INITIALIZING).
+ * `CANCELLED`: a user cancelled the job (final, like SUCCESS and FAILED).
+ */
+export type DatasetStatusName = "QUEUED" | "INITIALIZING" | "IN PROGRESS" | "SUCCESS" | "FAILED" | "CANCELLED";
 
 /** A dataset whose status is final is never set back or changed by the platform. */
 export function isFinalStatus(status: unknown): boolean {
-  return status === "SUCCESS" || status === "FAILED";
+  return status === "SUCCESS" || status === "FAILED" || status === "CANCELLED";
 }
 
 export function renderDatasetStatus(doc: Readonly<Record<string, unknown>>): string {

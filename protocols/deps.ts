@@ -39,6 +39,12 @@ export interface ProtocolLimits {
   readonly launchRetryMs: number;
   /** Attempts of a conditional read-modify-write before giving up. */
   readonly conditionalWriteAttempts: number;
+  /**
+   * The same for objects every job of an analysis writes (its queue, a group's ledger reservations):
+   * hundreds of jobs submitted at once take turns on them, so they get more attempts (with growing
+   * jittered backoff) before a conflict fails a job.
+   */
+  readonly sharedWriteAttempts: number;
   /** Concurrent RunInstances calls of one job. */
   readonly launchConcurrency: number;
   /**
@@ -58,6 +64,7 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   commandDeliveryMs: 300_000,
   launchRetryMs: 60_000,
   conditionalWriteAttempts: 20,
+  sharedWriteAttempts: 200,
   launchConcurrency: 10,
   launchBatchSize: 100,
   staleClaimMs: 16 * 60_000,

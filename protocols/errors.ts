@@ -8,8 +8,9 @@ export class JobError extends Error {
     message: string,
     readonly kind: "AWS" | "INTERNAL" = "INTERNAL",
     readonly details: readonly string[] = [],
+    options?: { readonly cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "JobError";
   }
 }

@@ -29,7 +29,7 @@ export function launchFailure(err: unknown): JobError {
       "invalid-request": `The analysis could not start IAEs: ${err.message}. Contact NeuroCAAS administrator.`,
       service: `AWS failed to start the IAEs: ${err.message}. Try again later.`,
     };
-    return new JobError(words[err.kind], "AWS");
+    return new JobError(words[err.kind], "AWS", [], { cause: err });
   }
   return new JobError(`Could not start the IAEs: ${errorMessage(err)}`, isAwsError(err) ? "AWS" : "INTERNAL");
 }

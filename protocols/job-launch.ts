@@ -8,7 +8,7 @@ import { mapBounded } from "./concurrency";
 import { IAE_TAGS, LaunchError, tagValue, type ComputeBackend, type IaeDescription, type IaeLaunchRequest, type LaunchedIae } from "./compute";
 import { LeaseLostError } from "./job-claim";
 import { launchFailure } from "./job-failure";
-import { costLogFor, sha256, type IaeCommon, type JobRecord, type LaunchBatchRecord, type LaunchRecord, type PlannedIae } from "./job-record";
+import { costLogFor, sha256, type IaeCommon, type JobRecord, type LaunchBatchRecord, type LaunchRecord, type LaunchTemplate, type PlannedIae } from "./job-record";
 import { activeCostLogKey, finishedCostLogKey } from "../model/layout";
 import { PreconditionFailedError, type ObjectStore } from "./storage";
 import { formatIsoSeconds } from "./time-format";
@@ -23,7 +23,7 @@ export interface LaunchedPlan {
 }
 
 /** Length of a launch's idempotency token (the EC2 backend appends its market, within EC2's 64). */
-const LAUNCH_TOKEN_LENGTH = 60;
+export const LAUNCH_TOKEN_LENGTH = 60;
 
 /**
  * The job's launch calls: plans with the same `groupKey` (everything but per-instance tags alike)
@@ -47,6 +47,18 @@ export function launchBatches(plans: readonly IaePlan[], cap: number, groupKey: 
 /** The idempotency token of one launch call: the same for every attempt of the same job and batch. */
 export function launchToken(recordKey: string, submitDigest: string, batch: readonly IaePlan[]): string {
   return sha256(`${recordKey}#${submitDigest}#${batch[0].index}#${batch.length}`).slice(0, LAUNCH_TOKEN_LENGTH);
+}
+
+/** Launch call `n` of a job from its recorded template and batch (the job manager's and the queue's drain's one rule). */
+export function launchRequestOf(template: LaunchTemplate, batch: LaunchBatchRecord, n: number): IaeLaunchRequest {
+  const { subnetIds, ...shared } = template;
+  return {
+    ...shared,
+    count: batch.plans.length,
+    ...(batch.instanceTags ? { instanceTags: batch.instanceTags } : {}),
+    subnetId: subnetIds?.[n % Math.max(1, subnetIds.length)],
+    clientToken: batch.token,
+  };
 }
 
 /** Whether two launch records plan the same launch calls (a resume may adopt the earlier one's IAEs). */

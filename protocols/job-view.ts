@@ -68,11 +68,13 @@ export function certificateDatasetLines(certificate: string | undefined): Certif
  * A job's phase as a user sees it:
  * - `submitted`: nothing written yet (the job manager has not answered);
  * - `rejected`: the job manager stopped the job before or while starting it (its reason is in the certificate);
+ * - `queued`: waiting for capacity (every dataset QUEUED; SPEC §11);
  * - `running`: started, no end.txt yet;
+ * - `cancelled`: a user cancelled it (a dataset CANCELLED);
  * - `succeeded`: end.txt and every dataset SUCCESS;
  * - `failed`: end.txt and some dataset did not succeed.
  */
-export type JobPhase = "submitted" | "running" | "succeeded" | "failed" | "rejected";
+export type JobPhase = "submitted" | "queued" | "running" | "succeeded" | "failed" | "rejected" | "cancelled";
 
 export interface JobEvidence {
   readonly certificate?: string;
@@ -83,10 +85,12 @@ export interface JobEvidence {
 
 export function jobPhase(job: JobEvidence): JobPhase {
   if (isStoppedByJobManager(job.certificate)) return "rejected";
+  if (job.datasets.some((d) => d.status === "CANCELLED")) return "cancelled";
   if (job.finished) {
     const ok = job.datasets.length > 0 && job.datasets.every((d) => d.status === "SUCCESS");
     return ok ? "succeeded" : "failed";
   }
   if (job.certificate === undefined && job.datasets.length === 0) return "submitted";
+  if (job.datasets.length > 0 && job.datasets.every((d) => d.status === "QUEUED")) return "queued";
   return "running";
 }

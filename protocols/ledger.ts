@@ -13,6 +13,10 @@ import type { Sleep } from "./retry";
  * instance id so a repeated completion counts once and concurrent completions never lose spend.
  * Finished `logs/{group}/{id}.json` files are still written for compatibility; a group that has
  * only those (deployed by the original) is backfilled once from them, idempotently.
+ *
+ * `reservations` hold the projected cost of the group's queued jobs (job record key → USD): a
+ * queued job is reserved against the budget when it is queued, and the reservation is dropped when
+ * it starts (its running IAEs then count, and their spend lands in `entries`) or never will.
  */
 export interface Ledger {
   readonly version: 1;
@@ -21,7 +25,16 @@ export interface Ledger {
   readonly total: number;
   /** instance id → USD */
   readonly entries: Readonly<Record<string, number>>;
+  /** Job record key → USD reserved for a queued job. */
+  readonly reservations: Readonly<Record<string, number>>;
   readonly updated: string;
+}
+
+/** USD reserved for queued jobs, except `exceptKey`'s own. */
+export function reservedTotal(ledger: Ledger, exceptKey?: string): number {
+  return Object.keys(ledger.reservations)
+    .sort()
+    .reduce((s, k) => (k === exceptKey ? s : s + ledger.reservations[k]), 0);
 }
 
 export function ledgerKey(group: string): string {
@@ -48,17 +61,44 @@ export async function recordSpend(args: LedgerArgs, instanceId: string, usd: num
   const out = await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts, sleep: args.sleep }, (current) => {
     const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
     if (Object.prototype.hasOwnProperty.call(ledger.entries, instanceId)) return UNCHANGED;
-    return JSON.stringify(makeLedger(args.group, { ...ledger.entries, [instanceId]: usd }, args.now()));
+    return JSON.stringify(makeLedger(args.group, { ...ledger.entries, [instanceId]: usd }, args.now(), ledger.reservations));
   });
   return parseLedger(out.body as string, args.group);
 }
 
-export function makeLedger(group: string, entries: Record<string, number>, now: Date): Ledger {
+/**
+ * Reserve `usd` for the queued job `jobKey` (idempotent per job), after `check` approved the
+ * ledger as it is at that moment (it throws to refuse): a conditional read-modify-write, so two
+ * jobs queued at once never both fit where only one does.
+ */
+export async function reserve(args: LedgerArgs, jobKey: string, usd: number, check: (ledger: Ledger) => void): Promise<Ledger> {
+  await loadOrBackfill(args);
+  const out = await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts, sleep: args.sleep }, (current) => {
+    const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
+    if (ledger.reservations[jobKey] === usd) return UNCHANGED;
+    check(ledger);
+    return JSON.stringify(makeLedger(args.group, { ...ledger.entries }, args.now(), { ...ledger.reservations, [jobKey]: usd }));
+  });
+  return parseLedger(out.body as string, args.group);
+}
+
+/** Drop the reservation of `jobKey` (the job started, or never will); idempotent. */
+export async function releaseReservation(args: LedgerArgs, jobKey: string): Promise<void> {
+  await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts, sleep: args.sleep }, (current) => {
+    if (!current) return UNCHANGED;
+    const ledger = parseLedger(current.body, args.group);
+    if (!Object.prototype.hasOwnProperty.call(ledger.reservations, jobKey)) return UNCHANGED;
+    const { [jobKey]: _dropped, ...rest } = ledger.reservations;
+    return JSON.stringify(makeLedger(args.group, { ...ledger.entries }, args.now(), rest));
+  });
+}
+
+export function makeLedger(group: string, entries: Record<string, number>, now: Date, reservations: Readonly<Record<string, number>> = {}): Ledger {
   // Sum in key order so every writer computes the same total for the same entries.
   const total = Object.keys(entries)
     .sort()
     .reduce((s, k) => s + entries[k], 0);
-  return { version: 1, group, total, entries, updated: now.toISOString() };
+  return { version: 1, group, total, entries, reservations, updated: now.toISOString() };
 }
 
 /** The ledger, created from the legacy finished logs when there is none (create-only: one backfill wins). */
@@ -92,5 +132,6 @@ export async function legacyEntries(args: Pick<LedgerArgs, "store" | "bucket" | 
 function parseLedger(body: string, group: string): Ledger {
   const raw = JSON.parse(body) as Partial<Ledger>;
   const entries = raw.entries && typeof raw.entries === "object" ? (raw.entries as Record<string, number>) : {};
-  return { version: 1, group, total: typeof raw.total === "number" ? raw.total : 0, entries, updated: raw.updated ?? "" };
+  const reservations = raw.reservations && typeof raw.reservations === "object" ? (raw.reservations as Record<string, number>) : {};
+  return { version: 1, group, total: typeof raw.total === "number" ? raw.total : 0, entries, reservations, updated: raw.updated ?? "" };
 }

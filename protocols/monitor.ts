@@ -7,7 +7,10 @@ import { parseJsonObject, UNCHANGED, updateJson, updateObject } from "./conditio
 import { costOfLog, type CostLog } from "../model/cost-log";
 import { limitsOf, type MonitorDeps } from "./deps";
 import { errorMessage } from "./errors";
-import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance } from "./job-record";
+import { costLogFor, jobRecordKey, parseJobRecord, planOfInstance, type CancelRecord } from "./job-record";
+import { CANCELLED_BY_USER } from "./job-cancel";
+import { drainQueue, type DrainOutcome } from "./job-queue";
+import { replaceIae, replacementOf } from "./job-retry";
 import { recordCompletionSpend } from "./spend-summary-writer";
 import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "../model/layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
@@ -23,7 +26,7 @@ export interface Ec2StateChangeEvent {
   readonly detail: { readonly "instance-id": string; readonly state: string };
 }
 
-type MonitorAction = "ignored" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
+type MonitorAction = "ignored" | "queue-drained" | "interruption-noted" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
 
 export interface MonitorOutcome {
   readonly instanceId: string;
@@ -34,7 +37,18 @@ export interface MonitorOutcome {
   /** The closed cost log (action "finished"): its spend was recorded. */
   readonly costLog?: CostLog;
   readonly detail?: string;
+  /** What the queue's drain did after an IAE ended (or on the scheduled sweep). */
+  readonly queue?: DrainOutcome;
 }
+
+/** EventBridge's two-minute notice before AWS reclaims a spot instance. */
+const SPOT_INTERRUPTION_WARNING = "EC2 Spot Instance Interruption Warning";
+
+/** The scheduled sweep's event (EventBridge schedule rule): the queue's backstop drain. */
+const SCHEDULED_EVENT = "Scheduled Event";
+
+/** An end event of an IAE whose end was accounted already (a redelivery, or a retried invocation). */
+const ALREADY_ACCOUNTED = "already accounted";
 
 const END_STATES = new Set(["shutting-down", "terminated", "stopping", "stopped"]);
 
@@ -58,6 +72,11 @@ interface Ctx {
  * analysis that no launch record names is terminated as untracked.
  */
 export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps): Promise<MonitorOutcome> {
+  if (event["detail-type"] === SPOT_INTERRUPTION_WARNING) return onInterruptionWarning(event, deps);
+  if (event["detail-type"] === SCHEDULED_EVENT) {
+    // Backstop: jobs wait in the queue even if every IAE-end drain failed.
+    return { instanceId: "", state: "scheduled", action: "queue-drained", queue: await drainQueue(deps) };
+  }
   const instanceId = event.detail?.["instance-id"];
   const state = event.detail?.state;
   if (typeof instanceId !== "string" || typeof state !== "string") {
@@ -70,9 +89,27 @@ export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps):
     const outcome = await onEnded(instanceId, state, eventTime, ctx);
     // The group's spend summary gains this IAE's cost (bypass jobs too: the submitting group pays).
     if (outcome.action === "finished" && outcome.costLog) await recordCompletionSpend(deps, outcome.costLog);
-    return outcome;
+    // Capacity freed up: start what waits (on every end event, so a retried invocation drains too).
+    if (outcome.action !== "finished" && outcome.detail !== ALREADY_ACCOUNTED) return outcome;
+    return { ...outcome, queue: await drainQueue(deps) };
   }
   return { instanceId, state, action: "ignored" };
+}
+
+/**
+ * AWS will reclaim a spot IAE in two minutes: record it in its cost log (the termination that
+ * follows relaunches the dataset once on demand) and tell the user in the certificate.
+ */
+async function onInterruptionWarning(event: Ec2StateChangeEvent, deps: MonitorDeps): Promise<MonitorOutcome> {
+  const detail = event.detail as unknown as { readonly "instance-id"?: unknown; readonly "instance-action"?: unknown };
+  const instanceId = typeof detail?.["instance-id"] === "string" ? detail["instance-id"] : "";
+  const action = typeof detail?.["instance-action"] === "string" ? detail["instance-action"] : "terminate";
+  const ctx: Ctx = { deps, invocation: deps.invocation ?? defaultInvocation(deps.clock.now()) };
+  const at = event.time && !Number.isNaN(Date.parse(event.time)) ? event.time : deps.clock.now().toISOString();
+  const log = instanceId ? await updateActiveLog(ctx, instanceId, (l) => (l.interruption ? UNCHANGED : { ...l, interruption: { at, action } })) : undefined;
+  if (!log) return { instanceId, state: "interruption-warning", action: "ignored", detail: "not an active IAE of this analysis" };
+  await appendCertificateNote(ctx, log, `[Monitor] AWS announced at ${at} that it reclaims the spot capacity of IAE ${instanceId} (${datasetLineName(datasetOf(log), log.member)}) in two minutes; if its analysis has not finished by then it is relaunched once on on-demand capacity.`);
+  return { instanceId, state: "interruption-warning", action: "interruption-noted" };
 }
 
 async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<MonitorOutcome> {
@@ -150,8 +187,16 @@ async function deliver(instanceId: string, ctx: Ctx): Promise<MonitorOutcome> {
         err instanceof CommandTargetNotReadyError
           ? `IAE ${instanceId} did not become ready to receive its command within ${Math.round(limits.commandDeliveryMs / 1000)} s`
           : `the command could not be sent to IAE ${instanceId} (${errorMessage(err)})`;
+      // The agent never registered: the infrastructure's fault, so the dataset gets one more IAE (on demand).
+      const replacement = err instanceof CommandTargetNotReadyError ? await replaceIae(deps, current, "no-command") : undefined;
       await deps.compute.terminate([instanceId]);
-      const reason = `[JOB TERMINATE REASON] ${why}; it was terminated. Submit the job again; contact NeuroCAAS administrator if this repeats.`;
+      if (replacement?.replaced) {
+        const note = `[Monitor] ${why}; it was terminated and replaced once by IAE ${replacement.instanceId} (on-demand capacity).`;
+        await reportDataset(ctx, current, { status: "INITIALIZING", command: null, lastCommand: `replaced by IAE ${replacement.instanceId}`, reason: note, restart: true, instance: replacement.instanceId }, note);
+        return { instanceId, state: "running", action: "delivery-failed", detail: `${why}; replaced by ${replacement.instanceId}` };
+      }
+      const also = replacement && !replacement.replaced ? ` It was not replaced: ${replacement.why}.` : "";
+      const reason = `[JOB TERMINATE REASON] ${why}; it was terminated.${also} Submit the job again; contact NeuroCAAS administrator if this repeats.`;
       await reportDataset(ctx, current, { status: "FAILED", command: null, lastCommand: "command not delivered", reason }, reason);
       return { instanceId, state: "running", action: "delivery-failed", detail: why };
     }
@@ -172,7 +217,8 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   if (desc && desc.tags[IAE_TAGS.analysis] !== deps.config.analysisName) return { instanceId, state, action: "ignored" };
   // EC2 forgets terminated instances after about an hour; a late event still finds the cost log.
   const found = desc ? await activeLog(instanceId, desc, ctx, false) : await readActiveLog(ctx, instanceId);
-  if (!found || found === "finished") return { instanceId, state, action: "ignored" };
+  if (!found) return { instanceId, state, action: "ignored" };
+  if (found === "finished") return { instanceId, state, action: "ignored", detail: ALREADY_ACCOUNTED };
   // 1. Mark the IAE ended; everything below is repeatable until the active log is dropped (5.).
   const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatIsoSeconds(at) }));
   if (!log) return { instanceId, state, action: "ignored", detail: "cost log removed meanwhile" };
@@ -180,13 +226,25 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   // 2. Spend: the finished log and the ledger entry (once per instance id).
   await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(log, null, 2));
   const limits = limitsOf(deps);
-  await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.conditionalWriteAttempts }, instanceId, costOfLog(log));
-  // 3. A dataset that never reached SUCCESS/FAILED says why.
-  await settleDataset(ctx, log, state, desc, at);
+  await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.sharedWriteAttempts }, instanceId, costOfLog(log));
+  // 3. A dataset that never reached SUCCESS/FAILED says why (a cancelled job's: CANCELLED), unless
+  // the IAE was (or is now) replaced: a spot IAE that AWS reclaimed is relaunched once on demand.
+  const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
+  let record = obj ? parseJobRecord(obj.body) : undefined;
+  let replaced = replacementOf(record, instanceId)?.instanceId;
+  if (!replaced && record && !record.cancel && (await spotReclaimedMidRun(ctx, log, desc))) {
+    const r = await replaceIae(deps, log, "spot-interruption");
+    if (r.replaced) {
+      replaced = r.instanceId;
+      const note = `[Monitor] AWS reclaimed the spot capacity of IAE ${instanceId} (${datasetLineName(datasetOf(log), log.member)}) before its analysis finished; relaunched once on on-demand capacity as IAE ${r.instanceId}. Both attempts count towards the job's cost.`;
+      await reportDataset(ctx, log, { status: "INITIALIZING", command: null, lastCommand: `relaunched on demand as IAE ${r.instanceId}`, reason: note, restart: true, overrideFinal: true, instance: r.instanceId }, note);
+      const fresh = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
+      record = fresh ? parseJobRecord(fresh.body) : record;
+    }
+  }
+  if (!replaced) await settleDataset(ctx, log, state, desc, at, record?.cancel);
   // 4. end.txt when the job is over.
   let jobFinished = false;
-  const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
-  const record = obj ? parseJobRecord(obj.body) : undefined;
   if (record && log.jobrecord) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
   else if (!log.jobrecord) {
     // A cost log without a job record (an older deployment's): one IAE, one job.
@@ -230,6 +288,17 @@ async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx, toR
   }
 }
 
+/** A spot IAE whose capacity AWS reclaimed (warning recorded, or the termination's reason) before its analysis succeeded. */
+async function spotReclaimedMidRun(ctx: Ctx, log: CostLog, desc: IaeDescription | undefined): Promise<boolean> {
+  if (!(desc?.spot ?? log.spot)) return false;
+  if (!log.interruption && !/spot/i.test(desc?.stateReason ?? "")) return false;
+  const bucket = log.resultbucket ?? ctx.deps.config.bucketName;
+  const current = parseDatasetStatus((await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
+  // FAILED counts as interrupted: the analysis, killed with its machine, may report so on its way down.
+  const status = statusOf(current);
+  return status !== "SUCCESS" && status !== "CANCELLED";
+}
+
 async function readActiveLog(ctx: Ctx, instanceId: string): Promise<CostLog | undefined> {
   const obj = await ctx.deps.store.get(ctx.deps.config.bucketName, activeCostLogKey(instanceId));
   return obj ? parseJsonObject<CostLog>(obj.body) : undefined;
@@ -255,12 +324,18 @@ async function updateActiveLog(ctx: Ctx, instanceId: string, change: (log: CostL
  * SUCCESS whose command then timed out): then the analysis did not finish, and the dataset is
  * FAILED.
  */
-async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined, at: Date): Promise<void> {
+async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined, at: Date, cancel?: CancelRecord): Promise<void> {
   const { deps } = ctx;
   const id = log["instance-id"];
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const current = parseDatasetStatus((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
   const status = statusOf(current) ?? "INITIALIZING";
+  if (cancel && status !== "SUCCESS" && status !== "CANCELLED") {
+    // The IAE reported progress after the cancel request, or FAILED as it was killed by it: the user's cancel stands.
+    const reason = `The job was ${CANCELLED_BY_USER} (${cancel.request}).`;
+    await reportDataset(ctx, log, { status: "CANCELLED", command: log.commandid ?? null, lastCommand: CANCELLED_BY_USER, reason, overrideFinal: true, finishedAt: formatIsoSeconds(at) });
+    return;
+  }
   const iae = `IAE ${id} (${datasetLineName(datasetOf(log), log.member)})`;
   const hostStopped = `[JOB TERMINATE REASON] ${iae} was interrupted: ${desc?.stateMessage ?? "the machine running it stopped"}. Resubmit the job to run it again.`;
   const lookUp = (): Promise<CommandInfo | undefined> =>
@@ -310,7 +385,11 @@ async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDes
 }
 
 interface DatasetReport {
-  readonly status: "INITIALIZING" | "SUCCESS" | "FAILED";
+  readonly status: "INITIALIZING" | "SUCCESS" | "FAILED" | "CANCELLED";
+  /** INITIALIZING again over any status that is not final (the dataset runs again on a replacement IAE). */
+  readonly restart?: boolean;
+  /** The IAE the status file names (default: the cost log's). */
+  readonly instance?: string;
   readonly command: string | null;
   readonly lastCommand: string;
   /** Added to the status file's reasons ("" for none). */
@@ -357,7 +436,7 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const dataset = datasetOf(log);
   const overrides = (current: string | undefined): boolean =>
-    current === undefined || (report.status === "INITIALIZING" ? current === "INITIALIZING" : report.overrideFinal === true || !isFinalStatus(current));
+    current === undefined || (report.status === "INITIALIZING" && !report.restart ? current === "INITIALIZING" : report.overrideFinal === true || !isFinalStatus(current));
   const status = await updateObject({ store: deps.store, bucket, key: datasetStatusKey(log.jobpath, dataset, log.member), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
     const previous = obj ? (parseDatasetStatus(obj.body) ?? {}) : {};
     if (!overrides(statusOf(previous))) return UNCHANGED;
@@ -372,8 +451,8 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
       reason: report.reason ? [...reasons, report.reason] : reasons,
       input: dataset,
       ...(log.member !== undefined ? { member: log.member } : {}),
-      instance: log["instance-id"],
-      command: report.command ?? (typeof previous.command === "string" ? previous.command : null),
+      instance: report.instance ?? log["instance-id"],
+      command: report.restart ? report.command : (report.command ?? (typeof previous.command === "string" ? previous.command : null)),
       ...(report.finishedAt !== undefined && !recordedFinish ? { job_finish: report.finishedAt } : {}),
       ...(report.stderr !== undefined && !hasOutput ? { std: stdOf(report.stderr) } : {}),
     });

@@ -2,26 +2,30 @@ import type { ProtocolName } from "../model/blueprint/types";
 import { CertificateLog, SHUTDOWN_LINE, stepDoneLine, stepErrorLine, type StepNumber } from "./certificate";
 import { fillCommand } from "./command-template";
 import { finishJobIfDone, writeEndMarker } from "./completion";
-import { IAE_TAGS, tagValue, type IaeDescription, type IaeLaunchRequest } from "./compute";
+import { IAE_TAGS, tagValue, type IaeDescription } from "./compute";
 import { mapBounded } from "./concurrency";
 import { updateObject } from "./conditional-update";
 import { renderDatasetStatus } from "./dataset-status";
 import { limitsOf, type ProtocolDeps, type ProtocolLimits } from "./deps";
 import { JobError, errorMessage } from "./errors";
-import { checkJobBudget } from "./job-budget";
+import { checkJobBudget, releaseJobBudget, reserveJobBudget, type BudgetApproval } from "./job-budget";
+import { cancelJob, stopCancelledJob, CANCELLED_BY_USER } from "./job-cancel";
+import { acquireStartGate, closeWaitingJob, dequeue, drainQueue, enqueue, releaseStartGate, isQueueableLaunchFailure, launchCause, queueEntryOf, queueFull, readQueue } from "./job-queue";
+import { queueLimitsOf } from "../model/queue-limits";
+import { formatUsd } from "./budget";
 import { JobClaim, LeaseLostError } from "./job-claim";
 import type { JobConfig } from "./job-config";
 import { bucketUnavailableMessage, CHANGED_WHILE_INTERRUPTED, stepFailure, takenBy, takenTimestamp } from "./job-failure";
 import { checkInputsExist, readJobConfig } from "./job-inputs";
 import { rejectInOwnFolder } from "./job-rejection";
-import { launchBatches, launchToken, runLaunchCalls, runningIaesOfJob, sameLaunch, withBatchIds, writeActiveCostLogs, type IaePlan, type LaunchedPlan } from "./job-launch";
-import { jobRecordKey, sha256, type IaeCommon, type JobRecord, type LaunchRecord, type SubmissionIdentity } from "./job-record";
+import { launchBatches, launchRequestOf, launchToken, runLaunchCalls, runningIaesOfJob, sameLaunch, withBatchIds, writeActiveCostLogs, type IaePlan, type LaunchedPlan } from "./job-launch";
+import { jobRecordKey, sha256, type IaeCommon, type JobRecord, type LaunchBatchRecord, type LaunchRecord, type LaunchTemplate, type SubmissionIdentity } from "./job-record";
 import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineName, datasetStatusKey, groupOfKey, isReservedGroupName, jobFolderName } from "../model/layout";
 import { defaultInvocation, leaseOf, type Invocation } from "./lease";
 import { keyOf } from "./s3-uri";
 import type { SpendSnapshot } from "../model/spend-summary";
 import { BucketUnavailableError, PreconditionFailedError } from "./storage";
-import { MAX_TIMESTAMP_LENGTH, parseSubmitFile, type SubmitFile } from "./submit-file";
+import { MAX_TIMESTAMP_LENGTH, parseCancelFile, parseSubmitFile, type SubmitFile } from "./submit-file";
 import { formatTime } from "./time-format";
 
 export type { IaePlan } from "./job-launch";
@@ -46,6 +50,10 @@ export interface JobOutcome {
   readonly duplicate?: boolean;
   /** This attempt took over a job whose earlier attempt is gone, and finished it. */
   readonly resumed?: boolean;
+  /** The job waits in the analysis' queue (SPEC §11): the queue's drain starts it. */
+  readonly queued?: boolean;
+  /** A cancel request (`{"cancel": …}`) was carried out. */
+  readonly cancelled?: boolean;
   /** What the budget check saw (absent when the job stopped before it): feeds the group's spend summary. */
   readonly spend?: SpendSnapshot;
   readonly reason?: string;
@@ -95,6 +103,9 @@ export interface JobEnvironment {
   readonly plans: readonly IaePlan[];
 }
 
+/** Why a job waits when another job of the analysis is being started at this moment (it is started right after, if it fits). */
+const STARTING_ANOTHER = "another job of this analysis is being started right now (jobs start one at a time, in arrival order)";
+
 /** The longest rejection-folder stem derived from a submit file's name. */
 const MAX_REJECTION_STEM_BYTES = 100;
 
@@ -131,6 +142,9 @@ export class Submission {
   /** IAEs started (or adopted) so far, and the active cost logs this attempt wrote: what a failure rolls back. */
   private readonly launched: LaunchedPlan[] = [];
   private readonly activeLogsWritten: string[] = [];
+  /** What queueing this job did so far: a failure undoes it. */
+  private enqueued = false;
+  private reserved = false;
 
   constructor(
     protected readonly deps: ProtocolDeps,
@@ -149,20 +163,22 @@ export class Submission {
       if ("exitCode" in received) return received;
       await this.stepDone(1);
       step = 2;
-      const { job, hourlyPrice } = await this.validate(received);
+      const { job, approval, queueReason } = await this.validate(received);
       await this.stepDone(2);
       step = 3;
-      const env = await this.setUpEnvironment(job, hourlyPrice);
+      const env = await this.setUpEnvironment(job, approval.hourlyPrice);
       await this.stepDone(3);
       step = 4;
-      await this.launch(job, env);
+      if ((await this.launch(job, env, approval, queueReason)) === "queued") return { ...this.outcome(job.location, 0), queued: true };
       await this.writeStatusFiles(job, env);
       this.finishCertificate(env);
       this.cert.append(stepDoneLine(4));
       await this.writeCertificate();
-      const record = await this.ownClaim().update((r) => ({ ...r, state: "started", exitCode: 0 }));
+      const record = await this.ownClaim().update((r) => ({ ...r, state: r.cancel ? "cancelled" : "started", exitCode: 0 }));
+      // Cancelled while this attempt started it: nothing of it may run.
+      if (record.cancel) await stopCancelledJob(this.deps, record, job.location.recordKey, this.launched.map((l) => l.iae.instanceId));
       // IAEs that already ended (fast, or gone before they ran) left completion to us.
-      await finishJobIfDone(this.deps, this.invocation, record, job.location.recordKey);
+      else await finishJobIfDone(this.deps, this.invocation, record, job.location.recordKey);
       return { ...this.outcome(job.location, 0), ...(job.resumedFrom ? { resumed: true } : {}) };
     } catch (err) {
       return this.fail(step, err);
@@ -244,6 +260,13 @@ export class Submission {
     const text = obj?.body ?? "";
     const submitDigest = sha256(text);
     const identity: SubmissionIdentity = { bucket: this.target.bucket, key, sha256: submitDigest, ...(this.target.upload !== undefined ? { upload: this.target.upload } : {}) };
+    let cancel: { readonly timestamp: string } | undefined;
+    try {
+      cancel = obj ? parseCancelFile(text) : undefined;
+    } catch (err) {
+      return this.reject(group, identity, boundedName(`invalid-cancel-${basename(key).replace(/\.json$/, "")}`, MAX_REJECTION_STEM_BYTES), err);
+    }
+    if (cancel) return this.cancel(group, identity, cancel.timestamp);
     let submit: SubmitFile | undefined;
     let parseError: unknown;
     try {
@@ -265,6 +288,17 @@ export class Submission {
     this.cert.append(`[Job Manager] Job ${location.jobName} received from ${key}.`);
     if (parseError || !submit) throw parseError;
     return { group, submit, location: this.where().location, submitDigest, ...(claimed.resumedFrom ? { resumedFrom: claimed.resumedFrom } : {}) };
+  }
+
+  /** A cancel request (job-cancel.ts): carried out, or rejected in a folder of its own. */
+  private async cancel(group: string, identity: SubmissionIdentity, timestamp: string): Promise<JobOutcome> {
+    try {
+      const out = await cancelJob(this.deps, group, timestamp, this.target.key);
+      return { exitCode: 0, submitKey: this.target.key, protocol: this.protocol, outputBucket: out.outputBucket, jobFolder: out.jobFolder, cancelled: true, reason: out.summary, instanceIds: out.instanceIds };
+    } catch (err) {
+      if (!(err instanceof JobError)) throw err;
+      return this.reject(group, identity, boundedName(`cancel-${timestamp}`, MAX_REJECTION_STEM_BYTES), err);
+    }
   }
 
   private groupOf(key: string): string | undefined {
@@ -318,6 +352,10 @@ export class Submission {
     if (result.kind === "duplicate") {
       const other = result.record;
       this.deps.log?.(`duplicate delivery of ${this.target.key}: job ${loc.jobName} is ${other.state}; nothing to do`);
+      // An earlier attempt queued the job and stopped before its queue entry was written: finish that.
+      if (other.state === "queued" && other.queue && other.launch?.template) {
+        await enqueue(this.deps, queueEntryOf(other, loc.recordKey)).catch((err: unknown) => this.deps.log?.(`job manager: could not re-queue ${loc.jobName}: ${errorMessage(err)}`));
+      }
       return { exitCode: other.exitCode ?? 0, submitKey: this.target.key, protocol: this.protocol, outputBucket: other.outputBucket, jobFolder: other.jobFolder, duplicate: true, instanceIds: other.instances.map((i) => i.instanceId) };
     }
     if (result.kind === "taken") return this.rejectTakenTimestamp(group, identity, loc, takenBy(result.other, identity));
@@ -386,7 +424,7 @@ export class Submission {
 
   // ---------------------------------------------------------------- step 2: Validation
 
-  private async validate(received: ReceivedJob): Promise<{ job: ConfiguredJob; hourlyPrice: number }> {
+  private async validate(received: ReceivedJob): Promise<{ job: ConfiguredJob; approval: BudgetApproval; queueReason?: string }> {
     const { submit, location: loc } = received;
     const limit = this.deps.config.deployLimit;
     // Cheap limits first: a 10,000-dataset submit must not cause 10,000 existence checks.
@@ -409,14 +447,41 @@ export class Submission {
     // This job's own IAEs (already started by an earlier attempt) do not count against it.
     const isOwnIae = (iae: IaeDescription) => this.isOwnIae(job, iae);
     const running = (await this.deps.compute.listRunning({ instanceType })).filter((i) => !isOwnIae(i)).length;
-    if (running + count > limit) {
-      throw new JobError(
-        `Instance requests greater than pipeline bandwidth: ${running} ${instanceType} IAEs are running and this job needs ${count}; the limit is ${limit} (DEPLOY_LIMIT). Try again later or contact NeuroCAAS administrator.`,
-      );
-    }
-    const budget = await checkJobBudget(this.deps, { group: job.group, instanceType, iaeCount: count, durationMinutes: config.durationMinutes, isOwnIae, attempts: this.limits.conditionalWriteAttempts, onChecked: (spend) => (this.spend = spend) });
+    const queueReason = await this.queueReason(job, running, count);
+    const budget = await checkJobBudget(this.deps, {
+      group: job.group,
+      recordKey: loc.recordKey,
+      instanceType,
+      iaeCount: count,
+      durationMinutes: config.durationMinutes,
+      isOwnIae,
+      attempts: this.limits.conditionalWriteAttempts,
+      onChecked: (spend) => (this.spend = spend),
+    });
     for (const l of budget.lines) this.cert.append(l);
-    return { job, hourlyPrice: budget.hourlyPrice };
+    return { job, approval: budget, ...(queueReason !== undefined ? { queueReason } : {}) };
+  }
+
+  /**
+   * Why the job must wait (SPEC §11): it would exceed DEPLOY_LIMIT, or earlier jobs for its
+   * instance type wait already (arrival order: nobody overtakes them). Undefined: it starts now.
+   * Throws when it cannot wait: the analysis has no queue (MAX_QUEUE_LENGTH 0), or the queue is full.
+   */
+  private async queueReason(job: ConfiguredJob, running: number, count: number): Promise<string | undefined> {
+    const limit = this.deps.config.deployLimit;
+    const queue = await readQueue(this.deps);
+    const own = queue.entries.some((e) => e.recordKey === job.location.recordKey);
+    const ahead = queue.entries.filter((e) => e.instanceType === job.instanceType && e.recordKey !== job.location.recordKey).length;
+    let reason: string | undefined;
+    if (running + count > limit) reason = `${running} ${job.instanceType} IAEs are running and this job needs ${count}; the limit is ${limit} (DEPLOY_LIMIT)`;
+    else if (ahead > 0) reason = `${ahead} earlier job(s) for ${job.instanceType} are waiting for capacity`;
+    if (reason === undefined || own) return reason;
+    const { maxQueueLength } = queueLimitsOf(this.deps.config);
+    if (maxQueueLength === 0) {
+      throw new JobError(`Instance requests greater than pipeline bandwidth: ${reason}. This analysis does not queue jobs (MAX_QUEUE_LENGTH 0). Try again later or contact NeuroCAAS administrator.`);
+    }
+    if (queue.entries.length >= maxQueueLength) throw queueFull(maxQueueLength);
+    return reason;
   }
 
   private chooseInstanceType(submit: SubmitFile): string {
@@ -460,14 +525,15 @@ export class Submission {
    * it returns, so the monitor can account for an IAE whose cost log is not written yet and a
    * resumed attempt adopts instead of launching twice.
    */
-  private async launch(job: ConfiguredJob, env: JobEnvironment): Promise<void> {
+  private async launch(job: ConfiguredJob, env: JobEnvironment, approval: BudgetApproval, queueReason: string | undefined): Promise<"started" | "queued"> {
     if (!this.deps.config.launch) {
       this.cert.append("LAUNCH is off for this analysis: no IAE was started.");
-      return;
+      return "started";
     }
+    const template = this.launchTemplate(job, env);
     const batches = launchBatches(env.plans, this.limits.launchBatchSize, (plan) => this.launchGroupKey(plan));
-    const requests = batches.map((plans, number) => this.launchRequest(job, env, plans, number));
-    const intent: LaunchRecord = { common: this.iaeCommon(job, env), batches: batches.map((plans, n) => ({ token: requests[n].clientToken, plans })) };
+    const batchRecords: LaunchBatchRecord[] = batches.map((plans) => ({ token: launchToken(job.location.recordKey, job.submitDigest, plans), plans, instanceTags: plans.map((p) => this.instanceTagsFor(p)) }));
+    const intent: LaunchRecord = { common: this.iaeCommon(job, env), batches: batchRecords, template };
     const prior = job.resumedFrom?.launch;
     const claim = this.ownClaim();
     if (prior && !sameLaunch(prior, intent)) {
@@ -475,20 +541,130 @@ export class Submission {
       throw new JobError(CHANGED_WHILE_INTERRUPTED, "INTERNAL");
     }
     const recorded = await claim.update((r) => ({ ...r, state: "launching", configKey: job.configKey, inputBucket: job.location.inputBucket, launch: r.launch ?? intent }));
-    const launch = recorded.launch ?? intent;
-    await runLaunchCalls({
-      compute: this.deps.compute,
-      batches,
-      requests,
-      recorded: launch,
-      resuming: prior !== undefined,
-      concurrency: this.limits.launchConcurrency,
-      instanceType: job.instanceType,
-      recordBatch: (n, ids) => claim.update((r) => withBatchIds(r, n, ids)).then(() => undefined),
-      launched: this.launched,
-    });
+    const launch: LaunchRecord = { ...(recorded.launch ?? intent), template: recorded.launch?.template ?? template };
+    // An earlier attempt decided to queue the job: it keeps waiting (never launched here and queued too).
+    if (recorded.queue) return this.enqueueJob(job, env, approval, recorded.queue.reason, recorded.queue.launches);
+    const queueing = queueLimitsOf(this.deps.config).maxQueueLength > 0;
+    // Jobs start one at a time (the start gate), so concurrent submissions never exceed DEPLOY_LIMIT.
+    const gated = queueing && (await acquireStartGate(this.deps, this.invocation));
+    try {
+      const reason = !queueing ? queueReason : gated ? await this.queueReasonNow(job) : STARTING_ANOTHER;
+      if (reason !== undefined) return await this.enqueueJob(job, env, approval, reason, 0);
+      return await this.launchNow(job, launch, batches, prior !== undefined, approval, env);
+    } finally {
+      // Whatever queued meanwhile (here or elsewhere) is started now if it fits.
+      if (gated) await releaseStartGate(this.deps, this.invocation);
+    }
+  }
+
+  /** Why the job must wait, counted while holding the start gate (undefined: it starts now). */
+  private async queueReasonNow(job: ConfiguredJob): Promise<string | undefined> {
+    const running = (await this.deps.compute.listRunning({ instanceType: job.instanceType })).filter((i) => !this.isOwnIae(job, i)).length;
+    return this.queueReason(job, running, this.iaeCount(job));
+  }
+
+  /** Launch every IAE now (all or nothing); capacity errors that outlast the retry window queue the job instead. */
+  private async launchNow(job: ConfiguredJob, launch: LaunchRecord, batches: readonly IaePlan[][], resuming: boolean, approval: BudgetApproval, env: JobEnvironment): Promise<"started" | "queued"> {
+    const claim = this.ownClaim();
+    try {
+      await runLaunchCalls({
+        compute: this.deps.compute,
+        batches,
+        requests: launch.batches.map((b, n) => launchRequestOf(launch.template as LaunchTemplate, b, n)),
+        recorded: launch,
+        resuming,
+        concurrency: this.limits.launchConcurrency,
+        instanceType: job.instanceType,
+        recordBatch: (n, ids) => claim.update((r) => withBatchIds(r, n, ids)).then(() => undefined),
+        launched: this.launched,
+      });
+    } catch (err) {
+      if (err instanceof LeaseLostError || !isQueueableLaunchFailure(launchCause(err)) || queueLimitsOf(this.deps.config).maxQueueLength === 0) throw err;
+      // Capacity errors outlasted the retry window: the job waits for capacity instead (all or nothing).
+      const ids = [...new Set(this.launched.map((l) => l.iae.instanceId))];
+      if (ids.length > 0) await this.deps.compute.terminate(ids);
+      this.launched.length = 0;
+      this.cert.append(`Starting the IAEs failed: ${errorMessage(err)}${ids.length > 0 ? ` The ${ids.length} IAE(s) already started were terminated.` : ""}`);
+      const queue = await readQueue(this.deps);
+      if (!queue.entries.some((e) => e.recordKey === job.location.recordKey) && queue.entries.length >= queueLimitsOf(this.deps.config).maxQueueLength) throw err;
+      return this.enqueueJob(job, env, approval, errorMessage(err), 1);
+    }
     await writeActiveCostLogs({ store: this.deps.store, compute: this.deps.compute, bucket: this.bucket, common: launch.common, launched: this.launched, now: this.deps.clock.now(), resuming: job.resumedFrom !== undefined, written: this.activeLogsWritten });
     this.cert.append(`Requested ${this.launched.length} IAE(s): ${this.launched.map((l) => l.iae.instanceId).join(", ")}.`);
+    return "started";
+  }
+
+  /**
+   * Queue the job whole (SPEC §11), every step repeatable by a resumed attempt: the decision in the
+   * record, the projected cost reserved against the group's budget, the queue entry, QUEUED status
+   * files and certificate; then the record says `queued` (the queue's drain starts it from there)
+   * and a drain runs at once in case capacity freed up meanwhile.
+   */
+  private async enqueueJob(job: ConfiguredJob, env: JobEnvironment, approval: BudgetApproval, reason: string, launchesTried: number): Promise<"queued"> {
+    const loc = job.location;
+    const claim = this.ownClaim();
+    const { maxQueueWaitMinutes } = queueLimitsOf(this.deps.config);
+    const now = this.deps.clock.now();
+    const deadline = new Date(now.getTime() + maxQueueWaitMinutes * 60_000);
+    const decided = await claim.update((r) => (r.queue ? r : { ...r, queue: { queuedAt: now.toISOString(), deadline: deadline.toISOString(), reason, position: 0, launches: launchesTried } }));
+    await reserveJobBudget(this.deps, job.group, loc.recordKey, approval, this.limits.sharedWriteAttempts);
+    this.reserved = true;
+    const position = await enqueue(this.deps, queueEntryOf(decided, loc.recordKey));
+    this.enqueued = true;
+    await mapBounded(env.plans, 16, async (plan) => {
+      const status = { status: "QUEUED" as const, reason: [`Waiting for capacity: ${reason}.`], input: plan.dataset, ...(plan.member !== undefined ? { member: plan.member } : {}), instance: null, command: null, job: loc.jobName };
+      try {
+        await this.deps.store.put(loc.outputBucket, datasetStatusKey(loc.jobFolder, plan.dataset, plan.member), renderDatasetStatus(status), { ifNoneMatch: "*" });
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+      }
+    });
+    const time = formatTime(now);
+    this.cert.setDatasets(env.plans.map((p) => ({ dataname: datasetLineName(p.dataset, p.member), status: "QUEUED", time, lastCommand: `waiting in the queue (position ${position})` })));
+    this.cert.append(
+      `[Job Manager] Job QUEUED at position ${position}: ${reason}. It starts by itself, all ${env.plans.length} IAE(s) at once, when capacity frees up; if it has not started by ${deadline.toISOString()} (MAX_QUEUE_WAIT ${maxQueueWaitMinutes} min) it is rejected. ${formatUsd(approval.projected)} of your group's budget is reserved for it meanwhile.`,
+    );
+    this.cert.append(`[Job Manager] STEP 4/4 (Initialize Processing): QUEUED`);
+    await this.writeCertificate();
+    const record = await claim.update((r) => ({ ...r, state: r.cancel ? "cancelled" : "queued", exitCode: 0, queue: r.queue ? { ...r.queue, position } : r.queue }));
+    if (record.cancel) {
+      await closeWaitingJob(this.deps, record, loc.recordKey, { status: "CANCELLED", reason: `The job was ${CANCELLED_BY_USER} (${record.cancel.request}).`, lastCommand: CANCELLED_BY_USER, lines: [] });
+      return "queued";
+    }
+    // Capacity may have freed meanwhile (not after a launch failure: that would retry at once).
+    if (launchesTried > 0) return "queued";
+    try {
+      await drainQueue(this.deps);
+    } catch (err) {
+      // The job is safely queued: the next drain (an IAE ending, the scheduled sweep) starts it.
+      this.deps.log?.(`job manager: draining the queue after queueing ${loc.jobName} failed: ${errorMessage(err)}`);
+    }
+    return "queued";
+  }
+
+  /** Launch parameters every IAE of this job shares (recorded, so the queue's drain can launch later). */
+  private launchTemplate(job: ConfiguredJob, env: JobEnvironment): LaunchTemplate {
+    const c = this.deps.config;
+    const loc = job.location;
+    return {
+      imageId: c.ami,
+      instanceType: job.instanceType,
+      volumeSizeGb: env.volumeSizeGb,
+      spot: env.spot,
+      tags: {
+        [IAE_TAGS.priceTracking]: "On",
+        [IAE_TAGS.timeout]: String(job.config.durationMinutes),
+        [IAE_TAGS.analysis]: c.analysisName,
+        [IAE_TAGS.group]: job.group,
+        [IAE_TAGS.job]: tagValue(loc.jobName),
+        Name: tagValue(`neurocaas-${loc.jobName}`),
+      },
+      ...(c.iaeInstanceProfileArn ? { instanceProfileArn: c.iaeInstanceProfileArn } : {}),
+      ...(c.keyName ? { keyName: c.keyName } : {}),
+      securityGroupIds: c.securityGroupIds,
+      ...(c.subnetIds ? { subnetIds: c.subnetIds } : {}),
+      shutdownBehavior: c.shutdownBehavior,
+    };
   }
 
   /** Cost-log fields every IAE of this job shares. */
@@ -505,35 +681,6 @@ export class Submission {
       workingdirectory: this.deps.config.workingDirectory,
       ssmtimeout: this.deps.config.ssmTimeoutSeconds,
       timeout: job.config.durationMinutes,
-    };
-  }
-
-  /** One launch call for a batch of plans; `number` is the batch's position (spreads batches over subnets). */
-  private launchRequest(job: ConfiguredJob, env: JobEnvironment, batch: readonly IaePlan[], number: number): IaeLaunchRequest {
-    const c = this.deps.config;
-    const loc = job.location;
-    const tags: Record<string, string> = {
-      [IAE_TAGS.priceTracking]: "On",
-      [IAE_TAGS.timeout]: String(job.config.durationMinutes),
-      [IAE_TAGS.analysis]: c.analysisName,
-      [IAE_TAGS.group]: job.group,
-      [IAE_TAGS.job]: tagValue(loc.jobName),
-      Name: tagValue(`neurocaas-${loc.jobName}`),
-    };
-    return {
-      imageId: c.ami,
-      instanceType: job.instanceType,
-      count: batch.length,
-      volumeSizeGb: env.volumeSizeGb,
-      spot: env.spot,
-      tags,
-      instanceTags: batch.map((plan) => this.instanceTagsFor(plan)),
-      instanceProfileArn: c.iaeInstanceProfileArn || undefined,
-      keyName: c.keyName || undefined,
-      securityGroupIds: c.securityGroupIds,
-      subnetId: c.subnetIds?.[number % Math.max(1, c.subnetIds.length)],
-      shutdownBehavior: c.shutdownBehavior,
-      clientToken: launchToken(loc.recordKey, job.submitDigest, batch),
     };
   }
 
@@ -577,6 +724,8 @@ export class Submission {
       for (const d of details) this.cert.append(d);
       this.cert.append(stepErrorLine(step, kind, message));
       if (this.launched.length > 0) await this.rollback(this.where().location);
+      if (this.enqueued) await dequeue(this.deps, this.where().location.recordKey);
+      if (this.reserved) await releaseJobBudget(this.deps, this.where().group, this.where().location.recordKey, this.limits.sharedWriteAttempts);
       this.cert.append(SHUTDOWN_LINE);
       try {
         await this.writeCertificate();

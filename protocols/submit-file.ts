@@ -87,21 +87,42 @@ export function parseSubmitFile(text: string, context: SubmitContext): SubmitFil
   return { datanames, configname, timestamp, instanceType };
 }
 
-function checkTimestamp(value: unknown, problems: string[]): string | undefined {
+function checkTimestamp(value: unknown, problems: string[], field = "timestamp"): string | undefined {
   if (typeof value !== "string" || value.length === 0) {
-    problems.push(`"timestamp" is required and must be a non-empty string; got ${describe(value)}.`);
+    problems.push(`"${field}" is required and must be a non-empty string; got ${describe(value)}.`);
     return undefined;
   }
   if (value.length > MAX_TIMESTAMP_LENGTH) {
-    problems.push(`"timestamp" is ${value.length} characters long; at most ${MAX_TIMESTAMP_LENGTH} are allowed.`);
+    problems.push(`"${field}" is ${value.length} characters long; at most ${MAX_TIMESTAMP_LENGTH} are allowed.`);
     return undefined;
   }
   // eslint-disable-next-line no-control-regex
   if (/[/\\\u0000-\u001f\u007f]/.test(value) || value === "." || value === "..") {
-    problems.push(`"timestamp" ${JSON.stringify(value)} must not contain "/", "\\" or control characters (it becomes a folder name).`);
+    problems.push(`"${field}" ${JSON.stringify(value)} must not contain "/", "\\" or control characters (it becomes a folder name).`);
     return undefined;
   }
   return value;
+}
+
+/**
+ * A cancel request (SPEC §11): a submit file `{"cancel": "<timestamp of the job>"}`. Undefined when
+ * the text is not one (no "cancel" field); throws a JobError when it is one but malformed.
+ */
+export function parseCancelFile(text: string): { readonly timestamp: string } | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || !Object.prototype.hasOwnProperty.call(raw, "cancel")) return undefined;
+  const obj = raw as Record<string, unknown>;
+  const problems: string[] = [];
+  const timestamp = checkTimestamp(obj.cancel, problems, "cancel");
+  const extra = Object.keys(obj).filter((k) => k !== "cancel");
+  if (extra.length > 0) problems.push(`A cancel request holds only "cancel" (the timestamp of the job to cancel); remove ${extra.map((k) => JSON.stringify(k)).join(", ")}.`);
+  if (problems.length > 0 || timestamp === undefined) throw problemsError(problems);
+  return { timestamp };
 }
 
 function checkDatanames(value: unknown, problems: string[]): string[] | undefined {

@@ -77,7 +77,7 @@ async function exists(client: S3Client, bucket: string, key: string): Promise<bo
  * `{group}/results/job__` with delimiter `_` (analysis names have no `_`), which a user's own-group
  * listing permission allows. Usually one name; none before the group's first job.
  */
-export async function analysisNamesIn(client: S3Client, bucket: string, group: string): Promise<string[]> {
+async function analysisNamesIn(client: S3Client, bucket: string, group: string): Promise<string[]> {
   const prefix = jobFoldersPrefix(group);
   const names = new Set<string>();
   let token: string | undefined;
@@ -97,7 +97,7 @@ export async function analysisNamesIn(client: S3Client, bucket: string, group: s
  * (several, e.g. a bucket adopted from another deployment) the one with a folder of this job —
  * any of its rejection folders counts. Undefined when no folder shows it yet.
  */
-export async function analysisOfJob(client: S3Client, ref: JobRef): Promise<string | undefined> {
+async function analysisOfJob(client: S3Client, ref: JobRef): Promise<string | undefined> {
   if (ref.analysis !== undefined) return ref.analysis;
   const names = await analysisNamesIn(client, ref.bucket, ref.group);
   if (names.length <= 1) return names[0];
@@ -153,7 +153,17 @@ async function newestRejection(client: S3Client, bucket: string, prefix: string)
 
 /** Human-readable report: the certificate followed by one line per dataset. */
 export function formatJobState(ref: JobRef, state: JobState): string {
-  const phase = state.rejected ? "stopped by the job manager" : state.finished ? "finished (end.txt present)" : "not finished";
+  const cancelled = state.datasets.some((d) => d.status === "CANCELLED");
+  const queued = state.datasets.length > 0 && state.datasets.every((d) => d.status === "QUEUED");
+  const phase = state.rejected
+    ? "stopped by the job manager"
+    : cancelled
+      ? `cancelled by user${state.finished ? " (end.txt present)" : " (its IAEs are being terminated)"}`
+      : state.finished
+        ? "finished (end.txt present)"
+        : queued
+          ? "QUEUED: waiting for capacity"
+          : "not finished";
   const lines = [`job ${ref.job} in s3://${ref.bucket}/${state.jobFolder}/ — ${phase}`];
   lines.push("", "certificate.txt:", state.certificate?.trimEnd() ?? "(not written yet)", "");
   if (state.datasets.length === 0) lines.push("datasets: (no status files yet)");

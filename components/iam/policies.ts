@@ -182,51 +182,25 @@ export function ensembleConfigCopyName(analysis: string): string {
   return `job__${analysis}_*inst*config.json`;
 }
 
-export interface JobManagerPolicyArgs {
-  readonly region: string;
+/** What launching a job's IAEs needs (shared by the job manager and the monitor, whose queue drain launches). */
+interface LaunchPolicyArgs {
   readonly bucket: string;
   /**
    * The analysis name (blueprint PipelineName) in job folder names and IAE tags, when the bucket is
    * named apart from it (`neurocaas:bucketName`); default: the bucket's name.
    */
   readonly analysis?: string;
-  /** The only role the job manager may pass (to EC2). */
+  /** The only role the launcher may pass (to EC2). */
   readonly iaeRoleArn: string;
   readonly amiIds: readonly string[];
   readonly keyName: string;
   readonly securityGroupIds: readonly string[];
-  readonly budgetParameterPrefix: string;
-  readonly logGroupArn: string;
-  readonly deadLetterQueueArn: string;
-  readonly bypassBuckets: readonly string[];
 }
 
-/** The job manager (submit handler): validate, account budgets, launch tagged IAEs, deliver commands. */
-export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
-  const r = a.region;
+/** Launch IAEs from the analysis image, tagged as this analysis' at launch, with the IAE role only. */
+function launchStatements(r: string, a: LaunchPolicyArgs): Statement[] {
   const analysis = a.analysis ?? a.bucket;
-  return policy(
-    { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
-    { Sid: "ReadAnalysisBucket", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(r, a.bucket, "*") },
-    {
-      Sid: "WriteJobFilesAndCostLogs",
-      Effect: "Allow",
-      Action: "s3:PutObject",
-      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, `*/configs/${ensembleConfigCopyName(analysis)}`), objectArn(r, a.bucket, "logs/*")],
-    },
-    {
-      Sid: "RollBackActiveCostLogsAndClaims",
-      Effect: "Allow",
-      Action: "s3:DeleteObject",
-      Resource: [objectArn(r, a.bucket, "logs/active/*"), objectArn(r, a.bucket, "logs/_jobs/*")],
-    },
-    ...bypassStatements(r, analysis, a.bypassBuckets),
-    {
-      Sid: "ReadBudgets",
-      Effect: "Allow",
-      Action: "ssm:GetParameter",
-      Resource: ssmParameterArn(r, `${a.budgetParameterPrefix}/*/${analysis}`),
-    },
+  return [
     {
       Sid: "LaunchFromAnalysisImage",
       Effect: "Allow",
@@ -264,8 +238,6 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Resource: [ec2Arn(r, "instance", "*"), ec2Arn(r, "volume", "*")],
       Condition: { StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: analysis }, "ForAllValues:StringEquals": { "aws:TagKeys": [DATASET_TAG] } },
     },
-    ...ownInstanceStatements(r, analysis),
-    { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
     {
       Sid: "PassOnlyTheIaeRole",
       Effect: "Allow",
@@ -281,29 +253,67 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Resource: `arn:${partitionOf(r)}:iam::*:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`,
       Condition: { StringEquals: { "iam:AWSServiceName": "spot.amazonaws.com" } },
     },
+  ];
+}
+
+export interface JobManagerPolicyArgs extends LaunchPolicyArgs {
+  readonly region: string;
+  readonly budgetParameterPrefix: string;
+  readonly logGroupArn: string;
+  readonly deadLetterQueueArn: string;
+  readonly bypassBuckets: readonly string[];
+}
+
+/** The job manager (submit handler): validate, account budgets, launch tagged IAEs, deliver commands. */
+export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
+  const r = a.region;
+  const analysis = a.analysis ?? a.bucket;
+  return policy(
+    { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
+    { Sid: "ReadAnalysisBucket", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(r, a.bucket, "*") },
+    {
+      Sid: "WriteJobFilesAndCostLogs",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, `*/configs/${ensembleConfigCopyName(analysis)}`), objectArn(r, a.bucket, "logs/*")],
+    },
+    {
+      Sid: "RollBackActiveCostLogsAndClaims",
+      Effect: "Allow",
+      Action: "s3:DeleteObject",
+      Resource: [objectArn(r, a.bucket, "logs/active/*"), objectArn(r, a.bucket, "logs/_jobs/*")],
+    },
+    ...bypassStatements(r, analysis, a.bypassBuckets),
+    {
+      Sid: "ReadBudgets",
+      Effect: "Allow",
+      Action: "ssm:GetParameter",
+      Resource: ssmParameterArn(r, `${a.budgetParameterPrefix}/*/${analysis}`),
+    },
+    ...launchStatements(r, a),
+    ...ownInstanceStatements(r, analysis),
+    { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
     // Ensemble copies only in the analysis bucket: a bypass bucket's configs/ stays closed (SPEC §10.1).
     platformWriteDenies(r, [{ bucket: EVERY_BUCKET, keep: "configs" }, ...a.bypassBuckets.map((bucket) => ({ bucket }))], a.bypassBuckets),
   );
 }
 
-export interface MonitorPolicyArgs {
+export interface MonitorPolicyArgs extends LaunchPolicyArgs {
   readonly region: string;
-  readonly bucket: string;
-  /**
-   * The analysis name (blueprint PipelineName) in job folder names and IAE tags, when the bucket is
-   * named apart from it (`neurocaas:bucketName`); default: the bucket's name.
-   */
-  readonly analysis?: string;
   /** Storage-bypass buckets, where bypass jobs keep their status files and end markers. */
   readonly bypassBuckets: readonly string[];
   readonly logGroupArn: string;
   readonly deadLetterQueueArn: string;
 }
 
-/** The monitor: cost-log bookkeeping, end markers, command delivery on `running`, clean-up. */
+/**
+ * The monitor: cost-log bookkeeping, end markers, command delivery on `running`, clean-up; and the
+ * queue's drain (SPEC §11), which launches queued jobs exactly as the job manager would.
+ */
 export function monitorPolicy(a: MonitorPolicyArgs): PolicyDocument {
   const r = a.region;
+  const analysis = a.analysis ?? a.bucket;
   return policy(
     { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
     {
@@ -313,8 +323,9 @@ export function monitorPolicy(a: MonitorPolicyArgs): PolicyDocument {
       Resource: [objectArn(r, a.bucket, "logs/*"), objectArn(r, a.bucket, "*/results/*")],
     },
     { Sid: "MoveActiveCostLogs", Effect: "Allow", Action: "s3:DeleteObject", Resource: objectArn(r, a.bucket, "logs/active/*") },
-    ...bypassStatements(r, a.analysis ?? a.bucket, a.bypassBuckets),
-    ...ownInstanceStatements(r, a.analysis ?? a.bucket),
+    ...bypassStatements(r, analysis, a.bypassBuckets),
+    ...launchStatements(r, a),
+    ...ownInstanceStatements(r, analysis),
     { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
     platformWriteDenies(r, [{ bucket: EVERY_BUCKET }], a.bypassBuckets),

@@ -87,6 +87,8 @@ const LAMBDA_CONFIG_SCHEMA: SchemaNode = {
     },
     ALLOW_SPOT: { type: "boolean", expected: "true or false" },
     IMAGE_VOLUME_SIZE: { type: "integer", minimum: 8, maximum: 16384, expected: "an integer number of GB, 8..16384" },
+    MAX_QUEUE_LENGTH: { type: "integer", minimum: 0, maximum: 10000, expected: "an integer number of queued jobs, 0..10000 (0: no queue, jobs over DEPLOY_LIMIT are rejected)" },
+    MAX_QUEUE_WAIT: { type: "integer", minimum: 1, maximum: 10080, expected: "an integer number of minutes a job may wait in the queue, 1..10080 (7 days)" },
     ...legacy(LEGACY_LAMBDA_CONFIG_KEYS),
   },
 };
@@ -164,4 +166,4 @@ export const BLUEPRINT_SCHEMA: SchemaNode = {
 };
 
 /** Paths (dot form) of numeric keys where a numeric string like `"300"` is converted. */
-export const NUMERIC_LAMBDA_CONFIG_KEYS = ["EXECUTION_TIMEOUT", "SSM_TIMEOUT", "DEPLOY_LIMIT", "MAXCOST", "IMAGE_VOLUME_SIZE"] as const;
+export const NUMERIC_LAMBDA_CONFIG_KEYS = ["EXECUTION_TIMEOUT", "SSM_TIMEOUT", "DEPLOY_LIMIT", "MAXCOST", "IMAGE_VOLUME_SIZE", "MAX_QUEUE_LENGTH", "MAX_QUEUE_WAIT"] as const;

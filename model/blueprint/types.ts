@@ -4,6 +4,7 @@
  * truth for validation; these types must match it. `Blueprint` is the normalized form
  * (defaults applied explicitly, numeric strings converted) that `parseBlueprint` returns.
  */
+import { QUEUE_DEFAULTS } from "../queue-limits";
 
 /** Job-manager protocols this project carries (SPEC 4.8). */
 export type ProtocolName = "default" | "ensemble" | "input-checking";
@@ -44,6 +45,10 @@ export interface LambdaConfig {
   readonly ALLOW_SPOT: boolean;
   /** Root volume size of the machine image in GB (added to `__dataset_size__`). */
   readonly IMAGE_VOLUME_SIZE: number;
+  /** Most jobs waiting for capacity (over DEPLOY_LIMIT, or capacity errors); 0: no queue, such jobs are rejected. */
+  readonly MAX_QUEUE_LENGTH: number;
+  /** Minutes a queued job may wait before it is rejected. */
+  readonly MAX_QUEUE_WAIT: number;
 }
 
 export interface PostProcessing {
@@ -85,6 +90,8 @@ export const LAMBDA_CONFIG_DEFAULTS = {
   ALLOWED_INSTANCE_TYPES: [] as readonly string[],
   ALLOW_SPOT: true,
   IMAGE_VOLUME_SIZE: 100,
+  MAX_QUEUE_LENGTH: QUEUE_DEFAULTS.maxQueueLength,
+  MAX_QUEUE_WAIT: QUEUE_DEFAULTS.maxQueueWaitMinutes,
 } as const;
 
 export const DEFAULT_POST_TRIGGER = "end.txt";

@@ -1,3 +1,6 @@
+import { countingStore, maxOverlap } from "../../bench/queue-drain";
+import { QUEUE_KEY } from "../../protocols/job-queue";
+import type { ObjectStore } from "../../protocols/storage";
 /** Pure helpers of the benchmarks: arguments, tables, statistics, parsing. No timing asserted. */
 import * as path from "node:path";
 import { BENCH_IDS, parseBenchArgs } from "../../bench/args";
@@ -159,5 +162,23 @@ describe("transfers section", () => {
     expect(s.checks[0].met).toBeUndefined();
     expect(s.checks[1].met).toBe(false);
     expect(s.notes.join("\n")).toMatch(/AWS CLI not installed/);
+  });
+});
+
+describe("queue bench helpers", () => {
+  it("finds the most intervals open at once (an end and a start at the same moment do not overlap)", () => {
+    expect(maxOverlap([])).toBe(0);
+    expect(maxOverlap([[0, 10], [10, 20], [20, 30]])).toBe(1);
+    expect(maxOverlap([[0, 10], [5, 15], [9, 12], [14, 20]])).toBe(3);
+  });
+
+  it("counts every store request, and those on the queue object", async () => {
+    const counts = { all: 0, queue: 0 };
+    const calls: string[] = [];
+    const store = countingStore({ get: async (_b: string, k: string) => (calls.push(k), undefined) } as unknown as ObjectStore, counts);
+    await store.get("b", QUEUE_KEY);
+    await store.get("b", "logs/_ledger/g.json");
+    expect(counts).toEqual({ all: 2, queue: 1 });
+    expect(calls).toEqual([QUEUE_KEY, "logs/_ledger/g.json"]);
   });
 });

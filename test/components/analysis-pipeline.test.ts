@@ -133,18 +133,24 @@ describe("AnalysisPipeline triggers", () => {
     expect(perms).toEqual([
       ["webdev-analysis-job-manager", "s3.amazonaws.com"],
       ["webdev-analysis-monitor", "events.amazonaws.com"],
+      ["webdev-analysis-monitor", "events.amazonaws.com"],
       ["webdev-analysis-postprocess", "s3.amazonaws.com"],
     ]);
   });
 
-  it("has one static EC2 state-change rule targeting the monitor", () => {
+  it("has one static EC2 state-change rule targeting the monitor, and the queue's scheduled sweep", () => {
     const rules = byType(webdevResources, T.rule);
-    expect(rules).toHaveLength(1);
-    expect(rules[0].inputs.name).toBe("neurocaas-webdev-analysis-ec2-state");
-    expect(JSON.parse(rules[0].inputs.eventPattern as string)).toEqual({
+    expect(rules).toHaveLength(2);
+    const sweep = one(webdevResources, T.rule, "webdev-queue-sweep");
+    expect(sweep.inputs).toMatchObject({ name: "neurocaas-webdev-analysis-queue-sweep", scheduleExpression: "rate(5 minutes)" });
+    expect(one(webdevResources, T.target, "webdev-queue-sweep-target").inputs.arn).toMatch(/:function:webdev-analysis-monitor$/);
+    expect(one(webdevResources, T.rule, "webdev-monitor-rule").inputs.name).toBe("neurocaas-webdev-analysis-ec2-state");
+    expect(JSON.parse(one(webdevResources, T.rule, "webdev-monitor-rule").inputs.eventPattern as string)).toEqual({
       source: ["aws.ec2"],
-      "detail-type": ["EC2 Instance State-change Notification"],
-      detail: { state: ["running", "shutting-down", "terminated"] },
+      $or: [
+        { "detail-type": ["EC2 Instance State-change Notification"], detail: { state: ["running", "shutting-down", "terminated"] } },
+        { "detail-type": ["EC2 Spot Instance Interruption Warning"] },
+      ],
     });
     expect(one(webdevResources, T.target, "webdev-monitor-target").inputs.arn).toMatch(/:function:webdev-analysis-monitor$/);
   });

@@ -31,6 +31,9 @@ describe("parseBlueprint: normalization", () => {
     }));
     const cfg = bp.Lambda.LambdaConfig;
     expect([cfg.LAUNCH, cfg.MONITOR, cfg.DEPLOY_LIMIT, cfg.MAXCOST, cfg.ALLOW_SPOT]).toEqual([false, false, 0, 0, false]);
+    // The queue keys: defaults, and an explicit 0 (no queue) kept.
+    expect([cfg.MAX_QUEUE_LENGTH, cfg.MAX_QUEUE_WAIT]).toEqual([100, 1440]);
+    expect(parseBlueprint(withPaths({ "Lambda.LambdaConfig.MAX_QUEUE_LENGTH": 0 })).Lambda.LambdaConfig.MAX_QUEUE_LENGTH).toBe(0);
     expect(bp.UXData.Affiliates[1].UserInput).toBe(false);
   });
 
@@ -90,6 +93,9 @@ describe("parseBlueprint: invalid blueprints name the key", () => {
     ["duplicate affiliate", withPaths({ "UXData.Affiliates.1.AffiliateName": "LabOne" }), "UXData.Affiliates[1].AffiliateName"],
     ["non-boolean UserInput", withPaths({ "UXData.Affiliates.0.UserInput": "true" }), "UXData.Affiliates[0].UserInput"],
     ["negative DEPLOY_LIMIT", withPaths({ "Lambda.LambdaConfig.DEPLOY_LIMIT": -1 }), "Lambda.LambdaConfig.DEPLOY_LIMIT"],
+    ["negative MAX_QUEUE_LENGTH", withPaths({ "Lambda.LambdaConfig.MAX_QUEUE_LENGTH": -1 }), "Lambda.LambdaConfig.MAX_QUEUE_LENGTH"],
+    ["MAX_QUEUE_WAIT of 0 minutes", withPaths({ "Lambda.LambdaConfig.MAX_QUEUE_WAIT": 0 }), "Lambda.LambdaConfig.MAX_QUEUE_WAIT"],
+    ["MAX_QUEUE_WAIT in words", withPaths({ "Lambda.LambdaConfig.MAX_QUEUE_WAIT": "one day" }), "Lambda.LambdaConfig.MAX_QUEUE_WAIT"],
     ["non-numeric MAXCOST", withPaths({ "Lambda.LambdaConfig.MAXCOST": "maximum per user allowed cost" }), "Lambda.LambdaConfig.MAXCOST"],
     ["bad instance type", withPaths({ "Lambda.LambdaConfig.INSTANCE_TYPE": "" }), "Lambda.LambdaConfig.INSTANCE_TYPE"],
     ["bad region", withPaths({ REGION: "AWS region code (example us-east-1)" }), "REGION"],

@@ -120,7 +120,8 @@ describe("IAM documents of a bucket named apart from its analysis", () => {
     const iae = iaePolicy({ region, bucket, analysis, bypassBuckets: ["lab-archive"] });
     expect(sid(iae, "WriteResults").Resource).toBe(`arn:aws:s3:::${bucket}/*/results/*`);
     expect(sid(iae, "BypassWriteJobFiles").Resource).toEqual(["arn:aws:s3:::lab-archive/*job__caiman-ncap-web_*"]);
-    const mon = monitorPolicy({ region, bucket, analysis, bypassBuckets: [], logGroupArn: "arn:aws:logs:us-east-1:1:log-group:x", deadLetterQueueArn: "arn:aws:sqs:us-east-1:1:q" });
+    const mon = monitorPolicy({ region, bucket, analysis, bypassBuckets: [], logGroupArn: "arn:aws:logs:us-east-1:1:log-group:x", deadLetterQueueArn: "arn:aws:sqs:us-east-1:1:q", iaeRoleArn: "arn:aws:iam::1:role/x-iae", amiIds: ["ami-0849b3d20fe3258e3"], keyName: "k", securityGroupIds: ["sg-1"] });
+    expect(sid(mon, "LaunchOnlyTaggedIaes").Condition).toEqual({ StringEquals: { "aws:RequestTag/neurocaas:analysis": analysis, "aws:RequestTag/PriceTracking": "On" } });
     expect(sid(mon, "CostLogsAndJobFolders").Resource).toEqual([`arn:aws:s3:::${bucket}/logs/*`, `arn:aws:s3:::${bucket}/*/results/*`]);
     expect(sid(mon, "SendCommandToOwnIaes").Condition).toEqual({ StringEquals: { "aws:ResourceTag/neurocaas:analysis": analysis } });
   });

@@ -29,7 +29,12 @@ const roles: Record<string, { identity: PolicyDocument[]; resourcePolicy?: Polic
       bypassBuckets: [BYPASS],
     })],
   },
-  monitor: { identity: [monitorPolicy({ region: R, bucket: B, bypassBuckets: [BYPASS], logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ })] },
+  monitor: {
+    identity: [monitorPolicy({
+      region: R, bucket: B, bypassBuckets: [BYPASS], logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ,
+      iaeRoleArn: `arn:aws:iam::${ACCOUNT}:role/${B}-iae`, amiIds: ["ami-0849b3d20fe3258e3"], keyName: "k", securityGroupIds: ["sg-0aaaaaaaaaaaaaaaa"],
+    })],
+  },
   "post-process": { identity: [postprocessPolicy({ region: R, bucket: B, targetBucket: B, stepName: "prediction", logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ })] },
   "development instance": { identity: [], resourcePolicy: analysisBucketPolicy({ region: R, bucket: B, devRoleArn: DEV_ROLE }), principal: DEV_ROLE },
 };
@@ -113,7 +118,10 @@ const namedApart: typeof roles = {
       bypassBuckets: [BYPASS],
     })],
   },
-  "monitor (bucket named apart)": { identity: [monitorPolicy({ region: R, bucket: B2, analysis: B, bypassBuckets: [BYPASS], logGroupArn: LOG_GROUP2, deadLetterQueueArn: DLQ })] },
+  "monitor (bucket named apart)": { identity: [monitorPolicy({
+    region: R, bucket: B2, analysis: B, bypassBuckets: [BYPASS], logGroupArn: LOG_GROUP2, deadLetterQueueArn: DLQ,
+    iaeRoleArn: `arn:aws:iam::${ACCOUNT}:role/${B}-iae`, amiIds: ["ami-0849b3d20fe3258e3"], keyName: "k", securityGroupIds: ["sg-0aaaaaaaaaaaaaaaa"],
+  })] },
 };
 const ATTACKS_APART: Case[] = ATTACKS.map(([label, action, resource, expected]) => [label, action, resource.replace(`:::${B}/`, `:::${B2}/`).replaceAll(JOB, JOB2), expected]);
 const PER_ROLE_APART: Record<string, Case[]> = {

@@ -112,7 +112,14 @@ describe("job-manager role", () => {
 });
 
 describe("monitor role", () => {
-  run(monitorPolicy({ region: R, bucket: B, bypassBuckets: ["lab-archive"], logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ }), [
+  run(monitorPolicy({ region: R, bucket: B, bypassBuckets: ["lab-archive"], logGroupArn: LOG_GROUP, deadLetterQueueArn: DLQ, iaeRoleArn: IAE_ROLE, amiIds: ["ami-0849b3d20fe3258e3"], keyName: "k", securityGroupIds: ["sg-0aaaaaaaaaaaaaaaa"] }), [
+    // The queue's drain (SPEC §11) launches waiting jobs exactly as the job manager does, and no more.
+    ["launches queued jobs' tagged IAEs", { action: "ec2:RunInstances", resource: INSTANCE, context: { "aws:RequestTag/neurocaas:analysis": B, "aws:RequestTag/PriceTracking": "On" } }, allow],
+    ["launches no IAE tagged for another analysis", { action: "ec2:RunInstances", resource: INSTANCE, context: { "aws:RequestTag/neurocaas:analysis": OTHER, "aws:RequestTag/PriceTracking": "On" } }, deny],
+    ["launches only from the analysis image", { action: "ec2:RunInstances", resource: "arn:aws:ec2:us-east-1::image/ami-0fffffffffffffff0" }, deny],
+    ["passes only the IAE role to EC2", { action: "iam:PassRole", resource: IAE_ROLE, context: { "iam:PassedToService": "ec2.amazonaws.com" } }, allow],
+    ["passes no other role", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/admin`, context: { "iam:PassedToService": "ec2.amazonaws.com" } }, deny],
+    ["writes the queue", { action: "s3:PutObject", resource: obj("logs/_queue/queue.json") }, allow],
     ["reads job records", { action: "s3:GetObject", resource: obj("logs/_jobs/brunolab/job__x_1.json") }, allow],
     ["adds spend to the ledger", { action: "s3:PutObject", resource: obj("logs/_ledger/brunolab.json") }, allow],
     ["writes end markers of bypass jobs", { action: "s3:PutObject", resource: obj(`out/job__${B}_1/process_results/end.txt`, "lab-archive") }, allow],
@@ -122,8 +129,6 @@ describe("monitor role", () => {
     ["sends commands to its IAEs", { action: "ssm:SendCommand", resource: INSTANCE, context: { "aws:ResourceTag/neurocaas:analysis": B } }, allow],
     ["terminates its IAEs", { action: "ec2:TerminateInstances", resource: INSTANCE, context: { "ec2:ResourceTag/neurocaas:analysis": B } }, allow],
     ["terminates no other instances", { action: "ec2:TerminateInstances", resource: INSTANCE, context: { "ec2:ResourceTag/neurocaas:analysis": OTHER } }, deny],
-    ["launches nothing", { action: "ec2:RunInstances", resource: INSTANCE, context: { "aws:RequestTag/neurocaas:analysis": B, "aws:RequestTag/PriceTracking": "On" } }, deny],
-    ["passes no role", { action: "iam:PassRole", resource: IAE_ROLE }, deny],
     ["reads no user inputs", { action: "s3:GetObject", resource: obj("brunolab/inputs/movie.tif") }, deny],
     ["touches no other bucket", { action: "s3:PutObject", resource: obj("logs/brunolab/i-0123.json", OTHER) }, deny],
   ]);

@@ -23,6 +23,8 @@ describe("runtimeConfigFromBlueprint", () => {
       "Lambda.LambdaConfig.ALLOWED_INSTANCE_TYPES": ["p3.2xlarge"],
       "Lambda.LambdaConfig.LAUNCH": false,
       "Lambda.LambdaConfig.MAXCOST": "150",
+      "Lambda.LambdaConfig.MAX_QUEUE_LENGTH": "0",
+      "Lambda.LambdaConfig.MAX_QUEUE_WAIT": 30,
       "Lambda.PostProcessing": { StepName: "prediction" },
     }));
     const c = runtimeConfigFromBlueprint(bp, { ...UTILS, subnetIds: ["subnet-0123abcd"] });
@@ -42,6 +44,8 @@ describe("runtimeConfigFromBlueprint", () => {
       launch: false,
       deployLimit: 100,
       maxCost: 150,
+      maxQueueLength: 0,
+      maxQueueWaitMinutes: 30,
       monitor: true,
       allowSpot: true,
       imageVolumeSizeGb: 100,

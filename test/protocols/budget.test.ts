@@ -1,3 +1,4 @@
+import { QUEUE_KEY } from "../../protocols/job-queue";
 import { spendSummaryKey } from "../../model/spend-summary";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -131,8 +132,10 @@ describe("budget rule (SPEC 4.4)", () => {
     s3.requests.length = 0;
     await submit({ datasets: 1, config: "default.json", maxCost: 5000 });
     const large = s3.requests.filter((r) => r.key.startsWith("logs/") && !r.key.startsWith("logs/_jobs/") && !r.key.startsWith("logs/active/"));
-    // The check reads the ledger once; the group's spend summary for users costs one GET and one PUT.
-    const expected = [`GET ${ledgerKey(GROUP)}`, `GET ${spendSummaryKey(GROUP)}`, `PUT ${spendSummaryKey(GROUP)}`];
+    // The check reads the queue and the ledger once; the start gate (queue.json: take, look again,
+    // release) a fixed few; the group's spend summary for users costs one GET and one PUT.
+    const gate = [`GET ${QUEUE_KEY}`, `PUT ${QUEUE_KEY}`, `GET ${QUEUE_KEY}`, `GET ${QUEUE_KEY}`, `GET ${QUEUE_KEY}`, `PUT ${QUEUE_KEY}`];
+    const expected = [`GET ${QUEUE_KEY}`, `GET ${ledgerKey(GROUP)}`, ...gate, `GET ${spendSummaryKey(GROUP)}`, `PUT ${spendSummaryKey(GROUP)}`];
     expect(small.map((r) => `${r.method} ${r.key}`)).toEqual(expected);
     expect(large.map((r) => `${r.method} ${r.key}`)).toEqual(expected);
   });

@@ -31,8 +31,10 @@ async function submitFile(fields: object): Promise<string> {
   await s3.store.put(BUCKET, key, JSON.stringify({ timestamp: `fault${n}`, ...fields }));
   return key;
 }
+// No queue (MAX_QUEUE_LENGTH 0): a final capacity error rejects the job, as before queueing existed
+// (queueing after capacity errors: test/protocols/queue.test.ts).
 function deps(limits: Partial<ProtocolLimits> = {}) {
-  return protocolDeps({ world, store: s3.store, clock, limits });
+  return protocolDeps({ world, store: s3.store, clock, limits, config: { maxQueueLength: 0 } });
 }
 async function activeLogs(): Promise<string[]> {
   return [...(await s3.store.list(BUCKET, ACTIVE_LOG_PREFIX))];

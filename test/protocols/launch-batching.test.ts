@@ -30,7 +30,7 @@ async function submit(datanames: readonly string[], limits: Partial<ProtocolLimi
   n++;
   const key = `${G}/submissions/batch${n}submit.json`;
   await s3.store.put(BUCKET, key, JSON.stringify({ timestamp: `batch${n}`, dataname: datanames, configname: `${G}/configs/plain.json` }));
-  const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), protocolDeps({ world, store: s3.store, clock, limits }));
+  const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), protocolDeps({ world, store: s3.store, clock, limits, config: { maxQueueLength: 0 } }));
   return report.jobs[0];
 }
 

@@ -101,14 +101,20 @@ describe("monitor: running", () => {
     const outcome = await runMonitor(stateEvent(id, "running"), deps({}, { commandDeliveryMs: 60_000 }));
     expect(outcome.action).toBe("delivery-failed");
     expect(world.instances.get(id)!.state).toBe("terminated");
+    // Replaced once (SPEC §11; test/protocols/retry.test.ts); the replacement fails the same way.
+    const [replacement] = world.running().map((i) => i.id);
+    expect(outcome.detail).toContain(`replaced by ${replacement}`);
+    boot(replacement);
+    expect((await runMonitor(stateEvent(replacement, "running"), deps({}, { commandDeliveryMs: 60_000 }))).action).toBe("delivery-failed");
+    await runMonitor(stateEvent(id, "terminated"), deps());
     const status = JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, D1)))!.body);
     expect(status.status).toBe("FAILED");
-    expect(status.reason[0]).toContain(`IAE ${id} did not become ready to receive its command within 60 s; it was terminated`);
+    expect(status.reason[1]).toContain(`IAE ${replacement} did not become ready to receive its command within 60 s; it was terminated`);
     const cert = (await s3.store.get(BUCKET, certificateKey(job.jobFolder!)))!.body;
     expect(cert).toContain(`DATANAME: ${D1} | STATUS: FAILED`);
-    expect(cert).toMatch(/\[JOB TERMINATE REASON\] IAE i-\w+ did not become ready to receive its command within 60 s; it was terminated\./);
+    expect(cert).toMatch(/\[JOB TERMINATE REASON\] IAE i-\w+ did not become ready to receive its command within 60 s; it was terminated\. It was not replaced/);
     // Its termination then completes the job.
-    const end = await runMonitor(stateEvent(id, "terminated"), deps());
+    const end = await runMonitor(stateEvent(replacement, "terminated"), deps());
     expect(end.jobFinished).toBe(true);
     expect((await s3.store.get(BUCKET, endMarkerKey(job.jobFolder!)))!.body).toBe("end of analysis marker");
   });
