@@ -167,11 +167,6 @@ export interface JobRecord {
 
 type JobState = "claimed" | "launching" | "queued" | "started" | "rejected" | "failed" | "cancelled";
 
-/** States after which nothing more is started for a job. */
-function isClosedState(state: JobState): boolean {
-  return state === "rejected" || state === "failed" || state === "cancelled";
-}
-
 export function jobRecordKey(group: string, jobName: string): string {
   return `logs/_jobs/${group}/${jobName}.json`;
 }
@@ -221,11 +216,6 @@ function retryOfInstance(record: JobRecord, instance: { readonly instanceId: str
 export function planByIndex(record: JobRecord, index: number): PlannedIae | undefined {
   for (const batch of record.launch?.batches ?? []) for (const plan of batch.plans) if (plan.index === index) return plan;
   return undefined;
-}
-
-/** Every plan of a job, in index order. */
-function plansOf(record: JobRecord): PlannedIae[] {
-  return (record.launch?.batches ?? []).flatMap((b) => b.plans).sort((a, b) => a.index - b.index);
 }
 
 /**
