@@ -25,7 +25,10 @@ function layerRule(name, layer) {
     patterns.push({ regex, message: allowed });
   }
   for (const pkg of layer.packages ?? []) {
-    patterns.push({ regex: `^${escape(pkg)}`, message: `${name} must not load ${pkg}* (docs/architecture.md: ${layer.why})` });
+    patterns.push({
+      regex: `^${escape(pkg)}`,
+      message: `${name} must not load ${pkg}* (docs/architecture.md: ${layer.why})`,
+    });
   }
   return {
     files: name === "(root)" ? ["*.ts"] : [`${name}/**/*.ts`, `${name}/**/*.tsx`],
@@ -34,7 +37,17 @@ function layerRule(name, layer) {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", ".neurocaas/**", "policies/node_modules/**", "coverage/**", "**/*.js", "**/*.mjs"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "dist/**",
+      ".neurocaas/**",
+      "policies/node_modules/**",
+      "coverage/**",
+      "**/*.js",
+      "**/*.mjs",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,7 +11,8 @@ export function packageOf(inputPath: string): string {
 /** Output bytes per package, largest first. */
 export function bytesByPackage(inputs: Readonly<Record<string, { bytesInOutput: number }>>): [string, number][] {
   const by = new Map<string, number>();
-  for (const [file, v] of Object.entries(inputs)) by.set(packageOf(file), (by.get(packageOf(file)) ?? 0) + v.bytesInOutput);
+  for (const [file, v] of Object.entries(inputs))
+    by.set(packageOf(file), (by.get(packageOf(file)) ?? 0) + v.bytesInOutput);
   return [...by.entries()].sort((a, b) => b[1] - a[1]);
 }
 

@@ -48,7 +48,10 @@ const LOAD_SCRIPT = `const t=process.hrtime.bigint();const m=require(process.env
 /** Parse the child's output: one number of milliseconds. */
 export function parseLoadMs(stdout: string): number {
   const ms = Number(stdout.trim());
-  if (stdout.trim() === "" || !Number.isFinite(ms) || ms < 0) throw new Error(`cold start: expected a load time in ms from the child, got ${JSON.stringify(stdout.slice(0, 200))}`);
+  if (stdout.trim() === "" || !Number.isFinite(ms) || ms < 0)
+    throw new Error(
+      `cold start: expected a load time in ms from the child, got ${JSON.stringify(stdout.slice(0, 200))}`,
+    );
   return ms;
 }
 
@@ -69,8 +72,13 @@ export async function benchColdStart(args: ColdStartArgs): Promise<BenchSection>
     const loadMs: number[] = [];
     const processMs: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const r = await run(process.execPath, ["-e", LOAD_SCRIPT], { env: { ...env, BENCH_BUNDLE: file }, cwd: dir, timeoutMs: 60_000 });
-      if (r.code !== 0) throw new Error(`cold start: loading the ${name} bundle failed (exit ${r.code}): ${r.stderr.slice(-500)}`);
+      const r = await run(process.execPath, ["-e", LOAD_SCRIPT], {
+        env: { ...env, BENCH_BUNDLE: file },
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+      if (r.code !== 0)
+        throw new Error(`cold start: loading the ${name} bundle failed (exit ${r.code}): ${r.stderr.slice(-500)}`);
       loadMs.push(parseLoadMs(r.stdout));
       processMs.push(r.ms);
     }
@@ -91,7 +99,16 @@ export async function benchColdStart(args: ColdStartArgs): Promise<BenchSection>
       const { loadMs, processMs } = await measureLoads(file, handler);
       const bytes = Buffer.byteLength(code);
       const gzipBytes = zlib.gzipSync(code, { level: 9 }).length;
-      measures.push({ handler, entry, bytes, gzipBytes, bundleMs, loadMs, processMs, largest: (await bundleComposition(entry)).slice(0, 4) });
+      measures.push({
+        handler,
+        entry,
+        bytes,
+        gzipBytes,
+        bundleMs,
+        loadMs,
+        processMs,
+        largest: (await bundleComposition(entry)).slice(0, 4),
+      });
       args.log(`cold-start: ${handler}: ${bytes} B (${gzipBytes} B gzip), load median ${median(loadMs).toFixed(1)} ms`);
     }
     // Noise floor of this machine: the same measurement of a module that only exports a handler.
@@ -105,11 +122,25 @@ export async function benchColdStart(args: ColdStartArgs): Promise<BenchSection>
   return coldStartSection(measures, missing, { quick: args.quick, runs, ms: elapsedMs(started), baseline });
 }
 
-function coldStartSection(measures: readonly BundleMeasure[], missing: readonly string[], meta: { quick: boolean; runs: number; ms: number; baseline?: LoadTimes }): BenchSection {
+function coldStartSection(
+  measures: readonly BundleMeasure[],
+  missing: readonly string[],
+  meta: { quick: boolean; runs: number; ms: number; baseline?: LoadTimes },
+): BenchSection {
   const judged = !meta.quick;
   const checks: BenchCheck[] = measures.flatMap((m) => [
-    { name: `${m.handler} bundle size (uncompressed; gzip shown)`, value: `${m.bytes} B (${m.gzipBytes} B gzip)`, target: `< ${BUNDLE_LIMIT_BYTES} B`, ...(judged ? { met: m.bytes < BUNDLE_LIMIT_BYTES } : {}) },
-    { name: `${m.handler} load (median of ${m.loadMs.length})`, value: `${round(median(m.loadMs), 1)} ms`, target: `< ${LOAD_LIMIT_MS} ms`, ...(judged ? { met: median(m.loadMs) < LOAD_LIMIT_MS } : {}) },
+    {
+      name: `${m.handler} bundle size (uncompressed; gzip shown)`,
+      value: `${m.bytes} B (${m.gzipBytes} B gzip)`,
+      target: `< ${BUNDLE_LIMIT_BYTES} B`,
+      ...(judged ? { met: m.bytes < BUNDLE_LIMIT_BYTES } : {}),
+    },
+    {
+      name: `${m.handler} load (median of ${m.loadMs.length})`,
+      value: `${round(median(m.loadMs), 1)} ms`,
+      target: `< ${LOAD_LIMIT_MS} ms`,
+      ...(judged ? { met: median(m.loadMs) < LOAD_LIMIT_MS } : {}),
+    },
   ]);
   const notes = [
     "load = require() of the minified bundle in a fresh `node` process (timed inside it with hrtime), median of runs; process = spawn to exit of that process, node start-up included.",
@@ -123,7 +154,16 @@ function coldStartSection(measures: readonly BundleMeasure[], missing: readonly 
     tables: [
       {
         title: `Lambda bundles (esbuild, node22, minified; ${meta.runs} loads each)`,
-        columns: ["handler", "bytes", "gzip bytes", "bundle ms", "load ms (median)", "load ms (min)", "process ms (median)", "largest packages (KB)"],
+        columns: [
+          "handler",
+          "bytes",
+          "gzip bytes",
+          "bundle ms",
+          "load ms (median)",
+          "load ms (min)",
+          "process ms (median)",
+          "largest packages (KB)",
+        ],
         rows: [
           ...measures.map((m) => [
             m.handler,
@@ -136,7 +176,18 @@ function coldStartSection(measures: readonly BundleMeasure[], missing: readonly 
             m.largest.map(([p, b]) => `${p} ${Math.round(b / 1024)}`).join(", "),
           ]),
           ...(meta.baseline
-            ? [["(empty module)", Buffer.byteLength(EMPTY_HANDLER), null, null, round(median(meta.baseline.loadMs), 1), round(Math.min(...meta.baseline.loadMs), 1), round(median(meta.baseline.processMs), 0), "noise floor: node start-up and require() of nothing"]]
+            ? [
+                [
+                  "(empty module)",
+                  Buffer.byteLength(EMPTY_HANDLER),
+                  null,
+                  null,
+                  round(median(meta.baseline.loadMs), 1),
+                  round(Math.min(...meta.baseline.loadMs), 1),
+                  round(median(meta.baseline.processMs), 0),
+                  "noise floor: node start-up and require() of nothing",
+                ],
+              ]
             : []),
         ],
       },

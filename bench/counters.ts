@@ -35,7 +35,10 @@ export class RequestCounter {
 export interface MiddlewareClient {
   middlewareStack: {
     add(
-      middleware: (next: (args: { input?: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input?: unknown }) => Promise<unknown>,
+      middleware: (
+        next: (args: { input?: unknown }) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: { input?: unknown }) => Promise<unknown>,
       options: { step: "deserialize"; name: string },
     ): void;
   };
@@ -48,7 +51,13 @@ export type RequestClassifier = (operation: string, input: Record<string, unknow
  * Count every HTTP attempt (retries included: the deserialize step runs once per attempt) of a
  * real SDK client under `service`, keyed by command name without the `Command` suffix.
  */
-export function countRequests(client: MiddlewareClient, service: string, counter: RequestCounter, classify?: RequestClassifier, busy: readonly BusyTime[] = []): void {
+export function countRequests(
+  client: MiddlewareClient,
+  service: string,
+  counter: RequestCounter,
+  classify?: RequestClassifier,
+  busy: readonly BusyTime[] = [],
+): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
@@ -98,7 +107,10 @@ export class BusyTime {
 }
 
 /** Run `fn` as one modeled call: counted, tracked as busy, and delayed by `latencyMs` first. */
-export async function modeledCall<T>(args: { counter: RequestCounter; busy: readonly BusyTime[]; service: string; operation: string; latencyMs: number }, fn: () => T | Promise<T>): Promise<T> {
+export async function modeledCall<T>(
+  args: { counter: RequestCounter; busy: readonly BusyTime[]; service: string; operation: string; latencyMs: number },
+  fn: () => T | Promise<T>,
+): Promise<T> {
   args.counter.add(args.service, args.operation);
   for (const b of args.busy) b.begin();
   try {

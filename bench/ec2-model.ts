@@ -15,7 +15,8 @@ export class SimulatedEc2 {
     const count = input.MinCount ?? 1;
     if (count !== (input.MaxCount ?? count)) throw new Error("SimulatedEc2: MinCount must equal MaxCount");
     const token = input.ClientToken;
-    if (token !== undefined && this.byToken.has(token)) return (this.byToken.get(token) as string[]).map((id) => this.instances.get(id) as Instance);
+    if (token !== undefined && this.byToken.has(token))
+      return (this.byToken.get(token) as string[]).map((id) => this.instances.get(id) as Instance);
     const tags = input.TagSpecifications?.find((t) => t.ResourceType === "instance")?.Tags ?? [];
     const created: Instance[] = [];
     for (let i = 0; i < count; i++) {
@@ -28,13 +29,19 @@ export class SimulatedEc2 {
         LaunchTime: new Date(),
         Tags: tags.map((t) => ({ ...t })),
         RootDeviceName: "/dev/xvda",
-        BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { VolumeId: id.replace(/^i-/, "vol-"), Status: "attaching" } }],
+        BlockDeviceMappings: [
+          { DeviceName: "/dev/xvda", Ebs: { VolumeId: id.replace(/^i-/, "vol-"), Status: "attaching" } },
+        ],
         ...(input.InstanceMarketOptions?.MarketType === "spot" ? { InstanceLifecycle: "spot" as const } : {}),
       };
       this.instances.set(id, inst);
       created.push(inst);
     }
-    if (token !== undefined) this.byToken.set(token, created.map((c) => c.InstanceId as string));
+    if (token !== undefined)
+      this.byToken.set(
+        token,
+        created.map((c) => c.InstanceId as string),
+      );
     return created;
   }
 

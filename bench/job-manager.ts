@@ -68,7 +68,11 @@ export function isBudgetRequest(_operation: string, input: Record<string, unknow
   return key.startsWith("logs/_ledger/") || !/^logs\/(active|_jobs|_spend|_queue)\//.test(key);
 }
 
-export function benchRuntimeConfig(deployLimit: number, protocol: AnalysisRuntimeConfig["protocol"], groups: readonly string[]): AnalysisRuntimeConfig {
+export function benchRuntimeConfig(
+  deployLimit: number,
+  protocol: AnalysisRuntimeConfig["protocol"],
+  groups: readonly string[],
+): AnalysisRuntimeConfig {
   return {
     bucketName: BUCKET,
     analysisName: BUCKET,
@@ -98,8 +102,15 @@ export function benchRuntimeConfig(deployLimit: number, protocol: AnalysisRuntim
 }
 
 /** Sizes per mode: quick runs only the smallest. */
-function jobManagerSizes(quick: boolean): { datasets: number[]; histories: number[]; ensemble: number[]; targetRepeats?: number } {
-  return quick ? { datasets: [1], histories: [0], ensemble: [] } : { datasets: [1, 10, 100, 1000], histories: [0, 132, 10_000], ensemble: [100], targetRepeats: 5 };
+function jobManagerSizes(quick: boolean): {
+  datasets: number[];
+  histories: number[];
+  ensemble: number[];
+  targetRepeats?: number;
+} {
+  return quick
+    ? { datasets: [1], histories: [0], ensemble: [] }
+    : { datasets: [1, 10, 100, 1000], histories: [0, 132, 10_000], ensemble: [100], targetRepeats: 5 };
 }
 
 export async function benchJobManager(args: JobManagerBenchArgs): Promise<BenchSection> {
@@ -113,11 +124,28 @@ export async function benchJobManager(args: JobManagerBenchArgs): Promise<BenchS
   const busy = new BusyTime();
   const s3Busy = new BusyTime();
   const anyBusy = new BusyTime();
-  const aws = modeledAws({ latencyMs, counter, busy: [busy, anyBusy], budgetParameter: "1000000000", hourlyPrice: 0.192 });
+  const aws = modeledAws({
+    latencyMs,
+    counter,
+    busy: [busy, anyBusy],
+    budgetParameter: "1000000000",
+    hourlyPrice: 0.192,
+  });
   const seedClient = createLocalS3Client(server);
   // As the handler builds it (protocols/handlers/aws-deps.ts): standard retries, 5 attempts.
-  const s3 = createS3Client({ endpoint: server.endpoint, region: "us-east-1", credentials: { ...server.credentials }, maxAttempts: 5 });
-  countRequests(s3 as unknown as Parameters<typeof countRequests>[0], "S3", counter, (op, input) => (isBudgetRequest(op, input) ? S3_BUDGET : undefined), [s3Busy, anyBusy]);
+  const s3 = createS3Client({
+    endpoint: server.endpoint,
+    region: "us-east-1",
+    credentials: { ...server.credentials },
+    maxAttempts: 5,
+  });
+  countRequests(
+    s3 as unknown as Parameters<typeof countRequests>[0],
+    "S3",
+    counter,
+    (op, input) => (isBudgetRequest(op, input) ? S3_BUDGET : undefined),
+    [s3Busy, anyBusy],
+  );
   const runs: SubmissionRun[] = [];
   try {
     const fixtures = fixtureCostLogs(args.fixturesDir);
@@ -125,11 +153,24 @@ export async function benchJobManager(args: JobManagerBenchArgs): Promise<BenchS
       const group = groups[i];
       const t = process.hrtime.bigint();
       const inputs = Array.from({ length: maxN }, (_, d) => [`${group}/inputs/d${d}.txt`, `dataset ${d}\n`] as const);
-      const n = await putObjects(seedClient, BUCKET, [...inputs, [`${group}/configs/config.json`, JSON.stringify({ param: 1 })], [`${group}/configs/ensemble.json`, JSON.stringify({ ensemble_size: 100, mode: "train" })]]);
+      const n = await putObjects(seedClient, BUCKET, [
+        ...inputs,
+        [`${group}/configs/config.json`, JSON.stringify({ param: 1 })],
+        [`${group}/configs/ensemble.json`, JSON.stringify({ ensemble_size: 100, mode: "train" })],
+      ]);
       const logs = await putObjects(seedClient, BUCKET, historyLogs(group, h, fixtures));
-      args.log(`job-manager: seeded ${group}: ${n} inputs, ${logs} finished cost logs (${(elapsedMs(t) / 1000).toFixed(1)} s)`);
+      args.log(
+        `job-manager: seeded ${group}: ${n} inputs, ${logs} finished cost logs (${(elapsedMs(t) / 1000).toFixed(1)} s)`,
+      );
     }
-    const submit = async (label: string, group: string, history: number, datasets: number, protocol: "default" | "ensemble", rep = 1): Promise<void> => {
+    const submit = async (
+      label: string,
+      group: string,
+      history: number,
+      datasets: number,
+      protocol: "default" | "ensemble",
+      rep = 1,
+    ): Promise<void> => {
       const stamp = `${label}-${protocol}-n${datasets}-r${rep}`;
       const key = `${group}/submissions/${stamp}submit.json`;
       const body = {
@@ -150,13 +191,36 @@ export async function benchJobManager(args: JobManagerBenchArgs): Promise<BenchS
       counter.reset();
       for (const b of [busy, s3Busy, anyBusy]) b.reset();
       const t = process.hrtime.bigint();
-      const report = await runSubmit({ Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: BUCKET }, object: { key: encodeEventKey(key) } } }] }, deps);
+      const report = await runSubmit(
+        {
+          Records: [
+            { eventName: "ObjectCreated:Put", s3: { bucket: { name: BUCKET }, object: { key: encodeEventKey(key) } } },
+          ],
+        },
+        deps,
+      );
       const handlerMs = elapsedMs(t);
       const job = report.jobs[0];
       const expected = protocol === "ensemble" ? 100 : datasets;
-      if (report.exitCode === 0 && job.instanceIds.length !== expected) throw new Error(`job-manager: submission ${key} started ${job.instanceIds.length} IAEs, expected ${expected}`);
-      runs.push({ label, protocol, datasets, history, iaes: job?.instanceIds.length ?? 0, exitCode: report.exitCode, ...(report.exitCode !== 0 ? { reason: job?.reason ?? "no job" } : {}), handlerMs, modeledMs: busy.ms(), s3Ms: s3Busy.ms(), ownMs: handlerMs - anyBusy.ms(), requests: counter.snapshot() });
-      args.log(`job-manager: ${label} ${protocol} N=${datasets} H=${history}: ${handlerMs.toFixed(0)} ms${report.exitCode !== 0 ? ` REJECTED: ${job?.reason}` : ""}`);
+      if (report.exitCode === 0 && job.instanceIds.length !== expected)
+        throw new Error(`job-manager: submission ${key} started ${job.instanceIds.length} IAEs, expected ${expected}`);
+      runs.push({
+        label,
+        protocol,
+        datasets,
+        history,
+        iaes: job?.instanceIds.length ?? 0,
+        exitCode: report.exitCode,
+        ...(report.exitCode !== 0 ? { reason: job?.reason ?? "no job" } : {}),
+        handlerMs,
+        modeledMs: busy.ms(),
+        s3Ms: s3Busy.ms(),
+        ownMs: handlerMs - anyBusy.ms(),
+        requests: counter.snapshot(),
+      });
+      args.log(
+        `job-manager: ${label} ${protocol} N=${datasets} H=${history}: ${handlerMs.toFixed(0)} ms${report.exitCode !== 0 ? ` REJECTED: ${job?.reason}` : ""}`,
+      );
     };
     for (const [i, h] of sizes.histories.entries()) {
       // The first submission of a group with history but no ledger backfills the ledger once.
@@ -200,10 +264,29 @@ function budgetRequestsByHistory(runs: readonly SubmissionRun[]): Map<number, Ma
 }
 
 /** Turn measured runs into the printed section (pure). */
-export function jobManagerSection(runs: readonly SubmissionRun[], meta: { quick: boolean; latencyMs: number; ms: number }): BenchSection {
+export function jobManagerSection(
+  runs: readonly SubmissionRun[],
+  meta: { quick: boolean; latencyMs: number; ms: number },
+): BenchSection {
   const table: BenchTable = {
     title: `Job manager: one submission, EC2/SSM/Pricing modeled at ${meta.latencyMs} ms per call, S3 = local s3rver`,
-    columns: ["run", "N", "H", "exit", "IAEs", "handler ms", "modeled ms", "S3 busy ms", "own ms", "S3 req", "S3 budget", "RunInstances", "EC2 req", "SSM req", "Pricing req"],
+    columns: [
+      "run",
+      "N",
+      "H",
+      "exit",
+      "IAEs",
+      "handler ms",
+      "modeled ms",
+      "S3 busy ms",
+      "own ms",
+      "S3 req",
+      "S3 budget",
+      "RunInstances",
+      "EC2 req",
+      "SSM req",
+      "Pricing req",
+    ],
     rows: runs.map((r) => [
       r.protocol === "ensemble" ? `${r.label} ensemble` : r.label,
       r.datasets,
@@ -230,17 +313,27 @@ export function jobManagerSection(runs: readonly SubmissionRun[], meta: { quick:
   const maxH = Math.max(...histories);
   checks.push({
     name: "S3 budget requests independent of H (steady state)",
-    value: [...byHistory.entries()].map(([n, m]) => `N=${n}: ${[...m.entries()].map(([h, c]) => `H=${h}→${c.join("/")}`).join(" ")}`).join("; "),
+    value: [...byHistory.entries()]
+      .map(([n, m]) => `N=${n}: ${[...m.entries()].map(([h, c]) => `H=${h}→${c.join("/")}`).join(" ")}`)
+      .join("; "),
     target: `same count for every H (original: H GETs + ⌈H/1000⌉ LISTs, i.e. ${maxH + Math.ceil(maxH / 1000)} at H=${maxH})`,
     ...(judged && histories.length > 1 ? { met: independent } : {}),
   });
   const steady = runs.filter((r) => r.label === "steady" && r.exitCode === 0);
-  const launchPerDataset = steady.filter((r) => r.protocol === "default").map((r) => `${op(r.requests, "EC2", "RunInstances")}/${r.datasets}`);
+  const launchPerDataset = steady
+    .filter((r) => r.protocol === "default")
+    .map((r) => `${op(r.requests, "EC2", "RunInstances")}/${r.datasets}`);
   checks.push({
     name: "RunInstances calls / datasets (default protocol; batches of up to 100, each IAE's dataset tag applied by CreateTags)",
     value: [...new Set(launchPerDataset)].join(", "),
     target: "⌈N/100⌉ calls for N datasets",
-    ...(judged ? { met: steady.filter((r) => r.protocol === "default").every((r) => op(r.requests, "EC2", "RunInstances") <= Math.ceil(r.datasets / 100)) } : {}),
+    ...(judged
+      ? {
+          met: steady
+            .filter((r) => r.protocol === "default")
+            .every((r) => op(r.requests, "EC2", "RunInstances") <= Math.ceil(r.datasets / 100)),
+        }
+      : {}),
   });
   for (const e of steady.filter((r) => r.protocol === "ensemble").slice(0, 1)) {
     checks.push({
@@ -280,13 +373,36 @@ export function jobManagerSection(runs: readonly SubmissionRun[], meta: { quick:
   const notes = [
     "modeled ms / S3 busy ms = wall time with at least one EC2/SSM/Pricing call / S3 request in flight (they overlap); own ms = time with no request of any kind in flight (CPU, scheduling).",
     "'first' = first submission of a group after the upgrade: it backfills the spend ledger once from the finished logs; 'steady' = ledger present (kept by the monitor).",
-    ...runs.filter((r) => r.exitCode !== 0).map((r) => `REJECTED ${r.label} N=${r.datasets} H=${r.history}: ${r.reason}`),
+    ...runs
+      .filter((r) => r.exitCode !== 0)
+      .map((r) => `REJECTED ${r.label} N=${r.datasets} H=${r.history}: ${r.reason}`),
     ...(worst ? [`slowest steady run: N=${worst.datasets}, H=${worst.history}, ${round(worst.handlerMs, 0)} ms`] : []),
-    ...(target ? [`S3 requests of N=100, H=10,000 by operation: ${Object.entries(target.requests.S3 ?? {}).map(([o, c]) => `${o}×${c}`).join(", ")}`] : []),
+    ...(target
+      ? [
+          `S3 requests of N=100, H=10,000 by operation: ${Object.entries(target.requests.S3 ?? {})
+            .map(([o, c]) => `${o}×${c}`)
+            .join(", ")}`,
+        ]
+      : []),
   ];
   const failed = runs.some((r) => r.exitCode !== 0);
-  if (failed && judged) checks.push({ name: "every benchmark submission started its job", value: `${runs.filter((r) => r.exitCode !== 0).length} rejected`, target: "0 rejected", met: false });
-  return { id: "job-manager", title: "1. Job-manager overhead", status: "ok", notes, tables: [table], checks, ms: meta.ms, data: { latencyMs: meta.latencyMs, runs } };
+  if (failed && judged)
+    checks.push({
+      name: "every benchmark submission started its job",
+      value: `${runs.filter((r) => r.exitCode !== 0).length} rejected`,
+      target: "0 rejected",
+      met: false,
+    });
+  return {
+    id: "job-manager",
+    title: "1. Job-manager overhead",
+    status: "ok",
+    notes,
+    tables: [table],
+    checks,
+    ms: meta.ms,
+    data: { latencyMs: meta.latencyMs, runs },
+  };
 }
 
 export const DEFAULT_FIXTURES_DIR = path.resolve(__dirname, "../../shared/fixtures");

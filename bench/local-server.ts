@@ -30,20 +30,42 @@ export interface StartLocalProcessArgs {
 export async function startLocalProcess(args: StartLocalProcessArgs): Promise<LocalServerProcess> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(PROJECT_ROOT, "cli", "main.ts"), "local", "--port", String(args.port), "--data-dir", args.dataDir, "--stack-file", args.stackFile, "--quiet"],
+    [
+      "--import",
+      "tsx",
+      path.join(PROJECT_ROOT, "cli", "main.ts"),
+      "local",
+      "--port",
+      String(args.port),
+      "--data-dir",
+      args.dataDir,
+      "--stack-file",
+      args.stackFile,
+      "--quiet",
+    ],
     { cwd: PROJECT_ROOT, env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let err = "";
   child.stderr?.on("data", (c: Buffer) => (err = (err + c.toString("utf8")).slice(-65536)));
   const ready = await new Promise<ReadyLineInfo>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => fail(new Error(`neurocaas local printed no ready line within ${args.timeoutMs ?? 120_000} ms; stderr: ${err.slice(-1000)}`)), args.timeoutMs ?? 120_000);
+    const timer = setTimeout(
+      () =>
+        fail(
+          new Error(
+            `neurocaas local printed no ready line within ${args.timeoutMs ?? 120_000} ms; stderr: ${err.slice(-1000)}`,
+          ),
+        ),
+      args.timeoutMs ?? 120_000,
+    );
     const fail = (e: Error) => {
       clearTimeout(timer);
       child.kill("SIGKILL");
       reject(e);
     };
-    child.once("exit", (code, signal) => fail(new Error(`neurocaas local exited (${code ?? signal}) before it was ready; stderr: ${err.slice(-1500)}`)));
+    child.once("exit", (code, signal) =>
+      fail(new Error(`neurocaas local exited (${code ?? signal}) before it was ready; stderr: ${err.slice(-1500)}`)),
+    );
     child.stdout?.on("data", (c: Buffer) => {
       out += c.toString("utf8");
       for (const line of out.split("\n")) {
@@ -57,5 +79,11 @@ export async function startLocalProcess(args: StartLocalProcessArgs): Promise<Lo
       }
     });
   });
-  return { child, endpoint: ready.endpoint, credentials: ready.credentials, stderr: () => err, stop: () => stopChild(child, 30_000) };
+  return {
+    child,
+    endpoint: ready.endpoint,
+    credentials: ready.credentials,
+    stderr: () => err,
+    stop: () => stopChild(child, 30_000),
+  };
 }

@@ -62,7 +62,6 @@ export function finishedJobs(keys: Iterable<string>, ids: readonly string[]): Se
   return done;
 }
 
-
 /** `fn`, tried up to `attempts` times; `onError` sees every failed try. */
 export async function withRetries<T>(fn: () => Promise<T>, onError: (err: unknown) => void, attempts = 5): Promise<T> {
   for (let i = 1; ; i++) {
@@ -84,7 +83,12 @@ export async function benchLocalThroughput(args: LocalThroughputArgs): Promise<B
   await fsp.writeFile(stackFile, YAML.stringify(throughputStack(jobs)));
   const server = await startLocalProcess({ port: await freePort(), dataDir: path.join(dir, "data"), stackFile });
   // Polling reads race with the server's writes; s3rver then answers 500 now and then (counted).
-  const client = createS3Client({ endpoint: server.endpoint, region: "us-east-1", credentials: { ...server.credentials }, maxAttempts: 10 });
+  const client = createS3Client({
+    endpoint: server.endpoint,
+    region: "us-east-1",
+    credentials: { ...server.credentials },
+    maxAttempts: 10,
+  });
   let readErrors = 0;
   const ids = Array.from({ length: jobs }, (_, i) => jobId(i));
   let done = new Set<string>();
@@ -93,12 +97,22 @@ export async function benchLocalThroughput(args: LocalThroughputArgs): Promise<B
   const statuses: Record<string, number> = {};
   const timeoutMs = args.timeoutMs ?? 15 * 60_000;
   try {
-    const put = (key: string, body: string) => client.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: key, Body: body }));
+    const put = (key: string, body: string) =>
+      client.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: key, Body: body }));
     await put(`${LOCAL_GROUP}/inputs/data.txt`, "small dataset\n");
     await put(`${LOCAL_GROUP}/configs/config.yaml`, "param: 1\n");
     const t = process.hrtime.bigint();
     await Promise.all(
-      ids.map((id) => put(`${LOCAL_GROUP}/submissions/${id}submit.json`, JSON.stringify({ dataname: `${LOCAL_GROUP}/inputs/data.txt`, configname: `${LOCAL_GROUP}/configs/config.yaml`, timestamp: id }))),
+      ids.map((id) =>
+        put(
+          `${LOCAL_GROUP}/submissions/${id}submit.json`,
+          JSON.stringify({
+            dataname: `${LOCAL_GROUP}/inputs/data.txt`,
+            configname: `${LOCAL_GROUP}/configs/config.yaml`,
+            timestamp: id,
+          }),
+        ),
+      ),
     );
     const submittedMs = elapsedMs(t);
     args.log(`local-throughput: ${jobs} submit files uploaded in ${submittedMs.toFixed(0)} ms`);
@@ -115,8 +129,14 @@ export async function benchLocalThroughput(args: LocalThroughputArgs): Promise<B
     peakKb = peakRssKb(server.child.pid as number);
     args.log(`local-throughput: ${done.size}/${jobs} jobs ended in ${(elapsed / 1000).toFixed(1)} s`);
     for (const id of ids) {
-      const state = await withRetries(() => readJobState(client, { bucket: LOCAL_BUCKET, group: LOCAL_GROUP, job: id }), () => readErrors++);
-      const status = state.datasets.length === 1 ? (state.datasets[0].status ?? "no status") : `${state.datasets.length} status files`;
+      const state = await withRetries(
+        () => readJobState(client, { bucket: LOCAL_BUCKET, group: LOCAL_GROUP, job: id }),
+        () => readErrors++,
+      );
+      const status =
+        state.datasets.length === 1
+          ? (state.datasets[0].status ?? "no status")
+          : `${state.datasets.length} status files`;
       statuses[status] = (statuses[status] ?? 0) + 1;
     }
   } finally {
@@ -137,13 +157,31 @@ export async function benchLocalThroughput(args: LocalThroughputArgs): Promise<B
     tables: [
       {
         title: `${jobs} jobs of one dataset each, IAE command: echo`,
-        columns: ["jobs", "ended (end.txt)", "lost", "dataset status at the end", "seconds", "jobs/s", "server peak RSS MB"],
-        rows: [[jobs, done.size, lost, Object.entries(statuses).map(([k, n]) => `${k}×${n}`).join(", "), round(elapsed / 1000, 1), round(done.size / (elapsed / 1000), 2), peakKb === undefined ? null : round(peakKb / 1024, 0)]],
+        columns: [
+          "jobs",
+          "ended (end.txt)",
+          "lost",
+          "dataset status at the end",
+          "seconds",
+          "jobs/s",
+          "server peak RSS MB",
+        ],
+        rows: [
+          [
+            jobs,
+            done.size,
+            lost,
+            Object.entries(statuses)
+              .map(([k, n]) => `${k}×${n}`)
+              .join(", "),
+            round(elapsed / 1000, 1),
+            round(done.size / (elapsed / 1000), 2),
+            peakKb === undefined ? null : round(peakKb / 1024, 0),
+          ],
+        ],
       },
     ],
-    checks: [
-      { name: "jobs lost", value: String(lost), target: "0", ...(args.quick ? {} : { met: lost === 0 }) },
-    ],
+    checks: [{ name: "jobs lost", value: String(lost), target: "0", ...(args.quick ? {} : { met: lost === 0 }) }],
     ms: elapsedMs(started),
     data: { jobs, ended: done.size, statuses, lost, readErrors, seconds: elapsed / 1000, peakRssKb: peakKb },
   };

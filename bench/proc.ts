@@ -22,7 +22,11 @@ export interface RunResult {
 }
 
 /** Run a command to completion, capturing output (bounded to the last 64 KiB each). */
-export function run(command: string, args: readonly string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });

@@ -28,8 +28,15 @@ async function main(): Promise<void> {
   const [affiliates, users] = process.argv.slice(2).map(Number);
   const config = scaleStackConfig({ affiliates, usersPerAffiliate: users });
   const settings = stackSettingsFromConfig((key) => config[key]);
-  const recorded = await recordResources(createMocks({ accountId: "123456789012", region: "us-east-1" }), "neurocaas", "bench");
-  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])), []);
+  const recorded = await recordResources(
+    createMocks({ accountId: "123456789012", region: "us-east-1" }),
+    "neurocaas",
+    "bench",
+  );
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+    [],
+  );
   const t = process.hrtime.bigint();
   defineStack(settings);
   await waitForProgram();

@@ -20,14 +20,18 @@ function userName(affiliate: number, user: number): string {
 
 /** Fully qualified config keys → values, as `stackSettingsFromConfig` reads them. */
 export function scaleStackConfig(args: ScaleConfigArgs): Record<string, unknown> {
-  if (!Number.isInteger(args.affiliates) || args.affiliates < 1) throw new Error(`affiliates must be a positive integer, got ${args.affiliates}`);
-  if (!Number.isInteger(args.usersPerAffiliate) || args.usersPerAffiliate < 1) throw new Error(`usersPerAffiliate must be a positive integer, got ${args.usersPerAffiliate}`);
+  if (!Number.isInteger(args.affiliates) || args.affiliates < 1)
+    throw new Error(`affiliates must be a positive integer, got ${args.affiliates}`);
+  if (!Number.isInteger(args.usersPerAffiliate) || args.usersPerAffiliate < 1)
+    throw new Error(`usersPerAffiliate must be a positive integer, got ${args.usersPerAffiliate}`);
   const affiliates = Array.from({ length: args.affiliates }, (_, a) => ({
     AffiliateName: affiliateName(a),
     UserNames: Array.from({ length: args.usersPerAffiliate }, (_, u) => userName(a, u)),
     UserInput: true,
   }));
-  const profiles = affiliates.flatMap((a) => a.UserNames.map((UserName) => ({ UserName, Groups: [{ Analysis: SCALE_PIPELINE, Affiliate: a.AffiliateName }] })));
+  const profiles = affiliates.flatMap((a) =>
+    a.UserNames.map((UserName) => ({ UserName, Groups: [{ Analysis: SCALE_PIPELINE, Affiliate: a.AffiliateName }] })),
+  );
   return {
     "aws:region": "us-east-1",
     "neurocaas:deployUtils": true,
@@ -53,7 +57,10 @@ export function scaleStackConfig(args: ScaleConfigArgs): Record<string, unknown>
 }
 
 /** Resources added per affiliate between two sizes; undefined when the sizes are equal. */
-export function perAffiliate(a: { affiliates: number; resources: number }, b: { affiliates: number; resources: number }): number | undefined {
+export function perAffiliate(
+  a: { affiliates: number; resources: number },
+  b: { affiliates: number; resources: number },
+): number | undefined {
   if (a.affiliates === b.affiliates) return undefined;
   return (b.resources - a.resources) / (b.affiliates - a.affiliates);
 }

@@ -24,7 +24,9 @@ export function parseChildResult(stdout: string): ProgramChildResult {
   try {
     parsed = JSON.parse(line);
   } catch {
-    throw new Error(`program-scale: the child printed no JSON result (last line ${JSON.stringify(line.slice(0, 200))})`);
+    throw new Error(
+      `program-scale: the child printed no JSON result (last line ${JSON.stringify(line.slice(0, 200))})`,
+    );
   }
   const r = parsed as Partial<ProgramChildResult>;
   if (typeof r.resources !== "number" || typeof r.affiliates !== "number" || typeof r.programMs !== "number") {
@@ -38,26 +40,52 @@ export async function benchProgramScale(args: ProgramScaleArgs): Promise<BenchSe
   const results: (ProgramChildResult & { processMs: number })[] = [];
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
   for (const affiliates of programSizes(args.quick)) {
-    const r = await run(process.execPath, [tsx, path.join(PROJECT_ROOT, "bench", "program-child.ts"), String(affiliates), String(USERS_PER_AFFILIATE)], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: "1" },
-      timeoutMs: 30 * 60_000,
-    });
-    if (r.code !== 0) throw new Error(`program-scale: ${affiliates} affiliates failed (exit ${r.code ?? r.signal}): ${r.stderr.slice(-1500)}`);
+    const r = await run(
+      process.execPath,
+      [tsx, path.join(PROJECT_ROOT, "bench", "program-child.ts"), String(affiliates), String(USERS_PER_AFFILIATE)],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, NODE_NO_WARNINGS: "1" },
+        timeoutMs: 30 * 60_000,
+      },
+    );
+    if (r.code !== 0)
+      throw new Error(
+        `program-scale: ${affiliates} affiliates failed (exit ${r.code ?? r.signal}): ${r.stderr.slice(-1500)}`,
+      );
     const result = { ...parseChildResult(r.stdout), processMs: r.ms };
     results.push(result);
-    args.log(`program-scale: ${affiliates} affiliates: ${result.resources} resources, program ${result.programMs.toFixed(0)} ms`);
+    args.log(
+      `program-scale: ${affiliates} affiliates: ${result.resources} resources, program ${result.programMs.toFixed(0)} ms`,
+    );
   }
   return programScaleSection(results, { quick: args.quick, ms: elapsedMs(started) });
 }
 
-function programScaleSection(results: readonly (ProgramChildResult & { processMs: number })[], meta: { quick: boolean; ms: number }): BenchSection {
+function programScaleSection(
+  results: readonly (ProgramChildResult & { processMs: number })[],
+  meta: { quick: boolean; ms: number },
+): BenchSection {
   const rows = results.map((r, i) => {
     const per = i > 0 ? perAffiliate(results[i - 1], r) : undefined;
-    const msPer = i > 0 ? (r.programMs - results[i - 1].programMs) / (r.affiliates - results[i - 1].affiliates) : undefined;
-    return [r.affiliates, r.affiliates * r.usersPerAffiliate, r.resources, r.components, per ?? null, round(r.programMs, 0), msPer === undefined ? null : round(msPer, 1), round(r.processMs, 0), r.peakRssKb === undefined ? null : round(r.peakRssKb / 1024, 0)];
+    const msPer =
+      i > 0 ? (r.programMs - results[i - 1].programMs) / (r.affiliates - results[i - 1].affiliates) : undefined;
+    return [
+      r.affiliates,
+      r.affiliates * r.usersPerAffiliate,
+      r.resources,
+      r.components,
+      per ?? null,
+      round(r.programMs, 0),
+      msPer === undefined ? null : round(msPer, 1),
+      round(r.processMs, 0),
+      r.peakRssKb === undefined ? null : round(r.peakRssKb / 1024, 0),
+    ];
   });
-  const pers = results.slice(1).map((r, i) => perAffiliate(results[i], r)).filter((x): x is number => x !== undefined);
+  const pers = results
+    .slice(1)
+    .map((r, i) => perAffiliate(results[i], r))
+    .filter((x): x is number => x !== undefined);
   const constant = pers.length > 0 && pers.every((p) => p === pers[0] && Number.isInteger(p));
   const checks: BenchCheck[] = [
     {
@@ -69,8 +97,14 @@ function programScaleSection(results: readonly (ProgramChildResult & { processMs
   ];
   const largest = results[results.length - 1];
   if (largest && largest.byType) {
-    const top = Object.entries(largest.byType).sort((a, b) => b[1] - a[1]).slice(0, 6);
-    checks.push({ name: `largest types at ${largest.affiliates} affiliates`, value: top.map(([t, n]) => `${t.split(":").pop()}×${n}`).join(", "), target: "-" });
+    const top = Object.entries(largest.byType)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6);
+    checks.push({
+      name: `largest types at ${largest.affiliates} affiliates`,
+      value: top.map(([t, n]) => `${t.split(":").pop()}×${n}`).join(", "),
+      target: "-",
+    });
   }
   return {
     id: "program-scale",
@@ -82,7 +116,17 @@ function programScaleSection(results: readonly (ProgramChildResult & { processMs
     tables: [
       {
         title: `Pulumi program under mocks, ${USERS_PER_AFFILIATE} users (with user profiles) per affiliate`,
-        columns: ["affiliates", "users", "resources", "components", "resources/affiliate", "program ms", "ms/affiliate", "process ms", "peak RSS MB"],
+        columns: [
+          "affiliates",
+          "users",
+          "resources",
+          "components",
+          "resources/affiliate",
+          "program ms",
+          "ms/affiliate",
+          "process ms",
+          "peak RSS MB",
+        ],
         rows,
       },
     ],

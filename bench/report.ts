@@ -43,7 +43,13 @@ export interface BenchResults {
   readonly version: 1;
   readonly date: string;
   readonly quick: boolean;
-  readonly machine: { readonly node: string; readonly platform: string; readonly cpus: number; readonly cpuModel: string; readonly memoryGb: number };
+  readonly machine: {
+    readonly node: string;
+    readonly platform: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGb: number;
+  };
   readonly sections: readonly BenchSection[];
 }
 
@@ -58,7 +64,9 @@ export function formatCell(c: Cell): string {
 export function formatTable(t: BenchTable): string {
   const cells = t.rows.map((r) => r.map(formatCell));
   const widths = t.columns.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
-  const numeric = t.columns.map((_, i) => t.rows.length > 0 && t.rows.every((r) => typeof r[i] === "number" || r[i] === null));
+  const numeric = t.columns.map(
+    (_, i) => t.rows.length > 0 && t.rows.every((r) => typeof r[i] === "number" || r[i] === null),
+  );
   const line = (r: readonly string[]) =>
     r
       .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
@@ -75,7 +83,12 @@ export function formatCheck(c: BenchCheck): string {
 export function formatSection(s: BenchSection): string {
   const load = s.loadAverage ? `, load average ${s.loadAverage[0].toFixed(1)} → ${s.loadAverage[1].toFixed(1)}` : "";
   const head = `== ${s.title} [${s.status}] (${(s.ms / 1000).toFixed(1)} s${load})`;
-  const parts = [head, ...s.notes.map((n) => `  note: ${n}`), ...s.tables.map(formatTable), ...(s.checks.length > 0 ? [s.checks.map(formatCheck).join("\n")] : [])];
+  const parts = [
+    head,
+    ...s.notes.map((n) => `  note: ${n}`),
+    ...s.tables.map(formatTable),
+    ...(s.checks.length > 0 ? [s.checks.map(formatCheck).join("\n")] : []),
+  ];
   return parts.join("\n\n");
 }
 
@@ -83,9 +96,12 @@ export function formatSection(s: BenchSection): string {
  * Sections of a new run merged into an earlier results file: re-run sections replace the old
  * ones, the others are kept, in `order`.
  */
-export function mergeSections(previous: readonly BenchSection[], fresh: readonly BenchSection[], order: readonly string[]): BenchSection[] {
+export function mergeSections(
+  previous: readonly BenchSection[],
+  fresh: readonly BenchSection[],
+  order: readonly string[],
+): BenchSection[] {
   const byId = new Map(previous.map((s) => [s.id, s]));
   for (const s of fresh) byId.set(s.id, s);
   return order.filter((id) => byId.has(id)).map((id) => byId.get(id) as BenchSection);
 }
-

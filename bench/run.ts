@@ -54,10 +54,23 @@ async function main(): Promise<void> {
         section = await runner({ quick: args.quick, log });
       } catch (err) {
         const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-        section = { id, title: TITLES[id], status: "error", notes: [message], tables: [], checks: [], ms: elapsedMs(started) };
+        section = {
+          id,
+          title: TITLES[id],
+          status: "error",
+          notes: [message],
+          tables: [],
+          checks: [],
+          ms: elapsedMs(started),
+        };
       }
     }
-    section = { ...section, date: new Date().toISOString(), quick: args.quick, loadAverage: [loadBefore, os.loadavg()[0]] };
+    section = {
+      ...section,
+      date: new Date().toISOString(),
+      quick: args.quick,
+      loadAverage: [loadBefore, os.loadavg()[0]],
+    };
     sections.push(section);
     process.stdout.write(`\n${formatSection(section)}\n`);
   }
@@ -69,7 +82,13 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     // Any section measured at its smallest size makes the whole file a quick one.
     quick: all.some((s) => s.quick !== false),
-    machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? "unknown", memoryGb: Math.round(os.totalmem() / 2 ** 30) },
+    machine: {
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model ?? "unknown",
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    },
     sections: all,
   };
   fs.mkdirSync(path.dirname(args.out), { recursive: true });

@@ -31,7 +31,7 @@ export async function writeRandomFile(file: string, bytes: number): Promise<stri
   const hash = createHash("sha256");
   const fd = await fsp.open(file, "w");
   try {
-    for (let left = bytes; left > 0; ) {
+    for (let left = bytes; left > 0;) {
       const chunk = randomBytes(Math.min(left, 8 * 2 ** 20));
       hash.update(chunk);
       await fd.write(chunk);
@@ -98,12 +98,25 @@ export async function benchTransfers(args: TransfersArgs): Promise<BenchSection>
     const t = process.hrtime.bigint();
     const sha = await writeRandomFile(source, bytes);
     args.log(`transfers: wrote ${bytes} random bytes in ${(elapsedMs(t) / 1000).toFixed(1)} s`);
-    const env = { ...process.env, NODE_NO_WARNINGS: "1", AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey, AWS_DEFAULT_REGION: "us-east-1", AWS_REGION: "us-east-1", AWS_PAGER: "" };
+    const env = {
+      ...process.env,
+      NODE_NO_WARNINGS: "1",
+      AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
+      AWS_DEFAULT_REGION: "us-east-1",
+      AWS_REGION: "us-east-1",
+      AWS_PAGER: "",
+    };
     const check = (r: RunResult, what: string) => {
-      if (r.code !== 0) throw new Error(`transfers: ${what} failed (exit ${r.code ?? r.signal}): ${r.stderr.slice(-1500)}`);
+      if (r.code !== 0)
+        throw new Error(`transfers: ${what} failed (exit ${r.code ?? r.signal}): ${r.stderr.slice(-1500)}`);
     };
     const neurocaas = [process.execPath, "--import", "tsx", path.join(PROJECT_ROOT, "cli", "main.ts")];
-    const help = await run(neurocaas[0], [...neurocaas.slice(1), "--help"], { cwd: PROJECT_ROOT, env, timeoutMs: 120_000 });
+    const help = await run(neurocaas[0], [...neurocaas.slice(1), "--help"], {
+      cwd: PROJECT_ROOT,
+      env,
+      timeoutMs: 120_000,
+    });
     check(help, "neurocaas --help");
     startupMs = help.ms;
     let submitKey = "";
@@ -114,12 +127,43 @@ export async function benchTransfers(args: TransfersArgs): Promise<BenchSection>
       for (const tool of order) {
         if (tool === "neurocaas") {
           const job = `xfer${round}`;
-          const r = await run(neurocaas[0], [...neurocaas.slice(1), "submit", "--endpoint-url", server.endpoint, "--bucket", LOCAL_BUCKET, "--group", LOCAL_GROUP, "--data", source, "--config", config, "--timestamp", job], { cwd: PROJECT_ROOT, env, timeoutMs: 30 * 60_000 });
+          const r = await run(
+            neurocaas[0],
+            [
+              ...neurocaas.slice(1),
+              "submit",
+              "--endpoint-url",
+              server.endpoint,
+              "--bucket",
+              LOCAL_BUCKET,
+              "--group",
+              LOCAL_GROUP,
+              "--data",
+              source,
+              "--config",
+              config,
+              "--timestamp",
+              job,
+            ],
+            { cwd: PROJECT_ROOT, env, timeoutMs: 30 * 60_000 },
+          );
           check(r, "neurocaas submit");
           submitKey = submitFileKey(LOCAL_GROUP, job);
           runs.push({ tool: "neurocaas submit", round, ms: r.ms });
         } else if (aws) {
-          const r = await run(aws.path, ["s3", "cp", source, `s3://${LOCAL_BUCKET}/${awsKey}`, "--endpoint-url", server.endpoint, "--only-show-errors"], { cwd: dir, env, timeoutMs: 30 * 60_000 });
+          const r = await run(
+            aws.path,
+            [
+              "s3",
+              "cp",
+              source,
+              `s3://${LOCAL_BUCKET}/${awsKey}`,
+              "--endpoint-url",
+              server.endpoint,
+              "--only-show-errors",
+            ],
+            { cwd: dir, env, timeoutMs: 30 * 60_000 },
+          );
           check(r, "aws s3 cp");
           runs.push({ tool: "aws s3 cp", round, ms: r.ms });
         }
@@ -127,9 +171,16 @@ export async function benchTransfers(args: TransfersArgs): Promise<BenchSection>
       }
     }
     const submitted = await client.send(new GetObjectCommand({ Bucket: LOCAL_BUCKET, Key: submitKey }));
-    const dataKey = (JSON.parse(await (submitted.Body as { transformToString(): Promise<string> }).transformToString()) as { dataname: string | string[] }).dataname;
+    const dataKey = (
+      JSON.parse(await (submitted.Body as { transformToString(): Promise<string> }).transformToString()) as {
+        dataname: string | string[];
+      }
+    ).dataname;
     const submittedKey = Array.isArray(dataKey) ? dataKey[0] : dataKey;
-    for (const [tool, key] of [["neurocaas submit", submittedKey], ...(aws ? [["aws s3 cp", awsKey]] : [])] as [string, string][]) {
+    for (const [tool, key] of [["neurocaas submit", submittedKey], ...(aws ? [["aws s3 cp", awsKey]] : [])] as [
+      string,
+      string,
+    ][]) {
       const d = await objectDigest(client, LOCAL_BUCKET, key);
       verified.push({ tool, key, bytes: d.bytes, exact: d.sha256 === sha && d.bytes === bytes });
     }
@@ -172,7 +223,9 @@ export function transfersSection(r: {
     status: "ok",
     notes: [
       `${r.bytes} bytes of random data uploaded to one \`neurocaas local\` endpoint by each tool (alternating order per round); times are whole commands, process start-up included (\`neurocaas --help\` takes ${r.startupMs === undefined ? "?" : round(r.startupMs / 1000, 2)} s here); byte-exactness checked by downloading and hashing (sha256).`,
-      r.aws ? `AWS CLI: ${r.aws.path} (${r.aws.version})` : `AWS CLI not installed (tried ${AWS_CLI_CANDIDATES.join(", ")}; Debian package awscli): the reference side was not measured.`,
+      r.aws
+        ? `AWS CLI: ${r.aws.path} (${r.aws.version})`
+        : `AWS CLI not installed (tried ${AWS_CLI_CANDIDATES.join(", ")}; Debian package awscli): the reference side was not measured.`,
     ],
     tables: [
       {
@@ -188,10 +241,14 @@ export function transfersSection(r: {
         target: "≥ 1.0",
         ...(!r.quick && ratio !== undefined ? { met: ratio >= 1 } : {}),
       },
-      { name: "byte-exact uploads", value: r.verified.map((v) => `${v.tool}: ${v.exact ? "yes" : "NO"}`).join(", "), target: "all", met: r.verified.length > 0 && r.verified.every((v) => v.exact) },
+      {
+        name: "byte-exact uploads",
+        value: r.verified.map((v) => `${v.tool}: ${v.exact ? "yes" : "NO"}`).join(", "),
+        target: "all",
+        met: r.verified.length > 0 && r.verified.every((v) => v.exact),
+      },
     ],
     ms: r.ms,
     data: { bytes: r.bytes, runs: r.runs, verified: r.verified, aws: r.aws ?? null, startupMs: r.startupMs },
   };
 }
-

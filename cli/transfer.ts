@@ -116,14 +116,22 @@ export interface DownloadPrefixOptions {
 }
 
 /** Download every object under `prefix` into `dir`, keeping the relative layout. Returns the files written. */
-export async function downloadPrefix(client: S3Client, bucket: string, prefix: string, dir: string, options: DownloadPrefixOptions = {}): Promise<string[]> {
+export async function downloadPrefix(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  dir: string,
+  options: DownloadPrefixOptions = {},
+): Promise<string[]> {
   // Every target is checked before anything is written.
   const targets = (await listKeys(client, bucket, prefix)).flatMap((key) => {
     const target = localPathFor(dir, prefix, key);
     return target === undefined ? [] : [{ key, target }];
   });
   if (targets.length === 0 && options.mustExist) throw new Error(`nothing found under s3://${bucket}/${prefix}`);
-  await mapBounded(targets, DOWNLOADS_AT_ONCE, ({ key, target }) => downloadObject(client, bucket, key, target), { stopOnError: true });
+  await mapBounded(targets, DOWNLOADS_AT_ONCE, ({ key, target }) => downloadObject(client, bucket, key, target), {
+    stopOnError: true,
+  });
   return targets.map((t) => t.target);
 }
 
@@ -131,7 +139,12 @@ export async function downloadPrefix(client: S3Client, bucket: string, prefix: s
  * Download a dataset key: one object, or a "folder" (a key ending in `/`, or a key with no object
  * but objects under `key/`). Returns the local path (a file or a directory).
  */
-export async function downloadKeyOrPrefix(client: S3Client, bucket: string, key: string, destDir: string): Promise<string> {
+export async function downloadKeyOrPrefix(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  destDir: string,
+): Promise<string> {
   const name = path.posix.basename(key.replace(/\/+$/, ""));
   const dest = path.join(destDir, name);
   if (!key.endsWith("/")) {

@@ -95,7 +95,11 @@ export interface AnalysisPipelineArgs {
 
 /** Pure: the S3 triggers of an analysis (components/notifications.ts; local mode uses the same). */
 export function notificationFilters(bp: Blueprint): NotificationFilter[] {
-  return notificationFiltersFor({ stage: bp.STAGE, affiliates: bp.UXData.Affiliates, postProcessing: bp.Lambda.PostProcessing });
+  return notificationFiltersFor({
+    stage: bp.STAGE,
+    affiliates: bp.UXData.Affiliates,
+    postProcessing: bp.Lambda.PostProcessing,
+  });
 }
 
 /**
@@ -167,56 +171,90 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       ["Lambda function", names.jobManagerFunction, AWS_LIMITS.lambdaNameChars],
       ["Lambda function", names.monitorFunction, AWS_LIMITS.lambdaNameChars],
       ["Lambda function", names.postprocessFunction, AWS_LIMITS.lambdaNameChars],
-    ] as const) checkNameLength(kind, n, limit);
+    ] as const)
+      checkNameLength(kind, n, limit);
 
     // --- Bucket ------------------------------------------------------------------------------
     // Data is never deleted: unless the operator opted in (forceDestroy), `pulumi destroy` and a
     // rename leave the bucket, its data and its protections (public access block, ownership,
     // encryption) in place and only stop managing them (bucketKeepOptions).
     const keep = bucketKeepOptions(args.forceDestroy);
-    this.bucket = new aws.s3.Bucket(`${name}-bucket`, {
-      bucket: names.bucket,
-      forceDestroy: args.forceDestroy,
-      tags: tags("bucket"),
-    }, { parent: this, ...keep });
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
-      bucket: this.bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    }, { parent: this, ...keep });
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
-      bucket: this.bucket.id,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    }, { parent: this, ...keep });
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
-      bucket: this.bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    }, { parent: this, ...keep });
+    this.bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      {
+        bucket: names.bucket,
+        forceDestroy: args.forceDestroy,
+        tags: tags("bucket"),
+      },
+      { parent: this, ...keep },
+    );
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      {
+        bucket: this.bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      { parent: this, ...keep },
+    );
+    new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      {
+        bucket: this.bucket.id,
+        rule: { objectOwnership: "BucketOwnerEnforced" },
+      },
+      { parent: this, ...keep },
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: this.bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+      },
+      { parent: this, ...keep },
+    );
     const corsOrigins = args.corsOrigins ?? (bp.STAGE === "websubstack" ? DEFAULT_CORS_ORIGINS : []);
     if (corsOrigins.length > 0 || args.dashboardOrigin !== undefined) {
-      new aws.s3.BucketCorsConfiguration(`${name}-cors`, {
-        bucket: this.bucket.id,
-        corsRules: [
-          ...(corsOrigins.length > 0
-            ? [{
-              allowedOrigins: [...corsOrigins],
-              allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"],
-              allowedHeaders: ["*"],
-              exposeHeaders: ["ETag"],
-              maxAgeSeconds: 3000,
-            }]
-            : []),
-          ...(args.dashboardOrigin !== undefined ? [dashboardCorsRule(args.dashboardOrigin)] : []),
-        ],
-      }, parent);
+      new aws.s3.BucketCorsConfiguration(
+        `${name}-cors`,
+        {
+          bucket: this.bucket.id,
+          corsRules: [
+            ...(corsOrigins.length > 0
+              ? [
+                  {
+                    allowedOrigins: [...corsOrigins],
+                    allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"],
+                    allowedHeaders: ["*"],
+                    exposeHeaders: ["ETag"],
+                    maxAgeSeconds: 3000,
+                  },
+                ]
+              : []),
+            ...(args.dashboardOrigin !== undefined ? [dashboardCorsRule(args.dashboardOrigin)] : []),
+          ],
+        },
+        parent,
+      );
     }
-    new aws.s3.BucketPolicy(`${name}-bucket-policy`, {
-      bucket: this.bucket.id,
-      policy: utils.apply((u) => JSON.stringify(checkPolicySize("bucket policy", bucket,
-        analysisBucketPolicy({ region, bucket, devRoleArn: u.iaeRoleArn })))),
-    }, { parent: this, dependsOn: [publicAccess] });
+    new aws.s3.BucketPolicy(
+      `${name}-bucket-policy`,
+      {
+        bucket: this.bucket.id,
+        policy: utils.apply((u) =>
+          JSON.stringify(
+            checkPolicySize(
+              "bucket policy",
+              bucket,
+              analysisBucketPolicy({ region, bucket, devRoleArn: u.iaeRoleArn }),
+            ),
+          ),
+        ),
+      },
+      { parent: this, dependsOn: [publicAccess] },
+    );
 
     // --- Affiliates: folders, groups, policies, members -----------------------------------------
     for (const affiliate of bp.UXData.Affiliates) {
@@ -224,215 +262,333 @@ export class AnalysisPipeline extends pulumi.ComponentResource {
       const slug = `${name}-${group}`;
       for (const key of groupFolderKeys(group)) {
         // Zero-byte folder markers: kept when the group or the stack goes away, never rewritten.
-        new aws.s3.BucketObjectv2(`${slug}-${key.split("/")[1]}-folder`, {
-          bucket: this.bucket.id,
-          key,
-          content: "",
-        }, { parent: this, retainOnDelete: true, ignoreChanges: ["content", "contentType", "metadata", "tags"] });
+        new aws.s3.BucketObjectv2(
+          `${slug}-${key.split("/")[1]}-folder`,
+          {
+            bucket: this.bucket.id,
+            key,
+            content: "",
+          },
+          { parent: this, retainOnDelete: true, ignoreChanges: ["content", "contentType", "metadata", "tags"] },
+        );
       }
       const groupName = affiliateGroupName(analysis, group);
       // Fixed names: a replacement must delete the old group/policy first (IAM names are unique).
-      const iamGroup = new aws.iam.Group(`${slug}-group`, { name: groupName, path: "/neurocaas/" }, { parent: this, deleteBeforeReplace: true });
+      const iamGroup = new aws.iam.Group(
+        `${slug}-group`,
+        { name: groupName, path: "/neurocaas/" },
+        { parent: this, deleteBeforeReplace: true },
+      );
       this.groups.push(iamGroup);
       const doc = checkPolicySize("managed policy", groupName, affiliateGroupPolicy(region, bucket, group));
-      const managed = new aws.iam.Policy(`${slug}-policy`, {
-        name: groupName,
-        path: "/neurocaas/",
-        description: `NeuroCAAS: group ${group} in analysis ${analysis}`,
-        policy: JSON.stringify(doc),
-        tags: tags("affiliate-policy"),
-      }, { parent: this, deleteBeforeReplace: true });
-      new aws.iam.GroupPolicyAttachment(`${slug}-policy-attachment`, { group: iamGroup.name, policyArn: managed.arn }, parent);
+      const managed = new aws.iam.Policy(
+        `${slug}-policy`,
+        {
+          name: groupName,
+          path: "/neurocaas/",
+          description: `NeuroCAAS: group ${group} in analysis ${analysis}`,
+          policy: JSON.stringify(doc),
+          tags: tags("affiliate-policy"),
+        },
+        { parent: this, deleteBeforeReplace: true },
+      );
+      new aws.iam.GroupPolicyAttachment(
+        `${slug}-policy-attachment`,
+        { group: iamGroup.name, policyArn: managed.arn },
+        parent,
+      );
       // One non-exclusive membership per user: a GroupMembership owns a group's whole member list
       // and would remove users that another stack (or an administrator) added.
       for (const user of affiliate.UserNames) {
-        new aws.iam.UserGroupMembership(`${slug}-member-${user}`, {
-          user: iamUserName(user, region),
-          groups: [iamGroup.name],
-        }, parent);
+        new aws.iam.UserGroupMembership(
+          `${slug}-member-${user}`,
+          {
+            user: iamUserName(user, region),
+            groups: [iamGroup.name],
+          },
+          parent,
+        );
       }
     }
 
     // --- The analysis' own IAE identity -----------------------------------------------------------
-    this.iaeRole = new aws.iam.Role(`${name}-iae-role`, {
-      name: names.iaeRole,
-      description: `NeuroCAAS IAEs of ${analysis}: SSM agent and this analysis' bucket only`,
-      assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
-      tags: costTags("iae-role"),
-    }, parent);
-    const iaeSsm = new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
-      role: this.iaeRole.name,
-      policyArn: `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`,
-    }, parent);
-    const iaeS3 = new aws.iam.RolePolicy(`${name}-iae-s3`, {
-      role: this.iaeRole.name,
-      name: "analysis-bucket",
-      policy: JSON.stringify(checkPolicySize("role inline policy", names.iaeRole, iaePolicy({ region, bucket, analysis, bypassBuckets: args.bypassBuckets }))),
-    }, parent);
-    this.iaeInstanceProfile = new aws.iam.InstanceProfile(`${name}-iae-profile`, {
-      name: names.iaeInstanceProfile,
-      role: resolvedRoleName(this.iaeRole, [iaeSsm, iaeS3]),
-      tags: tags("iae-role"),
-    }, { parent: this, dependsOn: [iaeSsm, iaeS3] });
+    this.iaeRole = new aws.iam.Role(
+      `${name}-iae-role`,
+      {
+        name: names.iaeRole,
+        description: `NeuroCAAS IAEs of ${analysis}: SSM agent and this analysis' bucket only`,
+        assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
+        tags: costTags("iae-role"),
+      },
+      parent,
+    );
+    const iaeSsm = new aws.iam.RolePolicyAttachment(
+      `${name}-iae-ssm`,
+      {
+        role: this.iaeRole.name,
+        policyArn: `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`,
+      },
+      parent,
+    );
+    const iaeS3 = new aws.iam.RolePolicy(
+      `${name}-iae-s3`,
+      {
+        role: this.iaeRole.name,
+        name: "analysis-bucket",
+        policy: JSON.stringify(
+          checkPolicySize(
+            "role inline policy",
+            names.iaeRole,
+            iaePolicy({ region, bucket, analysis, bypassBuckets: args.bypassBuckets }),
+          ),
+        ),
+      },
+      parent,
+    );
+    this.iaeInstanceProfile = new aws.iam.InstanceProfile(
+      `${name}-iae-profile`,
+      {
+        name: names.iaeInstanceProfile,
+        role: resolvedRoleName(this.iaeRole, [iaeSsm, iaeS3]),
+        tags: tags("iae-role"),
+      },
+      { parent: this, dependsOn: [iaeSsm, iaeS3] },
+    );
 
     // --- Dead letters and runtime config ------------------------------------------------------------
-    this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
-      name: names.deadLetterQueue,
-      messageRetentionSeconds: 14 * 24 * 3600,
-      sqsManagedSseEnabled: true,
-      tags: tags("dead-letter-queue"),
-    }, parent);
+    this.deadLetterQueue = new aws.sqs.Queue(
+      `${name}-dlq`,
+      {
+        name: names.deadLetterQueue,
+        messageRetentionSeconds: 14 * 24 * 3600,
+        sqsManagedSseEnabled: true,
+        tags: tags("dead-letter-queue"),
+      },
+      parent,
+    );
     const runtimeConfig = pulumi
       .all([utils, this.iaeInstanceProfile.arn, this.iaeRole.arn])
-      .apply(([u, profileArn, roleArn]) => runtimeConfigFromBlueprint(bp, {
-        iaeInstanceProfileArn: profileArn,
-        iaeRoleArn: roleArn,
-        keyName: u.keyName,
-        securityGroupIds: [u.iaeSecurityGroupId],
-        subnetIds: u.subnetIds,
-        budgetParameterPrefix: args.budgetParameterPrefix,
-      }, { bypassBuckets: args.bypassBuckets, bucketName: bucket }));
+      .apply(([u, profileArn, roleArn]) =>
+        runtimeConfigFromBlueprint(
+          bp,
+          {
+            iaeInstanceProfileArn: profileArn,
+            iaeRoleArn: roleArn,
+            keyName: u.keyName,
+            securityGroupIds: [u.iaeSecurityGroupId],
+            subnetIds: u.subnetIds,
+            budgetParameterPrefix: args.budgetParameterPrefix,
+          },
+          { bypassBuckets: args.bypassBuckets, bucketName: bucket },
+        ),
+      );
     const logGroupArn = (fn: string) => `arn:${partition}:logs:${region}:*:log-group:${names.logGroup(fn)}`;
     // The Lambdas were direct children of the pipeline before LambdaFunction existed.
     const movedFrom = { parent: this };
 
     // --- Job manager ------------------------------------------------------------------------------
-    const jm = new LambdaFunction(`${name}-job-manager`, {
-      functionName: names.jobManagerFunction,
-      roleName: names.jobManagerRole,
-      policyName: "job-manager",
-      policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) => jobManagerPolicy({
-        region,
-        bucket,
-        analysis,
-        iaeRoleArn,
-        amiIds: [cfg.AMI],
-        keyName: u.keyName,
-        securityGroupIds: [u.iaeSecurityGroupId],
-        budgetParameterPrefix: args.budgetParameterPrefix,
-        logGroupArn: logGroupArn(names.jobManagerFunction),
-        deadLetterQueueArn: dlq,
-        bypassBuckets: args.bypassBuckets,
-      })),
-      entry: HANDLER_ENTRIES.submit,
-      timeoutSeconds: cfg.EXECUTION_TIMEOUT,
-      memoryMb: 512,
-      logRetentionDays: args.logRetentionDays,
-      deadLetterQueueArn: this.deadLetterQueue.arn,
-      runtimeConfig,
-      tags: costTags("job-manager"),
-      roleTags: tags("job-manager"),
-      movedFrom,
-    }, parent);
+    const jm = new LambdaFunction(
+      `${name}-job-manager`,
+      {
+        functionName: names.jobManagerFunction,
+        roleName: names.jobManagerRole,
+        policyName: "job-manager",
+        policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) =>
+          jobManagerPolicy({
+            region,
+            bucket,
+            analysis,
+            iaeRoleArn,
+            amiIds: [cfg.AMI],
+            keyName: u.keyName,
+            securityGroupIds: [u.iaeSecurityGroupId],
+            budgetParameterPrefix: args.budgetParameterPrefix,
+            logGroupArn: logGroupArn(names.jobManagerFunction),
+            deadLetterQueueArn: dlq,
+            bypassBuckets: args.bypassBuckets,
+          }),
+        ),
+        entry: HANDLER_ENTRIES.submit,
+        timeoutSeconds: cfg.EXECUTION_TIMEOUT,
+        memoryMb: 512,
+        logRetentionDays: args.logRetentionDays,
+        deadLetterQueueArn: this.deadLetterQueue.arn,
+        runtimeConfig,
+        tags: costTags("job-manager"),
+        roleTags: tags("job-manager"),
+        movedFrom,
+      },
+      parent,
+    );
     this.jobManager = jm.fn;
 
     // --- Monitor ----------------------------------------------------------------------------------
-    const mon = new LambdaFunction(`${name}-monitor`, {
-      functionName: names.monitorFunction,
-      roleName: names.monitorRole,
-      policyName: "monitor",
-      // The queue's drain launches waiting jobs: the monitor launches exactly as the job manager does.
-      policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) => monitorPolicy({
-        region, bucket, analysis, bypassBuckets: args.bypassBuckets, logGroupArn: logGroupArn(names.monitorFunction), deadLetterQueueArn: dlq,
-        iaeRoleArn, amiIds: [cfg.AMI], keyName: u.keyName, securityGroupIds: [u.iaeSecurityGroupId],
-      })),
-      entry: HANDLER_ENTRIES.monitor,
-      timeoutSeconds: 900,
-      memoryMb: 512,
-      logRetentionDays: args.logRetentionDays,
-      deadLetterQueueArn: this.deadLetterQueue.arn,
-      runtimeConfig,
-      tags: tags("monitor"),
-      movedFrom,
-    }, parent);
+    const mon = new LambdaFunction(
+      `${name}-monitor`,
+      {
+        functionName: names.monitorFunction,
+        roleName: names.monitorRole,
+        policyName: "monitor",
+        // The queue's drain launches waiting jobs: the monitor launches exactly as the job manager does.
+        policy: pulumi.all([utils, this.iaeRole.arn, this.deadLetterQueue.arn]).apply(([u, iaeRoleArn, dlq]) =>
+          monitorPolicy({
+            region,
+            bucket,
+            analysis,
+            bypassBuckets: args.bypassBuckets,
+            logGroupArn: logGroupArn(names.monitorFunction),
+            deadLetterQueueArn: dlq,
+            iaeRoleArn,
+            amiIds: [cfg.AMI],
+            keyName: u.keyName,
+            securityGroupIds: [u.iaeSecurityGroupId],
+          }),
+        ),
+        entry: HANDLER_ENTRIES.monitor,
+        timeoutSeconds: 900,
+        memoryMb: 512,
+        logRetentionDays: args.logRetentionDays,
+        deadLetterQueueArn: this.deadLetterQueue.arn,
+        runtimeConfig,
+        tags: tags("monitor"),
+        movedFrom,
+      },
+      parent,
+    );
     this.monitor = mon.fn;
-    this.monitorRule = new aws.cloudwatch.EventRule(`${name}-monitor-rule`, {
-      name: names.monitorRule,
-      description: `NeuroCAAS ${analysis}: EC2 state changes of IAEs`,
-      eventPattern: JSON.stringify(monitorEventPattern()),
-      tags: tags("monitor"),
-    }, parent);
-    const monPermission = new aws.lambda.Permission(`${name}-monitor-permission`, {
-      action: "lambda:InvokeFunction",
-      function: mon.fn.name,
-      principal: "events.amazonaws.com",
-      sourceArn: this.monitorRule.arn,
-    }, parent);
-    new aws.cloudwatch.EventTarget(`${name}-monitor-target`, {
-      rule: this.monitorRule.name,
-      arn: mon.fn.arn,
-    }, { parent: this, dependsOn: [monPermission] });
-    this.queueSweepRule = new aws.cloudwatch.EventRule(`${name}-queue-sweep`, {
-      name: names.queueSweepRule,
-      description: `NeuroCAAS ${analysis}: start queued jobs that fit, reject those past MAX_QUEUE_WAIT (backstop)`,
-      scheduleExpression: QUEUE_SWEEP_SCHEDULE,
-      tags: tags("monitor"),
-    }, parent);
-    const sweepPermission = new aws.lambda.Permission(`${name}-queue-sweep-permission`, {
-      action: "lambda:InvokeFunction",
-      function: mon.fn.name,
-      principal: "events.amazonaws.com",
-      sourceArn: this.queueSweepRule.arn,
-    }, parent);
-    new aws.cloudwatch.EventTarget(`${name}-queue-sweep-target`, {
-      rule: this.queueSweepRule.name,
-      arn: mon.fn.arn,
-    }, { parent: this, dependsOn: [sweepPermission] });
+    this.monitorRule = new aws.cloudwatch.EventRule(
+      `${name}-monitor-rule`,
+      {
+        name: names.monitorRule,
+        description: `NeuroCAAS ${analysis}: EC2 state changes of IAEs`,
+        eventPattern: JSON.stringify(monitorEventPattern()),
+        tags: tags("monitor"),
+      },
+      parent,
+    );
+    const monPermission = new aws.lambda.Permission(
+      `${name}-monitor-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: mon.fn.name,
+        principal: "events.amazonaws.com",
+        sourceArn: this.monitorRule.arn,
+      },
+      parent,
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-monitor-target`,
+      {
+        rule: this.monitorRule.name,
+        arn: mon.fn.arn,
+      },
+      { parent: this, dependsOn: [monPermission] },
+    );
+    this.queueSweepRule = new aws.cloudwatch.EventRule(
+      `${name}-queue-sweep`,
+      {
+        name: names.queueSweepRule,
+        description: `NeuroCAAS ${analysis}: start queued jobs that fit, reject those past MAX_QUEUE_WAIT (backstop)`,
+        scheduleExpression: QUEUE_SWEEP_SCHEDULE,
+        tags: tags("monitor"),
+      },
+      parent,
+    );
+    const sweepPermission = new aws.lambda.Permission(
+      `${name}-queue-sweep-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: mon.fn.name,
+        principal: "events.amazonaws.com",
+        sourceArn: this.queueSweepRule.arn,
+      },
+      parent,
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-queue-sweep-target`,
+      {
+        rule: this.queueSweepRule.name,
+        arn: mon.fn.arn,
+      },
+      { parent: this, dependsOn: [sweepPermission] },
+    );
 
     // --- Post-processing (optional) ---------------------------------------------------------------
     const post = bp.Lambda.PostProcessing;
     const permissions: pulumi.Resource[] = [];
     if (post !== undefined) {
-      const pp = new LambdaFunction(`${name}-postprocess`, {
-        functionName: names.postprocessFunction,
-        roleName: names.postprocessRole,
-        policyName: "postprocess",
-        policy: this.deadLetterQueue.arn.apply((dlq) => postprocessPolicy({
-          region,
-          bucket,
-          targetBucket: post.TargetBucket ?? bucket,
-          stepName: post.StepName,
-          logGroupArn: logGroupArn(names.postprocessFunction),
-          deadLetterQueueArn: dlq,
-        })),
-        entry: HANDLER_ENTRIES.postprocess,
-        timeoutSeconds: 300,
-        memoryMb: 256,
-        logRetentionDays: args.logRetentionDays,
-        deadLetterQueueArn: this.deadLetterQueue.arn,
-        runtimeConfig,
-        tags: tags("postprocess"),
-        movedFrom,
-      }, parent);
+      const pp = new LambdaFunction(
+        `${name}-postprocess`,
+        {
+          functionName: names.postprocessFunction,
+          roleName: names.postprocessRole,
+          policyName: "postprocess",
+          policy: this.deadLetterQueue.arn.apply((dlq) =>
+            postprocessPolicy({
+              region,
+              bucket,
+              targetBucket: post.TargetBucket ?? bucket,
+              stepName: post.StepName,
+              logGroupArn: logGroupArn(names.postprocessFunction),
+              deadLetterQueueArn: dlq,
+            }),
+          ),
+          entry: HANDLER_ENTRIES.postprocess,
+          timeoutSeconds: 300,
+          memoryMb: 256,
+          logRetentionDays: args.logRetentionDays,
+          deadLetterQueueArn: this.deadLetterQueue.arn,
+          runtimeConfig,
+          tags: tags("postprocess"),
+          movedFrom,
+        },
+        parent,
+      );
       this.postprocess = pp.fn;
-      permissions.push(new aws.lambda.Permission(`${name}-postprocess-s3-permission`, {
-        action: "lambda:InvokeFunction",
-        function: pp.fn.name,
-        principal: "s3.amazonaws.com",
-        sourceArn: this.bucket.arn,
-      }, parent));
+      permissions.push(
+        new aws.lambda.Permission(
+          `${name}-postprocess-s3-permission`,
+          {
+            action: "lambda:InvokeFunction",
+            function: pp.fn.name,
+            principal: "s3.amazonaws.com",
+            sourceArn: this.bucket.arn,
+          },
+          parent,
+        ),
+      );
     }
 
     // --- The bucket's single notification configuration ------------------------------------------
-    permissions.push(new aws.lambda.Permission(`${name}-job-manager-s3-permission`, {
-      action: "lambda:InvokeFunction",
-      function: jm.fn.name,
-      principal: "s3.amazonaws.com",
-      sourceArn: this.bucket.arn,
-    }, parent));
+    permissions.push(
+      new aws.lambda.Permission(
+        `${name}-job-manager-s3-permission`,
+        {
+          action: "lambda:InvokeFunction",
+          function: jm.fn.name,
+          principal: "s3.amazonaws.com",
+          sourceArn: this.bucket.arn,
+        },
+        parent,
+      ),
+    );
     const functionFor = (target: NotificationFilter["target"]): aws.lambda.Function => {
       if (target === "postprocess" && this.postprocess !== undefined) return this.postprocess;
       return jm.fn;
     };
-    this.notification = new aws.s3.BucketNotification(`${name}-notification`, {
-      bucket: this.bucket.id,
-      lambdaFunctions: notificationFilters(bp).map((f) => ({
-        lambdaFunctionArn: functionFor(f.target).arn,
-        events: [OBJECT_CREATED],
-        ...(f.filterPrefix !== undefined ? { filterPrefix: f.filterPrefix } : {}),
-        filterSuffix: f.filterSuffix,
-      })),
-    }, { parent: this, dependsOn: permissions });
+    this.notification = new aws.s3.BucketNotification(
+      `${name}-notification`,
+      {
+        bucket: this.bucket.id,
+        lambdaFunctions: notificationFilters(bp).map((f) => ({
+          lambdaFunctionArn: functionFor(f.target).arn,
+          events: [OBJECT_CREATED],
+          ...(f.filterPrefix !== undefined ? { filterPrefix: f.filterPrefix } : {}),
+          filterSuffix: f.filterSuffix,
+        })),
+      },
+      { parent: this, dependsOn: permissions },
+    );
 
     this.registerOutputs({
       bucketName: this.bucket.bucket,

@@ -33,7 +33,11 @@ export function contentTypeOf(name: string): string {
 }
 
 function file(name: string, body: Buffer): DashboardFile {
-  return { body, contentType: contentTypeOf(name), etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"` };
+  return {
+    body,
+    contentType: contentTypeOf(name),
+    etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"`,
+  };
 }
 
 /**
@@ -67,12 +71,14 @@ const BUILD_OPTIONS = {
 
 function collect(result: esbuild.BuildResult<typeof BUILD_OPTIONS>): DashboardFiles {
   const files = new Map<string, DashboardFile>();
-  for (const out of result.outputFiles) files.set(path.basename(out.path), file(path.basename(out.path), Buffer.from(out.contents)));
+  for (const out of result.outputFiles)
+    files.set(path.basename(out.path), file(path.basename(out.path), Buffer.from(out.contents)));
   const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint !== undefined)?.[0];
   if (entry === undefined) throw new Error("dashboard build produced no entry script");
   for (const name of STATIC_FILES) {
     let body = fs.readFileSync(path.join(DASHBOARD_DIR, name));
-    if (name === "index.html") body = Buffer.from(body.toString("utf8").replace('src="app.js"', `src="${path.basename(entry)}"`));
+    if (name === "index.html")
+      body = Buffer.from(body.toString("utf8").replace('src="app.js"', `src="${path.basename(entry)}"`));
     files.set(name, file(name, body));
   }
   return files;

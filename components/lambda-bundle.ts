@@ -43,8 +43,16 @@ function stamp(file: string): [number, number] | undefined {
 
 /** A cached bundle is valid only for the same entry, build settings and esbuild version. */
 function diskCacheFile(abs: string): string {
-  const settings = JSON.stringify({ ...LAMBDA_BUILD_OPTIONS, plugins: LAMBDA_BUILD_OPTIONS.plugins.map((p) => p.name), esbuild: esbuild.version, transform: inlineConstantKeys.toString() });
-  return path.join(DISK_CACHE_DIR, `${createHash("sha256").update(abs).update(settings).digest("hex").slice(0, 16)}.json`);
+  const settings = JSON.stringify({
+    ...LAMBDA_BUILD_OPTIONS,
+    plugins: LAMBDA_BUILD_OPTIONS.plugins.map((p) => p.name),
+    esbuild: esbuild.version,
+    transform: inlineConstantKeys.toString(),
+  });
+  return path.join(
+    DISK_CACHE_DIR,
+    `${createHash("sha256").update(abs).update(settings).digest("hex").slice(0, 16)}.json`,
+  );
 }
 
 function readDiskCache(abs: string): string | undefined {
@@ -89,10 +97,13 @@ function writeDiskCache(abs: string, inputs: readonly string[], code: string): v
 export const inlineSdkSchemaKeys: esbuild.Plugin = {
   name: "neurocaas-inline-sdk-schema-keys",
   setup(build) {
-    build.onLoad({ filter: /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ }, async (args) => ({
-      contents: inlineConstantKeys(await fs.promises.readFile(args.path, "utf8")),
-      loader: "js",
-    }));
+    build.onLoad(
+      { filter: /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ },
+      async (args) => ({
+        contents: inlineConstantKeys(await fs.promises.readFile(args.path, "utf8")),
+        loader: "js",
+      }),
+    );
   },
 };
 
@@ -148,17 +159,31 @@ async function build(abs: string): Promise<string> {
   const hit = readDiskCache(abs);
   if (hit !== undefined) return hit;
   if (!fs.existsSync(abs)) {
-    throw new Error(`Lambda handler entry ${path.relative(PROJECT_ROOT, abs)} does not exist (expected a module exporting "handler")`);
+    throw new Error(
+      `Lambda handler entry ${path.relative(PROJECT_ROOT, abs)} does not exist (expected a module exporting "handler")`,
+    );
   }
-  const result = await esbuild.build({ ...LAMBDA_BUILD_OPTIONS, plugins: [...LAMBDA_BUILD_OPTIONS.plugins], mainFields: [...LAMBDA_BUILD_OPTIONS.mainFields], entryPoints: [abs], write: false, metafile: true });
+  const result = await esbuild.build({
+    ...LAMBDA_BUILD_OPTIONS,
+    plugins: [...LAMBDA_BUILD_OPTIONS.plugins],
+    mainFields: [...LAMBDA_BUILD_OPTIONS.mainFields],
+    entryPoints: [abs],
+    write: false,
+    metafile: true,
+  });
   const code = result.outputFiles[0].text;
   writeDiskCache(abs, Object.keys(result.metafile.inputs), code);
   return code;
 }
 
 /** The bundled handler as a Lambda code archive (`index.js`, plus extra files when given). */
-export async function handlerArchive(entry: string, extraFiles: Readonly<Record<string, string>> = {}): Promise<pulumi.asset.AssetArchive> {
-  const assets: Record<string, pulumi.asset.Asset> = { [BUNDLE_FILE]: new pulumi.asset.StringAsset(await bundleHandler(entry)) };
+export async function handlerArchive(
+  entry: string,
+  extraFiles: Readonly<Record<string, string>> = {},
+): Promise<pulumi.asset.AssetArchive> {
+  const assets: Record<string, pulumi.asset.Asset> = {
+    [BUNDLE_FILE]: new pulumi.asset.StringAsset(await bundleHandler(entry)),
+  };
   for (const [name, text] of Object.entries(extraFiles)) assets[name] = new pulumi.asset.StringAsset(text);
   return new pulumi.asset.AssetArchive(assets);
 }

@@ -63,48 +63,77 @@ export class LambdaFunction extends pulumi.ComponentResource {
 
   constructor(name: string, args: LambdaFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("neurocaas:components:LambdaFunction", name, {}, opts);
-    const child = (which: LambdaFunctionChild, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({
+    const child = (
+      which: LambdaFunctionChild,
+      extra: pulumi.CustomResourceOptions = {},
+    ): pulumi.CustomResourceOptions => ({
       parent: this,
       ...extra,
       ...(args.movedFrom !== undefined
-        ? { aliases: [{ parent: args.movedFrom.parent, ...(args.movedFrom.names?.[which] !== undefined ? { name: args.movedFrom.names[which] } : {}) }] }
+        ? {
+            aliases: [
+              {
+                parent: args.movedFrom.parent,
+                ...(args.movedFrom.names?.[which] !== undefined ? { name: args.movedFrom.names[which] } : {}),
+              },
+            ],
+          }
         : {}),
     });
 
-    this.role = new aws.iam.Role(`${name}-role`, {
-      name: args.roleName,
-      assumeRolePolicy: trustPolicyJson("lambda.amazonaws.com"),
-      tags: { ...(args.roleTags ?? args.tags) },
-    }, child("role"));
-    this.policy = new aws.iam.RolePolicy(`${name}-policy`, {
-      role: this.role.name,
-      name: args.policyName,
-      policy: pulumi.output(args.policy).apply((doc) => JSON.stringify(checkPolicySize("role inline policy", args.roleName, doc as PolicyDocument))),
-    }, child("policy"));
-    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      name: `/aws/lambda/${args.functionName}`,
-      retentionInDays: args.logRetentionDays,
-      tags: { ...args.tags },
-    }, child("logGroup"));
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: args.roleName,
+        assumeRolePolicy: trustPolicyJson("lambda.amazonaws.com"),
+        tags: { ...(args.roleTags ?? args.tags) },
+      },
+      child("role"),
+    );
+    this.policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.name,
+        name: args.policyName,
+        policy: pulumi
+          .output(args.policy)
+          .apply((doc) => JSON.stringify(checkPolicySize("role inline policy", args.roleName, doc as PolicyDocument))),
+      },
+      child("policy"),
+    );
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      {
+        name: `/aws/lambda/${args.functionName}`,
+        retentionInDays: args.logRetentionDays,
+        tags: { ...args.tags },
+      },
+      child("logGroup"),
+    );
 
     const extra = args.variables ?? {};
-    const packaged = args.runtimeConfig === undefined
-      ? pulumi.output<PackagedConfig>({ variables: extra, files: {} })
-      : pulumi.output(args.runtimeConfig).apply((c) => packageRuntimeConfig(c as AnalysisRuntimeConfig, extra));
-    this.fn = new aws.lambda.Function(name, {
-      name: args.functionName,
-      runtime: LAMBDA_RUNTIME,
-      handler: LAMBDA_HANDLER,
-      architectures: ["arm64"],
-      code: packaged.apply((p) => handlerArchive(args.entry, p.files)),
-      role: this.role.arn,
-      timeout: args.timeoutSeconds,
-      memorySize: args.memoryMb,
-      environment: { variables: packaged.apply((p) => p.variables) },
-      deadLetterConfig: { targetArn: args.deadLetterQueueArn },
-      loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
-      tags: { ...args.tags },
-    }, child("function", { dependsOn: [this.policy, this.logGroup] }));
+    const packaged =
+      args.runtimeConfig === undefined
+        ? pulumi.output<PackagedConfig>({ variables: extra, files: {} })
+        : pulumi.output(args.runtimeConfig).apply((c) => packageRuntimeConfig(c as AnalysisRuntimeConfig, extra));
+    this.fn = new aws.lambda.Function(
+      name,
+      {
+        name: args.functionName,
+        runtime: LAMBDA_RUNTIME,
+        handler: LAMBDA_HANDLER,
+        architectures: ["arm64"],
+        code: packaged.apply((p) => handlerArchive(args.entry, p.files)),
+        role: this.role.arn,
+        timeout: args.timeoutSeconds,
+        memorySize: args.memoryMb,
+        environment: { variables: packaged.apply((p) => p.variables) },
+        deadLetterConfig: { targetArn: args.deadLetterQueueArn },
+        loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
+        tags: { ...args.tags },
+      },
+      child("function", { dependsOn: [this.policy, this.logGroup] }),
+    );
 
     this.registerOutputs({ functionName: this.fn.name, functionArn: this.fn.arn, roleArn: this.role.arn });
   }

@@ -13,7 +13,8 @@ export const AWS_LIMITS = {
   groupsPerUser: 10,
 } as const;
 
-export type PolicyKind = "managed policy" | "group inline policy" | "role inline policy" | "bucket policy" | "trust policy";
+export type PolicyKind =
+  "managed policy" | "group inline policy" | "role inline policy" | "bucket policy" | "trust policy";
 
 const POLICY_LIMITS: Readonly<Record<PolicyKind, number>> = {
   "managed policy": AWS_LIMITS.managedPolicyChars,
@@ -36,7 +37,9 @@ export function checkPolicySize(kind: PolicyKind, name: string, doc: PolicyDocum
   const size = policySize(doc);
   const limit = POLICY_LIMITS[kind];
   if (size > limit) {
-    throw new LimitError(`The ${kind} "${name}" is ${size} characters (without whitespace); AWS allows at most ${limit}. Split the analysis or shorten its names.`);
+    throw new LimitError(
+      `The ${kind} "${name}" is ${size} characters (without whitespace); AWS allows at most ${limit}. Split the analysis or shorten its names.`,
+    );
   }
   return doc;
 }

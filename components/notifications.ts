@@ -32,10 +32,10 @@ export function notificationFiltersFor(src: NotificationSource): NotificationFil
   const filters: NotificationFilter[] =
     src.stage === "webdev"
       ? src.affiliates.map((a) => ({
-        target: "job-manager" as const,
-        filterPrefix: `${a.AffiliateName}/${a.UserInput ? "submissions" : "results"}/`,
-        filterSuffix: SUBMIT_SUFFIX,
-      }))
+          target: "job-manager" as const,
+          filterPrefix: `${a.AffiliateName}/${a.UserInput ? "submissions" : "results"}/`,
+          filterSuffix: SUBMIT_SUFFIX,
+        }))
       : [{ target: "job-manager", filterSuffix: SUBMIT_SUFFIX }];
   const post = src.postProcessing;
   if (post !== undefined) filters.push({ target: "postprocess", filterSuffix: `process_results/${post.PostTrigger}` });
@@ -44,10 +44,15 @@ export function notificationFiltersFor(src: NotificationSource): NotificationFil
 
 /** S3's rule: the object key starts with the prefix and ends with the suffix. */
 function matchesNotificationFilter(filter: NotificationFilter, key: string): boolean {
-  return (filter.filterPrefix === undefined || key.startsWith(filter.filterPrefix)) && key.endsWith(filter.filterSuffix);
+  return (
+    (filter.filterPrefix === undefined || key.startsWith(filter.filterPrefix)) && key.endsWith(filter.filterSuffix)
+  );
 }
 
 /** The Lambda an object-created event of `key` is delivered to, if any. */
-export function notificationTarget(filters: readonly NotificationFilter[], key: string): NotificationFilter["target"] | undefined {
+export function notificationTarget(
+  filters: readonly NotificationFilter[],
+  key: string,
+): NotificationFilter["target"] | undefined {
   return filters.find((f) => matchesNotificationFilter(f, key))?.target;
 }

@@ -46,11 +46,14 @@ const DASHBOARD_UTILS_STAND_IN = { iaeInstanceProfileArn: "", iaeRoleArn: "", ke
 /** The blueprint and bucket of an analysis stack file the dashboard also serves. */
 function dashboardAnalysisOf(file: string): { blueprint: Blueprint; bucketName: string } {
   const { blueprint, config } = loadStackFile(file);
-  if (blueprint === undefined) throw new Error(`Stack config: neurocaas:dashboard.analysisStacks names ${file}, which has no neurocaas:blueprint`);
+  if (blueprint === undefined)
+    throw new Error(`Stack config: neurocaas:dashboard.analysisStacks names ${file}, which has no neurocaas:blueprint`);
   try {
     return { blueprint, bucketName: stackBucketName(config, blueprint) };
   } catch (err) {
-    throw new Error(`Stack file ${file} (neurocaas:dashboard.analysisStacks): ${(err as Error).message}`, { cause: err });
+    throw new Error(`Stack file ${file} (neurocaas:dashboard.analysisStacks): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -69,7 +72,8 @@ export function defineStack(settings: StackSettings): StackOutputs {
   let exportedUtils: pulumi.Output<UtilsOutputs> | undefined;
   if (settings.deployUtils) {
     const region = requireRegion(settings, "to deploy the utils resources");
-    if (settings.utils.sshCidr === undefined) throw new Error("Stack config: neurocaas:sshCidr is required when neurocaas:deployUtils is true");
+    if (settings.utils.sshCidr === undefined)
+      throw new Error("Stack config: neurocaas:sshCidr is required when neurocaas:deployUtils is true");
     const utils = new UtilsStack("utils", {
       region,
       namePrefix: settings.namePrefix,
@@ -81,7 +85,10 @@ export function defineStack(settings: StackSettings): StackOutputs {
     utilsOutputs = utils.outputs;
     exportedUtils = utils.outputs;
   } else if (settings.blueprint !== undefined) {
-    if (settings.utilsStack === undefined) throw new Error("Stack config: an analysis stack needs neurocaas:utilsStack unless neurocaas:deployUtils is true");
+    if (settings.utilsStack === undefined)
+      throw new Error(
+        "Stack config: an analysis stack needs neurocaas:utilsStack unless neurocaas:deployUtils is true",
+      );
     const ref = new pulumi.StackReference("utils-stack", { name: settings.utilsStack });
     utilsOutputs = ref.requireOutput(UTILS_OUTPUT) as pulumi.Output<UtilsOutputs>;
   }
@@ -132,11 +139,16 @@ export function defineStack(settings: StackSettings): StackOutputs {
       ...(bp !== undefined ? [{ blueprint: bp, bucketName: settings.bucketName ?? bp.PipelineName }] : []),
       ...settings.dashboard.analysisStacks.map(dashboardAnalysisOf),
     ];
-    if (served.length === 0) throw new Error("Stack config: neurocaas:dashboard serves no analysis: give the stack a blueprint or list analysis stack files in neurocaas:dashboard.analysisStacks");
+    if (served.length === 0)
+      throw new Error(
+        "Stack config: neurocaas:dashboard serves no analysis: give the stack a blueprint or list analysis stack files in neurocaas:dashboard.analysisStacks",
+      );
     const dashboard = new WebDashboard("dashboard", {
       region: requireRegion(settings, "to deploy the web dashboard"),
       namePrefix: settings.namePrefix,
-      analyses: served.map((a) => runtimeConfigFromBlueprint(a.blueprint, DASHBOARD_UTILS_STAND_IN, { bucketName: a.bucketName })),
+      analyses: served.map((a) =>
+        runtimeConfigFromBlueprint(a.blueprint, DASHBOARD_UTILS_STAND_IN, { bucketName: a.bucketName }),
+      ),
       cognitoDomainPrefix: settings.dashboard.loginDomain,
       keySignIn: settings.dashboard.keySignIn,
     });
@@ -144,17 +156,21 @@ export function defineStack(settings: StackSettings): StackOutputs {
     dashboardUrl = dashboard.url;
   }
   if (bp !== undefined && utilsOutputs !== undefined) {
-    const pipeline = new AnalysisPipeline(bp.PipelineName, {
-      blueprint: bp,
-      ...(settings.bucketName !== undefined ? { bucketName: settings.bucketName } : {}),
-      utils: utilsOutputs,
-      corsOrigins: settings.corsOrigins,
-      forceDestroy: settings.forceDestroy,
-      logRetentionDays: settings.logRetentionDays,
-      budgetParameterPrefix: settings.budgetParameterPrefix,
-      bypassBuckets: settings.bypassBuckets,
-      ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
-    }, { dependsOn: userResources }); // group memberships name users created in this program
+    const pipeline = new AnalysisPipeline(
+      bp.PipelineName,
+      {
+        blueprint: bp,
+        ...(settings.bucketName !== undefined ? { bucketName: settings.bucketName } : {}),
+        utils: utilsOutputs,
+        corsOrigins: settings.corsOrigins,
+        forceDestroy: settings.forceDestroy,
+        logRetentionDays: settings.logRetentionDays,
+        budgetParameterPrefix: settings.budgetParameterPrefix,
+        bypassBuckets: settings.bypassBuckets,
+        ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
+      },
+      { dependsOn: userResources },
+    ); // group memberships name users created in this program
     analysis = {
       bucketName: pipeline.bucket.bucket,
       jobManagerFunction: pipeline.jobManager.name,

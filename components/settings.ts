@@ -1,11 +1,18 @@
 import { BlueprintError, type BlueprintIssue } from "../model/blueprint/errors";
 import { BLUEPRINT_CONFIG_KEY, validateBlueprint } from "../model/blueprint/parse";
-import { REGION_PATTERN, USER_NAME_PATTERN, BUCKET_NAME_PATTERN, AFFILIATE_NAME_PATTERN } from "../model/blueprint/schema";
+import {
+  REGION_PATTERN,
+  USER_NAME_PATTERN,
+  BUCKET_NAME_PATTERN,
+  AFFILIATE_NAME_PATTERN,
+} from "../model/blueprint/schema";
 import type { Blueprint } from "../model/blueprint/types";
 import { DEFAULT_BUDGET_PARAMETER_PREFIX } from "../model/runtime-config";
 
 /** Retention values CloudWatch Logs accepts. */
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 export const DEFAULTS = {
   deployUtils: false,
@@ -35,7 +42,12 @@ const NAME_PREFIX = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
  * and `-`, so the utils resources of two stacks (e.g. `dev` and `utils`) never share a name.
  */
 export function defaultNamePrefix(stack: string): string {
-  const slug = stack.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 22).replace(/-+$/, "");
+  const slug = stack
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 22)
+    .replace(/-+$/, "");
   return slug === "" ? "neurocaas" : `neurocaas-${slug}`;
 }
 
@@ -171,10 +183,19 @@ class Reader {
     return this.fail(key, v, expected);
   }
 
-  strList(key: string, fallback: readonly string[], pattern?: RegExp, expected = "a list of non-empty strings"): readonly string[] {
+  strList(
+    key: string,
+    fallback: readonly string[],
+    pattern?: RegExp,
+    expected = "a list of non-empty strings",
+  ): readonly string[] {
     const v = this.get(key);
     if (v === undefined) return fallback;
-    if (Array.isArray(v) && v.every((s) => typeof s === "string" && s.length > 0 && (pattern === undefined || pattern.test(s)))) return v as string[];
+    if (
+      Array.isArray(v) &&
+      v.every((s) => typeof s === "string" && s.length > 0 && (pattern === undefined || pattern.test(s)))
+    )
+      return v as string[];
     this.fail(key, v, expected);
     return fallback;
   }
@@ -214,7 +235,11 @@ function userProfiles(r: Reader, key: string): UserProfileSettings[] {
   const v = r.raw(key);
   if (v === undefined) return [];
   if (!Array.isArray(v)) {
-    r.issues.push({ path: key, value: v, expected: "a list of {UserName, Groups: [{Analysis, Affiliate}], Console?, AccessKey?}" });
+    r.issues.push({
+      path: key,
+      value: v,
+      expected: "a list of {UserName, Groups: [{Analysis, Affiliate}], Console?, AccessKey?}",
+    });
     return [];
   }
   const out: UserProfileSettings[] = [];
@@ -229,12 +254,20 @@ function userProfiles(r: Reader, key: string): UserProfileSettings[] {
     let ok = true;
     for (const k of Object.keys(o)) {
       if (!["UserName", "Groups", "Console", "AccessKey"].includes(k)) {
-        r.issues.push({ path: `${at}.${k}`, value: o[k], expected: "no such key (allowed: UserName, Groups, Console, AccessKey)" });
+        r.issues.push({
+          path: `${at}.${k}`,
+          value: o[k],
+          expected: "no such key (allowed: UserName, Groups, Console, AccessKey)",
+        });
         ok = false;
       }
     }
     if (typeof o.UserName !== "string" || !userRe.test(o.UserName)) {
-      r.issues.push({ path: `${at}.UserName`, value: o.UserName, expected: 'an IAM user name (letters, digits and "._@+=,-") without region suffix' });
+      r.issues.push({
+        path: `${at}.UserName`,
+        value: o.UserName,
+        expected: 'an IAM user name (letters, digits and "._@+=,-") without region suffix',
+      });
       ok = false;
     }
     const groups: GroupMembershipRef[] = [];
@@ -247,7 +280,12 @@ function userProfiles(r: Reader, key: string): UserProfileSettings[] {
         const analysisOk = typeof gg.Analysis === "string" && new RegExp(BUCKET_NAME_PATTERN).test(gg.Analysis);
         const affiliateOk = typeof gg.Affiliate === "string" && new RegExp(AFFILIATE_NAME_PATTERN).test(gg.Affiliate);
         if (!analysisOk || !affiliateOk || Object.keys(gg).length !== 2) {
-          r.issues.push({ path: `${at}.Groups[${j}]`, value: g, expected: "an object {Analysis: <analysis name, the blueprint's PipelineName>, Affiliate: <affiliate name>}" });
+          r.issues.push({
+            path: `${at}.Groups[${j}]`,
+            value: g,
+            expected:
+              "an object {Analysis: <analysis name, the blueprint's PipelineName>, Affiliate: <affiliate name>}",
+          });
           ok = false;
         } else groups.push({ Analysis: gg.Analysis as string, Affiliate: gg.Affiliate as string });
       });
@@ -273,9 +311,17 @@ function userProfiles(r: Reader, key: string): UserProfileSettings[] {
 const BUCKET_NAME_KEY = "neurocaas:bucketName";
 
 function readBucketName(r: Reader, hasBlueprint: boolean): string | undefined {
-  const name = r.str(BUCKET_NAME_KEY, new RegExp(BUCKET_NAME_PATTERN), 'an S3 bucket name for the analysis: 3-63 lowercase letters, digits or "-", starting and ending with a letter or digit (default: the blueprint\'s PipelineName)');
+  const name = r.str(
+    BUCKET_NAME_KEY,
+    new RegExp(BUCKET_NAME_PATTERN),
+    'an S3 bucket name for the analysis: 3-63 lowercase letters, digits or "-", starting and ending with a letter or digit (default: the blueprint\'s PipelineName)',
+  );
   if (name !== undefined && !hasBlueprint) {
-    r.issues.push({ path: BUCKET_NAME_KEY, value: name, expected: "no bucket name: this stack has no neurocaas:blueprint (the key names an analysis stack's bucket)" });
+    r.issues.push({
+      path: BUCKET_NAME_KEY,
+      value: name,
+      expected: "no bucket name: this stack has no neurocaas:blueprint (the key names an analysis stack's bucket)",
+    });
   }
   return name;
 }
@@ -304,49 +350,115 @@ export function stackSettingsFromConfig(get: Getter, self: StackIdentity = DEFAU
   if (rawBlueprint !== undefined) {
     const result = validateBlueprint(rawBlueprint);
     if (result.ok) blueprint = result.blueprint;
-    else for (const i of result.issues) r.issues.push({ ...i, path: i.path === "(root)" ? BLUEPRINT_CONFIG_KEY : `${BLUEPRINT_CONFIG_KEY}.${i.path}` });
+    else
+      for (const i of result.issues)
+        r.issues.push({ ...i, path: i.path === "(root)" ? BLUEPRINT_CONFIG_KEY : `${BLUEPRINT_CONFIG_KEY}.${i.path}` });
   }
   const awsRegion = r.str("aws:region", new RegExp(REGION_PATTERN), 'an AWS region code such as "us-east-1"');
   if (awsRegion !== undefined && blueprint !== undefined && awsRegion !== blueprint.REGION) {
-    r.issues.push({ path: `${BLUEPRINT_CONFIG_KEY}.REGION`, value: blueprint.REGION, expected: `the stack's aws:region "${awsRegion}"` });
+    r.issues.push({
+      path: `${BLUEPRINT_CONFIG_KEY}.REGION`,
+      value: blueprint.REGION,
+      expected: `the stack's aws:region "${awsRegion}"`,
+    });
   }
   const bucketName = readBucketName(r, rawBlueprint !== undefined);
   const deployUtils = r.bool("neurocaas:deployUtils", DEFAULTS.deployUtils);
-  const givenUtilsStack = r.str("neurocaas:utilsStack", /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)?$/, 'a stack name ("utils") or a fully qualified one ("myorg/neurocaas/utils"; on a self-managed backend "organization/neurocaas/utils")');
-  const utilsStack = rawBlueprint !== undefined && !deployUtils ? qualifiedStackName(givenUtilsStack ?? DEFAULTS.utilsStackName, self) : undefined;
-  const namePrefix = r.str("neurocaas:namePrefix", NAME_PREFIX, 'a name prefix of 2-32 lowercase letters, digits or "-", such as "neurocaas-utils"') ?? defaultNamePrefix(self.stack);
+  const givenUtilsStack = r.str(
+    "neurocaas:utilsStack",
+    /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)?$/,
+    'a stack name ("utils") or a fully qualified one ("myorg/neurocaas/utils"; on a self-managed backend "organization/neurocaas/utils")',
+  );
+  const utilsStack =
+    rawBlueprint !== undefined && !deployUtils
+      ? qualifiedStackName(givenUtilsStack ?? DEFAULTS.utilsStackName, self)
+      : undefined;
+  const namePrefix =
+    r.str(
+      "neurocaas:namePrefix",
+      NAME_PREFIX,
+      'a name prefix of 2-32 lowercase letters, digits or "-", such as "neurocaas-utils"',
+    ) ?? defaultNamePrefix(self.stack);
   const sshCidr = r.str("neurocaas:sshCidr", validCidr, 'an IPv4 CIDR such as "203.0.113.0/24"');
   if (deployUtils && sshCidr === undefined && r.raw("neurocaas:sshCidr") === undefined) {
-    r.issues.push({ path: "neurocaas:sshCidr", value: undefined, expected: "the CIDR allowed to SSH into development instances (required when neurocaas:deployUtils is true)" });
+    r.issues.push({
+      path: "neurocaas:sshCidr",
+      value: undefined,
+      expected: "the CIDR allowed to SSH into development instances (required when neurocaas:deployUtils is true)",
+    });
   }
-  const keyName = r.str("neurocaas:keyName", /^[A-Za-z0-9_.-]{1,255}$/, "a key pair name") ?? defaultKeyName(namePrefix);
+  const keyName =
+    r.str("neurocaas:keyName", /^[A-Za-z0-9_.-]{1,255}$/, "a key pair name") ?? defaultKeyName(namePrefix);
   const vpcId = r.str("neurocaas:vpcId", /^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as "vpc-0123abcd"');
-  const subnetIds = r.strList("neurocaas:subnetIds", [], /^subnet-[0-9a-f]{8,17}$/, 'a list of subnet ids such as "subnet-0123abcd"');
+  const subnetIds = r.strList(
+    "neurocaas:subnetIds",
+    [],
+    /^subnet-[0-9a-f]{8,17}$/,
+    'a list of subnet ids such as "subnet-0123abcd"',
+  );
   // The security groups go into vpcId and IAEs launch into subnetIds: one without the other puts
   // them in different VPCs (or fails in an account without a default VPC).
   if (vpcId !== undefined && subnetIds.length === 0 && r.raw("neurocaas:subnetIds") === undefined) {
-    r.issues.push({ path: "neurocaas:subnetIds", value: undefined, expected: "the subnets of neurocaas:vpcId that IAEs launch into (vpcId and subnetIds go together)" });
+    r.issues.push({
+      path: "neurocaas:subnetIds",
+      value: undefined,
+      expected: "the subnets of neurocaas:vpcId that IAEs launch into (vpcId and subnetIds go together)",
+    });
   }
   if (vpcId === undefined && subnetIds.length > 0 && r.raw("neurocaas:vpcId") === undefined) {
-    r.issues.push({ path: "neurocaas:vpcId", value: undefined, expected: "the VPC of neurocaas:subnetIds, where the security groups are created (vpcId and subnetIds go together)" });
+    r.issues.push({
+      path: "neurocaas:vpcId",
+      value: undefined,
+      expected:
+        "the VPC of neurocaas:subnetIds, where the security groups are created (vpcId and subnetIds go together)",
+    });
   }
   const guardEnabled = r.bool("neurocaas:deployGuard", deployUtils);
-  const schedule = r.str("neurocaas:guardSchedule", validSchedule, 'an EventBridge schedule: "rate(1 minute)", "rate(15 minutes)" (singular only for 1) or "cron(0/15 * * * ? *)" (six fields)') ?? DEFAULTS.guardSchedule;
-  const exempt = r.str("neurocaas:exemptInstancesParameter", PARAMETER_NAME, "an SSM parameter name") ?? DEFAULTS.exemptInstancesParameter;
-  const corsOrigins = r.raw("neurocaas:corsOrigins") === undefined ? undefined : r.strList("neurocaas:corsOrigins", [], ORIGIN, 'a list of origins such as "https://neurocaas.org"');
+  const schedule =
+    r.str(
+      "neurocaas:guardSchedule",
+      validSchedule,
+      'an EventBridge schedule: "rate(1 minute)", "rate(15 minutes)" (singular only for 1) or "cron(0/15 * * * ? *)" (six fields)',
+    ) ?? DEFAULTS.guardSchedule;
+  const exempt =
+    r.str("neurocaas:exemptInstancesParameter", PARAMETER_NAME, "an SSM parameter name") ??
+    DEFAULTS.exemptInstancesParameter;
+  const corsOrigins =
+    r.raw("neurocaas:corsOrigins") === undefined
+      ? undefined
+      : r.strList("neurocaas:corsOrigins", [], ORIGIN, 'a list of origins such as "https://neurocaas.org"');
   const forceDestroy = r.bool("neurocaas:forceDestroy", DEFAULTS.forceDestroy);
   let logRetentionDays: number = DEFAULTS.logRetentionDays;
   const retention = r.raw("neurocaas:logRetentionDays");
   if (retention !== undefined) {
     const n = typeof retention === "string" && /^\d+$/.test(retention) ? Number(retention) : retention;
     if (typeof n === "number" && (LOG_RETENTION_DAYS as readonly number[]).includes(n)) logRetentionDays = n;
-    else r.issues.push({ path: "neurocaas:logRetentionDays", value: retention, expected: `one of ${LOG_RETENTION_DAYS.join(", ")}` });
+    else
+      r.issues.push({
+        path: "neurocaas:logRetentionDays",
+        value: retention,
+        expected: `one of ${LOG_RETENTION_DAYS.join(", ")}`,
+      });
   }
-  const budgetParameterPrefix = r.str("neurocaas:budgetParameterPrefix", /^\/[A-Za-z0-9_./-]*[A-Za-z0-9_.-]$/, 'a parameter path such as "/neurocaas/budgets"') ?? DEFAULTS.budgetParameterPrefix;
-  const bypassBuckets = r.strList("neurocaas:bypassBuckets", [], /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "a list of S3 bucket names");
+  const budgetParameterPrefix =
+    r.str(
+      "neurocaas:budgetParameterPrefix",
+      /^\/[A-Za-z0-9_./-]*[A-Za-z0-9_.-]$/,
+      'a parameter path such as "/neurocaas/budgets"',
+    ) ?? DEFAULTS.budgetParameterPrefix;
+  const bypassBuckets = r.strList(
+    "neurocaas:bypassBuckets",
+    [],
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "a list of S3 bucket names",
+  );
   const profiles = userProfiles(r, "neurocaas:userProfiles");
   const dashboard = dashboardSettings(r);
-  const dashboardOrigin = r.str("neurocaas:dashboardOrigin", /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/, 'the dashboard\'s origin such as "https://d1234abcd.cloudfront.net" (https, no path)');
+  const dashboardOrigin = r.str(
+    "neurocaas:dashboardOrigin",
+    /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/,
+    'the dashboard\'s origin such as "https://d1234abcd.cloudfront.net" (https, no path)',
+  );
   const region = awsRegion ?? blueprint?.REGION;
   if (profiles.length > 0 && region === undefined) {
     r.issues.push({ path: "aws:region", value: undefined, expected: "the region (user names are {UserName}{region})" });
@@ -359,7 +471,12 @@ export function stackSettingsFromConfig(get: Getter, self: StackIdentity = DEFAU
     ...(bucketName !== undefined ? { bucketName } : {}),
     deployUtils,
     ...(utilsStack !== undefined ? { utilsStack } : {}),
-    utils: { ...(sshCidr !== undefined ? { sshCidr } : {}), keyName, ...(vpcId !== undefined ? { vpcId } : {}), subnetIds },
+    utils: {
+      ...(sshCidr !== undefined ? { sshCidr } : {}),
+      keyName,
+      ...(vpcId !== undefined ? { vpcId } : {}),
+      subnetIds,
+    },
     guard: { enabled: guardEnabled, schedule, exemptInstancesParameter: exempt },
     namePrefix,
     ...(corsOrigins !== undefined ? { corsOrigins } : {}),
@@ -376,14 +493,28 @@ export function stackSettingsFromConfig(get: Getter, self: StackIdentity = DEFAU
 function dashboardSettings(r: Reader): DashboardSettings | undefined {
   const raw = r.raw("neurocaas:dashboard");
   if (raw === undefined) return undefined;
-  const expected = '{loginDomain: "a Cognito domain prefix (lowercase letters, digits, -)", keySignIn?: boolean, analysisStacks?: ["stacks/analysis.yaml", ...]}';
+  const expected =
+    '{loginDomain: "a Cognito domain prefix (lowercase letters, digits, -)", keySignIn?: boolean, analysisStacks?: ["stacks/analysis.yaml", ...]}';
   const v = raw as { loginDomain?: unknown; keySignIn?: unknown; analysisStacks?: unknown };
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || Object.keys(raw).some((k) => k !== "loginDomain" && k !== "keySignIn" && k !== "analysisStacks")) {
+  if (
+    typeof raw !== "object" ||
+    raw === null ||
+    Array.isArray(raw) ||
+    Object.keys(raw).some((k) => k !== "loginDomain" && k !== "keySignIn" && k !== "analysisStacks")
+  ) {
     r.issues.push({ path: "neurocaas:dashboard", value: raw, expected });
     return undefined;
   }
-  if (typeof v.loginDomain !== "string" || !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v.loginDomain) || /aws|amazon|cognito/.test(v.loginDomain)) {
-    r.issues.push({ path: "neurocaas:dashboard.loginDomain", value: v.loginDomain, expected: "a Cognito domain prefix: 1-63 lowercase letters, digits and -, without aws, amazon or cognito" });
+  if (
+    typeof v.loginDomain !== "string" ||
+    !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v.loginDomain) ||
+    /aws|amazon|cognito/.test(v.loginDomain)
+  ) {
+    r.issues.push({
+      path: "neurocaas:dashboard.loginDomain",
+      value: v.loginDomain,
+      expected: "a Cognito domain prefix: 1-63 lowercase letters, digits and -, without aws, amazon or cognito",
+    });
     return undefined;
   }
   if (v.keySignIn !== undefined && typeof v.keySignIn !== "boolean") {
@@ -392,7 +523,11 @@ function dashboardSettings(r: Reader): DashboardSettings | undefined {
   }
   const stacks = v.analysisStacks ?? [];
   if (!Array.isArray(stacks) || !stacks.every((f) => typeof f === "string" && f.length > 0)) {
-    r.issues.push({ path: "neurocaas:dashboard.analysisStacks", value: v.analysisStacks, expected: 'a list of analysis stack files such as "stacks/caiman-ncap-web.yaml"' });
+    r.issues.push({
+      path: "neurocaas:dashboard.analysisStacks",
+      value: v.analysisStacks,
+      expected: 'a list of analysis stack files such as "stacks/caiman-ncap-web.yaml"',
+    });
     return undefined;
   }
   return { loginDomain: v.loginDomain, keySignIn: v.keySignIn ?? true, analysisStacks: stacks as string[] };

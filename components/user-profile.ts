@@ -37,29 +37,45 @@ export class UserProfile extends pulumi.ComponentResource {
     this.iamUserName = checkNameLength("IAM user", iamUserName(args.userName, args.region), NAME_LIMITS.iamUser);
     checkGroupsPerUser(this.iamUserName, args.groups);
     const parent = { parent: this };
-    this.user = new aws.iam.User(`${name}-user`, {
-      name: this.iamUserName,
-      path: "/neurocaas/",
-      tags: neurocaasTags(SHARED_ANALYSIS, SHARED_STAGE, "user-profile"),
-    }, parent);
+    this.user = new aws.iam.User(
+      `${name}-user`,
+      {
+        name: this.iamUserName,
+        path: "/neurocaas/",
+        tags: neurocaasTags(SHARED_ANALYSIS, SHARED_STAGE, "user-profile"),
+      },
+      parent,
+    );
     if (args.console) {
       // AWS never returns the password again: after a refresh these inputs read as changed, and
       // without ignoreChanges the next `up` would replace the profile and reset the user's password.
-      const login = new aws.iam.UserLoginProfile(`${name}-login`, {
-        user: this.user.name,
-        passwordResetRequired: true,
-        passwordLength: 24,
-      }, { parent: this, additionalSecretOutputs: ["password"], ignoreChanges: [...LOGIN_PROFILE_IGNORED] });
+      const login = new aws.iam.UserLoginProfile(
+        `${name}-login`,
+        {
+          user: this.user.name,
+          passwordResetRequired: true,
+          passwordLength: 24,
+        },
+        { parent: this, additionalSecretOutputs: ["password"], ignoreChanges: [...LOGIN_PROFILE_IGNORED] },
+      );
       this.password = pulumi.secret(login.password);
       // A user who must reset the initial password needs iam:ChangePassword on themself.
-      new aws.iam.UserPolicy(`${name}-change-password`, {
-        user: this.user.name,
-        name: "change-own-password",
-        policy: JSON.stringify(changeOwnPasswordPolicy(args.region)),
-      }, parent);
+      new aws.iam.UserPolicy(
+        `${name}-change-password`,
+        {
+          user: this.user.name,
+          name: "change-own-password",
+          policy: JSON.stringify(changeOwnPasswordPolicy(args.region)),
+        },
+        parent,
+      );
     }
     if (args.accessKey) {
-      const key = new aws.iam.AccessKey(`${name}-access-key`, { user: this.user.name }, { parent: this, additionalSecretOutputs: ["secret"] });
+      const key = new aws.iam.AccessKey(
+        `${name}-access-key`,
+        { user: this.user.name },
+        { parent: this, additionalSecretOutputs: ["secret"] },
+      );
       this.accessKeyId = pulumi.secret(key.id);
       this.secretAccessKey = pulumi.secret(key.secret);
     }

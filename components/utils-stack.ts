@@ -51,7 +51,10 @@ export interface UtilsOutputs {
  * instance profile built on it, and anything launched with that profile, only ever sees the role
  * with its permissions attached, never the bare role IAM creates first.
  */
-export function resolvedRoleName(role: aws.iam.Role, policies: readonly pulumi.CustomResource[]): pulumi.Output<string> {
+export function resolvedRoleName(
+  role: aws.iam.Role,
+  policies: readonly pulumi.CustomResource[],
+): pulumi.Output<string> {
   return pulumi.all([role.name, ...policies.map((p) => p.id)]).apply(([roleName]) => roleName);
 }
 
@@ -76,60 +79,103 @@ export class UtilsStack extends pulumi.ComponentResource {
     const tags = (component: string) => neurocaasTags(SHARED_ANALYSIS, SHARED_STAGE, component);
     const partition = partitionOf(args.region);
 
-    this.iaeRole = new aws.iam.Role(`${name}-iae-role`, {
-      name: fitName(args.namePrefix, "dev-iae", NAME_LIMITS.iamRole),
-      description: "NeuroCAAS development instances: SSM agent only; analysis buckets grant access in their bucket policies",
-      assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
-      tags: tags("iae-role"),
-    }, parent);
-    const iaeSsm = new aws.iam.RolePolicyAttachment(`${name}-iae-ssm`, {
-      role: this.iaeRole.name,
-      policyArn: `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`,
-    }, parent);
-    this.iaeInstanceProfile = new aws.iam.InstanceProfile(`${name}-iae-profile`, {
-      name: fitName(args.namePrefix, "dev-iae", NAME_LIMITS.instanceProfile),
-      role: resolvedRoleName(this.iaeRole, [iaeSsm]),
-      tags: tags("iae-role"),
-    }, { parent: this, dependsOn: [iaeSsm] });
+    this.iaeRole = new aws.iam.Role(
+      `${name}-iae-role`,
+      {
+        name: fitName(args.namePrefix, "dev-iae", NAME_LIMITS.iamRole),
+        description:
+          "NeuroCAAS development instances: SSM agent only; analysis buckets grant access in their bucket policies",
+        assumeRolePolicy: trustPolicyJson("ec2.amazonaws.com"),
+        tags: tags("iae-role"),
+      },
+      parent,
+    );
+    const iaeSsm = new aws.iam.RolePolicyAttachment(
+      `${name}-iae-ssm`,
+      {
+        role: this.iaeRole.name,
+        policyArn: `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`,
+      },
+      parent,
+    );
+    this.iaeInstanceProfile = new aws.iam.InstanceProfile(
+      `${name}-iae-profile`,
+      {
+        name: fitName(args.namePrefix, "dev-iae", NAME_LIMITS.instanceProfile),
+        role: resolvedRoleName(this.iaeRole, [iaeSsm]),
+        tags: tags("iae-role"),
+      },
+      { parent: this, dependsOn: [iaeSsm] },
+    );
 
     // Named explicitly rather than left to EC2's implicit default: an account or region without a
     // default VPC fails the preview at this lookup instead of half-way through `pulumi up`.
-    this.vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : new DefaultVpc(`${name}-default-vpc`, {}, parent).vpcId;
-    this.iaeSecurityGroup = new aws.ec2.SecurityGroup(`${name}-iae-sg`, {
-      name: `${args.namePrefix}-iae`,
-      description: "NeuroCAAS IAEs: no ingress; egress for S3, SSM and package downloads",
-      vpcId: this.vpcId,
-      egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
-      tags: tags("iae-security-group"),
-    }, fixedName);
-    this.devSecurityGroup = new aws.ec2.SecurityGroup(`${name}-dev-sg`, {
-      name: `${args.namePrefix}-dev`,
-      description: "NeuroCAAS development instances: SSH from the configured CIDR only",
-      vpcId: this.vpcId,
-      ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [args.sshCidr], description: "SSH from the configured CIDR" }],
-      egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
-      tags: tags("dev-security-group"),
-    }, fixedName);
+    this.vpcId =
+      args.vpcId !== undefined ? pulumi.output(args.vpcId) : new DefaultVpc(`${name}-default-vpc`, {}, parent).vpcId;
+    this.iaeSecurityGroup = new aws.ec2.SecurityGroup(
+      `${name}-iae-sg`,
+      {
+        name: `${args.namePrefix}-iae`,
+        description: "NeuroCAAS IAEs: no ingress; egress for S3, SSM and package downloads",
+        vpcId: this.vpcId,
+        egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
+        tags: tags("iae-security-group"),
+      },
+      fixedName,
+    );
+    this.devSecurityGroup = new aws.ec2.SecurityGroup(
+      `${name}-dev-sg`,
+      {
+        name: `${args.namePrefix}-dev`,
+        description: "NeuroCAAS development instances: SSH from the configured CIDR only",
+        vpcId: this.vpcId,
+        ingress: [
+          {
+            protocol: "tcp",
+            fromPort: 22,
+            toPort: 22,
+            cidrBlocks: [args.sshCidr],
+            description: "SSH from the configured CIDR",
+          },
+        ],
+        egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress" }],
+        tags: tags("dev-security-group"),
+      },
+      fixedName,
+    );
 
     const key = new tls.PrivateKey(`${name}-ssh-key`, { algorithm: "ED25519" }, parent);
-    this.keyPair = new aws.ec2.KeyPair(`${name}-key-pair`, {
-      keyName: args.keyName,
-      publicKey: key.publicKeyOpenssh,
-      tags: tags("key-pair"),
-    }, fixedName);
+    this.keyPair = new aws.ec2.KeyPair(
+      `${name}-key-pair`,
+      {
+        keyName: args.keyName,
+        publicKey: key.publicKeyOpenssh,
+        tags: tags("key-pair"),
+      },
+      fixedName,
+    );
     const parameterName = `${PRIVATE_KEY_PARAMETER_PREFIX}/${args.keyName}`;
-    this.privateKeyParameter = new aws.ssm.Parameter(`${name}-private-key`, {
-      name: parameterName,
-      description: `Private key of the EC2 key pair ${args.keyName} (OpenSSH format)`,
-      type: "SecureString",
-      value: key.privateKeyOpenssh,
-      tags: tags("key-pair"),
-    }, fixedName);
+    this.privateKeyParameter = new aws.ssm.Parameter(
+      `${name}-private-key`,
+      {
+        name: parameterName,
+        description: `Private key of the EC2 key pair ${args.keyName} (OpenSSH format)`,
+        type: "SecureString",
+        value: key.privateKeyOpenssh,
+        tags: tags("key-pair"),
+      },
+      fixedName,
+    );
 
     this.outputs = pulumi
       .all([
-        this.iaeRole.name, this.iaeRole.arn, this.iaeInstanceProfile.name, this.iaeInstanceProfile.arn,
-        this.iaeSecurityGroup.id, this.devSecurityGroup.id, this.keyPair.keyName,
+        this.iaeRole.name,
+        this.iaeRole.arn,
+        this.iaeInstanceProfile.name,
+        this.iaeInstanceProfile.arn,
+        this.iaeSecurityGroup.id,
+        this.devSecurityGroup.id,
+        this.keyPair.keyName,
       ])
       .apply(([roleName, roleArn, profileName, profileArn, iaeSg, devSg, keyName]): UtilsOutputs => ({
         region: args.region,

@@ -91,9 +91,13 @@ export class AwsChunkedDecoder {
         return;
       case "size": {
         const [sizeText, ...extensions] = line.split(";");
-        if (!/^[0-9a-fA-F]{1,16}$/.test(sizeText)) this.fail("InvalidRequest", `Malformed aws-chunked chunk size "${sizeText.slice(0, 32)}".`);
-        const signature = extensions.map((e) => /^chunk-signature=([0-9a-f]{64})$/.exec(e.trim())?.[1]).find((s) => s !== undefined);
-        if (this.options.signing && signature === undefined) this.fail("SignatureDoesNotMatch", "An aws-chunked chunk has no chunk-signature.");
+        if (!/^[0-9a-fA-F]{1,16}$/.test(sizeText))
+          this.fail("InvalidRequest", `Malformed aws-chunked chunk size "${sizeText.slice(0, 32)}".`);
+        const signature = extensions
+          .map((e) => /^chunk-signature=([0-9a-f]{64})$/.exec(e.trim())?.[1])
+          .find((s) => s !== undefined);
+        if (this.options.signing && signature === undefined)
+          this.fail("SignatureDoesNotMatch", "An aws-chunked chunk has no chunk-signature.");
         this.chunkSignature = signature ?? "";
         this.remaining = parseInt(sizeText, 16);
         this.hash = createHash("sha256");
@@ -122,26 +126,42 @@ export class AwsChunkedDecoder {
   private async endChunk(): Promise<void> {
     if (!this.options.signing) return;
     const expected = await this.options.signing.chunkSignature(this.previous, this.hash.digest("hex"));
-    if (expected !== this.chunkSignature) this.fail("SignatureDoesNotMatch", "The signature of an aws-chunked chunk does not match (wrong key, or the body was altered).");
+    if (expected !== this.chunkSignature)
+      this.fail(
+        "SignatureDoesNotMatch",
+        "The signature of an aws-chunked chunk does not match (wrong key, or the body was altered).",
+      );
     this.previous = expected;
   }
 
   private async endTrailer(): Promise<void> {
     const headers = this.trailerLines.filter((l) => !l.toLowerCase().startsWith("x-amz-trailer-signature:"));
-    if (!this.options.trailer && headers.length > 0) this.fail("InvalidRequest", "The aws-chunked body has trailing headers but the request announced none.");
+    if (!this.options.trailer && headers.length > 0)
+      this.fail("InvalidRequest", "The aws-chunked body has trailing headers but the request announced none.");
     if (!this.options.signing || !this.options.trailer) return;
     const signatureLine = this.trailerLines.find((l) => l.toLowerCase().startsWith("x-amz-trailer-signature:"));
-    if (signatureLine === undefined) this.fail("SignatureDoesNotMatch", "The aws-chunked trailer has no x-amz-trailer-signature.");
-    const canonical = headers.map((l) => `${l.slice(0, l.indexOf(":")).trim().toLowerCase()}:${l.slice(l.indexOf(":") + 1).trim()}\n`).join("");
-    const expected = await this.options.signing.trailerSignature(this.previous, createHash("sha256").update(canonical).digest("hex"));
-    if (expected !== signatureLine.slice(signatureLine.indexOf(":") + 1).trim()) this.fail("SignatureDoesNotMatch", "The aws-chunked trailer signature does not match.");
+    if (signatureLine === undefined)
+      this.fail("SignatureDoesNotMatch", "The aws-chunked trailer has no x-amz-trailer-signature.");
+    const canonical = headers
+      .map((l) => `${l.slice(0, l.indexOf(":")).trim().toLowerCase()}:${l.slice(l.indexOf(":") + 1).trim()}\n`)
+      .join("");
+    const expected = await this.options.signing.trailerSignature(
+      this.previous,
+      createHash("sha256").update(canonical).digest("hex"),
+    );
+    if (expected !== signatureLine.slice(signatureLine.indexOf(":") + 1).trim())
+      this.fail("SignatureDoesNotMatch", "The aws-chunked trailer signature does not match.");
   }
 
   /** Call when the request body ended: throws unless the body was complete. */
   finish(): number {
-    if (this.state !== "done" || this.pending.length > 0) this.fail("IncompleteBody", "The aws-chunked body ended before its final chunk.");
+    if (this.state !== "done" || this.pending.length > 0)
+      this.fail("IncompleteBody", "The aws-chunked body ended before its final chunk.");
     if (this.options.decodedLength !== undefined && this.options.decodedLength !== this.decoded) {
-      this.fail("IncompleteBody", `You did not provide the number of bytes specified by x-amz-decoded-content-length (${this.options.decodedLength}); the body held ${this.decoded}.`);
+      this.fail(
+        "IncompleteBody",
+        `You did not provide the number of bytes specified by x-amz-decoded-content-length (${this.options.decodedLength}); the body held ${this.decoded}.`,
+      );
     }
     return this.decoded;
   }

@@ -20,7 +20,14 @@ function normalizeOrigin(origin: string): string | undefined {
   } catch {
     return undefined;
   }
-  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.pathname !== "/" || url.search || url.hash || url.username) return undefined;
+  if (
+    (url.protocol !== "http:" && url.protocol !== "https:") ||
+    url.pathname !== "/" ||
+    url.search ||
+    url.hash ||
+    url.username
+  )
+    return undefined;
   return url.origin;
 }
 
@@ -28,13 +35,19 @@ function normalizeOrigin(origin: string): string | undefined {
 export function parseAllowedOrigins(origins: readonly string[]): string[] {
   return origins.map((o) => {
     const n = normalizeOrigin(o);
-    if (n === undefined || n === "null") throw new Error(`--allow-origin: "${o}" is not an origin such as http://localhost:3000 (scheme, host and optional port; no path)`);
+    if (n === undefined || n === "null")
+      throw new Error(
+        `--allow-origin: "${o}" is not an origin such as http://localhost:3000 (scheme, host and optional port; no path)`,
+      );
     return n;
   });
 }
 
 /** Refuse a browser request from a foreign origin. */
-export function checkBrowserRequest(headers: Readonly<Record<string, string | undefined>>, allowed: readonly string[]): (BrowserCheck & { readonly failure?: undefined }) | { readonly failure: S3Failure } {
+export function checkBrowserRequest(
+  headers: Readonly<Record<string, string | undefined>>,
+  allowed: readonly string[],
+): (BrowserCheck & { readonly failure?: undefined }) | { readonly failure: S3Failure } {
   const origin = headers.origin;
   const site = headers["sec-fetch-site"]?.toLowerCase();
   if (origin !== undefined) {
@@ -43,11 +56,21 @@ export function checkBrowserRequest(headers: Readonly<Record<string, string | un
     if (from !== undefined && from === own) return {};
     if (from !== undefined && allowed.includes(from)) return { corsOrigin: from };
     return {
-      failure: s3Failure(403, "AccessDenied", `Cross-origin request from ${origin} refused: only pages of the endpoint itself${allowed.length > 0 ? ` and ${allowed.join(", ")}` : ""} may call it (allow an origin with \`neurocaas local --allow-origin ORIGIN\`)`),
+      failure: s3Failure(
+        403,
+        "AccessDenied",
+        `Cross-origin request from ${origin} refused: only pages of the endpoint itself${allowed.length > 0 ? ` and ${allowed.join(", ")}` : ""} may call it (allow an origin with \`neurocaas local --allow-origin ORIGIN\`)`,
+      ),
     };
   }
   if (site === "cross-site" || site === "same-site") {
-    return { failure: s3Failure(403, "AccessDenied", `Cross-site browser request (Sec-Fetch-Site: ${site}) without an Origin refused`) };
+    return {
+      failure: s3Failure(
+        403,
+        "AccessDenied",
+        `Cross-site browser request (Sec-Fetch-Site: ${site}) without an Origin refused`,
+      ),
+    };
   }
   return {};
 }

@@ -19,7 +19,14 @@ import {
 } from "../protocols/compute";
 import { ec2StateChangeEvent, spotInterruptionWarningEvent, type Ec2StateChangeEvent } from "./events";
 import { IaeProcess, type IaeExit } from "./iae-process";
-import { chooseIsolation, checkSandboxView, defaultSandboxView, DEFAULT_BWRAP, type IaeConfinement, type IaeIsolationMode } from "./iae-sandbox";
+import {
+  chooseIsolation,
+  checkSandboxView,
+  defaultSandboxView,
+  DEFAULT_BWRAP,
+  type IaeConfinement,
+  type IaeIsolationMode,
+} from "./iae-sandbox";
 import { readProcStat } from "./procfs";
 import { StateStore, type LocalCommandRecord, type LocalInstanceRecord } from "./state-store";
 import { resolveWorkingDirectory } from "./working-directory";
@@ -40,7 +47,12 @@ export interface LocalComputeArgs {
    * What every IAE process gets in its environment (AWS endpoint and credentials), or a function
    * giving each IAE its own; see iaeEnvironment for the rest.
    */
-  readonly iaeEnv: Readonly<Record<string, string>> | ((iae: { readonly instanceId: string; readonly tags: Readonly<Record<string, string>> }) => Readonly<Record<string, string>>);
+  readonly iaeEnv:
+    | Readonly<Record<string, string>>
+    | ((iae: {
+        readonly instanceId: string;
+        readonly tags: Readonly<Record<string, string>>;
+      }) => Readonly<Record<string, string>>);
   /** Prepended to each IAE's PATH (holds `neurocaas`). */
   readonly pathPrefix: readonly string[];
   /** What `~/neurocaas` means on a local IAE. */
@@ -130,12 +142,15 @@ export class LocalCompute implements ComputeBackend {
   prune(now: number, retentionMs = FORGET_TERMINATED_AFTER_MS): void {
     const gone = new Set<string>();
     for (const r of Object.values(this.state.instances)) {
-      if (r.state === "terminated" && r.endedAt !== undefined && now - Date.parse(r.endedAt) > retentionMs) gone.add(r.instanceId);
+      if (r.state === "terminated" && r.endedAt !== undefined && now - Date.parse(r.endedAt) > retentionMs)
+        gone.add(r.instanceId);
     }
     if (gone.size === 0) return;
     for (const id of gone) delete this.state.instances[id];
-    for (const [cid, c] of Object.entries(this.state.commands)) if (gone.has(c.instanceId)) delete this.state.commands[cid];
-    for (const [token, ids] of Object.entries(this.state.clientTokens)) if (ids.every((id) => gone.has(id))) delete this.state.clientTokens[token];
+    for (const [cid, c] of Object.entries(this.state.commands))
+      if (gone.has(c.instanceId)) delete this.state.commands[cid];
+    for (const [token, ids] of Object.entries(this.state.clientTokens))
+      if (ids.every((id) => gone.has(id))) delete this.state.clientTokens[token];
   }
 
   private get state() {
@@ -172,10 +187,16 @@ export class LocalCompute implements ComputeBackend {
     if (this.closing) throw new Error("local NeuroCAAS is shutting down; no new IAEs");
     const known = this.state.clientTokens[request.clientToken];
     if (known) {
-      return known.map((id) => this.state.instances[id]).filter(Boolean).map((r) => ({ instanceId: r.instanceId, instanceType: r.instanceType, spot: r.spot }));
+      return known
+        .map((id) => this.state.instances[id])
+        .filter(Boolean)
+        .map((r) => ({ instanceId: r.instanceId, instanceType: r.instanceType, spot: r.spot }));
     }
     if (request.instanceTags !== undefined && request.instanceTags.length !== request.count) {
-      throw new LaunchError("invalid-request", `instanceTags has ${request.instanceTags.length} entries for ${request.count} instances`);
+      throw new LaunchError(
+        "invalid-request",
+        `instanceTags has ${request.instanceTags.length} entries for ${request.count} instances`,
+      );
     }
     const ids: string[] = [];
     for (let i = 0; i < request.count; i++) {
@@ -235,7 +256,9 @@ export class LocalCompute implements ComputeBackend {
   /** A running IAE ended: let a queued one boot (tracked so `settle()` waits for it). */
   private freeSlot(): void {
     if (this.bootQueue.length === 0) return;
-    const next = this.drainBootQueue().catch((err: unknown) => this.log(`booting queued IAEs failed: ${(err as Error).message}`));
+    const next = this.drainBootQueue().catch((err: unknown) =>
+      this.log(`booting queued IAEs failed: ${(err as Error).message}`),
+    );
     this.finishing.add(next);
     void next.finally(() => this.finishing.delete(next));
   }
@@ -287,13 +310,21 @@ export class LocalCompute implements ComputeBackend {
   }
 
   async describe(instanceIds: readonly string[]): Promise<readonly IaeDescription[]> {
-    return instanceIds.map((id) => this.state.instances[id]).filter((r): r is LocalInstanceRecord => r !== undefined).map((r) => this.describeRecord(r));
+    return instanceIds
+      .map((id) => this.state.instances[id])
+      .filter((r): r is LocalInstanceRecord => r !== undefined)
+      .map((r) => this.describeRecord(r));
   }
 
   async listRunning(filter: RunningFilter): Promise<readonly IaeDescription[]> {
     return Object.values(this.state.instances)
       .filter((r) => ACTIVE.includes(r.state))
-      .filter((r) => (filter.instanceType === undefined || r.instanceType === filter.instanceType) && (filter.imageId === undefined || r.imageId === filter.imageId) && (filter.tagKey === undefined || filter.tagKey in r.tags))
+      .filter(
+        (r) =>
+          (filter.instanceType === undefined || r.instanceType === filter.instanceType) &&
+          (filter.imageId === undefined || r.imageId === filter.imageId) &&
+          (filter.tagKey === undefined || filter.tagKey in r.tags),
+      )
       .filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v))
       .map((r) => this.describeRecord(r));
   }
@@ -306,21 +337,35 @@ export class LocalCompute implements ComputeBackend {
     const r = this.state.instances[request.instanceId];
     if (!r) throw new Error(`InvalidInstanceId: no local IAE ${request.instanceId}`);
     if (r.state === "pending") throw new CommandTargetNotReadyError(`local IAE ${request.instanceId} is still booting`);
-    if (r.state !== "running" || this.closing) throw new Error(`InvalidInstanceId: local IAE ${request.instanceId} is ${r.state}`);
-    if (this.processes.has(request.instanceId)) throw new Error(`local IAE ${request.instanceId} is already running a command`);
+    if (r.state !== "running" || this.closing)
+      throw new Error(`InvalidInstanceId: local IAE ${request.instanceId} is ${r.state}`);
+    if (this.processes.has(request.instanceId))
+      throw new Error(`local IAE ${request.instanceId} is already running a command`);
 
     const commandId = randomUUID();
     const timeoutMinutes = Number(r.tags[IAE_TAGS.timeout]);
-    const durationMs = Number.isFinite(timeoutMinutes) && timeoutMinutes > 0 ? timeoutMinutes * (this.args.secondsPerMinute ?? 60) * 1000 : undefined;
+    const durationMs =
+      Number.isFinite(timeoutMinutes) && timeoutMinutes > 0
+        ? timeoutMinutes * (this.args.secondsPerMinute ?? 60) * 1000
+        : undefined;
     const executionMs = request.executionTimeoutSeconds > 0 ? request.executionTimeoutSeconds * 1000 : undefined;
-    const limitMs = durationMs === undefined ? executionMs : executionMs === undefined ? durationMs : Math.min(durationMs, executionMs);
+    const limitMs =
+      durationMs === undefined
+        ? executionMs
+        : executionMs === undefined
+          ? durationMs
+          : Math.min(durationMs, executionMs);
     const limitIsDuration = durationMs !== undefined && limitMs === durationMs;
 
     const proc = await IaeProcess.start({
       command: request.commands.join("\n"),
       sandbox: r.sandbox,
       outputDir: this.outputDir(r.instanceId),
-      cwd: resolveWorkingDirectory({ workingDirectory: request.workingDirectory, home: r.sandbox, repoRoot: this.args.repoRoot }),
+      cwd: resolveWorkingDirectory({
+        workingDirectory: request.workingDirectory,
+        home: r.sandbox,
+        repoRoot: this.args.repoRoot,
+      }),
       env: typeof this.args.iaeEnv === "function" ? this.args.iaeEnv(r) : this.args.iaeEnv,
       pathPrefix: this.args.pathPrefix,
       confinement: this.confinement,
@@ -330,29 +375,60 @@ export class LocalCompute implements ComputeBackend {
     this.processes.set(request.instanceId, proc);
     r.pid = proc.pid;
     r.pidStartTicks = proc.pid === undefined ? undefined : readProcStat(proc.pid)?.startTicks;
-    this.state.commands[commandId] = { commandId, instanceId: request.instanceId, status: "InProgress", ...(request.deliveryId !== undefined ? { deliveryId: request.deliveryId } : {}) };
+    this.state.commands[commandId] = {
+      commandId,
+      instanceId: request.instanceId,
+      status: "InProgress",
+      ...(request.deliveryId !== undefined ? { deliveryId: request.deliveryId } : {}),
+    };
     await this.store.save();
-    this.log(`${request.instanceId}: running command ${commandId} (limit ${limitMs === undefined ? "none" : `${limitMs / 1000} s`})`);
+    this.log(
+      `${request.instanceId}: running command ${commandId} (limit ${limitMs === undefined ? "none" : `${limitMs / 1000} s`})`,
+    );
 
-    const finished = proc.exited.then((exit) => this.onExit(r, commandId, exit, limitIsDuration, timeoutMinutes, request)).catch((err: unknown) => this.log(`${request.instanceId}: shutdown bookkeeping failed: ${(err as Error).message}`));
+    const finished = proc.exited
+      .then((exit) => this.onExit(r, commandId, exit, limitIsDuration, timeoutMinutes, request))
+      .catch((err: unknown) =>
+        this.log(`${request.instanceId}: shutdown bookkeeping failed: ${(err as Error).message}`),
+      );
     this.finishing.add(finished);
     void finished.finally(() => this.finishing.delete(finished));
     return { commandId, status: "InProgress" };
   }
 
-  private async onExit(r: LocalInstanceRecord, commandId: string, exit: IaeExit, limitIsDuration: boolean, timeoutMinutes: number, request: CommandRequest): Promise<void> {
+  private async onExit(
+    r: LocalInstanceRecord,
+    commandId: string,
+    exit: IaeExit,
+    limitIsDuration: boolean,
+    timeoutMinutes: number,
+    request: CommandRequest,
+  ): Promise<void> {
     this.processes.delete(r.instanceId);
     const command = this.state.commands[commandId];
-    command.status = exit.stopped ? "Cancelled" : exit.timedOut ? (limitIsDuration ? "Failed" : "TimedOut") : exit.code === 0 ? "Success" : "Failed";
+    command.status = exit.stopped
+      ? "Cancelled"
+      : exit.timedOut
+        ? limitIsDuration
+          ? "Failed"
+          : "TimedOut"
+        : exit.code === 0
+          ? "Success"
+          : "Failed";
     if (exit.code !== null && !exit.timedOut && !exit.stopped) command.exitCode = exit.code;
-    if (exit.timedOut) command.details = limitIsDuration ? `killed at the __duration__ of ${timeoutMinutes} minute(s)` : `the command exceeded SSM_TIMEOUT (${request.executionTimeoutSeconds} s)`;
+    if (exit.timedOut)
+      command.details = limitIsDuration
+        ? `killed at the __duration__ of ${timeoutMinutes} minute(s)`
+        : `the command exceeded SSM_TIMEOUT (${request.executionTimeoutSeconds} s)`;
     else if (exit.signal) command.details = `killed by ${exit.signal}`;
     if (command.status !== "Success") {
       const stderr = await this.stderrTail(exit.stderrPath);
       if (stderr !== "") command.stderr = stderr;
     }
     this.log(`${r.instanceId}: command ${commandId} ${command.status} (exit ${exit.code ?? exit.signal})`);
-    await this.uploadOutput(request, commandId, exit).catch((err: unknown) => this.log(`${r.instanceId}: could not upload command output: ${(err as Error).message}`));
+    await this.uploadOutput(request, commandId, exit).catch((err: unknown) =>
+      this.log(`${r.instanceId}: could not upload command output: ${(err as Error).message}`),
+    );
     if (this.closing && exit.stopped) {
       // Server shutdown: the IAE stays "running" in the persisted state; recover() reports it.
       await this.store.save();
@@ -389,35 +465,50 @@ export class LocalCompute implements ComputeBackend {
   private async removeSandbox(r: LocalInstanceRecord): Promise<void> {
     if (this.args.keepSandboxes || r.state !== "terminated") return;
     for (const dir of [r.sandbox, this.outputDir(r.instanceId)]) {
-      await fsp.rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${dir}: ${(err as Error).message}`));
+      await fsp
+        .rm(dir, { recursive: true, force: true })
+        .catch((err: unknown) => this.log(`${r.instanceId}: could not remove ${dir}: ${(err as Error).message}`));
     }
   }
 
   /** The end of a command's stderr: at most its last 50 lines and 8,000 characters (what SSM reports). */
   private async stderrTail(file: string): Promise<string> {
     const text = await fsp.readFile(file, "utf8").catch(() => "");
-    const lines = text.split("\n").filter((l) => l !== "").slice(-50).join("\n");
+    const lines = text
+      .split("\n")
+      .filter((l) => l !== "")
+      .slice(-50)
+      .join("\n");
     return lines.slice(-8000);
   }
 
   /** SSM's layout: `{prefix}/{commandId}/{instanceId}/awsrunShellScript/0.awsrunShellScript/{stdout,stderr}`. */
   private async uploadOutput(request: CommandRequest, commandId: string, exit: IaeExit): Promise<void> {
     const base = `${request.outputPrefix.replace(/\/+$/, "")}/${commandId}/${request.instanceId}/awsrunShellScript/0.awsrunShellScript`;
-    for (const [name, file] of [["stdout", exit.stdoutPath], ["stderr", exit.stderrPath]] as const) {
+    for (const [name, file] of [
+      ["stdout", exit.stdoutPath],
+      ["stderr", exit.stderrPath],
+    ] as const) {
       const st = await fsp.stat(file).catch(() => undefined);
       if (!st || st.size === 0) continue;
-      await new Upload({ client: this.args.client, params: { Bucket: request.outputBucket, Key: `${base}/${name}`, Body: createReadStream(file) } }).done();
+      await new Upload({
+        client: this.args.client,
+        params: { Bucket: request.outputBucket, Key: `${base}/${name}`, Body: createReadStream(file) },
+      }).done();
     }
   }
 
   async findCommand(instanceId: string, deliveryId: string): Promise<CommandInfo | undefined> {
-    const c = Object.values(this.state.commands).find((x) => x.instanceId === instanceId && x.deliveryId === deliveryId);
+    const c = Object.values(this.state.commands).find(
+      (x) => x.instanceId === instanceId && x.deliveryId === deliveryId,
+    );
     return c ? commandInfo(c) : undefined;
   }
 
   async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
     const c = this.state.commands[commandId];
-    if (!c || c.instanceId !== instanceId) throw new Error(`InvocationDoesNotExist: no command ${commandId} on ${instanceId}`);
+    if (!c || c.instanceId !== instanceId)
+      throw new Error(`InvocationDoesNotExist: no command ${commandId} on ${instanceId}`);
     return commandInfo(c);
   }
 
@@ -440,7 +531,9 @@ export class LocalCompute implements ComputeBackend {
     r.stateMessage = "Server.SpotInstanceTermination: Spot instance termination (injected in local mode)";
     await this.store.save();
     // The monitor takes both EventBridge shapes (protocols/monitor.ts); the local type names one.
-    await this.args.onStateChange(spotInterruptionWarningEvent(this.args.region, instanceId) as unknown as Ec2StateChangeEvent);
+    await this.args.onStateChange(
+      spotInterruptionWarningEvent(this.args.region, instanceId) as unknown as Ec2StateChangeEvent,
+    );
     await this.shutDown(instanceId, "terminated");
   }
 
@@ -464,7 +557,9 @@ export class LocalCompute implements ComputeBackend {
           // Already gone.
         }
       }
-      for (const c of Object.values(this.state.commands)) if (c.instanceId === r.instanceId && (c.status === "InProgress" || c.status === "Pending")) c.status = "Cancelled";
+      for (const c of Object.values(this.state.commands))
+        if (c.instanceId === r.instanceId && (c.status === "InProgress" || c.status === "Pending"))
+          c.status = "Cancelled";
       this.log(`${r.instanceId}: interrupted by the previous shutdown`);
       r.stateReason = IAE_STOP_REASONS.hostStopped;
       r.stateMessage = `the local NeuroCAAS server stopped while it was ${r.state}`;

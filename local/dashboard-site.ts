@@ -6,7 +6,12 @@
 import { createHash } from "node:crypto";
 import type * as http from "node:http";
 import { buildDashboard, configFile, type DashboardFile } from "../components/dashboard-bundle";
-import { assertNoSecrets, dashboardAnalysis, dashboardContentSecurityPolicy, type DashboardConfig } from "../model/dashboard-config";
+import {
+  assertNoSecrets,
+  dashboardAnalysis,
+  dashboardContentSecurityPolicy,
+  type DashboardConfig,
+} from "../model/dashboard-config";
 import type { PriceSource } from "../protocols/deps";
 import type { AnalysisRuntimeConfig } from "../model/runtime-config";
 
@@ -84,7 +89,10 @@ function plain(res: http.ServerResponse, status: number, text: string, extra: Re
 }
 
 /** The request handler for `/_dashboard…` (the endpoint's `site` hook): true when it answered. */
-export function dashboardSite(args: LocalDashboardArgs, endpoint: () => string): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
+export function dashboardSite(
+  args: LocalDashboardArgs,
+  endpoint: () => string,
+): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
   return async (req, res) => {
     const url = req.url ?? "/";
     const pathname = url.split("?")[0];

@@ -29,7 +29,10 @@ export class EventJournal {
       for (const e of JSON.parse(await fsp.readFile(file, "utf8")) as JournalEntry[]) entries.set(e.id, e);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        throw new Error(`cannot read the event journal ${file}: ${(err as Error).message}; move it away to start fresh`, { cause: err });
+        throw new Error(
+          `cannot read the event journal ${file}: ${(err as Error).message}; move it away to start fresh`,
+          { cause: err },
+        );
       }
     }
     return new EventJournal(file, entries);

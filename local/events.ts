@@ -30,12 +30,26 @@ export interface LambdaS3Event {
     readonly s3: {
       readonly s3SchemaVersion: "1.0";
       readonly bucket: { readonly name: string; readonly arn: string };
-      readonly object: { readonly key: string; readonly size?: number; readonly eTag?: string; readonly sequencer?: string };
+      readonly object: {
+        readonly key: string;
+        readonly size?: number;
+        readonly eTag?: string;
+        readonly sequencer?: string;
+      };
     };
   }[];
 }
 
-export function lambdaS3Event(region: string, bucket: string, rawKey: string, eventName: string, size?: number, eTag?: string, time: Date = new Date(), sequencer?: string): LambdaS3Event {
+export function lambdaS3Event(
+  region: string,
+  bucket: string,
+  rawKey: string,
+  eventName: string,
+  size?: number,
+  eTag?: string,
+  time: Date = new Date(),
+  sequencer?: string,
+): LambdaS3Event {
   return {
     Records: [
       {
@@ -47,7 +61,12 @@ export function lambdaS3Event(region: string, bucket: string, rawKey: string, ev
         s3: {
           s3SchemaVersion: "1.0",
           bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
-          object: { key: encodeEventKey(rawKey), ...(size !== undefined ? { size } : {}), ...(eTag !== undefined ? { eTag } : {}), ...(sequencer !== undefined ? { sequencer } : {}) },
+          object: {
+            key: encodeEventKey(rawKey),
+            ...(size !== undefined ? { size } : {}),
+            ...(eTag !== undefined ? { eTag } : {}),
+            ...(sequencer !== undefined ? { sequencer } : {}),
+          },
         },
       },
     ],
@@ -61,7 +80,10 @@ export interface RoutedS3Event {
 }
 
 /** Split an s3rver notification into one routed, Lambda-shaped event per matching record. */
-export function routeLocalS3Event(configs: ReadonlyMap<string, AnalysisRuntimeConfig>, event: LocalS3Event): RoutedS3Event[] {
+export function routeLocalS3Event(
+  configs: ReadonlyMap<string, AnalysisRuntimeConfig>,
+  event: LocalS3Event,
+): RoutedS3Event[] {
   const out: RoutedS3Event[] = [];
   for (const r of event.Records) {
     if (!r.eventName.startsWith("ObjectCreated:")) continue;
@@ -71,7 +93,21 @@ export function routeLocalS3Event(configs: ReadonlyMap<string, AnalysisRuntimeCo
     const route = routeObjectCreated(config, r.s3.object.key);
     // s3rver's notifications carry S3's per-upload `sequencer` (not in LocalS3Event's declared shape).
     const sequencer = (r.s3.object as { sequencer?: string | number }).sequencer;
-    if (route) out.push({ route, bucket, event: lambdaS3Event(config.region, bucket, r.s3.object.key, r.eventName, r.s3.object.size, r.s3.object.eTag, undefined, sequencer === undefined ? undefined : String(sequencer)) });
+    if (route)
+      out.push({
+        route,
+        bucket,
+        event: lambdaS3Event(
+          config.region,
+          bucket,
+          r.s3.object.key,
+          r.eventName,
+          r.s3.object.size,
+          r.s3.object.eTag,
+          undefined,
+          sequencer === undefined ? undefined : String(sequencer),
+        ),
+      });
   }
   return out;
 }
@@ -93,7 +129,12 @@ export interface Ec2StateChangeEvent {
 
 const LOCAL_ACCOUNT_ID = "000000000000";
 
-export function ec2StateChangeEvent(region: string, instanceId: string, state: Ec2State, time: Date = new Date()): Ec2StateChangeEvent {
+export function ec2StateChangeEvent(
+  region: string,
+  instanceId: string,
+  state: Ec2State,
+  time: Date = new Date(),
+): Ec2StateChangeEvent {
   return {
     version: "0",
     id: randomUUID(),
@@ -121,4 +162,3 @@ export function spotInterruptionWarningEvent(region: string, instanceId: string,
     detail: { "instance-id": instanceId, "instance-action": "terminate" },
   } as const;
 }
-

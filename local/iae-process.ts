@@ -80,7 +80,12 @@ export class IaeProcess {
   private timer?: NodeJS.Timeout;
   private killTimer?: NodeJS.Timeout;
 
-  private constructor(private readonly args: IaeProcessArgs, launch: Launch, stdoutPath: string, stderrPath: string) {
+  private constructor(
+    private readonly args: IaeProcessArgs,
+    launch: Launch,
+    stdoutPath: string,
+    stderrPath: string,
+  ) {
     const out = createWriteStream(stdoutPath);
     const err = createWriteStream(stderrPath);
     this.sandboxed = launch.sandboxed;
@@ -90,7 +95,9 @@ export class IaeProcess {
       detached: true,
       stdio: launch.sandboxed ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
     });
-    this.namespaceInit = launch.sandboxed ? readChildPid(this.child.stdio[INFO_FD] as Readable) : Promise.resolve(undefined);
+    this.namespaceInit = launch.sandboxed
+      ? readChildPid(this.child.stdio[INFO_FD] as Readable)
+      : Promise.resolve(undefined);
     void this.namespaceInit.then((pid) => (this.initPid = pid));
     this.child.stdout!.pipe(out);
     this.child.stderr!.pipe(err);
@@ -117,7 +124,15 @@ export class IaeProcess {
         void reaped.then(() => {
           this.done = true;
           clearTimeout(this.killTimer);
-          const finish = () => resolve({ code: spawnError ? 127 : code, signal, timedOut: this.timedOut, stopped: this.stopped, stdoutPath, stderrPath });
+          const finish = () =>
+            resolve({
+              code: spawnError ? 127 : code,
+              signal,
+              timedOut: this.timedOut,
+              stopped: this.stopped,
+              stdoutPath,
+              stderrPath,
+            });
           let pending = 2;
           const closeOne = () => (--pending === 0 ? finish() : undefined);
           out.end(closeOne);
@@ -146,7 +161,13 @@ export class IaeProcess {
       const privateWorkdir = path.join(args.sandbox, PRIVATE_WORKDIR);
       const plan = planSandbox({ sandbox: args.sandbox, cwd: args.cwd, view: args.confinement.view, privateWorkdir });
       if (plan.privateCwd) await fsp.mkdir(privateWorkdir, { recursive: true });
-      launch = { file: args.confinement.bwrap, argv: sandboxArgv(plan, args.command, INFO_FD), cwd: args.sandbox, env, sandboxed: true };
+      launch = {
+        file: args.confinement.bwrap,
+        argv: sandboxArgv(plan, args.command, INFO_FD),
+        cwd: args.sandbox,
+        env,
+        sandboxed: true,
+      };
     } else {
       await fsp.mkdir(args.cwd, { recursive: true });
       launch = { file: "/bin/bash", argv: ["-c", args.command], cwd: args.cwd, env, sandboxed: false };
@@ -175,7 +196,8 @@ export class IaeProcess {
     this.killDeadline = Date.now() + grace;
     // The namespace's PID 1 passes SIGTERM on to every process in it (bubblewrap itself would
     // die of it and take the namespace with it at once, without a grace period).
-    if (this.sandboxed) void this.namespaceInit.then((pid) => (pid !== undefined && !this.done ? signalPid(pid, "SIGTERM") : undefined));
+    if (this.sandboxed)
+      void this.namespaceInit.then((pid) => (pid !== undefined && !this.done ? signalPid(pid, "SIGTERM") : undefined));
     else this.signalGroup("SIGTERM");
     this.killTimer = setTimeout(() => {
       // PID 1 of a namespace takes every process in it along when it dies.

@@ -36,7 +36,8 @@ export function isWithin(child: string, parent: string): boolean {
 }
 
 const depth = (p: string): number => p.split("/").filter(Boolean).length;
-const byDepth = (paths: Iterable<string>): string[] => [...new Set(paths)].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
+const byDepth = (paths: Iterable<string>): string[] =>
+  [...new Set(paths)].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
 
 /** Real path of an existing path (mounts go on real paths), undefined when it does not exist. */
 function real(p: string): string | undefined {
@@ -64,7 +65,11 @@ const isDir = (p: string): boolean => {
  * installation stay readable wherever they lie. Everything else (`/usr`, `/etc`, `/opt`...) is
  * visible read-only.
  */
-export function defaultSandboxView(args: { readonly dataDir: string; readonly repoRoot: string; readonly nodePath?: string }): SandboxView {
+export function defaultSandboxView(args: {
+  readonly dataDir: string;
+  readonly repoRoot: string;
+  readonly nodePath?: string;
+}): SandboxView {
   const nodeInstall = path.dirname(path.dirname(real(args.nodePath ?? process.execPath) ?? process.execPath));
   return {
     forbidden: [args.dataDir],
@@ -76,8 +81,12 @@ export function defaultSandboxView(args: { readonly dataDir: string; readonly re
 /** A forbidden path (the data dir) must not contain what IAEs need to read (the checkout). */
 export function checkSandboxView(view: SandboxView): void {
   for (const f of view.forbidden.map(real)) {
-    const covered = f === undefined ? undefined : view.readOnly.map(real).find((r) => r !== undefined && isWithin(r, f));
-    if (covered !== undefined) throw new Error(`the data dir ${f} contains ${covered}, which IAEs must be able to read: choose a data dir outside it`);
+    const covered =
+      f === undefined ? undefined : view.readOnly.map(real).find((r) => r !== undefined && isWithin(r, f));
+    if (covered !== undefined)
+      throw new Error(
+        `the data dir ${f} contains ${covered}, which IAEs must be able to read: choose a data dir outside it`,
+      );
   }
 }
 
@@ -107,9 +116,13 @@ export interface SandboxPlan {
  * working directory when the blueprint's one (e.g. `/home/ubuntu`) is not visible.
  */
 export function planSandbox(args: SandboxPlanArgs): SandboxPlan {
-  const hidden = byDepth(args.view.hidden.map(real).filter((p): p is string => p !== undefined && p !== "/" && isDir(p)));
+  const hidden = byDepth(
+    args.view.hidden.map(real).filter((p): p is string => p !== undefined && p !== "/" && isDir(p)),
+  );
   const forbidden = byDepth(args.view.forbidden.map(real).filter((p): p is string => p !== undefined && p !== "/"));
-  const readOnly = byDepth(args.view.readOnly.map(real).filter((p): p is string => p !== undefined && hidden.some((h) => isWithin(p, h))));
+  const readOnly = byDepth(
+    args.view.readOnly.map(real).filter((p): p is string => p !== undefined && hidden.some((h) => isWithin(p, h))),
+  );
   const sandbox = real(args.sandbox) ?? path.resolve(args.sandbox);
   checkSandboxView(args.view);
   const out: string[] = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];
@@ -122,7 +135,9 @@ export function planSandbox(args: SandboxPlanArgs): SandboxPlan {
   const cwd = real(args.cwd) ?? path.resolve(args.cwd);
   const visible =
     isWithin(cwd, sandbox) ||
-    (existsSync(cwd) && !forbidden.some((f) => isWithin(cwd, f)) && (readOnly.some((r) => isWithin(cwd, r)) || !hidden.some((h) => isWithin(cwd, h))));
+    (existsSync(cwd) &&
+      !forbidden.some((f) => isWithin(cwd, f)) &&
+      (readOnly.some((r) => isWithin(cwd, r)) || !hidden.some((h) => isWithin(cwd, h))));
   if (!visible) out.push("--bind", args.privateWorkdir, cwd);
   out.push("--chdir", cwd);
   return { args: out, privateCwd: !visible };
@@ -147,11 +162,29 @@ const NAMESPACE_INIT = [
 ].join("\n");
 
 /** bubblewrap options besides the file system: new PID and IPC namespaces, no capabilities, gone with the server. */
-const NAMESPACE_ARGS = ["--unshare-pid", "--unshare-ipc", "--as-pid-1", "--die-with-parent", "--cap-drop", "ALL"] as const;
+const NAMESPACE_ARGS = [
+  "--unshare-pid",
+  "--unshare-ipc",
+  "--as-pid-1",
+  "--die-with-parent",
+  "--cap-drop",
+  "ALL",
+] as const;
 
 /** The full argv (after the bwrap binary) that runs `command` in a sandbox; `infoFd` receives `{"child-pid": N}`. */
 export function sandboxArgv(plan: SandboxPlan, command: string, infoFd: number): string[] {
-  return [...plan.args, ...NAMESPACE_ARGS, "--info-fd", String(infoFd), "--", "/bin/bash", "-c", NAMESPACE_INIT, "neurocaas-iae", command];
+  return [
+    ...plan.args,
+    ...NAMESPACE_ARGS,
+    "--info-fd",
+    String(infoFd),
+    "--",
+    "/bin/bash",
+    "-c",
+    NAMESPACE_INIT,
+    "neurocaas-iae",
+    command,
+  ];
 }
 
 interface IsolationProbe {
@@ -161,7 +194,20 @@ interface IsolationProbe {
 }
 
 /** A minimal sandbox like an IAE's: bubblewrap works here when this runs `/bin/true`. */
-export const PROBE_ARGS: readonly string[] = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", os.tmpdir(), ...NAMESPACE_ARGS, "--", "/bin/true"];
+export const PROBE_ARGS: readonly string[] = [
+  "--ro-bind",
+  "/",
+  "/",
+  "--dev",
+  "/dev",
+  "--proc",
+  "/proc",
+  "--tmpfs",
+  os.tmpdir(),
+  ...NAMESPACE_ARGS,
+  "--",
+  "/bin/true",
+];
 
 const probes = new Map<string, Promise<IsolationProbe>>();
 
@@ -171,12 +217,21 @@ function probeSandbox(bwrap = DEFAULT_BWRAP): Promise<IsolationProbe> {
   if (!probe) {
     probe =
       process.platform !== "linux"
-        ? Promise.resolve({ ok: false, reason: `PID namespaces and bubblewrap need Linux (this is ${process.platform})` })
+        ? Promise.resolve({
+            ok: false,
+            reason: `PID namespaces and bubblewrap need Linux (this is ${process.platform})`,
+          })
         : new Promise<IsolationProbe>((resolve) => {
             execFile(bwrap, PROBE_ARGS, { timeout: 10_000 }, (err, _stdout, stderr) => {
               if (!err) return resolve({ ok: true });
               const code = (err as NodeJS.ErrnoException).code;
-              resolve({ ok: false, reason: code === "ENOENT" ? `bubblewrap (${bwrap}) is not installed` : `${bwrap} does not work here: ${stderr.trim() || err.message}` });
+              resolve({
+                ok: false,
+                reason:
+                  code === "ENOENT"
+                    ? `bubblewrap (${bwrap}) is not installed`
+                    : `${bwrap} does not work here: ${stderr.trim() || err.message}`,
+              });
             });
           });
     probes.set(bwrap, probe);
@@ -194,10 +249,23 @@ export interface ChosenIsolation {
 export async function chooseIsolation(mode: IaeIsolationMode, bwrap = DEFAULT_BWRAP): Promise<ChosenIsolation> {
   const weak =
     "local IAEs run as plain process groups: they can read the data dir (every lab's files, budgets.json, the ledger, other IAEs' sandboxes) and the server user's files, see every process, and a daemon that leaves its process group outlives its IAE";
-  if (mode === "process-group") return { kind: "process-group", notice: `WARNING: IAE isolation forced off (--iae-isolation process-group): ${weak}.` };
+  if (mode === "process-group")
+    return {
+      kind: "process-group",
+      notice: `WARNING: IAE isolation forced off (--iae-isolation process-group): ${weak}.`,
+    };
   const probe = await probeSandbox(bwrap);
-  if (probe.ok) return { kind: "sandbox", notice: "IAE isolation: bubblewrap sandboxes (own PID namespace; read-only system and checkout; data dir hidden)" };
-  const fix = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and allow user namespaces for non-root users";
-  if (mode === "sandbox") throw new Error(`--iae-isolation sandbox: ${probe.reason}; ${fix}, or start with --iae-isolation auto`);
-  return { kind: "process-group", notice: `WARNING: IAE isolation unavailable (${probe.reason}): ${weak}. To confine IAEs, ${fix}.` };
+  if (probe.ok)
+    return {
+      kind: "sandbox",
+      notice: "IAE isolation: bubblewrap sandboxes (own PID namespace; read-only system and checkout; data dir hidden)",
+    };
+  const fix =
+    "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and allow user namespaces for non-root users";
+  if (mode === "sandbox")
+    throw new Error(`--iae-isolation sandbox: ${probe.reason}; ${fix}, or start with --iae-isolation auto`);
+  return {
+    kind: "process-group",
+    notice: `WARNING: IAE isolation unavailable (${probe.reason}): ${weak}. To confine IAEs, ${fix}.`,
+  };
 }

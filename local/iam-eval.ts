@@ -79,7 +79,9 @@ function wildcard(pattern: string, ignoreCase: boolean): RegExp {
   const cacheKey = `${ignoreCase ? "i" : "c"}${pattern}`;
   let re = patterns.get(cacheKey);
   if (re === undefined) {
-    const body = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === "*" ? "[\\s\\S]*" : c === "?" ? "[\\s\\S]" : `\\${c}`));
+    const body = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) =>
+      c === "*" ? "[\\s\\S]*" : c === "?" ? "[\\s\\S]" : `\\${c}`,
+    );
     re = new RegExp(`^${body}$`, ignoreCase ? "i" : "");
     if (patterns.size > 10_000) patterns.clear();
     patterns.set(cacheKey, re);
@@ -95,7 +97,9 @@ function list(value: OneOrMany | boolean | number | undefined): string[] {
 }
 
 function statements(policy: EvaluablePolicy): readonly EvaluableStatement[] {
-  return Array.isArray(policy.Statement) ? (policy.Statement as readonly EvaluableStatement[]) : [policy.Statement as EvaluableStatement];
+  return Array.isArray(policy.Statement)
+    ? (policy.Statement as readonly EvaluableStatement[])
+    : [policy.Statement as EvaluableStatement];
 }
 
 interface ParsedOperator {
@@ -111,7 +115,8 @@ function parseOperator(operator: string): ParsedOperator {
   const colon = rest.indexOf(":");
   if (colon !== -1) {
     const prefix = rest.slice(0, colon);
-    if (prefix !== "forallvalues" && prefix !== "foranyvalue") throw new Error(`unsupported condition set operator "${operator}"`);
+    if (prefix !== "forallvalues" && prefix !== "foranyvalue")
+      throw new Error(`unsupported condition set operator "${operator}"`);
     set = prefix;
     rest = rest.slice(colon + 1);
   }
@@ -126,18 +131,24 @@ function isKnownOperator(base: string): boolean {
 
 /** Throws naming the statement and construct when a policy uses IAM features this evaluator lacks. */
 export function assertEvaluable(policy: EvaluablePolicy, name: string): void {
-  if (policy.Version !== undefined && policy.Version !== "2012-10-17") throw new Error(`${name}: policy Version "${policy.Version}" is not supported (use "2012-10-17")`);
+  if (policy.Version !== undefined && policy.Version !== "2012-10-17")
+    throw new Error(`${name}: policy Version "${policy.Version}" is not supported (use "2012-10-17")`);
   statements(policy).forEach((s, i) => {
     const where = `${name}, statement ${s.Sid ?? i}`;
-    for (const key of Object.keys(s)) if (!KNOWN_KEYS.has(key)) throw new Error(`${where}: "${key}" is not supported by the local IAM evaluator`);
+    for (const key of Object.keys(s))
+      if (!KNOWN_KEYS.has(key)) throw new Error(`${where}: "${key}" is not supported by the local IAM evaluator`);
     if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new Error(`${where}: Effect must be "Allow" or "Deny"`);
-    if ((s.Action === undefined) === (s.NotAction === undefined)) throw new Error(`${where}: exactly one of Action and NotAction is required`);
-    if ((s.Resource === undefined) === (s.NotResource === undefined)) throw new Error(`${where}: exactly one of Resource and NotResource is required`);
-    for (const r of [...list(s.Resource), ...list(s.NotResource)]) if (r.includes("${")) throw new Error(`${where}: policy variables (${r}) are not supported`);
+    if ((s.Action === undefined) === (s.NotAction === undefined))
+      throw new Error(`${where}: exactly one of Action and NotAction is required`);
+    if ((s.Resource === undefined) === (s.NotResource === undefined))
+      throw new Error(`${where}: exactly one of Resource and NotResource is required`);
+    for (const r of [...list(s.Resource), ...list(s.NotResource)])
+      if (r.includes("${")) throw new Error(`${where}: policy variables (${r}) are not supported`);
     for (const [operator, keys] of Object.entries(s.Condition ?? {})) {
       const op = parseOperator(operator);
       if (!isKnownOperator(op.base)) throw new Error(`${where}: condition operator "${operator}" is not supported`);
-      if (op.base === "null" && (op.set || op.ifExists)) throw new Error(`${where}: "${operator}" is not a valid operator`);
+      if (op.base === "null" && (op.set || op.ifExists))
+        throw new Error(`${where}: "${operator}" is not a valid operator`);
       for (const [key, values] of Object.entries(keys)) {
         for (const v of list(values)) {
           if (v.includes("${")) throw new Error(`${where}: policy variables (${key}: ${v}) are not supported`);
@@ -169,7 +180,12 @@ function valueMatches(base: string, value: string, policyValues: readonly string
   return positive !== undefined ? !anyMatches(positive, value, policyValues) : anyMatches(base, value, policyValues);
 }
 
-function conditionMatches(operator: string, key: string, policyValues: readonly string[], context: ReadonlyMap<string, ContextValue>): boolean {
+function conditionMatches(
+  operator: string,
+  key: string,
+  policyValues: readonly string[],
+  context: ReadonlyMap<string, ContextValue>,
+): boolean {
   const op = parseOperator(operator);
   const present = context.get(key.toLowerCase());
   if (op.base === "null") {
@@ -179,7 +195,8 @@ function conditionMatches(operator: string, key: string, policyValues: readonly 
   }
   if (op.set !== undefined) {
     const values = present === undefined ? undefined : typeof present === "string" ? [present] : present;
-    if (op.set === "forallvalues") return values === undefined || values.every((v) => valueMatches(op.base, v, policyValues));
+    if (op.set === "forallvalues")
+      return values === undefined || values.every((v) => valueMatches(op.base, v, policyValues));
     return values !== undefined && values.some((v) => valueMatches(op.base, v, policyValues));
   }
   if (present === undefined) return op.ifExists || op.base in NEGATED;
@@ -188,10 +205,16 @@ function conditionMatches(operator: string, key: string, policyValues: readonly 
   return valueMatches(op.base, present, policyValues);
 }
 
-function statementMatches(s: EvaluableStatement, req: AuthzRequest, context: ReadonlyMap<string, ContextValue>): boolean {
-  const actionHit = (patternsOf: OneOrMany | undefined) => list(patternsOf).some((p) => wildcard(p, true).test(req.action));
+function statementMatches(
+  s: EvaluableStatement,
+  req: AuthzRequest,
+  context: ReadonlyMap<string, ContextValue>,
+): boolean {
+  const actionHit = (patternsOf: OneOrMany | undefined) =>
+    list(patternsOf).some((p) => wildcard(p, true).test(req.action));
   if (s.Action !== undefined ? !actionHit(s.Action) : actionHit(s.NotAction)) return false;
-  const resourceHit = (patternsOf: OneOrMany | undefined) => list(patternsOf).some((p) => wildcard(p, false).test(req.resource));
+  const resourceHit = (patternsOf: OneOrMany | undefined) =>
+    list(patternsOf).some((p) => wildcard(p, false).test(req.resource));
   if (s.Resource !== undefined ? !resourceHit(s.Resource) : resourceHit(s.NotResource)) return false;
   for (const [operator, keys] of Object.entries(s.Condition ?? {})) {
     for (const [key, values] of Object.entries(keys)) {

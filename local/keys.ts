@@ -47,7 +47,10 @@ const CREDENTIALS_FILE = "credentials";
 export const ADMIN_PROFILE = "neurocaas-admin";
 
 /** Environment variables that give the admin key (instead of a generated one). */
-export const ADMIN_KEY_ENV = { accessKeyId: "NEUROCAAS_LOCAL_ACCESS_KEY_ID", secretAccessKey: "NEUROCAAS_LOCAL_SECRET_ACCESS_KEY" } as const;
+export const ADMIN_KEY_ENV = {
+  accessKeyId: "NEUROCAAS_LOCAL_ACCESS_KEY_ID",
+  secretAccessKey: "NEUROCAAS_LOCAL_SECRET_ACCESS_KEY",
+} as const;
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -59,8 +62,10 @@ export function newCredentials(prefix = "AKIA"): Credentials {
 
 /** Checks an operator-given key pair; throws saying what is expected. */
 export function validateCredentials(c: Credentials, source: string): Credentials {
-  if (!/^[A-Za-z0-9]{16,128}$/.test(c.accessKeyId)) throw new Error(`${source}: the access key id must be 16-128 letters or digits, got "${c.accessKeyId}"`);
-  if (c.secretAccessKey.length < 16 || /\s/.test(c.secretAccessKey)) throw new Error(`${source}: the secret key must be at least 16 characters without spaces`);
+  if (!/^[A-Za-z0-9]{16,128}$/.test(c.accessKeyId))
+    throw new Error(`${source}: the access key id must be 16-128 letters or digits, got "${c.accessKeyId}"`);
+  if (c.secretAccessKey.length < 16 || /\s/.test(c.secretAccessKey))
+    throw new Error(`${source}: the secret key must be at least 16 characters without spaces`);
   return c;
 }
 
@@ -69,8 +74,14 @@ export function adminCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): C
   const accessKeyId = env[ADMIN_KEY_ENV.accessKeyId];
   const secretAccessKey = env[ADMIN_KEY_ENV.secretAccessKey];
   if (!accessKeyId && !secretAccessKey) return undefined;
-  if (!accessKeyId || !secretAccessKey) throw new Error(`set both ${ADMIN_KEY_ENV.accessKeyId} and ${ADMIN_KEY_ENV.secretAccessKey}, or neither (a key is then generated)`);
-  return validateCredentials({ accessKeyId, secretAccessKey }, `${ADMIN_KEY_ENV.accessKeyId}/${ADMIN_KEY_ENV.secretAccessKey}`);
+  if (!accessKeyId || !secretAccessKey)
+    throw new Error(
+      `set both ${ADMIN_KEY_ENV.accessKeyId} and ${ADMIN_KEY_ENV.secretAccessKey}, or neither (a key is then generated)`,
+    );
+  return validateCredentials(
+    { accessKeyId, secretAccessKey },
+    `${ADMIN_KEY_ENV.accessKeyId}/${ADMIN_KEY_ENV.secretAccessKey}`,
+  );
 }
 
 /** A mutable access-key → principal table. */
@@ -87,7 +98,8 @@ export class KeyRing implements KeyLookup {
   }
 
   add(credentials: Credentials, principal: Principal): void {
-    if (this.keys.has(credentials.accessKeyId)) throw new Error(`access key ${credentials.accessKeyId} is already in use`);
+    if (this.keys.has(credentials.accessKeyId))
+      throw new Error(`access key ${credentials.accessKeyId} is already in use`);
     this.keys.set(credentials.accessKeyId, { secretAccessKey: credentials.secretAccessKey, principal });
   }
 
@@ -106,7 +118,12 @@ interface StoredKeys {
 }
 
 function isCredentials(v: unknown): v is Credentials {
-  return typeof v === "object" && v !== null && typeof (v as Credentials).accessKeyId === "string" && typeof (v as Credentials).secretAccessKey === "string";
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as Credentials).accessKeyId === "string" &&
+    typeof (v as Credentials).secretAccessKey === "string"
+  );
 }
 
 async function readStore(file: string): Promise<StoredKeys> {
@@ -126,7 +143,8 @@ async function readStore(file: string): Promise<StoredKeys> {
   }
   const doc = parsed as { admin?: unknown; users?: unknown };
   if (typeof doc !== "object" || doc === null) throw broken("must be a JSON object");
-  if (doc.admin !== undefined && !isCredentials(doc.admin)) throw broken('has an "admin" entry without accessKeyId/secretAccessKey');
+  if (doc.admin !== undefined && !isCredentials(doc.admin))
+    throw broken('has an "admin" entry without accessKeyId/secretAccessKey');
   const users: Record<string, Credentials> = {};
   if (doc.users !== undefined) {
     if (typeof doc.users !== "object" || doc.users === null) throw broken('has a "users" entry that is not an object');
@@ -146,7 +164,10 @@ async function writePrivate(file: string, text: string): Promise<void> {
   await fsp.rename(tmp, file);
 }
 
-function credentialsIni(admin: Credentials, users: ReadonlyMap<string, { credentials: Credentials; memberships: readonly { bucket: string; group: string }[] }>): string {
+function credentialsIni(
+  admin: Credentials,
+  users: ReadonlyMap<string, { credentials: Credentials; memberships: readonly { bucket: string; group: string }[] }>,
+): string {
   const lines = [
     "# neurocaas local: access keys of this data dir (AWS shared-credentials format; keep it private).",
     `# Rewritten at every start from ${KEYS_FILE}. Use: AWS_SHARED_CREDENTIALS_FILE=<this file> aws --profile NAME ...`,
@@ -158,7 +179,13 @@ function credentialsIni(admin: Credentials, users: ReadonlyMap<string, { credent
     `aws_access_key_id = ${admin.accessKeyId}`,
     `aws_secret_access_key = ${admin.secretAccessKey}`,
   ];
-  for (const [name, u] of users) lines.push("", `[${name}]`, `aws_access_key_id = ${u.credentials.accessKeyId}`, `aws_secret_access_key = ${u.credentials.secretAccessKey}`);
+  for (const [name, u] of users)
+    lines.push(
+      "",
+      `[${name}]`,
+      `aws_access_key_id = ${u.credentials.accessKeyId}`,
+      `aws_secret_access_key = ${u.credentials.secretAccessKey}`,
+    );
   return `${lines.join("\n")}\n`;
 }
 
@@ -180,7 +207,10 @@ export class LocalKeys {
     readonly ring: KeyRing,
     readonly admin: Credentials,
     readonly platform: Credentials,
-    private readonly users: ReadonlyMap<string, { readonly credentials: Credentials; readonly memberships: readonly { bucket: string; group: string }[] }>,
+    private readonly users: ReadonlyMap<
+      string,
+      { readonly credentials: Credentials; readonly memberships: readonly { bucket: string; group: string }[] }
+    >,
     private readonly analyses: ReadonlyMap<string, AnalysisIdentities>,
     /** `{dataDir}/keys.json` */
     readonly keysFile: string,
@@ -194,12 +224,20 @@ export class LocalKeys {
     const stored = await readStore(keysFile);
     const admin = args.admin ? validateCredentials(args.admin, "admin key") : (stored.admin ?? newCredentials());
     const memberships = userMemberships(args.analyses);
-    if (memberships.has(ADMIN_PROFILE)) throw new Error(`a blueprint user is named "${ADMIN_PROFILE}", the admin's profile name in ${credentialsFile}; rename the user`);
-    const users = new Map<string, { credentials: Credentials; memberships: { bucket: string; region: string; group: string }[] }>();
+    if (memberships.has(ADMIN_PROFILE))
+      throw new Error(
+        `a blueprint user is named "${ADMIN_PROFILE}", the admin's profile name in ${credentialsFile}; rename the user`,
+      );
+    const users = new Map<
+      string,
+      { credentials: Credentials; memberships: { bucket: string; region: string; group: string }[] }
+    >();
     for (const [name, list] of [...memberships].sort(([a], [b]) => a.localeCompare(b))) {
       users.set(name, { credentials: stored.users[name] ?? newCredentials(), memberships: list });
     }
-    const ring = new KeyRing(`the admin key is on \`neurocaas local\`'s ready line, users' keys are in ${credentialsFile}`);
+    const ring = new KeyRing(
+      `the admin key is on \`neurocaas local\`'s ready line, users' keys are in ${credentialsFile}`,
+    );
     ring.add(admin, ADMIN_PRINCIPAL);
     for (const [name, u] of users) ring.add(u.credentials, userPrincipal(name, u.memberships));
     const platform = newCredentials("ASIA");

@@ -63,7 +63,8 @@ function encodeToken(bucket: string, entry: string): string {
 function decodeToken(bucket: string, token: string): string | undefined {
   try {
     const value = JSON.parse(Buffer.from(token, "base64").toString("utf8")) as unknown;
-    if (Array.isArray(value) && value.length === 2 && value[0] === bucket && typeof value[1] === "string") return value[1];
+    if (Array.isArray(value) && value.length === 2 && value[0] === bucket && typeof value[1] === "string")
+      return value[1];
   } catch {
     // fall through
   }
@@ -77,11 +78,13 @@ export function parseListParams(bucket: string, query: Query): ListParams | S3Fa
   let maxKeys = MAX_LIST_KEYS;
   const maxText = first(query, "max-keys");
   if (maxText !== undefined) {
-    if (!/^\d+$/.test(maxText) || Number(maxText) > 2147483647) return invalid("max-keys", "Provided max-keys not an integer or within integer range");
+    if (!/^\d+$/.test(maxText) || Number(maxText) > 2147483647)
+      return invalid("max-keys", "Provided max-keys not an integer or within integer range");
     maxKeys = Math.min(MAX_LIST_KEYS, Number(maxText));
   }
   const encoding = first(query, "encoding-type");
-  if (encoding !== undefined && encoding !== "url") return invalid("encoding-type", "Invalid Encoding Method specified in Request");
+  if (encoding !== undefined && encoding !== "url")
+    return invalid("encoding-type", "Invalid Encoding Method specified in Request");
   const prefix = first(query, "prefix") ?? "";
   const delimiter = first(query, "delimiter") ?? "";
   const common = { prefix, delimiter, maxKeys, encodeUrl: encoding === "url" };
@@ -92,33 +95,71 @@ export function parseListParams(bucket: string, query: Query): ListParams | S3Fa
     if (token !== undefined) {
       const after = decodeToken(bucket, token);
       if (after === undefined) return invalid("continuation-token", "The continuation token provided is incorrect");
-      return { version, ...common, after, continuationToken: token, ...(startAfter !== undefined ? { startAfter } : {}), fetchOwner: first(query, "fetch-owner") === "true" };
+      return {
+        version,
+        ...common,
+        after,
+        continuationToken: token,
+        ...(startAfter !== undefined ? { startAfter } : {}),
+        fetchOwner: first(query, "fetch-owner") === "true",
+      };
     }
-    return { version, ...common, ...(startAfter ? { after: startAfter, startAfter } : startAfter !== undefined ? { startAfter } : {}), fetchOwner: first(query, "fetch-owner") === "true" };
+    return {
+      version,
+      ...common,
+      ...(startAfter ? { after: startAfter, startAfter } : startAfter !== undefined ? { startAfter } : {}),
+      fetchOwner: first(query, "fetch-owner") === "true",
+    };
   }
-  if (has(query, "continuation-token")) return invalid("continuation-token", "continuation-token only supported in REST.GET.BUCKET with list-type=2");
-  if (has(query, "start-after")) return invalid("start-after", "startAfter only supported in REST.GET.BUCKET with list-type=2");
+  if (has(query, "continuation-token"))
+    return invalid("continuation-token", "continuation-token only supported in REST.GET.BUCKET with list-type=2");
+  if (has(query, "start-after"))
+    return invalid("start-after", "startAfter only supported in REST.GET.BUCKET with list-type=2");
   const marker = first(query, "marker");
-  return { version, ...common, ...(marker ? { after: marker } : {}), ...(marker !== undefined ? { marker } : {}), fetchOwner: true };
+  return {
+    version,
+    ...common,
+    ...(marker ? { after: marker } : {}),
+    ...(marker !== undefined ? { marker } : {}),
+    fetchOwner: true,
+  };
 }
 
 /** A folder segment that s3rver could have created for a stored key. */
 function storableFolder(segment: string): boolean {
-  return segment !== "" && segment !== "." && segment !== ".." && !segment.includes("\\") && !segment.includes("\0") && !segment.includes(STORE_MARKER);
+  return (
+    segment !== "" &&
+    segment !== "." &&
+    segment !== ".." &&
+    !segment.includes("\\") &&
+    !segment.includes("\0") &&
+    !segment.includes(STORE_MARKER)
+  );
 }
 
 /**
  * Keys of a bucket directory in S3 order, below `prefix`. `skip(folderKeyPrefix)` is asked
  * before entering each folder (the caller's state may change between keys).
  */
-async function* walkKeys(bucketDir: string, prefix: string, after: string | undefined, skip: (folder: string) => boolean): AsyncGenerator<string> {
+async function* walkKeys(
+  bucketDir: string,
+  prefix: string,
+  after: string | undefined,
+  skip: (folder: string) => boolean,
+): AsyncGenerator<string> {
   const folders = prefix.split("/").slice(0, -1);
   if (!folders.every(storableFolder)) return;
   const start = folders.length === 0 ? "" : `${folders.join("/")}/`;
   yield* walkFolder(path.join(bucketDir, ...folders), start, prefix, after, skip);
 }
 
-async function* walkFolder(dir: string, keyPrefix: string, prefix: string, after: string | undefined, skip: (folder: string) => boolean): AsyncGenerator<string> {
+async function* walkFolder(
+  dir: string,
+  keyPrefix: string,
+  prefix: string,
+  after: string | undefined,
+  skip: (folder: string) => boolean,
+): AsyncGenerator<string> {
   let entries;
   try {
     entries = await fsp.readdir(dir, { withFileTypes: true });
@@ -173,7 +214,9 @@ async function listPage(bucketDir: string, params: ListParams): Promise<Listing>
     return i === -1 ? undefined : k.slice(0, i + delimiter.length);
   };
   // A common prefix already returned (or the one the page resumes after) holds nothing more to list.
-  const skip = (folder: string) => (lastPrefix !== undefined && folder.startsWith(lastPrefix)) || (after !== undefined && after === rolledUp(after) && folder.startsWith(after));
+  const skip = (folder: string) =>
+    (lastPrefix !== undefined && folder.startsWith(lastPrefix)) ||
+    (after !== undefined && after === rolledUp(after) && folder.startsWith(after));
   if (params.maxKeys === 0) return { keys, commonPrefixes, truncated: false };
   for await (const key of walkKeys(bucketDir, prefix, after, skip)) {
     if (!key.startsWith(prefix)) continue;
@@ -199,19 +242,28 @@ async function listPage(bucketDir: string, params: ListParams): Promise<Listing>
 const OWNER = "<Owner><ID>local</ID><DisplayName>neurocaas-local</DisplayName></Owner>";
 
 /** The ListBucketResult document of one page. `info` gives an object's metadata (undefined: gone meanwhile). */
-export async function listBucketXml(bucketDir: string, bucket: string, params: ListParams, info: (key: string) => Promise<ObjectInfo | undefined>): Promise<string> {
+export async function listBucketXml(
+  bucketDir: string,
+  bucket: string,
+  params: ListParams,
+  info: (key: string) => Promise<ObjectInfo | undefined>,
+): Promise<string> {
   const page = await listPage(bucketDir, params);
   const enc = (s: string) => xmlEscape(params.encodeUrl ? encodeURIComponent(s) : s);
-  const el = (name: string, value: string | number | boolean) => `<${name}>${typeof value === "string" ? value : String(value)}</${name}>`;
+  const el = (name: string, value: string | number | boolean) =>
+    `<${name}>${typeof value === "string" ? value : String(value)}</${name}>`;
   const parts: string[] = [el("Name", xmlEscape(bucket)), el("Prefix", enc(params.prefix))];
   if (params.version === 2) {
     if (params.startAfter !== undefined) parts.push(el("StartAfter", enc(params.startAfter)));
-    if (params.continuationToken !== undefined) parts.push(el("ContinuationToken", xmlEscape(params.continuationToken)));
-    if (page.truncated && page.last !== undefined) parts.push(el("NextContinuationToken", xmlEscape(encodeToken(bucket, page.last))));
+    if (params.continuationToken !== undefined)
+      parts.push(el("ContinuationToken", xmlEscape(params.continuationToken)));
+    if (page.truncated && page.last !== undefined)
+      parts.push(el("NextContinuationToken", xmlEscape(encodeToken(bucket, page.last))));
     parts.push(el("KeyCount", page.keys.length + page.commonPrefixes.length));
   } else {
     parts.push(el("Marker", enc(params.marker ?? "")));
-    if (page.truncated && params.delimiter !== "" && page.last !== undefined) parts.push(el("NextMarker", enc(page.last)));
+    if (page.truncated && params.delimiter !== "" && page.last !== undefined)
+      parts.push(el("NextMarker", enc(page.last)));
   }
   parts.push(el("MaxKeys", params.maxKeys));
   if (params.delimiter !== "") parts.push(el("Delimiter", enc(params.delimiter)));

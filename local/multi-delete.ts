@@ -20,12 +20,22 @@ export interface KeyError {
   readonly message: string;
 }
 
-const malformed = () => s3Failure(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema (a <Delete> with 1 to 1000 <Object><Key>).");
+const malformed = () =>
+  s3Failure(
+    400,
+    "MalformedXML",
+    "The XML you provided was not well-formed or did not validate against our published schema (a <Delete> with 1 to 1000 <Object><Key>).",
+  );
 
 export function parseDeleteRequest(body: Buffer): DeleteRequest | S3Failure {
   let doc: unknown;
   try {
-    doc = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, isArray: (name) => name === "Object" }).parse(body.toString("utf8"), true);
+    doc = new XMLParser({
+      ignoreAttributes: true,
+      parseTagValue: false,
+      trimValues: false,
+      isArray: (name) => name === "Object",
+    }).parse(body.toString("utf8"), true);
   } catch {
     return malformed();
   }
@@ -38,13 +48,22 @@ export function parseDeleteRequest(body: Buffer): DeleteRequest | S3Failure {
     keys.push(key);
   }
   if (keys.length === 0 || keys.length > MAX_DELETE_KEYS) return malformed();
-  return { keys, quiet: String(del.Quiet ?? "").trim().toLowerCase() === "true" };
+  return {
+    keys,
+    quiet:
+      String(del.Quiet ?? "")
+        .trim()
+        .toLowerCase() === "true",
+  };
 }
 
 export function deleteResultXml(deleted: readonly string[], errors: readonly KeyError[], quiet: boolean): string {
   const parts = [
     ...(quiet ? [] : deleted.map((k) => `<Deleted><Key>${xmlEscape(k)}</Key></Deleted>`)),
-    ...errors.map((e) => `<Error><Key>${xmlEscape(e.key)}</Key><Code>${xmlEscape(e.code)}</Code><Message>${xmlEscape(e.message)}</Message></Error>`),
+    ...errors.map(
+      (e) =>
+        `<Error><Key>${xmlEscape(e.key)}</Key><Code>${xmlEscape(e.code)}</Code><Message>${xmlEscape(e.message)}</Message></Error>`,
+    ),
   ];
   return `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join("")}</DeleteResult>`;
 }

@@ -26,19 +26,33 @@ function shown(key: string): string {
 
 export function bucketNameProblem(bucket: string): S3Failure | undefined {
   if (BUCKET_NAME.test(bucket) && !bucket.includes("..")) return undefined;
-  return s3Failure(400, "InvalidBucketName", `The specified bucket is not valid: ${shown(bucket)} (up to 63 lowercase letters, digits, ".", "_" and "-", starting with a letter or digit)`);
+  return s3Failure(
+    400,
+    "InvalidBucketName",
+    `The specified bucket is not valid: ${shown(bucket)} (up to 63 lowercase letters, digits, ".", "_" and "-", starting with a letter or digit)`,
+  );
 }
 
 /** Why `key` cannot be stored by the local endpoint, or undefined when it can. */
 export function objectKeyProblem(key: string): S3Failure | undefined {
   const bytes = Buffer.byteLength(key);
-  if (bytes > MAX_KEY_BYTES) return s3Failure(400, "KeyTooLongError", `Your key is too long: ${bytes} bytes, S3 allows at most ${MAX_KEY_BYTES}`);
+  if (bytes > MAX_KEY_BYTES)
+    return s3Failure(
+      400,
+      "KeyTooLongError",
+      `Your key is too long: ${bytes} bytes, S3 allows at most ${MAX_KEY_BYTES}`,
+    );
   const refuse = (why: string) =>
-    s3Failure(400, "InvalidArgument", `Object key ${shown(key)} ${why}; the local endpoint stores keys as files and refuses keys that could name a file outside the bucket`);
+    s3Failure(
+      400,
+      "InvalidArgument",
+      `Object key ${shown(key)} ${why}; the local endpoint stores keys as files and refuses keys that could name a file outside the bucket`,
+    );
   if (key.includes("\0")) return refuse("contains a NUL character");
   if (key.includes("\\")) return refuse("contains a backslash");
   if (key.startsWith("/")) return refuse('starts with "/" (an absolute path)');
-  if (key.includes(STORE_MARKER)) return refuse(`contains "${STORE_MARKER}", which the store reserves for its own files`);
+  if (key.includes(STORE_MARKER))
+    return refuse(`contains "${STORE_MARKER}", which the store reserves for its own files`);
   const segments = key.split("/");
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i];

@@ -60,17 +60,28 @@ export function loadAnalysisIdentities(stackFiles: readonly string[]): AnalysisI
   });
 }
 
-export const ADMIN_PRINCIPAL: Principal = { kind: "admin", name: "admin", arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/neurocaas-local-admin` };
-export const PLATFORM_PRINCIPAL: Principal = { kind: "platform", name: "platform", arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/neurocaas-local-platform/server` };
+export const ADMIN_PRINCIPAL: Principal = {
+  kind: "admin",
+  name: "admin",
+  arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/neurocaas-local-admin`,
+};
+export const PLATFORM_PRINCIPAL: Principal = {
+  kind: "platform",
+  name: "platform",
+  arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/neurocaas-local-platform/server`,
+};
 
 /** Every blueprint user → the (analysis, group) pairs that list them. */
-export function userMemberships(analyses: readonly AnalysisIdentities[]): Map<string, { bucket: string; region: string; group: string }[]> {
+export function userMemberships(
+  analyses: readonly AnalysisIdentities[],
+): Map<string, { bucket: string; region: string; group: string }[]> {
   const users = new Map<string, { bucket: string; region: string; group: string }[]>();
   for (const a of analyses) {
     for (const aff of a.affiliates) {
       for (const user of aff.users) {
         const list = users.get(user) ?? [];
-        if (!list.some((m) => m.bucket === a.bucket && m.group === aff.group)) list.push({ bucket: a.bucket, region: a.region, group: aff.group });
+        if (!list.some((m) => m.bucket === a.bucket && m.group === aff.group))
+          list.push({ bucket: a.bucket, region: a.region, group: aff.group });
         users.set(user, list);
       }
     }
@@ -78,16 +89,29 @@ export function userMemberships(analyses: readonly AnalysisIdentities[]): Map<st
   return users;
 }
 
-export function userPrincipal(name: string, memberships: readonly { bucket: string; region: string; group: string }[]): Principal {
+export function userPrincipal(
+  name: string,
+  memberships: readonly { bucket: string; region: string; group: string }[],
+): Principal {
   const policies = memberships.map((m) => affiliateGroupPolicy(m.region, m.bucket, m.group));
   policies.forEach((p, i) => assertEvaluable(p, `group policy ${memberships[i].bucket}/${memberships[i].group}`));
   return { kind: "user", name, arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/${name}`, policies };
 }
 
 export function iaePrincipal(analysis: AnalysisIdentities, instanceId: string): Principal {
-  const doc = iaePolicy({ region: analysis.region, bucket: analysis.bucket, analysis: analysis.analysis, bypassBuckets: analysis.bypassBuckets });
+  const doc = iaePolicy({
+    region: analysis.region,
+    bucket: analysis.bucket,
+    analysis: analysis.analysis,
+    bypassBuckets: analysis.bypassBuckets,
+  });
   assertEvaluable(doc, `IAE policy of ${analysis.bucket}`);
-  return { kind: "iae", name: instanceId, arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/neurocaas-local-iae-${analysis.bucket}/${instanceId}`, policies: [doc] };
+  return {
+    kind: "iae",
+    name: instanceId,
+    arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/neurocaas-local-iae-${analysis.bucket}/${instanceId}`,
+    policies: [doc],
+  };
 }
 
 /**
@@ -96,7 +120,12 @@ export function iaePrincipal(analysis: AnalysisIdentities, instanceId: string): 
  */
 export function authzRequest(check: PermissionCheck, regionOf: (bucket: string) => string | undefined): AuthzRequest {
   const region = regionOf(check.bucket) ?? "us-east-1";
-  const resource = check.bucket === "" ? "*" : check.key === undefined ? bucketArn(region, check.bucket) : objectArn(region, check.bucket, check.key);
+  const resource =
+    check.bucket === ""
+      ? "*"
+      : check.key === undefined
+        ? bucketArn(region, check.bucket)
+        : objectArn(region, check.bucket, check.key);
   return { action: check.action, resource, context: check.context };
 }
 
@@ -106,7 +135,11 @@ export interface Verdict {
 }
 
 /** The first check the principal may not perform (with why), or undefined when all are allowed. */
-export function firstDenied(principal: Principal, checks: readonly PermissionCheck[], regionOf: (bucket: string) => string | undefined): Verdict | undefined {
+export function firstDenied(
+  principal: Principal,
+  checks: readonly PermissionCheck[],
+  regionOf: (bucket: string) => string | undefined,
+): Verdict | undefined {
   if (principal.policies === undefined) return undefined;
   for (const check of checks) {
     const request = authzRequest(check, regionOf);
@@ -118,6 +151,9 @@ export function firstDenied(principal: Principal, checks: readonly PermissionChe
 
 /** AWS's AccessDenied wording, naming the caller, the action and the resource. */
 export function accessDeniedMessage(principal: Principal, verdict: Verdict): string {
-  const why = verdict.decision === "ExplicitlyDenied" ? "with an explicit deny in an identity-based policy" : `because no identity-based policy allows the ${verdict.request.action} action`;
+  const why =
+    verdict.decision === "ExplicitlyDenied"
+      ? "with an explicit deny in an identity-based policy"
+      : `because no identity-based policy allows the ${verdict.request.action} action`;
   return `User: ${principal.arn} is not authorized to perform: ${verdict.request.action} on resource: "${verdict.request.resource}" ${why}`;
 }

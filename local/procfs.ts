@@ -27,10 +27,21 @@ export function parseProcStat(line: string): ProcStat {
   if (close === -1) throw new Error(`unexpected /proc stat line: ${line.slice(0, 80)}`);
   const pid = Number(line.slice(0, line.indexOf(" ")));
   // Fields after the command name start at field 3 (state).
-  const f = line.slice(close + 2).trim().split(/\s+/);
+  const f = line
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const field = (n: number): string => f[n - 3];
   const num = (n: number): number => Number(field(n));
-  return { pid, state: field(3), ppid: num(4), pgrp: num(5), cpuTicks: num(14) + num(15) + num(16) + num(17), startTicks: field(22), rssPages: num(24) };
+  return {
+    pid,
+    state: field(3),
+    ppid: num(4),
+    pgrp: num(5),
+    cpuTicks: num(14) + num(15) + num(16) + num(17),
+    startTicks: field(22),
+    rssPages: num(24),
+  };
 }
 
 /** One process's stat, or undefined when it does not exist (any more). */

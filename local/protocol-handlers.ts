@@ -14,7 +14,10 @@ export const protocolHandlers: LocalHandlers = {
 export async function fallbackHourlyPrice(instanceType: string, region: string): Promise<number> {
   const price = FALLBACK_HOURLY_PRICES[instanceType];
   if (price === undefined) {
-    throw new JobError(`No price is known for instance type ${instanceType} in ${region} (local prices.json and bundled table); the job cannot be budgeted. Add it to prices.json in the data dir.`, "AWS");
+    throw new JobError(
+      `No price is known for instance type ${instanceType} in ${region} (local prices.json and bundled table); the job cannot be budgeted. Add it to prices.json in the data dir.`,
+      "AWS",
+    );
   }
   return price;
 }

@@ -16,7 +16,10 @@ export function s3Failure(status: number, code: string, message: string): S3Fail
 
 /** Escape text for an XML element body or attribute. */
 export function xmlEscape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string,
+  );
 }
 
 /** Bodies up to this size are read and dropped after a refusal; beyond it the connection is closed. */
@@ -26,9 +29,15 @@ const DRAIN_LIMIT = 1024 * 1024;
  * Answer with an S3 error document (no body for HEAD, as S3 does). A small unread request body is
  * drained so the connection can be reused; a large one (a refused upload) is not read at all.
  */
-export function sendS3Error(req: http.IncomingMessage, res: http.ServerResponse, failure: S3Failure, requestId?: string): void {
+export function sendS3Error(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  failure: S3Failure,
+  requestId?: string,
+): void {
   const length = Number(req.headers["content-length"] ?? 0);
-  if (!req.complete && (req.headers["transfer-encoding"] !== undefined || length > DRAIN_LIMIT)) res.setHeader("Connection", "close");
+  if (!req.complete && (req.headers["transfer-encoding"] !== undefined || length > DRAIN_LIMIT))
+    res.setHeader("Connection", "close");
   req.resume();
   if (res.headersSent) {
     res.destroy();
@@ -39,6 +48,9 @@ export function sendS3Error(req: http.IncomingMessage, res: http.ServerResponse,
     `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(failure.code)}</Code><Message>${xmlEscape(failure.message)}</Message>` +
     `<RequestId>${xmlEscape(id)}</RequestId></Error>`;
   const head = (req.method ?? "").toUpperCase() === "HEAD";
-  res.writeHead(failure.status, { "Content-Type": "application/xml", "Content-Length": head ? 0 : Buffer.byteLength(body) });
+  res.writeHead(failure.status, {
+    "Content-Type": "application/xml",
+    "Content-Length": head ? 0 : Buffer.byteLength(body),
+  });
   res.end(head ? undefined : body);
 }

@@ -40,7 +40,9 @@ function first(query: Query, name: string): string | undefined {
 }
 
 /** Bucket-level subresource → [GET, PUT, DELETE] action. */
-const BUCKET_SUBRESOURCES: Readonly<Record<string, readonly [string | undefined, string | undefined, string | undefined]>> = {
+const BUCKET_SUBRESOURCES: Readonly<
+  Record<string, readonly [string | undefined, string | undefined, string | undefined]>
+> = {
   acl: ["s3:GetBucketAcl", "s3:PutBucketAcl", undefined],
   cors: ["s3:GetBucketCORS", "s3:PutBucketCORS", "s3:PutBucketCORS"],
   encryption: ["s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", "s3:PutEncryptionConfiguration"],
@@ -50,7 +52,11 @@ const BUCKET_SUBRESOURCES: Readonly<Record<string, readonly [string | undefined,
   notification: ["s3:GetBucketNotification", "s3:PutBucketNotification", undefined],
   policy: ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
   policyStatus: ["s3:GetBucketPolicyStatus", undefined, undefined],
-  publicAccessBlock: ["s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"],
+  publicAccessBlock: [
+    "s3:GetBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+  ],
   replication: ["s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration", "s3:PutReplicationConfiguration"],
   requestPayment: ["s3:GetBucketRequestPayment", "s3:PutBucketRequestPayment", undefined],
   tagging: ["s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketTagging"],
@@ -59,7 +65,11 @@ const BUCKET_SUBRESOURCES: Readonly<Record<string, readonly [string | undefined,
   versions: ["s3:ListBucketVersions", undefined, undefined],
   website: ["s3:GetBucketWebsite", "s3:PutBucketWebsite", "s3:DeleteBucketWebsite"],
   "object-lock": ["s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration", undefined],
-  ownershipControls: ["s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls", "s3:PutBucketOwnershipControls"],
+  ownershipControls: [
+    "s3:GetBucketOwnershipControls",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketOwnershipControls",
+  ],
   accelerate: ["s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration", undefined],
   analytics: ["s3:GetAnalyticsConfiguration", "s3:PutAnalyticsConfiguration", "s3:PutAnalyticsConfiguration"],
   inventory: ["s3:GetInventoryConfiguration", "s3:PutInventoryConfiguration", "s3:PutInventoryConfiguration"],
@@ -67,7 +77,9 @@ const BUCKET_SUBRESOURCES: Readonly<Record<string, readonly [string | undefined,
 };
 
 /** Object-level subresource → [GET, PUT, DELETE] action. */
-const OBJECT_SUBRESOURCES: Readonly<Record<string, readonly [string | undefined, string | undefined, string | undefined]>> = {
+const OBJECT_SUBRESOURCES: Readonly<
+  Record<string, readonly [string | undefined, string | undefined, string | undefined]>
+> = {
   acl: ["s3:GetObjectAcl", "s3:PutObjectAcl", undefined],
   tagging: ["s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"],
   retention: ["s3:GetObjectRetention", "s3:PutObjectRetention", undefined],
@@ -101,18 +113,35 @@ function parseCopySource(header: string): S3Operation["copySource"] | undefined 
   const slash = trimmed.indexOf("/");
   if (slash <= 0 || slash === trimmed.length - 1) return undefined;
   const versionId = query === undefined ? undefined : (new URLSearchParams(query).get("versionId") ?? undefined);
-  return { bucket: trimmed.slice(0, slash), key: trimmed.slice(slash + 1), ...(versionId !== undefined ? { versionId } : {}) };
+  return {
+    bucket: trimmed.slice(0, slash),
+    key: trimmed.slice(slash + 1),
+    ...(versionId !== undefined ? { versionId } : {}),
+  };
 }
 
 /**
  * The S3 operation of a path-style request and the permissions it needs, or undefined when the
  * endpoint does not know the operation (then only an unrestricted principal may send it).
  */
-export function classifyRequest(method: string, bucket: string, key: string, query: Query, headers: Readonly<Record<string, string | undefined>>): S3Operation | undefined {
+export function classifyRequest(
+  method: string,
+  bucket: string,
+  key: string,
+  query: Query,
+  headers: Readonly<Record<string, string | undefined>>,
+): S3Operation | undefined {
   const m = method.toUpperCase();
-  const check = (action: string, k?: string, context: Record<string, ContextValue> = {}): PermissionCheck => ({ action, bucket, ...(k !== undefined ? { key: k } : {}), context });
+  const check = (action: string, k?: string, context: Record<string, ContextValue> = {}): PermissionCheck => ({
+    action,
+    bucket,
+    ...(k !== undefined ? { key: k } : {}),
+    context,
+  });
   if (bucket === "") {
-    return m === "GET" || m === "HEAD" ? { name: "ListBuckets", checks: [{ action: "s3:ListAllMyBuckets", bucket: "", context: {} }] } : undefined;
+    return m === "GET" || m === "HEAD"
+      ? { name: "ListBuckets", checks: [{ action: "s3:ListAllMyBuckets", bucket: "", context: {} }] }
+      : undefined;
   }
   if (key === "") {
     const sub = Object.keys(BUCKET_SUBRESOURCES).find((name) => has(query, name));
@@ -125,7 +154,11 @@ export function classifyRequest(method: string, bucket: string, key: string, que
       const action = m === "GET" || m === "HEAD" ? get : m === "PUT" ? put : m === "DELETE" ? del : undefined;
       return action === undefined ? undefined : { name: `${m}Bucket:${sub}`, checks: [check(action)] };
     }
-    if (m === "GET") return { name: first(query, "list-type") === "2" ? "ListObjectsV2" : "ListObjects", checks: [check("s3:ListBucket", undefined, listContext(query))] };
+    if (m === "GET")
+      return {
+        name: first(query, "list-type") === "2" ? "ListObjectsV2" : "ListObjects",
+        checks: [check("s3:ListBucket", undefined, listContext(query))],
+      };
     if (m === "HEAD") return { name: "HeadBucket", checks: [check("s3:ListBucket")] };
     if (m === "PUT") return { name: "CreateBucket", checks: [check("s3:CreateBucket")] };
     if (m === "DELETE") return { name: "DeleteBucket", checks: [check("s3:DeleteBucket")] };
@@ -137,23 +170,37 @@ export function classifyRequest(method: string, bucket: string, key: string, que
   if (sub !== undefined) {
     const [get, put, del] = OBJECT_SUBRESOURCES[sub];
     const action = m === "GET" || m === "HEAD" ? get : m === "PUT" ? put : m === "DELETE" ? del : undefined;
-    return action === undefined ? undefined : { name: `${m}Object:${sub}`, checks: [check(versionId !== undefined && action === "s3:GetObject" ? "s3:GetObjectVersion" : action, key)] };
+    return action === undefined
+      ? undefined
+      : {
+          name: `${m}Object:${sub}`,
+          checks: [check(versionId !== undefined && action === "s3:GetObject" ? "s3:GetObjectVersion" : action, key)],
+        };
   }
   const uploadId = has(query, "uploadId");
   switch (m) {
     case "GET":
     case "HEAD":
       if (uploadId) return { name: "ListParts", checks: [check("s3:ListMultipartUploadParts", key)] };
-      return { name: m === "GET" ? "GetObject" : "HeadObject", checks: [check(versionId !== undefined ? "s3:GetObjectVersion" : "s3:GetObject", key)] };
+      return {
+        name: m === "GET" ? "GetObject" : "HeadObject",
+        checks: [check(versionId !== undefined ? "s3:GetObjectVersion" : "s3:GetObject", key)],
+      };
     case "PUT": {
       const checks = [check("s3:PutObject", key)];
       if (headers["x-amz-tagging"] !== undefined) checks.push(check("s3:PutObjectTagging", key));
-      if (headers["x-amz-acl"] !== undefined || Object.keys(headers).some((h) => h.startsWith("x-amz-grant-"))) checks.push(check("s3:PutObjectAcl", key));
+      if (headers["x-amz-acl"] !== undefined || Object.keys(headers).some((h) => h.startsWith("x-amz-grant-")))
+        checks.push(check("s3:PutObjectAcl", key));
       const copy = headers["x-amz-copy-source"];
       if (copy === undefined) return { name: uploadId ? "UploadPart" : "PutObject", checks };
       const copySource = parseCopySource(copy);
       if (copySource === undefined) return { name: "CopyObject", checks, copySource: { bucket: "", key: "" } };
-      checks.unshift({ action: copySource.versionId !== undefined ? "s3:GetObjectVersion" : "s3:GetObject", bucket: copySource.bucket, key: copySource.key, context: {} });
+      checks.unshift({
+        action: copySource.versionId !== undefined ? "s3:GetObjectVersion" : "s3:GetObject",
+        bucket: copySource.bucket,
+        key: copySource.key,
+        context: {},
+      });
       return { name: uploadId ? "UploadPartCopy" : "CopyObject", checks, copySource };
     }
     case "POST":
@@ -164,7 +211,10 @@ export function classifyRequest(method: string, bucket: string, key: string, que
       return undefined;
     case "DELETE":
       if (uploadId) return { name: "AbortMultipartUpload", checks: [check("s3:AbortMultipartUpload", key)] };
-      return { name: "DeleteObject", checks: [check(versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", key)] };
+      return {
+        name: "DeleteObject",
+        checks: [check(versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", key)],
+      };
     default:
       return undefined;
   }

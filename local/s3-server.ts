@@ -61,7 +61,10 @@ type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstanc
 export interface LocalS3Event {
   readonly Records: readonly {
     readonly eventName: string;
-    readonly s3: { readonly bucket: { readonly name: string }; readonly object: { readonly key: string; readonly size?: number; readonly eTag?: string } };
+    readonly s3: {
+      readonly bucket: { readonly name: string };
+      readonly object: { readonly key: string; readonly size?: number; readonly eTag?: string };
+    };
   }[];
 }
 
@@ -168,7 +171,8 @@ function parseTarget(url: string): Target | S3Failure {
 /** Header values as signing sees them: lower-case names, repeated headers joined with ",". */
 function flatHeaders(req: http.IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) if (values !== undefined) out[name] = values.join(",");
+  for (const [name, values] of Object.entries(req.headersDistinct))
+    if (values !== undefined) out[name] = values.join(",");
   return out;
 }
 
@@ -179,17 +183,28 @@ function has(query: Query, name: string): boolean {
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
 /** Headers that describe the signed/encoded body the client sent, not the object. */
-const TRANSPORT_HEADERS = ["authorization", "x-amz-security-token", "x-amz-decoded-content-length", "x-amz-trailer", "transfer-encoding"];
+const TRANSPORT_HEADERS = [
+  "authorization",
+  "x-amz-security-token",
+  "x-amz-decoded-content-length",
+  "x-amz-trailer",
+  "transfer-encoding",
+];
 
 export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<LocalS3Server> {
   const ownsDirectory = args.directory === undefined;
   const directory = args.directory ?? fs.mkdtempSync(path.join(os.tmpdir(), "neurocaas-s3-"));
   fs.mkdirSync(directory, { recursive: true });
-  if (args.keys !== undefined && args.credentials === undefined) throw new Error("startLocalS3Server: with `keys`, give `credentials` (the endpoint's unrestricted key)");
+  if (args.keys !== undefined && args.credentials === undefined)
+    throw new Error("startLocalS3Server: with `keys`, give `credentials` (the endpoint's unrestricted key)");
   const credentials = args.credentials ?? newCredentials();
   const keys = args.keys ?? KeyRing.single(credentials);
   const own = keys.lookup(credentials.accessKeyId);
-  if (own === undefined || own.secretAccessKey !== credentials.secretAccessKey || own.principal.policies !== undefined) {
+  if (
+    own === undefined ||
+    own.secretAccessKey !== credentials.secretAccessKey ||
+    own.principal.policies !== undefined
+  ) {
     throw new Error("startLocalS3Server: `credentials` must be an unrestricted key of `keys`");
   }
   const regionOf = args.regionOf ?? (() => undefined);
@@ -213,7 +228,10 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
-      const failure = err instanceof S3BodyError ? err.failure : s3Failure(500, "InternalError", err instanceof Error ? err.message : String(err));
+      const failure =
+        err instanceof S3BodyError
+          ? err.failure
+          : s3Failure(500, "InternalError", err instanceof Error ? err.message : String(err));
       sendS3Error(req, res, failure);
     });
   });
@@ -227,9 +245,17 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
 
     const browser = checkBrowserRequest(headers, allowedOrigins);
     if (browser.failure) return fail(browser.failure);
-    if (browser.corsOrigin !== undefined) for (const [k, v] of Object.entries(corsHeaders(browser.corsOrigin))) res.setHeader(k, v);
+    if (browser.corsOrigin !== undefined)
+      for (const [k, v] of Object.entries(corsHeaders(browser.corsOrigin))) res.setHeader(k, v);
     if (method === "OPTIONS") {
-      if (browser.corsOrigin === undefined) return fail(s3Failure(403, "CORSResponse", "This CORS request is not allowed: send an Origin the endpoint allows (`neurocaas local --allow-origin`)."));
+      if (browser.corsOrigin === undefined)
+        return fail(
+          s3Failure(
+            403,
+            "CORSResponse",
+            "This CORS request is not allowed: send an Origin the endpoint allows (`neurocaas local --allow-origin`).",
+          ),
+        );
       res.writeHead(200, preflightHeaders(browser.corsOrigin, headers["access-control-request-headers"]));
       res.end();
       return;
@@ -239,10 +265,19 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     if ("code" in target) return fail(target);
     const { bucket, key, query } = target;
     if (method === "POST" && bucket !== "" && key === "" && !has(query, "delete")) {
-      return fail(s3Failure(403, "AccessDenied", "Browser form uploads (POST Object) are refused by the local endpoint: upload with PUT, signed with your key."));
+      return fail(
+        s3Failure(
+          403,
+          "AccessDenied",
+          "Browser form uploads (POST Object) are refused by the local endpoint: upload with PUT, signed with your key.",
+        ),
+      );
     }
 
-    const auth = await authenticate({ method, host: headers.host ?? "", rawPath: target.rawPath, query, headers }, keys);
+    const auth = await authenticate(
+      { method, host: headers.host ?? "", rawPath: target.rawPath, query, headers },
+      keys,
+    );
     if ("code" in auth) return fail(auth);
     const principal = auth.principal;
 
@@ -257,11 +292,24 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     const op = classifyRequest(method, bucket, key, query, headers);
     if (op === undefined) {
       if (principal.policies !== undefined) {
-        return fail(s3Failure(403, "AccessDenied", `User: ${principal.arn} is not authorized to perform this request (${method} ${target.rawPath}${target.rawQuery ? `?${target.rawQuery}` : ""}): the local endpoint serves only the S3 operations NeuroCAAS uses`));
+        return fail(
+          s3Failure(
+            403,
+            "AccessDenied",
+            `User: ${principal.arn} is not authorized to perform this request (${method} ${target.rawPath}${target.rawQuery ? `?${target.rawQuery}` : ""}): the local endpoint serves only the S3 operations NeuroCAAS uses`,
+          ),
+        );
       }
     } else {
       if (op.copySource !== undefined) {
-        const problem = op.copySource.bucket === "" ? s3Failure(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey") : (bucketNameProblem(op.copySource.bucket) ?? objectKeyProblem(op.copySource.key));
+        const problem =
+          op.copySource.bucket === ""
+            ? s3Failure(
+                400,
+                "InvalidArgument",
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+              )
+            : (bucketNameProblem(op.copySource.bucket) ?? objectKeyProblem(op.copySource.key));
         if (problem) return fail(problem);
       }
       const denied = firstDenied(principal, op.checks, regionOf);
@@ -269,14 +317,18 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     }
 
     const status = args.faults?.({ method, bucket, key, query: new URLSearchParams(target.rawQuery) });
-    if (status !== undefined) return fail(s3Failure(status, status === 503 ? "SlowDown" : "InternalError", "Injected fault"));
+    if (status !== undefined)
+      return fail(s3Failure(status, status === 503 ? "SlowDown" : "InternalError", "Injected fault"));
 
     if (has(query, "uploadId") && key !== "") {
       const problem = await uploadProblem(bucket, key, query);
       if (problem) return fail(problem);
       // s3rver has no AbortMultipartUpload (405): drop the upload's parts as S3 does.
       if (op?.name === "AbortMultipartUpload") {
-        await fs.promises.rm(path.join(s3rver.store.getResourcePath(bucket, undefined, "uploads"), query.uploadId as string), { recursive: true, force: true });
+        await fs.promises.rm(
+          path.join(s3rver.store.getResourcePath(bucket, undefined, "uploads"), query.uploadId as string),
+          { recursive: true, force: true },
+        );
         req.resume();
         res.writeHead(204);
         res.end();
@@ -298,32 +350,56 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
   /** UploadPart/Complete/ListParts must name an upload of this key (s3rver joins the id into a path). */
   async function uploadProblem(bucket: string, key: string, query: Query): Promise<S3Failure | undefined> {
     const uploadId = query.uploadId;
-    const noSuch = s3Failure(404, "NoSuchUpload", "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.");
+    const noSuch = s3Failure(
+      404,
+      "NoSuchUpload",
+      "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    );
     if (typeof uploadId !== "string" || !UPLOAD_ID.test(uploadId)) return noSuch;
-    const stored = await fs.promises.readFile(path.join(s3rver.store.getResourcePath(bucket, undefined, "uploads"), uploadId, "key"), "utf8").catch(() => undefined);
+    const stored = await fs.promises
+      .readFile(path.join(s3rver.store.getResourcePath(bucket, undefined, "uploads"), uploadId, "key"), "utf8")
+      .catch(() => undefined);
     if (stored !== key) return noSuch;
     const part = query.partNumber;
-    if (part !== undefined && (typeof part !== "string" || !/^\d{1,5}$/.test(part) || Number(part) < 1 || Number(part) > 10000)) {
+    if (
+      part !== undefined &&
+      (typeof part !== "string" || !/^\d{1,5}$/.test(part) || Number(part) < 1 || Number(part) > 10000)
+    ) {
       return s3Failure(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
     }
     return undefined;
   }
 
-  async function list(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, query: Query): Promise<void> {
+  async function list(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    bucket: string,
+    query: Query,
+  ): Promise<void> {
     const params = parseListParams(bucket, query);
     if ("code" in params) return sendS3Error(req, res, params);
-    if (!(await s3rver.store.getBucket(bucket))) return sendS3Error(req, res, s3Failure(404, "NoSuchBucket", `The specified bucket does not exist: ${bucket}`));
+    if (!(await s3rver.store.getBucket(bucket)))
+      return sendS3Error(req, res, s3Failure(404, "NoSuchBucket", `The specified bucket does not exist: ${bucket}`));
     const xml = await listBucketXml(path.join(directory, bucket), bucket, params, async (k) => {
       const m = await s3rver.store.getMetadata(bucket, k).catch(() => undefined);
-      return m === undefined ? undefined : { etag: m.etag, size: Number(m["content-length"]), lastModified: new Date(m["last-modified"]) };
+      return m === undefined
+        ? undefined
+        : { etag: m.etag, size: Number(m["content-length"]), lastModified: new Date(m["last-modified"]) };
     });
     req.resume();
     res.writeHead(200, { "Content-Type": "application/xml", "Content-Length": Buffer.byteLength(xml) });
     res.end(xml);
   }
 
-  async function deleteObjects(req: http.IncomingMessage, res: http.ServerResponse, auth: Authenticated, principal: Principal, bucket: string): Promise<void> {
-    if (!(await s3rver.store.getBucket(bucket))) return sendS3Error(req, res, s3Failure(404, "NoSuchBucket", `The specified bucket does not exist: ${bucket}`));
+  async function deleteObjects(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    auth: Authenticated,
+    principal: Principal,
+    bucket: string,
+  ): Promise<void> {
+    if (!(await s3rver.store.getBucket(bucket)))
+      return sendS3Error(req, res, s3Failure(404, "NoSuchBucket", `The specified bucket does not exist: ${bucket}`));
     const received = await receiveBody(req, auth, flatHeaders(req));
     let body: Buffer;
     if (received === undefined) {
@@ -339,7 +415,12 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     const deleted: string[] = [];
     const errors: KeyError[] = [];
     for (const key of parsed.keys) {
-      const refused = objectKeyProblem(key) ?? deniedFor(principal, { name: "DeleteObject", checks: [{ action: "s3:DeleteObject", bucket, key, context: {} }] });
+      const refused =
+        objectKeyProblem(key) ??
+        deniedFor(principal, {
+          name: "DeleteObject",
+          checks: [{ action: "s3:DeleteObject", bucket, key, context: {} }],
+        });
       if (refused) {
         errors.push({ key, code: refused.code, message: refused.message });
         continue;
@@ -368,13 +449,24 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
    * Read and verify a signed or aws-chunked body before anything is stored. Undefined: the body
    * needs no checking (unsigned payload, or no body) and streams straight to the store.
    */
-  async function receiveBody(req: http.IncomingMessage, auth: Authenticated, headers: Record<string, string>): Promise<{ spool: BodySpool; length: number } | undefined> {
+  async function receiveBody(
+    req: http.IncomingMessage,
+    auth: Authenticated,
+    headers: Record<string, string>,
+  ): Promise<{ spool: BodySpool; length: number } | undefined> {
     const payload = auth.payload;
     if (payload.kind === "unsigned") return undefined;
     const declared = headers["content-length"];
     const hasBody = headers["transfer-encoding"] !== undefined || (declared !== undefined && declared !== "0");
     if (payload.kind === "sha256" && !hasBody) {
-      if (payload.hex !== EMPTY_SHA256) throw new S3BodyError(s3Failure(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed (the body is empty)."));
+      if (payload.hex !== EMPTY_SHA256)
+        throw new S3BodyError(
+          s3Failure(
+            400,
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed (the body is empty).",
+          ),
+        );
       return undefined;
     }
     const spool = new BodySpool(spoolDirectory);
@@ -385,7 +477,14 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
           hash.update(chunk as Buffer);
           await spool.write(chunk as Buffer);
         }
-        if (hash.digest("hex") !== payload.hex) throw new S3BodyError(s3Failure(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."));
+        if (hash.digest("hex") !== payload.hex)
+          throw new S3BodyError(
+            s3Failure(
+              400,
+              "XAmzContentSHA256Mismatch",
+              "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            ),
+          );
         return { spool, length: spool.size };
       }
       const decodedText = headers["x-amz-decoded-content-length"];
@@ -403,9 +502,20 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
   }
 
   /** Hand the (verified) request to s3rver, with its signature replaced by one s3rver accepts. */
-  async function forward(req: http.IncomingMessage, res: http.ServerResponse, auth: Authenticated, target: Target, op: S3Operation | undefined, method: string, received: { spool: BodySpool; length: number } | undefined): Promise<void> {
+  async function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    auth: Authenticated,
+    target: Target,
+    op: S3Operation | undefined,
+    method: string,
+    received: { spool: BodySpool; length: number } | undefined,
+  ): Promise<void> {
     for (const h of TRANSPORT_HEADERS) delete req.headers[h];
-    const encoding = String(req.headers["content-encoding"] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "" && e.toLowerCase() !== "aws-chunked");
+    const encoding = String(req.headers["content-encoding"] ?? "")
+      .split(",")
+      .map((e) => e.trim())
+      .filter((e) => e !== "" && e.toLowerCase() !== "aws-chunked");
     if (encoding.length > 0) req.headers["content-encoding"] = encoding.join(", ");
     else delete req.headers["content-encoding"];
     // The request is verified: s3rver sees its own dummy account and a path-style host.
@@ -431,7 +541,8 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
 
     const { bucket, key, query } = target;
     const subresource = has(query, "tagging") || has(query, "acl");
-    const isObjectWrite = key !== "" && (method === "PUT" || method === "DELETE") && !has(query, "uploadId") && !subresource;
+    const isObjectWrite =
+      key !== "" && (method === "PUT" || method === "DELETE") && !has(query, "uploadId") && !subresource;
     // s3rver rewrites an object's file in place: a read overlapping a write of the same key would
     // see a truncated body (or a length that disagrees with the metadata and an aborted response).
     // Reads and multipart completions therefore take the key's lock too.
@@ -452,7 +563,11 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     res.on("finish", done);
     res.on("close", done);
     try {
-      const failure = isObjectWrite ? await checkPreconditions(req, bucket, key) : isObjectRead ? await hiddenMissingKey(auth.principal, bucket, key) : undefined;
+      const failure = isObjectWrite
+        ? await checkPreconditions(req, bucket, key)
+        : isObjectRead
+          ? await hiddenMissingKey(auth.principal, bucket, key)
+          : undefined;
       if (failure) return sendS3Error(request, res, failure);
       serve(request, res);
     } catch (err) {
@@ -470,10 +585,18 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     if (principal.policies === undefined || (await s3rver.store.existsObject(bucket, key))) return undefined;
     const denied = firstDenied(principal, [{ action: "s3:ListBucket", bucket, context: {} }], regionOf);
     if (!denied) return undefined;
-    return s3Failure(403, "AccessDenied", `Access Denied (S3 answers 403, not 404, for a key that is not there when the caller may not s3:ListBucket the whole bucket; ${principal.arn} may not)`);
+    return s3Failure(
+      403,
+      "AccessDenied",
+      `Access Denied (S3 answers 403, not 404, for a key that is not there when the caller may not s3:ListBucket the whole bucket; ${principal.arn} may not)`,
+    );
   }
 
-  async function checkPreconditions(req: http.IncomingMessage, bucket: string, key: string): Promise<S3Failure | undefined> {
+  async function checkPreconditions(
+    req: http.IncomingMessage,
+    bucket: string,
+    key: string,
+  ): Promise<S3Failure | undefined> {
     const ifNoneMatch = header(req, "if-none-match");
     const ifMatch = header(req, "if-match");
     if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;

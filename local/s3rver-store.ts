@@ -21,13 +21,21 @@ interface S3rverObject {
 export interface S3rverStore {
   readonly rootDirectory: string;
   getBucket(bucket: string): Promise<unknown>;
-  getMetadata(bucket: string, key: string): Promise<{ etag: string; "last-modified": string; "content-length": number }>;
+  getMetadata(
+    bucket: string,
+    key: string,
+  ): Promise<{ etag: string; "last-modified": string; "content-length": number }>;
   existsObject(bucket: string, key: string): Promise<boolean>;
   deleteObject(bucket: string, key: string): Promise<void>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
   putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
-  putPart(bucket: string, uploadId: string, partNumber: number, content: Readable): Promise<{ size: number; md5: string }>;
+  putPart(
+    bucket: string,
+    uploadId: string,
+    partNumber: number,
+    content: Readable,
+  ): Promise<{ size: number; md5: string }>;
 }
 
 /** Write `content` to `file`, returning its size and MD5 (hex); every failure rejects. */

@@ -83,7 +83,9 @@ const LOCAL_LEASE_MS = 24 * 3600_000;
  * The one-line readiness message (`neurocaas local` prints it; scripts wait for "ready" and parse
  * `endpoint URL access-key KEY secret-key SECRET`): the admin key, then where the users' keys are.
  */
-export function readyLine(local: Pick<LocalNeurocaas, "endpoint" | "credentials" | "buckets" | "dataDir" | "credentialsFile" | "dashboardUrl">): string {
+export function readyLine(
+  local: Pick<LocalNeurocaas, "endpoint" | "credentials" | "buckets" | "dataDir" | "credentialsFile" | "dashboardUrl">,
+): string {
   return (
     `neurocaas local ready: endpoint ${local.endpoint} access-key ${local.credentials.accessKeyId} secret-key ${local.credentials.secretAccessKey} (admin) ` +
     `buckets ${local.buckets.join(",")} data-dir ${local.dataDir} user-keys ${local.credentialsFile} dashboard ${local.dashboardUrl}`
@@ -106,15 +108,27 @@ export function parseReadyLine(line: string): ReadyLineInfo | undefined {
   if (!m) return undefined;
   const file = / user-keys (\S+)/.exec(line)?.[1];
   const dashboard = / dashboard (\S+)/.exec(line)?.[1];
-  return { endpoint: m[1], credentials: { accessKeyId: m[2], secretAccessKey: m[3] }, ...(file !== undefined ? { credentialsFile: file } : {}), ...(dashboard !== undefined ? { dashboardUrl: dashboard } : {}) };
+  return {
+    endpoint: m[1],
+    credentials: { accessKeyId: m[2], secretAccessKey: m[3] },
+    ...(file !== undefined ? { credentialsFile: file } : {}),
+    ...(dashboard !== undefined ? { dashboardUrl: dashboard } : {}),
+  };
 }
 
 /** Which groups each user key (and the admin key: all) may use, for the dashboard's sign-in. */
-function keyMemberships(keys: LocalKeys, identities: readonly AnalysisIdentities[]): Map<string, "all" | { bucket: string; group: string }[]> {
+function keyMemberships(
+  keys: LocalKeys,
+  identities: readonly AnalysisIdentities[],
+): Map<string, "all" | { bucket: string; group: string }[]> {
   const out = new Map<string, "all" | { bucket: string; group: string }[]>([[keys.admin.accessKeyId, "all"]]);
   for (const [user, list] of userMemberships(identities)) {
     const key = keys.user(user);
-    if (key) out.set(key.accessKeyId, list.map((m) => ({ bucket: m.bucket, group: m.group })));
+    if (key)
+      out.set(
+        key.accessKeyId,
+        list.map((m) => ({ bucket: m.bucket, group: m.group })),
+      );
   }
   return out;
 }
@@ -155,9 +169,11 @@ async function ensureFolders(client: S3Client, bucket: string, groups: readonly 
     for (const key of groupFolderKeys(group)) {
       // Placeholders are created once and never overwritten (user data survives restarts).
       if (await store.exists(bucket, key)) continue;
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), IfNoneMatch: "*" })).catch((err: unknown) => {
-        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw err;
-      });
+      await client
+        .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), IfNoneMatch: "*" }))
+        .catch((err: unknown) => {
+          if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw err;
+        });
     }
   }
 }
@@ -229,7 +245,9 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     const config = configs.get(entry.bucket);
     const key = entry.event.Records[0].s3.object.key;
     if (!config) {
-      log(`dropping a journaled ${entry.route} event for s3://${entry.bucket}/${key}: the analysis is no longer served`);
+      log(
+        `dropping a journaled ${entry.route} event for s3://${entry.bucket}/${key}: the analysis is no longer served`,
+      );
       await journal!.remove(entry.id);
       return;
     }
@@ -279,7 +297,10 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     const deps = depsFor(config, compute!);
     const run = asLambdaRetries(() => args.handlers.monitor(event, deps)).then(
       () => log(`monitor: ${id} ${event.detail.state ?? event["detail-type"]}`),
-      (err: unknown) => log(`monitor failed for ${id} ${event.detail.state ?? event["detail-type"]}: ${(err as Error).stack ?? String(err)}`),
+      (err: unknown) =>
+        log(
+          `monitor failed for ${id} ${event.detail.state ?? event["detail-type"]}: ${(err as Error).stack ?? String(err)}`,
+        ),
     );
     track(run);
     await run;
@@ -298,13 +319,27 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       regionOf: (bucket) => configs.get(bucket)?.region,
       allowedOrigins: args.allowedOrigins,
       onEvent: onS3Event,
-      site: dashboardSite({ analyses: configs, prices, credentialsFile: keys.credentialsFile, keyMemberships: () => keyMemberships(keys, identities), log }, () => endpointOf()),
+      site: dashboardSite(
+        {
+          analyses: configs,
+          prices,
+          credentialsFile: keys.credentialsFile,
+          keyMemberships: () => keyMemberships(keys, identities),
+          log,
+        },
+        () => endpointOf(),
+      ),
     });
     const region = [...configs.values()][0]?.region ?? "us-east-1";
     const endpoint = s3.endpoint;
     // The job manager, monitor and local compute act with the platform's key.
     client = createLocalS3Client({ endpoint: s3.endpoint, credentials: keys.platform }, region);
-    for (const config of configs.values()) await ensureFolders(client, config.bucketName, config.affiliates.map((a) => a.AffiliateName));
+    for (const config of configs.values())
+      await ensureFolders(
+        client,
+        config.bucketName,
+        config.affiliates.map((a) => a.AffiliateName),
+      );
     compute = await LocalCompute.open({
       directory: path.join(dataDir, "compute"),
       dataDir,
@@ -314,7 +349,10 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
       // Each IAE signs with its own key, scoped like the cloud IAE role of its analysis (iaePolicy).
       iaeEnv: (iae) => {
         const analysis = analysisNamed(configs, iae.tags[IAE_TAGS.analysis]);
-        if (!analysis) throw new Error(`IAE ${iae.instanceId} is tagged for analysis "${iae.tags[IAE_TAGS.analysis]}", which no stack file serves`);
+        if (!analysis)
+          throw new Error(
+            `IAE ${iae.instanceId} is tagged for analysis "${iae.tags[IAE_TAGS.analysis]}", which no stack file serves`,
+          );
         const iaeRegion = analysis.region;
         const own = keys.issueIae(analysis.bucketName, iae.instanceId);
         return {
@@ -344,7 +382,9 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
     const recovered = await compute.recover();
     // Notifications whose handler had not finished when the previous server stopped.
     for (const entry of journal.pending()) {
-      log(`replaying the ${entry.route} event for s3://${entry.bucket}/${entry.event.Records[0].s3.object.key} left by the previous run`);
+      log(
+        `replaying the ${entry.route} event for s3://${entry.bucket}/${entry.event.Records[0].s3.object.key} left by the previous run`,
+      );
       track(dispatchS3(entry));
     }
     // Group folder placeholders and anything uploaded before we were ready.
@@ -369,7 +409,20 @@ export async function startLocal(args: StartLocalArgs): Promise<LocalNeurocaas> 
         await server.close();
         client!.destroy();
       })());
-    return { endpoint: s3.endpoint, dashboardUrl: `${s3.endpoint}${DASHBOARD_PATH}`, credentials: keys.admin, keys, credentialsFile: keys.credentialsFile, buckets: [...configs.keys()], dataDir, recovered, client, settle, interruptSpot: (id) => compute!.interruptSpot(id), close };
+    return {
+      endpoint: s3.endpoint,
+      dashboardUrl: `${s3.endpoint}${DASHBOARD_PATH}`,
+      credentials: keys.admin,
+      keys,
+      credentialsFile: keys.credentialsFile,
+      buckets: [...configs.keys()],
+      dataDir,
+      recovered,
+      client,
+      settle,
+      interruptSpot: (id) => compute!.interruptSpot(id),
+      close,
+    };
   } catch (err) {
     await compute?.close().catch(() => undefined);
     await s3?.close().catch(() => undefined);

@@ -83,7 +83,14 @@ export interface Authenticated {
   readonly authQueryParams: readonly string[];
 }
 
-const PRESIGN_PARAMS = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"];
+const PRESIGN_PARAMS = [
+  "X-Amz-Algorithm",
+  "X-Amz-Credential",
+  "X-Amz-Date",
+  "X-Amz-Expires",
+  "X-Amz-SignedHeaders",
+  "X-Amz-Signature",
+];
 
 function first(query: ReceivedRequest["query"], name: string): string | undefined {
   const v = query[name];
@@ -113,7 +120,8 @@ interface Scope {
 
 function parseCredential(credential: string): Scope | undefined {
   const parts = credential.split("/");
-  if (parts.length !== 5 || parts[4] !== "aws4_request" || !/^\d{8}$/.test(parts[1]) || parts[0] === "") return undefined;
+  if (parts.length !== 5 || parts[4] !== "aws4_request" || !/^\d{8}$/.test(parts[1]) || parts[0] === "")
+    return undefined;
   return { accessKeyId: parts[0], date: parts[1], region: parts[2], service: parts[3] };
 }
 
@@ -131,8 +139,17 @@ function payloadSigning(value: string, signing: ChunkSigning): PayloadSigning | 
       return { kind: "streaming-unsigned-trailer" };
     default:
       if (PAYLOAD_HASH.test(value)) return { kind: "sha256", hex: value.toLowerCase() };
-      if (value.startsWith("STREAMING-AWS4-ECDSA")) return s3Failure(501, "NotImplemented", "Signature Version 4A (ECDSA) is not supported by the local endpoint; sign with AWS4-HMAC-SHA256");
-      return s3Failure(400, "InvalidArgument", `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-... value or a SHA-256 hex digest, got "${value}"`);
+      if (value.startsWith("STREAMING-AWS4-ECDSA"))
+        return s3Failure(
+          501,
+          "NotImplemented",
+          "Signature Version 4A (ECDSA) is not supported by the local endpoint; sign with AWS4-HMAC-SHA256",
+        );
+      return s3Failure(
+        400,
+        "InvalidArgument",
+        `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-... value or a SHA-256 hex digest, got "${value}"`,
+      );
   }
 }
 
@@ -153,17 +170,33 @@ function unsignedAmzHeaders(headers: ReceivedRequest["headers"], signed: Readonl
   return Object.keys(headers).filter((h) => h.startsWith("x-amz-") && !signed.has(h) && h !== "x-amz-content-sha256");
 }
 
-function chunkSigning(signer: SignatureV4, scope: Scope, signingDate: Date, longDate: string, seedSignature: string): ChunkSigning {
+function chunkSigning(
+  signer: SignatureV4,
+  scope: Scope,
+  signingDate: Date,
+  longDate: string,
+  seedSignature: string,
+): ChunkSigning {
   const scopeText = `${scope.date}/${scope.region}/${scope.service}/aws4_request`;
   const options = { signingDate, signingRegion: scope.region, signingService: scope.service };
   return {
     seedSignature,
-    chunkSignature: (previous, chunkSha256) => signer.sign(["AWS4-HMAC-SHA256-PAYLOAD", longDate, scopeText, previous, EMPTY_SHA256, chunkSha256].join("\n"), options),
-    trailerSignature: (previous, trailerSha256) => signer.sign(["AWS4-HMAC-SHA256-TRAILER", longDate, scopeText, previous, trailerSha256].join("\n"), options),
+    chunkSignature: (previous, chunkSha256) =>
+      signer.sign(
+        ["AWS4-HMAC-SHA256-PAYLOAD", longDate, scopeText, previous, EMPTY_SHA256, chunkSha256].join("\n"),
+        options,
+      ),
+    trailerSignature: (previous, trailerSha256) =>
+      signer.sign(["AWS4-HMAC-SHA256-TRAILER", longDate, scopeText, previous, trailerSha256].join("\n"), options),
   };
 }
 
-function requestToSign(req: ReceivedRequest, signedHeaders: readonly string[], query: ReceivedRequest["query"], payloadHash: string) {
+function requestToSign(
+  req: ReceivedRequest,
+  signedHeaders: readonly string[],
+  query: ReceivedRequest["query"],
+  payloadHash: string,
+) {
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
   headers["x-amz-content-sha256"] = payloadHash;
@@ -191,15 +224,32 @@ function signingOptions(signedHeaders: readonly string[], signingDate: Date, sco
 }
 
 const mismatch = (accessKeyId: string) =>
-  s3Failure(403, "SignatureDoesNotMatch", `The request signature we calculated does not match the signature you provided. Check your key and signing method (access key ${accessKeyId}).`);
+  s3Failure(
+    403,
+    "SignatureDoesNotMatch",
+    `The request signature we calculated does not match the signature you provided. Check your key and signing method (access key ${accessKeyId}).`,
+  );
 
 function unknownKey(accessKeyId: string, keys: KeyLookup): S3Failure {
-  return s3Failure(403, "InvalidAccessKeyId", `The AWS Access Key Id you provided does not exist in our records: ${accessKeyId}${keys.hint ? ` (${keys.hint})` : ""}.`);
+  return s3Failure(
+    403,
+    "InvalidAccessKeyId",
+    `The AWS Access Key Id you provided does not exist in our records: ${accessKeyId}${keys.hint ? ` (${keys.hint})` : ""}.`,
+  );
 }
 
-async function verifyHeader(req: ReceivedRequest, authorization: string, keys: KeyLookup, now: Date): Promise<Authenticated | S3Failure> {
+async function verifyHeader(
+  req: ReceivedRequest,
+  authorization: string,
+  keys: KeyLookup,
+  now: Date,
+): Promise<Authenticated | S3Failure> {
   if (!authorization.startsWith(`${ALGORITHM} `)) {
-    return s3Failure(400, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.");
+    return s3Failure(
+      400,
+      "InvalidRequest",
+      "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+    );
   }
   const fields = new Map<string, string>();
   for (const part of authorization.slice(ALGORITHM.length + 1).split(",")) {
@@ -210,31 +260,67 @@ async function verifyHeader(req: ReceivedRequest, authorization: string, keys: K
   const signedHeaderList = fields.get("SignedHeaders");
   const signature = fields.get("Signature");
   if (!credential || !signedHeaderList || !signature) {
-    return s3Failure(400, "AuthorizationHeaderMalformed", "The authorization header is malformed; it requires Credential, SignedHeaders and Signature.");
+    return s3Failure(
+      400,
+      "AuthorizationHeaderMalformed",
+      "The authorization header is malformed; it requires Credential, SignedHeaders and Signature.",
+    );
   }
   const scope = parseCredential(credential);
-  if (!scope) return s3Failure(400, "AuthorizationHeaderMalformed", `The authorization header is malformed; the Credential "${credential}" is not ACCESSKEY/yyyymmdd/region/s3/aws4_request.`);
-  if (scope.service !== "s3") return s3Failure(400, "AuthorizationHeaderMalformed", `The authorization header is malformed; the service "${scope.service}" is wrong, expecting "s3".`);
+  if (!scope)
+    return s3Failure(
+      400,
+      "AuthorizationHeaderMalformed",
+      `The authorization header is malformed; the Credential "${credential}" is not ACCESSKEY/yyyymmdd/region/s3/aws4_request.`,
+    );
+  if (scope.service !== "s3")
+    return s3Failure(
+      400,
+      "AuthorizationHeaderMalformed",
+      `The authorization header is malformed; the service "${scope.service}" is wrong, expecting "s3".`,
+    );
   const entry = keys.lookup(scope.accessKeyId);
   if (!entry) return unknownKey(scope.accessKeyId, keys);
-  if (req.headers["x-amz-security-token"] !== undefined) return s3Failure(403, "InvalidToken", "The provided token is malformed or otherwise invalid (the local endpoint issues no session tokens).");
+  if (req.headers["x-amz-security-token"] !== undefined)
+    return s3Failure(
+      403,
+      "InvalidToken",
+      "The provided token is malformed or otherwise invalid (the local endpoint issues no session tokens).",
+    );
   const signingDate = parseAmzDate(req.headers["x-amz-date"]);
-  if (!signingDate) return s3Failure(403, "AccessDenied", "AWS authentication requires a valid x-amz-date header (yyyyMMddTHHmmssZ).");
+  if (!signingDate)
+    return s3Failure(403, "AccessDenied", "AWS authentication requires a valid x-amz-date header (yyyyMMddTHHmmssZ).");
   if (Math.abs(now.getTime() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-    return s3Failure(403, "RequestTimeTooSkewed", `The difference between the request time (${req.headers["x-amz-date"]}) and the server's time (${now.toISOString()}) is too large.`);
+    return s3Failure(
+      403,
+      "RequestTimeTooSkewed",
+      `The difference between the request time (${req.headers["x-amz-date"]}) and the server's time (${now.toISOString()}) is too large.`,
+    );
   }
   const contentSha = req.headers["x-amz-content-sha256"];
-  if (contentSha === undefined) return s3Failure(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256");
+  if (contentSha === undefined)
+    return s3Failure(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256");
   const signedHeaders = signedHeaderList.split(";").map((h) => h.trim().toLowerCase());
   if (!signedHeaders.includes("host")) return s3Failure(403, "AccessDenied", "The host header must be signed.");
   const unsigned = unsignedAmzHeaders(req.headers, new Set(signedHeaders));
-  if (unsigned.length > 0) return s3Failure(403, "AccessDenied", `There were headers present in the request which were not signed: ${unsigned.join(", ")}`);
+  if (unsigned.length > 0)
+    return s3Failure(
+      403,
+      "AccessDenied",
+      `There were headers present in the request which were not signed: ${unsigned.join(", ")}`,
+    );
 
   const signer = signerFor(entry.secretAccessKey, scope);
-  const signed = await signer.sign(requestToSign(req, signedHeaders, req.query, contentSha), signingOptions(signedHeaders, signingDate, scope));
+  const signed = await signer.sign(
+    requestToSign(req, signedHeaders, req.query, contentSha),
+    signingOptions(signedHeaders, signingDate, scope),
+  );
   const computed = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] ?? "";
   if (!sameSignature(computed, signature.toLowerCase())) return mismatch(scope.accessKeyId);
-  const payload = payloadSigning(contentSha, chunkSigning(signer, scope, signingDate, req.headers["x-amz-date"] as string, computed));
+  const payload = payloadSigning(
+    contentSha,
+    chunkSigning(signer, scope, signingDate, req.headers["x-amz-date"] as string, computed),
+  );
   if ("code" in payload) return payload;
   return { accessKeyId: scope.accessKeyId, principal: entry.principal, payload, authQueryParams: [] };
 }
@@ -242,50 +328,100 @@ async function verifyHeader(req: ReceivedRequest, authorization: string, keys: K
 async function verifyPresigned(req: ReceivedRequest, keys: KeyLookup, now: Date): Promise<Authenticated | S3Failure> {
   const bad = (why: string) => s3Failure(400, "AuthorizationQueryParametersError", why);
   if (first(req.query, "X-Amz-Algorithm") !== ALGORITHM) return bad(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
-  const [credential, date, expires, signedHeaderList, signature] = PRESIGN_PARAMS.slice(1).map((p) => first(req.query, p));
+  const [credential, date, expires, signedHeaderList, signature] = PRESIGN_PARAMS.slice(1).map((p) =>
+    first(req.query, p),
+  );
   if (!credential || !date || !expires || !signedHeaderList || !signature) {
-    return bad("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.");
+    return bad(
+      "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+    );
   }
   const scope = parseCredential(credential);
   if (!scope) return bad(`X-Amz-Credential "${credential}" is not ACCESSKEY/yyyymmdd/region/s3/aws4_request.`);
   if (scope.service !== "s3") return bad(`X-Amz-Credential names the service "${scope.service}", expecting "s3".`);
   const entry = keys.lookup(scope.accessKeyId);
   if (!entry) return unknownKey(scope.accessKeyId, keys);
-  if (first(req.query, "X-Amz-Security-Token") !== undefined) return s3Failure(403, "InvalidToken", "The provided token is malformed or otherwise invalid (the local endpoint issues no session tokens).");
+  if (first(req.query, "X-Amz-Security-Token") !== undefined)
+    return s3Failure(
+      403,
+      "InvalidToken",
+      "The provided token is malformed or otherwise invalid (the local endpoint issues no session tokens).",
+    );
   const signingDate = parseAmzDate(date);
   if (!signingDate) return bad("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   const expiresIn = Number(expires);
-  if (!/^\d+$/.test(expires) || expiresIn < 1 || expiresIn > MAX_PRESIGNED_EXPIRES_S) return bad(`X-Amz-Expires must be between 1 and ${MAX_PRESIGNED_EXPIRES_S} seconds, got "${expires}"`);
-  if (now.getTime() > signingDate.getTime() + expiresIn * 1000) return s3Failure(403, "AccessDenied", `Request has expired (signed ${date}, valid for ${expiresIn} s).`);
-  if (signingDate.getTime() - now.getTime() > MAX_CLOCK_SKEW_MS) return s3Failure(403, "AccessDenied", "Request is not valid yet (X-Amz-Date is in the future).");
+  if (!/^\d+$/.test(expires) || expiresIn < 1 || expiresIn > MAX_PRESIGNED_EXPIRES_S)
+    return bad(`X-Amz-Expires must be between 1 and ${MAX_PRESIGNED_EXPIRES_S} seconds, got "${expires}"`);
+  if (now.getTime() > signingDate.getTime() + expiresIn * 1000)
+    return s3Failure(403, "AccessDenied", `Request has expired (signed ${date}, valid for ${expiresIn} s).`);
+  if (signingDate.getTime() - now.getTime() > MAX_CLOCK_SKEW_MS)
+    return s3Failure(403, "AccessDenied", "Request is not valid yet (X-Amz-Date is in the future).");
   const signedHeaders = signedHeaderList.split(";").map((h) => h.trim().toLowerCase());
   if (!signedHeaders.includes("host")) return s3Failure(403, "AccessDenied", "The host header must be signed.");
   const unsigned = unsignedAmzHeaders(req.headers, new Set(signedHeaders));
-  if (unsigned.length > 0) return s3Failure(403, "AccessDenied", `There were headers present in the request which were not signed: ${unsigned.join(", ")}`);
+  if (unsigned.length > 0)
+    return s3Failure(
+      403,
+      "AccessDenied",
+      `There were headers present in the request which were not signed: ${unsigned.join(", ")}`,
+    );
 
   const query = Object.fromEntries(Object.entries(req.query).filter(([k]) => !PRESIGN_PARAMS.includes(k)));
-  const toSign = requestToSign(req, signedHeaders, query, req.headers["x-amz-content-sha256"] !== undefined && signedHeaders.includes("x-amz-content-sha256") ? req.headers["x-amz-content-sha256"] : "UNSIGNED-PAYLOAD");
+  const toSign = requestToSign(
+    req,
+    signedHeaders,
+    query,
+    req.headers["x-amz-content-sha256"] !== undefined && signedHeaders.includes("x-amz-content-sha256")
+      ? req.headers["x-amz-content-sha256"]
+      : "UNSIGNED-PAYLOAD",
+  );
   const signer = signerFor(entry.secretAccessKey, scope);
-  const presigned = await signer.presign(toSign, { ...signingOptions(signedHeaders, signingDate, scope), expiresIn, unhoistableHeaders: new Set(Object.keys(toSign.headers)) });
+  const presigned = await signer.presign(toSign, {
+    ...signingOptions(signedHeaders, signingDate, scope),
+    expiresIn,
+    unhoistableHeaders: new Set(Object.keys(toSign.headers)),
+  });
   const computed = String(presigned.query?.["X-Amz-Signature"] ?? "");
   if (!sameSignature(computed, signature.toLowerCase())) return mismatch(scope.accessKeyId);
-  return { accessKeyId: scope.accessKeyId, principal: entry.principal, payload: { kind: "unsigned" }, authQueryParams: [...PRESIGN_PARAMS] };
+  return {
+    accessKeyId: scope.accessKeyId,
+    principal: entry.principal,
+    payload: { kind: "unsigned" },
+    authQueryParams: [...PRESIGN_PARAMS],
+  };
 }
 
 /**
  * Verify a request's signature. Unsigned requests are refused (AccessDenied), as S3 refuses
  * anonymous requests to private buckets.
  */
-export async function authenticate(req: ReceivedRequest, keys: KeyLookup, now = new Date()): Promise<Authenticated | S3Failure> {
+export async function authenticate(
+  req: ReceivedRequest,
+  keys: KeyLookup,
+  now = new Date(),
+): Promise<Authenticated | S3Failure> {
   const authorization = req.headers.authorization;
-  const presigned = first(req.query, "X-Amz-Algorithm") !== undefined || first(req.query, "X-Amz-Signature") !== undefined;
+  const presigned =
+    first(req.query, "X-Amz-Algorithm") !== undefined || first(req.query, "X-Amz-Signature") !== undefined;
   if (authorization !== undefined && presigned) {
-    return s3Failure(400, "InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified");
+    return s3Failure(
+      400,
+      "InvalidArgument",
+      "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified",
+    );
   }
   if (authorization !== undefined) return verifyHeader(req, authorization, keys, now);
   if (presigned) return verifyPresigned(req, keys, now);
   if (first(req.query, "Signature") !== undefined || first(req.query, "AWSAccessKeyId") !== undefined) {
-    return s3Failure(400, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.");
+    return s3Failure(
+      400,
+      "InvalidRequest",
+      "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+    );
   }
-  return s3Failure(403, "AccessDenied", "Anonymous access is not allowed: sign requests with AWS Signature Version 4 (the admin key on `neurocaas local`'s ready line, or a user's key).");
+  return s3Failure(
+    403,
+    "AccessDenied",
+    "Anonymous access is not allowed: sign requests with AWS Signature Version 4 (the admin key on `neurocaas local`'s ready line, or a user's key).",
+  );
 }

@@ -24,7 +24,8 @@ async function readJsonObject(file: string): Promise<Record<string, unknown> | u
   } catch (err) {
     throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`${file}: expected a JSON object`);
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new Error(`${file}: expected a JSON object`);
   return parsed as Record<string, unknown>;
 }
 

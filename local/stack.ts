@@ -21,22 +21,34 @@ export function loadLocalAnalyses(stackFiles: readonly string[]): Map<string, An
   for (const file of stackFiles) {
     const { blueprint, config } = loadStackFile(file);
     if (!blueprint) {
-      throw new Error(`stack file ${path.resolve(file)} has no "neurocaas:blueprint": nothing to run locally (pass an analysis stack with --stack-file)`);
+      throw new Error(
+        `stack file ${path.resolve(file)} has no "neurocaas:blueprint": nothing to run locally (pass an analysis stack with --stack-file)`,
+      );
     }
     if (analysisNamed(configs, blueprint.PipelineName)) {
-      throw new Error(`stack file ${path.resolve(file)}: analysis "${blueprint.PipelineName}" appears in two stack files; analysis names (PipelineName) must be unique`);
+      throw new Error(
+        `stack file ${path.resolve(file)}: analysis "${blueprint.PipelineName}" appears in two stack files; analysis names (PipelineName) must be unique`,
+      );
     }
     const bucketName = bucketNameOf(config, blueprint, file);
     if (configs.has(bucketName)) {
-      throw new Error(`stack file ${path.resolve(file)}: bucket "${bucketName}" is already served by another stack file; bucket names must be unique`);
+      throw new Error(
+        `stack file ${path.resolve(file)}: bucket "${bucketName}" is already served by another stack file; bucket names must be unique`,
+      );
     }
-    configs.set(bucketName, runtimeConfigFromBlueprint(blueprint, LOCAL_UTILS, { bypassBuckets: bypassBucketsOf(config, file), bucketName }));
+    configs.set(
+      bucketName,
+      runtimeConfigFromBlueprint(blueprint, LOCAL_UTILS, { bypassBuckets: bypassBucketsOf(config, file), bucketName }),
+    );
   }
   return configs;
 }
 
 /** The analysis with this name (PipelineName; the IAEs' `neurocaas:analysis` tag), if served. */
-export function analysisNamed(configs: ReadonlyMap<string, AnalysisRuntimeConfig>, analysis: string | undefined): AnalysisRuntimeConfig | undefined {
+export function analysisNamed(
+  configs: ReadonlyMap<string, AnalysisRuntimeConfig>,
+  analysis: string | undefined,
+): AnalysisRuntimeConfig | undefined {
   return [...configs.values()].find((c) => c.analysisName === analysis);
 }
 

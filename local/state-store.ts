@@ -69,10 +69,17 @@ export class StateStore {
     let state = emptyState();
     try {
       const parsed = JSON.parse(await fsp.readFile(file, "utf8")) as Partial<LocalComputeState>;
-      state = { instances: parsed.instances ?? {}, commands: parsed.commands ?? {}, clientTokens: parsed.clientTokens ?? {} };
+      state = {
+        instances: parsed.instances ?? {},
+        commands: parsed.commands ?? {},
+        clientTokens: parsed.clientTokens ?? {},
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        throw new Error(`cannot read local compute state ${file}: ${(err as Error).message}; move it away to start fresh`, { cause: err });
+        throw new Error(
+          `cannot read local compute state ${file}: ${(err as Error).message}; move it away to start fresh`,
+          { cause: err },
+        );
       }
     }
     return new StateStore(file, state);

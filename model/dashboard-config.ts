@@ -38,7 +38,9 @@ interface KeySignIn {
    * admin key), so the page knows them without probing every folder (a probe of a folder that is
    * not the user's is a 403). Without an entry the page probes.
    */
-  readonly memberships?: Readonly<Record<string, "all" | readonly { readonly bucket: string; readonly group: string }[]>>;
+  readonly memberships?: Readonly<
+    Record<string, "all" | readonly { readonly bucket: string; readonly group: string }[]>
+  >;
 }
 
 /** Sign-in through Amazon Cognito: hosted login (authorization code + PKCE), then the identity pool. */
@@ -84,7 +86,10 @@ export interface AnalysisForDashboard {
  * The dashboard's view of an analysis; `priceOf` gives the hourly price of an instance type
  * (undefined when unknown: the type is then shown without an estimate).
  */
-export function dashboardAnalysis(a: AnalysisForDashboard, priceOf: (instanceType: string) => number | undefined): DashboardAnalysis {
+export function dashboardAnalysis(
+  a: AnalysisForDashboard,
+  priceOf: (instanceType: string) => number | undefined,
+): DashboardAnalysis {
   const types = [a.instanceType, ...a.allowedInstanceTypes.filter((t) => t !== a.instanceType)];
   const prices: Record<string, number> = {};
   for (const t of types) {
@@ -119,7 +124,8 @@ export function assertNoSecrets(value: unknown, at = "config"): void {
   for (const [k, v] of Object.entries(value)) {
     // The config schema describes an analysis' own parameters; its property names are not ours.
     if (k === "configSchema") continue;
-    if (SECRET_NAME.test(k)) throw new Error(`dashboard ${at}.${k}: config.json is public and must not carry a field named like a secret`);
+    if (SECRET_NAME.test(k))
+      throw new Error(`dashboard ${at}.${k}: config.json is public and must not carry a field named like a secret`);
     assertNoSecrets(v, `${at}.${k}`);
   }
 }

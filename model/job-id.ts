@@ -7,7 +7,9 @@ const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function validateJobId(id: string): string {
   if (!JOB_ID_PATTERN.test(id)) {
-    throw new Error(`invalid job id (timestamp) "${id}": expected 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    throw new Error(
+      `invalid job id (timestamp) "${id}": expected 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
   }
   return id;
 }
@@ -16,7 +18,9 @@ export function validateJobId(id: string): string {
 export function newJobId(now: Date = new Date(), random: () => number = Math.random): string {
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
   const stamp = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
-  const suffix = Math.floor(random() * 0x10000).toString(16).padStart(4, "0");
+  const suffix = Math.floor(random() * 0x10000)
+    .toString(16)
+    .padStart(4, "0");
   return `${stamp}-${suffix}`;
 }
 

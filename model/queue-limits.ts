@@ -15,7 +15,10 @@ export interface QueueLimits {
 }
 
 /** The queue limits of an analysis, defaults applied (configs of older deployments lack them). */
-export function queueLimitsOf(config: { readonly maxQueueLength?: number; readonly maxQueueWaitMinutes?: number }): QueueLimits {
+export function queueLimitsOf(config: {
+  readonly maxQueueLength?: number;
+  readonly maxQueueWaitMinutes?: number;
+}): QueueLimits {
   return {
     maxQueueLength: config.maxQueueLength ?? QUEUE_DEFAULTS.maxQueueLength,
     maxQueueWaitMinutes: config.maxQueueWaitMinutes ?? QUEUE_DEFAULTS.maxQueueWaitMinutes,

@@ -29,7 +29,11 @@ export interface StackRuntimeValues {
 }
 
 /** Pure: the runtime configuration every Lambda of an analysis receives in `NEUROCAAS_CONFIG`. */
-export function runtimeConfigFromBlueprint(blueprint: Blueprint, utils: UtilsRuntimeValues, stack: StackRuntimeValues = {}): AnalysisRuntimeConfig {
+export function runtimeConfigFromBlueprint(
+  blueprint: Blueprint,
+  utils: UtilsRuntimeValues,
+  stack: StackRuntimeValues = {},
+): AnalysisRuntimeConfig {
   const cfg = blueprint.Lambda.LambdaConfig;
   const base: AnalysisRuntimeConfig = {
     bucketName: stack.bucketName ?? blueprint.PipelineName,
@@ -62,9 +66,13 @@ export function runtimeConfigFromBlueprint(blueprint: Blueprint, utils: UtilsRun
   return {
     ...base,
     ...(utils.subnetIds !== undefined && utils.subnetIds.length > 0 ? { subnetIds: [...utils.subnetIds] } : {}),
-    ...(stack.bypassBuckets !== undefined && stack.bypassBuckets.length > 0 ? { bypassBuckets: [...stack.bypassBuckets] } : {}),
+    ...(stack.bypassBuckets !== undefined && stack.bypassBuckets.length > 0
+      ? { bypassBuckets: [...stack.bypassBuckets] }
+      : {}),
     ...(blueprint.Lambda.ConfigSchema !== undefined ? { configSchema: blueprint.Lambda.ConfigSchema } : {}),
-    ...(blueprint.Lambda.PostProcessing !== undefined ? { postProcessing: { ...blueprint.Lambda.PostProcessing } } : {}),
+    ...(blueprint.Lambda.PostProcessing !== undefined
+      ? { postProcessing: { ...blueprint.Lambda.PostProcessing } }
+      : {}),
   };
 }
 
@@ -91,7 +99,10 @@ function envSize(vars: Record<string, string>): number {
  * summary that fits: first the affiliates cut to those with `UserInput: false` (the only ones
  * the job manager looks up), else without affiliates and ConfigSchema.
  */
-export function packageRuntimeConfig(full: AnalysisRuntimeConfig, extraVariables: Record<string, string> = {}): PackagedConfig {
+export function packageRuntimeConfig(
+  full: AnalysisRuntimeConfig,
+  extraVariables: Record<string, string> = {},
+): PackagedConfig {
   // An analysis in its own-named bucket ships without `analysisName` (`loadRuntimeConfig` reads it
   // as the bucket's): the functions of stacks without neurocaas:bucketName keep their environment.
   const { analysisName: _analysis, ...sameName } = full;
@@ -106,7 +117,11 @@ export function packageRuntimeConfig(full: AnalysisRuntimeConfig, extraVariables
   ];
   let variables: Record<string, string> = {};
   for (const summary of summaries) {
-    variables = { ...extraVariables, [RUNTIME_CONFIG_ENV]: JSON.stringify(summary), [RUNTIME_CONFIG_FILE_ENV]: RUNTIME_CONFIG_FILE };
+    variables = {
+      ...extraVariables,
+      [RUNTIME_CONFIG_ENV]: JSON.stringify(summary),
+      [RUNTIME_CONFIG_FILE_ENV]: RUNTIME_CONFIG_FILE,
+    };
     if (envSize(variables) <= LAMBDA_ENV_LIMIT_BYTES) return { variables, files: { [RUNTIME_CONFIG_FILE]: json } };
   }
   throw new Error(

@@ -79,24 +79,32 @@ export function loadRuntimeConfig(
   } else {
     text = env[RUNTIME_CONFIG_ENV];
   }
-  if (text === undefined || text === "") throw new Error(`No runtime config: set ${RUNTIME_CONFIG_ENV} (JSON) or ${RUNTIME_CONFIG_FILE_ENV}`);
+  if (text === undefined || text === "")
+    throw new Error(`No runtime config: set ${RUNTIME_CONFIG_ENV} (JSON) or ${RUNTIME_CONFIG_FILE_ENV}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
     throw new Error(`Runtime config in ${source} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || typeof (parsed as { bucketName?: unknown }).bucketName !== "string") {
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    typeof (parsed as { bucketName?: unknown }).bucketName !== "string"
+  ) {
     throw new Error(`Runtime config in ${source} must be a JSON object with at least "bucketName"`);
   }
   return withAnalysisName(parsed as Omit<AnalysisRuntimeConfig, "analysisName"> & { analysisName?: unknown });
 }
 
 /** Configs written before buckets could be named apart from their analysis carry no `analysisName`: it is the bucket's. */
-function withAnalysisName(config: Omit<AnalysisRuntimeConfig, "analysisName"> & { analysisName?: unknown }): AnalysisRuntimeConfig {
+function withAnalysisName(
+  config: Omit<AnalysisRuntimeConfig, "analysisName"> & { analysisName?: unknown },
+): AnalysisRuntimeConfig {
   const { analysisName } = config;
   if (analysisName === undefined) return { ...config, analysisName: config.bucketName };
-  if (typeof analysisName !== "string" || analysisName === "") throw new Error(`runtime config field "analysisName" must be a non-empty string (the blueprint's PipelineName)`);
+  if (typeof analysisName !== "string" || analysisName === "")
+    throw new Error(`runtime config field "analysisName" must be a non-empty string (the blueprint's PipelineName)`);
   return { ...config, analysisName };
 }
-

@@ -74,7 +74,12 @@ export interface SpendUpdate {
    * One finished IAE; `bound` (price × Timeout, what the budget check counted while it ran) leaves
    * the running figures when no fresh `running` comes with the update.
    */
-  readonly finished?: { readonly job: string; readonly instanceId: string; readonly cost: number; readonly bound?: number };
+  readonly finished?: {
+    readonly job: string;
+    readonly instanceId: string;
+    readonly cost: number;
+    readonly bound?: number;
+  };
 }
 
 /** What the job manager's budget check saw (the spend update of a submission). */
@@ -90,7 +95,9 @@ export interface SpendSnapshot {
 
 /** The summary update of a submission: a started job's IAEs now run and count against the budget. */
 export function submissionUpdate(analysis: string, now: Date, snapshot: SpendSnapshot, started: boolean): SpendUpdate {
-  const running = started ? { upTo: snapshot.running.upTo + snapshot.job.upTo, iaes: snapshot.running.iaes + snapshot.job.iaes } : snapshot.running;
+  const running = started
+    ? { upTo: snapshot.running.upTo + snapshot.job.upTo, iaes: snapshot.running.iaes + snapshot.job.iaes }
+    : snapshot.running;
   return { analysis, group: snapshot.group, now, budget: snapshot.budget, ledger: snapshot.ledger, running };
 }
 
@@ -133,12 +140,18 @@ export function mergeSpendSummary(current: SpendSummary | undefined, u: SpendUpd
         runningIaes = Math.max(0, runningIaes - 1);
       }
       const instances = { ...(prev?.instances ?? {}), [u.finished.instanceId]: round(u.finished.cost) };
-      const cost = round(Object.keys(instances).sort().reduce((s, k) => s + instances[k], 0));
+      const cost = round(
+        Object.keys(instances)
+          .sort()
+          .reduce((s, k) => s + instances[k], 0),
+      );
       jobs[u.finished.job] = { cost, instances, updated: at };
     }
     const names = Object.keys(jobs);
     if (names.length > SPEND_SUMMARY_MAX_JOBS) {
-      const keep = names.sort((a, b) => jobs[b].updated.localeCompare(jobs[a].updated) || a.localeCompare(b)).slice(0, SPEND_SUMMARY_MAX_JOBS);
+      const keep = names
+        .sort((a, b) => jobs[b].updated.localeCompare(jobs[a].updated) || a.localeCompare(b))
+        .slice(0, SPEND_SUMMARY_MAX_JOBS);
       jobs = Object.fromEntries(keep.map((k) => [k, jobs[k]]));
     }
   }
@@ -180,7 +193,8 @@ export function parseSpendSummary(text: string): SpendSummary | undefined {
       const job = j as Partial<JobSpend> | null;
       if (!job || typeof job !== "object" || num(job.cost) === undefined) continue;
       const instances: Record<string, number> = {};
-      for (const [id, c] of Object.entries((job.instances ?? {}) as Record<string, unknown>)) if (num(c) !== undefined) instances[id] = c as number;
+      for (const [id, c] of Object.entries((job.instances ?? {}) as Record<string, unknown>))
+        if (num(c) !== undefined) instances[id] = c as number;
       jobs[name] = { cost: job.cost as number, instances, updated: typeof job.updated === "string" ? job.updated : "" };
     }
   }
@@ -213,5 +227,10 @@ function jobNameOfCostLog(log: Pick<CostLog, "jobpath">): string {
 export function finishedUpdate(log: CostLog): NonNullable<SpendUpdate["finished"]> {
   const price = Number(log.price);
   const minutes = typeof log.timeout === "number" && log.timeout > 0 ? log.timeout : 60;
-  return { job: jobNameOfCostLog(log), instanceId: log["instance-id"], cost: costOfLog(log), ...(Number.isFinite(price) ? { bound: (price * minutes) / 60 } : {}) };
+  return {
+    job: jobNameOfCostLog(log),
+    instanceId: log["instance-id"],
+    cost: costOfLog(log),
+    ...(Number.isFinite(price) ? { bound: (price * minutes) / 60 } : {}),
+  };
 }

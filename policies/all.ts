@@ -14,4 +14,11 @@ import { stackPolicies } from "./stack";
 export const PACK_NAME = "neurocaas";
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-export const allPolicies: Policies = [...costPolicies, ...iamPolicies, ...s3Policies, ...lambdaPolicies, ...stackPolicies, ...dashboardPolicies];
+export const allPolicies: Policies = [
+  ...costPolicies,
+  ...iamPolicies,
+  ...s3Policies,
+  ...lambdaPolicies,
+  ...stackPolicies,
+  ...dashboardPolicies,
+];

@@ -31,8 +31,24 @@ const DEFAULT_POLICY_CONFIG: NeurocaasPolicyConfig = {
   allowedRegions: ["us-east-1", "us-east-2", "us-west-2", "eu-west-1"],
   // The families the original deployment used (CPU, memory and GPU analyses) and their successors.
   allowedInstanceTypes: [
-    "t2.*", "t3.*", "t3a.*", "m5.*", "m6i.*", "m7i.*", "c5.*", "c6i.*", "c7i.*", "r5.*", "r6i.*",
-    "p2.xlarge", "p2.8xlarge", "p3.2xlarge", "p3.8xlarge", "g4dn.*", "g5.*", "g6.*",
+    "t2.*",
+    "t3.*",
+    "t3a.*",
+    "m5.*",
+    "m6i.*",
+    "m7i.*",
+    "c5.*",
+    "c6i.*",
+    "c7i.*",
+    "r5.*",
+    "r6i.*",
+    "p2.xlarge",
+    "p2.8xlarge",
+    "p3.2xlarge",
+    "p3.8xlarge",
+    "g4dn.*",
+    "g5.*",
+    "g6.*",
   ],
   maxDeployLimit: 300,
   maxMaxCost: 1000,
@@ -46,25 +62,42 @@ const DEFAULT_POLICY_CONFIG: NeurocaasPolicyConfig = {
 
 const CONFIG_PROPERTY_SCHEMAS: { readonly [K in keyof NeurocaasPolicyConfig]: PolicyConfigJSONSchema } = {
   allowedRegions: {
-    type: "array", items: { type: "string", pattern: "^[a-z]{2}(-gov)?-[a-z]+-\\d$" }, minItems: 1,
+    type: "array",
+    items: { type: "string", pattern: "^[a-z]{2}(-gov)?-[a-z]+-\\d$" },
+    minItems: 1,
     description: "AWS regions analyses may be deployed to.",
   },
   allowedInstanceTypes: {
-    type: "array", items: { type: "string", pattern: "^[a-z0-9*?-]+\\.[a-z0-9*?-]+$" }, minItems: 1,
+    type: "array",
+    items: { type: "string", pattern: "^[a-z0-9*?-]+\\.[a-z0-9*?-]+$" },
+    minItems: 1,
     description: "EC2 instance types (wildcards allowed, e.g. p3.*) a blueprint may use.",
   },
   maxDeployLimit: { type: "integer", minimum: 1, description: "Largest allowed blueprint DEPLOY_LIMIT." },
   maxMaxCost: { type: "number", minimum: 0, description: "Largest allowed blueprint MAXCOST (USD)." },
   minLogRetentionDays: { type: "integer", minimum: 1, description: "Smallest log retention in days." },
-  minJobManagerTimeoutSeconds: { type: "integer", minimum: 1, maximum: 900, description: "Smallest job-manager timeout (s)." },
-  maxJobManagerTimeoutSeconds: { type: "integer", minimum: 1, maximum: 900, description: "Largest job-manager timeout (s)." },
+  minJobManagerTimeoutSeconds: {
+    type: "integer",
+    minimum: 1,
+    maximum: 900,
+    description: "Smallest job-manager timeout (s).",
+  },
+  maxJobManagerTimeoutSeconds: {
+    type: "integer",
+    minimum: 1,
+    maximum: 900,
+    description: "Largest job-manager timeout (s).",
+  },
   extraAnalysisBuckets: {
-    type: "array", items: { type: "string" },
+    type: "array",
+    items: { type: "string" },
     description: "Buckets outside this stack that IAE roles may read and write (e.g. bypass buckets).",
   },
   dashboardOrigins: {
-    type: "array", items: { type: "string", pattern: "^https://[A-Za-z0-9.-]+(:\\d+)?$" },
-    description: "Origins of web dashboards deployed by other stacks (https://…), the only CORS origins webdev buckets may allow.",
+    type: "array",
+    items: { type: "string", pattern: "^https://[A-Za-z0-9.-]+(:\\d+)?$" },
+    description:
+      "Origins of web dashboards deployed by other stacks (https://…), the only CORS origins webdev buckets may allow.",
   },
 };
 
@@ -72,7 +105,10 @@ const CONFIG_PROPERTY_SCHEMAS: { readonly [K in keyof NeurocaasPolicyConfig]: Po
 export function configSchemaFor(...keys: (keyof NeurocaasPolicyConfig)[]): PolicyConfigSchema {
   const properties: Record<string, PolicyConfigJSONSchema> = {};
   for (const key of keys) {
-    properties[key] = { ...CONFIG_PROPERTY_SCHEMAS[key], default: DEFAULT_POLICY_CONFIG[key] as PolicyConfigJSONSchema["default"] };
+    properties[key] = {
+      ...CONFIG_PROPERTY_SCHEMAS[key],
+      default: DEFAULT_POLICY_CONFIG[key] as PolicyConfigJSONSchema["default"],
+    };
   }
   return { properties };
 }

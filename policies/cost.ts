@@ -1,8 +1,22 @@
-import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, ReportViolation } from "@pulumi/policy";
+import type {
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+  ReportViolation,
+} from "@pulumi/policy";
 import { configSchemaFor, resolveConfig } from "./config";
 import { wildcardMatch } from "./iam-document";
 import {
-  COST_TAG_KEYS, TAGGABLE_TYPES, costLimitsOf, isJobManagerLambda, isKind, knownOrUndefined, record, runtimeConfigOf, str, tagsOf,
+  COST_TAG_KEYS,
+  TAGGABLE_TYPES,
+  costLimitsOf,
+  isJobManagerLambda,
+  isKind,
+  knownOrUndefined,
+  record,
+  runtimeConfigOf,
+  str,
+  tagsOf,
   type CostLimits,
 } from "./resources";
 import { P } from "./props";
@@ -59,7 +73,8 @@ function instanceTypeAllowed(type: string, patterns: readonly string[]): boolean
 
 export const instanceTypes: ResourceValidationPolicy = {
   name: "neurocaas-instance-types",
-  description: "IAEs and instances use only instance types from the allow-list (INSTANCE_TYPE and ALLOWED_INSTANCE_TYPES).",
+  description:
+    "IAEs and instances use only instance types from the allow-list (INSTANCE_TYPE and ALLOWED_INSTANCE_TYPES).",
   enforcementLevel: "mandatory",
   configSchema: configSchemaFor("allowedInstanceTypes"),
   validateResource: [
@@ -71,7 +86,9 @@ export const instanceTypes: ResourceValidationPolicy = {
       }
       for (const type of limits.instanceTypes) {
         if (!instanceTypeAllowed(type, allowed)) {
-          report(`Analysis '${limits.analysis}' may launch instance type '${type}', which is outside the allow-list (${allowed.join(", ")}).`);
+          report(
+            `Analysis '${limits.analysis}' may launch instance type '${type}', which is outside the allow-list (${allowed.join(", ")}).`,
+          );
         }
       }
     }),
@@ -95,7 +112,8 @@ export const deployLimit: ResourceValidationPolicy = {
     const { maxDeployLimit } = resolveConfig(args);
     if (limits.deployLimit === undefined) report(cannotVerify(limits, "DEPLOY_LIMIT"));
     for (const value of limits.deployLimit ?? []) {
-      if (value > maxDeployLimit) report(`Analysis '${limits.analysis}' sets DEPLOY_LIMIT ${value}, over the maximum ${maxDeployLimit}.`);
+      if (value > maxDeployLimit)
+        report(`Analysis '${limits.analysis}' sets DEPLOY_LIMIT ${value}, over the maximum ${maxDeployLimit}.`);
     }
   }),
 };
@@ -109,7 +127,8 @@ export const maxCost: ResourceValidationPolicy = {
     const { maxMaxCost } = resolveConfig(args);
     if (limits.maxCost === undefined) report(cannotVerify(limits, "MAXCOST"));
     for (const value of limits.maxCost ?? []) {
-      if (value > maxMaxCost) report(`Analysis '${limits.analysis}' sets MAXCOST ${value} USD, over the maximum ${maxMaxCost} USD.`);
+      if (value > maxMaxCost)
+        report(`Analysis '${limits.analysis}' sets MAXCOST ${value} USD, over the maximum ${maxMaxCost} USD.`);
     }
   }),
 };
@@ -126,7 +145,9 @@ export const jobManagerTimeout: ResourceValidationPolicy = {
     // Lambda's default timeout is 3 s, far too short for a job manager.
     const effective = typeof timeout === "number" ? timeout : 3;
     if (effective < min || effective > max) {
-      report(`Job-manager Lambda '${args.name}' has timeout ${effective} s${typeof timeout === "number" ? "" : " (Lambda default)"}; expected ${min}..${max} s.`);
+      report(
+        `Job-manager Lambda '${args.name}' has timeout ${effective} s${typeof timeout === "number" ? "" : " (Lambda default)"}; expected ${min}..${max} s.`,
+      );
     }
   },
 };
@@ -141,9 +162,13 @@ export const logRetention: ResourceValidationPolicy = {
     const { minLogRetentionDays } = resolveConfig(args);
     const days = args.props[P.logRetention];
     if (typeof days !== "number" || days === 0) {
-      report(`Log group '${str(args.props, "name") ?? args.name}' has no retention; its logs would be kept (and billed) forever.`);
+      report(
+        `Log group '${str(args.props, "name") ?? args.name}' has no retention; its logs would be kept (and billed) forever.`,
+      );
     } else if (days < minLogRetentionDays) {
-      report(`Log group '${str(args.props, "name") ?? args.name}' keeps logs ${days} days, less than the minimum ${minLogRetentionDays}.`);
+      report(
+        `Log group '${str(args.props, "name") ?? args.name}' keeps logs ${days} days, less than the minimum ${minLogRetentionDays}.`,
+      );
     }
   },
 };
@@ -157,13 +182,21 @@ export const lambdaLogGroups: StackValidationPolicy = {
   description: "Every Lambda writes to a log group the stack declares (and so has retention).",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
-    const declared = new Set(args.resources.filter((r) => isKind(r.type, "logGroup")).map((r) => str(r.props, "name")).filter(Boolean));
+    const declared = new Set(
+      args.resources
+        .filter((r) => isKind(r.type, "logGroup"))
+        .map((r) => str(r.props, "name"))
+        .filter(Boolean),
+    );
     for (const fn of args.resources.filter((r) => isKind(r.type, "lambda"))) {
       const explicit = str(record(fn.props[P.lambdaLogging]) ?? {}, "logGroup");
       const fnName = str(fn.props, "name");
       const target = explicit ?? (fnName ? `/aws/lambda/${fnName}` : undefined);
       if (target === undefined || !declared.has(target)) {
-        report(`Lambda '${fn.name}' logs to ${target ? `'${target}'` : "an unnamed group"}, which the stack does not declare; it would have no retention.`, fn.urn);
+        report(
+          `Lambda '${fn.name}' logs to ${target ? `'${target}'` : "an unnamed group"}, which the stack does not declare; it would have no retention.`,
+          fn.urn,
+        );
       }
     }
   },
@@ -183,4 +216,13 @@ export const costTags: ResourceValidationPolicy = {
   },
 };
 
-export const costPolicies = [allowedRegions, instanceTypes, deployLimit, maxCost, jobManagerTimeout, logRetention, lambdaLogGroups, costTags];
+export const costPolicies = [
+  allowedRegions,
+  instanceTypes,
+  deployLimit,
+  maxCost,
+  jobManagerTimeout,
+  logRetention,
+  lambdaLogGroups,
+  costTags,
+];

@@ -81,7 +81,10 @@ function normalizeStatement(s: unknown, where: string): NormalizedStatement {
 
 /** IAM wildcard match: `*` any run of characters, `?` one character. */
 export function wildcardMatch(pattern: string, value: string, caseInsensitive = false): boolean {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`, caseInsensitive ? "is" : "s").test(value);
 }
 
@@ -114,7 +117,8 @@ export function hasConditions(st: NormalizedStatement): boolean {
  * ignored: it may match) and no unconditional Deny covers it.
  */
 export function mayAllow(statements: readonly NormalizedStatement[], action: string, resource: string): boolean {
-  const covers = (st: NormalizedStatement) => statementCoversAction(st, action) && statementCoversResource(st, resource);
+  const covers = (st: NormalizedStatement) =>
+    statementCoversAction(st, action) && statementCoversResource(st, resource);
   const denied = statements.some((st) => st.effect === "Deny" && !hasConditions(st) && covers(st));
   return !denied && statements.some((st) => st.effect === "Allow" && covers(st));
 }

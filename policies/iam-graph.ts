@@ -35,7 +35,13 @@ interface PolicyRef {
 /** Inline policy documents a resource carries (raw, unparsed). */
 export function rawDocumentsOf(type: string, props: Props): { label: string; doc: unknown }[] {
   const out: { label: string; doc: unknown }[] = [];
-  if (isKind(type, "managedPolicy") || isKind(type, "rolePolicy") || isKind(type, "groupPolicy") || isKind(type, "userPolicy") || isKind(type, "bucketPolicy")) {
+  if (
+    isKind(type, "managedPolicy") ||
+    isKind(type, "rolePolicy") ||
+    isKind(type, "groupPolicy") ||
+    isKind(type, "userPolicy") ||
+    isKind(type, "bucketPolicy")
+  ) {
     if (props[P.policyDocument] !== undefined) out.push({ label: "policy", doc: props[P.policyDocument] });
   }
   if (isKind(type, "bucket") && props.policy !== undefined) out.push({ label: "bucket policy", doc: props.policy });
@@ -48,7 +54,12 @@ export function rawDocumentsOf(type: string, props: Props): { label: string; doc
   return out;
 }
 
-function parse(doc: unknown, label: string, urn: string, errors: { urn: string; message: string }[]): NormalizedStatement[] {
+function parse(
+  doc: unknown,
+  label: string,
+  urn: string,
+  errors: { urn: string; message: string }[],
+): NormalizedStatement[] {
   try {
     return parsePolicyDocument(doc);
   } catch (err) {
@@ -119,28 +130,42 @@ export class IamGraph {
 
   private inline(kind: PrincipalKind, name: string | undefined, r: PolicyResource, doc: unknown, label: string): void {
     if (!name) return;
-    this.entry(kind, nameFromArn(name)).documents.push({ label, urn: r.urn, statements: parse(doc, label, r.urn, this.errors) });
+    this.entry(kind, nameFromArn(name)).documents.push({
+      label,
+      urn: r.urn,
+      statements: parse(doc, label, r.urn, this.errors),
+    });
   }
 
   private index(r: PolicyResource): void {
     const p = r.props;
-    const isAttachment = ["rolePolicyAttachment", "groupPolicyAttachment", "userPolicyAttachment", "policyAttachment"].some((k) => isKind(r.type, k as Kind));
+    const isAttachment = [
+      "rolePolicyAttachment",
+      "groupPolicyAttachment",
+      "userPolicyAttachment",
+      "policyAttachment",
+    ].some((k) => isKind(r.type, k as Kind));
     const arn = isAttachment ? this.policyRef(r) : undefined;
     if (isKind(r.type, "rolePolicyAttachment")) this.attach("role", this.principalName(r, "role"), arn, r.urn);
     else if (isKind(r.type, "groupPolicyAttachment")) this.attach("group", this.principalName(r, "group"), arn, r.urn);
     else if (isKind(r.type, "userPolicyAttachment")) this.attach("user", this.principalName(r, "user"), arn, r.urn);
     else if (isKind(r.type, "policyAttachment")) {
       for (const role of list(p.roles)) this.attach("role", typeof role === "string" ? role : undefined, arn, r.urn);
-      for (const group of list(p.groups)) this.attach("group", typeof group === "string" ? group : undefined, arn, r.urn);
+      for (const group of list(p.groups))
+        this.attach("group", typeof group === "string" ? group : undefined, arn, r.urn);
       for (const user of list(p.users)) this.attach("user", typeof user === "string" ? user : undefined, arn, r.urn);
-    } else if (isKind(r.type, "rolePolicy")) this.inline("role", this.principalName(r, "role"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
-    else if (isKind(r.type, "groupPolicy")) this.inline("group", this.principalName(r, "group"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
-    else if (isKind(r.type, "userPolicy")) this.inline("user", this.principalName(r, "user"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    } else if (isKind(r.type, "rolePolicy"))
+      this.inline("role", this.principalName(r, "role"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    else if (isKind(r.type, "groupPolicy"))
+      this.inline("group", this.principalName(r, "group"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
+    else if (isKind(r.type, "userPolicy"))
+      this.inline("user", this.principalName(r, "user"), r, p.policy, `inline policy '${str(p, "name") ?? r.name}'`);
     else if (isKind(r.type, "role")) {
       const name = str(p, "name");
       for (const { label, doc } of rawDocumentsOf(r.type, p)) this.inline("role", name, r, doc, label);
       for (const managedArn of list(p[P.roleManagedPolicies])) {
-        if (typeof managedArn === "string") this.attach("role", name, { arn: managedArn, managed: this.managedByArn.get(managedArn) }, r.urn);
+        if (typeof managedArn === "string")
+          this.attach("role", name, { arn: managedArn, managed: this.managedByArn.get(managedArn) }, r.urn);
       }
     }
   }
@@ -243,7 +268,9 @@ function bucketPolicyGrants(r: PolicyResource, errors: IamGraph["errors"]): Map<
     const raw = record(value)?.Statement;
     for (const st of Array.isArray(raw) ? raw : [raw]) {
       const aws = record(record(st)?.Principal)?.AWS;
-      for (const arn of (Array.isArray(aws) ? aws : [aws]).filter((a): a is string => typeof a === "string" && /:role\//.test(a))) {
+      for (const arn of (Array.isArray(aws) ? aws : [aws]).filter(
+        (a): a is string => typeof a === "string" && /:role\//.test(a),
+      )) {
         const role = nameFromArn(arn);
         const label = `bucket policy '${str(r.props, "bucket") ?? r.name}'`;
         const doc = out.get(role) ?? { label, urn: r.urn, statements: [] };
@@ -280,6 +307,12 @@ export function platformRoles(resources: readonly PolicyResource[], graph: IamGr
   for (const name of iaeRoleNames(resources)) add(name);
   return [...roles].map(([name, e]) => {
     const { documents, externalPolicyArns } = graph.policiesOf("role", name);
-    return { name, ...(e.component ? { component: e.component } : {}), ...(e.urn ? { urn: e.urn } : {}), documents: [...documents, ...e.extra], externalPolicyArns };
+    return {
+      name,
+      ...(e.component ? { component: e.component } : {}),
+      ...(e.urn ? { urn: e.urn } : {}),
+      documents: [...documents, ...e.extra],
+      externalPolicyArns,
+    };
   });
 }

@@ -1,10 +1,26 @@
 import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { configSchemaFor, resolveConfig } from "./config";
 import {
-  actionMatches, hasConditions, mayAllow, parsePolicyDocument, policyDocumentSize, PolicyDocumentError, statementCoversAction,
-  wildcardMatch, type NormalizedStatement,
+  actionMatches,
+  hasConditions,
+  mayAllow,
+  parsePolicyDocument,
+  policyDocumentSize,
+  PolicyDocumentError,
+  statementCoversAction,
+  wildcardMatch,
+  type NormalizedStatement,
 } from "./iam-document";
-import { IamGraph, affiliateNames, analysisBucketNames, iaeRoleNames, platformRoles, rawDocumentsOf, type PlatformRole, type PrincipalKind } from "./iam-graph";
+import {
+  IamGraph,
+  affiliateNames,
+  analysisBucketNames,
+  iaeRoleNames,
+  platformRoles,
+  rawDocumentsOf,
+  type PlatformRole,
+  type PrincipalKind,
+} from "./iam-graph";
 import { globPattern, segmentPattern, writableObject, type KeyPattern } from "./key-space";
 import { bucketOfArn, isKind, knownOrUndefined, list, nameFromArn, str } from "./resources";
 import { P } from "./props";
@@ -24,7 +40,9 @@ export const noAdmin: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const p = args.props;
-    const arns = [str(p, P.policyArn), ...list(p[P.roleManagedPolicies])].filter((a): a is string => typeof a === "string");
+    const arns = [str(p, P.policyArn), ...list(p[P.roleManagedPolicies])].filter(
+      (a): a is string => typeof a === "string",
+    );
     for (const arn of arns) {
       if (ADMIN_POLICY.test(arn)) report(`'${args.name}' attaches AdministratorAccess (${arn}).`);
     }
@@ -40,7 +58,8 @@ export const noAdmin: ResourceValidationPolicy = {
         throw err;
       }
       for (const st of statements) {
-        if (isStarOnStar(st)) report(`'${args.name}' ${label} allows every action on every resource${st.sid ? ` (Sid ${st.sid})` : ""}.`);
+        if (isStarOnStar(st))
+          report(`'${args.name}' ${label} allows every action on every resource${st.sid ? ` (Sid ${st.sid})` : ""}.`);
       }
     }
   },
@@ -72,7 +91,10 @@ export const iaeS3Scope: StackValidationPolicy = {
       const { documents, externalPolicyArns, attachmentUrns } = graph.policiesOf("role", role);
       for (const arn of externalPolicyArns) {
         if (/AmazonS3|AdministratorAccess|PowerUserAccess/.test(arn)) {
-          report(`IAE role '${role}' has managed policy ${arn}, which reaches S3 beyond the analysis buckets.`, attachmentUrns[0]);
+          report(
+            `IAE role '${role}' has managed policy ${arn}, which reaches S3 beyond the analysis buckets.`,
+            attachmentUrns[0],
+          );
         }
       }
       for (const d of documents) {
@@ -81,13 +103,19 @@ export const iaeS3Scope: StackValidationPolicy = {
           const s3Actions = st.actions.filter(isS3Action);
           if (s3Actions.length === 0 && st.notActions.length === 0) continue;
           if (st.resources.length === 0) {
-            report(`IAE role '${role}': ${d.label} uses NotResource with S3 actions; name the analysis buckets instead.`, d.urn);
+            report(
+              `IAE role '${role}': ${d.label} uses NotResource with S3 actions; name the analysis buckets instead.`,
+              d.urn,
+            );
           }
           for (const resource of st.resources) {
             const bucket = bucketOfArn(resource);
             const outside = bucket === undefined ? mayMatchS3(resource) : /[*?]/.test(bucket) || !buckets.has(bucket);
             if (outside) {
-              report(`IAE role '${role}': ${d.label} grants ${s3Actions.join(", ") || "NotAction"} on '${resource}', outside the analysis buckets (${[...buckets].join(", ") || "none"}).`, d.urn);
+              report(
+                `IAE role '${role}': ${d.label} grants ${s3Actions.join(", ") || "NotAction"} on '${resource}', outside the analysis buckets (${[...buckets].join(", ") || "none"}).`,
+                d.urn,
+              );
             }
           }
         }
@@ -114,11 +142,18 @@ export const passRoleScope: StackValidationPolicy = {
         }
         for (const st of statements) {
           if (st.effect !== "Allow" || !statementCoversAction(st, "iam:PassRole")) continue;
-          const bad = st.resources.length === 0
-            ? ["NotResource"]
-            : st.resources.filter((res) => res.includes("*") || !/^arn:aws[a-z-]*:iam::\d{12}:role\//.test(res) || !iae.has(nameFromArn(res)));
+          const bad =
+            st.resources.length === 0
+              ? ["NotResource"]
+              : st.resources.filter(
+                  (res) =>
+                    res.includes("*") || !/^arn:aws[a-z-]*:iam::\d{12}:role\//.test(res) || !iae.has(nameFromArn(res)),
+                );
           if (bad.length > 0) {
-            report(`'${r.name}' ${label} allows iam:PassRole on ${bad.map((b) => `'${b}'`).join(", ")}; only the IAE role(s) ${[...iae].join(", ") || "(none declared)"} may be passed.`, r.urn);
+            report(
+              `'${r.name}' ${label} allows iam:PassRole on ${bad.map((b) => `'${b}'`).join(", ")}; only the IAE role(s) ${[...iae].join(", ") || "(none declared)"} may be passed.`,
+              r.urn,
+            );
           }
         }
       }
@@ -166,7 +201,8 @@ export function checkAffiliateStatement(st: NormalizedStatement, affiliate: stri
     if (slash >= 0) {
       const key = resource.slice(slash + 1);
       // The one object outside the folder a group may read: its spend summary, written by the platform.
-      if (key === spendSummaryKeyOf(affiliate) && !/[*?]/.test(affiliate) && s3.every((a) => a === "s3:GetObject")) continue;
+      if (key === spendSummaryKeyOf(affiliate) && !/[*?]/.test(affiliate) && s3.every((a) => a === "s3:GetObject"))
+        continue;
       if (!key.startsWith(`${affiliate}/`) || /[*?]/.test(affiliate)) {
         report(`grants ${s3.join(", ")} on '${resource}', outside the group folder '${affiliate}/'`);
       }
@@ -176,7 +212,9 @@ export function checkAffiliateStatement(st: NormalizedStatement, affiliate: stri
     if (lists.length === 0) continue;
     const prefixes = Object.values(st.conditions).flatMap((block) => block["s3:prefix"] ?? []);
     if (prefixes.length === 0) {
-      report(`grants ${lists.join(", ")} on bucket '${bucket}' without an s3:prefix condition (lists every group's files)`);
+      report(
+        `grants ${lists.join(", ")} on bucket '${bucket}' without an s3:prefix condition (lists every group's files)`,
+      );
     }
     for (const prefix of prefixes) {
       if (prefix !== "" && !(prefix.startsWith(`${affiliate}/`) || prefix === affiliate)) {
@@ -188,7 +226,8 @@ export function checkAffiliateStatement(st: NormalizedStatement, affiliate: stri
 
 export const affiliateScope: StackValidationPolicy = {
   name: "neurocaas-affiliate-scope",
-  description: "Affiliate (IAM group) policies stay inside their own `{group}/` folders and never grant get on `inputs/`.",
+  description:
+    "Affiliate (IAM group) policies stay inside their own `{group}/` folders and never grant get on `inputs/`.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const graph = new IamGraph(args.resources);
@@ -208,17 +247,27 @@ export const affiliateScope: StackValidationPolicy = {
       const affiliate = affiliateOfGroup(group, known);
       const { documents, externalPolicyArns, attachmentUrns } = graph.policiesOf("group", group);
       for (const arn of externalPolicyArns) {
-        report(`Group '${group}' has policy ${arn}, which is not one of the stack's folder-scoped policies.`, attachmentUrns[0] ?? graph.urnOf("group", group));
+        report(
+          `Group '${group}' has policy ${arn}, which is not one of the stack's folder-scoped policies.`,
+          attachmentUrns[0] ?? graph.urnOf("group", group),
+        );
       }
       for (const d of documents) {
         for (const st of d.statements) {
           checkAffiliateStatement(st, affiliate, (m) => report(`Group '${group}': ${d.label} ${m}.`, d.urn));
         }
-        const buckets = new Set(d.statements.flatMap((st) => st.resources.map(bucketOfArn)).filter((b): b is string => !!b && !/[*?]/.test(b)));
+        const buckets = new Set(
+          d.statements
+            .flatMap((st) => st.resources.map(bucketOfArn))
+            .filter((b): b is string => !!b && !/[*?]/.test(b)),
+        );
         for (const bucket of buckets) {
           for (const action of ["s3:GetObject", "s3:GetObjectVersion"]) {
             if (mayAllow(d.statements, action, `arn:aws:s3:::${bucket}/${affiliate}/inputs/any-dataset`)) {
-              report(`Group '${group}': ${d.label} allows ${action} on '${bucket}/${affiliate}/inputs/' (users may upload inputs but never read them back).`, d.urn);
+              report(
+                `Group '${group}': ${d.label} allows ${action} on '${bucket}/${affiliate}/inputs/' (users may upload inputs but never read them back).`,
+                d.urn,
+              );
             }
           }
         }
@@ -257,28 +306,33 @@ function safeSize(doc: unknown): number | undefined {
 
 export const policySize: ResourceValidationPolicy = {
   name: "neurocaas-policy-size",
-  description: "Each policy document fits its AWS size quota (managed 6,144; inline group 5,120, role 10,240, user 2,048; bucket 20 KB; trust 2,048).",
+  description:
+    "Each policy document fits its AWS size quota (managed 6,144; inline group 5,120, role 10,240, user 2,048; bucket 20 KB; trust 2,048).",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const limit = sizeLimitFor(args.type);
     if (limit !== undefined) {
       for (const { label, doc } of rawDocumentsOf(args.type, args.props)) {
         const size = safeSize(doc);
-        if (size !== undefined && size > limit) report(`'${args.name}' ${label} is ${size} characters, over the AWS limit of ${limit}.`);
+        if (size !== undefined && size > limit)
+          report(`'${args.name}' ${label} is ${size} characters, over the AWS limit of ${limit}.`);
       }
     }
     if (isKind(args.type, "role")) {
       const trust = safeSize(args.props[P.roleTrustPolicy]);
-      if (trust !== undefined && trust > IAM_LIMITS.trustPolicy) report(`Role '${args.name}' trust policy is ${trust} characters, over ${IAM_LIMITS.trustPolicy}.`);
+      if (trust !== undefined && trust > IAM_LIMITS.trustPolicy)
+        report(`Role '${args.name}' trust policy is ${trust} characters, over ${IAM_LIMITS.trustPolicy}.`);
       const inline = rawDocumentsOf(args.type, args.props).reduce((sum, d) => sum + (safeSize(d.doc) ?? 0), 0);
-      if (inline > IAM_LIMITS.roleInlineTotal) report(`Role '${args.name}' inline policies total ${inline} characters, over ${IAM_LIMITS.roleInlineTotal}.`);
+      if (inline > IAM_LIMITS.roleInlineTotal)
+        report(`Role '${args.name}' inline policies total ${inline} characters, over ${IAM_LIMITS.roleInlineTotal}.`);
     }
   },
 };
 
 export const aggregateIamLimits: StackValidationPolicy = {
   name: "neurocaas-iam-aggregate-limits",
-  description: "Per role/group/user: inline policies within their aggregate size quota and at most 10 managed policies.",
+  description:
+    "Per role/group/user: inline policies within their aggregate size quota and at most 10 managed policies.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const totals = new Map<string, { size: number; urn: string }>();
@@ -289,19 +343,26 @@ export const aggregateIamLimits: StackValidationPolicy = {
       map.set(key, e);
     };
     for (const r of args.resources) {
-      const principal: [PrincipalKind, string | undefined] | undefined =
-        isKind(r.type, "rolePolicy") ? ["role", str(r.props, "role")]
-          : isKind(r.type, "groupPolicy") ? ["group", str(r.props, "group")]
-            : isKind(r.type, "userPolicy") ? ["user", str(r.props, "user")]
-              : isKind(r.type, "role") ? ["role", str(r.props, "name")] : undefined;
+      const principal: [PrincipalKind, string | undefined] | undefined = isKind(r.type, "rolePolicy")
+        ? ["role", str(r.props, "role")]
+        : isKind(r.type, "groupPolicy")
+          ? ["group", str(r.props, "group")]
+          : isKind(r.type, "userPolicy")
+            ? ["user", str(r.props, "user")]
+            : isKind(r.type, "role")
+              ? ["role", str(r.props, "name")]
+              : undefined;
       if (principal?.[1]) {
         const size = rawDocumentsOf(r.type, r.props).reduce((s, d) => s + (safeSize(d.doc) ?? 0), 0);
         add(totals, `${principal[0]}:${nameFromArn(principal[1])}`, size, r.urn);
       }
-      const target: [PrincipalKind, unknown] | undefined =
-        isKind(r.type, "rolePolicyAttachment") ? ["role", r.props.role]
-          : isKind(r.type, "groupPolicyAttachment") ? ["group", r.props.group]
-            : isKind(r.type, "userPolicyAttachment") ? ["user", r.props.user] : undefined;
+      const target: [PrincipalKind, unknown] | undefined = isKind(r.type, "rolePolicyAttachment")
+        ? ["role", r.props.role]
+        : isKind(r.type, "groupPolicyAttachment")
+          ? ["group", r.props.group]
+          : isKind(r.type, "userPolicyAttachment")
+            ? ["user", r.props.user]
+            : undefined;
       if (target && typeof target[1] === "string") {
         const key = `${target[0]}:${nameFromArn(target[1])}`;
         const e = attached.get(key) ?? { count: 0, urn: r.urn };
@@ -309,14 +370,25 @@ export const aggregateIamLimits: StackValidationPolicy = {
         attached.set(key, e);
       }
     }
-    const limits: Record<PrincipalKind, number> = { role: IAM_LIMITS.roleInlineTotal, group: IAM_LIMITS.groupInlineTotal, user: IAM_LIMITS.userInlineTotal };
+    const limits: Record<PrincipalKind, number> = {
+      role: IAM_LIMITS.roleInlineTotal,
+      group: IAM_LIMITS.groupInlineTotal,
+      user: IAM_LIMITS.userInlineTotal,
+    };
     for (const [key, { size, urn }] of totals) {
       const kind = key.split(":")[0] as PrincipalKind;
-      if (size > limits[kind]) report(`Inline policies of ${kind} '${key.slice(kind.length + 1)}' total ${size} characters, over the AWS limit of ${limits[kind]}.`, urn);
+      if (size > limits[kind])
+        report(
+          `Inline policies of ${kind} '${key.slice(kind.length + 1)}' total ${size} characters, over the AWS limit of ${limits[kind]}.`,
+          urn,
+        );
     }
     for (const [key, { count, urn }] of attached) {
       if (count > IAM_LIMITS.managedPoliciesPerPrincipal) {
-        report(`${key.replace(":", " '")}' has ${count} managed policies attached, over the AWS limit of ${IAM_LIMITS.managedPoliciesPerPrincipal}.`, urn);
+        report(
+          `${key.replace(":", " '")}' has ${count} managed policies attached, over the AWS limit of ${IAM_LIMITS.managedPoliciesPerPrincipal}.`,
+          urn,
+        );
       }
     }
   },
@@ -347,7 +419,10 @@ export const userGroupLimit: StackValidationPolicy = {
     }
     for (const [user, { groups, urns }] of groupsOf) {
       if (groups.size > MAX_GROUPS_PER_USER) {
-        report(`User '${user}' would be in ${groups.size} groups (${[...groups].sort().join(", ")}); AWS allows ${MAX_GROUPS_PER_USER}.`, urns[urns.length - 1]);
+        report(
+          `User '${user}' would be in ${groups.size} groups (${[...groups].sort().join(", ")}); AWS allows ${MAX_GROUPS_PER_USER}.`,
+          urns[urns.length - 1],
+        );
       }
     }
   },
@@ -370,14 +445,27 @@ const S3_WRITE = "s3:PutObject";
 const AWS_MANAGED_S3_WRITERS = /AmazonS3FullAccess|AmazonS3Outposts|AdministratorAccess|PowerUserAccess/;
 
 /** A key under `folder` the role may write, with the statement that lets it, or undefined. */
-function userFolderWrite(role: PlatformRole, folder: (typeof USER_FOLDERS)[number]): { arn: string; via: string } | undefined {
+function userFolderWrite(
+  role: PlatformRole,
+  folder: (typeof USER_FOLDERS)[number],
+): { arn: string; via: string } | undefined {
   const statements = role.documents.flatMap((d) => d.statements.map((st) => ({ st, label: d.label })));
-  const writes = (effect: "Allow" | "Deny") => statements.filter(({ st }) => st.effect === effect && statementCoversAction(st, S3_WRITE));
+  const writes = (effect: "Allow" | "Deny") =>
+    statements.filter(({ st }) => st.effect === effect && statementCoversAction(st, S3_WRITE));
   // Conditional Denies may not apply; NotResource grants everything it does not name (analysed as `*`).
-  const denies = writes("Deny").filter(({ st }) => !hasConditions(st)).flatMap(({ st }) => st.resources);
-  const grants = writes("Allow").flatMap(({ st, label }) => (st.resources.length > 0 ? st.resources : ["*"]).map((resource) => ({ resource, st, label })));
+  const denies = writes("Deny")
+    .filter(({ st }) => !hasConditions(st))
+    .flatMap(({ st }) => st.resources);
+  const grants = writes("Allow").flatMap(({ st, label }) =>
+    (st.resources.length > 0 ? st.resources : ["*"]).map((resource) => ({ resource, st, label })),
+  );
   const exempt = BY_DESIGN[role.component ?? ""]?.[folder];
-  const hit = writableObject(grants.map((g) => g.resource), denies, globPattern(`*/${folder}/*`), exempt ? [exempt] : []);
+  const hit = writableObject(
+    grants.map((g) => g.resource),
+    denies,
+    globPattern(`*/${folder}/*`),
+    exempt ? [exempt] : [],
+  );
   if (!hit) return undefined;
   const g = grants.find((x) => x.resource === hit.resource)!;
   return { arn: hit.arn, via: `${g.label}${g.st.sid ? ` (Sid ${g.st.sid})` : ""} on '${g.resource}'` };
@@ -385,7 +473,8 @@ function userFolderWrite(role: PlatformRole, folder: (typeof USER_FOLDERS)[numbe
 
 export const platformUserFolders: StackValidationPolicy = {
   name: "neurocaas-platform-user-folders",
-  description: "No platform role (IAE, job manager, monitor, post-processing, development instance) can write a key under */submissions/*, */inputs/* or */configs/* (SPEC §10.2).",
+  description:
+    "No platform role (IAE, job manager, monitor, post-processing, development instance) can write a key under */submissions/*, */inputs/* or */configs/* (SPEC §10.2).",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const graph = new IamGraph(args.resources);
@@ -393,18 +482,33 @@ export const platformUserFolders: StackValidationPolicy = {
     for (const role of platformRoles(args.resources, graph)) {
       const where = role.urn ?? role.documents[0]?.urn;
       for (const arn of role.externalPolicyArns.filter((a) => AWS_MANAGED_S3_WRITERS.test(a))) {
-        report(`Platform role '${role.name}' has managed policy ${arn}, which writes anywhere in S3, users' submissions/ inputs/ configs/ included.`, where);
+        report(
+          `Platform role '${role.name}' has managed policy ${arn}, which writes anywhere in S3, users' submissions/ inputs/ configs/ included.`,
+          where,
+        );
       }
       for (const folder of USER_FOLDERS) {
         const hit = userFolderWrite(role, folder);
         if (hit) {
-          report(`Platform role '${role.name}' can write '${hit.arn}', a key under */${folder}/* (through ${hit.via}); IAM's * matches '/', so deny user folders explicitly.`, where);
+          report(
+            `Platform role '${role.name}' can write '${hit.arn}', a key under */${folder}/* (through ${hit.via}); IAM's * matches '/', so deny user folders explicitly.`,
+            where,
+          );
         }
       }
     }
   },
 };
 
-export const iamPolicies = [noAdmin, iaeS3Scope, passRoleScope, affiliateScope, platformUserFolders, policySize, aggregateIamLimits, userGroupLimit];
+export const iamPolicies = [
+  noAdmin,
+  iaeS3Scope,
+  passRoleScope,
+  affiliateScope,
+  platformUserFolders,
+  policySize,
+  aggregateIamLimits,
+  userGroupLimit,
+];
 
 export { affiliateOfGroup };

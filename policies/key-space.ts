@@ -20,7 +20,12 @@ export interface KeyPattern {
 
 /** An IAM resource pattern (glob). */
 export function globPattern(source: string): KeyPattern {
-  return { source, tokens: [...source].map((c): Token => (c === "*" ? { kind: "any" } : c === "?" ? { kind: "one" } : { kind: "char", c })) };
+  return {
+    source,
+    tokens: [...source].map((c): Token =>
+      c === "*" ? { kind: "any" } : c === "?" ? { kind: "one" } : { kind: "char", c },
+    ),
+  };
 }
 
 /** A glob whose `{seg}` stands for one segment (no `/`); `*` and `?` keep their IAM meaning. */
@@ -95,7 +100,11 @@ class Dfa {
   /** Matches whatever follows (only `*` left at some live position). */
   acceptsForever(state: number): boolean {
     let f = this.forever.get(state);
-    if (f === undefined) this.forever.set(state, (f = this.sets[state].some((i) => this.pattern.tokens.slice(i).every((t) => t.kind === "any"))));
+    if (f === undefined)
+      this.forever.set(
+        state,
+        (f = this.sets[state].some((i) => this.pattern.tokens.slice(i).every((t) => t.kind === "any"))),
+      );
     return f;
   }
 }
@@ -132,10 +141,15 @@ function findWitness(q: WitnessQuery): string | undefined {
   while (frontier.length > 0) {
     const next: typeof frontier = [];
     for (const { states, text } of frontier) {
-      const ok = any.some((d, i) => d.accepts(states[i])) && all.every((d, i) => d.accepts(states[nA + i])) && none.every((d, i) => !d.accepts(states[nA + nT + i]));
+      const ok =
+        any.some((d, i) => d.accepts(states[i])) &&
+        all.every((d, i) => d.accepts(states[nA + i])) &&
+        none.every((d, i) => !d.accepts(states[nA + nT + i]));
       if (ok) return text;
       for (const c of alphabet) {
-        const moved = states.map((s, i) => (i < nA ? any[i] : i < nA + nT ? all[i - nA] : none[i - nA - nT]).step(s, c));
+        const moved = states.map((s, i) =>
+          (i < nA ? any[i] : i < nA + nT ? all[i - nA] : none[i - nA - nT]).step(s, c),
+        );
         // Dead ends: no alternative can match any more, a required pattern can never match again,
         // or an excluded one matches whatever follows.
         if (moved.slice(0, nA).every((s) => s === 0)) continue;
@@ -144,7 +158,10 @@ function findWitness(q: WitnessQuery): string | undefined {
         const k = moved.join(",");
         if (seen.has(k)) continue;
         seen.add(k);
-        if (seen.size > MAX_STATES) throw new KeySpaceTooLarge(`patterns too complex to analyse: ${[...any, ...all, ...none].map((d) => d.pattern.source).join(", ")}`);
+        if (seen.size > MAX_STATES)
+          throw new KeySpaceTooLarge(
+            `patterns too complex to analyse: ${[...any, ...all, ...none].map((d) => d.pattern.source).join(", ")}`,
+          );
         next.push({ states: moved, text: text + c });
       }
     }
@@ -162,7 +179,10 @@ const S3_ARN = /^arn:[^:]*:s3:::(.*)$/s;
 
 /** IAM wildcard match of one string against a glob. */
 function globMatches(glob: string, value: string): boolean {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`, "s").test(value);
 }
 
@@ -179,8 +199,11 @@ function objectPattern(resource: string): KeyPattern | undefined {
   const slash = rest.indexOf("/");
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   const segmented = bucket.replace(/\*/g, "{seg}");
-  if (slash >= 0) return { source: rest, tokens: [...segmentPattern(segmented).tokens, ...globPattern(rest.slice(slash)).tokens] };
-  return bucket.endsWith("*") ? { source: rest, tokens: [...segmentPattern(segmented).tokens, ...globPattern("/*").tokens] } : undefined;
+  if (slash >= 0)
+    return { source: rest, tokens: [...segmentPattern(segmented).tokens, ...globPattern(rest.slice(slash)).tokens] };
+  return bucket.endsWith("*")
+    ? { source: rest, tokens: [...segmentPattern(segmented).tokens, ...globPattern("/*").tokens] }
+    : undefined;
 }
 
 /**
@@ -188,14 +211,25 @@ function objectPattern(resource: string): KeyPattern | undefined {
  * that neither `deny` (resource patterns) nor `exempt` (patterns over `{bucket}/{key}`) covers;
  * with the Allow resource that reaches it. Undefined when there is none.
  */
-export function writableObject(allow: readonly string[], deny: readonly string[], key: KeyPattern, exempt: readonly KeyPattern[] = []): { arn: string; resource: string } | undefined {
-  const granted = allow.map((r) => [r, objectPattern(r)] as const).filter((x): x is readonly [string, KeyPattern] => x[1] !== undefined);
+export function writableObject(
+  allow: readonly string[],
+  deny: readonly string[],
+  key: KeyPattern,
+  exempt: readonly KeyPattern[] = [],
+): { arn: string; resource: string } | undefined {
+  const granted = allow
+    .map((r) => [r, objectPattern(r)] as const)
+    .filter((x): x is readonly [string, KeyPattern] => x[1] !== undefined);
   const denied = deny.map(objectPattern).filter((d): d is KeyPattern => d !== undefined);
-  const target: KeyPattern = { source: `{seg}/${key.source}`, tokens: [{ kind: "seg" }, { kind: "char", c: "/" }, ...key.tokens] };
+  const target: KeyPattern = {
+    source: `{seg}/${key.source}`,
+    tokens: [{ kind: "seg" }, { kind: "char", c: "/" }, ...key.tokens],
+  };
   const found = findWitness({ anyOf: granted.map((g) => g[1]), all: [target], none: [...denied, ...exempt] });
   if (found === undefined) return undefined;
   const bucket = found.slice(0, found.indexOf("/")) || "unnamed-bucket";
   const arn = `arn:aws:s3:::${bucket}${found.slice(found.indexOf("/"))}`;
-  const via = granted.find((g) => findWitness({ anyOf: [g[1]], all: [globPattern(found)] }) !== undefined)?.[0] ?? granted[0][0];
+  const via =
+    granted.find((g) => findWitness({ anyOf: [g[1]], all: [globPattern(found)] }) !== undefined)?.[0] ?? granted[0][0];
   return { arn, resource: via };
 }

@@ -8,15 +8,34 @@ import { P } from "./props";
  * once its date has passed; runtimes not listed are current.
  */
 export const RUNTIME_DEPRECATION_DATES: Readonly<Record<string, string>> = {
-  "nodejs": "2016-10-31", "nodejs4.3": "2020-03-05", "nodejs6.10": "2019-08-12", "nodejs8.10": "2020-03-06",
-  "nodejs10.x": "2021-07-30", "nodejs12.x": "2023-03-31", "nodejs14.x": "2023-12-04", "nodejs16.x": "2024-06-12",
-  "nodejs18.x": "2025-09-01", "nodejs20.x": "2026-04-30",
-  "python2.7": "2021-07-15", "python3.6": "2022-07-18", "python3.7": "2023-12-04", "python3.8": "2024-10-14",
+  nodejs: "2016-10-31",
+  "nodejs4.3": "2020-03-05",
+  "nodejs6.10": "2019-08-12",
+  "nodejs8.10": "2020-03-06",
+  "nodejs10.x": "2021-07-30",
+  "nodejs12.x": "2023-03-31",
+  "nodejs14.x": "2023-12-04",
+  "nodejs16.x": "2024-06-12",
+  "nodejs18.x": "2025-09-01",
+  "nodejs20.x": "2026-04-30",
+  "python2.7": "2021-07-15",
+  "python3.6": "2022-07-18",
+  "python3.7": "2023-12-04",
+  "python3.8": "2024-10-14",
   "python3.9": "2025-12-15",
-  "java8": "2024-01-08", "go1.x": "2024-01-08", "provided": "2024-01-08",
-  "ruby2.5": "2021-07-30", "ruby2.7": "2023-12-07", "ruby3.2": "2026-03-31",
-  "dotnetcore1.0": "2019-07-30", "dotnetcore2.0": "2019-05-30", "dotnetcore2.1": "2022-01-05", "dotnetcore3.1": "2023-04-03",
-  "dotnet5.0": "2022-05-10", "dotnet6": "2024-12-20", "dotnet7": "2024-05-14",
+  java8: "2024-01-08",
+  "go1.x": "2024-01-08",
+  provided: "2024-01-08",
+  "ruby2.5": "2021-07-30",
+  "ruby2.7": "2023-12-07",
+  "ruby3.2": "2026-03-31",
+  "dotnetcore1.0": "2019-07-30",
+  "dotnetcore2.0": "2019-05-30",
+  "dotnetcore2.1": "2022-01-05",
+  "dotnetcore3.1": "2023-04-03",
+  "dotnet5.0": "2022-05-10",
+  dotnet6: "2024-12-20",
+  dotnet7: "2024-05-14",
 };
 
 /** Whether `runtime` is deprecated on `date` (YYYY-MM-DD or Date). */
@@ -33,7 +52,9 @@ export const lambdaRuntime: ResourceValidationPolicy = {
     if (!isKind(args.type, "lambda")) return;
     const runtime = str(args.props, P.lambdaRuntime);
     if (runtime !== undefined && isDeprecatedRuntime(runtime)) {
-      report(`Lambda '${args.name}' uses runtime ${runtime}, deprecated by AWS since ${RUNTIME_DEPRECATION_DATES[runtime]}.`);
+      report(
+        `Lambda '${args.name}' uses runtime ${runtime}, deprecated by AWS since ${RUNTIME_DEPRECATION_DATES[runtime]}.`,
+      );
     }
   },
 };
@@ -53,12 +74,22 @@ export const jobManagerDeadLetter: StackValidationPolicy = {
       const dlq = str(record(fn.props[P.lambdaDeadLetter]) ?? {}, "targetArn");
       const refs = new Set([str(fn.props, "name"), str(fn.props, "arn")].filter(Boolean));
       const onFailure = invokeConfigs.some((c) => {
-        const target = str(record(record(record(c.props[P.invokeConfigDestination])?.onFailure) ?? {}) ?? {}, "destination");
+        const target = str(
+          record(record(record(c.props[P.invokeConfigDestination])?.onFailure) ?? {}) ?? {},
+          "destination",
+        );
         const fnRef = str(c.props, P.invokeConfigFunction) ?? "";
-        return target !== undefined && target !== "" && (refs.has(fnRef) || [...refs].some((r) => r && fnRef.startsWith(`${r}:`)));
+        return (
+          target !== undefined &&
+          target !== "" &&
+          (refs.has(fnRef) || [...refs].some((r) => r && fnRef.startsWith(`${r}:`)))
+        );
       });
       if (!dlq && !onFailure) {
-        report(`Job-manager Lambda '${fn.name}' has no dead-letter queue and no on-failure destination; failed submissions would vanish.`, fn.urn);
+        report(
+          `Job-manager Lambda '${fn.name}' has no dead-letter queue and no on-failure destination; failed submissions would vanish.`,
+          fn.urn,
+        );
       }
     }
   },

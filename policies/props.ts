@@ -10,7 +10,9 @@ export const P = {
   bucketGrants: "grants" satisfies keyof aws.s3.BucketArgs,
   bucketCorsRules: "corsRules" satisfies keyof aws.s3.BucketArgs,
   bucketInlineEncryption: "serverSideEncryptionConfiguration" satisfies keyof aws.s3.BucketArgs,
-  subresourceBucket: "bucket" satisfies keyof aws.s3.BucketPublicAccessBlockArgs & keyof aws.s3.BucketNotificationArgs & keyof aws.s3.BucketCorsConfigurationArgs,
+  subresourceBucket: "bucket" satisfies keyof aws.s3.BucketPublicAccessBlockArgs &
+    keyof aws.s3.BucketNotificationArgs &
+    keyof aws.s3.BucketCorsConfigurationArgs,
   encryptionRules: "rules" satisfies keyof aws.s3.BucketServerSideEncryptionConfigurationArgs,
   ownershipRule: "rule" satisfies keyof aws.s3.BucketOwnershipControlsArgs,
   corsRules: "corsRules" satisfies keyof aws.s3.BucketCorsConfigurationArgs,
@@ -22,7 +24,10 @@ export const P = {
   invokeConfigDestination: "destinationConfig" satisfies keyof aws.lambda.FunctionEventInvokeConfigArgs,
   invokeConfigFunction: "functionName" satisfies keyof aws.lambda.FunctionEventInvokeConfigArgs,
   logRetention: "retentionInDays" satisfies keyof aws.cloudwatch.LogGroupArgs,
-  policyDocument: "policy" satisfies keyof aws.iam.PolicyArgs & keyof aws.iam.RolePolicyArgs & keyof aws.iam.GroupPolicyArgs & keyof aws.s3.BucketPolicyArgs,
+  policyDocument: "policy" satisfies keyof aws.iam.PolicyArgs &
+    keyof aws.iam.RolePolicyArgs &
+    keyof aws.iam.GroupPolicyArgs &
+    keyof aws.s3.BucketPolicyArgs,
   policyArn: "policyArn" satisfies keyof aws.iam.RolePolicyAttachmentArgs & keyof aws.iam.GroupPolicyAttachmentArgs,
   roleManagedPolicies: "managedPolicyArns" satisfies keyof aws.iam.RoleArgs,
   roleInlinePolicies: "inlinePolicies" satisfies keyof aws.iam.RoleArgs,
@@ -35,5 +40,8 @@ export const P = {
 
 /** The four switches of a public access block. */
 export const PUBLIC_ACCESS_FLAGS = [
-  "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets",
+  "blockPublicAcls",
+  "blockPublicPolicy",
+  "ignorePublicAcls",
+  "restrictPublicBuckets",
 ] as const satisfies readonly (keyof aws.s3.BucketPublicAccessBlockArgs)[];

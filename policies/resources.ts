@@ -16,7 +16,10 @@ export const T = {
   ],
   ownershipControls: ["aws:s3/bucketOwnershipControls:BucketOwnershipControls"],
   bucketAcl: ["aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2"],
-  cors: ["aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2"],
+  cors: [
+    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+    "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2",
+  ],
   notification: ["aws:s3/bucketNotification:BucketNotification"],
   bucketPolicy: ["aws:s3/bucketPolicy:BucketPolicy"],
   lambda: ["aws:lambda/function:Function"],
@@ -54,8 +57,15 @@ export function isKind(type: string, kind: Kind): boolean {
  * (Attachments, memberships, bucket sub-resources and notifications take no tags in AWS.)
  */
 export const TAGGABLE_TYPES: readonly string[] = [
-  ...T.bucket, ...T.lambda, ...T.logGroup, ...T.role, ...T.managedPolicy, ...T.instanceProfile, ...T.user,
-  ...T.ec2Instance, ...T.launchTemplate,
+  ...T.bucket,
+  ...T.lambda,
+  ...T.logGroup,
+  ...T.role,
+  ...T.managedPolicy,
+  ...T.instanceProfile,
+  ...T.user,
+  ...T.ec2Instance,
+  ...T.launchTemplate,
   "aws:sqs/queue:Queue",
   "aws:sns/topic:Topic",
   "aws:cloudwatch/eventRule:EventRule",
@@ -88,7 +98,11 @@ export function list(value: unknown): unknown[] {
 /** Tags of a resource, including its provider's default tags. */
 export function tagsOf(props: Props, providerProps?: Props): Record<string, string> {
   const defaults = record(record(providerProps?.defaultTags)?.tags) ?? {};
-  return { ...(defaults as Record<string, string>), ...((record(props.tagsAll) ?? {}) as Record<string, string>), ...((record(props.tags) ?? {}) as Record<string, string>) };
+  return {
+    ...(defaults as Record<string, string>),
+    ...((record(props.tagsAll) ?? {}) as Record<string, string>),
+    ...((record(props.tags) ?? {}) as Record<string, string>),
+  };
 }
 
 /** The subset of the analysis runtime config the policies read. */
@@ -198,7 +212,8 @@ export interface CostLimits {
   readonly maxCost: readonly number[] | undefined;
 }
 
-const numberOf = (s: string | undefined) => (s !== undefined && s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined);
+const numberOf = (s: string | undefined) =>
+  s !== undefined && s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined;
 
 /**
  * The cost limits a job-manager Lambda carries: its cost tags (known at preview) and, when known,
@@ -209,12 +224,23 @@ export function costLimitsOf(name: string, props: Props): CostLimits {
   const tags = knownTagsOf(props);
   const rc = knownOrUndefined(() => runtimeConfigOf(props));
   const config = rc instanceof Error ? undefined : rc;
-  const allowedTagKeys = Object.keys(tags).filter((k) => k === COST_LIMIT_TAGS.allowedInstanceTypes || k.startsWith(`${COST_LIMIT_TAGS.allowedInstanceTypes}-`)).sort();
-  const fromTags = tags[COST_LIMIT_TAGS.instanceType] !== undefined
-    ? [tags[COST_LIMIT_TAGS.instanceType], ...allowedTagKeys.flatMap((k) => tags[k].split(" "))].filter((t) => t !== "")
-    : undefined;
-  const fromConfig = config && typeof config.instanceType === "string" ? [config.instanceType, ...list(config.allowedInstanceTypes).filter((t): t is string => typeof t === "string")] : undefined;
-  const merge = <T>(...sources: (readonly T[] | undefined)[]) => (sources.every((x) => x === undefined) ? undefined : [...new Set(sources.flatMap((x) => x ?? []))]);
+  const allowedTagKeys = Object.keys(tags)
+    .filter(
+      (k) => k === COST_LIMIT_TAGS.allowedInstanceTypes || k.startsWith(`${COST_LIMIT_TAGS.allowedInstanceTypes}-`),
+    )
+    .sort();
+  const fromTags =
+    tags[COST_LIMIT_TAGS.instanceType] !== undefined
+      ? [tags[COST_LIMIT_TAGS.instanceType], ...allowedTagKeys.flatMap((k) => tags[k].split(" "))].filter(
+          (t) => t !== "",
+        )
+      : undefined;
+  const fromConfig =
+    config && typeof config.instanceType === "string"
+      ? [config.instanceType, ...list(config.allowedInstanceTypes).filter((t): t is string => typeof t === "string")]
+      : undefined;
+  const merge = <T>(...sources: (readonly T[] | undefined)[]) =>
+    sources.every((x) => x === undefined) ? undefined : [...new Set(sources.flatMap((x) => x ?? []))];
   const one = (tag: string, value: unknown): number[] | undefined => {
     const t = numberOf(tags[tag]);
     const c = typeof value === "number" ? value : undefined;

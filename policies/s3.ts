@@ -17,10 +17,14 @@ export interface BucketView {
 }
 
 export function bucketsOf(resources: readonly PolicyResource[]): BucketView[] {
-  return resources.filter((r) => isKind(r.type, "bucket")).map((r) => {
-    const refs = new Set([str(r.props, P.bucketName), knownOrUndefined(() => str(r.props, "id"))].filter((x): x is string => !!x));
-    return { resource: r, refs, name: str(r.props, P.bucketName) ?? r.name };
-  });
+  return resources
+    .filter((r) => isKind(r.type, "bucket"))
+    .map((r) => {
+      const refs = new Set(
+        [str(r.props, P.bucketName), knownOrUndefined(() => str(r.props, "id"))].filter((x): x is string => !!x),
+      );
+      return { resource: r, refs, name: str(r.props, P.bucketName) ?? r.name };
+    });
 }
 
 /** Whether sub-resource `r` points at `bucket`: by name, or (name unknown during preview) by dependency. */
@@ -55,11 +59,14 @@ const SSE_ALGORITHMS = ["AES256", "aws:kms", "aws:kms:dsse"];
 
 function encryptionRulesOk(rules: unknown): boolean {
   const all = list(rules);
-  return all.length > 0 && all.every((rule) => {
-    const byDefault = record(record(rule)?.applyServerSideEncryptionByDefault);
-    const algorithm = byDefault ? str(byDefault, "sseAlgorithm") : undefined;
-    return algorithm !== undefined && SSE_ALGORITHMS.includes(algorithm);
-  });
+  return (
+    all.length > 0 &&
+    all.every((rule) => {
+      const byDefault = record(record(rule)?.applyServerSideEncryptionByDefault);
+      const algorithm = byDefault ? str(byDefault, "sseAlgorithm") : undefined;
+      return algorithm !== undefined && SSE_ALGORITHMS.includes(algorithm);
+    })
+  );
 }
 
 export const encryption: StackValidationPolicy = {
@@ -70,11 +77,16 @@ export const encryption: StackValidationPolicy = {
     for (const b of bucketsOf(args.resources)) {
       const configs = attachedTo(args.resources, "encryption", b);
       const inline = record(b.resource.props[P.bucketInlineEncryption]);
-      const inlineOk = inline !== undefined && encryptionRulesOk(list(inline.rules).length > 0 ? inline.rules : [inline.rule]);
-      if (configs.length === 0 && !inlineOk) report(`Bucket '${b.name}' declares no server-side encryption.`, b.resource.urn);
+      const inlineOk =
+        inline !== undefined && encryptionRulesOk(list(inline.rules).length > 0 ? inline.rules : [inline.rule]);
+      if (configs.length === 0 && !inlineOk)
+        report(`Bucket '${b.name}' declares no server-side encryption.`, b.resource.urn);
       for (const c of configs) {
         if (!encryptionRulesOk(c.props[P.encryptionRules])) {
-          report(`Bucket '${b.name}': encryption configuration has no rule with an SSE algorithm (${SSE_ALGORITHMS.join(", ")}).`, c.urn);
+          report(
+            `Bucket '${b.name}': encryption configuration has no rule with an SSE algorithm (${SSE_ALGORITHMS.join(", ")}).`,
+            c.urn,
+          );
         }
       }
     }
@@ -88,15 +100,21 @@ export const aclsDisabled: StackValidationPolicy = {
   validateStack: (args, report) => {
     for (const b of bucketsOf(args.resources)) {
       const controls = attachedTo(args.resources, "ownershipControls", b);
-      const enforced = controls.some((c) => str(record(c.props[P.ownershipRule]) ?? {}, "objectOwnership") === "BucketOwnerEnforced");
+      const enforced = controls.some(
+        (c) => str(record(c.props[P.ownershipRule]) ?? {}, "objectOwnership") === "BucketOwnerEnforced",
+      );
       if (!enforced) {
-        report(`Bucket '${b.name}' does not set object ownership to BucketOwnerEnforced, so ACLs stay enabled.`, controls[0]?.urn ?? b.resource.urn);
+        report(
+          `Bucket '${b.name}' does not set object ownership to BucketOwnerEnforced, so ACLs stay enabled.`,
+          controls[0]?.urn ?? b.resource.urn,
+        );
       }
       const acl = str(b.resource.props, P.bucketAcl);
       if ((acl !== undefined && acl !== "private") || list(b.resource.props[P.bucketGrants]).length > 0) {
         report(`Bucket '${b.name}' sets an ACL (${acl ?? "grants"}).`, b.resource.urn);
       }
-      for (const a of attachedTo(args.resources, "bucketAcl", b)) report(`Bucket '${b.name}' has a BucketAcl resource '${a.name}'.`, a.urn);
+      for (const a of attachedTo(args.resources, "bucketAcl", b))
+        report(`Bucket '${b.name}' has a BucketAcl resource '${a.name}'.`, a.urn);
     }
   },
 };
@@ -115,7 +133,8 @@ function stageOf(b: BucketView, resources: readonly PolicyResource[]): string | 
 
 export const webdevNoCors: StackValidationPolicy = {
   name: "neurocaas-s3-webdev-no-cors",
-  description: "Only websubstack buckets (served to the web client) may have CORS rules; a webdev bucket allows at most the NeuroCAAS web dashboard's origin, and nothing else.",
+  description:
+    "Only websubstack buckets (served to the web client) may have CORS rules; a webdev bucket allows at most the NeuroCAAS web dashboard's origin, and nothing else.",
   enforcementLevel: "mandatory",
   configSchema: configSchemaFor("dashboardOrigins"),
   validateStack: (args, report) => {
@@ -125,10 +144,16 @@ export const webdevNoCors: StackValidationPolicy = {
       if (stage !== "webdev" && stage !== "develop") continue;
       for (const c of attachedTo(args.resources, "cors", b)) {
         if (onlyDashboardCors(c, args.resources, dashboardOrigins)) continue;
-        const origins = list(knownOrUndefined(() => c.props[P.corsRules])).flatMap((rule) => list(record(rule)?.allowedOrigins));
-        report(`Webdev bucket '${b.name}' has CORS rules (origins: ${origins.join(", ") || "none listed"}); only websubstack analyses serve the web client, and a webdev bucket may allow only the web dashboard's origin (its rule "neurocaas-dashboard").`, c.urn);
+        const origins = list(knownOrUndefined(() => c.props[P.corsRules])).flatMap((rule) =>
+          list(record(rule)?.allowedOrigins),
+        );
+        report(
+          `Webdev bucket '${b.name}' has CORS rules (origins: ${origins.join(", ") || "none listed"}); only websubstack analyses serve the web client, and a webdev bucket may allow only the web dashboard's origin (its rule "neurocaas-dashboard").`,
+          c.urn,
+        );
       }
-      if (list(b.resource.props[P.bucketCorsRules]).length > 0) report(`Webdev bucket '${b.name}' has inline CORS rules.`, b.resource.urn);
+      if (list(b.resource.props[P.bucketCorsRules]).length > 0)
+        report(`Webdev bucket '${b.name}' has inline CORS rules.`, b.resource.urn);
     }
   },
 };

@@ -24,19 +24,26 @@ export const oneNotificationPerBucket: StackValidationPolicy = {
     }
     for (const [bucket, urns] of byBucket) {
       if (urns.length > 1) {
-        report(`Bucket '${bucket}' has ${urns.length} notification configurations; S3 keeps only the last one applied.`, urns[1]);
+        report(
+          `Bucket '${bucket}' has ${urns.length} notification configurations; S3 keeps only the last one applied.`,
+          urns[1],
+        );
       }
     }
     const analysisBuckets = new Set<string>();
     for (const r of args.resources) {
       if (!isKind(r.type, "lambda")) continue;
       const rc = runtimeConfigOf(r.props);
-      if (rc && !(rc instanceof Error) && typeof rc.bucketName === "string") analysisBuckets.add(canonical(rc.bucketName));
+      if (rc && !(rc instanceof Error) && typeof rc.bucketName === "string")
+        analysisBuckets.add(canonical(rc.bucketName));
     }
     for (const bucket of analysisBuckets) {
       if (!byBucket.has(bucket)) {
         const urn = buckets.find((b) => b.name === bucket)?.resource.urn;
-        report(`Analysis bucket '${bucket}' has no notification configuration; submit files would never start a job.`, urn);
+        report(
+          `Analysis bucket '${bucket}' has no notification configuration; submit files would never start a job.`,
+          urn,
+        );
       }
     }
   },

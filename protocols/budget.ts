@@ -63,14 +63,26 @@ export function parseBudgetValue(value: unknown): number | undefined {
  */
 export async function runningBound(
   // Structural (not deps.ts's PriceSource): this module also runs in the browser (web dashboard).
-  deps: { readonly compute: Pick<ComputeBackend, "listRunning">; readonly prices: { hourlyPrice(instanceType: string, region: string): Promise<number> } },
-  args: { readonly imageId: string; readonly group: string; readonly region: string; readonly knownPrices?: ReadonlyMap<string, number>; readonly exclude?: (iae: IaeDescription) => boolean },
+  deps: {
+    readonly compute: Pick<ComputeBackend, "listRunning">;
+    readonly prices: { hourlyPrice(instanceType: string, region: string): Promise<number> };
+  },
+  args: {
+    readonly imageId: string;
+    readonly group: string;
+    readonly region: string;
+    readonly knownPrices?: ReadonlyMap<string, number>;
+    readonly exclude?: (iae: IaeDescription) => boolean;
+  },
 ): Promise<{ readonly usd: number; readonly iaes: number }> {
-  const running = (await deps.compute.listRunning({ imageId: args.imageId })).filter((i) => countsAgainstGroup(i, args.imageId, args.group) && !args.exclude?.(i));
+  const running = (await deps.compute.listRunning({ imageId: args.imageId })).filter(
+    (i) => countsAgainstGroup(i, args.imageId, args.group) && !args.exclude?.(i),
+  );
   const prices = new Map<string, number>(args.knownPrices ?? []);
   let usd = 0;
   for (const iae of running) {
-    if (!prices.has(iae.instanceType)) prices.set(iae.instanceType, await deps.prices.hourlyPrice(iae.instanceType, args.region));
+    if (!prices.has(iae.instanceType))
+      prices.set(iae.instanceType, await deps.prices.hourlyPrice(iae.instanceType, args.region));
     usd += ((prices.get(iae.instanceType) as number) * timeoutMinutes(iae.tags)) / 60;
   }
   return { usd, iaes: running.length };

@@ -44,7 +44,13 @@ function renderDatasetLine(line: DatasetLine): string {
 
 /** Text fit for one cell of a dataset line: one line, no `|` (it separates the cells), at most 200 characters, `N/A` when empty. */
 export function lineText(text: string): string {
-  return text.replace(/[\r\n]+/g, " ").replace(/\|/g, "/").trim().slice(0, 200) || "N/A";
+  return (
+    text
+      .replace(/[\r\n]+/g, " ")
+      .replace(/\|/g, "/")
+      .trim()
+      .slice(0, 200) || "N/A"
+  );
 }
 
 export type LineField = "STATUS" | "TIME" | "LAST COMMAND" | "CPU_USAGE";
@@ -67,7 +73,8 @@ export function lineField(line: string, field: LineField): string | undefined {
 /** The line with some cells replaced; cells the line does not have stay absent, the others as they are. */
 export function withLineFields(line: string, fields: Partial<Record<LineField, string>>): string {
   let out = line;
-  for (const [field, value] of Object.entries(fields) as [LineField, string][]) out = out.replace(fieldPattern(field), (_all, head: string) => `${head}${value}`);
+  for (const [field, value] of Object.entries(fields) as [LineField, string][])
+    out = out.replace(fieldPattern(field), (_all, head: string) => `${head}${value}`);
   return out;
 }
 
@@ -182,11 +189,19 @@ function basename(p: string): string {
 }
 
 /** Index in `lines` of the line of `dataname` within the block, or -1. */
-function lineIndex(lines: readonly string[], block: { start: number; end: number }, dataname: string, match: LineMatch): number {
-  const find = (is: (line: string) => boolean): number => lines.findIndex((l, i) => i >= block.start && i < block.end && is(l));
+function lineIndex(
+  lines: readonly string[],
+  block: { start: number; end: number },
+  dataname: string,
+  match: LineMatch,
+): number {
+  const find = (is: (line: string) => boolean): number =>
+    lines.findIndex((l, i) => i >= block.start && i < block.end && is(l));
   const exact = find((l) => lineIsFor(l, dataname));
   if (exact !== -1 || match === "exact") return exact;
-  const uri = find((l) => (datanameOfLine(l) ?? "").startsWith("s3://") && (datanameOfLine(l) ?? "").endsWith(`/${dataname}`));
+  const uri = find(
+    (l) => (datanameOfLine(l) ?? "").startsWith("s3://") && (datanameOfLine(l) ?? "").endsWith(`/${dataname}`),
+  );
   if (uri !== -1) return uri;
   return find((l) => datanameOfLine(l) !== undefined && basename(datanameOfLine(l) as string) === basename(dataname));
 }
@@ -199,7 +214,8 @@ function lineIndex(lines: readonly string[], block: { start: number; end: number
 export function mergeDatasetLines(certificate: string, planned: readonly DatasetLine[]): string {
   const lines = certificate.split("\n");
   const block = datasetBlock(lines);
-  if (!block) return renderCertificate(planned, []).replace(/\n$/, "") + (certificate.trim() ? `\n${certificate}` : "\n");
+  if (!block)
+    return renderCertificate(planned, []).replace(/\n$/, "") + (certificate.trim() ? `\n${certificate}` : "\n");
   const existing = lines.slice(block.start, block.end);
   const used = new Set<number>();
   const merged = planned.map((p) => {
@@ -217,7 +233,12 @@ export function mergeDatasetLines(certificate: string, planned: readonly Dataset
  * certificate without a block (or none at all) gets a minimal one in front, keeping everything
  * else it said.
  */
-export function upsertLine(certificate: string | undefined, dataname: string, line: string, match: LineMatch = "exact"): string {
+export function upsertLine(
+  certificate: string | undefined,
+  dataname: string,
+  line: string,
+  match: LineMatch = "exact",
+): string {
   const lines = (certificate ?? "").split("\n");
   const block = datasetBlock(lines);
   if (!block) {
@@ -259,7 +280,12 @@ export function terminateReasons(certificate: string | undefined): string[] {
   return certificate
     .split("\n")
     .filter((l) => l.includes(TERMINATE_PREFIX))
-    .map((l) => l.slice(l.indexOf(TERMINATE_PREFIX)).replace(/\t \[\+[0-9:.]+\]\s*$/, "").trim());
+    .map((l) =>
+      l
+        .slice(l.indexOf(TERMINATE_PREFIX))
+        .replace(/\t \[\+[0-9:.]+\]\s*$/, "")
+        .trim(),
+    );
 }
 
 /** The job manager wrote its shutdown line: the job was rejected or failed to start. */

@@ -20,7 +20,9 @@ export interface CommandArguments {
 export function fillCommand(command: string, args: CommandArguments): string {
   const n = countPlaceholders(command);
   if (n > MAX_PLACEHOLDERS) {
-    throw new Error(`COMMAND has ${n} "{}" placeholders; at most ${MAX_PLACEHOLDERS} are allowed (bucket, dataset key, result folder, config key)`);
+    throw new Error(
+      `COMMAND has ${n} "{}" placeholders; at most ${MAX_PLACEHOLDERS} are allowed (bucket, dataset key, result folder, config key)`,
+    );
   }
   const values = [args.bucket, args.datasetKey, args.resultFolder, args.configKey];
   let i = 0;

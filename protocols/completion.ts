@@ -18,9 +18,16 @@ import type { ObjectStore } from "./storage";
  * least once (it is idempotent). An IAE has ended when its finished cost log exists or its active
  * log carries an `end`.
  */
-export async function finishJobIfDone(deps: MonitorDeps, invocation: Invocation, record: JobRecord, recordKey: string, justEnded?: string): Promise<boolean> {
+export async function finishJobIfDone(
+  deps: MonitorDeps,
+  invocation: Invocation,
+  record: JobRecord,
+  recordKey: string,
+  justEnded?: string,
+): Promise<boolean> {
   const now = deps.clock.now();
-  const managerBusy = (record.state === "claimed" || record.state === "launching") && leaseLive(record.lease, invocation, now);
+  const managerBusy =
+    (record.state === "claimed" || record.state === "launching") && leaseLive(record.lease, invocation, now);
   if (managerBusy) return false; // it checks again when it is done
   const members = jobMembers(record);
   for (const id of members.ids) {
@@ -29,10 +36,13 @@ export async function finishJobIfDone(deps: MonitorDeps, invocation: Invocation,
   }
   if (!members.complete) {
     // A launch call written ahead whose instances were never recorded: look for them by tags.
-    const alive = await deps.compute.listRunning({ tags: { [IAE_TAGS.analysis]: deps.config.analysisName, [IAE_TAGS.job]: tagValue(record.jobName) } });
+    const alive = await deps.compute.listRunning({
+      tags: { [IAE_TAGS.analysis]: deps.config.analysisName, [IAE_TAGS.job]: tagValue(record.jobName) },
+    });
     if (alive.some((i) => i.instanceId !== justEnded && i.tags[IAE_TAGS.group] === record.group)) return false;
   }
-  if (record.state === "claimed" || record.state === "launching") await closeAbandonedRecord(deps, invocation, recordKey, record);
+  if (record.state === "claimed" || record.state === "launching")
+    await closeAbandonedRecord(deps, invocation, recordKey, record);
   await writeEndMarker(deps.store, record.outputBucket, record.jobFolder);
   return true;
 }
@@ -58,13 +68,30 @@ async function memberEnded(deps: MonitorDeps, group: string, instanceId: string)
  * The job manager died mid-launch and no attempt resumed it, and every IAE it started has ended:
  * close the record (a late retry must not start the job again) and say so in the certificate.
  */
-async function closeAbandonedRecord(deps: MonitorDeps, invocation: Invocation, recordKey: string, record: JobRecord): Promise<void> {
+async function closeAbandonedRecord(
+  deps: MonitorDeps,
+  invocation: Invocation,
+  recordKey: string,
+  record: JobRecord,
+): Promise<void> {
   const limits = limitsOf(deps);
-  const closed = await updateJson<JobRecord>({ store: deps.store, bucket: deps.config.bucketName, key: recordKey, attempts: limits.conditionalWriteAttempts }, (r) => {
-    if (!r || (r.state !== "claimed" && r.state !== "launching") || leaseLive(r.lease, invocation, deps.clock.now())) return UNCHANGED;
-    return { ...r, state: "failed", exitCode: 99, updated: deps.clock.now().toISOString() };
-  });
+  const closed = await updateJson<JobRecord>(
+    { store: deps.store, bucket: deps.config.bucketName, key: recordKey, attempts: limits.conditionalWriteAttempts },
+    (r) => {
+      if (!r || (r.state !== "claimed" && r.state !== "launching") || leaseLive(r.lease, invocation, deps.clock.now()))
+        return UNCHANGED;
+      return { ...r, state: "failed", exitCode: 99, updated: deps.clock.now().toISOString() };
+    },
+  );
   if (!closed.written) return;
   const note = `[Monitor] The job manager stopped before it finished starting this job and was not resumed; the ${jobMembers(record).ids.length} IAE(s) it started have ended. Submit the job again with a new timestamp for the datasets that did not run.`;
-  await updateObject({ store: deps.store, bucket: record.outputBucket, key: certificateKey(record.jobFolder), attempts: limits.conditionalWriteAttempts }, (c) => (c ? appendSetupLines(c.body, [note]) : UNCHANGED));
+  await updateObject(
+    {
+      store: deps.store,
+      bucket: record.outputBucket,
+      key: certificateKey(record.jobFolder),
+      attempts: limits.conditionalWriteAttempts,
+    },
+    (c) => (c ? appendSetupLines(c.body, [note]) : UNCHANGED),
+  );
 }

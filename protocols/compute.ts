@@ -91,7 +91,8 @@ export interface LaunchedIae {
   readonly spot: boolean;
 }
 
-export type LaunchErrorKind = "capacity" | "vcpu-limit" | "throttled" | "instance-limit" | "invalid-request" | "service";
+export type LaunchErrorKind =
+  "capacity" | "vcpu-limit" | "throttled" | "instance-limit" | "invalid-request" | "service";
 
 /** Final launch failure after retries; nothing of this request is left running. */
 export class LaunchError extends Error {

@@ -9,7 +9,12 @@ export interface MapBoundedOptions {
  * `fn` over `items` with at most `limit` calls in flight; results in input order. The first
  * failure is rethrown once every started call has settled, so no call outlives the returned promise.
  */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, options: MapBoundedOptions = {}): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+  options: MapBoundedOptions = {},
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   const errors: unknown[] = [];
   let next = 0;

@@ -30,14 +30,22 @@ export interface UpdateResult {
  * writer of a shared file (certificate, status file, cost log, job record, ledger) goes through
  * this, so concurrent writers never lose each other's changes.
  */
-export async function updateObject(args: UpdateArgs, change: (current: StoredObject | undefined) => Change | Promise<Change>): Promise<UpdateResult> {
+export async function updateObject(
+  args: UpdateArgs,
+  change: (current: StoredObject | undefined) => Change | Promise<Change>,
+): Promise<UpdateResult> {
   const attempts = args.attempts ?? 20;
   for (let attempt = 1; ; attempt++) {
     const current = await args.store.get(args.bucket, args.key);
     const next = await change(current);
     if (next === UNCHANGED) return { written: false, body: current?.body, etag: current?.etag };
     try {
-      const { etag } = await args.store.put(args.bucket, args.key, next, current ? { ifMatch: current.etag } : { ifNoneMatch: "*" });
+      const { etag } = await args.store.put(
+        args.bucket,
+        args.key,
+        next,
+        current ? { ifMatch: current.etag } : { ifNoneMatch: "*" },
+      );
       return { written: true, body: next, etag };
     } catch (err) {
       if (!(err instanceof PreconditionFailedError) || attempt >= attempts) throw err;
@@ -47,7 +55,10 @@ export async function updateObject(args: UpdateArgs, change: (current: StoredObj
 }
 
 /** `updateObject` for JSON objects: `change` gets the parsed object (undefined when absent or not a JSON object). */
-export async function updateJson<T extends object>(args: UpdateArgs, change: (current: T | undefined) => T | typeof UNCHANGED): Promise<{ written: boolean; value?: T }> {
+export async function updateJson<T extends object>(
+  args: UpdateArgs,
+  change: (current: T | undefined) => T | typeof UNCHANGED,
+): Promise<{ written: boolean; value?: T }> {
   const out = await updateObject(args, (current) => {
     const next = change(current ? parseJsonObject<T>(current.body) : undefined);
     return next === UNCHANGED ? UNCHANGED : JSON.stringify(next, null, 2);

@@ -47,7 +47,11 @@ export function reasonsOf(doc: Readonly<Record<string, unknown>> | undefined): s
 /** A status file's `reason` (a list of lines, or text in older files) as one line. */
 export function reasonText(reason: unknown): string {
   if (reason === undefined || reason === null) return "";
-  if (Array.isArray(reason)) return reason.filter((r) => r !== "").map(String).join("; ");
+  if (Array.isArray(reason))
+    return reason
+      .filter((r) => r !== "")
+      .map(String)
+      .join("; ");
   return typeof reason === "string" ? reason : JSON.stringify(reason);
 }
 
@@ -71,7 +75,19 @@ export const STATUS_FIELD_ORDER = [
 ] as const;
 
 /** Fields the IAE side writes; every other field (instance, command, member, job, …) belongs to the platform. */
-const IAE_FIELDS: ReadonlySet<string> = new Set(["input", "status", "reason", "exit_code", "memory_usage", "max_memory_usage", "cpu_usage", "average_cpu_usage", "job_start", "job_finish", "std"]);
+const IAE_FIELDS: ReadonlySet<string> = new Set([
+  "input",
+  "status",
+  "reason",
+  "exit_code",
+  "memory_usage",
+  "max_memory_usage",
+  "cpu_usage",
+  "average_cpu_usage",
+  "job_start",
+  "job_finish",
+  "std",
+]);
 
 export type StatusDoc = Record<string, unknown> & {
   status: DatasetStatusName;
@@ -142,6 +158,14 @@ export function buildStatusDoc(existing: Record<string, unknown> | undefined, p:
  * An IAE's document with the platform's fields of the current file (recorded since the IAE read
  * it, e.g. the command id the monitor writes after SSM accepted the command) taken over.
  */
-export function withPlatformFields(doc: Readonly<Record<string, unknown>>, current: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
-  return { ...doc, ...Object.fromEntries(Object.entries(current ?? {}).filter(([k, v]) => !IAE_FIELDS.has(k) && v !== "N/A" && v !== null)) };
+export function withPlatformFields(
+  doc: Readonly<Record<string, unknown>>,
+  current: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> {
+  return {
+    ...doc,
+    ...Object.fromEntries(
+      Object.entries(current ?? {}).filter(([k, v]) => !IAE_FIELDS.has(k) && v !== "N/A" && v !== null),
+    ),
+  };
 }

@@ -16,13 +16,19 @@ export class EnsembleSubmission extends Submission {
 
   protected override async checkConfig(job: ConfiguredJob): Promise<string[]> {
     if (!trainsEnsemble(job.config)) {
-      this.note(`Config mode is ${JSON.stringify(job.config.values.mode)}, not "train": running a single analysis per dataset.`);
+      this.note(
+        `Config mode is ${JSON.stringify(job.config.values.mode)}, not "train": running a single analysis per dataset.`,
+      );
       return [];
     }
     const problems: string[] = [];
     const size = job.config.values.ensemble_size;
-    if (ensembleSize(job.config) === undefined) problems.push(`ensemble_size must be an integer from 1 to ${MAX_ENSEMBLE_SIZE}; got ${JSON.stringify(size) ?? "nothing"}.`);
-    if (job.datasets.length !== 1) problems.push(`An ensemble job trains on exactly one dataset; the submit file lists ${job.datasets.length}.`);
+    if (ensembleSize(job.config) === undefined)
+      problems.push(
+        `ensemble_size must be an integer from 1 to ${MAX_ENSEMBLE_SIZE}; got ${JSON.stringify(size) ?? "nothing"}.`,
+      );
+    if (job.datasets.length !== 1)
+      problems.push(`An ensemble job trains on exactly one dataset; the submit file lists ${job.datasets.length}.`);
     if (problems.length === 0) this.note(`Ensemble of ${size} member(s) requested.`);
     return problems;
   }
@@ -43,7 +49,13 @@ export class EnsembleSubmission extends Submission {
       const configKey = ensembleConfigKey(folder, loc.jobName, i);
       plans.push({ index: i - 1, dataset, configKey, command: this.commandFor(job, dataset, configKey), member: i });
     }
-    await mapBounded(plans, 16, (p) => this.deps.store.put(loc.inputBucket, p.configKey, JSON.stringify({ ...job.config.values, jobnb: p.member }, null, 2)));
+    await mapBounded(plans, 16, (p) =>
+      this.deps.store.put(
+        loc.inputBucket,
+        p.configKey,
+        JSON.stringify({ ...job.config.values, jobnb: p.member }, null, 2),
+      ),
+    );
     this.note(`Wrote ${plans.length} member config(s) to ${folder}/${loc.jobName}inst{1..${plans.length}}config.json.`);
     return plans;
   }
@@ -57,7 +69,14 @@ function trainsEnsemble(config: JobConfig): boolean {
 /** The members an ensemble config asks for; undefined when it asks for none or for an invalid number. */
 function ensembleSize(config: JobConfig): number | undefined {
   const size = config.values.ensemble_size;
-  if (!trainsEnsemble(config) || typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > MAX_ENSEMBLE_SIZE) return undefined;
+  if (
+    !trainsEnsemble(config) ||
+    typeof size !== "number" ||
+    !Number.isInteger(size) ||
+    size < 1 ||
+    size > MAX_ENSEMBLE_SIZE
+  )
+    return undefined;
   return size;
 }
 

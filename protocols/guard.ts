@@ -17,7 +17,9 @@ export interface GuardDecision {
 async function sweepAccount(deps: GuardDeps): Promise<readonly GuardDecision[]> {
   const exempt = new Set(await deps.exemptions.exemptInstances());
   // NeuroCAAS instances (IAEs and development instances) carry PriceTracking=On and a Timeout.
-  const candidates = (await deps.compute.listRunning({ tagKey: IAE_TAGS.timeout })).filter((i) => i.state === "running" && i.tags[IAE_TAGS.priceTracking] === "On");
+  const candidates = (await deps.compute.listRunning({ tagKey: IAE_TAGS.timeout })).filter(
+    (i) => i.state === "running" && i.tags[IAE_TAGS.priceTracking] === "On",
+  );
   const now = deps.clock.now().getTime();
   const decisions: GuardDecision[] = [];
   for (const iae of candidates) {
@@ -31,16 +33,30 @@ async function sweepAccount(deps: GuardDeps): Promise<readonly GuardDecision[]> 
   return decisions;
 }
 
-async function decide(iae: IaeDescription, now: number, exempt: ReadonlySet<string>, deps: GuardDeps): Promise<GuardDecision> {
+async function decide(
+  iae: IaeDescription,
+  now: number,
+  exempt: ReadonlySet<string>,
+  deps: GuardDeps,
+): Promise<GuardDecision> {
   const minutes = timeoutMinutes(iae.tags);
   const deadline = iae.launchTime.getTime() + minutes * 60_000;
   if (now < deadline) return { instanceId: iae.instanceId, action: "kept", reason: "within its Timeout" };
   if (exempt.has(iae.instanceId)) return { instanceId: iae.instanceId, action: "kept", reason: "exempt" };
   const commands = await deps.compute.activeCommands(iae.instanceId);
   if (commands.length > 0 && deps.compute.cpuIdle && (await deps.compute.cpuIdle(iae.instanceId))) {
-    return { instanceId: iae.instanceId, action: iae.spot ? "terminated" : "stopped", reason: `past its Timeout of ${minutes} min and idle` };
+    return {
+      instanceId: iae.instanceId,
+      action: iae.spot ? "terminated" : "stopped",
+      reason: `past its Timeout of ${minutes} min and idle`,
+    };
   }
-  if (commands.length > 0) return { instanceId: iae.instanceId, action: "kept", reason: `past its Timeout of ${minutes} min but running command ${commands[0].commandId}` };
+  if (commands.length > 0)
+    return {
+      instanceId: iae.instanceId,
+      action: "kept",
+      reason: `past its Timeout of ${minutes} min but running command ${commands[0].commandId}`,
+    };
   return {
     instanceId: iae.instanceId,
     action: iae.spot ? "terminated" : "stopped",

@@ -12,7 +12,10 @@ export class InputCheckingSubmission extends Submission {
 
   protected override async checkConfig(job: ConfiguredJob): Promise<string[]> {
     const schema = this.deps.config.configSchema;
-    if (!schema) throw new JobError("This analysis uses input checking but its blueprint carries no config schema (ConfigSchema). Contact NeuroCAAS administrator.");
+    if (!schema)
+      throw new JobError(
+        "This analysis uses input checking but its blueprint carries no config schema (ConfigSchema). Contact NeuroCAAS administrator.",
+      );
     return configProblems(schema, job.config.values);
   }
 }

@@ -40,19 +40,49 @@ export interface BudgetApproval {
 type LedgerDeps = Pick<ProtocolDeps, "config" | "store" | "clock">;
 
 function ledgerArgs(deps: LedgerDeps, group: string, attempts: number): LedgerArgs {
-  return { store: deps.store, bucket: deps.config.bucketName, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: attempts };
+  return {
+    store: deps.store,
+    bucket: deps.config.bucketName,
+    group,
+    now: () => deps.clock.now(),
+    sleep: deps.clock.sleep,
+    maxAttempts: attempts,
+  };
 }
 
 /** Approve the job or throw a JobError (BUDGET_REJECTION) whose details say the figures. */
-export async function checkJobBudget(deps: Pick<ProtocolDeps, "config" | "budgets" | "prices" | "compute" | "store" | "clock">, req: BudgetRequest): Promise<BudgetApproval> {
+export async function checkJobBudget(
+  deps: Pick<ProtocolDeps, "config" | "budgets" | "prices" | "compute" | "store" | "clock">,
+  req: BudgetRequest,
+): Promise<BudgetApproval> {
   const { config, budgets, prices, compute } = deps;
   const override = await budgets.budgetFor(req.group, config.analysisName);
   const budget = override ?? config.maxCost;
   const hourlyPrice = await prices.hourlyPrice(req.instanceType, config.region);
   const ledger = await readLedger(ledgerArgs(deps, req.group, req.attempts));
-  const running = await runningBound({ compute, prices }, { imageId: config.ami, group: req.group, region: config.region, knownPrices: new Map([[req.instanceType, hourlyPrice]]), exclude: req.isOwnIae });
-  const approval = { hourlyPrice, budget, budgetSource: override !== undefined ? "set for your group" : "analysis default MAXCOST", projected: projectedCost(hourlyPrice, req.iaeCount, req.durationMinutes), runningBound: running.usd };
-  const { decision, lines } = judge(approval, ledger, req.recordKey, `${req.iaeCount} IAE(s) × ${req.durationMinutes} min at $${hourlyPrice}/h`);
+  const running = await runningBound(
+    { compute, prices },
+    {
+      imageId: config.ami,
+      group: req.group,
+      region: config.region,
+      knownPrices: new Map([[req.instanceType, hourlyPrice]]),
+      exclude: req.isOwnIae,
+    },
+  );
+  const approval = {
+    hourlyPrice,
+    budget,
+    budgetSource: override !== undefined ? "set for your group" : "analysis default MAXCOST",
+    projected: projectedCost(hourlyPrice, req.iaeCount, req.durationMinutes),
+    runningBound: running.usd,
+  };
+  const { decision, lines } = judge(
+    approval,
+    ledger,
+    req.recordKey,
+    `${req.iaeCount} IAE(s) × ${req.durationMinutes} min at $${hourlyPrice}/h`,
+  );
   // What users see of it: the group's spend summary (written after the submission, accepted or not).
   req.onChecked?.({
     group: req.group,
@@ -70,7 +100,13 @@ export async function checkJobBudget(deps: Pick<ProtocolDeps, "config" | "budget
  * ledger as it is then (other jobs may have been queued since step 2): throws the budget rejection
  * when it no longer fits. Idempotent for the same job.
  */
-export async function reserveJobBudget(deps: LedgerDeps, group: string, recordKey: string, approval: Omit<BudgetApproval, "lines">, attempts: number): Promise<void> {
+export async function reserveJobBudget(
+  deps: LedgerDeps,
+  group: string,
+  recordKey: string,
+  approval: Omit<BudgetApproval, "lines">,
+  attempts: number,
+): Promise<void> {
   await reserve(ledgerArgs(deps, group, attempts), recordKey, approval.projected, (ledger) => {
     const { decision, lines } = judge(approval, ledger, recordKey, "while it waits in the queue");
     if (!decision.covered) throw new JobError(BUDGET_REJECTION, "INTERNAL", lines);
@@ -78,13 +114,29 @@ export async function reserveJobBudget(deps: LedgerDeps, group: string, recordKe
 }
 
 /** Drop a job's reservation (it started: its IAEs now count; or it never will). Idempotent. */
-export async function releaseJobBudget(deps: LedgerDeps, group: string, recordKey: string, attempts: number): Promise<void> {
+export async function releaseJobBudget(
+  deps: LedgerDeps,
+  group: string,
+  recordKey: string,
+  attempts: number,
+): Promise<void> {
   await releaseReservation(ledgerArgs(deps, group, attempts), recordKey);
 }
 
-function judge(a: Omit<BudgetApproval, "lines">, ledger: Ledger, recordKey: string, projection: string): { decision: BudgetDecision; lines: string[] } {
+function judge(
+  a: Omit<BudgetApproval, "lines">,
+  ledger: Ledger,
+  recordKey: string,
+  projection: string,
+): { decision: BudgetDecision; lines: string[] } {
   const reserved = reservedTotal(ledger, recordKey);
-  const decision = decideBudget({ budget: a.budget, spent: ledger.total, reserved, projected: a.projected, runningBound: a.runningBound });
+  const decision = decideBudget({
+    budget: a.budget,
+    spent: ledger.total,
+    reserved,
+    projected: a.projected,
+    runningBound: a.runningBound,
+  });
   const lines = [
     `Budget ${formatUsd(a.budget)} (${a.budgetSource}).`,
     `Incurred cost so far: ${formatUsd(decision.spent)}. Running IAEs may still cost up to ${formatUsd(decision.runningBound)}.${reserved > 0 ? ` Reserved for queued jobs: ${formatUsd(reserved)}.` : ""} This job may cost up to ${formatUsd(decision.projected)} (${projection}).`,

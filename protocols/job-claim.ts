@@ -68,10 +68,13 @@ export class JobClaim {
   /** Conditional read-modify-write of the record, only while this attempt holds its lease. */
   async update(change: (record: JobRecord) => JobRecord): Promise<JobRecord> {
     const { store, bucket, recordKey, attempts, clock, invocation } = this.a;
-    const out = await updateJson<JobRecord>({ store, bucket, key: recordKey, attempts, sleep: clock.sleep }, (current) => {
-      if (!current || current.lease?.holder !== invocation.id) throw new LeaseLostError(recordKey);
-      return { ...change(current), updated: clock.now().toISOString() };
-    });
+    const out = await updateJson<JobRecord>(
+      { store, bucket, key: recordKey, attempts, sleep: clock.sleep },
+      (current) => {
+        if (!current || current.lease?.holder !== invocation.id) throw new LeaseLostError(recordKey);
+        return { ...change(current), updated: clock.now().toISOString() };
+      },
+    );
     return out.value as JobRecord;
   }
 
@@ -83,7 +86,10 @@ export class JobClaim {
   private async takeOver(other: JobRecord, etag: string): Promise<boolean> {
     if (other.state !== "claimed" && other.state !== "launching") return false;
     const now = this.a.clock.now();
-    const lease: Lease = other.lease ?? { holder: "", expires: new Date(Date.parse(other.updated) + this.a.staleClaimMs).toISOString() };
+    const lease: Lease = other.lease ?? {
+      holder: "",
+      expires: new Date(Date.parse(other.updated) + this.a.staleClaimMs).toISOString(),
+    };
     if (leaseLive(lease, this.a.invocation, now)) return false;
     const mine: JobRecord = { ...other, lease: leaseOf(this.a.invocation), updated: now.toISOString() };
     try {
@@ -97,7 +103,12 @@ export class JobClaim {
 }
 
 /** Create a job record (If-None-Match); when the name is taken, the record there (undefined if unreadable) and its ETag. */
-export async function createRecord(store: ObjectStore, bucket: string, key: string, record: JobRecord): Promise<{ other?: JobRecord; etag: string } | undefined> {
+export async function createRecord(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  record: JobRecord,
+): Promise<{ other?: JobRecord; etag: string } | undefined> {
   try {
     await store.put(bucket, key, JSON.stringify(record), { ifNoneMatch: "*" });
     return undefined;

@@ -27,7 +27,14 @@ export function parseJobConfig(text: string, key: string): JobConfig {
   const notes: string[] = [];
   const values = parseConfigObject(text, key, notes);
   const problems: string[] = [];
-  const duration = reservedInteger(values, "__duration__", 1, MAX_DURATION_MINUTES, "minutes (at most 7 days)", problems);
+  const duration = reservedInteger(
+    values,
+    "__duration__",
+    1,
+    MAX_DURATION_MINUTES,
+    "minutes (at most 7 days)",
+    problems,
+  );
   const size = reservedInteger(values, "__dataset_size__", 0, MAX_DATASET_SIZE_GB, "GB (at most 16 TB)", problems);
   if (problems.length > 0) throw problemsError(problems);
   return {
@@ -61,7 +68,9 @@ export function parseConfigObject(text: string, key: string, notes: string[] = [
       // maxAliasCount guards against alias ("billion laughs") expansion.
       parsed = doc.toJS({ maxAliasCount: 50 });
     } catch (err) {
-      throw new JobError(`Config ${key} is not valid YAML (${(err instanceof Error ? err.message : String(err)).split("\n")[0]}).`);
+      throw new JobError(
+        `Config ${key} is not valid YAML (${(err instanceof Error ? err.message : String(err)).split("\n")[0]}).`,
+      );
     }
     notes.push(...duplicateKeyNotes(doc, lineCounter, `Config ${key}`));
   } else {
@@ -73,7 +82,14 @@ export function parseConfigObject(text: string, key: string, notes: string[] = [
   return parsed as Record<string, unknown>;
 }
 
-function reservedInteger(values: Record<string, unknown>, name: string, min: number, max: number, unit: string, problems: string[]): number | undefined {
+function reservedInteger(
+  values: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  unit: string,
+  problems: string[],
+): number | undefined {
   if (!(name in values)) return undefined;
   const v = values[name];
   if (typeof v !== "number" || !Number.isInteger(v)) {

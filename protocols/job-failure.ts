@@ -22,10 +22,13 @@ export function launchFailure(err: unknown): JobError {
   if (err instanceof JobError) return err;
   if (err instanceof LaunchError) {
     const words: Record<LaunchError["kind"], string> = {
-      capacity: "AWS has no free capacity for this instance type right now (InsufficientInstanceCapacity). Try again later or choose another instance type.",
-      "vcpu-limit": "The account's vCPU quota for this instance family is used up (VcpuLimitExceeded). Try again when other jobs have finished, or contact NeuroCAAS administrator.",
+      capacity:
+        "AWS has no free capacity for this instance type right now (InsufficientInstanceCapacity). Try again later or choose another instance type.",
+      "vcpu-limit":
+        "The account's vCPU quota for this instance family is used up (VcpuLimitExceeded). Try again when other jobs have finished, or contact NeuroCAAS administrator.",
       throttled: "AWS refused more instance requests for now (RequestLimitExceeded). Try again in a few minutes.",
-      "instance-limit": "The account's instance limit is reached (InstanceLimitExceeded). Contact NeuroCAAS administrator.",
+      "instance-limit":
+        "The account's instance limit is reached (InstanceLimitExceeded). Contact NeuroCAAS administrator.",
       "invalid-request": `The analysis could not start IAEs: ${err.message}. Contact NeuroCAAS administrator.`,
       service: `AWS failed to start the IAEs: ${err.message}. Try again later.`,
     };
@@ -47,7 +50,9 @@ export function takenBy(other: JobRecord | undefined, identity: SubmissionIdenti
 }
 
 export function takenTimestamp(jobName: string, why: string): JobError {
-  return new JobError(`The timestamp of this submission is already used by job ${jobName}: ${why}. Choose a new, unique timestamp.`);
+  return new JobError(
+    `The timestamp of this submission is already used by job ${jobName}: ${why}. Choose a new, unique timestamp.`,
+  );
 }
 
 export const CHANGED_WHILE_INTERRUPTED =

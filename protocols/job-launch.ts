@@ -5,10 +5,27 @@
  * cost logs. Never waits for boot.
  */
 import { mapBounded } from "./concurrency";
-import { IAE_TAGS, LaunchError, tagValue, type ComputeBackend, type IaeDescription, type IaeLaunchRequest, type LaunchedIae } from "./compute";
+import {
+  IAE_TAGS,
+  LaunchError,
+  tagValue,
+  type ComputeBackend,
+  type IaeDescription,
+  type IaeLaunchRequest,
+  type LaunchedIae,
+} from "./compute";
 import { LeaseLostError } from "./job-claim";
 import { launchFailure } from "./job-failure";
-import { costLogFor, sha256, type IaeCommon, type JobRecord, type LaunchBatchRecord, type LaunchRecord, type LaunchTemplate, type PlannedIae } from "./job-record";
+import {
+  costLogFor,
+  sha256,
+  type IaeCommon,
+  type JobRecord,
+  type LaunchBatchRecord,
+  type LaunchRecord,
+  type LaunchTemplate,
+  type PlannedIae,
+} from "./job-record";
 import { activeCostLogKey, finishedCostLogKey } from "../model/layout";
 import { PreconditionFailedError, type ObjectStore } from "./storage";
 import { formatIsoSeconds } from "./time-format";
@@ -30,7 +47,11 @@ export const LAUNCH_TOKEN_LENGTH = 60;
  * in plan order, cut into batches of at most `cap` IAEs. A job of N datasets makes
  * ceil(N / cap) launch calls.
  */
-export function launchBatches(plans: readonly IaePlan[], cap: number, groupKey: (plan: IaePlan) => string): IaePlan[][] {
+export function launchBatches(
+  plans: readonly IaePlan[],
+  cap: number,
+  groupKey: (plan: IaePlan) => string,
+): IaePlan[][] {
   const size = Math.max(1, Math.floor(cap));
   const groups = new Map<string, IaePlan[]>();
   for (const plan of plans) {
@@ -40,7 +61,8 @@ export function launchBatches(plans: readonly IaePlan[], cap: number, groupKey: 
     else groups.set(k, [plan]);
   }
   const batches: IaePlan[][] = [];
-  for (const group of groups.values()) for (let i = 0; i < group.length; i += size) batches.push(group.slice(i, i + size));
+  for (const group of groups.values())
+    for (let i = 0; i < group.length; i += size) batches.push(group.slice(i, i + size));
   return batches;
 }
 
@@ -77,7 +99,13 @@ export function withBatchIds(record: JobRecord, n: number, ids: readonly string[
 /** The `instances` list of a job record from its launch batches (plan order). */
 function instancesOf(batches: readonly LaunchBatchRecord[]): JobRecord["instances"] {
   return batches
-    .flatMap((b) => (b.instanceIds ?? []).map((instanceId, i) => ({ instanceId, dataset: b.plans[i].dataset, index: b.plans[i].index })))
+    .flatMap((b) =>
+      (b.instanceIds ?? []).map((instanceId, i) => ({
+        instanceId,
+        dataset: b.plans[i].dataset,
+        index: b.plans[i].index,
+      })),
+    )
     .sort((a, b) => a.index - b.index);
 }
 
@@ -113,13 +141,22 @@ export async function runLaunchCalls(a: LaunchCallsArgs): Promise<void> {
     async (plans, n) => {
       try {
         const known = a.recorded.batches[n].instanceIds;
-        const iaes = known ? await adopt(a.compute, known, a.instanceType) : await a.compute.launch({ ...a.requests[n], ...(a.resuming ? { adopt: true } : {}) });
+        const iaes = known
+          ? await adopt(a.compute, known, a.instanceType)
+          : await a.compute.launch({ ...a.requests[n], ...(a.resuming ? { adopt: true } : {}) });
         if (iaes.length !== plans.length) {
           await a.compute.terminate(iaes.map((i) => i.instanceId));
-          throw new LaunchError("service", `the compute backend started ${iaes.length} IAE(s) for ${plans.length} requested`);
+          throw new LaunchError(
+            "service",
+            `the compute backend started ${iaes.length} IAE(s) for ${plans.length} requested`,
+          );
         }
         iaes.forEach((iae, i) => a.launched.push({ plan: plans[i], iae }));
-        if (!known) await a.recordBatch(n, iaes.map((i) => i.instanceId));
+        if (!known)
+          await a.recordBatch(
+            n,
+            iaes.map((i) => i.instanceId),
+          );
       } catch (err) {
         failures.push(err);
         throw err;
@@ -134,13 +171,27 @@ export async function runLaunchCalls(a: LaunchCallsArgs): Promise<void> {
 /** Instances an earlier attempt recorded for a launch call, as launched IAEs (gone ones included). */
 async function adopt(compute: ComputeBackend, ids: readonly string[], instanceType: string): Promise<LaunchedIae[]> {
   const described = new Map((await compute.describe(ids)).map((d) => [d.instanceId, d]));
-  return ids.map((id) => ({ instanceId: id, instanceType: described.get(id)?.instanceType ?? instanceType, spot: described.get(id)?.spot ?? false }));
+  return ids.map((id) => ({
+    instanceId: id,
+    instanceType: described.get(id)?.instanceType ?? instanceType,
+    spot: described.get(id)?.spot ?? false,
+  }));
 }
 
 /** Every running instance this job ever started (found by its tags), so that a failing resume can stop them all. */
-export async function runningIaesOfJob(compute: ComputeBackend, analysis: string, jobName: string, isOwn: (iae: IaeDescription) => boolean): Promise<LaunchedPlan[]> {
-  const mine = await compute.listRunning({ tags: { [IAE_TAGS.analysis]: analysis, [IAE_TAGS.job]: tagValue(jobName) } });
-  return mine.filter(isOwn).map((iae) => ({ plan: { index: -1, dataset: iae.tags[IAE_TAGS.dataset] ?? "", configKey: "", command: "" }, iae }));
+export async function runningIaesOfJob(
+  compute: ComputeBackend,
+  analysis: string,
+  jobName: string,
+  isOwn: (iae: IaeDescription) => boolean,
+): Promise<LaunchedPlan[]> {
+  const mine = await compute.listRunning({
+    tags: { [IAE_TAGS.analysis]: analysis, [IAE_TAGS.job]: tagValue(jobName) },
+  });
+  return mine.filter(isOwn).map((iae) => ({
+    plan: { index: -1, dataset: iae.tags[IAE_TAGS.dataset] ?? "", configKey: "", command: "" },
+    iae,
+  }));
 }
 
 export interface ActiveLogsArgs {
@@ -164,12 +215,23 @@ export interface ActiveLogsArgs {
  */
 export async function writeActiveCostLogs(a: ActiveLogsArgs): Promise<void> {
   const now = formatIsoSeconds(a.now);
-  const alive = a.resuming ? new Set((await a.compute.describe(a.launched.map((l) => l.iae.instanceId))).filter((d) => d.state === "pending" || d.state === "running").map((d) => d.instanceId)) : undefined;
+  const alive = a.resuming
+    ? new Set(
+        (await a.compute.describe(a.launched.map((l) => l.iae.instanceId)))
+          .filter((d) => d.state === "pending" || d.state === "running")
+          .map((d) => d.instanceId),
+      )
+    : undefined;
   await mapBounded(a.launched, 16, async ({ plan, iae }) => {
     if (alive && !alive.has(iae.instanceId)) return;
     if (alive && (await a.store.exists(a.bucket, finishedCostLogKey(a.common.group, iae.instanceId)))) return;
     try {
-      await a.store.put(a.bucket, activeCostLogKey(iae.instanceId), JSON.stringify(costLogFor(a.common, plan, iae, now), null, 2), { ifNoneMatch: "*" });
+      await a.store.put(
+        a.bucket,
+        activeCostLogKey(iae.instanceId),
+        JSON.stringify(costLogFor(a.common, plan, iae, now), null, 2),
+        { ifNoneMatch: "*" },
+      );
       a.written.push(iae.instanceId);
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;

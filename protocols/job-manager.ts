@@ -18,7 +18,8 @@ export async function runSubmit(event: S3NotificationEvent, deps: ProtocolDeps):
     const outcome = await createSubmission(deps, target).run();
     jobs.push(outcome);
     // The group's spend summary, from what the budget check saw (not for a repeated delivery).
-    if (outcome.spend && !outcome.duplicate) await recordSubmissionSpend(deps, outcome.spend, outcome.exitCode === 0 && outcome.instanceIds.length > 0);
+    if (outcome.spend && !outcome.duplicate)
+      await recordSubmissionSpend(deps, outcome.spend, outcome.exitCode === 0 && outcome.instanceIds.length > 0);
   }
   const exitCode = jobs.length > 0 && jobs.every((j) => j.exitCode === 0) ? 0 : 99;
   return { exitCode, jobs };

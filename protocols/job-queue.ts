@@ -56,7 +56,12 @@ export interface QueueDoc {
 }
 
 /** Capacity launch failures a job waits out in the queue (anything else fails it). */
-const QUEUEABLE_LAUNCH_FAILURES: readonly LaunchError["kind"][] = ["capacity", "vcpu-limit", "throttled", "instance-limit"];
+const QUEUEABLE_LAUNCH_FAILURES: readonly LaunchError["kind"][] = [
+  "capacity",
+  "vcpu-limit",
+  "throttled",
+  "instance-limit",
+];
 
 export function isQueueableLaunchFailure(err: unknown): err is LaunchError {
   return err instanceof LaunchError && QUEUEABLE_LAUNCH_FAILURES.includes(err.kind);
@@ -70,7 +75,13 @@ export function launchCause(err: unknown): unknown {
 type QueueDeps = Pick<MonitorDeps, "store" | "config" | "clock" | "limits">;
 
 function queueArgs(deps: QueueDeps) {
-  return { store: deps.store, bucket: deps.config.bucketName, key: QUEUE_KEY, attempts: limitsOf(deps).sharedWriteAttempts, sleep: deps.clock.sleep };
+  return {
+    store: deps.store,
+    bucket: deps.config.bucketName,
+    key: QUEUE_KEY,
+    attempts: limitsOf(deps).sharedWriteAttempts,
+    sleep: deps.clock.sleep,
+  };
 }
 
 function emptyQueue(): QueueDoc {
@@ -90,7 +101,15 @@ export async function readQueue(deps: Pick<MonitorDeps, "store" | "config">): Pr
 export function queueEntryOf(record: JobRecord, recordKey: string): QueueEntry {
   const template = record.launch?.template;
   if (!template || !record.queue) throw new Error(`job record ${recordKey} has no queue or launch template`);
-  return { recordKey, group: record.group, jobName: record.jobName, instanceType: template.instanceType, iaes: plansOfRecord(record).length, queuedAt: record.queue.queuedAt, deadline: record.queue.deadline };
+  return {
+    recordKey,
+    group: record.group,
+    jobName: record.jobName,
+    instanceType: template.instanceType,
+    iaes: plansOfRecord(record).length,
+    queuedAt: record.queue.queuedAt,
+    deadline: record.queue.deadline,
+  };
 }
 
 /**
@@ -180,7 +199,11 @@ async function acquireDrain(deps: QueueDeps, invocation: Invocation, create: boo
 }
 
 /** Drain while holding the lease (`q`: the queue as read; undefined: release first), then release it unless something changed meanwhile. */
-async function drainHeld(deps: MonitorDeps, invocation: Invocation, first: QueueDoc | undefined): Promise<DrainOutcome> {
+async function drainHeld(
+  deps: MonitorDeps,
+  invocation: Invocation,
+  first: QueueDoc | undefined,
+): Promise<DrainOutcome> {
   const started: string[] = [];
   const ended: string[] = [];
   let q = first;
@@ -202,7 +225,13 @@ async function drainHeld(deps: MonitorDeps, invocation: Invocation, first: Queue
 }
 
 /** One pass over the queue as read (a fresh read for each job it touches). */
-async function drainPass(deps: MonitorDeps, invocation: Invocation, q: QueueDoc, started: string[], ended: string[]): Promise<void> {
+async function drainPass(
+  deps: MonitorDeps,
+  invocation: Invocation,
+  q: QueueDoc,
+  started: string[],
+  ended: string[],
+): Promise<void> {
   const limit = deps.config.deployLimit;
   const running = new Map<string, number>();
   const blocked = new Set<string>();
@@ -213,7 +242,8 @@ async function drainPass(deps: MonitorDeps, invocation: Invocation, q: QueueDoc,
       continue;
     }
     if (blocked.has(entry.instanceType)) continue;
-    if (!running.has(entry.instanceType)) running.set(entry.instanceType, await deps.compute.countRunning({ instanceType: entry.instanceType }));
+    if (!running.has(entry.instanceType))
+      running.set(entry.instanceType, await deps.compute.countRunning({ instanceType: entry.instanceType }));
     const count = running.get(entry.instanceType) as number;
     if (count + entry.iaes > limit) {
       blocked.add(entry.instanceType);
@@ -239,12 +269,25 @@ async function readRecord(deps: QueueDeps, recordKey: string): Promise<JobRecord
 }
 
 function recordArgs(deps: QueueDeps, recordKey: string) {
-  return { store: deps.store, bucket: deps.config.bucketName, key: recordKey, attempts: limitsOf(deps).conditionalWriteAttempts, sleep: deps.clock.sleep };
+  return {
+    store: deps.store,
+    bucket: deps.config.bucketName,
+    key: recordKey,
+    attempts: limitsOf(deps).conditionalWriteAttempts,
+    sleep: deps.clock.sleep,
+  };
 }
 
 /** Fresh idempotency tokens for launch attempt `k` of a queued job (a rolled-back launch's tokens would return its terminated IAEs). */
 function withFreshTokens(launch: LaunchRecord, k: number): LaunchRecord {
-  return { ...launch, batches: launch.batches.map((b) => ({ token: sha256(`${b.token}#queued-launch-${k}`).slice(0, LAUNCH_TOKEN_LENGTH), plans: b.plans, ...(b.instanceTags ? { instanceTags: b.instanceTags } : {}) })) };
+  return {
+    ...launch,
+    batches: launch.batches.map((b) => ({
+      token: sha256(`${b.token}#queued-launch-${k}`).slice(0, LAUNCH_TOKEN_LENGTH),
+      plans: b.plans,
+      ...(b.instanceTags ? { instanceTags: b.instanceTags } : {}),
+    })),
+  };
 }
 
 /**
@@ -254,7 +297,15 @@ function withFreshTokens(launch: LaunchRecord, k: number): LaunchRecord {
  */
 async function startQueuedJob(deps: MonitorDeps, invocation: Invocation, entry: QueueEntry): Promise<StartResult> {
   const record = await readRecord(deps, entry.recordKey);
-  if (!record || record.state === "started" || record.state === "rejected" || record.state === "failed" || record.state === "cancelled" || !record.launch?.template || !record.queue) {
+  if (
+    !record ||
+    record.state === "started" ||
+    record.state === "rejected" ||
+    record.state === "failed" ||
+    record.state === "cancelled" ||
+    !record.launch?.template ||
+    !record.queue
+  ) {
     // Started, closed or cancelled meanwhile (or a crash after it started): nothing waits any more.
     if (record) await releaseJobBudget(deps, record.group, entry.recordKey, limitsOf(deps).sharedWriteAttempts);
     await dequeue(deps, entry.recordKey);
@@ -267,9 +318,18 @@ async function startQueuedJob(deps: MonitorDeps, invocation: Invocation, entry: 
     if (!r || !r.launch || !r.queue) return UNCHANGED;
     if (r.state === "queued") {
       const k = r.queue.launches + 1;
-      return { ...r, state: "launching", lease: leaseOf(invocation), launch: withFreshTokens(r.launch, k), queue: { ...r.queue, launches: k }, instances: [], updated: now.toISOString() };
+      return {
+        ...r,
+        state: "launching",
+        lease: leaseOf(invocation),
+        launch: withFreshTokens(r.launch, k),
+        queue: { ...r.queue, launches: k },
+        instances: [],
+        updated: now.toISOString(),
+      };
     }
-    if (r.state === "launching" && !leaseLive(r.lease, invocation, deps.clock.now())) return { ...r, lease: leaseOf(invocation), updated: now.toISOString() };
+    if (r.state === "launching" && !leaseLive(r.lease, invocation, deps.clock.now()))
+      return { ...r, lease: leaseOf(invocation), updated: now.toISOString() };
     return UNCHANGED;
   });
   const mine = claimed.value;
@@ -300,7 +360,13 @@ async function startQueuedJob(deps: MonitorDeps, invocation: Invocation, entry: 
     // All or nothing: what started is terminated; the job waits (capacity) or fails for good.
     await deps.compute.terminate(launched.map((l) => l.iae.instanceId));
     if (isQueueableLaunchFailure(launchCause(err))) {
-      await update((r) => ({ ...r, state: "queued", lease: undefined, instances: [], queue: r.queue ? { ...r.queue, reason: errorMessage(err) } : r.queue }));
+      await update((r) => ({
+        ...r,
+        state: "queued",
+        lease: undefined,
+        instances: [],
+        queue: r.queue ? { ...r.queue, reason: errorMessage(err) } : r.queue,
+      }));
       deps.log?.(`queue: ${record.jobName} still waits: ${errorMessage(err)}`);
       return "capacity";
     }
@@ -309,18 +375,40 @@ async function startQueuedJob(deps: MonitorDeps, invocation: Invocation, entry: 
       status: "FAILED",
       reason: `${TERMINATE_PREFIX} ${errorMessage(err)}`,
       lastCommand: "could not start",
-      lines: [`[Queue] ${TERMINATE_PREFIX} The job left the queue but its IAEs could not be started: ${errorMessage(err)}`, SHUTDOWN_LINE],
+      lines: [
+        `[Queue] ${TERMINATE_PREFIX} The job left the queue but its IAEs could not be started: ${errorMessage(err)}`,
+        SHUTDOWN_LINE,
+      ],
     });
     return "ended";
   }
   const activeWritten: string[] = [];
-  await writeActiveCostLogs({ store: deps.store, compute: deps.compute, bucket: deps.config.bucketName, common: launch.common, launched, now: deps.clock.now(), resuming, written: activeWritten });
+  await writeActiveCostLogs({
+    store: deps.store,
+    compute: deps.compute,
+    bucket: deps.config.bucketName,
+    common: launch.common,
+    launched,
+    now: deps.clock.now(),
+    resuming,
+    written: activeWritten,
+  });
   const ids = new Map(launched.map((l) => [l.plan.index, l.iae.instanceId]));
   const waited = Math.round((now.getTime() - Date.parse(record.queue.queuedAt)) / 60_000);
-  await transitionJob(deps, mine, { status: "INITIALIZING", reason: "", lastCommand: "waiting for IAE", from: ["QUEUED"], instances: ids }, [
-    `[Queue] Capacity is free: started the job after ${waited} min in the queue; requested ${launched.length} IAE(s): ${launched.map((l) => l.iae.instanceId).join(", ")}. Each IAE receives its command as soon as it is running.`,
-  ]);
-  const final = await update((r) => ({ ...r, state: r.cancel ? "cancelled" : "started", exitCode: 0, lease: undefined }));
+  await transitionJob(
+    deps,
+    mine,
+    { status: "INITIALIZING", reason: "", lastCommand: "waiting for IAE", from: ["QUEUED"], instances: ids },
+    [
+      `[Queue] Capacity is free: started the job after ${waited} min in the queue; requested ${launched.length} IAE(s): ${launched.map((l) => l.iae.instanceId).join(", ")}. Each IAE receives its command as soon as it is running.`,
+    ],
+  );
+  const final = await update((r) => ({
+    ...r,
+    state: r.cancel ? "cancelled" : "started",
+    exitCode: 0,
+    lease: undefined,
+  }));
   // Cancelled while this drain launched it: nothing of it may run (the monitor accounts the IAEs' ends).
   if (final.cancel) await deps.compute.terminate(launched.map((l) => l.iae.instanceId));
   await releaseJobBudget(deps, record.group, entry.recordKey, limits.sharedWriteAttempts);
@@ -361,9 +449,19 @@ export async function closeWaitingJob(
   deps: Pick<MonitorDeps, "store" | "config" | "clock" | "limits">,
   record: JobRecord,
   recordKey: string,
-  how: { readonly status: "FAILED" | "CANCELLED"; readonly reason: string; readonly lastCommand: string; readonly lines: readonly string[] },
+  how: {
+    readonly status: "FAILED" | "CANCELLED";
+    readonly reason: string;
+    readonly lastCommand: string;
+    readonly lines: readonly string[];
+  },
 ): Promise<void> {
-  await transitionJob(deps, record, { status: how.status, reason: how.reason, lastCommand: how.lastCommand }, how.lines);
+  await transitionJob(
+    deps,
+    record,
+    { status: how.status, reason: how.reason, lastCommand: how.lastCommand },
+    how.lines,
+  );
   await writeEndMarker(deps.store, record.outputBucket, record.jobFolder);
   await releaseJobBudget(deps, record.group, recordKey, limitsOf(deps).sharedWriteAttempts);
   await dequeue(deps, recordKey);

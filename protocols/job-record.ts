@@ -186,14 +186,23 @@ export function sameSubmission(record: JobRecord, identity: SubmissionIdentity):
 export function parseJobRecord(body: string): JobRecord | undefined {
   try {
     const r = JSON.parse(body) as JobRecord;
-    return typeof r === "object" && r !== null && typeof r.submission === "object" && r.submission !== null && Array.isArray(r.instances) ? r : undefined;
+    return typeof r === "object" &&
+      r !== null &&
+      typeof r.submission === "object" &&
+      r.submission !== null &&
+      Array.isArray(r.instances)
+      ? r
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** Which plan an instance runs: from the recorded ids, else from its launch token and launch index. */
-export function planOfInstance(record: JobRecord, instance: { readonly instanceId: string; readonly launchToken?: string; readonly launchIndex?: number }): PlannedIae | undefined {
+export function planOfInstance(
+  record: JobRecord,
+  instance: { readonly instanceId: string; readonly launchToken?: string; readonly launchIndex?: number },
+): PlannedIae | undefined {
   const retry = retryOfInstance(record, instance);
   if (retry) return planByIndex(record, retry.index);
   for (const batch of record.launch?.batches ?? []) {
@@ -208,13 +217,21 @@ export function planOfInstance(record: JobRecord, instance: { readonly instanceI
 }
 
 /** The replacement an instance is, by its recorded id or its launch token. */
-function retryOfInstance(record: JobRecord, instance: { readonly instanceId: string; readonly launchToken?: string }): RetryRecord | undefined {
-  return (record.retries ?? []).find((r) => r.instanceId === instance.instanceId || (r.instanceId === undefined && instance.launchToken !== undefined && r.token === instance.launchToken));
+function retryOfInstance(
+  record: JobRecord,
+  instance: { readonly instanceId: string; readonly launchToken?: string },
+): RetryRecord | undefined {
+  return (record.retries ?? []).find(
+    (r) =>
+      r.instanceId === instance.instanceId ||
+      (r.instanceId === undefined && instance.launchToken !== undefined && r.token === instance.launchToken),
+  );
 }
 
 /** The plan with this index (its certificate line, dataset, config and command). */
 export function planByIndex(record: JobRecord, index: number): PlannedIae | undefined {
-  for (const batch of record.launch?.batches ?? []) for (const plan of batch.plans) if (plan.index === index) return plan;
+  for (const batch of record.launch?.batches ?? [])
+    for (const plan of batch.plans) if (plan.index === index) return plan;
   return undefined;
 }
 
@@ -237,7 +254,13 @@ export function jobMembers(record: JobRecord): { readonly ids: readonly string[]
 }
 
 /** An IAE's active cost log from the job's shared fields and its plan. */
-export function costLogFor(common: IaeCommon, plan: PlannedIae, iae: { readonly instanceId: string; readonly instanceType: string; readonly spot: boolean }, launched: string, retry?: Pick<RetryRecord, "attempt" | "replaces" | "kind">): CostLog {
+export function costLogFor(
+  common: IaeCommon,
+  plan: PlannedIae,
+  iae: { readonly instanceId: string; readonly instanceType: string; readonly spot: boolean },
+  launched: string,
+  retry?: Pick<RetryRecord, "attempt" | "replaces" | "kind">,
+): CostLog {
   return {
     "instance-id": iae.instanceId,
     "instance-type": iae.instanceType,

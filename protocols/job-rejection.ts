@@ -19,7 +19,11 @@ export interface RejectionArgs {
   /** The job folder's name for a stem (`job__{analysis}_{stem}`). */
   readonly jobName: (stem: string) => string;
   /** The folder and record of a job name in the group's own results folder. */
-  readonly folderOf: (jobName: string) => { readonly outputBucket: string; readonly jobFolder: string; readonly recordKey: string };
+  readonly folderOf: (jobName: string) => {
+    readonly outputBucket: string;
+    readonly jobFolder: string;
+    readonly recordKey: string;
+  };
   readonly cert: CertificateLog;
   readonly attempts: number;
 }
@@ -49,16 +53,36 @@ export async function rejectInOwnFolder(a: RejectionArgs, stem: string, error: u
     const jobName = a.jobName(`${stem}_rejected-${id}${attempt > 0 ? `-${attempt}` : ""}`);
     const loc = a.folderOf(jobName);
     const now = a.deps.clock.now().toISOString();
-    const record: JobRecord = { version: 1, submission: a.identity, group: a.group, jobName, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, state: "rejected", exitCode: 99, instances: [], created: now, updated: now };
+    const record: JobRecord = {
+      version: 1,
+      submission: a.identity,
+      group: a.group,
+      jobName,
+      outputBucket: loc.outputBucket,
+      jobFolder: loc.jobFolder,
+      state: "rejected",
+      exitCode: 99,
+      instances: [],
+      created: now,
+      updated: now,
+    };
     const taken = await createRecord(store, a.bucket, loc.recordKey, record);
     if (taken && (!taken.other || !sameSubmission(taken.other, a.identity))) continue; // another job's name: the next one
     const mine = !taken; // else a redelivery: finish what the earlier attempt may not have written
-    const rejection: Rejection = { outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, reason: message, duplicate: !mine };
+    const rejection: Rejection = {
+      outputBucket: loc.outputBucket,
+      jobFolder: loc.jobFolder,
+      reason: message,
+      duplicate: !mine,
+    };
     if (!mine && (await store.exists(loc.outputBucket, certificateKey(loc.jobFolder)))) return rejection;
     for (const d of details) a.cert.append(d);
     a.cert.append(stepErrorLine(1, "INTERNAL", message));
     a.cert.append(SHUTDOWN_LINE);
-    await updateObject({ store, bucket: loc.outputBucket, key: certificateKey(loc.jobFolder), attempts: a.attempts }, (current) => (current ? UNCHANGED : a.cert.render()));
+    await updateObject(
+      { store, bucket: loc.outputBucket, key: certificateKey(loc.jobFolder), attempts: a.attempts },
+      (current) => (current ? UNCHANGED : a.cert.render()),
+    );
     a.deps.log?.(`job manager: ${a.identity.key} rejected at step 1 (${message}); certificate in ${loc.jobFolder}`);
     return rejection;
   }

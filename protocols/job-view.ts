@@ -50,8 +50,11 @@ export function certificateDatasetLines(certificate: string | undefined): Certif
     // Field names are fixed; values may contain " | " only in LAST COMMAND (the IAE flattens it).
     const re = /(?:^| \| )(DATANAME|STATUS|TIME|LAST COMMAND|CPU_USAGE): /g;
     const marks: { name: string; start: number; end: number }[] = [];
-    for (let m = re.exec(line); m !== null; m = re.exec(line)) marks.push({ name: m[1], start: m.index, end: m.index + m[0].length });
-    marks.forEach((mark, i) => fields.set(mark.name, line.slice(mark.end, i + 1 < marks.length ? marks[i + 1].start : undefined).trim()));
+    for (let m = re.exec(line); m !== null; m = re.exec(line))
+      marks.push({ name: m[1], start: m.index, end: m.index + m[0].length });
+    marks.forEach((mark, i) =>
+      fields.set(mark.name, line.slice(mark.end, i + 1 < marks.length ? marks[i + 1].start : undefined).trim()),
+    );
     const cpu = fields.get("CPU_USAGE");
     out.push({
       dataname: fields.get("DATANAME") ?? "",

@@ -58,11 +58,22 @@ export async function readLedger(args: LedgerArgs): Promise<Ledger> {
 /** Add one finished IAE's spend (idempotent per instance id). Returns the ledger written. */
 export async function recordSpend(args: LedgerArgs, instanceId: string, usd: number): Promise<Ledger> {
   await loadOrBackfill(args);
-  const out = await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts, sleep: args.sleep }, (current) => {
-    const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
-    if (Object.prototype.hasOwnProperty.call(ledger.entries, instanceId)) return UNCHANGED;
-    return JSON.stringify(makeLedger(args.group, { ...ledger.entries, [instanceId]: usd }, args.now(), ledger.reservations));
-  });
+  const out = await updateObject(
+    {
+      store: args.store,
+      bucket: args.bucket,
+      key: ledgerKey(args.group),
+      attempts: args.maxAttempts,
+      sleep: args.sleep,
+    },
+    (current) => {
+      const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
+      if (Object.prototype.hasOwnProperty.call(ledger.entries, instanceId)) return UNCHANGED;
+      return JSON.stringify(
+        makeLedger(args.group, { ...ledger.entries, [instanceId]: usd }, args.now(), ledger.reservations),
+      );
+    },
+  );
   return parseLedger(out.body as string, args.group);
 }
 
@@ -71,29 +82,59 @@ export async function recordSpend(args: LedgerArgs, instanceId: string, usd: num
  * ledger as it is at that moment (it throws to refuse): a conditional read-modify-write, so two
  * jobs queued at once never both fit where only one does.
  */
-export async function reserve(args: LedgerArgs, jobKey: string, usd: number, check: (ledger: Ledger) => void): Promise<Ledger> {
+export async function reserve(
+  args: LedgerArgs,
+  jobKey: string,
+  usd: number,
+  check: (ledger: Ledger) => void,
+): Promise<Ledger> {
   await loadOrBackfill(args);
-  const out = await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts, sleep: args.sleep }, (current) => {
-    const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
-    if (ledger.reservations[jobKey] === usd) return UNCHANGED;
-    check(ledger);
-    return JSON.stringify(makeLedger(args.group, { ...ledger.entries }, args.now(), { ...ledger.reservations, [jobKey]: usd }));
-  });
+  const out = await updateObject(
+    {
+      store: args.store,
+      bucket: args.bucket,
+      key: ledgerKey(args.group),
+      attempts: args.maxAttempts,
+      sleep: args.sleep,
+    },
+    (current) => {
+      const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
+      if (ledger.reservations[jobKey] === usd) return UNCHANGED;
+      check(ledger);
+      return JSON.stringify(
+        makeLedger(args.group, { ...ledger.entries }, args.now(), { ...ledger.reservations, [jobKey]: usd }),
+      );
+    },
+  );
   return parseLedger(out.body as string, args.group);
 }
 
 /** Drop the reservation of `jobKey` (the job started, or never will); idempotent. */
 export async function releaseReservation(args: LedgerArgs, jobKey: string): Promise<void> {
-  await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts, sleep: args.sleep }, (current) => {
-    if (!current) return UNCHANGED;
-    const ledger = parseLedger(current.body, args.group);
-    if (!Object.prototype.hasOwnProperty.call(ledger.reservations, jobKey)) return UNCHANGED;
-    const { [jobKey]: _dropped, ...rest } = ledger.reservations;
-    return JSON.stringify(makeLedger(args.group, { ...ledger.entries }, args.now(), rest));
-  });
+  await updateObject(
+    {
+      store: args.store,
+      bucket: args.bucket,
+      key: ledgerKey(args.group),
+      attempts: args.maxAttempts,
+      sleep: args.sleep,
+    },
+    (current) => {
+      if (!current) return UNCHANGED;
+      const ledger = parseLedger(current.body, args.group);
+      if (!Object.prototype.hasOwnProperty.call(ledger.reservations, jobKey)) return UNCHANGED;
+      const { [jobKey]: _dropped, ...rest } = ledger.reservations;
+      return JSON.stringify(makeLedger(args.group, { ...ledger.entries }, args.now(), rest));
+    },
+  );
 }
 
-export function makeLedger(group: string, entries: Record<string, number>, now: Date, reservations: Readonly<Record<string, number>> = {}): Ledger {
+export function makeLedger(
+  group: string,
+  entries: Record<string, number>,
+  now: Date,
+  reservations: Readonly<Record<string, number>> = {},
+): Ledger {
   // Sum in key order so every writer computes the same total for the same entries.
   const total = Object.keys(entries)
     .sort()
@@ -103,14 +144,18 @@ export function makeLedger(group: string, entries: Record<string, number>, now: 
 
 /** The ledger, created from the legacy finished logs when there is none (create-only: one backfill wins). */
 async function loadOrBackfill(args: LedgerArgs): Promise<Ledger> {
-  const out = await updateObject({ store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts }, async (current) =>
-    current ? UNCHANGED : JSON.stringify(makeLedger(args.group, await legacyEntries(args), args.now())),
+  const out = await updateObject(
+    { store: args.store, bucket: args.bucket, key: ledgerKey(args.group), attempts: args.maxAttempts },
+    async (current) =>
+      current ? UNCHANGED : JSON.stringify(makeLedger(args.group, await legacyEntries(args), args.now())),
   );
   return parseLedger(out.body as string, args.group);
 }
 
 /** Spend of every finished `logs/{group}/i-*.json` (the one-time backfill). */
-export async function legacyEntries(args: Pick<LedgerArgs, "store" | "bucket" | "group">): Promise<Record<string, number>> {
+export async function legacyEntries(
+  args: Pick<LedgerArgs, "store" | "bucket" | "group">,
+): Promise<Record<string, number>> {
   const prefix = `logs/${args.group}/`;
   const keys = (await args.store.list(args.bucket, prefix)).filter((k) => /^[^/]+\.json$/.test(k.slice(prefix.length)));
   const entries: Record<string, number> = {};
@@ -132,6 +177,14 @@ export async function legacyEntries(args: Pick<LedgerArgs, "store" | "bucket" | 
 function parseLedger(body: string, group: string): Ledger {
   const raw = JSON.parse(body) as Partial<Ledger>;
   const entries = raw.entries && typeof raw.entries === "object" ? (raw.entries as Record<string, number>) : {};
-  const reservations = raw.reservations && typeof raw.reservations === "object" ? (raw.reservations as Record<string, number>) : {};
-  return { version: 1, group, total: typeof raw.total === "number" ? raw.total : 0, entries, reservations, updated: raw.updated ?? "" };
+  const reservations =
+    raw.reservations && typeof raw.reservations === "object" ? (raw.reservations as Record<string, number>) : {};
+  return {
+    version: 1,
+    group,
+    total: typeof raw.total === "number" ? raw.total : 0,
+    entries,
+    reservations,
+    updated: raw.updated ?? "",
+  };
 }

@@ -1,5 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { CommandTargetNotReadyError, IAE_STOP_REASONS, IAE_TAGS, type CommandInfo, type IaeDescription } from "./compute";
+import {
+  CommandTargetNotReadyError,
+  IAE_STOP_REASONS,
+  IAE_TAGS,
+  type CommandInfo,
+  type IaeDescription,
+} from "./compute";
 import { appendSetupLines, findDatasetLine, lineField, upsertDatasetLine } from "./certificate";
 import { isFinalStatus, parseDatasetStatus, reasonsOf, renderDatasetStatus, statusOf } from "./dataset-status";
 import { finishJobIfDone, writeEndMarker } from "./completion";
@@ -12,7 +18,13 @@ import { CANCELLED_BY_USER } from "./job-cancel";
 import { drainQueue, type DrainOutcome } from "./job-queue";
 import { replaceIae, replacementOf } from "./job-retry";
 import { recordCompletionSpend } from "./spend-summary-writer";
-import { activeCostLogKey, certificateKey, datasetLineName, datasetStatusKey, finishedCostLogKey } from "../model/layout";
+import {
+  activeCostLogKey,
+  certificateKey,
+  datasetLineName,
+  datasetStatusKey,
+  finishedCostLogKey,
+} from "../model/layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
 import { recordSpend } from "./ledger";
 import { PreconditionFailedError } from "./storage";
@@ -26,7 +38,16 @@ export interface Ec2StateChangeEvent {
   readonly detail: { readonly "instance-id": string; readonly state: string };
 }
 
-type MonitorAction = "ignored" | "queue-drained" | "interruption-noted" | "command-delivered" | "already-delivered" | "delivery-in-progress" | "delivery-failed" | "untracked-terminated" | "finished";
+type MonitorAction =
+  | "ignored"
+  | "queue-drained"
+  | "interruption-noted"
+  | "command-delivered"
+  | "already-delivered"
+  | "delivery-in-progress"
+  | "delivery-failed"
+  | "untracked-terminated"
+  | "finished";
 
 export interface MonitorOutcome {
   readonly instanceId: string;
@@ -80,7 +101,12 @@ export async function runMonitor(event: Ec2StateChangeEvent, deps: MonitorDeps):
   const instanceId = event.detail?.["instance-id"];
   const state = event.detail?.state;
   if (typeof instanceId !== "string" || typeof state !== "string") {
-    return { instanceId: String(instanceId), state: String(state), action: "ignored", detail: "not an EC2 state-change event" };
+    return {
+      instanceId: String(instanceId),
+      state: String(state),
+      action: "ignored",
+      detail: "not an EC2 state-change event",
+    };
   }
   const eventTime = event.time && !Number.isNaN(Date.parse(event.time)) ? new Date(event.time) : deps.clock.now();
   const ctx: Ctx = { deps, invocation: deps.invocation ?? defaultInvocation(deps.clock.now()) };
@@ -106,17 +132,33 @@ async function onInterruptionWarning(event: Ec2StateChangeEvent, deps: MonitorDe
   const action = typeof detail?.["instance-action"] === "string" ? detail["instance-action"] : "terminate";
   const ctx: Ctx = { deps, invocation: deps.invocation ?? defaultInvocation(deps.clock.now()) };
   const at = event.time && !Number.isNaN(Date.parse(event.time)) ? event.time : deps.clock.now().toISOString();
-  const log = instanceId ? await updateActiveLog(ctx, instanceId, (l) => (l.interruption ? UNCHANGED : { ...l, interruption: { at, action } })) : undefined;
-  if (!log) return { instanceId, state: "interruption-warning", action: "ignored", detail: "not an active IAE of this analysis" };
-  await appendCertificateNote(ctx, log, `[Monitor] AWS announced at ${at} that it reclaims the spot capacity of IAE ${instanceId} (${datasetLineName(datasetOf(log), log.member)}) in two minutes; if its analysis has not finished by then it is relaunched once on on-demand capacity.`);
+  const log = instanceId
+    ? await updateActiveLog(ctx, instanceId, (l) =>
+        l.interruption ? UNCHANGED : { ...l, interruption: { at, action } },
+      )
+    : undefined;
+  if (!log)
+    return {
+      instanceId,
+      state: "interruption-warning",
+      action: "ignored",
+      detail: "not an active IAE of this analysis",
+    };
+  await appendCertificateNote(
+    ctx,
+    log,
+    `[Monitor] AWS announced at ${at} that it reclaims the spot capacity of IAE ${instanceId} (${datasetLineName(datasetOf(log), log.member)}) in two minutes; if its analysis has not finished by then it is relaunched once on on-demand capacity.`,
+  );
   return { instanceId, state: "interruption-warning", action: "interruption-noted" };
 }
 
 async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<MonitorOutcome> {
   const { deps } = ctx;
   const [desc] = await deps.compute.describe([instanceId]);
-  if (!desc || desc.tags[IAE_TAGS.analysis] !== deps.config.analysisName) return { instanceId, state: "running", action: "ignored" };
-  if (desc.state !== "running" && desc.state !== "pending") return { instanceId, state: "running", action: "ignored", detail: `already ${desc.state}` };
+  if (!desc || desc.tags[IAE_TAGS.analysis] !== deps.config.analysisName)
+    return { instanceId, state: "running", action: "ignored" };
+  if (desc.state !== "running" && desc.state !== "pending")
+    return { instanceId, state: "running", action: "ignored", detail: `already ${desc.state}` };
   const found = await activeLog(instanceId, desc, ctx, true);
   if (found === "finished") return { instanceId, state: "running", action: "ignored", detail: "already finished" };
   if (!found) {
@@ -126,9 +168,12 @@ async function onRunning(instanceId: string, at: Date, ctx: Ctx): Promise<Monito
   }
   if (found.end) return { instanceId, state: "running", action: "ignored", detail: "already ended" };
   if (found.commandid) return { instanceId, state: "running", action: "already-delivered", detail: found.commandid };
-  const started = await updateActiveLog(ctx, instanceId, (l) => (l.start ? UNCHANGED : { ...l, start: formatIsoSeconds(at) }));
+  const started = await updateActiveLog(ctx, instanceId, (l) =>
+    l.start ? UNCHANGED : { ...l, start: formatIsoSeconds(at) },
+  );
   if (!started) return { instanceId, state: "running", action: "ignored", detail: "cost log removed meanwhile" };
-  if (!started.command) return { instanceId, state: "running", action: "ignored", detail: "cost log carries no command" };
+  if (!started.command)
+    return { instanceId, state: "running", action: "ignored", detail: "cost log carries no command" };
   return deliver(instanceId, ctx);
 }
 
@@ -147,13 +192,25 @@ async function deliver(instanceId: string, ctx: Ctx): Promise<MonitorOutcome> {
     if (!l || l.commandid || l.end) return UNCHANGED;
     if (l.delivery && leaseLive(l.delivery, invocation, deps.clock.now())) return UNCHANGED;
     takenOver = l.delivery !== undefined;
-    return { ...l, delivery: { id: l.delivery?.id ?? randomUUID(), holder: invocation.id, expires: invocation.deadline.toISOString() } };
+    return {
+      ...l,
+      delivery: {
+        id: l.delivery?.id ?? randomUUID(),
+        holder: invocation.id,
+        expires: invocation.deadline.toISOString(),
+      },
+    };
   });
   const log = claimed.value;
   if (!claimed.written) {
     if (!log) return { instanceId, state: "running", action: "ignored", detail: "cost log removed meanwhile" };
     if (log.commandid) return { instanceId, state: "running", action: "already-delivered", detail: log.commandid };
-    return { instanceId, state: "running", action: "delivery-in-progress", detail: `another invocation (${log.delivery?.holder}) is delivering` };
+    return {
+      instanceId,
+      state: "running",
+      action: "delivery-in-progress",
+      detail: `another invocation (${log.delivery?.holder}) is delivering`,
+    };
   }
   const current = log as CostLog;
   const deliveryId = (current.delivery as { id: string }).id;
@@ -188,33 +245,73 @@ async function deliver(instanceId: string, ctx: Ctx): Promise<MonitorOutcome> {
           ? `IAE ${instanceId} did not become ready to receive its command within ${Math.round(limits.commandDeliveryMs / 1000)} s`
           : `the command could not be sent to IAE ${instanceId} (${errorMessage(err)})`;
       // The agent never registered: the infrastructure's fault, so the dataset gets one more IAE (on demand).
-      const replacement = err instanceof CommandTargetNotReadyError ? await replaceIae(deps, current, "no-command") : undefined;
+      const replacement =
+        err instanceof CommandTargetNotReadyError ? await replaceIae(deps, current, "no-command") : undefined;
       await deps.compute.terminate([instanceId]);
       if (replacement?.replaced) {
         const note = `[Monitor] ${why}; it was terminated and replaced once by IAE ${replacement.instanceId} (on-demand capacity).`;
-        await reportDataset(ctx, current, { status: "INITIALIZING", command: null, lastCommand: `replaced by IAE ${replacement.instanceId}`, reason: note, restart: true, instance: replacement.instanceId }, note);
-        return { instanceId, state: "running", action: "delivery-failed", detail: `${why}; replaced by ${replacement.instanceId}` };
+        await reportDataset(
+          ctx,
+          current,
+          {
+            status: "INITIALIZING",
+            command: null,
+            lastCommand: `replaced by IAE ${replacement.instanceId}`,
+            reason: note,
+            restart: true,
+            instance: replacement.instanceId,
+          },
+          note,
+        );
+        return {
+          instanceId,
+          state: "running",
+          action: "delivery-failed",
+          detail: `${why}; replaced by ${replacement.instanceId}`,
+        };
       }
       const also = replacement && !replacement.replaced ? ` It was not replaced: ${replacement.why}.` : "";
       const reason = `[JOB TERMINATE REASON] ${why}; it was terminated.${also} Submit the job again; contact NeuroCAAS administrator if this repeats.`;
-      await reportDataset(ctx, current, { status: "FAILED", command: null, lastCommand: "command not delivered", reason }, reason);
+      await reportDataset(
+        ctx,
+        current,
+        { status: "FAILED", command: null, lastCommand: "command not delivered", reason },
+        reason,
+      );
       return { instanceId, state: "running", action: "delivery-failed", detail: why };
     }
   }
   return recordDelivery(instanceId, current, info, ctx);
 }
 
-async function recordDelivery(instanceId: string, log: CostLog, info: CommandInfo, ctx: Ctx, note?: string): Promise<MonitorOutcome> {
+async function recordDelivery(
+  instanceId: string,
+  log: CostLog,
+  info: CommandInfo,
+  ctx: Ctx,
+  note?: string,
+): Promise<MonitorOutcome> {
   await updateActiveLog(ctx, instanceId, (l) => (l.commandid ? UNCHANGED : { ...l, commandid: info.commandId }));
-  await reportDataset(ctx, log, { status: "INITIALIZING", command: info.commandId, lastCommand: `command ${info.commandId} sent`, reason: "" });
-  return { instanceId, state: "running", action: "command-delivered", detail: note ? `${info.commandId} (${note})` : info.commandId };
+  await reportDataset(ctx, log, {
+    status: "INITIALIZING",
+    command: info.commandId,
+    lastCommand: `command ${info.commandId} sent`,
+    reason: "",
+  });
+  return {
+    instanceId,
+    state: "running",
+    action: "command-delivered",
+    detail: note ? `${info.commandId} (${note})` : info.commandId,
+  };
 }
 
 async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): Promise<MonitorOutcome> {
   const { deps } = ctx;
   const bucket = deps.config.bucketName;
   const [desc] = await deps.compute.describe([instanceId]);
-  if (desc && desc.tags[IAE_TAGS.analysis] !== deps.config.analysisName) return { instanceId, state, action: "ignored" };
+  if (desc && desc.tags[IAE_TAGS.analysis] !== deps.config.analysisName)
+    return { instanceId, state, action: "ignored" };
   // EC2 forgets terminated instances after about an hour; a late event still finds the cost log.
   const found = desc ? await activeLog(instanceId, desc, ctx, false) : await readActiveLog(ctx, instanceId);
   if (!found) return { instanceId, state, action: "ignored" };
@@ -226,7 +323,18 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   // 2. Spend: the finished log and the ledger entry (once per instance id).
   await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(log, null, 2));
   const limits = limitsOf(deps);
-  await recordSpend({ store: deps.store, bucket, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limits.sharedWriteAttempts }, instanceId, costOfLog(log));
+  await recordSpend(
+    {
+      store: deps.store,
+      bucket,
+      group,
+      now: () => deps.clock.now(),
+      sleep: deps.clock.sleep,
+      maxAttempts: limits.sharedWriteAttempts,
+    },
+    instanceId,
+    costOfLog(log),
+  );
   // 3. A dataset that never reached SUCCESS/FAILED says why (a cancelled job's: CANCELLED), unless
   // the IAE was (or is now) replaced: a spot IAE that AWS reclaimed is relaunched once on demand.
   const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
@@ -237,7 +345,20 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
     if (r.replaced) {
       replaced = r.instanceId;
       const note = `[Monitor] AWS reclaimed the spot capacity of IAE ${instanceId} (${datasetLineName(datasetOf(log), log.member)}) before its analysis finished; relaunched once on on-demand capacity as IAE ${r.instanceId}. Both attempts count towards the job's cost.`;
-      await reportDataset(ctx, log, { status: "INITIALIZING", command: null, lastCommand: `relaunched on demand as IAE ${r.instanceId}`, reason: note, restart: true, overrideFinal: true, instance: r.instanceId }, note);
+      await reportDataset(
+        ctx,
+        log,
+        {
+          status: "INITIALIZING",
+          command: null,
+          lastCommand: `relaunched on demand as IAE ${r.instanceId}`,
+          reason: note,
+          restart: true,
+          overrideFinal: true,
+          instance: r.instanceId,
+        },
+        note,
+      );
       const fresh = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
       record = fresh ? parseJobRecord(fresh.body) : record;
     }
@@ -245,7 +366,8 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   if (!replaced) await settleDataset(ctx, log, state, desc, at, record?.cancel);
   // 4. end.txt when the job is over.
   let jobFinished = false;
-  if (record && log.jobrecord) jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
+  if (record && log.jobrecord)
+    jobFinished = await finishJobIfDone(deps, ctx.invocation, record, log.jobrecord, instanceId);
   else if (!log.jobrecord) {
     // A cost log without a job record (an older deployment's): one IAE, one job.
     await writeEndMarker(deps.store, log.resultbucket ?? bucket, log.jobpath);
@@ -262,7 +384,12 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
  * when no job launched it — or, `toRun`, when its job has failed (it must not run; its end is
  * still accounted).
  */
-async function activeLog(instanceId: string, desc: IaeDescription, ctx: Ctx, toRun: boolean): Promise<CostLog | "finished" | undefined> {
+async function activeLog(
+  instanceId: string,
+  desc: IaeDescription,
+  ctx: Ctx,
+  toRun: boolean,
+): Promise<CostLog | "finished" | undefined> {
   const { deps } = ctx;
   const bucket = deps.config.bucketName;
   const current = await readActiveLog(ctx, instanceId);
@@ -293,7 +420,9 @@ async function spotReclaimedMidRun(ctx: Ctx, log: CostLog, desc: IaeDescription 
   if (!(desc?.spot ?? log.spot)) return false;
   if (!log.interruption && !/spot/i.test(desc?.stateReason ?? "")) return false;
   const bucket = log.resultbucket ?? ctx.deps.config.bucketName;
-  const current = parseDatasetStatus((await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
+  const current = parseDatasetStatus(
+    (await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "",
+  );
   // FAILED counts as interrupted: the analysis, killed with its machine, may report so on its way down.
   const status = statusOf(current);
   return status !== "SUCCESS" && status !== "CANCELLED";
@@ -305,11 +434,21 @@ async function readActiveLog(ctx: Ctx, instanceId: string): Promise<CostLog | un
 }
 
 function activeLogArgs(ctx: Ctx, instanceId: string) {
-  return { store: ctx.deps.store, bucket: ctx.deps.config.bucketName, key: activeCostLogKey(instanceId), attempts: limitsOf(ctx.deps).conditionalWriteAttempts, sleep: ctx.deps.clock.sleep };
+  return {
+    store: ctx.deps.store,
+    bucket: ctx.deps.config.bucketName,
+    key: activeCostLogKey(instanceId),
+    attempts: limitsOf(ctx.deps).conditionalWriteAttempts,
+    sleep: ctx.deps.clock.sleep,
+  };
 }
 
 /** Conditional read-modify-write of an active cost log; undefined when it no longer exists. */
-async function updateActiveLog(ctx: Ctx, instanceId: string, change: (log: CostLog) => CostLog | typeof UNCHANGED): Promise<CostLog | undefined> {
+async function updateActiveLog(
+  ctx: Ctx,
+  instanceId: string,
+  change: (log: CostLog) => CostLog | typeof UNCHANGED,
+): Promise<CostLog | undefined> {
   const out = await updateJson<CostLog>(activeLogArgs(ctx, instanceId), (l) => (l ? change(l) : UNCHANGED));
   return out.value;
 }
@@ -324,23 +463,41 @@ async function updateActiveLog(ctx: Ctx, instanceId: string, change: (log: CostL
  * SUCCESS whose command then timed out): then the analysis did not finish, and the dataset is
  * FAILED.
  */
-async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDescription | undefined, at: Date, cancel?: CancelRecord): Promise<void> {
+async function settleDataset(
+  ctx: Ctx,
+  log: CostLog,
+  state: string,
+  desc: IaeDescription | undefined,
+  at: Date,
+  cancel?: CancelRecord,
+): Promise<void> {
   const { deps } = ctx;
   const id = log["instance-id"];
   const bucket = log.resultbucket ?? deps.config.bucketName;
-  const current = parseDatasetStatus((await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "");
+  const current = parseDatasetStatus(
+    (await deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "",
+  );
   const status = statusOf(current) ?? "INITIALIZING";
   if (cancel && status !== "SUCCESS" && status !== "CANCELLED") {
     // The IAE reported progress after the cancel request, or FAILED as it was killed by it: the user's cancel stands.
     const reason = `The job was ${CANCELLED_BY_USER} (${cancel.request}).`;
-    await reportDataset(ctx, log, { status: "CANCELLED", command: log.commandid ?? null, lastCommand: CANCELLED_BY_USER, reason, overrideFinal: true, finishedAt: formatIsoSeconds(at) });
+    await reportDataset(ctx, log, {
+      status: "CANCELLED",
+      command: log.commandid ?? null,
+      lastCommand: CANCELLED_BY_USER,
+      reason,
+      overrideFinal: true,
+      finishedAt: formatIsoSeconds(at),
+    });
     return;
   }
   const iae = `IAE ${id} (${datasetLineName(datasetOf(log), log.member)})`;
   const hostStopped = `[JOB TERMINATE REASON] ${iae} was interrupted: ${desc?.stateMessage ?? "the machine running it stopped"}. Resubmit the job to run it again.`;
   const lookUp = (): Promise<CommandInfo | undefined> =>
     log.commandid
-      ? deps.compute.commandStatus(id, log.commandid).catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
+      ? deps.compute
+          .commandStatus(id, log.commandid)
+          .catch(() => ({ commandId: log.commandid as string, status: "Unknown" as const }))
       : log.delivery
         ? deps.compute.findCommand(id, log.delivery.id)
         : Promise.resolve(undefined);
@@ -360,21 +517,56 @@ async function settleDataset(ctx: Ctx, log: CostLog, state: string, desc: IaeDes
   let report: DatasetReport;
   if (desc?.stateReason === IAE_STOP_REASONS.timeLimit) {
     const reason = `[JOB TERMINATE REASON] ${iae} was killed: ${desc.stateMessage ?? "it exceeded its time limit"}. The analysis did not finish; submit the job again with a larger __duration__.`;
-    report = { status: "FAILED", command: command?.commandId ?? null, lastCommand: "killed at its time limit", reason, overrideFinal: true, ...finished };
+    report = {
+      status: "FAILED",
+      command: command?.commandId ?? null,
+      lastCommand: "killed at its time limit",
+      reason,
+      overrideFinal: true,
+      ...finished,
+    };
   } else if (desc?.stateReason === IAE_STOP_REASONS.hostStopped) {
-    report = { status: "FAILED", command: command?.commandId ?? null, lastCommand: "interrupted", reason: hostStopped, ...finished };
+    report = {
+      status: "FAILED",
+      command: command?.commandId ?? null,
+      lastCommand: "interrupted",
+      reason: hostStopped,
+      ...finished,
+    };
   } else if (!command) {
     const reason = `[JOB TERMINATE REASON] IAE ${id} ended (${state})${cause} before its analysis started${spotReclaimed ? ": AWS reclaimed its spot capacity" : ""}; nothing ran. Submit the job again.`;
     report = { status: "FAILED", command: null, lastCommand: "ended before it ran", reason };
   } else if (command.status === "TimedOut" && isFinalStatus(status)) {
     const reason = `[JOB TERMINATE REASON] The command on IAE ${id} timed out${command.details ? ` (${command.details})` : ""} after the analysis reported ${status}: its results may be incomplete. Submit the job again.`;
-    report = { status: "FAILED", command: command.commandId, lastCommand: "command TimedOut", reason, overrideFinal: true, ...finished };
+    report = {
+      status: "FAILED",
+      command: command.commandId,
+      lastCommand: "command TimedOut",
+      reason,
+      overrideFinal: true,
+      ...finished,
+    };
   } else if (command.status === "Success") {
-    report = { status: "SUCCESS", command: command.commandId, lastCommand: `command ${command.commandId} finished`, reason: `The command finished successfully (the analysis reported no final status of its own).`, ...finished };
+    report = {
+      status: "SUCCESS",
+      command: command.commandId,
+      lastCommand: `command ${command.commandId} finished`,
+      reason: `The command finished successfully (the analysis reported no final status of its own).`,
+      ...finished,
+    };
   } else if (command.status === "Failed" || command.status === "TimedOut" || command.status === "Cancelled") {
-    const how = [command.exitCode !== undefined ? `exit code ${command.exitCode}` : undefined, command.details].filter(Boolean).join(", ");
+    const how = [command.exitCode !== undefined ? `exit code ${command.exitCode}` : undefined, command.details]
+      .filter(Boolean)
+      .join(", ");
     const reason = `[JOB TERMINATE REASON] The command on IAE ${id} ended ${command.status}${how ? ` (${how})` : ""} before the analysis reported a final status.`;
-    report = { status: "FAILED", command: command.commandId, lastCommand: `command ${command.status}`, reason, ...(command.stderr ? { stderr: command.stderr } : {}), ...finished };
+    report = {
+      status: "FAILED",
+      command: command.commandId,
+      lastCommand: `command ${command.status}`,
+      reason,
+      ...(command.stderr ? { stderr: command.stderr } : {}),
+      ...finished,
+    };
   } else {
     const reason = spotReclaimed
       ? `[JOB TERMINATE REASON] IAE ${id} was interrupted while its analysis was ${status}: AWS reclaimed the spot capacity it ran on${cause}. The analysis did not finish; submit the job again.`
@@ -406,8 +598,15 @@ interface DatasetReport {
 async function appendCertificateNote(ctx: Ctx, log: CostLog, note: string): Promise<void> {
   const { deps } = ctx;
   const bucket = log.resultbucket ?? deps.config.bucketName;
-  await updateObject({ store: deps.store, bucket, key: certificateKey(log.jobpath), attempts: limitsOf(deps).conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) =>
-    obj && !obj.body.includes(note) ? appendSetupLines(obj.body, [note]) : UNCHANGED,
+  await updateObject(
+    {
+      store: deps.store,
+      bucket,
+      key: certificateKey(log.jobpath),
+      attempts: limitsOf(deps).conditionalWriteAttempts,
+      sleep: deps.clock.sleep,
+    },
+    (obj) => (obj && !obj.body.includes(note) ? appendSetupLines(obj.body, [note]) : UNCHANGED),
   );
 }
 
@@ -436,36 +635,67 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
   const bucket = log.resultbucket ?? deps.config.bucketName;
   const dataset = datasetOf(log);
   const overrides = (current: string | undefined): boolean =>
-    current === undefined || (report.status === "INITIALIZING" && !report.restart ? current === "INITIALIZING" : report.overrideFinal === true || !isFinalStatus(current));
-  const status = await updateObject({ store: deps.store, bucket, key: datasetStatusKey(log.jobpath, dataset, log.member), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
-    const previous = obj ? (parseDatasetStatus(obj.body) ?? {}) : {};
-    if (!overrides(statusOf(previous))) return UNCHANGED;
-    const reasons = reasonsOf(previous);
-    // A repeated event (at-least-once delivery) finds its report already recorded.
-    if (report.reason !== "" && reasons.includes(report.reason) && statusOf(previous) === report.status) return UNCHANGED;
-    const hasOutput = typeof previous.std === "object" && previous.std !== null && Object.keys(previous.std).length > 0;
-    const recordedFinish = typeof previous.job_finish === "string" && previous.job_finish !== "N/A";
-    return renderDatasetStatus({
-      ...previous,
-      status: report.status,
-      reason: report.reason ? [...reasons, report.reason] : reasons,
-      input: dataset,
-      ...(log.member !== undefined ? { member: log.member } : {}),
-      instance: report.instance ?? log["instance-id"],
-      command: report.restart ? report.command : (report.command ?? (typeof previous.command === "string" ? previous.command : null)),
-      ...(report.finishedAt !== undefined && !recordedFinish ? { job_finish: report.finishedAt } : {}),
-      ...(report.stderr !== undefined && !hasOutput ? { std: stdOf(report.stderr) } : {}),
-    });
-  });
+    current === undefined ||
+    (report.status === "INITIALIZING" && !report.restart
+      ? current === "INITIALIZING"
+      : report.overrideFinal === true || !isFinalStatus(current));
+  const status = await updateObject(
+    {
+      store: deps.store,
+      bucket,
+      key: datasetStatusKey(log.jobpath, dataset, log.member),
+      attempts: limits.conditionalWriteAttempts,
+      sleep: deps.clock.sleep,
+    },
+    (obj) => {
+      const previous = obj ? (parseDatasetStatus(obj.body) ?? {}) : {};
+      if (!overrides(statusOf(previous))) return UNCHANGED;
+      const reasons = reasonsOf(previous);
+      // A repeated event (at-least-once delivery) finds its report already recorded.
+      if (report.reason !== "" && reasons.includes(report.reason) && statusOf(previous) === report.status)
+        return UNCHANGED;
+      const hasOutput =
+        typeof previous.std === "object" && previous.std !== null && Object.keys(previous.std).length > 0;
+      const recordedFinish = typeof previous.job_finish === "string" && previous.job_finish !== "N/A";
+      return renderDatasetStatus({
+        ...previous,
+        status: report.status,
+        reason: report.reason ? [...reasons, report.reason] : reasons,
+        input: dataset,
+        ...(log.member !== undefined ? { member: log.member } : {}),
+        instance: report.instance ?? log["instance-id"],
+        command: report.restart
+          ? report.command
+          : (report.command ?? (typeof previous.command === "string" ? previous.command : null)),
+        ...(report.finishedAt !== undefined && !recordedFinish ? { job_finish: report.finishedAt } : {}),
+        ...(report.stderr !== undefined && !hasOutput ? { std: stdOf(report.stderr) } : {}),
+      });
+    },
+  );
   if (!status.written) return;
   const dataname = datasetLineName(dataset, log.member);
-  await updateObject({ store: deps.store, bucket, key: certificateKey(log.jobpath), attempts: limits.conditionalWriteAttempts, sleep: deps.clock.sleep }, (obj) => {
-    if (!obj) return UNCHANGED;
-    const line = findDatasetLine(obj.body, dataname);
-    const lineStatus = line ? lineField(line, "STATUS") : undefined;
-    let text = obj.body;
-    if (overrides(lineStatus)) text = upsertDatasetLine(text, { dataname, status: report.status, time: formatTime(deps.clock.now()), lastCommand: report.lastCommand });
-    if (setupLine) text = appendSetupLines(text, [setupLine]);
-    return text === obj.body ? UNCHANGED : text;
-  });
+  await updateObject(
+    {
+      store: deps.store,
+      bucket,
+      key: certificateKey(log.jobpath),
+      attempts: limits.conditionalWriteAttempts,
+      sleep: deps.clock.sleep,
+    },
+    (obj) => {
+      if (!obj) return UNCHANGED;
+      const line = findDatasetLine(obj.body, dataname);
+      const lineStatus = line ? lineField(line, "STATUS") : undefined;
+      let text = obj.body;
+      if (overrides(lineStatus))
+        text = upsertDatasetLine(text, {
+          dataname,
+          status: report.status,
+          time: formatTime(deps.clock.now()),
+          lastCommand: report.lastCommand,
+        });
+      if (setupLine) text = appendSetupLines(text, [setupLine]);
+      return text === obj.body ? UNCHANGED : text;
+    },
+  );
 }

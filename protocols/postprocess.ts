@@ -30,7 +30,8 @@ async function postProcessObject(bucket: string, key: string, deps: PostProcessD
   const trigger = post.PostTrigger || DEFAULT_POST_TRIGGER;
   const ownPrefix = jobFolderName(deps.config.analysisName, "");
   const m = /^([^/]+)\/results\/(job__[^/]+)\/process_results\/(.+)$/.exec(key);
-  if (!m || basename(m[3]) !== trigger || !m[2].startsWith(ownPrefix)) return { key, action: "ignored", detail: `not a ${trigger} of a job's process_results/` };
+  if (!m || basename(m[3]) !== trigger || !m[2].startsWith(ownPrefix))
+    return { key, action: "ignored", detail: `not a ${trigger} of a job's process_results/` };
   const [, group, jobName] = m;
   const jobFolder = `${group}/results/${jobName}`;
   const step = post.StepName;
@@ -41,19 +42,26 @@ async function postProcessObject(bucket: string, key: string, deps: PostProcessD
   const recordObj = await deps.store.get(bucket, jobRecordKey(group, jobName));
   const record = recordObj ? (JSON.parse(recordObj.body) as JobRecord) : undefined;
   if (!record || record.outputBucket !== bucket || record.jobFolder !== jobFolder || record.state === "rejected") {
-    const why = !record ? "no job record names it" : record.state === "rejected" ? "its job was rejected before anything ran" : `its job's folder is s3://${record.outputBucket}/${record.jobFolder}`;
+    const why = !record
+      ? "no job record names it"
+      : record.state === "rejected"
+        ? "its job was rejected before anything ran"
+        : `its job's folder is s3://${record.outputBucket}/${record.jobFolder}`;
     deps.log?.(`post-processing: ${key} ignored: ${why}; nothing done`);
     return { key, action: "ignored", detail: `${jobFolder}: ${why}` };
   }
   const now = deps.clock.now().toISOString();
   try {
-    await deps.store.put(bucket, postMarkerKey(jobFolder, step), JSON.stringify({ trigger: key, at: now }), { ifNoneMatch: "*" });
+    await deps.store.put(bucket, postMarkerKey(jobFolder, step), JSON.stringify({ trigger: key, at: now }), {
+      ifNoneMatch: "*",
+    });
   } catch (err) {
     if (err instanceof PreconditionFailedError) return { key, action: "already-done" };
     throw err;
   }
   const logKeys = await deps.store.list(bucket, `${jobFolder}/logs/`);
-  for (const k of logKeys) await deps.store.copy(bucket, k, bucket, `${jobFolder}/logs_pre_${step}/${k.slice(`${jobFolder}/logs/`.length)}`);
+  for (const k of logKeys)
+    await deps.store.copy(bucket, k, bucket, `${jobFolder}/logs_pre_${step}/${k.slice(`${jobFolder}/logs/`.length)}`);
 
   const configKey = record.configKey;
   const target = post.TargetBucket ?? bucket;
@@ -62,14 +70,22 @@ async function postProcessObject(bucket: string, key: string, deps: PostProcessD
   const submit =
     target === bucket
       ? { dataname: [results], configname: configKey, timestamp }
-      : { dataname: [`s3://${bucket}/${results}`], configname: configKey ? `s3://${record.inputBucket ?? bucket}/${configKey}` : undefined, timestamp, resultpath: `s3://${target}/${group}/results` };
+      : {
+          dataname: [`s3://${bucket}/${results}`],
+          configname: configKey ? `s3://${record.inputBucket ?? bucket}/${configKey}` : undefined,
+          timestamp,
+          resultpath: `s3://${target}/${group}/results`,
+        };
   const submitKey = `${group}/submissions/${step}_submit.json`;
   await deps.store.put(target, submitKey, JSON.stringify(submit, null, 2));
   return { key, action: "submitted", submitKey: `s3://${target}/${submitKey}` };
 }
 
 /** Post-processing: one outcome per created object of the event. */
-export async function runPostProcess(event: S3NotificationEvent, deps: PostProcessDeps): Promise<readonly PostProcessOutcome[]> {
+export async function runPostProcess(
+  event: S3NotificationEvent,
+  deps: PostProcessDeps,
+): Promise<readonly PostProcessOutcome[]> {
   const out: PostProcessOutcome[] = [];
   for (const { bucket, key } of createdObjects(event)) out.push(await postProcessObject(bucket, key, deps));
   return out;

@@ -15,6 +15,9 @@ const PROTOCOLS: Readonly<Record<ProtocolName, SubmissionClass>> = {
 
 export function createSubmission(deps: ProtocolDeps, target: SubmitTarget): Submission {
   const cls = PROTOCOLS[deps.config.protocol];
-  if (!cls) throw new Error(`Unknown protocol ${JSON.stringify(deps.config.protocol)}; expected one of ${Object.keys(PROTOCOLS).join(", ")}`);
+  if (!cls)
+    throw new Error(
+      `Unknown protocol ${JSON.stringify(deps.config.protocol)}; expected one of ${Object.keys(PROTOCOLS).join(", ")}`,
+    );
   return new cls(deps, target);
 }

@@ -26,7 +26,11 @@ export function createdObjects(event: S3NotificationEvent): CreatedObject[] {
     .filter((r) => r.eventName === undefined || r.eventName.startsWith("ObjectCreated"))
     .map((r) => {
       const upload = r.s3.object.versionId || r.s3.object.sequencer || undefined;
-      return { bucket: r.s3.bucket.name, key: safeDecode(r.s3.object.key), ...(upload ? { upload: String(upload) } : {}) };
+      return {
+        bucket: r.s3.bucket.name,
+        key: safeDecode(r.s3.object.key),
+        ...(upload ? { upload: String(upload) } : {}),
+      };
     });
 }
 

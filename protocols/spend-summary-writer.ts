@@ -3,7 +3,16 @@ import type { CostLog } from "../model/cost-log";
 import { limitsOf, type ProtocolDeps } from "./deps";
 import { errorMessage } from "./errors";
 import { readLedger } from "./ledger";
-import { finishedUpdate, mergeSpendSummary, parseSpendSummary, spendSummaryKey, submissionUpdate, type SpendSnapshot, type SpendSummary, type SpendUpdate } from "../model/spend-summary";
+import {
+  finishedUpdate,
+  mergeSpendSummary,
+  parseSpendSummary,
+  spendSummaryKey,
+  submissionUpdate,
+  type SpendSnapshot,
+  type SpendSummary,
+  type SpendUpdate,
+} from "../model/spend-summary";
 import { PreconditionFailedError } from "./storage";
 
 /** What writing the summary needs (the monitor has no budgets or prices). */
@@ -18,7 +27,10 @@ export async function applySpendUpdate(deps: SummaryDeps, update: SpendUpdate): 
     const existing = await store.get(config.bucketName, key);
     const next = mergeSpendSummary(existing ? parseSpendSummary(existing.body) : undefined, update);
     try {
-      await store.put(config.bucketName, key, `${JSON.stringify(next, null, 2)}\n`, { ...(existing ? { ifMatch: existing.etag } : { ifNoneMatch: "*" }), contentType: "application/json" });
+      await store.put(config.bucketName, key, `${JSON.stringify(next, null, 2)}\n`, {
+        ...(existing ? { ifMatch: existing.etag } : { ifNoneMatch: "*" }),
+        contentType: "application/json",
+      });
       return next;
     } catch (err) {
       if (!(err instanceof PreconditionFailedError) || attempt >= attempts) throw err;
@@ -28,8 +40,14 @@ export async function applySpendUpdate(deps: SummaryDeps, update: SpendUpdate): 
 }
 
 /** The job manager's update: what its budget check saw (no request beyond the summary's GET and PUT). */
-export async function recordSubmissionSpend(deps: SummaryDeps, snapshot: SpendSnapshot, started: boolean): Promise<void> {
-  await quietly(deps, snapshot.group, () => applySpendUpdate(deps, submissionUpdate(deps.config.analysisName, deps.clock.now(), snapshot, started)));
+export async function recordSubmissionSpend(
+  deps: SummaryDeps,
+  snapshot: SpendSnapshot,
+  started: boolean,
+): Promise<void> {
+  await quietly(deps, snapshot.group, () =>
+    applySpendUpdate(deps, submissionUpdate(deps.config.analysisName, deps.clock.now(), snapshot, started)),
+  );
 }
 
 /**
@@ -40,8 +58,21 @@ export async function recordSubmissionSpend(deps: SummaryDeps, snapshot: SpendSn
 export async function recordCompletionSpend(deps: SummaryDeps, log: CostLog): Promise<void> {
   const group = log.group ?? log.jobpath.split("/")[0];
   await quietly(deps, group, async () => {
-    const ledger = await readLedger({ store: deps.store, bucket: deps.config.bucketName, group, now: () => deps.clock.now(), sleep: deps.clock.sleep, maxAttempts: limitsOf(deps).conditionalWriteAttempts });
-    return applySpendUpdate(deps, { analysis: deps.config.analysisName, group, now: deps.clock.now(), ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length }, finished: finishedUpdate(log) });
+    const ledger = await readLedger({
+      store: deps.store,
+      bucket: deps.config.bucketName,
+      group,
+      now: () => deps.clock.now(),
+      sleep: deps.clock.sleep,
+      maxAttempts: limitsOf(deps).conditionalWriteAttempts,
+    });
+    return applySpendUpdate(deps, {
+      analysis: deps.config.analysisName,
+      group,
+      now: deps.clock.now(),
+      ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length },
+      finished: finishedUpdate(log),
+    });
   });
 }
 
@@ -53,13 +84,21 @@ export async function refreshSpendSummary(deps: ProtocolDeps, group: string): Pr
   const { config, store, clock } = deps;
   const bucket = config.bucketName;
   const override = await deps.budgets.budgetFor(group, config.analysisName);
-  const ledger = await readLedger({ store, bucket, group, now: () => clock.now(), sleep: clock.sleep, maxAttempts: limitsOf(deps).conditionalWriteAttempts });
+  const ledger = await readLedger({
+    store,
+    bucket,
+    group,
+    now: () => clock.now(),
+    sleep: clock.sleep,
+    maxAttempts: limitsOf(deps).conditionalWriteAttempts,
+  });
   const running = await runningBound(deps, { imageId: config.ami, group, region: config.region });
   return applySpendUpdate(deps, {
     analysis: config.analysisName,
     group,
     now: clock.now(),
-    budget: override !== undefined ? { usd: override, origin: "group" } : { usd: config.maxCost, origin: "analysis-default" },
+    budget:
+      override !== undefined ? { usd: override, origin: "group" } : { usd: config.maxCost, origin: "analysis-default" },
     ledger: { total: ledger.total, entries: Object.keys(ledger.entries).length },
     running: { upTo: running.usd, iaes: running.iaes },
   });

@@ -10,17 +10,65 @@ import { limitsOf, type ProtocolDeps, type ProtocolLimits } from "./deps";
 import { JobError, errorMessage } from "./errors";
 import { checkJobBudget, releaseJobBudget, reserveJobBudget, type BudgetApproval } from "./job-budget";
 import { cancelJob, stopCancelledJob, CANCELLED_BY_USER } from "./job-cancel";
-import { acquireStartGate, closeWaitingJob, dequeue, drainQueue, enqueue, releaseStartGate, isQueueableLaunchFailure, launchCause, queueEntryOf, queueFull, readQueue } from "./job-queue";
+import {
+  acquireStartGate,
+  closeWaitingJob,
+  dequeue,
+  drainQueue,
+  enqueue,
+  releaseStartGate,
+  isQueueableLaunchFailure,
+  launchCause,
+  queueEntryOf,
+  queueFull,
+  readQueue,
+} from "./job-queue";
 import { queueLimitsOf } from "../model/queue-limits";
 import { formatUsd } from "./budget";
 import { JobClaim, LeaseLostError } from "./job-claim";
 import type { JobConfig } from "./job-config";
-import { bucketUnavailableMessage, CHANGED_WHILE_INTERRUPTED, stepFailure, takenBy, takenTimestamp } from "./job-failure";
+import {
+  bucketUnavailableMessage,
+  CHANGED_WHILE_INTERRUPTED,
+  stepFailure,
+  takenBy,
+  takenTimestamp,
+} from "./job-failure";
 import { checkInputsExist, readJobConfig } from "./job-inputs";
 import { rejectInOwnFolder } from "./job-rejection";
-import { launchBatches, launchRequestOf, launchToken, runLaunchCalls, runningIaesOfJob, sameLaunch, withBatchIds, writeActiveCostLogs, type IaePlan, type LaunchedPlan } from "./job-launch";
-import { jobRecordKey, sha256, type IaeCommon, type JobRecord, type LaunchBatchRecord, type LaunchRecord, type LaunchTemplate, type SubmissionIdentity } from "./job-record";
-import { activeCostLogKey, basename, boundedName, certificateKey, datasetLineName, datasetStatusKey, groupOfKey, isReservedGroupName, jobFolderName } from "../model/layout";
+import {
+  launchBatches,
+  launchRequestOf,
+  launchToken,
+  runLaunchCalls,
+  runningIaesOfJob,
+  sameLaunch,
+  withBatchIds,
+  writeActiveCostLogs,
+  type IaePlan,
+  type LaunchedPlan,
+} from "./job-launch";
+import {
+  jobRecordKey,
+  sha256,
+  type IaeCommon,
+  type JobRecord,
+  type LaunchBatchRecord,
+  type LaunchRecord,
+  type LaunchTemplate,
+  type SubmissionIdentity,
+} from "./job-record";
+import {
+  activeCostLogKey,
+  basename,
+  boundedName,
+  certificateKey,
+  datasetLineName,
+  datasetStatusKey,
+  groupOfKey,
+  isReservedGroupName,
+  jobFolderName,
+} from "../model/layout";
 import { defaultInvocation, leaseOf, type Invocation } from "./lease";
 import { keyOf } from "./s3-uri";
 import type { SpendSnapshot } from "../model/spend-summary";
@@ -104,7 +152,8 @@ export interface JobEnvironment {
 }
 
 /** Why a job waits when another job of the analysis is being started at this moment (it is started right after, if it fits). */
-const STARTING_ANOTHER = "another job of this analysis is being started right now (jobs start one at a time, in arrival order)";
+const STARTING_ANOTHER =
+  "another job of this analysis is being started right now (jobs start one at a time, in arrival order)";
 
 /** The longest rejection-folder stem derived from a submit file's name. */
 const MAX_REJECTION_STEM_BYTES = 100;
@@ -169,14 +218,25 @@ export class Submission {
       const env = await this.setUpEnvironment(job, approval.hourlyPrice);
       await this.stepDone(3);
       step = 4;
-      if ((await this.launch(job, env, approval, queueReason)) === "queued") return { ...this.outcome(job.location, 0), queued: true };
+      if ((await this.launch(job, env, approval, queueReason)) === "queued")
+        return { ...this.outcome(job.location, 0), queued: true };
       await this.writeStatusFiles(job, env);
       this.finishCertificate(env);
       this.cert.append(stepDoneLine(4));
       await this.writeCertificate();
-      const record = await this.ownClaim().update((r) => ({ ...r, state: r.cancel ? "cancelled" : "started", exitCode: 0 }));
+      const record = await this.ownClaim().update((r) => ({
+        ...r,
+        state: r.cancel ? "cancelled" : "started",
+        exitCode: 0,
+      }));
       // Cancelled while this attempt started it: nothing of it may run.
-      if (record.cancel) await stopCancelledJob(this.deps, record, job.location.recordKey, this.launched.map((l) => l.iae.instanceId));
+      if (record.cancel)
+        await stopCancelledJob(
+          this.deps,
+          record,
+          job.location.recordKey,
+          this.launched.map((l) => l.iae.instanceId),
+        );
       // IAEs that already ended (fast, or gone before they ran) left completion to us.
       else await finishJobIfDone(this.deps, this.invocation, record, job.location.recordKey);
       return { ...this.outcome(job.location, 0), ...(job.resumedFrom ? { resumed: true } : {}) };
@@ -199,7 +259,12 @@ export class Submission {
 
   /** One plan per IAE (protocol hook; ensemble): `index` orders the certificate's lines. */
   protected async planIaes(job: ConfiguredJob): Promise<IaePlan[]> {
-    return job.datasets.map((dataset, index) => ({ index, dataset, configKey: job.configKey, command: this.commandFor(job, dataset, job.configKey) }));
+    return job.datasets.map((dataset, index) => ({
+      index,
+      dataset,
+      configKey: job.configKey,
+      command: this.commandFor(job, dataset, job.configKey),
+    }));
   }
 
   /**
@@ -224,7 +289,12 @@ export class Submission {
   /** The analysis command of one IAE, its placeholders filled (SPEC 4.5). */
   protected commandFor(job: ReceivedJob, dataset: string, configKey: string): string {
     const loc = job.location;
-    return fillCommand(this.deps.config.command, { bucket: loc.inputBucket, datasetKey: dataset, resultFolder: loc.resultFolderArgument, configKey });
+    return fillCommand(this.deps.config.command, {
+      bucket: loc.inputBucket,
+      datasetKey: dataset,
+      resultFolder: loc.resultFolderArgument,
+      configKey,
+    });
   }
 
   /** The analysis bucket. */
@@ -259,19 +329,33 @@ export class Submission {
     const obj = await this.deps.store.get(this.target.bucket, key);
     const text = obj?.body ?? "";
     const submitDigest = sha256(text);
-    const identity: SubmissionIdentity = { bucket: this.target.bucket, key, sha256: submitDigest, ...(this.target.upload !== undefined ? { upload: this.target.upload } : {}) };
+    const identity: SubmissionIdentity = {
+      bucket: this.target.bucket,
+      key,
+      sha256: submitDigest,
+      ...(this.target.upload !== undefined ? { upload: this.target.upload } : {}),
+    };
     let cancel: { readonly timestamp: string } | undefined;
     try {
       cancel = obj ? parseCancelFile(text) : undefined;
     } catch (err) {
-      return this.reject(group, identity, boundedName(`invalid-cancel-${basename(key).replace(/\.json$/, "")}`, MAX_REJECTION_STEM_BYTES), err);
+      return this.reject(
+        group,
+        identity,
+        boundedName(`invalid-cancel-${basename(key).replace(/\.json$/, "")}`, MAX_REJECTION_STEM_BYTES),
+        err,
+      );
     }
     if (cancel) return this.cancel(group, identity, cancel.timestamp);
     let submit: SubmitFile | undefined;
     let parseError: unknown;
     try {
       if (!obj) throw new JobError(`The submit file ${key} could not be read: it no longer exists.`);
-      submit = parseSubmitFile(text, { group, analysisBucket: this.bucket, bypassBuckets: this.deps.config.bypassBuckets ?? [] });
+      submit = parseSubmitFile(text, {
+        group,
+        analysisBucket: this.bucket,
+        bypassBuckets: this.deps.config.bypassBuckets ?? [],
+      });
     } catch (err) {
       parseError = err;
     }
@@ -287,14 +371,29 @@ export class Submission {
     if ("exitCode" in claimed) return claimed;
     this.cert.append(`[Job Manager] Job ${location.jobName} received from ${key}.`);
     if (parseError || !submit) throw parseError;
-    return { group, submit, location: this.where().location, submitDigest, ...(claimed.resumedFrom ? { resumedFrom: claimed.resumedFrom } : {}) };
+    return {
+      group,
+      submit,
+      location: this.where().location,
+      submitDigest,
+      ...(claimed.resumedFrom ? { resumedFrom: claimed.resumedFrom } : {}),
+    };
   }
 
   /** A cancel request (job-cancel.ts): carried out, or rejected in a folder of its own. */
   private async cancel(group: string, identity: SubmissionIdentity, timestamp: string): Promise<JobOutcome> {
     try {
       const out = await cancelJob(this.deps, group, timestamp, this.target.key);
-      return { exitCode: 0, submitKey: this.target.key, protocol: this.protocol, outputBucket: out.outputBucket, jobFolder: out.jobFolder, cancelled: true, reason: out.summary, instanceIds: out.instanceIds };
+      return {
+        exitCode: 0,
+        submitKey: this.target.key,
+        protocol: this.protocol,
+        outputBucket: out.outputBucket,
+        jobFolder: out.jobFolder,
+        cancelled: true,
+        reason: out.summary,
+        instanceIds: out.instanceIds,
+      };
     } catch (err) {
       if (!(err instanceof JobError)) throw err;
       return this.reject(group, identity, boundedName(`cancel-${timestamp}`, MAX_REJECTION_STEM_BYTES), err);
@@ -318,21 +417,39 @@ export class Submission {
     if (submit?.bypass) {
       const { inputBucket, outputBucket, resultPrefix } = submit.bypass;
       const jobFolder = resultPrefix === "" ? jobName : `${resultPrefix}/${jobName}`;
-      return { jobName, outputBucket, jobFolder, inputBucket, resultFolderArgument: `s3://${outputBucket}/${jobFolder}`, recordKey: jobRecordKey(group, jobName) };
+      return {
+        jobName,
+        outputBucket,
+        jobFolder,
+        inputBucket,
+        resultFolderArgument: `s3://${outputBucket}/${jobFolder}`,
+        recordKey: jobRecordKey(group, jobName),
+      };
     }
     return this.ownFolder(group, jobName, this.bucket);
   }
 
   /** The job folder in the group's own results folder of the analysis bucket. */
   private ownFolder(group: string, jobName: string, inputBucket: string): JobLocation {
-    return { jobName, outputBucket: this.bucket, jobFolder: `${group}/results/${jobName}`, inputBucket, resultFolderArgument: `results/${jobName}`, recordKey: jobRecordKey(group, jobName) };
+    return {
+      jobName,
+      outputBucket: this.bucket,
+      jobFolder: `${group}/results/${jobName}`,
+      inputBucket,
+      resultFolderArgument: `results/${jobName}`,
+      recordKey: jobRecordKey(group, jobName),
+    };
   }
 
   /**
    * Claim the job record (job-claim.ts). A record of another submission means the timestamp is
    * taken; so does a job folder made before this record existed (e.g. by the original deployment).
    */
-  private async claimJob(group: string, identity: SubmissionIdentity, loc: JobLocation): Promise<{ resumedFrom?: JobRecord } | JobOutcome> {
+  private async claimJob(
+    group: string,
+    identity: SubmissionIdentity,
+    loc: JobLocation,
+  ): Promise<{ resumedFrom?: JobRecord } | JobOutcome> {
     const now = this.deps.clock.now().toISOString();
     const record: JobRecord = {
       version: 1,
@@ -347,18 +464,37 @@ export class Submission {
       created: now,
       updated: now,
     };
-    const claim = new JobClaim({ store: this.deps.store, bucket: this.bucket, recordKey: loc.recordKey, invocation: this.invocation, clock: this.deps.clock, attempts: this.limits.conditionalWriteAttempts, staleClaimMs: this.limits.staleClaimMs });
+    const claim = new JobClaim({
+      store: this.deps.store,
+      bucket: this.bucket,
+      recordKey: loc.recordKey,
+      invocation: this.invocation,
+      clock: this.deps.clock,
+      attempts: this.limits.conditionalWriteAttempts,
+      staleClaimMs: this.limits.staleClaimMs,
+    });
     const result = await claim.claim(record);
     if (result.kind === "duplicate") {
       const other = result.record;
       this.deps.log?.(`duplicate delivery of ${this.target.key}: job ${loc.jobName} is ${other.state}; nothing to do`);
       // An earlier attempt queued the job and stopped before its queue entry was written: finish that.
       if (other.state === "queued" && other.queue && other.launch?.template) {
-        await enqueue(this.deps, queueEntryOf(other, loc.recordKey)).catch((err: unknown) => this.deps.log?.(`job manager: could not re-queue ${loc.jobName}: ${errorMessage(err)}`));
+        await enqueue(this.deps, queueEntryOf(other, loc.recordKey)).catch((err: unknown) =>
+          this.deps.log?.(`job manager: could not re-queue ${loc.jobName}: ${errorMessage(err)}`),
+        );
       }
-      return { exitCode: other.exitCode ?? 0, submitKey: this.target.key, protocol: this.protocol, outputBucket: other.outputBucket, jobFolder: other.jobFolder, duplicate: true, instanceIds: other.instances.map((i) => i.instanceId) };
+      return {
+        exitCode: other.exitCode ?? 0,
+        submitKey: this.target.key,
+        protocol: this.protocol,
+        outputBucket: other.outputBucket,
+        jobFolder: other.jobFolder,
+        duplicate: true,
+        instanceIds: other.instances.map((i) => i.instanceId),
+      };
     }
-    if (result.kind === "taken") return this.rejectTakenTimestamp(group, identity, loc, takenBy(result.other, identity));
+    if (result.kind === "taken")
+      return this.rejectTakenTimestamp(group, identity, loc, takenBy(result.other, identity));
     this.claim = claim;
     this.ownsLocation = true;
     if (result.resumedFrom) {
@@ -387,7 +523,8 @@ export class Submission {
   /** Whether the job folder already holds a certificate; reaching the bucket proves it usable. */
   private async folderHasCertificate(loc: JobLocation): Promise<boolean> {
     // HEAD cannot tell a missing bucket from a missing key: a listing can.
-    if (loc.outputBucket !== this.bucket) return this.deps.store.prefixExists(loc.outputBucket, certificateKey(loc.jobFolder));
+    if (loc.outputBucket !== this.bucket)
+      return this.deps.store.prefixExists(loc.outputBucket, certificateKey(loc.jobFolder));
     return this.deps.store.exists(loc.outputBucket, certificateKey(loc.jobFolder));
   }
 
@@ -399,13 +536,21 @@ export class Submission {
     const { group, location: loc } = this.where();
     if (loc.outputBucket === this.bucket) throw err;
     this.deps.log?.(`job manager: ${err.message}; reporting in the group's own results folder`);
-    const next: JobLocation = { ...this.ownFolder(group, loc.jobName, loc.inputBucket), resultFolderArgument: loc.resultFolderArgument };
+    const next: JobLocation = {
+      ...this.ownFolder(group, loc.jobName, loc.inputBucket),
+      resultFolderArgument: loc.resultFolderArgument,
+    };
     this.placed = { group, location: next };
     await this.ownClaim().update((r) => ({ ...r, outputBucket: next.outputBucket, jobFolder: next.jobFolder }));
   }
 
   /** Report a taken timestamp in a rejection folder of this submission: the existing job's files are never touched. */
-  private async rejectTakenTimestamp(group: string, identity: SubmissionIdentity, loc: JobLocation, why: string): Promise<JobOutcome> {
+  private async rejectTakenTimestamp(
+    group: string,
+    identity: SubmissionIdentity,
+    loc: JobLocation,
+    why: string,
+  ): Promise<JobOutcome> {
     this.placed = undefined;
     this.ownsLocation = false;
     const timestamp = loc.jobName.slice(jobFolderName(this.analysis, "").length);
@@ -415,21 +560,43 @@ export class Submission {
   /** Reject at step 1 in a folder of this submission's own (job-rejection.ts). */
   private async reject(group: string, identity: SubmissionIdentity, stem: string, error: unknown): Promise<JobOutcome> {
     const r = await rejectInOwnFolder(
-      { deps: this.deps, bucket: this.bucket, group, identity, jobName: (x) => jobFolderName(this.analysis, x), folderOf: (jobName) => this.ownFolder(group, jobName, this.bucket), cert: this.cert, attempts: this.limits.conditionalWriteAttempts },
+      {
+        deps: this.deps,
+        bucket: this.bucket,
+        group,
+        identity,
+        jobName: (x) => jobFolderName(this.analysis, x),
+        folderOf: (jobName) => this.ownFolder(group, jobName, this.bucket),
+        cert: this.cert,
+        attempts: this.limits.conditionalWriteAttempts,
+      },
       stem,
       error,
     );
-    return { exitCode: 99, submitKey: this.target.key, protocol: this.protocol, outputBucket: r.outputBucket, jobFolder: r.jobFolder, reason: r.reason, instanceIds: [], ...(r.duplicate ? { duplicate: true } : {}) };
+    return {
+      exitCode: 99,
+      submitKey: this.target.key,
+      protocol: this.protocol,
+      outputBucket: r.outputBucket,
+      jobFolder: r.jobFolder,
+      reason: r.reason,
+      instanceIds: [],
+      ...(r.duplicate ? { duplicate: true } : {}),
+    };
   }
 
   // ---------------------------------------------------------------- step 2: Validation
 
-  private async validate(received: ReceivedJob): Promise<{ job: ConfiguredJob; approval: BudgetApproval; queueReason?: string }> {
+  private async validate(
+    received: ReceivedJob,
+  ): Promise<{ job: ConfiguredJob; approval: BudgetApproval; queueReason?: string }> {
     const { submit, location: loc } = received;
     const limit = this.deps.config.deployLimit;
     // Cheap limits first: a 10,000-dataset submit must not cause 10,000 existence checks.
     if (submit.datanames.length > limit) {
-      throw new JobError(`This job asks for ${submit.datanames.length} datasets; this analysis runs at most ${limit} IAEs at a time (DEPLOY_LIMIT).`);
+      throw new JobError(
+        `This job asks for ${submit.datanames.length} datasets; this analysis runs at most ${limit} IAEs at a time (DEPLOY_LIMIT).`,
+      );
     }
     const instanceType = this.chooseInstanceType(submit);
     const datasets = submit.datanames.map(keyOf);
@@ -440,10 +607,15 @@ export class Submission {
     const job: ConfiguredJob = { ...received, datasets, configKey, config, instanceType };
     const problems = await this.checkConfig(job);
     if (problems.length > 0) {
-      throw new JobError(`The config ${configKey} has ${problems.length} problem(s); fix them and submit again.`, "INTERNAL", problems.map((p) => `[CONFIG ERROR] ${p}`));
+      throw new JobError(
+        `The config ${configKey} has ${problems.length} problem(s); fix them and submit again.`,
+        "INTERNAL",
+        problems.map((p) => `[CONFIG ERROR] ${p}`),
+      );
     }
     const count = this.iaeCount(job);
-    if (count > limit) throw new JobError(`This job needs ${count} IAEs; this analysis runs at most ${limit} at a time (DEPLOY_LIMIT).`);
+    if (count > limit)
+      throw new JobError(`This job needs ${count} IAEs; this analysis runs at most ${limit} at a time (DEPLOY_LIMIT).`);
     // This job's own IAEs (already started by an earlier attempt) do not count against it.
     const isOwnIae = (iae: IaeDescription) => this.isOwnIae(job, iae);
     const running = (await this.deps.compute.listRunning({ instanceType })).filter((i) => !isOwnIae(i)).length;
@@ -471,14 +643,19 @@ export class Submission {
     const limit = this.deps.config.deployLimit;
     const queue = await readQueue(this.deps);
     const own = queue.entries.some((e) => e.recordKey === job.location.recordKey);
-    const ahead = queue.entries.filter((e) => e.instanceType === job.instanceType && e.recordKey !== job.location.recordKey).length;
+    const ahead = queue.entries.filter(
+      (e) => e.instanceType === job.instanceType && e.recordKey !== job.location.recordKey,
+    ).length;
     let reason: string | undefined;
-    if (running + count > limit) reason = `${running} ${job.instanceType} IAEs are running and this job needs ${count}; the limit is ${limit} (DEPLOY_LIMIT)`;
+    if (running + count > limit)
+      reason = `${running} ${job.instanceType} IAEs are running and this job needs ${count}; the limit is ${limit} (DEPLOY_LIMIT)`;
     else if (ahead > 0) reason = `${ahead} earlier job(s) for ${job.instanceType} are waiting for capacity`;
     if (reason === undefined || own) return reason;
     const { maxQueueLength } = queueLimitsOf(this.deps.config);
     if (maxQueueLength === 0) {
-      throw new JobError(`Instance requests greater than pipeline bandwidth: ${reason}. This analysis does not queue jobs (MAX_QUEUE_LENGTH 0). Try again later or contact NeuroCAAS administrator.`);
+      throw new JobError(
+        `Instance requests greater than pipeline bandwidth: ${reason}. This analysis does not queue jobs (MAX_QUEUE_LENGTH 0). Try again later or contact NeuroCAAS administrator.`,
+      );
     }
     if (queue.entries.length >= maxQueueLength) throw queueFull(maxQueueLength);
     return reason;
@@ -493,7 +670,9 @@ export class Submission {
     }
     const allowed = [standard, ...this.deps.config.allowedInstanceTypes];
     if (!allowed.includes(requested)) {
-      throw new JobError(`Instance type ${requested} is not available for this analysis; allowed: ${allowed.join(", ")}.`);
+      throw new JobError(
+        `Instance type ${requested} is not available for this analysis; allowed: ${allowed.join(", ")}.`,
+      );
     }
     this.cert.append(`Using requested instance type ${requested}.`);
     return requested;
@@ -501,7 +680,11 @@ export class Submission {
 
   /** Whether a running instance is an IAE of this very job (tags set atomically by the launch). */
   private isOwnIae(job: ReceivedJob, iae: IaeDescription): boolean {
-    return iae.tags[IAE_TAGS.analysis] === this.analysis && iae.tags[IAE_TAGS.group] === job.group && iae.tags[IAE_TAGS.job] === tagValue(job.location.jobName);
+    return (
+      iae.tags[IAE_TAGS.analysis] === this.analysis &&
+      iae.tags[IAE_TAGS.group] === job.group &&
+      iae.tags[IAE_TAGS.job] === tagValue(job.location.jobName)
+    );
   }
 
   // ---------------------------------------------------------------- step 3: Environment Setup
@@ -525,22 +708,41 @@ export class Submission {
    * it returns, so the monitor can account for an IAE whose cost log is not written yet and a
    * resumed attempt adopts instead of launching twice.
    */
-  private async launch(job: ConfiguredJob, env: JobEnvironment, approval: BudgetApproval, queueReason: string | undefined): Promise<"started" | "queued"> {
+  private async launch(
+    job: ConfiguredJob,
+    env: JobEnvironment,
+    approval: BudgetApproval,
+    queueReason: string | undefined,
+  ): Promise<"started" | "queued"> {
     if (!this.deps.config.launch) {
       this.cert.append("LAUNCH is off for this analysis: no IAE was started.");
       return "started";
     }
     const template = this.launchTemplate(job, env);
     const batches = launchBatches(env.plans, this.limits.launchBatchSize, (plan) => this.launchGroupKey(plan));
-    const batchRecords: LaunchBatchRecord[] = batches.map((plans) => ({ token: launchToken(job.location.recordKey, job.submitDigest, plans), plans, instanceTags: plans.map((p) => this.instanceTagsFor(p)) }));
+    const batchRecords: LaunchBatchRecord[] = batches.map((plans) => ({
+      token: launchToken(job.location.recordKey, job.submitDigest, plans),
+      plans,
+      instanceTags: plans.map((p) => this.instanceTagsFor(p)),
+    }));
     const intent: LaunchRecord = { common: this.iaeCommon(job, env), batches: batchRecords, template };
     const prior = job.resumedFrom?.launch;
     const claim = this.ownClaim();
     if (prior && !sameLaunch(prior, intent)) {
-      this.launched.push(...(await runningIaesOfJob(this.deps.compute, this.analysis, job.location.jobName, (iae) => this.isOwnIae(job, iae))));
+      this.launched.push(
+        ...(await runningIaesOfJob(this.deps.compute, this.analysis, job.location.jobName, (iae) =>
+          this.isOwnIae(job, iae),
+        )),
+      );
       throw new JobError(CHANGED_WHILE_INTERRUPTED, "INTERNAL");
     }
-    const recorded = await claim.update((r) => ({ ...r, state: "launching", configKey: job.configKey, inputBucket: job.location.inputBucket, launch: r.launch ?? intent }));
+    const recorded = await claim.update((r) => ({
+      ...r,
+      state: "launching",
+      configKey: job.configKey,
+      inputBucket: job.location.inputBucket,
+      launch: r.launch ?? intent,
+    }));
     const launch: LaunchRecord = { ...(recorded.launch ?? intent), template: recorded.launch?.template ?? template };
     // An earlier attempt decided to queue the job: it keeps waiting (never launched here and queued too).
     if (recorded.queue) return this.enqueueJob(job, env, approval, recorded.queue.reason, recorded.queue.launches);
@@ -559,12 +761,21 @@ export class Submission {
 
   /** Why the job must wait, counted while holding the start gate (undefined: it starts now). */
   private async queueReasonNow(job: ConfiguredJob): Promise<string | undefined> {
-    const running = (await this.deps.compute.listRunning({ instanceType: job.instanceType })).filter((i) => !this.isOwnIae(job, i)).length;
+    const running = (await this.deps.compute.listRunning({ instanceType: job.instanceType })).filter(
+      (i) => !this.isOwnIae(job, i),
+    ).length;
     return this.queueReason(job, running, this.iaeCount(job));
   }
 
   /** Launch every IAE now (all or nothing); capacity errors that outlast the retry window queue the job instead. */
-  private async launchNow(job: ConfiguredJob, launch: LaunchRecord, batches: readonly IaePlan[][], resuming: boolean, approval: BudgetApproval, env: JobEnvironment): Promise<"started" | "queued"> {
+  private async launchNow(
+    job: ConfiguredJob,
+    launch: LaunchRecord,
+    batches: readonly IaePlan[][],
+    resuming: boolean,
+    approval: BudgetApproval,
+    env: JobEnvironment,
+  ): Promise<"started" | "queued"> {
     const claim = this.ownClaim();
     try {
       await runLaunchCalls({
@@ -579,18 +790,40 @@ export class Submission {
         launched: this.launched,
       });
     } catch (err) {
-      if (err instanceof LeaseLostError || !isQueueableLaunchFailure(launchCause(err)) || queueLimitsOf(this.deps.config).maxQueueLength === 0) throw err;
+      if (
+        err instanceof LeaseLostError ||
+        !isQueueableLaunchFailure(launchCause(err)) ||
+        queueLimitsOf(this.deps.config).maxQueueLength === 0
+      )
+        throw err;
       // Capacity errors outlasted the retry window: the job waits for capacity instead (all or nothing).
       const ids = [...new Set(this.launched.map((l) => l.iae.instanceId))];
       if (ids.length > 0) await this.deps.compute.terminate(ids);
       this.launched.length = 0;
-      this.cert.append(`Starting the IAEs failed: ${errorMessage(err)}${ids.length > 0 ? ` The ${ids.length} IAE(s) already started were terminated.` : ""}`);
+      this.cert.append(
+        `Starting the IAEs failed: ${errorMessage(err)}${ids.length > 0 ? ` The ${ids.length} IAE(s) already started were terminated.` : ""}`,
+      );
       const queue = await readQueue(this.deps);
-      if (!queue.entries.some((e) => e.recordKey === job.location.recordKey) && queue.entries.length >= queueLimitsOf(this.deps.config).maxQueueLength) throw err;
+      if (
+        !queue.entries.some((e) => e.recordKey === job.location.recordKey) &&
+        queue.entries.length >= queueLimitsOf(this.deps.config).maxQueueLength
+      )
+        throw err;
       return this.enqueueJob(job, env, approval, errorMessage(err), 1);
     }
-    await writeActiveCostLogs({ store: this.deps.store, compute: this.deps.compute, bucket: this.bucket, common: launch.common, launched: this.launched, now: this.deps.clock.now(), resuming: job.resumedFrom !== undefined, written: this.activeLogsWritten });
-    this.cert.append(`Requested ${this.launched.length} IAE(s): ${this.launched.map((l) => l.iae.instanceId).join(", ")}.`);
+    await writeActiveCostLogs({
+      store: this.deps.store,
+      compute: this.deps.compute,
+      bucket: this.bucket,
+      common: launch.common,
+      launched: this.launched,
+      now: this.deps.clock.now(),
+      resuming: job.resumedFrom !== undefined,
+      written: this.activeLogsWritten,
+    });
+    this.cert.append(
+      `Requested ${this.launched.length} IAE(s): ${this.launched.map((l) => l.iae.instanceId).join(", ")}.`,
+    );
     return "started";
   }
 
@@ -600,35 +833,84 @@ export class Submission {
    * files and certificate; then the record says `queued` (the queue's drain starts it from there)
    * and a drain runs at once in case capacity freed up meanwhile.
    */
-  private async enqueueJob(job: ConfiguredJob, env: JobEnvironment, approval: BudgetApproval, reason: string, launchesTried: number): Promise<"queued"> {
+  private async enqueueJob(
+    job: ConfiguredJob,
+    env: JobEnvironment,
+    approval: BudgetApproval,
+    reason: string,
+    launchesTried: number,
+  ): Promise<"queued"> {
     const loc = job.location;
     const claim = this.ownClaim();
     const { maxQueueWaitMinutes } = queueLimitsOf(this.deps.config);
     const now = this.deps.clock.now();
     const deadline = new Date(now.getTime() + maxQueueWaitMinutes * 60_000);
-    const decided = await claim.update((r) => (r.queue ? r : { ...r, queue: { queuedAt: now.toISOString(), deadline: deadline.toISOString(), reason, position: 0, launches: launchesTried } }));
+    const decided = await claim.update((r) =>
+      r.queue
+        ? r
+        : {
+            ...r,
+            queue: {
+              queuedAt: now.toISOString(),
+              deadline: deadline.toISOString(),
+              reason,
+              position: 0,
+              launches: launchesTried,
+            },
+          },
+    );
     await reserveJobBudget(this.deps, job.group, loc.recordKey, approval, this.limits.sharedWriteAttempts);
     this.reserved = true;
     const position = await enqueue(this.deps, queueEntryOf(decided, loc.recordKey));
     this.enqueued = true;
     await mapBounded(env.plans, 16, async (plan) => {
-      const status = { status: "QUEUED" as const, reason: [`Waiting for capacity: ${reason}.`], input: plan.dataset, ...(plan.member !== undefined ? { member: plan.member } : {}), instance: null, command: null, job: loc.jobName };
+      const status = {
+        status: "QUEUED" as const,
+        reason: [`Waiting for capacity: ${reason}.`],
+        input: plan.dataset,
+        ...(plan.member !== undefined ? { member: plan.member } : {}),
+        instance: null,
+        command: null,
+        job: loc.jobName,
+      };
       try {
-        await this.deps.store.put(loc.outputBucket, datasetStatusKey(loc.jobFolder, plan.dataset, plan.member), renderDatasetStatus(status), { ifNoneMatch: "*" });
+        await this.deps.store.put(
+          loc.outputBucket,
+          datasetStatusKey(loc.jobFolder, plan.dataset, plan.member),
+          renderDatasetStatus(status),
+          { ifNoneMatch: "*" },
+        );
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
       }
     });
     const time = formatTime(now);
-    this.cert.setDatasets(env.plans.map((p) => ({ dataname: datasetLineName(p.dataset, p.member), status: "QUEUED", time, lastCommand: `waiting in the queue (position ${position})` })));
+    this.cert.setDatasets(
+      env.plans.map((p) => ({
+        dataname: datasetLineName(p.dataset, p.member),
+        status: "QUEUED",
+        time,
+        lastCommand: `waiting in the queue (position ${position})`,
+      })),
+    );
     this.cert.append(
       `[Job Manager] Job QUEUED at position ${position}: ${reason}. It starts by itself, all ${env.plans.length} IAE(s) at once, when capacity frees up; if it has not started by ${deadline.toISOString()} (MAX_QUEUE_WAIT ${maxQueueWaitMinutes} min) it is rejected. ${formatUsd(approval.projected)} of your group's budget is reserved for it meanwhile.`,
     );
     this.cert.append(`[Job Manager] STEP 4/4 (Initialize Processing): QUEUED`);
     await this.writeCertificate();
-    const record = await claim.update((r) => ({ ...r, state: r.cancel ? "cancelled" : "queued", exitCode: 0, queue: r.queue ? { ...r.queue, position } : r.queue }));
+    const record = await claim.update((r) => ({
+      ...r,
+      state: r.cancel ? "cancelled" : "queued",
+      exitCode: 0,
+      queue: r.queue ? { ...r.queue, position } : r.queue,
+    }));
     if (record.cancel) {
-      await closeWaitingJob(this.deps, record, loc.recordKey, { status: "CANCELLED", reason: `The job was ${CANCELLED_BY_USER} (${record.cancel.request}).`, lastCommand: CANCELLED_BY_USER, lines: [] });
+      await closeWaitingJob(this.deps, record, loc.recordKey, {
+        status: "CANCELLED",
+        reason: `The job was ${CANCELLED_BY_USER} (${record.cancel.request}).`,
+        lastCommand: CANCELLED_BY_USER,
+        lines: [],
+      });
       return "queued";
     }
     // Capacity may have freed meanwhile (not after a launch failure: that would retry at once).
@@ -693,9 +975,22 @@ export class Submission {
     const loc = job.location;
     const byIndex = new Map(this.launched.map((l) => [l.plan.index, l.iae.instanceId]));
     await mapBounded(env.plans, 16, async (plan) => {
-      const status = { status: "INITIALIZING" as const, reason: [], input: plan.dataset, ...(plan.member !== undefined ? { member: plan.member } : {}), instance: byIndex.get(plan.index) ?? null, command: null, job: loc.jobName };
+      const status = {
+        status: "INITIALIZING" as const,
+        reason: [],
+        input: plan.dataset,
+        ...(plan.member !== undefined ? { member: plan.member } : {}),
+        instance: byIndex.get(plan.index) ?? null,
+        command: null,
+        job: loc.jobName,
+      };
       try {
-        await this.deps.store.put(loc.outputBucket, datasetStatusKey(loc.jobFolder, plan.dataset, plan.member), renderDatasetStatus(status), { ifNoneMatch: "*" });
+        await this.deps.store.put(
+          loc.outputBucket,
+          datasetStatusKey(loc.jobFolder, plan.dataset, plan.member),
+          renderDatasetStatus(status),
+          { ifNoneMatch: "*" },
+        );
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
       }
@@ -707,7 +1002,12 @@ export class Submission {
     const byIndex = new Map(this.launched.map((l) => [l.plan.index, l.iae.instanceId]));
     const time = formatTime(this.deps.clock.now());
     this.cert.setDatasets(
-      env.plans.map((p) => ({ dataname: datasetLineName(p.dataset, p.member), status: "INITIALIZING", time, lastCommand: byIndex.has(p.index) ? `waiting for IAE ${byIndex.get(p.index)}` : "None" })),
+      env.plans.map((p) => ({
+        dataname: datasetLineName(p.dataset, p.member),
+        status: "INITIALIZING",
+        time,
+        lastCommand: byIndex.has(p.index) ? `waiting for IAE ${byIndex.get(p.index)}` : "None",
+      })),
     );
   }
 
@@ -719,13 +1019,20 @@ export class Submission {
     // Not owning the job folder (e.g. S3 failed while claiming, or another attempt took the job
     // over): writing there could clobber another attempt's work. Rethrow so the invocation is retried.
     if ((this.placed && !this.ownsLocation) || err instanceof LeaseLostError) throw err;
-    if (!this.placed) return { exitCode: 99, submitKey: this.target.key, protocol: this.protocol, reason: message, instanceIds: [] };
+    if (!this.placed)
+      return { exitCode: 99, submitKey: this.target.key, protocol: this.protocol, reason: message, instanceIds: [] };
     try {
       for (const d of details) this.cert.append(d);
       this.cert.append(stepErrorLine(step, kind, message));
       if (this.launched.length > 0) await this.rollback(this.where().location);
       if (this.enqueued) await dequeue(this.deps, this.where().location.recordKey);
-      if (this.reserved) await releaseJobBudget(this.deps, this.where().group, this.where().location.recordKey, this.limits.sharedWriteAttempts);
+      if (this.reserved)
+        await releaseJobBudget(
+          this.deps,
+          this.where().group,
+          this.where().location.recordKey,
+          this.limits.sharedWriteAttempts,
+        );
       this.cert.append(SHUTDOWN_LINE);
       try {
         await this.writeCertificate();
@@ -744,7 +1051,16 @@ export class Submission {
       throw err;
     }
     const loc = this.where().location;
-    return { exitCode: 99, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, reason: message, instanceIds: [], ...(this.spend ? { spend: this.spend } : {}) };
+    return {
+      exitCode: 99,
+      submitKey: this.target.key,
+      protocol: this.protocol,
+      outputBucket: loc.outputBucket,
+      jobFolder: loc.jobFolder,
+      reason: message,
+      instanceIds: [],
+      ...(this.spend ? { spend: this.spend } : {}),
+    };
   }
 
   /** Terminate everything this job launched, drop their active cost logs, write end.txt. */
@@ -753,7 +1069,9 @@ export class Submission {
     await this.deps.compute.terminate(ids);
     await mapBounded(this.activeLogsWritten, 16, (id) => this.deps.store.delete(this.bucket, activeCostLogKey(id)));
     await writeEndMarker(this.deps.store, loc.outputBucket, loc.jobFolder);
-    this.cert.append(`Terminated the ${ids.length} IAE(s) already started for this job (${ids.join(", ")}); nothing is left running.`);
+    this.cert.append(
+      `Terminated the ${ids.length} IAE(s) already started for this job (${ids.join(", ")}); nothing is left running.`,
+    );
     this.launched.length = 0;
   }
 
@@ -767,8 +1085,15 @@ export class Submission {
   /** Merge this attempt's new lines into the certificate (conditional read-modify-write: nobody's lines are lost). */
   private async writeCertificate(): Promise<void> {
     const loc = this.where().location;
-    await updateObject({ store: this.deps.store, bucket: loc.outputBucket, key: certificateKey(loc.jobFolder), attempts: this.limits.conditionalWriteAttempts, sleep: this.deps.clock.sleep }, (current) =>
-      this.cert.applyTo(current?.body),
+    await updateObject(
+      {
+        store: this.deps.store,
+        bucket: loc.outputBucket,
+        key: certificateKey(loc.jobFolder),
+        attempts: this.limits.conditionalWriteAttempts,
+        sleep: this.deps.clock.sleep,
+      },
+      (current) => this.cert.applyTo(current?.body),
     );
     this.cert.markWritten();
   }
@@ -786,7 +1111,15 @@ export class Submission {
   }
 
   private outcome(loc: JobLocation, exitCode: 0 | 99): JobOutcome {
-    return { exitCode, submitKey: this.target.key, protocol: this.protocol, outputBucket: loc.outputBucket, jobFolder: loc.jobFolder, instanceIds: this.launched.map((l) => l.iae.instanceId), ...(this.spend ? { spend: this.spend } : {}) };
+    return {
+      exitCode,
+      submitKey: this.target.key,
+      protocol: this.protocol,
+      outputBucket: loc.outputBucket,
+      jobFolder: loc.jobFolder,
+      instanceIds: this.launched.map((l) => l.iae.instanceId),
+      ...(this.spend ? { spend: this.spend } : {}),
+    };
   }
 }
 
@@ -795,8 +1128,16 @@ function lenientTimestamp(text: string): string | undefined {
   try {
     const raw = JSON.parse(text) as { timestamp?: unknown };
     const t = raw?.timestamp;
-    // eslint-disable-next-line no-control-regex
-    if (typeof t === "string" && t.length > 0 && t.length <= MAX_TIMESTAMP_LENGTH && !/[/\\\u0000-\u001f\u007f]/.test(t) && t !== "." && t !== "..") return t;
+    if (
+      typeof t === "string" &&
+      t.length > 0 &&
+      t.length <= MAX_TIMESTAMP_LENGTH &&
+      // eslint-disable-next-line no-control-regex
+      !/[/\\\u0000-\u001f\u007f]/.test(t) &&
+      t !== "." &&
+      t !== ".."
+    )
+      return t;
   } catch {
     // not JSON
   }

@@ -51,7 +51,9 @@ export function parseSubmitFile(text: string, context: SubmitContext): SubmitFil
     throw new JobError(`The submit file is not valid JSON (${err instanceof Error ? err.message : String(err)}).`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new JobError(`The submit file must be a JSON object with fields "dataname", "configname" and "timestamp"; got ${describe(raw)}.`);
+    throw new JobError(
+      `The submit file must be a JSON object with fields "dataname", "configname" and "timestamp"; got ${describe(raw)}.`,
+    );
   }
   const obj = raw as Record<string, unknown>;
   const problems: string[] = [];
@@ -62,7 +64,9 @@ export function parseSubmitFile(text: string, context: SubmitContext): SubmitFil
   let instanceType: string | undefined;
   if (obj.instance_type !== undefined) {
     if (typeof obj.instance_type !== "string" || !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(obj.instance_type)) {
-      problems.push(`"instance_type" must be an EC2 instance type such as "m5.xlarge"; got ${describe(obj.instance_type)}.`);
+      problems.push(
+        `"instance_type" must be an EC2 instance type such as "m5.xlarge"; got ${describe(obj.instance_type)}.`,
+      );
     } else instanceType = obj.instance_type;
   }
   if (obj.resultpath !== undefined && typeof obj.resultpath !== "string") {
@@ -75,10 +79,18 @@ export function parseSubmitFile(text: string, context: SubmitContext): SubmitFil
   const uris = [...datanames, configname].map((k) => k.startsWith("s3://"));
   const bypass = uris.some(Boolean);
   if (bypass) {
-    return { datanames, configname, timestamp, instanceType, bypass: checkBypass(datanames, configname, obj.resultpath as string | undefined, context) };
+    return {
+      datanames,
+      configname,
+      timestamp,
+      instanceType,
+      bypass: checkBypass(datanames, configname, obj.resultpath as string | undefined, context),
+    };
   }
   if (obj.resultpath !== undefined) {
-    throw new JobError(`"resultpath" is only allowed with storage bypass (dataname and configname given as s3:// URIs).`);
+    throw new JobError(
+      `"resultpath" is only allowed with storage bypass (dataname and configname given as s3:// URIs).`,
+    );
   }
   const keyProblems: string[] = [];
   for (const key of datanames) checkOwnKey(key, context.group, "dataname", keyProblems);
@@ -98,7 +110,9 @@ function checkTimestamp(value: unknown, problems: string[], field = "timestamp")
   }
   // eslint-disable-next-line no-control-regex
   if (/[/\\\u0000-\u001f\u007f]/.test(value) || value === "." || value === "..") {
-    problems.push(`"${field}" ${JSON.stringify(value)} must not contain "/", "\\" or control characters (it becomes a folder name).`);
+    problems.push(
+      `"${field}" ${JSON.stringify(value)} must not contain "/", "\\" or control characters (it becomes a folder name).`,
+    );
     return undefined;
   }
   return value;
@@ -115,12 +129,21 @@ export function parseCancelFile(text: string): { readonly timestamp: string } | 
   } catch {
     return undefined;
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || !Object.prototype.hasOwnProperty.call(raw, "cancel")) return undefined;
+  if (
+    typeof raw !== "object" ||
+    raw === null ||
+    Array.isArray(raw) ||
+    !Object.prototype.hasOwnProperty.call(raw, "cancel")
+  )
+    return undefined;
   const obj = raw as Record<string, unknown>;
   const problems: string[] = [];
   const timestamp = checkTimestamp(obj.cancel, problems, "cancel");
   const extra = Object.keys(obj).filter((k) => k !== "cancel");
-  if (extra.length > 0) problems.push(`A cancel request holds only "cancel" (the timestamp of the job to cancel); remove ${extra.map((k) => JSON.stringify(k)).join(", ")}.`);
+  if (extra.length > 0)
+    problems.push(
+      `A cancel request holds only "cancel" (the timestamp of the job to cancel); remove ${extra.map((k) => JSON.stringify(k)).join(", ")}.`,
+    );
   if (problems.length > 0 || timestamp === undefined) throw problemsError(problems);
   return { timestamp };
 }
@@ -156,7 +179,9 @@ function checkConfigname(value: unknown, problems: string[]): string | undefined
   // The web client and the bypass documentation sometimes send a one-element list.
   const v = Array.isArray(value) && value.length === 1 ? value[0] : value;
   if (typeof v !== "string" || v.length === 0) {
-    problems.push(`"configname" is required: the key of one config file (.json, .yaml or .yml); got ${describe(value)}.`);
+    problems.push(
+      `"configname" is required: the key of one config file (.json, .yaml or .yml); got ${describe(value)}.`,
+    );
     return undefined;
   }
   const lower = v.toLowerCase();
@@ -181,7 +206,9 @@ function keyProblem(key: string): string | undefined {
 
 function checkOwnKey(key: string, group: string, field: "dataname" | "configname", problems: string[]): void {
   if (key.startsWith("s3://")) {
-    problems.push(`"${field}" ${JSON.stringify(key)}: mix of s3:// URIs and bucket keys; storage bypass needs every dataname and the configname as s3:// URIs.`);
+    problems.push(
+      `"${field}" ${JSON.stringify(key)}: mix of s3:// URIs and bucket keys; storage bypass needs every dataname and the configname as s3:// URIs.`,
+    );
     return;
   }
   const p = keyProblem(key);
@@ -207,10 +234,12 @@ function resultPrefixProblem(bucket: string, prefix: string, context: SubmitCont
   const segments = prefix === "" ? [] : prefix.split("/");
   if (segments[0] === "logs") return `lies under logs/, where the platform keeps its own records`;
   const bad = segments.find((s) => (FORBIDDEN_RESULT_SEGMENTS as readonly string[]).includes(s));
-  if (bad !== undefined) return `lies under a ${bad}/ folder; results never go where user data, configs or job triggers live`;
+  if (bad !== undefined)
+    return `lies under a ${bad}/ folder; results never go where user data, configs or job triggers live`;
   if (bucket === context.analysisBucket) {
     const own = `${context.group}/results`;
-    if (prefix !== own && !prefix.startsWith(`${own}/`)) return `is in the analysis bucket but outside your group's results folder; use s3://${bucket}/${own}/...`;
+    if (prefix !== own && !prefix.startsWith(`${own}/`))
+      return `is in the analysis bucket but outside your group's results folder; use s3://${bucket}/${own}/...`;
   }
   return undefined;
 }
@@ -218,11 +247,19 @@ function resultPrefixProblem(bucket: string, prefix: string, context: SubmitCont
 /** Why a bypass bucket may not be used, if it may not. */
 function bucketProblem(bucket: string, context: SubmitContext): string | undefined {
   if (bucket === context.analysisBucket || context.bypassBuckets.includes(bucket)) return undefined;
-  const listed = context.bypassBuckets.length > 0 ? `the buckets this analysis may use are ${context.bypassBuckets.join(", ")}` : "this analysis allows no other bucket";
+  const listed =
+    context.bypassBuckets.length > 0
+      ? `the buckets this analysis may use are ${context.bypassBuckets.join(", ")}`
+      : "this analysis allows no other bucket";
   return `bucket ${bucket} is not a storage-bypass bucket of this analysis (${listed}; an administrator lists them in neurocaas:bypassBuckets)`;
 }
 
-function checkBypass(datanames: readonly string[], configname: string, resultpath: string | undefined, context: SubmitContext): BypassLocation {
+function checkBypass(
+  datanames: readonly string[],
+  configname: string,
+  resultpath: string | undefined,
+  context: SubmitContext,
+): BypassLocation {
   const problems: string[] = [];
   const buckets = new Set<string>();
   const parsedKeys: { field: "dataname" | "configname"; uri: string; bucket: string; key: string }[] = [];
@@ -238,14 +275,19 @@ function checkBypass(datanames: readonly string[], configname: string, resultpat
     buckets.add(parsed.bucket);
   }
   if (problems.length === 0 && buckets.size !== 1) {
-    problems.push(`In storage bypass mode data and config must come from the same bucket; got ${[...buckets].join(", ")}.`);
+    problems.push(
+      `In storage bypass mode data and config must come from the same bucket; got ${[...buckets].join(", ")}.`,
+    );
   }
   const inputBucket = [...buckets][0] ?? "";
   if (problems.length === 0) {
     const denied = bucketProblem(inputBucket, context);
     if (denied) problems.push(`"dataname"/"configname" in s3://${inputBucket}/: ${denied}.`);
     for (const { field, uri, bucket, key } of parsedKeys) {
-      if (key === "logs" || key.startsWith("logs/")) problems.push(`"${field}" ${JSON.stringify(uri)} lies under logs/, the platform's own records; it cannot be read by a job.`);
+      if (key === "logs" || key.startsWith("logs/"))
+        problems.push(
+          `"${field}" ${JSON.stringify(uri)} lies under logs/, the platform's own records; it cannot be read by a job.`,
+        );
       else if (bucket === context.analysisBucket) {
         // Into the analysis bucket itself, a URI obeys the rules of a plain key.
         const outside = ownKeyProblem(key, context.group, field);
@@ -281,7 +323,8 @@ export function describe(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
   if (Array.isArray(value)) return `a list of ${value.length}`;
-  if (typeof value === "string") return value.length > 60 ? `the string "${value.slice(0, 60)}…"` : `the string ${JSON.stringify(value)}`;
+  if (typeof value === "string")
+    return value.length > 60 ? `the string "${value.slice(0, 60)}…"` : `the string ${JSON.stringify(value)}`;
   if (typeof value === "object") return "an object";
   return `${typeof value} ${String(value)}`;
 }

@@ -26,7 +26,9 @@ export function duplicateKeyNotes(doc: Document, lines: LineCounter, fileLabel: 
     for (const [name, at] of byKey) {
       if (at.length > 1) {
         const where = path ? `${path}.${name}` : name;
-        notes.push(`${fileLabel}: the key "${where}" is given ${at.length} times (lines ${at.join(", ")}); the last value is used, as PyYAML does`);
+        notes.push(
+          `${fileLabel}: the key "${where}" is given ${at.length} times (lines ${at.join(", ")}); the last value is used, as PyYAML does`,
+        );
       }
     }
   };

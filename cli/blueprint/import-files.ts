@@ -24,12 +24,20 @@ export function readLegacyFile(file: string): ImportOutcome {
   try {
     return convertLegacyBlueprint(JSON.parse(text));
   } catch (err) {
-    return { kind: "invalid", notes: [], problems: [`${path.basename(file)} is not valid JSON: ${(err as Error).message}`] };
+    return {
+      kind: "invalid",
+      notes: [],
+      problems: [`${path.basename(file)} is not valid JSON: ${(err as Error).message}`],
+    };
   }
 }
 
 /** The stack file text of a converted blueprint, with the import notes as header comments. */
-export function importedStackText(source: string, outcome: ImportOutcome, utilsStack: string = DEFAULT_UTILS_STACK): string {
+export function importedStackText(
+  source: string,
+  outcome: ImportOutcome,
+  utilsStack: string = DEFAULT_UTILS_STACK,
+): string {
   if (outcome.kind !== "converted" || !outcome.blueprint) throw new Error(`${source} was not converted`);
   return renderStackYaml({
     header: [
@@ -62,7 +70,10 @@ export interface ImportDirectoryArgs {
 }
 
 export function importLegacyDirectory(dir: string, outDir: string, args: ImportDirectoryArgs): ImportRow[] {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
   if (files.length === 0) throw new Error(`${dir} holds no legacy blueprints (*.json)`);
   const byName = new Map<string, string>();
   return files.map((f) => {
@@ -72,21 +83,36 @@ export function importLegacyDirectory(dir: string, outDir: string, args: ImportD
       const name = String(outcome.blueprint?.PipelineName);
       const first = byName.get(name);
       if (first) {
-        outcome = { kind: "invalid", notes: outcome.notes, problems: [`PipelineName "${name}" is also the analysis of ${first}: one bucket, one blueprint`] };
+        outcome = {
+          kind: "invalid",
+          notes: outcome.notes,
+          problems: [`PipelineName "${name}" is also the analysis of ${first}: one bucket, one blueprint`],
+        };
       } else {
         byName.set(name, f);
         output = path.join(outDir, `${name}.yaml`);
         writeNewFile(output, importedStackText(f, outcome, args.utilsStack), args.force);
       }
     }
-    return { blueprint: f, kind: outcome.kind, result: RESULT_TEXT[outcome.kind], notes: summarize(outcome), ...(output ? { output } : {}), outcome };
+    return {
+      blueprint: f,
+      kind: outcome.kind,
+      result: RESULT_TEXT[outcome.kind],
+      notes: summarize(outcome),
+      ...(output ? { output } : {}),
+      outcome,
+    };
   });
 }
 
 /** A plain-text table: blueprint, result, notes; then a count per result. */
 export function formatImportTable(rows: readonly ImportRow[]): string {
   const head = ["BLUEPRINT", "RESULT", "NOTES"];
-  const cells = rows.map((r) => [r.blueprint, r.output ? `${r.result} → ${path.basename(r.output)}` : r.result, r.notes]);
+  const cells = rows.map((r) => [
+    r.blueprint,
+    r.output ? `${r.result} → ${path.basename(r.output)}` : r.result,
+    r.notes,
+  ]);
   const w = [0, 1].map((c) => Math.max(head[c].length, ...cells.map((r) => r[c].length)));
   const line = (r: readonly string[]) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`.trimEnd();
   const counts = new Map<string, number>();

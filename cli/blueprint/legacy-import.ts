@@ -56,7 +56,8 @@ const LAMBDA_DROPPED = ["CodeUri", "Launch", "Requirements"] as const;
 const POST_KEYS = ["PostHandler", "PostCodeUri", "PostTrigger"] as const;
 
 export function convertLegacyBlueprint(raw: unknown): ImportOutcome {
-  if (!isObject(raw)) return { kind: "invalid", notes: [], problems: ["(root): expected a JSON object (stack_config_template.json)"] };
+  if (!isObject(raw))
+    return { kind: "invalid", notes: [], problems: ["(root): expected a JSON object (stack_config_template.json)"] };
   const notes: ImportNote[] = [];
   const note = (text: string, brief: string) => notes.push({ text, brief });
   const protocolProblems: string[] = [];
@@ -85,7 +86,9 @@ export function convertLegacyBlueprint(raw: unknown): ImportOutcome {
         lambda.Protocol = protocol;
         note(`Lambda.Handler "${lambdaIn.Handler}" → Protocol ${protocol}`, `${lambdaIn.Handler}→${protocol}`);
       } else {
-        protocolProblems.push(`Lambda.Handler = ${show(lambdaIn.Handler)}: no protocol of this project implements this job manager`);
+        protocolProblems.push(
+          `Lambda.Handler = ${show(lambdaIn.Handler)}: no protocol of this project implements this job manager`,
+        );
       }
     } else if (!("Handler" in lambdaIn)) {
       lambda.Protocol = "default";
@@ -97,7 +100,11 @@ export function convertLegacyBlueprint(raw: unknown): ImportOutcome {
       for (const [k, v] of Object.entries(cfgIn)) {
         if ((LEGACY_LAMBDA_CONFIG_KEYS as readonly string[]).includes(k)) {
           dropped.push(`Lambda.LambdaConfig.${k}`);
-        } else if ((NUMERIC_LAMBDA_CONFIG_KEYS as readonly string[]).includes(k) && typeof v === "string" && NUMERIC.test(v)) {
+        } else if (
+          (NUMERIC_LAMBDA_CONFIG_KEYS as readonly string[]).includes(k) &&
+          typeof v === "string" &&
+          NUMERIC.test(v)
+        ) {
           cfg[k] = Number(v);
           note(`Lambda.LambdaConfig.${k} "${v}" → ${Number(v)}`, `${k} "${v}"→${Number(v)}`);
         } else cfg[k] = v;
@@ -114,7 +121,9 @@ export function convertLegacyBlueprint(raw: unknown): ImportOutcome {
     if (typeof lambdaIn.PostHandler === "string") {
       const post = lambdaIn.PostHandler;
       if (!isLegacyPostHandler(post)) {
-        protocolProblems.push(`Lambda.PostHandler = ${show(post)}: no post-processing protocol of this project implements it`);
+        protocolProblems.push(
+          `Lambda.PostHandler = ${show(post)}: no post-processing protocol of this project implements it`,
+        );
       } else {
         // The legacy file does not say which step follows; chaining blindly would resubmit into this bucket.
         note(
@@ -141,32 +150,51 @@ export function convertLegacyBlueprint(raw: unknown): ImportOutcome {
       const copy: Json = {};
       for (const [k, v] of Object.entries(a)) {
         if ((LEGACY_AFFILIATE_KEYS as readonly string[]).includes(k)) legacyAffiliateKeys++;
-        else if (k === "ContactEmail" && typeof v === "string" && !EMAIL.test(v.trim())) notEmails.push(`UXData.Affiliates[${i}]`);
+        else if (k === "ContactEmail" && typeof v === "string" && !EMAIL.test(v.trim()))
+          notEmails.push(`UXData.Affiliates[${i}]`);
         else copy[k] = v;
       }
       return copy;
     });
-    if (legacyAffiliateKeys > 0) dropped.push(`UXData.Affiliates[].{${LEGACY_AFFILIATE_KEYS.join(",")}} (${legacyAffiliateKeys}x)`);
+    if (legacyAffiliateKeys > 0)
+      dropped.push(`UXData.Affiliates[].{${LEGACY_AFFILIATE_KEYS.join(",")}} (${legacyAffiliateKeys}x)`);
     if (notEmails.length > 0) {
-      note(`ContactEmail dropped where it is not an e-mail address: ${notEmails.join(", ")}`, `${notEmails.length} non-e-mail ContactEmail dropped`);
+      note(
+        `ContactEmail dropped where it is not an e-mail address: ${notEmails.join(", ")}`,
+        `${notEmails.length} non-e-mail ContactEmail dropped`,
+      );
     }
     out.UXData = { ...ux, Affiliates: affiliates };
   } else if ("UXData" in raw) out.UXData = ux;
 
-  if (dropped.length > 0) note(`legacy keys dropped (the utils stack or this project provides them): ${dropped.join(", ")}`, `${dropped.length} legacy keys dropped`);
+  if (dropped.length > 0)
+    note(
+      `legacy keys dropped (the utils stack or this project provides them): ${dropped.join(", ")}`,
+      `${dropped.length} legacy keys dropped`,
+    );
   const ordered = orderKeys(out);
   const result = validateBlueprint(ordered);
-  const issues = result.ok ? [] : result.issues.filter((i) => !(protocolProblems.length > 0 && (i.path === "Lambda.Protocol" || i.path === "Lambda.LambdaConfig.COMMAND")));
+  const issues = result.ok
+    ? []
+    : result.issues.filter(
+        (i) =>
+          !(protocolProblems.length > 0 && (i.path === "Lambda.Protocol" || i.path === "Lambda.LambdaConfig.COMMAND")),
+      );
   const placeholders = issues.filter(isPlaceholder);
   const describe = (i: BlueprintIssue) => `${i.path} = ${show(i.value)} (expected ${i.expected})`;
   if (placeholders.length > 0) {
     return {
       kind: "template",
       notes,
-      problems: [...placeholders.map((i) => `${i.path} = ${show(i.value)} is a placeholder`), ...issues.filter((i) => !isPlaceholder(i)).map(describe), ...protocolProblems],
+      problems: [
+        ...placeholders.map((i) => `${i.path} = ${show(i.value)} is a placeholder`),
+        ...issues.filter((i) => !isPlaceholder(i)).map(describe),
+        ...protocolProblems,
+      ],
     };
   }
-  if (protocolProblems.length > 0) return { kind: "protocol", notes, problems: [...protocolProblems, ...issues.map(describe)] };
+  if (protocolProblems.length > 0)
+    return { kind: "protocol", notes, problems: [...protocolProblems, ...issues.map(describe)] };
   if (issues.length > 0) return { kind: "invalid", notes, problems: issues.map(describe) };
   return { kind: "converted", blueprint: ordered, notes, problems: [] };
 }
@@ -186,7 +214,10 @@ export function summarize(outcome: ImportOutcome): string {
     case "converted":
       return outcome.notes.map((n) => n.brief).join("; ");
     case "template":
-      return `template with placeholder values: ${outcome.problems.filter((p) => p.endsWith("is a placeholder")).map((p) => p.split(" = ")[0]).join(", ")}`;
+      return `template with placeholder values: ${outcome.problems
+        .filter((p) => p.endsWith("is a placeholder"))
+        .map((p) => p.split(" = ")[0])
+        .join(", ")}`;
     case "protocol":
       return `needs a protocol this project does not carry: ${outcome.problems.join("; ")}`;
     case "invalid":

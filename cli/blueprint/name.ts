@@ -12,7 +12,8 @@ export function blueprintNameProblem(name: string): string | undefined {
     const bad = [...new Set(name.replace(/[a-z0-9-]/g, ""))].map((c) => JSON.stringify(c)).join(" ");
     return `"${name}" contains ${bad}; use lowercase letters, digits and "-" only`;
   }
-  if (!BUCKET_NAME.test(name)) return `"${name}" must start and end with a letter or digit (and not use an S3-reserved prefix or suffix)`;
+  if (!BUCKET_NAME.test(name))
+    return `"${name}" must start and end with a letter or digit (and not use an S3-reserved prefix or suffix)`;
   return undefined;
 }
 

@@ -72,7 +72,7 @@ function exampleConfig(): string {
     "",
     "# NeuroCAAS parameters",
     "# __duration__: maximum expected run time in minutes (default 60). Setting it makes the job",
-    "# eligible for a cheaper spot (\"NeuroCAAS Save\") run that stops when the time is up.",
+    '# eligible for a cheaper spot ("NeuroCAAS Save") run that stops when the time is up.',
     "__duration__: 60",
     "# __dataset_size__: GB added to the machine image's root volume for large datasets (default 0).",
     "__dataset_size__: 0",

@@ -1,5 +1,10 @@
 import type { Command } from "commander";
-import { addConnectionOptions, clientFromConnection, endpointFromConnection, type ConnectionArgs } from "../user/connection";
+import {
+  addConnectionOptions,
+  clientFromConnection,
+  endpointFromConnection,
+  type ConnectionArgs,
+} from "../user/connection";
 import { withS3Errors } from "../user/errors";
 import { requestCancel, waitForCancel } from "../user/cancel-job";
 import { validateJobId } from "../../model/job-id";
@@ -18,7 +23,9 @@ export function register(program: Command): void {
     addTimeoutOption(
       program
         .command("cancel")
-        .description("cancel one of your group's jobs (queued or running): its IAEs are terminated, its datasets say CANCELLED. Exit status 0 cancelled, 1 rejected (unknown job, another group's, already finished) or not confirmed in time")
+        .description(
+          "cancel one of your group's jobs (queued or running): its IAEs are terminated, its datasets say CANCELLED. Exit status 0 cancelled, 1 rejected (unknown job, another group's, already finished) or not confirmed in time",
+        )
         .requiredOption("--bucket <bucket>", "analysis bucket")
         .requiredOption("--group <group>", "your group folder")
         .requiredOption("--job <id>", "job id (the submit file's timestamp)")
@@ -37,7 +44,10 @@ export function register(program: Command): void {
       const outcome = await waitForCancel(client, ref, request, { timeoutMs: timeout });
       if (outcome.kind === "cancelled") process.stdout.write(`job ${ref.job} cancelled\n`);
       else if (outcome.kind === "rejected") throw new Error(`cancel of job ${ref.job} rejected: ${outcome.reason}`);
-      else throw new Error(`the platform has not confirmed the cancel of job ${ref.job} yet; check with: neurocaas status --bucket ${ref.bucket} --group ${ref.group} --job ${ref.job}`);
+      else
+        throw new Error(
+          `the platform has not confirmed the cancel of job ${ref.job} yet; check with: neurocaas status --bucket ${ref.bucket} --group ${ref.group} --job ${ref.job}`,
+        );
     });
   });
 }

@@ -18,7 +18,8 @@ export function register(program: Command): void {
     .option("--timeout <seconds>", "give up when the job takes longer", "300")
     .action(async (opts: DemoOptions) => {
       const timeout = Number(opts.timeout);
-      if (!Number.isFinite(timeout) || timeout <= 0) throw new Error(`--timeout: expected a positive number of seconds, got "${opts.timeout}"`);
+      if (!Number.isFinite(timeout) || timeout <= 0)
+        throw new Error(`--timeout: expected a positive number of seconds, got "${opts.timeout}"`);
       const result = await runDemo({
         repoRoot: REPO_ROOT,
         handlers: protocolHandlers,

@@ -8,7 +8,13 @@ import { DEFAULT_STACK_FILE } from "../../local/stack";
 import { protocolHandlers, fallbackHourlyPrice } from "../../local/protocol-handlers";
 import { networkErrorCode } from "../user/errors";
 import { parseAllowedOrigins } from "../../local/browser-guard";
-import { ADMIN_KEY_ENV, ADMIN_PROFILE, adminCredentialsFromEnv, validateCredentials, type Credentials } from "../../local/keys";
+import {
+  ADMIN_KEY_ENV,
+  ADMIN_PROFILE,
+  adminCredentialsFromEnv,
+  validateCredentials,
+  type Credentials,
+} from "../../local/keys";
 import { isLoopbackHost } from "../../protocols/s3-client";
 import { IAE_ISOLATION_MODES, type IaeIsolationMode } from "../../local/iae-sandbox";
 
@@ -33,8 +39,12 @@ interface LocalOptions {
 /** The admin key from --access-key/--secret-key, else from the environment, else undefined (the data dir's). */
 function adminCredentials(opts: LocalOptions): Credentials | undefined {
   if (opts.accessKey === undefined && opts.secretKey === undefined) return adminCredentialsFromEnv();
-  if (opts.accessKey === undefined || opts.secretKey === undefined) throw new Error("--access-key and --secret-key go together (or set neither: the data dir's admin key is used)");
-  return validateCredentials({ accessKeyId: opts.accessKey, secretAccessKey: opts.secretKey }, "--access-key/--secret-key");
+  if (opts.accessKey === undefined || opts.secretKey === undefined)
+    throw new Error("--access-key and --secret-key go together (or set neither: the data dir's admin key is used)");
+  return validateCredentials(
+    { accessKeyId: opts.accessKey, secretAccessKey: opts.secretKey },
+    "--access-key/--secret-key",
+  );
 }
 
 function parsePort(text: string): number {
@@ -44,7 +54,8 @@ function parsePort(text: string): number {
 }
 
 function parseIsolation(text: string): IaeIsolationMode {
-  if (!(IAE_ISOLATION_MODES as readonly string[]).includes(text)) throw new Error(`--iae-isolation: expected one of ${IAE_ISOLATION_MODES.join(", ")}, got "${text}"`);
+  if (!(IAE_ISOLATION_MODES as readonly string[]).includes(text))
+    throw new Error(`--iae-isolation: expected one of ${IAE_ISOLATION_MODES.join(", ")}, got "${text}"`);
   return text as IaeIsolationMode;
 }
 
@@ -66,8 +77,10 @@ export function listenErrorMessage(err: unknown, host: string, port: number): st
   if (code === "EADDRINUSE") {
     return `port ${port} on ${host} is already in use (another \`neurocaas local\`?): pick a free one with --port PORT (e.g. --port ${port === 4566 ? 4567 : port + 1}), or --port 0 for any free port; the endpoint to use is printed when ready`;
   }
-  if (code === "EACCES") return `not allowed to listen on port ${port} of ${host} (ports below 1024 need privileges): pick another with --port PORT`;
-  if (code === "EADDRNOTAVAIL") return `${host} is not an address of this machine: pass --host 127.0.0.1 (or another local interface)`;
+  if (code === "EACCES")
+    return `not allowed to listen on port ${port} of ${host} (ports below 1024 need privileges): pick another with --port PORT`;
+  if (code === "EADDRNOTAVAIL")
+    return `${host} is not an address of this machine: pass --host 127.0.0.1 (or another local interface)`;
   return undefined;
 }
 
@@ -79,18 +92,41 @@ export function defaultMaxIaes(): number {
 export function register(program: Command): void {
   program
     .command("local")
-    .description("run NeuroCAAS on this machine: S3-compatible endpoint, job manager, monitor and IAEs as local processes")
+    .description(
+      "run NeuroCAAS on this machine: S3-compatible endpoint, job manager, monitor and IAEs as local processes",
+    )
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .option("--port <port>", "port of the S3 endpoint (0: any free port; the ready line names the endpoint)", "4566")
     .option("--data-dir <dir>", "where buckets and IAE state persist", ".neurocaas")
     .option("--stack-file <files...>", `analysis stack file(s) (default: ${DEFAULT_STACK_FILE} of this checkout)`)
-    .option("--seconds-per-minute <n>", "real seconds per __duration__ minute (lower it to test time limits quickly)", "60")
-    .option("--max-iaes <n>", "IAE processes running at once; more wait as pending (like capacity)", String(defaultMaxIaes()))
+    .option(
+      "--seconds-per-minute <n>",
+      "real seconds per __duration__ minute (lower it to test time limits quickly)",
+      "60",
+    )
+    .option(
+      "--max-iaes <n>",
+      "IAE processes running at once; more wait as pending (like capacity)",
+      String(defaultMaxIaes()),
+    )
     .option("--keep-sandboxes", "keep each IAE's sandbox directory after it terminates (debugging)")
-    .option("--access-key <id>", `admin access key id (default: $${ADMIN_KEY_ENV.accessKeyId}, else the one generated in the data dir)`)
-    .option("--secret-key <secret>", `admin secret key (default: $${ADMIN_KEY_ENV.secretAccessKey}, else the data dir's)`)
-    .option("--allow-origin <origins...>", "browser origins (e.g. http://localhost:3000) allowed to call the endpoint besides its own")
-    .option("--iae-isolation <mode>", "auto: a bubblewrap sandbox per IAE when it works here, else process groups (with a warning); sandbox: refuse to start without one; process-group: never sandbox", "auto")
+    .option(
+      "--access-key <id>",
+      `admin access key id (default: $${ADMIN_KEY_ENV.accessKeyId}, else the one generated in the data dir)`,
+    )
+    .option(
+      "--secret-key <secret>",
+      `admin secret key (default: $${ADMIN_KEY_ENV.secretAccessKey}, else the data dir's)`,
+    )
+    .option(
+      "--allow-origin <origins...>",
+      "browser origins (e.g. http://localhost:3000) allowed to call the endpoint besides its own",
+    )
+    .option(
+      "--iae-isolation <mode>",
+      "auto: a bubblewrap sandbox per IAE when it works here, else process groups (with a warning); sandbox: refuse to start without one; process-group: never sandbox",
+      "auto",
+    )
     .option("--quiet", "no operator log on stderr")
     .action(async (opts: LocalOptions) => {
       const port = parsePort(opts.port);
@@ -120,7 +156,8 @@ export function register(program: Command): void {
         const message = listenErrorMessage(err, opts.host, port);
         throw message === undefined ? err : new Error(message, { cause: err });
       });
-      for (const id of local.recovered) process.stderr.write(`IAE ${id} was running when the server last stopped: reported as interrupted\n`);
+      for (const id of local.recovered)
+        process.stderr.write(`IAE ${id} was running when the server last stopped: reported as interrupted\n`);
       if (!opts.quiet) {
         const users = local.keys.userNames();
         process.stderr.write(
@@ -130,10 +167,14 @@ export function register(program: Command): void {
         );
       }
       if (!opts.quiet) {
-        process.stderr.write(`Dashboard: open ${local.dashboardUrl} in a browser and sign in with one of these keys (a lab member's key shows only their groups).\n`);
+        process.stderr.write(
+          `Dashboard: open ${local.dashboardUrl} in a browser and sign in with one of these keys (a lab member's key shows only their groups).\n`,
+        );
       }
       // Build the dashboard now, so the first page load does not wait for it.
-      void buildDashboard().catch((err: unknown) => process.stderr.write(`dashboard: build failed: ${(err as Error).message}\n`));
+      void buildDashboard().catch((err: unknown) =>
+        process.stderr.write(`dashboard: build failed: ${(err as Error).message}\n`),
+      );
       process.stdout.write(`${readyLine(local)}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

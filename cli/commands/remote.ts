@@ -77,33 +77,57 @@ export function register(program: Command, deps: RemoteDeps = {}): void {
       .option("--key-name <name>", "SSH key pair (utils output keyName)")
       .option("--security-group <id>", "development security group (utils output devSecurityGroupId)")
       .option("--subnet <id>", "subnet (default: the default VPC's)"),
-  ).action(async (opts: CommonOptions & DevInfrastructureArgs & { amiid?: string; name?: string; description?: string; volumesize?: string; timeout: string }) => {
-    const infra = resolveDevInfrastructure(opts);
-    await launchDevInstance(context(opts), {
-      ami: opts.amiid,
-      name: opts.name,
-      description: opts.description,
-      volumeSize: opts.volumesize,
-      timeout: opts.timeout,
-      infra,
-    });
-  });
+  ).action(
+    async (
+      opts: CommonOptions &
+        DevInfrastructureArgs & {
+          amiid?: string;
+          name?: string;
+          description?: string;
+          volumesize?: string;
+          timeout: string;
+        },
+    ) => {
+      const infra = resolveDevInfrastructure(opts);
+      await launchDevInstance(context(opts), {
+        ami: opts.amiid,
+        name: opts.name,
+        description: opts.description,
+        volumeSize: opts.volumesize,
+        timeout: opts.timeout,
+        infra,
+      });
+    },
+  );
 
   common(
     remote
       .command("assign-instance")
-      .description("track an existing instance as a development instance, tag it like launch-devinstance (PriceTracking, Timeout, OwnerArn) and select it")
+      .description(
+        "track an existing instance as a development instance, tag it like launch-devinstance (PriceTracking, Timeout, OwnerArn) and select it",
+      )
       .requiredOption("-i, --instance <id>", "instance id")
       .option("-n, --name <name>", "a name to find the instance by")
       .option("-d, --description <text>", "what the instance is for")
-      .option("-t, --timeout <minutes>", "lifetime from now in minutes (Timeout tag, as launch-devinstance sets it)", "60"),
+      .option(
+        "-t, --timeout <minutes>",
+        "lifetime from now in minutes (Timeout tag, as launch-devinstance sets it)",
+        "60",
+      ),
   ).action(async (opts: CommonOptions & { instance: string; name?: string; description?: string; timeout: string }) => {
-    await assignInstance(context(opts), { instanceId: opts.instance, name: opts.name, description: opts.description, timeout: opts.timeout });
+    await assignInstance(context(opts), {
+      instanceId: opts.instance,
+      name: opts.name,
+      description: opts.description,
+      timeout: opts.timeout,
+    });
   });
 
-  common(remote.command("list-instances").description("list the development instances (* = selected)")).action(async (opts: CommonOptions) => {
-    await listInstances(context(opts));
-  });
+  common(remote.command("list-instances").description("list the development instances (* = selected)")).action(
+    async (opts: CommonOptions) => {
+      await listInstances(context(opts));
+    },
+  );
 
   common(
     remote
@@ -115,15 +139,17 @@ export function register(program: Command, deps: RemoteDeps = {}): void {
     selectDevInstance(context(opts), { id: opts.instance, name: opts.name });
   });
 
-  common(remote.command("get-ip").description("print the selected instance's IP address")).action(async (opts: CommonOptions) => {
-    await getIp(context(opts));
-  });
-
-  common(remote.command("get-lifetime").alias("get-timeout").description("minutes left before the instance's Timeout")).action(
+  common(remote.command("get-ip").description("print the selected instance's IP address")).action(
     async (opts: CommonOptions) => {
-      await getLifetime(context(opts));
+      await getIp(context(opts));
     },
   );
+
+  common(
+    remote.command("get-lifetime").alias("get-timeout").description("minutes left before the instance's Timeout"),
+  ).action(async (opts: CommonOptions) => {
+    await getLifetime(context(opts));
+  });
 
   common(
     remote
@@ -144,9 +170,11 @@ export function register(program: Command, deps: RemoteDeps = {}): void {
     await startDevInstance(context(opts), opts.timeout);
   });
 
-  common(remote.command("stop-devinstance").description("stop the selected instance")).action(async (opts: CommonOptions) => {
-    await stopDevInstance(context(opts));
-  });
+  common(remote.command("stop-devinstance").description("stop the selected instance")).action(
+    async (opts: CommonOptions) => {
+      await stopDevInstance(context(opts));
+    },
+  );
 
   common(
     remote
@@ -162,10 +190,17 @@ export function register(program: Command, deps: RemoteDeps = {}): void {
       .command("create-devami")
       .description("save the selected instance as a machine image and wait until it is available")
       .requiredOption("-n, --name <name>", "image name (unique in the account and region)")
-      .option("-t, --timeout <minutes>", "give up waiting after this many minutes (the image keeps being created)", String(DEFAULT_IMAGE_WAIT_MINUTES))
+      .option(
+        "-t, --timeout <minutes>",
+        "give up waiting after this many minutes (the image keeps being created)",
+        String(DEFAULT_IMAGE_WAIT_MINUTES),
+      )
       .option("--no-wait", "return once EC2 accepted the request"),
   ).action(async (opts: CommonOptions & { name: string; timeout: string; wait: boolean }) => {
-    await createDevAmi(context(opts), opts.name, { wait: opts.wait, timeoutMinutes: parsePositiveInteger(opts.timeout, "--timeout (minutes)") });
+    await createDevAmi(context(opts), opts.name, {
+      wait: opts.wait,
+      timeoutMinutes: parsePositiveInteger(opts.timeout, "--timeout (minutes)"),
+    });
   });
 
   common(

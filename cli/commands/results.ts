@@ -1,5 +1,10 @@
 import type { Command } from "commander";
-import { addConnectionOptions, clientFromConnection, endpointFromConnection, type ConnectionArgs } from "../user/connection";
+import {
+  addConnectionOptions,
+  clientFromConnection,
+  endpointFromConnection,
+  type ConnectionArgs,
+} from "../user/connection";
 import { withS3Errors } from "../user/errors";
 import { jobIsOver, jobIsUnknown, readJobState, waitForJob } from "../user/job-state";
 import { validateJobId } from "../../model/job-id";
@@ -20,7 +25,9 @@ export function register(program: Command): void {
     addTimeoutOption(
       program
         .command("results")
-        .description(`download a finished job's process_results/ and logs (exit status ${EXIT_JOB_STOPPED} when the job manager stopped the job: its logs are downloaded)`)
+        .description(
+          `download a finished job's process_results/ and logs (exit status ${EXIT_JOB_STOPPED} when the job manager stopped the job: its logs are downloaded)`,
+        )
         .requiredOption("--bucket <bucket>", "analysis bucket")
         .requiredOption("--group <group>", "your group folder")
         .requiredOption("--job <id>", "job id (the submit file's timestamp)")
@@ -36,10 +43,14 @@ export function register(program: Command): void {
     await withS3Errors({ client, bucket: opts.bucket, endpoint }, async () => {
       const state = opts.wait ? await waitForJob(client, ref, { timeoutMs: timeout }) : await readJobState(client, ref);
       if (jobIsUnknown(state)) {
-        throw new Error(`no job "${opts.job}" in s3://${opts.bucket}/${state.jobFolder}/: no certificate, status files or end.txt (check --job, --group and --bucket)`);
+        throw new Error(
+          `no job "${opts.job}" in s3://${opts.bucket}/${state.jobFolder}/: no certificate, status files or end.txt (check --job, --group and --bucket)`,
+        );
       }
       if (!jobIsOver(state)) {
-        throw new Error(`job ${opts.job} has not finished (no ${state.jobFolder}/process_results/end.txt); rerun with --wait to wait for it`);
+        throw new Error(
+          `job ${opts.job} has not finished (no ${state.jobFolder}/process_results/end.txt); rerun with --wait to wait for it`,
+        );
       }
       const res = await downloadResults(client, ref, opts.output, state.jobFolder);
       for (const f of res.files) process.stdout.write(`${f}\n`);

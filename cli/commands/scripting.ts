@@ -5,10 +5,14 @@ import { parseZip } from "../workflow/zip";
 
 /** `neurocaas scripting ...` — helpers for analysis scripts (SPEC §5). */
 export function register(program: Command): void {
-  const sc = program.command("scripting").description("helpers for analysis scripts: read config fields, unpack zip datasets");
+  const sc = program
+    .command("scripting")
+    .description("helpers for analysis scripts: read config fields, unpack zip datasets");
 
   sc.command("read-yaml")
-    .description("print one field of a YAML/JSON file as the original neurocaas-contrib did: mapping → Python json.dumps, list → items each followed by a space, other values → Python str() (True, None, 2.5)")
+    .description(
+      "print one field of a YAML/JSON file as the original neurocaas-contrib did: mapping → Python json.dumps, list → items each followed by a space, other values → Python str() (True, None, 2.5)",
+    )
     .requiredOption("-p, --path <file>", "YAML or JSON file")
     .requiredOption("-f, --field <field>", "field name (a dotted path reaches nested fields)")
     .option("-d, --default <value>", "printed when the field is missing")

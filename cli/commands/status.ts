@@ -1,5 +1,10 @@
 import type { Command } from "commander";
-import { addConnectionOptions, clientFromConnection, endpointFromConnection, type ConnectionArgs } from "../user/connection";
+import {
+  addConnectionOptions,
+  clientFromConnection,
+  endpointFromConnection,
+  type ConnectionArgs,
+} from "../user/connection";
 import { withS3Errors } from "../user/errors";
 import { formatJobState, jobIsUnknown, readJobState, waitForJob, type JobRef, type JobState } from "../user/job-state";
 import { validateJobId } from "../../model/job-id";
@@ -53,9 +58,13 @@ export function register(program: Command): void {
         ? await waitForJob(client, ref, { onPoll: opts.json ? undefined : watchPrinter(), timeoutMs: timeout })
         : await readJobState(client, ref);
       if (!opts.json && jobIsUnknown(state)) {
-        throw new Error(`no job "${opts.job}" in s3://${opts.bucket}/${state.jobFolder}/ (yet): no certificate, status files or end.txt`);
+        throw new Error(
+          `no job "${opts.job}" in s3://${opts.bucket}/${state.jobFolder}/ (yet): no certificate, status files or end.txt`,
+        );
       }
-      process.stdout.write(opts.json ? `${JSON.stringify(jobStateJson(ref, state), null, 2)}\n` : `${formatJobState(ref, state)}\n`);
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(jobStateJson(ref, state), null, 2)}\n` : `${formatJobState(ref, state)}\n`,
+      );
       if (state.rejected && !opts.json) process.stderr.write(`${stoppedMessage(ref, state)}\n`);
       if (opts.watch) process.exitCode = outcomeExitCode(state);
     });

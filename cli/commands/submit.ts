@@ -1,5 +1,10 @@
 import type { Command } from "commander";
-import { addConnectionOptions, clientFromConnection, endpointFromConnection, type ConnectionArgs } from "../user/connection";
+import {
+  addConnectionOptions,
+  clientFromConnection,
+  endpointFromConnection,
+  type ConnectionArgs,
+} from "../user/connection";
 import { withS3Errors } from "../user/errors";
 import { submitJob } from "../user/submit-job";
 import { formatJobState, waitForJob } from "../user/job-state";
@@ -21,7 +26,9 @@ export function register(program: Command): void {
     addTimeoutOption(
       program
         .command("submit")
-        .description(`upload data and config (or use existing keys) and start a job; prints the job id. With --watch, ${OUTCOME_HELP}`)
+        .description(
+          `upload data and config (or use existing keys) and start a job; prints the job id. With --watch, ${OUTCOME_HELP}`,
+        )
         .requiredOption("--bucket <bucket>", "analysis bucket")
         .requiredOption("--group <group>", "your group folder")
         .requiredOption("--data <paths...>", "local files/folders, keys under {group}/ or s3:// URIs (one IAE each)")
@@ -35,7 +42,15 @@ export function register(program: Command): void {
     const endpoint = endpointFromConnection(opts);
     const client = clientFromConnection(opts);
     await withS3Errors({ client, bucket: opts.bucket, endpoint }, async () => {
-      const job = await submitJob({ client, bucket: opts.bucket, group: opts.group, data: opts.data, config: opts.config, timestamp: opts.timestamp, progressStream: process.stderr });
+      const job = await submitJob({
+        client,
+        bucket: opts.bucket,
+        group: opts.group,
+        data: opts.data,
+        config: opts.config,
+        timestamp: opts.timestamp,
+        progressStream: process.stderr,
+      });
       process.stderr.write(`submitted s3://${opts.bucket}/${job.submitKey}\n`);
       process.stdout.write(`${job.jobId}\n`);
       if (!opts.watch) return;

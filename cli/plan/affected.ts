@@ -21,7 +21,12 @@ export interface StackTarget {
 const SHARED_PREFIXES = ["model/", "components/", "protocols/", "policies/"];
 /** Files every stack's preview depends on (what runs, with which dependencies, and how CI runs it). */
 export const SHARED_FILES = [
-  "index.ts", "Pulumi.yaml", "package.json", "package-lock.json", "tsconfig.json", ".github/workflows/preview.yml",
+  "index.ts",
+  "Pulumi.yaml",
+  "package.json",
+  "package-lock.json",
+  "tsconfig.json",
+  ".github/workflows/preview.yml",
 ];
 export const DEV_STACK = "dev";
 
@@ -45,7 +50,9 @@ export function allStackTargets(root: string): StackTarget[] {
 /** The config of a stack file; empty when it cannot be read (a deleted or broken file). */
 function configOf(root: string, t: StackTarget): Record<string, unknown> {
   try {
-    const doc = YAML.parse(fs.readFileSync(path.join(root, t.file), "utf8")) as { config?: Record<string, unknown> } | null;
+    const doc = YAML.parse(fs.readFileSync(path.join(root, t.file), "utf8")) as {
+      config?: Record<string, unknown>;
+    } | null;
     return doc?.config ?? {};
   } catch {
     return {};
@@ -54,15 +61,26 @@ function configOf(root: string, t: StackTarget): Record<string, unknown> {
 
 /** The utils stack an analysis stack reads (last part of `neurocaas:utilsStack`, default `utils`). */
 function utilsStackOf(config: Record<string, unknown>): string | undefined {
-  if (config["neurocaas:blueprint"] === undefined || config["neurocaas:deployUtils"] === true || config["neurocaas:deployUtils"] === "true") return undefined;
+  if (
+    config["neurocaas:blueprint"] === undefined ||
+    config["neurocaas:deployUtils"] === true ||
+    config["neurocaas:deployUtils"] === "true"
+  )
+    return undefined;
   const ref = typeof config["neurocaas:utilsStack"] === "string" ? config["neurocaas:utilsStack"] : "utils";
   return ref.split("/").pop();
 }
 
-export function affectedStacks(changed: readonly string[], targets: readonly StackTarget[], root?: string): StackTarget[] {
+export function affectedStacks(
+  changed: readonly string[],
+  targets: readonly StackTarget[],
+  root?: string,
+): StackTarget[] {
   const files = changed.map((f) => f.trim().replace(/^\.\//, "")).filter(Boolean);
   const shared = files.some((f) => SHARED_FILES.includes(f) || SHARED_PREFIXES.some((p) => f.startsWith(p)));
-  const touched = new Set(files.filter((f) => targets.some((t) => t.file === f)).map((f) => targets.find((t) => t.file === f)!.stack));
+  const touched = new Set(
+    files.filter((f) => targets.some((t) => t.file === f)).map((f) => targets.find((t) => t.file === f)!.stack),
+  );
   const readers = new Set<string>();
   if (root !== undefined) {
     for (const t of targets) {

@@ -36,7 +36,11 @@ const RENAME = "set neurocaas:bucketName to a free name (the PipelineName stays 
  * One HeadBucket per bucket, answered in words an administrator can act on. `resourceNames`: the
  * Pulumi resource name of each bucket (as `neurocaas plan` lists it), for the import command.
  */
-export async function checkBucketAvailability(client: S3Client, buckets: readonly string[], resourceNames: Readonly<Record<string, string>> = {}): Promise<BucketAvailability[]> {
+export async function checkBucketAvailability(
+  client: S3Client,
+  buckets: readonly string[],
+  resourceNames: Readonly<Record<string, string>> = {},
+): Promise<BucketAvailability[]> {
   const out: BucketAvailability[] = [];
   for (const bucket of buckets) {
     try {
@@ -50,8 +54,13 @@ export async function checkBucketAvailability(client: S3Client, buckets: readonl
       const code = statusOf(err);
       if (code === 404) out.push({ bucket, status: "available", message: `bucket ${bucket} is available` });
       else if (code === 403 || code === 301) {
-        out.push({ bucket, status: "taken", message: `bucket ${bucket} exists in another account${code === 301 ? " or region" : ""} (S3 answered ${code}): the first up would fail; ${RENAME}` });
-      } else out.push({ bucket, status: "unknown", message: `could not check bucket ${bucket}: ${(err as Error).message}` });
+        out.push({
+          bucket,
+          status: "taken",
+          message: `bucket ${bucket} exists in another account${code === 301 ? " or region" : ""} (S3 answered ${code}): the first up would fail; ${RENAME}`,
+        });
+      } else
+        out.push({ bucket, status: "unknown", message: `could not check bucket ${bucket}: ${(err as Error).message}` });
     }
   }
   return out;

@@ -1,8 +1,15 @@
 import Ajv from "ajv";
 import { UnknownValueError } from "@pulumi/policy";
 import type {
-  EnforcementLevel, Policies, PolicyPackConfig, PolicyProviderResource, PolicyResource, PolicyResourceOptions,
-  ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy,
+  EnforcementLevel,
+  Policies,
+  PolicyPackConfig,
+  PolicyProviderResource,
+  PolicyResource,
+  PolicyResourceOptions,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
 } from "@pulumi/policy";
 import type { RecordedResource } from "./record";
 
@@ -60,13 +67,19 @@ function isTypeOf(type: string, resourceClass: unknown): boolean {
 }
 
 /** Each policy's effective config: schema defaults, then the operator's values (validated). */
-export function resolvePolicyConfigs(policies: Policies, config: PolicyPackConfig = {}): Map<string, { level?: EnforcementLevel; values: Record<string, unknown> }> {
+export function resolvePolicyConfigs(
+  policies: Policies,
+  config: PolicyPackConfig = {},
+): Map<string, { level?: EnforcementLevel; values: Record<string, unknown> }> {
   const names = new Set(policies.map((p) => p.name));
   const unknown = Object.keys(config).filter((k) => k !== "all" && !names.has(k));
   if (unknown.length > 0) throw new PolicyConfigError(`policy config names unknown policies: ${unknown.join(", ")}`);
   const ajv = new Ajv({ allErrors: true, strict: false });
   const out = new Map<string, { level?: EnforcementLevel; values: Record<string, unknown> }>();
-  const allLevel = typeof config.all === "string" ? config.all : (config.all as { enforcementLevel?: EnforcementLevel } | undefined)?.enforcementLevel;
+  const allLevel =
+    typeof config.all === "string"
+      ? config.all
+      : (config.all as { enforcementLevel?: EnforcementLevel } | undefined)?.enforcementLevel;
   for (const p of policies) {
     const raw = config[p.name];
     const given: Record<string, unknown> = typeof raw === "string" ? { enforcementLevel: raw } : { ...(raw ?? {}) };
@@ -78,12 +91,21 @@ export function resolvePolicyConfigs(policies: Policies, config: PolicyPackConfi
     }
     Object.assign(values, given);
     if (p.configSchema) {
-      const validate = ajv.compile({ type: "object", properties: p.configSchema.properties, required: p.configSchema.required ?? [], additionalProperties: false });
+      const validate = ajv.compile({
+        type: "object",
+        properties: p.configSchema.properties,
+        required: p.configSchema.required ?? [],
+        additionalProperties: false,
+      });
       if (!validate(values)) {
-        throw new PolicyConfigError(`config of policy ${p.name}: ${(validate.errors ?? []).map((e) => `${e.instancePath || "(root)"} ${e.message}`).join("; ")}`);
+        throw new PolicyConfigError(
+          `config of policy ${p.name}: ${(validate.errors ?? []).map((e) => `${e.instancePath || "(root)"} ${e.message}`).join("; ")}`,
+        );
       }
     } else if (Object.keys(given).length > 0) {
-      throw new PolicyConfigError(`policy ${p.name} takes no config besides enforcementLevel (got ${Object.keys(given).join(", ")})`);
+      throw new PolicyConfigError(
+        `policy ${p.name} takes no config besides enforcementLevel (got ${Object.keys(given).join(", ")})`,
+      );
     }
     out.set(p.name, { ...(level ? { level } : {}), values });
   }
@@ -102,7 +124,11 @@ function optionsOf(r: RecordedResource): PolicyResourceOptions {
   };
 }
 
-function providerOf(r: RecordedResource, byUrn: Map<string, RecordedResource>, region?: string): PolicyProviderResource | undefined {
+function providerOf(
+  r: RecordedResource,
+  byUrn: Map<string, RecordedResource>,
+  region?: string,
+): PolicyProviderResource | undefined {
   if (r.provider) {
     const urn = r.provider.split("::").slice(0, -1).join("::");
     const p = byUrn.get(urn);
@@ -111,10 +137,17 @@ function providerOf(r: RecordedResource, byUrn: Map<string, RecordedResource>, r
   if (!r.custom) return undefined;
   const pkg = r.type.split(":")[0];
   // The engine's default provider for the package, configured from stack config.
-  return { type: `pulumi:providers:${pkg}`, props: pkg === "aws" && region ? { region } : {}, urn: `default_${pkg}`, name: "default" };
+  return {
+    type: `pulumi:providers:${pkg}`,
+    props: pkg === "aws" && region ? { region } : {},
+    urn: `default_${pkg}`,
+    name: "default",
+  };
 }
 
-export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations: Violation[]; results: PolicyResult[] }> {
+export async function evaluatePolicies(
+  args: EvaluateArgs,
+): Promise<{ violations: Violation[]; results: PolicyResult[] }> {
   const configs = resolvePolicyConfigs(args.policies, args.policyConfig);
   const stackTags = args.stackTags ?? new Map<string, string>();
   const byUrn = new Map(args.resources.map((r) => [r.urn, r]));
@@ -125,14 +158,24 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
   };
   // As the engine does: a policy that reads a value unknown until deployment is reported, advisory.
   const previewGap = (policy: string, r: RecordedResource | undefined, err: Error) => {
-    violations.push({ policy, enforcementLevel: "advisory", ...(r ? { urn: r.urn, name: r.name } : {}), message: `can't run policy ${policy} during preview: ${err.message}` });
+    violations.push({
+      policy,
+      enforcementLevel: "advisory",
+      ...(r ? { urn: r.urn, name: r.name } : {}),
+      message: `can't run policy ${policy} during preview: ${err.message}`,
+    });
   };
 
   for (const policy of args.policies) {
     const cfg = configs.get(policy.name)!;
     let level: EnforcementLevel = cfg.level ?? policy.enforcementLevel ?? args.packEnforcementLevel;
     if (level === "disabled") {
-      results.push({ policy: policy.name, enforcementLevel: level, kind: isStackPolicy(policy) ? "stack" : "resource", violations: 0 });
+      results.push({
+        policy: policy.name,
+        enforcementLevel: level,
+        kind: isStackPolicy(policy) ? "stack" : "resource",
+        violations: 0,
+      });
       continue;
     }
     if (level === "remediate") level = "mandatory";
@@ -143,7 +186,7 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
       violations.push({
         policy: policy.name,
         enforcementLevel: level,
-        ...(urn ?? target?.urn ? { urn: urn ?? target?.urn } : {}),
+        ...((urn ?? target?.urn) ? { urn: urn ?? target?.urn } : {}),
         ...(target ? { name: target.name } : {}),
         message,
       });
@@ -154,7 +197,13 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
       for (const r of args.resources) {
         const props = r.outputs;
         view.set(r.urn, {
-          type: r.type, props, urn: r.urn, name: r.name, opts: optionsOf(r), dependencies: [], propertyDependencies: {},
+          type: r.type,
+          props,
+          urn: r.urn,
+          name: r.name,
+          opts: optionsOf(r),
+          dependencies: [],
+          propertyDependencies: {},
           ...(providerOf(r, byUrn, args.region) ? { provider: providerOf(r, byUrn, args.region) } : {}),
           isType: (cls) => isTypeOf(r.type, cls),
           asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
@@ -169,10 +218,14 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
         }
       }
       try {
-        await policy.validateStack({ resources: [...view.values()], getConfig, stackTags, notApplicable }, report(undefined));
+        await policy.validateStack(
+          { resources: [...view.values()], getConfig, stackTags, notApplicable },
+          report(undefined),
+        );
       } catch (err) {
         if (err instanceof UnknownValueError) previewGap(policy.name, undefined, err as Error);
-        else if (!(err instanceof NotApplicable)) throw new Error(`policy ${policy.name} failed: ${(err as Error).message}`, { cause: err });
+        else if (!(err instanceof NotApplicable))
+          throw new Error(`policy ${policy.name} failed: ${(err as Error).message}`, { cause: err });
       }
     } else {
       const validations = [(policy as ResourceValidationPolicy).validateResource ?? []].flat();
@@ -180,10 +233,16 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
         for (const validate of validations) {
           const provider = providerOf(r, byUrn, args.region);
           const vargs: ResourceValidationArgs = {
-            type: r.type, props: r.inputs, urn: r.urn, name: r.name, opts: optionsOf(r), stackTags,
+            type: r.type,
+            props: r.inputs,
+            urn: r.urn,
+            name: r.name,
+            opts: optionsOf(r),
+            stackTags,
             ...(provider ? { provider } : {}),
             isType: (cls) => isTypeOf(r.type, cls),
-            asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? r.inputs : undefined)) as ResourceValidationArgs["asType"],
+            asType: ((cls: unknown) =>
+              isTypeOf(r.type, cls) ? r.inputs : undefined) as ResourceValidationArgs["asType"],
             getConfig,
             notApplicable,
           };
@@ -191,12 +250,18 @@ export async function evaluatePolicies(args: EvaluateArgs): Promise<{ violations
             await validate(vargs, report(r));
           } catch (err) {
             if (err instanceof UnknownValueError) previewGap(policy.name, r, err as Error);
-            else if (!(err instanceof NotApplicable)) throw new Error(`policy ${policy.name} failed on ${r.urn}: ${(err as Error).message}`, { cause: err });
+            else if (!(err instanceof NotApplicable))
+              throw new Error(`policy ${policy.name} failed on ${r.urn}: ${(err as Error).message}`, { cause: err });
           }
         }
       }
     }
-    results.push({ policy: policy.name, enforcementLevel: level, kind: isStackPolicy(policy) ? "stack" : "resource", violations: violations.length - before });
+    results.push({
+      policy: policy.name,
+      enforcementLevel: level,
+      kind: isStackPolicy(policy) ? "stack" : "resource",
+      violations: violations.length - before,
+    });
   }
   return { violations, results };
 }

@@ -8,7 +8,14 @@ import type { RecordedResource } from "./record";
  * simulators, access analyzers) evaluate exactly what would be deployed.
  */
 
-type IamDocumentKind = "role inline policy" | "group inline policy" | "user inline policy" | "managed policy" | "bucket policy" | "trust policy" | "aws managed policy";
+type IamDocumentKind =
+  | "role inline policy"
+  | "group inline policy"
+  | "user inline policy"
+  | "managed policy"
+  | "bucket policy"
+  | "trust policy"
+  | "aws managed policy";
 
 export interface IamDocument {
   readonly kind: IamDocumentKind;
@@ -36,13 +43,20 @@ function parsed(doc: unknown): unknown {
 const carrier = (r: RecordedResource) => ({ type: r.type, name: r.name, urn: r.urn });
 
 const ATTACHMENTS: readonly [Parameters<typeof isKind>[1], string][] = [
-  ["rolePolicyAttachment", "role"], ["groupPolicyAttachment", "group"], ["userPolicyAttachment", "user"],
+  ["rolePolicyAttachment", "role"],
+  ["groupPolicyAttachment", "group"],
+  ["userPolicyAttachment", "user"],
 ];
 
 export function iamDocuments(recorded: readonly RecordedResource[]): IamDocument[] {
   const resources = recorded.filter((r) => r.custom);
   // Managed policies declared in the stack, by ARN: who attaches them.
-  const managedArns = new Set(resources.filter((r) => isKind(r.type, "managedPolicy")).map((r) => str(r.outputs, "arn")).filter((a): a is string => !!a));
+  const managedArns = new Set(
+    resources
+      .filter((r) => isKind(r.type, "managedPolicy"))
+      .map((r) => str(r.outputs, "arn"))
+      .filter((a): a is string => !!a),
+  );
   const attachedTo = new Map<string, string[]>();
   const attach = (arn: string, principal: string) => attachedTo.set(arn, [...(attachedTo.get(arn) ?? []), principal]);
   for (const r of resources) {
@@ -51,7 +65,8 @@ export function iamDocuments(recorded: readonly RecordedResource[]): IamDocument
     const name = kind ? str(r.outputs, kind[1]) : undefined;
     if (kind && arn && name && managedArns.has(arn)) attach(arn, `${kind[1]}:${name}`);
     if (isKind(r.type, "role")) {
-      for (const m of Array.isArray(r.outputs.managedPolicyArns) ? r.outputs.managedPolicyArns : []) if (typeof m === "string" && managedArns.has(m)) attach(m, `role:${str(r.outputs, "name")}`);
+      for (const m of Array.isArray(r.outputs.managedPolicyArns) ? r.outputs.managedPolicyArns : [])
+        if (typeof m === "string" && managedArns.has(m)) attach(m, `role:${str(r.outputs, "name")}`);
     }
   }
   const out: IamDocument[] = [];
@@ -59,23 +74,39 @@ export function iamDocuments(recorded: readonly RecordedResource[]): IamDocument
     const p = r.outputs;
     const inline = (kind: IamDocumentKind, who: string) => {
       const name = str(p, who);
-      for (const { doc } of rawDocumentsOf(r.type, p)) out.push({ kind, resource: carrier(r), appliesTo: name ? [`${who}:${name}`] : [], document: parsed(doc) });
+      for (const { doc } of rawDocumentsOf(r.type, p))
+        out.push({ kind, resource: carrier(r), appliesTo: name ? [`${who}:${name}`] : [], document: parsed(doc) });
     };
     if (isKind(r.type, "rolePolicy")) inline("role inline policy", "role");
     else if (isKind(r.type, "groupPolicy")) inline("group inline policy", "group");
     else if (isKind(r.type, "userPolicy")) inline("user inline policy", "user");
     else if (isKind(r.type, "managedPolicy")) {
       const arn = str(p, "arn");
-      out.push({ kind: "managed policy", resource: carrier(r), appliesTo: arn ? attachedTo.get(arn) ?? [] : [], document: parsed(p.policy), ...(arn ? { policyArn: arn } : {}) });
+      out.push({
+        kind: "managed policy",
+        resource: carrier(r),
+        appliesTo: arn ? (attachedTo.get(arn) ?? []) : [],
+        document: parsed(p.policy),
+        ...(arn ? { policyArn: arn } : {}),
+      });
     } else if (isKind(r.type, "bucketPolicy") || isKind(r.type, "bucket")) {
-      for (const { doc } of rawDocumentsOf(r.type, p)) out.push({ kind: "bucket policy", resource: carrier(r), appliesTo: [`bucket:${str(p, "bucket") ?? r.name}`], document: parsed(doc) });
+      for (const { doc } of rawDocumentsOf(r.type, p))
+        out.push({
+          kind: "bucket policy",
+          resource: carrier(r),
+          appliesTo: [`bucket:${str(p, "bucket") ?? r.name}`],
+          document: parsed(doc),
+        });
     } else if (isKind(r.type, "role")) {
       const name = str(p, "name");
       const who = name ? [`role:${name}`] : [];
-      if (p.assumeRolePolicy !== undefined) out.push({ kind: "trust policy", resource: carrier(r), appliesTo: who, document: parsed(p.assumeRolePolicy) });
-      for (const { doc } of rawDocumentsOf(r.type, p)) out.push({ kind: "role inline policy", resource: carrier(r), appliesTo: who, document: parsed(doc) });
+      if (p.assumeRolePolicy !== undefined)
+        out.push({ kind: "trust policy", resource: carrier(r), appliesTo: who, document: parsed(p.assumeRolePolicy) });
+      for (const { doc } of rawDocumentsOf(r.type, p))
+        out.push({ kind: "role inline policy", resource: carrier(r), appliesTo: who, document: parsed(doc) });
       for (const m of Array.isArray(p.managedPolicyArns) ? p.managedPolicyArns : []) {
-        if (typeof m === "string" && !managedArns.has(m)) out.push({ kind: "aws managed policy", resource: carrier(r), appliesTo: who, policyArn: m });
+        if (typeof m === "string" && !managedArns.has(m))
+          out.push({ kind: "aws managed policy", resource: carrier(r), appliesTo: who, policyArn: m });
       }
     }
   }
@@ -85,7 +116,12 @@ export function iamDocuments(recorded: readonly RecordedResource[]): IamDocument
     if (arn && !managedArns.has(arn)) {
       const who = ATTACHMENTS.find(([k]) => isKind(r.type, k))![1];
       const name = str(r.outputs, who);
-      out.push({ kind: "aws managed policy", resource: carrier(r), appliesTo: name ? [`${who}:${name}`] : [], policyArn: arn });
+      out.push({
+        kind: "aws managed policy",
+        resource: carrier(r),
+        appliesTo: name ? [`${who}:${name}`] : [],
+        policyArn: arn,
+      });
     }
   }
   return out;

@@ -34,11 +34,24 @@ const NAME_PROPERTY: Record<string, string> = {
 };
 
 const NAMED_TYPES = [
-  "aws:iam/role:Role", "aws:iam/policy:Policy", "aws:iam/group:Group", "aws:iam/user:User", "aws:iam/instanceProfile:InstanceProfile",
-  "aws:iam/rolePolicy:RolePolicy", "aws:iam/groupPolicy:GroupPolicy", "aws:iam/userPolicy:UserPolicy",
-  "aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/eventRule:EventRule",
-  "aws:sqs/queue:Queue", "aws:sns/topic:Topic", "aws:ec2/securityGroup:SecurityGroup", "aws:ssm/parameter:Parameter",
-  "aws:scheduler/schedule:Schedule", "aws:iam/groupMembership:GroupMembership", "aws:iam/policyAttachment:PolicyAttachment",
+  "aws:iam/role:Role",
+  "aws:iam/policy:Policy",
+  "aws:iam/group:Group",
+  "aws:iam/user:User",
+  "aws:iam/instanceProfile:InstanceProfile",
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/groupPolicy:GroupPolicy",
+  "aws:iam/userPolicy:UserPolicy",
+  "aws:lambda/function:Function",
+  "aws:cloudwatch/logGroup:LogGroup",
+  "aws:cloudwatch/eventRule:EventRule",
+  "aws:sqs/queue:Queue",
+  "aws:sns/topic:Topic",
+  "aws:ec2/securityGroup:SecurityGroup",
+  "aws:ssm/parameter:Parameter",
+  "aws:scheduler/schedule:Schedule",
+  "aws:iam/groupMembership:GroupMembership",
+  "aws:iam/policyAttachment:PolicyAttachment",
 ];
 
 export function physicalName(type: string, name: string, inputs: State): string {
@@ -51,7 +64,12 @@ export function physicalName(type: string, name: string, inputs: State): string 
 }
 
 /** Outputs AWS computes for a resource, on top of its inputs. */
-export function computedOutputs(type: string, name: string, inputs: State, acct: MockAccountArgs): { id: string; state: State } {
+export function computedOutputs(
+  type: string,
+  name: string,
+  inputs: State,
+  acct: MockAccountArgs,
+): { id: string; state: State } {
   const { accountId: a, region: r } = acct;
   const phys = physicalName(type, name, inputs);
   const named = (key: string) => ({ [key]: phys });
@@ -60,22 +78,62 @@ export function computedOutputs(type: string, name: string, inputs: State, acct:
     case "aws:s3/bucketV2:BucketV2":
       return {
         id: phys,
-        state: { ...named("bucket"), arn: `arn:aws:s3:::${phys}`, bucketDomainName: `${phys}.s3.amazonaws.com`, bucketRegionalDomainName: `${phys}.s3.${r}.amazonaws.com`, region: inputs.region ?? r },
+        state: {
+          ...named("bucket"),
+          arn: `arn:aws:s3:::${phys}`,
+          bucketDomainName: `${phys}.s3.amazonaws.com`,
+          bucketRegionalDomainName: `${phys}.s3.${r}.amazonaws.com`,
+          region: inputs.region ?? r,
+        },
       };
     case "aws:iam/role:Role":
-      return { id: phys, state: { ...named("name"), arn: `arn:aws:iam::${a}:role${inputs.path ?? "/"}${phys}`, uniqueId: `AROA${hex(phys, 17).toUpperCase()}` } };
+      return {
+        id: phys,
+        state: {
+          ...named("name"),
+          arn: `arn:aws:iam::${a}:role${inputs.path ?? "/"}${phys}`,
+          uniqueId: `AROA${hex(phys, 17).toUpperCase()}`,
+        },
+      };
     case "aws:iam/policy:Policy": {
       const arn = `arn:aws:iam::${a}:policy${inputs.path ?? "/"}${phys}`;
-      return { id: arn, state: { ...named("name"), arn, policyId: `ANPA${hex(phys, 17).toUpperCase()}`, attachmentCount: 0 } };
+      return {
+        id: arn,
+        state: { ...named("name"), arn, policyId: `ANPA${hex(phys, 17).toUpperCase()}`, attachmentCount: 0 },
+      };
     }
     case "aws:iam/group:Group":
-      return { id: phys, state: { ...named("name"), arn: `arn:aws:iam::${a}:group${inputs.path ?? "/"}${phys}`, uniqueId: `AGPA${hex(phys, 17).toUpperCase()}` } };
+      return {
+        id: phys,
+        state: {
+          ...named("name"),
+          arn: `arn:aws:iam::${a}:group${inputs.path ?? "/"}${phys}`,
+          uniqueId: `AGPA${hex(phys, 17).toUpperCase()}`,
+        },
+      };
     case "aws:iam/user:User":
-      return { id: phys, state: { ...named("name"), arn: `arn:aws:iam::${a}:user${inputs.path ?? "/"}${phys}`, uniqueId: `AIDA${hex(phys, 17).toUpperCase()}` } };
+      return {
+        id: phys,
+        state: {
+          ...named("name"),
+          arn: `arn:aws:iam::${a}:user${inputs.path ?? "/"}${phys}`,
+          uniqueId: `AIDA${hex(phys, 17).toUpperCase()}`,
+        },
+      };
     case "aws:iam/instanceProfile:InstanceProfile":
-      return { id: phys, state: { ...named("name"), arn: `arn:aws:iam::${a}:instance-profile${inputs.path ?? "/"}${phys}`, uniqueId: `AIPA${hex(phys, 17).toUpperCase()}` } };
+      return {
+        id: phys,
+        state: {
+          ...named("name"),
+          arn: `arn:aws:iam::${a}:instance-profile${inputs.path ?? "/"}${phys}`,
+          uniqueId: `AIPA${hex(phys, 17).toUpperCase()}`,
+        },
+      };
     case "aws:iam/accessKey:AccessKey":
-      return { id: `AKIA${hex(name, 16).toUpperCase()}`, state: { secret: `mock-secret-${hex(name, 20)}`, status: "Active" } };
+      return {
+        id: `AKIA${hex(name, 16).toUpperCase()}`,
+        state: { secret: `mock-secret-${hex(name, 20)}`, status: "Active" },
+      };
     case "aws:iam/userLoginProfile:UserLoginProfile":
       return { id: String(inputs.user ?? name), state: { password: `mock-password-${hex(name, 12)}` } };
     case "aws:lambda/function:Function": {
@@ -83,18 +141,35 @@ export function computedOutputs(type: string, name: string, inputs: State, acct:
       return {
         id: phys,
         state: {
-          ...named("name"), arn, qualifiedArn: `${arn}:$LATEST`, version: "$LATEST",
+          ...named("name"),
+          arn,
+          qualifiedArn: `${arn}:$LATEST`,
+          version: "$LATEST",
           invokeArn: `arn:aws:apigateway:${r}:lambda:path/2015-03-31/functions/${arn}/invocations`,
         },
       };
     }
     case "aws:cloudfront/distribution:Distribution": {
       const id = `E${hex(name, 13).toUpperCase()}`;
-      return { id, state: { arn: `arn:aws:cloudfront::${a}:distribution/${id}`, domainName: `d${hex(name, 13)}.cloudfront.net`, hostedZoneId: "Z2FDTNDATAQYW2", status: "Deployed" } };
+      return {
+        id,
+        state: {
+          arn: `arn:aws:cloudfront::${a}:distribution/${id}`,
+          domainName: `d${hex(name, 13)}.cloudfront.net`,
+          hostedZoneId: "Z2FDTNDATAQYW2",
+          status: "Deployed",
+        },
+      };
     }
     case "aws:cognito/userPool:UserPool": {
       const id = `${r}_${hex(name, 9)}`;
-      return { id, state: { arn: `arn:aws:cognito-idp:${r}:${a}:userpool/${id}`, endpoint: `cognito-idp.${r}.amazonaws.com/${id}` } };
+      return {
+        id,
+        state: {
+          arn: `arn:aws:cognito-idp:${r}:${a}:userpool/${id}`,
+          endpoint: `cognito-idp.${r}.amazonaws.com/${id}`,
+        },
+      };
     }
     case "aws:cognito/userPoolClient:UserPoolClient":
       return { id: hex(name, 26), state: {} };
@@ -110,25 +185,64 @@ export function computedOutputs(type: string, name: string, inputs: State, acct:
     case "aws:cloudwatch/eventRule:EventRule":
       return { id: phys, state: { ...named("name"), arn: `arn:aws:events:${r}:${a}:rule/${phys}` } };
     case "aws:cloudwatch/eventTarget:EventTarget":
-      return { id: `${inputs.rule}-${inputs.targetId ?? hex(name, 8)}`, state: { targetId: inputs.targetId ?? hex(name, 8) } };
+      return {
+        id: `${inputs.rule}-${inputs.targetId ?? hex(name, 8)}`,
+        state: { targetId: inputs.targetId ?? hex(name, 8) },
+      };
     case "aws:sqs/queue:Queue":
-      return { id: `https://sqs.${r}.amazonaws.com/${a}/${phys}`, state: { ...named("name"), arn: `arn:aws:sqs:${r}:${a}:${phys}`, url: `https://sqs.${r}.amazonaws.com/${a}/${phys}` } };
+      return {
+        id: `https://sqs.${r}.amazonaws.com/${a}/${phys}`,
+        state: {
+          ...named("name"),
+          arn: `arn:aws:sqs:${r}:${a}:${phys}`,
+          url: `https://sqs.${r}.amazonaws.com/${a}/${phys}`,
+        },
+      };
     case "aws:sns/topic:Topic":
       return { id: `arn:aws:sns:${r}:${a}:${phys}`, state: { ...named("name"), arn: `arn:aws:sns:${r}:${a}:${phys}` } };
     case "aws:ec2/securityGroup:SecurityGroup": {
       const id = `sg-${hex(name, 17)}`;
-      return { id, state: { ...named("name"), arn: `arn:aws:ec2:${r}:${a}:security-group/${id}`, ownerId: a, vpcId: inputs.vpcId ?? `vpc-${hex("default-vpc", 17)}` } };
+      return {
+        id,
+        state: {
+          ...named("name"),
+          arn: `arn:aws:ec2:${r}:${a}:security-group/${id}`,
+          ownerId: a,
+          vpcId: inputs.vpcId ?? `vpc-${hex("default-vpc", 17)}`,
+        },
+      };
     }
     case "aws:ec2/keyPair:KeyPair":
-      return { id: phys, state: { ...named("keyName"), arn: `arn:aws:ec2:${r}:${a}:key-pair/${phys}`, keyPairId: `key-${hex(name, 17)}`, fingerprint: hex(name, 32) } };
+      return {
+        id: phys,
+        state: {
+          ...named("keyName"),
+          arn: `arn:aws:ec2:${r}:${a}:key-pair/${phys}`,
+          keyPairId: `key-${hex(name, 17)}`,
+          fingerprint: hex(name, 32),
+        },
+      };
     case "aws:ssm/parameter:Parameter":
-      return { id: phys, state: { ...named("name"), arn: `arn:aws:ssm:${r}:${a}:parameter/${phys.replace(/^\//, "")}`, version: 1 } };
+      return {
+        id: phys,
+        state: { ...named("name"), arn: `arn:aws:ssm:${r}:${a}:parameter/${phys.replace(/^\//, "")}`, version: 1 },
+      };
     case "aws:scheduler/schedule:Schedule":
-      return { id: `default/${phys}`, state: { ...named("name"), arn: `arn:aws:scheduler:${r}:${a}:schedule/default/${phys}` } };
+      return {
+        id: `default/${phys}`,
+        state: { ...named("name"), arn: `arn:aws:scheduler:${r}:${a}:schedule/default/${phys}` },
+      };
     case "awsx:ec2:DefaultVpc": {
       // The remote component's outputs: the account's default VPC and its (public) default subnets.
       const vpcId = `vpc-${hex("default-vpc", 17)}`;
-      return { id: "", state: { vpcId, publicSubnetIds: ["a", "b", "c"].map((az) => `subnet-${hex(`default-${r}${az}`, 17)}`), privateSubnetIds: [] } };
+      return {
+        id: "",
+        state: {
+          vpcId,
+          publicSubnetIds: ["a", "b", "c"].map((az) => `subnet-${hex(`default-${r}${az}`, 17)}`),
+          privateSubnetIds: [],
+        },
+      };
     }
     case "tls:index/privateKey:PrivateKey":
       // Recognisably fake key material: the plan never creates real secrets.
@@ -167,12 +281,19 @@ const one = (xs: string[]) => (xs.length === 1 ? xs[0] : xs);
 function principalBlock(ps: { type: string; identifiers: string[] }[]): unknown {
   if (ps.length === 1 && ps[0].type === "*") return "*";
   const out: Record<string, string | string[]> = {};
-  for (const p of ps) out[p.type] = one([...(Array.isArray(out[p.type]) ? (out[p.type] as string[]) : out[p.type] ? [out[p.type] as string] : []), ...p.identifiers]);
+  for (const p of ps)
+    out[p.type] = one([
+      ...(Array.isArray(out[p.type]) ? (out[p.type] as string[]) : out[p.type] ? [out[p.type] as string] : []),
+      ...p.identifiers,
+    ]);
   return out;
 }
 
 /** `aws.iam.getPolicyDocument` rendered the way the provider renders it. */
-export function renderPolicyDocument(inputs: { version?: string; statements?: PolicyDocumentStatementInput[] }): string {
+export function renderPolicyDocument(inputs: {
+  version?: string;
+  statements?: PolicyDocumentStatementInput[];
+}): string {
   const statements = (inputs.statements ?? []).map((s) => {
     const st: Record<string, unknown> = {};
     if (s.sid) st.Sid = s.sid;
@@ -193,7 +314,11 @@ export function renderPolicyDocument(inputs: { version?: string; statements?: Po
   return JSON.stringify({ Version: inputs.version ?? "2012-10-17", Statement: statements }, null, 2);
 }
 
-export function mockCall(token: string, inputs: Record<string, unknown>, acct: MockAccountArgs): Record<string, unknown> {
+export function mockCall(
+  token: string,
+  inputs: Record<string, unknown>,
+  acct: MockAccountArgs,
+): Record<string, unknown> {
   const { accountId, region } = acct;
   switch (token) {
     case "aws:index/getCallerIdentity:getCallerIdentity":
@@ -203,17 +328,28 @@ export function mockCall(token: string, inputs: Record<string, unknown>, acct: M
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
-      return { names: ["a", "b", "c"].map((z) => `${region}${z}`), zoneIds: [1, 2, 3].map((i) => `use1-az${i}`), id: region };
+      return {
+        names: ["a", "b", "c"].map((z) => `${region}${z}`),
+        zoneIds: [1, 2, 3].map((i) => `use1-az${i}`),
+        id: region,
+      };
     case "aws:iam/getPolicyDocument:getPolicyDocument": {
       const json = renderPolicyDocument(inputs as Parameters<typeof renderPolicyDocument>[0]);
       return { json, minifiedJson: JSON.stringify(JSON.parse(json)), id: hex(json, 10) };
     }
     case "aws:ec2/getVpc:getVpc":
-      return { id: `vpc-${hex("default-vpc", 17)}`, cidrBlock: "172.31.0.0/16", default: true, arn: `arn:aws:ec2:${region}:${accountId}:vpc/vpc-${hex("default-vpc", 17)}` };
+      return {
+        id: `vpc-${hex("default-vpc", 17)}`,
+        cidrBlock: "172.31.0.0/16",
+        default: true,
+        arn: `arn:aws:ec2:${region}:${accountId}:vpc/vpc-${hex("default-vpc", 17)}`,
+      };
     case "aws:ec2/getSubnets:getSubnets":
       return { ids: [1, 2, 3].map((i) => `subnet-${hex(`subnet${i}`, 17)}`), id: region };
     default:
-      throw new Error(`neurocaas plan: the program calls data source ${token}, which the offline plan does not answer; add it to cli/plan/mocks.ts with a realistic response`);
+      throw new Error(
+        `neurocaas plan: the program calls data source ${token}, which the offline plan does not answer; add it to cli/plan/mocks.ts with a realistic response`,
+      );
   }
 }
 
@@ -222,7 +358,10 @@ export function createMocks(acct: MockAccountArgs): pulumi.runtime.Mocks {
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
       if (args.type === "pulumi:pulumi:StackReference") {
         const stack = String(args.inputs.name ?? args.name);
-        return { id: stack, state: { name: stack, outputs: acct.stackReferenceOutputs?.(stack) ?? {}, secretOutputNames: [] } };
+        return {
+          id: stack,
+          state: { name: stack, outputs: acct.stackReferenceOutputs?.(stack) ?? {}, secretOutputNames: [] },
+        };
       }
       const { id, state } = computedOutputs(args.type, args.name, args.inputs as State, acct);
       return { id, state: { ...args.inputs, ...state } };

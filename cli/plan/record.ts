@@ -68,9 +68,15 @@ type Callback = (err: unknown, resp: RegisterResponse | undefined) => void;
  * The mock monitor is wrapped (it is the SDK's own MockMonitor), because parent and dependency
  * URNs are not part of the public mocks interface.
  */
-export async function recordResources(mocks: pulumi.runtime.Mocks, project: string, stack: string, organization = "organization"): Promise<RecordedResource[]> {
+export async function recordResources(
+  mocks: pulumi.runtime.Mocks,
+  project: string,
+  stack: string,
+  organization = "organization",
+): Promise<RecordedResource[]> {
   await pulumi.runtime.setMocks(mocks, project, stack, false, organization);
-  const monitor = settings.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: Callback): Promise<void> } | undefined;
+  const monitor = settings.getMonitor() as unknown as
+    { registerResource(req: RegisterRequest, cb: Callback): Promise<void> } | undefined;
   if (!monitor) throw new Error("Pulumi mocks did not install a resource monitor");
   const recorded: RecordedResource[] = [];
   const original = monitor.registerResource.bind(monitor);
@@ -81,7 +87,11 @@ export async function recordResources(mocks: pulumi.runtime.Mocks, project: stri
         req.getPropertydependenciesMap().forEach((v, k) => {
           propertyDependencies[k] = v.getUrnsList();
         });
-        const deserialize = (o: unknown) => plain(rpc.deserializeProperties(o as Parameters<typeof rpc.deserializeProperties>[0])) as Record<string, unknown>;
+        const deserialize = (o: unknown) =>
+          plain(rpc.deserializeProperties(o as Parameters<typeof rpc.deserializeProperties>[0])) as Record<
+            string,
+            unknown
+          >;
         recorded.push({
           urn: resp.getUrn(),
           type: req.getType(),
@@ -108,6 +118,9 @@ export async function recordResources(mocks: pulumi.runtime.Mocks, project: stri
 /** Resolves once every pending resource registration and invoke has finished. */
 export async function waitForProgram(): Promise<void> {
   const wait = (settings as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
-  if (typeof wait !== "function") throw new Error("@pulumi/pulumi no longer exports runtime/settings.waitForRPCs; the plan cannot tell when the program finished");
+  if (typeof wait !== "function")
+    throw new Error(
+      "@pulumi/pulumi no longer exports runtime/settings.waitForRPCs; the plan cannot tell when the program finished",
+    );
   await wait();
 }

@@ -33,7 +33,8 @@ export interface InvalidReport {
 
 type Props = Record<string, unknown>;
 
-const pick = (p: Props, ...keys: string[]): Props => Object.fromEntries(keys.filter((k) => p[k] !== undefined).map((k) => [k, p[k]]));
+const pick = (p: Props, ...keys: string[]): Props =>
+  Object.fromEntries(keys.filter((k) => p[k] !== undefined).map((k) => [k, p[k]]));
 
 function policyJsonSize(doc: unknown): number | undefined {
   try {
@@ -48,7 +49,17 @@ function runtimeConfigSummary(p: Props): Props | undefined {
   if (typeof raw !== "string") return undefined;
   try {
     const rc = JSON.parse(raw) as Props;
-    return pick(rc, "bucketName", "analysisName", "stage", "protocol", "instanceType", "allowedInstanceTypes", "deployLimit", "maxCost");
+    return pick(
+      rc,
+      "bucketName",
+      "analysisName",
+      "stage",
+      "protocol",
+      "instanceType",
+      "allowedInstanceTypes",
+      "deployLimit",
+      "maxCost",
+    );
   } catch {
     return { invalid: true };
   }
@@ -66,23 +77,40 @@ export function keyProperties(type: string, p: Props): Props {
     case "BucketServerSideEncryptionConfiguration":
     case "BucketServerSideEncryptionConfigurationV2": {
       const rules = (p.rules as { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }[] | undefined) ?? [];
-      return { ...pick(p, "bucket"), sseAlgorithm: rules.map((r) => r.applyServerSideEncryptionByDefault?.sseAlgorithm) };
+      return {
+        ...pick(p, "bucket"),
+        sseAlgorithm: rules.map((r) => r.applyServerSideEncryptionByDefault?.sseAlgorithm),
+      };
     }
     case "BucketOwnershipControls":
-      return { ...pick(p, "bucket"), objectOwnership: (p.rule as { objectOwnership?: string } | undefined)?.objectOwnership };
+      return {
+        ...pick(p, "bucket"),
+        objectOwnership: (p.rule as { objectOwnership?: string } | undefined)?.objectOwnership,
+      };
     case "BucketCorsConfiguration":
     case "BucketCorsConfigurationV2":
-      return { ...pick(p, "bucket"), allowedOrigins: ((p.corsRules as { allowedOrigins?: string[] }[] | undefined) ?? []).flatMap((r) => r.allowedOrigins ?? []) };
+      return {
+        ...pick(p, "bucket"),
+        allowedOrigins: ((p.corsRules as { allowedOrigins?: string[] }[] | undefined) ?? []).flatMap(
+          (r) => r.allowedOrigins ?? [],
+        ),
+      };
     case "BucketNotification":
       return {
         ...pick(p, "bucket"),
-        lambdaFunctions: ((p.lambdaFunctions as Props[] | undefined) ?? []).map((f) => pick(f, "events", "filterPrefix", "filterSuffix")),
+        lambdaFunctions: ((p.lambdaFunctions as Props[] | undefined) ?? []).map((f) =>
+          pick(f, "events", "filterPrefix", "filterSuffix"),
+        ),
       };
     case "BucketObjectv2":
     case "BucketObject":
       return pick(p, "bucket", "key");
     case "Function":
-      return { ...pick(p, "name", "runtime", "handler", "timeout", "memorySize", "reservedConcurrentExecutions"), ...(runtimeConfigSummary(p) ? { config: runtimeConfigSummary(p) } : {}), ...(p.deadLetterConfig ? { deadLetter: true } : {}) };
+      return {
+        ...pick(p, "name", "runtime", "handler", "timeout", "memorySize", "reservedConcurrentExecutions"),
+        ...(runtimeConfigSummary(p) ? { config: runtimeConfigSummary(p) } : {}),
+        ...(p.deadLetterConfig ? { deadLetter: true } : {}),
+      };
     case "FunctionEventInvokeConfig":
       return pick(p, "functionName", "maximumRetryAttempts", "destinationConfig");
     case "LogGroup":
@@ -116,10 +144,21 @@ export function keyProperties(type: string, p: Props): Props {
 }
 
 /** Types whose `name` is only a label inside another resource, not an account-wide name. */
-const SCOPED_NAMES = new Set(["aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"]);
+const SCOPED_NAMES = new Set([
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/userPolicy:UserPolicy",
+  "aws:iam/groupPolicy:GroupPolicy",
+]);
 
 function physicalNameOf(type: string, outputs: Props): string | undefined {
-  const value = type.startsWith("aws:s3/bucket:") || type.startsWith("aws:s3/bucketV2:") ? outputs.bucket : type === "aws:ec2/keyPair:KeyPair" ? outputs.keyName : SCOPED_NAMES.has(type) ? undefined : outputs.name;
+  const value =
+    type.startsWith("aws:s3/bucket:") || type.startsWith("aws:s3/bucketV2:")
+      ? outputs.bucket
+      : type === "aws:ec2/keyPair:KeyPair"
+        ? outputs.keyName
+        : SCOPED_NAMES.has(type)
+          ? undefined
+          : outputs.name;
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
@@ -128,7 +167,13 @@ export function plannedResources(resources: readonly RecordedResource[]): Planne
     .filter((r) => r.custom)
     .map((r) => {
       const physicalName = physicalNameOf(r.type, r.outputs);
-      return { type: r.type, name: r.name, urn: r.urn, ...(physicalName ? { physicalName } : {}), properties: keyProperties(r.type, r.outputs) };
+      return {
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        ...(physicalName ? { physicalName } : {}),
+        properties: keyProperties(r.type, r.outputs),
+      };
     });
 }
 
@@ -140,7 +185,14 @@ function compact(value: unknown): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function formatHuman(report: PlanReport): string {
@@ -148,7 +200,9 @@ export function formatHuman(report: PlanReport): string {
   lines.push(`Stack ${report.stack} (${report.file}): ${report.resources.length} resources would be created`, "");
   const rows = [["TYPE", "NAME", "PROPERTIES"]];
   for (const r of report.resources) {
-    const props = Object.entries(r.properties).map(([k, v]) => `${k}=${compact(v)}`).join(" ");
+    const props = Object.entries(r.properties)
+      .map(([k, v]) => `${k}=${compact(v)}`)
+      .join(" ");
     rows.push([r.type, r.name, props]);
   }
   lines.push(table(rows), "");
@@ -158,7 +212,8 @@ export function formatHuman(report: PlanReport): string {
   lines.push(`Policies (${report.policies.length}):`);
   const prows = [["RESULT", "POLICY", "LEVEL"]];
   for (const p of report.policies) {
-    const result = p.enforcementLevel === "disabled" ? "skipped" : p.violations === 0 ? "pass" : `FAIL (${p.violations})`;
+    const result =
+      p.enforcementLevel === "disabled" ? "skipped" : p.violations === 0 ? "pass" : `FAIL (${p.violations})`;
     prows.push([result, p.policy, p.enforcementLevel]);
   }
   lines.push(table(prows), "");
@@ -175,6 +230,7 @@ export function formatHuman(report: PlanReport): string {
 
 export function formatInvalid(report: InvalidReport): string {
   const lines = [`Stack ${report.stack} (${report.file}): invalid configuration, ${report.issues.length} problem(s):`];
-  for (const i of report.issues) lines.push(`  ${i.path}: got ${JSON.stringify(i.value) ?? "nothing"}, expected ${i.expected}`);
+  for (const i of report.issues)
+    lines.push(`  ${i.path}: got ${JSON.stringify(i.value) ?? "nothing"}, expected ${i.expected}`);
   return `${lines.join("\n")}\n`;
 }

@@ -3,7 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { BlueprintError, BLUEPRINT_CONFIG_KEY, loadStackFile } from "../../model/blueprint/parse";
 import { defineStack } from "../../components/program";
-import { DEFAULT_IDENTITY, StackConfigError, stackSettingsFromConfig, type StackIdentity, type StackSettings } from "../../components/settings";
+import {
+  DEFAULT_IDENTITY,
+  StackConfigError,
+  stackSettingsFromConfig,
+  type StackIdentity,
+  type StackSettings,
+} from "../../components/settings";
 import { PACK_ENFORCEMENT_LEVEL, allPolicies } from "../../policies/all";
 import { evaluatePolicies } from "./evaluate";
 import { createMocks } from "./mocks";
@@ -35,19 +41,30 @@ export const PLAN_ORGANIZATION = DEFAULT_IDENTITY.organization;
 
 /** The stack a config file belongs to: `Pulumi.<stack>.yaml` or `stacks/<stack>.yaml`. */
 export function stackNameOfFile(file: string): string {
-  return path.basename(file).replace(/^Pulumi\./, "").replace(/\.ya?ml$/, "");
+  return path
+    .basename(file)
+    .replace(/^Pulumi\./, "")
+    .replace(/\.ya?ml$/, "");
 }
 
 type Issue = InvalidReport["issues"][number];
 
 /** Reads a stack file into settings, or the list of everything wrong with it. */
-export function loadSettings(file: string, stack = stackNameOfFile(file)): { settings: StackSettings; config: Record<string, unknown> } | { issues: Issue[] } {
+export function loadSettings(
+  file: string,
+  stack = stackNameOfFile(file),
+): { settings: StackSettings; config: Record<string, unknown> } | { issues: Issue[] } {
   let config: Record<string, unknown>;
   try {
     config = loadStackFile(file).config;
   } catch (err) {
     if (err instanceof BlueprintError) {
-      return { issues: err.issues.map((i) => ({ ...i, path: i.path === "(root)" ? BLUEPRINT_CONFIG_KEY : `${BLUEPRINT_CONFIG_KEY}.${i.path}` })) };
+      return {
+        issues: err.issues.map((i) => ({
+          ...i,
+          path: i.path === "(root)" ? BLUEPRINT_CONFIG_KEY : `${BLUEPRINT_CONFIG_KEY}.${i.path}`,
+        })),
+      };
     }
     throw err;
   }
@@ -67,7 +84,10 @@ export function loadSettings(file: string, stack = stackNameOfFile(file)): { set
 /** What an encrypted config value reads as in the offline plan. */
 export const OFFLINE_SECRET_VALUE = "[secret: not decrypted by the offline plan]";
 
-export function engineConfig(config: Record<string, unknown>): { values: Record<string, string>; secretKeys: string[] } {
+export function engineConfig(config: Record<string, unknown>): {
+  values: Record<string, string>;
+  secretKeys: string[];
+} {
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(config)) {
@@ -121,7 +141,13 @@ export async function planStack(args: PlanArgs): Promise<PlanRun | InvalidReport
   }
   if (asyncErrors.errors.length > 0) {
     // One failing Output fails every resource that depends on it: report each cause once.
-    const messages = [...new Set(asyncErrors.errors.map((e) => (e instanceof Error ? e.message : String(e)).replace(/^(error serializing property "[^"]*": )+/, "")))];
+    const messages = [
+      ...new Set(
+        asyncErrors.errors.map((e) =>
+          (e instanceof Error ? e.message : String(e)).replace(/^(error serializing property "[^"]*": )+/, ""),
+        ),
+      ),
+    ];
     throw new Error(`the Pulumi program failed for stack ${args.stack}:\n  ${messages.join("\n  ")}`);
   }
 
@@ -132,7 +158,15 @@ export async function planStack(args: PlanArgs): Promise<PlanRun | InvalidReport
     region,
     ...(args.policyConfig ? { policyConfig: args.policyConfig } : {}),
   });
-  return { stack: args.stack, file, resources: plannedResources(recorded), iamPolicies: iamDocuments(recorded), policies: results, violations, recorded };
+  return {
+    stack: args.stack,
+    file,
+    resources: plannedResources(recorded),
+    iamPolicies: iamDocuments(recorded),
+    policies: results,
+    violations,
+    recorded,
+  };
 }
 
 export function isInvalid(r: PlanRun | InvalidReport): r is InvalidReport {

@@ -15,7 +15,8 @@ export interface UtilsReferenceArgs {
   readonly utilsStack: string;
 }
 
-const id = (prefix: string, seed: string) => `${prefix}-${createHash("sha256").update(seed).digest("hex").slice(0, 17)}`;
+const id = (prefix: string, seed: string) =>
+  `${prefix}-${createHash("sha256").update(seed).digest("hex").slice(0, 17)}`;
 
 function mockUtilsOutputs(args: UtilsReferenceArgs): UtilsOutputs {
   const prefix = defaultNamePrefix(args.utilsStack.split("/").pop() ?? args.utilsStack);
@@ -47,6 +48,9 @@ function mockUtilsOutputs(args: UtilsReferenceArgs): UtilsOutputs {
 }
 
 /** Outputs of a referenced stack, keyed like the real utils stack's exports. */
-export function utilsStackOutputs(stackName: string, args: Omit<UtilsReferenceArgs, "utilsStack">): Record<string, unknown> {
+export function utilsStackOutputs(
+  stackName: string,
+  args: Omit<UtilsReferenceArgs, "utilsStack">,
+): Record<string, unknown> {
   return { [UTILS_OUTPUT]: mockUtilsOutputs({ ...args, utilsStack: stackName }) };
 }

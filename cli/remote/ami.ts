@@ -22,7 +22,9 @@ export function aliasParameter(value: string): string | undefined {
   if (isAmiId(value)) return undefined;
   const param = AMI_ALIAS_PARAMETERS[value];
   if (!param) {
-    throw new Error(`AMI "${value}" is neither an image id (ami-xxxxxxxx) nor an alias (${Object.keys(AMI_ALIAS_PARAMETERS).join(", ")})`);
+    throw new Error(
+      `AMI "${value}" is neither an image id (ami-xxxxxxxx) nor an alias (${Object.keys(AMI_ALIAS_PARAMETERS).join(", ")})`,
+    );
   }
   return param;
 }
@@ -33,6 +35,7 @@ export async function resolveAmi(ssm: SSMClient, value: string): Promise<string>
   if (!param) return value;
   const res = await ssm.send(new GetParameterCommand({ Name: param }));
   const id = res.Parameter?.Value;
-  if (!id || !isAmiId(id)) throw new Error(`SSM parameter ${param} (alias ${value}) did not hold an image id (got ${JSON.stringify(id)})`);
+  if (!id || !isAmiId(id))
+    throw new Error(`SSM parameter ${param} (alias ${value}) did not hold an image id (got ${JSON.stringify(id)})`);
   return id;
 }

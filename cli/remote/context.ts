@@ -20,7 +20,10 @@ export interface RemoteContext {
 
 export function loadBlueprintForRemote(stackFile: string): { blueprint: Blueprint; bucket: string } {
   const { blueprint, config } = loadStackFile(stackFile);
-  if (!blueprint) throw new Error(`${stackFile} has no "neurocaas:blueprint" in its config: remote commands need the analysis blueprint`);
+  if (!blueprint)
+    throw new Error(
+      `${stackFile} has no "neurocaas:blueprint" in its config: remote commands need the analysis blueprint`,
+    );
   try {
     return { blueprint, bucket: stackBucketName(config, blueprint) };
   } catch (err) {

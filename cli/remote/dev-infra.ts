@@ -38,7 +38,8 @@ function readOutputs(file: string): Record<string, unknown> {
   } catch (err) {
     throw new Error(`--utils-outputs ${file}: cannot read JSON (${(err as Error).message})`, { cause: err });
   }
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
   if (!isObject(raw)) throw new Error(`--utils-outputs ${file}: expected a JSON object of stack outputs`);
   const nested = raw.utils;
   const outputs = isObject(nested) ? { ...nested } : { ...raw };
@@ -50,11 +51,18 @@ function readOutputs(file: string): Record<string, unknown> {
 
 export function resolveDevInfrastructure(args: DevInfrastructureArgs): DevInfrastructure {
   const outputs = args.utilsOutputs ? readOutputs(args.utilsOutputs) : {};
-  const pick = (option: string | undefined, field: keyof typeof UTILS_OUTPUT_KEYS, flag: string): string | undefined => {
+  const pick = (
+    option: string | undefined,
+    field: keyof typeof UTILS_OUTPUT_KEYS,
+    flag: string,
+  ): string | undefined => {
     if (option) return option;
     const v = outputs[UTILS_OUTPUT_KEYS[field]];
     if (v === undefined) return undefined;
-    if (typeof v !== "string" || v === "") throw new Error(`--utils-outputs ${args.utilsOutputs}: output "${UTILS_OUTPUT_KEYS[field]}" must be a non-empty string (or pass ${flag})`);
+    if (typeof v !== "string" || v === "")
+      throw new Error(
+        `--utils-outputs ${args.utilsOutputs}: output "${UTILS_OUTPUT_KEYS[field]}" must be a non-empty string (or pass ${flag})`,
+      );
     return v;
   };
   const missing: string[] = [];
@@ -62,11 +70,21 @@ export function resolveDevInfrastructure(args: DevInfrastructureArgs): DevInfras
     if (!v) missing.push(`${flag} (utils output "${UTILS_OUTPUT_KEYS[field]}")`);
     return v ?? "";
   };
-  const instanceProfile = need(pick(args.instanceProfile, "instanceProfile", "--instance-profile"), "instanceProfile", "--instance-profile");
+  const instanceProfile = need(
+    pick(args.instanceProfile, "instanceProfile", "--instance-profile"),
+    "instanceProfile",
+    "--instance-profile",
+  );
   const keyName = need(pick(args.keyName, "keyName", "--key-name"), "keyName", "--key-name");
-  const securityGroupId = need(pick(args.securityGroup, "securityGroupId", "--security-group"), "securityGroupId", "--security-group");
+  const securityGroupId = need(
+    pick(args.securityGroup, "securityGroupId", "--security-group"),
+    "securityGroupId",
+    "--security-group",
+  );
   if (missing.length > 0) {
-    throw new Error(`launching a development instance needs ${missing.join(", ")}: pass the options or --utils-outputs FILE`);
+    throw new Error(
+      `launching a development instance needs ${missing.join(", ")}: pass the options or --utils-outputs FILE`,
+    );
   }
   const subnetId = pick(args.subnet, "subnetId", "--subnet");
   return { instanceProfile, keyName, securityGroupId, ...(subnetId ? { subnetId } : {}) };

@@ -20,7 +20,9 @@ export async function repositoryOf(file: string): Promise<string> {
   try {
     return await git(dir, ["rev-parse", "--show-toplevel"]);
   } catch (err) {
-    throw new Error(`${file} is not inside a git repository: update-blueprint records the change as git commits`, { cause: err });
+    throw new Error(`${file} is not inside a git repository: update-blueprint records the change as git commits`, {
+      cause: err,
+    });
   }
 }
 

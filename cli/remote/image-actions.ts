@@ -1,5 +1,10 @@
 import * as fs from "node:fs";
-import { CreateImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, type EC2Client } from "@aws-sdk/client-ec2";
+import {
+  CreateImageCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  type EC2Client,
+} from "@aws-sdk/client-ec2";
 import { isAmiId } from "./ami";
 import { replaceBlueprintAmi } from "./blueprint-ami";
 import { readState, writeState, type RemoteContext } from "./context";
@@ -32,7 +37,9 @@ async function snapshotProgress(ec2: EC2Client, snapshotIds: readonly string[]):
   if (snapshotIds.length === 0) return undefined;
   try {
     const res = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [...snapshotIds] }));
-    const percents = (res.Snapshots ?? []).map((s) => Number.parseInt(s.Progress ?? "", 10)).filter((n) => Number.isFinite(n));
+    const percents = (res.Snapshots ?? [])
+      .map((s) => Number.parseInt(s.Progress ?? "", 10))
+      .filter((n) => Number.isFinite(n));
     return percents.length === 0 ? undefined : `snapshot ${Math.min(...percents)}%`;
   } catch {
     return undefined; // progress is a courtesy; the image state decides
@@ -59,7 +66,9 @@ async function waitUntilImageAvailable(ctx: RemoteContext, imageId: string, time
     }
     if (FAILED_IMAGE_STATES.has(state)) {
       const why = image?.StateReason?.Message ? `: ${image.StateReason.Message}` : "";
-      throw new Error(`image ${imageId} is ${state}${why}; it cannot be used (create another with "remote create-devami -n NAME")`);
+      throw new Error(
+        `image ${imageId} is ${state}${why}; it cannot be used (create another with "remote create-devami -n NAME")`,
+      );
     }
     if (now >= deadline) {
       throw new Error(
@@ -67,7 +76,9 @@ async function waitUntilImageAvailable(ctx: RemoteContext, imageId: string, time
           `"aws ec2 describe-images --image-ids ${imageId}" and run "remote update-blueprint" once it is available`,
       );
     }
-    const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((id): id is string => id !== undefined);
+    const snapshots = (image?.BlockDeviceMappings ?? [])
+      .map((m) => m.Ebs?.SnapshotId)
+      .filter((id): id is string => id !== undefined);
     const progress = await snapshotProgress(ctx.clients.ec2, snapshots);
     const report = `image ${imageId}: ${state}${progress ? `, ${progress}` : ""}`;
     if (report !== lastReport || now - lastReportAt >= 60_000) {
@@ -83,9 +94,14 @@ async function waitUntilImageAvailable(ctx: RemoteContext, imageId: string, time
  * `remote create-devami -n NAME`: save the selected instance as an image, record it, and wait
  * until EC2 reports it `available` (update-blueprint right after needs a usable AMI).
  */
-export async function createDevAmi(ctx: RemoteContext, name: string, options: CreateDevAmiOptions = {}): Promise<string> {
+export async function createDevAmi(
+  ctx: RemoteContext,
+  name: string,
+  options: CreateDevAmiOptions = {},
+): Promise<string> {
   const timeoutMinutes = options.timeoutMinutes ?? DEFAULT_IMAGE_WAIT_MINUTES;
-  if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) throw new Error(`--timeout must be a positive number of minutes, got ${timeoutMinutes}`);
+  if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0)
+    throw new Error(`--timeout must be a positive number of minutes, got ${timeoutMinutes}`);
   if (!IMAGE_NAME.test(name)) {
     throw new Error(`image name "${name}" must be 3-128 characters of letters, digits, spaces and ( ) [ ] . / - ' @ _`);
   }
@@ -93,7 +109,9 @@ export async function createDevAmi(ctx: RemoteContext, name: string, options: Cr
   const rec = selectedInstance(state);
   const info = await describeInstance(ctx.clients.ec2, rec.instanceId);
   if (info.state !== "running" && info.state !== "stopped") {
-    throw new Error(`instance ${rec.instanceId} is ${info.state}: an image can be made of a running or stopped instance only`);
+    throw new Error(
+      `instance ${rec.instanceId} is ${info.state}: an image can be made of a running or stopped instance only`,
+    );
   }
   const tags = [
     { Key: "Name", Value: name },
@@ -114,10 +132,15 @@ export async function createDevAmi(ctx: RemoteContext, name: string, options: Cr
   if (!res.ImageId) throw new Error("EC2 CreateImage returned no image id");
   const imageId = res.ImageId;
   const createdAt = ctx.clock().toISOString();
-  writeState(ctx, updateInstance(state, rec.instanceId, (r) => ({ ...r, images: [...r.images, { imageId, name, createdAt }] })));
+  writeState(
+    ctx,
+    updateInstance(state, rec.instanceId, (r) => ({ ...r, images: [...r.images, { imageId, name, createdAt }] })),
+  );
   ctx.out(`creating image ${imageId} ("${name}") from ${rec.instanceId}`);
   if (options.wait === false) {
-    ctx.out(`not waiting: the image is usable once "aws ec2 describe-images --image-ids ${imageId}" says available; then "remote update-blueprint" puts it in the blueprint`);
+    ctx.out(
+      `not waiting: the image is usable once "aws ec2 describe-images --image-ids ${imageId}" says available; then "remote update-blueprint" puts it in the blueprint`,
+    );
     return imageId;
   }
   await waitUntilImageAvailable(ctx, imageId, timeoutMinutes);
@@ -139,7 +162,10 @@ export async function updateBlueprint(ctx: RemoteContext, args: UpdateBlueprintA
   if (ami === undefined) {
     const rec = selectedInstance(readState(ctx));
     const latest = rec.images[rec.images.length - 1];
-    if (!latest) throw new Error(`no image has been saved from ${rec.instanceId} (${rec.name}): run "remote create-devami -n NAME" or pass -a AMI`);
+    if (!latest)
+      throw new Error(
+        `no image has been saved from ${rec.instanceId} (${rec.name}): run "remote create-devami -n NAME" or pass -a AMI`,
+      );
     ami = latest.imageId;
   }
   if (!isAmiId(ami)) throw new Error(`-a ${ami} is not an image id (ami-xxxxxxxx)`);
@@ -156,5 +182,7 @@ export async function updateBlueprint(ctx: RemoteContext, args: UpdateBlueprintA
     fs.writeFileSync(file, edit.text);
   }
   const after = await commitFile(file, `${name}: blueprint uses AMI ${ami} (was ${edit.previous})${suffix}`);
-  ctx.out(`blueprint ${file}: AMI ${edit.previous} -> ${ami}; commits ${before.slice(0, 12)} (before) and ${after.slice(0, 12)} (after)`);
+  ctx.out(
+    `blueprint ${file}: AMI ${edit.previous} -> ${ami}; commits ${before.slice(0, 12)} (before) and ${after.slice(0, 12)} (after)`,
+  );
 }

@@ -59,16 +59,25 @@ export function defaultName(analysis: string, taken: readonly string[]): string 
 /** `remote launch-devinstance`: launch, tag, wait for running, select. */
 export async function launchDevInstance(ctx: RemoteContext, args: LaunchArgs): Promise<string> {
   const timeoutMinutes = parsePositiveInteger(args.timeout ?? DEFAULT_LIFETIME_MINUTES, "--timeout (minutes)");
-  const requestedSize = args.volumeSize === undefined ? undefined : parsePositiveInteger(args.volumeSize, "--volumesize (GB)");
+  const requestedSize =
+    args.volumeSize === undefined ? undefined : parsePositiveInteger(args.volumeSize, "--volumesize (GB)");
   const state = readState(ctx);
   assertPoolHasRoom(state);
   const cfg = ctx.blueprint.Lambda.LambdaConfig;
   const imageId = await resolveAmi(ctx.clients.ssm, args.ami ?? cfg.AMI);
   const root = await imageRootVolume(ctx.clients.ec2, imageId);
   const volumeSizeGb = requestedSize ?? root.sizeGb;
-  if (volumeSizeGb < root.sizeGb) throw new Error(`--volumesize ${volumeSizeGb} GB is smaller than the root volume of ${imageId} (${root.sizeGb} GB)`);
+  if (volumeSizeGb < root.sizeGb)
+    throw new Error(
+      `--volumesize ${volumeSizeGb} GB is smaller than the root volume of ${imageId} (${root.sizeGb} GB)`,
+    );
   const ownerArn = await callerArn(ctx);
-  const name = args.name ?? defaultName(ctx.blueprint.PipelineName, state.instances.map((i) => i.name));
+  const name =
+    args.name ??
+    defaultName(
+      ctx.blueprint.PipelineName,
+      state.instances.map((i) => i.name),
+    );
   const input = buildRunInstancesInput({
     analysis: ctx.blueprint.PipelineName,
     imageId,
@@ -128,9 +137,18 @@ export async function assignInstance(ctx: RemoteContext, args: AssignArgs): Prom
   const info = await describeInstance(ctx.clients.ec2, args.instanceId);
   const name = args.name ?? info.tags.Name ?? args.instanceId;
   const ownerArn = await callerArn(ctx);
-  const used = info.state === "running" && info.launchTime ? Math.max(0, Math.ceil(-remainingMinutes(info.launchTime, 0, ctx.clock()))) : 0;
+  const used =
+    info.state === "running" && info.launchTime
+      ? Math.max(0, Math.ceil(-remainingMinutes(info.launchTime, 0, ctx.clock())))
+      : 0;
   const timeoutMinutes = used + minutes;
-  const tags = devInstanceTags({ name, timeoutMinutes, ownerArn, analysis: ctx.blueprint.PipelineName, description: args.description ?? "" });
+  const tags = devInstanceTags({
+    name,
+    timeoutMinutes,
+    ownerArn,
+    analysis: ctx.blueprint.PipelineName,
+    description: args.description ?? "",
+  });
   await ctx.clients.ec2.send(new CreateTagsCommand({ Resources: [args.instanceId], Tags: tags }));
   const record: DevInstanceRecord = {
     instanceId: args.instanceId,
@@ -143,8 +161,11 @@ export async function assignInstance(ctx: RemoteContext, args: AssignArgs): Prom
   };
   writeState(ctx, addInstance(state, record));
   ctx.out(`assigned ${args.instanceId} (${name}, ${info.state}) to ${ctx.blueprint.PipelineName} and selected it`);
-  const previousOwner = info.tags.OwnerArn !== undefined && info.tags.OwnerArn !== ownerArn ? ` (was ${info.tags.OwnerArn})` : "";
-  ctx.out(`tagged PriceTracking=On, Timeout=${timeoutMinutes} (${minutes} min from now), OwnerArn=${ownerArn}${previousOwner}: the account guard stops it once its lifetime is over`);
+  const previousOwner =
+    info.tags.OwnerArn !== undefined && info.tags.OwnerArn !== ownerArn ? ` (was ${info.tags.OwnerArn})` : "";
+  ctx.out(
+    `tagged PriceTracking=On, Timeout=${timeoutMinutes} (${minutes} min from now), OwnerArn=${ownerArn}${previousOwner}: the account guard stops it once its lifetime is over`,
+  );
 }
 
 function lifetimeText(info: InstanceInfo | undefined, now: Date): string {
@@ -161,7 +182,10 @@ export async function listInstances(ctx: RemoteContext): Promise<void> {
     ctx.out(`no development instances for ${state.analysis}`);
     return;
   }
-  const infos = await describeInstances(ctx.clients.ec2, state.instances.map((i) => i.instanceId));
+  const infos = await describeInstances(
+    ctx.clients.ec2,
+    state.instances.map((i) => i.instanceId),
+  );
   const now = ctx.clock();
   const rows = state.instances.map((rec) => {
     const info = infos.get(rec.instanceId);
@@ -177,7 +201,13 @@ export async function listInstances(ctx: RemoteContext): Promise<void> {
   });
   const header = [" ", "NAME", "ID", "STATE", "ADDRESS", "LIFETIME", "DESCRIPTION"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  for (const r of [header, ...rows]) ctx.out(r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd());
+  for (const r of [header, ...rows])
+    ctx.out(
+      r
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join("  ")
+        .trimEnd(),
+    );
 }
 
 /** `remote select-instance`. */
@@ -188,7 +218,10 @@ export function selectDevInstance(ctx: RemoteContext, by: { readonly id?: string
   ctx.out(`selected ${rec.instanceId} (${rec.name})`);
 }
 
-async function selectedRunning(ctx: RemoteContext, action: string): Promise<{ rec: DevInstanceRecord; info: InstanceInfo }> {
+async function selectedRunning(
+  ctx: RemoteContext,
+  action: string,
+): Promise<{ rec: DevInstanceRecord; info: InstanceInfo }> {
   const rec = selectedInstance(readState(ctx));
   const info = await describeInstance(ctx.clients.ec2, rec.instanceId);
   assertRunning(info, action);
@@ -209,7 +242,9 @@ export async function getLifetime(ctx: RemoteContext): Promise<number> {
   if (!info.launchTime) throw new Error(`instance ${info.instanceId} reports no launch time`);
   const timeout = timeoutFromTag(info.tags.Timeout, info.instanceId);
   const left = remainingMinutes(info.launchTime, timeout, ctx.clock());
-  ctx.out(`${info.instanceId}: ${formatRemaining(left)} (Timeout ${timeout} min from ${info.launchTime.toISOString()})`);
+  ctx.out(
+    `${info.instanceId}: ${formatRemaining(left)} (Timeout ${timeout} min from ${info.launchTime.toISOString()})`,
+  );
   return left;
 }
 
@@ -220,9 +255,13 @@ export async function extendLifetime(ctx: RemoteContext, minutes: string): Promi
   if (!info.launchTime) throw new Error(`instance ${info.instanceId} reports no launch time`);
   // An assigned instance may have no Timeout tag yet: its lifetime so far counts as used.
   const current =
-    info.tags.Timeout === undefined ? Math.max(0, Math.ceil(-remainingMinutes(info.launchTime, 0, ctx.clock()))) : timeoutFromTag(info.tags.Timeout, info.instanceId);
+    info.tags.Timeout === undefined
+      ? Math.max(0, Math.ceil(-remainingMinutes(info.launchTime, 0, ctx.clock())))
+      : timeoutFromTag(info.tags.Timeout, info.instanceId);
   const timeout = extendedTimeout(current, add);
-  await ctx.clients.ec2.send(new CreateTagsCommand({ Resources: [info.instanceId], Tags: [{ Key: "Timeout", Value: String(timeout) }] }));
+  await ctx.clients.ec2.send(
+    new CreateTagsCommand({ Resources: [info.instanceId], Tags: [{ Key: "Timeout", Value: String(timeout) }] }),
+  );
   const left = remainingMinutes(info.launchTime, timeout, ctx.clock());
   ctx.out(`${info.instanceId}: Timeout is now ${timeout} min, ${formatRemaining(left)}`);
   return timeout;
@@ -234,10 +273,16 @@ export async function startDevInstance(ctx: RemoteContext, timeout?: string): Pr
   const state = readState(ctx);
   const rec = selectedInstance(state);
   const info = await describeInstance(ctx.clients.ec2, rec.instanceId);
-  if (info.state !== "stopped") throw new Error(`instance ${rec.instanceId} is ${info.state}: only a stopped instance can be started`);
-  await ctx.clients.ec2.send(new CreateTagsCommand({ Resources: [rec.instanceId], Tags: [{ Key: "Timeout", Value: String(minutes) }] }));
+  if (info.state !== "stopped")
+    throw new Error(`instance ${rec.instanceId} is ${info.state}: only a stopped instance can be started`);
+  await ctx.clients.ec2.send(
+    new CreateTagsCommand({ Resources: [rec.instanceId], Tags: [{ Key: "Timeout", Value: String(minutes) }] }),
+  );
   await ctx.clients.ec2.send(new StartInstancesCommand({ InstanceIds: [rec.instanceId] }));
-  writeState(ctx, updateInstance(state, rec.instanceId, (r) => ({ ...r, lastStartedAt: ctx.clock().toISOString() })));
+  writeState(
+    ctx,
+    updateInstance(state, rec.instanceId, (r) => ({ ...r, lastStartedAt: ctx.clock().toISOString() })),
+  );
   const running = await waitUntilRunning(ctx.clients.ec2, rec.instanceId, { sleep: ctx.sleep });
   ctx.out(`${rec.instanceId} is running at ${addressOf(running)}, lifetime ${minutes} min`);
 }
@@ -246,7 +291,8 @@ export async function startDevInstance(ctx: RemoteContext, timeout?: string): Pr
 export async function stopDevInstance(ctx: RemoteContext): Promise<void> {
   const rec = selectedInstance(readState(ctx));
   const info = await describeInstance(ctx.clients.ec2, rec.instanceId);
-  if (info.state !== "running" && info.state !== "pending") throw new Error(`instance ${rec.instanceId} is ${info.state}: only a running instance can be stopped`);
+  if (info.state !== "running" && info.state !== "pending")
+    throw new Error(`instance ${rec.instanceId} is ${info.state}: only a running instance can be stopped`);
   await ctx.clients.ec2.send(new StopInstancesCommand({ InstanceIds: [rec.instanceId] }));
   ctx.out(`stopping ${rec.instanceId} (${rec.name}); "remote start-devinstance" starts it again`);
 }

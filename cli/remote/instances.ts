@@ -49,13 +49,15 @@ export async function describeInstances(ec2: EC2Client, ids: readonly string[]):
     for (const id of ids) for (const [k, v] of await describeInstances(ec2, [id])) out.set(k, v);
     return out;
   }
-  for (const r of res.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) out.set(i.InstanceId, toInfo(i));
+  for (const r of res.Reservations ?? [])
+    for (const i of r.Instances ?? []) if (i.InstanceId) out.set(i.InstanceId, toInfo(i));
   return out;
 }
 
 export async function describeInstance(ec2: EC2Client, id: string): Promise<InstanceInfo> {
   const info = (await describeInstances(ec2, [id])).get(id);
-  if (!info || info.state === "terminated") throw new Error(`instance ${id} does not exist (or is terminated) in this account and region`);
+  if (!info || info.state === "terminated")
+    throw new Error(`instance ${id} does not exist (or is terminated) in this account and region`);
   return info;
 }
 
@@ -86,7 +88,9 @@ export async function waitUntilRunning(ec2: EC2Client, id: string, args: WaitArg
     }
     await args.sleep(interval);
   }
-  throw new Error(`instance ${id} did not reach "running" in time (last state: ${last}); check it with "remote list-instances"`);
+  throw new Error(
+    `instance ${id} did not reach "running" in time (last state: ${last}); check it with "remote list-instances"`,
+  );
 }
 
 export interface RootVolume {
@@ -101,7 +105,8 @@ export async function imageRootVolume(ec2: EC2Client, imageId: string): Promise<
   if (!img) throw new Error(`image ${imageId} is not available in this region (or not visible to this account)`);
   const deviceName = img.RootDeviceName;
   const size = img.BlockDeviceMappings?.find((m) => m.DeviceName === deviceName)?.Ebs?.VolumeSize;
-  if (!deviceName || size === undefined) throw new Error(`image ${imageId} has no EBS root volume; development instances need an EBS-backed image`);
+  if (!deviceName || size === undefined)
+    throw new Error(`image ${imageId} has no EBS root volume; development instances need an EBS-backed image`);
   return { deviceName, sizeGb: size };
 }
 
@@ -119,7 +124,9 @@ export interface DevLaunchArgs {
 }
 
 /** Tags on a development instance and its volume (SPEC 5.1), launched or assigned. */
-export function devInstanceTags(args: Pick<DevLaunchArgs, "name" | "timeoutMinutes" | "ownerArn" | "analysis" | "description">): Tag[] {
+export function devInstanceTags(
+  args: Pick<DevLaunchArgs, "name" | "timeoutMinutes" | "ownerArn" | "analysis" | "description">,
+): Tag[] {
   return [
     { Key: "Name", Value: args.name },
     { Key: "PriceTracking", Value: "On" },

@@ -39,22 +39,41 @@ export async function submitJob(ctx: RemoteContext, submitFile: string): Promise
   const plan = planDebugJob(bucket, cfg.COMMAND, sub, now);
   const putStatus = (body: Record<string, unknown>) =>
     ctx.clients.s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: plan.statusKey, Body: renderDatasetStatus(body), ContentType: "application/json" }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: plan.statusKey,
+        Body: renderDatasetStatus(body),
+        ContentType: "application/json",
+      }),
     );
   const status = initialStatus(plan, sub, rec.instanceId);
   await putStatus(status);
   // The job manager's compute backend delivers the command, so the SSM request is the same.
-  const compute = new Ec2ComputeBackend({ ec2: ctx.clients.ec2, ssm: ctx.clients.ssm, sleep: ctx.sleep, launchRetryMs: 0 });
+  const compute = new Ec2ComputeBackend({
+    ec2: ctx.clients.ec2,
+    ssm: ctx.clients.ssm,
+    sleep: ctx.sleep,
+    launchRetryMs: 0,
+  });
   let commandId: string;
   try {
     const sent = await compute.sendCommand(
-      debugCommandRequest({ bucket, instanceId: rec.instanceId, workingDirectory: cfg.WORKING_DIRECTORY, executionTimeoutSeconds: cfg.SSM_TIMEOUT, plan }),
+      debugCommandRequest({
+        bucket,
+        instanceId: rec.instanceId,
+        workingDirectory: cfg.WORKING_DIRECTORY,
+        executionTimeoutSeconds: cfg.SSM_TIMEOUT,
+        plan,
+      }),
     );
     commandId = sent.commandId;
   } catch (err) {
     await putStatus({ ...status, status: "FAILED", reason: [`command not delivered: ${(err as Error).message}`] });
     if (err instanceof CommandTargetNotReadyError) {
-      throw new Error(`the SSM agent of ${rec.instanceId} cannot receive commands yet (${err.message}); wait a minute after start and retry`, { cause: err });
+      throw new Error(
+        `the SSM agent of ${rec.instanceId} cannot receive commands yet (${err.message}); wait a minute after start and retry`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -70,7 +89,10 @@ export async function submitJob(ctx: RemoteContext, submitFile: string): Promise
     command: plan.command,
     startedAt: now.toISOString(),
   };
-  writeState(ctx, updateInstance(state, rec.instanceId, (r) => ({ ...r, jobs: [...r.jobs, job] })));
+  writeState(
+    ctx,
+    updateInstance(state, rec.instanceId, (r) => ({ ...r, jobs: [...r.jobs, job] })),
+  );
   ctx.out(`job ${rec.jobs.length} sent to ${rec.instanceId}: SSM command ${commandId}`);
   ctx.out(`command: ${plan.command}`);
   ctx.out(`results: s3://${bucket}/${plan.jobFolder}/`);
@@ -88,11 +110,16 @@ async function recordCommandId(ctx: RemoteContext, bucket: string, key: string, 
   });
 }
 
-async function invocation(ctx: RemoteContext, index: number): Promise<{ job: DevJob; instanceId: string; res?: GetCommandInvocationCommandOutput }> {
+async function invocation(
+  ctx: RemoteContext,
+  index: number,
+): Promise<{ job: DevJob; instanceId: string; res?: GetCommandInvocationCommandOutput }> {
   const rec = selectedInstance(readState(ctx));
   const job = jobAt(rec, index);
   try {
-    const res = await ctx.clients.ssm.send(new GetCommandInvocationCommand({ CommandId: job.commandId, InstanceId: rec.instanceId }));
+    const res = await ctx.clients.ssm.send(
+      new GetCommandInvocationCommand({ CommandId: job.commandId, InstanceId: rec.instanceId }),
+    );
     return { job, instanceId: rec.instanceId, res };
   } catch (err) {
     // Right after SendCommand the invocation may not be registered yet.
@@ -103,7 +130,8 @@ async function invocation(ctx: RemoteContext, index: number): Promise<{ job: Dev
 
 export function parseJobIndex(value: string | undefined): number {
   if (value === undefined) return -1;
-  if (!/^-?[0-9]+$/.test(value.trim())) throw new Error(`--job must be an integer index (0 = first job, -1 = latest), got "${value}"`);
+  if (!/^-?[0-9]+$/.test(value.trim()))
+    throw new Error(`--job must be an integer index (0 = first job, -1 = latest), got "${value}"`);
   return Number(value);
 }
 
@@ -126,7 +154,9 @@ export async function jobStatus(ctx: RemoteContext, index: number): Promise<stri
 export async function jobOutput(ctx: RemoteContext, index: number): Promise<void> {
   const { job, instanceId, res } = await invocation(ctx, index);
   if (!res) {
-    ctx.out(`job ${job.resultFolder} on ${instanceId}: no output yet (SSM has not registered command ${job.commandId} yet)`);
+    ctx.out(
+      `job ${job.resultFolder} on ${instanceId}: no output yet (SSM has not registered command ${job.commandId} yet)`,
+    );
     return;
   }
   const bucket = analysisBucketOf(ctx);

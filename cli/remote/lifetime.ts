@@ -34,7 +34,10 @@ export function extendedTimeout(currentTimeoutMinutes: number, addMinutes: numbe
 
 /** Parse the `Timeout` tag of an instance; it must be a positive integer. */
 export function timeoutFromTag(value: string | undefined, instanceId: string): number {
-  if (value === undefined) throw new Error(`instance ${instanceId} has no Timeout tag (it was not launched by neurocaas); "remote extend-lifetime -m MIN" gives it one`);
+  if (value === undefined)
+    throw new Error(
+      `instance ${instanceId} has no Timeout tag (it was not launched by neurocaas); "remote extend-lifetime -m MIN" gives it one`,
+    );
   return parsePositiveInteger(value, `Timeout tag of instance ${instanceId}`);
 }
 

@@ -70,8 +70,15 @@ export function loadRemoteState(stackFile: string, analysis: string): RemoteStat
     throw new Error(`${file}: not valid JSON (${(err as Error).message}); fix or remove the file`, { cause: err });
   }
   const state = raw as Partial<RemoteState>;
-  if (typeof raw !== "object" || raw === null || state.version !== REMOTE_STATE_VERSION || !Array.isArray(state.instances)) {
-    throw new Error(`${file}: not a development-instance state file (expected {"version": ${REMOTE_STATE_VERSION}, "instances": [...]})`);
+  if (
+    typeof raw !== "object" ||
+    raw === null ||
+    state.version !== REMOTE_STATE_VERSION ||
+    !Array.isArray(state.instances)
+  ) {
+    throw new Error(
+      `${file}: not a development-instance state file (expected {"version": ${REMOTE_STATE_VERSION}, "instances": [...]})`,
+    );
   }
   return { version: REMOTE_STATE_VERSION, analysis, selected: state.selected, instances: state.instances };
 }
@@ -123,17 +130,24 @@ export function addInstance(state: RemoteState, rec: DevInstanceRecord): RemoteS
 /** Select by id or by name; names must be unambiguous. */
 export function selectInstance(state: RemoteState, by: { readonly id?: string; readonly name?: string }): RemoteState {
   if (!!by.id === !!by.name) throw new Error("select-instance needs exactly one of -i ID or -n NAME");
-  const matches = by.id ? state.instances.filter((i) => i.instanceId === by.id) : state.instances.filter((i) => i.name === by.name);
+  const matches = by.id
+    ? state.instances.filter((i) => i.instanceId === by.id)
+    : state.instances.filter((i) => i.name === by.name);
   const what = by.id ? `id ${by.id}` : `name "${by.name}"`;
   if (matches.length === 0) {
     const known = state.instances.map((i) => `${i.instanceId} (${i.name})`).join(", ") || "none";
     throw new Error(`no development instance with ${what} for ${state.analysis}; known: ${known}`);
   }
-  if (matches.length > 1) throw new Error(`${matches.length} development instances are named "${by.name}"; select by id with -i`);
+  if (matches.length > 1)
+    throw new Error(`${matches.length} development instances are named "${by.name}"; select by id with -i`);
   return { ...state, selected: matches[0].instanceId };
 }
 
-export function updateInstance(state: RemoteState, instanceId: string, change: (r: DevInstanceRecord) => DevInstanceRecord): RemoteState {
+export function updateInstance(
+  state: RemoteState,
+  instanceId: string,
+  change: (r: DevInstanceRecord) => DevInstanceRecord,
+): RemoteState {
   return { ...state, instances: state.instances.map((i) => (i.instanceId === instanceId ? change(i) : i)) };
 }
 
@@ -152,10 +166,15 @@ export function imageSavedSinceStart(rec: DevInstanceRecord): DevImage | undefin
 
 /** A job of the instance by history index: 0-based, negative counts from the end (-1 = latest). */
 export function jobAt(rec: DevInstanceRecord, index: number): DevJob {
-  if (rec.jobs.length === 0) throw new Error(`no job has been submitted to ${rec.instanceId} (${rec.name}); use "remote submit-job -s SUBMITFILE"`);
+  if (rec.jobs.length === 0)
+    throw new Error(
+      `no job has been submitted to ${rec.instanceId} (${rec.name}); use "remote submit-job -s SUBMITFILE"`,
+    );
   const i = index < 0 ? rec.jobs.length + index : index;
   if (!Number.isInteger(index) || i < 0 || i >= rec.jobs.length) {
-    throw new Error(`job index ${index} is out of range: ${rec.instanceId} has ${rec.jobs.length} job(s) (0..${rec.jobs.length - 1}, or -1 for the latest)`);
+    throw new Error(
+      `job index ${index} is out of range: ${rec.instanceId} has ${rec.jobs.length} job(s) (0..${rec.jobs.length - 1}, or -1 for the latest)`,
+    );
   }
   return rec.jobs[i];
 }

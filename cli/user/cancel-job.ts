@@ -28,12 +28,22 @@ export async function requestCancel(args: CancelJobArgs): Promise<CancelRequest>
   const job = validateJobId(args.job);
   const body = JSON.stringify({ cancel: job });
   const submitKey = cancelSubmitKey(args.group, job);
-  await args.client.send(new PutObjectCommand({ Bucket: args.bucket, Key: submitKey, Body: Buffer.from(body), ContentType: "application/json" }));
+  await args.client.send(
+    new PutObjectCommand({
+      Bucket: args.bucket,
+      Key: submitKey,
+      Body: Buffer.from(body),
+      ContentType: "application/json",
+    }),
+  );
   return { submitKey, submitDigest: sha256(body) };
 }
 
 /** What became of a cancel request so far. */
-export type CancelOutcome = { readonly kind: "cancelled"; readonly state: JobState } | { readonly kind: "rejected"; readonly reason: string } | { readonly kind: "pending" };
+export type CancelOutcome =
+  | { readonly kind: "cancelled"; readonly state: JobState }
+  | { readonly kind: "rejected"; readonly reason: string }
+  | { readonly kind: "pending" };
 
 /** Whether the job says it was cancelled (a dataset CANCELLED, or the certificate's cancel line). */
 function isCancelled(state: JobState): boolean {
@@ -44,7 +54,12 @@ function isCancelled(state: JobState): boolean {
 async function cancelOutcome(client: S3Client, ref: JobRef, request: CancelRequest): Promise<CancelOutcome> {
   const state = await readJobState(client, ref);
   if (isCancelled(state)) return { kind: "cancelled", state };
-  const rejection = await readJobState(client, { bucket: ref.bucket, group: ref.group, job: `cancel-${ref.job}`, submitDigest: request.submitDigest });
+  const rejection = await readJobState(client, {
+    bucket: ref.bucket,
+    group: ref.group,
+    job: `cancel-${ref.job}`,
+    submitDigest: request.submitDigest,
+  });
   if (rejection.rejected) {
     const line = (rejection.certificate ?? "").split("\n").find((l) => l.includes("ERROR."));
     return { kind: "rejected", reason: (line ?? "the cancel request was rejected").replace(/\t \[\+[^\]]*\]$/, "") };
@@ -53,7 +68,12 @@ async function cancelOutcome(client: S3Client, ref: JobRef, request: CancelReque
 }
 
 /** Poll until the cancel is carried out or rejected (or `timeoutMs` passes: then "pending"). */
-export async function waitForCancel(client: S3Client, ref: JobRef, request: CancelRequest, opts: { readonly intervalMs?: number; readonly timeoutMs?: number } = {}): Promise<CancelOutcome> {
+export async function waitForCancel(
+  client: S3Client,
+  ref: JobRef,
+  request: CancelRequest,
+  opts: { readonly intervalMs?: number; readonly timeoutMs?: number } = {},
+): Promise<CancelOutcome> {
   const until = Date.now() + (opts.timeoutMs ?? 120_000);
   for (;;) {
     const outcome = await cancelOutcome(client, ref, request);

@@ -14,8 +14,14 @@ export interface ConnectionArgs {
 
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
-    .option("--endpoint-url <url>", "S3 endpoint (e.g. the URL `neurocaas local` prints); default: AWS or $AWS_ENDPOINT_URL")
-    .option("--profile <name>", "named AWS profile; for `neurocaas local`, a blueprint user's profile in the user-keys file its ready line names (with AWS_SHARED_CREDENTIALS_FILE=that file)")
+    .option(
+      "--endpoint-url <url>",
+      "S3 endpoint (e.g. the URL `neurocaas local` prints); default: AWS or $AWS_ENDPOINT_URL",
+    )
+    .option(
+      "--profile <name>",
+      "named AWS profile; for `neurocaas local`, a blueprint user's profile in the user-keys file its ready line names (with AWS_SHARED_CREDENTIALS_FILE=that file)",
+    )
     .option("--region <region>", "AWS region");
 }
 
@@ -30,7 +36,14 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
 
 /** Whether the SDK's default chain has credentials to find (environment, profile, shared files). */
 function credentialsConfigured(args: ConnectionArgs, env: NodeJS.ProcessEnv): boolean {
-  if (args.profile || env.AWS_PROFILE || env.AWS_ACCESS_KEY_ID || env.AWS_SHARED_CREDENTIALS_FILE || env.AWS_CONFIG_FILE) return true;
+  if (
+    args.profile ||
+    env.AWS_PROFILE ||
+    env.AWS_ACCESS_KEY_ID ||
+    env.AWS_SHARED_CREDENTIALS_FILE ||
+    env.AWS_CONFIG_FILE
+  )
+    return true;
   const home = homeDirectory(env);
   return existsSync(path.join(home, ".aws", "credentials")) || existsSync(path.join(home, ".aws", "config"));
 }
@@ -43,7 +56,12 @@ function credentialsConfigured(args: ConnectionArgs, env: NodeJS.ProcessEnv): bo
 export function endpointFromConnection(args: ConnectionArgs, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const endpoint = args.endpointUrl ?? localEndpointFromEnv(env);
   if (endpoint === undefined) return undefined;
-  const source = args.endpointUrl !== undefined ? "--endpoint-url" : env.AWS_ENDPOINT_URL_S3 ? "$AWS_ENDPOINT_URL_S3" : "$AWS_ENDPOINT_URL";
+  const source =
+    args.endpointUrl !== undefined
+      ? "--endpoint-url"
+      : env.AWS_ENDPOINT_URL_S3
+        ? "$AWS_ENDPOINT_URL_S3"
+        : "$AWS_ENDPOINT_URL";
   let url: URL | undefined;
   try {
     url = new URL(endpoint);
@@ -52,7 +70,9 @@ export function endpointFromConnection(args: ConnectionArgs, env: NodeJS.Process
   }
   if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
     const hint = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? "" : ` (no scheme: did you mean http://${endpoint}?)`;
-    throw new Error(`${source} "${endpoint}" is not an http:// or https:// URL${hint}; \`neurocaas local\` prints the endpoint to use, e.g. http://127.0.0.1:4566`);
+    throw new Error(
+      `${source} "${endpoint}" is not an http:// or https:// URL${hint}; \`neurocaas local\` prints the endpoint to use, e.g. http://127.0.0.1:4566`,
+    );
   }
   return endpoint;
 }

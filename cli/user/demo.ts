@@ -39,7 +39,10 @@ export async function runDemo(args: DemoArgs): Promise<DemoResult> {
   const configs = loadLocalAnalyses(args.stackFiles);
   const [config] = configs.values();
   const group = config?.affiliates.find((a) => a.UserInput)?.AffiliateName;
-  if (!config || !group) throw new Error(`the demo stack (${args.stackFiles.join(", ")}) needs an analysis with an affiliate that has UserInput: true`);
+  if (!config || !group)
+    throw new Error(
+      `the demo stack (${args.stackFiles.join(", ")}) needs an analysis with an affiliate that has UserInput: true`,
+    );
   const workDir = args.workDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-demo-")));
   const local = await startLocal({ ...args, port: 0, dataDir: path.join(workDir, "data"), log: undefined });
   let client = local.client;
@@ -48,8 +51,13 @@ export async function runDemo(args: DemoArgs): Promise<DemoResult> {
     // Act as a user of the group would: with their own key and their group's permissions.
     const user = local.keys.userIn(config.bucketName, group);
     const credentials = user !== undefined ? local.keys.user(user) : undefined;
-    if (credentials !== undefined) client = createLocalS3Client({ endpoint: local.endpoint, credentials }, config.region);
-    args.out(user !== undefined ? `acting as user ${user} of group ${group} (key from ${local.credentialsFile})` : `group ${group} lists no users: acting with full access`);
+    if (credentials !== undefined)
+      client = createLocalS3Client({ endpoint: local.endpoint, credentials }, config.region);
+    args.out(
+      user !== undefined
+        ? `acting as user ${user} of group ${group} (key from ${local.credentialsFile})`
+        : `group ${group} lists no users: acting with full access`,
+    );
     const job = await submitJob({ client, bucket: config.bucketName, group, data: [args.data], config: args.config });
     args.out(`submitted job ${job.jobId}: s3://${config.bucketName}/${job.submitKey}`);
     const ref = { bucket: config.bucketName, analysis: config.analysisName, group, job: job.jobId };
@@ -73,7 +81,12 @@ export async function runDemo(args: DemoArgs): Promise<DemoResult> {
       state.datasets.length === 0
         ? "the job started no dataset (see the certificate)"
         : failed.length > 0
-          ? failed.map((d) => `${d.input ?? d.file} ended ${d.status ?? "without a status"}${reasonText(d.reason) ? `: ${reasonText(d.reason)}` : ""}`).join("; ")
+          ? failed
+              .map(
+                (d) =>
+                  `${d.input ?? d.file} ended ${d.status ?? "without a status"}${reasonText(d.reason) ? `: ${reasonText(d.reason)}` : ""}`,
+              )
+              .join("; ")
           : undefined;
     return { ok: reason === undefined, reason, jobId: job.jobId, resultsDir, files, state };
   } finally {

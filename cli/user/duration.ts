@@ -6,7 +6,9 @@ export function parseDuration(text: string, option = "--timeout"): number {
   const m = DURATION.exec(text.trim());
   const ms = m ? Number(m[1]) * UNIT_MS[(m[2] ?? "s").toLowerCase()] : NaN;
   if (!Number.isFinite(ms) || ms <= 0) {
-    throw new Error(`${option}: expected a positive duration such as 90, 90s, 15m or 2h (seconds when no unit is given), got "${text}"`);
+    throw new Error(
+      `${option}: expected a positive duration such as 90, 90s, 15m or 2h (seconds when no unit is given), got "${text}"`,
+    );
   }
   return ms;
 }

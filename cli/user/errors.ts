@@ -40,7 +40,8 @@ function unreachableEndpointMessage(err: unknown, endpoint: string | undefined):
     }
     return `cannot connect to ${where} (connection refused): check --endpoint-url`;
   }
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `cannot resolve the host of ${where} (${code}): check --endpoint-url and your network`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return `cannot resolve the host of ${where} (${code}): check --endpoint-url and your network`;
   if (code === "ETIMEDOUT" || code === "ECONNRESET" || code === "EHOSTUNREACH" || code === "ENETUNREACH") {
     return `cannot reach ${where} (${code}): check --endpoint-url and your network`;
   }
@@ -54,7 +55,8 @@ async function existingBuckets(client: S3Client): Promise<string> {
     return names.length === 0 ? "there are no buckets there" : `buckets there: ${names.join(", ")}`;
   } catch (err) {
     // Users never may list buckets (on AWS as locally): the bucket name comes from whoever runs the analysis.
-    if (errorName(err) === "AccessDenied") return "these credentials may not list buckets (users never can): ask for the analysis' bucket name (its blueprint's PipelineName, or the stack's neurocaas:bucketName)";
+    if (errorName(err) === "AccessDenied")
+      return "these credentials may not list buckets (users never can): ask for the analysis' bucket name (its blueprint's PipelineName, or the stack's neurocaas:bucketName)";
     return `the buckets there could not be listed (${errorName(err) ?? (err as Error).message})`;
   }
 }
@@ -66,12 +68,21 @@ async function explainS3Error(err: unknown, ctx: S3ErrorContext): Promise<unknow
   const where = ctx.endpoint ?? "AWS";
   switch (errorName(err)) {
     case "NoSuchBucket":
-      return new Error(`bucket "${ctx.bucket}" does not exist at ${where}; ${await existingBuckets(ctx.client)} (--bucket is the analysis bucket: the PipelineName of its blueprint, or the stack's neurocaas:bucketName)`, { cause: err });
+      return new Error(
+        `bucket "${ctx.bucket}" does not exist at ${where}; ${await existingBuckets(ctx.client)} (--bucket is the analysis bucket: the PipelineName of its blueprint, or the stack's neurocaas:bucketName)`,
+        { cause: err },
+      );
     case "InvalidAccessKeyId":
     case "SignatureDoesNotMatch":
-      return new Error(`${where} did not accept the credentials (${errorName(err)}): check --profile or $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY`, { cause: err });
+      return new Error(
+        `${where} did not accept the credentials (${errorName(err)}): check --profile or $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY`,
+        { cause: err },
+      );
     case "AccessDenied":
-      return new Error(`access denied by ${where} in bucket "${ctx.bucket}": check --bucket and --group (your group's folder), and that your credentials belong to that group`, { cause: err });
+      return new Error(
+        `access denied by ${where} in bucket "${ctx.bucket}": check --bucket and --group (your group's folder), and that your credentials belong to that group`,
+        { cause: err },
+      );
     default:
       return err;
   }

@@ -82,7 +82,9 @@ async function analysisNamesIn(client: S3Client, bucket: string, group: string):
   const names = new Set<string>();
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "_", ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "_", ContinuationToken: token }),
+    );
     for (const p of page.CommonPrefixes ?? []) {
       const name = p.Prefix?.slice(prefix.length, -1);
       if (name) names.add(name);
@@ -102,7 +104,9 @@ async function analysisOfJob(client: S3Client, ref: JobRef): Promise<string | un
   const names = await analysisNamesIn(client, ref.bucket, ref.group);
   if (names.length <= 1) return names[0];
   for (const name of names) {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: ref.bucket, Prefix: jobFolderKey(ref.group, name, ref.job), MaxKeys: 1 }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: ref.bucket, Prefix: jobFolderKey(ref.group, name, ref.job), MaxKeys: 1 }),
+    );
     if ((page.Contents ?? []).length > 0) return name;
   }
   return undefined;
@@ -123,15 +127,32 @@ export async function readJobState(client: S3Client, ref: JobRef): Promise<JobSt
   // was uploaded identifies its own rejection; otherwise a rejection counts when the job folder
   // itself has no certificate. Read only what is listed (a missing key is 403 for users, see `exists`).
   const rejection = await newestRejection(client, ref.bucket, rejectedJobFolder(own, ref.submitDigest));
-  const jobFolder = rejection !== undefined && (ref.submitDigest !== undefined || !(await exists(client, ref.bucket, certificateKey(own)))) ? rejection : own;
-  const [finished, logKeys] = await Promise.all([exists(client, ref.bucket, endMarkerKey(jobFolder)), listKeys(client, ref.bucket, `${jobFolder}/logs/`)]);
-  const certificate = logKeys.includes(certificateKey(jobFolder)) ? await readText(client, ref.bucket, certificateKey(jobFolder)) : undefined;
+  const jobFolder =
+    rejection !== undefined &&
+    (ref.submitDigest !== undefined || !(await exists(client, ref.bucket, certificateKey(own))))
+      ? rejection
+      : own;
+  const [finished, logKeys] = await Promise.all([
+    exists(client, ref.bucket, endMarkerKey(jobFolder)),
+    listKeys(client, ref.bucket, `${jobFolder}/logs/`),
+  ]);
+  const certificate = logKeys.includes(certificateKey(jobFolder))
+    ? await readText(client, ref.bucket, certificateKey(jobFolder))
+    : undefined;
   const datasets: DatasetState[] = [];
   for (const key of logKeys.filter((k) => STATUS_FILE.test(k)).sort()) {
     const text = await readText(client, ref.bucket, key);
     if (text !== undefined) datasets.push(datasetState(key.slice(key.lastIndexOf("/") + 1), text));
   }
-  return { analysis, jobFolder, certificate, datasets, finished, rejected: isStoppedByJobManager(certificate), terminateReasons: terminateReasons(certificate) };
+  return {
+    analysis,
+    jobFolder,
+    certificate,
+    datasets,
+    finished,
+    rejected: isStoppedByJobManager(certificate),
+    terminateReasons: terminateReasons(certificate),
+  };
 }
 
 /** The folder under `prefix` whose certificate was written last, if any. */
@@ -140,7 +161,9 @@ async function newestRejection(client: S3Client, bucket: string, prefix: string)
   let newest: { folder: string; at: number } | undefined;
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined || !o.Key.endsWith(suffix)) continue;
       const at = o.LastModified?.getTime() ?? 0;
@@ -214,6 +237,8 @@ export async function waitForJob(client: S3Client, ref: JobRef, args: WaitArgs =
         : `it is still running (no ${endMarkerKey(state.jobFolder)} yet); \`neurocaas status --watch\` follows it further`;
       throw new Error(`gave up waiting for job ${ref.job} after ${seconds} s: ${what}`);
     }
-    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(interval, deadline - now, unknown ? unknownDeadline - now : Infinity))));
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, Math.min(interval, deadline - now, unknown ? unknownDeadline - now : Infinity))),
+    );
   }
 }

@@ -19,17 +19,30 @@ export function outcomeExitCode(state: JobState): number {
 
 /** `job X was stopped by the job manager:` followed by its terminate reasons. */
 export function stoppedMessage(ref: JobRef, state: JobState): string {
-  const reasons = state.terminateReasons.length > 0 ? state.terminateReasons : ["(no [JOB TERMINATE REASON] line: see the certificate)"];
-  return [`job ${ref.job} was stopped by the job manager (s3://${ref.bucket}/${state.jobFolder}/logs/certificate.txt):`, ...reasons].join("\n");
+  const reasons =
+    state.terminateReasons.length > 0
+      ? state.terminateReasons
+      : ["(no [JOB TERMINATE REASON] line: see the certificate)"];
+  return [
+    `job ${ref.job} was stopped by the job manager (s3://${ref.bucket}/${state.jobFolder}/logs/certificate.txt):`,
+    ...reasons,
+  ].join("\n");
 }
 
 /** `--timeout` for commands that wait. */
 export function addTimeoutOption(cmd: Command, appliesTo: string): Command {
-  return cmd.option("--timeout <duration>", `with ${appliesTo}: give up after this long, e.g. 90 (seconds), 15m, 2h (default: until the job is over)`);
+  return cmd.option(
+    "--timeout <duration>",
+    `with ${appliesTo}: give up after this long, e.g. 90 (seconds), 15m, 2h (default: until the job is over)`,
+  );
 }
 
 /** The `--timeout` value in ms; an error when given without the option it bounds. */
-export function timeoutMs(opts: { readonly timeout?: string }, waiting: boolean, appliesTo: string): number | undefined {
+export function timeoutMs(
+  opts: { readonly timeout?: string },
+  waiting: boolean,
+  appliesTo: string,
+): number | undefined {
   if (opts.timeout === undefined) return undefined;
   if (!waiting) throw new Error(`--timeout bounds a wait: use it together with ${appliesTo}`);
   return parseDuration(opts.timeout);

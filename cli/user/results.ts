@@ -14,7 +14,12 @@ export interface DownloadedResults {
  * from `jobFolder` when given (as `readJobState` found it: the job folder, or the rejection folder
  * of a submission stopped at step 1), else from the job's own folder.
  */
-export async function downloadResults(client: S3Client, ref: JobRef, dir: string, jobFolder?: string): Promise<DownloadedResults> {
+export async function downloadResults(
+  client: S3Client,
+  ref: JobRef,
+  dir: string,
+  jobFolder?: string,
+): Promise<DownloadedResults> {
   const folder = jobFolder ?? (await ownJobFolder(client, ref)).folder;
   const files: string[] = [];
   for (const sub of ["process_results", "logs", "internal_ec2_logs"]) {
@@ -23,4 +28,3 @@ export async function downloadResults(client: S3Client, ref: JobRef, dir: string
   }
   return { dir: path.resolve(dir), files };
 }
-

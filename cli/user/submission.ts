@@ -79,11 +79,16 @@ export async function planSubmission(args: PlanSubmissionArgs): Promise<Submissi
     } else if (isStorageReference(args.group, ref)) {
       datanames.push(ref);
     } else {
-      throw new Error(`--data: "${ref}" is neither a local file or folder nor a key under "${args.group}/" or an s3:// URI`);
+      throw new Error(
+        `--data: "${ref}" is neither a local file or folder nor a key under "${args.group}/" or an s3:// URI`,
+      );
     }
   }
   const dup = datanames.find((d, i) => datanames.indexOf(d) !== i);
-  if (dup) throw new Error(`--data: dataset "${dup}" is given twice (two local files with the same name would overwrite each other)`);
+  if (dup)
+    throw new Error(
+      `--data: dataset "${dup}" is given twice (two local files with the same name would overwrite each other)`,
+    );
 
   let configname: string;
   const cst = await statOrUndefined(args.config);
@@ -93,10 +98,14 @@ export async function planSubmission(args: PlanSubmissionArgs): Promise<Submissi
   } else if (isStorageReference(args.group, args.config)) {
     configname = args.config;
   } else {
-    throw new Error(`--config: "${args.config}" is neither a local file nor a key under "${args.group}/" or an s3:// URI`);
+    throw new Error(
+      `--config: "${args.config}" is neither a local file nor a key under "${args.group}/" or an s3:// URI`,
+    );
   }
   if (!CONFIG_EXTENSIONS.some((e) => configname.toLowerCase().endsWith(e))) {
-    throw new Error(`--config: "${args.config}" must end in ${CONFIG_EXTENSIONS.join(", ")} (the job manager parses configs by extension)`);
+    throw new Error(
+      `--config: "${args.config}" must end in ${CONFIG_EXTENSIONS.join(", ")} (the job manager parses configs by extension)`,
+    );
   }
   return { uploads, datanames, configname };
 }

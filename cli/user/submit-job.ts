@@ -36,14 +36,24 @@ export async function submitJob(args: SubmitJobArgs): Promise<SubmittedJob> {
     plan.uploads,
     UPLOADS_AT_ONCE,
     async (u) => {
-      const bar = args.progressStream ? new ProgressBar({ stream: args.progressStream, label: u.key, total: u.size }) : undefined;
-      await uploadFile({ client: args.client, bucket: args.bucket, key: u.key, localPath: u.localPath, onProgress: (n) => bar?.update(n) });
+      const bar = args.progressStream
+        ? new ProgressBar({ stream: args.progressStream, label: u.key, total: u.size })
+        : undefined;
+      await uploadFile({
+        client: args.client,
+        bucket: args.bucket,
+        key: u.key,
+        localPath: u.localPath,
+        onProgress: (n) => bar?.update(n),
+      });
       bar?.finish();
     },
     { stopOnError: true },
   );
   const submitKey = submitFileKey(args.group, jobId);
   const body = JSON.stringify(submitFileBody(plan, jobId), null, 2);
-  await args.client.send(new PutObjectCommand({ Bucket: args.bucket, Key: submitKey, Body: body, ContentType: "application/json" }));
+  await args.client.send(
+    new PutObjectCommand({ Bucket: args.bucket, Key: submitKey, Body: body, ContentType: "application/json" }),
+  );
   return { jobId, submitKey, submitDigest: sha256(body), plan };
 }

@@ -80,7 +80,9 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
   const warn = (what: string, e: unknown): void => {
     if (warned.has(what)) return;
     warned.add(what);
-    err.write(`neurocaas: could not ${what} (${e instanceof Error ? e.message : String(e)}); the command keeps running\n`);
+    err.write(
+      `neurocaas: could not ${what} (${e instanceof Error ? e.message : String(e)}); the command keeps running\n`,
+    );
   };
 
   let existing: Record<string, unknown> | undefined;
@@ -104,7 +106,8 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
       if (fromStderr) lastStderr = text;
     }
   };
-  const stdObject = (): Record<string, string> => Object.fromEntries([...std.entries()].map(([k, v]) => [String(k), v]));
+  const stdObject = (): Record<string, string> =>
+    Object.fromEntries([...std.entries()].map(([k, v]) => [String(k), v]));
 
   if (a.localLogFile) fs.mkdirSync(path.dirname(a.localLogFile), { recursive: true });
   const logFile = a.localLogFile ? fs.createWriteStream(a.localLogFile, { flags: "a" }) : undefined;
@@ -157,7 +160,12 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   if (a.forwardSignals !== false) for (const s of signals) process.on(s, onSignal);
 
-  const writeProgress = async (status: DatasetStatusName, reason: string, exitCode: number | null, finish?: Date): Promise<string> => {
+  const writeProgress = async (
+    status: DatasetStatusName,
+    reason: string,
+    exitCode: number | null,
+    finish?: Date,
+  ): Promise<string> => {
     const usage = monitor?.last;
     const doc = buildStatusDoc(existing, {
       status,
@@ -206,7 +214,11 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
   };
   let timer = setTimeout(tick, interval);
 
-  const { code, signal, spawnError } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+  const { code, signal, spawnError } = await new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    spawnError?: Error;
+  }>((resolve) => {
     child.on("error", (e) => resolve({ code: null, signal: null, spawnError: e }));
     child.on("close", (c, s) => resolve({ code: c, signal: s }));
     // A background process the command left behind can hold the output pipes open forever:
@@ -234,11 +246,14 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
     reason = `could not start the command: ${spawnError.message}`;
   } else if (signal) {
     exitCode = 128 + signalNumber(signal);
-    reason = interruptedBy ? `interrupted: log-command received ${interruptedBy} and stopped the command` : `killed by signal ${signal}`;
+    reason = interruptedBy
+      ? `interrupted: log-command received ${interruptedBy} and stopped the command`
+      : `killed by signal ${signal}`;
   } else {
     exitCode = code ?? 1;
     reason = `exit code ${exitCode}`;
-    if (interruptedBy) reason = `interrupted: log-command received ${interruptedBy}; the command exited with code ${exitCode}`;
+    if (interruptedBy)
+      reason = `interrupted: log-command received ${interruptedBy}; the command exited with code ${exitCode}`;
     else if (exitCode !== 0 && lastStderr) reason = `exit code ${exitCode}: ${lastStderr.trim()}`;
   }
   const status: DatasetStatusName = exitCode === 0 && !interruptedBy ? "SUCCESS" : "FAILED";
@@ -253,7 +268,11 @@ export async function logCommand(a: LogCommandArgs): Promise<LogCommandResult> {
 }
 
 /** Another IAE's read-modify-write can land just after ours; re-check and restore our final line. */
-async function verifyFinalLine(a: LogCommandArgs, line: string, warn: (what: string, e: unknown) => void): Promise<void> {
+async function verifyFinalLine(
+  a: LogCommandArgs,
+  line: string,
+  warn: (what: string, e: unknown) => void,
+): Promise<void> {
   const delay = a.verifyDelayMs ?? 0;
   if (delay <= 0) return;
   for (let round = 0; round < 3; round++) {

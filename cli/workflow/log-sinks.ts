@@ -4,7 +4,12 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { S3ObjectStore } from "../../protocols/aws/s3-store";
 import { upsertLine } from "../../protocols/certificate";
 import { updateObject, type UpdateArgs } from "../../protocols/conditional-update";
-import { parseDatasetStatus, renderDatasetStatus, withPlatformFields, type StatusDoc } from "../../protocols/dataset-status";
+import {
+  parseDatasetStatus,
+  renderDatasetStatus,
+  withPlatformFields,
+  type StatusDoc,
+} from "../../protocols/dataset-status";
 import { certificateKey, datasetStatusFileName, datasetStatusKey, type EnsembleMember } from "../../model/layout";
 import { realSleep } from "../../protocols/retry";
 import { writeFileAtomic } from "./state";
@@ -65,7 +70,11 @@ export class S3LogSink implements LogSink {
    * taken from the current file, so a command id recorded after this IAE started is kept.
    */
   async writeStatus(doc: StatusDoc): Promise<void> {
-    await updateObject(this.update(this.statusKey), (current) => renderDatasetStatus(withPlatformFields(doc, current ? parseStatus(current.body, this.statusLocation) : undefined)));
+    await updateObject(this.update(this.statusKey), (current) =>
+      renderDatasetStatus(
+        withPlatformFields(doc, current ? parseStatus(current.body, this.statusLocation) : undefined),
+      ),
+    );
   }
 
   async readCertificate(): Promise<string | undefined> {
@@ -78,7 +87,9 @@ export class S3LogSink implements LogSink {
    * that ignore the condition are covered by `log-command` re-checking its final line.
    */
   async upsertCertificateLine(dataname: string, line: string): Promise<string> {
-    const out = await updateObject(this.update(this.certificateKey), (current) => upsertLine(current?.body, dataname, line, "loose"));
+    const out = await updateObject(this.update(this.certificateKey), (current) =>
+      upsertLine(current?.body, dataname, line, "loose"),
+    );
     return out.body as string;
   }
 

@@ -20,7 +20,12 @@ export async function markFailed(a: MarkFailedArgs): Promise<void> {
   let doc: StatusDoc;
   const status = statusOf(existing);
   if (existing && status !== undefined && status !== "INITIALIZING" && existing.job_start) {
-    doc = { ...(existing as StatusDoc), status: "FAILED", reason: [...reasonsOf(existing), a.reason], exit_code: a.exitCode ?? existing.exit_code ?? 1 };
+    doc = {
+      ...(existing as StatusDoc),
+      status: "FAILED",
+      reason: [...reasonsOf(existing), a.reason],
+      exit_code: a.exitCode ?? existing.exit_code ?? 1,
+    };
   } else {
     doc = buildStatusDoc(existing, {
       status: "FAILED",

@@ -96,7 +96,13 @@ export class TreeUsageMonitor {
 
   /** CPU use averaged from the first to the latest sample, percent of one core. */
   averageCpuPercent(): number | undefined {
-    if (this.firstTicks === undefined || this.prevTicks === undefined || this.prevTime === undefined || this.prevTime <= this.firstTime!) return this.last?.cpuPercent;
+    if (
+      this.firstTicks === undefined ||
+      this.prevTicks === undefined ||
+      this.prevTime === undefined ||
+      this.prevTime <= this.firstTime!
+    )
+      return this.last?.cpuPercent;
     return ((this.prevTicks - this.firstTicks) / sysconf().ticks / ((this.prevTime - this.firstTime!) / 1000)) * 100;
   }
 

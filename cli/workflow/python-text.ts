@@ -61,7 +61,8 @@ function timestampRepr(t: PyTimestamp): string {
   let tz = "";
   if (offsetMinutes === 0) tz = ", tzinfo=datetime.timezone.utc";
   else if (offsetMinutes !== undefined) {
-    const delta = offsetMinutes > 0 ? `seconds=${offsetMinutes * 60}` : `days=-1, seconds=${86400 + offsetMinutes * 60}`;
+    const delta =
+      offsetMinutes > 0 ? `seconds=${offsetMinutes * 60}` : `days=-1, seconds=${86400 + offsetMinutes * 60}`;
     tz = `, tzinfo=datetime.timezone(datetime.timedelta(${delta}))`;
   }
   return `datetime.datetime(${fields.join(", ")}${tz})`;
@@ -143,7 +144,9 @@ function jsonKey(k: PyValue): string {
   if (typeof k === "boolean") return k ? '"true"' : '"false"';
   if (typeof k === "bigint") return `"${k}"`;
   if (isFloat(k)) return `"${jsonFloat(k.value)}"`;
-  throw new Error(`keys must be str, int, float, bool or None, not ${isTimestamp(k) ? (k.time ? "datetime.datetime" : "datetime.date") : "list"}`);
+  throw new Error(
+    `keys must be str, int, float, bool or None, not ${isTimestamp(k) ? (k.time ? "datetime.datetime" : "datetime.date") : "list"}`,
+  );
 }
 
 /** `json.dumps(value)` with Python's defaults (`", "` and `": "` separators). */

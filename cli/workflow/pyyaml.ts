@@ -1,4 +1,14 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ScalarTag } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type ScalarTag,
+} from "yaml";
 import { duplicateKeyNotes } from "../../protocols/yaml-keys";
 
 /**
@@ -28,14 +38,22 @@ export interface PyTimestamp {
   readonly year: number;
   readonly month: number;
   readonly day: number;
-  readonly time?: { readonly hour: number; readonly minute: number; readonly second: number; readonly microsecond: number; readonly offsetMinutes?: number };
+  readonly time?: {
+    readonly hour: number;
+    readonly minute: number;
+    readonly second: number;
+    readonly microsecond: number;
+    readonly offsetMinutes?: number;
+  };
 }
 
 export type PyValue = null | boolean | bigint | string | PyFloat | PyDict | PyTimestamp | readonly PyValue[];
 
 const BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
-const INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
-const FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const INT =
+  /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+const FLOAT =
+  /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 const NULL = /^(?:~|null|Null|NULL|)$/;
 const TIMESTAMP =
   /^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$/;
@@ -86,7 +104,16 @@ function resolveTimestamp(source: string): PyTimestamp {
   let offsetMinutes: number | undefined;
   if (m[9] !== undefined) offsetMinutes = (m[9] === "-" ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11] ?? 0));
   else if (m[8] === "Z") offsetMinutes = 0;
-  return { ...date, time: { hour: Number(m[4]), minute: Number(m[5]), second: Number(m[6]), microsecond, ...(offsetMinutes !== undefined ? { offsetMinutes } : {}) } };
+  return {
+    ...date,
+    time: {
+      hour: Number(m[4]),
+      minute: Number(m[5]),
+      second: Number(m[6]),
+      microsecond,
+      ...(offsetMinutes !== undefined ? { offsetMinutes } : {}),
+    },
+  };
 }
 
 const scalar = (name: string, test: RegExp, resolve: (s: string) => unknown): ScalarTag => ({
@@ -114,7 +141,13 @@ export interface LoadedYaml {
 /** Load like `yaml.full_load`: repeated keys are accepted, the last value wins (with a note). */
 export function loadPyYaml(source: string, fileLabel = "the file"): LoadedYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { schema: "failsafe", customTags: PYYAML_TAGS, uniqueKeys: false, lineCounter, prettyErrors: false });
+  const doc = parseDocument(source, {
+    schema: "failsafe",
+    customTags: PYYAML_TAGS,
+    uniqueKeys: false,
+    lineCounter,
+    prettyErrors: false,
+  });
   if (doc.errors.length) throw new Error(`${fileLabel} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
   const budget = { aliases: MAX_ALIAS_EXPANSIONS };
   return { value: toPython(doc, doc.contents, 0, budget), notes: duplicateKeyNotes(doc, lineCounter, fileLabel) };

@@ -98,7 +98,9 @@ export class WorkflowJob {
     } else {
       const data = this.registration().data.s3;
       if (!data) {
-        throw new Error("register-resultpath -b/-k needs a dataset registered from S3 first (the group comes from its key): run `neurocaas workflow register-dataset -b BUCKET -k KEY`");
+        throw new Error(
+          "register-resultpath -b/-k needs a dataset registered from S3 first (the group comes from its key): run `neurocaas workflow register-dataset -b BUCKET -k KEY`",
+        );
       }
       const joined = joinUri(`s3://${src.bucket}`, groupOfUri(data), src.key!);
       loc = { s3: src.key!.endsWith("/") ? `${joined}/` : joined };
@@ -113,7 +115,8 @@ export class WorkflowJob {
   private locationFromSource(src: SourceArgs, command: string): RegisteredLocation {
     checkSource(src, command);
     if (src.localpath !== undefined) {
-      if (!fs.existsSync(src.localpath)) this.note(`${command}: ${src.localpath} does not exist yet; registered as given`);
+      if (!fs.existsSync(src.localpath))
+        this.note(`${command}: ${src.localpath} does not exist yet; registered as given`);
       return { localsource: src.localpath };
     }
     return { s3: uriFromBucketKey(src.bucket ?? "", src.key!) };
@@ -122,22 +125,38 @@ export class WorkflowJob {
   async fetch(kind: Kind, args: FetchArgs = {}): Promise<string> {
     const r = this.registration();
     const loc = r[kind];
-    const target = await this.fetchLocation(loc, kind === "data" ? "dataset" : "config", args, kind === "data" ? JOB_SUBDIRS.data : JOB_SUBDIRS.config);
+    const target = await this.fetchLocation(
+      loc,
+      kind === "data" ? "dataset" : "config",
+      args,
+      kind === "data" ? JOB_SUBDIRS.data : JOB_SUBDIRS.config,
+    );
     this.update((reg) => (reg[kind] = { ...reg[kind], local: target }));
     return target;
   }
 
   async fetchFile(name: string, args: FetchArgs = {}): Promise<string> {
     const loc = this.registration().additional_files[name];
-    if (!loc) throw new Error(`no file registered under the name "${name}": run \`neurocaas workflow register-file -n ${name} ...\` first`);
+    if (!loc)
+      throw new Error(
+        `no file registered under the name "${name}": run \`neurocaas workflow register-file -n ${name} ...\` first`,
+      );
     const target = await this.fetchLocation(loc, `file "${name}"`, args, JOB_SUBDIRS.data);
     this.update((reg) => (reg.additional_files[name] = { ...reg.additional_files[name], local: target }));
     return target;
   }
 
-  private async fetchLocation(loc: RegisteredLocation, what: string, args: FetchArgs, defaultSubdir: string): Promise<string> {
+  private async fetchLocation(
+    loc: RegisteredLocation,
+    what: string,
+    args: FetchArgs,
+    defaultSubdir: string,
+  ): Promise<string> {
     const source = loc.s3 ?? loc.localsource;
-    if (!source) throw new Error(`no ${what} registered: run \`neurocaas workflow register-${what.startsWith("file") ? "file" : what}\` first`);
+    if (!source)
+      throw new Error(
+        `no ${what} registered: run \`neurocaas workflow register-${what.startsWith("file") ? "file" : what}\` first`,
+      );
     const dir = path.resolve(args.outDir ?? path.join(this.jobDir, defaultSubdir));
     const name = path.posix.basename(source.replace(/\/+$/, ""));
     const target = path.join(dir, name);
@@ -152,7 +171,9 @@ export class WorkflowJob {
       return downloadKeyOrPrefix(this.s3, bucket, key, dir);
     }
     if (!fs.existsSync(loc.localsource!)) {
-      throw new Error(`the registered ${what} ${loc.localsource} does not exist${path.isAbsolute(loc.localsource!) ? "" : ` (relative to ${process.cwd()})`}`);
+      throw new Error(
+        `the registered ${what} ${loc.localsource} does not exist${path.isAbsolute(loc.localsource!) ? "" : ` (relative to ${process.cwd()})`}`,
+      );
     }
     copyLocal(loc.localsource!, target);
     return target;
@@ -174,14 +195,18 @@ export class WorkflowJob {
   localPath(kind: Kind): string {
     const loc = this.registration()[kind];
     const cmd = kind === "data" ? "get-data" : "get-config";
-    if (!loc.local) throw new Error(`the ${kind === "data" ? "dataset" : "config"} has not been fetched yet: run \`neurocaas workflow ${cmd}\` first`);
+    if (!loc.local)
+      throw new Error(
+        `the ${kind === "data" ? "dataset" : "config"} has not been fetched yet: run \`neurocaas workflow ${cmd}\` first`,
+      );
     return loc.local;
   }
 
   filePath(name: string): string {
     const loc = this.registration().additional_files[name];
     if (!loc) throw new Error(`no file registered under the name "${name}"`);
-    if (!loc.local) throw new Error(`file "${name}" has not been fetched yet: run \`neurocaas workflow get-file -n ${name}\` first`);
+    if (!loc.local)
+      throw new Error(`file "${name}" has not been fetched yet: run \`neurocaas workflow get-file -n ${name}\` first`);
     return loc.local;
   }
 
@@ -261,7 +286,9 @@ function checkSource(src: SourceArgs, command: string): void {
   const local = src.localpath !== undefined;
   const partial = (src.bucket !== undefined || src.key !== undefined) && !s3;
   if (partial || s3 === local) {
-    throw new Error(`${command}: pass either -b BUCKET -k KEY (a file in S3) or -l LOCALPATH (a local file), not both or neither`);
+    throw new Error(
+      `${command}: pass either -b BUCKET -k KEY (a file in S3) or -l LOCALPATH (a local file), not both or neither`,
+    );
   }
 }
 

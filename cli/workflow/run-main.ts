@@ -137,7 +137,10 @@ export async function runMain(a: RunMainArgs): Promise<number> {
       note(`uploaded ${uploaded.length} file(s) for ${entry}`);
     }
   } catch (e) {
-    return failed(`the analysis ${run.status === "SUCCESS" ? "succeeded" : "failed"} but uploading its results failed: ${(e as Error).message}`, run.exitCode || 1);
+    return failed(
+      `the analysis ${run.status === "SUCCESS" ? "succeeded" : "failed"} but uploading its results failed: ${(e as Error).message}`,
+      run.exitCode || 1,
+    );
   }
   try {
     await job.cleanup();

@@ -68,7 +68,9 @@ export function currentJobDir(home: string = homeDirectory()): string {
     throw new Error(`${file} has no "path": run \`neurocaas workflow initialize-job -p DIR\` again`);
   }
   if (!fs.existsSync(path.join(p, REGISTRATION_FILE_NAME))) {
-    throw new Error(`job directory ${p} has no ${REGISTRATION_FILE_NAME}: run \`neurocaas workflow initialize-job -p DIR\` again`);
+    throw new Error(
+      `job directory ${p} has no ${REGISTRATION_FILE_NAME}: run \`neurocaas workflow initialize-job -p DIR\` again`,
+    );
   }
   return p;
 }

@@ -44,6 +44,7 @@ export function readYamlField(source: string, field: string, fileLabel = "the fi
     for (const part of field.split(".")) cur = cur !== undefined && isDict(cur) ? lookup(cur, part) : undefined;
     found = cur;
   }
-  if (found === undefined) throw new FieldNotFoundError(`No field "${field}" exists in ${fileLabel} (-d DEFAULT prints a default instead)`);
+  if (found === undefined)
+    throw new FieldNotFoundError(`No field "${field}" exists in ${fileLabel} (-d DEFAULT prints a default instead)`);
   return { text: formatField(found), notes };
 }

@@ -23,7 +23,9 @@ export function topLevelFolder(names: readonly string[], label = "archive"): str
   const tops = new Set(names.filter((n) => !isIgnored(n)).map((n) => n.split("/")[0]));
   if (tops.size !== 1) {
     const listed = [...tops].slice(0, 5).join(", ") || "nothing";
-    throw new Error(`${label} must contain exactly one top-level folder; found ${tops.size} top-level entries (${listed})`);
+    throw new Error(
+      `${label} must contain exactly one top-level folder; found ${tops.size} top-level entries (${listed})`,
+    );
   }
   return [...tops][0];
 }
@@ -88,14 +90,22 @@ async function extract(zip: yauzl.ZipFile, entry: yauzl.Entry, target: string, z
       done(null, chunk);
     },
     flush(done) {
-      done(crc >>> 0 === entry.crc32 >>> 0 ? null : new Error(`${zipPath}: entry ${entry.fileName} is corrupt (CRC-32 ${(crc >>> 0).toString(16)}, the archive says ${(entry.crc32 >>> 0).toString(16)})`));
+      done(
+        crc >>> 0 === entry.crc32 >>> 0
+          ? null
+          : new Error(
+              `${zipPath}: entry ${entry.fileName} is corrupt (CRC-32 ${(crc >>> 0).toString(16)}, the archive says ${(entry.crc32 >>> 0).toString(16)})`,
+            ),
+      );
     },
   });
   try {
     await pipeline(await zip.openReadStreamPromise(entry), check, fs.createWriteStream(target));
   } catch (err) {
     fs.rmSync(target, { force: true });
-    throw err instanceof Error && err.message.startsWith(zipPath) ? err : new Error(`${zipPath}: entry ${entry.fileName}: ${(err as Error).message}`, { cause: err });
+    throw err instanceof Error && err.message.startsWith(zipPath)
+      ? err
+      : new Error(`${zipPath}: entry ${entry.fileName}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -35,12 +35,32 @@ export function affiliateGroupPolicy(region: string, bucket: string, group: stri
       Condition: { StringEquals: { "s3:prefix": [""], "s3:delimiter": ["/"] } },
     },
     { Sid: "BucketLocation", Effect: "Allow", Action: "s3:GetBucketLocation", Resource: bucketArn(region, bucket) },
-    { Sid: "UploadInputs", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("inputs") },
-    { Sid: "ManageConfigs", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("configs") },
-    { Sid: "Submit", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject", ...MULTIPART], Resource: obj("submissions") },
+    {
+      Sid: "UploadInputs",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:DeleteObject", ...MULTIPART],
+      Resource: obj("inputs"),
+    },
+    {
+      Sid: "ManageConfigs",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", ...MULTIPART],
+      Resource: obj("configs"),
+    },
+    {
+      Sid: "Submit",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:DeleteObject", ...MULTIPART],
+      Resource: obj("submissions"),
+    },
     { Sid: "ReadResults", Effect: "Allow", Action: ["s3:GetObject", "s3:DeleteObject"], Resource: obj("results") },
     // The group's spend summary, written only by the platform (model/spend-summary.ts).
-    { Sid: "ReadSpendSummary", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(region, bucket, spendSummaryKey(group)) },
+    {
+      Sid: "ReadSpendSummary",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: objectArn(region, bucket, spendSummaryKey(group)),
+    },
   );
 }
 
@@ -61,8 +81,18 @@ function bypassStatements(region: string, analysis: string, buckets: readonly st
   if (buckets.length === 0) return [];
   return [
     { Sid: "BypassList", Effect: "Allow", Action: "s3:ListBucket", Resource: buckets.map((b) => bucketArn(region, b)) },
-    { Sid: "BypassRead", Effect: "Allow", Action: "s3:GetObject", Resource: buckets.map((b) => objectArn(region, b, "*")) },
-    { Sid: "BypassWriteJobFiles", Effect: "Allow", Action: ["s3:PutObject", ...MULTIPART], Resource: buckets.map((b) => objectArn(region, b, `*job__${analysis}_*`)) },
+    {
+      Sid: "BypassRead",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: buckets.map((b) => objectArn(region, b, "*")),
+    },
+    {
+      Sid: "BypassWriteJobFiles",
+      Effect: "Allow",
+      Action: ["s3:PutObject", ...MULTIPART],
+      Resource: buckets.map((b) => objectArn(region, b, `*job__${analysis}_*`)),
+    },
   ];
 }
 
@@ -88,12 +118,15 @@ interface DenyScope {
  */
 function platformWriteDenies(region: string, scopes: readonly DenyScope[], logsIn: readonly string[]): Statement {
   // A folder an every-bucket scope closes whole needs no per-bucket pattern.
-  const closedEverywhere = new Set(USER_FOLDERS.filter((f) => scopes.some((t) => t.bucket === EVERY_BUCKET && t.keep !== f)));
+  const closedEverywhere = new Set(
+    USER_FOLDERS.filter((f) => scopes.some((t) => t.bucket === EVERY_BUCKET && t.keep !== f)),
+  );
   const resources = [
     ...scopes.flatMap((t) =>
       USER_FOLDERS.filter((f) => t.bucket === EVERY_BUCKET || !closedEverywhere.has(f))
         .flatMap((f) => (f === t.keep ? [`*/${f}/*/*`, `*/*/${f}/*`, `*job__*/${f}/*`, `logs/${f}/*`] : [`*/${f}/*`]))
-        .map((k) => objectArn(region, t.bucket, k))),
+        .map((k) => objectArn(region, t.bucket, k)),
+    ),
     ...logsIn.map((b) => objectArn(region, b, "logs/*")),
   ];
   return { Sid: "DenyWritesWhereUsersDataAndTriggersLive", Effect: "Deny", Action: OBJECT_WRITES, Resource: resources };
@@ -122,7 +155,12 @@ export function iaePolicy(a: IaePolicyArgs): PolicyDocument {
   const obj = (folder: string) => objectArn(a.region, a.bucket, `*/${folder}/*`);
   return policy(
     { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(a.region, a.bucket) },
-    { Sid: "ReadJobInputs", Effect: "Allow", Action: "s3:GetObject", Resource: [obj("inputs"), obj("configs"), obj("results")] },
+    {
+      Sid: "ReadJobInputs",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: [obj("inputs"), obj("configs"), obj("results")],
+    },
     { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject", ...MULTIPART], Resource: obj("results") },
     ...bypassStatements(a.region, a.analysis ?? a.bucket, a.bypassBuckets),
     platformWriteDenies(a.region, [{ bucket: EVERY_BUCKET }], [a.bucket, ...a.bypassBuckets]),
@@ -139,7 +177,12 @@ function ssmParameterArn(region: string, name: string): string {
 
 function logStatements(logGroupArn: string, deadLetterQueueArn: string): Statement[] {
   return [
-    { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
+    {
+      Sid: "WriteOwnLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${logGroupArn}:*`,
+    },
     { Sid: "DeadLetterQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: deadLetterQueueArn },
   ];
 }
@@ -156,7 +199,12 @@ function ownInstanceStatements(region: string, analysis: string): Statement[] {
       Resource: instances,
       Condition: { StringEquals: { [`ec2:ResourceTag/${ANALYSIS_TAG}`]: analysis } },
     },
-    { Sid: "RunShellScriptDocument", Effect: "Allow", Action: "ssm:SendCommand", Resource: `arn:${partitionOf(region)}:ssm:${region}:*:document/AWS-RunShellScript` },
+    {
+      Sid: "RunShellScriptDocument",
+      Effect: "Allow",
+      Action: "ssm:SendCommand",
+      Resource: `arn:${partitionOf(region)}:ssm:${region}:*:document/AWS-RunShellScript`,
+    },
     {
       Sid: "SendCommandToOwnIaes",
       Effect: "Allow",
@@ -220,7 +268,9 @@ function launchStatements(r: string, a: LaunchPolicyArgs): Statement[] {
       Effect: "Allow",
       Action: "ec2:RunInstances",
       Resource: ec2Arn(r, "instance", "*"),
-      Condition: { StringEquals: { [`aws:RequestTag/${ANALYSIS_TAG}`]: analysis, [`aws:RequestTag/${PRICE_TRACKING_TAG}`]: "On" } },
+      Condition: {
+        StringEquals: { [`aws:RequestTag/${ANALYSIS_TAG}`]: analysis, [`aws:RequestTag/${PRICE_TRACKING_TAG}`]: "On" },
+      },
     },
     {
       Sid: "TagAtLaunchOnly",
@@ -236,7 +286,10 @@ function launchStatements(r: string, a: LaunchPolicyArgs): Statement[] {
       Effect: "Allow",
       Action: "ec2:CreateTags",
       Resource: [ec2Arn(r, "instance", "*"), ec2Arn(r, "volume", "*")],
-      Condition: { StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: analysis }, "ForAllValues:StringEquals": { "aws:TagKeys": [DATASET_TAG] } },
+      Condition: {
+        StringEquals: { [`aws:ResourceTag/${ANALYSIS_TAG}`]: analysis },
+        "ForAllValues:StringEquals": { "aws:TagKeys": [DATASET_TAG] },
+      },
     },
     {
       Sid: "PassOnlyTheIaeRole",
@@ -275,7 +328,11 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
       Sid: "WriteJobFilesAndCostLogs",
       Effect: "Allow",
       Action: "s3:PutObject",
-      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, `*/configs/${ensembleConfigCopyName(analysis)}`), objectArn(r, a.bucket, "logs/*")],
+      Resource: [
+        objectArn(r, a.bucket, "*/results/*"),
+        objectArn(r, a.bucket, `*/configs/${ensembleConfigCopyName(analysis)}`),
+        objectArn(r, a.bucket, "logs/*"),
+      ],
     },
     {
       Sid: "RollBackActiveCostLogsAndClaims",
@@ -295,7 +352,11 @@ export function jobManagerPolicy(a: JobManagerPolicyArgs): PolicyDocument {
     { Sid: "Prices", Effect: "Allow", Action: "pricing:GetProducts", Resource: "*" },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
     // Ensemble copies only in the analysis bucket: a bypass bucket's configs/ stays closed (SPEC §10.1).
-    platformWriteDenies(r, [{ bucket: EVERY_BUCKET, keep: "configs" }, ...a.bypassBuckets.map((bucket) => ({ bucket }))], a.bypassBuckets),
+    platformWriteDenies(
+      r,
+      [{ bucket: EVERY_BUCKET, keep: "configs" }, ...a.bypassBuckets.map((bucket) => ({ bucket }))],
+      a.bypassBuckets,
+    ),
   );
 }
 
@@ -322,7 +383,12 @@ export function monitorPolicy(a: MonitorPolicyArgs): PolicyDocument {
       Action: ["s3:GetObject", "s3:PutObject"],
       Resource: [objectArn(r, a.bucket, "logs/*"), objectArn(r, a.bucket, "*/results/*")],
     },
-    { Sid: "MoveActiveCostLogs", Effect: "Allow", Action: "s3:DeleteObject", Resource: objectArn(r, a.bucket, "logs/active/*") },
+    {
+      Sid: "MoveActiveCostLogs",
+      Effect: "Allow",
+      Action: "s3:DeleteObject",
+      Resource: objectArn(r, a.bucket, "logs/active/*"),
+    },
     ...bypassStatements(r, analysis, a.bypassBuckets),
     ...launchStatements(r, a),
     ...ownInstanceStatements(r, analysis),
@@ -348,13 +414,32 @@ export function postprocessPolicy(a: PostprocessPolicyArgs): PolicyDocument {
   const r = a.region;
   return policy(
     { Sid: "ListAnalysisBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(r, a.bucket) },
-    { Sid: "ReadJobFolders", Effect: "Allow", Action: "s3:GetObject", Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "logs/*")] },
+    {
+      Sid: "ReadJobFolders",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: [objectArn(r, a.bucket, "*/results/*"), objectArn(r, a.bucket, "logs/*")],
+    },
     { Sid: "CopyJobLogs", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.bucket, "*/results/*") },
-    { Sid: "OncePerJobMarkers", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.bucket, "logs/_post/*") },
+    {
+      Sid: "OncePerJobMarkers",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: objectArn(r, a.bucket, "logs/_post/*"),
+    },
     // The one write into a user folder SPEC 4.8 needs; the Deny below keeps it to `{group}/submissions/{file}`.
-    { Sid: "SubmitNextStep", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(r, a.targetBucket, `*/submissions/${a.stepName}_submit.json`) },
+    {
+      Sid: "SubmitNextStep",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: objectArn(r, a.targetBucket, `*/submissions/${a.stepName}_submit.json`),
+    },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
-    platformWriteDenies(r, [{ bucket: EVERY_BUCKET, keep: "submissions" }], a.targetBucket === a.bucket ? [] : [a.targetBucket]),
+    platformWriteDenies(
+      r,
+      [{ bucket: EVERY_BUCKET, keep: "submissions" }],
+      a.targetBucket === a.bucket ? [] : [a.targetBucket],
+    ),
   );
 }
 
@@ -377,9 +462,19 @@ export function guardPolicy(a: GuardPolicyArgs): PolicyDocument {
       Resource: ec2Arn(r, "instance", "*"),
       Condition: { StringEquals: { [`ec2:ResourceTag/${PRICE_TRACKING_TAG}`]: "On" } },
     },
-    { Sid: "ReadExemptions", Effect: "Allow", Action: "ssm:GetParameter", Resource: ssmParameterArn(r, a.exemptInstancesParameter) },
+    {
+      Sid: "ReadExemptions",
+      Effect: "Allow",
+      Action: "ssm:GetParameter",
+      Resource: ssmParameterArn(r, a.exemptInstancesParameter),
+    },
     { Sid: "SeeCommands", Effect: "Allow", Action: ["ssm:ListCommandInvocations", "ssm:ListCommands"], Resource: "*" },
-    { Sid: "ReadUtilization", Effect: "Allow", Action: ["cloudwatch:GetMetricStatistics", "cloudwatch:GetMetricData"], Resource: "*" },
+    {
+      Sid: "ReadUtilization",
+      Effect: "Allow",
+      Action: ["cloudwatch:GetMetricStatistics", "cloudwatch:GetMetricData"],
+      Resource: "*",
+    },
     ...logStatements(a.logGroupArn, a.deadLetterQueueArn),
   );
 }
@@ -410,15 +505,31 @@ export function analysisBucketPolicy(a: BucketPolicyArgs): PolicyDocument {
     // A bucket policy may only name its own bucket.
     const deny = platformWriteDenies(a.region, [{ bucket: a.bucket }], [a.bucket]);
     statements.push(
-      { Sid: "DevInstancesList", Effect: "Allow", Principal: dev, Action: "s3:ListBucket", Resource: bucketArn(a.region, a.bucket) },
+      {
+        Sid: "DevInstancesList",
+        Effect: "Allow",
+        Principal: dev,
+        Action: "s3:ListBucket",
+        Resource: bucketArn(a.region, a.bucket),
+      },
       {
         Sid: "DevInstancesReadJobInputs",
         Effect: "Allow",
         Principal: dev,
         Action: "s3:GetObject",
-        Resource: [objectArn(a.region, a.bucket, "*/inputs/*"), objectArn(a.region, a.bucket, "*/configs/*"), objectArn(a.region, a.bucket, "*/results/*")],
+        Resource: [
+          objectArn(a.region, a.bucket, "*/inputs/*"),
+          objectArn(a.region, a.bucket, "*/configs/*"),
+          objectArn(a.region, a.bucket, "*/results/*"),
+        ],
       },
-      { Sid: "DevInstancesDebugResults", Effect: "Allow", Principal: dev, Action: ["s3:PutObject", ...MULTIPART], Resource: objectArn(a.region, a.bucket, "*/results/*") },
+      {
+        Sid: "DevInstancesDebugResults",
+        Effect: "Allow",
+        Principal: dev,
+        Action: ["s3:PutObject", ...MULTIPART],
+        Resource: objectArn(a.region, a.bucket, "*/results/*"),
+      },
       { ...deny, Sid: "DevInstancesNoUserFolderWrites", Principal: dev },
     );
   }
@@ -431,7 +542,12 @@ export function analysisBucketPolicy(a: BucketPolicyArgs): PolicyDocument {
  */
 export function changeOwnPasswordPolicy(region: string): PolicyDocument {
   return policy(
-    { Sid: "ChangeOwnPassword", Effect: "Allow", Action: "iam:ChangePassword", Resource: `arn:${partitionOf(region)}:iam::*:user/neurocaas/\${aws:username}` },
+    {
+      Sid: "ChangeOwnPassword",
+      Effect: "Allow",
+      Action: "iam:ChangePassword",
+      Resource: `arn:${partitionOf(region)}:iam::*:user/neurocaas/\${aws:username}`,
+    },
     { Sid: "ReadPasswordRules", Effect: "Allow", Action: "iam:GetAccountPasswordPolicy", Resource: "*" },
   );
 }

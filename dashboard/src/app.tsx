@@ -20,7 +20,13 @@ const loadSubmit = () => import("./views/Submit").then((m) => m.Submit);
 /** Cognito sign-in, only where a dashboard offers it (AWS). */
 const cognitoApi = () => import("./api/cognito");
 
-const TAB_LABELS: Record<View, string> = { jobs: "Jobs", inputs: "Inputs", configs: "Configs", submit: "Submit", spend: "Spend" };
+const TAB_LABELS: Record<View, string> = {
+  jobs: "Jobs",
+  inputs: "Inputs",
+  configs: "Configs",
+  submit: "Submit",
+  spend: "Spend",
+};
 
 async function loadConfig(): Promise<DashboardConfig> {
   const res = await fetch("config.json", { cache: "no-store" });
@@ -38,7 +44,9 @@ async function findMemberships(config: DashboardConfig, session: Session): Promi
   const first = listed[0];
   if (first) {
     const a = config.analyses.find((x) => x.bucket === first.bucket)!;
-    const reachable = await probeMemberships([{ ...a, groups: [first.group] }], () => s3Client(config, session, a.region));
+    const reachable = await probeMemberships([{ ...a, groups: [first.group] }], () =>
+      s3Client(config, session, a.region),
+    );
     if (reachable.length === 0) return [];
   }
   return listed;
@@ -71,9 +79,18 @@ export function App() {
         if (!idToken) return;
         const claims = idTokenClaims(idToken);
         const mine = membershipsOfClaims(cognito, claims);
-        if (mine.length === 0) throw new Error(`${claims.username} belongs to no group of this dashboard's analyses; ask your NeuroCAAS administrator to add you to one`);
+        if (mine.length === 0)
+          throw new Error(
+            `${claims.username} belongs to no group of this dashboard's analyses; ask your NeuroCAAS administrator to add you to one`,
+          );
         const credentials = await credentialsForRole(cognito, idToken, mine[0].roleArn);
-        const s: Session = { method: "cognito", label: claims.username, credentials, idToken, roleArn: mine[0].roleArn };
+        const s: Session = {
+          method: "cognito",
+          label: claims.username,
+          credentials,
+          idToken,
+          roleArn: mine[0].roleArn,
+        };
         saveSession(s);
         setSession(s);
       })
@@ -91,20 +108,26 @@ export function App() {
     }
     if (membershipsKey.current === session.credentials.accessKeyId) return;
     setMemberships(undefined);
-    findMemberships(config, session).then((found) => {
-      membershipsKey.current = session.credentials.accessKeyId;
-      setMemberships(found);
-    }, (err: unknown) => {
-      setSignInError(describeError(err));
-      signOut();
-    });
+    findMemberships(config, session).then(
+      (found) => {
+        membershipsKey.current = session.credentials.accessKeyId;
+        setMemberships(found);
+      },
+      (err: unknown) => {
+        setSignInError(describeError(err));
+        signOut();
+      },
+    );
   }, [config, session?.credentials.accessKeyId]);
 
   const signInWithKeys = async (k: KeyPair) => {
     if (!config) return;
     const s: Session = { method: "keys", label: k.accessKeyId, credentials: k };
     const found = await findMemberships(config, s);
-    if (found.length === 0) throw new Error("This key may use none of the analyses of this dashboard (no group folder can be listed with it).");
+    if (found.length === 0)
+      throw new Error(
+        "This key may use none of the analyses of this dashboard (no group folder can be listed with it).",
+      );
     saveSession(s);
     setSignInError(undefined);
     membershipsKey.current = k.accessKeyId;
@@ -122,7 +145,10 @@ export function App() {
     if (session?.method === "cognito" && cognito) location.assign(logoutUrl(cognito));
   };
 
-  const current = useMemo(() => memberships?.find((m) => m.bucket === route.bucket && m.group === route.group) ?? memberships?.[0], [memberships, route.bucket, route.group]);
+  const current = useMemo(
+    () => memberships?.find((m) => m.bucket === route.bucket && m.group === route.group) ?? memberships?.[0],
+    [memberships, route.bucket, route.group],
+  );
 
   // The first analysis and group at once; the URL names the current one.
   useEffect(() => {
@@ -136,17 +162,27 @@ export function App() {
   // Cognito: each group is its own role; take the one of the chosen group.
   useEffect(() => {
     const cognito = config?.signIn.cognito;
-    if (!cognito || !session || session.method !== "cognito" || !current?.roleArn || current.roleArn === session.roleArn || !session.idToken) return;
+    if (
+      !cognito ||
+      !session ||
+      session.method !== "cognito" ||
+      !current?.roleArn ||
+      current.roleArn === session.roleArn ||
+      !session.idToken
+    )
+      return;
     const idToken = session.idToken;
     const roleArn = current.roleArn;
-    cognitoApi().then(({ credentialsForRole }) => credentialsForRole(cognito, idToken, roleArn)).then(
-      (credentials) => {
-        const s = { ...session, credentials, roleArn: current.roleArn };
-        saveSession(s);
-        setSession(s);
-      },
-      (err: unknown) => setFatal(describeError(err)),
-    );
+    cognitoApi()
+      .then(({ credentialsForRole }) => credentialsForRole(cognito, idToken, roleArn))
+      .then(
+        (credentials) => {
+          const s = { ...session, credentials, roleArn: current.roleArn };
+          saveSession(s);
+          setSession(s);
+        },
+        (err: unknown) => setFatal(describeError(err)),
+      );
   }, [current?.roleArn, session?.roleArn]);
 
   if (fatal) return <ErrorBox message={fatal} testId="fatal" />;
@@ -157,9 +193,19 @@ export function App() {
   const workspace: Workspace = {
     config,
     analysis,
-    place: { client: s3Client(config, session, analysis.region), bucket: current.bucket, analysis: analysis.analysis, group: current.group },
+    place: {
+      client: s3Client(config, session, analysis.region),
+      bucket: current.bucket,
+      analysis: analysis.analysis,
+      group: current.group,
+    },
     navigate: (r) => {
-      location.hash = formatRoute({ bucket: current.bucket, group: current.group, view: r.view ?? route.view, ...(r.job ? { job: r.job } : {}) });
+      location.hash = formatRoute({
+        bucket: current.bucket,
+        group: current.group,
+        view: r.view ?? route.view,
+        ...(r.job ? { job: r.job } : {}),
+      });
     },
   };
   const view = route.view;
@@ -193,7 +239,12 @@ export function App() {
       </header>
       <nav class="tabs">
         {VIEWS.map((v) => (
-          <a key={v} href={formatRoute({ bucket: current.bucket, group: current.group, view: v })} class={v === view ? "active" : ""} data-testid={`tab-${v}`}>
+          <a
+            key={v}
+            href={formatRoute({ bucket: current.bucket, group: current.group, view: v })}
+            class={v === view ? "active" : ""}
+            data-testid={`tab-${v}`}
+          >
             {TAB_LABELS[v]}
           </a>
         ))}

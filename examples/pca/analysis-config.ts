@@ -15,10 +15,14 @@ export function parseConfigText(text: string, fileName: string): Record<string, 
   try {
     value = fileName.toLowerCase().endsWith(".json") ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new Error(`${fileName} is not valid ${fileName.toLowerCase().endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`, { cause: e });
+    throw new Error(
+      `${fileName} is not valid ${fileName.toLowerCase().endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   if (value === null || value === undefined) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new Error(`${fileName} must be a mapping of parameters (key: value)`);
+  if (typeof value !== "object" || Array.isArray(value))
+    throw new Error(`${fileName} must be a mapping of parameters (key: value)`);
   return value as Record<string, unknown>;
 }
 

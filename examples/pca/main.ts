@@ -16,7 +16,8 @@ import { parseConfigText, pcaConfig } from "./analysis-config";
 function args(argv: string[]): { data: string; config: string; out: string } {
   const get = (flag: string): string => {
     const i = argv.indexOf(flag);
-    if (i === -1 || !argv[i + 1]) throw new Error(`missing ${flag} (usage: main.ts --data FILE --config FILE --out DIR)`);
+    if (i === -1 || !argv[i + 1])
+      throw new Error(`missing ${flag} (usage: main.ts --data FILE --config FILE --out DIR)`);
     return argv[i + 1];
   };
   return { data: get("--data"), config: get("--config"), out: get("--out") };
@@ -25,7 +26,8 @@ function args(argv: string[]): { data: string; config: string; out: string } {
 export function readMatrix(file: string): Matrix {
   const name = path.basename(file);
   if (!fs.existsSync(file)) throw new Error(`data file ${file} does not exist`);
-  if (fs.statSync(file).isDirectory()) throw new Error(`${name} is a folder; the PCA analysis expects one .csv or .npy file`);
+  if (fs.statSync(file).isDirectory())
+    throw new Error(`${name} is a folder; the PCA analysis expects one .csv or .npy file`);
   const buf = fs.readFileSync(file);
   if (name.toLowerCase().endsWith(".npy")) return parseNpy(buf, name);
   return parseCsvMatrix(buf.toString("utf8"), name);
@@ -39,10 +41,17 @@ export function readMatrix(file: string): Matrix {
 export function datasetStem(dataFile: string): string {
   const name = path.basename(dataFile);
   const stem = name.replace(/\.[^.]*$/, "") || name;
-  return stem.length <= 100 ? stem : `${stem.slice(0, 100)}-${createHash("sha256").update(stem).digest("hex").slice(0, 8)}`;
+  return stem.length <= 100
+    ? stem
+    : `${stem.slice(0, 100)}-${createHash("sha256").update(stem).digest("hex").slice(0, 8)}`;
 }
 
-export function runPca(dataFile: string, configFile: string, outDir: string, log: (m: string) => void = console.log): void {
+export function runPca(
+  dataFile: string,
+  configFile: string,
+  outDir: string,
+  log: (m: string) => void = console.log,
+): void {
   const configName = path.basename(configFile);
   const config = pcaConfig(parseConfigText(fs.readFileSync(configFile, "utf8"), configName), configName);
   for (const k of config.unknownKeys) log(`note: ignoring unknown config key "${k}"`);
@@ -51,7 +60,9 @@ export function runPca(dataFile: string, configFile: string, outDir: string, log
   const p = matrix.rows[0].length;
   const k = config.nComponents ?? Math.min(n, p);
   if (k > Math.min(n, p)) {
-    throw new Error(`${configName}: n_components is ${k} but the data has ${n} samples and ${p} features; it must be at most ${Math.min(n, p)}`);
+    throw new Error(
+      `${configName}: n_components is ${k} but the data has ${n} samples and ${p} features; it must be at most ${Math.min(n, p)}`,
+    );
   }
   log(`PCA: ${n} samples × ${p} features, ${k} component(s)`);
   const result = pca(matrix.rows, k);
@@ -72,8 +83,13 @@ export function runPca(dataFile: string, configFile: string, outDir: string, log
   const stem = datasetStem(dataFile);
   const files = [`${stem}_pca_components.json`, `${stem}_explained_variance.svg`];
   fs.writeFileSync(path.join(outDir, files[0]), JSON.stringify(output, null, 2) + "\n");
-  fs.writeFileSync(path.join(outDir, files[1]), explainedVarianceSvg(result.explainedVarianceRatio, `PCA explained variance: ${path.basename(dataFile)}`));
-  result.explainedVarianceRatio.forEach((r, i) => log(`PC${i + 1}: explained variance ${result.explainedVariance[i].toPrecision(6)} (${(r * 100).toFixed(2)}%)`));
+  fs.writeFileSync(
+    path.join(outDir, files[1]),
+    explainedVarianceSvg(result.explainedVarianceRatio, `PCA explained variance: ${path.basename(dataFile)}`),
+  );
+  result.explainedVarianceRatio.forEach((r, i) =>
+    log(`PC${i + 1}: explained variance ${result.explainedVariance[i].toPrecision(6)} (${(r * 100).toFixed(2)}%)`),
+  );
   log(`wrote ${files.join(" and ")} to ${outDir}`);
 }
 

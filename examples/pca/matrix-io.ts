@@ -27,7 +27,11 @@ function parseNumber(cell: string): number | undefined {
 }
 
 export function parseCsvMatrix(text: string, label = "data file"): Matrix {
-  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/).map((l, i) => ({ text: l.trim(), lineNo: i + 1 })).filter((l) => l.text !== "" && !l.text.startsWith("#"));
+  const lines = text
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/)
+    .map((l, i) => ({ text: l.trim(), lineNo: i + 1 }))
+    .filter((l) => l.text !== "" && !l.text.startsWith("#"));
   if (lines.length === 0) throw new Error(`${label} is empty: expected one sample per row`);
   const delimiter = detectDelimiter(lines[0].text);
   let featureNames: string[] | undefined;
@@ -42,12 +46,15 @@ export function parseCsvMatrix(text: string, label = "data file"): Matrix {
   for (const { text: line, lineNo } of body) {
     const cells = splitCells(line, delimiter);
     if (cells.length !== width) {
-      throw new Error(`${label} line ${lineNo}: expected ${width} columns (as on line ${lines[0].lineNo}), found ${cells.length}`);
+      throw new Error(
+        `${label} line ${lineNo}: expected ${width} columns (as on line ${lines[0].lineNo}), found ${cells.length}`,
+      );
     }
     rows.push(
       cells.map((c, j) => {
         const v = parseNumber(c);
-        if (v === undefined || !Number.isFinite(v)) throw new Error(`${label} line ${lineNo}, column ${j + 1}: "${c}" is not a number`);
+        if (v === undefined || !Number.isFinite(v))
+          throw new Error(`${label} line ${lineNo}, column ${j + 1}: "${c}" is not a number`);
         return v;
       }),
     );
@@ -85,7 +92,8 @@ function npyReader(descr: string, label: string): { size: number; read: Reader }
 
 /** A 2-D numeric `.npy` array (C or Fortran order, any endianness). */
 export function parseNpy(buf: Buffer, label = "data file"): Matrix {
-  if (buf.length < 10 || !buf.subarray(0, 6).equals(NPY_MAGIC)) throw new Error(`${label} is not a .npy file (bad magic bytes)`);
+  if (buf.length < 10 || !buf.subarray(0, 6).equals(NPY_MAGIC))
+    throw new Error(`${label} is not a .npy file (bad magic bytes)`);
   const major = buf[6];
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const headerStart = major === 1 ? 10 : 12;
@@ -94,8 +102,13 @@ export function parseNpy(buf: Buffer, label = "data file"): Matrix {
   const fortran = /'fortran_order':\s*True/.test(header);
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || shapeText === undefined) throw new Error(`${label}: unreadable .npy header`);
-  const shape = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
-  if (shape.length !== 2) throw new Error(`${label}: expected a 2-D array (samples × features), found shape (${shape.join(", ")})`);
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (shape.length !== 2)
+    throw new Error(`${label}: expected a 2-D array (samples × features), found shape (${shape.join(", ")})`);
   const [n, p] = shape;
   const { size, read } = npyReader(descr, label);
   const dataStart = headerStart + headerLen;

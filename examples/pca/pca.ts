@@ -31,7 +31,9 @@ export function jacobiEigen(matrix: readonly (readonly number[])[], maxSweeps = 
   const v: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
   for (let i = 0; i < n; i++) {
     if (a[i].length !== n) throw new Error("jacobiEigen: matrix is not square");
-    for (let j = 0; j < i; j++) if (Math.abs(a[i][j] - a[j][i]) > 1e-9 * (Math.abs(a[i][j]) + Math.abs(a[j][i]) + 1)) throw new Error("jacobiEigen: matrix is not symmetric");
+    for (let j = 0; j < i; j++)
+      if (Math.abs(a[i][j] - a[j][i]) > 1e-9 * (Math.abs(a[i][j]) + Math.abs(a[j][i]) + 1))
+        throw new Error("jacobiEigen: matrix is not symmetric");
   }
   const scale = Math.max(1e-300, ...a.map((r, i) => Math.abs(r[i])));
   for (let sweep = 0; sweep < maxSweeps; sweep++) {
@@ -90,7 +92,9 @@ export function pca(rows: readonly (readonly number[])[], nComponents: number): 
   if (p < 1) throw new Error("PCA needs at least 1 feature (column)");
   const maxK = Math.min(n, p);
   if (!Number.isInteger(nComponents) || nComponents < 1 || nComponents > maxK) {
-    throw new Error(`n_components must be an integer from 1 to ${maxK} (min of ${n} samples and ${p} features); got ${nComponents}`);
+    throw new Error(
+      `n_components must be an integer from 1 to ${maxK} (min of ${n} samples and ${p} features); got ${nComponents}`,
+    );
   }
   const mean = Array.from({ length: p }, (_, j) => rows.reduce((s, r) => s + r[j], 0) / n);
   const x = rows.map((r) => r.map((v, j) => v - mean[j]));
@@ -107,7 +111,9 @@ export function pca(rows: readonly (readonly number[])[], nComponents: number): 
     const gram = x.map((ri) => x.map((rj) => ri.reduce((s, v, k) => s + v * rj[k], 0) / (n - 1)));
     const eig = jacobiEigen(gram);
     values = eig.values;
-    vectors = eig.vectors.map((u) => normalize(Array.from({ length: p }, (_, j) => u.reduce((s, ui, i) => s + ui * x[i][j], 0))));
+    vectors = eig.vectors.map((u) =>
+      normalize(Array.from({ length: p }, (_, j) => u.reduce((s, ui, i) => s + ui * x[i][j], 0))),
+    );
   }
   values = values.map((v) => Math.max(0, v));
   const totalVariance = x.reduce((s, r) => s + r.reduce((t, v) => t + v * v, 0), 0) / (n - 1);

@@ -85,7 +85,10 @@ function normalize(raw: Json): Json {
 
 /** `/UXData/Affiliates/0/UserInput` → `UXData.Affiliates[0].UserInput`. */
 function pointerToPath(pointer: string, extra?: string): string {
-  const parts = pointer.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const parts = pointer
+    .split("/")
+    .slice(1)
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
   if (extra !== undefined) parts.push(extra);
   let out = "";
   for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === "" ? p : `.${p}`;
@@ -107,7 +110,11 @@ function issueFromAjv(e: ErrorObject, original: unknown): BlueprintIssue {
     const missing = (e.params as { missingProperty: string }).missingProperty;
     const props = (parent.properties ?? {}) as Record<string, Json>;
     const expected = props[missing]?.expected;
-    return { path: pointerToPath(e.instancePath, missing), value: undefined, expected: `a required key: ${String(expected ?? missing)}` };
+    return {
+      path: pointerToPath(e.instancePath, missing),
+      value: undefined,
+      expected: `a required key: ${String(expected ?? missing)}`,
+    };
   }
   if (e.keyword === "additionalProperties") {
     const extra = (e.params as { additionalProperty: string }).additionalProperty;
@@ -119,7 +126,7 @@ function issueFromAjv(e: ErrorObject, original: unknown): BlueprintIssue {
     };
   }
   const fromOriginal = valueAt(original, e.instancePath);
-  const expected = typeof parent.expected === "string" ? parent.expected : e.message ?? "a valid value";
+  const expected = typeof parent.expected === "string" ? parent.expected : (e.message ?? "a valid value");
   return { path: pointerToPath(e.instancePath), value: fromOriginal !== undefined ? fromOriginal : e.data, expected };
 }
 
@@ -135,13 +142,21 @@ function semanticIssues(bp: Json): BlueprintIssue[] {
     });
   }
   if (lambda.Protocol === "input-checking" && !isObject(lambda.ConfigSchema)) {
-    issues.push({ path: "Lambda.ConfigSchema", value: lambda.ConfigSchema, expected: 'a JSON Schema object (required by Protocol "input-checking")' });
+    issues.push({
+      path: "Lambda.ConfigSchema",
+      value: lambda.ConfigSchema,
+      expected: 'a JSON Schema object (required by Protocol "input-checking")',
+    });
   }
   if (isObject(lambda.ConfigSchema)) {
     try {
       configSchemaAjv.compile(lambda.ConfigSchema);
     } catch (err) {
-      issues.push({ path: "Lambda.ConfigSchema", value: lambda.ConfigSchema, expected: `a valid JSON Schema (${(err as Error).message})` });
+      issues.push({
+        path: "Lambda.ConfigSchema",
+        value: lambda.ConfigSchema,
+        expected: `a valid JSON Schema (${(err as Error).message})`,
+      });
     }
   }
   const post = isObject(lambda.PostProcessing) ? lambda.PostProcessing : {};
@@ -174,10 +189,15 @@ function semanticIssues(bp: Json): BlueprintIssue[] {
       a.UserNames.forEach((u, j) => {
         if (typeof u !== "string") return;
         const path = `UXData.Affiliates[${i}].UserNames[${j}]`;
-        if (users.has(u.toLowerCase())) issues.push({ path, value: u, expected: "a user name listed once per affiliate" });
+        if (users.has(u.toLowerCase()))
+          issues.push({ path, value: u, expected: "a user name listed once per affiliate" });
         users.add(u.toLowerCase());
         if (u.length + region.length > MAX_IAM_USER_NAME) {
-          issues.push({ path, value: u, expected: `a name short enough that "${u}${region}" fits the IAM limit of ${MAX_IAM_USER_NAME} chars` });
+          issues.push({
+            path,
+            value: u,
+            expected: `a name short enough that "${u}${region}" fits the IAM limit of ${MAX_IAM_USER_NAME} chars`,
+          });
         }
       });
     }
@@ -227,11 +247,25 @@ export function validateBlueprint(raw: unknown): BlueprintValidation {
     try {
       input = JSON.parse(raw);
     } catch (err) {
-      return { ok: false, issues: [{ path: "(root)", value: raw, expected: `a blueprint object or its JSON text (${(err as Error).message})` }] };
+      return {
+        ok: false,
+        issues: [
+          { path: "(root)", value: raw, expected: `a blueprint object or its JSON text (${(err as Error).message})` },
+        ],
+      };
     }
   }
   if (!isObject(input)) {
-    return { ok: false, issues: [{ path: "(root)", value: input, expected: "a blueprint object with PipelineName, REGION, STAGE, Lambda and UXData" }] };
+    return {
+      ok: false,
+      issues: [
+        {
+          path: "(root)",
+          value: input,
+          expected: "a blueprint object with PipelineName, REGION, STAGE, Lambda and UXData",
+        },
+      ],
+    };
   }
   const normalized = normalize(input);
   const issues: BlueprintIssue[] = [];

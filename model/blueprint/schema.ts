@@ -32,10 +32,26 @@ const POST_TRIGGER_PATTERN = "^[^/]+$";
 
 /** Legacy keys of `stack_config_template.json` that are accepted and ignored (SPEC §6). */
 export const LEGACY_TOP_LEVEL_KEYS = ["PipelineVersion"] as const;
-const LEGACY_LAMBDA_KEYS = ["Handler", "CodeUri", "PostHandler", "PostCodeUri", "PostTrigger", "Launch", "Requirements"] as const;
+const LEGACY_LAMBDA_KEYS = [
+  "Handler",
+  "CodeUri",
+  "PostHandler",
+  "PostCodeUri",
+  "PostTrigger",
+  "Launch",
+  "Requirements",
+] as const;
 export const LEGACY_LAMBDA_CONFIG_KEYS = [
-  "CONFIG", "MISSING_CONFIG_ERROR", "LOGFILE", "INDIR", "OUTDIR", "LOGDIR",
-  "REGION", "IAM_ROLE", "KEY_NAME", "SECURITY_GROUPS",
+  "CONFIG",
+  "MISSING_CONFIG_ERROR",
+  "LOGFILE",
+  "INDIR",
+  "OUTDIR",
+  "LOGDIR",
+  "REGION",
+  "IAM_ROLE",
+  "KEY_NAME",
+  "SECURITY_GROUPS",
 ] as const;
 export const LEGACY_AFFILIATE_KEYS = ["PipelinePath", "PipelineDir"] as const;
 
@@ -69,12 +85,23 @@ const LAMBDA_CONFIG_SCHEMA: SchemaNode = {
       type: "string",
       minLength: 1,
       pattern: COMMAND_PATTERN,
-      expected: 'a non-empty shell command with at most 4 "{}" to fill (bucket, dataset key, result folder, config key)',
+      expected:
+        'a non-empty shell command with at most 4 "{}" to fill (bucket, dataset key, result folder, config key)',
     },
     WORKING_DIRECTORY: { type: "string", minLength: 1, expected: "a non-empty directory path" },
     SHUTDOWN_BEHAVIOR: { enum: ["terminate", "stop"], expected: '"terminate" or "stop"' },
-    EXECUTION_TIMEOUT: { type: "integer", minimum: 1, maximum: 900, expected: "an integer number of seconds, 1..900 (Lambda limit)" },
-    SSM_TIMEOUT: { type: "integer", minimum: 30, maximum: 172800, expected: "an integer number of seconds, 30..172800 (SSM limit)" },
+    EXECUTION_TIMEOUT: {
+      type: "integer",
+      minimum: 1,
+      maximum: 900,
+      expected: "an integer number of seconds, 1..900 (Lambda limit)",
+    },
+    SSM_TIMEOUT: {
+      type: "integer",
+      minimum: 30,
+      maximum: 172800,
+      expected: "an integer number of seconds, 30..172800 (SSM limit)",
+    },
     LAUNCH: { type: "boolean", expected: "true or false" },
     DEPLOY_LIMIT: { type: "integer", minimum: 0, expected: "a non-negative integer" },
     MAXCOST: { type: "number", minimum: 0, expected: "a non-negative number of USD (a numeric string is accepted)" },
@@ -87,8 +114,18 @@ const LAMBDA_CONFIG_SCHEMA: SchemaNode = {
     },
     ALLOW_SPOT: { type: "boolean", expected: "true or false" },
     IMAGE_VOLUME_SIZE: { type: "integer", minimum: 8, maximum: 16384, expected: "an integer number of GB, 8..16384" },
-    MAX_QUEUE_LENGTH: { type: "integer", minimum: 0, maximum: 10000, expected: "an integer number of queued jobs, 0..10000 (0: no queue, jobs over DEPLOY_LIMIT are rejected)" },
-    MAX_QUEUE_WAIT: { type: "integer", minimum: 1, maximum: 10080, expected: "an integer number of minutes a job may wait in the queue, 1..10080 (7 days)" },
+    MAX_QUEUE_LENGTH: {
+      type: "integer",
+      minimum: 0,
+      maximum: 10000,
+      expected: "an integer number of queued jobs, 0..10000 (0: no queue, jobs over DEPLOY_LIMIT are rejected)",
+    },
+    MAX_QUEUE_WAIT: {
+      type: "integer",
+      minimum: 1,
+      maximum: 10080,
+      expected: "an integer number of minutes a job may wait in the queue, 1..10080 (7 days)",
+    },
     ...legacy(LEGACY_LAMBDA_CONFIG_KEYS),
   },
 };
@@ -99,8 +136,20 @@ const POST_PROCESSING_SCHEMA: SchemaNode = {
   required: ["PostTrigger", "StepName"],
   additionalProperties: false,
   properties: {
-    PostTrigger: { type: "string", minLength: 1, maxLength: 255, pattern: POST_TRIGGER_PATTERN, expected: 'a result file name without "/" (default "end.txt")' },
-    StepName: { type: "string", minLength: 1, maxLength: 64, pattern: STEP_NAME_PATTERN, expected: 'a step name of letters, digits, "_" or "-"' },
+    PostTrigger: {
+      type: "string",
+      minLength: 1,
+      maxLength: 255,
+      pattern: POST_TRIGGER_PATTERN,
+      expected: 'a result file name without "/" (default "end.txt")',
+    },
+    StepName: {
+      type: "string",
+      minLength: 1,
+      maxLength: 64,
+      pattern: STEP_NAME_PATTERN,
+      expected: 'a step name of letters, digits, "_" or "-"',
+    },
     TargetBucket: bucketName("the bucket that receives the next step's submit file"),
   },
 };
@@ -120,7 +169,12 @@ const AFFILIATE_SCHEMA: SchemaNode = {
     },
     UserNames: {
       type: "array",
-      items: { type: "string", minLength: 1, pattern: USER_NAME_PATTERN, expected: 'an IAM user name (letters, digits and "._@+=,-") without region suffix' },
+      items: {
+        type: "string",
+        minLength: 1,
+        pattern: USER_NAME_PATTERN,
+        expected: 'an IAM user name (letters, digits and "._@+=,-") without region suffix',
+      },
       expected: "a list of IAM user names without region suffix",
     },
     UserInput: { type: "boolean", expected: "true (jobs start from submissions/) or false (from results/)" },
@@ -145,7 +199,10 @@ export const BLUEPRINT_SCHEMA: SchemaNode = {
       required: ["Protocol", "LambdaConfig"],
       additionalProperties: false,
       properties: {
-        Protocol: { enum: ["default", "ensemble", "input-checking"], expected: '"default", "ensemble" or "input-checking"' },
+        Protocol: {
+          enum: ["default", "ensemble", "input-checking"],
+          expected: '"default", "ensemble" or "input-checking"',
+        },
         LambdaConfig: LAMBDA_CONFIG_SCHEMA,
         PostProcessing: POST_PROCESSING_SCHEMA,
         ConfigSchema: { type: "object", expected: "a JSON Schema object that configs must satisfy" },
@@ -166,4 +223,12 @@ export const BLUEPRINT_SCHEMA: SchemaNode = {
 };
 
 /** Paths (dot form) of numeric keys where a numeric string like `"300"` is converted. */
-export const NUMERIC_LAMBDA_CONFIG_KEYS = ["EXECUTION_TIMEOUT", "SSM_TIMEOUT", "DEPLOY_LIMIT", "MAXCOST", "IMAGE_VOLUME_SIZE", "MAX_QUEUE_LENGTH", "MAX_QUEUE_WAIT"] as const;
+export const NUMERIC_LAMBDA_CONFIG_KEYS = [
+  "EXECUTION_TIMEOUT",
+  "SSM_TIMEOUT",
+  "DEPLOY_LIMIT",
+  "MAXCOST",
+  "IMAGE_VOLUME_SIZE",
+  "MAX_QUEUE_LENGTH",
+  "MAX_QUEUE_WAIT",
+] as const;

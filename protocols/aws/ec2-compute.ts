@@ -12,7 +12,13 @@ import {
   type Tag,
 } from "@aws-sdk/client-ec2";
 import { GetMetricStatisticsCommand, type CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { GetCommandInvocationCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from "@aws-sdk/client-ssm";
 import {
   CommandTargetNotReadyError,
   LaunchError,
@@ -51,8 +57,22 @@ const TAG_CONCURRENCY = 8;
 /** Right after RunInstances, new ids may not be visible to CreateTags yet (eventual consistency). */
 const NOT_YET_VISIBLE_CODES = new Set(["InvalidInstanceID.NotFound", "InvalidVolume.NotFound", "InvalidID"]);
 
-const TRANSIENT_LAUNCH_CODES = new Set(["InsufficientInstanceCapacity", "RequestLimitExceeded", "VcpuLimitExceeded", "Unavailable", "InternalError", "ServiceUnavailable", "InsufficientCapacity"]);
-const SPOT_CAPACITY_CODES = new Set(["InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "MaxSpotInstanceCountExceeded", "InsufficientCapacity", "InsufficientSpotCapacity"]);
+const TRANSIENT_LAUNCH_CODES = new Set([
+  "InsufficientInstanceCapacity",
+  "RequestLimitExceeded",
+  "VcpuLimitExceeded",
+  "Unavailable",
+  "InternalError",
+  "ServiceUnavailable",
+  "InsufficientCapacity",
+]);
+const SPOT_CAPACITY_CODES = new Set([
+  "InsufficientInstanceCapacity",
+  "SpotMaxPriceTooLow",
+  "MaxSpotInstanceCountExceeded",
+  "InsufficientCapacity",
+  "InsufficientSpotCapacity",
+]);
 
 /** ComputeBackend over EC2 (instances) and SSM (commands). */
 export class Ec2ComputeBackend implements ComputeBackend {
@@ -61,9 +81,13 @@ export class Ec2ComputeBackend implements ComputeBackend {
   constructor(private readonly args: Ec2ComputeArgs) {}
 
   async launch(request: IaeLaunchRequest): Promise<readonly LaunchedIae[]> {
-    if (!Number.isInteger(request.count) || request.count < 1) throw new LaunchError("invalid-request", `count must be a positive integer, got ${request.count}`);
+    if (!Number.isInteger(request.count) || request.count < 1)
+      throw new LaunchError("invalid-request", `count must be a positive integer, got ${request.count}`);
     if (request.instanceTags !== undefined && request.instanceTags.length !== request.count) {
-      throw new LaunchError("invalid-request", `instanceTags has ${request.instanceTags.length} entries for ${request.count} instances`);
+      throw new LaunchError(
+        "invalid-request",
+        `instanceTags has ${request.instanceTags.length} entries for ${request.count} instances`,
+      );
     }
     const { common, perInstance } = splitTags(request);
     const rootDevice = await this.rootDeviceName(request.imageId);
@@ -78,14 +102,18 @@ export class Ec2ComputeBackend implements ComputeBackend {
     // already succeeded instead of starting a second set (a retry after a lost answer, or a resumed
     // job manager). The market suffix keeps the spot and on-demand requests apart.
     const attempt = (spot: boolean): Promise<RunResult> =>
-      retryWithBackoff(() => this.runInstances(request, common, rootDevice, spot, ec2ClientToken(request.clientToken, spot)), {
-        retryable: (err) => !(spot && isSpotCapacityError(err)) && isTransientLaunchError(err),
-        maxTotalWaitMs: this.args.launchRetryMs,
-        initialDelayMs: 1000,
-        maxDelayMs: 15_000,
-        sleep: this.args.sleep,
-        onRetry: (err, n, ms) => this.args.log?.(`RunInstances attempt ${n} failed (${awsErrorCode(err)}); retrying in ${ms} ms`),
-      });
+      retryWithBackoff(
+        () => this.runInstances(request, common, rootDevice, spot, ec2ClientToken(request.clientToken, spot)),
+        {
+          retryable: (err) => !(spot && isSpotCapacityError(err)) && isTransientLaunchError(err),
+          maxTotalWaitMs: this.args.launchRetryMs,
+          initialDelayMs: 1000,
+          maxDelayMs: 15_000,
+          sleep: this.args.sleep,
+          onRetry: (err, n, ms) =>
+            this.args.log?.(`RunInstances attempt ${n} failed (${awsErrorCode(err)}); retrying in ${ms} ms`),
+        },
+      );
     let result: RunResult;
     try {
       result = await attempt(request.spot);
@@ -102,7 +130,13 @@ export class Ec2ComputeBackend implements ComputeBackend {
     return result.iaes;
   }
 
-  private async runInstances(request: IaeLaunchRequest, common: Tag[], rootDevice: string, spot: boolean, clientToken: string): Promise<RunResult> {
+  private async runInstances(
+    request: IaeLaunchRequest,
+    common: Tag[],
+    rootDevice: string,
+    spot: boolean,
+    clientToken: string,
+  ): Promise<RunResult> {
     const input: RunInstancesCommandInput = {
       ImageId: request.imageId,
       InstanceType: request.instanceType as RunInstancesCommandInput["InstanceType"],
@@ -115,7 +149,12 @@ export class Ec2ComputeBackend implements ComputeBackend {
       ...(request.subnetId ? { SubnetId: request.subnetId } : {}),
       InstanceInitiatedShutdownBehavior: spot ? "terminate" : request.shutdownBehavior,
       MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled", HttpPutResponseHopLimit: 2 },
-      BlockDeviceMappings: [{ DeviceName: rootDevice, Ebs: { VolumeSize: request.volumeSizeGb, VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true } }],
+      BlockDeviceMappings: [
+        {
+          DeviceName: rootDevice,
+          Ebs: { VolumeSize: request.volumeSizeGb, VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true },
+        },
+      ],
       ...(common.length > 0
         ? {
             TagSpecifications: [
@@ -124,18 +163,32 @@ export class Ec2ComputeBackend implements ComputeBackend {
             ],
           }
         : {}),
-      ...(spot ? { InstanceMarketOptions: { MarketType: "spot", SpotOptions: { SpotInstanceType: "one-time", InstanceInterruptionBehavior: "terminate" } } } : {}),
+      ...(spot
+        ? {
+            InstanceMarketOptions: {
+              MarketType: "spot",
+              SpotOptions: { SpotInstanceType: "one-time", InstanceInterruptionBehavior: "terminate" },
+            },
+          }
+        : {}),
     };
     const out = await this.args.ec2.send(new RunInstancesCommand(input));
     const instances = inLaunchOrder(out.Instances ?? []);
     if (instances.length !== request.count) {
       // MinCount = MaxCount makes EC2 all-or-nothing; anything else is a broken response.
       await this.terminate(instances.map((i) => i.InstanceId).filter((id): id is string => !!id));
-      throw new LaunchError("service", `RunInstances returned ${instances.length} instances for ${request.count} requested`);
+      throw new LaunchError(
+        "service",
+        `RunInstances returned ${instances.length} instances for ${request.count} requested`,
+      );
     }
     // In launch order: instance i (AmiLaunchIndex i) gets instanceTags[i] (see the ComputeBackend contract).
     return {
-      iaes: instances.map((i) => ({ instanceId: i.InstanceId as string, instanceType: (i.InstanceType as string) ?? request.instanceType, spot })),
+      iaes: instances.map((i) => ({
+        instanceId: i.InstanceId as string,
+        instanceType: (i.InstanceType as string) ?? request.instanceType,
+        spot,
+      })),
       volumes: instances.map((i) => rootVolumeOf(i, rootDevice)),
     };
   }
@@ -149,22 +202,37 @@ export class Ec2ComputeBackend implements ComputeBackend {
     const ids = result.iaes.map((i) => i.instanceId);
     try {
       const volumes = await this.rootVolumes(ids, result.volumes, rootDevice);
-      await mapBounded(ids, TAG_CONCURRENCY, async (_id, i) => {
-        if (perInstance[i].length === 0) return;
-        await retryWithBackoff(() => this.args.ec2.send(new CreateTagsCommand({ Resources: [ids[i], volumes[i]], Tags: perInstance[i] })), {
-          retryable: (err) => isTransientLaunchError(err) || NOT_YET_VISIBLE_CODES.has(awsErrorCode(err) ?? ""),
-          maxTotalWaitMs: this.args.launchRetryMs,
-          initialDelayMs: 500,
-          maxDelayMs: 15_000,
-          sleep: this.args.sleep,
-          onRetry: (err, n, ms) => this.args.log?.(`CreateTags for ${ids[i]} attempt ${n} failed (${awsErrorCode(err)}); retrying in ${ms} ms`),
-        });
-      }, { stopOnError: true });
+      await mapBounded(
+        ids,
+        TAG_CONCURRENCY,
+        async (_id, i) => {
+          if (perInstance[i].length === 0) return;
+          await retryWithBackoff(
+            () => this.args.ec2.send(new CreateTagsCommand({ Resources: [ids[i], volumes[i]], Tags: perInstance[i] })),
+            {
+              retryable: (err) => isTransientLaunchError(err) || NOT_YET_VISIBLE_CODES.has(awsErrorCode(err) ?? ""),
+              maxTotalWaitMs: this.args.launchRetryMs,
+              initialDelayMs: 500,
+              maxDelayMs: 15_000,
+              sleep: this.args.sleep,
+              onRetry: (err, n, ms) =>
+                this.args.log?.(
+                  `CreateTags for ${ids[i]} attempt ${n} failed (${awsErrorCode(err)}); retrying in ${ms} ms`,
+                ),
+            },
+          );
+        },
+        { stopOnError: true },
+      );
     } catch (err) {
       const cause = toLaunchError(err);
       this.args.log?.(`tagging the ${ids.length} new IAE(s) failed (${cause.code ?? cause.message}); terminating them`);
       await this.terminateLaunched(ids, cause);
-      throw new LaunchError(cause.kind, `the new IAEs could not be tagged (${cause.message}); all ${ids.length} IAE(s) of this launch were terminated`, cause.code);
+      throw new LaunchError(
+        cause.kind,
+        `the new IAEs could not be tagged (${cause.message}); all ${ids.length} IAE(s) of this launch were terminated`,
+        cause.code,
+      );
     }
   }
 
@@ -174,24 +242,40 @@ export class Ec2ComputeBackend implements ComputeBackend {
     const found: Instance[] = [];
     let token: string | undefined;
     do {
-      const page = await this.args.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "client-token", Values: tokens }], NextToken: token }));
+      const page = await this.args.ec2.send(
+        new DescribeInstancesCommand({ Filters: [{ Name: "client-token", Values: tokens }], NextToken: token }),
+      );
       for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) found.push(i);
       token = page.NextToken;
     } while (token);
     if (found.length === 0) return undefined;
     // Both markets cannot have succeeded for one token pair, but be exact: keep the market that did.
     const market = found.filter((i) => i.ClientToken === found[0].ClientToken);
-    if (market.length !== request.count) throw new LaunchError("service", `an earlier launch with token ${request.clientToken} started ${market.length} instances for ${request.count} requested`);
+    if (market.length !== request.count)
+      throw new LaunchError(
+        "service",
+        `an earlier launch with token ${request.clientToken} started ${market.length} instances for ${request.count} requested`,
+      );
     const ordered = inLaunchOrder(market);
-    this.args.log?.(`adopting ${ordered.length} instance(s) an earlier attempt started with token ${request.clientToken}`);
+    this.args.log?.(
+      `adopting ${ordered.length} instance(s) an earlier attempt started with token ${request.clientToken}`,
+    );
     return {
-      iaes: ordered.map((i) => ({ instanceId: i.InstanceId as string, instanceType: (i.InstanceType as string) ?? request.instanceType, spot: i.InstanceLifecycle === "spot" })),
+      iaes: ordered.map((i) => ({
+        instanceId: i.InstanceId as string,
+        instanceType: (i.InstanceType as string) ?? request.instanceType,
+        spot: i.InstanceLifecycle === "spot",
+      })),
       volumes: ordered.map((i) => rootVolumeOf(i, rootDevice)),
     };
   }
 
   /** Root volume ids in instance order: from the RunInstances answer, else DescribeInstances (retried until attached). */
-  private async rootVolumes(ids: readonly string[], known: readonly (string | undefined)[], rootDevice: string): Promise<string[]> {
+  private async rootVolumes(
+    ids: readonly string[],
+    known: readonly (string | undefined)[],
+    rootDevice: string,
+  ): Promise<string[]> {
     const volumes = [...known];
     if (volumes.every((v) => v !== undefined)) return volumes as string[];
     await retryWithBackoff(
@@ -201,8 +285,15 @@ export class Ec2ComputeBackend implements ComputeBackend {
         for (let i = 0; i < missing.length; i += 1000) {
           let token: string | undefined;
           do {
-            const page = await this.args.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: missing.slice(i, i + 1000) }], NextToken: token }));
-            for (const r of page.Reservations ?? []) for (const inst of r.Instances ?? []) if (inst.InstanceId) found.set(inst.InstanceId, rootVolumeOf(inst, rootDevice));
+            const page = await this.args.ec2.send(
+              new DescribeInstancesCommand({
+                Filters: [{ Name: "instance-id", Values: missing.slice(i, i + 1000) }],
+                NextToken: token,
+              }),
+            );
+            for (const r of page.Reservations ?? [])
+              for (const inst of r.Instances ?? [])
+                if (inst.InstanceId) found.set(inst.InstanceId, rootVolumeOf(inst, rootDevice));
             token = page.NextToken;
           } while (token);
         }
@@ -210,7 +301,8 @@ export class Ec2ComputeBackend implements ComputeBackend {
           if (volumes[i] === undefined) volumes[i] = found.get(id);
         });
         const still = ids.filter((_, i) => volumes[i] === undefined);
-        if (still.length > 0) throw new RootVolumeNotAttachedError(`no root volume visible yet for ${still.join(", ")}`);
+        if (still.length > 0)
+          throw new RootVolumeNotAttachedError(`no root volume visible yet for ${still.join(", ")}`);
       },
       {
         retryable: (err) => err instanceof RootVolumeNotAttachedError || isTransientLaunchError(err),
@@ -218,7 +310,10 @@ export class Ec2ComputeBackend implements ComputeBackend {
         initialDelayMs: 500,
         maxDelayMs: 15_000,
         sleep: this.args.sleep,
-        onRetry: (err, n, ms) => this.args.log?.(`looking up root volumes, attempt ${n}: ${err instanceof Error ? err.message : String(err)}; retrying in ${ms} ms`),
+        onRetry: (err, n, ms) =>
+          this.args.log?.(
+            `looking up root volumes, attempt ${n}: ${err instanceof Error ? err.message : String(err)}; retrying in ${ms} ms`,
+          ),
       },
     );
     return volumes as string[];
@@ -235,7 +330,11 @@ export class Ec2ComputeBackend implements ComputeBackend {
         sleep: this.args.sleep,
       });
     } catch (err) {
-      throw new LaunchError(cause.kind, `the new IAEs could not be tagged (${cause.message}) and terminating them failed too (${awsErrorCode(err) ?? String(err)}): ${ids.join(", ")} may still be running`, cause.code);
+      throw new LaunchError(
+        cause.kind,
+        `the new IAEs could not be tagged (${cause.message}) and terminating them failed too (${awsErrorCode(err) ?? String(err)}): ${ids.join(", ")} may still be running`,
+        cause.code,
+      );
     }
   }
 
@@ -250,7 +349,9 @@ export class Ec2ComputeBackend implements ComputeBackend {
   }
 
   async terminate(instanceIds: readonly string[]): Promise<void> {
-    await this.changeState(instanceIds, (ids) => this.args.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })));
+    await this.changeState(instanceIds, (ids) =>
+      this.args.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })),
+    );
   }
 
   async stop(instanceIds: readonly string[]): Promise<void> {
@@ -294,7 +395,9 @@ export class Ec2ComputeBackend implements ComputeBackend {
     const out: IaeDescription[] = [];
     let token: string | undefined;
     do {
-      const page = await this.args.ec2.send(new DescribeInstancesCommand({ Filters: filters, NextToken: token, MaxResults: 1000 }));
+      const page = await this.args.ec2.send(
+        new DescribeInstancesCommand({ Filters: filters, NextToken: token, MaxResults: 1000 }),
+      );
       for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.push(describeInstance(i));
       token = page.NextToken;
     } while (token);
@@ -304,7 +407,9 @@ export class Ec2ComputeBackend implements ComputeBackend {
   async sendCommand(request: CommandRequest): Promise<CommandInfo> {
     // SSM does not expand "~": run a home-relative working directory through the shell instead.
     const tilde = request.workingDirectory.startsWith("~");
-    const commands = tilde ? [`cd ${request.workingDirectory} 2>/dev/null || true`, ...request.commands] : [...request.commands];
+    const commands = tilde
+      ? [`cd ${request.workingDirectory} 2>/dev/null || true`, ...request.commands]
+      : [...request.commands];
     try {
       const out = await this.args.ssm.send(
         new SendCommandCommand({
@@ -325,7 +430,12 @@ export class Ec2ComputeBackend implements ComputeBackend {
       return { commandId: id, status: toCommandStatus(out.Command?.Status) };
     } catch (err) {
       const code = awsErrorCode(err);
-      if (code === "InvalidInstanceId" || code === "InvalidInstanceInformationFilterValue" || code === "ThrottlingException" || (awsHttpStatus(err) ?? 0) >= 500) {
+      if (
+        code === "InvalidInstanceId" ||
+        code === "InvalidInstanceInformationFilterValue" ||
+        code === "ThrottlingException" ||
+        (awsHttpStatus(err) ?? 0) >= 500
+      ) {
         throw new CommandTargetNotReadyError(`${request.instanceId} cannot receive commands yet (${code})`);
       }
       throw err;
@@ -335,7 +445,9 @@ export class Ec2ComputeBackend implements ComputeBackend {
   async findCommand(instanceId: string, deliveryId: string): Promise<CommandInfo | undefined> {
     let token: string | undefined;
     do {
-      const out = await this.args.ssm.send(new ListCommandInvocationsCommand({ InstanceId: instanceId, NextToken: token, MaxResults: 50 }));
+      const out = await this.args.ssm.send(
+        new ListCommandInvocationsCommand({ InstanceId: instanceId, NextToken: token, MaxResults: 50 }),
+      );
       const hit = (out.CommandInvocations ?? []).find((c) => c.Comment?.startsWith(deliveryComment(deliveryId)));
       if (hit?.CommandId) return { commandId: hit.CommandId, status: toCommandStatus(hit.Status) };
       token = out.NextToken;
@@ -345,7 +457,9 @@ export class Ec2ComputeBackend implements ComputeBackend {
 
   async commandStatus(instanceId: string, commandId: string): Promise<CommandInfo> {
     try {
-      const out = await this.args.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      const out = await this.args.ssm.send(
+        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+      );
       return {
         commandId,
         status: toCommandStatus(out.Status),
@@ -418,8 +532,11 @@ function splitTags(request: Pick<IaeLaunchRequest, "tags" | "instanceTags">): { 
   if (each === undefined || each.length === 0) return { common: toTags(request.tags) };
   const merged = each.map((t) => ({ ...request.tags, ...t }));
   const common: Record<string, string> = {};
-  for (const [key, value] of Object.entries(merged[0])) if (merged.every((m) => Object.prototype.hasOwnProperty.call(m, key) && m[key] === value)) common[key] = value;
-  const perInstance = merged.map((m) => toTags(Object.fromEntries(Object.entries(m).filter(([key]) => !(key in common)))));
+  for (const [key, value] of Object.entries(merged[0]))
+    if (merged.every((m) => Object.prototype.hasOwnProperty.call(m, key) && m[key] === value)) common[key] = value;
+  const perInstance = merged.map((m) =>
+    toTags(Object.fromEntries(Object.entries(m).filter(([key]) => !(key in common)))),
+  );
   return { common: toTags(common), ...(perInstance.some((p) => p.length > 0) ? { perInstance } : {}) };
 }
 
@@ -435,7 +552,10 @@ function ec2ClientToken(token: string, spot: boolean): string {
 
 /** Instances sorted by AmiLaunchIndex (their position in the request), answer order otherwise. */
 function inLaunchOrder(instances: readonly Instance[]): Instance[] {
-  return instances.map((i, n) => ({ i, n })).sort((a, b) => (a.i.AmiLaunchIndex ?? a.n) - (b.i.AmiLaunchIndex ?? b.n)).map(({ i }) => i);
+  return instances
+    .map((i, n) => ({ i, n }))
+    .sort((a, b) => (a.i.AmiLaunchIndex ?? a.n) - (b.i.AmiLaunchIndex ?? b.n))
+    .map(({ i }) => i);
 }
 
 /** The comment prefix that names a delivery (SSM keeps comments with the command; 100 characters at most). */
@@ -444,7 +564,10 @@ function deliveryComment(deliveryId: string): string {
 }
 
 function commandComment(request: CommandRequest): string {
-  return [request.deliveryId ? deliveryComment(request.deliveryId) : undefined, request.comment].filter(Boolean).join(" ").slice(0, 100);
+  return [request.deliveryId ? deliveryComment(request.deliveryId) : undefined, request.comment]
+    .filter(Boolean)
+    .join(" ")
+    .slice(0, 100);
 }
 
 function describeInstance(i: Instance): IaeDescription {
@@ -509,6 +632,8 @@ function toLaunchError(err: unknown): LaunchError {
     case "InstanceLimitExceeded":
       return new LaunchError("instance-limit", message, code);
     default:
-      return (awsHttpStatus(err) ?? 0) >= 500 ? new LaunchError("service", message, code) : new LaunchError("invalid-request", message, code);
+      return (awsHttpStatus(err) ?? 0) >= 500
+        ? new LaunchError("service", message, code)
+        : new LaunchError("invalid-request", message, code);
   }
 }

@@ -24,11 +24,16 @@ export class PricingApiPriceSource implements PriceSource {
     try {
       price = await this.fromApi(instanceType, region);
     } catch (err) {
-      this.log?.(`Pricing API failed for ${instanceType} in ${region} (${err instanceof Error ? err.message : String(err)}); using the bundled table`);
+      this.log?.(
+        `Pricing API failed for ${instanceType} in ${region} (${err instanceof Error ? err.message : String(err)}); using the bundled table`,
+      );
     }
     price ??= this.fallback[instanceType];
     if (price === undefined) {
-      throw new JobError(`No price is known for instance type ${instanceType} in ${region} (Pricing API and bundled table); the job cannot be budgeted. Contact NeuroCAAS administrator.`, "AWS");
+      throw new JobError(
+        `No price is known for instance type ${instanceType} in ${region} (Pricing API and bundled table); the job cannot be budgeted. Contact NeuroCAAS administrator.`,
+        "AWS",
+      );
     }
     this.cache.set(cacheKey, price);
     return price;
@@ -60,7 +65,14 @@ export class PricingApiPriceSource implements PriceSource {
 
 /** The on-demand hourly USD price in one Pricing API product document. */
 export function onDemandUsd(productJson: string): number | undefined {
-  const doc = JSON.parse(productJson) as { terms?: { OnDemand?: Record<string, { priceDimensions?: Record<string, { unit?: string; pricePerUnit?: { USD?: string } }> }> } };
+  const doc = JSON.parse(productJson) as {
+    terms?: {
+      OnDemand?: Record<
+        string,
+        { priceDimensions?: Record<string, { unit?: string; pricePerUnit?: { USD?: string } }> }
+      >;
+    };
+  };
   for (const term of Object.values(doc.terms?.OnDemand ?? {})) {
     for (const dim of Object.values(term.priceDimensions ?? {})) {
       const usd = Number(dim.pricePerUnit?.USD);

@@ -7,7 +7,13 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { BucketUnavailableError, PreconditionFailedError, type ObjectStore, type PutOptions, type StoredObject } from "../storage";
+import {
+  BucketUnavailableError,
+  PreconditionFailedError,
+  type ObjectStore,
+  type PutOptions,
+  type StoredObject,
+} from "../storage";
 import { awsErrorCode, awsHttpStatus } from "../retry";
 
 /**
@@ -42,7 +48,8 @@ export class S3ObjectStore implements ObjectStore {
       );
       return { etag: out.ETag ?? "" };
     } catch (err) {
-      if (isPreconditionFailure(err) || (options.ifMatch && isNoSuchKey(err))) throw new PreconditionFailedError(bucket, key);
+      if (isPreconditionFailure(err) || (options.ifMatch && isNoSuchKey(err)))
+        throw new PreconditionFailedError(bucket, key);
       throw classify(err, bucket);
     }
   }
@@ -71,7 +78,12 @@ export class S3ObjectStore implements ObjectStore {
     let token: string | undefined;
     do {
       const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, ...(limit ? { MaxKeys: Math.min(1000, limit - keys.length) } : {}) }),
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+          ...(limit ? { MaxKeys: Math.min(1000, limit - keys.length) } : {}),
+        }),
       );
       for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
@@ -89,7 +101,11 @@ export class S3ObjectStore implements ObjectStore {
 
   async copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void> {
     await this.client.send(
-      new CopyObjectCommand({ Bucket: targetBucket, Key: targetKey, CopySource: `${sourceBucket}/${encodeURIComponent(sourceKey).replace(/%2F/g, "/")}` }),
+      new CopyObjectCommand({
+        Bucket: targetBucket,
+        Key: targetKey,
+        CopySource: `${sourceBucket}/${encodeURIComponent(sourceKey).replace(/%2F/g, "/")}`,
+      }),
     );
   }
 }
@@ -100,7 +116,14 @@ export function isNoSuchKey(err: unknown): boolean {
   return code !== "NoSuchBucket" && (code === "NoSuchKey" || code === "NotFound" || awsHttpStatus(err) === 404);
 }
 
-const BUCKET_UNAVAILABLE_CODES = new Set(["NoSuchBucket", "AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidBucketName", "PermanentRedirect"]);
+const BUCKET_UNAVAILABLE_CODES = new Set([
+  "NoSuchBucket",
+  "AccessDenied",
+  "Forbidden",
+  "AllAccessDisabled",
+  "InvalidBucketName",
+  "PermanentRedirect",
+]);
 
 /** NoSuchBucket / AccessDenied as BucketUnavailableError; anything else unchanged. */
 function classify(err: unknown, bucket: string): unknown {
@@ -112,7 +135,12 @@ function classify(err: unknown, bucket: string): unknown {
 
 function isPreconditionFailure(err: unknown): boolean {
   const code = awsErrorCode(err);
-  return code === "PreconditionFailed" || code === "ConditionalRequestConflict" || awsHttpStatus(err) === 412 || awsHttpStatus(err) === 409;
+  return (
+    code === "PreconditionFailed" ||
+    code === "ConditionalRequestConflict" ||
+    awsHttpStatus(err) === 412 ||
+    awsHttpStatus(err) === 409
+  );
 }
 
 /** JSON files (status files are JSON despite `.txt`, SPEC 4.3) as JSON, everything else as text. */

@@ -26,7 +26,10 @@ export class ParameterStoreBudgets implements BudgetSource {
     const value = await getParameter(this.ssm, name);
     if (value === undefined) return undefined;
     const budget = parseBudgetValue(value);
-    if (budget === undefined) throw new JobError(`The budget parameter ${name} holds ${JSON.stringify(value)}, not an amount in USD. Contact NeuroCAAS administrator.`);
+    if (budget === undefined)
+      throw new JobError(
+        `The budget parameter ${name} holds ${JSON.stringify(value)}, not an amount in USD. Contact NeuroCAAS administrator.`,
+      );
     return budget;
   }
 }

@@ -6,7 +6,18 @@ import { DEFAULT_LIMITS, systemClock } from "../deps";
 import { log, MAX_ATTEMPTS } from "./aws-deps";
 
 /** The EC2 (instances) + SSM (commands) compute backend of the submit, monitor and guard Lambdas. */
-export function ec2Compute(region: string, ssm: SSMClient = new SSMClient({ region, maxAttempts: MAX_ATTEMPTS }), cloudwatch?: CloudWatchClient): Ec2ComputeBackend {
+export function ec2Compute(
+  region: string,
+  ssm: SSMClient = new SSMClient({ region, maxAttempts: MAX_ATTEMPTS }),
+  cloudwatch?: CloudWatchClient,
+): Ec2ComputeBackend {
   const ec2 = new EC2Client({ region, maxAttempts: MAX_ATTEMPTS });
-  return new Ec2ComputeBackend({ ec2, ssm, ...(cloudwatch ? { cloudwatch } : {}), sleep: systemClock.sleep, launchRetryMs: DEFAULT_LIMITS.launchRetryMs, log });
+  return new Ec2ComputeBackend({
+    ec2,
+    ssm,
+    ...(cloudwatch ? { cloudwatch } : {}),
+    sleep: systemClock.sleep,
+    launchRetryMs: DEFAULT_LIMITS.launchRetryMs,
+    log,
+  });
 }

@@ -6,7 +6,11 @@
  * (cached per container), never at import time, so its bundle holds only those clients.
  */
 import type { Invocation } from "../lease";
-import { DEFAULT_BUDGET_PARAMETER_PREFIX, loadRuntimeConfig, type AnalysisRuntimeConfig } from "../../model/runtime-config";
+import {
+  DEFAULT_BUDGET_PARAMETER_PREFIX,
+  loadRuntimeConfig,
+  type AnalysisRuntimeConfig,
+} from "../../model/runtime-config";
 
 /** Attempts per AWS request including the SDK's own retries of 5xx and throttling. */
 export const MAX_ATTEMPTS = 5;
@@ -20,7 +24,8 @@ export const log = (message: string): void => console.log(message);
 export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): AnalysisRuntimeConfig {
   const config = loadRuntimeConfig(env);
   for (const key of ["bucketName", "region", "ami", "instanceType", "command"] as const) {
-    if (typeof config[key] !== "string" || config[key] === "") throw new Error(`runtime config field "${key}" must be a non-empty string`);
+    if (typeof config[key] !== "string" || config[key] === "")
+      throw new Error(`runtime config field "${key}" must be a non-empty string`);
   }
   return { ...config, budgetParameterPrefix: config.budgetParameterPrefix || DEFAULT_BUDGET_PARAMETER_PREFIX };
 }
@@ -35,9 +40,15 @@ export interface LambdaContext {
  * The deps of one invocation: claims are leased to its request id (which Lambda keeps for its own
  * retries of the invocation) until its deadline (now + the time Lambda leaves it).
  */
-export function withInvocation<D extends { readonly invocation?: Invocation }>(deps: D, context: LambdaContext | undefined): D {
+export function withInvocation<D extends { readonly invocation?: Invocation }>(
+  deps: D,
+  context: LambdaContext | undefined,
+): D {
   if (!context || typeof context.awsRequestId !== "string") return deps;
-  const invocation: Invocation = { id: context.awsRequestId, deadline: new Date(Date.now() + context.getRemainingTimeInMillis()) };
+  const invocation: Invocation = {
+    id: context.awsRequestId,
+    deadline: new Date(Date.now() + context.getRemainingTimeInMillis()),
+  };
   return { ...deps, invocation };
 }
 

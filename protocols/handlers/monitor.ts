@@ -8,7 +8,13 @@ import { log, MAX_ATTEMPTS, perContainer, readRuntimeConfig, withInvocation, typ
 
 const deps = perContainer((): MonitorDeps => {
   const config = readRuntimeConfig();
-  return { config, store: new S3ObjectStore(createS3Client({ region: config.region, maxAttempts: MAX_ATTEMPTS })), compute: ec2Compute(config.region), clock: systemClock, log };
+  return {
+    config,
+    store: new S3ObjectStore(createS3Client({ region: config.region, maxAttempts: MAX_ATTEMPTS })),
+    compute: ec2Compute(config.region),
+    clock: systemClock,
+    log,
+  };
 });
 
 export async function handler(event: Ec2StateChangeEvent, context?: LambdaContext): Promise<MonitorOutcome> {

@@ -8,7 +8,12 @@ import { log, MAX_ATTEMPTS, perContainer, readRuntimeConfig } from "./aws-deps";
 
 const deps = perContainer((): PostProcessDeps => {
   const config = readRuntimeConfig();
-  return { config, store: new S3ObjectStore(createS3Client({ region: config.region, maxAttempts: MAX_ATTEMPTS })), clock: systemClock, log };
+  return {
+    config,
+    store: new S3ObjectStore(createS3Client({ region: config.region, maxAttempts: MAX_ATTEMPTS })),
+    clock: systemClock,
+    log,
+  };
 });
 
 export async function handler(event: S3NotificationEvent): Promise<readonly PostProcessOutcome[]> {

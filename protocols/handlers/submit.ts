@@ -20,7 +20,11 @@ const deps = perContainer((): ProtocolDeps => {
     compute: ec2Compute(config.region, ssm),
     budgets: new ParameterStoreBudgets(ssm, config.budgetParameterPrefix),
     // The Pricing API is served from us-east-1.
-    prices: new PricingApiPriceSource(new PricingClient({ region: "us-east-1", maxAttempts: MAX_ATTEMPTS }), undefined, log),
+    prices: new PricingApiPriceSource(
+      new PricingClient({ region: "us-east-1", maxAttempts: MAX_ATTEMPTS }),
+      undefined,
+      log,
+    ),
     clock: systemClock,
     log,
   };

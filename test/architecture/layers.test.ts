@@ -29,39 +29,90 @@ console.log(JSON.stringify(out));
 `;
 
 function lintSnippets(cases: readonly { file: string; code: string }[]): string[][] {
-  const stdout = execFileSync(process.execPath, ["--input-type=module", "-e", LINTER, JSON.stringify(cases)], { cwd: root, encoding: "utf8" });
+  const stdout = execFileSync(process.execPath, ["--input-type=module", "-e", LINTER, JSON.stringify(cases)], {
+    cwd: root,
+    encoding: "utf8",
+  });
   return JSON.parse(stdout.trim().split("\n").pop() as string) as string[][];
 }
 
 /** [file, snippet, the message the layer rule must report]. */
 const FORBIDDEN: readonly [string, string, string][] = [
-    ["model/probe.ts", `import { AnalysisPipeline } from "../components/analysis-pipeline";`, "model may import only its own folder"],
-    ["model/blueprint/probe.ts", `import type { Deps } from "../../protocols/deps";`, "model may import only its own folder"],
-    ["model/probe.ts", `import * as pulumi from "@pulumi/pulumi";`, "model must not load @pulumi/"],
-    ["model/probe.ts", `import { S3Client } from "@aws-sdk/client-s3";`, "model must not load @aws-sdk/"],
-    ["protocols/probe.ts", `import * as pulumi from "@pulumi/pulumi";`, "protocols must not load @pulumi/"],
-    ["protocols/handlers/probe.ts", `import { AnalysisPipeline } from "../../components/analysis-pipeline";`, "protocols may import only model"],
-    ["protocols/probe.ts", `import { allPolicies } from "../policies/all";`, "protocols may import only model"],
-    ["protocols/probe.ts", `export { main } from "../cli/main";`, "protocols may import only model"],
-    ["protocols/aws/probe.ts", `import type { LocalStack } from "../../local/stack";`, "protocols may import only model"],
-    ["local/probe.ts", `import { submitJob } from "../cli/user/submit-job";`, "local may import only model, protocols, components"],
-    ["components/probe.ts", `import { startLocal } from "../local/server";`, "components may import only model"],
-    ["components/iam/probe.ts", `import { main } from "../../cli/main";`, "components may import only model"],
-    ["components/probe.ts", `import { runSubmission } from "../protocols/submission";`, "components may import only model"],
-    ["dashboard/src/views/Probe.tsx", `import { buildDashboard } from "../../../components/dashboard-bundle";`, "dashboard may import only model"],
-    ["dashboard/src/api/probe.ts", `import { S3Store } from "../../../protocols/aws/s3-store";`, "dashboard may import only model"],
-    ["dashboard/src/api/probe.ts", `import { newJobId } from "../../../cli/user/submit-job";`, "dashboard may import only model"],
-    ["policies/probe.ts", `import { iaePolicy } from "../components/iam/policies";`, "policies may import only its own folder"],
-    ["index.ts", `import { startLocal } from "./local/server";`, "(root) may import only model, components"],
-  ];
+  [
+    "model/probe.ts",
+    `import { AnalysisPipeline } from "../components/analysis-pipeline";`,
+    "model may import only its own folder",
+  ],
+  [
+    "model/blueprint/probe.ts",
+    `import type { Deps } from "../../protocols/deps";`,
+    "model may import only its own folder",
+  ],
+  ["model/probe.ts", `import * as pulumi from "@pulumi/pulumi";`, "model must not load @pulumi/"],
+  ["model/probe.ts", `import { S3Client } from "@aws-sdk/client-s3";`, "model must not load @aws-sdk/"],
+  ["protocols/probe.ts", `import * as pulumi from "@pulumi/pulumi";`, "protocols must not load @pulumi/"],
+  [
+    "protocols/handlers/probe.ts",
+    `import { AnalysisPipeline } from "../../components/analysis-pipeline";`,
+    "protocols may import only model",
+  ],
+  ["protocols/probe.ts", `import { allPolicies } from "../policies/all";`, "protocols may import only model"],
+  ["protocols/probe.ts", `export { main } from "../cli/main";`, "protocols may import only model"],
+  ["protocols/aws/probe.ts", `import type { LocalStack } from "../../local/stack";`, "protocols may import only model"],
+  [
+    "local/probe.ts",
+    `import { submitJob } from "../cli/user/submit-job";`,
+    "local may import only model, protocols, components",
+  ],
+  ["components/probe.ts", `import { startLocal } from "../local/server";`, "components may import only model"],
+  ["components/iam/probe.ts", `import { main } from "../../cli/main";`, "components may import only model"],
+  [
+    "components/probe.ts",
+    `import { runSubmission } from "../protocols/submission";`,
+    "components may import only model",
+  ],
+  [
+    "dashboard/src/views/Probe.tsx",
+    `import { buildDashboard } from "../../../components/dashboard-bundle";`,
+    "dashboard may import only model",
+  ],
+  [
+    "dashboard/src/api/probe.ts",
+    `import { S3Store } from "../../../protocols/aws/s3-store";`,
+    "dashboard may import only model",
+  ],
+  [
+    "dashboard/src/api/probe.ts",
+    `import { newJobId } from "../../../cli/user/submit-job";`,
+    "dashboard may import only model",
+  ],
+  [
+    "policies/probe.ts",
+    `import { iaePolicy } from "../components/iam/policies";`,
+    "policies may import only its own folder",
+  ],
+  ["index.ts", `import { startLocal } from "./local/server";`, "(root) may import only model, components"],
+];
 /** [file, snippet] of imports downwards (or within the layer) that must pass. */
 const ALLOWED: readonly [string, string][] = [
-    ["protocols/handlers/probe.ts", `import { loadRuntimeConfig } from "../../model/runtime-config";\nimport { runSubmission } from "../submission";`],
-    ["components/probe.ts", `import { parseBlueprint } from "../model/blueprint/parse";\nimport { iaePolicy } from "./iam/policies";`],
-    ["dashboard/src/api/probe.ts", `import { parseCertificate } from "../../../protocols/certificate";\nimport { jobFolderName } from "../../../model/layout";`],
-    ["local/probe.ts", `import { iaePolicy } from "../components/iam/policies";\nimport { runSubmission } from "../protocols/submission";`],
-    ["cli/commands/probe.ts", `import { startLocal } from "../../local/server";`],
-  ];
+  [
+    "protocols/handlers/probe.ts",
+    `import { loadRuntimeConfig } from "../../model/runtime-config";\nimport { runSubmission } from "../submission";`,
+  ],
+  [
+    "components/probe.ts",
+    `import { parseBlueprint } from "../model/blueprint/parse";\nimport { iaePolicy } from "./iam/policies";`,
+  ],
+  [
+    "dashboard/src/api/probe.ts",
+    `import { parseCertificate } from "../../../protocols/certificate";\nimport { jobFolderName } from "../../../model/layout";`,
+  ],
+  [
+    "local/probe.ts",
+    `import { iaePolicy } from "../components/iam/policies";\nimport { runSubmission } from "../protocols/submission";`,
+  ],
+  ["cli/commands/probe.ts", `import { startLocal } from "../../local/server";`],
+];
 
 describe("eslint enforces the layer direction (scripts/layers.json)", () => {
   let results: string[][] = [];

@@ -22,7 +22,9 @@ describe("program-scale stack config", () => {
     expect(settings.deployUtils).toBe(true);
   });
   it("rejects sizes that are not positive integers", () => {
-    expect(() => scaleStackConfig({ affiliates: 0, usersPerAffiliate: 5 })).toThrow(/affiliates must be a positive integer/);
+    expect(() => scaleStackConfig({ affiliates: 0, usersPerAffiliate: 5 })).toThrow(
+      /affiliates must be a positive integer/,
+    );
     expect(() => scaleStackConfig({ affiliates: 1, usersPerAffiliate: 1.5 })).toThrow(/usersPerAffiliate/);
   });
   it("derives resources per affiliate between two sizes", () => {
@@ -41,7 +43,10 @@ describe("local-throughput stack", () => {
 
 describe("process helpers", () => {
   it("runs a command capturing output and exit code", async () => {
-    const r = await run(process.execPath, ["-e", "process.stdout.write('out');process.stderr.write('err');process.exit(3)"]);
+    const r = await run(process.execPath, [
+      "-e",
+      "process.stdout.write('out');process.stderr.write('err');process.exit(3)",
+    ]);
     expect(r).toMatchObject({ code: 3, stdout: "out", stderr: "err" });
   });
   it("kills a command that outlives its timeout", async () => {

@@ -31,10 +31,13 @@ describe("RequestCounter and modeledCall", () => {
     const counter = new RequestCounter();
     let now = 0;
     const busy = new BusyTime(() => now);
-    const value = await modeledCall({ counter, busy: [busy], service: "EC2", operation: "RunInstances", latencyMs: 1 }, () => {
-      now = 7;
-      return 42;
-    });
+    const value = await modeledCall(
+      { counter, busy: [busy], service: "EC2", operation: "RunInstances", latencyMs: 1 },
+      () => {
+        now = 7;
+        return 42;
+      },
+    );
     expect(value).toBe(42);
     counter.add("EC2", "RunInstances", 2);
     expect(counter.of("EC2", "RunInstances")).toBe(3);
@@ -48,7 +51,11 @@ describe("RequestCounter and modeledCall", () => {
   });
   it("ends the busy interval when the call throws", async () => {
     const busy = new BusyTime();
-    await expect(modeledCall({ counter: new RequestCounter(), busy: [busy], service: "S", operation: "O", latencyMs: 0 }, () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    await expect(
+      modeledCall({ counter: new RequestCounter(), busy: [busy], service: "S", operation: "O", latencyMs: 0 }, () =>
+        Promise.reject(new Error("boom")),
+      ),
+    ).rejects.toThrow("boom");
     expect(() => busy.end()).toThrow(/without begin/);
   });
 });
@@ -57,15 +64,28 @@ describe("countRequests on a real S3 client", () => {
   let server: LocalS3Server;
   let failNextGet = 0;
   beforeAll(async () => {
-    server = await startLocalS3Server({ buckets: ["b"], faults: (r) => (r.method === "GET" && r.key === "flaky.txt" && failNextGet-- > 0 ? 500 : undefined) });
+    server = await startLocalS3Server({
+      buckets: ["b"],
+      faults: (r) => (r.method === "GET" && r.key === "flaky.txt" && failNextGet-- > 0 ? 500 : undefined),
+    });
   });
   afterAll(() => server.close());
 
   it("counts every HTTP attempt, retries included, and classifies by input", async () => {
-    const client = createS3Client({ endpoint: server.endpoint, credentials: { ...server.credentials }, maxAttempts: 3 });
+    const client = createS3Client({
+      endpoint: server.endpoint,
+      credentials: { ...server.credentials },
+      maxAttempts: 3,
+    });
     const counter = new RequestCounter();
     const busy = new BusyTime();
-    countRequests(client as unknown as MiddlewareClient, "S3", counter, (_op, input) => (String(input.Key).startsWith("logs/") ? "S3 logs" : undefined), [busy]);
+    countRequests(
+      client as unknown as MiddlewareClient,
+      "S3",
+      counter,
+      (_op, input) => (String(input.Key).startsWith("logs/") ? "S3 logs" : undefined),
+      [busy],
+    );
     await client.send(new PutObjectCommand({ Bucket: "b", Key: "logs/a.json", Body: "{}" }));
     await client.send(new PutObjectCommand({ Bucket: "b", Key: "flaky.txt", Body: "x" }));
     failNextGet = 1;

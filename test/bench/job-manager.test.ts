@@ -10,7 +10,13 @@ import { ParameterStoreBudgets } from "../../protocols/aws/ssm-parameters";
 import { modeledAws } from "../../bench/aws-mocks";
 import { BusyTime, RequestCounter } from "../../bench/counters";
 import { SimulatedEc2 } from "../../bench/ec2-model";
-import { benchJobManager, isBudgetRequest, jobManagerSection, S3_BUDGET, type SubmissionRun } from "../../bench/job-manager";
+import {
+  benchJobManager,
+  isBudgetRequest,
+  jobManagerSection,
+  S3_BUDGET,
+  type SubmissionRun,
+} from "../../bench/job-manager";
 import { fixtureCostLogs, historyLogs } from "../../bench/s3-seed";
 
 const FIXTURES = path.resolve(__dirname, "../../../shared/fixtures");
@@ -19,9 +25,20 @@ describe("SimulatedEc2", () => {
   it("launches tagged instances, answers the adapter's filters, terminates, and honours client tokens", () => {
     const ec2 = new SimulatedEc2();
     const tags = [{ Key: "neurocaas:group", Value: "g" }];
-    const a = ec2.runInstances({ ImageId: "ami-1", InstanceType: "m5.large", MinCount: 2, MaxCount: 2, ClientToken: "t1", TagSpecifications: [{ ResourceType: "instance", Tags: tags }] });
+    const a = ec2.runInstances({
+      ImageId: "ami-1",
+      InstanceType: "m5.large",
+      MinCount: 2,
+      MaxCount: 2,
+      ClientToken: "t1",
+      TagSpecifications: [{ ResourceType: "instance", Tags: tags }],
+    });
     expect(a).toHaveLength(2);
-    expect(ec2.runInstances({ ImageId: "ami-1", InstanceType: "m5.large", MinCount: 2, MaxCount: 2, ClientToken: "t1" }).map((i) => i.InstanceId)).toEqual(a.map((i) => i.InstanceId));
+    expect(
+      ec2
+        .runInstances({ ImageId: "ami-1", InstanceType: "m5.large", MinCount: 2, MaxCount: 2, ClientToken: "t1" })
+        .map((i) => i.InstanceId),
+    ).toEqual(a.map((i) => i.InstanceId));
     ec2.runInstances({ ImageId: "ami-2", InstanceType: "t3.micro", MinCount: 1, MaxCount: 1 });
     const running = [{ Name: "instance-state-name", Values: ["pending", "running"] }];
     expect(ec2.describe([...running, { Name: "image-id", Values: ["ami-1"] }])).toHaveLength(2);
@@ -43,8 +60,23 @@ describe("modeledAws behind the real adapters", () => {
     const busy = new BusyTime();
     const aws = modeledAws({ latencyMs: 5, counter, busy: [busy], budgetParameter: "250", hourlyPrice: 0.5 });
     try {
-      const compute = new Ec2ComputeBackend({ ec2: aws.ec2, ssm: aws.ssm, sleep: async () => undefined, launchRetryMs: 0 });
-      const launched = await compute.launch({ imageId: "ami-1", instanceType: "m5.large", count: 3, volumeSizeGb: 10, spot: false, tags: { a: "b" }, securityGroupIds: [], shutdownBehavior: "terminate", clientToken: "tok" });
+      const compute = new Ec2ComputeBackend({
+        ec2: aws.ec2,
+        ssm: aws.ssm,
+        sleep: async () => undefined,
+        launchRetryMs: 0,
+      });
+      const launched = await compute.launch({
+        imageId: "ami-1",
+        instanceType: "m5.large",
+        count: 3,
+        volumeSizeGb: 10,
+        spot: false,
+        tags: { a: "b" },
+        securityGroupIds: [],
+        shutdownBehavior: "terminate",
+        clientToken: "tok",
+      });
       expect(launched).toHaveLength(3);
       expect(await compute.countRunning({ instanceType: "m5.large" })).toBe(3);
       await compute.terminate(launched.map((l) => l.instanceId));
@@ -79,7 +111,8 @@ describe("budget requests and history seeding", () => {
     const logs = [...historyLogs("g", 400, fixtures)];
     expect(new Set(logs.map(([k]) => k)).size).toBe(400);
     expect(logs[0][0]).toBe(`logs/g/${fixtures[0][0]}.json`);
-    for (const [key, text] of logs) expect(key).toBe(`logs/g/${(JSON.parse(text) as { "instance-id": string })["instance-id"]}.json`);
+    for (const [key, text] of logs)
+      expect(key).toBe(`logs/g/${(JSON.parse(text) as { "instance-id": string })["instance-id"]}.json`);
   });
 });
 
@@ -107,7 +140,13 @@ describe("jobManagerSection", () => {
     expect(quick.checks[0].met).toBeUndefined();
   });
   it("judges the N=100, H=10,000 handler time against 2 s plus the modeled time, and lists rejections", () => {
-    const s = jobManagerSection([run(10_000, 1, { datasets: 100, iaes: 100, handlerMs: 2500, modeledMs: 1000 }), run(0, 1, { exitCode: 99, reason: "no budget", iaes: 0 })], { quick: false, latencyMs: 50, ms: 1 });
+    const s = jobManagerSection(
+      [
+        run(10_000, 1, { datasets: 100, iaes: 100, handlerMs: 2500, modeledMs: 1000 }),
+        run(0, 1, { exitCode: 99, reason: "no budget", iaes: 0 }),
+      ],
+      { quick: false, latencyMs: 50, ms: 1 },
+    );
     expect(s.checks.find((c) => c.name.startsWith("handler time"))?.met).toBe(true);
     expect(s.notes.join("\n")).toMatch(/REJECTED steady N=10 H=0: no budget/);
     expect(s.checks.find((c) => c.name.startsWith("every benchmark submission"))?.met).toBe(false);
@@ -116,7 +155,13 @@ describe("jobManagerSection", () => {
 
 describe("benchJobManager at the smallest size", () => {
   it("runs real submissions and counts one budget request in steady state", async () => {
-    const section = await benchJobManager({ quick: true, fixturesDir: FIXTURES, latencyMs: 1, sizes: { datasets: [2], histories: [132], ensemble: [] }, log: () => undefined });
+    const section = await benchJobManager({
+      quick: true,
+      fixturesDir: FIXTURES,
+      latencyMs: 1,
+      sizes: { datasets: [2], histories: [132], ensemble: [] },
+      log: () => undefined,
+    });
     const runs = (section.data as { runs: SubmissionRun[] }).runs;
     expect(runs.map((r) => [r.label, r.exitCode, r.iaes])).toEqual([
       ["first", 0, 1],

@@ -10,7 +10,14 @@ import { parseReadyLine } from "../../local/server";
 import { finishedJobs, jobId, LOCAL_BUCKET, LOCAL_GROUP, withRetries } from "../../bench/local-throughput";
 import { parseVmHwmKb } from "../../local/procfs";
 import { parseChildResult } from "../../bench/program-scale";
-import { formatCell, formatCheck, formatSection, formatTable, mergeSections, type BenchSection } from "../../bench/report";
+import {
+  formatCell,
+  formatCheck,
+  formatSection,
+  formatTable,
+  mergeSections,
+  type BenchSection,
+} from "../../bench/report";
 import { median, ratio, round } from "../../bench/stats";
 import { mibPerSecond, transfersSection } from "../../bench/transfers";
 import { readyLine } from "../../local/server";
@@ -19,7 +26,12 @@ import { endMarkerKey, jobFolderKey } from "../../model/layout";
 describe("parseBenchArgs", () => {
   const root = "/repo";
   it("defaults to every benchmark, full size, bench/results.json", () => {
-    expect(parseBenchArgs([], root)).toEqual({ quick: false, only: [...BENCH_IDS], out: path.join(root, "bench", "results.json"), merge: false });
+    expect(parseBenchArgs([], root)).toEqual({
+      quick: false,
+      only: [...BENCH_IDS],
+      out: path.join(root, "bench", "results.json"),
+      merge: false,
+    });
   });
   it("writes quick runs beside the full results, never over them", () => {
     expect(parseBenchArgs(["--quick"], root).out).toBe(path.join(root, "bench", "results-quick.json"));
@@ -55,7 +67,14 @@ describe("stats", () => {
 
 describe("report formatting", () => {
   it("right-aligns numeric columns and pads text", () => {
-    const text = formatTable({ title: "T", columns: ["name", "n"], rows: [["a", 1], ["bbb", 100]] });
+    const text = formatTable({
+      title: "T",
+      columns: ["name", "n"],
+      rows: [
+        ["a", 1],
+        ["bbb", 100],
+      ],
+    });
     expect(text.split("\n")).toEqual(["T", "name    n", "----  ---", "a       1", "bbb   100"]);
   });
   it("formats cells and checks", () => {
@@ -67,15 +86,36 @@ describe("report formatting", () => {
     expect(formatCheck({ name: "x", value: "0", target: "0" })).toMatch(/^\[ -- \]/);
   });
   it("prints the load average with a section", () => {
-    const s = formatSection({ id: "a", title: "A", status: "ok", notes: [], tables: [], checks: [], ms: 1500, loadAverage: [1, 2] });
+    const s = formatSection({
+      id: "a",
+      title: "A",
+      status: "ok",
+      notes: [],
+      tables: [],
+      checks: [],
+      ms: 1500,
+      loadAverage: [1, 2],
+    });
     expect(s).toContain("== A [ok] (1.5 s, load average 1.0 → 2.0)");
   });
 });
 
 describe("mergeSections", () => {
-  const section = (id: string, ms: number): BenchSection => ({ id, title: id, status: "ok", notes: [], tables: [], checks: [], ms });
+  const section = (id: string, ms: number): BenchSection => ({
+    id,
+    title: id,
+    status: "ok",
+    notes: [],
+    tables: [],
+    checks: [],
+    ms,
+  });
   it("replaces re-run sections, keeps the others, in benchmark order", () => {
-    const merged = mergeSections([section("transfers", 1), section("job-manager", 1)], [section("job-manager", 2), section("cold-start", 2)], BENCH_IDS);
+    const merged = mergeSections(
+      [section("transfers", 1), section("job-manager", 1)],
+      [section("job-manager", 2), section("cold-start", 2)],
+      BENCH_IDS,
+    );
     expect(merged.map((s) => [s.id, s.ms])).toEqual([
       ["job-manager", 2],
       ["cold-start", 2],
@@ -95,13 +135,32 @@ describe("parsers", () => {
     expect(() => parseLoadMs("oops")).toThrow(/expected a load time/);
   });
   it("takes the endpoint from the ready line local mode prints", () => {
-    const credentials = { accessKeyId: "AKIAEXAMPLEEXAMPLE01", secretAccessKey: "secret/with+base64chars0123456789abcdef" };
-    const line = readyLine({ endpoint: "http://127.0.0.1:4566", credentials, buckets: ["a"], dataDir: "/d", credentialsFile: "/d/credentials", dashboardUrl: "http://127.0.0.1:4566/_dashboard/" });
-    expect(parseReadyLine(line)).toEqual({ endpoint: "http://127.0.0.1:4566", credentials, credentialsFile: "/d/credentials", dashboardUrl: "http://127.0.0.1:4566/_dashboard/" });
+    const credentials = {
+      accessKeyId: "AKIAEXAMPLEEXAMPLE01",
+      secretAccessKey: "secret/with+base64chars0123456789abcdef",
+    };
+    const line = readyLine({
+      endpoint: "http://127.0.0.1:4566",
+      credentials,
+      buckets: ["a"],
+      dataDir: "/d",
+      credentialsFile: "/d/credentials",
+      dashboardUrl: "http://127.0.0.1:4566/_dashboard/",
+    });
+    expect(parseReadyLine(line)).toEqual({
+      endpoint: "http://127.0.0.1:4566",
+      credentials,
+      credentialsFile: "/d/credentials",
+      dashboardUrl: "http://127.0.0.1:4566/_dashboard/",
+    });
     expect(parseReadyLine("something else")).toBeUndefined();
   });
   it("takes the program child's JSON result from its last line", () => {
-    expect(parseChildResult('noise\n{"affiliates":1,"usersPerAffiliate":5,"resources":9,"components":2,"byType":{},"programMs":3}\n').resources).toBe(9);
+    expect(
+      parseChildResult(
+        'noise\n{"affiliates":1,"usersPerAffiliate":5,"resources":9,"components":2,"byType":{},"programMs":3}\n',
+      ).resources,
+    ).toBe(9);
     expect(() => parseChildResult("no json")).toThrow(/no JSON result/);
     expect(() => parseChildResult('{"affiliates":1}')).toThrow(/lacks/);
   });
@@ -109,7 +168,13 @@ describe("parsers", () => {
     expect(packageOf("node_modules/@aws-sdk/client-ec2/dist-cjs/index.js")).toBe("@aws-sdk/client-ec2");
     expect(packageOf("node_modules/a/node_modules/b/x.js")).toBe("b");
     expect(packageOf("protocols/run.ts")).toBe("(project)");
-    expect(bytesByPackage({ "node_modules/a/x.js": { bytesInOutput: 1 }, "node_modules/a/y.js": { bytesInOutput: 2 }, "p.ts": { bytesInOutput: 5 } })).toEqual([
+    expect(
+      bytesByPackage({
+        "node_modules/a/x.js": { bytesInOutput: 1 },
+        "node_modules/a/y.js": { bytesInOutput: 2 },
+        "p.ts": { bytesInOutput: 5 },
+      }),
+    ).toEqual([
       ["(project)", 5],
       ["a", 3],
     ]);
@@ -120,7 +185,12 @@ describe("local throughput helpers", () => {
   it("finds the jobs whose end.txt exists, ignoring other keys", () => {
     const ids = [jobId(0), jobId(1), jobId(2)];
     const end = (id: string) => endMarkerKey(jobFolderKey(LOCAL_GROUP, LOCAL_BUCKET, id));
-    const keys = [end(ids[0]), end(ids[2]), `${jobFolderKey(LOCAL_GROUP, LOCAL_BUCKET, ids[1])}/logs/certificate.txt`, end("other")];
+    const keys = [
+      end(ids[0]),
+      end(ids[2]),
+      `${jobFolderKey(LOCAL_GROUP, LOCAL_BUCKET, ids[1])}/logs/certificate.txt`,
+      end("other"),
+    ];
     expect([...finishedJobs(keys, ids)].sort()).toEqual([ids[0], ids[2]]);
   });
 });
@@ -129,9 +199,21 @@ describe("withRetries", () => {
   it("retries until success and reports each failure; gives up after the last attempt", async () => {
     let calls = 0;
     const errors: unknown[] = [];
-    await expect(withRetries(async () => (++calls < 3 ? Promise.reject(new Error(`e${calls}`)) : "ok"), (e) => errors.push(e), 5)).resolves.toBe("ok");
+    await expect(
+      withRetries(
+        async () => (++calls < 3 ? Promise.reject(new Error(`e${calls}`)) : "ok"),
+        (e) => errors.push(e),
+        5,
+      ),
+    ).resolves.toBe("ok");
     expect(errors).toHaveLength(2);
-    await expect(withRetries(() => Promise.reject(new Error("always")), () => undefined, 2)).rejects.toThrow("always");
+    await expect(
+      withRetries(
+        () => Promise.reject(new Error("always")),
+        () => undefined,
+        2,
+      ),
+    ).rejects.toThrow("always");
   });
 });
 
@@ -157,7 +239,13 @@ describe("transfers section", () => {
     expect(s.checks[1]).toMatchObject({ met: true });
   });
   it("reports a missing AWS CLI instead of a ratio", () => {
-    const s = transfersSection({ runs: [{ tool: "neurocaas submit", round: 1, ms: 1 }], verified: [{ tool: "neurocaas submit", key: "k", bytes: 1, exact: false }], bytes: 1, quick: false, ms: 1 });
+    const s = transfersSection({
+      runs: [{ tool: "neurocaas submit", round: 1, ms: 1 }],
+      verified: [{ tool: "neurocaas submit", key: "k", bytes: 1, exact: false }],
+      bytes: 1,
+      quick: false,
+      ms: 1,
+    });
     expect(s.checks[0]).toMatchObject({ value: "not measured" });
     expect(s.checks[0].met).toBeUndefined();
     expect(s.checks[1].met).toBe(false);
@@ -168,14 +256,30 @@ describe("transfers section", () => {
 describe("queue bench helpers", () => {
   it("finds the most intervals open at once (an end and a start at the same moment do not overlap)", () => {
     expect(maxOverlap([])).toBe(0);
-    expect(maxOverlap([[0, 10], [10, 20], [20, 30]])).toBe(1);
-    expect(maxOverlap([[0, 10], [5, 15], [9, 12], [14, 20]])).toBe(3);
+    expect(
+      maxOverlap([
+        [0, 10],
+        [10, 20],
+        [20, 30],
+      ]),
+    ).toBe(1);
+    expect(
+      maxOverlap([
+        [0, 10],
+        [5, 15],
+        [9, 12],
+        [14, 20],
+      ]),
+    ).toBe(3);
   });
 
   it("counts every store request, and those on the queue object", async () => {
     const counts = { all: 0, queue: 0 };
     const calls: string[] = [];
-    const store = countingStore({ get: async (_b: string, k: string) => (calls.push(k), undefined) } as unknown as ObjectStore, counts);
+    const store = countingStore(
+      { get: async (_b: string, k: string) => (calls.push(k), undefined) } as unknown as ObjectStore,
+      counts,
+    );
     await store.get("b", QUEUE_KEY);
     await store.get("b", "logs/_ledger/g.json");
     expect(counts).toEqual({ all: 2, queue: 1 });

@@ -11,14 +11,22 @@ import { LEGACY_BLUEPRINTS as LEGACY_DIR } from "../support/paths";
 const REJECTED: Record<string, { result: string; notes: RegExp }> = {
   "sam_abstraction_stack.json": {
     result: "rejected: template",
-    notes: /^template with placeholder values: PipelineName, Lambda\.LambdaConfig\.AMI, Lambda\.LambdaConfig\.INSTANCE_TYPE, UXData\.Affiliates\[0\]\.AffiliateName/,
+    notes:
+      /^template with placeholder values: PipelineName, Lambda\.LambdaConfig\.AMI, Lambda\.LambdaConfig\.INSTANCE_TYPE, UXData\.Affiliates\[0\]\.AffiliateName/,
   },
-  "testuseersubstack.json": { result: "rejected: template", notes: /^template with placeholder values: Lambda\.LambdaConfig\.AMI, Lambda\.LambdaConfig\.MAXCOST$/ },
+  "testuseersubstack.json": {
+    result: "rejected: template",
+    notes: /^template with placeholder values: Lambda\.LambdaConfig\.AMI, Lambda\.LambdaConfig\.MAXCOST$/,
+  },
   "widefield_dev_stack.json": {
     result: "rejected: template",
-    notes: /^template with placeholder values: PipelineName, REGION, STAGE, Lambda\.LambdaConfig\.INSTANCE_TYPE, Lambda\.LambdaConfig\.MAXCOST, UXData\.Affiliates\[1\]\.AffiliateName$/,
+    notes:
+      /^template with placeholder values: PipelineName, REGION, STAGE, Lambda\.LambdaConfig\.INSTANCE_TYPE, Lambda\.LambdaConfig\.MAXCOST, UXData\.Affiliates\[1\]\.AffiliateName$/,
   },
-  "sam_locanmf_stack.json": { result: "rejected: protocol", notes: /needs a protocol this project does not carry: .*COMMAND has 8 "\{\}" placeholders/ },
+  "sam_locanmf_stack.json": {
+    result: "rejected: protocol",
+    notes: /needs a protocol this project does not carry: .*COMMAND has 8 "\{\}" placeholders/,
+  },
 };
 
 interface Row {
@@ -55,7 +63,10 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
   }, 600_000);
 
   it("lists every fixture once with its result and notes", () => {
-    const fixtures = fs.readdirSync(LEGACY_DIR).filter((f) => f.endsWith(".json")).sort();
+    const fixtures = fs
+      .readdirSync(LEGACY_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
     expect(rows.map((r) => r.blueprint)).toEqual(fixtures);
     for (const r of rows) {
       const rejected = REJECTED[r.blueprint];
@@ -67,12 +78,16 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
         expect(r.notes).toMatch(/→(default|ensemble)/);
       }
     }
-    expect(stdout.trimEnd().split("\n").at(-1)).toBe("41 blueprints: 37 converted, 3 rejected: template, 1 rejected: protocol");
+    expect(stdout.trimEnd().split("\n").at(-1)).toBe(
+      "41 blueprints: 37 converted, 3 rejected: template, 1 rejected: protocol",
+    );
   });
 
   it("records the conversions the table notes", () => {
     const note = (f: string) => rows.find((r) => r.blueprint === f)?.notes ?? "";
-    expect(note("caiman_dev_stack.json")).toMatch(/^develop→webdev; submit_start\.handler_develop→default; PostHandler postprocess\.epipostprocess not carried/);
+    expect(note("caiman_dev_stack.json")).toMatch(
+      /^develop→webdev; submit_start\.handler_develop→default; PostHandler postprocess\.epipostprocess not carried/,
+    );
     expect(note("sam_cnmf_stack.json")).toMatch(/^no STAGE→webdev; submit_start\.handler→default;/);
     expect(note("ensemble_dgp_web_stack.json")).toMatch(/submit_start\.handler_ensemble→ensemble; MAXCOST "300"→300;/);
     const ens = loadStackFile(path.join(out, "ensemble-dgp.yaml")).blueprint;
@@ -81,7 +96,9 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
     const text = fs.readFileSync(path.join(out, "ensemble-dgp.yaml"), "utf8");
     expect(text).toContain("# NeuroCAAS analysis blueprint imported from ensemble_dgp_web_stack.json");
     // Legacy keys are named in the header notes only, never in the config itself.
-    expect(text.slice(text.indexOf("\nconfig:"))).not.toMatch(/IAM_ROLE|KEY_NAME|CodeUri|Handler|PipelineDir|CONFIG:|LOGFILE/);
+    expect(text.slice(text.indexOf("\nconfig:"))).not.toMatch(
+      /IAM_ROLE|KEY_NAME|CodeUri|Handler|PipelineDir|CONFIG:|LOGFILE/,
+    );
   });
 
   it("writes a stack config that validates for every deployable blueprint", async () => {
@@ -95,19 +112,27 @@ describe("neurocaas blueprint import --all over the 41 original blueprints", () 
     }
     const check = await neurocaas(["blueprint", "validate", path.join(out, "caiman-ncap-web.yaml")]);
     expect(check.code).toBe(0);
-    expect(check.stdout).toMatch(/^OK: .*caiman-ncap-web\.yaml \(caiman-ncap-web, websubstack, protocol default, m5\.16xlarge, ami-0849b3d20fe3258e3\)/);
+    expect(check.stdout).toMatch(
+      /^OK: .*caiman-ncap-web\.yaml \(caiman-ncap-web, websubstack, protocol default, m5\.16xlarge, ami-0849b3d20fe3258e3\)/,
+    );
   }, 300_000);
 
   // In process, one stack after the other (.ci/run plans the same conversions with bin/neurocaas).
   it("plans every converted blueprint without a mandatory policy violation", async () => {
     const failures: string[] = [];
     for (const f of fs.readdirSync(out).sort()) {
-      const report = await withoutStackTraces(() => planStack({ file: path.join(out, f), stack: f.replace(/\.yaml$/, "") })).catch((err: Error) => err);
+      const report = await withoutStackTraces(() =>
+        planStack({ file: path.join(out, f), stack: f.replace(/\.yaml$/, "") }),
+      ).catch((err: Error) => err);
       if (report instanceof Error) failures.push(`${f}: ${report.message}`);
-      else if (isInvalid(report)) failures.push(`${f}: invalid: ${report.issues.map((i) => `${i.path}: expected ${i.expected}`).join("; ")}`);
+      else if (isInvalid(report))
+        failures.push(`${f}: invalid: ${report.issues.map((i) => `${i.path}: expected ${i.expected}`).join("; ")}`);
       else {
         const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory");
-        if (mandatory.length > 0 || report.resources.length === 0) failures.push(`${f}: ${report.resources.length} resources; ${mandatory.map((v) => `${v.policy}: ${v.message}`).join("; ")}`);
+        if (mandatory.length > 0 || report.resources.length === 0)
+          failures.push(
+            `${f}: ${report.resources.length} resources; ${mandatory.map((v) => `${v.policy}: ${v.message}`).join("; ")}`,
+          );
       }
     }
     expect(failures).toEqual([]);

@@ -2,7 +2,11 @@ import { convertLegacyBlueprint, summarize } from "../../cli/blueprint/legacy-im
 import { blueprintNameProblem } from "../../cli/blueprint/name";
 import { validateBlueprint } from "../../model/blueprint/parse";
 
-function legacy(overrides: Record<string, unknown> = {}, lambdaConfig: Record<string, unknown> = {}, lambda: Record<string, unknown> = {}) {
+function legacy(
+  overrides: Record<string, unknown> = {},
+  lambdaConfig: Record<string, unknown> = {},
+  lambda: Record<string, unknown> = {},
+) {
   return {
     PipelineName: "my-analysis",
     REGION: "us-east-1",
@@ -22,14 +26,24 @@ function legacy(overrides: Record<string, unknown> = {}, lambdaConfig: Record<st
         ...lambdaConfig,
       },
     },
-    UXData: { Affiliates: [{ AffiliateName: "lab", UserNames: ["u1"], UserInput: true, ContactEmail: "lab@example.org", PipelineDir: "x" }] },
+    UXData: {
+      Affiliates: [
+        { AffiliateName: "lab", UserNames: ["u1"], UserInput: true, ContactEmail: "lab@example.org", PipelineDir: "x" },
+      ],
+    },
     ...overrides,
   };
 }
 
 describe("convertLegacyBlueprint", () => {
   it("maps handlers, stages and numeric strings, drops legacy keys with notes, and validates", () => {
-    const out = convertLegacyBlueprint(legacy({ STAGE: "develop" }, { MAXCOST: "250", EXECUTION_TIMEOUT: "300", MONITOR: false, DEPLOY_LIMIT: 0 }, { Handler: "submit_start.handler_ensemble" }));
+    const out = convertLegacyBlueprint(
+      legacy(
+        { STAGE: "develop" },
+        { MAXCOST: "250", EXECUTION_TIMEOUT: "300", MONITOR: false, DEPLOY_LIMIT: 0 },
+        { Handler: "submit_start.handler_ensemble" },
+      ),
+    );
     expect(out.kind).toBe("converted");
     expect(out.blueprint).toEqual({
       PipelineName: "my-analysis",
@@ -47,7 +61,9 @@ describe("convertLegacyBlueprint", () => {
           DEPLOY_LIMIT: 0,
         },
       },
-      UXData: { Affiliates: [{ AffiliateName: "lab", UserNames: ["u1"], UserInput: true, ContactEmail: "lab@example.org" }] },
+      UXData: {
+        Affiliates: [{ AffiliateName: "lab", UserNames: ["u1"], UserInput: true, ContactEmail: "lab@example.org" }],
+      },
     });
     const texts = out.notes.map((n) => n.text);
     expect(texts).toContain('STAGE "develop" → webdev');
@@ -63,9 +79,14 @@ describe("convertLegacyBlueprint", () => {
   });
 
   it("gives a stage-less blueprint webdev and drops prose ContactEmail and post handlers with a note", () => {
-    const raw = legacy({}, {}, { PostHandler: "postprocess.epipostprocess", PostCodeUri: "../../protocols", PostTrigger: "x.json" }) as Record<string, unknown>;
+    const raw = legacy(
+      {},
+      {},
+      { PostHandler: "postprocess.epipostprocess", PostCodeUri: "../../protocols", PostTrigger: "x.json" },
+    ) as Record<string, unknown>;
     delete raw.STAGE;
-    (raw.UXData as { Affiliates: Record<string, unknown>[] }).Affiliates[0].ContactEmail = "The email we should notify regarding processing status.";
+    (raw.UXData as { Affiliates: Record<string, unknown>[] }).Affiliates[0].ContactEmail =
+      "The email we should notify regarding processing status.";
     const out = convertLegacyBlueprint(raw);
     expect(out.kind).toBe("converted");
     expect(out.blueprint?.STAGE).toBe("webdev");
@@ -78,9 +99,13 @@ describe("convertLegacyBlueprint", () => {
   });
 
   it("rejects templates naming every placeholder key", () => {
-    const out = convertLegacyBlueprint(legacy({ PipelineName: "bucket name here" }, { AMI: "instance id", INSTANCE_TYPE: "", MAXCOST: "maximum cost" }));
+    const out = convertLegacyBlueprint(
+      legacy({ PipelineName: "bucket name here" }, { AMI: "instance id", INSTANCE_TYPE: "", MAXCOST: "maximum cost" }),
+    );
     expect(out.kind).toBe("template");
-    expect(summarize(out)).toBe("template with placeholder values: PipelineName, Lambda.LambdaConfig.AMI, Lambda.LambdaConfig.INSTANCE_TYPE, Lambda.LambdaConfig.MAXCOST");
+    expect(summarize(out)).toBe(
+      "template with placeholder values: PipelineName, Lambda.LambdaConfig.AMI, Lambda.LambdaConfig.INSTANCE_TYPE, Lambda.LambdaConfig.MAXCOST",
+    );
     expect(out.problems[0]).toBe('PipelineName = "bucket name here" is a placeholder');
   });
 
@@ -100,7 +125,9 @@ describe("convertLegacyBlueprint", () => {
   it("reports other invalid values with their key paths", () => {
     const out = convertLegacyBlueprint(legacy({}, { SSM_TIMEOUT: 999999 }));
     expect(out.kind).toBe("invalid");
-    expect(out.problems).toEqual(["Lambda.LambdaConfig.SSM_TIMEOUT = 999999 (expected an integer number of seconds, 30..172800 (SSM limit))"]);
+    expect(out.problems).toEqual([
+      "Lambda.LambdaConfig.SSM_TIMEOUT = 999999 (expected an integer number of seconds, 30..172800 (SSM limit))",
+    ]);
     expect(convertLegacyBlueprint([1]).kind).toBe("invalid");
   });
 });
@@ -110,7 +137,9 @@ describe("blueprint names", () => {
     expect(blueprintNameProblem("pca-v2")).toBeUndefined();
     expect(blueprintNameProblem("ab")).toMatch(/has 2 characters/);
     expect(blueprintNameProblem("a".repeat(64))).toMatch(/has 64 characters/);
-    expect(blueprintNameProblem("My_Analysis")).toBe('"My_Analysis" contains "M" "_" "A"; use lowercase letters, digits and "-" only');
+    expect(blueprintNameProblem("My_Analysis")).toBe(
+      '"My_Analysis" contains "M" "_" "A"; use lowercase letters, digits and "-" only',
+    );
     expect(blueprintNameProblem("-pca")).toMatch(/must start and end with a letter or digit/);
   });
 });

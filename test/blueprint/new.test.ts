@@ -26,7 +26,19 @@ function tmp(): string {
 describe("neurocaas blueprint new", () => {
   it("round trip: new → validate → plan", async () => {
     const dir = tmp();
-    const created = await neurocaas(["blueprint", "new", "pca-demo", "--dir", dir, "--ami", "ami-0123456789abcdef0", "-u", "dev1", "-t", "t3.large"]);
+    const created = await neurocaas([
+      "blueprint",
+      "new",
+      "pca-demo",
+      "--dir",
+      dir,
+      "--ami",
+      "ami-0123456789abcdef0",
+      "-u",
+      "dev1",
+      "-t",
+      "t3.large",
+    ]);
     expect(created.stderr).toBe("");
     expect(created.code).toBe(0);
     const stack = path.join(dir, "pca-demo.yaml");
@@ -39,11 +51,17 @@ describe("neurocaas blueprint new", () => {
     expect(blueprint).toMatchObject({
       PipelineName: "pca-demo",
       STAGE: "webdev",
-      Lambda: { Protocol: "default", LambdaConfig: { AMI: "ami-0123456789abcdef0", INSTANCE_TYPE: "t3.large", WORKING_DIRECTORY: "~/bin" } },
+      Lambda: {
+        Protocol: "default",
+        LambdaConfig: { AMI: "ami-0123456789abcdef0", INSTANCE_TYPE: "t3.large", WORKING_DIRECTORY: "~/bin" },
+      },
       UXData: { Affiliates: [{ AffiliateName: "debuggers", UserNames: ["dev1"], UserInput: true }] },
     });
     expect(countPlaceholders(blueprint?.Lambda.LambdaConfig.COMMAND ?? "")).toBe(4);
-    const submit = JSON.parse(fs.readFileSync(path.join(dir, "pca-demo.examples", "submit.json"), "utf8")) as Record<string, string>;
+    const submit = JSON.parse(fs.readFileSync(path.join(dir, "pca-demo.examples", "submit.json"), "utf8")) as Record<
+      string,
+      string
+    >;
     expect(submit.dataname.startsWith("debuggers/inputs/")).toBe(true);
     expect(submit.configname).toBe("debuggers/configs/config.yaml");
     expect(fs.readFileSync(path.join(dir, "pca-demo.examples", "config.yaml"), "utf8")).toMatch(/^__duration__: 60$/m);
@@ -67,13 +85,18 @@ describe("neurocaas blueprint new", () => {
     const dir = tmp();
     const bad = await neurocaas(["blueprint", "new", "My_Analysis", "--dir", dir, "--ami", "ami-0123456789abcdef0"]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('invalid analysis name: "My_Analysis" contains "M" "_" "A"; use lowercase letters, digits and "-" only');
+    expect(bad.stderr).toContain(
+      'invalid analysis name: "My_Analysis" contains "M" "_" "A"; use lowercase letters, digits and "-" only',
+    );
     expect(fs.readdirSync(dir)).toEqual([]);
 
     const [stack] = scaffoldFiles(dir, { name: "broken", ami: "ami-0123456789abcdef0" });
     fs.writeFileSync(
       stack.path,
-      stack.text.replace("STAGE: webdev", "STAGE: production").replace("INSTANCE_TYPE: m5.xlarge", "INSTANCE_TYPE: big").replace("UserInput: true", "UserInput: yes please"),
+      stack.text
+        .replace("STAGE: webdev", "STAGE: production")
+        .replace("INSTANCE_TYPE: m5.xlarge", "INSTANCE_TYPE: big")
+        .replace("UserInput: true", "UserInput: yes please"),
     );
     const res = await neurocaas(["blueprint", "validate", stack.path]);
     expect(res.code).toBe(1);
@@ -84,10 +107,15 @@ describe("neurocaas blueprint new", () => {
       '  UXData.Affiliates[0].UserInput: got "yes please", expected true (jobs start from submissions/) or false (from results/)',
     ]);
     // Once the blueprint is valid, the other stack config keys are checked too.
-    fs.writeFileSync(stack.path, stack.text.replace(/^ {2}neurocaas:utilsStack: .*\n/m, "  neurocaas:utilsStack: neurocaas/utils\n"));
+    fs.writeFileSync(
+      stack.path,
+      stack.text.replace(/^ {2}neurocaas:utilsStack: .*\n/m, "  neurocaas:utilsStack: neurocaas/utils\n"),
+    );
     const badUtils = await neurocaas(["blueprint", "validate", stack.path]);
     expect(badUtils.code).toBe(1);
-    expect(badUtils.stderr).toMatch(/1 problem\n {2}neurocaas:utilsStack: got "neurocaas\/utils", expected a stack name \("utils"\) or a fully qualified one/);
+    expect(badUtils.stderr).toMatch(
+      /1 problem\n {2}neurocaas:utilsStack: got "neurocaas\/utils", expected a stack name \("utils"\) or a fully qualified one/,
+    );
   }, 600_000);
 
   it("resolves an AMI alias through SSM at creation time", async () => {
@@ -98,14 +126,22 @@ describe("neurocaas blueprint new", () => {
     const p = new Command().exitOverride();
     register(p, { clientFactory: () => realClients(), out: (t) => void lines.push(t) });
     await p.parseAsync(["node", "neurocaas", "blueprint", "new", "dl-analysis", "--dir", dir, "--ami", "dlami"]);
-    expect(ssm.commandCalls(GetParameterCommand)[0].args[0].input.Name).toMatch(/^\/aws\/service\/deeplearning\/ami\/x86_64\//);
-    expect(loadStackFile(path.join(dir, "dl-analysis.yaml")).blueprint?.Lambda.LambdaConfig.AMI).toBe("ami-0abcdefabcdefabcd");
+    expect(ssm.commandCalls(GetParameterCommand)[0].args[0].input.Name).toMatch(
+      /^\/aws\/service\/deeplearning\/ami\/x86_64\//,
+    );
+    expect(loadStackFile(path.join(dir, "dl-analysis.yaml")).blueprint?.Lambda.LambdaConfig.AMI).toBe(
+      "ami-0abcdefabcdefabcd",
+    );
     expect(lines).toHaveLength(3);
     // Without --ami the default alias ubuntu22 is resolved; a failure names the way out.
     await p.parseAsync(["node", "neurocaas", "blueprint", "new", "plain-analysis", "--dir", dir]);
-    expect(ssm.commandCalls(GetParameterCommand)[1].args[0].input.Name).toBe("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id");
+    expect(ssm.commandCalls(GetParameterCommand)[1].args[0].input.Name).toBe(
+      "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id",
+    );
     ssm.on(GetParameterCommand).rejects(new Error("Could not load credentials from any providers"));
-    await expect(p.parseAsync(["node", "neurocaas", "blueprint", "new", "third-analysis", "--dir", dir])).rejects.toThrow(
+    await expect(
+      p.parseAsync(["node", "neurocaas", "blueprint", "new", "third-analysis", "--dir", dir]),
+    ).rejects.toThrow(
       /cannot resolve --ami ubuntu22: Could not load credentials .*pass --ami ami-\.\.\. to use a known image/,
     );
     expect(fs.existsSync(path.join(dir, "third-analysis.yaml"))).toBe(false);

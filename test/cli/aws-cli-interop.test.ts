@@ -32,7 +32,14 @@ describe("AWS CLI against neurocaas local", () => {
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "aws-cli-"));
-    local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [path.join(REPO, "Pulumi.dev.yaml")], repoRoot: REPO, handlers: protocolHandlers, fallbackPrice: fallbackHourlyPrice });
+    local = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: [path.join(REPO, "Pulumi.dev.yaml")],
+      repoRoot: REPO,
+      handlers: protocolHandlers,
+      fallbackPrice: fallbackHourlyPrice,
+    });
   });
   afterAll(async () => {
     await local.close();
@@ -49,7 +56,9 @@ describe("AWS CLI against neurocaas local", () => {
       AWS_SHARED_CREDENTIALS_FILE: local.credentialsFile,
     };
     return new Promise((resolve, reject) =>
-      execFile("aws", ["--endpoint-url", local.endpoint, ...args], { env }, (err, stdout, stderr) => (err ? reject(new Error(`aws ${args.join(" ")}: ${stderr}`)) : resolve(stdout))),
+      execFile("aws", ["--endpoint-url", local.endpoint, ...args], { env }, (err, stdout, stderr) =>
+        err ? reject(new Error(`aws ${args.join(" ")}: ${stderr}`)) : resolve(stdout),
+      ),
     );
   }
 
@@ -58,7 +67,14 @@ describe("AWS CLI against neurocaas local", () => {
     await aws("s3", "cp", path.join(REPO, "examples/pca/data.csv"), `${bucket}/inputs/data.csv`);
     await aws("s3", "cp", path.join(REPO, "examples/pca/config.yaml"), `${bucket}/configs/config.yaml`);
     const submit = path.join(dir, "submit.json");
-    await fsp.writeFile(submit, JSON.stringify({ dataname: ["debuggers/inputs/data.csv"], configname: "debuggers/configs/config.yaml", timestamp: "awscli1" }));
+    await fsp.writeFile(
+      submit,
+      JSON.stringify({
+        dataname: ["debuggers/inputs/data.csv"],
+        configname: "debuggers/configs/config.yaml",
+        timestamp: "awscli1",
+      }),
+    );
     await aws("s3", "cp", submit, `${bucket}/submissions/`);
 
     const job = `${bucket}/results/job__neurocaas-demo_awscli1`;
@@ -71,12 +87,16 @@ describe("AWS CLI against neurocaas local", () => {
     const logs = path.join(dir, "logs");
     await aws("s3", "cp", `${job}/logs/certificate.txt`, path.join(logs, "certificate.txt"));
     await aws("s3", "cp", `${job}/logs/DATASET_NAME:data.csv_STATUS.txt`, path.join(logs, "status.txt"));
-    expect(await fsp.readFile(path.join(logs, "certificate.txt"), "utf8")).toContain("[Job Manager] STEP 4/4 (Initialize Processing): DONE");
+    expect(await fsp.readFile(path.join(logs, "certificate.txt"), "utf8")).toContain(
+      "[Job Manager] STEP 4/4 (Initialize Processing): DONE",
+    );
     expect(JSON.parse(await fsp.readFile(path.join(logs, "status.txt"), "utf8")).status).toBe("SUCCESS");
 
     const out = path.join(dir, "results");
     await aws("s3", "sync", `${job}/process_results/`, out);
-    expect((await fsp.readdir(out)).sort()).toEqual(expect.arrayContaining(["config.yaml", "end.txt", "data_explained_variance.svg", "data_pca_components.json"]));
+    expect((await fsp.readdir(out)).sort()).toEqual(
+      expect.arrayContaining(["config.yaml", "end.txt", "data_explained_variance.svg", "data_pca_components.json"]),
+    );
     expect(JSON.parse(await fsp.readFile(path.join(out, "data_pca_components.json"), "utf8")).n_components).toBe(2);
   });
 });

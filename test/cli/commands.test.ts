@@ -55,8 +55,10 @@ describe("user CLI against a local endpoint", () => {
   let dir: string;
   let common: string[];
 
-  const put = (key: string, body: string) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(body) }));
-  const get = async (key: string) => (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+  const put = (key: string, body: string) =>
+    client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(body) }));
+  const get = async (key: string) =>
+    (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
 
   beforeAll(async () => {
     s3 = await startLocalS3Server({ buckets: [BUCKET] });
@@ -74,17 +76,35 @@ describe("user CLI against a local endpoint", () => {
   it("submit uploads data and config, writes the submit file last and prints the job id", async () => {
     await fsp.writeFile(path.join(dir, "d 1.csv"), "1,2\n3,4\n");
     await fsp.writeFile(path.join(dir, "cfg.yaml"), "n_components: 1\n");
-    const r = await run(["submit", ...common, "--data", path.join(dir, "d 1.csv"), "lab/inputs/existing.csv", "--config", path.join(dir, "cfg.yaml"), "--timestamp", "t1"]);
+    const r = await run([
+      "submit",
+      ...common,
+      "--data",
+      path.join(dir, "d 1.csv"),
+      "lab/inputs/existing.csv",
+      "--config",
+      path.join(dir, "cfg.yaml"),
+      "--timestamp",
+      "t1",
+    ]);
     expect(r.stderr).toContain("submitted s3://analysis/lab/submissions/t1_submit.json");
     expect(r).toMatchObject({ code: 0, stdout: "t1\n" });
     expect(await get("lab/inputs/d 1.csv")).toBe("1,2\n3,4\n");
     expect(await get("lab/configs/cfg.yaml")).toBe("n_components: 1\n");
-    expect(JSON.parse(await get("lab/submissions/t1_submit.json"))).toEqual({ dataname: ["lab/inputs/d 1.csv", "lab/inputs/existing.csv"], configname: "lab/configs/cfg.yaml", timestamp: "t1" });
+    expect(JSON.parse(await get("lab/submissions/t1_submit.json"))).toEqual({
+      dataname: ["lab/inputs/d 1.csv", "lab/inputs/existing.csv"],
+      configname: "lab/configs/cfg.yaml",
+      timestamp: "t1",
+    });
   });
 
   it("without any credentials against a local endpoint, says where the keys are instead of signing with a fixed key", async () => {
     const home = await fsp.mkdtemp(path.join(os.tmpdir(), "no-aws-home-"));
-    const r = await run(["status", ...common, "--job", "t1"], { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", HOME: home });
+    const r = await run(["status", ...common, "--job", "t1"], {
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      HOME: home,
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("no AWS credentials to sign requests to");
     expect(r.stderr).toContain("user-keys FILE");
@@ -92,9 +112,18 @@ describe("user CLI against a local endpoint", () => {
   });
 
   it("submit fails clearly on a bad argument and uploads nothing", async () => {
-    const r = await run(["submit", ...common, "--data", path.join(dir, "missing.csv"), "--config", "lab/configs/c.json", "--timestamp", "t9"]);
+    const r = await run([
+      "submit",
+      ...common,
+      "--data",
+      path.join(dir, "missing.csv"),
+      "--config",
+      "lab/configs/c.json",
+      "--timestamp",
+      "t9",
+    ]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("missing.csv\" is neither a local file or folder");
+    expect(r.stderr).toContain('missing.csv" is neither a local file or folder');
     await expect(get("lab/submissions/t9_submit.json")).rejects.toThrow();
   });
 
@@ -104,7 +133,10 @@ describe("user CLI against a local endpoint", () => {
     expect(missing.stderr).toContain('no job "nope"');
 
     await put(`${JOB}/logs/certificate.txt`, "PER ENVIRONMENT MONITORING:\n");
-    await put(`${JOB}/logs/DATASET_NAME:d 1.csv_STATUS.txt`, JSON.stringify({ status: "IN PROGRESS", input: "lab/inputs/d 1.csv", reason: "" }));
+    await put(
+      `${JOB}/logs/DATASET_NAME:d 1.csv_STATUS.txt`,
+      JSON.stringify({ status: "IN PROGRESS", input: "lab/inputs/d 1.csv", reason: "" }),
+    );
     const r = await run(["status", ...common, "--job", "t1", "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
@@ -117,7 +149,9 @@ describe("user CLI against a local endpoint", () => {
       rejected: false,
       terminateReasons: [],
       certificate: "PER ENVIRONMENT MONITORING:\n",
-      datasets: [{ file: "DATASET_NAME:d 1.csv_STATUS.txt", status: "IN PROGRESS", input: "lab/inputs/d 1.csv", reason: "" }],
+      datasets: [
+        { file: "DATASET_NAME:d 1.csv_STATUS.txt", status: "IN PROGRESS", input: "lab/inputs/d 1.csv", reason: "" },
+      ],
     });
   });
 
@@ -134,7 +168,12 @@ describe("user CLI against a local endpoint", () => {
     expect(r.code).toBe(0);
     expect(await fsp.readFile(path.join(out, "process_results", "pca.json"), "utf8")).toBe('{"a":1}');
     expect(await fsp.readFile(path.join(out, "logs", "certificate.txt"), "utf8")).toBe("PER ENVIRONMENT MONITORING:\n");
-    expect(await fsp.readFile(path.join(out, "internal_ec2_logs", "c/i-1/awsrunShellScript/0.awsrunShellScript/stdout"), "utf8")).toBe("hello\n");
+    expect(
+      await fsp.readFile(
+        path.join(out, "internal_ec2_logs", "c/i-1/awsrunShellScript/0.awsrunShellScript/stdout"),
+        "utf8",
+      ),
+    ).toBe("hello\n");
     expect(r.stderr).toContain("5 file(s) downloaded");
 
     const watched = await run(["status", ...common, "--job", "t1", "--watch"]);
@@ -154,7 +193,9 @@ describe("user CLI against a local endpoint", () => {
       const r = await runProcess(["status", ...common, "--job", "r1", "--watch"]);
       expect(r.code).toBe(3);
       expect(r.stdout).toContain("stopped by the job manager");
-      expect(r.stderr).toContain(`job r1 was stopped by the job manager (s3://analysis/lab/results/job__analysis_r1/logs/certificate.txt):\n${REASON}\n`);
+      expect(r.stderr).toContain(
+        `job r1 was stopped by the job manager (s3://analysis/lab/results/job__analysis_r1/logs/certificate.txt):\n${REASON}\n`,
+      );
       const json = await run(["status", ...common, "--job", "r1", "--json"]);
       expect(JSON.parse(json.stdout)).toMatchObject({ finished: false, rejected: true, terminateReasons: [REASON] });
     });
@@ -169,12 +210,36 @@ describe("user CLI against a local endpoint", () => {
 
     it("submit --watch on a timestamp the job manager rejects follows the rejection, even in its sibling folder", async () => {
       // A reused timestamp is reported in job__..._rejected-{sha256 of the submit file}-{upload id}.
-      const body = JSON.stringify({ dataname: "lab/inputs/existing.csv", configname: "lab/configs/c.json", timestamp: "t1" }, null, 2);
+      const body = JSON.stringify(
+        { dataname: "lab/inputs/existing.csv", configname: "lab/configs/c.json", timestamp: "t1" },
+        null,
+        2,
+      );
       const sibling = `lab/results/job__analysis_t1_rejected-${sha256(body).slice(0, 8)}-5e1f00d2`;
-      await put(`${sibling}/logs/certificate.txt`, REJECTED_CERTIFICATE.replace("Job is not covered by budget. Contact NeuroCAAS administrator.", "The timestamp of this submission is already used by job job__analysis_t1."));
-      const r = await run(["submit", ...common, "--data", "lab/inputs/existing.csv", "--config", "lab/configs/c.json", "--timestamp", "t1", "--watch", "--timeout", "20s"]);
+      await put(
+        `${sibling}/logs/certificate.txt`,
+        REJECTED_CERTIFICATE.replace(
+          "Job is not covered by budget. Contact NeuroCAAS administrator.",
+          "The timestamp of this submission is already used by job job__analysis_t1.",
+        ),
+      );
+      const r = await run([
+        "submit",
+        ...common,
+        "--data",
+        "lab/inputs/existing.csv",
+        "--config",
+        "lab/configs/c.json",
+        "--timestamp",
+        "t1",
+        "--watch",
+        "--timeout",
+        "20s",
+      ]);
       expect(r.code).toBe(3);
-      expect(r.stderr).toContain(`${sibling}/logs/certificate.txt):\n[JOB TERMINATE REASON] The timestamp of this submission is already used by job job__analysis_t1.`);
+      expect(r.stderr).toContain(
+        `${sibling}/logs/certificate.txt):\n[JOB TERMINATE REASON] The timestamp of this submission is already used by job job__analysis_t1.`,
+      );
     });
   });
 
@@ -182,17 +247,30 @@ describe("user CLI against a local endpoint", () => {
     await put("lab/results/job__analysis_slow/logs/certificate.txt", "PER ENVIRONMENT MONITORING:\n");
     const watch = await run(["status", ...common, "--job", "slow", "--watch", "--timeout", "1"]);
     expect(watch.code).toBe(1);
-    expect(watch.stderr).toMatch(/gave up waiting for job slow after \d+ s: it is still running \(no lab\/results\/job__analysis_slow\/process_results\/end\.txt yet\)/);
-    const wait = await run(["results", ...common, "--job", "slow", "-o", path.join(dir, "x"), "--wait", "--timeout", "1s"]);
+    expect(watch.stderr).toMatch(
+      /gave up waiting for job slow after \d+ s: it is still running \(no lab\/results\/job__analysis_slow\/process_results\/end\.txt yet\)/,
+    );
+    const wait = await run([
+      "results",
+      ...common,
+      "--job",
+      "slow",
+      "-o",
+      path.join(dir, "x"),
+      "--wait",
+      "--timeout",
+      "1s",
+    ]);
     expect(wait.code).toBe(1);
     expect(wait.stderr).toContain("gave up waiting for job slow");
     const never = await run(["results", ...common, "--job", "never", "-o", path.join(dir, "x")]);
     expect(never.code).toBe(1);
-    expect(never.stderr).toContain('no job "never" in s3://analysis/lab/results/job__analysis_never/: no certificate, status files or end.txt (check --job, --group and --bucket)');
+    expect(never.stderr).toContain(
+      'no job "never" in s3://analysis/lab/results/job__analysis_never/: no certificate, status files or end.txt (check --job, --group and --bucket)',
+    );
     const bad = await run(["status", ...common, "--job", "slow", "--watch", "--timeout", "soon"]);
-    expect(bad.stderr).toContain('--timeout: expected a positive duration such as 90, 90s, 15m or 2h');
+    expect(bad.stderr).toContain("--timeout: expected a positive duration such as 90, 90s, 15m or 2h");
     const alone = await run(["status", ...common, "--job", "slow", "--timeout", "5"]);
     expect(alone.stderr).toContain("--timeout bounds a wait: use it together with --watch");
   });
 });
-

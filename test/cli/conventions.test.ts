@@ -25,11 +25,18 @@ interface Run {
 
 function run(args: readonly string[], env: NodeJS.ProcessEnv = {}, program = "neurocaas"): Promise<Run> {
   // No AWS settings and no SDK switches from the host: what a user's shell would have.
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_") && k !== "COLUMNS"));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_") && k !== "COLUMNS"),
+  );
   return new Promise((resolve) => {
-    execFile(path.join(BIN, program), [...args], { env: { ...clean, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      path.join(BIN, program),
+      [...args],
+      { env: { ...clean, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -62,7 +69,9 @@ describe("neurocaas command-line conventions", () => {
     expect(narrow.stdout).toMatch(/--timestamp <id>\s+job id \(default: generated\)\n/);
 
     const wide = await run(["submit", "--help"], { COLUMNS: "200" });
-    expect(wide.stdout).toContain("--data <paths...>     local files/folders, keys under {group}/ or s3:// URIs (one IAE each) (required)\n");
+    expect(wide.stdout).toContain(
+      "--data <paths...>     local files/folders, keys under {group}/ or s3:// URIs (one IAE each) (required)\n",
+    );
   });
 
   it("names an unknown option even when a required option is missing too", async () => {
@@ -78,16 +87,35 @@ describe("neurocaas command-line conventions", () => {
   });
 
   it("says an endpoint without a scheme has none", async () => {
-    const r = await runHere(["status", "--bucket", "b", "--group", "g", "--job", "j", "--endpoint-url", "127.0.0.1:4566"]);
+    const r = await runHere([
+      "status",
+      "--bucket",
+      "b",
+      "--group",
+      "g",
+      "--job",
+      "j",
+      "--endpoint-url",
+      "127.0.0.1:4566",
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('neurocaas: --endpoint-url "127.0.0.1:4566" is not an http:// or https:// URL (no scheme: did you mean http://127.0.0.1:4566?); `neurocaas local` prints the endpoint to use, e.g. http://127.0.0.1:4566\n');
-    const env = await runHere(["status", "--bucket", "b", "--group", "g", "--job", "j"], { AWS_ENDPOINT_URL: "localhost:4566" });
-    expect(env.stderr).toContain('$AWS_ENDPOINT_URL "localhost:4566" is not an http:// or https:// URL (no scheme: did you mean http://localhost:4566?)');
+    expect(r.stderr).toBe(
+      'neurocaas: --endpoint-url "127.0.0.1:4566" is not an http:// or https:// URL (no scheme: did you mean http://127.0.0.1:4566?); `neurocaas local` prints the endpoint to use, e.g. http://127.0.0.1:4566\n',
+    );
+    const env = await runHere(["status", "--bucket", "b", "--group", "g", "--job", "j"], {
+      AWS_ENDPOINT_URL: "localhost:4566",
+    });
+    expect(env.stderr).toContain(
+      '$AWS_ENDPOINT_URL "localhost:4566" is not an http:// or https:// URL (no scheme: did you mean http://localhost:4566?)',
+    );
   });
 
   it("asks whether `neurocaas local` runs when the connection is refused, without the SDK's Node version warning", async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
-    const r = await run(["status", "--bucket", "b", "--group", "g", "--job", "j", "--endpoint-url", endpoint], { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" });
+    const r = await run(["status", "--bucket", "b", "--group", "g", "--job", "j", "--endpoint-url", endpoint], {
+      AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "secret",
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `neurocaas: cannot connect to ${endpoint} (connection refused): is \`neurocaas local\` running at ${endpoint}? Start it with \`npm start\` (or \`neurocaas local --port PORT\`) and pass the endpoint it prints\n`,
@@ -105,13 +133,36 @@ describe("neurocaas command-line conventions", () => {
     });
 
     it("names a missing bucket and the buckets that exist", async () => {
-      const signed = { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
-      const r = await runHere(["status", "--bucket", "neurocaas-dmo", "--group", "lab", "--job", "j1", "--endpoint-url", s3.endpoint], signed);
+      const signed = {
+        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      };
+      const r = await runHere(
+        ["status", "--bucket", "neurocaas-dmo", "--group", "lab", "--job", "j1", "--endpoint-url", s3.endpoint],
+        signed,
+      );
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`neurocaas: bucket "neurocaas-dmo" does not exist at ${s3.endpoint}; buckets there: neurocaas-demo, other-analysis`);
+      expect(r.stderr).toContain(
+        `neurocaas: bucket "neurocaas-dmo" does not exist at ${s3.endpoint}; buckets there: neurocaas-demo, other-analysis`,
+      );
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "conv-"));
       await fsp.writeFile(path.join(dir, "c.yaml"), "a: 1\n");
-      const submit = await runHere(["submit", "--bucket", "nope", "--group", "lab", "--data", path.join(dir, "c.yaml"), "--config", path.join(dir, "c.yaml"), "--endpoint-url", s3.endpoint], signed);
+      const submit = await runHere(
+        [
+          "submit",
+          "--bucket",
+          "nope",
+          "--group",
+          "lab",
+          "--data",
+          path.join(dir, "c.yaml"),
+          "--config",
+          path.join(dir, "c.yaml"),
+          "--endpoint-url",
+          s3.endpoint,
+        ],
+        signed,
+      );
       expect(submit.stderr).toContain('bucket "nope" does not exist');
       await fsp.rm(dir, { recursive: true, force: true });
     });
@@ -120,9 +171,20 @@ describe("neurocaas command-line conventions", () => {
       const port = Number(new URL(s3.endpoint).port);
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "conv-port-"));
       const stack = await writeStackFile(dir, { name: "port-test", command: "true" });
-      const r = await run(["local", "--port", String(port), "--data-dir", path.join(dir, "data"), "--stack-file", stack, "--quiet"]);
+      const r = await run([
+        "local",
+        "--port",
+        String(port),
+        "--data-dir",
+        path.join(dir, "data"),
+        "--stack-file",
+        stack,
+        "--quiet",
+      ]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`neurocaas: port ${port} on 127.0.0.1 is already in use (another \`neurocaas local\`?): pick a free one with --port PORT`);
+      expect(r.stderr).toContain(
+        `neurocaas: port ${port} on 127.0.0.1 is already in use (another \`neurocaas local\`?): pick a free one with --port PORT`,
+      );
       expect(r.stderr).toContain("or --port 0 for any free port");
       await fsp.rm(dir, { recursive: true, force: true });
     });

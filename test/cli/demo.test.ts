@@ -32,8 +32,17 @@ describe("the demo (npm run demo) on the dev stack", () => {
     const result = await demo("ok", path.join(REPO, "examples/pca/config.yaml"));
     expect(result).toMatchObject({ ok: true, reason: undefined });
     const rel = result.files.map((f) => path.relative(result.resultsDir, f));
-    expect(rel).toEqual(expect.arrayContaining(["process_results/data_pca_components.json", "process_results/data_explained_variance.svg", "process_results/end.txt", "logs/certificate.txt"]));
-    const pca = JSON.parse(await fsp.readFile(path.join(result.resultsDir, "process_results/data_pca_components.json"), "utf8"));
+    expect(rel).toEqual(
+      expect.arrayContaining([
+        "process_results/data_pca_components.json",
+        "process_results/data_explained_variance.svg",
+        "process_results/end.txt",
+        "logs/certificate.txt",
+      ]),
+    );
+    const pca = JSON.parse(
+      await fsp.readFile(path.join(result.resultsDir, "process_results/data_pca_components.json"), "utf8"),
+    );
     expect(pca.n_components).toBe(2);
   });
 

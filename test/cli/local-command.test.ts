@@ -33,7 +33,10 @@ function startCli(args: readonly string[]): Promise<Running> {
   return new Promise((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
-      const ready = stdout.split("\n").map(parseReadyLine).find((r) => r !== undefined);
+      const ready = stdout
+        .split("\n")
+        .map(parseReadyLine)
+        .find((r) => r !== undefined);
       if (ready) resolve({ child, endpoint: ready.endpoint, local: ready, stderr: () => stderr, exited });
     });
     void exited.then((code) => reject(new Error(`neurocaas local exited (${code}) before ready:\n${stderr}`)));
@@ -66,12 +69,22 @@ describe("neurocaas local (CLI)", () => {
     const ref = { bucket: "cli-sleep", group: "lab", job: "sig1" };
     await client.send(new PutObjectCommand({ Bucket: ref.bucket, Key: "lab/inputs/d.txt", Body: Buffer.from("d") }));
     await client.send(new PutObjectCommand({ Bucket: ref.bucket, Key: "lab/configs/c.json", Body: Buffer.from("{}") }));
-    await client.send(new PutObjectCommand({ Bucket: ref.bucket, Key: "lab/submissions/submit.json", Body: Buffer.from(JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.json", timestamp: "sig1" })) }));
+    await client.send(
+      new PutObjectCommand({
+        Bucket: ref.bucket,
+        Key: "lab/submissions/submit.json",
+        Body: Buffer.from(
+          JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.json", timestamp: "sig1" }),
+        ),
+      }),
+    );
 
     const stateFile = path.join(dir, "data", "compute", "state.json");
     let pid: number | undefined;
     for (let i = 0; i < 200 && pid === undefined; i++) {
-      const state = JSON.parse(await fsp.readFile(stateFile, "utf8").catch(() => "{}")) as { instances?: Record<string, { pid?: number }> };
+      const state = JSON.parse(await fsp.readFile(stateFile, "utf8").catch(() => "{}")) as {
+        instances?: Record<string, { pid?: number }>;
+      };
       pid = Object.values(state.instances ?? {}).find((r) => r.pid !== undefined)?.pid;
       if (pid === undefined) await new Promise((r) => setTimeout(r, 100));
     }
@@ -87,7 +100,9 @@ describe("neurocaas local (CLI)", () => {
     const second = await startCli(args);
     children.push(second.child);
     try {
-      expect(second.stderr()).toMatch(/IAE i-[0-9a-f]{17} was running when the server last stopped: reported as interrupted/);
+      expect(second.stderr()).toMatch(
+        /IAE i-[0-9a-f]{17} was running when the server last stopped: reported as interrupted/,
+      );
       const c2 = createLocalS3Client(second.local);
       const state = await waitForJob(c2, ref, { intervalMs: 200, timeoutMs: 30_000 });
       expect(state.certificate).toContain("was interrupted: the local NeuroCAAS server stopped");
@@ -101,7 +116,16 @@ describe("neurocaas local (CLI)", () => {
 
   it("ready line: the admin key works, says it is the admin's and names the users' key file; other hosts get a warning", async () => {
     const stack = await writeStackFile(dir, { name: "cli-keys", command: "true" });
-    const server = await startCli(["--host", "0.0.0.0", "--port", "0", "--data-dir", path.join(dir, "keys-data"), "--stack-file", stack]);
+    const server = await startCli([
+      "--host",
+      "0.0.0.0",
+      "--port",
+      "0",
+      "--data-dir",
+      path.join(dir, "keys-data"),
+      "--stack-file",
+      stack,
+    ]);
     children.push(server.child);
     try {
       expect(server.stderr()).toMatch(/WARNING: --host 0\.0\.0\.0 makes the endpoint reachable from other machines/);
@@ -113,8 +137,13 @@ describe("neurocaas local (CLI)", () => {
       const admin = createLocalS3Client(server.local);
       await admin.send(new PutObjectCommand({ Bucket: "cli-keys", Key: "lab/inputs/a.txt", Body: Buffer.from("a") }));
       admin.destroy();
-      const stranger = createLocalS3Client({ endpoint: server.endpoint, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
-      await expect(stranger.send(new PutObjectCommand({ Bucket: "cli-keys", Key: "lab/inputs/b.txt", Body: Buffer.from("b") }))).rejects.toMatchObject({ name: "InvalidAccessKeyId" });
+      const stranger = createLocalS3Client({
+        endpoint: server.endpoint,
+        credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      });
+      await expect(
+        stranger.send(new PutObjectCommand({ Bucket: "cli-keys", Key: "lab/inputs/b.txt", Body: Buffer.from("b") })),
+      ).rejects.toMatchObject({ name: "InvalidAccessKeyId" });
       stranger.destroy();
     } finally {
       server.child.kill("SIGTERM");
@@ -125,6 +154,8 @@ describe("neurocaas local (CLI)", () => {
   it("fails fast with a clear message on a bad stack file", async () => {
     const bad = path.join(dir, "bad.yaml");
     await fsp.writeFile(bad, "config:\n  neurocaas:blueprint:\n    PipelineName: Bad_Name\n");
-    await expect(startCli(["--port", "0", "--data-dir", path.join(dir, "bad-data"), "--stack-file", bad])).rejects.toThrow(/bad\.yaml/);
+    await expect(
+      startCli(["--port", "0", "--data-dir", path.join(dir, "bad-data"), "--stack-file", bad]),
+    ).rejects.toThrow(/bad\.yaml/);
   });
 });

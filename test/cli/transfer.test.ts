@@ -13,7 +13,9 @@ const BUCKET = "transfers";
 const MiB = 1024 * 1024;
 
 async function sha256(file: string): Promise<string> {
-  return createHash("sha256").update(await fsp.readFile(file)).digest("hex");
+  return createHash("sha256")
+    .update(await fsp.readFile(file))
+    .digest("hex");
 }
 
 describe("uploads and downloads against a local endpoint are byte-exact", () => {
@@ -48,7 +50,14 @@ describe("uploads and downloads against a local endpoint are byte-exact", () => 
     const src = path.join(dir, name);
     await fsp.writeFile(src, randomBytes(size));
     const progress: number[] = [];
-    await uploadFile({ client, bucket: BUCKET, key: `in/${name}`, localPath: src, partSize, onProgress: (n) => progress.push(n) });
+    await uploadFile({
+      client,
+      bucket: BUCKET,
+      key: `in/${name}`,
+      localPath: src,
+      partSize,
+      onProgress: (n) => progress.push(n),
+    });
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `in/${name}` }));
     expect(head.ContentLength).toBe(size);
     const dst = path.join(dir, "down", name);
@@ -71,14 +80,20 @@ describe("uploads and downloads against a local endpoint are byte-exact", () => 
     const src = path.join(dir, "stream.bin");
     await fsp.writeFile(src, randomBytes(2 * MiB + 5));
     const size = (await fsp.stat(src)).size;
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "in/stream.bin", Body: createReadStream(src), ContentLength: size }));
+    await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "in/stream.bin", Body: createReadStream(src), ContentLength: size }),
+    );
     const dst = path.join(dir, "down", "stream.bin");
     await downloadObject(client, BUCKET, "in/stream.bin", dst);
     expect(await sha256(dst)).toBe(await sha256(src));
   });
 
   it("downloads a prefix keeping the layout and skipping folder placeholders", async () => {
-    for (const [key, body] of [["res/a/", ""], ["res/a/x.txt", "x"], ["res/b.txt", "bb"]]) {
+    for (const [key, body] of [
+      ["res/a/", ""],
+      ["res/a/x.txt", "x"],
+      ["res/b.txt", "bb"],
+    ]) {
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(body) }));
     }
     const out = path.join(dir, "prefix");
@@ -94,16 +109,27 @@ describe("uploads and downloads against a local endpoint are byte-exact", () => 
     fault = (r) => (r.method === "PUT" && r.query.get("partNumber") === "2" ? 400 : undefined);
     try {
       // One attempt per request: the fault is final, not a retryable 5xx.
-      const once = createS3Client({ endpoint: s3.endpoint, region: "us-east-1", credentials: { ...s3.credentials }, maxAttempts: 1 });
-      await expect(uploadFile({ client: once, bucket: BUCKET, key: "in/doomed.bin", localPath: src, partSize: 5 * MiB })).rejects.toThrow();
+      const once = createS3Client({
+        endpoint: s3.endpoint,
+        region: "us-east-1",
+        credentials: { ...s3.credentials },
+        maxAttempts: 1,
+      });
+      await expect(
+        uploadFile({ client: once, bucket: BUCKET, key: "in/doomed.bin", localPath: src, partSize: 5 * MiB }),
+      ).rejects.toThrow();
       once.destroy();
     } finally {
       fault = undefined;
     }
     const uploadId = seen.find((r) => r.query.has("uploadId"))?.query.get("uploadId");
     expect(uploadId).toBeTruthy();
-    expect(seen.some((r) => r.method === "DELETE" && r.key === "in/doomed.bin" && r.query.get("uploadId") === uploadId)).toBe(true);
-    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "in/doomed.bin" }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    expect(
+      seen.some((r) => r.method === "DELETE" && r.key === "in/doomed.bin" && r.query.get("uploadId") === uploadId),
+    ).toBe(true);
+    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "in/doomed.bin" }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
   });
 
   it("downloads a dataset folder, and refuses an empty one naming it", async () => {
@@ -111,8 +137,12 @@ describe("uploads and downloads against a local endpoint are byte-exact", () => 
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "ds/empty/", Body: "" }));
     const got = await downloadKeyOrPrefix(client, BUCKET, "ds/folder", path.join(dir, "ds"));
     expect(await fsp.readFile(path.join(got, "one.txt"), "utf8")).toBe("1");
-    await expect(downloadKeyOrPrefix(client, BUCKET, "ds/empty/", path.join(dir, "ds"))).rejects.toThrow(`nothing found under s3://${BUCKET}/ds/empty/`);
-    await expect(downloadKeyOrPrefix(client, BUCKET, "ds/missing", path.join(dir, "ds"))).rejects.toThrow(`s3://${BUCKET}/ds/missing does not exist`);
+    await expect(downloadKeyOrPrefix(client, BUCKET, "ds/empty/", path.join(dir, "ds"))).rejects.toThrow(
+      `nothing found under s3://${BUCKET}/ds/empty/`,
+    );
+    await expect(downloadKeyOrPrefix(client, BUCKET, "ds/missing", path.join(dir, "ds"))).rejects.toThrow(
+      `s3://${BUCKET}/ds/missing does not exist`,
+    );
   });
 });
 

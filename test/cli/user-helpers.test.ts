@@ -42,7 +42,14 @@ describe("renderProgress", () => {
 
 describe("ProgressBar", () => {
   function stream(isTTY: boolean): NodeJS.WriteStream & { text: string } {
-    const s = { isTTY, text: "", write(chunk: string) { s.text += chunk; return true; } };
+    const s = {
+      isTTY,
+      text: "",
+      write(chunk: string) {
+        s.text += chunk;
+        return true;
+      },
+    };
     return s as unknown as NodeJS.WriteStream & { text: string };
   }
   it("draws only on a terminal and ends with a newline", () => {
@@ -74,8 +81,17 @@ describe("planSubmission", () => {
   afterAll(() => fsp.rm(dir, { recursive: true, force: true }));
 
   it("maps local files and folders to the group's inputs/configs and keeps existing keys", async () => {
-    const plan = await planSubmission({ group: "lab", data: [path.join(dir, "a.csv"), path.join(dir, "session"), "lab/inputs/old.csv", "s3://other/d.csv"], config: path.join(dir, "config.yaml") });
-    expect(plan.datanames).toEqual(["lab/inputs/a.csv", "lab/inputs/session/", "lab/inputs/old.csv", "s3://other/d.csv"]);
+    const plan = await planSubmission({
+      group: "lab",
+      data: [path.join(dir, "a.csv"), path.join(dir, "session"), "lab/inputs/old.csv", "s3://other/d.csv"],
+      config: path.join(dir, "config.yaml"),
+    });
+    expect(plan.datanames).toEqual([
+      "lab/inputs/a.csv",
+      "lab/inputs/session/",
+      "lab/inputs/old.csv",
+      "s3://other/d.csv",
+    ]);
     expect(plan.configname).toBe("lab/configs/config.yaml");
     expect(plan.uploads.map((u) => [u.key, u.size])).toEqual([
       ["lab/inputs/a.csv", 4],
@@ -83,37 +99,74 @@ describe("planSubmission", () => {
       ["lab/inputs/session/x.bin", 1],
       ["lab/configs/config.yaml", 16],
     ]);
-    expect(submitFileBody(plan, "t1")).toEqual({ dataname: plan.datanames, configname: "lab/configs/config.yaml", timestamp: "t1" });
+    expect(submitFileBody(plan, "t1")).toEqual({
+      dataname: plan.datanames,
+      configname: "lab/configs/config.yaml",
+      timestamp: "t1",
+    });
   });
 
   it("writes a single dataset as a string and names the submit file after the job", async () => {
     const plan = await planSubmission({ group: "lab", data: ["lab/inputs/old.csv"], config: "lab/configs/c.json" });
     expect(plan.uploads).toEqual([]);
-    expect(submitFileBody(plan, "t2")).toEqual({ dataname: "lab/inputs/old.csv", configname: "lab/configs/c.json", timestamp: "t2" });
+    expect(submitFileBody(plan, "t2")).toEqual({
+      dataname: "lab/inputs/old.csv",
+      configname: "lab/configs/c.json",
+      timestamp: "t2",
+    });
     expect(submitFileKey("lab", "t2")).toBe("lab/submissions/t2_submit.json");
   });
 
   it("rejects what cannot be submitted, naming the argument", async () => {
-    await expect(planSubmission({ group: "lab", data: [path.join(dir, "nope.csv")], config: path.join(dir, "config.yaml") })).rejects.toThrow(/--data: ".*nope.csv" is neither/);
-    await expect(planSubmission({ group: "lab", data: ["otherlab/inputs/x"], config: path.join(dir, "config.yaml") })).rejects.toThrow(/--data/);
-    await expect(planSubmission({ group: "lab", data: [path.join(dir, "empty")], config: path.join(dir, "config.yaml") })).rejects.toThrow(/is empty/);
-    await expect(planSubmission({ group: "lab", data: [path.join(dir, "a.csv"), path.join(dir, "a.csv")], config: path.join(dir, "config.yaml") })).rejects.toThrow(/given twice/);
-    await expect(planSubmission({ group: "lab", data: [], config: path.join(dir, "config.yaml") })).rejects.toThrow(/at least one/);
-    await expect(planSubmission({ group: "lab", data: [path.join(dir, "a.csv")], config: path.join(dir, "config.txt") })).rejects.toThrow(/--config: .* must end in .json, .yaml, .yml/);
-    await expect(planSubmission({ group: "lab", data: [path.join(dir, "a.csv")], config: path.join(dir, "missing.yaml") })).rejects.toThrow(/--config/);
+    await expect(
+      planSubmission({ group: "lab", data: [path.join(dir, "nope.csv")], config: path.join(dir, "config.yaml") }),
+    ).rejects.toThrow(/--data: ".*nope.csv" is neither/);
+    await expect(
+      planSubmission({ group: "lab", data: ["otherlab/inputs/x"], config: path.join(dir, "config.yaml") }),
+    ).rejects.toThrow(/--data/);
+    await expect(
+      planSubmission({ group: "lab", data: [path.join(dir, "empty")], config: path.join(dir, "config.yaml") }),
+    ).rejects.toThrow(/is empty/);
+    await expect(
+      planSubmission({
+        group: "lab",
+        data: [path.join(dir, "a.csv"), path.join(dir, "a.csv")],
+        config: path.join(dir, "config.yaml"),
+      }),
+    ).rejects.toThrow(/given twice/);
+    await expect(planSubmission({ group: "lab", data: [], config: path.join(dir, "config.yaml") })).rejects.toThrow(
+      /at least one/,
+    );
+    await expect(
+      planSubmission({ group: "lab", data: [path.join(dir, "a.csv")], config: path.join(dir, "config.txt") }),
+    ).rejects.toThrow(/--config: .* must end in .json, .yaml, .yml/);
+    await expect(
+      planSubmission({ group: "lab", data: [path.join(dir, "a.csv")], config: path.join(dir, "missing.yaml") }),
+    ).rejects.toThrow(/--config/);
   });
 });
 
 describe("job state formatting", () => {
   it("parses status files and survives one caught mid-write", () => {
-    expect(datasetState("f", '{"status":"SUCCESS","input":"lab/inputs/a.csv","reason":""}')).toMatchObject({ status: "SUCCESS", input: "lab/inputs/a.csv" });
+    expect(datasetState("f", '{"status":"SUCCESS","input":"lab/inputs/a.csv","reason":""}')).toMatchObject({
+      status: "SUCCESS",
+      input: "lab/inputs/a.csv",
+    });
     expect(datasetState("f", '{"status":')).toMatchObject({ status: undefined, body: { unparsed: '{"status":' } });
   });
 
   it("shows the certificate and one line per dataset", () => {
     const text = formatJobState(
       { bucket: "b", group: "lab", job: "t1" },
-      { analysis: "b", jobFolder: "lab/results/job__b_t1", certificate: "CERT\n", finished: true, rejected: false, terminateReasons: [], datasets: [datasetState("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')] },
+      {
+        analysis: "b",
+        jobFolder: "lab/results/job__b_t1",
+        certificate: "CERT\n",
+        finished: true,
+        rejected: false,
+        terminateReasons: [],
+        datasets: [datasetState("x", '{"status":"FAILED","input":"lab/inputs/a.csv","reason":["boom","bang"]}')],
+      },
     );
     expect(text).toContain("job t1 in s3://b/lab/results/job__b_t1/ — finished (end.txt present)");
     expect(text).toContain("certificate.txt:\nCERT\n");
@@ -123,7 +176,8 @@ describe("job state formatting", () => {
 
 describe("job manager stops, durations, network errors", () => {
   it("reads the terminate reasons and the shutdown line of a certificate", () => {
-    const cert = "x\n[Job Manager] STEP 2/4 (Validation): INTERNAL ERROR. [JOB TERMINATE REASON] Config c.yaml is not valid YAML.\t [+0:00:00.12]\n[Job Manager] Shutting down job.\t [+0:00:00.13]\n";
+    const cert =
+      "x\n[Job Manager] STEP 2/4 (Validation): INTERNAL ERROR. [JOB TERMINATE REASON] Config c.yaml is not valid YAML.\t [+0:00:00.12]\n[Job Manager] Shutting down job.\t [+0:00:00.13]\n";
     expect(terminateReasons(cert)).toEqual(["[JOB TERMINATE REASON] Config c.yaml is not valid YAML."]);
     expect(isStoppedByJobManager(cert)).toBe(true);
     expect(isStoppedByJobManager("PER ENVIRONMENT MONITORING:\n")).toBe(false);
@@ -134,12 +188,15 @@ describe("job manager stops, durations, network errors", () => {
     expect(parseDuration("90")).toBe(90_000);
     expect(parseDuration("15m")).toBe(900_000);
     expect(parseDuration("1.5h")).toBe(5_400_000);
-    for (const bad of ["0", "-1", "soon", "5d", ""]) expect(() => parseDuration(bad)).toThrow(/--timeout: expected a positive duration/);
+    for (const bad of ["0", "-1", "soon", "5d", ""])
+      expect(() => parseDuration(bad)).toThrow(/--timeout: expected a positive duration/);
   });
 
   it("finds the network error code inside wrapped errors", () => {
     expect(networkErrorCode(Object.assign(new Error("x"), { code: "ECONNREFUSED" }))).toBe("ECONNREFUSED");
-    expect(networkErrorCode(new AggregateError([Object.assign(new Error("a"), { code: "ECONNREFUSED" })]))).toBe("ECONNREFUSED");
+    expect(networkErrorCode(new AggregateError([Object.assign(new Error("a"), { code: "ECONNREFUSED" })]))).toBe(
+      "ECONNREFUSED",
+    );
     expect(networkErrorCode(new Error("y", { cause: { code: "ENOTFOUND" } }))).toBe("ENOTFOUND");
     expect(networkErrorCode({ name: "NoSuchBucket" })).toBeUndefined();
   });

@@ -35,8 +35,14 @@ describe("a stack with neurocaas:bucketName", () => {
     const pipeline = recorded.filter((r) => r.name.startsWith(`${ANALYSIS}-`) || r.name === ANALYSIS);
     expect(pipeline.length).toBeGreaterThan(20);
     expect(recorded.filter((r) => r.name.includes("lab2") && !r.name.startsWith("dashboard"))).toEqual([]);
-    expect(one(recorded, "aws:lambda/function:Function", `${ANALYSIS}-job-manager`).inputs.name).toBe(`${ANALYSIS}-job-manager`);
-    expect(byType(recorded, "aws:iam/group:Group").map((g) => g.inputs.name).sort()).toEqual([`${ANALYSIS}.labone`, `${ANALYSIS}.labtwo`]);
+    expect(one(recorded, "aws:lambda/function:Function", `${ANALYSIS}-job-manager`).inputs.name).toBe(
+      `${ANALYSIS}-job-manager`,
+    );
+    expect(
+      byType(recorded, "aws:iam/group:Group")
+        .map((g) => g.inputs.name)
+        .sort(),
+    ).toEqual([`${ANALYSIS}.labone`, `${ANALYSIS}.labtwo`]);
   });
 
   it("gives every function the bucket and the analysis name", () => {
@@ -47,18 +53,27 @@ describe("a stack with neurocaas:bucketName", () => {
   });
 
   it("grants on the bucket's ARNs; the job manager's job-folder patterns name the analysis", () => {
-    const policyOf = (type: string, name: string) => JSON.parse(String(one(recorded, type, name).inputs.policy)) as { Statement: { Sid?: string; Resource?: unknown }[] };
+    const policyOf = (type: string, name: string) =>
+      JSON.parse(String(one(recorded, type, name).inputs.policy)) as {
+        Statement: { Sid?: string; Resource?: unknown }[];
+      };
     const bucketPolicy = policyOf("aws:s3/bucketPolicy:BucketPolicy", `${ANALYSIS}-bucket-policy`);
     expect(JSON.stringify(bucketPolicy)).toContain(`arn:aws:s3:::${BUCKET}/*`);
     const group = policyOf("aws:iam/policy:Policy", `${ANALYSIS}-labone-policy`);
-    expect(group.Statement.find((s) => s.Sid === "Submit")!.Resource).toBe(`arn:aws:s3:::${BUCKET}/labone/submissions/*`);
+    expect(group.Statement.find((s) => s.Sid === "Submit")!.Resource).toBe(
+      `arn:aws:s3:::${BUCKET}/labone/submissions/*`,
+    );
     const jm = policyOf("aws:iam/rolePolicy:RolePolicy", `${ANALYSIS}-job-manager-policy`);
-    expect(jm.Statement.find((s) => s.Sid === "WriteJobFilesAndCostLogs")!.Resource).toContain(`arn:aws:s3:::${BUCKET}/*/configs/job__${ANALYSIS}_*inst*config.json`);
+    expect(jm.Statement.find((s) => s.Sid === "WriteJobFilesAndCostLogs")!.Resource).toContain(
+      `arn:aws:s3:::${BUCKET}/*/configs/job__${ANALYSIS}_*inst*config.json`,
+    );
     expect(JSON.stringify(jm)).not.toContain(`arn:aws:s3:::${ANALYSIS}/`);
   });
 
   it("tells the dashboard which analysis each bucket holds", () => {
-    const config = JSON.parse(String(one(recorded, "aws:s3/bucketObjectv2:BucketObjectv2", "dashboard-file-config.json").inputs.content)) as { analyses: { bucket: string; analysis: string }[] };
+    const config = JSON.parse(
+      String(one(recorded, "aws:s3/bucketObjectv2:BucketObjectv2", "dashboard-file-config.json").inputs.content),
+    ) as { analyses: { bucket: string; analysis: string }[] };
     expect(config.analyses.map((a) => [a.bucket, a.analysis])).toEqual([[BUCKET, ANALYSIS]]);
   });
 });

@@ -17,10 +17,16 @@ const stackName = { organization: "myorg", project: "neurocaas", stack: "dashboa
 
 describe("a dashboard-only stack serving analyses deployed by other stacks", () => {
   it("serves every listed analysis, with one role per group of each", async () => {
-    const config: Record<string, unknown> = { "aws:region": "us-east-1", "neurocaas:dashboard": { loginDomain: "neurocaas-labs", analysisStacks: [CAIMAN, ENSEMBLE] } };
+    const config: Record<string, unknown> = {
+      "aws:region": "us-east-1",
+      "neurocaas:dashboard": { loginDomain: "neurocaas-labs", analysisStacks: [CAIMAN, ENSEMBLE] },
+    };
     const outputs = defineStack(stackSettingsFromConfig((k) => config[k], stackName));
     await settle(recorded);
-    const served = JSON.parse(byType(recorded, "aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key === "config.json")!.inputs.content as string) as DashboardConfig;
+    const served = JSON.parse(
+      byType(recorded, "aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key === "config.json")!.inputs
+        .content as string,
+    ) as DashboardConfig;
     const caiman = loadStackFile(CAIMAN).blueprint!;
     const ensemble = loadStackFile(ENSEMBLE).blueprint!;
     expect(served.analyses.map((a) => a.bucket)).toEqual([caiman.PipelineName, ensemble.PipelineName]);
@@ -36,19 +42,33 @@ describe("a dashboard-only stack serving analyses deployed by other stacks", () 
   it("lets an analysis stack allow that dashboard's origin in its CORS", async () => {
     const start = recorded.length;
     const file = loadStackFile(CAIMAN);
-    const config: Record<string, unknown> = { ...file.config, "neurocaas:dashboardOrigin": "https://d1234abcd.cloudfront.net" };
+    const config: Record<string, unknown> = {
+      ...file.config,
+      "neurocaas:dashboardOrigin": "https://d1234abcd.cloudfront.net",
+    };
     defineStack(stackSettingsFromConfig((k) => config[k], { ...stackName, stack: "caiman-ncap-web" }));
     await settle(recorded);
-    const cors = byType(recorded.slice(start), "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")[0].inputs.corsRules as { id?: string; allowedOrigins: string[] }[];
-    expect(cors.find((r) => r.id === "neurocaas-dashboard")?.allowedOrigins).toEqual(["https://d1234abcd.cloudfront.net"]);
+    const cors = byType(recorded.slice(start), "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")[0].inputs
+      .corsRules as { id?: string; allowedOrigins: string[] }[];
+    expect(cors.find((r) => r.id === "neurocaas-dashboard")?.allowedOrigins).toEqual([
+      "https://d1234abcd.cloudfront.net",
+    ]);
   }, 120_000);
 
   it("names what is wrong with the dashboard settings", () => {
-    const bad = (dashboard: unknown) => () => stackSettingsFromConfig((k) => ({ "aws:region": "us-east-1", "neurocaas:dashboard": dashboard })[k], stackName);
+    const bad = (dashboard: unknown) => () =>
+      stackSettingsFromConfig((k) => ({ "aws:region": "us-east-1", "neurocaas:dashboard": dashboard })[k], stackName);
     expect(bad({ loginDomain: "My_Login" })).toThrow(StackConfigError);
     expect(bad({ loginDomain: "my-aws-login" })).toThrow(/neurocaas:dashboard.loginDomain/);
     expect(bad({ loginDomain: "ok", analysisStacks: "stacks/x.yaml" })).toThrow(/neurocaas:dashboard.analysisStacks/);
     expect(bad({ loginDomain: "ok", extra: 1 })).toThrow(/neurocaas:dashboard/);
-    expect(() => defineStack(stackSettingsFromConfig((k) => ({ "aws:region": "us-east-1", "neurocaas:dashboard": { loginDomain: "ok" } })[k], stackName))).toThrow(/serves no analysis/);
+    expect(() =>
+      defineStack(
+        stackSettingsFromConfig(
+          (k) => ({ "aws:region": "us-east-1", "neurocaas:dashboard": { loginDomain: "ok" } })[k],
+          stackName,
+        ),
+      ),
+    ).toThrow(/serves no analysis/);
   });
 });

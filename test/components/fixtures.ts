@@ -30,7 +30,10 @@ export function rawBlueprint(overrides: Record<string, unknown> = {}): Record<st
 }
 
 /** `rawBlueprint` with fields set at dot paths (`Lambda.LambdaConfig.AMI`); `undefined` deletes. */
-export function withPaths(changes: Record<string, unknown>, base: Record<string, unknown> = rawBlueprint()): Record<string, unknown> {
+export function withPaths(
+  changes: Record<string, unknown>,
+  base: Record<string, unknown> = rawBlueprint(),
+): Record<string, unknown> {
   const bp = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
   for (const [p, value] of Object.entries(changes)) {
     const parts = p.split(".");

@@ -93,11 +93,23 @@ describe("affiliate group policy under the IAM simulator", () => {
   });
 
   it("keeps its decisions under the analysis bucket policy (TLS only)", async () => {
-    const bucketPolicy = analysisBucketPolicy({ region: REGION, bucket: BUCKET, devRoleArn: `arn:aws:iam::${ACCOUNT}:role/neurocaas-dev-iae` });
+    const bucketPolicy = analysisBucketPolicy({
+      region: REGION,
+      bucket: BUCKET,
+      devRoleArn: `arn:aws:iam::${ACCOUNT}:role/neurocaas-dev-iae`,
+    });
     const put = { action: "s3:PutObject", resource: obj(`${GROUP}/inputs/a.tif`) };
-    expect(await decide([policy], { ...put, context: { "aws:SecureTransport": "true" } }, bucketPolicy)).toBe("Allowed");
-    expect(await decide([policy], { ...put, context: { "aws:SecureTransport": "false" } }, bucketPolicy)).toBe("ExplicitlyDenied");
-    const getInput = { action: "s3:GetObject", resource: obj(`${GROUP}/inputs/a.tif`), context: { "aws:SecureTransport": "true" } };
+    expect(await decide([policy], { ...put, context: { "aws:SecureTransport": "true" } }, bucketPolicy)).toBe(
+      "Allowed",
+    );
+    expect(await decide([policy], { ...put, context: { "aws:SecureTransport": "false" } }, bucketPolicy)).toBe(
+      "ExplicitlyDenied",
+    );
+    const getInput = {
+      action: "s3:GetObject",
+      resource: obj(`${GROUP}/inputs/a.tif`),
+      context: { "aws:SecureTransport": "true" },
+    };
     expect(await decide([policy], getInput, bucketPolicy)).toBe("ImplicitlyDenied");
   });
 });

@@ -17,7 +17,11 @@ export interface SimRequest {
  * IAM simulator. Validation errors (unknown action, wrong resource type, bad condition key)
  * fail loudly instead of reading as a denial.
  */
-export async function decide(identity: readonly PolicyDocument[], req: SimRequest, resourcePolicy?: PolicyDocument): Promise<Decision> {
+export async function decide(
+  identity: readonly PolicyDocument[],
+  req: SimRequest,
+  resourcePolicy?: PolicyDocument,
+): Promise<Decision> {
   const simulation: Simulation = {
     request: {
       principal: req.principal ?? `arn:aws:iam::${ACCOUNT}:user/tester`,
@@ -53,7 +57,9 @@ export interface MatrixResult {
 }
 
 /** Runs every row; an "unexpected allow" is a request the matrix expects denied that IAM allows. */
-export async function runMatrix(rows: readonly MatrixRow[]): Promise<{ results: MatrixResult[]; unexpectedAllows: MatrixResult[]; unexpectedDenials: MatrixResult[] }> {
+export async function runMatrix(
+  rows: readonly MatrixRow[],
+): Promise<{ results: MatrixResult[]; unexpectedAllows: MatrixResult[]; unexpectedDenials: MatrixResult[] }> {
   const results: MatrixResult[] = [];
   for (const row of rows) results.push({ row, decision: await decide(row.identity, row.request, row.resourcePolicy) });
   return {

@@ -23,10 +23,31 @@ const slowPolicies = new Set(["webdev-iae-ssm", "webdev-iae-s3", "utils-iae-ssm"
 const registrations = recordRegistrations((type, name) => (slowPolicies.has(name) ? 20 : 0));
 
 beforeAll(async () => {
-  const blueprint = parseBlueprint(withPaths({ PipelineName: "webdev-analysis", "Lambda.PostProcessing": { StepName: "prediction" } }));
-  new AnalysisPipeline("webdev", { blueprint, utils: FAKE_UTILS, forceDestroy: false, logRetentionDays: 30, budgetParameterPrefix: "/neurocaas/budgets", bypassBuckets: [] });
-  new AccountGuard("guard", { region: "us-east-1", namePrefix: "neurocaas", schedule: "rate(15 minutes)", exemptInstancesParameter: "/neurocaas/exempt", logRetentionDays: 30 });
-  new UtilsStack("utils", { region: "us-east-1", namePrefix: "neurocaas", sshCidr: "10.0.0.0/8", keyName: "k", subnetIds: [] });
+  const blueprint = parseBlueprint(
+    withPaths({ PipelineName: "webdev-analysis", "Lambda.PostProcessing": { StepName: "prediction" } }),
+  );
+  new AnalysisPipeline("webdev", {
+    blueprint,
+    utils: FAKE_UTILS,
+    forceDestroy: false,
+    logRetentionDays: 30,
+    budgetParameterPrefix: "/neurocaas/budgets",
+    bypassBuckets: [],
+  });
+  new AccountGuard("guard", {
+    region: "us-east-1",
+    namePrefix: "neurocaas",
+    schedule: "rate(15 minutes)",
+    exemptInstancesParameter: "/neurocaas/exempt",
+    logRetentionDays: 30,
+  });
+  new UtilsStack("utils", {
+    region: "us-east-1",
+    namePrefix: "neurocaas",
+    sshCidr: "10.0.0.0/8",
+    keyName: "k",
+    subnetIds: [],
+  });
   await waitForProgram();
 }, 60_000);
 
@@ -49,12 +70,22 @@ describe("deployed stacks keep their resources", () => {
     const pipeline = urnOf("neurocaas:components:AnalysisPipeline", "webdev");
     const jm = one(T.component, "webdev-job-manager");
     expect(jm.parent).toBe(pipeline);
-    for (const [type, name] of [[T.role, "webdev-job-manager-role"], [T.rolePolicy, "webdev-job-manager-policy"], [T.logGroup, "webdev-job-manager-logs"], [T.fn, "webdev-job-manager"]]) {
+    for (const [type, name] of [
+      [T.role, "webdev-job-manager-role"],
+      [T.rolePolicy, "webdev-job-manager-policy"],
+      [T.logGroup, "webdev-job-manager-logs"],
+      [T.fn, "webdev-job-manager"],
+    ]) {
       const child = one(type, name);
       expect(child.parent).toBe(jm.urn);
       expect(child.aliasUrns).toEqual([urnOf(type, name, pipeline)]);
     }
-    expect(registrations.filter((r) => r.type === T.component).map((r) => r.name).sort()).toEqual(["guard-fn", "webdev-job-manager", "webdev-monitor", "webdev-postprocess"]);
+    expect(
+      registrations
+        .filter((r) => r.type === T.component)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["guard-fn", "webdev-job-manager", "webdev-monitor", "webdev-postprocess"]);
   });
 
   it("keeps the guard's role and policy names through aliases although the component names them after itself", () => {
@@ -75,15 +106,24 @@ describe("deployed stacks keep their resources", () => {
 describe("LambdaFunction", () => {
   it("creates the function only after its policy and log group", () => {
     const fn = one(T.fn, "webdev-monitor");
-    expect(fn.dependencies).toEqual(expect.arrayContaining([one(T.rolePolicy, "webdev-monitor-policy").monitorUrn, one(T.logGroup, "webdev-monitor-logs").monitorUrn]));
+    expect(fn.dependencies).toEqual(
+      expect.arrayContaining([
+        one(T.rolePolicy, "webdev-monitor-policy").monitorUrn,
+        one(T.logGroup, "webdev-monitor-logs").monitorUrn,
+      ]),
+    );
     expect(fn.inputs.role).toBe("arn:aws:iam::123456789012:role/webdev-analysis-monitor");
     expect(fn.inputs.loggingConfig).toEqual({ logFormat: "Text", logGroup: "/aws/lambda/webdev-analysis-monitor" });
   });
 
   it("checks the policy size and trusts only Lambda", () => {
-    const trust = JSON.parse(one(T.role, "webdev-postprocess-role").inputs.assumeRolePolicy as string) as { Statement: { Principal: unknown }[] };
+    const trust = JSON.parse(one(T.role, "webdev-postprocess-role").inputs.assumeRolePolicy as string) as {
+      Statement: { Principal: unknown }[];
+    };
     expect(trust.Statement.map((s) => s.Principal)).toEqual([{ Service: "lambda.amazonaws.com" }]);
-    const doc = JSON.parse(one(T.rolePolicy, "webdev-postprocess-policy").inputs.policy as string) as { Statement: unknown[] };
+    const doc = JSON.parse(one(T.rolePolicy, "webdev-postprocess-policy").inputs.policy as string) as {
+      Statement: unknown[];
+    };
     expect(doc.Statement.length).toBeGreaterThan(0);
   });
 });
@@ -107,7 +147,9 @@ describe("the IAE instance profile (pulumi-eks resolved role)", () => {
   it("reaches the job manager only through the profile, so IAEs launch with the policies attached", () => {
     const jm = one(T.fn, "webdev-job-manager");
     const env = (jm.inputs.environment as { variables: Record<string, string> }).variables;
-    expect(JSON.parse(env.NEUROCAAS_CONFIG).iaeInstanceProfileArn).toBe("arn:aws:iam::123456789012:instance-profile/webdev-analysis-iae");
+    expect(JSON.parse(env.NEUROCAAS_CONFIG).iaeInstanceProfileArn).toBe(
+      "arn:aws:iam::123456789012:instance-profile/webdev-analysis-iae",
+    );
     const started = registrations.events.indexOf(`start ${T.fn}::webdev-job-manager`);
     expect(registrations.events.indexOf(`done ${T.profile}::webdev-iae-profile`)).toBeLessThan(started);
   });

@@ -25,17 +25,28 @@ describe("AWS size limits", () => {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0; // see settle(): Pulumi's per-promise stack traces are slow under jest
     new AnalysisPipeline("big", {
-      blueprint: bp, utils: FAKE_UTILS, corsOrigins: [], forceDestroy: false, logRetentionDays: 30,
-      budgetParameterPrefix: "/neurocaas/budgets", bypassBuckets: ["bypass-one", "bypass-two"],
+      blueprint: bp,
+      utils: FAKE_UTILS,
+      corsOrigins: [],
+      forceDestroy: false,
+      logRetentionDays: 30,
+      budgetParameterPrefix: "/neurocaas/budgets",
+      bypassBuckets: ["bypass-one", "bypass-two"],
     });
     Error.stackTraceLimit = limit;
     await settle(recorded);
     const managed = byType(recorded, "aws:iam/policy:Policy");
     expect(managed).toHaveLength(300);
-    for (const p of managed) expect(policySize(JSON.parse(p.inputs.policy as string) as PolicyDocument)).toBeLessThanOrEqual(AWS_LIMITS.managedPolicyChars);
+    for (const p of managed)
+      expect(policySize(JSON.parse(p.inputs.policy as string) as PolicyDocument)).toBeLessThanOrEqual(
+        AWS_LIMITS.managedPolicyChars,
+      );
     const rolePolicies = byType(recorded, "aws:iam/rolePolicy:RolePolicy");
     expect(rolePolicies.length).toBeGreaterThanOrEqual(3);
-    for (const p of rolePolicies) expect(policySize(JSON.parse(p.inputs.policy as string) as PolicyDocument)).toBeLessThanOrEqual(AWS_LIMITS.roleInlinePolicyChars);
+    for (const p of rolePolicies)
+      expect(policySize(JSON.parse(p.inputs.policy as string) as PolicyDocument)).toBeLessThanOrEqual(
+        AWS_LIMITS.roleInlinePolicyChars,
+      );
     const bucketPolicy = byType(recorded, "aws:s3/bucketPolicy:BucketPolicy")[0];
     expect(Buffer.byteLength(bucketPolicy.inputs.policy as string)).toBeLessThanOrEqual(AWS_LIMITS.bucketPolicyBytes);
     expect(byType(recorded, "aws:iam/group:Group").every((g) => (g.inputs.name as string).length <= 128)).toBe(true);
@@ -46,23 +57,41 @@ describe("AWS size limits", () => {
       const vars = (r.inputs.environment as { variables: Record<string, string> }).variables;
       expect(Object.entries(vars).reduce((n, [k, v]) => n + k.length + v.length, 0)).toBeLessThanOrEqual(4096);
     }
-    for (const r of byType(recorded, "aws:cloudwatch/eventRule:EventRule")) expect((r.inputs.name as string).length).toBeLessThanOrEqual(AWS_LIMITS.eventRuleNameChars);
+    for (const r of byType(recorded, "aws:cloudwatch/eventRule:EventRule"))
+      expect((r.inputs.name as string).length).toBeLessThanOrEqual(AWS_LIMITS.eventRuleNameChars);
   }, 240_000);
 
   it("checkPolicySize names the policy, its size and the limit", () => {
-    const huge: PolicyDocument = { Version: "2012-10-17", Statement: Array.from({ length: 80 }, (_, i) => ({ Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::bucket-number-${i}/*` })) };
+    const huge: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: Array.from({ length: 80 }, (_, i) => ({
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: `arn:aws:s3:::bucket-number-${i}/*`,
+      })),
+    };
     expect(() => checkPolicySize("managed policy", "lab.policy", huge)).toThrow(LimitError);
-    expect(() => checkPolicySize("managed policy", "lab.policy", huge)).toThrow(/managed policy "lab\.policy" is \d+ characters .* at most 6144/);
+    expect(() => checkPolicySize("managed policy", "lab.policy", huge)).toThrow(
+      /managed policy "lab\.policy" is \d+ characters .* at most 6144/,
+    );
     expect(checkPolicySize("role inline policy", "ok", huge)).toBe(huge);
   });
 
   it("real policies stay far below their quotas", () => {
-    expect(policySize(affiliateGroupPolicy("us-east-1", "a".repeat(63), "g".repeat(48)))).toBeLessThan(AWS_LIMITS.managedPolicyChars / 2);
+    expect(policySize(affiliateGroupPolicy("us-east-1", "a".repeat(63), "g".repeat(48)))).toBeLessThan(
+      AWS_LIMITS.managedPolicyChars / 2,
+    );
     const jm = jobManagerPolicy({
-      region: "us-east-1", bucket: "a".repeat(63), iaeRoleArn: `arn:aws:iam::123456789012:role/${"a".repeat(64)}`,
-      amiIds: ["ami-0123456789abcdef0"], keyName: "k".repeat(255), securityGroupIds: ["sg-0aaaaaaaaaaaaaaaa"],
-      budgetParameterPrefix: "/neurocaas/budgets", logGroupArn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x",
-      deadLetterQueueArn: "arn:aws:sqs:us-east-1:123456789012:x", bypassBuckets: Array.from({ length: 20 }, (_, i) => `bypass-${i}`),
+      region: "us-east-1",
+      bucket: "a".repeat(63),
+      iaeRoleArn: `arn:aws:iam::123456789012:role/${"a".repeat(64)}`,
+      amiIds: ["ami-0123456789abcdef0"],
+      keyName: "k".repeat(255),
+      securityGroupIds: ["sg-0aaaaaaaaaaaaaaaa"],
+      budgetParameterPrefix: "/neurocaas/budgets",
+      logGroupArn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x",
+      deadLetterQueueArn: "arn:aws:sqs:us-east-1:123456789012:x",
+      bypassBuckets: Array.from({ length: 20 }, (_, i) => `bypass-${i}`),
     });
     expect(policySize(jm)).toBeLessThan(AWS_LIMITS.roleInlinePolicyChars);
     expect(policySize(iaePolicy({ region: "us-east-1", bucket: "b", bypassBuckets: [] }))).toBeLessThan(1000);
@@ -75,13 +104,26 @@ describe("AWS size limits", () => {
     expect(names.jobManagerFunction).toMatch(/-job-manager$/);
     expect(fitName("short", "monitor", 64)).toBe("short-monitor");
     expect(fitName("a".repeat(63), "x", 64)).not.toBe(fitName(`${"a".repeat(62)}b`, "x", 64));
-    expect(() => checkNameLength("EventBridge rule", "r".repeat(65), 64)).toThrow(/EventBridge rule name "r+" is 65 characters; AWS allows at most 64/);
+    expect(() => checkNameLength("EventBridge rule", "r".repeat(65), 64)).toThrow(
+      /EventBridge rule name "r+" is 65 characters; AWS allows at most 64/,
+    );
   });
 
   it("rejects a user in more than 10 groups at deploy time", () => {
     const groups = Array.from({ length: 11 }, (_, i) => `analysis-${i}.lab`);
-    expect(() => checkGroupsPerUser("aliceus-east-1", groups)).toThrow(/aliceus-east-1" would be in 11 groups .* at most 10/);
+    expect(() => checkGroupsPerUser("aliceus-east-1", groups)).toThrow(
+      /aliceus-east-1" would be in 11 groups .* at most 10/,
+    );
     expect(() => checkGroupsPerUser("aliceus-east-1", groups.slice(0, 10))).not.toThrow();
-    expect(() => new UserProfile("too-many", { userName: "alice", region: "us-east-1", groups, console: false, accessKey: false })).toThrow(LimitError);
+    expect(
+      () =>
+        new UserProfile("too-many", {
+          userName: "alice",
+          region: "us-east-1",
+          groups,
+          console: false,
+          accessKey: false,
+        }),
+    ).toThrow(LimitError);
   });
 });

@@ -51,23 +51,46 @@ export const FAKE_UTILS = {
 export function installMocks(): Recorded[] {
   const recorded: Recorded[] = [];
   const options = new Map<string, ResourceOptionsSeen>();
-  pulumi.runtime.setMocks({
-    newResource(args) {
-      const seen = options.get(`${args.type}::${args.name}`) ?? { retainOnDelete: false, ignoreChanges: [], protect: false, deleteBeforeReplace: false };
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, options: seen });
-      if (args.type === "pulumi:pulumi:StackReference") {
-        return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: { utils: FAKE_UTILS }, secretOutputNames: [] } };
-      }
-      const { id, state } = computedOutputs(args.type, args.name, args.inputs, { accountId: ACCOUNT, region: REGION });
-      return { id, state: { ...args.inputs, ...state } };
+  pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const seen = options.get(`${args.type}::${args.name}`) ?? {
+          retainOnDelete: false,
+          ignoreChanges: [],
+          protect: false,
+          deleteBeforeReplace: false,
+        };
+        recorded.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs as Record<string, unknown>,
+          options: seen,
+        });
+        if (args.type === "pulumi:pulumi:StackReference") {
+          return {
+            id: String(args.inputs.name),
+            state: { name: args.inputs.name, outputs: { utils: FAKE_UTILS }, secretOutputNames: [] },
+          };
+        }
+        const { id, state } = computedOutputs(args.type, args.name, args.inputs, {
+          accountId: ACCOUNT,
+          region: REGION,
+        });
+        return { id, state: { ...args.inputs, ...state } };
+      },
+      call(args) {
+        // Unknown data sources throw (cli/plan/mocks.ts): a new invoke cannot silently return nothing.
+        return mockCall(args.token, args.inputs as Record<string, unknown>, { accountId: ACCOUNT, region: REGION });
+      },
     },
-    call(args) {
-      // Unknown data sources throw (cli/plan/mocks.ts): a new invoke cannot silently return nothing.
-      return mockCall(args.token, args.inputs as Record<string, unknown>, { accountId: ACCOUNT, region: REGION });
-    },
-  }, "neurocaas", "test", false);
+    "neurocaas",
+    "test",
+    false,
+  );
   // The mock monitor does not hand resource options to `newResource`; read them off the request.
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: unknown): unknown;
+  };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     options.set(`${req.getType()}::${req.getName()}`, {
@@ -95,10 +118,21 @@ export function byType(recorded: readonly Recorded[], type: string): Recorded[] 
 
 export function one(recorded: readonly Recorded[], type: string, name: string): Recorded {
   const found = recorded.filter((r) => r.type === type && r.name === name);
-  if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${recorded.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one ${type} named ${name}, found ${found.length}: ${recorded
+        .filter((r) => r.type === type)
+        .map((r) => r.name)
+        .join(", ")}`,
+    );
   return found[0];
 }
 
 export function outputOf<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+  return new Promise((resolve) =>
+    o.apply((v) => {
+      resolve(v);
+      return v;
+    }),
+  );
 }

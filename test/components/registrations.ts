@@ -43,7 +43,10 @@ function qualifiedType(urn: string): string {
 
 /** The URN the engine gives a resource of `type` and `name` under the resource `parentUrn`. */
 export function urnOf(type: string, name: string, parentUrn?: string): string {
-  const qualified = parentUrn === undefined || parentUrn === "" || qualifiedType(parentUrn) === "pulumi:pulumi:Stack" ? type : `${qualifiedType(parentUrn)}$${type}`;
+  const qualified =
+    parentUrn === undefined || parentUrn === "" || qualifiedType(parentUrn) === "pulumi:pulumi:Stack"
+      ? type
+      : `${qualifiedType(parentUrn)}$${type}`;
   return `urn:pulumi:${STACK}::${PROJECT}::${qualified}::${name}`;
 }
 
@@ -53,25 +56,37 @@ export function urnOf(type: string, name: string, parentUrn?: string): string {
  * `delay(type, name)` > 0 answers that resource's registration only after
  * that many turns of the event loop, like a slow cloud API.
  */
-export function recordRegistrations(delay: (type: string, name: string) => number = () => 0): Registration[] & { events: string[] } {
+export function recordRegistrations(
+  delay: (type: string, name: string) => number = () => 0,
+): Registration[] & { events: string[] } {
   const registrations = Object.assign([] as Registration[], { events: [] as string[] });
   const pending = new Map<string, Omit<Registration, "inputs">>();
-  pulumi.runtime.setMocks({
-    async newResource(args) {
-      registrations.events.push(`start ${args.type}::${args.name}`);
-      for (let i = delay(args.type, args.name); i > 0; i--) await new Promise((resolve) => setImmediate(resolve));
-      const seen = pending.get(`${args.type}::${args.name}`);
-      if (seen === undefined) throw new Error(`no registration request seen for ${args.type} ${args.name}`);
-      registrations.push({ ...seen, inputs: args.inputs as Record<string, unknown> });
-      registrations.events.push(`done ${args.type}::${args.name}`);
-      const { id, state } = computedOutputs(args.type, args.name, args.inputs, { accountId: ACCOUNT, region: REGION });
-      return { id, state: { ...args.inputs, ...state } };
+  pulumi.runtime.setMocks(
+    {
+      async newResource(args) {
+        registrations.events.push(`start ${args.type}::${args.name}`);
+        for (let i = delay(args.type, args.name); i > 0; i--) await new Promise((resolve) => setImmediate(resolve));
+        const seen = pending.get(`${args.type}::${args.name}`);
+        if (seen === undefined) throw new Error(`no registration request seen for ${args.type} ${args.name}`);
+        registrations.push({ ...seen, inputs: args.inputs as Record<string, unknown> });
+        registrations.events.push(`done ${args.type}::${args.name}`);
+        const { id, state } = computedOutputs(args.type, args.name, args.inputs, {
+          accountId: ACCOUNT,
+          region: REGION,
+        });
+        return { id, state: { ...args.inputs, ...state } };
+      },
+      call(args) {
+        return mockCall(args.token, args.inputs as Record<string, unknown>, { accountId: ACCOUNT, region: REGION });
+      },
     },
-    call(args) {
-      return mockCall(args.token, args.inputs as Record<string, unknown>, { accountId: ACCOUNT, region: REGION });
-    },
-  }, PROJECT, STACK, false);
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+    PROJECT,
+    STACK,
+    false,
+  );
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: unknown): unknown;
+  };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     const type = req.getType();
@@ -80,10 +95,22 @@ export function recordRegistrations(delay: (type: string, name: string) => numbe
     const aliasUrns = req.getAliasesList().map((alias) => {
       const spec = alias.getSpec();
       if (spec === undefined) return alias.getUrn();
-      return urnOf(spec.getType() || type, spec.getName() || name, spec.getNoparent() ? undefined : spec.getParenturn() || parent);
+      return urnOf(
+        spec.getType() || type,
+        spec.getName() || name,
+        spec.getNoparent() ? undefined : spec.getParenturn() || parent,
+      );
     });
     const monitorUrn = `urn:pulumi:${STACK}::${PROJECT}::${parent === "" ? "" : `${qualifiedType(parent).split("$").pop()}$`}${type}::${name}`;
-    pending.set(`${type}::${name}`, { type, name, urn: urnOf(type, name, parent), monitorUrn, parent, aliasUrns, dependencies: req.getDependenciesList() });
+    pending.set(`${type}::${name}`, {
+      type,
+      name,
+      urn: urnOf(type, name, parent),
+      monitorUrn,
+      parent,
+      aliasUrns,
+      dependencies: req.getDependenciesList(),
+    });
     return register(req, cb);
   };
   return registrations;

@@ -2,7 +2,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseBlueprint } from "../../model/blueprint/parse";
-import { LAMBDA_ENV_LIMIT_BYTES, packageRuntimeConfig, RUNTIME_CONFIG_FILE, runtimeConfigFromBlueprint } from "../../model/runtime-config-build";
+import {
+  LAMBDA_ENV_LIMIT_BYTES,
+  packageRuntimeConfig,
+  RUNTIME_CONFIG_FILE,
+  runtimeConfigFromBlueprint,
+} from "../../model/runtime-config-build";
 import { loadRuntimeConfig } from "../../model/runtime-config";
 import { rawBlueprint, withPaths } from "./fixtures";
 
@@ -14,19 +19,25 @@ const UTILS = {
 };
 
 function manyAffiliates(n: number) {
-  return Array.from({ length: n }, (_, i) => ({ AffiliateName: `affiliate-group-number-${i}`, UserNames: [`user${i}`], UserInput: i % 100 !== 7 }));
+  return Array.from({ length: n }, (_, i) => ({
+    AffiliateName: `affiliate-group-number-${i}`,
+    UserNames: [`user${i}`],
+    UserInput: i % 100 !== 7,
+  }));
 }
 
 describe("runtimeConfigFromBlueprint", () => {
   it("maps every blueprint setting and the utils values", () => {
-    const bp = parseBlueprint(withPaths({
-      "Lambda.LambdaConfig.ALLOWED_INSTANCE_TYPES": ["p3.2xlarge"],
-      "Lambda.LambdaConfig.LAUNCH": false,
-      "Lambda.LambdaConfig.MAXCOST": "150",
-      "Lambda.LambdaConfig.MAX_QUEUE_LENGTH": "0",
-      "Lambda.LambdaConfig.MAX_QUEUE_WAIT": 30,
-      "Lambda.PostProcessing": { StepName: "prediction" },
-    }));
+    const bp = parseBlueprint(
+      withPaths({
+        "Lambda.LambdaConfig.ALLOWED_INSTANCE_TYPES": ["p3.2xlarge"],
+        "Lambda.LambdaConfig.LAUNCH": false,
+        "Lambda.LambdaConfig.MAXCOST": "150",
+        "Lambda.LambdaConfig.MAX_QUEUE_LENGTH": "0",
+        "Lambda.LambdaConfig.MAX_QUEUE_WAIT": 30,
+        "Lambda.PostProcessing": { StepName: "prediction" },
+      }),
+    );
     const c = runtimeConfigFromBlueprint(bp, { ...UTILS, subnetIds: ["subnet-0123abcd"] });
     expect(c).toEqual({
       bucketName: "test-analysis",
@@ -49,7 +60,10 @@ describe("runtimeConfigFromBlueprint", () => {
       monitor: true,
       allowSpot: true,
       imageVolumeSizeGb: 100,
-      affiliates: [{ AffiliateName: "labone", UserInput: true }, { AffiliateName: "labtwo", UserInput: false }],
+      affiliates: [
+        { AffiliateName: "labone", UserInput: true },
+        { AffiliateName: "labtwo", UserInput: false },
+      ],
       ...UTILS,
       subnetIds: ["subnet-0123abcd"],
       budgetParameterPrefix: "/neurocaas/budgets",
@@ -80,14 +94,21 @@ describe("packageRuntimeConfig and loadRuntimeConfig", () => {
   });
 
   it("moves a 300-affiliate config into the archive and keeps a valid summary inline", () => {
-    const config = runtimeConfigFromBlueprint(parseBlueprint(rawBlueprint({ STAGE: "websubstack", UXData: { Affiliates: manyAffiliates(300) } })), UTILS);
+    const config = runtimeConfigFromBlueprint(
+      parseBlueprint(rawBlueprint({ STAGE: "websubstack", UXData: { Affiliates: manyAffiliates(300) } })),
+      UTILS,
+    );
     expect(JSON.stringify(config).length).toBeGreaterThan(LAMBDA_ENV_LIMIT_BYTES);
     const p = packageRuntimeConfig(config);
     const size = Object.entries(p.variables).reduce((n, [k, v]) => n + k.length + v.length, 0);
     expect(size).toBeLessThanOrEqual(LAMBDA_ENV_LIMIT_BYTES);
     const summary = JSON.parse(p.variables.NEUROCAAS_CONFIG);
     expect(summary.bucketName).toBe("test-analysis");
-    expect(summary.affiliates.map((a: { AffiliateName: string }) => a.AffiliateName)).toEqual(["affiliate-group-number-7", "affiliate-group-number-107", "affiliate-group-number-207"]);
+    expect(summary.affiliates.map((a: { AffiliateName: string }) => a.AffiliateName)).toEqual([
+      "affiliate-group-number-7",
+      "affiliate-group-number-107",
+      "affiliate-group-number-207",
+    ]);
     expect(p.variables.NEUROCAAS_CONFIG_PATH).toBe(RUNTIME_CONFIG_FILE);
 
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "task-root-"));
@@ -98,13 +119,18 @@ describe("packageRuntimeConfig and loadRuntimeConfig", () => {
   });
 
   it("fails clearly when even the summary cannot fit", () => {
-    const config = runtimeConfigFromBlueprint(parseBlueprint(withPaths({ "Lambda.LambdaConfig.COMMAND": "x".repeat(5000) })), UTILS);
+    const config = runtimeConfigFromBlueprint(
+      parseBlueprint(withPaths({ "Lambda.LambdaConfig.COMMAND": "x".repeat(5000) })),
+      UTILS,
+    );
     expect(() => packageRuntimeConfig(config)).toThrow(/test-analysis does not fit Lambda's 4096-byte environment/);
   });
 
   it("rejects a missing or malformed config naming its source", () => {
     expect(() => loadRuntimeConfig({})).toThrow(/NEUROCAAS_CONFIG/);
-    expect(() => loadRuntimeConfig({ NEUROCAAS_CONFIG: "{oops" })).toThrow(/environment variable NEUROCAAS_CONFIG is not valid JSON/);
+    expect(() => loadRuntimeConfig({ NEUROCAAS_CONFIG: "{oops" })).toThrow(
+      /environment variable NEUROCAAS_CONFIG is not valid JSON/,
+    );
     expect(() => loadRuntimeConfig({ NEUROCAAS_CONFIG: "[]" })).toThrow(/bucketName/);
   });
 });

@@ -11,7 +11,8 @@ beforeAll(async () => {
   await waitForProgram();
 }, 60_000);
 
-const of = (type: string, prefix: string): Registration[] => registrations.filter((r) => r.type === type && r.name.startsWith(`${prefix}-`));
+const of = (type: string, prefix: string): Registration[] =>
+  registrations.filter((r) => r.type === type && r.name.startsWith(`${prefix}-`));
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 const DEFAULT_VPC = "awsx:ec2:DefaultVpc";
 

@@ -39,10 +39,20 @@ beforeAll(async () => {
   dashboard = new WebDashboard("dashboard", {
     region: "us-east-1",
     namePrefix: "neurocaas",
-    analyses: [runtimeConfigFromBlueprint(bp, { iaeInstanceProfileArn: "", iaeRoleArn: "", keyName: "", securityGroupIds: [] })],
+    analyses: [
+      runtimeConfigFromBlueprint(bp, { iaeInstanceProfileArn: "", iaeRoleArn: "", keyName: "", securityGroupIds: [] }),
+    ],
     cognitoDomainPrefix: "neurocaas-test-login",
   });
-  new AnalysisPipeline("dash-analysis", { blueprint: bp, utils: FAKE_UTILS, forceDestroy: false, logRetentionDays: 30, budgetParameterPrefix: "/neurocaas/budgets", bypassBuckets: [], dashboardOrigin: dashboard.origin });
+  new AnalysisPipeline("dash-analysis", {
+    blueprint: bp,
+    utils: FAKE_UTILS,
+    forceDestroy: false,
+    logRetentionDays: 30,
+    budgetParameterPrefix: "/neurocaas/budgets",
+    bypassBuckets: [],
+    dashboardOrigin: dashboard.origin,
+  });
   config = await outputOf(dashboard.config);
   origin = await outputOf(dashboard.origin);
   await settle(recorded);
@@ -54,21 +64,44 @@ describe("WebDashboard (mocks)", () => {
     const [site] = byType(resources, T.bucket).filter((b) => b.name === "dashboard-site");
     expect(site).toBeDefined();
     const pab = one(resources, T.pab, "dashboard-site-public-access");
-    expect(pab.inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(pab.inputs).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
     const policy = JSON.parse(one(resources, T.bucketPolicy, "dashboard-site-policy").inputs.policy as string);
     const read = policy.Statement.find((s: { Sid: string }) => s.Sid === "CloudFrontReadsTheSite");
     expect(read).toMatchObject({ Principal: { Service: "cloudfront.amazonaws.com" }, Action: "s3:GetObject" });
     expect(read.Condition.StringEquals["AWS:SourceArn"]).toMatch(/^arn:aws:cloudfront::\d+:distribution\/E/);
-    expect(one(resources, T.oac, "dashboard-oac").inputs).toMatchObject({ originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" });
+    expect(one(resources, T.oac, "dashboard-oac").inputs).toMatchObject({
+      originAccessControlOriginType: "s3",
+      signingBehavior: "always",
+      signingProtocol: "sigv4",
+    });
   });
 
   it("serves over HTTPS only, with security headers, and never caches config.json", () => {
-    const d = one(resources, T.distribution, "dashboard-cdn").inputs as { origins: { originAccessControlId?: string }[]; defaultCacheBehavior: { viewerProtocolPolicy: string; allowedMethods: string[] }; orderedCacheBehaviors: { pathPattern: string; cachePolicyId: string }[]; defaultRootObject: string };
+    const d = one(resources, T.distribution, "dashboard-cdn").inputs as {
+      origins: { originAccessControlId?: string }[];
+      defaultCacheBehavior: { viewerProtocolPolicy: string; allowedMethods: string[] };
+      orderedCacheBehaviors: { pathPattern: string; cachePolicyId: string }[];
+      defaultRootObject: string;
+    };
     expect(d.origins[0].originAccessControlId).toBeTruthy();
-    expect(d.defaultCacheBehavior).toMatchObject({ viewerProtocolPolicy: "redirect-to-https", allowedMethods: ["GET", "HEAD"] });
-    expect(d.orderedCacheBehaviors.find((b) => b.pathPattern === "config.json")?.cachePolicyId).toBe(CACHE_POLICY.disabled);
+    expect(d.defaultCacheBehavior).toMatchObject({
+      viewerProtocolPolicy: "redirect-to-https",
+      allowedMethods: ["GET", "HEAD"],
+    });
+    expect(d.orderedCacheBehaviors.find((b) => b.pathPattern === "config.json")?.cachePolicyId).toBe(
+      CACHE_POLICY.disabled,
+    );
     expect(d.defaultRootObject).toBe("index.html");
-    const csp = (one(resources, T.headers, "dashboard-headers").inputs as { securityHeadersConfig: { contentSecurityPolicy: { contentSecurityPolicy: string } } }).securityHeadersConfig.contentSecurityPolicy.contentSecurityPolicy;
+    const csp = (
+      one(resources, T.headers, "dashboard-headers").inputs as {
+        securityHeadersConfig: { contentSecurityPolicy: { contentSecurityPolicy: string } };
+      }
+    ).securityHeadersConfig.contentSecurityPolicy.contentSecurityPolicy;
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("https://dash-analysis.s3.us-east-1.amazonaws.com");
     expect(csp).toContain("https://neurocaas-test-login.auth.us-east-1.amazoncognito.com");
@@ -84,10 +117,17 @@ describe("WebDashboard (mocks)", () => {
     expect(keys.filter((k) => k.startsWith("chunk-")).length).toBeGreaterThan(0);
     expect(objects.find((o) => o.inputs.key === entry)!.inputs.cacheControl).toMatch(/immutable/);
     expect(objects.find((o) => o.inputs.key === "index.html")!.inputs.cacheControl).toBe("no-cache");
-    const file = JSON.parse(byType(resources, T.object).find((o) => o.inputs.key === "config.json")!.inputs.content as string) as DashboardConfig;
+    const file = JSON.parse(
+      byType(resources, T.object).find((o) => o.inputs.key === "config.json")!.inputs.content as string,
+    ) as DashboardConfig;
     expect(file).toEqual(config);
     expect(config.mode).toBe("aws");
-    expect(config.analyses[0]).toMatchObject({ bucket: "dash-analysis", stage: "webdev", groups, instanceTypes: { default: bp.Lambda.LambdaConfig.INSTANCE_TYPE } });
+    expect(config.analyses[0]).toMatchObject({
+      bucket: "dash-analysis",
+      stage: "webdev",
+      groups,
+      instanceTypes: { default: bp.Lambda.LambdaConfig.INSTANCE_TYPE },
+    });
     const c = config.signIn.cognito!;
     expect(c.userPoolId).toMatch(/^us-east-1_/);
     expect(c.identityPoolId).toMatch(/^us-east-1:/);
@@ -99,10 +139,23 @@ describe("WebDashboard (mocks)", () => {
   });
 
   it("signs users in with a public client (no secret), hosted login with the authorization code flow, admin-created users", () => {
-    expect(one(resources, T.client, "dashboard-client").inputs).toMatchObject({ generateSecret: false, allowedOauthFlows: ["code"], allowedOauthFlowsUserPoolClient: true, callbackUrls: [`${origin}/`] });
-    expect(one(resources, T.userPool, "dashboard-users").inputs).toMatchObject({ adminCreateUserConfig: { allowAdminCreateUserOnly: true }, mfaConfiguration: "OPTIONAL" });
-    expect(one(resources, T.identityPool, "dashboard-identities").inputs).toMatchObject({ allowUnauthenticatedIdentities: false, allowClassicFlow: false });
-    const mapping = one(resources, T.attachment, "dashboard-role-mapping").inputs as { roleMappings: { type: string; ambiguousRoleResolution: string }[] };
+    expect(one(resources, T.client, "dashboard-client").inputs).toMatchObject({
+      generateSecret: false,
+      allowedOauthFlows: ["code"],
+      allowedOauthFlowsUserPoolClient: true,
+      callbackUrls: [`${origin}/`],
+    });
+    expect(one(resources, T.userPool, "dashboard-users").inputs).toMatchObject({
+      adminCreateUserConfig: { allowAdminCreateUserOnly: true },
+      mfaConfiguration: "OPTIONAL",
+    });
+    expect(one(resources, T.identityPool, "dashboard-identities").inputs).toMatchObject({
+      allowUnauthenticatedIdentities: false,
+      allowClassicFlow: false,
+    });
+    const mapping = one(resources, T.attachment, "dashboard-role-mapping").inputs as {
+      roleMappings: { type: string; ambiguousRoleResolution: string }[];
+    };
     expect(mapping.roleMappings).toEqual([expect.objectContaining({ type: "Token", ambiguousRoleResolution: "Deny" })]);
   });
 
@@ -113,21 +166,36 @@ describe("WebDashboard (mocks)", () => {
       const ug = one(resources, T.userGroup, `dashboard-dash-analysis-${g}-group`);
       expect(ug.inputs.name).toBe(`dash-analysis.${g}`);
       expect(ug.inputs.roleArn).toBe(config.signIn.cognito!.roles.find((r) => r.group === g)!.roleArn);
-      const trust = JSON.parse(one(resources, T.role, `dashboard-dash-analysis-${g}-role`).inputs.assumeRolePolicy as string);
-      expect(trust.Statement[0].Condition.StringEquals["cognito-identity.amazonaws.com:aud"]).toBe(config.signIn.cognito!.identityPoolId);
-      expect(trust.Statement[0].Condition["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"]).toBe("authenticated");
+      const trust = JSON.parse(
+        one(resources, T.role, `dashboard-dash-analysis-${g}-role`).inputs.assumeRolePolicy as string,
+      );
+      expect(trust.Statement[0].Condition.StringEquals["cognito-identity.amazonaws.com:aud"]).toBe(
+        config.signIn.cognito!.identityPoolId,
+      );
+      expect(trust.Statement[0].Condition["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"]).toBe(
+        "authenticated",
+      );
     }
     // The role of one group cannot touch another group's folder.
     const [a, b] = groups.length > 1 ? groups : [groups[0], "othergroup"];
     const doc = affiliateGroupPolicy("us-east-1", "dash-analysis", a);
-    expect(await decide([doc], { action: "s3:GetObject", resource: `arn:aws:s3:::dash-analysis/${b}/results/job__x_1/logs/certificate.txt` })).toBe("ImplicitlyDenied");
-    expect(await decide([doc], { action: "s3:GetObject", resource: `arn:aws:s3:::dash-analysis/logs/_spend/${a}.json` })).toBe("Allowed");
+    expect(
+      await decide([doc], {
+        action: "s3:GetObject",
+        resource: `arn:aws:s3:::dash-analysis/${b}/results/job__x_1/logs/certificate.txt`,
+      }),
+    ).toBe("ImplicitlyDenied");
+    expect(
+      await decide([doc], { action: "s3:GetObject", resource: `arn:aws:s3:::dash-analysis/logs/_spend/${a}.json` }),
+    ).toBe("Allowed");
     // The default role of the identity pool can do nothing.
     expect(byType(resources, T.rolePolicy).filter((p) => String(p.name).startsWith("dashboard-no-access"))).toEqual([]);
   });
 
   it("adds the dashboard's origin (only it) to the analysis bucket's CORS, exposing ETag and Content-Range", () => {
-    const cors = one(resources, T.cors, "dash-analysis-cors").inputs as { corsRules: { id?: string; allowedOrigins: string[]; exposeHeaders: string[] }[] };
+    const cors = one(resources, T.cors, "dash-analysis-cors").inputs as {
+      corsRules: { id?: string; allowedOrigins: string[]; exposeHeaders: string[] }[];
+    };
     expect(cors.corsRules).toHaveLength(1);
     expect(cors.corsRules[0]).toMatchObject({ id: DASHBOARD_CORS_RULE_ID, allowedOrigins: [origin] });
     expect(cors.corsRules[0].exposeHeaders).toEqual(expect.arrayContaining(["ETag", "Content-Range"]));

@@ -19,7 +19,9 @@ describe("browser test gate", () => {
     try {
       const gate = load({ CHROMIUM_PATH: "/nonexistent/chromium", NEUROCAAS_REQUIRE_BROWSER: "" });
       expect(gate.browserAvailable()).toBe(false);
-      expect(write.mock.calls.map((c) => String(c[0])).join("")).toMatch(/SKIPPING the dashboard browser tests: Chromium not found at \/nonexistent\/chromium/);
+      expect(write.mock.calls.map((c) => String(c[0])).join("")).toMatch(
+        /SKIPPING the dashboard browser tests: Chromium not found at \/nonexistent\/chromium/,
+      );
     } finally {
       write.mockRestore();
     }

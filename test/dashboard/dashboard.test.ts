@@ -14,7 +14,16 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createLocalS3Client } from "../../local/s3-server";
 import { spendSummaryKey, parseSpendSummary } from "../../model/spend-summary";
 import { writeStackFile } from "../local/support/stack";
-import { browserAvailable, collectErrors, eventually, keyOfProfile, launchBrowser, SCREENSHOTS, startNeurocaasLocal, type LocalProcess } from "./support/browser";
+import {
+  browserAvailable,
+  collectErrors,
+  eventually,
+  keyOfProfile,
+  launchBrowser,
+  SCREENSHOTS,
+  startNeurocaasLocal,
+  type LocalProcess,
+} from "./support/browser";
 
 jest.setTimeout(240_000);
 
@@ -74,8 +83,12 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await page.getByTestId("membership").waitFor();
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  const text = async (bucket: string, key: string): Promise<Buffer> => Buffer.from(await (await admin.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const text = async (bucket: string, key: string): Promise<Buffer> =>
+    Buffer.from(
+      await (await admin.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray(),
+    );
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "dashboard-e2e-"));
@@ -96,9 +109,22 @@ run("web dashboard in Chromium against neurocaas local", () => {
       name: CHECKED,
       command,
       affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }],
-      lambda: { Protocol: "input-checking", ConfigSchema: { type: "object", required: ["n_components"], properties: { n_components: { type: "integer", minimum: 1, description: "principal components to keep" } } } },
+      lambda: {
+        Protocol: "input-checking",
+        ConfigSchema: {
+          type: "object",
+          required: ["n_components"],
+          properties: { n_components: { type: "integer", minimum: 1, description: "principal components to keep" } },
+        },
+      },
     });
-    const ensemble = await writeStackFile(dir, { name: ENSEMBLE, bucketName: ENSEMBLE_BUCKET, command, protocol: "ensemble", affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }] });
+    const ensemble = await writeStackFile(dir, {
+      name: ENSEMBLE,
+      bucketName: ENSEMBLE_BUCKET,
+      command,
+      protocol: "ensemble",
+      affiliates: [{ AffiliateName: "labA", UserNames: ["alice"] }],
+    });
     const dataDir = path.join(dir, "data");
     await fsp.mkdir(dataDir, { recursive: true });
     // Prices that make costs visible: $36/h, so a 10-minute job may cost $6 of the $10 budget.
@@ -126,11 +152,22 @@ run("web dashboard in Chromium against neurocaas local", () => {
     expect(local.stderr()).toContain(`Dashboard: open ${dashboard}`);
     const res = await fetch(`${dashboard}config.json`);
     const body = await res.text();
-    const config = JSON.parse(body) as { analyses: { bucket: string; groups: string[]; prices: Record<string, number>; instanceTypes: unknown }[]; endpoint: string };
+    const config = JSON.parse(body) as {
+      analyses: { bucket: string; groups: string[]; prices: Record<string, number>; instanceTypes: unknown }[];
+      endpoint: string;
+    };
     expect(config.endpoint).toBe(local.ready.endpoint);
     expect(config.analyses.map((a) => a.bucket)).toEqual([PCA, CHECKED, ENSEMBLE_BUCKET]);
-    expect(config.analyses[0]).toMatchObject({ groups: ["labA", "labB", "labC"], instanceTypes: { default: "t3.micro", allowed: ["t3.small"] }, prices: { "t3.micro": 36, "t3.small": 72 } });
-    const secrets = [local.ready.credentials.secretAccessKey, keyOfProfile(local.ready.credentialsFile!, "alice").secretAccessKey, keyOfProfile(local.ready.credentialsFile!, "bob").secretAccessKey];
+    expect(config.analyses[0]).toMatchObject({
+      groups: ["labA", "labB", "labC"],
+      instanceTypes: { default: "t3.micro", allowed: ["t3.small"] },
+      prices: { "t3.micro": 36, "t3.small": 72 },
+    });
+    const secrets = [
+      local.ready.credentials.secretAccessKey,
+      keyOfProfile(local.ready.credentialsFile!, "alice").secretAccessKey,
+      keyOfProfile(local.ready.credentialsFile!, "bob").secretAccessKey,
+    ];
     for (const s of secrets) expect(body).not.toContain(s);
     const page = await fetch(dashboard);
     expect(page.headers.get("content-security-policy")).toMatch(/script-src 'self'/);
@@ -163,7 +200,9 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.getByTestId("tab-inputs").click();
     await alice.getByTestId("upload-files").setInputFiles(DATA);
     await alice.locator("tr[data-key='labA/inputs/data.csv']").waitFor();
-    expect(await alice.locator("tr[data-key='labA/inputs/data.csv'] td.size").textContent()).toBe(`${(await fsp.stat(DATA)).size} B`);
+    expect(await alice.locator("tr[data-key='labA/inputs/data.csv'] td.size").textContent()).toBe(
+      `${(await fsp.stat(DATA)).size} B`,
+    );
 
     // A 20 MiB file goes up in 8 MiB parts; slow the parts down to cancel mid-way.
     const big = path.join(dir, "big.bin");
@@ -211,7 +250,11 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.getByTestId("upload-configs").setInputFiles(CONFIG);
     await alice.locator("tr[data-key='labA/configs/config.yaml'] a").click();
     const editor = alice.getByTestId("config-text");
-    await alice.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { value?: string } | null } }).document.querySelector("[data-testid=config-text]")?.value?.includes("n_components: 2"));
+    await alice.waitForFunction(() =>
+      (globalThis as unknown as { document: { querySelector(s: string): { value?: string } | null } }).document
+        .querySelector("[data-testid=config-text]")
+        ?.value?.includes("n_components: 2"),
+    );
     const original = await editor.inputValue();
     await editor.fill(original.replace("__duration__: 10", "__duration__: -5"));
     await alice.getByTestId("config-problems").getByText("__duration__ must be between 1").waitFor();
@@ -235,7 +278,10 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.getByTestId("tab-submit").click();
     await alice.locator("input[value='labA/inputs/data.csv']").check();
     await alice.getByTestId("submit-config").selectOption("labA/configs/config.yaml");
-    expect(await alice.getByTestId("submit-instance-type").locator("option").allTextContents()).toEqual(["t3.micro — $36.00/h (default)", "t3.small — $72.00/h"]);
+    expect(await alice.getByTestId("submit-instance-type").locator("option").allTextContents()).toEqual([
+      "t3.micro — $36.00/h (default)",
+      "t3.small — $72.00/h",
+    ]);
     // $36/h × 1 IAE × 10 min; nothing spent yet of the $10 MAXCOST.
     await eventually(() => alice.getByTestId("projected-cost").textContent(), "$6.00");
     expect(await alice.getByTestId("remaining-budget").textContent()).toBe("$10.00");
@@ -245,11 +291,16 @@ run("web dashboard in Chromium against neurocaas local", () => {
     firstJob = decodeURIComponent(alice.url().split("/jobs/")[1]);
     await alice.getByTestId("datasets-table").waitFor({ timeout: 30_000 });
     await alice.getByTestId("phase").getByText("succeeded").waitFor({ timeout: JOB_MS });
-    expect(await alice.locator("[data-testid=datasets-table] [data-testid=dataset-status]").allTextContents()).toEqual(["SUCCESS"]);
+    expect(await alice.locator("[data-testid=datasets-table] [data-testid=dataset-status]").allTextContents()).toEqual([
+      "SUCCESS",
+    ]);
     expect(await alice.getByTestId("certificate").textContent()).toContain("STEP 4/4 (Initialize Processing): DONE");
     // The analysis' own output, from the dataset's status file.
     expect(await alice.getByTestId("dataset-output").textContent()).toContain("----PCA DONE----");
-    const notes = (await alice.evaluate(() => (globalThis as unknown as { __notifications: { title: string }[] }).__notifications)) ?? [];
+    const notes =
+      (await alice.evaluate(
+        () => (globalThis as unknown as { __notifications: { title: string }[] }).__notifications,
+      )) ?? [];
     expect(notes.map((n) => n.title)).toEqual([`NeuroCAAS job ${firstJob.replace(`job__${PCA}_`, "")}: succeeded`]);
   });
 
@@ -258,21 +309,45 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await alice.locator(`li[data-key='${prefix}data_explained_variance.svg'] [data-testid=result-file]`).click();
     const img = alice.getByTestId("preview-image");
     await img.waitFor();
-    await eventually(() => img.evaluate((i) => (i as unknown as { complete: boolean; naturalWidth: number }).complete && (i as unknown as { naturalWidth: number }).naturalWidth > 0), true);
+    await eventually(
+      () =>
+        img.evaluate(
+          (i) =>
+            (i as unknown as { complete: boolean; naturalWidth: number }).complete &&
+            (i as unknown as { naturalWidth: number }).naturalWidth > 0,
+        ),
+      true,
+    );
     await shot(alice, "job");
 
     await alice.locator(`li[data-key='${prefix}data_pca_components.json'] [data-testid=result-file]`).click();
     const stored = await text(PCA, `${prefix}data_pca_components.json`);
-    await eventually(async () => JSON.parse((await alice.getByTestId("preview-text").textContent()) ?? "null"), JSON.parse(stored.toString()));
+    await eventually(
+      async () => JSON.parse((await alice.getByTestId("preview-text").textContent()) ?? "null"),
+      JSON.parse(stored.toString()),
+    );
 
-    const [download] = await Promise.all([alice.waitForEvent("download"), alice.locator(`li[data-key='${prefix}data_pca_components.json'] [data-testid=download-file]`).click()]);
+    const [download] = await Promise.all([
+      alice.waitForEvent("download"),
+      alice.locator(`li[data-key='${prefix}data_pca_components.json'] [data-testid=download-file]`).click(),
+    ]);
     expect(download.suggestedFilename()).toBe("data_pca_components.json");
     expect(Buffer.compare(await fsp.readFile((await download.path())!), stored)).toBe(0);
 
-    const [zip] = await Promise.all([alice.waitForEvent("download"), alice.locator(`li[data-key='${prefix}'] summary [data-testid=download-folder]`).click()]);
+    const [zip] = await Promise.all([
+      alice.waitForEvent("download"),
+      alice.locator(`li[data-key='${prefix}'] summary [data-testid=download-folder]`).click(),
+    ]);
     const entries = unzipSync(new Uint8Array(await fsp.readFile((await zip.path())!)));
-    expect(Object.keys(entries)).toEqual(expect.arrayContaining(["data_explained_variance.svg", "data_pca_components.json", "end.txt"]));
-    expect(Buffer.compare(Buffer.from(entries["data_explained_variance.svg"]), await text(PCA, `${prefix}data_explained_variance.svg`))).toBe(0);
+    expect(Object.keys(entries)).toEqual(
+      expect.arrayContaining(["data_explained_variance.svg", "data_pca_components.json", "end.txt"]),
+    );
+    expect(
+      Buffer.compare(
+        Buffer.from(entries["data_explained_variance.svg"]),
+        await text(PCA, `${prefix}data_explained_variance.svg`),
+      ),
+    ).toBe(0);
 
     await alice.locator(`li[data-key='${prefix}update.txt'] [data-testid=delete-result]`).click();
     await alice.locator(`li[data-key='${prefix}update.txt'] [data-testid=delete-result-confirm]`).click();
@@ -288,7 +363,9 @@ run("web dashboard in Chromium against neurocaas local", () => {
     const usd = (v: number) => `$${v < 0.01 ? v.toFixed(4) : v.toFixed(2)}`;
     expect(await alice.getByTestId("spent").textContent()).toBe(usd(summary.spent));
     expect(await alice.getByTestId("remaining").textContent()).toBe(usd(summary.remaining!));
-    expect(await alice.locator(`[data-testid=job-costs] tr[data-job='${firstJob}'] td`).nth(1).textContent()).toBe(usd(summary.jobs[firstJob].cost));
+    expect(await alice.locator(`[data-testid=job-costs] tr[data-job='${firstJob}'] td`).nth(1).textContent()).toBe(
+      usd(summary.jobs[firstJob].cost),
+    );
     await shot(alice, "spend");
   });
 
@@ -312,7 +389,10 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await shot(alice, "jobs");
     // The list is read from storage: a reload shows the same jobs.
     await alice.reload();
-    await eventually(() => alice.locator("[data-testid=jobs] tbody tr [data-testid=phase]").allTextContents(), ["rejected", "succeeded"]);
+    await eventually(
+      () => alice.locator("[data-testid=jobs] tbody tr [data-testid=phase]").allTextContents(),
+      ["rejected", "succeeded"],
+    );
   });
 
   it("re-runs a job with the same inputs and config", async () => {
@@ -367,8 +447,14 @@ run("web dashboard in Chromium against neurocaas local", () => {
     // The job folder is named after the analysis, not the bucket.
     await alice.waitForURL(new RegExp(`/${ENSEMBLE_BUCKET}/labA/jobs/job__${ENSEMBLE}_`));
     await alice.getByTestId("phase").getByText("succeeded").waitFor({ timeout: JOB_MS });
-    expect(await alice.locator("[data-testid=datasets-table] tbody td.name").allTextContents()).toEqual(["labA/inputs/data.csv (inst1)", "labA/inputs/data.csv (inst2)"]);
-    expect(await alice.locator("[data-testid=datasets-table] [data-testid=dataset-status]").allTextContents()).toEqual(["SUCCESS", "SUCCESS"]);
+    expect(await alice.locator("[data-testid=datasets-table] tbody td.name").allTextContents()).toEqual([
+      "labA/inputs/data.csv (inst1)",
+      "labA/inputs/data.csv (inst2)",
+    ]);
+    expect(await alice.locator("[data-testid=datasets-table] [data-testid=dataset-status]").allTextContents()).toEqual([
+      "SUCCESS",
+      "SUCCESS",
+    ]);
     await alice.getByTestId("membership").selectOption(`${PCA}/labA`);
     await alice.waitForURL(`**/#/${PCA}/labA/jobs`);
   });
@@ -380,21 +466,46 @@ run("web dashboard in Chromium against neurocaas local", () => {
     const login = "https://login.neurocaas.test";
     const roleOf = (group: string) => `arn:aws:iam::000000000000:role/neurocaas-dashboard-${PCA}-${group}`;
     const page = await newPage();
-    const seen: { authorize?: URL; token?: URLSearchParams; credentials: { role: string; logins: Record<string, string> }[]; logout?: URL } = { credentials: [] };
-    const idToken = ["e30", Buffer.from(JSON.stringify({ "cognito:username": "alice", "cognito:groups": [`${PCA}.labA`, `${PCA}.labC`], "cognito:roles": [roleOf("labA"), roleOf("labC")], exp: 4102444800 })).toString("base64url"), "sig"].join(".");
+    const seen: {
+      authorize?: URL;
+      token?: URLSearchParams;
+      credentials: { role: string; logins: Record<string, string> }[];
+      logout?: URL;
+    } = { credentials: [] };
+    const idToken = [
+      "e30",
+      Buffer.from(
+        JSON.stringify({
+          "cognito:username": "alice",
+          "cognito:groups": [`${PCA}.labA`, `${PCA}.labC`],
+          "cognito:roles": [roleOf("labA"), roleOf("labC")],
+          exp: 4102444800,
+        }),
+      ).toString("base64url"),
+      "sig",
+    ].join(".");
     // The hosted login sends the browser back (a page, not a 302: routes see no redirected requests).
-    const back = (to: string) => `<!doctype html><title>login</title><script>location.replace(${JSON.stringify(to)})</script>`;
+    const back = (to: string) =>
+      `<!doctype html><title>login</title><script>location.replace(${JSON.stringify(to)})</script>`;
     // The local page allows requests to itself only; on AWS its CSP names Cognito. Drop it here.
-    await page.route((u) => u.pathname === "/_dashboard/", async (route) => {
-      const res = await route.fetch();
-      const headers = { ...res.headers() };
-      delete headers["content-security-policy"];
-      await route.fulfill({ response: res, headers });
-    });
+    await page.route(
+      (u) => u.pathname === "/_dashboard/",
+      async (route) => {
+        const res = await route.fetch();
+        const headers = { ...res.headers() };
+        delete headers["content-security-policy"];
+        await route.fulfill({ response: res, headers });
+      },
+    );
     await page.route("**/_dashboard/config.json", async (route) => {
       const config = await (await route.fetch()).json();
       config.signIn.cognito = {
-        region: "us-east-1", userPoolId: "us-east-1_test", clientId: "client1", domain: login, identityPoolId: "us-east-1:pool", redirectUri: dashboard,
+        region: "us-east-1",
+        userPoolId: "us-east-1_test",
+        clientId: "client1",
+        domain: login,
+        identityPoolId: "us-east-1:pool",
+        redirectUri: dashboard,
         roles: ["labA", "labB", "labC"].map((group) => ({ bucket: PCA, group, roleArn: roleOf(group) })),
       };
       await route.fulfill({ json: config });
@@ -403,25 +514,43 @@ run("web dashboard in Chromium against neurocaas local", () => {
       const url = new URL(route.request().url());
       if (url.pathname === "/oauth2/authorize") {
         seen.authorize = url;
-        return route.fulfill({ contentType: "text/html", body: back(`${dashboard}?code=CODE1&state=${url.searchParams.get("state")}`) });
+        return route.fulfill({
+          contentType: "text/html",
+          body: back(`${dashboard}?code=CODE1&state=${url.searchParams.get("state")}`),
+        });
       }
       if (url.pathname === "/oauth2/token") {
         seen.token = new URLSearchParams(route.request().postData() ?? "");
-        return route.fulfill({ json: { id_token: idToken, access_token: "a", token_type: "Bearer", expires_in: 3600 }, headers: { "Access-Control-Allow-Origin": "*" } });
+        return route.fulfill({
+          json: { id_token: idToken, access_token: "a", token_type: "Bearer", expires_in: 3600 },
+          headers: { "Access-Control-Allow-Origin": "*" },
+        });
       }
       seen.logout = url;
       return route.fulfill({ contentType: "text/html", body: back(dashboard) });
     });
     await page.route("https://cognito-identity.us-east-1.amazonaws.com/**", async (route) => {
-      const cors = { "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*", "Access-Control-Allow-Methods": "POST", "Access-Control-Expose-Headers": "*" };
+      const cors = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Headers": "*",
+        "Access-Control-Allow-Methods": "POST",
+        "Access-Control-Expose-Headers": "*",
+      };
       if (route.request().method() === "OPTIONS") return route.fulfill({ status: 200, headers: cors });
       const target = route.request().headers()["x-amz-target"];
       const body = route.request().postDataJSON() as { CustomRoleArn?: string; Logins: Record<string, string> };
-      if (target === "AWSCognitoIdentityService.GetId") return route.fulfill({ headers: { ...cors, "Content-Type": "application/x-amz-json-1.1" }, body: JSON.stringify({ IdentityId: "us-east-1:alice" }) });
+      if (target === "AWSCognitoIdentityService.GetId")
+        return route.fulfill({
+          headers: { ...cors, "Content-Type": "application/x-amz-json-1.1" },
+          body: JSON.stringify({ IdentityId: "us-east-1:alice" }),
+        });
       seen.credentials.push({ role: body.CustomRoleArn ?? "", logins: body.Logins });
       return route.fulfill({
         headers: { ...cors, "Content-Type": "application/x-amz-json-1.1" },
-        body: JSON.stringify({ IdentityId: "us-east-1:alice", Credentials: { AccessKeyId: key.accessKeyId, SecretKey: key.secretAccessKey, Expiration: 4102444800 } }),
+        body: JSON.stringify({
+          IdentityId: "us-east-1:alice",
+          Credentials: { AccessKeyId: key.accessKeyId, SecretKey: key.secretAccessKey, Expiration: 4102444800 },
+        }),
       });
     });
 
@@ -429,14 +558,28 @@ run("web dashboard in Chromium against neurocaas local", () => {
     await page.getByRole("button", { name: "Sign in with your NeuroCAAS account" }).click();
     await page.getByTestId("membership").waitFor();
     expect(await page.getByTestId("who").textContent()).toBe("alice");
-    expect(await page.getByTestId("membership").locator("option").allTextContents()).toEqual([`${PCA} / labA`, `${PCA} / labC`]);
+    expect(await page.getByTestId("membership").locator("option").allTextContents()).toEqual([
+      `${PCA} / labA`,
+      `${PCA} / labC`,
+    ]);
     // PKCE: the verifier sent with the code hashes to the challenge sent to the login page.
     const verifier = seen.token!.get("code_verifier")!;
     const challenge = createHash("sha256").update(verifier).digest("base64url");
     expect(seen.authorize!.searchParams.get("code_challenge")).toBe(challenge);
-    expect(Object.fromEntries(seen.token!)).toMatchObject({ grant_type: "authorization_code", code: "CODE1", client_id: "client1", redirect_uri: dashboard });
-    expect(seen.credentials).toEqual([{ role: roleOf("labA"), logins: { "cognito-idp.us-east-1.amazonaws.com/us-east-1_test": idToken } }]);
-    await page.getByText(/No jobs yet|submit one/).or(page.locator("[data-testid=jobs] tbody tr")).first().waitFor();
+    expect(Object.fromEntries(seen.token!)).toMatchObject({
+      grant_type: "authorization_code",
+      code: "CODE1",
+      client_id: "client1",
+      redirect_uri: dashboard,
+    });
+    expect(seen.credentials).toEqual([
+      { role: roleOf("labA"), logins: { "cognito-idp.us-east-1.amazonaws.com/us-east-1_test": idToken } },
+    ]);
+    await page
+      .getByText(/No jobs yet|submit one/)
+      .or(page.locator("[data-testid=jobs] tbody tr"))
+      .first()
+      .waitFor();
 
     await page.getByTestId("membership").selectOption(`${PCA}/labC`);
     await page.waitForURL(`**/#/${PCA}/labC/jobs`);
@@ -460,8 +603,12 @@ run("web dashboard in Chromium against neurocaas local", () => {
     // What the page never asks for, bob's key cannot get either.
     const key = keyOfProfile(local.ready.credentialsFile!, "bob");
     const asBob = createLocalS3Client({ endpoint: local.ready.endpoint, credentials: key });
-    await expect(asBob.send(new ListObjectsV2Command({ Bucket: PCA, Prefix: "labA/results/" }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
-    await expect(asBob.send(new GetObjectCommand({ Bucket: PCA, Key: spendSummaryKey("labA") }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    await expect(asBob.send(new ListObjectsV2Command({ Bucket: PCA, Prefix: "labA/results/" }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(asBob.send(new GetObjectCommand({ Bucket: PCA, Key: spendSummaryKey("labA") }))).rejects.toMatchObject(
+      { $metadata: { httpStatusCode: 403 } },
+    );
     asBob.destroy();
   });
 });

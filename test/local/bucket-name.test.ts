@@ -40,11 +40,28 @@ describe("local NeuroCAAS with neurocaas:bucketName", () => {
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-bucketname-"));
-    const stack = await writeStackFile(dir, { name: ANALYSIS, bucketName: BUCKET, command: 'echo "bucket={}" "data={}" "result={}" "config={}"' });
-    local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, handlers: protocolHandlers, fallbackPrice: fallbackHourlyPrice, secondsPerMinute: 1 });
+    const stack = await writeStackFile(dir, {
+      name: ANALYSIS,
+      bucketName: BUCKET,
+      command: 'echo "bucket={}" "data={}" "result={}" "config={}"',
+    });
+    local = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: [stack],
+      repoRoot: REPO,
+      handlers: protocolHandlers,
+      fallbackPrice: fallbackHourlyPrice,
+      secondsPerMinute: 1,
+    });
     const alice = local.keys.user("alice")!;
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
-    env = { ...clean, AWS_ACCESS_KEY_ID: alice.accessKeyId, AWS_SECRET_ACCESS_KEY: alice.secretAccessKey, AWS_REGION: "us-east-1" };
+    env = {
+      ...clean,
+      AWS_ACCESS_KEY_ID: alice.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: alice.secretAccessKey,
+      AWS_REGION: "us-east-1",
+    };
   });
   afterAll(async () => {
     await local?.close();
@@ -62,7 +79,19 @@ describe("local NeuroCAAS with neurocaas:bucketName", () => {
     await fsp.writeFile(config, "__duration__: 5\n");
     const common = ["--bucket", BUCKET, "--group", "lab"];
 
-    const submitted = await cli(["submit", ...common, "--data", data, "--config", config, "--timestamp", "n1", "--watch", "--timeout", "150"]);
+    const submitted = await cli([
+      "submit",
+      ...common,
+      "--data",
+      data,
+      "--config",
+      config,
+      "--timestamp",
+      "n1",
+      "--watch",
+      "--timeout",
+      "150",
+    ]);
     expect(submitted.stderr).not.toMatch(/AccessDenied/);
     expect(submitted.code).toBe(0);
     const jobFolder = `lab/results/job__${ANALYSIS}_n1`;
@@ -75,10 +104,18 @@ describe("local NeuroCAAS with neurocaas:bucketName", () => {
 
     const status = await cli(["status", ...common, "--job", "n1", "--json"]);
     expect(status.code).toBe(0);
-    const state = JSON.parse(status.stdout) as { analysis: string; jobFolder: string; finished: boolean; certificate: string; datasets: { status: string }[] };
+    const state = JSON.parse(status.stdout) as {
+      analysis: string;
+      jobFolder: string;
+      finished: boolean;
+      certificate: string;
+      datasets: { status: string }[];
+    };
     expect(state).toMatchObject({ analysis: ANALYSIS, jobFolder, finished: true });
     expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
-    expect(state.certificate).toContain(`[Job Manager] Job job__${ANALYSIS}_n1 received from lab/submissions/n1_submit.json.`);
+    expect(state.certificate).toContain(
+      `[Job Manager] Job job__${ANALYSIS}_n1 received from lab/submissions/n1_submit.json.`,
+    );
 
     const out = path.join(dir, "results");
     const results = await cli(["results", ...common, "--job", "n1", "-o", out]);
@@ -88,7 +125,15 @@ describe("local NeuroCAAS with neurocaas:bucketName", () => {
     // The command's placeholders: the bucket, the dataset, the job folder named after the analysis.
     const logs = path.join(out, "internal_ec2_logs");
     const files = (await fsp.readdir(logs, { recursive: true })).map(String);
-    const output = (await Promise.all(files.map(async (f) => ((await fsp.stat(path.join(logs, f))).isFile() ? fsp.readFile(path.join(logs, f), "utf8") : "")))).join("\n");
-    expect(output).toContain(`bucket=${BUCKET} data=lab/inputs/data.csv result=results/job__${ANALYSIS}_n1 config=lab/configs/config.yaml`);
+    const output = (
+      await Promise.all(
+        files.map(async (f) =>
+          (await fsp.stat(path.join(logs, f))).isFile() ? fsp.readFile(path.join(logs, f), "utf8") : "",
+        ),
+      )
+    ).join("\n");
+    expect(output).toContain(
+      `bucket=${BUCKET} data=lab/inputs/data.csv result=results/job__${ANALYSIS}_n1 config=lab/configs/config.yaml`,
+    );
   });
 });

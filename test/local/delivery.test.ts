@@ -19,7 +19,14 @@ describe("local mode: duplicated events", () => {
   const tripled: LocalHandlers = {
     ...protocolHandlers,
     monitor: async (event, deps) => {
-      const all = await Promise.all([0, 1, 2].map((i) => protocolHandlers.monitor(event, { ...deps, invocation: { ...deps.invocation!, id: `${deps.invocation!.id}-copy${i}` } })));
+      const all = await Promise.all(
+        [0, 1, 2].map((i) =>
+          protocolHandlers.monitor(event, {
+            ...deps,
+            invocation: { ...deps.invocation!, id: `${deps.invocation!.id}-copy${i}` },
+          }),
+        ),
+      );
       for (const o of all) outcomes.push(`${event.detail.state}:${(o as { action: string }).action}`);
       return all[0];
     },
@@ -30,14 +37,26 @@ describe("local mode: duplicated events", () => {
     const { local, put } = server;
     await put("lab/inputs/d.txt", "data\n");
     await put("lab/configs/c.yaml", "wait: 1\n__duration__: 60\n");
-    await put("lab/submissions/submit.json", JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.yaml", timestamp: "dup1" }));
-    const state = await waitForJob(local.client, { bucket: "localdup", group: "lab", job: "dup1" }, { intervalMs: 300, timeoutMs: 60_000 });
+    await put(
+      "lab/submissions/submit.json",
+      JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.yaml", timestamp: "dup1" }),
+    );
+    const state = await waitForJob(
+      local.client,
+      { bucket: "localdup", group: "lab", job: "dup1" },
+      { intervalMs: 300, timeoutMs: 60_000 },
+    );
     await local.settle();
     expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
     expect(state.certificate).not.toContain("[JOB TERMINATE REASON]");
     expect(outcomes.filter((o) => o === "running:command-delivered")).toHaveLength(1);
     // SSM-style output: one command folder under internal_ec2_logs/.
-    const out = await local.client.send(new ListObjectsV2Command({ Bucket: "localdup", Prefix: `${jobFolderKey("lab", "localdup", "dup1")}/internal_ec2_logs/` }));
+    const out = await local.client.send(
+      new ListObjectsV2Command({
+        Bucket: "localdup",
+        Prefix: `${jobFolderKey("lab", "localdup", "dup1")}/internal_ec2_logs/`,
+      }),
+    );
     expect(new Set((out.Contents ?? []).map((o) => o.Key!.split("/")[5])).size).toBe(1);
   });
 });
@@ -76,8 +95,15 @@ describe("local mode: a failed handler is retried like Lambda retries it", () =>
     const { local, put } = server;
     await put("lab/inputs/d.txt", "data\n");
     await put("lab/configs/c.yaml", "wait: 0\n__duration__: 60\n");
-    await put("lab/submissions/submit.json", JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.yaml", timestamp: "retry1" }));
-    const state = await waitForJob(local.client, { bucket: "localretry", group: "lab", job: "retry1" }, { intervalMs: 300, timeoutMs: 60_000 });
+    await put(
+      "lab/submissions/submit.json",
+      JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.yaml", timestamp: "retry1" }),
+    );
+    const state = await waitForJob(
+      local.client,
+      { bucket: "localretry", group: "lab", job: "retry1" },
+      { intervalMs: 300, timeoutMs: 60_000 },
+    );
     expect(failed).toBe(1);
     expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
   });

@@ -11,8 +11,16 @@ describe("EventJournal", () => {
       const file = path.join(dir, "j", "events.json");
       const first = await EventJournal.open(file);
       expect(first.pending()).toEqual([]);
-      const a = await first.add({ route: "submit", bucket: "b", event: lambdaS3Event("us-east-1", "b", "lab/submissions/a submit.json", "ObjectCreated:Put") });
-      const b = await first.add({ route: "postprocess", bucket: "b", event: lambdaS3Event("us-east-1", "b", "lab/results/job__b_1/process_results/end.txt", "ObjectCreated:Put") });
+      const a = await first.add({
+        route: "submit",
+        bucket: "b",
+        event: lambdaS3Event("us-east-1", "b", "lab/submissions/a submit.json", "ObjectCreated:Put"),
+      });
+      const b = await first.add({
+        route: "postprocess",
+        bucket: "b",
+        event: lambdaS3Event("us-east-1", "b", "lab/results/job__b_1/process_results/end.txt", "ObjectCreated:Put"),
+      });
       await first.remove(a.id);
       await first.remove("unknown");
       const second = await EventJournal.open(file);

@@ -56,8 +56,12 @@ describe("routeObjectCreated", () => {
   it("routes the post-processing trigger only when the analysis has a post step", () => {
     const key = "lab/results/job__demo_1/process_results/end.txt";
     expect(routeObjectCreated(config(), key)).toBeUndefined();
-    expect(routeObjectCreated(config({ postProcessing: { PostTrigger: "end.txt", StepName: "next" } }), key)).toBe("postprocess");
-    expect(routeObjectCreated(config({ postProcessing: { PostTrigger: "done.json", StepName: "next" } }), key)).toBeUndefined();
+    expect(routeObjectCreated(config({ postProcessing: { PostTrigger: "end.txt", StepName: "next" } }), key)).toBe(
+      "postprocess",
+    );
+    expect(
+      routeObjectCreated(config({ postProcessing: { PostTrigger: "done.json", StepName: "next" } }), key),
+    ).toBeUndefined();
   });
 });
 
@@ -94,7 +98,9 @@ describe("routeObjectCreated follows the deployed notification filters exactly",
       "debuggers/inputs/submit.json",
     ];
     for (const key of keys) {
-      const s3 = deployed.find((f) => (f.filterPrefix === undefined || key.startsWith(f.filterPrefix)) && key.endsWith(f.filterSuffix))?.target;
+      const s3 = deployed.find(
+        (f) => (f.filterPrefix === undefined || key.startsWith(f.filterPrefix)) && key.endsWith(f.filterSuffix),
+      )?.target;
       expect([key, routeObjectCreated(runtime, key)]).toEqual([key, s3 === "job-manager" ? "submit" : s3]);
     }
   });
@@ -114,8 +120,13 @@ describe("routeLocalS3Event", () => {
 
   it("ignores deletions and unknown buckets", () => {
     const configs = new Map([["demo", config()]]);
-    const rec = (eventName: string, bucket: string) => ({ eventName, s3: { bucket: { name: bucket }, object: { key: "lab/submissions/submit.json" } } });
-    expect(routeLocalS3Event(configs, { Records: [rec("ObjectRemoved:Delete", "demo"), rec("ObjectCreated:Put", "other")] })).toEqual([]);
+    const rec = (eventName: string, bucket: string) => ({
+      eventName,
+      s3: { bucket: { name: bucket }, object: { key: "lab/submissions/submit.json" } },
+    });
+    expect(
+      routeLocalS3Event(configs, { Records: [rec("ObjectRemoved:Delete", "demo"), rec("ObjectCreated:Put", "other")] }),
+    ).toEqual([]);
     expect(routeLocalS3Event(configs, { Records: [rec("ObjectCreated:Post", "demo")] })).toHaveLength(1);
   });
 });

@@ -27,7 +27,14 @@ function request(timeoutMinutes = 60): IaeLaunchRequest {
     count: 1,
     volumeSizeGb: 10,
     spot: false,
-    tags: { PriceTracking: "On", Timeout: String(timeoutMinutes), "neurocaas:analysis": BUCKET, "neurocaas:group": "lab", "neurocaas:job": JOB, "neurocaas:dataset": "lab/inputs/d.csv" },
+    tags: {
+      PriceTracking: "On",
+      Timeout: String(timeoutMinutes),
+      "neurocaas:analysis": BUCKET,
+      "neurocaas:group": "lab",
+      "neurocaas:job": JOB,
+      "neurocaas:dataset": "lab/inputs/d.csv",
+    },
     securityGroupIds: [],
     shutdownBehavior: "terminate",
     clientToken: randomUUID(),
@@ -41,14 +48,28 @@ interface Run {
 
 /** Shared fixture: an endpoint, a data dir with other labs' files, and opened LocalComputes. */
 function useWorld() {
-  const world = {} as { s3: LocalS3Server; client: S3Client; dir: string; dataDir: string; events: Ec2StateChangeEvent[]; opened: LocalCompute[]; tokens: string[] };
+  const world = {} as {
+    s3: LocalS3Server;
+    client: S3Client;
+    dir: string;
+    dataDir: string;
+    events: Ec2StateChangeEvent[];
+    opened: LocalCompute[];
+    tokens: string[];
+  };
   beforeEach(async () => {
     world.dir = await fsp.mkdtemp(path.join(os.tmpdir(), "iae-isolation-"));
     world.dataDir = path.join(world.dir, "data");
     // What lies in a real data dir besides the IAE's own sandbox.
     await fsp.mkdir(path.join(world.dataDir, "s3", "other-analysis", "otherlab", "inputs"), { recursive: true });
-    await fsp.writeFile(path.join(world.dataDir, "s3", "other-analysis", "otherlab", "inputs", "secret.csv"), "OTHER-LAB-SECRET\n");
-    await fsp.writeFile(path.join(world.dataDir, "budgets.json"), JSON.stringify({ "otherlab/other-analysis": 12345.67 }));
+    await fsp.writeFile(
+      path.join(world.dataDir, "s3", "other-analysis", "otherlab", "inputs", "secret.csv"),
+      "OTHER-LAB-SECRET\n",
+    );
+    await fsp.writeFile(
+      path.join(world.dataDir, "budgets.json"),
+      JSON.stringify({ "otherlab/other-analysis": 12345.67 }),
+    );
     world.s3 = await startLocalS3Server({ buckets: [BUCKET] });
     world.client = createLocalS3Client(world.s3);
     world.events = [];
@@ -90,17 +111,30 @@ function useWorld() {
   };
 
   /** Launch and boot one IAE and deliver `command` (it runs in the background). */
-  const start = async (compute: LocalCompute, command: string, opts: { timeoutMinutes?: number; workingDirectory?: string } = {}): Promise<Run> => {
+  const start = async (
+    compute: LocalCompute,
+    command: string,
+    opts: { timeoutMinutes?: number; workingDirectory?: string } = {},
+  ): Promise<Run> => {
     const [iae] = await compute.launch(request(opts.timeoutMinutes), false);
     await compute.boot([iae.instanceId]);
-    const info = await compute.sendCommand({ instanceId: iae.instanceId, commands: [command], workingDirectory: opts.workingDirectory ?? "~/neurocaas", executionTimeoutSeconds: 600, outputBucket: BUCKET, outputPrefix: `${JOB}/internal_ec2_logs` });
+    const info = await compute.sendCommand({
+      instanceId: iae.instanceId,
+      commands: [command],
+      workingDirectory: opts.workingDirectory ?? "~/neurocaas",
+      executionTimeoutSeconds: 600,
+      outputBucket: BUCKET,
+      outputPrefix: `${JOB}/internal_ec2_logs`,
+    });
     return { id: iae.instanceId, commandId: info.commandId };
   };
 
   const output = async (run: Run, stream: "stdout" | "stderr" = "stdout"): Promise<string> => {
     const key = `${JOB}/internal_ec2_logs/${run.commandId}/${run.id}/awsrunShellScript/0.awsrunShellScript/${stream}`;
     try {
-      return await (await world.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+      return await (
+        await world.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))
+      ).Body!.transformToString();
     } catch {
       return "";
     }
@@ -109,20 +143,30 @@ function useWorld() {
   const states = (id: string) => world.events.filter((e) => e.detail["instance-id"] === id).map((e) => e.detail.state);
 
   /** Run `command` on a new IAE until it has terminated (other IAEs may go on); its stdout, stderr and command status. */
-  const run = async (compute: LocalCompute, command: string, opts: { workingDirectory?: string } = {}): Promise<{ stdout: string; stderr: string; status: CommandStatus }> => {
+  const run = async (
+    compute: LocalCompute,
+    command: string,
+    opts: { workingDirectory?: string } = {},
+  ): Promise<{ stdout: string; stderr: string; status: CommandStatus }> => {
     const r = await start(compute, command, opts);
     while (!states(r.id).includes("terminated")) await new Promise((resolve) => setTimeout(resolve, 20));
-    return { stdout: await output(r), stderr: await output(r, "stderr"), status: (await compute.commandStatus(r.id, r.commandId)).status };
+    return {
+      stdout: await output(r),
+      stderr: await output(r, "stderr"),
+      status: (await compute.commandStatus(r.id, r.commandId)).status,
+    };
   };
 
   /** Wait until `file` exists on the host (an IAE has reached a point of its command). */
   const appears = async (file: string): Promise<void> => {
-    for (let i = 0; i < 200 && !(await fsp.stat(file).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !(await fsp.stat(file).catch(() => undefined)); i++)
+      await new Promise((r) => setTimeout(r, 50));
   };
 
   /** Wait until a process whose command line carries `token` runs. */
   const running = async (token: string): Promise<void> => {
-    for (let i = 0; i < 200 && (await processesWith(token)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && (await processesWith(token)).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
   };
 
   return { world, open, token, start, run, output, states, appears, running };
@@ -154,9 +198,26 @@ describe("local IAE environment", () => {
       .map((l) => l.slice(0, l.indexOf("=")))
       .sort();
     // What the server gives (here only the endpoint), the basics, and what bash itself sets.
-    const allowed = ["AWS_ENDPOINT_URL", "HOME", "LANG", "LC_ALL", "OLDPWD", "PATH", "PWD", "SHLVL", "TMPDIR", "TZ", "_"];
+    const allowed = [
+      "AWS_ENDPOINT_URL",
+      "HOME",
+      "LANG",
+      "LC_ALL",
+      "OLDPWD",
+      "PATH",
+      "PWD",
+      "SHLVL",
+      "TMPDIR",
+      "TZ",
+      "_",
+    ];
     expect(names.filter((n) => !allowed.includes(n))).toEqual([]);
-    const env = Object.fromEntries(stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const env = Object.fromEntries(
+      stdout
+        .split("\n")
+        .filter((l) => l.includes("="))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     expect(env.HOME).toMatch(/\/compute\/iae\/i-[0-9a-f]{17}$/);
     expect(env.TMPDIR).toBe(path.join(env.HOME, "tmp"));
     expect(env.PATH.split(":")[0]).toBe(path.join(REPO, "bin"));
@@ -210,7 +271,11 @@ describeSandboxed("local IAE sandbox: processes", () => {
          confinement: { kind: "sandbox", bwrap: "bwrap", view: defaultSandboxView({ dataDir: ${JSON.stringify(t.world.dataDir)}, repoRoot: ${JSON.stringify(REPO)} }) } });
        setInterval(() => undefined, 1000);\n`,
     );
-    const server = spawn(process.execPath, ["--import", pathToFileURL(path.join(REPO, "node_modules", "tsx", "dist", "loader.mjs")).href, script], { stdio: "ignore" });
+    const server = spawn(
+      process.execPath,
+      ["--import", pathToFileURL(path.join(REPO, "node_modules", "tsx", "dist", "loader.mjs")).href, script],
+      { stdio: "ignore" },
+    );
     const gone = new Promise((r) => server.once("exit", r));
     await t.running(iae);
     expect(await processesWith(iae)).toHaveLength(1);
@@ -225,7 +290,10 @@ describeSandboxed("local IAE sandbox: processes", () => {
     const other = t.token();
     const a = await t.start(compute, `exec -a ${other} sleep 300`);
     await t.running(other);
-    const { stdout } = await t.run(compute, `for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < "$f"; echo; done; echo "count $(ls -d /proc/[0-9]* | wc -l)"`);
+    const { stdout } = await t.run(
+      compute,
+      `for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < "$f"; echo; done; echo "count $(ls -d /proc/[0-9]* | wc -l)"`,
+    );
     expect(stdout).not.toContain(other);
     // Neither the server (node) nor any other process of the machine.
     expect(stdout).not.toContain("jest");
@@ -252,7 +320,10 @@ describeSandboxed("local IAE sandbox: file system", () => {
   it("attack: an analysis reads other labs' files under {data-dir}/s3 and budgets.json — the data dir is empty to it", async () => {
     const compute = await t.open();
     const d = t.world.dataDir;
-    const { stdout } = await t.run(compute, `cat ${d}/s3/other-analysis/otherlab/inputs/secret.csv; cat ${d}/budgets.json; ls -A ${d}; echo done`);
+    const { stdout } = await t.run(
+      compute,
+      `cat ${d}/s3/other-analysis/otherlab/inputs/secret.csv; cat ${d}/budgets.json; ls -A ${d}; echo done`,
+    );
     expect(stdout).not.toContain("OTHER-LAB-SECRET");
     expect(stdout).not.toContain("12345.67");
     // Only the path down to its own sandbox exists in the data dir.
@@ -266,7 +337,10 @@ describeSandboxed("local IAE sandbox: file system", () => {
       const compute = await t.open({ dataDir, directory: path.join(dataDir, "compute") });
       const rel = path.relative(REPO, dataDir);
       // The working directory ~/neurocaas is the checkout.
-      const { stdout } = await t.run(compute, `cat ${rel}/budgets.json; cat ${dataDir}/budgets.json; test -x bin/neurocaas && echo checkout-readable`);
+      const { stdout } = await t.run(
+        compute,
+        `cat ${rel}/budgets.json; cat ${dataDir}/budgets.json; test -x bin/neurocaas && echo checkout-readable`,
+      );
       expect(stdout).not.toContain("777.5");
       expect(stdout).toBe("checkout-readable\n");
     } finally {
@@ -279,7 +353,10 @@ describeSandboxed("local IAE sandbox: file system", () => {
     const compute = await t.open();
     const name = `.iae-write-probe-${randomUUID()}`;
     try {
-      const { stdout, stderr } = await t.run(compute, `touch ${name} && echo WROTE; touch ${REPO}/${name} && echo WROTE; echo ok > ~/mine.txt && cat ~/mine.txt`);
+      const { stdout, stderr } = await t.run(
+        compute,
+        `touch ${name} && echo WROTE; touch ${REPO}/${name} && echo WROTE; echo ok > ~/mine.txt && cat ~/mine.txt`,
+      );
       expect(stdout).toBe("ok\n");
       expect(stderr).toContain("Read-only file system");
       await expect(fsp.stat(path.join(REPO, name))).rejects.toThrow();
@@ -294,7 +371,12 @@ describeSandboxed("local IAE sandbox: file system", () => {
     const [listing] = stdout.split("home=");
     // Only what an IAE needs shows through: the checkout and node (if they lie there), the resolver.
     const shown = listing.split("\n").filter((l) => l !== "" && !l.endsWith(":"));
-    const allowed = new Set(["systemd", ...[REPO, process.execPath].filter((p) => p.startsWith(`${os.homedir()}/`)).map((p) => p.slice(os.homedir().length + 1).split("/")[0])]);
+    const allowed = new Set([
+      "systemd",
+      ...[REPO, process.execPath]
+        .filter((p) => p.startsWith(`${os.homedir()}/`))
+        .map((p) => p.slice(os.homedir().length + 1).split("/")[0]),
+    ]);
     expect(shown.filter((name) => !allowed.has(name))).toEqual([]);
     expect(stdout).toContain("done");
   });
@@ -302,7 +384,10 @@ describeSandboxed("local IAE sandbox: file system", () => {
   it("attack: an analysis swaps its stdout/stderr files for links to budgets.json so the server uploads it — its output is captured out of its reach", async () => {
     const compute = await t.open();
     const budgets = path.join(t.world.dataDir, "budgets.json");
-    const { stdout, stderr } = await t.run(compute, `echo visible; for f in ~/stdout.txt ~/stderr.txt; do rm -f "$f"; ln -s ${budgets} "$f"; done`);
+    const { stdout, stderr } = await t.run(
+      compute,
+      `echo visible; for f in ~/stdout.txt ~/stderr.txt; do rm -f "$f"; ln -s ${budgets} "$f"; done`,
+    );
     expect(stdout).toBe("visible\n");
     expect(stdout + stderr).not.toContain("12345.67");
   });
@@ -311,7 +396,9 @@ describeSandboxed("local IAE sandbox: file system", () => {
     const compute = await t.open();
     const wd = path.join(os.tmpdir(), `neurocaas-wd-${randomUUID()}`);
     try {
-      const { stdout, status } = await t.run(compute, "pwd; echo x > here.txt && cat here.txt", { workingDirectory: wd });
+      const { stdout, status } = await t.run(compute, "pwd; echo x > here.txt && cat here.txt", {
+        workingDirectory: wd,
+      });
       expect(status).toBe("Success");
       expect(stdout).toBe(`${wd}\nx\n`);
       await expect(fsp.stat(wd)).rejects.toThrow();
@@ -328,10 +415,18 @@ describe("local IAE isolation fallback (process groups)", () => {
     const lines: string[] = [];
     process.env.GITHUB_TOKEN = "server-secret-fallback";
     try {
-      const compute = await t.open({ isolation: "process-group", log: (l) => lines.push(l), warn: (l) => lines.push(l) });
+      const compute = await t.open({
+        isolation: "process-group",
+        log: (l) => lines.push(l),
+        warn: (l) => lines.push(l),
+      });
       const first = await t.run(compute, "env");
       await t.run(compute, "true");
-      expect(lines.filter((l) => /isolation/i.test(l))).toEqual([expect.stringMatching(/^WARNING: IAE isolation forced off \(--iae-isolation process-group\): local IAEs run as plain process groups/)]);
+      expect(lines.filter((l) => /isolation/i.test(l))).toEqual([
+        expect.stringMatching(
+          /^WARNING: IAE isolation forced off \(--iae-isolation process-group\): local IAEs run as plain process groups/,
+        ),
+      ]);
       expect(first.stdout).not.toContain("server-secret-fallback");
     } finally {
       delete process.env.GITHUB_TOKEN;
@@ -346,9 +441,13 @@ describe("local IAE isolation fallback (process groups)", () => {
     expect(stdout).toBe("ran\n");
     const notices = lines.filter((l) => /isolation/i.test(l));
     expect(notices).toHaveLength(1);
-    expect(notices[0]).toMatch(/^WARNING: IAE isolation unavailable \(bubblewrap \(.*no-such-bwrap\) is not installed\): local IAEs run as plain process groups: they can read the data dir/);
+    expect(notices[0]).toMatch(
+      /^WARNING: IAE isolation unavailable \(bubblewrap \(.*no-such-bwrap\) is not installed\): local IAEs run as plain process groups: they can read the data dir/,
+    );
     expect(notices[0]).toContain("apt-get install bubblewrap");
-    await expect(t.open({ bwrap, isolation: "sandbox", warn: (l) => lines.push(l) })).rejects.toThrow(`--iae-isolation sandbox: bubblewrap (${bwrap}) is not installed`);
+    await expect(t.open({ bwrap, isolation: "sandbox", warn: (l) => lines.push(l) })).rejects.toThrow(
+      `--iae-isolation sandbox: bubblewrap (${bwrap}) is not installed`,
+    );
   });
 
   it("kills the command's process group when the command ends (a daemon that leaves the group is the documented limit)", async () => {

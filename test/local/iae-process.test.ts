@@ -21,7 +21,8 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
     return t;
   };
   const appears = async (file: string): Promise<void> => {
-    for (let i = 0; i < 100 && !(await fsp.stat(file).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !(await fsp.stat(file).catch(() => undefined)); i++)
+      await new Promise((r) => setTimeout(r, 50));
   };
   beforeEach(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "iae-proc-"));
@@ -39,7 +40,8 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
     await fsp.mkdir(tools, { recursive: true });
     await fsp.writeFile(path.join(tools, "hello-tool"), "#!/bin/sh\necho tool:$1\n", { mode: 0o755 });
     const p = await IaeProcess.start({
-      command: 'echo "home=$HOME tmp=$TMPDIR" && hello-tool x && echo "ep=$AWS_ENDPOINT_URL" && echo oops >&2 && exit 3',
+      command:
+        'echo "home=$HOME tmp=$TMPDIR" && hello-tool x && echo "ep=$AWS_ENDPOINT_URL" && echo oops >&2 && exit 3',
       sandbox,
       outputDir,
       cwd: path.join(sandbox, "work"),
@@ -49,13 +51,25 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
     });
     const exit = await p.exited;
     expect(exit).toMatchObject({ code: 3, timedOut: false, stopped: false });
-    expect(await fsp.readFile(exit.stdoutPath, "utf8")).toBe(`home=${sandbox} tmp=${path.join(sandbox, "tmp")}\ntool:x\nep=http://127.0.0.1:1\n`);
+    expect(await fsp.readFile(exit.stdoutPath, "utf8")).toBe(
+      `home=${sandbox} tmp=${path.join(sandbox, "tmp")}\ntool:x\nep=http://127.0.0.1:1\n`,
+    );
     expect(await fsp.readFile(exit.stderrPath, "utf8")).toBe("oops\n");
   });
 
   it("kills the whole process tree at the time limit", async () => {
     const child = token();
-    const p = await IaeProcess.start({ command: `(exec -a ${child} sleep 30) & wait`, sandbox, outputDir, cwd: sandbox, env: {}, pathPrefix: [], confinement, timeLimitMs: 500, killGraceMs: 200 });
+    const p = await IaeProcess.start({
+      command: `(exec -a ${child} sleep 30) & wait`,
+      sandbox,
+      outputDir,
+      cwd: sandbox,
+      env: {},
+      pathPrefix: [],
+      confinement,
+      timeLimitMs: 500,
+      killGraceMs: 200,
+    });
     const exit = await p.exited;
     expect(exit.timedOut).toBe(true);
     expect(await processesWith(child)).toEqual([]);
@@ -63,7 +77,15 @@ function behaviours(confinementFor: (dataDir: string) => IaeConfinement): void {
 
   it("stop() ends a running IAE and its background processes", async () => {
     const bg = token();
-    const p = await IaeProcess.start({ command: `((exec -a ${bg} sleep 30) & touch ~/bg-started) ; sleep 30`, sandbox, outputDir, cwd: sandbox, env: {}, pathPrefix: [], confinement });
+    const p = await IaeProcess.start({
+      command: `((exec -a ${bg} sleep 30) & touch ~/bg-started) ; sleep 30`,
+      sandbox,
+      outputDir,
+      cwd: sandbox,
+      env: {},
+      pathPrefix: [],
+      confinement,
+    });
     await appears(path.join(sandbox, "bg-started"));
     const exit = await p.stop();
     expect(exit).toMatchObject({ stopped: true, timedOut: false });
@@ -115,5 +137,9 @@ describe("IaeProcess in a process group (fallback)", () => {
 });
 
 describeSandboxed("IaeProcess in a bubblewrap sandbox", () => {
-  behaviours((dataDir) => ({ kind: "sandbox", bwrap: DEFAULT_BWRAP, view: defaultSandboxView({ dataDir, repoRoot: REPO }) }));
+  behaviours((dataDir) => ({
+    kind: "sandbox",
+    bwrap: DEFAULT_BWRAP,
+    view: defaultSandboxView({ dataDir, repoRoot: REPO }),
+  }));
 });

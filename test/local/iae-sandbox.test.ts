@@ -34,7 +34,12 @@ describe("planSandbox (what an IAE sees of the file system)", () => {
 
   it("hides the home, re-exposes the checkout in it read-only, then hides the data dir inside the checkout, then binds the sandbox", async () => {
     const { home, checkout, dataDir, sandbox } = await layout("checkout");
-    const plan = planSandbox({ sandbox, cwd: checkout, view: { forbidden: [dataDir], hidden: [home, path.join(root, "missing"), "/"], readOnly: [checkout] }, privateWorkdir: path.join(sandbox, "workdir") });
+    const plan = planSandbox({
+      sandbox,
+      cwd: checkout,
+      view: { forbidden: [dataDir], hidden: [home, path.join(root, "missing"), "/"], readOnly: [checkout] },
+      privateWorkdir: path.join(sandbox, "workdir"),
+    });
     expect(mounts(plan.args)).toEqual([
       "--ro-bind / /",
       "--dev /dev",
@@ -50,8 +55,17 @@ describe("planSandbox (what an IAE sees of the file system)", () => {
 
   it("mounts only the topmost of nested hidden paths and leaves read-only paths outside hidden ones to the read-only root", async () => {
     const { home, checkout, dataDir, sandbox } = await layout("elsewhere");
-    const plan = planSandbox({ sandbox, cwd: sandbox, view: { forbidden: [dataDir], hidden: [path.join(home, "src"), home], readOnly: ["/usr"] }, privateWorkdir: path.join(sandbox, "workdir") });
-    expect(mounts(plan.args).filter((m) => m.startsWith("--tmpfs") || m.startsWith("--ro-bind"))).toEqual(["--ro-bind / /", `--tmpfs ${home}`, `--tmpfs ${dataDir}`]);
+    const plan = planSandbox({
+      sandbox,
+      cwd: sandbox,
+      view: { forbidden: [dataDir], hidden: [path.join(home, "src"), home], readOnly: ["/usr"] },
+      privateWorkdir: path.join(sandbox, "workdir"),
+    });
+    expect(mounts(plan.args).filter((m) => m.startsWith("--tmpfs") || m.startsWith("--ro-bind"))).toEqual([
+      "--ro-bind / /",
+      `--tmpfs ${home}`,
+      `--tmpfs ${dataDir}`,
+    ]);
     expect(checkout).toContain(home);
   });
 
@@ -69,12 +83,26 @@ describe("planSandbox (what an IAE sees of the file system)", () => {
 
   it("refuses a data dir that contains the checkout (IAEs could not run it)", async () => {
     const { checkout } = await layout("elsewhere");
-    expect(() => checkSandboxView({ forbidden: [path.dirname(checkout)], hidden: [], readOnly: [checkout] })).toThrow(`the data dir ${path.dirname(checkout)} contains ${checkout}, which IAEs must be able to read: choose a data dir outside it`);
+    expect(() => checkSandboxView({ forbidden: [path.dirname(checkout)], hidden: [], readOnly: [checkout] })).toThrow(
+      `the data dir ${path.dirname(checkout)} contains ${checkout}, which IAEs must be able to read: choose a data dir outside it`,
+    );
   });
 
   it("runs the command under the namespace's PID 1 with no capabilities, dying with the server", () => {
     const argv = sandboxArgv({ args: ["--ro-bind", "/", "/"], privateCwd: false }, "echo hi", 3);
-    expect(argv.slice(0, argv.indexOf("--"))).toEqual(["--ro-bind", "/", "/", "--unshare-pid", "--unshare-ipc", "--as-pid-1", "--die-with-parent", "--cap-drop", "ALL", "--info-fd", "3"]);
+    expect(argv.slice(0, argv.indexOf("--"))).toEqual([
+      "--ro-bind",
+      "/",
+      "/",
+      "--unshare-pid",
+      "--unshare-ipc",
+      "--as-pid-1",
+      "--die-with-parent",
+      "--cap-drop",
+      "ALL",
+      "--info-fd",
+      "3",
+    ]);
     expect(argv.slice(argv.indexOf("--") + 1, argv.indexOf("--") + 3)).toEqual(["/bin/bash", "-c"]);
     expect(argv.at(-1)).toBe("echo hi");
   });
@@ -88,10 +116,26 @@ describe("planSandbox (what an IAE sees of the file system)", () => {
 });
 
 describe("iaeEnvironment", () => {
-  const serverEnv = { GITHUB_TOKEN: "ghp_x", PULUMI_ACCESS_TOKEN: "pul-x", AWS_PROFILE: "admin", NODE_OPTIONS: "--inspect", PATH: "/home/me/.local/bin:/usr/bin", LANG: "de_DE.UTF-8", TZ: "Europe/Berlin", HOME: "/home/me" };
+  const serverEnv = {
+    GITHUB_TOKEN: "ghp_x",
+    PULUMI_ACCESS_TOKEN: "pul-x",
+    AWS_PROFILE: "admin",
+    NODE_OPTIONS: "--inspect",
+    PATH: "/home/me/.local/bin:/usr/bin",
+    LANG: "de_DE.UTF-8",
+    TZ: "Europe/Berlin",
+    HOME: "/home/me",
+  };
 
   it("is what the server gives plus HOME, TMPDIR, PATH and the locale — nothing else of the server's environment", () => {
-    const env = iaeEnvironment({ given: { AWS_ENDPOINT_URL: "http://127.0.0.1:4566", AWS_REGION: "us-east-1" }, home: "/d/iae/i-1", tmpdir: "/d/iae/i-1/tmp", pathPrefix: ["/repo/bin"], serverEnv, nodePath: "/opt/node/bin/node" });
+    const env = iaeEnvironment({
+      given: { AWS_ENDPOINT_URL: "http://127.0.0.1:4566", AWS_REGION: "us-east-1" },
+      home: "/d/iae/i-1",
+      tmpdir: "/d/iae/i-1/tmp",
+      pathPrefix: ["/repo/bin"],
+      serverEnv,
+      nodePath: "/opt/node/bin/node",
+    });
     expect(env).toEqual({
       AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
       AWS_REGION: "us-east-1",
@@ -104,7 +148,14 @@ describe("iaeEnvironment", () => {
   });
 
   it("defaults the locale to C.UTF-8, and HOME/TMPDIR/PATH cannot be overridden by what is given", () => {
-    const env = iaeEnvironment({ given: { HOME: "/elsewhere", PATH: "/evil" }, home: "/d/i", tmpdir: "/d/i/tmp", pathPrefix: [], serverEnv: {}, nodePath: "/usr/bin/node" });
+    const env = iaeEnvironment({
+      given: { HOME: "/elsewhere", PATH: "/evil" },
+      home: "/d/i",
+      tmpdir: "/d/i/tmp",
+      pathPrefix: [],
+      serverEnv: {},
+      nodePath: "/usr/bin/node",
+    });
     expect(env).toEqual({ LANG: "C.UTF-8", HOME: "/d/i", TMPDIR: "/d/i/tmp", PATH: SYSTEM_PATH });
   });
 });

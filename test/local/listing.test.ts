@@ -64,8 +64,20 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
     let token: string | undefined;
     let pages = 0;
     do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ...(delimiter ? { Delimiter: delimiter } : {}), MaxKeys: maxKeys, ContinuationToken: token, ...(startAfter && !token ? { StartAfter: startAfter } : {}) }));
-      const got = [...(page.Contents ?? []).map((c) => c.Key!), ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!)].sort(utf8);
+      const page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: BUCKET,
+          Prefix: prefix,
+          ...(delimiter ? { Delimiter: delimiter } : {}),
+          MaxKeys: maxKeys,
+          ContinuationToken: token,
+          ...(startAfter && !token ? { StartAfter: startAfter } : {}),
+        }),
+      );
+      const got = [
+        ...(page.Contents ?? []).map((c) => c.Key!),
+        ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!),
+      ].sort(utf8);
       expect(got.length).toBeLessThanOrEqual(maxKeys);
       expect(page.KeyCount).toBe(got.length);
       expect(page.IsTruncated).toBe(page.NextContinuationToken !== undefined);
@@ -103,8 +115,14 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
 
   it("a job folder lists internal_ec2_logs/, logs/ and process_results/", async () => {
     const job = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${JOB}/`, Delimiter: "/" }));
-    expect((job.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual([`${JOB}/internal_ec2_logs/`, `${JOB}/logs/`, `${JOB}/process_results/`]);
-    const results = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "debuggers/results/", Delimiter: "/" }));
+    expect((job.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual([
+      `${JOB}/internal_ec2_logs/`,
+      `${JOB}/logs/`,
+      `${JOB}/process_results/`,
+    ]);
+    const results = await client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "debuggers/results/", Delimiter: "/" }),
+    );
     expect((results.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual([`${JOB}/`]);
   });
 
@@ -120,11 +138,14 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
       ["rnd/", "-", 5],
       ["rnd/", "b", 3],
       ["rnd/z/", "/", 1000],
-    ] as const)("V2 prefix %j delimiter %j MaxKeys %i: every key and common prefix once, in order", async (prefix, delimiter, maxKeys) => {
-      const keys = RANDOM_KEYS.map((k) => `rnd/${k}`);
-      const { entries } = await v2Pages(prefix, delimiter, maxKeys);
-      expect(entries).toEqual(model(keys, prefix, delimiter));
-    });
+    ] as const)(
+      "V2 prefix %j delimiter %j MaxKeys %i: every key and common prefix once, in order",
+      async (prefix, delimiter, maxKeys) => {
+        const keys = RANDOM_KEYS.map((k) => `rnd/${k}`);
+        const { entries } = await v2Pages(prefix, delimiter, maxKeys);
+        expect(entries).toEqual(model(keys, prefix, delimiter));
+      },
+    );
 
     it("V2 StartAfter (a key, and a common prefix) resumes after it", async () => {
       const keys = RANDOM_KEYS.map((k) => `rnd/${k}`);
@@ -139,8 +160,19 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
         const entries: string[] = [];
         let marker: string | undefined;
         for (;;) {
-          const page = await client.send(new ListObjectsCommand({ Bucket: BUCKET, Prefix: "rnd/", ...(delimiter ? { Delimiter: delimiter } : {}), MaxKeys: 3, Marker: marker }));
-          const got = [...(page.Contents ?? []).map((c) => c.Key!), ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!)].sort(utf8);
+          const page = await client.send(
+            new ListObjectsCommand({
+              Bucket: BUCKET,
+              Prefix: "rnd/",
+              ...(delimiter ? { Delimiter: delimiter } : {}),
+              MaxKeys: 3,
+              Marker: marker,
+            }),
+          );
+          const got = [
+            ...(page.Contents ?? []).map((c) => c.Key!),
+            ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!),
+          ].sort(utf8);
           entries.push(...got);
           if (!page.IsTruncated) break;
           marker = delimiter ? page.NextMarker : page.Contents![page.Contents!.length - 1].Key;
@@ -153,7 +185,9 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
 
   it("EncodingType=url encodes keys and prefixes so that '+' and spaces survive", async () => {
     await seed(["enc/a b+c%d/x", "enc/plain"]);
-    const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "enc/", Delimiter: "/", EncodingType: "url" }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "enc/", Delimiter: "/", EncodingType: "url" }),
+    );
     expect(page.EncodingType).toBe("url");
     expect((page.CommonPrefixes ?? []).map((p) => decodeURIComponent(p.Prefix!))).toEqual(["enc/a b+c%d/"]);
     expect((page.Contents ?? []).map((c) => decodeURIComponent(c.Key!))).toEqual(["enc/plain"]);
@@ -163,11 +197,18 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
     await seed(Array.from({ length: 1003 }, (_, i) => `many/${String(i).padStart(4, "0")}`));
     const first = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "many/", MaxKeys: 5000 }));
     expect([first.KeyCount, first.IsTruncated]).toEqual([1000, true]);
-    const rest = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "many/", ContinuationToken: first.NextContinuationToken }));
+    const rest = await client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "many/", ContinuationToken: first.NextContinuationToken }),
+    );
     expect((rest.Contents ?? []).map((c) => c.Key)).toEqual(["many/1000", "many/1001", "many/1002"]);
     const none = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "many/", MaxKeys: 0 }));
     expect([none.KeyCount, none.IsTruncated, none.Contents]).toEqual([0, false, undefined]);
-    const forged = await rawRequest(s3.endpoint, { method: "GET", path: `/${BUCKET}`, query: { "list-type": "2", "continuation-token": "bm90LWEtdG9rZW4=" }, credentials: s3.credentials });
+    const forged = await rawRequest(s3.endpoint, {
+      method: "GET",
+      path: `/${BUCKET}`,
+      query: { "list-type": "2", "continuation-token": "bm90LWEtdG9rZW4=" },
+      credentials: s3.credentials,
+    });
     expect([forged.status, errorCode(forged)]).toEqual([400, "InvalidArgument"]);
   });
 
@@ -200,21 +241,65 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
       ),
     );
 
-  (hasAws ? it : it.skip)("AWS CLI: `aws s3 ls` shows the group folders and a job folder's internal_ec2_logs/", async () => {
-    const root = await aws("s3", "ls", `s3://${BUCKET}/`);
-    for (const p of ["debuggers/", "logs/", "other-lab/"]) expect(root).toContain(`PRE ${p}`);
-    const job = await aws("s3", "ls", `s3://${BUCKET}/${JOB}/`);
-    expect(job.split("\n").map((l) => l.trim()).filter(Boolean)).toEqual(["PRE internal_ec2_logs/", "PRE logs/", "PRE process_results/"]);
-  });
+  (hasAws ? it : it.skip)(
+    "AWS CLI: `aws s3 ls` shows the group folders and a job folder's internal_ec2_logs/",
+    async () => {
+      const root = await aws("s3", "ls", `s3://${BUCKET}/`);
+      for (const p of ["debuggers/", "logs/", "other-lab/"]) expect(root).toContain(`PRE ${p}`);
+      const job = await aws("s3", "ls", `s3://${BUCKET}/${JOB}/`);
+      expect(
+        job
+          .split("\n")
+          .map((l) => l.trim())
+          .filter(Boolean),
+      ).toEqual(["PRE internal_ec2_logs/", "PRE logs/", "PRE process_results/"]);
+    },
+  );
 
-  (hasAws ? it : it.skip)("AWS CLI: paginated list-objects-v2, list-objects and a recursive ls return every key once", async () => {
-    const keys = RANDOM_KEYS.map((k) => `rnd/${k}`);
-    const v2 = JSON.parse(await aws("s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", "rnd/", "--delimiter", "/", "--page-size", "2")) as { Contents?: { Key: string }[]; CommonPrefixes?: { Prefix: string }[] };
-    expect([...(v2.Contents ?? []).map((c) => c.Key), ...(v2.CommonPrefixes ?? []).map((p) => p.Prefix)].sort(utf8)).toEqual(model(keys, "rnd/", "/"));
-    const v1 = JSON.parse(await aws("s3api", "list-objects", "--bucket", BUCKET, "--prefix", "rnd/", "--delimiter", "/", "--page-size", "3")) as typeof v2;
-    expect([...(v1.Contents ?? []).map((c) => c.Key), ...(v1.CommonPrefixes ?? []).map((p) => p.Prefix)].sort(utf8)).toEqual(model(keys, "rnd/", "/"));
-    const recursive = await aws("s3", "ls", "--recursive", "--page-size", "7", `s3://${BUCKET}/rnd/`);
-    const listed = recursive.split("\n").filter(Boolean).map((l) => l.replace(/^\S+ \S+ +\d+ /, ""));
-    expect(listed.sort(utf8)).toEqual([...keys].sort(utf8));
-  });
+  (hasAws ? it : it.skip)(
+    "AWS CLI: paginated list-objects-v2, list-objects and a recursive ls return every key once",
+    async () => {
+      const keys = RANDOM_KEYS.map((k) => `rnd/${k}`);
+      const v2 = JSON.parse(
+        await aws(
+          "s3api",
+          "list-objects-v2",
+          "--bucket",
+          BUCKET,
+          "--prefix",
+          "rnd/",
+          "--delimiter",
+          "/",
+          "--page-size",
+          "2",
+        ),
+      ) as { Contents?: { Key: string }[]; CommonPrefixes?: { Prefix: string }[] };
+      expect(
+        [...(v2.Contents ?? []).map((c) => c.Key), ...(v2.CommonPrefixes ?? []).map((p) => p.Prefix)].sort(utf8),
+      ).toEqual(model(keys, "rnd/", "/"));
+      const v1 = JSON.parse(
+        await aws(
+          "s3api",
+          "list-objects",
+          "--bucket",
+          BUCKET,
+          "--prefix",
+          "rnd/",
+          "--delimiter",
+          "/",
+          "--page-size",
+          "3",
+        ),
+      ) as typeof v2;
+      expect(
+        [...(v1.Contents ?? []).map((c) => c.Key), ...(v1.CommonPrefixes ?? []).map((p) => p.Prefix)].sort(utf8),
+      ).toEqual(model(keys, "rnd/", "/"));
+      const recursive = await aws("s3", "ls", "--recursive", "--page-size", "7", `s3://${BUCKET}/rnd/`);
+      const listed = recursive
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.replace(/^\S+ \S+ +\d+ /, ""));
+      expect(listed.sort(utf8)).toEqual([...keys].sort(utf8));
+    },
+  );
 });

@@ -16,8 +16,15 @@ describe("local mode: long keys", () => {
     const name = `${"a".repeat(225)}.txt`;
     await put(`lab/inputs/${name}`, "long named data\n");
     await put("lab/configs/c.yaml", "wait: 0\n__duration__: 60\n");
-    await put("lab/submissions/submit.json", JSON.stringify({ dataname: `lab/inputs/${name}`, configname: "lab/configs/c.yaml", timestamp: "long1" }));
-    const state = await waitForJob(local.client, { bucket: "longkeys", group: "lab", job: "long1" }, { intervalMs: 300, timeoutMs: 60_000 });
+    await put(
+      "lab/submissions/submit.json",
+      JSON.stringify({ dataname: `lab/inputs/${name}`, configname: "lab/configs/c.yaml", timestamp: "long1" }),
+    );
+    const state = await waitForJob(
+      local.client,
+      { bucket: "longkeys", group: "lab", job: "long1" },
+      { intervalMs: 300, timeoutMs: 60_000 },
+    );
     expect(state.certificate).toContain("[Job Manager] STEP 4/4 (Initialize Processing): DONE");
     expect(state.certificate).toContain(`DATANAME: lab/inputs/${name} | STATUS: SUCCESS`);
     expect(state.datasets).toHaveLength(1);

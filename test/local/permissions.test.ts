@@ -29,7 +29,11 @@ const A = "perm-a";
 const B = "perm-b";
 
 /** The job manager and monitor are not under test here: submit files start nothing. */
-const idle: LocalHandlers = { submit: async () => 0, monitor: async () => undefined, postProcess: async () => undefined };
+const idle: LocalHandlers = {
+  submit: async () => 0,
+  monitor: async () => undefined,
+  postProcess: async () => undefined,
+};
 
 type Outcome = "ok" | string;
 
@@ -37,7 +41,8 @@ type Outcome = "ok" | string;
 async function outcome(p: Promise<unknown>): Promise<Outcome> {
   return p.then(
     () => "ok",
-    (err: { name?: string; $metadata?: { httpStatusCode?: number } }) => (err.name === undefined || err.name === "Unknown" ? String(err.$metadata?.httpStatusCode) : err.name),
+    (err: { name?: string; $metadata?: { httpStatusCode?: number } }) =>
+      err.name === undefined || err.name === "Unknown" ? String(err.$metadata?.httpStatusCode) : err.name,
   );
 }
 
@@ -55,11 +60,26 @@ describe("local users and IAEs get the cloud's permissions", () => {
     return c;
   };
   const user = (name: string) => as(local.keys.user(name));
-  const put = (c: S3Client, bucket: string, key: string, body = "x") => outcome(c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })));
-  const get = (c: S3Client, bucket: string, key: string) => outcome(c.send(new GetObjectCommand({ Bucket: bucket, Key: key })).then((r) => r.Body!.transformToString()));
-  const del = (c: S3Client, bucket: string, key: string) => outcome(c.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: key }] } })).then((r) => (r.Errors?.length ? Promise.reject({ name: r.Errors[0].Code }) : r)));
+  const put = (c: S3Client, bucket: string, key: string, body = "x") =>
+    outcome(c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })));
+  const get = (c: S3Client, bucket: string, key: string) =>
+    outcome(c.send(new GetObjectCommand({ Bucket: bucket, Key: key })).then((r) => r.Body!.transformToString()));
+  const del = (c: S3Client, bucket: string, key: string) =>
+    outcome(
+      c
+        .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: key }] } }))
+        .then((r) => (r.Errors?.length ? Promise.reject({ name: r.Errors[0].Code }) : r)),
+    );
   const list = (c: S3Client, bucket: string, prefix?: string, delimiter?: string) =>
-    outcome(c.send(new ListObjectsV2Command({ Bucket: bucket, ...(prefix !== undefined ? { Prefix: prefix } : {}), ...(delimiter !== undefined ? { Delimiter: delimiter } : {}) })));
+    outcome(
+      c.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          ...(prefix !== undefined ? { Prefix: prefix } : {}),
+          ...(delimiter !== undefined ? { Delimiter: delimiter } : {}),
+        }),
+      ),
+    );
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "permissions-"));
@@ -72,9 +92,23 @@ describe("local users and IAEs get the cloud's permissions", () => {
           { AffiliateName: "rival", UserNames: ["bob"] },
         ],
       }),
-      await writeStackFile(dir, { name: B, command: "true", affiliates: [{ AffiliateName: "lab2", UserNames: ["alice"] }, { AffiliateName: "other", UserNames: ["dave"] }] }),
+      await writeStackFile(dir, {
+        name: B,
+        command: "true",
+        affiliates: [
+          { AffiliateName: "lab2", UserNames: ["alice"] },
+          { AffiliateName: "other", UserNames: ["dave"] },
+        ],
+      }),
     ];
-    local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: stacks, repoRoot: REPO, handlers: idle, fallbackPrice: async () => 0.01 });
+    local = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: stacks,
+      repoRoot: REPO,
+      handlers: idle,
+      fallbackPrice: async () => 0.01,
+    });
     admin = local.client;
     for (const [bucket, key] of [
       [A, "lab/inputs/data.csv"],
@@ -121,7 +155,9 @@ describe("local users and IAEs get the cloud's permissions", () => {
 
   it("user writing results is refused (results are get/delete only)", async () => {
     const alice = user("alice");
-    expect(await put(alice, A, "lab/results/job__perm-a_1/process_results/end.txt", "end of analysis marker")).toBe("AccessDenied");
+    expect(await put(alice, A, "lab/results/job__perm-a_1/process_results/end.txt", "end of analysis marker")).toBe(
+      "AccessDenied",
+    );
     expect(await put(alice, A, "lab/results/job__perm-a_1/logs/certificate.txt")).toBe("AccessDenied");
   });
 
@@ -165,7 +201,12 @@ describe("local users and IAEs get the cloud's permissions", () => {
 
   it("DeleteObjects is answered per key: the own key is deleted, another group's key is AccessDenied", async () => {
     await admin.send(new PutObjectCommand({ Bucket: A, Key: "lab/inputs/batch.csv", Body: "b" }));
-    const res = await user("alice").send(new DeleteObjectsCommand({ Bucket: A, Delete: { Objects: [{ Key: "lab/inputs/batch.csv" }, { Key: "rival/inputs/secret.csv" }] } }));
+    const res = await user("alice").send(
+      new DeleteObjectsCommand({
+        Bucket: A,
+        Delete: { Objects: [{ Key: "lab/inputs/batch.csv" }, { Key: "rival/inputs/secret.csv" }] },
+      }),
+    );
     expect((res.Deleted ?? []).map((d) => d.Key)).toEqual(["lab/inputs/batch.csv"]);
     expect((res.Errors ?? []).map((e) => [e.Key, e.Code])).toEqual([["rival/inputs/secret.csv", "AccessDenied"]]);
     expect(await get(admin, A, "rival/inputs/secret.csv")).toBe("ok");
@@ -173,14 +214,38 @@ describe("local users and IAEs get the cloud's permissions", () => {
 
   it("CopyObject of another group's config into the own configs is refused (GetObject on the source)", async () => {
     const alice = user("alice");
-    expect(await outcome(alice.send(new CopyObjectCommand({ Bucket: A, Key: "lab/configs/stolen.yaml", CopySource: `${A}/rival/configs/secret.yaml` })))).toBe("AccessDenied");
+    expect(
+      await outcome(
+        alice.send(
+          new CopyObjectCommand({
+            Bucket: A,
+            Key: "lab/configs/stolen.yaml",
+            CopySource: `${A}/rival/configs/secret.yaml`,
+          }),
+        ),
+      ),
+    ).toBe("AccessDenied");
     expect(await get(admin, A, "lab/configs/stolen.yaml")).toBe("NoSuchKey");
-    expect(await outcome(alice.send(new CopyObjectCommand({ Bucket: A, Key: "lab/configs/copy.yaml", CopySource: `${A}/lab/configs/config.yaml` })))).toBe("ok");
+    expect(
+      await outcome(
+        alice.send(
+          new CopyObjectCommand({
+            Bucket: A,
+            Key: "lab/configs/copy.yaml",
+            CopySource: `${A}/lab/configs/config.yaml`,
+          }),
+        ),
+      ),
+    ).toBe("ok");
   });
 
   it("a key that is not there: 403 for a user (no bucket-wide ListBucket, as on AWS), 404 for the admin", async () => {
     const alice = user("alice");
-    expect(await outcome(alice.send(new HeadObjectCommand({ Bucket: A, Key: "lab/results/job__perm-a_9/process_results/end.txt" })))).toBe("403");
+    expect(
+      await outcome(
+        alice.send(new HeadObjectCommand({ Bucket: A, Key: "lab/results/job__perm-a_9/process_results/end.txt" })),
+      ),
+    ).toBe("403");
     expect(await get(alice, A, "lab/results/job__perm-a_9/logs/certificate.txt")).toBe("AccessDenied");
     expect(await get(admin, A, "lab/results/job__perm-a_9/logs/certificate.txt")).toBe("NoSuchKey");
   });
@@ -203,7 +268,10 @@ describe("local users and IAEs get the cloud's permissions", () => {
   it("keys: kept private (0600) in the data dir, the same after a restart, the platform's never written", async () => {
     const keysFile = path.join(dir, "data", "keys.json");
     for (const f of [keysFile, local.credentialsFile]) expect((await fsp.stat(f)).mode & 0o777).toBe(0o600);
-    const stored = JSON.parse(await fsp.readFile(keysFile, "utf8")) as { admin: Credentials; users: Record<string, Credentials> };
+    const stored = JSON.parse(await fsp.readFile(keysFile, "utf8")) as {
+      admin: Credentials;
+      users: Record<string, Credentials>;
+    };
     expect(Object.keys(stored.users).sort()).toEqual(["alice", "bob", "carol", "dave"]);
     expect(stored.admin).toEqual(local.credentials);
     const ini = await fsp.readFile(local.credentialsFile, "utf8");
@@ -211,11 +279,25 @@ describe("local users and IAEs get the cloud's permissions", () => {
     expect(ini).not.toContain(local.keys.platform.accessKeyId);
     expect(await fsp.readFile(keysFile, "utf8")).not.toContain(local.keys.platform.accessKeyId);
 
-    const again = await startLocal({ port: 0, dataDir: path.join(dir, "data2"), stackFiles: stacks, repoRoot: REPO, handlers: idle, fallbackPrice: async () => 0.01 });
+    const again = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data2"),
+      stackFiles: stacks,
+      repoRoot: REPO,
+      handlers: idle,
+      fallbackPrice: async () => 0.01,
+    });
     const firstAdmin = again.credentials;
     const firstAlice = again.keys.user("alice");
     await again.close();
-    const restarted = await startLocal({ port: 0, dataDir: path.join(dir, "data2"), stackFiles: stacks, repoRoot: REPO, handlers: idle, fallbackPrice: async () => 0.01 });
+    const restarted = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data2"),
+      stackFiles: stacks,
+      repoRoot: REPO,
+      handlers: idle,
+      fallbackPrice: async () => 0.01,
+    });
     expect(restarted.credentials).toEqual(firstAdmin);
     expect(restarted.keys.user("alice")).toEqual(firstAlice);
     expect(restarted.keys.platform).not.toEqual(again.keys.platform);
@@ -224,7 +306,15 @@ describe("local users and IAEs get the cloud's permissions", () => {
 
   it("an admin key given by the operator replaces the generated one", async () => {
     const given = { accessKeyId: "AKIAOPERATORGIVEN001", secretAccessKey: "operator-chosen-secret-0123456789" };
-    const l = await startLocal({ port: 0, dataDir: path.join(dir, "data3"), stackFiles: stacks, repoRoot: REPO, handlers: idle, fallbackPrice: async () => 0.01, adminCredentials: given });
+    const l = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data3"),
+      stackFiles: stacks,
+      repoRoot: REPO,
+      handlers: idle,
+      fallbackPrice: async () => 0.01,
+      adminCredentials: given,
+    });
     try {
       expect(l.credentials).toEqual(given);
       const c = createLocalS3Client({ endpoint: l.endpoint, credentials: given });
@@ -243,22 +333,30 @@ describe("local users and IAEs get the cloud's permissions", () => {
       return false;
     }
   })();
-  (hasAws ? it : it.skip)("AWS CLI with a user's profile from the credentials file: own folder works, another group's is AccessDenied", async () => {
-    const env = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_"))),
-      AWS_SHARED_CREDENTIALS_FILE: local.credentialsFile,
-      AWS_CONFIG_FILE: path.join(dir, "no-config"),
-      AWS_DEFAULT_REGION: "us-east-1",
-    };
-    const aws = (...args: string[]) =>
-      new Promise<{ code: number; out: string }>((resolve) =>
-        execFile("aws", ["--profile", "bob", "--endpoint-url", local.endpoint, ...args], { env }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` })),
-      );
-    const file = path.join(dir, "bob.csv");
-    await fsp.writeFile(file, "1,2\n");
-    expect(await aws("s3", "cp", file, `s3://${A}/rival/inputs/bob.csv`)).toMatchObject({ code: 0 });
-    const denied = await aws("s3", "cp", `s3://${A}/lab/configs/config.yaml`, "-");
-    expect(denied.code).toBe(1);
-    expect(denied.out).toMatch(/403|AccessDenied|Forbidden/);
-  });
+  (hasAws ? it : it.skip)(
+    "AWS CLI with a user's profile from the credentials file: own folder works, another group's is AccessDenied",
+    async () => {
+      const env = {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_"))),
+        AWS_SHARED_CREDENTIALS_FILE: local.credentialsFile,
+        AWS_CONFIG_FILE: path.join(dir, "no-config"),
+        AWS_DEFAULT_REGION: "us-east-1",
+      };
+      const aws = (...args: string[]) =>
+        new Promise<{ code: number; out: string }>((resolve) =>
+          execFile(
+            "aws",
+            ["--profile", "bob", "--endpoint-url", local.endpoint, ...args],
+            { env },
+            (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` }),
+          ),
+        );
+      const file = path.join(dir, "bob.csv");
+      await fsp.writeFile(file, "1,2\n");
+      expect(await aws("s3", "cp", file, `s3://${A}/rival/inputs/bob.csv`)).toMatchObject({ code: 0 });
+      const denied = await aws("s3", "cp", `s3://${A}/lab/configs/config.yaml`, "-");
+      expect(denied.code).toBe(1);
+      expect(denied.out).toMatch(/403|AccessDenied|Forbidden/);
+    },
+  );
 });

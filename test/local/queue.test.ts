@@ -25,8 +25,20 @@ describe("local NeuroCAAS: queue and cancel", () => {
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-queue-"));
-    const stack = await writeStackFile(dir, { name: BUCKET, command: 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/mock/run_mock.sh', lambdaConfig: { DEPLOY_LIMIT: 1 } });
-    local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, handlers: protocolHandlers, fallbackPrice: fallbackHourlyPrice, secondsPerMinute: 1 });
+    const stack = await writeStackFile(dir, {
+      name: BUCKET,
+      command: 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/mock/run_mock.sh',
+      lambdaConfig: { DEPLOY_LIMIT: 1 },
+    });
+    local = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: [stack],
+      repoRoot: REPO,
+      handlers: protocolHandlers,
+      fallbackPrice: fallbackHourlyPrice,
+      secondsPerMinute: 1,
+    });
     client = local.client;
   });
   afterAll(async () => {
@@ -41,19 +53,28 @@ describe("local NeuroCAAS: queue and cancel", () => {
     await fsp.writeFile(cfg, config);
     await submitJob({ client, bucket: BUCKET, group: "lab", data: [data], config: cfg, timestamp: job });
   }
-  const wait = (job: string): Promise<JobState> => waitForJob(client, { bucket: BUCKET, group: "lab", job }, { intervalMs: 200, timeoutMs: 120_000 });
+  const wait = (job: string): Promise<JobState> =>
+    waitForJob(client, { bucket: BUCKET, group: "lab", job }, { intervalMs: 200, timeoutMs: 120_000 });
 
   it("DEPLOY_LIMIT 1 with three jobs: they wait in the queue and run one after another to SUCCESS", async () => {
     for (const job of ["one", "two", "three"]) await submit(job, "wait: 1\n__duration__: 60\n");
     const states = [await wait("one"), await wait("two"), await wait("three")];
     for (const s of states) expect(s.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
     // The later ones were queued (DEPLOY_LIMIT, or behind a job being started), then started by the drain.
-    
+
     const queued = states.filter((s) => /Job QUEUED at position \d+: /.test(s.certificate ?? ""));
     expect(queued.length).toBeGreaterThanOrEqual(2);
     for (const s of queued) expect(s.certificate).toMatch(/\[Queue\] Capacity is free: started the job after/);
     // One after another: no two ran at the same time.
-    const spans = states.map((s) => [Date.parse(String(s.datasets[0].body.job_start)), Date.parse(String(s.datasets[0].body.job_finish))] as const).sort((a, b) => a[0] - b[0]);
+    const spans = states
+      .map(
+        (s) =>
+          [
+            Date.parse(String(s.datasets[0].body.job_start)),
+            Date.parse(String(s.datasets[0].body.job_finish)),
+          ] as const,
+      )
+      .sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
   });
 
@@ -62,7 +83,8 @@ describe("local NeuroCAAS: queue and cancel", () => {
     let instance: string | undefined;
     for (let i = 0; i < 600 && instance === undefined; i++) {
       const s = await readJobState(client, { bucket: BUCKET, group: "lab", job: "spot" });
-      if (s.datasets[0]?.status === "IN PROGRESS" && typeof s.datasets[0].body.instance === "string") instance = s.datasets[0].body.instance;
+      if (s.datasets[0]?.status === "IN PROGRESS" && typeof s.datasets[0].body.instance === "string")
+        instance = s.datasets[0].body.instance;
       else await new Promise((r) => setTimeout(r, 100));
     }
     expect(instance).toBeDefined();
@@ -71,7 +93,11 @@ describe("local NeuroCAAS: queue and cancel", () => {
     expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
     expect(state.datasets[0].body.instance).not.toBe(instance);
     expect(state.certificate).toContain(`AWS announced`);
-    expect(state.certificate).toMatch(new RegExp(`AWS reclaimed the spot capacity of IAE ${instance} .*relaunched once on on-demand capacity as IAE i-`));
+    expect(state.certificate).toMatch(
+      new RegExp(
+        `AWS reclaimed the spot capacity of IAE ${instance} .*relaunched once on on-demand capacity as IAE i-`,
+      ),
+    );
   });
 
   it("cancels a running job (its processes end) and the job queued behind it", async () => {
@@ -84,15 +110,23 @@ describe("local NeuroCAAS: queue and cancel", () => {
       if (s.datasets[0]?.status === "IN PROGRESS") break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect((await readJobState(client, { bucket: BUCKET, group: "lab", job: "long" })).datasets[0]?.status).toBe("IN PROGRESS");
+    expect((await readJobState(client, { bucket: BUCKET, group: "lab", job: "long" })).datasets[0]?.status).toBe(
+      "IN PROGRESS",
+    );
     const behind = await readJobState(client, { bucket: BUCKET, group: "lab", job: "behind" });
     expect(behind.datasets.map((d) => d.status)).toEqual(["QUEUED"]);
 
     const queuedCancel = await requestCancel({ client, bucket: BUCKET, group: "lab", job: "behind" });
-    expect((await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "behind" }, queuedCancel, { intervalMs: 200 })).kind).toBe("cancelled");
+    expect(
+      (await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "behind" }, queuedCancel, { intervalMs: 200 }))
+        .kind,
+    ).toBe("cancelled");
     const started = Date.now();
     const runningCancel = await requestCancel({ client, bucket: BUCKET, group: "lab", job: "long" });
-    expect((await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "long" }, runningCancel, { intervalMs: 200 })).kind).toBe("cancelled");
+    expect(
+      (await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "long" }, runningCancel, { intervalMs: 200 }))
+        .kind,
+    ).toBe("cancelled");
     // end.txt comes once the IAE has ended: its 600-second analysis was killed, not waited for.
     const long = await wait("long");
     expect(Date.now() - started).toBeLessThan(60_000);
@@ -105,7 +139,9 @@ describe("local NeuroCAAS: queue and cancel", () => {
 
     // An unknown job: rejected, with a reason.
     const unknown = await requestCancel({ client, bucket: BUCKET, group: "lab", job: "never-submitted" });
-    const answer = await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "never-submitted" }, unknown, { intervalMs: 200 });
+    const answer = await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "never-submitted" }, unknown, {
+      intervalMs: 200,
+    });
     expect(answer).toMatchObject({ kind: "rejected" });
     expect(answer.kind === "rejected" && answer.reason).toMatch(/There is no job with timestamp "never-submitted"/);
   });

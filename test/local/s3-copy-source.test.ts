@@ -15,8 +15,16 @@ describe("local S3 server: CopyObject of keys with reserved characters", () => {
         expect(await out.Body!.transformToString()).toBe(`body of ${key}`);
       }
       // A header encoded the way decodeURI-only clients do it still works.
-      await client.send(new CopyObjectCommand({ Bucket: "b", Key: "copy/plain", CopySource: "b/job/logs/DATASET_NAME:a%20b+c_STATUS.txt" }));
-      expect(await (await client.send(new GetObjectCommand({ Bucket: "b", Key: "copy/plain" }))).Body!.transformToString()).toBe("body of job/logs/DATASET_NAME:a b+c_STATUS.txt");
+      await client.send(
+        new CopyObjectCommand({
+          Bucket: "b",
+          Key: "copy/plain",
+          CopySource: "b/job/logs/DATASET_NAME:a%20b+c_STATUS.txt",
+        }),
+      );
+      expect(
+        await (await client.send(new GetObjectCommand({ Bucket: "b", Key: "copy/plain" }))).Body!.transformToString(),
+      ).toBe("body of job/logs/DATASET_NAME:a b+c_STATUS.txt");
     } finally {
       client.destroy();
       await s3.close();

@@ -33,7 +33,11 @@ function standInHandlers(seen: Seen): LocalHandlers {
       try {
         const key = decodeEventKey(event.Records[0].s3.object.key);
         seen.submits.push(key);
-        const body = JSON.parse((await deps.store.get(deps.config.bucketName, key))!.body) as { dataname: string; configname: string; timestamp: string };
+        const body = JSON.parse((await deps.store.get(deps.config.bucketName, key))!.body) as {
+          dataname: string;
+          configname: string;
+          timestamp: string;
+        };
         const folder = jobFolderKey("lab", deps.config.bucketName, body.timestamp);
         const [iae] = await deps.compute.launch({
           imageId: deps.config.ami,
@@ -59,10 +63,23 @@ function standInHandlers(seen: Seen): LocalHandlers {
       const job = jobs.get(id)!;
       if (event.detail.state === "running") {
         if (submitting > 0) seen.runningBeforeSubmitEnded = true;
-        const command = fillCommand(deps.config.command, { bucket: job.bucket, datasetKey: "d", resultFolder: job.folder, configKey: "c" });
-        await deps.compute.sendCommand({ instanceId: id, commands: [command], workingDirectory: deps.config.workingDirectory, executionTimeoutSeconds: 60, outputBucket: job.bucket, outputPrefix: `${job.folder}/internal_ec2_logs` });
+        const command = fillCommand(deps.config.command, {
+          bucket: job.bucket,
+          datasetKey: "d",
+          resultFolder: job.folder,
+          configKey: "c",
+        });
+        await deps.compute.sendCommand({
+          instanceId: id,
+          commands: [command],
+          workingDirectory: deps.config.workingDirectory,
+          executionTimeoutSeconds: 60,
+          outputBucket: job.bucket,
+          outputPrefix: `${job.folder}/internal_ec2_logs`,
+        });
       }
-      if (event.detail.state === "terminated") await deps.store.put(job.bucket, endMarkerKey(job.folder), "end of analysis marker");
+      if (event.detail.state === "terminated")
+        await deps.store.put(job.bucket, endMarkerKey(job.folder), "end of analysis marker");
     },
     async postProcess() {
       throw new Error("not configured in this test");
@@ -83,7 +100,14 @@ describe("local server wiring", () => {
       // IAE can write only in its sandbox: the line comes back as the command's stdout.)
       command: `echo "$HOME|$AWS_ENDPOINT_URL|$AWS_ACCESS_KEY_ID|$AWS_REQUEST_CHECKSUM_CALCULATION|$(pwd)|$(command -v neurocaas)|$AWS_SECRET_ACCESS_KEY|{}"; sleep 0.2`,
     });
-    local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, handlers: standInHandlers(seen), fallbackPrice: async () => 0.01 });
+    local = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: [stack],
+      repoRoot: REPO,
+      handlers: standInHandlers(seen),
+      fallbackPrice: async () => 0.01,
+    });
   });
   afterAll(async () => {
     await local?.close();
@@ -94,7 +118,14 @@ describe("local server wiring", () => {
     const l = local!;
     const listed = await l.client.send(new ListObjectsV2Command({ Bucket: "wiring" }));
     // The four folders of the group, and its spend summary for the dashboard (from its ledger).
-    expect(listed.Contents!.map((o) => o.Key).sort()).toEqual(["lab/configs/", "lab/inputs/", "lab/results/", "lab/submissions/", "logs/_ledger/lab.json", "logs/_spend/lab.json"]);
+    expect(listed.Contents!.map((o) => o.Key).sort()).toEqual([
+      "lab/configs/",
+      "lab/inputs/",
+      "lab/results/",
+      "lab/submissions/",
+      "logs/_ledger/lab.json",
+      "logs/_spend/lab.json",
+    ]);
     const { accessKeyId, secretAccessKey } = l.credentials;
     expect(readyLine(l)).toBe(
       `neurocaas local ready: endpoint ${l.endpoint} access-key ${accessKeyId} secret-key ${secretAccessKey} (admin) buckets wiring data-dir ${path.join(dir, "data")} user-keys ${path.join(dir, "data", "credentials")} dashboard ${l.endpoint}/_dashboard/`,
@@ -104,10 +135,21 @@ describe("local server wiring", () => {
   it("routes a submit file to submit, boots the IAE after it, and its state changes to monitor", async () => {
     const l = local!;
     const key = "lab/submissions/a b:c_submit.json";
-    await l.client.send(new PutObjectCommand({ Bucket: "wiring", Key: key, Body: Buffer.from(JSON.stringify({ dataname: "lab/inputs/x", configname: "lab/configs/c.json", timestamp: "w1" })) }));
+    await l.client.send(
+      new PutObjectCommand({
+        Bucket: "wiring",
+        Key: key,
+        Body: Buffer.from(
+          JSON.stringify({ dataname: "lab/inputs/x", configname: "lab/configs/c.json", timestamp: "w1" }),
+        ),
+      }),
+    );
     const endKey = endMarkerKey(jobFolderKey("lab", "wiring", "w1"));
     for (let i = 0; i < 100; i++) {
-      const found = await l.client.send(new HeadObjectCommand({ Bucket: "wiring", Key: endKey })).then(() => true, () => false);
+      const found = await l.client.send(new HeadObjectCommand({ Bucket: "wiring", Key: endKey })).then(
+        () => true,
+        () => false,
+      );
       if (found) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -115,9 +157,16 @@ describe("local server wiring", () => {
     expect(seen.submits).toEqual([key]);
     expect(seen.runningBeforeSubmitEnded).toBe(false);
     expect(seen.monitor).toEqual(["wiring:running", "wiring:shutting-down", "wiring:terminated"]);
-    const logs = await l.client.send(new ListObjectsV2Command({ Bucket: "wiring", Prefix: `${jobFolderKey("lab", "wiring", "w1")}/internal_ec2_logs/` }));
+    const logs = await l.client.send(
+      new ListObjectsV2Command({
+        Bucket: "wiring",
+        Prefix: `${jobFolderKey("lab", "wiring", "w1")}/internal_ec2_logs/`,
+      }),
+    );
     const stdoutKey = logs.Contents!.map((o) => o.Key!).find((k) => k.endsWith("/stdout"))!;
-    const stdout = await (await l.client.send(new GetObjectCommand({ Bucket: "wiring", Key: stdoutKey }))).Body!.transformToString();
+    const stdout = await (
+      await l.client.send(new GetObjectCommand({ Bucket: "wiring", Key: stdoutKey }))
+    ).Body!.transformToString();
     const line = stdout.trim().split("|");
     expect(line[0]).toMatch(new RegExp(`^${path.join(dir, "data", "compute", "iae")}/i-[0-9a-f]{17}$`));
     // The IAE signs with its own key (not the admin's), which stops working once it terminated.
@@ -127,8 +176,13 @@ describe("local server wiring", () => {
     expect(line[3]).toBe("WHEN_REQUIRED");
     expect(line[4]).toBe(REPO);
     expect(line[5]).toBe(path.join(REPO, "bin", "neurocaas"));
-    const iaeClient = createLocalS3Client({ endpoint: l.endpoint, credentials: { accessKeyId: line[2], secretAccessKey: line[6] } });
-    await expect(iaeClient.send(new GetObjectCommand({ Bucket: "wiring", Key: endKey }))).rejects.toMatchObject({ name: "InvalidAccessKeyId" });
+    const iaeClient = createLocalS3Client({
+      endpoint: l.endpoint,
+      credentials: { accessKeyId: line[2], secretAccessKey: line[6] },
+    });
+    await expect(iaeClient.send(new GetObjectCommand({ Bucket: "wiring", Key: endKey }))).rejects.toMatchObject({
+      name: "InvalidAccessKeyId",
+    });
     iaeClient.destroy();
     expect(line[7]).toBe("wiring");
     const end = await l.client.send(new GetObjectCommand({ Bucket: "wiring", Key: endKey }));
@@ -169,10 +223,18 @@ describe("local server: S3 notifications survive a shutdown", () => {
       monitor: async () => undefined,
       postProcess: async () => undefined,
     };
-    const common = { port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, fallbackPrice: async () => 0.01 };
+    const common = {
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: [stack],
+      repoRoot: REPO,
+      fallbackPrice: async () => 0.01,
+    };
     try {
       const first = await startLocal({ ...common, handlers: slow });
-      await first.client.send(new PutObjectCommand({ Bucket: "journal", Key: "lab/submissions/x y_submit.json", Body: Buffer.from("{}") }));
+      await first.client.send(
+        new PutObjectCommand({ Bucket: "journal", Key: "lab/submissions/x y_submit.json", Body: Buffer.from("{}") }),
+      );
       await inHandler;
       await first.close();
       expect(handled).toEqual([]);

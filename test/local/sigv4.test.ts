@@ -7,7 +7,10 @@ import { AwsChunkedDecoder, S3BodyError } from "../../local/aws-chunked";
 import { KeyRing } from "../../local/keys";
 import { authenticate, type Authenticated, type ReceivedRequest } from "../../local/sigv4";
 
-const EXAMPLE_KEY = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
+const EXAMPLE_KEY = {
+  accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+  secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+};
 const EXAMPLE_TIME = new Date("2013-05-24T00:00:00Z");
 const SEED = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
 const CHUNKS = [
@@ -51,11 +54,13 @@ function exampleBody(corruptAt?: number): Buffer {
 const keys = KeyRing.single(EXAMPLE_KEY);
 
 async function decode(auth: Authenticated, body: Buffer, pieces: number): Promise<Buffer> {
-  if (auth.payload.kind !== "streaming-signed") throw new Error(`expected a signed streaming payload, got ${auth.payload.kind}`);
+  if (auth.payload.kind !== "streaming-signed")
+    throw new Error(`expected a signed streaming payload, got ${auth.payload.kind}`);
   const decoder = new AwsChunkedDecoder({ signing: auth.payload.signing, trailer: false, decodedLength: 66560 });
   const out: Buffer[] = [];
   const step = Math.ceil(body.length / pieces);
-  for (let i = 0; i < body.length; i += step) await decoder.write(body.subarray(i, i + step), async (d) => void out.push(Buffer.from(d)));
+  for (let i = 0; i < body.length; i += step)
+    await decoder.write(body.subarray(i, i + step), async (d) => void out.push(Buffer.from(d)));
   decoder.finish();
   return Buffer.concat(out);
 }
@@ -66,39 +71,67 @@ describe("Signature V4 verification (AWS's published streaming example)", () => 
     expect("code" in auth ? auth : auth.accessKeyId).toBe(EXAMPLE_KEY.accessKeyId);
     const body = exampleBody();
     expect(body.length).toBe(66824);
-    for (const pieces of [1, 7, 1000]) expect((await decode(auth as Authenticated, body, pieces)).equals(Buffer.alloc(66560, "a"))).toBe(true);
+    for (const pieces of [1, 7, 1000])
+      expect((await decode(auth as Authenticated, body, pieces)).equals(Buffer.alloc(66560, "a"))).toBe(true);
   });
 
   it("refuses the example when one byte of a chunk changed (SignatureDoesNotMatch)", async () => {
     const auth = (await authenticate(exampleRequest(), keys, EXAMPLE_TIME)) as Authenticated;
-    await expect(decode(auth, exampleBody(10), 3)).rejects.toMatchObject({ failure: { code: "SignatureDoesNotMatch" } });
+    await expect(decode(auth, exampleBody(10), 3)).rejects.toMatchObject({
+      failure: { code: "SignatureDoesNotMatch" },
+    });
     await expect(decode(auth, exampleBody(10), 3)).rejects.toBeInstanceOf(S3BodyError);
   });
 
   it("refuses a wrong seed signature, a wrong secret and an unknown key", async () => {
-    expect(await authenticate(exampleRequest("0".repeat(64)), keys, EXAMPLE_TIME)).toMatchObject({ code: "SignatureDoesNotMatch", status: 403 });
+    expect(await authenticate(exampleRequest("0".repeat(64)), keys, EXAMPLE_TIME)).toMatchObject({
+      code: "SignatureDoesNotMatch",
+      status: 403,
+    });
     const wrongSecret = KeyRing.single({ ...EXAMPLE_KEY, secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEZ" });
-    expect(await authenticate(exampleRequest(), wrongSecret, EXAMPLE_TIME)).toMatchObject({ code: "SignatureDoesNotMatch" });
+    expect(await authenticate(exampleRequest(), wrongSecret, EXAMPLE_TIME)).toMatchObject({
+      code: "SignatureDoesNotMatch",
+    });
     const other = KeyRing.single({ accessKeyId: "AKIAOTHEROTHEROTHER1", secretAccessKey: EXAMPLE_KEY.secretAccessKey });
-    expect(await authenticate(exampleRequest(), other, EXAMPLE_TIME)).toMatchObject({ code: "InvalidAccessKeyId", status: 403 });
+    expect(await authenticate(exampleRequest(), other, EXAMPLE_TIME)).toMatchObject({
+      code: "InvalidAccessKeyId",
+      status: 403,
+    });
   });
 
   it("refuses a header-signed request more than 15 minutes off the server's clock (RequestTimeTooSkewed)", async () => {
-    expect(await authenticate(exampleRequest(), keys, new Date(EXAMPLE_TIME.getTime() + 16 * 60_000))).toMatchObject({ code: "RequestTimeTooSkewed" });
+    expect(await authenticate(exampleRequest(), keys, new Date(EXAMPLE_TIME.getTime() + 16 * 60_000))).toMatchObject({
+      code: "RequestTimeTooSkewed",
+    });
   });
 
   it("refuses a body cut short or with data after its final chunk", async () => {
     const auth = (await authenticate(exampleRequest(), keys, EXAMPLE_TIME)) as Authenticated;
     const body = exampleBody();
-    await expect(decode(auth, body.subarray(0, body.length - 10), 1)).rejects.toMatchObject({ failure: { code: "IncompleteBody" } });
-    await expect(decode(auth, Buffer.concat([body, Buffer.from("extra")]), 1)).rejects.toMatchObject({ failure: { code: "IncompleteBody" } });
+    await expect(decode(auth, body.subarray(0, body.length - 10), 1)).rejects.toMatchObject({
+      failure: { code: "IncompleteBody" },
+    });
+    await expect(decode(auth, Buffer.concat([body, Buffer.from("extra")]), 1)).rejects.toMatchObject({
+      failure: { code: "IncompleteBody" },
+    });
   });
 
   it("refuses unsigned requests, SigV2 and two auth mechanisms at once", async () => {
     const unsigned = exampleRequest();
     const { authorization: _dropped, ...headers } = unsigned.headers;
-    expect(await authenticate({ ...unsigned, headers }, keys, EXAMPLE_TIME)).toMatchObject({ code: "AccessDenied", status: 403 });
-    expect(await authenticate({ ...unsigned, headers: { ...headers, authorization: "AWS AKIAIOSFODNN7EXAMPLE:abc=" } }, keys, EXAMPLE_TIME)).toMatchObject({ code: "InvalidRequest" });
-    expect(await authenticate({ ...unsigned, query: { "X-Amz-Algorithm": "AWS4-HMAC-SHA256" } }, keys, EXAMPLE_TIME)).toMatchObject({ code: "InvalidArgument" });
+    expect(await authenticate({ ...unsigned, headers }, keys, EXAMPLE_TIME)).toMatchObject({
+      code: "AccessDenied",
+      status: 403,
+    });
+    expect(
+      await authenticate(
+        { ...unsigned, headers: { ...headers, authorization: "AWS AKIAIOSFODNN7EXAMPLE:abc=" } },
+        keys,
+        EXAMPLE_TIME,
+      ),
+    ).toMatchObject({ code: "InvalidRequest" });
+    expect(
+      await authenticate({ ...unsigned, query: { "X-Amz-Algorithm": "AWS4-HMAC-SHA256" } }, keys, EXAMPLE_TIME),
+    ).toMatchObject({ code: "InvalidArgument" });
   });
 });

@@ -17,7 +17,12 @@ describe("local stack loading and budget/price sources", () => {
     const b = await writeStackFile(dir, { name: "ana-two", command: "echo {} {}", group: "other" });
     const configs = loadLocalAnalyses([a, b]);
     expect([...configs.keys()]).toEqual(["ana-one", "ana-two"]);
-    expect(configs.get("ana-one")).toMatchObject({ maxCost: 12, command: "echo {}", workingDirectory: "~/neurocaas", affiliates: [{ AffiliateName: "lab", UserInput: true }] });
+    expect(configs.get("ana-one")).toMatchObject({
+      maxCost: 12,
+      command: "echo {}",
+      workingDirectory: "~/neurocaas",
+      affiliates: [{ AffiliateName: "lab", UserInput: true }],
+    });
     expect(configs.get("ana-two")!.securityGroupIds).toEqual(["sg-local"]);
   });
 

@@ -29,7 +29,15 @@ describe("local mode: a claim of a crashed server run", () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
   const start = (handlers: LocalHandlers): Promise<LocalNeurocaas> =>
-    startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: stacks, repoRoot: REPO, handlers, fallbackPrice: fallbackHourlyPrice, secondsPerMinute: 1 });
+    startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: stacks,
+      repoRoot: REPO,
+      handlers,
+      fallbackPrice: fallbackHourlyPrice,
+      secondsPerMinute: 1,
+    });
 
   it("is taken over at once by the restarted server, which runs the job to end.txt (not left at STEP 1/4 for ever)", async () => {
     // First run: the job manager claims the job, then the server dies before it writes anything else.
@@ -42,7 +50,15 @@ describe("local mode: a claim of a crashed server run", () => {
       ...protocolHandlers,
       submit: (event, deps) => {
         const s = deps.store;
-        const store: ObjectStore = { ...s, get: (b, k) => s.get(b, k), exists: (b, k) => s.exists(b, k), prefixExists: (b, p) => s.prefixExists(b, p), list: (b, p, l) => s.list(b, p, l), delete: (b, k) => s.delete(b, k), copy: (a, b, c, d) => s.copy(a, b, c, d), put: async (b, k, body, o) => {
+        const store: ObjectStore = {
+          ...s,
+          get: (b, k) => s.get(b, k),
+          exists: (b, k) => s.exists(b, k),
+          prefixExists: (b, p) => s.prefixExists(b, p),
+          list: (b, p, l) => s.list(b, p, l),
+          delete: (b, k) => s.delete(b, k),
+          copy: (a, b, c, d) => s.copy(a, b, c, d),
+          put: async (b, k, body, o) => {
             if (k.startsWith("logs/_jobs/")) return s.put(b, k, body, o);
             reachedCrash();
             return crashed;
@@ -53,9 +69,21 @@ describe("local mode: a claim of a crashed server run", () => {
     };
     const first = await start(dying);
     const ref = { bucket: "takeover", group: "lab", job: "t1" };
-    await first.client.send(new PutObjectCommand({ Bucket: "takeover", Key: "lab/inputs/d.txt", Body: Buffer.from("d") }));
-    await first.client.send(new PutObjectCommand({ Bucket: "takeover", Key: "lab/configs/c.json", Body: Buffer.from("{}") }));
-    await first.client.send(new PutObjectCommand({ Bucket: "takeover", Key: "lab/submissions/submit.json", Body: Buffer.from(JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.json", timestamp: "t1" })) }));
+    await first.client.send(
+      new PutObjectCommand({ Bucket: "takeover", Key: "lab/inputs/d.txt", Body: Buffer.from("d") }),
+    );
+    await first.client.send(
+      new PutObjectCommand({ Bucket: "takeover", Key: "lab/configs/c.json", Body: Buffer.from("{}") }),
+    );
+    await first.client.send(
+      new PutObjectCommand({
+        Bucket: "takeover",
+        Key: "lab/submissions/submit.json",
+        Body: Buffer.from(
+          JSON.stringify({ dataname: "lab/inputs/d.txt", configname: "lab/configs/c.json", timestamp: "t1" }),
+        ),
+      }),
+    );
     await atCrash;
     expect(await readRecord(first, jobRecordKey("lab", "job__takeover_t1"))).toMatchObject({ state: "claimed" });
     const closing = first.close();
@@ -66,7 +94,9 @@ describe("local mode: a claim of a crashed server run", () => {
     const second = await start(protocolHandlers);
     try {
       const state = await waitForJob(second.client, ref, { intervalMs: 300, timeoutMs: 30_000 });
-      expect(state.certificate).toContain("An earlier attempt at this job stopped before launching anything; starting it again.");
+      expect(state.certificate).toContain(
+        "An earlier attempt at this job stopped before launching anything; starting it again.",
+      );
       expect(state.certificate).toContain("[Job Manager] STEP 4/4 (Initialize Processing): DONE");
       expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
       expect((await readJobState(second.client, ref)).finished).toBe(true);

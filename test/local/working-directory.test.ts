@@ -8,7 +8,9 @@ describe("resolveWorkingDirectory", () => {
   });
   it("keeps other home-relative directories inside the IAE sandbox", () => {
     expect(resolveWorkingDirectory({ ...base, workingDirectory: "~/bin" })).toBe("/sandbox/i-1/bin");
-    expect(resolveWorkingDirectory({ ...base, workingDirectory: "~/neurocaas-other" })).toBe("/sandbox/i-1/neurocaas-other");
+    expect(resolveWorkingDirectory({ ...base, workingDirectory: "~/neurocaas-other" })).toBe(
+      "/sandbox/i-1/neurocaas-other",
+    );
     expect(resolveWorkingDirectory({ ...base, workingDirectory: "~" })).toBe("/sandbox/i-1");
   });
   it("uses absolute paths as given", () => {

@@ -8,7 +8,8 @@ import { checkBucketAvailability, hasAwsCredentials } from "../../cli/plan/bucke
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());
 
-const failure = (status: number, name: string) => new S3ServiceException({ name, $fault: "client", $metadata: { httpStatusCode: status }, message: name });
+const failure = (status: number, name: string) =>
+  new S3ServiceException({ name, $fault: "client", $metadata: { httpStatusCode: status }, message: name });
 
 describe("bucket availability (neurocaas plan with credentials)", () => {
   it("tells free, own, foreign and unreachable bucket names apart", async () => {
@@ -17,9 +18,17 @@ describe("bucket availability (neurocaas plan with credentials)", () => {
     s3.on(HeadBucketCommand, { Bucket: "caiman-ncap-web" }).rejects(failure(403, "Forbidden"));
     s3.on(HeadBucketCommand, { Bucket: "elsewhere" }).rejects(failure(301, "PermanentRedirect"));
     s3.on(HeadBucketCommand, { Bucket: "flaky" }).rejects(new Error("socket hang up"));
-    const result = await checkBucketAvailability(new S3Client({ region: "us-east-1" }), ["free-name", "ours", "caiman-ncap-web", "elsewhere", "flaky"], { ours: "ours-bucket" });
+    const result = await checkBucketAvailability(
+      new S3Client({ region: "us-east-1" }),
+      ["free-name", "ours", "caiman-ncap-web", "elsewhere", "flaky"],
+      { ours: "ours-bucket" },
+    );
     expect(result.map((r) => [r.bucket, r.status])).toEqual([
-      ["free-name", "available"], ["ours", "exists-accessible"], ["caiman-ncap-web", "taken"], ["elsewhere", "taken"], ["flaky", "unknown"],
+      ["free-name", "available"],
+      ["ours", "exists-accessible"],
+      ["caiman-ncap-web", "taken"],
+      ["elsewhere", "taken"],
+      ["flaky", "unknown"],
     ]);
     expect(result[1].message).toContain("pulumi import aws:s3/bucket:Bucket ours-bucket ours");
     expect(result[2].message).toMatch(/another account .*set neurocaas:bucketName to a free name/);

@@ -17,7 +17,11 @@ import { withoutStackTraces } from "../support/stack-traces";
 const root = path.resolve(__dirname, "../..");
 const bin = path.join(root, "bin", "neurocaas");
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** `neurocaas plan ARGS --no-aws` in the jest process. */
 function plan(...args: string[]): Promise<Run> {
@@ -29,7 +33,11 @@ function planProcess(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     // --no-aws: hermetic even where the developer has AWS credentials (the bucket-name check).
     execFile(bin, ["plan", ...args, "--no-aws"], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === "number"
+          ? (err as { code: number }).code
+          : -1
+        : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -38,7 +46,13 @@ function planProcess(...args: string[]): Promise<Run> {
 interface JsonReport {
   stack: string;
   resources: { type: string; name: string; urn: string; physicalName?: string; properties: Record<string, unknown> }[];
-  iamPolicies: { kind: string; resource: { type: string; name: string; urn: string }; appliesTo: string[]; document?: { Statement: { Sid?: string; Effect: string; Resource?: unknown }[] }; policyArn?: string }[];
+  iamPolicies: {
+    kind: string;
+    resource: { type: string; name: string; urn: string };
+    appliesTo: string[];
+    document?: { Statement: { Sid?: string; Effect: string; Resource?: unknown }[] };
+    policyArn?: string;
+  }[];
   policies: { policy: string; enforcementLevel: string; violations: number }[];
   violations: { policy: string; enforcementLevel: string; urn?: string; name?: string; message: string }[];
 }
@@ -52,7 +66,9 @@ function stackFile(name: string, config: Record<string, unknown>): string {
   return file;
 }
 
-const devConfig = (YAML.parse(fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+const devConfig = (
+  YAML.parse(fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> }
+).config;
 const devBlueprint = devConfig["neurocaas:blueprint"] as { Lambda: { LambdaConfig: Record<string, unknown> } };
 
 describe("plan of every stack in the repository", () => {
@@ -64,7 +80,15 @@ describe("plan of every stack in the repository", () => {
   }, 600_000);
 
   it("covers the dev stack and stacks/*.yaml", () => {
-    expect(targets.map((t) => t.file)).toEqual(expect.arrayContaining(["Pulumi.dev.yaml", ...fs.readdirSync(path.join(root, "stacks")).filter((f) => f.endsWith(".yaml")).map((f) => `stacks/${f}`)]));
+    expect(targets.map((t) => t.file)).toEqual(
+      expect.arrayContaining([
+        "Pulumi.dev.yaml",
+        ...fs
+          .readdirSync(path.join(root, "stacks"))
+          .filter((f) => f.endsWith(".yaml"))
+          .map((f) => `stacks/${f}`),
+      ]),
+    );
   });
 
   it("has no mandatory violation and lists what each stack creates", () => {
@@ -102,7 +126,10 @@ describe("plan of every stack in the repository", () => {
     const bucket = dev.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.name === "neurocaas-demo-bucket");
     expect(bucket?.properties).toMatchObject({ bucket: "neurocaas-demo", forceDestroy: false });
     const jm = dev.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name.endsWith("job-manager"));
-    expect(jm?.properties).toMatchObject({ runtime: "nodejs22.x", config: { instanceType: "t3.medium", deployLimit: 4 } });
+    expect(jm?.properties).toMatchObject({
+      runtime: "nodejs22.x",
+      config: { instanceType: "t3.medium", deployLimit: 4 },
+    });
   });
 });
 
@@ -118,24 +145,50 @@ describe("IAM documents in the JSON report", () => {
     // The dev stack's web dashboard adds one role per (analysis, group), named by Pulumi.
     expect(inline.map((d) => d.appliesTo[0]).sort()).toEqual([
       expect.stringMatching(/^role:dashboard-neurocaas-demo-debuggers-role-[0-9a-f]+$/),
-      "role:neurocaas-demo-iae", "role:neurocaas-demo-job-manager", "role:neurocaas-demo-monitor", "role:neurocaas-dev-account-guard",
+      "role:neurocaas-demo-iae",
+      "role:neurocaas-demo-job-manager",
+      "role:neurocaas-demo-monitor",
+      "role:neurocaas-dev-account-guard",
     ]);
     const jm = inline.find((d) => d.appliesTo[0] === "role:neurocaas-demo-job-manager")!;
-    expect(jm.resource).toMatchObject({ type: "aws:iam/rolePolicy:RolePolicy", name: "neurocaas-demo-job-manager-policy" });
+    expect(jm.resource).toMatchObject({
+      type: "aws:iam/rolePolicy:RolePolicy",
+      name: "neurocaas-demo-job-manager-policy",
+    });
     expect(jm.resource.urn).toMatch(/::neurocaas-demo-job-manager-policy$/);
-    expect(jm.document?.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(["PassOnlyTheIaeRole", "DenyWritesWhereUsersDataAndTriggersLive"]));
+    expect(jm.document?.Statement.map((s) => s.Sid)).toEqual(
+      expect.arrayContaining(["PassOnlyTheIaeRole", "DenyWritesWhereUsersDataAndTriggersLive"]),
+    );
   });
 
   it("lists managed policies with the groups that attach them, the bucket policy, trust policies and AWS managed policies", () => {
-    expect(of("managed policy").map((d) => [d.resource.name, d.appliesTo])).toEqual([["neurocaas-demo-debuggers-policy", ["group:neurocaas-demo.debuggers"]]]);
+    expect(of("managed policy").map((d) => [d.resource.name, d.appliesTo])).toEqual([
+      ["neurocaas-demo-debuggers-policy", ["group:neurocaas-demo.debuggers"]],
+    ]);
     const bucket = of("bucket policy").filter((d) => d.appliesTo[0] === "bucket:neurocaas-demo");
-    expect(bucket.map((d) => [d.resource.type, d.appliesTo])).toEqual([["aws:s3/bucketPolicy:BucketPolicy", ["bucket:neurocaas-demo"]]]);
+    expect(bucket.map((d) => [d.resource.type, d.appliesTo])).toEqual([
+      ["aws:s3/bucketPolicy:BucketPolicy", ["bucket:neurocaas-demo"]],
+    ]);
     // The dashboard's site bucket: read by its CloudFront distribution only.
-    expect(of("bucket policy").filter((d) => d !== bucket[0]).map((d) => d.document?.Statement.map((st) => st.Sid))).toEqual([["CloudFrontReadsTheSite", "DenyInsecureTransport"]]);
-    expect(bucket[0].document?.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(["DenyInsecureTransport", "DevInstancesNoUserFolderWrites"]));
+    expect(
+      of("bucket policy")
+        .filter((d) => d !== bucket[0])
+        .map((d) => d.document?.Statement.map((st) => st.Sid)),
+    ).toEqual([["CloudFrontReadsTheSite", "DenyInsecureTransport"]]);
+    expect(bucket[0].document?.Statement.map((s) => s.Sid)).toEqual(
+      expect.arrayContaining(["DenyInsecureTransport", "DevInstancesNoUserFolderWrites"]),
+    );
     const roles = report.resources.filter((r) => r.type === "aws:iam/role:Role");
-    expect(of("trust policy").map((d) => d.resource.name).sort()).toEqual(roles.map((r) => r.name).sort());
-    expect(of("aws managed policy").map((d) => [d.policyArn, d.appliesTo[0]]).sort()).toEqual([
+    expect(
+      of("trust policy")
+        .map((d) => d.resource.name)
+        .sort(),
+    ).toEqual(roles.map((r) => r.name).sort());
+    expect(
+      of("aws managed policy")
+        .map((d) => [d.policyArn, d.appliesTo[0]])
+        .sort(),
+    ).toEqual([
       ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-demo-iae"],
       ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "role:neurocaas-dev-dev-iae"],
     ]);
@@ -150,7 +203,10 @@ describe("plan of a deliberately bad blueprint", () => {
       "neurocaas:corsOrigins": ["https://evil.example.com"],
       "neurocaas:blueprint": {
         ...devBlueprint,
-        Lambda: { ...devBlueprint.Lambda, LambdaConfig: { ...devBlueprint.Lambda.LambdaConfig, INSTANCE_TYPE: "p4d.24xlarge", DEPLOY_LIMIT: 5000 } },
+        Lambda: {
+          ...devBlueprint.Lambda,
+          LambdaConfig: { ...devBlueprint.Lambda.LambdaConfig, INSTANCE_TYPE: "p4d.24xlarge", DEPLOY_LIMIT: 5000 },
+        },
       },
     });
     run = await planProcess("--stack-file", file, "--json");
@@ -160,8 +216,14 @@ describe("plan of a deliberately bad blueprint", () => {
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout) as JsonReport;
     const byPolicy = (p: string) => report.violations.filter((v) => v.policy === p);
-    expect(byPolicy("neurocaas-instance-types")[0]).toMatchObject({ enforcementLevel: "mandatory", name: "neurocaas-demo-job-manager", message: expect.stringContaining("'p4d.24xlarge'") });
-    expect(byPolicy("neurocaas-instance-types")[0].urn).toMatch(/^urn:pulumi:bad::neurocaas::.*aws:lambda\/function:Function::neurocaas-demo-job-manager$/);
+    expect(byPolicy("neurocaas-instance-types")[0]).toMatchObject({
+      enforcementLevel: "mandatory",
+      name: "neurocaas-demo-job-manager",
+      message: expect.stringContaining("'p4d.24xlarge'"),
+    });
+    expect(byPolicy("neurocaas-instance-types")[0].urn).toMatch(
+      /^urn:pulumi:bad::neurocaas::.*aws:lambda\/function:Function::neurocaas-demo-job-manager$/,
+    );
     expect(byPolicy("neurocaas-deploy-limit")[0].message).toMatch(/DEPLOY_LIMIT 5000, over the maximum 300/);
   });
 
@@ -170,9 +232,11 @@ describe("plan of a deliberately bad blueprint", () => {
     expect(report.resources.some((r) => r.type.startsWith("aws:s3/bucketCorsConfiguration"))).toBe(true);
     const cors = report.violations.filter((v) => v.policy === "neurocaas-s3-webdev-no-cors");
     expect(cors).toHaveLength(1);
-    expect(cors[0]).toMatchObject({ enforcementLevel: "mandatory", message: expect.stringContaining("https://evil.example.com") });
+    expect(cors[0]).toMatchObject({
+      enforcementLevel: "mandatory",
+      message: expect.stringContaining("https://evil.example.com"),
+    });
   });
-
 });
 
 describe("plan of an invalid blueprint", () => {
@@ -180,7 +244,11 @@ describe("plan of an invalid blueprint", () => {
   beforeAll(async () => {
     const file = stackFile("invalid", {
       ...devConfig,
-      "neurocaas:blueprint": { ...devBlueprint, PipelineName: "Bad_Name", Lambda: { ...devBlueprint.Lambda, LambdaConfig: { INSTANCE_TYPE: "t3.micro" } } },
+      "neurocaas:blueprint": {
+        ...devBlueprint,
+        PipelineName: "Bad_Name",
+        Lambda: { ...devBlueprint.Lambda, LambdaConfig: { INSTANCE_TYPE: "t3.micro" } },
+      },
     });
     run = await plan("--stack-file", file, "--json");
   }, 300_000);

@@ -37,7 +37,12 @@ describe("loadSettings", () => {
   });
 
   it("returns blueprint issues with their full config key path", () => {
-    const loaded = loadSettings(write("bad.yaml", "config:\n  aws:region: us-east-1\n  neurocaas:deployUtils: true\n  neurocaas:sshCidr: 203.0.113.0/24\n  neurocaas:blueprint:\n    PipelineName: Bad_Name\n"));
+    const loaded = loadSettings(
+      write(
+        "bad.yaml",
+        "config:\n  aws:region: us-east-1\n  neurocaas:deployUtils: true\n  neurocaas:sshCidr: 203.0.113.0/24\n  neurocaas:blueprint:\n    PipelineName: Bad_Name\n",
+      ),
+    );
     expect("issues" in loaded).toBe(true);
     const paths = "issues" in loaded ? loaded.issues.map((i) => i.path) : [];
     expect(paths).toEqual(expect.arrayContaining(["neurocaas:blueprint.PipelineName"]));
@@ -45,8 +50,12 @@ describe("loadSettings", () => {
   });
 
   it("returns stack config issues outside the blueprint", () => {
-    const loaded = loadSettings(write("cfg.yaml", "config:\n  aws:region: us-east-1\n  neurocaas:deployUtils: maybe\n"));
-    expect("issues" in loaded && loaded.issues.map((i) => i.path)).toEqual(expect.arrayContaining(["neurocaas:deployUtils"]));
+    const loaded = loadSettings(
+      write("cfg.yaml", "config:\n  aws:region: us-east-1\n  neurocaas:deployUtils: maybe\n"),
+    );
+    expect("issues" in loaded && loaded.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(["neurocaas:deployUtils"]),
+    );
   });
 
   it("fails on a file that is not YAML, naming the file", () => {

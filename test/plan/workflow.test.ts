@@ -3,8 +3,20 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { SHARED_FILES } from "../../cli/plan/affected";
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown>; if?: string; id?: string; name?: string }
-interface Job { needs?: string; permissions?: Record<string, string>; strategy?: { matrix?: unknown }; steps: Step[] }
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  if?: string;
+  id?: string;
+  name?: string;
+}
+interface Job {
+  needs?: string;
+  permissions?: Record<string, string>;
+  strategy?: { matrix?: unknown };
+  steps: Step[];
+}
 
 const root = path.resolve(__dirname, "../..");
 const workflow = YAML.parse(fs.readFileSync(path.join(root, ".github/workflows/preview.yml"), "utf8")) as {
@@ -14,13 +26,29 @@ const workflow = YAML.parse(fs.readFileSync(path.join(root, ".github/workflows/p
 
 describe("PR preview workflow", () => {
   it("runs on pull requests touching stacks, components, protocols or policies", () => {
-    expect(workflow.on.pull_request.paths).toEqual(expect.arrayContaining(["stacks/**", "model/**", "components/**", "protocols/**", "policies/**"]));
+    expect(workflow.on.pull_request.paths).toEqual(
+      expect.arrayContaining(["stacks/**", "model/**", "components/**", "protocols/**", "policies/**"]),
+    );
   });
 
   it("runs for every file the preview matrix treats as shared (dependencies, Pulumi.yaml, tsconfig, itself)", () => {
     const paths = workflow.on.pull_request.paths;
-    const covered = (f: string) => paths.some((p) => (p.endsWith("/**") ? f.startsWith(p.slice(0, -2)) : p.includes("*") ? new RegExp(`^${p.replace(/\./g, "\\.").replace(/\*/g, "[^/]*")}$`).test(f) : p === f));
-    for (const f of [...SHARED_FILES, "Pulumi.dev.yaml", "stacks/new.yaml", "policies/package-lock.json", "cli/plan/affected.ts"]) expect([f, covered(f)]).toEqual([f, true]);
+    const covered = (f: string) =>
+      paths.some((p) =>
+        p.endsWith("/**")
+          ? f.startsWith(p.slice(0, -2))
+          : p.includes("*")
+            ? new RegExp(`^${p.replace(/\./g, "\\.").replace(/\*/g, "[^/]*")}$`).test(f)
+            : p === f,
+      );
+    for (const f of [
+      ...SHARED_FILES,
+      "Pulumi.dev.yaml",
+      "stacks/new.yaml",
+      "policies/package-lock.json",
+      "cli/plan/affected.ts",
+    ])
+      expect([f, covered(f)]).toEqual([f, true]);
   });
 
   it("uses Node 22 (what @pulumi/pulumi requires) and installs the pack from its committed lock file", () => {
@@ -36,7 +64,9 @@ describe("PR preview workflow", () => {
   it("previews a stack that does not exist yet only with upsert, else says so in a PR comment", () => {
     const exists = preview.steps.find((s) => s.id === "exists");
     expect(exists?.run).toMatch(/pulumi stack select "\$STACK"/);
-    const pulumi = step("pulumi/actions@") && preview.steps.find((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "preview");
+    const pulumi =
+      step("pulumi/actions@") &&
+      preview.steps.find((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "preview");
     expect(pulumi?.if).toMatch(/steps\.exists\.outputs\.exists == 'true' \|\| vars\.PULUMI_PREVIEW_UPSERT == 'true'/);
     expect(String(pulumi?.with?.upsert)).toMatch(/PULUMI_PREVIEW_UPSERT/);
     const comment = preview.steps.find((s) => s.uses?.startsWith("actions/github-script@"));
@@ -63,7 +93,12 @@ describe("PR preview workflow", () => {
 
   it("runs pulumi preview --diff with the policy pack and comments on the PR", () => {
     const pulumi = preview.steps.find((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "preview");
-    expect(pulumi?.with).toMatchObject({ command: "preview", diff: true, policyPacks: "policies", "comment-on-pr": true });
+    expect(pulumi?.with).toMatchObject({
+      command: "preview",
+      diff: true,
+      policyPacks: "policies",
+      "comment-on-pr": true,
+    });
     expect(String(pulumi?.with?.["stack-name"])).toContain("matrix.stack");
   });
 
@@ -74,4 +109,3 @@ describe("PR preview workflow", () => {
     expect(plan).toBeLessThan(creds);
   });
 });
-

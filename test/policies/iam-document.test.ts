@@ -1,16 +1,38 @@
 import {
-  mayAllow, parsePolicyDocument, policyDocumentSize, PolicyDocumentError, statementCoversAction, wildcardMatch,
+  mayAllow,
+  parsePolicyDocument,
+  policyDocumentSize,
+  PolicyDocumentError,
+  statementCoversAction,
+  wildcardMatch,
 } from "../../policies/iam-document";
 
 describe("parsePolicyDocument", () => {
   it("normalizes single statements and string fields to lists", () => {
-    const [st] = parsePolicyDocument(JSON.stringify({ Version: "2012-10-17", Statement: { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" } }));
-    expect(st).toMatchObject({ effect: "Allow", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::b/*"], notActions: [] });
+    const [st] = parsePolicyDocument(
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" },
+      }),
+    );
+    expect(st).toMatchObject({
+      effect: "Allow",
+      actions: ["s3:GetObject"],
+      resources: ["arn:aws:s3:::b/*"],
+      notActions: [],
+    });
   });
 
   it("keeps conditions as operator → key → values", () => {
     const [st] = parsePolicyDocument({
-      Statement: [{ Effect: "Allow", Action: ["s3:ListBucket"], Resource: "arn:aws:s3:::b", Condition: { StringLike: { "s3:prefix": ["g/*", ""] } } }],
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: ["s3:ListBucket"],
+          Resource: "arn:aws:s3:::b",
+          Condition: { StringLike: { "s3:prefix": ["g/*", ""] } },
+        },
+      ],
     });
     expect(st.conditions).toEqual({ StringLike: { "s3:prefix": ["g/*", ""] } });
   });
@@ -49,7 +71,12 @@ describe("mayAllow", () => {
     Statement: [
       { Effect: "Allow", Action: "s3:*", Resource: "arn:aws:s3:::b/g/*" },
       { Effect: "Deny", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/g/inputs/*" },
-      { Effect: "Deny", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/g/configs/*", Condition: { Bool: { "aws:SecureTransport": "false" } } },
+      {
+        Effect: "Deny",
+        Action: "s3:GetObject",
+        Resource: "arn:aws:s3:::b/g/configs/*",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
     ],
   });
 

@@ -1,5 +1,10 @@
 import type { RecordedResource } from "../../cli/plan/record";
-import { RUNTIME_DEPRECATION_DATES, isDeprecatedRuntime, jobManagerDeadLetter, lambdaRuntime } from "../../policies/lambda";
+import {
+  RUNTIME_DEPRECATION_DATES,
+  isDeprecatedRuntime,
+  jobManagerDeadLetter,
+  lambdaRuntime,
+} from "../../policies/lambda";
 import { addCopy, devStackConfig, find, mutate, named, recordStack, violationsOf } from "./support";
 
 jest.mock("../../components/lambda-bundle", () => jest.requireActual("./support").bundleMock());
@@ -19,8 +24,12 @@ describe("neurocaas-lambda-runtime", () => {
   });
 
   it.each(["nodejs18.x", "nodejs16.x", "python3.8"])("fails %s", async (runtime) => {
-    const bad = mutate(stack, jobManager, (p) => { p.runtime = runtime; });
-    expect((await violationsOf([lambdaRuntime], bad))[0].message).toContain(`uses runtime ${runtime}, deprecated by AWS since ${RUNTIME_DEPRECATION_DATES[runtime]}`);
+    const bad = mutate(stack, jobManager, (p) => {
+      p.runtime = runtime;
+    });
+    expect((await violationsOf([lambdaRuntime], bad))[0].message).toContain(
+      `uses runtime ${runtime}, deprecated by AWS since ${RUNTIME_DEPRECATION_DATES[runtime]}`,
+    );
   });
 
   it("dates deprecations", () => {
@@ -36,22 +45,35 @@ describe("neurocaas-job-manager-dead-letter", () => {
   });
 
   it("fails a job manager without dead-letter handling", async () => {
-    const bad = mutate(stack, jobManager, (p) => { delete p.deadLetterConfig; });
-    expect((await violationsOf([jobManagerDeadLetter], bad)).map((v) => v.name)).toEqual(["neurocaas-demo-job-manager"]);
+    const bad = mutate(stack, jobManager, (p) => {
+      delete p.deadLetterConfig;
+    });
+    expect((await violationsOf([jobManagerDeadLetter], bad)).map((v) => v.name)).toEqual([
+      "neurocaas-demo-job-manager",
+    ]);
   });
 
   it("accepts an on-failure destination instead of a queue", async () => {
-    const noDlq = mutate(stack, jobManager, (p) => { delete p.deadLetterConfig; });
-    const jm = find(stack, jobManager);
-    const withDestination = addCopy(noDlq, { ...jm, type: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", inputs: {}, outputs: {} }, "jm-invoke-config", (p) => {
-      p.functionName = jm.outputs.name;
-      p.destinationConfig = { onFailure: { destination: "arn:aws:sqs:us-east-1:123456789012:failed" } };
+    const noDlq = mutate(stack, jobManager, (p) => {
+      delete p.deadLetterConfig;
     });
+    const jm = find(stack, jobManager);
+    const withDestination = addCopy(
+      noDlq,
+      { ...jm, type: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", inputs: {}, outputs: {} },
+      "jm-invoke-config",
+      (p) => {
+        p.functionName = jm.outputs.name;
+        p.destinationConfig = { onFailure: { destination: "arn:aws:sqs:us-east-1:123456789012:failed" } };
+      },
+    );
     expect(await violationsOf([jobManagerDeadLetter], withDestination)).toEqual([]);
   });
 
   it("does not demand a queue of the monitor", async () => {
-    const bad = mutate(stack, named("neurocaas-demo-monitor"), (p) => { delete p.deadLetterConfig; });
+    const bad = mutate(stack, named("neurocaas-demo-monitor"), (p) => {
+      delete p.deadLetterConfig;
+    });
     expect(await violationsOf([jobManagerDeadLetter], bad)).toEqual([]);
   });
 });

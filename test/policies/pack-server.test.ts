@@ -16,7 +16,10 @@ let child: ChildProcess;
 let info: AnalyzerInfo;
 
 beforeAll(async () => {
-  child = spawn(path.join(root, "node_modules/.bin/tsx"), [path.join(root, "policies/index.ts")], { cwd: path.join(root, "policies"), stdio: ["ignore", "pipe", "pipe"] });
+  child = spawn(path.join(root, "node_modules/.bin/tsx"), [path.join(root, "policies/index.ts")], {
+    cwd: path.join(root, "policies"),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     let err = "";
@@ -25,11 +28,15 @@ beforeAll(async () => {
       const m = /^(\d+)\s*$/m.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
     child.on("exit", (code) => reject(new Error(`policy pack exited with ${code}: ${err}`)));
   });
   const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  info = await new Promise<AnalyzerInfo>((resolve, reject) => client.getAnalyzerInfo(new Empty(), (e, r) => (e ? reject(e) : resolve(r))));
+  info = await new Promise<AnalyzerInfo>((resolve, reject) =>
+    client.getAnalyzerInfo(new Empty(), (e, r) => (e ? reject(e) : resolve(r))),
+  );
   client.close();
 }, 120_000);
 
@@ -40,12 +47,18 @@ afterAll(() => {
 describe("policies/index.ts", () => {
   it("serves the neurocaas pack with every policy of all.ts", () => {
     expect(info.getName()).toBe("neurocaas");
-    expect(info.getPoliciesList().map((p) => p.getName()).sort()).toEqual(allPolicies.map((p) => p.name).sort());
+    expect(
+      info
+        .getPoliciesList()
+        .map((p) => p.getName())
+        .sort(),
+    ).toEqual(allPolicies.map((p) => p.name).sort());
   });
 
   it("publishes the config schema with defaults", () => {
     const types = info.getPoliciesList().find((p) => p.getName() === "neurocaas-instance-types");
-    const schema = types?.getConfigschema()?.getProperties()?.toJavaScript() as Record<string, { default?: unknown }> | undefined;
+    const schema = types?.getConfigschema()?.getProperties()?.toJavaScript() as
+      Record<string, { default?: unknown }> | undefined;
     expect(schema?.allowedInstanceTypes?.default).toEqual(expect.arrayContaining(["t3.*", "p3.2xlarge"]));
   });
 });

@@ -10,7 +10,12 @@ import { RUNTIME_CONFIG_ENV as PROGRAM_RUNTIME_CONFIG_ENV } from "../../model/ru
 import { TAG_KEYS } from "../../components/tags";
 
 const root = path.resolve(__dirname, "../..");
-const readJson = (f: string) => JSON.parse(fs.readFileSync(path.join(root, f), "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; version?: string };
+const readJson = (f: string) =>
+  JSON.parse(fs.readFileSync(path.join(root, f), "utf8")) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+    version?: string;
+  };
 const major = (range: string) => Number(/(\d+)\./.exec(range)?.[1]);
 
 describe("policy pack packaging", () => {
@@ -18,16 +23,21 @@ describe("policy pack packaging", () => {
   const program = readJson("package.json");
   const programDeps = { ...program.dependencies, ...program.devDependencies };
 
-  it.each(["@pulumi/aws", "@pulumi/policy", "@pulumi/pulumi"])("pins the same %s major as the program (and as installed)", (name) => {
-    const packRange = pack.dependencies?.[name];
-    expect(packRange).toBeDefined();
-    expect(major(packRange!)).toBe(major(programDeps[name]));
-    const installed = readJson(`node_modules/${name}/package.json`).version!;
-    expect(major(packRange!)).toBe(major(installed.replace(/^v/, "")));
-  });
+  it.each(["@pulumi/aws", "@pulumi/policy", "@pulumi/pulumi"])(
+    "pins the same %s major as the program (and as installed)",
+    (name) => {
+      const packRange = pack.dependencies?.[name];
+      expect(packRange).toBeDefined();
+      expect(major(packRange!)).toBe(major(programDeps[name]));
+      const installed = readJson(`node_modules/${name}/package.json`).version!;
+      expect(major(packRange!)).toBe(major(installed.replace(/^v/, "")));
+    },
+  );
 
   it("is a nodejs CrossGuard pack whose entry is index.ts", () => {
-    const manifest = YAML.parse(fs.readFileSync(path.join(root, "policies/PulumiPolicy.yaml"), "utf8")) as { runtime: string };
+    const manifest = YAML.parse(fs.readFileSync(path.join(root, "policies/PulumiPolicy.yaml"), "utf8")) as {
+      runtime: string;
+    };
     expect(manifest.runtime).toBe("nodejs");
     expect((pack as { main?: string }).main).toBe("index.ts");
     expect(fs.existsSync(path.join(root, "policies/index.ts"))).toBe(true);
@@ -40,7 +50,12 @@ describe("policy pack packaging", () => {
         if (["node_modules", ".git", "dist", ".neurocaas"].includes(e.name)) continue;
         const p = path.join(dir, e.name);
         if (e.isDirectory()) walk(p);
-        else if (e.name.endsWith(".ts") && /new\s+PolicyPack\s*\(/.test(fs.readFileSync(p, "utf8")) && !p.includes(`${path.sep}test${path.sep}`)) hits.push(path.relative(root, p));
+        else if (
+          e.name.endsWith(".ts") &&
+          /new\s+PolicyPack\s*\(/.test(fs.readFileSync(p, "utf8")) &&
+          !p.includes(`${path.sep}test${path.sep}`)
+        )
+          hits.push(path.relative(root, p));
       }
     };
     walk(root);
@@ -61,8 +76,16 @@ describe("policy definitions", () => {
   });
 
   it("each have their own passing and failing tests", () => {
-    const tests = fs.readdirSync(__dirname).filter((f) => f.endsWith(".test.ts")).map((f) => fs.readFileSync(path.join(__dirname, f), "utf8")).join("\n");
-    for (const p of allPolicies) expect({ policy: p.name, tested: tests.includes(`"${p.name}`) || tests.includes(` ${p.name}"`) || tests.includes(`${p.name} and`) }).toEqual({ policy: p.name, tested: true });
+    const tests = fs
+      .readdirSync(__dirname)
+      .filter((f) => f.endsWith(".test.ts"))
+      .map((f) => fs.readFileSync(path.join(__dirname, f), "utf8"))
+      .join("\n");
+    for (const p of allPolicies)
+      expect({
+        policy: p.name,
+        tested: tests.includes(`"${p.name}`) || tests.includes(` ${p.name}"`) || tests.includes(`${p.name} and`),
+      }).toEqual({ policy: p.name, tested: true });
   });
 
   it("have config schemas whose defaults validate", () => {
@@ -72,8 +95,12 @@ describe("policy definitions", () => {
   });
 
   it("reject bad operator config with the policy and key named", () => {
-    expect(() => resolvePolicyConfigs(allPolicies, { "neurocaas-deploy-limit": { maxDeployLimit: "many" } })).toThrow(/neurocaas-deploy-limit.*maxDeployLimit/);
-    expect(() => resolvePolicyConfigs(allPolicies, { "neurocaas-no-such-policy": "advisory" })).toThrow(/neurocaas-no-such-policy/);
+    expect(() => resolvePolicyConfigs(allPolicies, { "neurocaas-deploy-limit": { maxDeployLimit: "many" } })).toThrow(
+      /neurocaas-deploy-limit.*maxDeployLimit/,
+    );
+    expect(() => resolvePolicyConfigs(allPolicies, { "neurocaas-no-such-policy": "advisory" })).toThrow(
+      /neurocaas-no-such-policy/,
+    );
     expect(() => resolvePolicyConfigs(allPolicies, { "neurocaas-no-admin": { limit: 3 } })).toThrow(/takes no config/);
   });
 });

@@ -13,7 +13,8 @@ function realmClone<T>(value: T): T {
     for (const x of value) out.push(realmClone(x));
     return out as T;
   }
-  if (value instanceof Date || Object.prototype.toString.call(value) === "[object Date]") return new Date((value as unknown as Date).getTime()) as T;
+  if (value instanceof Date || Object.prototype.toString.call(value) === "[object Date]")
+    return new Date((value as unknown as Date).getTime()) as T;
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== null && proto !== Object.prototype && Object.getPrototypeOf(proto) !== null) return builtin(value);
   const out: Record<string, unknown> = {};
@@ -22,6 +23,8 @@ function realmClone<T>(value: T): T {
 }
 
 globalThis.structuredClone = ((value: unknown, options?: { transfer?: unknown[] }) =>
-  options?.transfer ? builtin(value, options as Parameters<typeof builtin>[1]) : realmClone(value)) as typeof structuredClone;
+  options?.transfer
+    ? builtin(value, options as Parameters<typeof builtin>[1])
+    : realmClone(value)) as typeof structuredClone;
 
 export {};

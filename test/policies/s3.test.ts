@@ -1,7 +1,17 @@
 import type { RecordedResource } from "../../cli/plan/record";
 import { aclsDisabled, encryption, publicAccessBlock, webdevNoCors } from "../../policies/s3";
 import { oneNotificationPerBucket } from "../../policies/stack";
-import { DEMO_BLUEPRINT, addCopy, devStackConfig, find, mutate, ofType, recordStack, violationsOf, without } from "./support";
+import {
+  DEMO_BLUEPRINT,
+  addCopy,
+  devStackConfig,
+  find,
+  mutate,
+  ofType,
+  recordStack,
+  violationsOf,
+  without,
+} from "./support";
 
 jest.mock("../../components/lambda-bundle", () => jest.requireActual("./support").bundleMock());
 
@@ -25,12 +35,16 @@ describe("neurocaas-s3-public-access-block", () => {
   });
 
   it("fails a block with a setting off", async () => {
-    const bad = mutate(webdev, ofType(PAB), (p) => { p.blockPublicPolicy = false; });
+    const bad = mutate(webdev, ofType(PAB), (p) => {
+      p.blockPublicPolicy = false;
+    });
     expect((await violationsOf([publicAccessBlock], bad))[0].message).toMatch(/leaves blockPublicPolicy off/);
   });
 
   it("fails a bucket without a block", async () => {
-    expect((await violationsOf([publicAccessBlock], without(webdev, ofType(PAB))))[0].message).toMatch(/'neurocaas-demo' has no public access block/);
+    expect((await violationsOf([publicAccessBlock], without(webdev, ofType(PAB))))[0].message).toMatch(
+      /'neurocaas-demo' has no public access block/,
+    );
   });
 });
 
@@ -40,11 +54,15 @@ describe("neurocaas-s3-encryption", () => {
   });
 
   it("fails a bucket without encryption", async () => {
-    expect((await violationsOf([encryption], without(webdev, ofType(SSE))))[0].message).toMatch(/declares no server-side encryption/);
+    expect((await violationsOf([encryption], without(webdev, ofType(SSE))))[0].message).toMatch(
+      /declares no server-side encryption/,
+    );
   });
 
   it("fails an encryption rule without an algorithm", async () => {
-    const bad = mutate(webdev, ofType(SSE), (p) => { p.rules = [{ bucketKeyEnabled: true }]; });
+    const bad = mutate(webdev, ofType(SSE), (p) => {
+      p.rules = [{ bucketKeyEnabled: true }];
+    });
     expect((await violationsOf([encryption], bad))[0].message).toMatch(/no rule with an SSE algorithm/);
   });
 });
@@ -55,12 +73,16 @@ describe("neurocaas-s3-acls-disabled", () => {
   });
 
   it("fails ObjectWriter ownership", async () => {
-    const bad = mutate(webdev, ofType(OWNERSHIP), (p) => { p.rule = { objectOwnership: "ObjectWriter" }; });
+    const bad = mutate(webdev, ofType(OWNERSHIP), (p) => {
+      p.rule = { objectOwnership: "ObjectWriter" };
+    });
     expect((await violationsOf([aclsDisabled], bad))[0].message).toMatch(/ACLs stay enabled/);
   });
 
   it("fails a canned ACL on the bucket", async () => {
-    const bad = mutate(webdev, ofType(BUCKET), (p) => { p.acl = "public-read"; });
+    const bad = mutate(webdev, ofType(BUCKET), (p) => {
+      p.acl = "public-read";
+    });
     expect((await violationsOf([aclsDisabled], bad))[0].message).toMatch(/sets an ACL \(public-read\)/);
   });
 });
@@ -75,8 +97,12 @@ describe("neurocaas-s3-webdev-no-cors", () => {
 
   it("fails CORS on a webdev bucket", async () => {
     // The websubstack stack relabelled webdev: what a component regression would deploy.
-    const bad = mutate(websubstack, ofType(BUCKET), (p) => { (p.tags as Record<string, string>)["neurocaas:stage"] = "webdev"; });
-    expect((await violationsOf([webdevNoCors], bad))[0].message).toMatch(/Webdev bucket 'neurocaas-demo' has CORS rules \(origins: https:\/\/neurocaas.org/);
+    const bad = mutate(websubstack, ofType(BUCKET), (p) => {
+      (p.tags as Record<string, string>)["neurocaas:stage"] = "webdev";
+    });
+    expect((await violationsOf([webdevNoCors], bad))[0].message).toMatch(
+      /Webdev bucket 'neurocaas-demo' has CORS rules \(origins: https:\/\/neurocaas.org/,
+    );
   });
 });
 
@@ -88,31 +114,50 @@ describe("neurocaas-one-notification-per-bucket", () => {
 
   it("fails a second notification configuration on the bucket", async () => {
     const bad = addCopy(webdev, find(webdev, ofType(NOTIFICATION)), "second-notification");
-    expect((await violationsOf([oneNotificationPerBucket], bad))[0].message).toMatch(/'neurocaas-demo' has 2 notification configurations/);
+    expect((await violationsOf([oneNotificationPerBucket], bad))[0].message).toMatch(
+      /'neurocaas-demo' has 2 notification configurations/,
+    );
   });
 
   it("fails an analysis bucket without one", async () => {
-    expect((await violationsOf([oneNotificationPerBucket], without(webdev, ofType(NOTIFICATION))))[0].message).toMatch(/submit files would never start a job/);
+    expect((await violationsOf([oneNotificationPerBucket], without(webdev, ofType(NOTIFICATION))))[0].message).toMatch(
+      /submit files would never start a job/,
+    );
   });
 });
 
 // Internal helpers of @pulumi/policy (untyped): the engine-side proxy and its unknown sentinel.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(o: T): T; unknownStringValue: string };
+const { unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy") as {
+  unknownCheckingProxy<T>(o: T): T;
+  unknownStringValue: string;
+};
 
 describe("during a real preview, before the bucket exists", () => {
   // The engine hands policies proxies that throw on unknown values; a sub-resource's `bucket`
   // (the new bucket's id) is unknown, so the policies link it to the bucket by dependency.
-  const previewOf = (resources: RecordedResource[]) => resources.map((r) =>
-    [PAB, SSE, OWNERSHIP, CORS, NOTIFICATION].includes(r.type)
-      ? { ...r, inputs: unknownCheckingProxy({ ...r.inputs, bucket: unknownStringValue }), outputs: unknownCheckingProxy({ ...r.outputs, bucket: unknownStringValue }) }
-      : r);
+  const previewOf = (resources: RecordedResource[]) =>
+    resources.map((r) =>
+      [PAB, SSE, OWNERSHIP, CORS, NOTIFICATION].includes(r.type)
+        ? {
+            ...r,
+            inputs: unknownCheckingProxy({ ...r.inputs, bucket: unknownStringValue }),
+            outputs: unknownCheckingProxy({ ...r.outputs, bucket: unknownStringValue }),
+          }
+        : r,
+    );
 
   it("still checks the bucket's public access block, encryption, ownership, CORS and notification", async () => {
     const all = [publicAccessBlock, encryption, aclsDisabled, webdevNoCors, oneNotificationPerBucket];
     expect(await violationsOf(all, previewOf(webdev))).toEqual([]);
     expect(await violationsOf(all, previewOf(websubstack))).toEqual([]);
-    const bad = previewOf(mutate(webdev, ofType(PAB), (p) => { p.restrictPublicBuckets = false; }));
-    expect((await violationsOf(all, bad)).map((v) => v.message)).toEqual([expect.stringMatching(/leaves restrictPublicBuckets off/)]);
+    const bad = previewOf(
+      mutate(webdev, ofType(PAB), (p) => {
+        p.restrictPublicBuckets = false;
+      }),
+    );
+    expect((await violationsOf(all, bad)).map((v) => v.message)).toEqual([
+      expect.stringMatching(/leaves restrictPublicBuckets off/),
+    ]);
   });
 });

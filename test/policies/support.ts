@@ -41,7 +41,9 @@ export function devStackConfig(blueprint: Record<string, unknown> = DEMO_BLUEPRI
     "neurocaas:deployUtils": true,
     "neurocaas:sshCidr": "203.0.113.0/24",
     "neurocaas:blueprint": blueprint,
-    "neurocaas:userProfiles": [{ UserName: "debuguser", Groups: [{ Analysis: "neurocaas-demo", Affiliate: "debuggers" }] }],
+    "neurocaas:userProfiles": [
+      { UserName: "debuguser", Groups: [{ Analysis: "neurocaas-demo", Affiliate: "debuggers" }] },
+    ],
   };
 }
 
@@ -59,8 +61,18 @@ export async function recordStack(config: Record<string, unknown>, stack = "poli
   }
 }
 
-export async function violationsOf(policies: Policies, resources: readonly RecordedResource[], policyConfig?: PolicyPackConfig): Promise<Violation[]> {
-  const { violations } = await evaluatePolicies({ resources, policies, packEnforcementLevel: "mandatory", region: "us-east-1", ...(policyConfig ? { policyConfig } : {}) });
+export async function violationsOf(
+  policies: Policies,
+  resources: readonly RecordedResource[],
+  policyConfig?: PolicyPackConfig,
+): Promise<Violation[]> {
+  const { violations } = await evaluatePolicies({
+    resources,
+    policies,
+    packEnforcementLevel: "mandatory",
+    region: "us-east-1",
+    ...(policyConfig ? { policyConfig } : {}),
+  });
   return violations;
 }
 
@@ -70,7 +82,11 @@ type Props = Record<string, unknown>;
  * A copy of `resources` where every record matching `match` has `change` applied to both its
  * inputs and its outputs (policies read inputs per resource and outputs per stack).
  */
-export function mutate(resources: readonly RecordedResource[], match: (r: RecordedResource) => boolean, change: (props: Props, r: RecordedResource) => void): RecordedResource[] {
+export function mutate(
+  resources: readonly RecordedResource[],
+  match: (r: RecordedResource) => boolean,
+  change: (props: Props, r: RecordedResource) => void,
+): RecordedResource[] {
   let hits = 0;
   const out = resources.map((r) => {
     if (!match(r)) return r;
@@ -89,14 +105,22 @@ export function mutate(resources: readonly RecordedResource[], match: (r: Record
 export const named = (suffix: string) => (r: RecordedResource) => r.name.endsWith(suffix);
 export const ofType = (type: string) => (r: RecordedResource) => r.type === type;
 
-export function find(resources: readonly RecordedResource[], match: (r: RecordedResource) => boolean): RecordedResource {
+export function find(
+  resources: readonly RecordedResource[],
+  match: (r: RecordedResource) => boolean,
+): RecordedResource {
   const r = resources.find(match);
   if (!r) throw new Error("find: no resource matched (the components changed shape?)");
   return r;
 }
 
 /** Adds a copy of `template` under a new logical name (URN made unique). */
-export function addCopy(resources: readonly RecordedResource[], template: RecordedResource, name: string, change: (props: Props) => void = () => {}): RecordedResource[] {
+export function addCopy(
+  resources: readonly RecordedResource[],
+  template: RecordedResource,
+  name: string,
+  change: (props: Props) => void = () => {},
+): RecordedResource[] {
   const inputs = structuredClone(template.inputs);
   const outputs = structuredClone(template.outputs);
   change(inputs);
@@ -105,7 +129,8 @@ export function addCopy(resources: readonly RecordedResource[], template: Record
   return [...resources, { ...template, name, urn, inputs, outputs }];
 }
 
-export const without = (resources: readonly RecordedResource[], match: (r: RecordedResource) => boolean) => resources.filter((r) => !match(r));
+export const without = (resources: readonly RecordedResource[], match: (r: RecordedResource) => boolean) =>
+  resources.filter((r) => !match(r));
 
 /** Reads the policy document of a record, applies `edit`, writes it back as JSON text. */
 export function editDocument(props: Props, edit: (doc: { Statement: Props[] }) => void): void {
@@ -127,6 +152,7 @@ export function bundleMock(): Record<string, unknown> {
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   return {
     ...jest.requireActual("../../components/lambda-bundle"),
-    handlerArchive: () => new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => {};") }),
+    handlerArchive: () =>
+      new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => {};") }),
   };
 }

@@ -44,7 +44,11 @@ async function submit(key: string, body: object, config: Partial<AnalysisRuntime
 
 describe("a bucket named apart from its analysis", () => {
   it("puts job__{analysis}_{ts} in the bucket, tags IAEs with the analysis, and the monitor follows them", async () => {
-    const report = await submit(`${G}/submissions/a1submit.json`, { dataname: DATA, configname: CONFIG, timestamp: "a1" });
+    const report = await submit(`${G}/submissions/a1submit.json`, {
+      dataname: DATA,
+      configname: CONFIG,
+      timestamp: "a1",
+    });
     expect(report.exitCode).toBe(0);
     const job = report.jobs[0];
     expect(job.outputBucket).toBe(BUCKET);
@@ -52,7 +56,10 @@ describe("a bucket named apart from its analysis", () => {
     expect(await s3.store.exists(BUCKET, `${G}/results/job__${ANALYSIS}_a1/logs/certificate.txt`)).toBe(true);
     const [id] = job.instanceIds;
     expect(world.instances.get(id)!.tags["neurocaas:analysis"]).toBe(ANALYSIS);
-    const log = JSON.parse((await s3.store.get(BUCKET, activeCostLogKey(id)))!.body) as { command: string; analysis: string };
+    const log = JSON.parse((await s3.store.get(BUCKET, activeCostLogKey(id)))!.body) as {
+      command: string;
+      analysis: string;
+    };
     expect(log.analysis).toBe(ANALYSIS);
     // Placeholder 1 is the bucket, placeholder 3 the job folder named after the analysis.
     expect(log.command).toContain(`run_main.sh "${BUCKET}" "${DATA}" "results/job__${ANALYSIS}_a1" "${CONFIG}"`);
@@ -67,7 +74,11 @@ describe("a bucket named apart from its analysis", () => {
 
   it("looks the group's budget up under the analysis name", async () => {
     world.parameters.set(`/neurocaas/budgets/${G}/${ANALYSIS}`, "0");
-    const report = await submit(`${G}/submissions/a2submit.json`, { dataname: DATA, configname: CONFIG, timestamp: "a2" });
+    const report = await submit(`${G}/submissions/a2submit.json`, {
+      dataname: DATA,
+      configname: CONFIG,
+      timestamp: "a2",
+    });
     expect(report.exitCode).toBe(99);
     const cert = (await s3.store.get(BUCKET, `${G}/results/job__${ANALYSIS}_a2/logs/certificate.txt`))!.body;
     expect(cert).toContain("Job is not covered by budget");
@@ -75,7 +86,10 @@ describe("a bucket named apart from its analysis", () => {
 
   it("chains post-processing with the job's own timestamp", async () => {
     const post = { postProcessing: { PostTrigger: "end.txt", StepName: "stage2" } };
-    expect((await submit(`${G}/submissions/a3submit.json`, { dataname: DATA, configname: CONFIG, timestamp: "a3" }, post)).exitCode).toBe(0);
+    expect(
+      (await submit(`${G}/submissions/a3submit.json`, { dataname: DATA, configname: CONFIG, timestamp: "a3" }, post))
+        .exitCode,
+    ).toBe(0);
     const endKey = `${G}/results/job__${ANALYSIS}_a3/process_results/end.txt`;
     await s3.store.put(BUCKET, endKey, "end of analysis marker");
     const [outcome] = await runPostProcess(putEvent(BUCKET, encodeEventKey(endKey)), deps(post));
@@ -86,17 +100,22 @@ describe("a bucket named apart from its analysis", () => {
 });
 
 describe("reserved names never act as groups (websubstack: groups are not enumerated)", () => {
-  it.each(["logs", "inputs", "configs", "submissions", "results", "job__x", `job__${ANALYSIS}_t`])("rejects a submit file in %s/submissions/ and writes nothing", async (folder) => {
-    const key = `${folder}/submissions/r_submit.json`;
-    const before = await s3.store.list(BUCKET, "");
-    const report = await submit(key, { dataname: DATA, configname: CONFIG, timestamp: `r-${folder}` });
-    expect(report.exitCode).toBe(99);
-    expect(report.jobs[0].reason).toMatch(new RegExp(`in the folder "${folder}", a name NeuroCAAS reserves .* never a group's`));
-    expect(world.runInstancesCalls).toHaveLength(0);
-    const after = await s3.store.list(BUCKET, "");
-    expect(after.filter((k) => !before.includes(k))).toEqual([key]);
-    await s3.store.delete(BUCKET, key);
-  });
+  it.each(["logs", "inputs", "configs", "submissions", "results", "job__x", `job__${ANALYSIS}_t`])(
+    "rejects a submit file in %s/submissions/ and writes nothing",
+    async (folder) => {
+      const key = `${folder}/submissions/r_submit.json`;
+      const before = await s3.store.list(BUCKET, "");
+      const report = await submit(key, { dataname: DATA, configname: CONFIG, timestamp: `r-${folder}` });
+      expect(report.exitCode).toBe(99);
+      expect(report.jobs[0].reason).toMatch(
+        new RegExp(`in the folder "${folder}", a name NeuroCAAS reserves .* never a group's`),
+      );
+      expect(world.runInstancesCalls).toHaveLength(0);
+      const after = await s3.store.list(BUCKET, "");
+      expect(after.filter((k) => !before.includes(k))).toEqual([key]);
+      await s3.store.delete(BUCKET, key);
+    },
+  );
 });
 
 describe("post-processing acts only on job folders the job manager made", () => {
@@ -108,7 +127,10 @@ describe("post-processing acts only on job folders the job manager made", () => 
     const endKey = `${folder}/process_results/end.txt`;
     await s3.store.put(BUCKET, endKey, "end of analysis marker");
     const logs: string[] = [];
-    const [outcome] = await runPostProcess(putEvent(BUCKET, encodeEventKey(endKey)), { ...deps(post), log: (m) => logs.push(m) });
+    const [outcome] = await runPostProcess(putEvent(BUCKET, encodeEventKey(endKey)), {
+      ...deps(post),
+      log: (m) => logs.push(m),
+    });
     expect(outcome.action).toBe("ignored");
     expect(outcome.detail).toContain("no job record");
     expect(logs.join("\n")).toContain(endKey);
@@ -120,7 +142,11 @@ describe("post-processing acts only on job folders the job manager made", () => 
   });
 
   it("skips the folder of a job rejected before anything ran", async () => {
-    const report = await submit(`${G}/submissions/p2submit.json`, { dataname: `${G}/inputs/missing.avi`, configname: CONFIG, timestamp: "p2" }, post);
+    const report = await submit(
+      `${G}/submissions/p2submit.json`,
+      { dataname: `${G}/inputs/missing.avi`, configname: CONFIG, timestamp: "p2" },
+      post,
+    );
     expect(report.exitCode).toBe(99);
     const endKey = `${G}/results/job__${ANALYSIS}_p2/process_results/end.txt`;
     await s3.store.put(BUCKET, endKey, "end of analysis marker");

@@ -8,7 +8,14 @@
 import type { CostLog } from "../../model/cost-log";
 import type { Invocation } from "../../protocols/lease";
 import { ledgerKey } from "../../protocols/ledger";
-import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../model/layout";
+import {
+  activeCostLogKey,
+  certificateKey,
+  datasetStatusKey,
+  encodeEventKey,
+  endMarkerKey,
+  finishedCostLogKey,
+} from "../../model/layout";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
 import type { ProtocolDeps, ProtocolLimits } from "../../protocols/deps";
 import { AwsWorld, ec2Error } from "../support/aws-world";
@@ -39,11 +46,17 @@ function inv(id: string): Invocation {
   return { id, deadline: new Date(clock.now().getTime() + 900_000) };
 }
 function deps(invocation?: string, limits: Partial<ProtocolLimits> = {}): ProtocolDeps {
-  return { ...protocolDeps({ world, store: s3.store, clock, limits }), ...(invocation ? { invocation: inv(invocation) } : {}) };
+  return {
+    ...protocolDeps({ world, store: s3.store, clock, limits }),
+    ...(invocation ? { invocation: inv(invocation) } : {}),
+  };
 }
 
 let n = 0;
-async function submitFile(dataname: string[], config = CONFIG): Promise<{ key: string; event: ReturnType<typeof putEvent>; folder: string }> {
+async function submitFile(
+  dataname: string[],
+  config = CONFIG,
+): Promise<{ key: string; event: ReturnType<typeof putEvent>; folder: string }> {
   n++;
   const key = `${G}/submissions/dl${n}submit.json`;
   await s3.store.put(BUCKET, key, JSON.stringify({ dataname, configname: config, timestamp: `dl${n}` }));
@@ -112,7 +125,9 @@ describe("the analysis runs exactly once per IAE", () => {
     const job = await startJob([D[0]]);
     const [id] = job.instanceIds;
     boot(id);
-    const outcomes = await Promise.all(["a", "b", "c"].map((x) => runMonitor(stateEvent(id, "running"), deps(`ev-${x}`))));
+    const outcomes = await Promise.all(
+      ["a", "b", "c"].map((x) => runMonitor(stateEvent(id, "running"), deps(`ev-${x}`))),
+    );
     expect(outcomes.filter((o) => o.action === "command-delivered")).toHaveLength(1);
     expect(commandsFor(id)).toBe(1);
   });
@@ -138,11 +153,14 @@ describe("the analysis runs exactly once per IAE", () => {
     let sent = false;
     s3.fault = (r) => (sent && r.method === "PUT" && r.key === activeCostLogKey(id) ? 500 : undefined);
     const d = deps("ev-record");
-    const compute = { ...d.compute, sendCommand: async (req: Parameters<typeof d.compute.sendCommand>[0]) => {
-      const out = await d.compute.sendCommand(req);
-      sent = true;
-      return out;
-    } };
+    const compute = {
+      ...d.compute,
+      sendCommand: async (req: Parameters<typeof d.compute.sendCommand>[0]) => {
+        const out = await d.compute.sendCommand(req);
+        sent = true;
+        return out;
+      },
+    };
     await expect(runMonitor(stateEvent(id, "running"), { ...d, compute })).rejects.toThrow();
     s3.fault = undefined;
     expect(world.instances.get(id)!.state).toBe("running");
@@ -174,7 +192,11 @@ describe("the analysis runs exactly once per IAE", () => {
         await runMonitor(stateEvent(id, "running"), deps("late-duplicate"));
         expect([after, k, commandsFor(id)]).toEqual([after, k, 1]);
         expect([after, k, world.instances.get(id)!.state]).toEqual([after, k, "running"]);
-        expect([after, k, (await activeLog(id))?.commandid]).toEqual([after, k, world.commands.find((c) => c.instanceId === id)!.commandId]);
+        expect([after, k, (await activeLog(id))?.commandid]).toEqual([
+          after,
+          k,
+          world.commands.find((c) => c.instanceId === id)!.commandId,
+        ]);
       }
     }
   });
@@ -277,9 +299,14 @@ describe("a job manager that dies mid-launch leaves neither orphans nor a stuck 
     expect(await text(endMarkerKey(folder))).toBeUndefined();
     world.instances.get(second)!.state = "terminated";
     clock.advance(16 * 60_000); // the job manager's lease is long gone and no retry came
-    expect(await runMonitor(stateEvent(second, "terminated"), deps())).toMatchObject({ action: "finished", jobFinished: true });
+    expect(await runMonitor(stateEvent(second, "terminated"), deps())).toMatchObject({
+      action: "finished",
+      jobFinished: true,
+    });
     expect(await text(endMarkerKey(folder))).toBe("end of analysis marker");
-    expect(await text(certificateKey(folder))).toContain("The job manager stopped before it finished starting this job and was not resumed");
+    expect(await text(certificateKey(folder))).toContain(
+      "The job manager stopped before it finished starting this job and was not resumed",
+    );
   });
 });
 
@@ -321,10 +348,22 @@ describe("completion is retry-safe", () => {
 
 describe("files users read stay correct", () => {
   /** A job manager stopped right before writing its final certificate, and its (booted) IAE, whose agent never registers. */
-  async function managerAtFinalCertificate(): Promise<{ manager: Promise<unknown>; gate: Gate; folder: string; id: string }> {
+  async function managerAtFinalCertificate(): Promise<{
+    manager: Promise<unknown>;
+    gate: Gate;
+    folder: string;
+    id: string;
+  }> {
     const { event, folder } = await submitFile([D[0]]);
     const gate = new Gate();
-    const manager = runSubmit(event, pauseAt(deps(`jm-final-${n}`), (m, k, body) => m === "put" && k.endsWith("certificate.txt") && (body ?? "").includes("STEP 4/4"), gate));
+    const manager = runSubmit(
+      event,
+      pauseAt(
+        deps(`jm-final-${n}`),
+        (m, k, body) => m === "put" && k.endsWith("certificate.txt") && (body ?? "").includes("STEP 4/4"),
+        gate,
+      ),
+    );
     await gate.reached;
     const [id] = jobInstances(folder);
     boot(id);
@@ -336,21 +375,34 @@ describe("files users read stay correct", () => {
     // The job manager has computed its final certificate and is about to write it, when the IAE's
     // delivery fails for good and the monitor reports it.
     const { manager, gate, folder, id } = await managerAtFinalCertificate();
-    expect((await runMonitor(stateEvent(id, "running"), deps(undefined, { commandDeliveryMs: 10_000 }))).action).toBe("delivery-failed");
+    expect((await runMonitor(stateEvent(id, "running"), deps(undefined, { commandDeliveryMs: 10_000 }))).action).toBe(
+      "delivery-failed",
+    );
     gate.open();
     await manager;
     const cert = (await text(certificateKey(folder)))!;
     expect(cert).toContain("[Job Manager] STEP 4/4 (Initialize Processing): DONE");
     // The monitor replaced the IAE once (SPEC §11): its line and its note survive too.
-    expect(cert).toMatch(new RegExp(`DATANAME: ${D[0]} \\| STATUS: INITIALIZING \\| TIME: [^|]+\\| LAST COMMAND: replaced by IAE i-`));
-    expect(cert).toMatch(/\[Monitor\] IAE i-\w+ did not become ready to receive its command within 10 s; it was terminated and replaced once/);
+    expect(cert).toMatch(
+      new RegExp(`DATANAME: ${D[0]} \\| STATUS: INITIALIZING \\| TIME: [^|]+\\| LAST COMMAND: replaced by IAE i-`),
+    );
+    expect(cert).toMatch(
+      /\[Monitor\] IAE i-\w+ did not become ready to receive its command within 10 s; it was terminated and replaced once/,
+    );
   });
 
   it("the job manager's final certificate and a concurrent monitor update both survive (job manager first)", async () => {
     const { manager, gate: jmGate, folder, id } = await managerAtFinalCertificate();
     // The monitor reads the certificate (before the final one exists) and is slow to write it back.
     const monGate = new Gate();
-    const monitor = runMonitor(stateEvent(id, "running"), pauseAt(deps(undefined, { commandDeliveryMs: 10_000 }), (m, k) => m === "get" && k.endsWith("certificate.txt"), monGate));
+    const monitor = runMonitor(
+      stateEvent(id, "running"),
+      pauseAt(
+        deps(undefined, { commandDeliveryMs: 10_000 }),
+        (m, k) => m === "get" && k.endsWith("certificate.txt"),
+        monGate,
+      ),
+    );
     await monGate.reached;
     jmGate.open();
     await manager;
@@ -358,7 +410,9 @@ describe("files users read stay correct", () => {
     await monitor;
     const cert = (await text(certificateKey(folder)))!;
     expect(cert).toContain("[Job Manager] STEP 4/4 (Initialize Processing): DONE");
-    expect(cert).toMatch(new RegExp(`DATANAME: ${D[0]} \\| STATUS: INITIALIZING \\| TIME: [^|]+\\| LAST COMMAND: replaced by IAE i-`));
+    expect(cert).toMatch(
+      new RegExp(`DATANAME: ${D[0]} \\| STATUS: INITIALIZING \\| TIME: [^|]+\\| LAST COMMAND: replaced by IAE i-`),
+    );
   });
 
   it("an IAE terminated before it ever ran reads FAILED with the reason after end.txt", async () => {
@@ -366,10 +420,15 @@ describe("files users read stay correct", () => {
     const [id] = job.instanceIds;
     world.instances.get(id)!.state = "terminated"; // capacity reclaimed while pending
     world.instances.get(id)!.stateReason = "Server.InsufficientInstanceCapacity";
-    expect(await runMonitor(stateEvent(id, "terminated"), deps())).toMatchObject({ action: "finished", jobFinished: true });
+    expect(await runMonitor(stateEvent(id, "terminated"), deps())).toMatchObject({
+      action: "finished",
+      jobFinished: true,
+    });
     const s = await status(job.jobFolder!, D[0]);
     expect(s.status).toBe("FAILED");
-    expect(s.reason.join(" ")).toContain(`IAE ${id} ended (terminated) (Server.InsufficientInstanceCapacity) before its analysis started; nothing ran.`);
+    expect(s.reason.join(" ")).toContain(
+      `IAE ${id} ended (terminated) (Server.InsufficientInstanceCapacity) before its analysis started; nothing ran.`,
+    );
     const cert = (await text(certificateKey(job.jobFolder!)))!;
     expect(cert).toContain(`DATANAME: ${D[0]} | STATUS: FAILED`);
     expect(cert).toContain("LAST COMMAND: ended before it ran");
@@ -383,16 +442,26 @@ describe("files users read stay correct", () => {
     boot(id);
     await runMonitor(stateEvent(id, "running"), deps());
     // The IAE side reports progress as the workflow CLI does.
-    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D[0]), JSON.stringify({ ...(await status(job.jobFolder!, D[0])), status: "IN PROGRESS", reason: ["running"] }));
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, D[0]),
+      JSON.stringify({ ...(await status(job.jobFolder!, D[0])), status: "IN PROGRESS", reason: ["running"] }),
+    );
     world.instances.get(id)!.state = "terminated";
     world.instances.get(id)!.stateReason = "Server.SpotInstanceTermination";
     // The relaunch on demand (SPEC §11; test/protocols/retry.test.ts) finds no capacity either.
-    world.runInstancesFaults.push(...Array.from({ length: 60 }, () => ec2Error("InsufficientInstanceCapacity", 500, "We currently do not have sufficient t2.micro capacity")));
+    world.runInstancesFaults.push(
+      ...Array.from({ length: 60 }, () =>
+        ec2Error("InsufficientInstanceCapacity", 500, "We currently do not have sufficient t2.micro capacity"),
+      ),
+    );
     expect(await runMonitor(stateEvent(id, "terminated"), deps())).toMatchObject({ jobFinished: true });
     world.runInstancesFaults.length = 0;
     const s = await status(job.jobFolder!, D[0]);
     expect(s.status).toBe("FAILED");
-    expect(s.reason.join(" ")).toMatch(/was interrupted while its analysis was IN PROGRESS: AWS reclaimed the spot capacity it ran on/);
+    expect(s.reason.join(" ")).toMatch(
+      /was interrupted while its analysis was IN PROGRESS: AWS reclaimed the spot capacity it ran on/,
+    );
     const cert = (await text(certificateKey(job.jobFolder!)))!;
     expect(cert).toContain(`DATANAME: ${D[0]} | STATUS: FAILED`);
     expect(cert).toContain("LAST COMMAND: interrupted");
@@ -401,7 +470,11 @@ describe("files users read stay correct", () => {
 
 describe("cheap when it is not ours", () => {
   it("an event for an instance that is not an IAE of this analysis costs one request", async () => {
-    const stranger = world.addInstance({ type: "t2.micro", imageId: "ami-0aaaaaaaaaaaaaaaa", tags: { Name: "someone's server" } });
+    const stranger = world.addInstance({
+      type: "t2.micro",
+      imageId: "ami-0aaaaaaaaaaaaaaaa",
+      tags: { Name: "someone's server" },
+    });
     for (const state of ["running", "terminated", "shutting-down"]) {
       world.ec2.resetHistory();
       world.ssm.resetHistory();

@@ -44,9 +44,18 @@ describe("launch faults", () => {
   it("rolls back a partial launch on a final capacity error: nothing left running", async () => {
     const key = await submitFile({ dataname: DATA, configname: `${G}/configs/plain.json` });
     const logsBefore = await activeLogs();
-    world.runInstancesFaults.push(undefined, undefined, ...Array.from({ length: 30 }, () => ec2Error("InsufficientInstanceCapacity", 500, "We currently do not have sufficient t2.micro capacity")));
+    world.runInstancesFaults.push(
+      undefined,
+      undefined,
+      ...Array.from({ length: 30 }, () =>
+        ec2Error("InsufficientInstanceCapacity", 500, "We currently do not have sufficient t2.micro capacity"),
+      ),
+    );
     // Batches of one IAE: the first two batches start, the third never does.
-    const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps({ launchRetryMs: 10_000, launchConcurrency: 1, launchBatchSize: 1 }));
+    const report = await runSubmit(
+      putEvent(BUCKET, encodeEventKey(key)),
+      deps({ launchRetryMs: 10_000, launchConcurrency: 1, launchBatchSize: 1 }),
+    );
     expect(report.exitCode).toBe(99);
     expect(world.instances.size).toBe(2);
     expect(world.running()).toHaveLength(0);
@@ -54,14 +63,21 @@ describe("launch faults", () => {
     const job = report.jobs[0];
     expect((await s3.store.get(BUCKET, endMarkerKey(job.jobFolder!)))!.body).toBe("end of analysis marker");
     const cert = (await s3.store.get(BUCKET, certificateKey(job.jobFolder!)))!.body;
-    expect(cert).toContain("[Job Manager] STEP 4/4 (Initialize Processing): AWS ERROR. [JOB TERMINATE REASON] AWS has no free capacity for this instance type right now (InsufficientInstanceCapacity).");
-    expect(cert).toMatch(/Terminated the 2 IAE\(s\) already started for this job \(i-\w+, i-\w+\); nothing is left running\./);
+    expect(cert).toContain(
+      "[Job Manager] STEP 4/4 (Initialize Processing): AWS ERROR. [JOB TERMINATE REASON] AWS has no free capacity for this instance type right now (InsufficientInstanceCapacity).",
+    );
+    expect(cert).toMatch(
+      /Terminated the 2 IAE\(s\) already started for this job \(i-\w+, i-\w+\); nothing is left running\./,
+    );
     expect(cert).toContain("[Job Manager] Shutting down job.");
   });
 
   it("retries throttling with backoff and then starts the job", async () => {
     const key = await submitFile({ dataname: DATA[0], configname: `${G}/configs/plain.json` });
-    world.runInstancesFaults.push(ec2Error("RequestLimitExceeded", 503, "Request limit exceeded."), ec2Error("RequestLimitExceeded", 503, "Request limit exceeded."));
+    world.runInstancesFaults.push(
+      ec2Error("RequestLimitExceeded", 503, "Request limit exceeded."),
+      ec2Error("RequestLimitExceeded", 503, "Request limit exceeded."),
+    );
     const sleeps = clock.sleeps.length;
     const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps());
     expect(report.exitCode).toBe(0);
@@ -74,7 +90,11 @@ describe("launch faults", () => {
 
   it("explains an exhausted vCPU quota in words", async () => {
     const key = await submitFile({ dataname: DATA[0], configname: `${G}/configs/plain.json` });
-    world.runInstancesFaults.push(...Array.from({ length: 30 }, () => ec2Error("VcpuLimitExceeded", 400, "You have requested more vCPU capacity than your current vCPU limit")));
+    world.runInstancesFaults.push(
+      ...Array.from({ length: 30 }, () =>
+        ec2Error("VcpuLimitExceeded", 400, "You have requested more vCPU capacity than your current vCPU limit"),
+      ),
+    );
     const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps({ launchRetryMs: 5000 }));
     expect(report.exitCode).toBe(99);
     const cert = (await s3.store.get(BUCKET, certificateKey(report.jobs[0].jobFolder!)))!.body;
@@ -83,11 +103,18 @@ describe("launch faults", () => {
 
   it("falls back to on-demand when a NeuroCAAS Save job finds no spot capacity", async () => {
     const key = await submitFile({ dataname: DATA[0], configname: `${G}/configs/save.json` });
-    world.runInstancesFaults.push(ec2Error("InsufficientInstanceCapacity", 500, "There is no Spot capacity available that matches your request."));
+    world.runInstancesFaults.push(
+      ec2Error("InsufficientInstanceCapacity", 500, "There is no Spot capacity available that matches your request."),
+    );
     const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps());
     expect(report.exitCode).toBe(0);
-    expect(world.runInstancesCalls.map((c) => c.InstanceMarketOptions?.MarketType ?? "on-demand")).toEqual(["spot", "on-demand"]);
-    const log = JSON.parse((await s3.store.get(BUCKET, `${ACTIVE_LOG_PREFIX}${report.jobs[0].instanceIds[0]}.json`))!.body) as CostLog;
+    expect(world.runInstancesCalls.map((c) => c.InstanceMarketOptions?.MarketType ?? "on-demand")).toEqual([
+      "spot",
+      "on-demand",
+    ]);
+    const log = JSON.parse(
+      (await s3.store.get(BUCKET, `${ACTIVE_LOG_PREFIX}${report.jobs[0].instanceIds[0]}.json`))!.body,
+    ) as CostLog;
     expect(log.spot).toBe(false);
   });
 
@@ -153,7 +180,9 @@ describe("idempotency", () => {
     const again = await runSubmit(event, deps());
     expect(again.exitCode).toBe(99);
     expect(again.jobs[0].duplicate).toBe(true);
-    expect(s3.requests.filter((r) => r.method === "PUT" || r.method === "DELETE").map((r) => r.key)).toEqual([`logs/_jobs/${G}/job__${BUCKET}_fault${n}.json`]);
+    expect(s3.requests.filter((r) => r.method === "PUT" || r.method === "DELETE").map((r) => r.key)).toEqual([
+      `logs/_jobs/${G}/job__${BUCKET}_fault${n}.json`,
+    ]);
   });
 
   it("takes over a job whose earlier attempt died before launching, once it is stale", async () => {
@@ -163,7 +192,22 @@ describe("idempotency", () => {
     // An attempt that claimed the job and then died (e.g. Lambda timeout).
     const body = (await s3.store.get(BUCKET, key))!.body;
     const claimedAt = clock.now().toISOString();
-    await s3.store.put(BUCKET, recordKey, JSON.stringify({ version: 1, submission: { bucket: BUCKET, key, sha256: sha256(body) }, group: G, jobName: `job__${BUCKET}_fault${n}`, outputBucket: BUCKET, jobFolder: `${G}/results/job__${BUCKET}_fault${n}`, state: "claimed", instances: [], created: claimedAt, updated: claimedAt }));
+    await s3.store.put(
+      BUCKET,
+      recordKey,
+      JSON.stringify({
+        version: 1,
+        submission: { bucket: BUCKET, key, sha256: sha256(body) },
+        group: G,
+        jobName: `job__${BUCKET}_fault${n}`,
+        outputBucket: BUCKET,
+        jobFolder: `${G}/results/job__${BUCKET}_fault${n}`,
+        state: "claimed",
+        instances: [],
+        created: claimedAt,
+        updated: claimedAt,
+      }),
+    );
     const early = await runSubmit(event, deps());
     expect(early.jobs[0].duplicate).toBe(true);
     expect(world.instances.size).toBe(0);

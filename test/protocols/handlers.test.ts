@@ -27,9 +27,21 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: s3.server.credentials.secretAccessKey,
     AWS_REGION: "us-east-1",
   });
-  await s3.store.put(BUCKET, `${GROUP}/submissions/submit.json`, fs.readFileSync(path.join(CONDITION_MATRIX, "submit.json"), "utf-8"));
-  await s3.store.put(BUCKET, `${GROUP}/inputs/dataset1.json`, fs.readFileSync(path.join(CONDITION_MATRIX, "inputs/dataset1.json"), "utf-8"));
-  await s3.store.put(BUCKET, `${GROUP}/configs/config.json`, fs.readFileSync(path.join(CONDITION_MATRIX, "config.json"), "utf-8"));
+  await s3.store.put(
+    BUCKET,
+    `${GROUP}/submissions/submit.json`,
+    fs.readFileSync(path.join(CONDITION_MATRIX, "submit.json"), "utf-8"),
+  );
+  await s3.store.put(
+    BUCKET,
+    `${GROUP}/inputs/dataset1.json`,
+    fs.readFileSync(path.join(CONDITION_MATRIX, "inputs/dataset1.json"), "utf-8"),
+  );
+  await s3.store.put(
+    BUCKET,
+    `${GROUP}/configs/config.json`,
+    fs.readFileSync(path.join(CONDITION_MATRIX, "config.json"), "utf-8"),
+  );
   world.prices.set("t2.micro", 0.0116);
 });
 afterAll(() => {
@@ -58,7 +70,14 @@ describe("Lambda handlers", () => {
   });
 
   it("post-processing ignores analyses without a post-processing step", async () => {
-    const out = await postprocess({ Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: BUCKET }, object: { key: `${GROUP}/results/job__x_y/process_results/end.txt` } } }] });
+    const out = await postprocess({
+      Records: [
+        {
+          eventName: "ObjectCreated:Put",
+          s3: { bucket: { name: BUCKET }, object: { key: `${GROUP}/results/job__x_y/process_results/end.txt` } },
+        },
+      ],
+    });
     expect(out[0].action).toBe("ignored");
   });
 
@@ -68,12 +87,23 @@ describe("Lambda handlers", () => {
   });
 
   it("read the config from NEUROCAAS_CONFIG or the NEUROCAAS_CONFIG_PATH file, and reject a missing or malformed one clearly", () => {
-    expect(() => readRuntimeConfig({})).toThrow("No runtime config: set NEUROCAAS_CONFIG (JSON) or NEUROCAAS_CONFIG_PATH");
+    expect(() => readRuntimeConfig({})).toThrow(
+      "No runtime config: set NEUROCAAS_CONFIG (JSON) or NEUROCAAS_CONFIG_PATH",
+    );
     expect(() => readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: "{" })).toThrow("is not valid JSON");
-    expect(() => readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: JSON.stringify({ bucketName: "b" }) })).toThrow('runtime config field "region" must be a non-empty string');
+    expect(() => readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: JSON.stringify({ bucketName: "b" }) })).toThrow(
+      'runtime config field "region" must be a non-empty string',
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nc-config-"));
-    fs.writeFileSync(path.join(dir, "neurocaas-config.json"), JSON.stringify(runtimeConfig({ budgetParameterPrefix: "" })));
-    const config = readRuntimeConfig({ [RUNTIME_CONFIG_ENV]: JSON.stringify({ bucketName: "summary-only" }), NEUROCAAS_CONFIG_PATH: "neurocaas-config.json", LAMBDA_TASK_ROOT: dir });
+    fs.writeFileSync(
+      path.join(dir, "neurocaas-config.json"),
+      JSON.stringify(runtimeConfig({ budgetParameterPrefix: "" })),
+    );
+    const config = readRuntimeConfig({
+      [RUNTIME_CONFIG_ENV]: JSON.stringify({ bucketName: "summary-only" }),
+      NEUROCAAS_CONFIG_PATH: "neurocaas-config.json",
+      LAMBDA_TASK_ROOT: dir,
+    });
     expect(config.bucketName).toBe(BUCKET);
     expect(config.budgetParameterPrefix).toBe("/neurocaas/budgets");
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,12 @@
 import type { CostLog } from "../../model/cost-log";
-import { ACTIVE_LOG_PREFIX, activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey } from "../../model/layout";
+import {
+  ACTIVE_LOG_PREFIX,
+  activeCostLogKey,
+  certificateKey,
+  datasetStatusKey,
+  encodeEventKey,
+  endMarkerKey,
+} from "../../model/layout";
 import { jobRecordKey, type JobRecord } from "../../protocols/job-record";
 import { runSubmit } from "../../protocols/run";
 import type { ProtocolLimits } from "../../protocols/deps";
@@ -29,8 +36,15 @@ let n = 0;
 async function submit(datanames: readonly string[], limits: Partial<ProtocolLimits> = {}) {
   n++;
   const key = `${G}/submissions/batch${n}submit.json`;
-  await s3.store.put(BUCKET, key, JSON.stringify({ timestamp: `batch${n}`, dataname: datanames, configname: `${G}/configs/plain.json` }));
-  const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), protocolDeps({ world, store: s3.store, clock, limits, config: { maxQueueLength: 0 } }));
+  await s3.store.put(
+    BUCKET,
+    key,
+    JSON.stringify({ timestamp: `batch${n}`, dataname: datanames, configname: `${G}/configs/plain.json` }),
+  );
+  const report = await runSubmit(
+    putEvent(BUCKET, encodeEventKey(key)),
+    protocolDeps({ world, store: s3.store, clock, limits, config: { maxQueueLength: 0 } }),
+  );
   return report.jobs[0];
 }
 
@@ -41,7 +55,10 @@ function instance(id: string): SimInstance {
 }
 
 /** Every launched IAE: its instance and volume tags, cost log, status file and job record agree on its dataset. */
-async function expectConsistentMapping(job: { instanceIds: readonly string[]; jobFolder?: string }, datanames: readonly string[]): Promise<void> {
+async function expectConsistentMapping(
+  job: { instanceIds: readonly string[]; jobFolder?: string },
+  datanames: readonly string[],
+): Promise<void> {
   expect(job.instanceIds).toHaveLength(datanames.length);
   const seen: string[] = [];
   for (const id of job.instanceIds) {
@@ -54,7 +71,10 @@ async function expectConsistentMapping(job: { instanceIds: readonly string[]; jo
     expect(log.datapath).toEqual([dataset]);
     expect(log.datasetindex).toBe(datanames.indexOf(dataset));
     expect(log.command).toContain(dataset);
-    const status = JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, dataset)))!.body) as { instance: string; input: string };
+    const status = JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, dataset)))!.body) as {
+      instance: string;
+      input: string;
+    };
     expect(status).toMatchObject({ instance: id, input: dataset });
     seen.push(dataset);
   }
@@ -84,7 +104,9 @@ describe("batched launch", () => {
     }
     await expectConsistentMapping(job, DATA);
     const record = await jobRecord(job.jobFolder!);
-    expect(record.instances.map((i) => [i.instanceId, i.dataset, i.index])).toEqual(job.instanceIds.map((id) => [id, instance(id).tags[DATASET_TAG], DATA.indexOf(instance(id).tags[DATASET_TAG])]));
+    expect(record.instances.map((i) => [i.instanceId, i.dataset, i.index])).toEqual(
+      job.instanceIds.map((id) => [id, instance(id).tags[DATASET_TAG], DATA.indexOf(instance(id).tags[DATASET_TAG])]),
+    );
   });
 
   it("matches launched instance i to plan i by its launch index, not by answer order or instance id order", async () => {
@@ -113,7 +135,9 @@ describe("batched launch", () => {
     expect(job.exitCode).toBe(0);
     expect(world.runInstancesCalls).toHaveLength(1);
     expect(world.createTagsCalls).toHaveLength(0);
-    const tags = Object.fromEntries(world.runInstancesCalls[0].TagSpecifications![1].Tags!.map((t) => [t.Key, t.Value]));
+    const tags = Object.fromEntries(
+      world.runInstancesCalls[0].TagSpecifications![1].Tags!.map((t) => [t.Key, t.Value]),
+    );
     expect(tags[DATASET_TAG]).toBe(DATA[0]);
     await expectConsistentMapping(job, DATA.slice(0, 1));
   });
@@ -122,12 +146,19 @@ describe("batched launch", () => {
     world.runInstancesReturnsVolumes = false;
     const job = await submit(DATA.slice(0, 3));
     expect(job.exitCode).toBe(0);
-    expect(world.ec2.commandCalls(DescribeInstancesCommand).some((c) => c.args[0].input.Filters?.some((f) => f.Name === "instance-id"))).toBe(true);
+    expect(
+      world.ec2
+        .commandCalls(DescribeInstancesCommand)
+        .some((c) => c.args[0].input.Filters?.some((f) => f.Name === "instance-id")),
+    ).toBe(true);
     await expectConsistentMapping(job, DATA.slice(0, 3));
   });
 
   it("retries throttled and not-yet-visible CreateTags calls, then starts the job", async () => {
-    world.createTagsFaults.push(ec2Error("RequestLimitExceeded", 503, "Request limit exceeded."), ec2Error("InvalidInstanceID.NotFound", 400, "The instance ID does not exist"));
+    world.createTagsFaults.push(
+      ec2Error("RequestLimitExceeded", 503, "Request limit exceeded."),
+      ec2Error("InvalidInstanceID.NotFound", 400, "The instance ID does not exist"),
+    );
     const job = await submit(DATA.slice(0, 3));
     expect(job.exitCode).toBe(0);
     expect(world.createTagsCalls).toHaveLength(5);
@@ -151,20 +182,31 @@ describe("batched launch failures", () => {
     expect(world.runInstancesCalls).toHaveLength(1);
     expect(world.instances.size).toBe(10);
     const cert = await expectNothingLeft(job, logsBefore);
-    expect(cert).toContain("[Job Manager] STEP 4/4 (Initialize Processing): AWS ERROR. [JOB TERMINATE REASON] The analysis could not start IAEs: the new IAEs could not be tagged");
+    expect(cert).toContain(
+      "[Job Manager] STEP 4/4 (Initialize Processing): AWS ERROR. [JOB TERMINATE REASON] The analysis could not start IAEs: the new IAEs could not be tagged",
+    );
     expect(cert).toContain("[Job Manager] Shutting down job.");
   });
 
   it("rolls back the batches already started when a later batch cannot be tagged", async () => {
     const logsBefore = [...(await s3.store.list(BUCKET, ACTIVE_LOG_PREFIX))];
-    world.createTagsFaults.push(undefined, undefined, undefined, undefined, undefined, ...Array.from({ length: 40 }, () => ec2Error("RequestLimitExceeded", 503, "Request limit exceeded.")));
+    world.createTagsFaults.push(
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      ...Array.from({ length: 40 }, () => ec2Error("RequestLimitExceeded", 503, "Request limit exceeded.")),
+    );
     const job = await submit(DATA, { launchBatchSize: 5, launchConcurrency: 1, launchRetryMs: 5_000 });
     expect(job.exitCode).toBe(99);
     expect(world.runInstancesCalls).toHaveLength(2);
     expect(world.instances.size).toBe(10);
     const cert = await expectNothingLeft(job, logsBefore);
     expect(cert).toContain("AWS refused more instance requests for now (RequestLimitExceeded).");
-    expect(cert).toMatch(/Terminated the 5 IAE\(s\) already started for this job \((i-\w+, ){4}i-\w+\); nothing is left running\./);
+    expect(cert).toMatch(
+      /Terminated the 5 IAE\(s\) already started for this job \((i-\w+, ){4}i-\w+\); nothing is left running\./,
+    );
     expect((await s3.store.get(BUCKET, endMarkerKey(job.jobFolder!)))!.body).toBe("end of analysis marker");
   });
 });

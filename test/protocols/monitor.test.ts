@@ -1,6 +1,13 @@
 import { SendCommandCommand } from "@aws-sdk/client-ssm";
 import type { CostLog } from "../../model/cost-log";
-import { activeCostLogKey, certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../model/layout";
+import {
+  activeCostLogKey,
+  certificateKey,
+  datasetStatusKey,
+  encodeEventKey,
+  endMarkerKey,
+  finishedCostLogKey,
+} from "../../model/layout";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
@@ -105,14 +112,20 @@ describe("monitor: running", () => {
     const [replacement] = world.running().map((i) => i.id);
     expect(outcome.detail).toContain(`replaced by ${replacement}`);
     boot(replacement);
-    expect((await runMonitor(stateEvent(replacement, "running"), deps({}, { commandDeliveryMs: 60_000 }))).action).toBe("delivery-failed");
+    expect((await runMonitor(stateEvent(replacement, "running"), deps({}, { commandDeliveryMs: 60_000 }))).action).toBe(
+      "delivery-failed",
+    );
     await runMonitor(stateEvent(id, "terminated"), deps());
     const status = JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, D1)))!.body);
     expect(status.status).toBe("FAILED");
-    expect(status.reason[1]).toContain(`IAE ${replacement} did not become ready to receive its command within 60 s; it was terminated`);
+    expect(status.reason[1]).toContain(
+      `IAE ${replacement} did not become ready to receive its command within 60 s; it was terminated`,
+    );
     const cert = (await s3.store.get(BUCKET, certificateKey(job.jobFolder!)))!.body;
     expect(cert).toContain(`DATANAME: ${D1} | STATUS: FAILED`);
-    expect(cert).toMatch(/\[JOB TERMINATE REASON\] IAE i-\w+ did not become ready to receive its command within 60 s; it was terminated\. It was not replaced/);
+    expect(cert).toMatch(
+      /\[JOB TERMINATE REASON\] IAE i-\w+ did not become ready to receive its command within 60 s; it was terminated\. It was not replaced/,
+    );
     // Its termination then completes the job.
     const end = await runMonitor(stateEvent(replacement, "terminated"), deps());
     expect(end.jobFinished).toBe(true);
@@ -129,8 +142,16 @@ describe("monitor: running", () => {
   });
 
   it("ignores instances that are not IAEs of this analysis, and terminates tagged IAEs without a cost log", async () => {
-    const stranger = world.addInstance({ type: "t2.micro", imageId: "ami-0aaaaaaaaaaaaaaaa", tags: { Name: "someone's server" } });
-    const otherAnalysis = world.addInstance({ type: "t2.micro", imageId: "ami-0aaaaaaaaaaaaaaaa", tags: { "neurocaas:analysis": "another-bucket" } });
+    const stranger = world.addInstance({
+      type: "t2.micro",
+      imageId: "ami-0aaaaaaaaaaaaaaaa",
+      tags: { Name: "someone's server" },
+    });
+    const otherAnalysis = world.addInstance({
+      type: "t2.micro",
+      imageId: "ami-0aaaaaaaaaaaaaaaa",
+      tags: { "neurocaas:analysis": "another-bucket" },
+    });
     const s3Before = s3.requests.length;
     expect((await runMonitor(stateEvent(stranger.id, "running"), deps())).action).toBe("ignored");
     expect((await runMonitor(stateEvent(otherAnalysis.id, "running"), deps())).action).toBe("ignored");
@@ -140,7 +161,11 @@ describe("monitor: running", () => {
     expect(s3.requests.slice(s3Before).every((r) => r.method === "GET" || r.method === "HEAD")).toBe(true);
     expect(stranger.state).toBe("running");
 
-    const orphan = world.addInstance({ type: "t2.micro", imageId: "ami-0aaaaaaaaaaaaaaaa", tags: { "neurocaas:analysis": BUCKET } });
+    const orphan = world.addInstance({
+      type: "t2.micro",
+      imageId: "ami-0aaaaaaaaaaaaaaaa",
+      tags: { "neurocaas:analysis": BUCKET },
+    });
     expect((await runMonitor(stateEvent(orphan.id, "running"), deps())).action).toBe("untracked-terminated");
     expect(orphan.state).toBe("terminated");
   });
@@ -158,7 +183,12 @@ describe("monitor: shutting-down / terminated", () => {
     expect(first).toMatchObject({ action: "finished", jobFinished: false });
     expect(await activeLog(id1)).toBeUndefined();
     const finished = JSON.parse((await s3.store.get(BUCKET, finishedCostLogKey(G, id1)))!.body) as CostLog;
-    expect(finished).toMatchObject({ "instance-id": id1, start: "2026-01-05T12:00:00Z", end: "2026-01-05T13:00:00Z", price: 0.0116 });
+    expect(finished).toMatchObject({
+      "instance-id": id1,
+      start: "2026-01-05T12:00:00Z",
+      end: "2026-01-05T13:00:00Z",
+      price: 0.0116,
+    });
     expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(false);
     // The later `terminated` event of the same instance changes nothing.
     expect((await runMonitor(stateEvent(id1, "terminated", "2026-01-05T13:01:00Z"), deps())).action).toBe("ignored");
@@ -175,7 +205,9 @@ describe("monitor: shutting-down / terminated", () => {
     expect(outcomes.some((o) => o.jobFinished)).toBe(true);
     expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(true);
     // A log that never saw `running` counts one hour at its price.
-    const finished = JSON.parse((await s3.store.get(BUCKET, finishedCostLogKey(G, job.instanceIds[0])))!.body) as CostLog;
+    const finished = JSON.parse(
+      (await s3.store.get(BUCKET, finishedCostLogKey(G, job.instanceIds[0])))!.body,
+    ) as CostLog;
     expect(finished.start).toBeNull();
   });
 });
@@ -185,46 +217,89 @@ describe("monitor: how an IAE ended decides what its dataset says", () => {
     const job = await startJob(D1);
     const [id] = job.instanceIds;
     boot(id);
-    expect((await runMonitor(stateEvent(id, "running", "2026-01-05T12:00:00Z"), deps())).action).toBe("command-delivered");
+    expect((await runMonitor(stateEvent(id, "running", "2026-01-05T12:00:00Z"), deps())).action).toBe(
+      "command-delivered",
+    );
     return { job, id };
   }
-  const status = async (job: JobOutcome) => JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, D1)))!.body) as Record<string, unknown>;
+  const status = async (job: JobOutcome) =>
+    JSON.parse((await s3.store.get(BUCKET, datasetStatusKey(job.jobFolder!, D1)))!.body) as Record<string, unknown>;
   const certificate = async (job: JobOutcome) => (await s3.store.get(BUCKET, certificateKey(job.jobFolder!)))!.body;
 
   it("records a failed command's exit code, details and stderr when the analysis reported nothing", async () => {
     const { job, id } = await running();
-    Object.assign(world.commands[0], { status: "Failed", responseCode: 3, statusDetails: "Failed", stderr: "Traceback (most recent call last):\nValueError: bad input\n" });
+    Object.assign(world.commands[0], {
+      status: "Failed",
+      responseCode: 3,
+      statusDetails: "Failed",
+      stderr: "Traceback (most recent call last):\nValueError: bad input\n",
+    });
     world.instances.get(id)!.state = "terminated";
-    expect(await runMonitor(stateEvent(id, "terminated", "2026-01-05T12:10:00Z"), deps())).toMatchObject({ action: "finished", jobFinished: true });
+    expect(await runMonitor(stateEvent(id, "terminated", "2026-01-05T12:10:00Z"), deps())).toMatchObject({
+      action: "finished",
+      jobFinished: true,
+    });
     const s = await status(job);
-    expect(s).toMatchObject({ status: "FAILED", command: "cmd-1", job_finish: "2026-01-05T12:10:00Z", std: { "0": "Traceback (most recent call last):\n", "1": "ValueError: bad input\n" } });
-    expect((s.reason as string[]).join(" ")).toContain(`The command on IAE ${id} ended Failed (exit code 3) before the analysis reported a final status.`);
-    expect(await certificate(job)).toMatch(new RegExp(`DATANAME: ${D1} \\| STATUS: FAILED \\| .* \\| LAST COMMAND: command Failed`));
+    expect(s).toMatchObject({
+      status: "FAILED",
+      command: "cmd-1",
+      job_finish: "2026-01-05T12:10:00Z",
+      std: { "0": "Traceback (most recent call last):\n", "1": "ValueError: bad input\n" },
+    });
+    expect((s.reason as string[]).join(" ")).toContain(
+      `The command on IAE ${id} ended Failed (exit code 3) before the analysis reported a final status.`,
+    );
+    expect(await certificate(job)).toMatch(
+      new RegExp(`DATANAME: ${D1} \\| STATUS: FAILED \\| .* \\| LAST COMMAND: command Failed`),
+    );
   });
 
   it("fails a dataset the platform killed at its time limit even after it reported SUCCESS", async () => {
     const { job, id } = await running();
     // The analysis reported SUCCESS but was still uploading its results when it was killed.
-    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D1), JSON.stringify({ ...(await status(job)), status: "SUCCESS", reason: ["exit code 0"], std: { "0": "done\n" } }));
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, D1),
+      JSON.stringify({ ...(await status(job)), status: "SUCCESS", reason: ["exit code 0"], std: { "0": "done\n" } }),
+    );
     Object.assign(world.instances.get(id)!, { state: "terminated", stateReason: "NeuroCAAS.TimeLimit" });
     const ended = await runMonitor(stateEvent(id, "terminated"), deps());
     expect(ended.action).toBe("finished");
     const s = await status(job);
     expect(s).toMatchObject({ status: "FAILED", std: { "0": "done\n" } });
-    expect(s.reason).toEqual(["exit code 0", expect.stringContaining(`IAE ${id} (${D1}) was killed: NeuroCAAS.TimeLimit. The analysis did not finish; submit the job again with a larger __duration__.`)]);
+    expect(s.reason).toEqual([
+      "exit code 0",
+      expect.stringContaining(
+        `IAE ${id} (${D1}) was killed: NeuroCAAS.TimeLimit. The analysis did not finish; submit the job again with a larger __duration__.`,
+      ),
+    ]);
     expect((await certificate(job)).match(/was killed/g)).toHaveLength(1);
   });
 
   it("fails a SUCCESS whose command then timed out (results cut off), and keeps one whose command finished", async () => {
     const { job, id } = await running();
-    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D1), JSON.stringify({ ...(await status(job)), status: "SUCCESS", reason: ["exit code 0"] }));
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, D1),
+      JSON.stringify({ ...(await status(job)), status: "SUCCESS", reason: ["exit code 0"] }),
+    );
     Object.assign(world.commands[0], { status: "TimedOut", statusDetails: "ExecutionTimedOut" });
     world.instances.get(id)!.state = "terminated";
     await runMonitor(stateEvent(id, "terminated"), deps());
-    expect(await status(job)).toMatchObject({ status: "FAILED", reason: ["exit code 0", `[JOB TERMINATE REASON] The command on IAE ${id} timed out (ExecutionTimedOut) after the analysis reported SUCCESS: its results may be incomplete. Submit the job again.`] });
+    expect(await status(job)).toMatchObject({
+      status: "FAILED",
+      reason: [
+        "exit code 0",
+        `[JOB TERMINATE REASON] The command on IAE ${id} timed out (ExecutionTimedOut) after the analysis reported SUCCESS: its results may be incomplete. Submit the job again.`,
+      ],
+    });
 
     const other = await running();
-    await s3.store.put(BUCKET, datasetStatusKey(other.job.jobFolder!, D1), JSON.stringify({ ...(await status(other.job)), status: "SUCCESS", reason: ["exit code 0"] }));
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(other.job.jobFolder!, D1),
+      JSON.stringify({ ...(await status(other.job)), status: "SUCCESS", reason: ["exit code 0"] }),
+    );
     world.commands[world.commands.length - 1].status = "Success";
     world.instances.get(other.id)!.state = "terminated";
     await runMonitor(stateEvent(other.id, "terminated"), deps());
@@ -233,11 +308,21 @@ describe("monitor: how an IAE ended decides what its dataset says", () => {
 
   it("keeps the final status of an IAE whose host went away, and notes why in the certificate", async () => {
     const { job, id } = await running();
-    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D1), JSON.stringify({ ...(await status(job)), status: "FAILED", reason: ["interrupted: log-command received SIGTERM"] }));
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, D1),
+      JSON.stringify({
+        ...(await status(job)),
+        status: "FAILED",
+        reason: ["interrupted: log-command received SIGTERM"],
+      }),
+    );
     Object.assign(world.instances.get(id)!, { state: "terminated", stateReason: "NeuroCAAS.HostStopped" });
     expect((await runMonitor(stateEvent(id, "terminated"), deps())).action).toBe("finished");
     expect((await status(job)).reason).toEqual(["interrupted: log-command received SIGTERM"]);
-    expect(await certificate(job)).toContain(`[JOB TERMINATE REASON] IAE ${id} (${D1}) was interrupted: NeuroCAAS.HostStopped. Resubmit the job to run it again.`);
+    expect(await certificate(job)).toContain(
+      `[JOB TERMINATE REASON] IAE ${id} (${D1}) was interrupted: NeuroCAAS.HostStopped. Resubmit the job to run it again.`,
+    );
     expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(true);
   });
 });

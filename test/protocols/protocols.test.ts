@@ -32,12 +32,17 @@ async function submitJob(fields: object, config: Partial<AnalysisRuntimeConfig> 
   n++;
   const key = `${G}/submissions/p${n}submit.json`;
   await s3.store.put(BUCKET, key, JSON.stringify(fields));
-  const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), protocolDeps({ world, store: s3.store, clock, config: { bypassBuckets: ["otherbucket", "outbucket"], ...config } }));
+  const report = await runSubmit(
+    putEvent(BUCKET, encodeEventKey(key)),
+    protocolDeps({ world, store: s3.store, clock, config: { bypassBuckets: ["otherbucket", "outbucket"], ...config } }),
+  );
   return report;
 }
 
 async function activeLogs(ids: readonly string[]): Promise<CostLog[]> {
-  return Promise.all(ids.map(async (id) => JSON.parse((await s3.store.get(BUCKET, activeCostLogKey(id)))!.body) as CostLog));
+  return Promise.all(
+    ids.map(async (id) => JSON.parse((await s3.store.get(BUCKET, activeCostLogKey(id)))!.body) as CostLog),
+  );
 }
 
 describe("ensemble protocol", () => {
@@ -45,7 +50,10 @@ describe("ensemble protocol", () => {
 
   it("starts ensemble_size IAEs on one dataset, each with its own config copy carrying jobnb", async () => {
     await s3.store.put(BUCKET, `${G}/configs/ens.yaml`, "mode: train\nensemble_size: 3\nlr: 0.1\n");
-    const report = await submitJob({ dataname: DATA, configname: `${G}/configs/ens.yaml`, timestamp: "ens1" }, ensemble);
+    const report = await submitJob(
+      { dataname: DATA, configname: `${G}/configs/ens.yaml`, timestamp: "ens1" },
+      ensemble,
+    );
     expect(report.exitCode).toBe(0);
     const job = report.jobs[0];
     expect(job.protocol).toBe("ensemble");
@@ -56,7 +64,12 @@ describe("ensemble protocol", () => {
     const logs = await activeLogs(job.instanceIds);
     for (let i = 1; i <= 3; i++) {
       const configKey = `${G}/configs/job__${BUCKET}_ens1inst${i}config.json`;
-      expect(JSON.parse((await s3.store.get(BUCKET, configKey))!.body)).toEqual({ mode: "train", ensemble_size: 3, lr: 0.1, jobnb: i });
+      expect(JSON.parse((await s3.store.get(BUCKET, configKey))!.body)).toEqual({
+        mode: "train",
+        ensemble_size: 3,
+        lr: 0.1,
+        jobnb: i,
+      });
       const log = logs.find((l) => l.datasetindex === i - 1)!;
       expect(log.command).toBe(
         `cd /home/ubuntu; neurocaas_remote/run_main.sh "${BUCKET}" "${DATA}" "results/job__${BUCKET}_ens1" "${configKey}"; . neurocaas_remote/ncap_utils/workflow.sh; cleanup`,
@@ -66,7 +79,12 @@ describe("ensemble protocol", () => {
     // One line and one status file per member, named by its jobnb.
     for (let i = 1; i <= 3; i++) {
       expect(cert).toContain(`DATANAME: ${DATA} (inst${i}) | STATUS: INITIALIZING`);
-      const status = JSON.parse((await s3.store.get(BUCKET, `${G}/results/job__${BUCKET}_ens1/logs/DATASET_NAME:video.avi_inst${i}_STATUS.txt`))!.body);
+      const status = JSON.parse(
+        (await s3.store.get(
+          BUCKET,
+          `${G}/results/job__${BUCKET}_ens1/logs/DATASET_NAME:video.avi_inst${i}_STATUS.txt`,
+        ))!.body,
+      );
       expect(status).toMatchObject({ status: "INITIALIZING", input: DATA, member: i });
       expect(logs.find((l) => l.member === i)?.configpath).toBe(`${G}/configs/job__${BUCKET}_ens1inst${i}config.json`);
     }
@@ -74,7 +92,10 @@ describe("ensemble protocol", () => {
 
   it("runs the default protocol when mode is not train", async () => {
     await s3.store.put(BUCKET, `${G}/configs/predict.json`, JSON.stringify({ mode: "predict", ensemble_size: 5 }));
-    const report = await submitJob({ dataname: DATA, configname: `${G}/configs/predict.json`, timestamp: "ens2" }, ensemble);
+    const report = await submitJob(
+      { dataname: DATA, configname: `${G}/configs/predict.json`, timestamp: "ens2" },
+      ensemble,
+    );
     expect(report.exitCode).toBe(0);
     expect(report.jobs[0].instanceIds).toHaveLength(1);
     const [log] = await activeLogs(report.jobs[0].instanceIds);
@@ -84,7 +105,10 @@ describe("ensemble protocol", () => {
 
   it("rejects a missing or out-of-range ensemble_size and more than one dataset, listing each problem", async () => {
     await s3.store.put(BUCKET, `${G}/configs/bad-ens.json`, JSON.stringify({ mode: "train", ensemble_size: 101 }));
-    const report = await submitJob({ dataname: [DATA, `${G}/inputs/video2.avi`], configname: `${G}/configs/bad-ens.json`, timestamp: "ens3" }, ensemble);
+    const report = await submitJob(
+      { dataname: [DATA, `${G}/inputs/video2.avi`], configname: `${G}/configs/bad-ens.json`, timestamp: "ens3" },
+      ensemble,
+    );
     expect(report.exitCode).toBe(99);
     expect(world.runInstancesCalls).toHaveLength(0);
     const cert = (await s3.store.get(BUCKET, `${G}/results/job__${BUCKET}_ens3/logs/certificate.txt`))!.body;
@@ -106,7 +130,9 @@ describe("storage bypass", () => {
     expect(job.outputBucket).toBe("outbucket");
     expect(job.jobFolder).toBe(`shared/results/job__${BUCKET}_bypass1`);
     expect(await s3.store.exists("outbucket", `shared/results/job__${BUCKET}_bypass1/logs/certificate.txt`)).toBe(true);
-    expect(await s3.store.exists("outbucket", `shared/results/job__${BUCKET}_bypass1/logs/DATASET_NAME:d.txt_STATUS.txt`)).toBe(true);
+    expect(
+      await s3.store.exists("outbucket", `shared/results/job__${BUCKET}_bypass1/logs/DATASET_NAME:d.txt_STATUS.txt`),
+    ).toBe(true);
     expect(await s3.store.exists(BUCKET, `${G}/results/job__${BUCKET}_bypass1/logs/certificate.txt`)).toBe(false);
     const [log] = await activeLogs(job.instanceIds);
     expect(log.command).toBe(
@@ -120,14 +146,22 @@ describe("storage bypass", () => {
   });
 
   it("defaults the output to the input bucket", async () => {
-    const report = await submitJob({ dataname: "s3://otherbucket/lab/data/d.txt", configname: "s3://otherbucket/lab/configs/c.yaml", timestamp: "bypass2" });
+    const report = await submitJob({
+      dataname: "s3://otherbucket/lab/data/d.txt",
+      configname: "s3://otherbucket/lab/configs/c.yaml",
+      timestamp: "bypass2",
+    });
     expect(report.exitCode).toBe(0);
     expect(report.jobs[0].outputBucket).toBe("otherbucket");
     expect(await s3.store.exists("otherbucket", `results/job__${BUCKET}_bypass2/logs/certificate.txt`)).toBe(true);
   });
 
   it("reports bypass data that does not exist", async () => {
-    const report = await submitJob({ dataname: "s3://otherbucket/lab/data/missing.txt", configname: "s3://otherbucket/lab/configs/c.yaml", timestamp: "bypass3" });
+    const report = await submitJob({
+      dataname: "s3://otherbucket/lab/data/missing.txt",
+      configname: "s3://otherbucket/lab/configs/c.yaml",
+      timestamp: "bypass3",
+    });
     expect(report.exitCode).toBe(99);
     const cert = (await s3.store.get("otherbucket", `results/job__${BUCKET}_bypass3/logs/certificate.txt`))!.body;
     expect(cert).toContain("[INPUT ERROR] Dataset lab/data/missing.txt does not exist in bucket otherbucket.");
@@ -138,13 +172,21 @@ describe("input-checking protocol", () => {
   const schema = {
     type: "object",
     required: ["alpha", "mode"],
-    properties: { alpha: { type: "number", minimum: 0, maximum: 1 }, mode: { enum: ["fast", "slow"] }, n: { type: "integer" }, __duration__: { type: "integer" } },
+    properties: {
+      alpha: { type: "number", minimum: 0, maximum: 1 },
+      mode: { enum: ["fast", "slow"] },
+      n: { type: "integer" },
+      __duration__: { type: "integer" },
+    },
   };
   const inputChecking = { protocol: "input-checking" as const, configSchema: schema };
 
   it("lists every problem in the certificate before any cost is incurred", async () => {
     await s3.store.put(BUCKET, `${G}/configs/ic-bad.json`, JSON.stringify({ alpha: 2, n: 1.5 }));
-    const report = await submitJob({ dataname: DATA, configname: `${G}/configs/ic-bad.json`, timestamp: "ic1" }, inputChecking);
+    const report = await submitJob(
+      { dataname: DATA, configname: `${G}/configs/ic-bad.json`, timestamp: "ic1" },
+      inputChecking,
+    );
     expect(report.exitCode).toBe(99);
     expect(world.runInstancesCalls).toHaveLength(0);
     expect(world.pricing.calls()).toHaveLength(0);
@@ -157,7 +199,10 @@ describe("input-checking protocol", () => {
 
   it("starts a job whose config satisfies the schema", async () => {
     await s3.store.put(BUCKET, `${G}/configs/ic-good.yaml`, "alpha: 0.5\nmode: fast\nn: 3\n");
-    expect((await submitJob({ dataname: DATA, configname: `${G}/configs/ic-good.yaml`, timestamp: "ic2" }, inputChecking)).exitCode).toBe(0);
+    expect(
+      (await submitJob({ dataname: DATA, configname: `${G}/configs/ic-good.yaml`, timestamp: "ic2" }, inputChecking))
+        .exitCode,
+    ).toBe(0);
   });
 });
 
@@ -174,14 +219,20 @@ describe("post-processing chain", () => {
     const deps = protocolDeps({ world, store: s3.store, clock, config: post });
 
     const event = putEvent(BUCKET, encodeEventKey(endKey));
-    const outcomes = (await Promise.all([runPostProcess(event, deps), runPostProcess(event, deps), runPostProcess(event, deps)])).flat();
+    const outcomes = (
+      await Promise.all([runPostProcess(event, deps), runPostProcess(event, deps), runPostProcess(event, deps)])
+    ).flat();
     expect(outcomes.filter((o) => o.action === "submitted")).toHaveLength(1);
     expect(outcomes.filter((o) => o.action === "already-done")).toHaveLength(2);
 
     expect(await s3.store.exists(BUCKET, `${jobFolder}/logs_pre_stage2/certificate.txt`)).toBe(true);
     expect(await s3.store.exists(BUCKET, `${jobFolder}/logs_pre_stage2/DATASET_NAME:video.avi_STATUS.txt`)).toBe(true);
     const next = JSON.parse((await s3.store.get(BUCKET, `${G}/submissions/stage2_submit.json`))!.body);
-    expect(next).toEqual({ dataname: [`${jobFolder}/process_results/`], configname: `${G}/configs/pp.json`, timestamp: "pp1_stage2" });
+    expect(next).toEqual({
+      dataname: [`${jobFolder}/process_results/`],
+      configname: `${G}/configs/pp.json`,
+      timestamp: "pp1_stage2",
+    });
 
     // The written submit file starts the next step on the results.
     const chained = await runSubmit(putEvent(BUCKET, encodeEventKey(`${G}/submissions/stage2_submit.json`)), deps);
@@ -193,14 +244,22 @@ describe("post-processing chain", () => {
     await s3.store.put(BUCKET, stepEnd, "end of analysis marker");
     const [again] = await runPostProcess(putEvent(BUCKET, encodeEventKey(stepEnd)), deps);
     expect(again.action).toBe("ignored");
-    expect(await s3.store.exists(BUCKET, postMarkerKey(`${G}/results/job__${BUCKET}_pp1_stage2`, "stage2"))).toBe(false);
+    expect(await s3.store.exists(BUCKET, postMarkerKey(`${G}/results/job__${BUCKET}_pp1_stage2`, "stage2"))).toBe(
+      false,
+    );
   });
 
   it("ignores other result files and analyses without post-processing", async () => {
     const deps = protocolDeps({ world, store: s3.store, clock, config: post });
-    const [other] = await runPostProcess(putEvent(BUCKET, encodeEventKey(`${G}/results/job__${BUCKET}_pp1/process_results/other.txt`)), deps);
+    const [other] = await runPostProcess(
+      putEvent(BUCKET, encodeEventKey(`${G}/results/job__${BUCKET}_pp1/process_results/other.txt`)),
+      deps,
+    );
     expect(other.action).toBe("ignored");
-    const [none] = await runPostProcess(putEvent(BUCKET, encodeEventKey(`${G}/results/job__${BUCKET}_pp1/process_results/end.txt`)), protocolDeps({ world, store: s3.store, clock }));
+    const [none] = await runPostProcess(
+      putEvent(BUCKET, encodeEventKey(`${G}/results/job__${BUCKET}_pp1/process_results/end.txt`)),
+      protocolDeps({ world, store: s3.store, clock }),
+    );
     expect(none.action).toBe("ignored");
   });
 });
@@ -211,7 +270,15 @@ describe("event keys", () => {
     await s3.store.put(BUCKET, data, "x");
     await s3.store.put(BUCKET, `${G}/configs/plain.json`, "{}");
     const key = `${G}/submissions/my job: 1+2 submit.json`;
-    await s3.store.put(BUCKET, key, JSON.stringify({ dataname: data, configname: `${G}/configs/plain.json`, timestamp: "2020-05-14T19:25:25.885398" }));
+    await s3.store.put(
+      BUCKET,
+      key,
+      JSON.stringify({
+        dataname: data,
+        configname: `${G}/configs/plain.json`,
+        timestamp: "2020-05-14T19:25:25.885398",
+      }),
+    );
     const encoded = encodeEventKey(key);
     expect(encoded).toBe(`${G}/submissions/my+job%3A+1%2B2+submit.json`);
     const report = await runSubmit(putEvent(BUCKET, encoded), protocolDeps({ world, store: s3.store, clock }));

@@ -5,7 +5,14 @@
 import type { ComputeBackend } from "../../protocols/compute";
 import { drainQueue, QUEUE_KEY, readQueue } from "../../protocols/job-queue";
 import { jobRecordKey, parseJobRecord, type JobRecord } from "../../protocols/job-record";
-import { certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey, jobFolderName } from "../../model/layout";
+import {
+  certificateKey,
+  datasetStatusKey,
+  encodeEventKey,
+  endMarkerKey,
+  finishedCostLogKey,
+  jobFolderName,
+} from "../../model/layout";
 import { ledgerKey } from "../../protocols/ledger";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
 import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
@@ -38,13 +45,27 @@ beforeEach(async () => {
   for (const k of await s3.store.list(BUCKET, `logs/${G}/`)) await s3.store.delete(BUCKET, k);
 });
 
-const BASE: Partial<AnalysisRuntimeConfig> = { deployLimit: 2, maxCost: 1000, affiliates: [{ AffiliateName: G, UserInput: true }, { AffiliateName: OTHER, UserInput: true }] };
+const BASE: Partial<AnalysisRuntimeConfig> = {
+  deployLimit: 2,
+  maxCost: 1000,
+  affiliates: [
+    { AffiliateName: G, UserInput: true },
+    { AffiliateName: OTHER, UserInput: true },
+  ],
+};
 function deps(config: Partial<AnalysisRuntimeConfig> = {}, invocation?: string): ProtocolDeps {
-  return { ...protocolDeps({ world, store: s3.store, clock, config: { ...BASE, ...config } }), ...(invocation ? { invocation: { id: invocation, deadline: new Date(clock.now().getTime() + 900_000) } } : {}) };
+  return {
+    ...protocolDeps({ world, store: s3.store, clock, config: { ...BASE, ...config } }),
+    ...(invocation ? { invocation: { id: invocation, deadline: new Date(clock.now().getTime() + 900_000) } } : {}),
+  };
 }
 
 let n = 0;
-async function submit(dataname: string | string[], config: Partial<AnalysisRuntimeConfig> = {}, group = G): Promise<JobOutcome & { timestamp: string }> {
+async function submit(
+  dataname: string | string[],
+  config: Partial<AnalysisRuntimeConfig> = {},
+  group = G,
+): Promise<JobOutcome & { timestamp: string }> {
   n++;
   const timestamp = `q${n}`;
   const key = `${group}/submissions/q${n}submit.json`;
@@ -52,16 +73,24 @@ async function submit(dataname: string | string[], config: Partial<AnalysisRunti
   const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps(config));
   return { ...report.jobs[0], timestamp };
 }
-async function cancel(timestamp: string, config: Partial<AnalysisRuntimeConfig> = {}, group = G, d?: ProtocolDeps): Promise<JobOutcome> {
+async function cancel(
+  timestamp: string,
+  config: Partial<AnalysisRuntimeConfig> = {},
+  group = G,
+  d?: ProtocolDeps,
+): Promise<JobOutcome> {
   n++;
   const key = `${group}/submissions/cancel${n}submit.json`;
   await s3.store.put(BUCKET, key, JSON.stringify({ cancel: timestamp }));
   return (await runSubmit(putEvent(BUCKET, encodeEventKey(key)), d ?? deps(config))).jobs[0];
 }
 const text = async (key: string): Promise<string> => (await s3.store.get(BUCKET, key))?.body ?? "";
-const status = async (job: JobOutcome, dataset: string): Promise<Record<string, unknown>> => JSON.parse(await text(datasetStatusKey(job.jobFolder!, dataset))) as Record<string, unknown>;
-const record = async (timestamp: string, group = G): Promise<JobRecord> => parseJobRecord(await text(jobRecordKey(group, jobFolderName(BUCKET, timestamp))))!;
-const reservations = async (): Promise<Record<string, number>> => (JSON.parse((await text(ledgerKey(G))) || "{}") as { reservations?: Record<string, number> }).reservations ?? {};
+const status = async (job: JobOutcome, dataset: string): Promise<Record<string, unknown>> =>
+  JSON.parse(await text(datasetStatusKey(job.jobFolder!, dataset))) as Record<string, unknown>;
+const record = async (timestamp: string, group = G): Promise<JobRecord> =>
+  parseJobRecord(await text(jobRecordKey(group, jobFolderName(BUCKET, timestamp))))!;
+const reservations = async (): Promise<Record<string, number>> =>
+  (JSON.parse((await text(ledgerKey(G))) || "{}") as { reservations?: Record<string, number> }).reservations ?? {};
 const jobOf = (id: string): string => world.instances.get(id)!.tags["neurocaas:job"];
 
 /** An IAE ends as EC2 reports it: terminated, then the monitor hears of it (and drains the queue). */
@@ -85,16 +114,25 @@ describe("queue instead of reject (DEPLOY_LIMIT)", () => {
     }
     const certB = await text(certificateKey(b.jobFolder!));
     expect(certB).toContain(`DATANAME: ${D[2]} | STATUS: QUEUED`);
-    expect(certB).toMatch(/Job QUEUED at position 1: 2 t2\.micro IAEs are running and this job needs 1; the limit is 2 \(DEPLOY_LIMIT\)/);
+    expect(certB).toMatch(
+      /Job QUEUED at position 1: 2 t2\.micro IAEs are running and this job needs 1; the limit is 2 \(DEPLOY_LIMIT\)/,
+    );
     expect(await text(certificateKey(d.jobFolder!))).toMatch(/Job QUEUED at position 3: 2 t2\.micro IAEs are running/);
     expect(await status(b, D[2])).toMatchObject({ status: "QUEUED", instance: null });
-    expect((await readQueue(deps())).entries.map((e) => e.jobName)).toEqual([b, c, d].map((j) => jobFolderName(BUCKET, j.timestamp)));
+    expect((await readQueue(deps())).entries.map((e) => e.jobName)).toEqual(
+      [b, c, d].map((j) => jobFolderName(BUCKET, j.timestamp)),
+    );
     expect(world.running()).toHaveLength(2);
 
     // One slot frees: B (1 IAE) starts; C (2 IAEs) does not fit, and D may not overtake it.
     const first = await end(a.instanceIds[0]);
     expect(first.queue?.started).toEqual([jobRecordKey(G, jobFolderName(BUCKET, b.timestamp))]);
-    expect(world.running().map((i) => i.tags["neurocaas:job"]).sort()).toEqual([jobFolderName(BUCKET, a.timestamp), jobFolderName(BUCKET, b.timestamp)]);
+    expect(
+      world
+        .running()
+        .map((i) => i.tags["neurocaas:job"])
+        .sort(),
+    ).toEqual([jobFolderName(BUCKET, a.timestamp), jobFolderName(BUCKET, b.timestamp)]);
     const bStatus = await status(b, D[2]);
     expect(bStatus.status).toBe("INITIALIZING");
     expect(typeof bStatus.instance).toBe("string");
@@ -106,7 +144,10 @@ describe("queue instead of reject (DEPLOY_LIMIT)", () => {
     expect(world.running()).toHaveLength(1); // still only B: C needs 2
     const bId = world.running()[0].id;
     await end(bId);
-    expect(world.running().map((i) => jobOf(i.id))).toEqual([jobFolderName(BUCKET, c.timestamp), jobFolderName(BUCKET, c.timestamp)]);
+    expect(world.running().map((i) => jobOf(i.id))).toEqual([
+      jobFolderName(BUCKET, c.timestamp),
+      jobFolderName(BUCKET, c.timestamp),
+    ]);
     for (const i of world.running()) await end(i.id);
     expect(world.running().map((i) => jobOf(i.id))).toEqual([jobFolderName(BUCKET, d.timestamp)]);
     expect((await readQueue(deps())).entries).toEqual([]);
@@ -141,10 +182,14 @@ describe("queue instead of reject (DEPLOY_LIMIT)", () => {
     expect((await submit(D[2], { maxQueueLength: 1 })).queued).toBe(true);
     const full = await submit(D[2], { maxQueueLength: 1 });
     expect(full.exitCode).toBe(99);
-    expect(await text(certificateKey(full.jobFolder!))).toContain("The analysis' queue is full: 1 job(s) are already waiting for capacity (MAX_QUEUE_LENGTH).");
+    expect(await text(certificateKey(full.jobFolder!))).toContain(
+      "The analysis' queue is full: 1 job(s) are already waiting for capacity (MAX_QUEUE_LENGTH).",
+    );
     const none = await submit(D[2], { maxQueueLength: 0 });
     expect(none.exitCode).toBe(99);
-    expect(await text(certificateKey(none.jobFolder!))).toMatch(/Instance requests greater than pipeline bandwidth: .*MAX_QUEUE_LENGTH 0/);
+    expect(await text(certificateKey(none.jobFolder!))).toMatch(
+      /Instance requests greater than pipeline bandwidth: .*MAX_QUEUE_LENGTH 0/,
+    );
     expect(world.runInstancesCalls).toHaveLength(1);
   });
 
@@ -152,7 +197,10 @@ describe("queue instead of reject (DEPLOY_LIMIT)", () => {
     await submit([D[0], D[1]], { maxQueueWaitMinutes: 10 });
     const b = await submit(D[2], { maxQueueWaitMinutes: 10 });
     clock.advance(11 * 60_000);
-    const swept = await runMonitor({ "detail-type": "Scheduled Event", source: "aws.events", detail: {} } as never, deps({ maxQueueWaitMinutes: 10 }));
+    const swept = await runMonitor(
+      { "detail-type": "Scheduled Event", source: "aws.events", detail: {} } as never,
+      deps({ maxQueueWaitMinutes: 10 }),
+    );
     expect(swept.action).toBe("queue-drained");
     expect(swept.queue?.ended).toEqual([jobRecordKey(G, jobFolderName(BUCKET, b.timestamp))]);
     expect(await status(b, D[2])).toMatchObject({ status: "FAILED" });
@@ -165,12 +213,18 @@ describe("queue instead of reject (DEPLOY_LIMIT)", () => {
   });
 
   it("queues a job whose capacity errors outlast the retry window, and starts it when capacity is back", async () => {
-    world.runInstancesFaults.push(...Array.from({ length: 30 }, () => ec2Error("InsufficientInstanceCapacity", 500, "We currently do not have sufficient t2.micro capacity")));
+    world.runInstancesFaults.push(
+      ...Array.from({ length: 30 }, () =>
+        ec2Error("InsufficientInstanceCapacity", 500, "We currently do not have sufficient t2.micro capacity"),
+      ),
+    );
     const j = await submit(D[0]);
     expect(j.exitCode).toBe(0);
     expect(j.queued).toBe(true);
     expect(world.running()).toHaveLength(0);
-    expect(await text(certificateKey(j.jobFolder!))).toMatch(/Job QUEUED at position 1: AWS has no free capacity for this instance type right now \(InsufficientInstanceCapacity\)/);
+    expect(await text(certificateKey(j.jobFolder!))).toMatch(
+      /Job QUEUED at position 1: AWS has no free capacity for this instance type right now \(InsufficientInstanceCapacity\)/,
+    );
     world.runInstancesFaults.length = 0;
     const swept = await runMonitor({ "detail-type": "Scheduled Event", detail: {} } as never, deps());
     expect(swept.queue?.started).toHaveLength(1);
@@ -270,7 +324,11 @@ describe("cancel", () => {
     const done = await submit(D[0]);
     world.instances.get(done.instanceIds[0])!.state = "running";
     await runMonitor(stateEvent(done.instanceIds[0], "running"), deps());
-    await s3.store.put(BUCKET, datasetStatusKey(done.jobFolder!, D[0]), JSON.stringify({ status: "SUCCESS", reason: [], input: D[0] }));
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(done.jobFolder!, D[0]),
+      JSON.stringify({ status: "SUCCESS", reason: [], input: D[0] }),
+    );
     await end(done.instanceIds[0]);
     expect(await s3.store.exists(BUCKET, endMarkerKey(done.jobFolder!))).toBe(true);
     const late = await cancel(done.timestamp);

@@ -32,12 +32,23 @@ let n = 0;
 async function submit(config: string): Promise<JobOutcome> {
   n++;
   const key = `${G}/submissions/r${n}submit.json`;
-  await s3.store.put(BUCKET, key, JSON.stringify({ dataname: D, configname: `${G}/configs/${config}`, timestamp: `retry${n}` }));
+  await s3.store.put(
+    BUCKET,
+    key,
+    JSON.stringify({ dataname: D, configname: `${G}/configs/${config}`, timestamp: `retry${n}` }),
+  );
   return (await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps())).jobs[0];
 }
 const text = async (key: string) => (await s3.store.get(BUCKET, key))?.body ?? "";
-const status = async (job: JobOutcome) => JSON.parse(await text(datasetStatusKey(job.jobFolder!, D))) as Record<string, unknown>;
-const warning = (id: string) => ({ "detail-type": "EC2 Spot Instance Interruption Warning", source: "aws.ec2", time: "2026-01-05T12:20:00Z", detail: { "instance-id": id, "instance-action": "terminate" } }) as never;
+const status = async (job: JobOutcome) =>
+  JSON.parse(await text(datasetStatusKey(job.jobFolder!, D))) as Record<string, unknown>;
+const warning = (id: string) =>
+  ({
+    "detail-type": "EC2 Spot Instance Interruption Warning",
+    source: "aws.ec2",
+    time: "2026-01-05T12:20:00Z",
+    detail: { "instance-id": id, "instance-action": "terminate" },
+  }) as never;
 
 async function boot(id: string, limits: Partial<ProtocolLimits> = {}) {
   world.instances.get(id)!.state = "running";
@@ -50,9 +61,15 @@ describe("spot interruption", () => {
     const [spot] = job.instanceIds;
     expect(world.instances.get(spot)!.spot).toBe(true);
     expect((await boot(spot)).action).toBe("command-delivered");
-    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D), JSON.stringify({ status: "IN PROGRESS", reason: [], input: D, instance: spot }));
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, D),
+      JSON.stringify({ status: "IN PROGRESS", reason: [], input: D, instance: spot }),
+    );
     expect((await runMonitor(warning(spot), deps())).action).toBe("interruption-noted");
-    expect(await text(certificateKey(job.jobFolder!))).toContain(`AWS announced at 2026-01-05T12:20:00Z that it reclaims the spot capacity of IAE ${spot}`);
+    expect(await text(certificateKey(job.jobFolder!))).toContain(
+      `AWS announced at 2026-01-05T12:20:00Z that it reclaims the spot capacity of IAE ${spot}`,
+    );
 
     const calls = world.runInstancesCalls.length;
     world.instances.get(spot)!.state = "terminated";
@@ -73,8 +90,15 @@ describe("spot interruption", () => {
 
     // The replacement runs the same command and finishes the job.
     expect((await boot(replacement)).action).toBe("command-delivered");
-    expect(world.commands.map((c) => c.parameters.commands)).toEqual([world.commands[0].parameters.commands, world.commands[0].parameters.commands]);
-    await s3.store.put(BUCKET, datasetStatusKey(job.jobFolder!, D), JSON.stringify({ status: "SUCCESS", reason: [], input: D, instance: replacement }));
+    expect(world.commands.map((c) => c.parameters.commands)).toEqual([
+      world.commands[0].parameters.commands,
+      world.commands[0].parameters.commands,
+    ]);
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, D),
+      JSON.stringify({ status: "SUCCESS", reason: [], input: D, instance: replacement }),
+    );
     world.instances.get(replacement)!.state = "terminated";
     expect((await runMonitor(stateEvent(replacement, "terminated"), deps())).jobFinished).toBe(true);
     const ledger = JSON.parse(await text(ledgerKey(G))) as { entries: Record<string, number> };
@@ -93,7 +117,11 @@ describe("spot interruption", () => {
 
     const done = await submit("save.json");
     await boot(done.instanceIds[0]);
-    await s3.store.put(BUCKET, datasetStatusKey(done.jobFolder!, D), JSON.stringify({ status: "SUCCESS", reason: [], input: D }));
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(done.jobFolder!, D),
+      JSON.stringify({ status: "SUCCESS", reason: [], input: D }),
+    );
     world.instances.get(done.instanceIds[0])!.state = "terminated";
     world.instances.get(done.instanceIds[0])!.stateReason = "Server.SpotInstanceTermination";
     expect((await runMonitor(stateEvent(done.instanceIds[0], "terminated"), deps())).jobFinished).toBe(true);
@@ -123,7 +151,9 @@ describe("an IAE that never receives its command", () => {
     expect(again.action).toBe("delivery-failed");
     expect(world.runInstancesCalls.length).toBe(calls + 1);
     expect(await status(job)).toMatchObject({ status: "FAILED" });
-    expect(await text(certificateKey(job.jobFolder!))).toContain("It was not replaced: it was already the replacement of an earlier IAE.");
+    expect(await text(certificateKey(job.jobFolder!))).toContain(
+      "It was not replaced: it was already the replacement of an earlier IAE.",
+    );
     expect((await runMonitor(stateEvent(second, "terminated"), deps(limits))).jobFinished).toBe(true);
     world.agentReadyAfter = 0;
   });

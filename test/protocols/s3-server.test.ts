@@ -19,23 +19,35 @@ describe("local S3 server", () => {
 
   it("honours If-None-Match: * (create only)", async () => {
     await s3.store.put("bucket-a", "claims/one.json", "first", { ifNoneMatch: "*" });
-    await expect(s3.store.put("bucket-a", "claims/one.json", "second", { ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(s3.store.put("bucket-a", "claims/one.json", "second", { ifNoneMatch: "*" })).rejects.toBeInstanceOf(
+      PreconditionFailedError,
+    );
     expect((await s3.store.get("bucket-a", "claims/one.json"))?.body).toBe("first");
   });
 
   it("honours If-Match (replace only the version read)", async () => {
     const { etag } = await s3.store.put("bucket-a", "ledger.json", "v1");
     const { etag: etag2 } = await s3.store.put("bucket-a", "ledger.json", "v2", { ifMatch: etag });
-    await expect(s3.store.put("bucket-a", "ledger.json", "v3", { ifMatch: etag })).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(s3.store.put("bucket-a", "ledger.json", "v3", { ifMatch: etag })).rejects.toBeInstanceOf(
+      PreconditionFailedError,
+    );
     await s3.store.put("bucket-a", "ledger.json", "v3", { ifMatch: etag2 });
     expect((await s3.store.get("bucket-a", "ledger.json"))?.body).toBe("v3");
-    await expect(s3.store.put("bucket-a", "missing.json", "x", { ifMatch: etag2 })).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(s3.store.put("bucket-a", "missing.json", "x", { ifMatch: etag2 })).rejects.toBeInstanceOf(
+      PreconditionFailedError,
+    );
   });
 
   it("lets exactly one of many concurrent create-only writes win", async () => {
-    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => s3.store.put("bucket-a", "race/claim.json", `writer ${i}`, { ifNoneMatch: "*" })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        s3.store.put("bucket-a", "race/claim.json", `writer ${i}`, { ifNoneMatch: "*" }),
+      ),
+    );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    expect(results.filter((r) => r.status === "rejected" && r.reason instanceof PreconditionFailedError)).toHaveLength(11);
+    expect(results.filter((r) => r.status === "rejected" && r.reason instanceof PreconditionFailedError)).toHaveLength(
+      11,
+    );
   });
 
   it("retries injected 5xx answers through the SDK's retry strategy", async () => {
@@ -56,7 +68,9 @@ describe("local S3 server", () => {
     const seen: string[] = [];
     let token: string | undefined;
     do {
-      const out = await s3.client.send(new ListObjectsV2Command({ Bucket: "bucket-a", Prefix: "paged/", MaxKeys: 2, ContinuationToken: token }));
+      const out = await s3.client.send(
+        new ListObjectsV2Command({ Bucket: "bucket-a", Prefix: "paged/", MaxKeys: 2, ContinuationToken: token }),
+      );
       seen.push(...(out.Contents ?? []).map((c) => c.Key as string));
       token = out.NextContinuationToken;
     } while (token);
@@ -68,7 +82,10 @@ describe("local S3 server", () => {
     await s3.store.put("bucket-a", "g/inputs/folder/b.txt", "b");
     expect(await s3.store.prefixExists("bucket-a", "g/inputs/folder/")).toBe(true);
     expect(await s3.store.prefixExists("bucket-a", "g/inputs/nothing/")).toBe(false);
-    expect(await s3.store.list("bucket-a", "g/inputs/folder/")).toEqual(["g/inputs/folder/a.txt", "g/inputs/folder/b.txt"]);
+    expect(await s3.store.list("bucket-a", "g/inputs/folder/")).toEqual([
+      "g/inputs/folder/a.txt",
+      "g/inputs/folder/b.txt",
+    ]);
     await s3.store.copy("bucket-a", "g/inputs/folder/a.txt", "bucket-a", "g/copy of a:1.txt");
     expect((await s3.store.get("bucket-a", "g/copy of a:1.txt"))?.body).toBe("a");
     await s3.store.delete("bucket-a", "g/never-existed");

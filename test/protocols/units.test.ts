@@ -1,6 +1,13 @@
 import { PricingClient } from "@aws-sdk/client-pricing";
 import { PricingApiPriceSource, onDemandUsd } from "../../protocols/aws/pricing";
-import { CertificateLog, mergeDatasetLines, renderCertificate, stepDoneLine, stepErrorLine, upsertDatasetLine } from "../../protocols/certificate";
+import {
+  CertificateLog,
+  mergeDatasetLines,
+  renderCertificate,
+  stepDoneLine,
+  stepErrorLine,
+  upsertDatasetLine,
+} from "../../protocols/certificate";
 import { formatElapsed } from "../../protocols/time-format";
 import { costOfLog } from "../../model/cost-log";
 import { JobError } from "../../protocols/errors";
@@ -8,12 +15,21 @@ import { parseJobConfig } from "../../protocols/job-config";
 import { makeLedger } from "../../protocols/ledger";
 import { retryWithBackoff } from "../../protocols/retry";
 import { parseSubmitFile } from "../../protocols/submit-file";
-import { boundedName, datasetLineName, datasetStatusFileName, ensembleConfigKey, ensembleMemberOf } from "../../model/layout";
+import {
+  boundedName,
+  datasetLineName,
+  datasetStatusFileName,
+  ensembleConfigKey,
+  ensembleMemberOf,
+} from "../../model/layout";
 import { AwsWorld, priceDocument } from "../support/aws-world";
 
 describe("certificate", () => {
   it("renders the original layout", () => {
-    const text = renderCertificate([{ dataname: "g/inputs/a.txt", status: "INITIALIZING", time: "2026-01-05 12:00:00", lastCommand: "None" }], ["line one\t [+0:00:00.12]"]);
+    const text = renderCertificate(
+      [{ dataname: "g/inputs/a.txt", status: "INITIALIZING", time: "2026-01-05 12:00:00", lastCommand: "None" }],
+      ["line one\t [+0:00:00.12]"],
+    );
     expect(text).toBe(
       [
         "PER ENVIRONMENT MONITORING:",
@@ -35,8 +51,12 @@ describe("certificate", () => {
   it("writes step lines exactly", () => {
     expect(stepDoneLine(1)).toBe("[Job Manager] STEP 1/4 (Initialization): DONE");
     expect(stepDoneLine(3)).toBe("[Job Manager] STEP 3/4 (Environment Setup): DONE");
-    expect(stepErrorLine(2, "INTERNAL", "bad")).toBe("[Job Manager] STEP 2/4 (Validation): INTERNAL ERROR. [JOB TERMINATE REASON] bad");
-    expect(stepErrorLine(4, "AWS", "down")).toBe("[Job Manager] STEP 4/4 (Initialize Processing): AWS ERROR. [JOB TERMINATE REASON] down");
+    expect(stepErrorLine(2, "INTERNAL", "bad")).toBe(
+      "[Job Manager] STEP 2/4 (Validation): INTERNAL ERROR. [JOB TERMINATE REASON] bad",
+    );
+    expect(stepErrorLine(4, "AWS", "down")).toBe(
+      "[Job Manager] STEP 4/4 (Initialize Processing): AWS ERROR. [JOB TERMINATE REASON] down",
+    );
   });
 
   it("times setup lines from the job manager's start", () => {
@@ -57,7 +77,9 @@ describe("certificate", () => {
       ["setup\t [+0:00:00.00]"],
     );
     const out = upsertDatasetLine(text, { dataname: "a", status: "FAILED", time: "u", lastCommand: "none" });
-    expect(out).toContain("DATANAME: a | STATUS: FAILED | TIME: u | LAST COMMAND: none\nDATANAME: a (inst2) | STATUS: IN PROGRESS | TIME: t | LAST COMMAND: x | CPU_USAGE: 5 %");
+    expect(out).toContain(
+      "DATANAME: a | STATUS: FAILED | TIME: u | LAST COMMAND: none\nDATANAME: a (inst2) | STATUS: IN PROGRESS | TIME: t | LAST COMMAND: x | CPU_USAGE: 5 %",
+    );
     const added = upsertDatasetLine(text, { dataname: "b", status: "FAILED", time: "u", lastCommand: "none" });
     expect(added).toContain("CPU_USAGE: 5 %\nDATANAME: b | STATUS: FAILED");
     expect(added).toContain("setup\t [+0:00:00.00]");
@@ -69,14 +91,18 @@ describe("certificate", () => {
     const fresh = log.applyTo(undefined);
     log.markWritten();
     // Meanwhile the IAE of b reported, and the monitor appended a note.
-    const others = upsertDatasetLine(fresh, { dataname: "b", status: "IN PROGRESS", time: "t", lastCommand: "running" }) + "[Monitor] note\n";
+    const others =
+      upsertDatasetLine(fresh, { dataname: "b", status: "IN PROGRESS", time: "t", lastCommand: "running" }) +
+      "[Monitor] note\n";
     log.setDatasets([
       { dataname: "a", status: "INITIALIZING", time: "t0", lastCommand: "waiting" },
       { dataname: "b", status: "INITIALIZING", time: "t0", lastCommand: "waiting" },
     ]);
     log.append("second");
     const merged = log.applyTo(others);
-    expect(merged).toContain("DATANAME: a | STATUS: INITIALIZING | TIME: t0 | LAST COMMAND: waiting\nDATANAME: b | STATUS: IN PROGRESS");
+    expect(merged).toContain(
+      "DATANAME: a | STATUS: INITIALIZING | TIME: t0 | LAST COMMAND: waiting\nDATANAME: b | STATUS: IN PROGRESS",
+    );
     expect(merged).toMatch(/first\t \[\+0:00:00\.00\]\n\[Monitor\] note\nsecond\t/);
     expect(mergeDatasetLines(merged, [])).toContain("DATANAME: b | STATUS: IN PROGRESS");
   });
@@ -85,8 +111,13 @@ describe("certificate", () => {
 describe("submit file and config parsing", () => {
   const CTX = { group: "g", analysisBucket: "b", bypassBuckets: [] };
   it("accepts a single key or a list: data in the group's inputs and results, the config in its configs", () => {
-    expect(parseSubmitFile('{"dataname":"g/inputs/a","configname":"g/configs/c.yaml","timestamp":"t"}', CTX).datanames).toEqual(["g/inputs/a"]);
-    const s = parseSubmitFile('{"dataname":["g/inputs/a","g/results/job__b_t/process_results/"],"configname":"g/configs/c.YML","timestamp":"t","exitcode":0}', CTX);
+    expect(
+      parseSubmitFile('{"dataname":"g/inputs/a","configname":"g/configs/c.yaml","timestamp":"t"}', CTX).datanames,
+    ).toEqual(["g/inputs/a"]);
+    const s = parseSubmitFile(
+      '{"dataname":["g/inputs/a","g/results/job__b_t/process_results/"],"configname":"g/configs/c.YML","timestamp":"t","exitcode":0}',
+      CTX,
+    );
     expect(s.datanames).toHaveLength(2);
     expect(s.bypass).toBeUndefined();
   });
@@ -102,15 +133,28 @@ describe("submit file and config parsing", () => {
   });
 
   it("reads reserved keys with defaults by presence, never by truthiness", () => {
-    expect(parseJobConfig("{}", "c.json")).toMatchObject({ durationMinutes: 60, durationExplicit: false, datasetSizeGb: 0 });
-    expect(parseJobConfig('{"__dataset_size__": 0, "__duration__": 1}', "c.json")).toMatchObject({ durationMinutes: 1, durationExplicit: true, datasetSizeGb: 0 });
-    expect(parseJobConfig("__duration__: 200\n__dataset_size__: 300\n", "c.yaml")).toMatchObject({ durationMinutes: 200, datasetSizeGb: 300 });
+    expect(parseJobConfig("{}", "c.json")).toMatchObject({
+      durationMinutes: 60,
+      durationExplicit: false,
+      datasetSizeGb: 0,
+    });
+    expect(parseJobConfig('{"__dataset_size__": 0, "__duration__": 1}', "c.json")).toMatchObject({
+      durationMinutes: 1,
+      durationExplicit: true,
+      datasetSizeGb: 0,
+    });
+    expect(parseJobConfig("__duration__: 200\n__dataset_size__: 300\n", "c.yaml")).toMatchObject({
+      durationMinutes: 200,
+      datasetSizeGb: 300,
+    });
   });
 
   it("accepts a repeated YAML key as PyYAML did (the last value wins) with a note for the certificate", () => {
     const config = parseJobConfig("__duration__: 10\nmode: train\n__duration__: 20\n", "g/configs/c.yaml");
     expect(config).toMatchObject({ durationMinutes: 20, values: { mode: "train", __duration__: 20 } });
-    expect(config.notes).toEqual(['Config g/configs/c.yaml: the key "__duration__" is given 2 times (lines 1, 3); the last value is used, as PyYAML does']);
+    expect(config.notes).toEqual([
+      'Config g/configs/c.yaml: the key "__duration__" is given 2 times (lines 1, 3); the last value is used, as PyYAML does',
+    ]);
     expect(parseJobConfig("a: &x 1\nb: *x\n", "c.yaml").notes).toEqual([]);
     expect(() => parseJobConfig("a: [1, 2\n", "c.yaml")).toThrow(/is not valid YAML/);
   });
@@ -163,7 +207,12 @@ describe("bounded retry", () => {
           calls++;
           throw new Error("busy");
         },
-        { retryable: () => true, maxTotalWaitMs: 7000, initialDelayMs: 1000, sleep: async (ms) => void sleeps.push(ms) },
+        {
+          retryable: () => true,
+          maxTotalWaitMs: 7000,
+          initialDelayMs: 1000,
+          sleep: async (ms) => void sleeps.push(ms),
+        },
       ),
     ).rejects.toThrow("busy");
     expect(sleeps).toEqual([1000, 2000, 4000]);
@@ -187,6 +236,8 @@ describe("prices", () => {
     world.pricingFails = true;
     const offline = new PricingApiPriceSource(new PricingClient({ region: "us-east-1" }));
     expect(await offline.hourlyPrice("t2.micro", "us-east-1")).toBe(0.0116);
-    await expect(offline.hourlyPrice("z9.mega", "us-east-1")).rejects.toThrow("No price is known for instance type z9.mega in us-east-1");
+    await expect(offline.hourlyPrice("z9.mega", "us-east-1")).rejects.toThrow(
+      "No price is known for instance type z9.mega in us-east-1",
+    );
   });
 });

@@ -48,7 +48,12 @@ export function tempStack(): { dir: string; stackFile: string } {
 
 export function realClients(): RemoteClients {
   const config = { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } };
-  return { ec2: new EC2Client(config), ssm: new SSMClient(config), sts: new STSClient(config), s3: new S3Client(config) };
+  return {
+    ec2: new EC2Client(config),
+    ssm: new SSMClient(config),
+    sts: new STSClient(config),
+    s3: new S3Client(config),
+  };
 }
 
 export interface TestContext extends RemoteContext {
@@ -60,7 +65,11 @@ export interface TestContext extends RemoteContext {
  * A context with a settable clock, collected output and an instant sleep (which moves the clock
  * forward by the time slept when `advanceClockOnSleep` is set, for waits with a deadline).
  */
-export function testContext(stackFile: string, now = new Date("2026-11-23T10:00:00Z"), opts: { advanceClockOnSleep?: boolean } = {}): TestContext {
+export function testContext(
+  stackFile: string,
+  now = new Date("2026-11-23T10:00:00Z"),
+  opts: { advanceClockOnSleep?: boolean } = {},
+): TestContext {
   const lines: string[] = [];
   const ctx = {
     stackFile,

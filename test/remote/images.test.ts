@@ -44,7 +44,9 @@ function fakeImages(pendingPolls: number, finalState: ImageState = "available", 
       })),
     };
   });
-  ec2.on(DescribeSnapshotsCommand).callsFake(() => ({ Snapshots: [{ SnapshotId: "snap-1", Progress: `${Math.min(99, ++snapshotPolls * 30)}%` }] }));
+  ec2
+    .on(DescribeSnapshotsCommand)
+    .callsFake(() => ({ Snapshots: [{ SnapshotId: "snap-1", Progress: `${Math.min(99, ++snapshotPolls * 30)}%` }] }));
   return { polls: () => polls };
 }
 
@@ -60,7 +62,9 @@ beforeEach(() => {
   ec2.reset();
   sts.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Arn: OWNER, Account: "123456789012" });
-  ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: "running" } }] }] });
+  ec2
+    .on(DescribeInstancesCommand)
+    .resolves({ Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: "running" } }] }] });
   fakeImages(0);
   ec2.on(TerminateInstancesCommand).resolves({});
 });
@@ -70,7 +74,9 @@ describe("create-devami and terminate-devinstance", () => {
     const { stackFile } = tempStack();
     const ctx = testContext(stackFile);
     await assignInstance(ctx, { instanceId: "i-1", name: "box" });
-    await expect(terminateDevInstance(ctx, false)).rejects.toThrow(/no image of i-1 \(box\) was saved since it was last started .*--force/);
+    await expect(terminateDevInstance(ctx, false)).rejects.toThrow(
+      /no image of i-1 \(box\) was saved since it was last started .*--force/,
+    );
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
 
     ctx.now = new Date("2026-11-23T11:00:00Z");
@@ -89,7 +95,9 @@ describe("create-devami and terminate-devinstance", () => {
         { ResourceType: "snapshot", Tags: tags },
       ],
     });
-    expect(state(stackFile).instances[0].images).toEqual([{ imageId: "ami-0aaaabbbbccccdddd", name: "pca v1", createdAt: "2026-11-23T11:00:00.000Z" }]);
+    expect(state(stackFile).instances[0].images).toEqual([
+      { imageId: "ami-0aaaabbbbccccdddd", name: "pca v1", createdAt: "2026-11-23T11:00:00.000Z" },
+    ]);
 
     await terminateDevInstance(ctx, false);
     expect(ec2.commandCalls(TerminateInstancesCommand)[0].args[0].input).toEqual({ InstanceIds: ["i-1"] });
@@ -131,7 +139,9 @@ describe("create-devami waits until the image is available", () => {
     const ctx = testContext(stackFile, undefined, { advanceClockOnSleep: true });
     await assignInstance(ctx, { instanceId: "i-1" });
     fakeImages(1, "failed", "Insufficient capacity to snapshot the volume");
-    await expect(createDevAmi(ctx, "pca v1")).rejects.toThrow('image ami-0aaaabbbbccccdddd is failed: Insufficient capacity to snapshot the volume; it cannot be used (create another with "remote create-devami -n NAME")');
+    await expect(createDevAmi(ctx, "pca v1")).rejects.toThrow(
+      'image ami-0aaaabbbbccccdddd is failed: Insufficient capacity to snapshot the volume; it cannot be used (create another with "remote create-devami -n NAME")',
+    );
     // The request is recorded all the same: the state shows what was attempted.
     expect(state(stackFile).instances[0].images.map((i) => i.imageId)).toEqual(["ami-0aaaabbbbccccdddd"]);
   });
@@ -166,7 +176,21 @@ describe("assign-instance tags the instance like launch-devinstance", () => {
     const ctx = testContext(stackFile);
     const launched = new Date(ctx.now.getTime() - 90.5 * 60_000);
     ec2.on(DescribeInstancesCommand).resolves({
-      Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: "running" }, LaunchTime: launched, Tags: [{ Key: "Name", Value: "old-box" }, { Key: "OwnerArn", Value: "arn:aws:iam::123456789012:user/other" }] }] }],
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: "i-1",
+              State: { Name: "running" },
+              LaunchTime: launched,
+              Tags: [
+                { Key: "Name", Value: "old-box" },
+                { Key: "OwnerArn", Value: "arn:aws:iam::123456789012:user/other" },
+              ],
+            },
+          ],
+        },
+      ],
     });
     await assignInstance(ctx, { instanceId: "i-1", description: "adopted", timeout: "30" });
     expect(ec2.commandCalls(CreateTagsCommand).map((c) => c.args[0].input)).toEqual([
@@ -183,14 +207,24 @@ describe("assign-instance tags the instance like launch-devinstance", () => {
         ],
       },
     ]);
-    expect(ctx.lines.at(-1)).toBe(`tagged PriceTracking=On, Timeout=121 (30 min from now), OwnerArn=${OWNER} (was arn:aws:iam::123456789012:user/other): the account guard stops it once its lifetime is over`);
+    expect(ctx.lines.at(-1)).toBe(
+      `tagged PriceTracking=On, Timeout=121 (30 min from now), OwnerArn=${OWNER} (was arn:aws:iam::123456789012:user/other): the account guard stops it once its lifetime is over`,
+    );
   });
 
   it("gives a stopped instance the lifetime as is (starting it resets the launch time) and rejects a bad --timeout", async () => {
     const { stackFile } = tempStack();
     const ctx = testContext(stackFile);
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: "i-1", State: { Name: "stopped" }, LaunchTime: new Date("2026-01-01T00:00:00Z") }] }] });
-    await expect(assignInstance(ctx, { instanceId: "i-1", timeout: "0" })).rejects.toThrow(/--timeout \(minutes\) must be a positive integer/);
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [{ InstanceId: "i-1", State: { Name: "stopped" }, LaunchTime: new Date("2026-01-01T00:00:00Z") }],
+        },
+      ],
+    });
+    await expect(assignInstance(ctx, { instanceId: "i-1", timeout: "0" })).rejects.toThrow(
+      /--timeout \(minutes\) must be a positive integer/,
+    );
     expect(ec2.commandCalls(CreateTagsCommand)).toHaveLength(0);
     await assignInstance(ctx, { instanceId: "i-1" });
     expect(ec2.commandCalls(CreateTagsCommand)[0].args[0].input.Tags).toContainEqual({ Key: "Timeout", Value: "60" });
@@ -205,8 +239,12 @@ describe("replaceBlueprintAmi", () => {
     expect(previous).toBe(BLUEPRINT_AMI);
     expect(text).toBe(src.replace(BLUEPRINT_AMI, "ami-0aaaabbbbccccdddd"));
     const quoted = src.replace(`AMI: ${BLUEPRINT_AMI}`, `AMI: "${BLUEPRINT_AMI}"`);
-    expect(replaceBlueprintAmi(quoted, "ami-0aaaabbbbccccdddd", "f.yaml").text).toContain('AMI: "ami-0aaaabbbbccccdddd" # the image');
-    expect(() => replaceBlueprintAmi("config: {}\n", "ami-0aaaabbbbccccdddd", "f.yaml")).toThrow(/f\.yaml: no string at config\.neurocaas:blueprint\.Lambda\.LambdaConfig\.AMI/);
+    expect(replaceBlueprintAmi(quoted, "ami-0aaaabbbbccccdddd", "f.yaml").text).toContain(
+      'AMI: "ami-0aaaabbbbccccdddd" # the image',
+    );
+    expect(() => replaceBlueprintAmi("config: {}\n", "ami-0aaaabbbbccccdddd", "f.yaml")).toThrow(
+      /f\.yaml: no string at config\.neurocaas:blueprint\.Lambda\.LambdaConfig\.AMI/,
+    );
   });
 });
 
@@ -240,8 +278,13 @@ describe("update-blueprint", () => {
       `${ANALYSIS}: blueprint before update to AMI ami-0aaaabbbbccccdddd: PCA with whitening`,
       "init",
     ]);
-    const afterDiff = git(dir, "show", "--format=", "-U0", "HEAD").split("\n").filter((l) => /^[-+][^-+]/.test(l));
-    expect(afterDiff).toEqual([`-        AMI: ${BLUEPRINT_AMI} # the image`, "+        AMI: ami-0aaaabbbbccccdddd # the image"]);
+    const afterDiff = git(dir, "show", "--format=", "-U0", "HEAD")
+      .split("\n")
+      .filter((l) => /^[-+][^-+]/.test(l));
+    expect(afterDiff).toEqual([
+      `-        AMI: ${BLUEPRINT_AMI} # the image`,
+      "+        AMI: ami-0aaaabbbbccccdddd # the image",
+    ]);
     expect(git(dir, "show", "--format=", "--name-only", "HEAD~1")).toBe(path.basename(stackFile));
     expect(git(dir, "show", "HEAD~1:" + path.basename(stackFile))).toContain("run_pca_v2.sh");
     expect(git(dir, "status", "--porcelain")).toBe(`M  other.txt\n?? ${path.basename(remoteStatePath(stackFile))}`);
@@ -254,11 +297,15 @@ describe("update-blueprint", () => {
     await expect(updateBlueprint(ctx, {})).rejects.toThrow(/no image has been saved from i-1 .*create-devami/);
     await expect(updateBlueprint(ctx, { ami: "ubuntu22" })).rejects.toThrow(/-a ubuntu22 is not an image id/);
     await updateBlueprint(ctx, { ami: "ami-0123456789abcdef1" });
-    expect(git(dir, "log", "--format=%s", "-1")).toBe(`${ANALYSIS}: blueprint uses AMI ami-0123456789abcdef1 (was ${BLUEPRINT_AMI})`);
+    expect(git(dir, "log", "--format=%s", "-1")).toBe(
+      `${ANALYSIS}: blueprint uses AMI ami-0123456789abcdef1 (was ${BLUEPRINT_AMI})`,
+    );
 
     const outside = tempStack();
     const before = fs.readFileSync(outside.stackFile, "utf8");
-    await expect(updateBlueprint(testContext(outside.stackFile), { ami: "ami-0123456789abcdef1" })).rejects.toThrow(/is not inside a git repository/);
+    await expect(updateBlueprint(testContext(outside.stackFile), { ami: "ami-0123456789abcdef1" })).rejects.toThrow(
+      /is not inside a git repository/,
+    );
     expect(fs.readFileSync(outside.stackFile, "utf8")).toBe(before);
   });
 });

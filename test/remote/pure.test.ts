@@ -1,4 +1,10 @@
-import { extendedTimeout, formatRemaining, parsePositiveInteger, remainingMinutes, timeoutFromTag } from "../../cli/remote/lifetime";
+import {
+  extendedTimeout,
+  formatRemaining,
+  parsePositiveInteger,
+  remainingMinutes,
+  timeoutFromTag,
+} from "../../cli/remote/lifetime";
 import {
   addInstance,
   emptyRemoteState,
@@ -37,7 +43,9 @@ describe("lifetime arithmetic", () => {
     expect(parsePositiveInteger("15", "x")).toBe(15);
     expect(parsePositiveInteger(60, "x")).toBe(60);
     for (const bad of ["0", "-1", "2.5", "1e3", "", "abc", "99999999999999999999"]) {
-      expect(() => parsePositiveInteger(bad, "--timeout")).toThrow(`--timeout must be a positive integer, got "${bad}"`);
+      expect(() => parsePositiveInteger(bad, "--timeout")).toThrow(
+        `--timeout must be a positive integer, got "${bad}"`,
+      );
     }
     expect(() => timeoutFromTag(undefined, "i-1")).toThrow(/instance i-1 has no Timeout tag/);
     expect(() => timeoutFromTag("soon", "i-1")).toThrow(/Timeout tag of instance i-1 must be a positive integer/);
@@ -62,11 +70,24 @@ describe("state", () => {
   it("counts only images saved since the last start", () => {
     const img = (createdAt: string) => ({ imageId: `ami-${createdAt.length}`, name: "n", createdAt });
     expect(imageSavedSinceStart(rec("i", { images: [img("2026-11-23T09:00:00.000Z")] }))).toBeUndefined();
-    expect(imageSavedSinceStart(rec("i", { images: [img("2026-11-23T09:00:00.000Z"), img("2026-11-23T11:00:00Z")] }))?.createdAt).toBe("2026-11-23T11:00:00Z");
+    expect(
+      imageSavedSinceStart(rec("i", { images: [img("2026-11-23T09:00:00.000Z"), img("2026-11-23T11:00:00Z")] }))
+        ?.createdAt,
+    ).toBe("2026-11-23T11:00:00Z");
   });
 
   it("indexes jobs from the start or, negative, from the end", () => {
-    const job = (commandId: string) => ({ commandId, submitFile: "", datasetKey: "", configKey: "", resultFolder: "", jobFolder: "", statusKey: "", command: "", startedAt: "" });
+    const job = (commandId: string) => ({
+      commandId,
+      submitFile: "",
+      datasetKey: "",
+      configKey: "",
+      resultFolder: "",
+      jobFolder: "",
+      statusKey: "",
+      command: "",
+      startedAt: "",
+    });
     const r = rec("i", { jobs: [job("a"), job("b"), job("c")] });
     expect(jobAt(r, -1).commandId).toBe("c");
     expect(jobAt(r, 0).commandId).toBe("a");
@@ -86,7 +107,9 @@ describe("default instance names", () => {
 
 describe("AMI aliases", () => {
   it("map to public SSM parameters; image ids pass through", () => {
-    expect(aliasParameter("ubuntu22")).toBe("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id");
+    expect(aliasParameter("ubuntu22")).toBe(
+      "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id",
+    );
     expect(aliasParameter("dlami")).toMatch(/^\/aws\/service\/deeplearning\/ami\/x86_64\/.+\/latest\/ami-id$/);
     expect(aliasParameter("ami-0123456789abcdef0")).toBeUndefined();
     expect(isAmiId("ami-12345678")).toBe(true);

@@ -13,7 +13,15 @@ import {
 } from "@aws-sdk/client-ec2";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
-import { GetCommandInvocationCommand, GetParameterCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMClient, SSMServiceException } from "@aws-sdk/client-ssm";
+import {
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+  SSMServiceException,
+} from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { IaeState } from "../../protocols/compute";
 
@@ -53,11 +61,21 @@ export interface SimCommand {
 }
 
 export function ec2Error(code: string, status: number, message = code): EC2ServiceException {
-  return new EC2ServiceException({ name: code, $fault: status >= 500 ? "server" : "client", $metadata: { httpStatusCode: status }, message });
+  return new EC2ServiceException({
+    name: code,
+    $fault: status >= 500 ? "server" : "client",
+    $metadata: { httpStatusCode: status },
+    message,
+  });
 }
 
 export function ssmError(code: string, status: number, message = code): SSMServiceException {
-  return new SSMServiceException({ name: code, $fault: status >= 500 ? "server" : "client", $metadata: { httpStatusCode: status }, message });
+  return new SSMServiceException({
+    name: code,
+    $fault: status >= 500 ? "server" : "client",
+    $metadata: { httpStatusCode: status },
+    message,
+  });
 }
 
 /**
@@ -130,7 +148,14 @@ export class AwsWorld {
   }
 
   /** Add an instance that was not launched through the protocols. */
-  addInstance(args: { type: string; imageId: string; tags?: Record<string, string>; state?: IaeState; launchTime?: Date; spot?: boolean }): SimInstance {
+  addInstance(args: {
+    type: string;
+    imageId: string;
+    tags?: Record<string, string>;
+    state?: IaeState;
+    launchTime?: Date;
+    spot?: boolean;
+  }): SimInstance {
     const inst: SimInstance = {
       id: this.nextId(),
       type: args.type,
@@ -156,12 +181,22 @@ export class AwsWorld {
   }
 
   private runInstancesItem(i: SimInstance) {
-    return { InstanceId: i.id, InstanceType: i.type, ImageId: i.imageId, State: { Name: i.state }, AmiLaunchIndex: i.launchIndex, ClientToken: i.clientToken, ...(this.runInstancesReturnsVolumes ? blockDevicesOf(i) : {}) };
+    return {
+      InstanceId: i.id,
+      InstanceType: i.type,
+      ImageId: i.imageId,
+      State: { Name: i.state },
+      AmiLaunchIndex: i.launchIndex,
+      ClientToken: i.clientToken,
+      ...(this.runInstancesReturnsVolumes ? blockDevicesOf(i) : {}),
+    };
   }
 
   private install(): void {
     this.ec2.on(DescribeImagesCommand).callsFake((input: { ImageIds?: string[] }) => ({
-      Images: (input.ImageIds ?? []).filter((id) => id.startsWith("ami-")).map((ImageId) => ({ ImageId, RootDeviceName: "/dev/sda1" })),
+      Images: (input.ImageIds ?? [])
+        .filter((id) => id.startsWith("ami-"))
+        .map((ImageId) => ({ ImageId, RootDeviceName: "/dev/sda1" })),
     }));
     this.ec2.on(RunInstancesCommand).callsFake((input: RunInstancesCommandInput) => {
       this.runInstancesCalls.push(input);
@@ -169,14 +204,23 @@ export class AwsWorld {
       if (fault) throw fault;
       const tagsOf = (type: string): Record<string, string> => {
         const tags: Record<string, string> = {};
-        for (const t of input.TagSpecifications?.find((s) => s.ResourceType === type)?.Tags ?? []) tags[t.Key as string] = t.Value as string;
+        for (const t of input.TagSpecifications?.find((s) => s.ResourceType === type)?.Tags ?? [])
+          tags[t.Key as string] = t.Value as string;
         return tags;
       };
       const tags = tagsOf("instance");
       // EC2 idempotency: a token that already started instances returns them.
-      const earlier = input.ClientToken ? [...this.instances.values()].filter((i) => i.clientToken === input.ClientToken).sort((a, b) => (a.launchIndex ?? 0) - (b.launchIndex ?? 0)) : [];
+      const earlier = input.ClientToken
+        ? [...this.instances.values()]
+            .filter((i) => i.clientToken === input.ClientToken)
+            .sort((a, b) => (a.launchIndex ?? 0) - (b.launchIndex ?? 0))
+        : [];
       if (earlier.length > 0) {
-        return { Instances: (this.runInstancesReversed ? [...earlier].reverse() : earlier).map((i) => this.runInstancesItem(i)) };
+        return {
+          Instances: (this.runInstancesReversed ? [...earlier].reverse() : earlier).map((i) =>
+            this.runInstancesItem(i),
+          ),
+        };
       }
       const created: SimInstance[] = [];
       for (let n = 0; n < (input.MaxCount ?? 1); n++) {
@@ -207,15 +251,26 @@ export class AwsWorld {
       const fault = this.createTagsFaults.shift();
       if (fault) throw fault;
       const targets = (input.Resources ?? []).map((r) => {
-        const inst = r.startsWith("vol-") ? [...this.instances.values()].find((i) => i.volume?.id === r) : this.instances.get(r);
-        if (!inst) throw ec2Error(r.startsWith("vol-") ? "InvalidVolume.NotFound" : "InvalidInstanceID.NotFound", 400, `The ID '${r}' does not exist`);
+        const inst = r.startsWith("vol-")
+          ? [...this.instances.values()].find((i) => i.volume?.id === r)
+          : this.instances.get(r);
+        if (!inst)
+          throw ec2Error(
+            r.startsWith("vol-") ? "InvalidVolume.NotFound" : "InvalidInstanceID.NotFound",
+            400,
+            `The ID '${r}' does not exist`,
+          );
         return r.startsWith("vol-") ? (inst.volume as { tags: Record<string, string> }).tags : inst.tags;
       });
       for (const tags of targets) for (const t of input.Tags ?? []) tags[t.Key as string] = t.Value ?? "";
       return {};
     });
     this.ec2.on(DescribeInstancesCommand).callsFake((input: { Filters?: Filter[]; InstanceIds?: string[] }) => {
-      const matches = [...this.instances.values()].filter((i) => (input.InstanceIds ? input.InstanceIds.includes(i.id) : true) && (input.Filters ?? []).every((f) => matchesFilter(i, f)));
+      const matches = [...this.instances.values()].filter(
+        (i) =>
+          (input.InstanceIds ? input.InstanceIds.includes(i.id) : true) &&
+          (input.Filters ?? []).every((f) => matchesFilter(i, f)),
+      );
       return {
         Reservations: matches.map((i) => ({
           Instances: [
@@ -239,43 +294,82 @@ export class AwsWorld {
     const changeState = (to: IaeState) => (input: { InstanceIds?: string[] }) => {
       const ids = input.InstanceIds ?? [];
       const missing = ids.filter((id) => !this.instances.has(id));
-      if (missing.length > 0) throw ec2Error("InvalidInstanceID.NotFound", 400, `The instance IDs '${missing.join(", ")}' do not exist`);
+      if (missing.length > 0)
+        throw ec2Error("InvalidInstanceID.NotFound", 400, `The instance IDs '${missing.join(", ")}' do not exist`);
       for (const id of ids) this.instances.get(id)!.state = to;
       return {};
     };
     this.ec2.on(TerminateInstancesCommand).callsFake(changeState("terminated"));
     this.ec2.on(StopInstancesCommand).callsFake(changeState("stopped"));
 
-    this.ssm.on(SendCommandCommand).callsFake((input: { InstanceIds?: string[]; Parameters?: Record<string, string[]>; OutputS3BucketName?: string; OutputS3KeyPrefix?: string; Comment?: string }) => {
-      const id = (input.InstanceIds ?? [])[0];
-      const inst = this.instances.get(id);
-      if (!inst || inst.state !== "running") throw ssmError("InvalidInstanceId", 400, "Instances not in a valid state for account");
-      inst.sendAttempts++;
-      if (inst.sendAttempts <= this.agentReadyAfter) throw ssmError("InvalidInstanceId", 400, "Instances not in a valid state for account");
-      const cmd: SimCommand = { commandId: `cmd-${this.commands.length + 1}`, instanceId: id, parameters: input.Parameters ?? {}, outputBucket: input.OutputS3BucketName, outputPrefix: input.OutputS3KeyPrefix, comment: input.Comment, status: "InProgress" };
-      this.commands.push(cmd);
-      return { Command: { CommandId: cmd.commandId, Status: "Pending" } };
-    });
+    this.ssm
+      .on(SendCommandCommand)
+      .callsFake(
+        (input: {
+          InstanceIds?: string[];
+          Parameters?: Record<string, string[]>;
+          OutputS3BucketName?: string;
+          OutputS3KeyPrefix?: string;
+          Comment?: string;
+        }) => {
+          const id = (input.InstanceIds ?? [])[0];
+          const inst = this.instances.get(id);
+          if (!inst || inst.state !== "running")
+            throw ssmError("InvalidInstanceId", 400, "Instances not in a valid state for account");
+          inst.sendAttempts++;
+          if (inst.sendAttempts <= this.agentReadyAfter)
+            throw ssmError("InvalidInstanceId", 400, "Instances not in a valid state for account");
+          const cmd: SimCommand = {
+            commandId: `cmd-${this.commands.length + 1}`,
+            instanceId: id,
+            parameters: input.Parameters ?? {},
+            outputBucket: input.OutputS3BucketName,
+            outputPrefix: input.OutputS3KeyPrefix,
+            comment: input.Comment,
+            status: "InProgress",
+          };
+          this.commands.push(cmd);
+          return { Command: { CommandId: cmd.commandId, Status: "Pending" } };
+        },
+      );
     this.ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId?: string }) => {
       const cmd = this.commands.find((c) => c.commandId === input.CommandId);
       if (!cmd) throw ssmError("InvocationDoesNotExist", 400);
-      return { Status: cmd.status, ResponseCode: cmd.responseCode ?? -1, StatusDetails: cmd.statusDetails ?? cmd.status, ...(cmd.stderr !== undefined ? { StandardErrorContent: cmd.stderr } : {}) };
+      return {
+        Status: cmd.status,
+        ResponseCode: cmd.responseCode ?? -1,
+        StatusDetails: cmd.statusDetails ?? cmd.status,
+        ...(cmd.stderr !== undefined ? { StandardErrorContent: cmd.stderr } : {}),
+      };
     });
     this.ssm.on(ListCommandInvocationsCommand).callsFake((input: { InstanceId?: string }) => ({
-      CommandInvocations: this.commands.filter((c) => c.instanceId === input.InstanceId).map((c) => ({ CommandId: c.commandId, InstanceId: c.instanceId, Comment: c.comment, Status: c.status })),
+      CommandInvocations: this.commands
+        .filter((c) => c.instanceId === input.InstanceId)
+        .map((c) => ({ CommandId: c.commandId, InstanceId: c.instanceId, Comment: c.comment, Status: c.status })),
     }));
     this.ssm.on(ListCommandsCommand).callsFake((input: { InstanceId?: string }) => ({
-      Commands: this.commands.filter((c) => c.instanceId === input.InstanceId).map((c) => ({ CommandId: c.commandId, Status: c.status })),
+      Commands: this.commands
+        .filter((c) => c.instanceId === input.InstanceId)
+        .map((c) => ({ CommandId: c.commandId, Status: c.status })),
     }));
     this.ssm.on(GetParameterCommand).callsFake((input: { Name?: string }) => {
       const value = this.parameters.get(input.Name ?? "");
       if (value === undefined) throw ssmError("ParameterNotFound", 400);
       return { Parameter: { Name: input.Name, Value: value, Type: "String" } };
     });
-    this.cloudwatch.on(GetMetricStatisticsCommand).callsFake((input: { Dimensions?: { Name?: string; Value?: string }[] }) => {
-      const id = input.Dimensions?.find((d) => d.Name === "InstanceId")?.Value ?? "";
-      return { Label: "CPUUtilization", Datapoints: (this.cpu.get(id) ?? []).map((Average, i) => ({ Average, Unit: "Percent", Timestamp: new Date(this.now().getTime() - i * 300_000) })) };
-    });
+    this.cloudwatch
+      .on(GetMetricStatisticsCommand)
+      .callsFake((input: { Dimensions?: { Name?: string; Value?: string }[] }) => {
+        const id = input.Dimensions?.find((d) => d.Name === "InstanceId")?.Value ?? "";
+        return {
+          Label: "CPUUtilization",
+          Datapoints: (this.cpu.get(id) ?? []).map((Average, i) => ({
+            Average,
+            Unit: "Percent",
+            Timestamp: new Date(this.now().getTime() - i * 300_000),
+          })),
+        };
+      });
     this.pricing.on(GetProductsCommand).callsFake((input: { Filters?: { Field?: string; Value?: string }[] }) => {
       if (this.pricingFails) throw new Error("getaddrinfo ENOTFOUND api.pricing.us-east-1.amazonaws.com");
       const type = input.Filters?.find((f) => f.Field === "instanceType")?.Value ?? "";
@@ -286,9 +380,15 @@ export class AwsWorld {
   }
 }
 
-function blockDevicesOf(i: SimInstance): { RootDeviceName?: string; BlockDeviceMappings?: { DeviceName: string; Ebs: { VolumeId: string; DeleteOnTermination: boolean } }[] } {
+function blockDevicesOf(i: SimInstance): {
+  RootDeviceName?: string;
+  BlockDeviceMappings?: { DeviceName: string; Ebs: { VolumeId: string; DeleteOnTermination: boolean } }[];
+} {
   if (!i.volume) return {};
-  return { RootDeviceName: "/dev/sda1", BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeId: i.volume.id, DeleteOnTermination: true } }] };
+  return {
+    RootDeviceName: "/dev/sda1",
+    BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeId: i.volume.id, DeleteOnTermination: true } }],
+  };
 }
 
 function matchesFilter(i: SimInstance, f: Filter): boolean {
@@ -315,12 +415,21 @@ function matchesFilter(i: SimInstance, f: Filter): boolean {
 /** A Pricing API product document as GetProducts returns it (abridged to the fields read). */
 export function priceDocument(instanceType: string, usd: number): unknown {
   return {
-    product: { productFamily: "Compute Instance", attributes: { instanceType, operatingSystem: "Linux", tenancy: "Shared" } },
+    product: {
+      productFamily: "Compute Instance",
+      attributes: { instanceType, operatingSystem: "Linux", tenancy: "Shared" },
+    },
     serviceCode: "AmazonEC2",
     terms: {
       OnDemand: {
         "ABC.JRTCKXETXF": {
-          priceDimensions: { "ABC.JRTCKXETXF.6YS6EN2CT7": { unit: "Hrs", pricePerUnit: { USD: usd.toFixed(10) }, description: `$${usd} per On Demand Linux ${instanceType} Instance Hour` } },
+          priceDimensions: {
+            "ABC.JRTCKXETXF.6YS6EN2CT7": {
+              unit: "Hrs",
+              pricePerUnit: { USD: usd.toFixed(10) },
+              description: `$${usd} per On Demand Linux ${instanceType} Instance Hour`,
+            },
+          },
           sku: "ABC",
           effectiveDate: "2024-01-01T00:00:00Z",
         },

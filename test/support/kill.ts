@@ -98,7 +98,11 @@ export class Gate {
  * Deps whose store stops at the first call matching `at` until the gate opens (forces an
  * interleaving): before a put or delete is made, right after a get has read.
  */
-export function pauseAt(deps: ProtocolDeps, at: (method: "get" | "put" | "delete", key: string, body?: string) => boolean, gate: Gate): ProtocolDeps {
+export function pauseAt(
+  deps: ProtocolDeps,
+  at: (method: "get" | "put" | "delete", key: string, body?: string) => boolean,
+  gate: Gate,
+): ProtocolDeps {
   const s = deps.store;
   let paused = false;
   const maybe = async (method: "get" | "put" | "delete", key: string, body?: string): Promise<void> => {

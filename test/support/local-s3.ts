@@ -1,7 +1,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { createLocalS3Client, startLocalS3Server, type LocalS3Request, type LocalS3Server } from "../../local/s3-server";
+import {
+  createLocalS3Client,
+  startLocalS3Server,
+  type LocalS3Request,
+  type LocalS3Server,
+} from "../../local/s3-server";
 import { S3ObjectStore } from "../../protocols/aws/s3-store";
 import { createS3Client } from "../../protocols/s3-client";
 import type { ObjectStore } from "../../protocols/storage";
@@ -22,13 +27,18 @@ export function useLocalS3(buckets: readonly string[]): LocalS3Handle {
   beforeAll(async () => {
     handle.server = await startLocalS3Server({
       buckets,
-      verbose: process.env.NEUROCAAS_S3_VERBOSE === '1',
+      verbose: process.env.NEUROCAAS_S3_VERBOSE === "1",
       faults: (r) => {
         handle.requests.push(r);
         return handle.fault?.(r);
       },
     });
-    handle.client = createS3Client({ endpoint: handle.server.endpoint, region: "us-east-1", credentials: { ...handle.server.credentials }, maxAttempts: 4 });
+    handle.client = createS3Client({
+      endpoint: handle.server.endpoint,
+      region: "us-east-1",
+      credentials: { ...handle.server.credentials },
+      maxAttempts: 4,
+    });
     handle.store = new S3ObjectStore(handle.client);
   });
   afterEach(() => {
@@ -66,7 +76,9 @@ export async function snapshot(client: S3Client, bucket: string, prefix: string)
   const out = new Map<string, string>();
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) out.set(o.Key as string, `${o.ETag} ${o.Size}`);
     token = page.NextContinuationToken;
   } while (token);

@@ -27,7 +27,8 @@ export const BUCKET = "cianalysispermastack";
 export const GROUP = "traviscipermagroup";
 export const AMI = "ami-061f98a1f90c0d6fd";
 /** COMMAND of the condition-matrix analysis (fixtures main_func_env_vars.json). */
-export const COMMAND = 'cd /home/ubuntu; neurocaas_remote/run_main.sh "{}" "{}" "{}" "{}"; . neurocaas_remote/ncap_utils/workflow.sh; cleanup';
+export const COMMAND =
+  'cd /home/ubuntu; neurocaas_remote/run_main.sh "{}" "{}" "{}" "{}"; . neurocaas_remote/ncap_utils/workflow.sh; cleanup';
 
 export function runtimeConfig(overrides: Partial<AnalysisRuntimeConfig> = {}): AnalysisRuntimeConfig {
   return {
@@ -60,13 +61,24 @@ export function runtimeConfig(overrides: Partial<AnalysisRuntimeConfig> = {}): A
 }
 
 /** Protocol deps over the mocked AWS world and a (local S3) object store. */
-export function protocolDeps(args: { world: AwsWorld; store: ObjectStore; clock?: FakeClock; config?: Partial<AnalysisRuntimeConfig>; limits?: Partial<ProtocolLimits> }): ProtocolDeps & { clock: FakeClock } {
+export function protocolDeps(args: {
+  world: AwsWorld;
+  store: ObjectStore;
+  clock?: FakeClock;
+  config?: Partial<AnalysisRuntimeConfig>;
+  limits?: Partial<ProtocolLimits>;
+}): ProtocolDeps & { clock: FakeClock } {
   const clock = args.clock ?? new FakeClock();
   const ssm = new SSMClient({ region: "us-east-1" });
   return {
     config: runtimeConfig(args.config),
     store: args.store,
-    compute: new Ec2ComputeBackend({ ec2: new EC2Client({ region: "us-east-1" }), ssm, sleep: clock.sleep, launchRetryMs: args.limits?.launchRetryMs ?? 60_000 }),
+    compute: new Ec2ComputeBackend({
+      ec2: new EC2Client({ region: "us-east-1" }),
+      ssm,
+      sleep: clock.sleep,
+      launchRetryMs: args.limits?.launchRetryMs ?? 60_000,
+    }),
     budgets: new ParameterStoreBudgets(ssm, "/neurocaas/budgets"),
     prices: new PricingApiPriceSource(new PricingClient({ region: "us-east-1" })),
     clock,
@@ -75,8 +87,22 @@ export function protocolDeps(args: { world: AwsWorld; store: ObjectStore; clock?
 }
 
 /** An S3 put notification as Lambda receives it (key URL-encoded); `sequencer` identifies the upload as S3's does. */
-export function putEvent(bucket: string, encodedKey: string, sequencer?: string): { Records: { eventName: string; s3: { bucket: { name: string }; object: { key: string; sequencer?: string } } }[] } {
-  return { Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: bucket }, object: { key: encodedKey, ...(sequencer !== undefined ? { sequencer } : {}) } } }] };
+export function putEvent(
+  bucket: string,
+  encodedKey: string,
+  sequencer?: string,
+): { Records: { eventName: string; s3: { bucket: { name: string }; object: { key: string; sequencer?: string } } }[] } {
+  return {
+    Records: [
+      {
+        eventName: "ObjectCreated:Put",
+        s3: {
+          bucket: { name: bucket },
+          object: { key: encodedKey, ...(sequencer !== undefined ? { sequencer } : {}) },
+        },
+      },
+    ],
+  };
 }
 
 export function stateEvent(instanceId: string, state: string, time = "2026-01-05T12:10:00Z") {

@@ -5,23 +5,53 @@
  * inlined); the requests on the wire and the parsed answers must be the same.
  */
 import { GetMetricStatisticsCommand, CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { CreateTagsCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, StopInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { GetCommandInvocationCommand, GetParameterCommand, ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import {
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from "@aws-sdk/client-ssm";
 import { createS3Client } from "../../protocols/s3-client";
 
 /** What one call returned (without `$metadata`), or how it failed. */
 export type ProbeResult = { readonly call: string; readonly output?: unknown; readonly error?: string };
 
 export async function probe(endpoint: string): Promise<ProbeResult[]> {
-  const common = { region: "us-east-1", endpoint, maxAttempts: 1, credentials: { accessKeyId: "AKIDPROBE", secretAccessKey: "probe-secret" } };
+  const common = {
+    region: "us-east-1",
+    endpoint,
+    maxAttempts: 1,
+    credentials: { accessKeyId: "AKIDPROBE", secretAccessKey: "probe-secret" },
+  };
   const ec2 = new EC2Client(common);
   const ssm = new SSMClient(common);
   const cloudwatch = new CloudWatchClient(common);
   const pricing = new PricingClient(common);
   const s3 = createS3Client({ endpoint, region: "us-east-1", maxAttempts: 1, credentials: common.credentials });
-  const tags = [{ Key: "neurocaas:job", Value: "job__b_t" }, { Key: "Timeout", Value: "60" }];
+  const tags = [
+    { Key: "neurocaas:job", Value: "job__b_t" },
+    { Key: "Timeout", Value: "60" },
+  ];
   const calls: [string, () => Promise<unknown>][] = [
     ["DescribeImages", () => ec2.send(new DescribeImagesCommand({ ImageIds: ["ami-1"] }))],
     [
@@ -39,8 +69,16 @@ export async function probe(endpoint: string): Promise<ProbeResult[]> {
             SubnetId: "subnet-1",
             KeyName: "key",
             InstanceInitiatedShutdownBehavior: "terminate",
-            InstanceMarketOptions: { MarketType: "spot", SpotOptions: { SpotInstanceType: "one-time", InstanceInterruptionBehavior: "terminate" } },
-            BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeSize: 30, VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true } }],
+            InstanceMarketOptions: {
+              MarketType: "spot",
+              SpotOptions: { SpotInstanceType: "one-time", InstanceInterruptionBehavior: "terminate" },
+            },
+            BlockDeviceMappings: [
+              {
+                DeviceName: "/dev/sda1",
+                Ebs: { VolumeSize: 30, VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true },
+              },
+            ],
             TagSpecifications: [
               { ResourceType: "instance", Tags: tags },
               { ResourceType: "volume", Tags: tags },
@@ -49,8 +87,29 @@ export async function probe(endpoint: string): Promise<ProbeResult[]> {
           }),
         ),
     ],
-    ["CreateTags", () => ec2.send(new CreateTagsCommand({ Resources: ["i-1", "vol-1"], Tags: [{ Key: "neurocaas:dataset", Value: "g/inputs/a b.csv" }] }))],
-    ["DescribeInstances", () => ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:neurocaas:job", Values: ["job__b_t"] }, { Name: "instance-state-name", Values: ["pending", "running"] }], MaxResults: 1000 }))],
+    [
+      "CreateTags",
+      () =>
+        ec2.send(
+          new CreateTagsCommand({
+            Resources: ["i-1", "vol-1"],
+            Tags: [{ Key: "neurocaas:dataset", Value: "g/inputs/a b.csv" }],
+          }),
+        ),
+    ],
+    [
+      "DescribeInstances",
+      () =>
+        ec2.send(
+          new DescribeInstancesCommand({
+            Filters: [
+              { Name: "tag:neurocaas:job", Values: ["job__b_t"] },
+              { Name: "instance-state-name", Values: ["pending", "running"] },
+            ],
+            MaxResults: 1000,
+          }),
+        ),
+    ],
     ["TerminateInstances", () => ec2.send(new TerminateInstancesCommand({ InstanceIds: ["i-1", "i-2"] }))],
     ["StopInstances", () => ec2.send(new StopInstancesCommand({ InstanceIds: ["i-3"] }))],
     [
@@ -60,7 +119,11 @@ export async function probe(endpoint: string): Promise<ProbeResult[]> {
           new SendCommandCommand({
             InstanceIds: ["i-1"],
             DocumentName: "AWS-RunShellScript",
-            Parameters: { commands: ["cd ~ && bash run.sh"], workingDirectory: ["/home/ubuntu"], executionTimeout: ["3600"] },
+            Parameters: {
+              commands: ["cd ~ && bash run.sh"],
+              workingDirectory: ["/home/ubuntu"],
+              executionTimeout: ["3600"],
+            },
             OutputS3BucketName: "b",
             OutputS3KeyPrefix: "g/results/job__b_t/internal_ec2_logs",
             Comment: "neurocaas delivery d-1",
@@ -69,23 +132,74 @@ export async function probe(endpoint: string): Promise<ProbeResult[]> {
         ),
     ],
     ["GetCommandInvocation", () => ssm.send(new GetCommandInvocationCommand({ CommandId: "c-1", InstanceId: "i-1" }))],
-    ["ListCommandInvocations", () => ssm.send(new ListCommandInvocationsCommand({ InstanceId: "i-1", MaxResults: 50 }))],
+    [
+      "ListCommandInvocations",
+      () => ssm.send(new ListCommandInvocationsCommand({ InstanceId: "i-1", MaxResults: 50 })),
+    ],
     ["ListCommands", () => ssm.send(new ListCommandsCommand({ InstanceId: "i-1", MaxResults: 50 }))],
     ["GetParameter", () => ssm.send(new GetParameterCommand({ Name: "/neurocaas/budgets/g/b", WithDecryption: true }))],
     [
       "GetMetricStatistics",
       () =>
         cloudwatch.send(
-          new GetMetricStatisticsCommand({ Namespace: "AWS/EC2", MetricName: "CPUUtilization", Dimensions: [{ Name: "InstanceId", Value: "i-1" }], StartTime: new Date("2026-01-01T00:00:00Z"), EndTime: new Date("2026-01-01T00:30:00Z"), Period: 300, Statistics: ["Average"] }),
+          new GetMetricStatisticsCommand({
+            Namespace: "AWS/EC2",
+            MetricName: "CPUUtilization",
+            Dimensions: [{ Name: "InstanceId", Value: "i-1" }],
+            StartTime: new Date("2026-01-01T00:00:00Z"),
+            EndTime: new Date("2026-01-01T00:30:00Z"),
+            Period: 300,
+            Statistics: ["Average"],
+          }),
         ),
     ],
-    ["GetProducts", () => pricing.send(new GetProductsCommand({ ServiceCode: "AmazonEC2", Filters: [{ Type: "TERM_MATCH", Field: "instanceType", Value: "m5.xlarge" }], MaxResults: 10 }))],
-    ["PutObject", () => s3.send(new PutObjectCommand({ Bucket: "b", Key: "g/results/job__b_t/logs/certificate.txt", Body: "text", IfNoneMatch: "*", ContentType: "text/plain" }))],
-    ["GetObject", async () => ((await s3.send(new GetObjectCommand({ Bucket: "b", Key: "logs/active/i-1.json" }))).Body as { transformToString(): Promise<string> }).transformToString()],
+    [
+      "GetProducts",
+      () =>
+        pricing.send(
+          new GetProductsCommand({
+            ServiceCode: "AmazonEC2",
+            Filters: [{ Type: "TERM_MATCH", Field: "instanceType", Value: "m5.xlarge" }],
+            MaxResults: 10,
+          }),
+        ),
+    ],
+    [
+      "PutObject",
+      () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: "b",
+            Key: "g/results/job__b_t/logs/certificate.txt",
+            Body: "text",
+            IfNoneMatch: "*",
+            ContentType: "text/plain",
+          }),
+        ),
+    ],
+    [
+      "GetObject",
+      async () =>
+        (
+          (await s3.send(new GetObjectCommand({ Bucket: "b", Key: "logs/active/i-1.json" }))).Body as {
+            transformToString(): Promise<string>;
+          }
+        ).transformToString(),
+    ],
     ["HeadObject", () => s3.send(new HeadObjectCommand({ Bucket: "b", Key: "g/inputs/a b.csv" }))],
     ["ListObjectsV2", () => s3.send(new ListObjectsV2Command({ Bucket: "b", Prefix: "g/results/", MaxKeys: 1 }))],
     ["DeleteObject", () => s3.send(new DeleteObjectCommand({ Bucket: "b", Key: "logs/active/i-1.json" }))],
-    ["CopyObject", () => s3.send(new CopyObjectCommand({ Bucket: "b", Key: "g/results/x/logs_pre_s/certificate.txt", CopySource: "b/g/results/x/logs/certificate.txt" }))],
+    [
+      "CopyObject",
+      () =>
+        s3.send(
+          new CopyObjectCommand({
+            Bucket: "b",
+            Key: "g/results/x/logs_pre_s/certificate.txt",
+            CopySource: "b/g/results/x/logs/certificate.txt",
+          }),
+        ),
+    ],
   ];
   const results: ProbeResult[] = [];
   for (const [call, send] of calls) {

@@ -41,15 +41,24 @@ describe("neurocaas workflow / scripting CLI", () => {
   let client: S3Client;
   let tmp: string;
 
-  const put = (key: string, body: string | Buffer) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  const put = (key: string, body: string | Buffer) =>
+    client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
   const getText = async (key: string): Promise<string> => {
     const res = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     return res.Body!.transformToString();
   };
   const listKeys = async (prefix: string): Promise<string[]> =>
-    ((await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+    ((await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? [])
+      .map((o) => o.Key!)
+      .sort();
   /** Set up a job in-process (as the CLI's initialize-job and register-* would). */
-  const setupJob = (home: string, dir: string, data?: string, result?: { s3?: string; local?: string }, config?: string): void => {
+  const setupJob = (
+    home: string,
+    dir: string,
+    data?: string,
+    result?: { s3?: string; local?: string },
+    config?: string,
+  ): void => {
     initializeJob(dir, home);
     const job = new WorkflowJob({ home, s3: () => client });
     if (data) job.registerDataset(data.startsWith("/") ? { localpath: data } : { bucket: BUCKET, key: data });
@@ -81,7 +90,10 @@ describe("neurocaas workflow / scripting CLI", () => {
     });
 
   beforeAll(async () => {
-    server = await startLocalS3Server({ buckets: [BUCKET], onEvent: (e) => e.Records.forEach((r) => writes.emit(r.s3.object.key)) });
+    server = await startLocalS3Server({
+      buckets: [BUCKET],
+      onEvent: (e) => e.Records.forEach((r) => writes.emit(r.s3.object.key)),
+    });
     client = createLocalS3Client(server);
     await put(`${GROUP}/inputs/data.csv`, fs.readFileSync(path.join(REPO_ROOT, "examples/pca/data.csv")));
     await put(`${GROUP}/configs/config.yaml`, fs.readFileSync(path.join(REPO_ROOT, "examples/pca/config.yaml")));
@@ -104,7 +116,10 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(before.stdout).toBe("");
     expect(before.stderr).toMatch(/no job initialized .*initialize-job -p DIR/);
 
-    expect(await runCliHere(["workflow", "initialize-job", "-p", path.join(tmp, "job")], env)).toMatchObject({ code: 0, stdout: "" });
+    expect(await runCliHere(["workflow", "initialize-job", "-p", path.join(tmp, "job")], env)).toMatchObject({
+      code: 0,
+      stdout: "",
+    });
     const [reg, bad] = await Promise.all([
       runCliHere(["workflow", "register-dataset", "-b", BUCKET, "-k", `${GROUP}/inputs/data.csv`], env),
       runCliHere(["workflow", "register-config", "-b", BUCKET], env),
@@ -136,7 +151,9 @@ describe("neurocaas workflow / scripting CLI", () => {
       runCliHere(["workflow", "get-filepath", "-n", "extra"], env),
       ...Object.keys(expected).map((c) => runCliHere(["workflow", c], env)),
     ]);
-    Object.keys(expected).forEach((c, i) => expect({ c, out: results[i].stdout, code: results[i].code }).toEqual({ c, out: `${expected[c]}\n`, code: 0 }));
+    Object.keys(expected).forEach((c, i) =>
+      expect({ c, out: results[i].stdout, code: results[i].code }).toEqual({ c, out: `${expected[c]}\n`, code: 0 }),
+    );
     expect(rp.stdout).toBe(`s3://${BUCKET}/${GROUP}/results/job__clibucket_7/process_results/plot.svg\n`);
     expect(cfgPath.code).toBe(1);
     expect(cfgPath.stderr).toContain("run `neurocaas workflow get-config` first");
@@ -145,8 +162,20 @@ describe("neurocaas workflow / scripting CLI", () => {
 
   it("log-command streams output, exits with the command's code and keeps status and certificate current", async () => {
     const jobFolder = `${GROUP}/results/job__${BUCKET}_lc`;
-    await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/other.csv`, `${GROUP}/inputs/data.csv`]));
-    await put(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`, JSON.stringify({ status: "INITIALIZING", reason: [], input: `${GROUP}/inputs/data.csv`, instance: "i-0123", command: "cmd-9" }));
+    await put(
+      `${jobFolder}/logs/certificate.txt`,
+      JM_CERTIFICATE([`${GROUP}/inputs/other.csv`, `${GROUP}/inputs/data.csv`]),
+    );
+    await put(
+      `${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`,
+      JSON.stringify({
+        status: "INITIALIZING",
+        reason: [],
+        input: `${GROUP}/inputs/data.csv`,
+        instance: "i-0123",
+        command: "cmd-9",
+      }),
+    );
     const home = newHome("h");
     const env = iaeEnv(home, server);
     setupJob(home, path.join(tmp, "job"), `${GROUP}/inputs/data.csv`);
@@ -154,15 +183,28 @@ describe("neurocaas workflow / scripting CLI", () => {
     // 150 MB held for ~2 s by a grandchild process: the status file must see it.
     const command = `echo first; node -e "const b=Buffer.alloc(150e6,1); const t=Date.now(); while(Date.now()-t<2500){}; console.log('held', b.length)"; echo "bad thing happened" >&2; exit 4`;
     // While it runs, the status says IN PROGRESS (a real process: its exit status is the command's).
-    const inProgress = whenWritten(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`, (t) => JSON.parse(t).status === "IN PROGRESS");
-    const r = await runCli(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", command], env);
+    const inProgress = whenWritten(
+      `${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`,
+      (t) => JSON.parse(t).status === "IN PROGRESS",
+    );
+    const r = await runCli(
+      ["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", command],
+      env,
+    );
     await inProgress;
     expect(r.code).toBe(4);
     expect(r.stdout).toBe("first\nheld 150000000\n");
     expect(r.stderr).toContain("bad thing happened");
 
     const status = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
-    expect(status).toMatchObject({ instance: "i-0123", command: "cmd-9", input: `${GROUP}/inputs/data.csv`, status: "FAILED", exit_code: 4, reason: ["exit code 4: bad thing happened"] });
+    expect(status).toMatchObject({
+      instance: "i-0123",
+      command: "cmd-9",
+      input: `${GROUP}/inputs/data.csv`,
+      status: "FAILED",
+      exit_code: 4,
+      reason: ["exit code 4: bad thing happened"],
+    });
     // Each entry keeps its newline (the original's readlines()): its describe-datastatus joins them with "".
     expect(Object.values(status.std)).toEqual(["first\n", "held 150000000\n", "bad thing happened\n"]);
     expect(Object.values(status.std).join("")).toBe("first\nheld 150000000\nbad thing happened\n");
@@ -175,13 +217,21 @@ describe("neurocaas workflow / scripting CLI", () => {
 
     const cert = await getText(`${jobFolder}/logs/certificate.txt`);
     const line = findDatasetLine(cert, `${GROUP}/inputs/data.csv`, "loose")!;
-    expect(line).toMatch(/^DATANAME: lab\/inputs\/data.csv \| STATUS: FAILED \| TIME: .* \(finished\) \| LAST COMMAND: bad thing happened \| CPU_USAGE: [\d.]+ %$/);
+    expect(line).toMatch(
+      /^DATANAME: lab\/inputs\/data.csv \| STATUS: FAILED \| TIME: .* \(finished\) \| LAST COMMAND: bad thing happened \| CPU_USAGE: [\d.]+ %$/,
+    );
     expect(findDatasetLine(cert, `${GROUP}/inputs/other.csv`, "loose")).toContain("INITIALIZING");
     expect(cert).toContain("JOB MANAGER SETUP LOG:\n[Job Manager] STEP 4/4");
 
-    const ok = await runCliHere(["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", "true"], env);
+    const ok = await runCliHere(
+      ["workflow", "log-command", "-b", BUCKET, "-r", `results/job__${BUCKET}_lc`, "-c", "true"],
+      env,
+    );
     expect(ok.code).toBe(0);
-    expect(JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`))).toMatchObject({ status: "SUCCESS", exit_code: 0 });
+    expect(JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`))).toMatchObject({
+      status: "SUCCESS",
+      exit_code: 0,
+    });
   });
 
   it("two IAEs running at once keep separate state and both finish their certificate lines", async () => {
@@ -189,22 +239,39 @@ describe("neurocaas workflow / scripting CLI", () => {
     await put(`${GROUP}/inputs/a.csv`, "1,2\n");
     await put(`${GROUP}/inputs/b.csv`, "3,4\n");
     await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/a.csv`, `${GROUP}/inputs/b.csv`]));
-    const iaes = ["a", "b"].map((name) => ({ name, home: newHome(`home-${name}`), dir: path.join(tmp, `job-${name}`) })).map((x) => ({ ...x, env: iaeEnv(x.home, server) }));
-    for (const { name, home, dir } of iaes) setupJob(home, dir, `${GROUP}/inputs/${name}.csv`, { s3: `results/job__${BUCKET}_pair` });
+    const iaes = ["a", "b"]
+      .map((name) => ({ name, home: newHome(`home-${name}`), dir: path.join(tmp, `job-${name}`) }))
+      .map((x) => ({ ...x, env: iaeEnv(x.home, server) }));
+    for (const { name, home, dir } of iaes)
+      setupJob(home, dir, `${GROUP}/inputs/${name}.csv`, { s3: `results/job__${BUCKET}_pair` });
     const runs = await Promise.all(
       iaes.map(({ name, env }) =>
-        runCli(["workflow", "log-command", "-c", `for i in 1 2 3; do echo ${name}-$i; sleep 0.7; done; exit ${name === "a" ? 0 : 5}`], env),
+        runCli(
+          [
+            "workflow",
+            "log-command",
+            "-c",
+            `for i in 1 2 3; do echo ${name}-$i; sleep 0.7; done; exit ${name === "a" ? 0 : 5}`,
+          ],
+          env,
+        ),
       ),
     );
     expect(runs.map((r) => r.code)).toEqual([0, 5]);
     const names = await Promise.all(iaes.map(({ env }) => runCliHere(["workflow", "get-dataname"], env)));
     expect(names.map((r) => r.stdout)).toEqual(["a.csv\n", "b.csv\n"]);
     for (const { name, dir } of iaes) {
-      expect(JSON.parse(fs.readFileSync(path.join(dir, "registration.json"), "utf8")).data.s3).toBe(`s3://${BUCKET}/${GROUP}/inputs/${name}.csv`);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, "registration.json"), "utf8")).data.s3).toBe(
+        `s3://${BUCKET}/${GROUP}/inputs/${name}.csv`,
+      );
     }
     const cert = await getText(`${jobFolder}/logs/certificate.txt`);
-    expect(findDatasetLine(cert, `${GROUP}/inputs/a.csv`, "loose")).toMatch(/STATUS: SUCCESS \| TIME: .*\(finished\) \| LAST COMMAND: a-3/);
-    expect(findDatasetLine(cert, `${GROUP}/inputs/b.csv`, "loose")).toMatch(/STATUS: FAILED \| TIME: .*\(finished\) \| LAST COMMAND: b-3/);
+    expect(findDatasetLine(cert, `${GROUP}/inputs/a.csv`, "loose")).toMatch(
+      /STATUS: SUCCESS \| TIME: .*\(finished\) \| LAST COMMAND: a-3/,
+    );
+    expect(findDatasetLine(cert, `${GROUP}/inputs/b.csv`, "loose")).toMatch(
+      /STATUS: FAILED \| TIME: .*\(finished\) \| LAST COMMAND: b-3/,
+    );
     const a = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:a.csv_STATUS.txt`));
     const b = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:b.csv_STATUS.txt`));
     expect(Object.values(a.std)).toEqual(["a-1\n", "a-2\n", "a-3\n"]);
@@ -219,12 +286,22 @@ describe("neurocaas workflow / scripting CLI", () => {
     setupJob(home, path.join(tmp, "job"), data, { local: path.join(tmp, "out") });
     // A background process keeping the output pipe open must not keep log-command waiting (if it
     // did, this test would time out: the sleeper outlives it and is stopped afterwards).
-    const r = await runCliHere(["workflow", "log-command-local", "-c", `echo local run; sleep 3600 & echo $! > ${path.join(tmp, SLEEPER_PID)}; exit 2`], env);
+    const r = await runCliHere(
+      [
+        "workflow",
+        "log-command-local",
+        "-c",
+        `echo local run; sleep 3600 & echo $! > ${path.join(tmp, SLEEPER_PID)}; exit 2`,
+      ],
+      env,
+    );
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("local run\n");
     const status = JSON.parse(fs.readFileSync(path.join(tmp, "out/logs/DATASET_NAME:local.csv_STATUS.txt"), "utf8"));
     expect(status).toMatchObject({ status: "FAILED", exit_code: 2, std: { "0": "local run\n" } });
-    expect(fs.readFileSync(path.join(tmp, "out/logs/certificate.txt"), "utf8")).toContain(`DATANAME: ${data} | STATUS: FAILED`);
+    expect(fs.readFileSync(path.join(tmp, "out/logs/certificate.txt"), "utf8")).toContain(
+      `DATANAME: ${data} | STATUS: FAILED`,
+    );
     const s3Only = await runCliHere(["workflow", "log-command", "-c", "true"], env);
     expect(s3Only.code).toBe(1);
     expect(s3Only.stderr).toContain("use log-command-local for local runs");
@@ -251,7 +328,9 @@ describe("neurocaas workflow / scripting CLI", () => {
     const pcaOut = JSON.parse(fs.readFileSync(path.join(out, "process_results/data_pca_components.json"), "utf8"));
     expect(pcaOut.explained_variance[0]).toBeCloseTo(3.2, 10);
     expect(fs.readFileSync(path.join(out, "process_results/data_explained_variance.svg"), "utf8")).toContain("<svg");
-    expect(JSON.parse(fs.readFileSync(path.join(out, "logs/DATASET_NAME:data.csv_STATUS.txt"), "utf8")).status).toBe("SUCCESS");
+    expect(JSON.parse(fs.readFileSync(path.join(out, "logs/DATASET_NAME:data.csv_STATUS.txt"), "utf8")).status).toBe(
+      "SUCCESS",
+    );
 
     const fetched = await runCliHere(["workflow", "get-file", "-n", "notes"], env);
     expect(fetched.stdout).toBe(`${path.join(tmp, "job", "inputs", "notes.txt")}\n`);
@@ -266,7 +345,13 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(shown.stdout).toBe(`${path.join(tmp, "job", "configs", "config.yaml")}\n`);
     expect(shown.stderr).toContain(`fetched ${path.join(REPO_ROOT, "examples/pca/config.yaml")} to `);
     expect([put.code, put.stdout, clean.code, clean.stdout]).toEqual([0, "", 0, ""]);
-    expect(fs.readdirSync(path.join(out, "process_results")).sort()).toEqual(["config.yaml", "data_explained_variance.svg", "data_pca_components.json", "notes.txt", "update.txt"]);
+    expect(fs.readdirSync(path.join(out, "process_results")).sort()).toEqual([
+      "config.yaml",
+      "data_explained_variance.svg",
+      "data_pca_components.json",
+      "notes.txt",
+      "update.txt",
+    ]);
     const missing = await runCliHere(["workflow", "put-result", "-r", path.join(tmp, "absent.txt")], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`put-result: ${path.join(tmp, "absent.txt")} does not exist`);
@@ -277,19 +362,34 @@ describe("neurocaas workflow / scripting CLI", () => {
     const result = `results/job__${BUCKET}_pca`;
     const jobFolder = `${GROUP}/${result}`;
     await put(`${jobFolder}/logs/certificate.txt`, JM_CERTIFICATE([`${GROUP}/inputs/data.csv`]));
-    const r = await runCliHere(["workflow", "run-main", BUCKET, `${GROUP}/inputs/data.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    const r = await runCliHere(
+      [
+        "workflow",
+        "run-main",
+        BUCKET,
+        `${GROUP}/inputs/data.csv`,
+        result,
+        `${GROUP}/configs/config.yaml`,
+        "examples/pca/run_pca.sh",
+      ],
+      env,
+    );
     expect(r.stderr).not.toMatch(/could not/);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("PC1: explained variance 3.20000 (72.73%)");
     expect(await listKeys(`${jobFolder}/process_results/`)).toEqual(
-      ["config.yaml", "data_explained_variance.svg", "data_pca_components.json", "update.txt"].map((f) => `${jobFolder}/process_results/${f}`),
+      ["config.yaml", "data_explained_variance.svg", "data_pca_components.json", "update.txt"].map(
+        (f) => `${jobFolder}/process_results/${f}`,
+      ),
     );
     const pcaOut = JSON.parse(await getText(`${jobFolder}/process_results/data_pca_components.json`));
     expect(pcaOut.explained_variance[0]).toBeCloseTo(3.2, 10);
     expect(pcaOut.explained_variance_ratio[1]).toBeCloseTo(0.8 / 4.4, 10);
     const status = JSON.parse(await getText(`${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`));
     expect(status).toMatchObject({ status: "SUCCESS", exit_code: 0, input: `${GROUP}/inputs/data.csv` });
-    expect(findDatasetLine(await getText(`${jobFolder}/logs/certificate.txt`), `${GROUP}/inputs/data.csv`, "loose")).toMatch(/STATUS: SUCCESS .*\(finished\) \| LAST COMMAND: ----PCA DONE----/);
+    expect(
+      findDatasetLine(await getText(`${jobFolder}/logs/certificate.txt`), `${GROUP}/inputs/data.csv`, "loose"),
+    ).toMatch(/STATUS: SUCCESS .*\(finished\) \| LAST COMMAND: ----PCA DONE----/);
     expect(fs.existsSync(path.join(tmp, "h", "contribdata", "registration.json"))).toBe(true);
   });
 
@@ -297,24 +397,51 @@ describe("neurocaas workflow / scripting CLI", () => {
     await put(`${GROUP}/inputs/ragged.csv`, "1,2,3\n4,5\n");
     const env = iaeEnv(newHome("h"), server);
     const result = `results/job__${BUCKET}_bad`;
-    const r = await runCliHere(["workflow", "run-main", BUCKET, `${GROUP}/inputs/ragged.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    const r = await runCliHere(
+      [
+        "workflow",
+        "run-main",
+        BUCKET,
+        `${GROUP}/inputs/ragged.csv`,
+        result,
+        `${GROUP}/configs/config.yaml`,
+        "examples/pca/run_pca.sh",
+      ],
+      env,
+    );
     expect(r.code).toBe(2);
     const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:ragged.csv_STATUS.txt`));
     expect(status.status).toBe("FAILED");
     expect(status.reason).toEqual(["exit code 2: pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2"]);
     expect(Object.values(status.std)).toContain("pca: ragged.csv line 2: expected 3 columns (as on line 1), found 2\n");
     // Cleanup still ran: the config copy and update.txt are there, end.txt is the platform's.
-    expect(await listKeys(`${GROUP}/${result}/process_results/`)).toEqual([`${GROUP}/${result}/process_results/config.yaml`, `${GROUP}/${result}/process_results/update.txt`]);
+    expect(await listKeys(`${GROUP}/${result}/process_results/`)).toEqual([
+      `${GROUP}/${result}/process_results/config.yaml`,
+      `${GROUP}/${result}/process_results/update.txt`,
+    ]);
   });
 
   it("run-main (here through examples/run_main.sh) records inputs that cannot be fetched as a FAILED status", async () => {
     const env = iaeEnv(newHome("h"), server);
     const result = `results/job__${BUCKET}_missing`;
-    const r = await runProgram("bash", ["examples/run_main.sh", BUCKET, `${GROUP}/inputs/nothing.csv`, result, `${GROUP}/configs/config.yaml`, "examples/pca/run_pca.sh"], env);
+    const r = await runProgram(
+      "bash",
+      [
+        "examples/run_main.sh",
+        BUCKET,
+        `${GROUP}/inputs/nothing.csv`,
+        result,
+        `${GROUP}/configs/config.yaml`,
+        "examples/pca/run_pca.sh",
+      ],
+      env,
+    );
     expect(r.code).toBe(1);
     const status = JSON.parse(await getText(`${GROUP}/${result}/logs/DATASET_NAME:nothing.csv_STATUS.txt`));
     expect(status).toMatchObject({ status: "FAILED" });
-    expect(status.reason).toEqual([`could not fetch the inputs: s3://${BUCKET}/${GROUP}/inputs/nothing.csv does not exist`]);
+    expect(status.reason).toEqual([
+      `could not fetch the inputs: s3://${BUCKET}/${GROUP}/inputs/nothing.csv does not exist`,
+    ]);
     const cert = await getText(`${GROUP}/${result}/logs/certificate.txt`);
     expect(findDatasetLine(cert, `${GROUP}/inputs/nothing.csv`, "loose")).toContain("STATUS: FAILED");
   });
@@ -326,7 +453,15 @@ describe("neurocaas workflow / scripting CLI", () => {
     const result = `results/job__${BUCKET}_stop`;
     const statusKey = `${GROUP}/${result}/logs/DATASET_NAME:slow.txt_STATUS.txt`;
     const running = whenWritten(statusKey, (t) => JSON.parse(t).status === "IN PROGRESS");
-    const args = ["workflow", "run-main", BUCKET, `${GROUP}/inputs/slow.txt`, result, `${GROUP}/configs/slow.yaml`, "examples/mock/run_mock.sh"];
+    const args = [
+      "workflow",
+      "run-main",
+      BUCKET,
+      `${GROUP}/inputs/slow.txt`,
+      result,
+      `${GROUP}/configs/slow.yaml`,
+      "examples/mock/run_mock.sh",
+    ];
     const child = spawn(NEUROCAAS, args, { env, cwd: REPO_ROOT, detached: true, stdio: "ignore" });
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     // Once the analysis is running, stop the whole IAE as local mode does.
@@ -340,7 +475,9 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(status.status).toBe("FAILED");
     expect(status.reason[0]).toMatch(/^interrupted: log-command received SIGTERM/);
     expect(status.job_finish).not.toBe("N/A");
-    expect(findDatasetLine(await getText(`${GROUP}/${result}/logs/certificate.txt`), `${GROUP}/inputs/slow.txt`, "loose")).toContain("STATUS: FAILED");
+    expect(
+      findDatasetLine(await getText(`${GROUP}/${result}/logs/certificate.txt`), `${GROUP}/inputs/slow.txt`, "loose"),
+    ).toContain("STATUS: FAILED");
   });
 
   it("run-main needs exactly five arguments", async () => {
@@ -348,7 +485,9 @@ describe("neurocaas workflow / scripting CLI", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/missing required argument 'script'/);
     const wrapper = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn("bash", [path.join(REPO_ROOT, "examples/run_main.sh"), BUCKET, "a", "b"], { stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn("bash", [path.join(REPO_ROOT, "examples/run_main.sh"), BUCKET, "a", "b"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       child.on("close", (code) => resolve({ code, stderr }));
@@ -362,8 +501,14 @@ describe("neurocaas workflow / scripting CLI", () => {
     const env = iaeEnv(newHome("h"));
     const cfg = path.join(tmp, "c.yaml");
     fs.writeFileSync(cfg, "mode: train\ntesting: False\nlayers: [32, 64]\nopts: {lr: 0.1}\n");
-    const read = (field: string, ...extra: string[]) => runCliHere(["scripting", "read-yaml", "-p", cfg, "-f", field, ...extra], env);
-    const [testing, opts, missing, dflt] = await Promise.all([read("testing"), read("opts"), read("nope"), read("nope", "-d", "predict")]);
+    const read = (field: string, ...extra: string[]) =>
+      runCliHere(["scripting", "read-yaml", "-p", cfg, "-f", field, ...extra], env);
+    const [testing, opts, missing, dflt] = await Promise.all([
+      read("testing"),
+      read("opts"),
+      read("nope"),
+      read("nope", "-d", "predict"),
+    ]);
     expect([testing.stdout, opts.stdout, dflt.stdout]).toEqual(["False\n", '{"lr": 0.1}\n', "predict\n"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`No field "nope" exists in ${cfg} (-d DEFAULT prints a default instead)`);

@@ -26,13 +26,24 @@ describe("analysis scripts in local-mode jobs", () => {
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-scripts-"));
     const stacks = [
-      await writeStackFile(dir, { name: "scripts-pca", command: 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/pca/run_pca.sh' }),
+      await writeStackFile(dir, {
+        name: "scripts-pca",
+        command: 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/pca/run_pca.sh',
+      }),
       await writeStackFile(dir, {
         name: "scripts-contrib",
         command: `bash ${FIXTURES}/run_main_cli.sh "{}" "{}" "{}" "{}" "bash ${FIXTURES}/ensemble_analysis.sh"`,
       }),
     ];
-    local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: stacks, repoRoot: REPO, handlers: protocolHandlers, fallbackPrice: fallbackHourlyPrice, secondsPerMinute: 1 });
+    local = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: stacks,
+      repoRoot: REPO,
+      handlers: protocolHandlers,
+      fallbackPrice: fallbackHourlyPrice,
+      secondsPerMinute: 1,
+    });
   });
   afterAll(async () => {
     await local?.close();
@@ -44,14 +55,24 @@ describe("analysis scripts in local-mode jobs", () => {
     await fsp.writeFile(path.join(dir, "second.csv"), "x,y\n1,-1\n2,-2.5\n3,-2.5\n4,-4\n");
     await fsp.writeFile(path.join(dir, "pca.yaml"), "n_components: 1\n");
     const ref = { bucket: "scripts-pca", group: "lab", job: "two" };
-    await submitJob({ client: local.client, ...ref, data: [path.join(dir, "first.csv"), path.join(dir, "second.csv")], config: path.join(dir, "pca.yaml"), timestamp: ref.job });
+    await submitJob({
+      client: local.client,
+      ...ref,
+      data: [path.join(dir, "first.csv"), path.join(dir, "second.csv")],
+      config: path.join(dir, "pca.yaml"),
+      timestamp: ref.job,
+    });
     const state = await waitForJob(local.client, ref, { intervalMs: 300, timeoutMs: 200_000 });
     expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS", "SUCCESS"]);
 
     const out = path.join(dir, "two");
     await downloadResults(local.client, ref, out);
-    const first = JSON.parse(await fsp.readFile(path.join(out, "process_results", "first_pca_components.json"), "utf8"));
-    const second = JSON.parse(await fsp.readFile(path.join(out, "process_results", "second_pca_components.json"), "utf8"));
+    const first = JSON.parse(
+      await fsp.readFile(path.join(out, "process_results", "first_pca_components.json"), "utf8"),
+    );
+    const second = JSON.parse(
+      await fsp.readFile(path.join(out, "process_results", "second_pca_components.json"), "utf8"),
+    );
     expect([first.input, second.input]).toEqual(["first.csv", "second.csv"]);
     // The two datasets point in opposite diagonal directions: their first components differ.
     expect(Math.sign(first.components[0][0] * first.components[0][1])).toBe(1);
@@ -61,11 +82,17 @@ describe("analysis scripts in local-mode jobs", () => {
   });
 
   it("runs an unmodified original-style script through neurocaas-contrib, with Python-style read-yaml values", async () => {
-    const config = { mode: "train", testing: true, jobnb: 1, seeds: [1, 2, 3], lr: 2.50, params: { a: 1, b: [1, 2] } };
+    const config = { mode: "train", testing: true, jobnb: 1, seeds: [1, 2, 3], lr: 2.5, params: { a: 1, b: [1, 2] } };
     await fsp.writeFile(path.join(dir, "ensemble_config.json"), JSON.stringify(config));
     await fsp.writeFile(path.join(dir, "video.mp4"), "frames");
     const ref = { bucket: "scripts-contrib", group: "lab", job: "contrib1" };
-    await submitJob({ client: local.client, ...ref, data: [path.join(dir, "video.mp4")], config: path.join(dir, "ensemble_config.json"), timestamp: ref.job });
+    await submitJob({
+      client: local.client,
+      ...ref,
+      data: [path.join(dir, "video.mp4")],
+      config: path.join(dir, "ensemble_config.json"),
+      timestamp: ref.job,
+    });
     const state = await waitForJob(local.client, ref, { intervalMs: 300, timeoutMs: 250_000 });
 
     expect(state.datasets).toHaveLength(1);
@@ -95,7 +122,9 @@ describe("analysis scripts in local-mode jobs", () => {
         "",
       ].join("\n"),
     );
-    expect(JSON.parse(await fsp.readFile(path.join(out, "process_results", "ensemble_config.json"), "utf8"))).toEqual(config);
+    expect(JSON.parse(await fsp.readFile(path.join(out, "process_results", "ensemble_config.json"), "utf8"))).toEqual(
+      config,
+    );
     expect(await fsp.readFile(path.join(out, "process_results", "update.txt"), "utf8")).toBe("");
   });
 });

@@ -74,7 +74,9 @@ describe("PCA numerics", () => {
     // Reference: eigen-decompose the 5×5 sample covariance directly.
     const n = rows.length;
     const mean = rows[0].map((_, j) => rows.reduce((acc, r) => acc + r[j], 0) / n);
-    const cov = mean.map((_, i) => mean.map((__, j) => rows.reduce((acc, r) => acc + (r[i] - mean[i]) * (r[j] - mean[j]), 0) / (n - 1)));
+    const cov = mean.map((_, i) =>
+      mean.map((__, j) => rows.reduce((acc, r) => acc + (r[i] - mean[i]) * (r[j] - mean[j]), 0) / (n - 1)),
+    );
     const ref = jacobiEigen(cov);
     for (let k = 0; k < 2; k++) {
       expect(wide.explainedVariance[k]).toBeCloseTo(ref.values[k], 9);
@@ -84,21 +86,51 @@ describe("PCA numerics", () => {
   });
 
   it("rejects n_components out of range and too few samples", () => {
-    expect(() => pca([[1, 2], [3, 4]], 3)).toThrow(/n_components must be an integer from 1 to 2/);
-    expect(() => pca([[1, 2], [3, 4]], 0)).toThrow(/from 1 to 2/);
+    expect(() =>
+      pca(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        3,
+      ),
+    ).toThrow(/n_components must be an integer from 1 to 2/);
+    expect(() =>
+      pca(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        0,
+      ),
+    ).toThrow(/from 1 to 2/);
     expect(() => pca([[1, 2]], 1)).toThrow(/at least 2 samples/);
   });
 });
 
 describe("PCA input parsing", () => {
   it("reads CSV with and without a header, commas, tabs or spaces", () => {
-    expect(parseCsvMatrix("a,b\n1,2\n3,4\n")).toEqual({ rows: [[1, 2], [3, 4]], featureNames: ["a", "b"] });
-    expect(parseCsvMatrix("1\t2\n3\t4").rows).toEqual([[1, 2], [3, 4]]);
-    expect(parseCsvMatrix("1 2\r\n\r\n3e1   -4.5\r\n").rows).toEqual([[1, 2], [30, -4.5]]);
+    expect(parseCsvMatrix("a,b\n1,2\n3,4\n")).toEqual({
+      rows: [
+        [1, 2],
+        [3, 4],
+      ],
+      featureNames: ["a", "b"],
+    });
+    expect(parseCsvMatrix("1\t2\n3\t4").rows).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(parseCsvMatrix("1 2\r\n\r\n3e1   -4.5\r\n").rows).toEqual([
+      [1, 2],
+      [30, -4.5],
+    ]);
   });
 
   it("names the line and column of bad data", () => {
-    expect(() => parseCsvMatrix("a,b\n1,2\n3\n", "d.csv")).toThrow("d.csv line 3: expected 2 columns (as on line 1), found 1");
+    expect(() => parseCsvMatrix("a,b\n1,2\n3\n", "d.csv")).toThrow(
+      "d.csv line 3: expected 2 columns (as on line 1), found 1",
+    );
     expect(() => parseCsvMatrix("1,2\n3,x\n", "d.csv")).toThrow('d.csv line 2, column 2: "x" is not a number');
     expect(() => parseCsvMatrix("1,2\n3,\n", "d.csv")).toThrow('d.csv line 2, column 2: "" is not a number');
     expect(() => parseCsvMatrix("a,b\n", "d.csv")).toThrow(/header but no data rows/);
@@ -118,8 +150,16 @@ describe("PCA input parsing", () => {
     pre.writeUInt16LE(header.length, 8);
     const data = Buffer.alloc(16);
     [1, 3, 2, 4].forEach((v, i) => data.writeInt32LE(v, i * 4));
-    expect(parseNpy(Buffer.concat([pre, Buffer.from(header, "latin1"), data])).rows).toEqual([[1, 2], [3, 4]]);
-    const oneD = Buffer.from(toNpy([[1, 2]]).toString("latin1").replace("(1, 2)", "(2,)  "), "latin1");
+    expect(parseNpy(Buffer.concat([pre, Buffer.from(header, "latin1"), data])).rows).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    const oneD = Buffer.from(
+      toNpy([[1, 2]])
+        .toString("latin1")
+        .replace("(1, 2)", "(2,)  "),
+      "latin1",
+    );
     expect(() => parseNpy(oneD, "v.npy")).toThrow(/expected a 2-D array/);
     expect(() => parseNpy(Buffer.from("not numpy"), "x.npy")).toThrow(/not a .npy file/);
   });
@@ -128,7 +168,9 @@ describe("PCA input parsing", () => {
     const raw = parseConfigText("n_components: 2\n__duration__: 10\n__dataset_size__: 0\nmystery: 1\n", "c.yaml");
     expect(pcaConfig(raw, "c.yaml")).toEqual({ nComponents: 2, unknownKeys: ["mystery"] });
     expect(pcaConfig(parseConfigText('{"n_components": 1}', "c.json"), "c.json").nComponents).toBe(1);
-    expect(() => pcaConfig({ n_components: 1.5 }, "c.yaml")).toThrow("c.yaml: n_components must be a positive integer; got 1.5");
+    expect(() => pcaConfig({ n_components: 1.5 }, "c.yaml")).toThrow(
+      "c.yaml: n_components must be a positive integer; got 1.5",
+    );
     expect(() => pcaConfig({ n_components: "2" }, "c.yaml")).toThrow(/positive integer/);
     expect(() => parseConfigText("[1, 2]", "c.yaml")).toThrow(/mapping/);
     expect(() => parseConfigText("{bad json", "c.json")).toThrow(/not valid JSON/);
@@ -143,7 +185,14 @@ describe("PCA analysis outputs", () => {
   it("writes {dataset}_pca_components.json and an explained-variance plot named after the dataset", () => {
     runPca(path.join(EXAMPLES, "data.csv"), path.join(EXAMPLES, "config.yaml"), out, () => undefined);
     const result = JSON.parse(fs.readFileSync(path.join(out, "data_pca_components.json"), "utf8"));
-    expect(result).toMatchObject({ input: "data.csv", n_samples: 6, n_features: 3, n_components: 2, feature_names: ["x", "y", "z"], mean: [10, 20, 30] });
+    expect(result).toMatchObject({
+      input: "data.csv",
+      n_samples: 6,
+      n_features: 3,
+      n_components: 2,
+      feature_names: ["x", "y", "z"],
+      mean: [10, 20, 30],
+    });
     expect(result.explained_variance[0]).toBeCloseTo(3.2, 10);
     expect(result.explained_variance[1]).toBeCloseTo(0.8, 10);
     expect(result.explained_variance_ratio[0]).toBeCloseTo(0.727272727, 8);
@@ -156,10 +205,20 @@ describe("PCA analysis outputs", () => {
 
   it("reads .npy data and reports n_components larger than the data allows", () => {
     const npy = path.join(out, "d.npy");
-    fs.writeFileSync(npy, toNpy([[1, 0], [0, 1], [-1, 0], [0, -1]]));
+    fs.writeFileSync(
+      npy,
+      toNpy([
+        [1, 0],
+        [0, 1],
+        [-1, 0],
+        [0, -1],
+      ]),
+    );
     const cfg = path.join(out, "c.json");
     fs.writeFileSync(cfg, JSON.stringify({ n_components: 3 }));
-    expect(() => runPca(npy, cfg, out, () => undefined)).toThrow("c.json: n_components is 3 but the data has 4 samples and 2 features; it must be at most 2");
+    expect(() => runPca(npy, cfg, out, () => undefined)).toThrow(
+      "c.json: n_components is 3 but the data has 4 samples and 2 features; it must be at most 2",
+    );
     fs.writeFileSync(cfg, JSON.stringify({}));
     runPca(npy, cfg, out, () => undefined);
     const result = JSON.parse(fs.readFileSync(path.join(out, "d_pca_components.json"), "utf8"));

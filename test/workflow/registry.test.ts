@@ -16,7 +16,8 @@ describe("workflow job against a local S3 endpoint", () => {
   let home: string;
   let notes: string[];
 
-  const put = (key: string, body: string | Buffer) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  const put = (key: string, body: string | Buffer) =>
+    client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
   const get = async (key: string): Promise<Buffer> => {
     const res = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     return Buffer.from(await res.Body!.transformToByteArray());
@@ -81,7 +82,9 @@ describe("workflow job against a local S3 endpoint", () => {
     fs.writeFileSync(path.join(out, "r.txt"), "result");
     fs.mkdirSync(path.join(out, "plots/deep"), { recursive: true });
     fs.writeFileSync(path.join(out, "plots/deep/p.svg"), "<svg/>");
-    expect(j.resultpathFor(path.join(out, "r.txt"))).toBe(`s3://${BUCKET}/grp/results/job__wfbucket_1/process_results/r.txt`);
+    expect(j.resultpathFor(path.join(out, "r.txt"))).toBe(
+      `s3://${BUCKET}/grp/results/job__wfbucket_1/process_results/r.txt`,
+    );
     await j.putResult(path.join(out, "r.txt"));
     await j.putResult(path.join(out, "plots"));
     expect((await get("grp/results/job__wfbucket_1/process_results/r.txt")).toString()).toBe("result");
@@ -138,9 +141,13 @@ describe("workflow job against a local S3 endpoint", () => {
   it("reports missing inputs and wrong argument combinations clearly", async () => {
     initializeJob(path.join(tmp, "job"), home);
     const j = job();
-    expect(() => j.registerDataset({ bucket: BUCKET })).toThrow("register-dataset: pass either -b BUCKET -k KEY (a file in S3) or -l LOCALPATH (a local file), not both or neither");
+    expect(() => j.registerDataset({ bucket: BUCKET })).toThrow(
+      "register-dataset: pass either -b BUCKET -k KEY (a file in S3) or -l LOCALPATH (a local file), not both or neither",
+    );
     expect(() => j.registerConfig({ bucket: BUCKET, key: "k", localpath: "/tmp" })).toThrow(/not both or neither/);
-    expect(() => j.registerResultpath({ bucket: BUCKET, key: "results/x" })).toThrow(/needs a dataset registered from S3 first/);
+    expect(() => j.registerResultpath({ bucket: BUCKET, key: "results/x" })).toThrow(
+      /needs a dataset registered from S3 first/,
+    );
     await expect(j.fetch("data")).rejects.toThrow(/no dataset registered/);
     expect(() => j.resultBase()).toThrow(/no result path registered/);
     j.registerDataset({ bucket: BUCKET, key: "grp/inputs/absent.csv" });
@@ -179,9 +186,14 @@ describe("workflow job against a local S3 endpoint", () => {
     j.registerConfig({ localpath: "localpath/file.txt" });
     j.registerFile("filename", { localpath: "localpath/file.txt" });
     const reg = readRegistration(dir);
-    expect([reg.data, reg.config, reg.additional_files.filename]).toEqual([{ localsource: "localpath/file.txt" }, { localsource: "localpath/file.txt" }, { localsource: "localpath/file.txt" }]);
+    expect([reg.data, reg.config, reg.additional_files.filename]).toEqual([
+      { localsource: "localpath/file.txt" },
+      { localsource: "localpath/file.txt" },
+      { localsource: "localpath/file.txt" },
+    ]);
     expect(notes).toContain("register-dataset: localpath/file.txt does not exist yet; registered as given");
-    await expect(j.fetch("data")).rejects.toThrow(`the registered dataset localpath/file.txt does not exist (relative to ${process.cwd()})`);
+    await expect(j.fetch("data")).rejects.toThrow(
+      `the registered dataset localpath/file.txt does not exist (relative to ${process.cwd()})`,
+    );
   });
 });
-

@@ -3,7 +3,11 @@
  * client secret), then temporary AWS credentials from the identity pool for the role of the
  * chosen (analysis, group). The browser never holds long-lived keys.
  */
-import { CognitoIdentityClient, GetCredentialsForIdentityCommand, GetIdCommand } from "@aws-sdk/client-cognito-identity";
+import {
+  CognitoIdentityClient,
+  GetCredentialsForIdentityCommand,
+  GetIdCommand,
+} from "@aws-sdk/client-cognito-identity";
 import type { CognitoSignIn } from "../../../model/dashboard-config";
 import { authorizeUrl, challengeOf, idTokenClaims, loginProvider, newVerifier, tokenRequestBody } from "../lib/cognito";
 import type { Credentials } from "./session";
@@ -27,8 +31,15 @@ export async function finishCognitoLogin(c: CognitoSignIn, url: URL): Promise<st
   const pending = JSON.parse(sessionStorage.getItem(PENDING) ?? "null") as { verifier: string; state: string } | null;
   sessionStorage.removeItem(PENDING);
   history.replaceState(null, "", url.pathname + url.hash);
-  if (!pending || pending.state !== state) throw new Error("sign-in failed: the answer does not belong to this page's request (state mismatch); sign in again");
-  const res = await fetch(`${c.domain}/oauth2/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: tokenRequestBody(c, code, pending.verifier) });
+  if (!pending || pending.state !== state)
+    throw new Error(
+      "sign-in failed: the answer does not belong to this page's request (state mismatch); sign in again",
+    );
+  const res = await fetch(`${c.domain}/oauth2/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: tokenRequestBody(c, code, pending.verifier),
+  });
   if (!res.ok) throw new Error(`sign-in failed: the token endpoint answered ${res.status}`);
   const tokens = (await res.json()) as { id_token?: string };
   if (!tokens.id_token) throw new Error("sign-in failed: no ID token in the answer");
@@ -44,5 +55,10 @@ export async function credentialsForRole(c: CognitoSignIn, idToken: string, role
   const res = await client.send(new GetCredentialsForIdentityCommand({ IdentityId, Logins, CustomRoleArn: roleArn }));
   const cr = res.Credentials;
   if (!cr?.AccessKeyId || !cr.SecretKey) throw new Error("the identity pool returned no credentials");
-  return { accessKeyId: cr.AccessKeyId, secretAccessKey: cr.SecretKey, ...(cr.SessionToken ? { sessionToken: cr.SessionToken } : {}), ...(cr.Expiration ? { expiration: cr.Expiration.toISOString() } : {}) };
+  return {
+    accessKeyId: cr.AccessKeyId,
+    secretAccessKey: cr.SecretKey,
+    ...(cr.SessionToken ? { sessionToken: cr.SessionToken } : {}),
+    ...(cr.Expiration ? { expiration: cr.Expiration.toISOString() } : {}),
+  };
 }

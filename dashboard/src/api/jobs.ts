@@ -44,7 +44,10 @@ export class JobReader {
     const finishedP = keyExists(client, bucket, endMarkerKey(prefix));
     if (this.polls++ % 5 === 0 || this.statusKeys.length === 0) {
       const logs = await listObjects(client, bucket, `${prefix}/logs/`);
-      this.statusKeys = logs.map((o) => o.key).filter((k) => STATUS_FILE.test(k)).sort();
+      this.statusKeys = logs
+        .map((o) => o.key)
+        .filter((k) => STATUS_FILE.test(k))
+        .sort();
       if (!logs.some((o) => o.key === certificateKey(prefix))) this.bodies.delete(certificateKey(prefix));
       else await this.read(certificateKey(prefix));
     } else if (this.bodies.has(certificateKey(prefix))) {
@@ -53,8 +56,18 @@ export class JobReader {
     await Promise.all(this.statusKeys.map((k) => this.read(k)));
     const finished = await finishedP;
     const certificate = this.bodies.get(certificateKey(prefix))?.text;
-    const datasets = this.statusKeys.filter((k) => this.bodies.has(k)).map((k) => datasetState(k.slice(k.lastIndexOf("/") + 1), this.bodies.get(k)!.text));
-    return { folder: this.folder, prefix, certificate, datasets, finished, phase: jobPhase({ certificate, datasets, finished }), reasons: terminateReasons(certificate) };
+    const datasets = this.statusKeys
+      .filter((k) => this.bodies.has(k))
+      .map((k) => datasetState(k.slice(k.lastIndexOf("/") + 1), this.bodies.get(k)!.text));
+    return {
+      folder: this.folder,
+      prefix,
+      certificate,
+      datasets,
+      finished,
+      phase: jobPhase({ certificate, datasets, finished }),
+      reasons: terminateReasons(certificate),
+    };
   }
 
   private async read(key: string): Promise<void> {

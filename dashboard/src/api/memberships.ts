@@ -14,7 +14,10 @@ export interface Membership {
  * The (analysis, group) pairs a key may use: users may list only their own group folders, so a
  * one-key listing of each folder tells (403 for the others). Analyses in config.json order.
  */
-export async function probeMemberships(analyses: readonly DashboardAnalysis[], clientFor: (a: DashboardAnalysis) => S3Client): Promise<Membership[]> {
+export async function probeMemberships(
+  analyses: readonly DashboardAnalysis[],
+  clientFor: (a: DashboardAnalysis) => S3Client,
+): Promise<Membership[]> {
   const checks = analyses.flatMap((a) => a.groups.map((group) => ({ a, group })));
   const results = await Promise.all(
     checks.map(async ({ a, group }) => {
@@ -23,8 +26,10 @@ export async function probeMemberships(analyses: readonly DashboardAnalysis[], c
         return true;
       } catch (err) {
         const name = (err as { name?: string }).name ?? "";
-        if (name === "InvalidAccessKeyId" || name === "InvalidClientTokenId") throw new Error("this access key is not known here: check the access key id", { cause: err });
-        if (name === "SignatureDoesNotMatch") throw new Error("the secret key does not match the access key id", { cause: err });
+        if (name === "InvalidAccessKeyId" || name === "InvalidClientTokenId")
+          throw new Error("this access key is not known here: check the access key id", { cause: err });
+        if (name === "SignatureDoesNotMatch")
+          throw new Error("the secret key does not match the access key id", { cause: err });
         const status = httpStatus(err);
         if (status === 403 || status === 404) return false;
         throw err;
@@ -45,7 +50,10 @@ async function accessKeyDigest(accessKeyId: string): Promise<string | undefined>
  * The memberships config.json lists for this key (local mode), or undefined when it lists none
  * (then the caller probes). Pairs of analyses the dashboard does not serve are dropped.
  */
-export async function listedMemberships(config: DashboardConfig, accessKeyId: string): Promise<Membership[] | undefined> {
+export async function listedMemberships(
+  config: DashboardConfig,
+  accessKeyId: string,
+): Promise<Membership[] | undefined> {
   const table = config.signIn.keys?.memberships;
   const digest = table ? await accessKeyDigest(accessKeyId) : undefined;
   const entry = digest !== undefined ? table?.[digest] : undefined;

@@ -40,7 +40,8 @@ export function describeError(err: unknown): string {
   const e = err as { name?: string; message?: string; Code?: string };
   const status = httpStatus(err);
   if (status === 403) return `access denied (${e.message || e.name || "403"})`;
-  if (err instanceof TypeError && /fetch/i.test(String(e.message))) return "the storage endpoint cannot be reached (is `neurocaas local` still running?)";
+  if (err instanceof TypeError && /fetch/i.test(String(e.message)))
+    return "the storage endpoint cannot be reached (is `neurocaas local` still running?)";
   return e.message || e.name || String(err);
 }
 
@@ -49,10 +50,17 @@ export async function listObjects(client: S3Client, bucket: string, prefix: stri
   const out: ObjectInfo[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined) continue;
-      out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? "", ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
+      out.push({
+        key: o.Key,
+        size: o.Size ?? 0,
+        etag: o.ETag ?? "",
+        ...(o.LastModified ? { lastModified: o.LastModified } : {}),
+      });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -64,7 +72,9 @@ export async function listFolders(client: S3Client, bucket: string, prefix: stri
   const out: string[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "/", ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "/", ContinuationToken: token }),
+    );
     for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -86,9 +96,16 @@ export interface Fetched {
 /**
  * GET an object; with `ifNoneMatch` a conditional GET: undefined when unchanged (304).
  */
-export async function getObject(client: S3Client, bucket: string, key: string, ifNoneMatch?: string): Promise<Fetched | undefined> {
+export async function getObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  ifNoneMatch?: string,
+): Promise<Fetched | undefined> {
   try {
-    const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }));
+    const res = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }),
+    );
     const body = await res.Body!.transformToByteArray();
     return { body, etag: res.ETag ?? "", ...(res.ContentType ? { contentType: res.ContentType } : {}) };
   } catch (err) {
@@ -102,7 +119,13 @@ export async function getText(client: S3Client, bucket: string, key: string): Pr
   return new TextDecoder().decode(o!.body);
 }
 
-export async function putText(client: S3Client, bucket: string, key: string, text: string, contentType: string): Promise<void> {
+export async function putText(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  text: string,
+  contentType: string,
+): Promise<void> {
   await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: contentType }));
 }
 
@@ -113,7 +136,12 @@ export async function deleteKeys(client: S3Client, bucket: string, keys: readonl
     return failed;
   }
   for (let i = 0; i < keys.length; i += 1000) {
-    const res = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    const res = await client.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
     for (const e of res.Errors ?? []) if (e.Key) failed.push(`${e.Key}: ${e.Message ?? e.Code ?? "not deleted"}`);
   }
   return failed;
@@ -124,7 +152,12 @@ export async function downloadUrl(client: S3Client, bucket: string, key: string)
   const name = key.slice(key.lastIndexOf("/") + 1);
   return getSignedUrl(
     client,
-    new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(name)}`, ResponseContentType: "application/octet-stream" }),
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
+      ResponseContentType: "application/octet-stream",
+    }),
     { expiresIn: 900 },
   );
 }
@@ -134,7 +167,13 @@ const PART_SIZE = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 4;
 
 /** Upload a browser File: one PUT below the part size, else multipart; `abort()` cancels and cleans up the parts. */
-export function startUpload(client: S3Client, bucket: string, key: string, file: Blob, onProgress: (loaded: number) => void): Upload {
+export function startUpload(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  file: Blob,
+  onProgress: (loaded: number) => void,
+): Upload {
   const upload = new Upload({
     client,
     params: { Bucket: bucket, Key: key, Body: file, ContentType: file.type || "application/octet-stream" },

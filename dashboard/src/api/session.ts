@@ -31,7 +31,8 @@ export function loadSession(): Session | undefined {
     const raw = sessionStorage.getItem(STORAGE_KEY);
     if (!raw) return undefined;
     const s = JSON.parse(raw) as Session;
-    if (typeof s?.credentials?.accessKeyId !== "string" || typeof s.credentials.secretAccessKey !== "string") return undefined;
+    if (typeof s?.credentials?.accessKeyId !== "string" || typeof s.credentials.secretAccessKey !== "string")
+      return undefined;
     if (s.credentials.expiration && Date.parse(s.credentials.expiration) < Date.now()) return undefined;
     return s;
   } catch {

@@ -11,7 +11,9 @@ function base64Url(bytes: Uint8Array): string {
 }
 
 /** A PKCE code verifier: 32 random bytes, base64url (43 characters). */
-export function newVerifier(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): string {
+export function newVerifier(
+  random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n)),
+): string {
   return base64Url(random(32));
 }
 
@@ -35,7 +37,13 @@ export function authorizeUrl(c: CognitoSignIn, challenge: string, state: string)
 }
 
 export function tokenRequestBody(c: CognitoSignIn, code: string, verifier: string): string {
-  return new URLSearchParams({ grant_type: "authorization_code", client_id: c.clientId, code, redirect_uri: c.redirectUri, code_verifier: verifier }).toString();
+  return new URLSearchParams({
+    grant_type: "authorization_code",
+    client_id: c.clientId,
+    code,
+    redirect_uri: c.redirectUri,
+    code_verifier: verifier,
+  }).toString();
 }
 
 export function logoutUrl(c: CognitoSignIn): string {
@@ -53,9 +61,18 @@ export interface IdClaims {
 export function idTokenClaims(token: string): IdClaims {
   const part = token.split(".")[1];
   if (!part) throw new Error("not a JSON web token");
-  const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
-  const raw = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (ch) => ch.charCodeAt(0)))) as Record<string, unknown>;
-  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  const json = atob(
+    part
+      .replace(/-/g, "+")
+      .replace(/_/g, "/")
+      .padEnd(Math.ceil(part.length / 4) * 4, "="),
+  );
+  const raw = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (ch) => ch.charCodeAt(0)))) as Record<
+    string,
+    unknown
+  >;
+  const strings = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
   return {
     username: String(raw["cognito:username"] ?? raw.email ?? raw.sub ?? "user"),
     groups: strings(raw["cognito:groups"]),
@@ -65,7 +82,10 @@ export function idTokenClaims(token: string): IdClaims {
 }
 
 /** The (analysis, group) pairs whose role the token lets the user take. */
-export function membershipsOfClaims(c: CognitoSignIn, claims: IdClaims): { bucket: string; group: string; roleArn: string }[] {
+export function membershipsOfClaims(
+  c: CognitoSignIn,
+  claims: IdClaims,
+): { bucket: string; group: string; roleArn: string }[] {
   const allowed = new Set(claims.roles);
   return c.roles.filter((r) => allowed.has(r.roleArn)).map((r) => ({ ...r }));
 }

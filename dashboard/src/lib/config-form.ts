@@ -19,11 +19,33 @@ export interface FormField {
 
 /** The reserved keys: maximum run time and extra disk. */
 export const RESERVED_FIELDS: readonly FormField[] = [
-  { name: "__duration__", type: "integer", required: false, minimum: 1, maximum: MAX_DURATION_MINUTES, description: "maximum run time in minutes (default 60); setting it makes the job a NeuroCAAS Save (spot) job where the analysis allows" },
-  { name: "__dataset_size__", type: "integer", required: false, minimum: 0, maximum: MAX_DATASET_SIZE_GB, description: "extra disk in GB (default 0)" },
+  {
+    name: "__duration__",
+    type: "integer",
+    required: false,
+    minimum: 1,
+    maximum: MAX_DURATION_MINUTES,
+    description:
+      "maximum run time in minutes (default 60); setting it makes the job a NeuroCAAS Save (spot) job where the analysis allows",
+  },
+  {
+    name: "__dataset_size__",
+    type: "integer",
+    required: false,
+    minimum: 0,
+    maximum: MAX_DATASET_SIZE_GB,
+    description: "extra disk in GB (default 0)",
+  },
 ];
 
-type SchemaNode = { type?: unknown; enum?: unknown; description?: unknown; minimum?: unknown; maximum?: unknown; default?: unknown };
+type SchemaNode = {
+  type?: unknown;
+  enum?: unknown;
+  description?: unknown;
+  minimum?: unknown;
+  maximum?: unknown;
+  default?: unknown;
+};
 
 /** Fields for the schema's top-level properties (nested objects and arrays are edited as text). */
 export function fieldsOfSchema(schema: Record<string, unknown> | undefined): FormField[] {
@@ -41,13 +63,17 @@ export function fieldsOfSchema(schema: Record<string, unknown> | undefined): For
       ...(node.default !== undefined ? { default: node.default } : {}),
     };
     if (Array.isArray(node.enum)) out.push({ ...base, type: "enum", options: node.enum });
-    else if (node.type === "integer" || node.type === "number" || node.type === "string" || node.type === "boolean") out.push({ ...base, type: node.type });
+    else if (node.type === "integer" || node.type === "number" || node.type === "string" || node.type === "boolean")
+      out.push({ ...base, type: node.type });
   }
   return out;
 }
 
 /** Form input (strings from text fields, booleans from checkboxes) → config values and every problem. */
-export function valuesFromForm(fields: readonly FormField[], raw: Readonly<Record<string, string | boolean | undefined>>): { values: Record<string, unknown>; problems: string[] } {
+export function valuesFromForm(
+  fields: readonly FormField[],
+  raw: Readonly<Record<string, string | boolean | undefined>>,
+): { values: Record<string, unknown>; problems: string[] } {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const f of fields) {
@@ -63,8 +89,15 @@ export function valuesFromForm(fields: readonly FormField[], raw: Readonly<Recor
       case "integer":
       case "number": {
         const n = Number(v);
-        if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n) || (f.type === "integer" && !Number.isInteger(n))) {
-          problems.push(`${f.name} must be ${f.type === "integer" ? "a whole number" : "a number"}; got "${String(v)}".`);
+        if (
+          typeof v !== "string" ||
+          v.trim() === "" ||
+          !Number.isFinite(n) ||
+          (f.type === "integer" && !Number.isInteger(n))
+        ) {
+          problems.push(
+            `${f.name} must be ${f.type === "integer" ? "a whole number" : "a number"}; got "${String(v)}".`,
+          );
           break;
         }
         if ((f.minimum !== undefined && n < f.minimum) || (f.maximum !== undefined && n > f.maximum)) {
@@ -76,7 +109,8 @@ export function valuesFromForm(fields: readonly FormField[], raw: Readonly<Recor
       }
       case "enum": {
         const match = f.options?.find((o) => String(o) === String(v));
-        if (match === undefined) problems.push(`${f.name} must be one of ${f.options?.map((o) => JSON.stringify(o)).join(", ")}.`);
+        if (match === undefined)
+          problems.push(`${f.name} must be one of ${f.options?.map((o) => JSON.stringify(o)).join(", ")}.`);
         else values[f.name] = match;
         break;
       }
@@ -104,7 +138,13 @@ export interface ConfigCheck {
 export function checkConfig(key: string, text: string): ConfigCheck {
   try {
     const c = parseJobConfig(text, key);
-    return { ok: true, problems: [], durationMinutes: c.durationMinutes, datasetSizeGb: c.datasetSizeGb, values: c.values };
+    return {
+      ok: true,
+      problems: [],
+      durationMinutes: c.durationMinutes,
+      datasetSizeGb: c.datasetSizeGb,
+      values: c.values,
+    };
   } catch (err) {
     const problems = err instanceof JobError && err.details.length > 0 ? [...err.details] : [errorMessage(err)];
     return { ok: false, problems };

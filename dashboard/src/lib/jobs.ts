@@ -24,10 +24,20 @@ export interface RerunPlan {
 
 /** The datasets, config and instance type a job ran with, as its certificate records them. */
 export function rerunPlan(certificate: string | undefined): RerunPlan {
-  const datasets = [...new Set(certificateDatasetLines(certificate).map((l) => l.dataname).filter((d) => d !== ""))];
+  const datasets = [
+    ...new Set(
+      certificateDatasetLines(certificate)
+        .map((l) => l.dataname)
+        .filter((d) => d !== ""),
+    ),
+  ];
   const lines = certificate?.split("\n") ?? [];
-  const config = lines.map((l) => /Found \d+ dataset\(s\) and the config (.+?)\.(?:\t|$)/.exec(l)?.[1]).find((x) => x !== undefined);
-  const requested = lines.map((l) => /Using requested instance type (\S+?)\.(?:\t|$)/.exec(l)?.[1]).find((x) => x !== undefined);
+  const config = lines
+    .map((l) => /Found \d+ dataset\(s\) and the config (.+?)\.(?:\t|$)/.exec(l)?.[1])
+    .find((x) => x !== undefined);
+  const requested = lines
+    .map((l) => /Using requested instance type (\S+?)\.(?:\t|$)/.exec(l)?.[1])
+    .find((x) => x !== undefined);
   return { datasets, ...(config ? { config } : {}), ...(requested ? { instanceType: requested } : {}) };
 }
 
@@ -36,7 +46,13 @@ export function rerunPlan(certificate: string | undefined): RerunPlan {
  * on its one dataset when the config's mode is `train` (protocols/ensemble.ts).
  */
 export function iaeCountOf(protocol: string, datasets: number, values: Readonly<Record<string, unknown>>): number {
-  if (protocol === "ensemble" && (values.mode === undefined || values.mode === "train") && typeof values.ensemble_size === "number" && Number.isInteger(values.ensemble_size) && values.ensemble_size > 0) {
+  if (
+    protocol === "ensemble" &&
+    (values.mode === undefined || values.mode === "train") &&
+    typeof values.ensemble_size === "number" &&
+    Number.isInteger(values.ensemble_size) &&
+    values.ensemble_size > 0
+  ) {
     return values.ensemble_size;
   }
   return datasets;

@@ -3,14 +3,38 @@
 export type PreviewKind = "text" | "json" | "yaml" | "csv" | "image" | "binary";
 
 const EXT: Record<string, PreviewKind> = {
-  txt: "text", log: "text", md: "text", out: "text", err: "text", py: "text", sh: "text", m: "text", r: "text", ini: "text", cfg: "text",
+  txt: "text",
+  log: "text",
+  md: "text",
+  out: "text",
+  err: "text",
+  py: "text",
+  sh: "text",
+  m: "text",
+  r: "text",
+  ini: "text",
+  cfg: "text",
   json: "json",
-  yaml: "yaml", yml: "yaml",
-  csv: "csv", tsv: "csv",
-  png: "image", jpg: "image", jpeg: "image", gif: "image", svg: "image", webp: "image",
+  yaml: "yaml",
+  yml: "yaml",
+  csv: "csv",
+  tsv: "csv",
+  png: "image",
+  jpg: "image",
+  jpeg: "image",
+  gif: "image",
+  svg: "image",
+  webp: "image",
 };
 
-export const IMAGE_TYPES: Record<string, string> = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", svg: "image/svg+xml", webp: "image/webp" };
+export const IMAGE_TYPES: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  svg: "image/svg+xml",
+  webp: "image/webp",
+};
 
 /** Inline previews stop at this size (download the rest). */
 export const PREVIEW_LIMIT = 2 * 1024 * 1024;

@@ -12,16 +12,25 @@ export interface Route {
 }
 
 export function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter((p) => p !== "").map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      return p;
-    }
-  });
+  const parts = hash
+    .replace(/^#\/?/, "")
+    .split("/")
+    .filter((p) => p !== "")
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   const [bucket, group, view, job] = parts;
   const v = (VIEWS as readonly string[]).includes(view ?? "") ? (view as View) : "jobs";
-  return { ...(bucket ? { bucket } : {}), ...(group ? { group } : {}), view: v, ...(v === "jobs" && job ? { job } : {}) };
+  return {
+    ...(bucket ? { bucket } : {}),
+    ...(group ? { group } : {}),
+    view: v,
+    ...(v === "jobs" && job ? { job } : {}),
+  };
 }
 
 export function formatRoute(r: Route): string {

@@ -22,7 +22,9 @@ export function buildTree(prefix: string, objects: readonly ObjectInfo[]): TreeN
       const last = i === parts.length - 1;
       if (last && part === "") return; // a folder placeholder
       path += last ? part : `${part}/`;
-      let child = node.children.find((c) => c.name === part && (last ? c.object !== undefined : c.object === undefined));
+      let child = node.children.find(
+        (c) => c.name === part && (last ? c.object !== undefined : c.object === undefined),
+      );
       if (!child) {
         child = { name: part, path, children: [], ...(last ? { object: o } : {}) };
         node.children.push(child);
@@ -31,7 +33,9 @@ export function buildTree(prefix: string, objects: readonly ObjectInfo[]): TreeN
     });
   }
   const sort = (n: TreeNode): void => {
-    n.children.sort((a, b) => Number(a.object !== undefined) - Number(b.object !== undefined) || a.name.localeCompare(b.name));
+    n.children.sort(
+      (a, b) => Number(a.object !== undefined) - Number(b.object !== undefined) || a.name.localeCompare(b.name),
+    );
     n.children.forEach(sort);
   };
   sort(root);

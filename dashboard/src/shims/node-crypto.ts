@@ -9,5 +9,7 @@ interface Hash {
 }
 
 export function createHash(_algorithm: string): Hash {
-  throw new Error("node:crypto is not available in the web dashboard (a protocols/ helper that hashes was bundled into it)");
+  throw new Error(
+    "node:crypto is not available in the web dashboard (a protocols/ helper that hashes was bundled into it)",
+  );
 }

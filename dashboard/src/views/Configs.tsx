@@ -1,6 +1,13 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { deleteKeys, describeError, getText, listObjects, putText } from "../api/s3";
-import { checkConfig, configText, fieldsOfSchema, RESERVED_FIELDS, valuesFromForm, type FormField } from "../lib/config-form";
+import {
+  checkConfig,
+  configText,
+  fieldsOfSchema,
+  RESERVED_FIELDS,
+  valuesFromForm,
+  type FormField,
+} from "../lib/config-form";
 import { formatTime } from "../lib/format";
 import { ConfirmButton } from "./ConfirmButton";
 import { ErrorBox, Panel, useAsync } from "./common";
@@ -17,37 +24,81 @@ export function Configs() {
   const uploads = useUploads(place, listing.reload);
   const [open, setOpen] = useState<string | undefined>();
   const [creating, setCreating] = useState(false);
-  const configs = (listing.data ?? []).filter((o) => o.key !== prefix && !o.key.endsWith("/") && !o.key.slice(prefix.length).includes("/"));
+  const configs = (listing.data ?? []).filter(
+    (o) => o.key !== prefix && !o.key.endsWith("/") && !o.key.slice(prefix.length).includes("/"),
+  );
   return (
     <Panel
       title="Configs"
       actions={
         <>
-          <button type="button" onClick={() => { setCreating(true); setOpen(undefined); }} data-testid="new-config">
+          <button
+            type="button"
+            onClick={() => {
+              setCreating(true);
+              setOpen(undefined);
+            }}
+            data-testid="new-config"
+          >
             New config
           </button>
           <label class="button">
             Upload configs
-            <input type="file" multiple accept=".json,.yaml,.yml" data-testid="upload-configs" onChange={(e) => { const t = e.target as HTMLInputElement; uploads.add(filesOf(t, prefix)); t.value = ""; }} />
+            <input
+              type="file"
+              multiple
+              accept=".json,.yaml,.yml"
+              data-testid="upload-configs"
+              onChange={(e) => {
+                const t = e.target as HTMLInputElement;
+                uploads.add(filesOf(t, prefix));
+                t.value = "";
+              }}
+            />
           </label>
         </>
       }
     >
       <UploadList uploads={uploads} />
       <ErrorBox message={listing.error} />
-      {creating ? <ConfigForm prefix={prefix} onSaved={(key) => { setCreating(false); listing.reload(); setOpen(key); }} onCancel={() => setCreating(false)} /> : null}
+      {creating ? (
+        <ConfigForm
+          prefix={prefix}
+          onSaved={(key) => {
+            setCreating(false);
+            listing.reload();
+            setOpen(key);
+          }}
+          onCancel={() => setCreating(false)}
+        />
+      ) : null}
       <table class="list" data-testid="configs">
         <tbody>
           {configs.map((o) => (
             <tr key={o.key} data-key={o.key} class={open === o.key ? "selected" : ""}>
               <td class="name">
-                <a href="#" onClick={(e) => { e.preventDefault(); setOpen(o.key); setCreating(false); }}>
+                <a
+                  href="#"
+                  onClick={(e) => {
+                    e.preventDefault();
+                    setOpen(o.key);
+                    setCreating(false);
+                  }}
+                >
                   {o.key.slice(prefix.length)}
                 </a>
               </td>
               <td class="time">{o.lastModified ? formatTime(o.lastModified) : ""}</td>
               <td class="actions">
-                <ConfirmButton label="Delete" testId="delete-config" onConfirm={async () => { await deleteKeys(place.client, place.bucket, [o.key]); if (open === o.key) setOpen(undefined); listing.reload(); }} />
+                <ConfirmButton
+                  label="Delete"
+                  testId="delete-config"
+                  onConfirm={async () => {
+                    await deleteKeys(place.client, place.bucket, [o.key]);
+                    if (open === o.key) setOpen(undefined);
+                    listing.reload();
+                  }}
+                />
               </td>
             </tr>
           ))}
@@ -72,7 +123,13 @@ function ConfigEditor({ configKey, onSaved }: { configKey: string; onSaved: () =
     if (text === undefined || !check?.ok) return;
     setProblem(undefined);
     try {
-      await putText(place.client, place.bucket, configKey, text, configKey.endsWith(".json") ? "application/json" : "application/yaml");
+      await putText(
+        place.client,
+        place.bucket,
+        configKey,
+        text,
+        configKey.endsWith(".json") ? "application/json" : "application/yaml",
+      );
       setStatus(`Saved ${formatTime(new Date())}`);
       onSaved();
     } catch (err) {
@@ -83,15 +140,34 @@ function ConfigEditor({ configKey, onSaved }: { configKey: string; onSaved: () =
     <div class="editor" data-testid="config-editor">
       <h3>{configKey}</h3>
       <ErrorBox message={original.error ?? problem} />
-      <textarea spellcheck={false} rows={14} value={text ?? ""} onInput={(e) => { setText((e.target as HTMLTextAreaElement).value); setStatus(undefined); }} data-testid="config-text" />
+      <textarea
+        spellcheck={false}
+        rows={14}
+        value={text ?? ""}
+        onInput={(e) => {
+          setText((e.target as HTMLTextAreaElement).value);
+          setStatus(undefined);
+        }}
+        data-testid="config-text"
+      />
       {check && !check.ok ? (
         <ul class="problems" data-testid="config-problems">
-          {check.problems.map((p) => <li key={p}>{p}</li>)}
+          {check.problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
         </ul>
       ) : check ? (
-        <p class="hint">Runs up to {check.durationMinutes} min{check.datasetSizeGb ? `, ${check.datasetSizeGb} GB extra disk` : ""}.</p>
+        <p class="hint">
+          Runs up to {check.durationMinutes} min{check.datasetSizeGb ? `, ${check.datasetSizeGb} GB extra disk` : ""}.
+        </p>
       ) : null}
-      <button type="button" class="primary" disabled={!check?.ok || text === original.data} onClick={() => void save()} data-testid="save-config">
+      <button
+        type="button"
+        class="primary"
+        disabled={!check?.ok || text === original.data}
+        onClick={() => void save()}
+        data-testid="save-config"
+      >
         Save
       </button>
       {status ? <span class="saved">{status}</span> : null}
@@ -100,17 +176,32 @@ function ConfigEditor({ configKey, onSaved }: { configKey: string; onSaved: () =
 }
 
 /** A new config from a form: the analysis' schema fields (if any) and the reserved keys. */
-function ConfigForm({ prefix, onSaved, onCancel }: { prefix: string; onSaved: (key: string) => void; onCancel: () => void }) {
+function ConfigForm({
+  prefix,
+  onSaved,
+  onCancel,
+}: {
+  prefix: string;
+  onSaved: (key: string) => void;
+  onCancel: () => void;
+}) {
   const { place, analysis } = useWorkspace();
   const fields = useMemo(() => [...fieldsOfSchema(analysis.configSchema), ...RESERVED_FIELDS], [analysis]);
   const [name, setName] = useState("config.yaml");
-  const [raw, setRaw] = useState<Record<string, string | boolean | undefined>>(() => Object.fromEntries(fields.filter((f) => f.default !== undefined).map((f) => [f.name, typeof f.default === "boolean" ? f.default : String(f.default)])));
+  const [raw, setRaw] = useState<Record<string, string | boolean | undefined>>(() =>
+    Object.fromEntries(
+      fields
+        .filter((f) => f.default !== undefined)
+        .map((f) => [f.name, typeof f.default === "boolean" ? f.default : String(f.default)]),
+    ),
+  );
   const [extra, setExtra] = useState("");
   const [problems, setProblems] = useState<string[]>([]);
   const save = async () => {
     const { values, problems: formProblems } = valuesFromForm(fields, raw);
     const all = [...formProblems];
-    if (!CONFIG_NAME.test(name)) all.push("The file name must end in .yaml, .yml or .json and use letters, digits, '.', '_' or '-'.");
+    if (!CONFIG_NAME.test(name))
+      all.push("The file name must end in .yaml, .yml or .json and use letters, digits, '.', '_' or '-'.");
     let merged: Record<string, unknown> = { ...values };
     if (extra.trim() !== "") {
       const parsed = checkConfig("extra.yaml", extra);
@@ -124,7 +215,13 @@ function ConfigForm({ prefix, onSaved, onCancel }: { prefix: string; onSaved: (k
     setProblems(all);
     if (all.length > 0) return;
     try {
-      await putText(place.client, place.bucket, key, text, key.endsWith(".json") ? "application/json" : "application/yaml");
+      await putText(
+        place.client,
+        place.bucket,
+        key,
+        text,
+        key.endsWith(".json") ? "application/json" : "application/yaml",
+      );
       onSaved(key);
     } catch (err) {
       setProblems([describeError(err)]);
@@ -143,12 +240,20 @@ function ConfigForm({ prefix, onSaved, onCancel }: { prefix: string; onSaved: (k
       {analysis.configSchema ? null : (
         <label>
           Analysis parameters (YAML)
-          <textarea rows={6} spellcheck={false} value={extra} onInput={(e) => setExtra((e.target as HTMLTextAreaElement).value)} data-testid="config-extra" />
+          <textarea
+            rows={6}
+            spellcheck={false}
+            value={extra}
+            onInput={(e) => setExtra((e.target as HTMLTextAreaElement).value)}
+            data-testid="config-extra"
+          />
         </label>
       )}
       {problems.length > 0 ? (
         <ul class="problems" data-testid="config-problems">
-          {problems.map((p) => <li key={p}>{p}</li>)}
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
         </ul>
       ) : null}
       <button type="button" class="primary" onClick={() => void save()} data-testid="create-config">
@@ -161,12 +266,25 @@ function ConfigForm({ prefix, onSaved, onCancel }: { prefix: string; onSaved: (k
   );
 }
 
-function Field({ field, value, onChange }: { field: FormField; value: string | boolean | undefined; onChange: (v: string | boolean) => void }) {
+function Field({
+  field,
+  value,
+  onChange,
+}: {
+  field: FormField;
+  value: string | boolean | undefined;
+  onChange: (v: string | boolean) => void;
+}) {
   const label = `${field.name}${field.required ? " *" : ""}`;
   if (field.type === "boolean") {
     return (
       <label class="check">
-        <input type="checkbox" name={field.name} checked={value === true} onChange={(e) => onChange((e.target as HTMLInputElement).checked)} />
+        <input
+          type="checkbox"
+          name={field.name}
+          checked={value === true}
+          onChange={(e) => onChange((e.target as HTMLInputElement).checked)}
+        />
         {label}
         {field.description ? <small>{field.description}</small> : null}
       </label>
@@ -176,9 +294,17 @@ function Field({ field, value, onChange }: { field: FormField; value: string | b
     <label>
       {label}
       {field.type === "enum" ? (
-        <select name={field.name} value={String(value ?? "")} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+        <select
+          name={field.name}
+          value={String(value ?? "")}
+          onChange={(e) => onChange((e.target as HTMLSelectElement).value)}
+        >
           <option value="">—</option>
-          {field.options?.map((o) => <option key={String(o)} value={String(o)}>{String(o)}</option>)}
+          {field.options?.map((o) => (
+            <option key={String(o)} value={String(o)}>
+              {String(o)}
+            </option>
+          ))}
         </select>
       ) : (
         <input

@@ -31,16 +31,38 @@ export function Inputs() {
         <>
           <label class="button">
             Upload files
-            <input type="file" multiple data-testid="upload-files" onChange={(e) => { const t = e.target as HTMLInputElement; uploads.add(filesOf(t, prefix)); t.value = ""; }} />
+            <input
+              type="file"
+              multiple
+              data-testid="upload-files"
+              onChange={(e) => {
+                const t = e.target as HTMLInputElement;
+                uploads.add(filesOf(t, prefix));
+                t.value = "";
+              }}
+            />
           </label>
           <label class="button">
             Upload a folder
-            <input type="file" multiple {...{ webkitdirectory: true }} data-testid="upload-folder" onChange={(e) => { const t = e.target as HTMLInputElement; uploads.add(filesOf(t, prefix)); t.value = ""; }} />
+            <input
+              type="file"
+              multiple
+              {...{ webkitdirectory: true }}
+              data-testid="upload-folder"
+              onChange={(e) => {
+                const t = e.target as HTMLInputElement;
+                uploads.add(filesOf(t, prefix));
+                t.value = "";
+              }}
+            />
           </label>
         </>
       }
     >
-      <p class="hint">Datasets you upload go to <code>{prefix}</code>. You can see their names and sizes; only the analysis reads their content.</p>
+      <p class="hint">
+        Datasets you upload go to <code>{prefix}</code>. You can see their names and sizes; only the analysis reads
+        their content.
+      </p>
       <UploadList uploads={uploads} />
       <ErrorBox message={listing.error ?? problem} />
       {files.length === 0 && !listing.loading ? <p class="empty">No input data yet.</p> : null}

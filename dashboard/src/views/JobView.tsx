@@ -16,7 +16,10 @@ const POLL_MS = 1000;
 
 function notifyEnd(job: string, snap: JobSnapshot): void {
   if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
-  const body = snap.phase === "succeeded" ? "Every dataset succeeded." : snap.reasons[0] ?? `The job ${snap.phase === "rejected" ? "was stopped by the job manager" : "failed"}.`;
+  const body =
+    snap.phase === "succeeded"
+      ? "Every dataset succeeded."
+      : (snap.reasons[0] ?? `The job ${snap.phase === "rejected" ? "was stopped by the job manager" : "failed"}.`);
   new Notification(`NeuroCAAS job ${job}: ${snap.phase}`, { body, tag: job });
 }
 
@@ -27,7 +30,9 @@ export function JobView({ folder }: { folder: string }) {
   const [snap, setSnap] = useState<JobSnapshot>();
   const [problem, setProblem] = useState<string>();
   const [version, setVersion] = useState(0);
-  const [permission, setPermission] = useState(typeof Notification === "undefined" ? "denied" : Notification.permission);
+  const [permission, setPermission] = useState(
+    typeof Notification === "undefined" ? "denied" : Notification.permission,
+  );
   const previous = useRef<string | undefined>(undefined);
   const over = snap !== undefined && OVER.has(snap.phase);
 
@@ -52,7 +57,14 @@ export function JobView({ folder }: { folder: string }) {
 
   const rerun = () => {
     const plan = rerunPlan(snap?.certificate);
-    saveDraft({ bucket: place.bucket, group: place.group, datasets: plan.datasets, ...(plan.config ? { config: plan.config } : {}), ...(plan.instanceType ? { instanceType: plan.instanceType } : {}), from: jobIdOf(place.analysis, folder) });
+    saveDraft({
+      bucket: place.bucket,
+      group: place.group,
+      datasets: plan.datasets,
+      ...(plan.config ? { config: plan.config } : {}),
+      ...(plan.instanceType ? { instanceType: plan.instanceType } : {}),
+      from: jobIdOf(place.analysis, folder),
+    });
     navigate({ view: "submit" });
   };
   const lines = certificateDatasetLines(snap?.certificate);
@@ -62,7 +74,11 @@ export function JobView({ folder }: { folder: string }) {
       actions={
         <>
           {permission === "default" && !over ? (
-            <button type="button" onClick={() => void Notification.requestPermission().then(setPermission)} data-testid="notify">
+            <button
+              type="button"
+              onClick={() => void Notification.requestPermission().then(setPermission)}
+              data-testid="notify"
+            >
               Notify me when it ends
             </button>
           ) : null}
@@ -76,18 +92,29 @@ export function JobView({ folder }: { folder: string }) {
       }
     >
       <p>
-        {snap ? <PhaseBadge phase={snap.phase} /> : "Loading…"} {snap && !over ? <span class="live" data-testid="live">live, refreshing every second</span> : null}
+        {snap ? <PhaseBadge phase={snap.phase} /> : "Loading…"}{" "}
+        {snap && !over ? (
+          <span class="live" data-testid="live">
+            live, refreshing every second
+          </span>
+        ) : null}
       </p>
       <ErrorBox message={problem} />
       {snap && snap.reasons.length > 0 ? (
         <div class="terminate" role="alert" data-testid="terminate-reason">
           <strong>Why the job stopped:</strong>
-          <ul>{snap.reasons.map((r) => <li key={r}>{r.replace(/^\[JOB TERMINATE REASON\]\s*/, "")}</li>)}</ul>
+          <ul>
+            {snap.reasons.map((r) => (
+              <li key={r}>{r.replace(/^\[JOB TERMINATE REASON\]\s*/, "")}</li>
+            ))}
+          </ul>
         </div>
       ) : null}
       {snap?.phase === "submitted" ? <p class="note">Waiting for the job manager to pick the job up…</p> : null}
       <DatasetTable datasets={snap?.datasets ?? []} lines={lines} />
-      {snap?.datasets.map((d) => <Output key={d.file} dataset={d} />)}
+      {snap?.datasets.map((d) => (
+        <Output key={d.file} dataset={d} />
+      ))}
       {snap?.certificate ? (
         <details class="certificate" open>
           <summary>Certificate (job log)</summary>
@@ -112,9 +139,23 @@ function shown(v: unknown): string {
   return typeof v === "string" && v !== "N/A" ? v : "";
 }
 
-function DatasetTable({ datasets, lines }: { datasets: readonly DatasetState[]; lines: ReturnType<typeof certificateDatasetLines> }) {
+function DatasetTable({
+  datasets,
+  lines,
+}: {
+  datasets: readonly DatasetState[];
+  lines: ReturnType<typeof certificateDatasetLines>;
+}) {
   if (datasets.length === 0 && lines.length === 0) return null;
-  const rows = datasets.length > 0 ? datasets : lines.map((l) => ({ file: l.dataname, input: l.dataname, status: l.status, body: {} as Record<string, unknown> }));
+  const rows =
+    datasets.length > 0
+      ? datasets
+      : lines.map((l) => ({
+          file: l.dataname,
+          input: l.dataname,
+          status: l.status,
+          body: {} as Record<string, unknown>,
+        }));
   return (
     <table class="list datasets" data-testid="datasets-table">
       <thead>
@@ -131,7 +172,8 @@ function DatasetTable({ datasets, lines }: { datasets: readonly DatasetState[]; 
         {rows.map((d, i) => {
           const name = lineName(d);
           const line = lines.find((l) => l.dataname === name) ?? lines.find((l) => l.dataname === d.input) ?? lines[i];
-          const cpu = shown(d.body.cpu_usage) || (line?.cpuUsage && line.cpuUsage !== "N/A" ? `${line.cpuUsage} %` : "");
+          const cpu =
+            shown(d.body.cpu_usage) || (line?.cpuUsage && line.cpuUsage !== "N/A" ? `${line.cpuUsage} %` : "");
           const mem = shown(d.body.memory_usage);
           return (
             <tr key={d.file} data-dataset={d.input}>
@@ -152,7 +194,13 @@ function DatasetTable({ datasets, lines }: { datasets: readonly DatasetState[]; 
 /** stdout/stderr the IAE recorded in the status file (`std`: line index → text) and the reason. */
 function Output({ dataset }: { dataset: DatasetState }) {
   const std = dataset.body.std;
-  const text = std && typeof std === "object" ? Object.entries(std as Record<string, unknown>).sort(([a], [b]) => Number(a) - Number(b)).map(([, v]) => String(v)).join("") : "";
+  const text =
+    std && typeof std === "object"
+      ? Object.entries(std as Record<string, unknown>)
+          .sort(([a], [b]) => Number(a) - Number(b))
+          .map(([, v]) => String(v))
+          .join("")
+      : "";
   const reason = reasonText(dataset.reason);
   if (!text && !reason) return null;
   return (

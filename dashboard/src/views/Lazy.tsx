@@ -10,7 +10,8 @@ export function Lazy({ load }: { load: () => Promise<ComponentType> }) {
     let live = true;
     load().then(
       (C) => live && setView({ C }),
-      (err: unknown) => live && setView({ error: `This part of the dashboard could not be loaded: ${describeError(err)}` }),
+      (err: unknown) =>
+        live && setView({ error: `This part of the dashboard could not be loaded: ${describeError(err)}` }),
     );
     return () => {
       live = false;

@@ -51,7 +51,8 @@ export function Results({ folder, version }: { folder: string; version: number }
     try {
       const entries: Record<string, Uint8Array> = {};
       const base = node.path;
-      for (const f of files) entries[f.key.slice(base.length)] = (await getObject(place.client, place.bucket, f.key))!.body;
+      for (const f of files)
+        entries[f.key.slice(base.length)] = (await getObject(place.client, place.bucket, f.key))!.body;
       const { zipSync } = await import("fflate");
       const zip = zipSync(entries, { level: 6 });
       const url = URL.createObjectURL(new Blob([zip as Uint8Array<ArrayBuffer>], { type: "application/zip" }));
@@ -78,7 +79,15 @@ export function Results({ folder, version }: { folder: string; version: number }
   const renderNode = (node: TreeNode, depth: number) =>
     node.object ? (
       <li key={node.path} class="file" data-key={node.path}>
-        <a href="#" class={open?.key === node.path ? "selected" : ""} onClick={(e) => { e.preventDefault(); setOpen(node.object); }} data-testid="result-file">
+        <a
+          href="#"
+          class={open?.key === node.path ? "selected" : ""}
+          onClick={(e) => {
+            e.preventDefault();
+            setOpen(node.object);
+          }}
+          data-testid="result-file"
+        >
           {node.name}
         </a>
         <small>{formatBytes(node.object.size)}</small>
@@ -95,7 +104,11 @@ export function Results({ folder, version }: { folder: string; version: number }
             <button type="button" onClick={() => void downloadFolder(node)} data-testid="download-folder">
               Download .zip
             </button>
-            <ConfirmButton label="Delete folder" testId="delete-folder" onConfirm={() => remove(filesOf(node).map((f) => f.key))} />
+            <ConfirmButton
+              label="Delete folder"
+              testId="delete-folder"
+              onConfirm={() => remove(filesOf(node).map((f) => f.key))}
+            />
           </summary>
           <ul>{node.children.map((c) => renderNode(c, depth + 1))}</ul>
         </details>
@@ -113,7 +126,9 @@ export function Results({ folder, version }: { folder: string; version: number }
       <ErrorBox message={listing.error ?? problem} />
       {busy ? <p class="busy">{busy}</p> : null}
       <div class="results-body">
-        <ul class="tree" data-testid="result-tree">{tree.children.map((c) => renderNode(c, 0))}</ul>
+        <ul class="tree" data-testid="result-tree">
+          {tree.children.map((c) => renderNode(c, 0))}
+        </ul>
         {open ? <Preview key={`${open.key}|${open.etag}`} object={open} /> : null}
       </div>
     </div>
@@ -132,14 +147,19 @@ function Preview({ object }: { object: ObjectInfo }) {
   useEffect(() => {
     if (kind !== "image" || !content.data) return undefined;
     // Shown as an <img>: an SVG's scripts never run there.
-    const url = URL.createObjectURL(new Blob([content.data as Uint8Array<ArrayBuffer>], { type: IMAGE_TYPES[extensionOf(object.key)] ?? "application/octet-stream" }));
+    const url = URL.createObjectURL(
+      new Blob([content.data as Uint8Array<ArrayBuffer>], {
+        type: IMAGE_TYPES[extensionOf(object.key)] ?? "application/octet-stream",
+      }),
+    );
     setImageUrl(url);
     return () => URL.revokeObjectURL(url);
   }, [content.data, kind, object.key]);
   const name = object.key.slice(object.key.lastIndexOf("/") + 1);
   let body;
   if (kind === "binary") body = <p class="empty">No preview for this file type; download it.</p>;
-  else if (object.size > PREVIEW_LIMIT) body = <p class="empty">Too large to preview ({formatBytes(object.size)}); download it.</p>;
+  else if (object.size > PREVIEW_LIMIT)
+    body = <p class="empty">Too large to preview ({formatBytes(object.size)}); download it.</p>;
   else if (content.error) body = <ErrorBox message={content.error} />;
   else if (!content.data) body = <p class="busy">Loading…</p>;
   else if (kind === "image") body = imageUrl ? <img src={imageUrl} alt={name} data-testid="preview-image" /> : null;
@@ -149,7 +169,11 @@ function Preview({ object }: { object: ObjectInfo }) {
       const rows = parseDelimited(text, extensionOf(object.key) === "tsv" ? "\t" : ",");
       body = (
         <table class="csv" data-testid="preview-csv">
-          <tbody>{rows.map((r, i) => <tr key={i}>{r.map((c, j) => (i === 0 ? <th key={j}>{c}</th> : <td key={j}>{c}</td>))}</tr>)}</tbody>
+          <tbody>
+            {rows.map((r, i) => (
+              <tr key={i}>{r.map((c, j) => (i === 0 ? <th key={j}>{c}</th> : <td key={j}>{c}</td>))}</tr>
+            ))}
+          </tbody>
         </table>
       );
     } else if (kind === "json") {

@@ -9,7 +9,15 @@ export interface KeyPair {
 }
 
 /** Sign in with an access key (local keys, or an IAM user's pasted keys), or through Cognito. */
-export function SignIn({ config, onKeys, error }: { config: DashboardConfig; onKeys: (k: KeyPair) => Promise<void>; error?: string }) {
+export function SignIn({
+  config,
+  onKeys,
+  error,
+}: {
+  config: DashboardConfig;
+  onKeys: (k: KeyPair) => Promise<void>;
+  error?: string;
+}) {
   const [accessKeyId, setId] = useState("");
   const [secretAccessKey, setSecret] = useState("");
   const [busy, setBusy] = useState(false);
@@ -39,7 +47,15 @@ export function SignIn({ config, onKeys, error }: { config: DashboardConfig; onK
       <p class="lede">Neuroscience analyses in the cloud: upload data, submit, watch, download results.</p>
       {cognito ? (
         <div class="panel">
-          <button type="button" class="primary" onClick={() => void import("../api/cognito").then(({ startCognitoLogin }) => startCognitoLogin(cognito)).catch((err: unknown) => setProblem(describeError(err)))}>
+          <button
+            type="button"
+            class="primary"
+            onClick={() =>
+              void import("../api/cognito")
+                .then(({ startCognitoLogin }) => startCognitoLogin(cognito))
+                .catch((err: unknown) => setProblem(describeError(err)))
+            }
+          >
             Sign in with your NeuroCAAS account
           </button>
         </div>
@@ -49,11 +65,23 @@ export function SignIn({ config, onKeys, error }: { config: DashboardConfig; onK
           <h2>{cognito ? "Or sign in with access keys" : "Sign in with your access key"}</h2>
           <label>
             Access key id
-            <input name="accessKeyId" autocomplete="username" spellcheck={false} value={accessKeyId} onInput={(e) => setId((e.target as HTMLInputElement).value)} />
+            <input
+              name="accessKeyId"
+              autocomplete="username"
+              spellcheck={false}
+              value={accessKeyId}
+              onInput={(e) => setId((e.target as HTMLInputElement).value)}
+            />
           </label>
           <label>
             Secret key
-            <input name="secretAccessKey" type="password" autocomplete="current-password" value={secretAccessKey} onInput={(e) => setSecret((e.target as HTMLInputElement).value)} />
+            <input
+              name="secretAccessKey"
+              type="password"
+              autocomplete="current-password"
+              value={secretAccessKey}
+              onInput={(e) => setSecret((e.target as HTMLInputElement).value)}
+            />
           </label>
           <button type="submit" class="primary" disabled={busy}>
             {busy ? "Signing in…" : "Sign in"}

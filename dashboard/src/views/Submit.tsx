@@ -12,7 +12,10 @@ import { ErrorBox, Panel, useAsync } from "./common";
 import { useWorkspace } from "./context";
 
 /** Datasets one can submit: every file, and every folder (one IAE for the whole folder). */
-function datasetChoices(prefix: string, keys: readonly { key: string; size: number }[]): { key: string; label: string; size?: number }[] {
+function datasetChoices(
+  prefix: string,
+  keys: readonly { key: string; size: number }[],
+): { key: string; label: string; size?: number }[] {
   const folders = new Set<string>();
   const files: { key: string; label: string; size: number }[] = [];
   for (const o of keys) {
@@ -37,12 +40,20 @@ export function Submit() {
   const [instanceType, setInstanceType] = useState<string>(draft?.instanceType ?? analysis.instanceTypes.default);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string>();
-  const choices = useMemo(() => datasetChoices(`${place.group}/inputs/`, inputs.data ?? []), [inputs.data, place.group]);
-  const configKeys = (configs.data ?? []).map((o) => o.key).filter((k) => /\.(json|ya?ml)$/i.test(k) && !k.slice(`${place.group}/configs/`.length).includes("/"));
+  const choices = useMemo(
+    () => datasetChoices(`${place.group}/inputs/`, inputs.data ?? []),
+    [inputs.data, place.group],
+  );
+  const configKeys = (configs.data ?? [])
+    .map((o) => o.key)
+    .filter((k) => /\.(json|ya?ml)$/i.test(k) && !k.slice(`${place.group}/configs/`.length).includes("/"));
   useEffect(() => {
     if (!configKey && configKeys.length > 0) setConfigKey(configKeys[0]);
   }, [configKeys.join("|")]);
-  const configCheck = useAsync(async () => (configKey ? checkConfig(configKey, await getText(place.client, place.bucket, configKey)) : undefined), [place, configKey]);
+  const configCheck = useAsync(
+    async () => (configKey ? checkConfig(configKey, await getText(place.client, place.bucket, configKey)) : undefined),
+    [place, configKey],
+  );
   const types = [analysis.instanceTypes.default, ...analysis.instanceTypes.allowed];
   const price = analysis.prices[instanceType];
   const check = configCheck.data;
@@ -65,7 +76,13 @@ export function Submit() {
         timestamp: jobId,
         ...(instanceType !== analysis.instanceTypes.default ? { instance_type: instanceType } : {}),
       };
-      await putText(place.client, place.bucket, submitFileKey(place.group, jobId), `${JSON.stringify(body, null, 2)}\n`, "application/json");
+      await putText(
+        place.client,
+        place.bucket,
+        submitFileKey(place.group, jobId),
+        `${JSON.stringify(body, null, 2)}\n`,
+        "application/json",
+      );
       navigate({ view: "jobs", job: jobFolderName(place.analysis, jobId) });
     } catch (err) {
       setProblem(describeError(err));
@@ -75,7 +92,11 @@ export function Submit() {
 
   return (
     <Panel title="Submit a job">
-      {draft?.from ? <p class="note" data-testid="rerun-note">Re-running {draft.from} with the same datasets and config (the config as it is now).</p> : null}
+      {draft?.from ? (
+        <p class="note" data-testid="rerun-note">
+          Re-running {draft.from} with the same datasets and config (the config as it is now).
+        </p>
+      ) : null}
       {missing.length > 0 ? <ErrorBox message={`No longer in your inputs: ${missing.join(", ")}`} /> : null}
       <ErrorBox message={inputs.error ?? configs.error ?? spend.error ?? problem} />
       <fieldset>
@@ -85,7 +106,18 @@ export function Submit() {
           {choices.map((c) => (
             <li key={c.key}>
               <label class="check">
-                <input type="checkbox" value={c.key} checked={selected.includes(c.key)} onChange={(e) => setSelected((e.target as HTMLInputElement).checked ? [...selected, c.key] : selected.filter((s) => s !== c.key))} />
+                <input
+                  type="checkbox"
+                  value={c.key}
+                  checked={selected.includes(c.key)}
+                  onChange={(e) =>
+                    setSelected(
+                      (e.target as HTMLInputElement).checked
+                        ? [...selected, c.key]
+                        : selected.filter((s) => s !== c.key),
+                    )
+                  }
+                />
                 {c.label} {c.size !== undefined ? <small>{formatBytes(c.size)}</small> : null}
               </label>
             </li>
@@ -94,34 +126,78 @@ export function Submit() {
       </fieldset>
       <label>
         Config
-        <select value={configKey} onChange={(e) => setConfigKey((e.target as HTMLSelectElement).value)} data-testid="submit-config">
+        <select
+          value={configKey}
+          onChange={(e) => setConfigKey((e.target as HTMLSelectElement).value)}
+          data-testid="submit-config"
+        >
           {configKeys.length === 0 ? <option value="">(no configs: create one first)</option> : null}
-          {configKeys.map((k) => <option key={k} value={k}>{k.slice(`${place.group}/configs/`.length)}</option>)}
+          {configKeys.map((k) => (
+            <option key={k} value={k}>
+              {k.slice(`${place.group}/configs/`.length)}
+            </option>
+          ))}
         </select>
       </label>
       {check && !check.ok ? (
         <ul class="problems" data-testid="config-problems">
-          {check.problems.map((p) => <li key={p}>{p}</li>)}
+          {check.problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
         </ul>
       ) : null}
       <label>
         Instance type
-        <select value={instanceType} onChange={(e) => setInstanceType((e.target as HTMLSelectElement).value)} data-testid="submit-instance-type">
-          {types.map((t) => <option key={t} value={t}>{t}{analysis.prices[t] !== undefined ? ` — ${formatUsd(analysis.prices[t])}/h` : ""}{t === analysis.instanceTypes.default ? " (default)" : ""}</option>)}
+        <select
+          value={instanceType}
+          onChange={(e) => setInstanceType((e.target as HTMLSelectElement).value)}
+          data-testid="submit-instance-type"
+        >
+          {types.map((t) => (
+            <option key={t} value={t}>
+              {t}
+              {analysis.prices[t] !== undefined ? ` — ${formatUsd(analysis.prices[t])}/h` : ""}
+              {t === analysis.instanceTypes.default ? " (default)" : ""}
+            </option>
+          ))}
         </select>
       </label>
       <div class="cost" data-testid="cost">
         <div>
           Projected cost: <strong data-testid="projected-cost">{cost === undefined ? "—" : formatUsd(cost)}</strong>
-          {cost !== undefined ? <small> = {formatUsd(price!)}/h × {iaes} IAE(s) × {check?.durationMinutes} min{check?.ok && check.values && "__duration__" in check.values ? "" : " (default duration)"}</small> : null}
+          {cost !== undefined ? (
+            <small>
+              {" "}
+              = {formatUsd(price!)}/h × {iaes} IAE(s) × {check?.durationMinutes} min
+              {check?.ok && check.values && "__duration__" in check.values ? "" : " (default duration)"}
+            </small>
+          ) : null}
         </div>
         <div>
-          Remaining budget: <strong data-testid="remaining-budget">{summary ? formatUsd(summary.remaining) : "—"}</strong>
-          {summary?.budget !== null && summary ? <small> of {formatUsd(summary.budget)}</small> : <small> (known after your group's first submission; analysis default {formatUsd(analysis.defaultBudget)})</small>}
+          Remaining budget:{" "}
+          <strong data-testid="remaining-budget">{summary ? formatUsd(summary.remaining) : "—"}</strong>
+          {summary?.budget !== null && summary ? (
+            <small> of {formatUsd(summary.budget)}</small>
+          ) : (
+            <small>
+              {" "}
+              (known after your group's first submission; analysis default {formatUsd(analysis.defaultBudget)})
+            </small>
+          )}
         </div>
-        {overBudget ? <p class="warning" data-testid="over-budget">This job may cost more than the remaining budget: the job manager will reject it.</p> : null}
+        {overBudget ? (
+          <p class="warning" data-testid="over-budget">
+            This job may cost more than the remaining budget: the job manager will reject it.
+          </p>
+        ) : null}
       </div>
-      <button type="button" class="primary" disabled={!canSubmit} onClick={() => void submit()} data-testid="submit-job">
+      <button
+        type="button"
+        class="primary"
+        disabled={!canSubmit}
+        onClick={() => void submit()}
+        data-testid="submit-job"
+      >
         {busy ? "Submitting…" : "Submit job"}
       </button>
     </Panel>

@@ -58,7 +58,15 @@ export function ErrorBox({ message, testId }: { message?: string; testId?: strin
   );
 }
 
-export function Panel({ title, children, actions }: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {
+export function Panel({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ComponentChildren;
+  actions?: ComponentChildren;
+}) {
   return (
     <section class="panel">
       <header class="panel-head">

@@ -62,7 +62,8 @@ export function useUploads(place: Place, onDone: () => void) {
   };
 
   const add = (files: readonly { file: File; key: string }[]) => {
-    for (const f of files) live.current.push({ id: nextId.current++, file: f.file, key: f.key, loaded: 0, state: "queued" });
+    for (const f of files)
+      live.current.push({ id: nextId.current++, file: f.file, key: f.key, loaded: 0, state: "queued" });
     refresh();
     pump();
   };
@@ -125,5 +126,8 @@ export function UploadList({ uploads }: { uploads: ReturnType<typeof useUploads>
 
 /** Files of an `<input type=file>` (with `webkitdirectory`, each keeps its folder path). */
 export function filesOf(input: HTMLInputElement, prefix: string): { file: File; key: string }[] {
-  return [...(input.files ?? [])].map((file) => ({ file, key: `${prefix}${(file.webkitRelativePath || file.name).replace(/^\/+/, "")}` }));
+  return [...(input.files ?? [])].map((file) => ({
+    file,
+    key: `${prefix}${(file.webkitRelativePath || file.name).replace(/^\/+/, "")}`,
+  }));
 }

@@ -20,7 +20,9 @@ export function browserAvailable(): boolean {
   const why = `Chromium not found at ${CHROMIUM} (install it: apt-get install -y --no-install-recommends chromium fonts-liberation, or set CHROMIUM_PATH)`;
   if (REQUIRE_BROWSER) throw new Error(`NEUROCAAS_REQUIRE_BROWSER=1 but ${why}`);
   const bar = "!".repeat(100);
-  process.stderr.write(`\n${bar}\n!!! SKIPPING the dashboard browser tests: ${why}.\n!!! CI (.ci/run) installs Chromium and requires them.\n${bar}\n\n`);
+  process.stderr.write(
+    `\n${bar}\n!!! SKIPPING the dashboard browser tests: ${why}.\n!!! CI (.ci/run) installs Chromium and requires them.\n${bar}\n\n`,
+  );
   return false;
 }
 
@@ -64,7 +66,10 @@ export function startNeurocaasLocal(args: readonly string[]): Promise<LocalProce
   return new Promise((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
-      const ready = stdout.split("\n").map(parseReadyLine).find((r) => r !== undefined);
+      const ready = stdout
+        .split("\n")
+        .map(parseReadyLine)
+        .find((r) => r !== undefined);
       if (ready) resolve({ child, ready, stderr: () => stderr, stop });
     });
     void exited.then((code) => reject(new Error(`neurocaas local exited (${code}) before it was ready:\n${stderr}`)));
@@ -72,9 +77,14 @@ export function startNeurocaasLocal(args: readonly string[]): Promise<LocalProce
 }
 
 /** A profile's key from the AWS shared-credentials file `neurocaas local` writes. */
-export function keyOfProfile(credentialsFile: string, profile: string): { accessKeyId: string; secretAccessKey: string } {
+export function keyOfProfile(
+  credentialsFile: string,
+  profile: string,
+): { accessKeyId: string; secretAccessKey: string } {
   const text = fs.readFileSync(credentialsFile, "utf8");
-  const m = new RegExp(`^\\[${profile}\\]\\naws_access_key_id = (\\S+)\\naws_secret_access_key = (\\S+)`, "m").exec(text);
+  const m = new RegExp(`^\\[${profile}\\]\\naws_access_key_id = (\\S+)\\naws_secret_access_key = (\\S+)`, "m").exec(
+    text,
+  );
   if (!m) throw new Error(`no profile ${profile} in ${credentialsFile}`);
   return { accessKeyId: m[1], secretAccessKey: m[2] };
 }
@@ -89,7 +99,8 @@ export async function eventually<T>(read: () => Promise<T>, expected: T, timeout
   for (;;) {
     last = await read();
     if (JSON.stringify(last) === JSON.stringify(expected)) return;
-    if (Date.now() > deadline) throw new Error(`still ${JSON.stringify(last)} after ${timeoutMs} ms; expected ${JSON.stringify(expected)}`);
+    if (Date.now() > deadline)
+      throw new Error(`still ${JSON.stringify(last)} after ${timeoutMs} ms; expected ${JSON.stringify(expected)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

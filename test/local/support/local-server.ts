@@ -21,14 +21,26 @@ export interface LocalServerHandle {
 }
 
 /** One local NeuroCAAS serving one analysis for a test file (temp data dir, 1 s per `__duration__` minute). */
-export function useLocalServer(analysis: TestAnalysisArgs, handlers: LocalHandlers = protocolHandlers): LocalServerHandle {
+export function useLocalServer(
+  analysis: TestAnalysisArgs,
+  handlers: LocalHandlers = protocolHandlers,
+): LocalServerHandle {
   const handle = {} as LocalServerHandle;
   let dir: string;
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), `neurocaas-${analysis.name}-`));
     const stack = await writeStackFile(dir, analysis);
-    handle.local = await startLocal({ port: 0, dataDir: path.join(dir, "data"), stackFiles: [stack], repoRoot: REPO, handlers, fallbackPrice: fallbackHourlyPrice, secondsPerMinute: 1 });
-    handle.put = (key, body) => handle.local.client.send(new PutObjectCommand({ Bucket: analysis.name, Key: key, Body: Buffer.from(body) }));
+    handle.local = await startLocal({
+      port: 0,
+      dataDir: path.join(dir, "data"),
+      stackFiles: [stack],
+      repoRoot: REPO,
+      handlers,
+      fallbackPrice: fallbackHourlyPrice,
+      secondsPerMinute: 1,
+    });
+    handle.put = (key, body) =>
+      handle.local.client.send(new PutObjectCommand({ Bucket: analysis.name, Key: key, Body: Buffer.from(body) }));
   });
   afterAll(async () => {
     await handle.local?.close();

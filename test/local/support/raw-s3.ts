@@ -41,7 +41,14 @@ function queryString(query: Record<string, string> | undefined): string {
 }
 
 export function signer(credentials: Credentials, region = "us-east-1"): SignatureV4 {
-  return new SignatureV4({ credentials, region, service: "s3", sha256: NodeSha256, uriEscapePath: false, applyChecksum: true });
+  return new SignatureV4({
+    credentials,
+    region,
+    service: "s3",
+    sha256: NodeSha256,
+    uriEscapePath: false,
+    applyChecksum: true,
+  });
 }
 
 /** Headers of a request signed as an SDK would sign it. */
@@ -52,7 +59,16 @@ export async function signHeaders(endpoint: string, r: RawRequest): Promise<Reco
   if (r.payloadHash !== undefined) headers["x-amz-content-sha256"] = r.payloadHash;
   if (!r.credentials) return headers;
   const signed = await signer(r.credentials).sign(
-    { method: r.method, protocol: "http:", hostname: url.hostname, port: Number(url.port), path: r.signedPath ?? r.path, query: r.query ?? {}, headers, body },
+    {
+      method: r.method,
+      protocol: "http:",
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: r.signedPath ?? r.path,
+      query: r.query ?? {},
+      headers,
+      body,
+    },
     { signingDate: r.signingDate ?? new Date() },
   );
   return signed.headers as Record<string, string>;
@@ -62,13 +78,19 @@ export async function rawRequest(endpoint: string, r: RawRequest): Promise<RawRe
   const url = new URL(endpoint);
   const headers = { ...(await signHeaders(endpoint, r)), ...(r.afterSigning ?? {}) };
   const body = r.body === undefined ? undefined : Buffer.from(r.body);
-  if (body !== undefined && headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) headers["content-length"] = String(body.length);
+  if (body !== undefined && headers["content-length"] === undefined && headers["transfer-encoding"] === undefined)
+    headers["content-length"] = String(body.length);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method: r.method, path: `${r.path}${queryString(r.query)}`, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, method: r.method, path: `${r.path}${queryString(r.query)}`, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -97,9 +119,16 @@ export async function signedChunkedBody(
   const parts: Buffer[] = [];
   let previous = seedSignature;
   for (const [i, data] of [...chunks, Buffer.alloc(0)].entries()) {
-    const signature = await signer(credentials).sign(["AWS4-HMAC-SHA256-PAYLOAD", longDate, scope, previous, sha(Buffer.alloc(0)), sha(data)].join("\n"), { signingDate });
+    const signature = await signer(credentials).sign(
+      ["AWS4-HMAC-SHA256-PAYLOAD", longDate, scope, previous, sha(Buffer.alloc(0)), sha(data)].join("\n"),
+      { signingDate },
+    );
     previous = signature;
-    parts.push(Buffer.from(`${data.length.toString(16)};chunk-signature=${signature}\r\n`), tamper ? tamper(i, data) : data, Buffer.from("\r\n"));
+    parts.push(
+      Buffer.from(`${data.length.toString(16)};chunk-signature=${signature}\r\n`),
+      tamper ? tamper(i, data) : data,
+      Buffer.from("\r\n"),
+    );
   }
   return Buffer.concat(parts);
 }

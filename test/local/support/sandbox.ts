@@ -10,7 +10,12 @@ import { DEFAULT_BWRAP, PROBE_ARGS } from "../../../local/iae-sandbox";
 function probe(): { ok: boolean; reason?: string } {
   if (process.platform !== "linux") return { ok: false, reason: `not Linux (${process.platform})` };
   const r = spawnSync(DEFAULT_BWRAP, PROBE_ARGS, { encoding: "utf8", timeout: 10_000 });
-  if (r.error) return { ok: false, reason: (r.error as NodeJS.ErrnoException).code === "ENOENT" ? "bubblewrap (bwrap) is not installed" : r.error.message };
+  if (r.error)
+    return {
+      ok: false,
+      reason:
+        (r.error as NodeJS.ErrnoException).code === "ENOENT" ? "bubblewrap (bwrap) is not installed" : r.error.message,
+    };
   return r.status === 0 ? { ok: true } : { ok: false, reason: r.stderr.trim() || `bwrap exited ${r.status}` };
 }
 

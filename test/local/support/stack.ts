@@ -9,9 +9,17 @@ export interface TestAnalysisArgs {
   readonly group?: string;
   readonly maxCost?: number;
   /** Post-processing step (SPEC 4.8). */
-  readonly postProcessing?: { readonly StepName: string; readonly TargetBucket?: string; readonly PostTrigger?: string };
+  readonly postProcessing?: {
+    readonly StepName: string;
+    readonly TargetBucket?: string;
+    readonly PostTrigger?: string;
+  };
   /** Affiliates (default: group `group` ?? "lab" with user alice). */
-  readonly affiliates?: readonly { readonly AffiliateName: string; readonly UserNames: readonly string[]; readonly UserInput?: boolean }[];
+  readonly affiliates?: readonly {
+    readonly AffiliateName: string;
+    readonly UserNames: readonly string[];
+    readonly UserInput?: boolean;
+  }[];
   /** `neurocaas:bypassBuckets` (e.g. the analysis whose results a post-processing step reads). */
   readonly bypassBuckets?: readonly string[];
   /** `neurocaas:bucketName`: the bucket, when it is not named after the analysis (`name`). */
@@ -50,6 +58,15 @@ export async function writeStackFile(dir: string, args: TestAnalysisArgs): Promi
     },
   };
   const file = path.join(dir, `${args.name}.yaml`);
-  await fsp.writeFile(file, YAML.stringify({ config: { "neurocaas:blueprint": blueprint, ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": [...args.bypassBuckets] } : {}), ...(args.bucketName ? { "neurocaas:bucketName": args.bucketName } : {}) } }));
+  await fsp.writeFile(
+    file,
+    YAML.stringify({
+      config: {
+        "neurocaas:blueprint": blueprint,
+        ...(args.bypassBuckets ? { "neurocaas:bypassBuckets": [...args.bypassBuckets] } : {}),
+        ...(args.bucketName ? { "neurocaas:bucketName": args.bucketName } : {}),
+      },
+    }),
+  );
   return file;
 }

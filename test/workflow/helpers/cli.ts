@@ -21,7 +21,12 @@ export function iaeEnv(home: string, server?: LocalEndpoint): NodeJS.ProcessEnv 
     HOME: home,
     PATH: `${BIN_DIR}${path.delimiter}${process.env.PATH ?? ""}`,
     ...(server
-      ? { AWS_ENDPOINT_URL: server.endpoint, AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey, AWS_REGION: "us-east-1" }
+      ? {
+          AWS_ENDPOINT_URL: server.endpoint,
+          AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
+          AWS_REGION: "us-east-1",
+        }
       : {}),
   };
 }
@@ -41,7 +46,12 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, cwd = RE
   return runProgram(NEUROCAAS, args, env, cwd);
 }
 
-export function runProgram(program: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<CliResult> {
+export function runProgram(
+  program: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd = REPO_ROOT,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, [...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

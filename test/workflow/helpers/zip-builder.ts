@@ -23,10 +23,26 @@ function entry(name: string, content: string | Buffer, offset: number, options: 
   const isDir = name.endsWith("/");
   const method = options.deflate !== false && !isDir ? 8 : 0;
   const stored = method === 8 ? deflateRawSync(data) : data;
-  return headers(name, method, (crc32(data) ^ (options.badCrc?.includes(name) ? 1 : 0)) >>> 0, stored.length, data.length, offset, stored);
+  return headers(
+    name,
+    method,
+    (crc32(data) ^ (options.badCrc?.includes(name) ? 1 : 0)) >>> 0,
+    stored.length,
+    data.length,
+    offset,
+    stored,
+  );
 }
 
-function headers(name: string, method: number, crc: number, compressedSize: number, size: number, offset: number, stored: Buffer): Built {
+function headers(
+  name: string,
+  method: number,
+  crc: number,
+  compressedSize: number,
+  size: number,
+  offset: number,
+  stored: Buffer,
+): Built {
   const nameBuf = Buffer.from(name, "utf8");
   // The local header and the central directory entry share these fields; the central one has
   // "version made by" in front of them (so they start 2 bytes later) and the local header's offset.
@@ -69,7 +85,11 @@ export function buildZip(entries: Record<string, string | Buffer>, options: ZipO
     offset += b.local.length;
   }
   const central = Buffer.concat(built.map((b) => b.central));
-  return Buffer.concat([...built.map((b) => b.local), central, endOfCentralDirectory(built.length, central.length, offset)]);
+  return Buffer.concat([
+    ...built.map((b) => b.local),
+    central,
+    endOfCentralDirectory(built.length, central.length, offset),
+  ]);
 }
 
 /**
@@ -77,7 +97,12 @@ export function buildZip(entries: Record<string, string | Buffer>, options: ZipO
  * of `bigSize` zero bytes left as a hole of the (sparse) file, followed by `entries`. The big
  * entry's CRC-32 is not computed: only its size matters to the reader that skips it.
  */
-export function writeSparseZip(file: string, bigName: string, bigSize: number, entries: Record<string, string | Buffer>): void {
+export function writeSparseZip(
+  file: string,
+  bigName: string,
+  bigSize: number,
+  entries: Record<string, string | Buffer>,
+): void {
   const big = headers(bigName, 0, 0, bigSize, bigSize, 0, Buffer.alloc(0));
   let offset = big.local.length + bigSize;
   const built: Built[] = [];
@@ -91,7 +116,11 @@ export function writeSparseZip(file: string, bigName: string, bigSize: number, e
   try {
     fs.writeSync(fd, big.local, 0, big.local.length, 0);
     let at = big.local.length + bigSize;
-    for (const b of [...built.map((x) => x.local), central, endOfCentralDirectory(built.length + 1, central.length, offset)]) {
+    for (const b of [
+      ...built.map((x) => x.local),
+      central,
+      endOfCentralDirectory(built.length + 1, central.length, offset),
+    ]) {
       fs.writeSync(fd, b, 0, b.length, at);
       at += b.length;
     }
