@@ -451,10 +451,7 @@ async function activeLog(
 async function spotReclaimedMidRun(ctx: Ctx, log: CostLog, desc: IaeDescription | undefined): Promise<boolean> {
   if (!(desc?.spot ?? log.spot)) return false;
   if (!log.interruption && !/spot/i.test(desc?.stateReason ?? "")) return false;
-  const bucket = log.resultbucket ?? ctx.deps.config.bucketName;
-  const current = parseDatasetStatus(
-    (await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "",
-  );
+  const current = await readDatasetStatus(ctx, log);
   // FAILED counts as interrupted: the analysis, killed with its machine, may report so on its way down.
   const status = statusOf(current);
   return status !== "SUCCESS" && status !== "CANCELLED";
@@ -473,11 +470,16 @@ async function analysisFailed(ctx: Ctx, log: CostLog, desc: IaeDescription | und
   const id = log["instance-id"];
   const command = await ctx.deps.compute.commandStatus(id, log.commandid).catch(() => undefined);
   if (command?.status !== "Failed" || command.exitCode === undefined || command.exitCode <= 0) return false;
+  const current = await readDatasetStatus(ctx, log);
+  return statusOf(current) === "FAILED";
+}
+
+/** The dataset's status file as it stands (parsed; undefined when absent or unreadable). */
+async function readDatasetStatus(ctx: Ctx, log: CostLog) {
   const bucket = log.resultbucket ?? ctx.deps.config.bucketName;
-  const current = parseDatasetStatus(
+  return parseDatasetStatus(
     (await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "",
   );
-  return statusOf(current) === "FAILED";
 }
 
 async function readActiveLog(ctx: Ctx, instanceId: string): Promise<CostLog | undefined> {
