@@ -56,6 +56,7 @@ export function runtimeConfigFromBlueprint(
     imageVolumeSizeGb: cfg.IMAGE_VOLUME_SIZE,
     maxQueueLength: cfg.MAX_QUEUE_LENGTH,
     maxQueueWaitMinutes: cfg.MAX_QUEUE_WAIT,
+    maxAttempts: cfg.MAX_ATTEMPTS,
     affiliates: blueprint.UXData.Affiliates.map((a) => ({ AffiliateName: a.AffiliateName, UserInput: a.UserInput })),
     iaeInstanceProfileArn: utils.iaeInstanceProfileArn,
     iaeRoleArn: utils.iaeRoleArn,

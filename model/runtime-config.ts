@@ -52,6 +52,8 @@ export interface AnalysisRuntimeConfig {
   readonly maxQueueLength?: number;
   /** Longest a job waits in the queue before it is rejected, minutes (blueprint MAX_QUEUE_WAIT). */
   readonly maxQueueWaitMinutes?: number;
+  /** Runs of a dataset whose analysis exits non-zero (blueprint MAX_ATTEMPTS). Absent: QUEUE_DEFAULTS (1, never again). */
+  readonly maxAttempts?: number;
 }
 
 export const RUNTIME_CONFIG_ENV = "NEUROCAAS_CONFIG";

@@ -4,7 +4,8 @@
  * runs the same plan (dataset, config, command). The replacement is written ahead into the job
  * record (its idempotency token) before the launch and completed with its id after, so a repeated
  * event adopts the instance instead of starting a second one; its own cost log (attempt 2) makes
- * both attempts' spend count. A replacement is never replaced again.
+ * both attempts' spend count. The infrastructure is retried once per dataset; an analysis that
+ * exited non-zero is run again only while the blueprint's MAX_ATTEMPTS allows (`maxAttempts`).
  */
 import { IAE_TAGS, LaunchError } from "./compute";
 import { UNCHANGED, updateJson } from "./conditional-update";
@@ -18,12 +19,26 @@ import { PreconditionFailedError } from "./storage";
 import { formatIsoSeconds } from "./time-format";
 
 export type ReplaceResult =
-  { readonly replaced: true; readonly instanceId: string } | { readonly replaced: false; readonly why: string };
+  | {
+      readonly replaced: true;
+      readonly instanceId: string;
+      /** The analysis' run the replacement is (1 + the plan's analysis-failure retries up to it). */
+      readonly run: number;
+    }
+  | { readonly replaced: false; readonly why: string };
 
-/** Replace the IAE of `log` once, on demand. Repeatable: a second call for the same IAE returns the same replacement. */
-export async function replaceIae(deps: MonitorDeps, log: CostLog, kind: RetryKind): Promise<ReplaceResult> {
+/**
+ * Replace the IAE of `log`: for an infrastructure `kind` once per dataset, on demand; for
+ * "analysis-failure", on the capacity type the job asked for, while the dataset has run fewer than
+ * `maxAttempts` times. Repeatable: a second call for the same IAE returns the same replacement.
+ */
+export async function replaceIae(
+  deps: MonitorDeps,
+  log: CostLog,
+  kind: RetryKind,
+  maxAttempts = 1,
+): Promise<ReplaceResult> {
   const id = log["instance-id"];
-  if ((log.attempt ?? 1) >= 2) return { replaced: false, why: "it was already the replacement of an earlier IAE" };
   const recordKey = log.jobrecord;
   if (!recordKey || log.datasetindex === undefined) return { replaced: false, why: "its job has no launch record" };
   const bucket = deps.config.bucketName;
@@ -40,27 +55,43 @@ export async function replaceIae(deps: MonitorDeps, log: CostLog, kind: RetryKin
   const out = await updateJson<JobRecord>(args, (r) => {
     if (!r?.launch?.template || r.cancel || r.state === "cancelled" || r.state === "failed" || r.state === "rejected")
       return UNCHANGED;
-    if ((r.retries ?? []).some((x) => x.index === index)) return UNCHANGED;
+    const ofPlan = (r.retries ?? []).filter((x) => x.index === index);
+    if (ofPlan.some((x) => x.replaces === id)) return UNCHANGED;
+    // Only the plan's latest IAE may be replaced (an older one's late event starts nothing).
+    if (ofPlan.some((x) => x.instanceId === undefined || (log.attempt ?? 1) < x.attempt)) return UNCHANGED;
+    const analysisRuns = 1 + ofPlan.filter((x) => x.kind === "analysis-failure").length;
+    if (kind === "analysis-failure" ? analysisRuns >= maxAttempts : ofPlan.some((x) => x.kind !== "analysis-failure"))
+      return UNCHANGED;
     const retry: RetryRecord = {
       index,
       kind,
-      attempt: 2,
+      attempt: (log.attempt ?? 1) + 1,
       replaces: id,
       token: sha256(`${recordKey}#replace#${index}#${id}`).slice(0, LAUNCH_TOKEN_LENGTH),
-      spot: false,
+      // An infrastructure retry runs on demand; an analysis retry on the capacity the job asked for.
+      spot: kind === "analysis-failure" && r.launch.template.spot,
       at: now.toISOString(),
     };
     return { ...r, retries: [...(r.retries ?? []), retry], updated: now.toISOString() };
   });
   const record = out.value;
-  const retry = record?.retries?.find((x) => x.index === index);
-  if (!record?.launch?.template || !retry)
-    return { replaced: false, why: record?.cancel ? "the job was cancelled" : "its job cannot start IAEs again" };
-  if (retry.replaces !== id)
-    return {
-      replaced: false,
-      why: `its dataset was already run again once (IAE ${retry.instanceId ?? retry.replaces})`,
-    };
+  const retry = record?.retries?.find((x) => x.index === index && x.replaces === id);
+  if (!record?.launch?.template || record.cancel || !retry) {
+    const earlier = record?.retries?.filter((x) => x.index === index) ?? [];
+    const why = record?.cancel
+      ? "the job was cancelled"
+      : !record?.launch?.template ||
+          record.state === "cancelled" ||
+          record.state === "failed" ||
+          record.state === "rejected"
+        ? "its job cannot start IAEs again"
+        : kind === "analysis-failure"
+          ? `its analysis has run ${1 + earlier.filter((x) => x.kind === "analysis-failure").length} of at most ${maxAttempts} time(s) (MAX_ATTEMPTS)`
+          : (log.attempt ?? 1) >= 2
+            ? "it was already the replacement of an earlier IAE"
+            : "its dataset was already run again once after an infrastructure failure";
+    return { replaced: false, why };
+  }
   const plan = planByIndex(record, index);
   const batchIndex = record.launch.batches.findIndex((b) => b.plans.some((p) => p.index === index));
   if (!plan || batchIndex < 0) return { replaced: false, why: "its plan is not in the launch record" };
@@ -74,7 +105,7 @@ export async function replaceIae(deps: MonitorDeps, log: CostLog, kind: RetryKin
   try {
     [iae] = await deps.compute.launch({
       ...template,
-      spot: false,
+      spot: retry.spot,
       count: 1,
       instanceTags: [tags],
       subnetId: subnetIds?.[0],
@@ -90,7 +121,7 @@ export async function replaceIae(deps: MonitorDeps, log: CostLog, kind: RetryKin
   await updateJson<JobRecord>(args, (r) => {
     if (!r) return UNCHANGED;
     const retries = (r.retries ?? []).map((x) =>
-      x.index === index && x.instanceId === undefined ? { ...x, instanceId: iae.instanceId } : x,
+      x.index === index && x.replaces === id && x.instanceId === undefined ? { ...x, instanceId: iae.instanceId } : x,
     );
     return retries.some((x, i) => x !== (r.retries ?? [])[i])
       ? { ...r, retries, updated: deps.clock.now().toISOString() }
@@ -105,7 +136,12 @@ export async function replaceIae(deps: MonitorDeps, log: CostLog, kind: RetryKin
     if (!(err instanceof PreconditionFailedError)) throw err;
   }
   deps.log?.(`monitor: IAE ${id} (${kind}) replaced by ${iae.instanceId}`);
-  return { replaced: true, instanceId: iae.instanceId };
+  const run =
+    1 +
+    (record.retries ?? []).filter(
+      (x) => x.index === index && x.kind === "analysis-failure" && x.attempt <= retry.attempt,
+    ).length;
+  return { replaced: true, instanceId: iae.instanceId, run };
 }
 
 /** The replacement recorded for an IAE, if any. */

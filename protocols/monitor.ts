@@ -27,6 +27,7 @@ import {
 } from "../model/layout";
 import { defaultInvocation, leaseLive, type Invocation } from "./lease";
 import { recordSpend } from "./ledger";
+import { queueLimitsOf } from "../model/queue-limits";
 import { PreconditionFailedError } from "./storage";
 import { formatIsoSeconds, formatTime } from "./time-format";
 
@@ -364,6 +365,37 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
     }
   }
   if (!replaced) await settleDataset(ctx, log, state, desc, at, record?.cancel);
+  // An analysis that exited non-zero runs again only if the blueprint opts in (MAX_ATTEMPTS).
+  const maxAttempts = queueLimitsOf(deps.config).maxAttempts;
+  if (!replaced && record && !record.cancel && maxAttempts > 1 && (await analysisFailed(ctx, log, desc))) {
+    const r = await replaceIae(deps, log, "analysis-failure", maxAttempts);
+    const dataname = datasetLineName(datasetOf(log), log.member);
+    if (r.replaced) {
+      const attempt = r.run;
+      const note = `[Monitor] The analysis of ${dataname} on IAE ${instanceId} failed (non-zero exit); running it again as attempt ${attempt} of at most ${maxAttempts} (MAX_ATTEMPTS) on IAE ${r.instanceId}. Every attempt counts towards the job's cost.`;
+      await reportDataset(
+        ctx,
+        log,
+        {
+          status: "INITIALIZING",
+          command: null,
+          lastCommand: `attempt ${attempt} of ${maxAttempts} on IAE ${r.instanceId}`,
+          reason: note,
+          restart: true,
+          overrideFinal: true,
+          instance: r.instanceId,
+        },
+        note,
+      );
+      const fresh = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
+      record = fresh ? parseJobRecord(fresh.body) : record;
+    } else
+      await appendCertificateNote(
+        ctx,
+        log,
+        `[Monitor] The analysis of ${dataname} on IAE ${instanceId} failed (non-zero exit); it is not run again: ${r.why}.`,
+      );
+  }
   // 4. end.txt when the job is over.
   let jobFinished = false;
   if (record && log.jobrecord)
@@ -419,13 +451,35 @@ async function activeLog(
 async function spotReclaimedMidRun(ctx: Ctx, log: CostLog, desc: IaeDescription | undefined): Promise<boolean> {
   if (!(desc?.spot ?? log.spot)) return false;
   if (!log.interruption && !/spot/i.test(desc?.stateReason ?? "")) return false;
-  const bucket = log.resultbucket ?? ctx.deps.config.bucketName;
-  const current = parseDatasetStatus(
-    (await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "",
-  );
+  const current = await readDatasetStatus(ctx, log);
   // FAILED counts as interrupted: the analysis, killed with its machine, may report so on its way down.
   const status = statusOf(current);
   return status !== "SUCCESS" && status !== "CANCELLED";
+}
+
+/**
+ * The analysis itself failed: its command ended Failed with a non-zero exit code and its dataset is
+ * FAILED, on an IAE that was not killed at its time limit, stopped under it or reclaimed as spot
+ * (those are the infrastructure's or the user's limits, not a deterministic failure to retry).
+ */
+async function analysisFailed(ctx: Ctx, log: CostLog, desc: IaeDescription | undefined): Promise<boolean> {
+  const reason = desc?.stateReason ?? "";
+  if (reason === IAE_STOP_REASONS.timeLimit || reason === IAE_STOP_REASONS.hostStopped) return false;
+  if ((desc?.spot ?? log.spot) && (log.interruption || /spot/i.test(reason))) return false;
+  if (!log.commandid) return false;
+  const id = log["instance-id"];
+  const command = await ctx.deps.compute.commandStatus(id, log.commandid).catch(() => undefined);
+  if (command?.status !== "Failed" || command.exitCode === undefined || command.exitCode <= 0) return false;
+  const current = await readDatasetStatus(ctx, log);
+  return statusOf(current) === "FAILED";
+}
+
+/** The dataset's status file as it stands (parsed; undefined when absent or unreadable). */
+async function readDatasetStatus(ctx: Ctx, log: CostLog) {
+  const bucket = log.resultbucket ?? ctx.deps.config.bucketName;
+  return parseDatasetStatus(
+    (await ctx.deps.store.get(bucket, datasetStatusKey(log.jobpath, datasetOf(log), log.member)))?.body ?? "",
+  );
 }
 
 async function readActiveLog(ctx: Ctx, instanceId: string): Promise<CostLog | undefined> {
@@ -667,6 +721,8 @@ async function reportDataset(ctx: Ctx, log: CostLog, report: DatasetReport, setu
         command: report.restart
           ? report.command
           : (report.command ?? (typeof previous.command === "string" ? previous.command : null)),
+        // A dataset that runs again has not finished yet (the earlier IAE's end is in its reasons).
+        ...(report.restart && recordedFinish ? { job_finish: "N/A" } : {}),
         ...(report.finishedAt !== undefined && !recordedFinish ? { job_finish: report.finishedAt } : {}),
         ...(report.stderr !== undefined && !hasOutput ? { std: stdOf(report.stderr) } : {}),
       });

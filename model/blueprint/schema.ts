@@ -126,6 +126,13 @@ const LAMBDA_CONFIG_SCHEMA: SchemaNode = {
       maximum: 10080,
       expected: "an integer number of minutes a job may wait in the queue, 1..10080 (7 days)",
     },
+    MAX_ATTEMPTS: {
+      type: "integer",
+      minimum: 1,
+      maximum: 5,
+      expected:
+        "an integer number of runs of a dataset whose analysis fails, 1..5 (1: a failed analysis is never run again)",
+    },
     ...legacy(LEGACY_LAMBDA_CONFIG_KEYS),
   },
 };
@@ -231,4 +238,5 @@ export const NUMERIC_LAMBDA_CONFIG_KEYS = [
   "IMAGE_VOLUME_SIZE",
   "MAX_QUEUE_LENGTH",
   "MAX_QUEUE_WAIT",
+  "MAX_ATTEMPTS",
 ] as const;

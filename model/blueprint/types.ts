@@ -49,6 +49,8 @@ export interface LambdaConfig {
   readonly MAX_QUEUE_LENGTH: number;
   /** Minutes a queued job may wait before it is rejected. */
   readonly MAX_QUEUE_WAIT: number;
+  /** Runs of a dataset whose analysis exits non-zero (1: never run again); infrastructure failures are retried once regardless. */
+  readonly MAX_ATTEMPTS: number;
 }
 
 export interface PostProcessing {
@@ -92,6 +94,7 @@ export const LAMBDA_CONFIG_DEFAULTS = {
   IMAGE_VOLUME_SIZE: 100,
   MAX_QUEUE_LENGTH: QUEUE_DEFAULTS.maxQueueLength,
   MAX_QUEUE_WAIT: QUEUE_DEFAULTS.maxQueueWaitMinutes,
+  MAX_ATTEMPTS: QUEUE_DEFAULTS.maxAttempts,
 } as const;
 
 export const DEFAULT_POST_TRIGGER = "end.txt";

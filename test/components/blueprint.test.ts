@@ -48,6 +48,11 @@ describe("parseBlueprint: normalization", () => {
     ]);
     // The queue keys: defaults, and an explicit 0 (no queue) kept.
     expect([cfg.MAX_QUEUE_LENGTH, cfg.MAX_QUEUE_WAIT]).toEqual([100, 1440]);
+    // MAX_ATTEMPTS: by default a failed analysis is never run again; a numeric string is accepted.
+    expect(cfg.MAX_ATTEMPTS).toBe(1);
+    expect(
+      parseBlueprint(withPaths({ "Lambda.LambdaConfig.MAX_ATTEMPTS": "3" })).Lambda.LambdaConfig.MAX_ATTEMPTS,
+    ).toBe(3);
     expect(
       parseBlueprint(withPaths({ "Lambda.LambdaConfig.MAX_QUEUE_LENGTH": 0 })).Lambda.LambdaConfig.MAX_QUEUE_LENGTH,
     ).toBe(0);
@@ -149,6 +154,13 @@ describe("parseBlueprint: invalid blueprints name the key", () => {
       "MAX_QUEUE_WAIT in words",
       withPaths({ "Lambda.LambdaConfig.MAX_QUEUE_WAIT": "one day" }),
       "Lambda.LambdaConfig.MAX_QUEUE_WAIT",
+    ],
+    ["MAX_ATTEMPTS of 0", withPaths({ "Lambda.LambdaConfig.MAX_ATTEMPTS": 0 }), "Lambda.LambdaConfig.MAX_ATTEMPTS"],
+    ["MAX_ATTEMPTS over 5", withPaths({ "Lambda.LambdaConfig.MAX_ATTEMPTS": 6 }), "Lambda.LambdaConfig.MAX_ATTEMPTS"],
+    [
+      "fractional MAX_ATTEMPTS",
+      withPaths({ "Lambda.LambdaConfig.MAX_ATTEMPTS": 1.5 }),
+      "Lambda.LambdaConfig.MAX_ATTEMPTS",
     ],
     [
       "non-numeric MAXCOST",

@@ -35,6 +35,7 @@ describe("runtimeConfigFromBlueprint", () => {
         "Lambda.LambdaConfig.MAXCOST": "150",
         "Lambda.LambdaConfig.MAX_QUEUE_LENGTH": "0",
         "Lambda.LambdaConfig.MAX_QUEUE_WAIT": 30,
+        "Lambda.LambdaConfig.MAX_ATTEMPTS": 2,
         "Lambda.PostProcessing": { StepName: "prediction" },
       }),
     );
@@ -57,6 +58,7 @@ describe("runtimeConfigFromBlueprint", () => {
       maxCost: 150,
       maxQueueLength: 0,
       maxQueueWaitMinutes: 30,
+      maxAttempts: 2,
       monitor: true,
       allowSpot: true,
       imageVolumeSizeGb: 100,

@@ -1,9 +1,11 @@
 /**
  * Retry what the infrastructure broke (SPEC §11, issue 17), with the EC2 fake: a spot IAE reclaimed
  * by AWS mid-run is relaunched once on demand; an IAE whose agent never registers is replaced once;
- * a replacement is never replaced again; both attempts' spend is accounted.
+ * a replacement is never replaced again; both attempts' spend is accounted. An analysis that exits
+ * non-zero runs again only up to the blueprint's MAX_ATTEMPTS.
  */
 import { certificateKey, datasetStatusKey, encodeEventKey, endMarkerKey, finishedCostLogKey } from "../../model/layout";
+import { IAE_STOP_REASONS } from "../../protocols/compute";
 import { ledgerKey } from "../../protocols/ledger";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
 import type { ProtocolLimits } from "../../protocols/deps";
@@ -156,5 +158,108 @@ describe("an IAE that never receives its command", () => {
     );
     expect((await runMonitor(stateEvent(second, "terminated"), deps(limits))).jobFinished).toBe(true);
     world.agentReadyAfter = 0;
+  });
+});
+
+describe("an analysis that exits non-zero (MAX_ATTEMPTS)", () => {
+  const withAttempts = (maxAttempts?: number) =>
+    protocolDeps({ world, store: s3.store, clock, config: maxAttempts ? { maxAttempts } : {} });
+  /** The IAE's analysis ends: its command exits `code` (the analysis writes its status first), the IAE terminates. */
+  async function finish(job: JobOutcome, id: string, code: number, maxAttempts?: number) {
+    const cmd = world.commands.find((c) => c.instanceId === id)!;
+    cmd.status = code === 0 ? "Success" : "Failed";
+    cmd.responseCode = code;
+    if (code !== 0) cmd.stderr = `attempt on ${id} failed`;
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, D),
+      JSON.stringify({ status: code === 0 ? "SUCCESS" : "FAILED", reason: [], input: D, instance: id }),
+    );
+    world.instances.get(id)!.state = "terminated";
+    return runMonitor(stateEvent(id, "terminated"), withAttempts(maxAttempts));
+  }
+  const newest = (before: ReadonlySet<string>) => world.running().find((i) => !before.has(i.id))!.id;
+
+  it("never runs a failed analysis again by default", async () => {
+    const job = await submit("plain.json");
+    const [first] = job.instanceIds;
+    await boot(first);
+    const calls = world.runInstancesCalls.length;
+    expect((await finish(job, first, 3)).jobFinished).toBe(true);
+    expect(world.runInstancesCalls.length).toBe(calls);
+    expect((await status(job)).status).toBe("FAILED");
+    expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(true);
+  });
+
+  it("MAX_ATTEMPTS 2: a failing analysis runs twice, once per repeated event, then the dataset is FAILED", async () => {
+    const job = await submit("plain.json");
+    const [first] = job.instanceIds;
+    await boot(first);
+    const calls = world.runInstancesCalls.length;
+    const ended = await finish(job, first, 1, 2);
+    expect(ended.jobFinished).toBe(false);
+    expect(world.runInstancesCalls.length).toBe(calls + 1);
+    // Repeated and concurrent deliveries of the end event start no second retry.
+    await Promise.all([
+      runMonitor(stateEvent(first, "terminated"), withAttempts(2)),
+      runMonitor(stateEvent(first, "terminated"), withAttempts(2)),
+    ]);
+    expect(world.runInstancesCalls.length).toBe(calls + 1);
+    const second = newest(new Set([first]));
+    expect(world.runInstancesCalls[calls].InstanceType).toBe(world.runInstancesCalls[calls - 1].InstanceType);
+    expect(await status(job)).toMatchObject({ status: "INITIALIZING", instance: second });
+    const cert = await text(certificateKey(job.jobFolder!));
+    expect(cert).toContain(`running it again as attempt 2 of at most 2 (MAX_ATTEMPTS) on IAE ${second}`);
+    expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(false);
+
+    await boot(second);
+    expect(world.commands.filter((c) => c.instanceId === second)).toHaveLength(1);
+    expect((await finish(job, second, 1, 2)).jobFinished).toBe(true);
+    expect(world.runInstancesCalls.length).toBe(calls + 1);
+    expect((await status(job)).status).toBe("FAILED");
+    expect(await text(certificateKey(job.jobFolder!))).toContain(
+      "it is not run again: its analysis has run 2 of at most 2 time(s) (MAX_ATTEMPTS).",
+    );
+    const logs = await Promise.all(
+      [first, second].map(async (id) => JSON.parse(await text(finishedCostLogKey(G, id))) as Record<string, unknown>),
+    );
+    expect(logs.map((l) => [l.attempt, l.retry])).toEqual([
+      [undefined, undefined],
+      [2, "analysis-failure"],
+    ]);
+    const ledger = JSON.parse(await text(ledgerKey(G))) as { entries: Record<string, number> };
+    expect(Object.keys(ledger.entries)).toEqual(expect.arrayContaining([first, second]));
+  });
+
+  it("an analysis that fails once and then succeeds ends SUCCESS", async () => {
+    const job = await submit("plain.json");
+    const [first] = job.instanceIds;
+    await boot(first);
+    expect((await finish(job, first, 2, 3)).jobFinished).toBe(false);
+    const second = newest(new Set([first]));
+    await boot(second);
+    expect((await finish(job, second, 0, 3)).jobFinished).toBe(true);
+    expect((await status(job)).status).toBe("SUCCESS");
+    expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(true);
+  });
+
+  it("runs a spot job's failed analysis again on spot capacity", async () => {
+    const job = await submit("save.json");
+    const [first] = job.instanceIds;
+    await boot(first);
+    const calls = world.runInstancesCalls.length;
+    expect((await finish(job, first, 1, 2)).jobFinished).toBe(false);
+    expect(world.runInstancesCalls[calls].InstanceMarketOptions).toBeDefined();
+    expect(world.instances.get(newest(new Set([first])))!.spot).toBe(true);
+  });
+
+  it("does not run again an analysis killed at its time limit", async () => {
+    const job = await submit("plain.json");
+    const [first] = job.instanceIds;
+    await boot(first);
+    world.instances.get(first)!.stateReason = IAE_STOP_REASONS.timeLimit;
+    const calls = world.runInstancesCalls.length;
+    expect((await finish(job, first, 1, 3)).jobFinished).toBe(true);
+    expect(world.runInstancesCalls.length).toBe(calls);
   });
 });
