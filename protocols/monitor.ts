@@ -321,22 +321,8 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
   const log = await updateActiveLog(ctx, instanceId, (l) => (l.end ? UNCHANGED : { ...l, end: formatIsoSeconds(at) }));
   if (!log) return { instanceId, state, action: "ignored", detail: "cost log removed meanwhile" };
   const group = log.group ?? log.jobpath.split("/")[0];
-  // 2. Spend: the finished log and the ledger entry (once per instance id).
-  await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(log, null, 2));
   const limits = limitsOf(deps);
-  await recordSpend(
-    {
-      store: deps.store,
-      bucket,
-      group,
-      now: () => deps.clock.now(),
-      sleep: deps.clock.sleep,
-      maxAttempts: limits.sharedWriteAttempts,
-    },
-    instanceId,
-    costOfLog(log),
-  );
-  // 3. A dataset that never reached SUCCESS/FAILED says why (a cancelled job's: CANCELLED), unless
+  // 2. A dataset that never reached SUCCESS/FAILED says why (a cancelled job's: CANCELLED), unless
   // the IAE was (or is now) replaced: a spot IAE that AWS reclaimed is relaunched once on demand.
   const obj = log.jobrecord ? await deps.store.get(bucket, log.jobrecord) : undefined;
   let record = obj ? parseJobRecord(obj.body) : undefined;
@@ -396,6 +382,22 @@ async function onEnded(instanceId: string, state: string, at: Date, ctx: Ctx): P
         `[Monitor] The analysis of ${dataname} on IAE ${instanceId} failed (non-zero exit); it is not run again: ${r.why}.`,
       );
   }
+  // 3. Spend: the finished log and the ledger entry (once per instance id). Written only after the
+  // replacement decision (2. above): another IAE's completion check must never see this IAE
+  // accounted while its relaunch is not yet in the job record, or it would write end.txt early.
+  await deps.store.put(bucket, finishedCostLogKey(group, instanceId), JSON.stringify(log, null, 2));
+  await recordSpend(
+    {
+      store: deps.store,
+      bucket,
+      group,
+      now: () => deps.clock.now(),
+      sleep: deps.clock.sleep,
+      maxAttempts: limits.sharedWriteAttempts,
+    },
+    instanceId,
+    costOfLog(log),
+  );
   // 4. end.txt when the job is over.
   let jobFinished = false;
   if (record && log.jobrecord)

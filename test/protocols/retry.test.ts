@@ -253,6 +253,77 @@ describe("an analysis that exits non-zero (MAX_ATTEMPTS)", () => {
     expect(world.instances.get(newest(new Set([first])))!.spot).toBe(true);
   });
 
+  it("another dataset's IAE ending while a failed one is relaunched does not finish the job early", async () => {
+    const D2 = `${G}/inputs/r2.txt`;
+    await s3.store.put(BUCKET, D2, "r2");
+    const key = `${G}/submissions/race_submit.json`;
+    await s3.store.put(
+      BUCKET,
+      key,
+      JSON.stringify({ dataname: [D, D2], configname: `${G}/configs/plain.json`, timestamp: "retry-race" }),
+    );
+    const job = (await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps())).jobs[0];
+    const [a, b] = job.instanceIds;
+    await boot(a);
+    await boot(b);
+    const other = (id: string) => (id === a ? b : a);
+    const dataOf = (id: string) => world.instances.get(id)!.tags["neurocaas:dataset"];
+    const failing = a;
+    const succeeding = other(failing);
+    // The succeeding IAE's end is handled at the worst moment: right after the failing IAE's spend is written.
+    world.commands.find((c) => c.instanceId === succeeding)!.status = "Success";
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, dataOf(succeeding)),
+      JSON.stringify({ status: "SUCCESS", reason: [], input: dataOf(succeeding), instance: succeeding }),
+    );
+    world.instances.get(succeeding)!.state = "terminated";
+    let fired = false;
+    const store = new Proxy(s3.store, {
+      get(target, prop, receiver) {
+        if (prop !== "put") {
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        }
+        return async (...args: Parameters<typeof target.put>) => {
+          const out = await target.put(...args);
+          if (!fired && args[1] === finishedCostLogKey(G, failing)) {
+            fired = true;
+            await runMonitor(stateEvent(succeeding, "terminated"), withAttempts(2));
+          }
+          return out;
+        };
+      },
+    });
+    const cmd = world.commands.find((c) => c.instanceId === failing)!;
+    cmd.status = "Failed";
+    cmd.responseCode = 1;
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, dataOf(failing)),
+      JSON.stringify({ status: "FAILED", reason: [], input: dataOf(failing), instance: failing }),
+    );
+    world.instances.get(failing)!.state = "terminated";
+    const ended = await runMonitor(
+      stateEvent(failing, "terminated"),
+      protocolDeps({ world, store, clock, config: { maxAttempts: 2 } }),
+    );
+    expect(fired).toBe(true);
+    expect(ended.jobFinished).toBe(false);
+    expect(await s3.store.exists(BUCKET, endMarkerKey(job.jobFolder!))).toBe(false);
+    // The relaunch ends the job.
+    const retry = newest(new Set([a, b]));
+    await boot(retry);
+    world.commands.find((c) => c.instanceId === retry)!.status = "Success";
+    await s3.store.put(
+      BUCKET,
+      datasetStatusKey(job.jobFolder!, dataOf(failing)),
+      JSON.stringify({ status: "SUCCESS", reason: [], input: dataOf(failing), instance: retry }),
+    );
+    world.instances.get(retry)!.state = "terminated";
+    expect((await runMonitor(stateEvent(retry, "terminated"), withAttempts(2))).jobFinished).toBe(true);
+  });
+
   it("does not run again an analysis killed at its time limit", async () => {
     const job = await submit("plain.json");
     const [first] = job.instanceIds;
