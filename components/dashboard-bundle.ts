@@ -43,7 +43,7 @@ function file(name: string, body: Buffer): DashboardFile {
 /**
  * The single-page app for browsers: ES modules, minified, split so that what only some users or
  * some views need (Cognito sign-in, uploads, config editing, zip downloads) loads on demand.
- * Every script name carries a content hash (`app-XXXX.js`, `chunk-XXXX.js`): caches never serve
+ * Every script name carries a content hash (`app-{hash}.js`, `chunk-{hash}.js`): caches never serve
  * a stale mix; index.html names the entry and is never cached.
  */
 const OUT_DIR = path.join(DASHBOARD_DIR, "dist");

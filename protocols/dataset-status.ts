@@ -75,19 +75,7 @@ export const STATUS_FIELD_ORDER = [
 ] as const;
 
 /** Fields the IAE side writes; every other field (instance, command, member, job, …) belongs to the platform. */
-const IAE_FIELDS: ReadonlySet<string> = new Set([
-  "input",
-  "status",
-  "reason",
-  "exit_code",
-  "memory_usage",
-  "max_memory_usage",
-  "cpu_usage",
-  "average_cpu_usage",
-  "job_start",
-  "job_finish",
-  "std",
-]);
+const IAE_FIELDS: ReadonlySet<string> = new Set(STATUS_FIELD_ORDER.filter((f) => f !== "instance" && f !== "command"));
 
 export type StatusDoc = Record<string, unknown> & {
   status: DatasetStatusName;

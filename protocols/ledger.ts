@@ -58,23 +58,11 @@ export async function readLedger(args: LedgerArgs): Promise<Ledger> {
 /** Add one finished IAE's spend (idempotent per instance id). Returns the ledger written. */
 export async function recordSpend(args: LedgerArgs, instanceId: string, usd: number): Promise<Ledger> {
   await loadOrBackfill(args);
-  const out = await updateObject(
-    {
-      store: args.store,
-      bucket: args.bucket,
-      key: ledgerKey(args.group),
-      attempts: args.maxAttempts,
-      sleep: args.sleep,
-    },
-    (current) => {
-      const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
-      if (Object.prototype.hasOwnProperty.call(ledger.entries, instanceId)) return UNCHANGED;
-      return JSON.stringify(
-        makeLedger(args.group, { ...ledger.entries, [instanceId]: usd }, args.now(), ledger.reservations),
-      );
-    },
-  );
-  return parseLedger(out.body as string, args.group);
+  return updateLedger(args, (current) => {
+    const ledger = current ?? makeLedger(args.group, {}, args.now());
+    if (Object.prototype.hasOwnProperty.call(ledger.entries, instanceId)) return UNCHANGED;
+    return { entries: { ...ledger.entries, [instanceId]: usd }, reservations: ledger.reservations };
+  });
 }
 
 /**
@@ -89,6 +77,31 @@ export async function reserve(
   check: (ledger: Ledger) => void,
 ): Promise<Ledger> {
   await loadOrBackfill(args);
+  return updateLedger(args, (current) => {
+    const ledger = current ?? makeLedger(args.group, {}, args.now());
+    if (ledger.reservations[jobKey] === usd) return UNCHANGED;
+    check(ledger);
+    return { entries: ledger.entries, reservations: { ...ledger.reservations, [jobKey]: usd } };
+  });
+}
+
+/** Drop the reservation of `jobKey` (the job started, or never will); idempotent. */
+export async function releaseReservation(args: LedgerArgs, jobKey: string): Promise<void> {
+  await updateLedger(args, (current) => {
+    if (!current || !Object.prototype.hasOwnProperty.call(current.reservations, jobKey)) return UNCHANGED;
+    const { [jobKey]: _dropped, ...rest } = current.reservations;
+    return { entries: current.entries, reservations: rest };
+  });
+}
+
+/**
+ * One conditional read-modify-write of the group's ledger: `change` sees the ledger (undefined when
+ * there is none) and returns its new entries and reservations, or UNCHANGED. Returns the ledger stored.
+ */
+async function updateLedger(
+  args: LedgerArgs,
+  change: (current: Ledger | undefined) => Pick<Ledger, "entries" | "reservations"> | typeof UNCHANGED,
+): Promise<Ledger> {
   const out = await updateObject(
     {
       store: args.store,
@@ -98,35 +111,12 @@ export async function reserve(
       sleep: args.sleep,
     },
     (current) => {
-      const ledger = current ? parseLedger(current.body, args.group) : makeLedger(args.group, {}, args.now());
-      if (ledger.reservations[jobKey] === usd) return UNCHANGED;
-      check(ledger);
-      return JSON.stringify(
-        makeLedger(args.group, { ...ledger.entries }, args.now(), { ...ledger.reservations, [jobKey]: usd }),
-      );
+      const next = change(current ? parseLedger(current.body, args.group) : undefined);
+      if (next === UNCHANGED) return UNCHANGED;
+      return JSON.stringify(makeLedger(args.group, { ...next.entries }, args.now(), next.reservations));
     },
   );
-  return parseLedger(out.body as string, args.group);
-}
-
-/** Drop the reservation of `jobKey` (the job started, or never will); idempotent. */
-export async function releaseReservation(args: LedgerArgs, jobKey: string): Promise<void> {
-  await updateObject(
-    {
-      store: args.store,
-      bucket: args.bucket,
-      key: ledgerKey(args.group),
-      attempts: args.maxAttempts,
-      sleep: args.sleep,
-    },
-    (current) => {
-      if (!current) return UNCHANGED;
-      const ledger = parseLedger(current.body, args.group);
-      if (!Object.prototype.hasOwnProperty.call(ledger.reservations, jobKey)) return UNCHANGED;
-      const { [jobKey]: _dropped, ...rest } = ledger.reservations;
-      return JSON.stringify(makeLedger(args.group, { ...ledger.entries }, args.now(), rest));
-    },
-  );
+  return out.body === undefined ? makeLedger(args.group, {}, args.now()) : parseLedger(out.body, args.group);
 }
 
 export function makeLedger(
