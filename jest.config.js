@@ -11,6 +11,8 @@ module.exports = {
       { jsc: { parser: { syntax: "typescript" }, target: "es2022", transform: { useDefineForClassFields: true } } },
     ],
   },
+  // Spawned `bin/neurocaas` processes run the CLI bundle (scripts/build-cli.mjs), built once here.
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
   testTimeout: 60000,
   // Pulumi mocks and s3rver instances are per test file; keep workers modest on 2 cores.
   maxWorkers: 2,

@@ -1,6 +1,7 @@
 import * as esbuild from "esbuild";
 import * as path from "node:path";
-import { LAMBDA_BUILD_OPTIONS, PROJECT_ROOT } from "../components/lambda-bundle";
+import { LAMBDA_BUILD_OPTIONS } from "../components/lambda-bundle";
+import { PROJECT_ROOT } from "../components/project-root";
 
 /** Package of a bundled input path (`node_modules/@scope/name/...` → `@scope/name`); project files → "(project)". */
 export function packageOf(inputPath: string): string {

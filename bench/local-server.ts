@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../components/lambda-bundle";
+import { PROJECT_ROOT } from "../components/project-root";
 import { parseReadyLine, type ReadyLineInfo } from "../local/server";
 import type { Credentials } from "../local/keys";
 import { stopChild } from "./proc";

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../components/lambda-bundle";
+import { PROJECT_ROOT } from "../components/project-root";
 import type { ProgramChildResult } from "./program-child";
 import { perAffiliate } from "./program-config";
 import { run } from "./proc";

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import YAML from "yaml";
 import { submitFileKey } from "../cli/user/submission";
-import { PROJECT_ROOT } from "../components/lambda-bundle";
+import { PROJECT_ROOT } from "../components/project-root";
 import { createLocalS3Client } from "../local/s3-server";
 import { LOCAL_BUCKET, LOCAL_GROUP, throughputStack } from "./local-throughput";
 import { startLocalProcess } from "./local-server";

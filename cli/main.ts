@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
+import { PROJECT_ROOT } from "../components/project-root";
 import { configureCommandLine, NeurocaasCommand } from "./program";
 
 // The AWS SDK warns on every command under Node < 22 (nine lines on stderr). Inside an IAE that
@@ -36,7 +37,7 @@ export const COMMAND_GROUPS: Readonly<Record<string, () => Register>> = {
 
 /** The version in this checkout's package.json. */
 export function packageVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { version?: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { version?: string };
   return pkg.version ?? "unknown";
 }
 

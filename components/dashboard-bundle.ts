@@ -2,8 +2,7 @@ import * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-/** This checkout (components/ → repo root). */
-const PROJECT_ROOT = path.resolve(__dirname, "..");
+import { PROJECT_ROOT } from "./project-root";
 
 /** The dashboard's sources: `dashboard/src/main.tsx` and the static files beside it. */
 const DASHBOARD_DIR = path.join(PROJECT_ROOT, "dashboard");

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_ROOT } from "./project-root";
 
 /** Lambda runtime of every function of this project (SPEC: nodejs22.x or newer). */
 export const LAMBDA_RUNTIME = "nodejs22.x";
@@ -20,7 +21,6 @@ export const HANDLER_ENTRIES = {
 } as const;
 export type HandlerName = keyof typeof HANDLER_ENTRIES;
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 const cache = new Map<string, Promise<string>>();
 

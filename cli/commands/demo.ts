@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { runDemo } from "../user/demo";
 import { DEFAULT_STACK_FILE } from "../../local/stack";
 import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-handlers";
-import { REPO_ROOT } from "./local";
+import { PROJECT_ROOT } from "../../components/project-root";
 
 interface DemoOptions {
   readonly dir?: string;
@@ -21,12 +21,12 @@ export function register(program: Command): void {
       if (!Number.isFinite(timeout) || timeout <= 0)
         throw new Error(`--timeout: expected a positive number of seconds, got "${opts.timeout}"`);
       const result = await runDemo({
-        repoRoot: REPO_ROOT,
+        repoRoot: PROJECT_ROOT,
         handlers: protocolHandlers,
         fallbackPrice: fallbackHourlyPrice,
-        stackFiles: [path.join(REPO_ROOT, DEFAULT_STACK_FILE)],
-        data: path.join(REPO_ROOT, "examples/pca/data.csv"),
-        config: path.join(REPO_ROOT, "examples/pca/config.yaml"),
+        stackFiles: [path.join(PROJECT_ROOT, DEFAULT_STACK_FILE)],
+        data: path.join(PROJECT_ROOT, "examples/pca/data.csv"),
+        config: path.join(PROJECT_ROOT, "examples/pca/config.yaml"),
         workDir: opts.dir,
         timeoutMs: timeout * 1000,
         out: (line) => process.stdout.write(`${line}\n`),

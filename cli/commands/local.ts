@@ -2,6 +2,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { buildDashboard } from "../../components/dashboard-bundle";
+import { PROJECT_ROOT } from "../../components/project-root";
 import { startLocal } from "../../local/server";
 import { readyLine } from "../../local/server";
 import { DEFAULT_STACK_FILE } from "../../local/stack";
@@ -18,8 +19,6 @@ import {
 import { isLoopbackHost } from "../../protocols/s3-client";
 import { IAE_ISOLATION_MODES, type IaeIsolationMode } from "../../local/iae-sandbox";
 
-/** This checkout (cli/commands → repo root). */
-export const REPO_ROOT = path.resolve(__dirname, "../..");
 
 interface LocalOptions {
   readonly host: string;
@@ -141,8 +140,8 @@ export function register(program: Command): void {
         host: opts.host,
         port,
         dataDir: opts.dataDir,
-        stackFiles: opts.stackFile ?? [path.join(REPO_ROOT, DEFAULT_STACK_FILE)],
-        repoRoot: REPO_ROOT,
+        stackFiles: opts.stackFile ?? [path.join(PROJECT_ROOT, DEFAULT_STACK_FILE)],
+        repoRoot: PROJECT_ROOT,
         handlers: protocolHandlers,
         fallbackPrice: fallbackHourlyPrice,
         secondsPerMinute: parsePositive("--seconds-per-minute", opts.secondsPerMinute),

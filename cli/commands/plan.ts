@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import type { PolicyPackConfig } from "@pulumi/policy";
+import { PROJECT_ROOT } from "../../components/project-root";
 import { checkBucketAvailability, hasAwsCredentials, type BucketAvailability } from "../plan/bucket-availability";
 import { formatHuman, formatInvalid } from "../plan/report";
 import type * as PlanRunModule from "../plan/run";
@@ -15,7 +16,6 @@ import type * as PlanRunModule from "../plan/run";
 
 export const PLAN_EXIT = { ok: 0, mandatoryViolation: 1, invalidBlueprint: 2, failed: 3 } as const;
 
-const PROJECT_ROOT = path.resolve(__dirname, "../..");
 
 /** `dev` → `Pulumi.dev.yaml`; other names → `Pulumi.{name}.yaml`, else `stacks/{name}.yaml`. */
 export function stackFileFor(stack: string, root = PROJECT_ROOT): string {
