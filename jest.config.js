@@ -13,6 +13,8 @@ module.exports = {
   },
   // Spawned `bin/neurocaas` processes run the CLI bundle (scripts/build-cli.mjs), built once here.
   globalSetup: "<rootDir>/test/support/global-setup.ts",
+  // Pulumi's own stack traces skip jest's source mapping (see the file).
+  setupFilesAfterEnv: ["<rootDir>/test/support/pulumi-stacks.ts"],
   testTimeout: 60000,
   // Pulumi mocks and s3rver instances are per test file; keep workers modest on 2 cores.
   maxWorkers: 2,

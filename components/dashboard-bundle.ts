@@ -2,6 +2,7 @@ import * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readBuildCache, writeBuildCache } from "./build-cache";
 import { PROJECT_ROOT } from "./project-root";
 
 /** The dashboard's sources: `dashboard/src/main.tsx` and the static files beside it. */
@@ -68,16 +69,42 @@ const BUILD_OPTIONS = {
   alias: { "node:crypto": path.join(DASHBOARD_DIR, "src", "shims", "node-crypto.ts") },
 } satisfies esbuild.BuildOptions & { write: false };
 
-function collect(result: esbuild.BuildResult<typeof BUILD_OPTIONS>): DashboardFiles {
-  const files = new Map<string, DashboardFile>();
-  for (const out of result.outputFiles)
-    files.set(path.basename(out.path), file(path.basename(out.path), Buffer.from(out.contents)));
+/** What esbuild wrote: script files by name, and which one is the entry. */
+interface Scripts {
+  readonly files: ReadonlyMap<string, Buffer>;
+  readonly entry: string;
+}
+
+function scriptsOf(result: esbuild.BuildResult<typeof BUILD_OPTIONS>): Scripts {
   const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint !== undefined)?.[0];
   if (entry === undefined) throw new Error("dashboard build produced no entry script");
+  const files = new Map(result.outputFiles.map((out) => [path.basename(out.path), Buffer.from(out.contents)]));
+  const scripts = { files, entry: path.basename(entry) };
+  writeBuildCache(
+    CACHE_KEY,
+    Object.keys(result.metafile.inputs).map((rel) => path.resolve(PROJECT_ROOT, rel)),
+    JSON.stringify({ entry: scripts.entry, files: [...files].map(([name, body]) => [name, body.toString("base64")]) }),
+  );
+  return scripts;
+}
+
+/** A cached build is valid only for the same settings and esbuild version (and unchanged inputs). */
+const CACHE_KEY = ["dashboard", JSON.stringify(BUILD_OPTIONS), esbuild.version];
+
+function cachedScripts(): Scripts | undefined {
+  const hit = readBuildCache(CACHE_KEY);
+  if (hit === undefined) return undefined;
+  const { entry, files } = JSON.parse(hit) as { entry: string; files: [string, string][] };
+  return { entry, files: new Map(files.map(([name, body]) => [name, Buffer.from(body, "base64")])) };
+}
+
+function collect(scripts: Scripts): DashboardFiles {
+  const files = new Map<string, DashboardFile>();
+  for (const [name, body] of scripts.files) files.set(name, file(name, body));
   for (const name of STATIC_FILES) {
     let body = fs.readFileSync(path.join(DASHBOARD_DIR, name));
     if (name === "index.html")
-      body = Buffer.from(body.toString("utf8").replace('src="app.js"', `src="${path.basename(entry)}"`));
+      body = Buffer.from(body.toString("utf8").replace('src="app.js"', `src="${scripts.entry}"`));
     files.set(name, file(name, body));
   }
   return files;
@@ -85,16 +112,22 @@ function collect(result: esbuild.BuildResult<typeof BUILD_OPTIONS>): DashboardFi
 
 let cached: Promise<DashboardFiles> | undefined;
 
-/** The built dashboard (config.json aside), built once per process (local mode serves it). */
+/**
+ * The built dashboard (config.json aside), built once per process (local mode serves it) and kept
+ * on disk between processes (components/build-cache.ts) while its sources are unchanged.
+ */
 export function buildDashboard(): Promise<DashboardFiles> {
-  cached ??= esbuild.build(BUILD_OPTIONS).then(collect);
-  cached.catch(() => (cached = undefined));
+  if (cached === undefined) {
+    const hit = cachedScripts();
+    cached = hit ? Promise.resolve(collect(hit)) : esbuild.build(BUILD_OPTIONS).then((r) => collect(scriptsOf(r)));
+    cached.catch(() => (cached = undefined));
+  }
   return cached;
 }
 
 /** The same, synchronously (a Pulumi program declares its bucket objects while it runs). */
 export function buildDashboardSync(): DashboardFiles {
-  return collect(esbuild.buildSync(BUILD_OPTIONS));
+  return collect(cachedScripts() ?? scriptsOf(esbuild.buildSync(BUILD_OPTIONS)));
 }
 
 /** `config.json` as a served file. */

@@ -1,9 +1,8 @@
 import * as esbuild from "esbuild";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { readBuildCache, writeBuildCache } from "./build-cache";
 import { PROJECT_ROOT } from "./project-root";
 
 /** Lambda runtime of every function of this project (SPEC: nodejs22.x or newer). */
@@ -21,69 +20,16 @@ export const HANDLER_ENTRIES = {
 } as const;
 export type HandlerName = keyof typeof HANDLER_ENTRIES;
 
-
 const cache = new Map<string, Promise<string>>();
 
-/** Bundles persist across processes here, validated by the size and mtime of every input. */
-const DISK_CACHE_DIR = path.join(os.tmpdir(), "neurocaas-lambda-bundles");
-
-interface DiskEntry {
-  readonly inputs: Record<string, [number, number]>;
-  readonly code: string;
-}
-
-function stamp(file: string): [number, number] | undefined {
-  try {
-    const st = fs.statSync(file);
-    return [st.size, st.mtimeMs];
-  } catch {
-    return undefined;
-  }
-}
-
 /** A cached bundle is valid only for the same entry, build settings and esbuild version. */
-function diskCacheFile(abs: string): string {
+function buildCacheKey(abs: string): string[] {
   const settings = JSON.stringify({
     ...LAMBDA_BUILD_OPTIONS,
     plugins: LAMBDA_BUILD_OPTIONS.plugins.map((p) => p.name),
-    esbuild: esbuild.version,
     transform: inlineConstantKeys.toString(),
   });
-  return path.join(
-    DISK_CACHE_DIR,
-    `${createHash("sha256").update(abs).update(settings).digest("hex").slice(0, 16)}.json`,
-  );
-}
-
-function readDiskCache(abs: string): string | undefined {
-  try {
-    const entry = JSON.parse(fs.readFileSync(diskCacheFile(abs), "utf8")) as DiskEntry;
-    for (const [file, [size, mtime]] of Object.entries(entry.inputs)) {
-      const now = stamp(file);
-      if (now === undefined || now[0] !== size || now[1] !== mtime) return undefined;
-    }
-    return entry.code;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeDiskCache(abs: string, inputs: readonly string[], code: string): void {
-  const stamped: Record<string, [number, number]> = {};
-  for (const rel of inputs) {
-    const file = path.resolve(PROJECT_ROOT, rel);
-    const s = stamp(file);
-    if (s === undefined) return;
-    stamped[file] = s;
-  }
-  try {
-    fs.mkdirSync(DISK_CACHE_DIR, { recursive: true });
-    const tmp = `${diskCacheFile(abs)}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ inputs: stamped, code } satisfies DiskEntry));
-    fs.renameSync(tmp, diskCacheFile(abs));
-  } catch {
-    // The cache only saves time; a read-only temp dir must not fail a deployment.
-  }
+  return ["lambda", abs, settings, esbuild.version];
 }
 
 /**
@@ -141,7 +87,7 @@ export const LAMBDA_BUILD_OPTIONS = {
  * The AWS SDK v3 clients are bundled rather than marked external: the Lambda runtime's built-in
  * SDK version drifts independently of ours, and the code deployed should be exactly the code the
  * tests ran against. Bundles are cached by absolute entry path in the process, and on disk
- * (temp dir) as long as no input file of the bundle changed size or mtime.
+ * (components/build-cache.ts) as long as no input file of the bundle changed size or mtime.
  */
 export function bundleHandler(entry: string): Promise<string> {
   const abs = path.resolve(PROJECT_ROOT, entry);
@@ -156,7 +102,7 @@ export function bundleHandler(entry: string): Promise<string> {
 }
 
 async function build(abs: string): Promise<string> {
-  const hit = readDiskCache(abs);
+  const hit = readBuildCache(buildCacheKey(abs));
   if (hit !== undefined) return hit;
   if (!fs.existsSync(abs)) {
     throw new Error(
@@ -172,7 +118,11 @@ async function build(abs: string): Promise<string> {
     metafile: true,
   });
   const code = result.outputFiles[0].text;
-  writeDiskCache(abs, Object.keys(result.metafile.inputs), code);
+  writeBuildCache(
+    buildCacheKey(abs),
+    Object.keys(result.metafile.inputs).map((rel) => path.resolve(PROJECT_ROOT, rel)),
+    code,
+  );
   return code;
 }
 

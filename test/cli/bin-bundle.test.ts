@@ -37,7 +37,9 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run>
 
 /** Rewrites the program description in the copy's cli/main.ts (its mtime moves past the bundle's). */
 function setDescription(text: string): void {
-  const src = fs.readFileSync(mainTs, "utf8").replace(/\.description\("[^"]*"\)/, `.description(${JSON.stringify(text)})`);
+  const src = fs
+    .readFileSync(mainTs, "utf8")
+    .replace(/\.description\("[^"]*"\)/, `.description(${JSON.stringify(text)})`);
   fs.writeFileSync(mainTs, src);
   const later = new Date(Date.now() + 2000);
   fs.utimesSync(mainTs, later, later);
@@ -46,11 +48,13 @@ function setDescription(text: string): void {
 beforeAll(() => {
   checkout = fs.mkdtempSync(path.join(os.tmpdir(), "neurocaas-bin-"));
   for (const dir of SOURCES) fs.cpSync(path.join(REPO, dir), path.join(checkout, dir), { recursive: true });
-  for (const file of ["package.json", "tsconfig.json"]) fs.copyFileSync(path.join(REPO, file), path.join(checkout, file));
+  for (const file of ["package.json", "tsconfig.json"])
+    fs.copyFileSync(path.join(REPO, file), path.join(checkout, file));
   // Packages are linked one by one so the copy's node_modules/.cache is its own.
   fs.mkdirSync(path.join(checkout, "node_modules"));
   for (const entry of fs.readdirSync(path.join(REPO, "node_modules"))) {
-    if (entry !== ".cache") fs.symlinkSync(path.join(REPO, "node_modules", entry), path.join(checkout, "node_modules", entry));
+    if (entry !== ".cache")
+      fs.symlinkSync(path.join(REPO, "node_modules", entry), path.join(checkout, "node_modules", entry));
   }
   bundle = path.join(checkout, "node_modules", ".cache", "neurocaas", "cli.cjs");
   mainTs = path.join(checkout, "cli", "main.ts");
@@ -64,7 +68,10 @@ it("builds the bundle on first use and runs it", async () => {
   expect(r.stdout).toContain("NeuroCAAS: Neuroscience Cloud Analysis As a Service");
   expect(fs.readFileSync(bundle, "utf8")).toContain("NeuroCAAS: Neuroscience Cloud Analysis As a Service");
   // Every project file the bundle was built from is one bin/neurocaas watches.
-  const inputs = fs.readFileSync(path.join(path.dirname(bundle), "inputs.txt"), "utf8").trim().split("\n");
+  const inputs = fs
+    .readFileSync(path.join(path.dirname(bundle), "inputs.txt"), "utf8")
+    .trim()
+    .split("\n");
   expect(inputs).toEqual(expect.arrayContaining(["cli/main.ts", "components/project-root.ts", "tsconfig.json"]));
   for (const f of inputs) expect(fs.existsSync(path.join(checkout, f))).toBe(true);
 });
