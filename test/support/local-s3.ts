@@ -9,7 +9,11 @@ import { S3ObjectStore } from "../../protocols/aws/s3-store";
 import { createS3Client } from "../../protocols/s3-client";
 import type { ObjectStore } from "../../protocols/storage";
 
-/** One s3rver per test file: call at the top level of a describe block or file. */
+/**
+ * One s3rver per test file: call at the top level of a describe block or file. For suites that
+ * use S3 only as the protocols' object store, `useMemoryS3` (memory-store.ts) answers the same
+ * without HTTP; keep this one for tests of the SDK client, HTTP or the endpoint itself.
+ */
 export interface LocalS3Handle {
   server: LocalS3Server;
   client: S3Client;
