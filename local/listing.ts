@@ -52,15 +52,15 @@ function has(query: Query, name: string): boolean {
 }
 
 /** UTF-8 byte order (S3's key order); differs from JS string order above U+FFFF. */
-function compareKeys(a: string, b: string): number {
+export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-function encodeToken(bucket: string, entry: string): string {
+export function encodeToken(bucket: string, entry: string): string {
   return Buffer.from(JSON.stringify([bucket, entry]), "utf8").toString("base64");
 }
 
-function decodeToken(bucket: string, token: string): string | undefined {
+export function decodeToken(bucket: string, token: string): string | undefined {
   try {
     const value = JSON.parse(Buffer.from(token, "base64").toString("utf8")) as unknown;
     if (Array.isArray(value) && value.length === 2 && value[0] === bucket && typeof value[1] === "string")

@@ -14,6 +14,11 @@ export function s3Failure(status: number, code: string, message: string): S3Fail
   return { status, code, message };
 }
 
+/** The answer to a request a test's fault hook fails with `status`. */
+export function injectedFault(status: number): S3Failure {
+  return s3Failure(status, status === 503 ? "SlowDown" : "InternalError", "Injected fault");
+}
+
 /** Escape text for an XML element body or attribute. */
 export function xmlEscape(text: string): string {
   return text.replace(

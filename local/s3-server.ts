@@ -42,8 +42,9 @@ import { listBucketXml, parseListParams } from "./listing";
 import { deleteResultXml, parseDeleteRequest, type KeyError } from "./multi-delete";
 import { bucketNameProblem, objectKeyProblem } from "./object-keys";
 import { accessDeniedMessage, firstDenied, type Principal } from "./principals";
-import { s3Failure, sendS3Error, type S3Failure } from "./s3-errors";
+import { injectedFault, s3Failure, sendS3Error, type S3Failure } from "./s3-errors";
 import { classifyRequest, type Query, type S3Operation } from "./s3-operations";
+import { preconditionFailure } from "./preconditions";
 import { hardenStore, type S3rverStore } from "./s3rver-store";
 import { authenticate, EMPTY_SHA256, type Authenticated } from "./sigv4";
 
@@ -317,8 +318,7 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
     }
 
     const status = args.faults?.({ method, bucket, key, query: new URLSearchParams(target.rawQuery) });
-    if (status !== undefined)
-      return fail(s3Failure(status, status === 503 ? "SlowDown" : "InternalError", "Injected fault"));
+    if (status !== undefined) return fail(injectedFault(status));
 
     if (has(query, "uploadId") && key !== "") {
       const problem = await uploadProblem(bucket, key, query);
@@ -604,16 +604,7 @@ export async function startLocalS3Server(args: LocalS3ServerArgs = {}): Promise<
       (m) => m.etag,
       () => undefined,
     );
-    if (ifNoneMatch !== undefined && ifNoneMatch.trim() === "*" && current !== undefined) {
-      return s3Failure(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
-    }
-    if (ifMatch !== undefined) {
-      if (current === undefined) return s3Failure(404, "NoSuchKey", "The specified key does not exist.");
-      if (ifMatch.trim() !== "*" && normalizeEtag(ifMatch) !== normalizeEtag(current)) {
-        return s3Failure(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
-      }
-    }
-    return undefined;
+    return preconditionFailure(ifNoneMatch, ifMatch, current);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -676,10 +667,6 @@ function normalizeCopySource(req: http.IncomingMessage, source: NonNullable<S3Op
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function normalizeEtag(etag: string): string {
-  return etag.trim().replace(/^W\//, "").replace(/^"|"$/g, "");
 }
 
 /** FIFO mutex per key. */

@@ -1,10 +1,11 @@
 import { encodeEventKey } from "../../model/layout";
 import { runSubmit } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";
-import { snapshot, useLocalS3 } from "../support/local-s3";
+import { snapshot } from "../support/bucket-contents";
+import { useMemoryS3 } from "../support/memory-store";
 import { BUCKET, FakeClock, GROUP, protocolDeps, putEvent } from "../support/protocol-env";
 
-const s3 = useLocalS3([BUCKET, "otherbucket"]);
+const s3 = useMemoryS3([BUCKET, "otherbucket"]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());

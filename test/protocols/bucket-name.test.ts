@@ -4,7 +4,7 @@ import { postMarkerKey } from "../../protocols/postprocess";
 import { runMonitor, runPostProcess, runSubmit } from "../../protocols/run";
 import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 import { AwsWorld } from "../support/aws-world";
-import { useLocalS3 } from "../support/local-s3";
+import { useMemoryS3 } from "../support/memory-store";
 import { FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";
 
 /**
@@ -15,7 +15,7 @@ import { FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../su
  */
 const ANALYSIS = "caiman-ncap-web";
 const BUCKET = "caiman-ncap-web-lab2";
-const s3 = useLocalS3([BUCKET]);
+const s3 = useMemoryS3([BUCKET]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());

@@ -8,13 +8,13 @@ import { activeCostLogKey, certificateKey, encodeEventKey, finishedCostLogKey, j
 import { ledgerKey, legacyEntries, readLedger, type Ledger } from "../../protocols/ledger";
 import { runMonitor, runSubmit } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";
-import { useLocalS3 } from "../support/local-s3";
+import { useMemoryS3 } from "../support/memory-store";
 import { COST_LOGS } from "../support/paths";
 import { AMI, BUCKET, FakeClock, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";
 
 const GROUP = "test_user";
 const SPEND = 1264.98;
-const s3 = useLocalS3([BUCKET]);
+const s3 = useMemoryS3([BUCKET]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());

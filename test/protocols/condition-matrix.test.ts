@@ -3,11 +3,12 @@ import * as path from "node:path";
 import { certificateKey, encodeEventKey, jobFolderKey } from "../../model/layout";
 import { runSubmit } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";
-import { useLocalS3, uploadTree } from "../support/local-s3";
+import { uploadTree } from "../support/bucket-contents";
+import { useMemoryS3 } from "../support/memory-store";
 import { CONDITION_MATRIX } from "../support/paths";
 import { BUCKET, FakeClock, GROUP, protocolDeps, putEvent } from "../support/protocol-env";
 
-const s3 = useLocalS3([BUCKET]);
+const s3 = useMemoryS3([BUCKET]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());

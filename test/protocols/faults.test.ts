@@ -4,37 +4,40 @@ import { sha256 } from "../../protocols/job-record";
 import { runSubmit } from "../../protocols/run";
 import { AwsWorld, ec2Error } from "../support/aws-world";
 import { useLocalS3 } from "../support/local-s3";
+import { useMemoryS3 } from "../support/memory-store";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent } from "../support/protocol-env";
 import type { ProtocolLimits } from "../../protocols/deps";
+import type { ObjectStore } from "../../protocols/storage";
 
-const s3 = useLocalS3([BUCKET]);
+const s3 = useMemoryS3([BUCKET]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());
 
 const DATA = [0, 1, 2].map((i) => `${G}/inputs/d${i}.txt`);
 
-beforeAll(async () => {
-  for (const d of DATA) await s3.store.put(BUCKET, d, d);
-  await s3.store.put(BUCKET, `${G}/configs/plain.json`, "{}");
-  await s3.store.put(BUCKET, `${G}/configs/save.json`, JSON.stringify({ __duration__: 45 }));
-});
+async function seed(store: ObjectStore): Promise<void> {
+  for (const d of DATA) await store.put(BUCKET, d, d);
+  await store.put(BUCKET, `${G}/configs/plain.json`, "{}");
+  await store.put(BUCKET, `${G}/configs/save.json`, JSON.stringify({ __duration__: 45 }));
+}
+beforeAll(() => seed(s3.store));
 beforeEach(() => {
   world.reset();
   world.prices.set("t2.micro", 0.0116);
 });
 
 let n = 0;
-async function submitFile(fields: object): Promise<string> {
+async function submitFile(fields: object, store = s3.store): Promise<string> {
   n++;
   const key = `${G}/submissions/f${n}submit.json`;
-  await s3.store.put(BUCKET, key, JSON.stringify({ timestamp: `fault${n}`, ...fields }));
+  await store.put(BUCKET, key, JSON.stringify({ timestamp: `fault${n}`, ...fields }));
   return key;
 }
 // No queue (MAX_QUEUE_LENGTH 0): a final capacity error rejects the job, as before queueing existed
 // (queueing after capacity errors: test/protocols/queue.test.ts).
-function deps(limits: Partial<ProtocolLimits> = {}) {
-  return protocolDeps({ world, store: s3.store, clock, limits, config: { maxQueueLength: 0 } });
+function deps(limits: Partial<ProtocolLimits> = {}, store = s3.store) {
+  return protocolDeps({ world, store, clock, limits, config: { maxQueueLength: 0 } });
 }
 async function activeLogs(): Promise<string[]> {
   return [...(await s3.store.list(BUCKET, ACTIVE_LOG_PREFIX))];
@@ -132,21 +135,25 @@ describe("launch faults", () => {
   });
 });
 
+// The SDK client's retries of 5xx answers, over HTTP to the local S3 endpoint.
 describe("storage faults", () => {
+  const local = useLocalS3([BUCKET]);
+  beforeAll(() => seed(local.store));
+
   it("retries transient S3 5xx answers and still starts the job", async () => {
-    const key = await submitFile({ dataname: DATA[0], configname: `${G}/configs/plain.json` });
+    const key = await submitFile({ dataname: DATA[0], configname: `${G}/configs/plain.json` }, local.store);
     const failed = new Set<string>();
-    s3.fault = (r) => {
+    local.fault = (r) => {
       const id = `${r.method} ${r.key}`;
       if (failed.has(id)) return undefined;
       failed.add(id);
       return 503; // first attempt of every request fails
     };
-    const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps());
-    s3.fault = undefined;
+    const report = await runSubmit(putEvent(BUCKET, encodeEventKey(key)), deps({}, local.store));
+    local.fault = undefined;
     expect(report.exitCode).toBe(0);
     expect(failed.size).toBeGreaterThan(5);
-    expect(await s3.store.exists(BUCKET, certificateKey(report.jobs[0].jobFolder!))).toBe(true);
+    expect(await local.store.exists(BUCKET, certificateKey(report.jobs[0].jobFolder!))).toBe(true);
   });
 });
 

@@ -16,11 +16,12 @@ import { runSubmit } from "../../protocols/run";
 import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 import { AwsWorld } from "../support/aws-world";
 import { killAt, Killed } from "../support/kill";
-import { snapshot, useLocalS3 } from "../support/local-s3";
+import { snapshot } from "../support/bucket-contents";
+import { useMemoryS3 } from "../support/memory-store";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent } from "../support/protocol-env";
 
 const OTHER = "debuggers2";
-const s3 = useLocalS3([BUCKET, "labbucket", "outbucket"]);
+const s3 = useMemoryS3([BUCKET, "labbucket", "outbucket"]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());

@@ -10,12 +10,12 @@ import {
 } from "../../model/layout";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
 import { AwsWorld } from "../support/aws-world";
-import { useLocalS3 } from "../support/local-s3";
+import { useMemoryS3 } from "../support/memory-store";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";
 import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 import type { ProtocolLimits } from "../../protocols/deps";
 
-const s3 = useLocalS3([BUCKET]);
+const s3 = useMemoryS3([BUCKET]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());

@@ -3,11 +3,11 @@ import { activeCostLogKey, encodeEventKey } from "../../model/layout";
 import { runPostProcess, runSubmit } from "../../protocols/run";
 import { postMarkerKey } from "../../protocols/postprocess";
 import { AwsWorld } from "../support/aws-world";
-import { useLocalS3 } from "../support/local-s3";
+import { useMemoryS3 } from "../support/memory-store";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent } from "../support/protocol-env";
 import type { AnalysisRuntimeConfig } from "../../model/runtime-config";
 
-const s3 = useLocalS3([BUCKET, "otherbucket", "outbucket"]);
+const s3 = useMemoryS3([BUCKET, "otherbucket", "outbucket"]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());

@@ -10,10 +10,10 @@ import { ledgerKey } from "../../protocols/ledger";
 import { runMonitor, runSubmit, type JobOutcome } from "../../protocols/run";
 import type { ProtocolLimits } from "../../protocols/deps";
 import { AwsWorld } from "../support/aws-world";
-import { useLocalS3 } from "../support/local-s3";
+import { useMemoryS3 } from "../support/memory-store";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";
 
-const s3 = useLocalS3([BUCKET]);
+const s3 = useMemoryS3([BUCKET]);
 const clock = new FakeClock();
 const world = new AwsWorld(() => clock.now());
 afterAll(() => world.restore());

@@ -10,7 +10,7 @@ import {
 } from "../../model/spend-summary";
 import { applySpendUpdate, recordCompletionSpend, refreshSpendSummary } from "../../protocols/spend-summary-writer";
 import { AwsWorld } from "../support/aws-world";
-import { useLocalS3 } from "../support/local-s3";
+import { useMemoryS3 } from "../support/memory-store";
 import { BUCKET, FakeClock, GROUP as G, protocolDeps, putEvent, stateEvent } from "../support/protocol-env";
 
 const NOW = new Date("2026-01-05T12:00:00Z");
@@ -85,7 +85,7 @@ describe("mergeSpendSummary (pure)", () => {
 });
 
 describe("the job manager and the monitor keep the group's spend summary current", () => {
-  const s3 = useLocalS3([BUCKET]);
+  const s3 = useMemoryS3([BUCKET]);
   const clock = new FakeClock();
   const world = new AwsWorld(() => clock.now());
   afterAll(() => world.restore());

@@ -1,6 +1,4 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import {
   createLocalS3Client,
   startLocalS3Server,
@@ -11,7 +9,11 @@ import { S3ObjectStore } from "../../protocols/aws/s3-store";
 import { createS3Client } from "../../protocols/s3-client";
 import type { ObjectStore } from "../../protocols/storage";
 
-/** One s3rver per test file: call at the top level of a describe block or file. */
+/**
+ * One s3rver per test file: call at the top level of a describe block or file. For suites that
+ * use S3 only as the protocols' object store, `useMemoryS3` (memory-store.ts) answers the same
+ * without HTTP; keep this one for tests of the SDK client, HTTP or the endpoint itself.
+ */
 export interface LocalS3Handle {
   server: LocalS3Server;
   client: S3Client;
@@ -55,32 +57,4 @@ export function useLocalS3(buckets: readonly string[]): LocalS3Handle {
 /** A fresh client for a handle (e.g. with other retry settings). */
 export function localClient(handle: LocalS3Handle): S3Client {
   return createLocalS3Client(handle.server);
-}
-
-/** Upload a local directory tree under a key prefix. */
-export async function uploadTree(store: ObjectStore, bucket: string, dir: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) keys.push(...(await uploadTree(store, bucket, full, `${prefix}${entry.name}/`)));
-    else {
-      await store.put(bucket, `${prefix}${entry.name}`, fs.readFileSync(full, "utf-8"));
-      keys.push(`${prefix}${entry.name}`);
-    }
-  }
-  return keys;
-}
-
-/** key → ETag of every object under a prefix (one listing; detects any change of content). */
-export async function snapshot(client: S3Client, bucket: string, prefix: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const o of page.Contents ?? []) out.set(o.Key as string, `${o.ETag} ${o.Size}`);
-    token = page.NextContinuationToken;
-  } while (token);
-  return out;
 }
