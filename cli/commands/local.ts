@@ -19,7 +19,6 @@ import {
 import { isLoopbackHost } from "../../protocols/s3-client";
 import { IAE_ISOLATION_MODES, type IaeIsolationMode } from "../../local/iae-sandbox";
 
-
 interface LocalOptions {
   readonly host: string;
   readonly port: string;

@@ -16,7 +16,6 @@ import type * as PlanRunModule from "../plan/run";
 
 export const PLAN_EXIT = { ok: 0, mandatoryViolation: 1, invalidBlueprint: 2, failed: 3 } as const;
 
-
 /** `dev` → `Pulumi.dev.yaml`; other names → `Pulumi.{name}.yaml`, else `stacks/{name}.yaml`. */
 export function stackFileFor(stack: string, root = PROJECT_ROOT): string {
   const candidates = [path.join(root, `Pulumi.${stack}.yaml`), path.join(root, "stacks", `${stack}.yaml`)];

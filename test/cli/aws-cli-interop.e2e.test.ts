@@ -2,7 +2,7 @@
  * Interoperability with plain S3 clients (seeds/user-guide-cli.txt): a user who uploads data,
  * config and a submit file with the AWS CLI against the local endpoint gets the same job, logs
  * and results, and can fetch them with `aws s3 sync`. Needs the `aws` executable; without it the
- * test is reported as skipped (the same flow with the SDK is covered by test/local/e2e.test.ts).
+ * test is reported as skipped (the same flow with the SDK is covered by test/local/jobs.e2e.test.ts).
  */
 import { execFile, execFileSync } from "node:child_process";
 import { promises as fsp } from "node:fs";
