@@ -3,54 +3,15 @@
  * directly in it (`aws s3 ls s3://bucket/` shows the group folders, a job folder shows
  * `internal_ec2_logs/`), and pagination (MaxKeys, continuation tokens, StartAfter, V1 markers)
  * that returns every key and common prefix exactly once — checked against a plain model of S3's
- * rules over random key sets, with the SDK and with the AWS CLI when it is installed.
+ * rules over random key sets, with the SDK (the AWS CLI's listings: listing-aws-cli.e2e.test.ts).
  */
-import { execFile, execFileSync } from "node:child_process";
 import { ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createLocalS3Client, startLocalS3Server, type LocalS3Server } from "../../local/s3-server";
 import { mapBounded } from "../../protocols/concurrency";
 import { errorCode, rawRequest } from "./support/raw-s3";
+import { BUCKET, FOLDER_KEYS, JOB, RANDOM_KEYS, model, utf8 } from "./support/listing-model";
 
 jest.setTimeout(120_000);
-
-const BUCKET = "listing";
-const JOB = "debuggers/results/job__listing_1";
-
-/** S3's order: UTF-8 bytes. */
-const utf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
-/** The complete answer S3 defines: keys and common prefixes after `after`, in order, each once. */
-function model(keys: readonly string[], prefix: string, delimiter: string, after = ""): string[] {
-  const out: string[] = [];
-  for (const k of [...keys].sort(utf8)) {
-    if (!k.startsWith(prefix) || utf8(k, after) <= 0) continue;
-    const i = delimiter === "" ? -1 : k.indexOf(delimiter, prefix.length);
-    const entry = i === -1 ? k : k.slice(0, i + delimiter.length);
-    if (out[out.length - 1] !== entry && entry !== after) out.push(entry);
-  }
-  return out;
-}
-
-/** A deterministic PRNG (tests must not depend on luck). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-const RANDOM_KEYS = (() => {
-  const r = rng(12);
-  const parts = ["a", "b", "a-b", "a b", "x+y", "100%", "é", "z", "😀", "_", "A"];
-  const pick = () => parts[Math.floor(r() * parts.length)];
-  const keys = new Set<string>();
-  while (keys.size < 90) {
-    const depth = 1 + Math.floor(r() * 4);
-    keys.add(Array.from({ length: depth }, pick).join("/") + (r() < 0.1 ? "/" : ""));
-  }
-  return [...keys];
-})();
 
 describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
   let s3: LocalS3Server;
@@ -91,16 +52,7 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
   beforeAll(async () => {
     s3 = await startLocalS3Server({ buckets: [BUCKET] });
     client = createLocalS3Client(s3);
-    await seed([
-      "debuggers/inputs/data.csv",
-      "debuggers/configs/config.yaml",
-      `${JOB}/logs/certificate.txt`,
-      `${JOB}/logs/DATASET_NAME:data.csv_STATUS.txt`,
-      `${JOB}/process_results/out.json`,
-      `${JOB}/internal_ec2_logs/cmd-1/i-0123/awsrunShellScript/0.awsrunShellScript/stdout`,
-      "logs/active/i-0123.json",
-      "other-lab/submissions/x_submit.json",
-    ]);
+    await seed(FOLDER_KEYS);
   });
   afterAll(async () => {
     client?.destroy();
@@ -211,95 +163,4 @@ describe("ListObjects / ListObjectsV2 as S3 answers them", () => {
     });
     expect([forged.status, errorCode(forged)]).toEqual([400, "InvalidArgument"]);
   });
-
-  const hasAws = (() => {
-    try {
-      execFileSync("aws", ["--version"], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  if (!hasAws) console.warn("listing.test.ts: the aws CLI is not installed; its listing tests are skipped");
-  const aws = (...args: string[]) =>
-    new Promise<string>((resolve, reject) =>
-      execFile(
-        "aws",
-        ["--endpoint-url", s3.endpoint, ...args],
-        {
-          env: {
-            ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_"))),
-            AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-            AWS_DEFAULT_REGION: "us-east-1",
-            AWS_CONFIG_FILE: "/nonexistent",
-            AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-          },
-          maxBuffer: 64 * 1024 * 1024,
-        },
-        (err, stdout, stderr) => (err ? reject(new Error(`aws ${args.join(" ")}: ${stderr}`)) : resolve(stdout)),
-      ),
-    );
-
-  (hasAws ? it : it.skip)(
-    "AWS CLI: `aws s3 ls` shows the group folders and a job folder's internal_ec2_logs/",
-    async () => {
-      const root = await aws("s3", "ls", `s3://${BUCKET}/`);
-      for (const p of ["debuggers/", "logs/", "other-lab/"]) expect(root).toContain(`PRE ${p}`);
-      const job = await aws("s3", "ls", `s3://${BUCKET}/${JOB}/`);
-      expect(
-        job
-          .split("\n")
-          .map((l) => l.trim())
-          .filter(Boolean),
-      ).toEqual(["PRE internal_ec2_logs/", "PRE logs/", "PRE process_results/"]);
-    },
-  );
-
-  (hasAws ? it : it.skip)(
-    "AWS CLI: paginated list-objects-v2, list-objects and a recursive ls return every key once",
-    async () => {
-      const keys = RANDOM_KEYS.map((k) => `rnd/${k}`);
-      const v2 = JSON.parse(
-        await aws(
-          "s3api",
-          "list-objects-v2",
-          "--bucket",
-          BUCKET,
-          "--prefix",
-          "rnd/",
-          "--delimiter",
-          "/",
-          "--page-size",
-          "2",
-        ),
-      ) as { Contents?: { Key: string }[]; CommonPrefixes?: { Prefix: string }[] };
-      expect(
-        [...(v2.Contents ?? []).map((c) => c.Key), ...(v2.CommonPrefixes ?? []).map((p) => p.Prefix)].sort(utf8),
-      ).toEqual(model(keys, "rnd/", "/"));
-      const v1 = JSON.parse(
-        await aws(
-          "s3api",
-          "list-objects",
-          "--bucket",
-          BUCKET,
-          "--prefix",
-          "rnd/",
-          "--delimiter",
-          "/",
-          "--page-size",
-          "3",
-        ),
-      ) as typeof v2;
-      expect(
-        [...(v1.Contents ?? []).map((c) => c.Key), ...(v1.CommonPrefixes ?? []).map((p) => p.Prefix)].sort(utf8),
-      ).toEqual(model(keys, "rnd/", "/"));
-      const recursive = await aws("s3", "ls", "--recursive", "--page-size", "7", `s3://${BUCKET}/rnd/`);
-      const listed = recursive
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => l.replace(/^\S+ \S+ +\d+ /, ""));
-      expect(listed.sort(utf8)).toEqual([...keys].sort(utf8));
-    },
-  );
 });

@@ -181,7 +181,7 @@ describe("neurocaas workflow / scripting CLI", () => {
     setupJob(home, path.join(tmp, "job"), `${GROUP}/inputs/data.csv`);
 
     // 150 MB held for ~2 s by a grandchild process: the status file must see it.
-    const command = `echo first; node -e "const b=Buffer.alloc(150e6,1); const t=Date.now(); while(Date.now()-t<2500){}; console.log('held', b.length)"; echo "bad thing happened" >&2; exit 4`;
+    const command = `echo first; node -e "const b=Buffer.alloc(150e6,1); setTimeout(() => console.log('held', b.length), 2500)"; echo "bad thing happened" >&2; exit 4`;
     // While it runs, the status says IN PROGRESS (a real process: its exit status is the command's).
     const inProgress = whenWritten(
       `${jobFolder}/logs/DATASET_NAME:data.csv_STATUS.txt`,
