@@ -9,6 +9,7 @@ export const BENCH_IDS = [
   "local-throughput",
   "transfers",
   "queue",
+  "cli-start",
 ] as const;
 export type BenchId = (typeof BENCH_IDS)[number];
 

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BENCH_IDS, parseBenchArgs, type BenchId } from "./args";
+import { benchCliStart } from "./cli-start";
 import { benchColdStart } from "./cold-start";
 import { benchJobManager, DEFAULT_FIXTURES_DIR } from "./job-manager";
 import { benchLocalThroughput } from "./local-throughput";
@@ -26,6 +27,7 @@ const TITLES: Record<BenchId, string> = {
   "local-throughput": "4. Local throughput",
   transfers: "5. Transfers",
   queue: "6. Queue",
+  "cli-start": "7. CLI start",
 };
 
 const RUNNERS: Partial<Record<BenchId, Runner>> = {
@@ -35,6 +37,7 @@ const RUNNERS: Partial<Record<BenchId, Runner>> = {
   "local-throughput": ({ quick, log }) => benchLocalThroughput({ quick, log }),
   transfers: ({ quick, log }) => benchTransfers({ quick, log }),
   queue: ({ quick, log }) => benchQueue({ quick, log }),
+  "cli-start": ({ quick, log }) => benchCliStart({ quick, log }),
 };
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { folderGraph } from "../../scripts/import-graph";
@@ -150,5 +151,39 @@ describe("the measured import graph (scripts/import-graph.ts)", () => {
     const edges = graph.map((e) => `${e.from} -> ${e.to}`);
     expect(edges).toEqual(expect.arrayContaining(["components -> model", "protocols -> model"]));
     expect(edges.filter((e) => /^(components|protocols|model) -> (components|protocols)$/.test(e))).toEqual([]);
+  });
+});
+
+/** Every .ts file of the repository (node_modules aside), relative to the root. */
+function sourceFiles(dir = root): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name === "node_modules" || e.name.startsWith(".") ? [] : sourceFiles(full);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [path.relative(root, full)] : [];
+  });
+}
+
+describe("the Pulumi lint rules (they need type information, so they cover only some files)", () => {
+  it("cover every file that loads @pulumi/pulumi, @pulumi/aws or @pulumi/awsx", () => {
+    const pulumiFiles = sourceFiles().filter((f) =>
+      /(from |require\(|import\()"@pulumi\/(pulumi|aws|awsx)[/"]/.test(fs.readFileSync(path.join(root, f), "utf8")),
+    );
+    expect(pulumiFiles).toEqual(expect.arrayContaining(["components/analysis-pipeline.ts", "cli/plan/run.ts"]));
+    const script = `
+      import { ESLint } from "eslint";
+      const eslint = new ESLint({ cwd: process.cwd() });
+      const out = {};
+      for (const f of JSON.parse(process.argv[1])) {
+        const rules = (await eslint.calculateConfigForFile(f)).rules ?? {};
+        out[f] = rules["@pulumi/no-output-in-template-literal"]?.[0] ?? "off";
+      }
+      console.log(JSON.stringify(out));`;
+    const stdout = execFileSync(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(pulumiFiles)], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    const levels = JSON.parse(stdout.trim().split("\n").pop() as string) as Record<string, unknown>;
+    const uncovered = Object.entries(levels).filter(([, level]) => level !== 2 && level !== "error");
+    expect(uncovered).toEqual([]);
   });
 });
