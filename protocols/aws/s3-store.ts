@@ -125,11 +125,15 @@ const BUCKET_UNAVAILABLE_CODES = new Set([
   "PermanentRedirect",
 ]);
 
-/** NoSuchBucket / AccessDenied as BucketUnavailableError; anything else unchanged. */
+/**
+ * NoSuchBucket / AccessDenied as BucketUnavailableError; anything else unchanged. A HEAD answer has
+ * no body to name its error: the SDK calls a bodiless 403 `Unknown` (or gives no code).
+ */
 function classify(err: unknown, bucket: string): unknown {
   const code = awsErrorCode(err);
   if (code !== undefined && BUCKET_UNAVAILABLE_CODES.has(code)) return new BucketUnavailableError(bucket, code);
-  if (code === undefined && awsHttpStatus(err) === 403) return new BucketUnavailableError(bucket, "AccessDenied");
+  if ((code === undefined || code === "Unknown") && awsHttpStatus(err) === 403)
+    return new BucketUnavailableError(bucket, "AccessDenied");
   return err;
 }
 
