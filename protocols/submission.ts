@@ -5,7 +5,7 @@ import { finishJobIfDone, writeEndMarker } from "./completion";
 import { IAE_TAGS, tagValue, type IaeDescription } from "./compute";
 import { mapBounded } from "./concurrency";
 import { updateObject } from "./conditional-update";
-import { renderDatasetStatus } from "./dataset-status";
+import { renderDatasetStatus, type DatasetStatusName } from "./dataset-status";
 import { limitsOf, type ProtocolDeps, type ProtocolLimits } from "./deps";
 import { JobError, errorMessage } from "./errors";
 import { checkJobBudget, releaseJobBudget, reserveJobBudget, type BudgetApproval } from "./job-budget";
@@ -863,27 +863,11 @@ export class Submission {
     this.reserved = true;
     const position = await enqueue(this.deps, queueEntryOf(decided, loc.recordKey));
     this.enqueued = true;
-    await mapBounded(env.plans, 16, async (plan) => {
-      const status = {
-        status: "QUEUED" as const,
-        reason: [`Waiting for capacity: ${reason}.`],
-        input: plan.dataset,
-        ...(plan.member !== undefined ? { member: plan.member } : {}),
-        instance: null,
-        command: null,
-        job: loc.jobName,
-      };
-      try {
-        await this.deps.store.put(
-          loc.outputBucket,
-          datasetStatusKey(loc.jobFolder, plan.dataset, plan.member),
-          renderDatasetStatus(status),
-          { ifNoneMatch: "*" },
-        );
-      } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err;
-      }
-    });
+    await this.createStatusFiles(loc, env.plans, () => ({
+      status: "QUEUED",
+      reason: [`Waiting for capacity: ${reason}.`],
+      instance: null,
+    }));
     const time = formatTime(now);
     this.cert.setDatasets(
       env.plans.map((p) => ({
@@ -974,13 +958,31 @@ export class Submission {
   private async writeStatusFiles(job: ConfiguredJob, env: JobEnvironment): Promise<void> {
     const loc = job.location;
     const byIndex = new Map(this.launched.map((l) => [l.plan.index, l.iae.instanceId]));
-    await mapBounded(env.plans, 16, async (plan) => {
-      const status = {
-        status: "INITIALIZING" as const,
-        reason: [],
+    await this.createStatusFiles(loc, env.plans, (plan) => ({
+      status: "INITIALIZING",
+      reason: [],
+      instance: byIndex.get(plan.index) ?? null,
+    }));
+    if (this.launched.length > 0) this.cert.append("Each IAE receives its command as soon as it is running.");
+  }
+
+  /**
+   * One status file per planned IAE (dataset, or ensemble member), created only where none exists:
+   * a retried job manager, or an IAE that already reported, keeps the status it has.
+   */
+  private async createStatusFiles(
+    loc: JobLocation,
+    plans: readonly IaePlan[],
+    initial: (plan: IaePlan) => { status: DatasetStatusName; reason: readonly string[]; instance: string | null },
+  ): Promise<void> {
+    await mapBounded(plans, 16, async (plan) => {
+      const { status, reason, instance } = initial(plan);
+      const doc = {
+        status,
+        reason,
         input: plan.dataset,
         ...(plan.member !== undefined ? { member: plan.member } : {}),
-        instance: byIndex.get(plan.index) ?? null,
+        instance,
         command: null,
         job: loc.jobName,
       };
@@ -988,14 +990,13 @@ export class Submission {
         await this.deps.store.put(
           loc.outputBucket,
           datasetStatusKey(loc.jobFolder, plan.dataset, plan.member),
-          renderDatasetStatus(status),
+          renderDatasetStatus(doc),
           { ifNoneMatch: "*" },
         );
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
       }
     });
-    if (this.launched.length > 0) this.cert.append("Each IAE receives its command as soon as it is running.");
   }
 
   private finishCertificate(env: JobEnvironment): void {

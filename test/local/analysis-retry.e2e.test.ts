@@ -3,53 +3,37 @@
  * new IAE up to the blueprint's maximum, and the job ends (end.txt) after the last attempt.
  */
 import { promises as fsp } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-handlers";
-import { startLocal, type LocalNeurocaas } from "../../local/server";
 import { waitForJob } from "../../cli/user/job-state";
 import { submitJob } from "../../cli/user/submit-job";
-import { writeStackFile } from "./support/stack";
+import { runMainCommand, useLocalServer } from "./support/local-server";
 
 jest.setTimeout(240_000);
 
-const REPO = path.resolve(__dirname, "../..");
 const BUCKET = "retry-mock";
 
 describe("local NeuroCAAS: MAX_ATTEMPTS", () => {
-  let dir: string;
-  let local: LocalNeurocaas;
-
-  beforeAll(async () => {
-    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-retry-"));
-    const stack = await writeStackFile(dir, {
-      name: BUCKET,
-      command: 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/mock/run_mock.sh',
-      lambdaConfig: { MAX_ATTEMPTS: 2 },
-    });
-    local = await startLocal({
-      port: 0,
-      dataDir: path.join(dir, "data"),
-      stackFiles: [stack],
-      repoRoot: REPO,
-      handlers: protocolHandlers,
-      fallbackPrice: fallbackHourlyPrice,
-      secondsPerMinute: 1,
-    });
-  });
-  afterAll(async () => {
-    await local?.close();
-    await fsp.rm(dir, { recursive: true, force: true });
+  const server = useLocalServer({
+    name: BUCKET,
+    command: runMainCommand("examples/mock/run_mock.sh"),
+    lambdaConfig: { MAX_ATTEMPTS: 2 },
   });
 
   it("a failing analysis runs twice on two IAEs, then its dataset is FAILED and the job ends", async () => {
-    const data = path.join(dir, "d.txt");
-    const cfg = path.join(dir, "fail.yaml");
+    const data = path.join(server.dir, "d.txt");
+    const cfg = path.join(server.dir, "fail.yaml");
     await fsp.writeFile(data, "data\n");
     await fsp.writeFile(cfg, "wait: 0\nfail: true\n");
-    await submitJob({ client: local.client, bucket: BUCKET, group: "lab", data: [data], config: cfg, timestamp: "f" });
+    await submitJob({
+      client: server.local.client,
+      bucket: BUCKET,
+      group: "lab",
+      data: [data],
+      config: cfg,
+      timestamp: "f",
+    });
     const state = await waitForJob(
-      local.client,
+      server.local.client,
       { bucket: BUCKET, group: "lab", job: "f" },
       { intervalMs: 200, timeoutMs: 120_000 },
     );

@@ -3,58 +3,39 @@
  * another to SUCCESS; `neurocaas cancel` stops a running job (its IAE's processes end) and a queued one.
  */
 import { promises as fsp } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
-import { fallbackHourlyPrice, protocolHandlers } from "../../local/protocol-handlers";
-import { startLocal, type LocalNeurocaas } from "../../local/server";
 import { readJobState, waitForJob, type JobState } from "../../cli/user/job-state";
 import { submitJob } from "../../cli/user/submit-job";
 import { requestCancel, waitForCancel } from "../../cli/user/cancel-job";
-import { writeStackFile } from "./support/stack";
+import { runMainCommand, useLocalServer } from "./support/local-server";
 
 jest.setTimeout(240_000);
 
-const REPO = path.resolve(__dirname, "../..");
 const BUCKET = "q-mock";
 
 describe("local NeuroCAAS: queue and cancel", () => {
-  let dir: string;
-  let local: LocalNeurocaas;
-  let client: S3Client;
-
-  beforeAll(async () => {
-    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "neurocaas-queue-"));
-    const stack = await writeStackFile(dir, {
-      name: BUCKET,
-      command: 'neurocaas workflow run-main "{}" "{}" "{}" "{}" examples/mock/run_mock.sh',
-      lambdaConfig: { DEPLOY_LIMIT: 1 },
-    });
-    local = await startLocal({
-      port: 0,
-      dataDir: path.join(dir, "data"),
-      stackFiles: [stack],
-      repoRoot: REPO,
-      handlers: protocolHandlers,
-      fallbackPrice: fallbackHourlyPrice,
-      secondsPerMinute: 1,
-    });
-    client = local.client;
-  });
-  afterAll(async () => {
-    await local?.close();
-    await fsp.rm(dir, { recursive: true, force: true });
+  const server = useLocalServer({
+    name: BUCKET,
+    command: runMainCommand("examples/mock/run_mock.sh"),
+    lambdaConfig: { DEPLOY_LIMIT: 1 },
   });
 
   async function submit(job: string, config: string): Promise<void> {
-    const data = path.join(dir, `${job}.txt`);
-    const cfg = path.join(dir, `${job}.yaml`);
+    const data = path.join(server.dir, `${job}.txt`);
+    const cfg = path.join(server.dir, `${job}.yaml`);
     await fsp.writeFile(data, `data of ${job}\n`);
     await fsp.writeFile(cfg, config);
-    await submitJob({ client, bucket: BUCKET, group: "lab", data: [data], config: cfg, timestamp: job });
+    await submitJob({
+      client: server.local.client,
+      bucket: BUCKET,
+      group: "lab",
+      data: [data],
+      config: cfg,
+      timestamp: job,
+    });
   }
   const wait = (job: string): Promise<JobState> =>
-    waitForJob(client, { bucket: BUCKET, group: "lab", job }, { intervalMs: 200, timeoutMs: 120_000 });
+    waitForJob(server.local.client, { bucket: BUCKET, group: "lab", job }, { intervalMs: 200, timeoutMs: 120_000 });
 
   it("DEPLOY_LIMIT 1 with three jobs: they wait in the queue and run one after another to SUCCESS", async () => {
     for (const job of ["one", "two", "three"]) await submit(job, "wait: 1\n__duration__: 60\n");
@@ -82,13 +63,13 @@ describe("local NeuroCAAS: queue and cancel", () => {
     await submit("spot", "wait: 3\n__duration__: 60\n");
     let instance: string | undefined;
     for (let i = 0; i < 600 && instance === undefined; i++) {
-      const s = await readJobState(client, { bucket: BUCKET, group: "lab", job: "spot" });
+      const s = await readJobState(server.local.client, { bucket: BUCKET, group: "lab", job: "spot" });
       if (s.datasets[0]?.status === "IN PROGRESS" && typeof s.datasets[0].body.instance === "string")
         instance = s.datasets[0].body.instance;
       else await new Promise((r) => setTimeout(r, 100));
     }
     expect(instance).toBeDefined();
-    await local.interruptSpot(instance!);
+    await server.local.interruptSpot(instance!);
     const state = await wait("spot");
     expect(state.datasets.map((d) => d.status)).toEqual(["SUCCESS"]);
     expect(state.datasets[0].body.instance).not.toBe(instance);
@@ -106,26 +87,42 @@ describe("local NeuroCAAS: queue and cancel", () => {
     await submit("behind", "wait: 1\n");
     // Wait until the long job runs (its analysis reports IN PROGRESS).
     for (let i = 0; i < 600; i++) {
-      const s = await readJobState(client, { bucket: BUCKET, group: "lab", job: "long" });
+      const s = await readJobState(server.local.client, { bucket: BUCKET, group: "lab", job: "long" });
       if (s.datasets[0]?.status === "IN PROGRESS") break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect((await readJobState(client, { bucket: BUCKET, group: "lab", job: "long" })).datasets[0]?.status).toBe(
-      "IN PROGRESS",
-    );
-    const behind = await readJobState(client, { bucket: BUCKET, group: "lab", job: "behind" });
+    expect(
+      (await readJobState(server.local.client, { bucket: BUCKET, group: "lab", job: "long" })).datasets[0]?.status,
+    ).toBe("IN PROGRESS");
+    const behind = await readJobState(server.local.client, { bucket: BUCKET, group: "lab", job: "behind" });
     expect(behind.datasets.map((d) => d.status)).toEqual(["QUEUED"]);
 
-    const queuedCancel = await requestCancel({ client, bucket: BUCKET, group: "lab", job: "behind" });
+    const queuedCancel = await requestCancel({
+      client: server.local.client,
+      bucket: BUCKET,
+      group: "lab",
+      job: "behind",
+    });
     expect(
-      (await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "behind" }, queuedCancel, { intervalMs: 200 }))
-        .kind,
+      (
+        await waitForCancel(server.local.client, { bucket: BUCKET, group: "lab", job: "behind" }, queuedCancel, {
+          intervalMs: 200,
+        })
+      ).kind,
     ).toBe("cancelled");
     const started = Date.now();
-    const runningCancel = await requestCancel({ client, bucket: BUCKET, group: "lab", job: "long" });
+    const runningCancel = await requestCancel({
+      client: server.local.client,
+      bucket: BUCKET,
+      group: "lab",
+      job: "long",
+    });
     expect(
-      (await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "long" }, runningCancel, { intervalMs: 200 }))
-        .kind,
+      (
+        await waitForCancel(server.local.client, { bucket: BUCKET, group: "lab", job: "long" }, runningCancel, {
+          intervalMs: 200,
+        })
+      ).kind,
     ).toBe("cancelled");
     // end.txt comes once the IAE has ended: its 600-second analysis was killed, not waited for.
     const long = await wait("long");
@@ -138,10 +135,20 @@ describe("local NeuroCAAS: queue and cancel", () => {
     expect(after.datasets.map((d) => d.status)).toEqual(["CANCELLED"]);
 
     // An unknown job: rejected, with a reason.
-    const unknown = await requestCancel({ client, bucket: BUCKET, group: "lab", job: "never-submitted" });
-    const answer = await waitForCancel(client, { bucket: BUCKET, group: "lab", job: "never-submitted" }, unknown, {
-      intervalMs: 200,
+    const unknown = await requestCancel({
+      client: server.local.client,
+      bucket: BUCKET,
+      group: "lab",
+      job: "never-submitted",
     });
+    const answer = await waitForCancel(
+      server.local.client,
+      { bucket: BUCKET, group: "lab", job: "never-submitted" },
+      unknown,
+      {
+        intervalMs: 200,
+      },
+    );
     expect(answer).toMatchObject({ kind: "rejected" });
     expect(answer.kind === "rejected" && answer.reason).toMatch(/There is no job with timestamp "never-submitted"/);
   });

@@ -16,6 +16,8 @@ export function runMainCommand(script: string): string {
 
 export interface LocalServerHandle {
   local: LocalNeurocaas;
+  /** The test file's temp folder (the server's data dir is `data/` in it): room for inputs. */
+  dir: string;
   /** Put a text object into the analysis bucket. */
   put(key: string, body: string): Promise<unknown>;
 }
@@ -26,9 +28,9 @@ export function useLocalServer(
   handlers: LocalHandlers = protocolHandlers,
 ): LocalServerHandle {
   const handle = {} as LocalServerHandle;
-  let dir: string;
   beforeAll(async () => {
-    dir = await fsp.mkdtemp(path.join(os.tmpdir(), `neurocaas-${analysis.name}-`));
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `neurocaas-${analysis.name}-`));
+    handle.dir = dir;
     const stack = await writeStackFile(dir, analysis);
     handle.local = await startLocal({
       port: 0,
@@ -44,7 +46,7 @@ export function useLocalServer(
   });
   afterAll(async () => {
     await handle.local?.close();
-    await fsp.rm(dir, { recursive: true, force: true });
+    if (handle.dir) await fsp.rm(handle.dir, { recursive: true, force: true });
   });
   return handle;
 }
