@@ -84,18 +84,17 @@ describe("local NeuroCAAS: queue and cancel", () => {
   it("cancels a running job (its processes end) and the job queued behind it", async () => {
     // __duration__ 600 (seconds here): the cancel, not its time limit, must end it.
     await submit("long", "wait: 600\n__duration__: 600\n");
+    // Each submission has its own job manager: "behind" is sent once "long" runs, so it cannot
+    // take the one IAE slot first.
+    const statusOf = async (job: string) =>
+      (await readJobState(server.local.client, { bucket: BUCKET, group: "lab", job })).datasets[0]?.status;
+    const waitForStatus = async (job: string, status: string) => {
+      for (let i = 0; i < 600 && (await statusOf(job)) !== status; i++) await new Promise((r) => setTimeout(r, 100));
+      return statusOf(job);
+    };
+    expect(await waitForStatus("long", "IN PROGRESS")).toBe("IN PROGRESS");
     await submit("behind", "wait: 1\n");
-    // Wait until the long job runs (its analysis reports IN PROGRESS).
-    for (let i = 0; i < 600; i++) {
-      const s = await readJobState(server.local.client, { bucket: BUCKET, group: "lab", job: "long" });
-      if (s.datasets[0]?.status === "IN PROGRESS") break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(
-      (await readJobState(server.local.client, { bucket: BUCKET, group: "lab", job: "long" })).datasets[0]?.status,
-    ).toBe("IN PROGRESS");
-    const behind = await readJobState(server.local.client, { bucket: BUCKET, group: "lab", job: "behind" });
-    expect(behind.datasets.map((d) => d.status)).toEqual(["QUEUED"]);
+    expect(await waitForStatus("behind", "QUEUED")).toBe("QUEUED");
 
     const queuedCancel = await requestCancel({
       client: server.local.client,
